@@ -1,0 +1,49 @@
+// The one codec for every LMDB key casegrid writes (docs/keys.md gives the
+// grammar). Integers are fixed-width big-endian so that LMDB's default
+// memcmp order equals numeric order; signed values have their sign bit
+// flipped first. Variable-length strings in keys are terminated by a 0x00 byte
+// (ids never contain NUL), so a string key prefix never matches a longer one.
+// Thread-safety: pure functions.
+#ifndef CASEGRID_BASE_CODEC_H_
+#define CASEGRID_BASE_CODEC_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace casegrid::codec {
+
+void PutU32BE(std::string* dst, uint32_t v);
+void PutU64BE(std::string* dst, uint64_t v);
+// Signed: sign bit flipped so that -1 < 0 < 1 in byte order.
+void PutI64BE(std::string* dst, int64_t v);
+// Appends `s` and a 0x00 terminator. `s` must not contain 0x00.
+void PutString(std::string* dst, std::string_view s);
+
+std::string EncodeU64BE(uint64_t v);
+uint32_t DecodeU32BE(const char* p);
+uint64_t DecodeU64BE(const char* p);
+int64_t DecodeI64BE(const char* p);
+
+// Reads a value written by Put* from *in and advances it. Returns false when
+// *in is too short (or, for strings, has no terminator).
+bool GetU32BE(std::string_view* in, uint32_t* v);
+bool GetU64BE(std::string_view* in, uint64_t* v);
+bool GetI64BE(std::string_view* in, int64_t* v);
+bool GetString(std::string_view* in, std::string_view* s);
+
+// --- The keys themselves (docs/keys.md). ---
+// journal.events:      seq:u64be
+std::string EventKey(uint64_t global_seq);
+// journal.case_index:  case_id:str seq:u64be  ->  global_seq:u64be
+std::string CaseSeqKey(std::string_view case_id, uint64_t case_seq);
+// Prefix of every CaseSeqKey of one case.
+std::string CasePrefix(std::string_view case_id);
+// engine.deadlines:    due_micros:i64be case_id:str deadline:str
+std::string DeadlineKey(int64_t due_micros, std::string_view case_id, std::string_view deadline);
+bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_view* case_id,
+                      std::string_view* deadline);
+
+}  // namespace casegrid::codec
+
+#endif  // CASEGRID_BASE_CODEC_H_
