@@ -106,4 +106,95 @@ bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_vie
          key.empty();
 }
 
+// --- projections ---
+
+void PutI32BE(std::string* dst, int32_t v) {
+  PutU32BE(dst, static_cast<uint32_t>(v) ^ (uint32_t{1} << 31));
+}
+
+bool GetI32BE(std::string_view* in, int32_t* v) {
+  uint32_t u;
+  if (!GetU32BE(in, &u)) return false;
+  *v = static_cast<int32_t>(u ^ (uint32_t{1} << 31));
+  return true;
+}
+
+std::string MetaKey(std::string_view name) {
+  std::string k;
+  PutString(&k, name);
+  return k;
+}
+
+std::string CaseViewKey(std::string_view case_id) {
+  std::string k;
+  PutString(&k, case_id);
+  return k;
+}
+
+std::string InboxKey(std::string_view unit, int64_t next_due_micros, std::string_view case_id) {
+  std::string k;
+  k.reserve(unit.size() + case_id.size() + 10);
+  PutString(&k, unit);
+  PutI64BE(&k, next_due_micros);
+  PutString(&k, case_id);
+  return k;
+}
+
+std::string InboxPrefix(std::string_view unit) {
+  std::string k;
+  PutString(&k, unit);
+  return k;
+}
+
+bool ParseInboxKey(std::string_view key, std::string_view* unit, int64_t* next_due_micros,
+                   std::string_view* case_id) {
+  return GetString(&key, unit) && GetI64BE(&key, next_due_micros) && GetString(&key, case_id) &&
+         key.empty();
+}
+
+std::string StatKey(int32_t day, std::string_view dimension, std::string_view value,
+                    std::string_view metric) {
+  std::string k;
+  k.reserve(7 + dimension.size() + value.size() + metric.size());
+  PutI32BE(&k, day);
+  PutString(&k, dimension);
+  PutString(&k, value);
+  PutString(&k, metric);
+  return k;
+}
+
+std::string StatDayPrefix(int32_t day) {
+  std::string k;
+  PutI32BE(&k, day);
+  return k;
+}
+
+bool ParseStatKey(std::string_view key, int32_t* day, std::string_view* dimension,
+                  std::string_view* value, std::string_view* metric) {
+  return GetI32BE(&key, day) && GetString(&key, dimension) && GetString(&key, value) &&
+         GetString(&key, metric) && key.empty();
+}
+
+void AppendAuditKey(std::string* dst, std::string_view actor_user, uint64_t global_seq) {
+  PutString(dst, actor_user);
+  PutU64BE(dst, global_seq);
+}
+
+std::string AuditKey(std::string_view actor_user, uint64_t global_seq) {
+  std::string k;
+  k.reserve(actor_user.size() + 9);
+  AppendAuditKey(&k, actor_user, global_seq);
+  return k;
+}
+
+std::string AuditPrefix(std::string_view actor_user) {
+  std::string k;
+  PutString(&k, actor_user);
+  return k;
+}
+
+bool ParseAuditKey(std::string_view key, std::string_view* actor_user, uint64_t* global_seq) {
+  return GetString(&key, actor_user) && GetU64BE(&key, global_seq) && key.empty();
+}
+
 }  // namespace casegrid::codec

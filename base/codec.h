@@ -44,6 +44,37 @@ std::string DeadlineKey(int64_t due_micros, std::string_view case_id, std::strin
 bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_view* case_id,
                       std::string_view* deadline);
 
+// --- projections (docs/keys.md, "## projections") ---
+// Signed 32-bit, sign bit flipped like PutI64BE (civil days may precede 1970).
+void PutI32BE(std::string* dst, int32_t v);
+bool GetI32BE(std::string_view* in, int32_t* v);
+// projections.meta:      name:str  (e.g. "checkpoint" -> last applied global_seq:u64be)
+std::string MetaKey(std::string_view name);
+// projections.cases:     case_id:str  ->  CaseView
+std::string CaseViewKey(std::string_view case_id);
+// projections.inbox:     unit:str next_due_micros:i64be case_id:str  ->  ""
+// A case with no open deadline has next_due_micros = INT64_MAX (sorts last).
+std::string InboxKey(std::string_view unit, int64_t next_due_micros, std::string_view case_id);
+// Prefix of every InboxKey of one unit.
+std::string InboxPrefix(std::string_view unit);
+bool ParseInboxKey(std::string_view key, std::string_view* unit, int64_t* next_due_micros,
+                   std::string_view* case_id);
+// projections.deadlines: DeadlineKey above (due_micros:i64be case_id:str deadline:str) -> "".
+// projections.stats:     day:i32be dimension:str value:str metric:str  ->  count:u64be
+std::string StatKey(int32_t day, std::string_view dimension, std::string_view value,
+                    std::string_view metric);
+// Prefix of every StatKey of one local civil day.
+std::string StatDayPrefix(int32_t day);
+bool ParseStatKey(std::string_view key, int32_t* day, std::string_view* dimension,
+                  std::string_view* value, std::string_view* metric);
+// projections.audit:     actor_user:str global_seq:u64be  ->  AuditRecord
+// AppendAuditKey appends to *dst (a reused buffer on the hot path).
+void AppendAuditKey(std::string* dst, std::string_view actor_user, uint64_t global_seq);
+std::string AuditKey(std::string_view actor_user, uint64_t global_seq);
+// Prefix of every AuditKey of one actor.
+std::string AuditPrefix(std::string_view actor_user);
+bool ParseAuditKey(std::string_view key, std::string_view* actor_user, uint64_t* global_seq);
+
 }  // namespace casegrid::codec
 
 #endif  // CASEGRID_BASE_CODEC_H_

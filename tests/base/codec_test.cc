@@ -45,3 +45,58 @@ TEST_CASE("deadline keys round-trip and order by due time", "[codec]") {
   REQUIRE(name == "contact");
   REQUIRE(codec::DeadlineKey(5, "Z", "a") < codec::DeadlineKey(6, "A", "a"));
 }
+
+TEST_CASE("i32 day keys order negative before zero before positive and round-trip", "[codec]") {
+  const std::vector<int32_t> values = {std::numeric_limits<int32_t>::min(), -1, 0, 1, 255, 256,
+                                       20'000, std::numeric_limits<int32_t>::max()};
+  for (size_t i = 0; i + 1 < values.size(); ++i) {
+    INFO(values[i] << " vs " << values[i + 1]);
+    REQUIRE(codec::StatDayPrefix(values[i]) < codec::StatDayPrefix(values[i + 1]));
+    const std::string key = codec::StatDayPrefix(values[i]);
+    std::string_view in = key;
+    int32_t back;
+    REQUIRE(codec::GetI32BE(&in, &back));
+    REQUIRE(back == values[i]);
+  }
+}
+
+TEST_CASE("inbox keys group by unit, order by next due, and round-trip", "[codec]") {
+  REQUIRE(codec::InboxKey("U-1", 5, "Z") < codec::InboxKey("U-1", 6, "A"));
+  REQUIRE(codec::InboxKey("U-1", std::numeric_limits<int64_t>::max(), "A") <
+          codec::InboxKey("U-10", -1, "A"));
+  const std::string prefix = codec::InboxPrefix("U-1");
+  REQUIRE(codec::InboxKey("U-10", 1, "C").compare(0, prefix.size(), prefix) != 0);
+  const std::string key = codec::InboxKey("U-1", -7, "LS-1");
+  std::string_view unit, case_id;
+  int64_t due;
+  REQUIRE(codec::ParseInboxKey(key, &unit, &due, &case_id));
+  REQUIRE(unit == "U-1");
+  REQUIRE(due == -7);
+  REQUIRE(case_id == "LS-1");
+}
+
+TEST_CASE("stat keys group by day first and round-trip", "[codec]") {
+  REQUIRE(codec::StatKey(10, "unit", "Z", "rated") < codec::StatKey(11, "all", "", "closed"));
+  const std::string k = codec::StatKey(-3, "channel", "hotline", "received");
+  REQUIRE(k.compare(0, 4, codec::StatDayPrefix(-3)) == 0);
+  int32_t day;
+  std::string_view dimension, value, metric;
+  REQUIRE(codec::ParseStatKey(k, &day, &dimension, &value, &metric));
+  REQUIRE(day == -3);
+  REQUIRE(dimension == "channel");
+  REQUIRE(value == "hotline");
+  REQUIRE(metric == "received");
+}
+
+TEST_CASE("audit keys order an actor's events by global seq and round-trip", "[codec]") {
+  REQUIRE(codec::AuditKey("u1", 255) < codec::AuditKey("u1", 256));
+  REQUIRE(codec::AuditKey("u1", ~uint64_t{0}) < codec::AuditKey("u10", 1));
+  const std::string key = codec::AuditKey("wang.li", 42);
+  std::string_view actor;
+  uint64_t seq;
+  REQUIRE(codec::ParseAuditKey(key, &actor, &seq));
+  REQUIRE(actor == "wang.li");
+  REQUIRE(seq == 42);
+  REQUIRE(codec::AuditKey("u1", 3).compare(0, codec::AuditPrefix("u1").size(),
+                                           codec::AuditPrefix("u1")) == 0);
+}

@@ -1,0 +1,183 @@
+#include "base/lmdb.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace casegrid::lmdb {
+
+Status FromRc(int rc, std::string_view what) {
+  if (rc == 0) return Status::Ok();
+  std::string m = "lmdb " + std::string(what) + ": " + mdb_strerror(rc);
+  switch (rc) {
+    case MDB_NOTFOUND: return Status::NotFound(m);
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID: return Status::Corruption(m);
+    case MDB_MAP_FULL:
+    case MDB_READERS_FULL:
+    case MDB_TXN_FULL: return Status::Unavailable(m);
+    case MDB_PANIC: return Status::Fatal(m);
+    default: return Status::IOError(m);
+  }
+}
+
+Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
+                                                       const Options& options) {
+  std::error_code ec;
+  if (!options.read_only) std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc != 0) return FromRc(rc, "env_create");
+  auto fail = [&](int code, const char* what) -> Status {
+    mdb_env_close(env);
+    return FromRc(code, std::string(what) + " " + dir);
+  };
+  if ((rc = mdb_env_set_maxdbs(env, options.max_dbs)) != 0) return fail(rc, "set_maxdbs");
+  if ((rc = mdb_env_set_mapsize(env, options.initial_map_bytes)) != 0) return fail(rc, "set_mapsize");
+  if ((rc = mdb_env_set_maxreaders(env, 256)) != 0) return fail(rc, "set_maxreaders");
+  unsigned flags = MDB_NOTLS;
+  if (!options.sync) flags |= MDB_NOSYNC;
+  if (options.read_only) flags |= MDB_RDONLY;
+  if ((rc = mdb_env_open(env, dir.c_str(), flags, 0644)) != 0) return fail(rc, "open");
+  // A file grown by another process is larger than our map: adopt its size.
+  MDB_envinfo info;
+  mdb_env_info(env, &info);
+  if (info.me_mapsize < options.initial_map_bytes && !options.read_only) {
+    mdb_env_set_mapsize(env, options.initial_map_bytes);
+  }
+  int dead = 0;
+  mdb_reader_check(env, &dead);  // stale readers of crashed processes
+  return std::unique_ptr<Environment>(new Environment(env, dir, options));
+}
+
+Environment::~Environment() { mdb_env_close(env_); }
+
+size_t Environment::map_bytes() const {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return info.me_mapsize;
+}
+
+Result<MDB_dbi> Environment::OpenDb(const std::string& name, unsigned flags) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, options_.read_only ? MDB_RDONLY : 0, &txn);
+  if (rc != 0) return FromRc(rc, "txn_begin for dbi " + name);
+  MDB_dbi dbi;
+  rc = mdb_dbi_open(txn, name.c_str(), flags | (options_.read_only ? 0 : MDB_CREATE), &dbi);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return FromRc(rc, "dbi_open " + name + " in " + dir_);
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != 0) return FromRc(rc, "commit dbi_open " + name);
+  return dbi;
+}
+
+Status Environment::Grow() {
+  size_t next = map_bytes() * 2;
+  return FromRc(mdb_env_set_mapsize(env_, next), "grow map of " + dir_);
+}
+
+Status Environment::RunWrite(const std::function<Status(Txn&)>& body) {
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    auto txn = Txn::Begin(this, /*write=*/true);
+    if (!txn.ok()) return txn.status();
+    Status s = body(**txn);
+    if (s.ok()) s = (*txn)->Commit();
+    if (s.ok()) return s;
+    bool full = (*txn)->map_full();
+    (*txn)->Abort();
+    if (!full) return s;
+    CASEGRID_RETURN_IF_ERROR(Grow());
+  }
+  return Status::IOError("lmdb map of " + dir_ + " cannot grow enough");
+}
+
+Result<std::unique_ptr<Txn>> Txn::Begin(Environment* env, bool write) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env->raw(), nullptr, write ? 0 : MDB_RDONLY, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    // Another process grew the map: adopt the new size and retry.
+    mdb_env_set_mapsize(env->raw(), 0);
+    rc = mdb_txn_begin(env->raw(), nullptr, write ? 0 : MDB_RDONLY, &txn);
+  }
+  if (rc != 0) return FromRc(rc, "txn_begin in " + env->dir());
+  return std::unique_ptr<Txn>(new Txn(txn));
+}
+
+Txn::~Txn() { Abort(); }
+
+void Txn::Abort() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  txn_ = nullptr;
+}
+
+Status Txn::Check(int rc, std::string_view what) {
+  if (rc == MDB_MAP_FULL) map_full_ = true;
+  return FromRc(rc, what);
+}
+
+Status Txn::Get(MDB_dbi dbi, std::string_view key, std::string_view* value) {
+  MDB_val k = Val(key), v;
+  int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("key");
+  if (rc != 0) return Check(rc, "get");
+  *value = View(v);
+  return Status::Ok();
+}
+
+Status Txn::Put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags) {
+  MDB_val k = Val(key), v = Val(value);
+  return Check(mdb_put(txn_, dbi, &k, &v, flags), "put");
+}
+
+Result<char*> Txn::Reserve(MDB_dbi dbi, std::string_view key, size_t size, unsigned flags) {
+  MDB_val k = Val(key), v{size, nullptr};
+  Status s = Check(mdb_put(txn_, dbi, &k, &v, flags | MDB_RESERVE), "put reserve");
+  if (!s.ok()) return s;
+  return static_cast<char*>(v.mv_data);
+}
+
+Status Txn::Del(MDB_dbi dbi, std::string_view key) {
+  MDB_val k = Val(key);
+  int rc = mdb_del(txn_, dbi, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::Ok();
+  return Check(rc, "del");
+}
+
+Status Txn::Drop(MDB_dbi dbi) { return Check(mdb_drop(txn_, dbi, 0), "drop"); }
+
+Status Txn::Commit() {
+  int rc = mdb_txn_commit(txn_);
+  txn_ = nullptr;
+  return Check(rc, "commit");
+}
+
+Result<std::unique_ptr<Cursor>> Cursor::Open(Txn& txn, MDB_dbi dbi) {
+  MDB_cursor* c = nullptr;
+  int rc = mdb_cursor_open(txn.raw(), dbi, &c);
+  if (rc != 0) return FromRc(rc, "cursor_open");
+  return std::unique_ptr<Cursor>(new Cursor(c));
+}
+
+Cursor::~Cursor() { mdb_cursor_close(cursor_); }
+
+bool Cursor::Move(MDB_cursor_op op) {
+  valid_ = mdb_cursor_get(cursor_, &key_, &value_, op) == 0;
+  return valid_;
+}
+
+bool Cursor::First() { return Move(MDB_FIRST); }
+bool Cursor::Last() { return Move(MDB_LAST); }
+bool Cursor::Next() { return Move(MDB_NEXT); }
+bool Cursor::Prev() { return Move(MDB_PREV); }
+bool Cursor::Seek(std::string_view key) {
+  key_ = Val(key);
+  return Move(MDB_SET_RANGE);
+}
+
+}  // namespace casegrid::lmdb

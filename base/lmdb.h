@@ -1,0 +1,137 @@
+// A thin RAII layer over LMDB shared by the journal and the read models.
+// Environment: one per directory; clears stale reader slots at open and grows
+// the map when a write transaction hits MDB_MAP_FULL (RunWrite retries the
+// whole transaction after growing, so callers never see a partial write).
+// Thread-safety: as LMDB's. An Environment may be shared by threads; a Txn and
+// its cursors belong to one thread. Only one write Txn at a time (LMDB's lock
+// serialises writers across threads and processes).
+#ifndef CASEGRID_BASE_LMDB_H_
+#define CASEGRID_BASE_LMDB_H_
+
+#include <lmdb.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace casegrid::lmdb {
+
+// "lmdb <what>: <mdb_strerror>" as the right Status code (NotFound for MDB_NOTFOUND).
+Status FromRc(int rc, std::string_view what);
+
+inline MDB_val Val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view View(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+struct Options {
+  size_t initial_map_bytes = size_t{256} << 20;
+  unsigned max_dbs = 16;
+  bool sync = true;         // false: MDB_NOSYNC (benchmarks only; not durable)
+  bool read_only = false;
+};
+
+class Txn;
+
+class Environment {
+ public:
+  // Creates `dir` if missing, opens the environment and clears stale readers
+  // left by crashed processes (mdb_reader_check).
+  static Result<std::unique_ptr<Environment>> Open(const std::string& dir, const Options& options);
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+
+  MDB_env* raw() const { return env_; }
+  const std::string& dir() const { return dir_; }
+  bool read_only() const { return options_.read_only; }
+
+  // Opens (creating unless read-only) the named database. Call before other
+  // transactions run; the handle stays valid for the environment's life.
+  Result<MDB_dbi> OpenDb(const std::string& name, unsigned flags = 0);
+
+  // Runs `body` in a write transaction and commits it (durable when this
+  // environment syncs). On MDB_MAP_FULL the transaction is aborted, the map
+  // doubled and `body` run again from the start; so `body` must derive all it
+  // writes from what it reads in the transaction. Any other failure aborts.
+  Status RunWrite(const std::function<Status(Txn&)>& body);
+
+  // Doubles the map size. No transaction of this process may be open.
+  Status Grow();
+  size_t map_bytes() const;
+
+ private:
+  Environment(MDB_env* env, std::string dir, Options options)
+      : env_(env), dir_(std::move(dir)), options_(options) {}
+  MDB_env* env_;
+  std::string dir_;
+  Options options_;
+};
+
+class Cursor;
+
+class Txn {
+ public:
+  // Begins a transaction; read-only unless `write`.
+  static Result<std::unique_ptr<Txn>> Begin(Environment* env, bool write);
+  ~Txn();  // aborts if neither committed nor aborted
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  // NotFound when absent. The view is valid until the transaction ends or the
+  // next write in it.
+  Status Get(MDB_dbi dbi, std::string_view key, std::string_view* value);
+  Status Put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  // Reserves `size` bytes for the value and returns where to write them.
+  Result<char*> Reserve(MDB_dbi dbi, std::string_view key, size_t size, unsigned flags = 0);
+  // OK when deleted or already absent.
+  Status Del(MDB_dbi dbi, std::string_view key);
+  Status Drop(MDB_dbi dbi);  // empties the database, keeps the handle
+  Status Commit();
+  void Abort();
+
+  bool map_full() const { return map_full_; }
+  MDB_txn* raw() const { return txn_; }
+
+ private:
+  explicit Txn(MDB_txn* txn) : txn_(txn) {}
+  Status Check(int rc, std::string_view what);
+  MDB_txn* txn_;
+  bool map_full_ = false;
+};
+
+// Forward iteration with seek. Invalid once its transaction ends.
+class Cursor {
+ public:
+  static Result<std::unique_ptr<Cursor>> Open(Txn& txn, MDB_dbi dbi);
+  ~Cursor();
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+
+  bool First();
+  bool Last();
+  bool Seek(std::string_view key);  // first key >= key
+  bool Next();
+  bool Prev();
+  bool valid() const { return valid_; }
+  std::string_view key() const { return View(key_); }
+  std::string_view value() const { return View(value_); }
+
+ private:
+  explicit Cursor(MDB_cursor* c) : cursor_(c) {}
+  bool Move(MDB_cursor_op op);
+  MDB_cursor* cursor_;
+  MDB_val key_{0, nullptr};
+  MDB_val value_{0, nullptr};
+  bool valid_ = false;
+};
+
+}  // namespace casegrid::lmdb
+
+#endif  // CASEGRID_BASE_LMDB_H_

@@ -1,0 +1,129 @@
+// The NDJSON command contract (docs/commands.md) -> casegrid.v1.Command.
+#include <nlohmann/json.hpp>
+
+#include "base/time.h"
+#include "engine/engine.h"
+
+namespace casegrid::engine {
+namespace {
+
+using nlohmann::json;
+
+Status Bad(const std::string& m) { return Status::InvalidArgument(m); }
+
+std::string TypeName(const json& j) { return j.type_name(); }
+
+Status ToValue(const json& j, const std::string& path, google::protobuf::Value* out) {
+  switch (j.type()) {
+    case json::value_t::null: out->set_null_value(google::protobuf::NULL_VALUE); break;
+    case json::value_t::boolean: out->set_bool_value(j.get<bool>()); break;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: out->set_number_value(j.get<double>()); break;
+    case json::value_t::string: out->set_string_value(j.get<std::string>()); break;
+    case json::value_t::array:
+      for (const auto& item : j) {
+        CASEGRID_RETURN_IF_ERROR(ToValue(item, path + "[]", out->mutable_list_value()->add_values()));
+      }
+      out->mutable_list_value();
+      break;
+    case json::value_t::object:
+      for (const auto& [k, v] : j.items()) {
+        CASEGRID_RETURN_IF_ERROR(
+            ToValue(v, path + "." + k, &(*out->mutable_struct_value()->mutable_fields())[k]));
+      }
+      out->mutable_struct_value();
+      break;
+    default: return Bad(path + ": unsupported JSON value");
+  }
+  return Status::Ok();
+}
+
+Status GetString(const json& obj, const char* key, const std::string& path, bool required,
+                 std::string* out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    return required ? Bad(path + key + ": required") : Status::Ok();
+  }
+  if (!it->is_string()) return Bad(path + key + ": expected a string, got " + TypeName(*it));
+  *out = it->get<std::string>();
+  if (required && out->empty()) return Bad(path + key + ": must not be empty");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
+  json j;
+  try {
+    j = json::parse(line.begin(), line.end());
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    auto pos = what.find("parse error");
+    return Bad("not valid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  }
+  if (!j.is_object()) return Bad("a command must be a JSON object, got " + TypeName(j));
+  static const char* kKeys[] = {"id", "case", "action", "at", "actor", "expect", "data"};
+  for (const auto& [k, v] : j.items()) {
+    if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) { return k == x; }) ==
+        std::end(kKeys)) {
+      return Bad(k + ": unknown field (allowed: id, case, action, at, actor, expect, data)");
+    }
+  }
+  casegrid::v1::Command cmd;
+  CASEGRID_RETURN_IF_ERROR(GetString(j, "id", "", false, cmd.mutable_id()));
+  CASEGRID_RETURN_IF_ERROR(GetString(j, "case", "", true, cmd.mutable_case_id()));
+  CASEGRID_RETURN_IF_ERROR(GetString(j, "action", "", true, cmd.mutable_action()));
+  std::string at;
+  CASEGRID_RETURN_IF_ERROR(GetString(j, "at", "", false, &at));
+  if (!at.empty()) {
+    auto t = timeutil::ParseTimestamp(at);
+    if (!t.ok()) return t.status().WithContext("at");
+    cmd.set_at_micros(*t);
+  }
+  auto actor = j.find("actor");
+  if (actor == j.end()) return Bad("actor: required");
+  if (!actor->is_object()) return Bad("actor: expected an object, got " + TypeName(*actor));
+  for (const auto& [k, v] : actor->items()) {
+    if (k != "user" && k != "role" && k != "unit") {
+      return Bad("actor." + k + ": unknown field (allowed: user, role, unit)");
+    }
+  }
+  CASEGRID_RETURN_IF_ERROR(GetString(*actor, "user", "actor.", true, cmd.mutable_actor()->mutable_user()));
+  CASEGRID_RETURN_IF_ERROR(GetString(*actor, "role", "actor.", true, cmd.mutable_actor()->mutable_role()));
+  CASEGRID_RETURN_IF_ERROR(GetString(*actor, "unit", "actor.", false, cmd.mutable_actor()->mutable_unit()));
+  auto expect = j.find("expect");
+  if (expect != j.end()) {
+    if (!expect->is_number_unsigned()) {
+      return Bad("expect: expected a non-negative integer (the case version), got " + TypeName(*expect));
+    }
+    cmd.set_has_expect(true);
+    cmd.set_expect(expect->get<uint64_t>());
+  }
+  auto data = j.find("data");
+  if (data != j.end()) {
+    if (!data->is_object()) return Bad("data: expected an object, got " + TypeName(*data));
+    for (const auto& [k, v] : data->items()) {
+      CASEGRID_RETURN_IF_ERROR(ToValue(v, "data." + k, &(*cmd.mutable_data()->mutable_fields())[k]));
+    }
+  }
+  return cmd;
+}
+
+Result<casegrid::v1::Actor> ParseActor(std::string_view spec) {
+  casegrid::v1::Actor actor;
+  size_t a = spec.find(':');
+  size_t b = a == std::string_view::npos ? a : spec.find(':', a + 1);
+  if (a == std::string_view::npos || b == std::string_view::npos) {
+    return Bad("--by \"" + std::string(spec) + "\": expected USER:ROLE:UNIT");
+  }
+  actor.set_user(std::string(spec.substr(0, a)));
+  actor.set_role(std::string(spec.substr(a + 1, b - a - 1)));
+  actor.set_unit(std::string(spec.substr(b + 1)));
+  if (actor.user().empty() || actor.role().empty()) {
+    return Bad("--by \"" + std::string(spec) + "\": USER and ROLE must not be empty");
+  }
+  return actor;
+}
+
+}  // namespace casegrid::engine

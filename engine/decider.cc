@@ -1,0 +1,686 @@
+#include "engine/decider.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include <google/protobuf/struct.pb.h>
+
+#include "base/time.h"
+
+namespace casegrid::engine {
+namespace {
+
+using casegrid::v1::Action;
+using casegrid::v1::CaseState;
+using casegrid::v1::Command;
+using casegrid::v1::Event;
+using casegrid::v1::Field;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+Status Reject(const std::string& m) { return Status::InvalidArgument(m); }
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+template <typename List>
+std::string JoinNames(const List& list) {
+  std::string out;
+  for (const auto& s : list) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string_view KindOf(const Value& v) {
+  switch (v.kind_case()) {
+    case Value::kNullValue: return "null";
+    case Value::kNumberValue: return "a number";
+    case Value::kStringValue: return "a string";
+    case Value::kBoolValue: return "a boolean";
+    case Value::kStructValue: return "an object";
+    case Value::kListValue: return "a list";
+    default: return "nothing";
+  }
+}
+
+// Checks `data` against the action's declared fields, recursively.
+Status CheckFields(const Struct& data, const google::protobuf::RepeatedPtrField<Field>& fields,
+                   const std::string& path, const std::string& action,
+                   const DecideContext& ctx) {
+  for (const auto& [key, value] : data.fields()) {
+    const Field* f = nullptr;
+    for (const auto& candidate : fields) {
+      if (candidate.name() == key) f = &candidate;
+    }
+    if (f == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& c : fields) names.push_back(c.name());
+      return Reject(path + key + ": unknown field for action " + Quote(action) +
+                    " (allowed: " + JoinNames(names) + ")");
+    }
+    const std::string where = path + key;
+    auto want = [&](std::string_view expected) {
+      return Reject(where + ": expected " + std::string(expected) + ", got " +
+                    std::string(KindOf(value)));
+    };
+    switch (f->type()) {
+      case casegrid::v1::BOOL:
+        if (value.kind_case() != Value::kBoolValue) return want("a boolean");
+        break;
+      case casegrid::v1::INT: {
+        if (value.kind_case() != Value::kNumberValue) return want("an integer");
+        double d = value.number_value();
+        if (std::floor(d) != d || std::fabs(d) > 9e15) return want("an integer");
+        if (f->min() < f->max() && (d < static_cast<double>(f->min()) || d > static_cast<double>(f->max()))) {
+          return Reject(where + ": " + std::to_string(static_cast<int64_t>(d)) + " is outside " +
+                        std::to_string(f->min()) + ".." + std::to_string(f->max()));
+        }
+        break;
+      }
+      case casegrid::v1::OBJECT:
+        if (value.kind_case() != Value::kStructValue) return want("an object");
+        CASEGRID_RETURN_IF_ERROR(CheckFields(value.struct_value(), f->fields(), where + ".", action, ctx));
+        break;
+      default: {
+        if (value.kind_case() != Value::kStringValue) return want("a string");
+        const std::string& s = value.string_value();
+        if (f->type() == casegrid::v1::ENUM &&
+            std::find(f->values().begin(), f->values().end(), s) == f->values().end()) {
+          return Reject(where + ": " + Quote(s) + " is not one of " + JoinNames(f->values()));
+        }
+        if (f->type() == casegrid::v1::UNIT && ctx.org->FindUnit(s) == nullptr) {
+          return Reject(where + ": unknown unit " + Quote(s));
+        }
+        if (f->type() == casegrid::v1::GRID && ctx.org->FindGrid(s) == nullptr) {
+          return Reject(where + ": unknown grid cell " + Quote(s));
+        }
+        break;
+      }
+    }
+  }
+  for (const auto& f : fields) {
+    if (f.required() && !data.fields().contains(f.name())) {
+      return Reject(path + f.name() + ": required by action " + Quote(action));
+    }
+  }
+  return Status::Ok();
+}
+
+const std::string& Str(const Struct& data, const std::string& key) {
+  static const std::string kEmpty;
+  auto it = data.fields().find(key);
+  if (it == data.fields().end() || it->second.kind_case() != Value::kStringValue) return kEmpty;
+  return it->second.string_value();
+}
+
+bool Bool(const Struct& data, const std::string& key, bool fallback = false) {
+  auto it = data.fields().find(key);
+  if (it == data.fields().end() || it->second.kind_case() != Value::kBoolValue) return fallback;
+  return it->second.bool_value();
+}
+
+int64_t Int(const Struct& data, const std::string& key) {
+  auto it = data.fields().find(key);
+  if (it == data.fields().end() || it->second.kind_case() != Value::kNumberValue) return 0;
+  return static_cast<int64_t>(it->second.number_value());
+}
+
+const casegrid::v1::OpenDeadline* FindOpen(const CaseState& s, std::string_view name) {
+  for (const auto& d : s.deadlines()) {
+    if (d.name() == name) return &d;
+  }
+  return nullptr;
+}
+
+const casegrid::v1::ActionMark* FindMark(const CaseState& s, std::string_view action) {
+  for (const auto& m : s.marks()) {
+    if (m.action() == action) return &m;
+  }
+  return nullptr;
+}
+
+std::string_view OnBreachName(casegrid::v1::OnBreach b) {
+  return b == casegrid::v1::ESCALATE_ONE_LEVEL ? "escalate" : "record";
+}
+
+// Builds the events of one decision, folding each into a working copy of the
+// state so later steps see earlier ones (e.g. a deadline armed after a dispatch
+// belongs to the new unit).
+class Emitter {
+ public:
+  Emitter(CaseState state, const Command& cmd, const workflows::Definition& def, int64_t now)
+      : state_(std::move(state)), cmd_(cmd), def_(def), now_(now) {}
+
+  Event* Begin(std::string_view action, std::string_view to_state) {
+    Event& e = events_.emplace_back();
+    // Every earlier event of this decision is already folded into state_.
+    const uint64_t seq = state_.last_seq() + 1;
+    e.set_case_id(cmd_.case_id());
+    e.set_case_seq(seq);
+    e.set_event_id(cmd_.case_id() + "/" + std::to_string(seq));
+    e.set_occurred_micros(now_);
+    *e.mutable_actor() = cmd_.actor();
+    e.set_workflow_id(def_.id());
+    e.set_workflow_version(def_.version());
+    e.set_correlation_id(cmd_.id());
+    e.set_causation_id(events_.size() > 1 ? events_[events_.size() - 2].event_id() : cmd_.id());
+    e.set_action(std::string(action));
+    e.set_state(to_state.empty() ? state_.state() : std::string(to_state));
+    return &e;
+  }
+  // Folds the last begun event into the working state.
+  void Commit() { Evolve(&state_, events_.back()); }
+
+  const CaseState& state() const { return state_; }
+  std::vector<Event> Take() { return std::move(events_); }
+  const Event& last() const { return events_.back(); }
+
+ private:
+  CaseState state_;
+  const Command& cmd_;
+  const workflows::Definition& def_;
+  int64_t now_;
+  std::vector<Event> events_;
+};
+
+class Decision {
+ public:
+  Decision(const CaseState* state, const Command& cmd, const workflows::Definition& def,
+           const DecideContext& ctx, int64_t now)
+      : cmd_(cmd), def_(def), ctx_(ctx), now_(now),
+        out_(state != nullptr ? *state : CaseState(), cmd, def, now) {}
+
+  Result<std::vector<Event>> Run(const CaseState* state) {
+    const Struct& data = cmd_.data();
+    if (cmd_.action() == kBreachAction) {
+      if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+      CASEGRID_RETURN_IF_ERROR(Breach(Str(data, "deadline")));
+      return out_.Take();
+    }
+    const Action* action = def_.FindAction(cmd_.action());
+    if (action == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& a : def_.proto().actions()) names.push_back(a.name());
+      return Reject("unknown action " + Quote(cmd_.action()) + " in workflow " + def_.id() +
+                    " (actions: " + JoinNames(names) + ")");
+    }
+    if (action->effect() == casegrid::v1::OPEN_CASE) {
+      if (state != nullptr) return Reject("case " + Quote(cmd_.case_id()) + " already exists");
+    } else if (state == nullptr) {
+      return Status::NotFound("no case " + Quote(cmd_.case_id()) + " (intake it first)");
+    }
+    if (state != nullptr) {
+      if (cmd_.has_expect() && cmd_.expect() != state->last_seq()) {
+        return Status::Conflict("case " + cmd_.case_id() + " is at version " +
+                                std::to_string(state->last_seq()) + ", command expected " +
+                                std::to_string(cmd_.expect()));
+      }
+      if (now_ < state->last_micros()) {
+        return Reject("time " + timeutil::FormatTimestamp(now_) + " is before the case's last event at " +
+                      timeutil::FormatTimestamp(state->last_micros()) + " (times must not go back within a case)");
+      }
+      if (std::find(action->from().begin(), action->from().end(), state->state()) == action->from().end()) {
+        return Reject("action " + Quote(action->name()) + " is not allowed in state " +
+                      Quote(state->state()) + " (allowed from: " + JoinNames(action->from()) + ")");
+      }
+    }
+    CASEGRID_RETURN_IF_ERROR(CheckActor(*action, state));
+    CASEGRID_RETURN_IF_ERROR(CheckFields(data, action->fields(), "data.", action->name(), ctx_));
+    if (action->max_times() > 0 && state != nullptr) {
+      const auto* mark = FindMark(*state, action->name());
+      if (mark != nullptr && mark->times() >= action->max_times()) {
+        return Reject("action " + Quote(action->name()) + " may be taken at most " +
+                      std::to_string(action->max_times()) + " time(s) per case");
+      }
+    }
+    CASEGRID_RETURN_IF_ERROR(Apply(*action));
+    return out_.Take();
+  }
+
+ private:
+  Status CheckActor(const Action& action, const CaseState* state) {
+    const auto& actor = cmd_.actor();
+    if (actor.user().empty() || actor.role().empty()) {
+      return Reject("actor needs a user and a role");
+    }
+    if (std::find(action.roles().begin(), action.roles().end(), actor.role()) == action.roles().end()) {
+      return Reject("role " + Quote(actor.role()) + " may not " + Quote(action.name()) +
+                    " (allowed: " + JoinNames(action.roles()) + ")");
+    }
+    const casegrid::v1::Unit* unit = nullptr;
+    if (!actor.unit().empty()) {
+      unit = ctx_.org->FindUnit(actor.unit());
+      if (unit == nullptr) return Reject("actor.unit: unknown unit " + Quote(actor.unit()));
+    }
+    if (actor.role() == "centre" &&
+        (unit == nullptr || (unit->kind() != casegrid::v1::DISTRICT_CENTRE &&
+                             unit->kind() != casegrid::v1::TOWN_CENTRE))) {
+      return Reject("role \"centre\" must act for the district centre or a town sub-centre, not " +
+                    Quote(actor.unit()));
+    }
+    if (action.case_unit_only() && state != nullptr && actor.unit() != state->unit()) {
+      return Reject("unit " + Quote(actor.unit()) + " is not the case's responsible unit " +
+                    Quote(state->unit()));
+    }
+    return Status::Ok();
+  }
+
+  // The main event of the action, then deadlines met, cancelled and started.
+  Status Apply(const Action& action) {
+    const Struct& data = cmd_.data();
+    const CaseState& s = out_.state();
+    Event* e = out_.Begin(action.name(), action.to());
+    switch (action.effect()) {
+      case casegrid::v1::OPEN_CASE: {
+        auto* p = e->mutable_case_reported();
+        p->set_channel(Str(data, "channel"));
+        p->set_category(Str(data, "category"));
+        p->set_grid(Str(data, "grid"));
+        if (const auto* grid = ctx_.org->FindGrid(p->grid())) p->set_station(grid->station());
+        p->set_summary(Str(data, "summary"));
+        auto it = data.fields().find("petitioner");
+        if (it != data.fields().end()) {
+          p->mutable_petitioner()->set_name(Str(it->second.struct_value(), "name"));
+          p->mutable_petitioner()->set_phone(Str(it->second.struct_value(), "phone"));
+        }
+        p->set_complex(Bool(data, "complex"));
+        break;
+      }
+      case casegrid::v1::REJECT:
+        e->mutable_case_rejected()->set_reason(Str(data, "reason"));
+        break;
+      case casegrid::v1::ASSIGN: {
+        auto* p = e->mutable_case_dispatched();
+        std::string unit = Str(data, "unit");
+        p->set_routed_by("named");
+        if (unit.empty()) {
+          for (const auto& rule : def_.proto().routing()) {
+            if (rule.category() == s.category()) {
+              unit = rule.unit();
+              p->set_routed_by("category");
+            }
+          }
+        }
+        if (unit.empty()) {
+          unit = s.station();
+          p->set_routed_by("grid");
+        }
+        const auto* u = ctx_.org->FindUnit(unit);
+        if (u == nullptr) return Reject("routing: unknown unit " + Quote(unit));
+        p->set_unit(unit);
+        p->set_level(std::string(ctx_.org->LevelOf(*u)));
+        p->set_note(Str(data, "note"));
+        p->set_complex(Bool(data, "complex", s.complex()));
+        break;
+      }
+      case casegrid::v1::RETURN:
+        e->mutable_returned()->set_reason(Str(data, "reason"));
+        e->mutable_returned()->set_unit(s.unit());
+        break;
+      case casegrid::v1::ESCALATE: {
+        const auto* from = ctx_.org->FindUnit(s.unit());
+        if (from == nullptr) return Reject("the case has no responsible unit to escalate from");
+        CASEGRID_RETURN_IF_ERROR(FillEscalation(*from, Str(data, "reason"), "", e->mutable_escalated()));
+        break;
+      }
+      case casegrid::v1::EXTEND: {
+        const std::string& name = Str(data, "deadline");
+        const auto* open = FindOpen(s, name);
+        if (open == nullptr) {
+          std::vector<std::string> names;
+          for (const auto& d : s.deadlines()) names.push_back(d.name());
+          return Reject("data.deadline: " + Quote(name) + " is not an open deadline of the case (open: " +
+                        JoinNames(names) + ")");
+        }
+        const int days = static_cast<int>(Int(data, "working_days"));
+        auto* p = e->mutable_extended();
+        p->set_deadline(name);
+        p->set_working_days(days);
+        p->set_new_due_micros(
+            ctx_.calendar->EndOfWorkingDaysAfter(timeutil::LocalDay(open->due_micros()), days));
+        p->set_reason(Str(data, "reason"));
+        break;
+      }
+      case casegrid::v1::RATE: {
+        auto* p = e->mutable_rated();
+        p->set_satisfied(Bool(data, "satisfied"));
+        p->set_score(static_cast<int32_t>(Int(data, "score")));
+        p->set_comment(Str(data, "comment"));
+        break;
+      }
+      case casegrid::v1::REOPEN:
+        e->mutable_reopened()->set_reason(Str(data, "reason"));
+        break;
+      case casegrid::v1::CLOSE: {
+        auto* p = e->mutable_case_closed();
+        p->set_note(Str(data, "note"));
+        p->set_unit(s.unit());
+        if (const auto* u = ctx_.org->FindUnit(s.unit())) p->set_level(std::string(ctx_.org->LevelOf(*u)));
+        p->set_on_time(!s.breached_any());
+        break;
+      }
+      default:
+        FillGenericPayload(action, e);
+        break;
+    }
+    out_.Commit();
+    if (action.effect() == casegrid::v1::EXTEND) {
+      const auto& ext = out_.last().extended();
+      const auto* d = def_.FindDeadline(ext.deadline());
+      SetDeadline(action.name(), ext.deadline(), ext.new_due_micros(),
+                  "extended by " + std::to_string(ext.working_days()) + " working days",
+                  d != nullptr ? d->on_breach() : casegrid::v1::RECORD, out_.last().event_id(),
+                  out_.last().occurred_micros());
+    }
+    FinishDeadlines(action);
+    if (action.effect() == casegrid::v1::RATE && !out_.last().rated().satisfied()) {
+      MaybeReopenAfterRating(action);
+    }
+    return Status::Ok();
+  }
+
+  void FinishDeadlines(const Action& action) {
+    for (const auto& name : action.meets()) {
+      const auto* open = FindOpen(out_.state(), name);
+      if (open == nullptr) continue;
+      Event* e = out_.Begin(action.name(), "");
+      auto* p = e->mutable_deadline_met();
+      p->set_name(name);
+      p->set_due_micros(open->due_micros());
+      p->set_late(open->breached() || now_ > open->due_micros());
+      out_.Commit();
+    }
+    std::vector<std::string> cancels(action.cancels().begin(), action.cancels().end());
+    if (def_.IsFinal(out_.state().state())) {
+      for (const auto& d : out_.state().deadlines()) cancels.push_back(d.name());
+    }
+    for (const auto& name : cancels) {
+      if (FindOpen(out_.state(), name) == nullptr) continue;
+      Event* e = out_.Begin(action.name(), "");
+      e->mutable_deadline_cancelled()->set_name(name);
+      e->mutable_deadline_cancelled()->set_reason("action " + action.name());
+      out_.Commit();
+    }
+    const std::string trigger_id = FindMark(out_.state(), action.name()) != nullptr
+                                       ? FindMark(out_.state(), action.name())->event_id()
+                                       : cmd_.id();
+    for (const auto& name : action.starts()) Arm(action.name(), name, trigger_id, now_);
+  }
+
+  // Arms deadline `name` counted from its anchor (or the triggering event).
+  void Arm(const std::string& action, const std::string& name, const std::string& trigger_event,
+           int64_t trigger_micros) {
+    const auto* d = def_.FindDeadline(name);
+    if (d == nullptr) return;
+    if (d->has_when() && d->when().field() == "complex" && out_.state().complex() != d->when().equals()) {
+      return;
+    }
+    std::string anchor_event = trigger_event;
+    int64_t anchor_micros = trigger_micros;
+    std::string anchor_name = action;
+    if (!d->anchor().empty()) {
+      if (const auto* mark = FindMark(out_.state(), d->anchor())) {
+        anchor_event = mark->event_id();
+        anchor_micros = mark->micros();
+        anchor_name = d->anchor();
+      }
+    }
+    const int32_t day = timeutil::LocalDay(anchor_micros);
+    int64_t due;
+    std::string rule;
+    if (d->calendar_days() > 0) {
+      due = ctx_.calendar->EndOfCalendarDaysAfter(day, d->calendar_days());
+      rule = "end of the " + std::to_string(d->calendar_days()) + "th calendar day after the " +
+             anchor_name + " day";
+    } else if (d->working_days() > 0) {
+      due = ctx_.calendar->EndOfWorkingDaysAfter(day, d->working_days());
+      rule = "end of the " + std::to_string(d->working_days()) + "th working day after the " +
+             anchor_name + " day";
+    } else {
+      due = ctx_.calendar->EndOfWorkingDaysAfter(day, 0);
+      rule = "end of the " + anchor_name + " day (the next working day if it is not one)";
+    }
+    SetDeadline(action, name, due, "deadline " + name + ": " + rule, d->on_breach(), anchor_event,
+                anchor_micros);
+  }
+
+  void SetDeadline(const std::string& action, const std::string& name, int64_t due,
+                   const std::string& rule, casegrid::v1::OnBreach on_breach,
+                   const std::string& anchor_event, int64_t anchor_micros) {
+    const auto* d = def_.FindDeadline(name);
+    Event* e = out_.Begin(action, "");
+    auto* p = e->mutable_deadline_set();
+    p->set_name(name);
+    p->set_due_micros(due);
+    p->set_rule(rule);
+    p->set_workflow_id(def_.id());
+    p->set_workflow_version(def_.version());
+    p->set_anchor_event_id(anchor_event);
+    p->set_anchor_micros(anchor_micros);
+    p->set_calendar(ctx_.calendar->Describe());
+    p->set_owner_unit(d != nullptr && d->owner() == "centre" ? ctx_.org->district_centre().code()
+                                                             : out_.state().unit());
+    p->set_on_breach(std::string(OnBreachName(on_breach)));
+    out_.Commit();
+  }
+
+  void MaybeReopenAfterRating(const Action& rate) {
+    const Action* reopen = def_.FindEffect(casegrid::v1::REOPEN);
+    if (reopen == nullptr) return;
+    const CaseState& s = out_.state();
+    const auto* mark = FindMark(s, reopen->name());
+    if (reopen->max_times() > 0 && mark != nullptr && mark->times() >= reopen->max_times()) return;
+    if (std::find(reopen->from().begin(), reopen->from().end(), s.state()) == reopen->from().end()) return;
+    if (s.closed_micros() > 0 && rate.reopen_within_days() > 0 &&
+        now_ - s.closed_micros() > int64_t{rate.reopen_within_days()} * timeutil::kMicrosPerDay) {
+      return;
+    }
+    Event* e = out_.Begin(reopen->name(), reopen->to());
+    e->mutable_reopened()->set_reason("unsatisfied rating");
+    out_.Commit();
+    FinishDeadlines(*reopen);
+  }
+
+  Status FillEscalation(const casegrid::v1::Unit& from, const std::string& reason,
+                        const std::string& deadline, casegrid::v1::Escalated* p) {
+    const std::string from_level(ctx_.org->LevelOf(from));
+    const auto* to = ctx_.org->EscalationTarget(from);
+    if (to == nullptr) return Reject("the case is already at the district level: no level above");
+    const auto& done = out_.state().escalated_from();
+    if (std::find(done.begin(), done.end(), from_level) != done.end()) {
+      return Reject("the case was already escalated from the " + from_level + " level once");
+    }
+    p->set_from_unit(from.code());
+    p->set_to_unit(to->code());
+    p->set_from_level(from_level);
+    p->set_to_level(std::string(ctx_.org->LevelOf(*to)));
+    p->set_reason(reason);
+    p->set_deadline(deadline);
+    if (const auto* sup = ctx_.org->SupervisingCentre(from)) p->set_notified_unit(sup->code());
+    return Status::Ok();
+  }
+
+  Status Breach(const std::string& name) {
+    const auto* open = FindOpen(out_.state(), name);
+    if (open == nullptr || open->breached()) {
+      return Reject("deadline " + Quote(name) + " is not open and unbreached on case " + cmd_.case_id());
+    }
+    const std::string on_breach = open->on_breach();
+    Event* e = out_.Begin(kBreachAction, "");
+    auto* p = e->mutable_deadline_breached();
+    p->set_name(name);
+    p->set_due_micros(open->due_micros());
+    const auto* d = def_.FindDeadline(name);
+    p->set_owner_unit(d != nullptr && d->owner() == "centre" ? ctx_.org->district_centre().code()
+                                                             : out_.state().unit());
+    p->set_on_breach(on_breach);
+    out_.Commit();
+    if (on_breach != "escalate") return Status::Ok();
+    const auto* from = ctx_.org->FindUnit(out_.state().unit());
+    if (from == nullptr) return Status::Ok();
+    casegrid::v1::Escalated esc;
+    if (!FillEscalation(*from, "deadline " + name + " breached", name, &esc).ok()) {
+      return Status::Ok();  // at the top, or this level already escalated once: recorded only
+    }
+    Event* ev = out_.Begin(kBreachAction, "");
+    *ev->mutable_escalated() = esc;
+    out_.Commit();
+    Arm(std::string(kBreachAction), name, out_.last().event_id(), now_);
+    return Status::Ok();
+  }
+
+  // NONE/NOTE effects: the payload the action `emits`, data copied by name.
+  void FillGenericPayload(const Action& action, Event* e) {
+    const auto* desc = Event::descriptor();
+    const auto* field = action.emits().empty() ? nullptr : desc->FindFieldByName(action.emits());
+    if (field == nullptr || field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+      auto* t = e->mutable_transition();
+      t->set_action(action.name());
+      *t->mutable_data() = cmd_.data();
+      return;
+    }
+    auto* payload = e->GetReflection()->MutableMessage(e, field);
+    const auto* refl = payload->GetReflection();
+    for (const auto& [key, value] : cmd_.data().fields()) {
+      const auto* f = payload->GetDescriptor()->FindFieldByName(key);
+      if (f == nullptr || f->is_repeated()) continue;
+      using FD = google::protobuf::FieldDescriptor;
+      if (f->cpp_type() == FD::CPPTYPE_STRING && value.kind_case() == Value::kStringValue) {
+        refl->SetString(payload, f, value.string_value());
+      } else if (f->cpp_type() == FD::CPPTYPE_BOOL && value.kind_case() == Value::kBoolValue) {
+        refl->SetBool(payload, f, value.bool_value());
+      } else if (f->cpp_type() == FD::CPPTYPE_INT32 && value.kind_case() == Value::kNumberValue) {
+        refl->SetInt32(payload, f, static_cast<int32_t>(value.number_value()));
+      }
+    }
+  }
+
+  const Command& cmd_;
+  const workflows::Definition& def_;
+  const DecideContext& ctx_;
+  int64_t now_;
+  Emitter out_;
+};
+
+void UpsertMark(CaseState* s, const Event& e) {
+  for (auto& m : *s->mutable_marks()) {
+    if (m.action() == e.action()) {
+      m.set_micros(e.occurred_micros());
+      m.set_event_id(e.event_id());
+      m.set_times(m.times() + 1);
+      return;
+    }
+  }
+  auto* m = s->add_marks();
+  m->set_action(e.action());
+  m->set_micros(e.occurred_micros());
+  m->set_event_id(e.event_id());
+  m->set_times(1);
+}
+
+void RemoveDeadline(CaseState* s, std::string_view name) {
+  auto* list = s->mutable_deadlines();
+  for (int i = 0; i < list->size(); ++i) {
+    if (list->Get(i).name() == name) {
+      list->DeleteSubrange(i, 1);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view PayloadName(const Event& event) {
+  const auto* oneof = Event::descriptor()->FindOneofByName("payload");
+  const auto* field = event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
+  return field == nullptr ? std::string_view() : std::string_view(field->name());
+}
+
+Result<std::vector<Event>> Decide(const CaseState* state, const Command& command,
+                                  const workflows::Definition& definition,
+                                  const DecideContext& context, int64_t now_micros) {
+  if (command.case_id().empty()) return Reject("case: required");
+  if (command.action().empty()) return Reject("action: required");
+  if (state != nullptr && (state->workflow_id() != definition.id() ||
+                           state->workflow_version() != definition.version())) {
+    return Status::InvalidArgument("case " + command.case_id() + " runs on " + state->workflow_id() +
+                                   " v" + std::to_string(state->workflow_version()) +
+                                   ", not the definition given");
+  }
+  Decision decision(state, command, definition, context, now_micros);
+  return decision.Run(state);
+}
+
+void Evolve(CaseState* s, const Event& e) {
+  if (s->case_id().empty()) {
+    s->set_case_id(e.case_id());
+    s->set_workflow_id(e.workflow_id());
+    s->set_workflow_version(e.workflow_version());
+  }
+  s->set_last_seq(e.case_seq());
+  s->set_last_hash(e.hash());
+  s->set_last_micros(std::max(s->last_micros(), e.occurred_micros()));
+  s->set_state(e.state());
+  switch (e.payload_case()) {
+    case Event::kCaseReported:
+      s->set_channel(e.case_reported().channel());
+      s->set_category(e.case_reported().category());
+      s->set_grid(e.case_reported().grid());
+      s->set_station(e.case_reported().station());
+      s->set_complex(e.case_reported().complex());
+      break;
+    case Event::kCaseDispatched:
+      s->set_unit(e.case_dispatched().unit());
+      s->set_complex(e.case_dispatched().complex());
+      s->set_accepted(true);
+      break;
+    case Event::kReturned:
+      s->clear_unit();
+      break;
+    case Event::kEscalated:
+      s->set_unit(e.escalated().to_unit());
+      s->add_escalated_from(e.escalated().from_level());
+      break;
+    case Event::kCaseClosed:
+      s->set_closed_micros(e.occurred_micros());
+      break;
+    case Event::kReopened:
+      s->set_closed_micros(0);
+      break;
+    case Event::kDeadlineSet: {
+      RemoveDeadline(s, e.deadline_set().name());
+      auto* d = s->add_deadlines();
+      d->set_name(e.deadline_set().name());
+      d->set_due_micros(e.deadline_set().due_micros());
+      d->set_on_breach(e.deadline_set().on_breach());
+      break;
+    }
+    case Event::kDeadlineMet:
+      RemoveDeadline(s, e.deadline_met().name());
+      break;
+    case Event::kDeadlineCancelled:
+      RemoveDeadline(s, e.deadline_cancelled().name());
+      break;
+    case Event::kDeadlineBreached:
+      s->set_breached_any(true);
+      for (auto& d : *s->mutable_deadlines()) {
+        if (d.name() == e.deadline_breached().name()) d.set_breached(true);
+      }
+      break;
+    default:
+      break;
+  }
+  switch (e.payload_case()) {
+    case Event::kDeadlineSet:
+    case Event::kDeadlineMet:
+    case Event::kDeadlineCancelled:
+    case Event::kDeadlineBreached:
+      break;
+    default:
+      UpsertMark(s, e);
+  }
+}
+
+}  // namespace casegrid::engine

@@ -1,0 +1,275 @@
+#include "engine/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "engine/decider.h"
+
+namespace casegrid::engine {
+namespace {
+
+using casegrid::v1::CaseState;
+using casegrid::v1::Command;
+using casegrid::v1::Event;
+
+bool SameDeadline(const casegrid::v1::OpenDeadline& a, const casegrid::v1::OpenDeadline& b) {
+  return a.name() == b.name() && a.due_micros() == b.due_micros() && a.breached() == b.breached();
+}
+
+bool Contains(const CaseState& s, const casegrid::v1::OpenDeadline& d) {
+  return std::any_of(s.deadlines().begin(), s.deadlines().end(),
+                     [&](const auto& x) { return SameDeadline(x, d); });
+}
+
+// Everything the engine does inside one log batch.
+class BatchWriter {
+ public:
+  BatchWriter(events::Batch& batch, const Config& config, Env* env, ApplyStats* stats)
+      : batch_(batch), config_(config), env_(env), stats_(stats) {
+    ctx_.org = config.org.get();
+    ctx_.calendar = config.calendar.get();
+  }
+
+  // Loads the case's state; *found = false for a new case.
+  Status Load(const std::string& case_id, CaseState* state, bool* found) {
+    std::string bytes;
+    Status s = batch_.GetCaseState(case_id, &bytes);
+    *found = s.ok();
+    if (s.IsNotFound()) return Status::Ok();
+    CASEGRID_RETURN_IF_ERROR(s);
+    if (!state->ParseFromString(bytes)) {
+      return Status::Corruption("engine state of case " + case_id + " does not parse");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::shared_ptr<const workflows::Definition>> DefinitionFor(const CaseState* state) {
+    if (state != nullptr) return config_.workflows->Find(state->workflow_id(), state->workflow_version());
+    return config_.workflows->Latest(config_.default_workflow);
+  }
+
+  // Seals and appends `events`, folds them into `state`, keeps the deadline index.
+  Status Write(CaseState* state, std::vector<Event>& events) {
+    const CaseState before = *state;
+    const int64_t recorded = env_->NowMicros();
+    for (auto& e : events) {
+      e.set_recorded_micros(recorded);
+      e.set_prev_hash(state->last_hash());
+      std::string record = events::SealEvent(&e);
+      CASEGRID_ASSIGN_OR_RETURN(uint64_t seq, batch_.Append(e.case_id(), e.case_seq(), record));
+      (void)seq;
+      Evolve(state, e);
+    }
+    for (const auto& d : before.deadlines()) {
+      if (!d.breached() && !Contains(*state, d)) {
+        CASEGRID_RETURN_IF_ERROR(batch_.DelDeadline(d.due_micros(), state->case_id(), d.name()));
+      }
+    }
+    for (const auto& d : state->deadlines()) {
+      if (!d.breached() && !Contains(before, d)) {
+        CASEGRID_RETURN_IF_ERROR(batch_.PutDeadline(d.due_micros(), state->case_id(), d.name()));
+      }
+    }
+    CASEGRID_RETURN_IF_ERROR(batch_.PutCaseState(state->case_id(), state->SerializeAsString()));
+    if (stats_ != nullptr) stats_->events += events.size();
+    return Status::Ok();
+  }
+
+  // Turns every deadline due before `until` into events (breach, escalation).
+  Status FireDue(int64_t until) {
+    int64_t due;
+    std::string case_id, name;
+    while (true) {
+      Status s = batch_.FirstDeadlineDue(until, &due, &case_id, &name);
+      if (s.IsNotFound()) return Status::Ok();
+      CASEGRID_RETURN_IF_ERROR(s);
+      CaseState state;
+      bool found;
+      CASEGRID_RETURN_IF_ERROR(Load(case_id, &state, &found));
+      Command breach;
+      breach.set_case_id(case_id);
+      breach.set_action(std::string(kBreachAction));
+      breach.mutable_actor()->set_user("system");
+      breach.mutable_actor()->set_role("system");
+      (*breach.mutable_data()->mutable_fields())["deadline"].set_string_value(name);
+      auto def = DefinitionFor(&state);
+      Result<std::vector<Event>> events =
+          def.ok() && found ? Decide(&state, breach, **def, ctx_, std::max(due, state.last_micros()))
+                            : Result<std::vector<Event>>(def.ok() ? Status::NotFound("no state") : def.status());
+      if (!events.ok()) {
+        // The index disagrees with the case: drop the entry rather than loop.
+        spdlog::warn("deadline {} of case {} cannot fire: {}", name, case_id, events.status().ToString());
+        CASEGRID_RETURN_IF_ERROR(batch_.DelDeadline(due, case_id, name));
+        continue;
+      }
+      CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
+      if (stats_ != nullptr) stats_->deadline_events += events->size();
+    }
+  }
+
+  Status ApplyOne(const Command& cmd, Answer* answer) {
+    const int64_t at = cmd.at_micros() != 0 ? cmd.at_micros() : env_->NowMicros();
+    CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
+    if (!cmd.id().empty()) {
+      std::string prior;
+      Status s = batch_.GetCommandAnswer(cmd.id(), &prior);
+      if (s.ok()) {
+        answer->kind = Answer::Kind::kDuplicate;
+        answer->case_seq = std::strtoull(prior.c_str(), nullptr, 10);
+        return Status::Ok();
+      }
+      if (!s.IsNotFound()) return s;
+    }
+    CaseState state;
+    bool found;
+    CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
+    auto def = DefinitionFor(found ? &state : nullptr);
+    if (!def.ok()) {
+      answer->status = def.status();
+      return Status::Ok();
+    }
+    auto events = Decide(found ? &state : nullptr, cmd, **def, ctx_, at);
+    if (!events.ok()) {
+      answer->kind = Answer::Kind::kRejected;
+      answer->status = events.status();
+      return Status::Ok();
+    }
+    CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
+    if (!cmd.id().empty()) {
+      CASEGRID_RETURN_IF_ERROR(batch_.PutCommandAnswer(cmd.id(), std::to_string(state.last_seq())));
+    }
+    answer->kind = Answer::Kind::kAccepted;
+    answer->case_seq = state.last_seq();
+    answer->events = static_cast<uint32_t>(events->size());
+    return Status::Ok();
+  }
+
+ private:
+  events::Batch& batch_;
+  const Config& config_;
+  Env* env_;
+  ApplyStats* stats_;
+  DecideContext ctx_;
+};
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::string& dir) {
+  Config config;
+  auto org = workflows::Organisation::Load(dir + "/org/reference-district.yaml");
+  if (!org.ok()) return org.status();
+  config.org = std::make_shared<workflows::Organisation>(std::move(org).value());
+  auto reg = workflows::Registry::LoadDir(dir + "/definitions");
+  if (!reg.ok()) return reg.status();
+  config.workflows = std::make_shared<workflows::Registry>(std::move(reg).value());
+  auto def = config.workflows->Latest(config.default_workflow);
+  if (!def.ok()) return def.status();
+  auto cal = BusinessCalendar::LoadDir(dir + "/calendars", (*def)->proto().calendar());
+  if (!cal.ok()) return cal.status();
+  config.calendar = std::make_shared<BusinessCalendar>(std::move(cal).value());
+  return config;
+}
+
+Engine::Engine(events::Log* log, Config config, Env* env)
+    : log_(log), config_(std::move(config)), env_(env) {}
+
+Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* answers,
+                     ApplyStats* stats) {
+  ApplyStats local;
+  Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
+    answers->assign(commands.size(), Answer());
+    local = ApplyStats();
+    BatchWriter writer(batch, config_, env_, &local);
+    for (size_t i = 0; i < commands.size(); ++i) {
+      CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(commands[i], &(*answers)[i]));
+    }
+    return Status::Ok();
+  });
+  if (s.ok() && stats != nullptr) {
+    stats->events += local.events;
+    stats->deadline_events += local.deadline_events;
+  }
+  return s;
+}
+
+Result<ApplyStats> Engine::Tick(int64_t now_micros) {
+  ApplyStats stats;
+  Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
+    stats = ApplyStats();
+    BatchWriter writer(batch, config_, env_, &stats);
+    return writer.FireDue(now_micros);
+  });
+  if (!s.ok()) return s;
+  return stats;
+}
+
+Result<CaseState> Engine::CaseState(std::string_view case_id) {
+  std::string bytes;
+  CASEGRID_RETURN_IF_ERROR(log_->ReadCaseState(case_id, &bytes));
+  casegrid::v1::CaseState state;
+  if (!state.ParseFromString(bytes)) {
+    return Status::Corruption("engine state of case " + std::string(case_id) + " does not parse");
+  }
+  return state;
+}
+
+Status ReplayCase(events::Log& log, std::string_view case_id,
+                  const std::function<void(const Event&, const CaseState&)>& visit) {
+  CaseState state;
+  Status problem;
+  uint64_t expect_seq = 1;
+  Status s = log.ReadCase(case_id, [&](uint64_t, std::string_view record) {
+    Event e;
+    problem = events::OpenRecord(record, &state.last_hash(), &e);
+    if (problem.ok() && e.case_seq() != expect_seq) {
+      problem = Status::Corruption("case " + std::string(case_id) + ": expected seq " +
+                                   std::to_string(expect_seq) + ", found " + std::to_string(e.case_seq()));
+    }
+    if (!problem.ok()) return false;
+    ++expect_seq;
+    Evolve(&state, e);
+    visit(e, state);
+    return true;
+  });
+  CASEGRID_RETURN_IF_ERROR(s);
+  return problem;
+}
+
+Result<VerifyReport> VerifyLog(events::Log& log) {
+  VerifyReport report;
+  struct Link {
+    uint64_t seq = 0;
+    std::string hash;
+  };
+  std::unordered_map<std::string, Link> last;
+  Status scan = log.Scan(1, UINT64_MAX, [&](uint64_t global, std::string_view record) {
+    Event e;
+    // The case id is needed to find the link; parse first, then check.
+    if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
+      report.first_problem = Status::Corruption("event at position " + std::to_string(global) +
+                                                " does not parse");
+      return false;
+    }
+    Link& link = last[e.case_id()];
+    Status s = events::OpenRecord(record, &link.hash, &e);
+    if (s.ok() && e.case_seq() != link.seq + 1) {
+      s = Status::Corruption("event " + e.event_id() + " (case " + e.case_id() + "): expected seq " +
+                             std::to_string(link.seq + 1) + ", found " + std::to_string(e.case_seq()));
+    }
+    if (!s.ok()) {
+      report.first_problem = s.WithContext("position " + std::to_string(global));
+      return false;
+    }
+    link.seq = e.case_seq();
+    link.hash = e.hash();
+    ++report.events;
+    return true;
+  });
+  if (!scan.ok()) return scan;
+  report.cases = last.size();
+  return report;
+}
+
+}  // namespace casegrid::engine

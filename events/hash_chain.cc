@@ -1,0 +1,83 @@
+#include <openssl/evp.h>
+
+#include "events/log.h"
+
+namespace casegrid::events {
+namespace {
+
+constexpr char kHashTag = 0x62;  // field 12, wire type 2 (length-delimited)
+constexpr size_t kHashBytes = 32;
+constexpr size_t kTrailerBytes = 2 + kHashBytes;
+
+std::string ChainHash(std::string_view prev_hash, std::string_view body) {
+  // One digest context per thread, reused: no allocation per event.
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx tl;
+  std::string out(kHashBytes, '\0');
+  unsigned int len = 0;
+  EVP_DigestInit_ex(tl.ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(tl.ctx, prev_hash.data(), prev_hash.size());
+  EVP_DigestUpdate(tl.ctx, body.data(), body.size());
+  EVP_DigestFinal_ex(tl.ctx, reinterpret_cast<unsigned char*>(out.data()), &len);
+  return out;
+}
+
+std::string Hex(std::string_view bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SealEvent(casegrid::v1::Event* event) {
+  event->clear_hash();
+  std::string record;
+  record.reserve(event->ByteSizeLong() + kTrailerBytes);
+  {
+    google::protobuf::io::StringOutputStream raw(&record);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    event->SerializeWithCachedSizes(&out);
+  }
+  std::string hash = ChainHash(event->prev_hash(), record);
+  record.push_back(kHashTag);
+  record.push_back(static_cast<char>(kHashBytes));
+  record.append(hash);
+  event->set_hash(std::move(hash));
+  return record;
+}
+
+Status OpenRecord(std::string_view record, const std::string* expected_prev_hash,
+                  casegrid::v1::Event* event) {
+  if (!event->ParseFromArray(record.data(), static_cast<int>(record.size()))) {
+    return Status::Corruption("event record does not parse as casegrid.v1.Event (" +
+                              std::to_string(record.size()) + " bytes)");
+  }
+  const std::string where = "event " + event->event_id() + " (case " + event->case_id() +
+                            ", seq " + std::to_string(event->case_seq()) + ")";
+  if (record.size() < kTrailerBytes || record[record.size() - kTrailerBytes] != kHashTag ||
+      record[record.size() - kTrailerBytes + 1] != static_cast<char>(kHashBytes)) {
+    return Status::Corruption(where + ": record does not end with its hash");
+  }
+  std::string_view body = record.substr(0, record.size() - kTrailerBytes);
+  std::string_view stored = record.substr(record.size() - kHashBytes);
+  if (expected_prev_hash != nullptr && event->prev_hash() != *expected_prev_hash) {
+    return Status::Corruption(where + ": prev_hash " + Hex(event->prev_hash()).substr(0, 16) +
+                              "... does not link to the case's previous event " +
+                              Hex(*expected_prev_hash).substr(0, 16) + "...");
+  }
+  if (ChainHash(event->prev_hash(), body) != stored || event->hash() != stored) {
+    return Status::Corruption(where + ": hash mismatch (the stored bytes were changed)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace casegrid::events

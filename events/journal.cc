@@ -1,0 +1,201 @@
+// The embedded LMDB journal: the default Log on one machine.
+// Layout (docs/journal_format.md):
+//   events      seq:u64be -> record
+//   case_index  case_id:str seq:u64be -> global_seq:u64be
+//   commands    command_id -> answer
+//   case_state  case_id -> engine state
+//   deadlines   due:i64be case_id:str name:str -> ""
+#include <mutex>
+
+#include "base/codec.h"
+#include "base/lmdb.h"
+#include "events/log.h"
+
+namespace casegrid::events {
+namespace {
+
+struct Dbis {
+  MDB_dbi events, case_index, commands, case_state, deadlines;
+};
+
+class JournalBatch final : public Batch {
+ public:
+  JournalBatch(lmdb::Txn& txn, const Dbis& dbi, uint64_t last_seq)
+      : txn_(txn), dbi_(dbi), next_seq_(last_seq + 1) {}
+
+  Status GetCaseState(std::string_view case_id, std::string* state) override {
+    std::string_view v;
+    CASEGRID_RETURN_IF_ERROR(txn_.Get(dbi_.case_state, case_id, &v));
+    state->assign(v);
+    return Status::Ok();
+  }
+  Status PutCaseState(std::string_view case_id, std::string_view state) override {
+    return txn_.Put(dbi_.case_state, case_id, state);
+  }
+  Status GetCommandAnswer(std::string_view command_id, std::string* answer) override {
+    std::string_view v;
+    CASEGRID_RETURN_IF_ERROR(txn_.Get(dbi_.commands, command_id, &v));
+    answer->assign(v);
+    return Status::Ok();
+  }
+  Status PutCommandAnswer(std::string_view command_id, std::string_view answer) override {
+    return txn_.Put(dbi_.commands, command_id, answer);
+  }
+  Status PutDeadline(int64_t due, std::string_view case_id, std::string_view name) override {
+    return txn_.Put(dbi_.deadlines, codec::DeadlineKey(due, case_id, name), {});
+  }
+  Status DelDeadline(int64_t due, std::string_view case_id, std::string_view name) override {
+    return txn_.Del(dbi_.deadlines, codec::DeadlineKey(due, case_id, name));
+  }
+  Status FirstDeadlineDue(int64_t until, int64_t* due, std::string* case_id,
+                          std::string* name) override {
+    if (!cursor_) {
+      auto c = lmdb::Cursor::Open(txn_, dbi_.deadlines);
+      if (!c.ok()) return c.status();
+      cursor_ = std::move(c.value());
+    }
+    if (!cursor_->First()) return Status::NotFound("no deadline");
+    std::string_view c, n;
+    if (!codec::ParseDeadlineKey(cursor_->key(), due, &c, &n)) {
+      return Status::Corruption("journal deadlines: malformed key");
+    }
+    if (*due > until) return Status::NotFound("no deadline due");
+    case_id->assign(c);
+    name->assign(n);
+    return Status::Ok();
+  }
+  Result<uint64_t> Append(std::string_view case_id, uint64_t case_seq,
+                          std::string_view record) override {
+    const uint64_t seq = next_seq_;
+    CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.events, codec::EventKey(seq), record, MDB_APPEND));
+    CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.case_index, codec::CaseSeqKey(case_id, case_seq),
+                                      codec::EncodeU64BE(seq), MDB_NOOVERWRITE));
+    ++next_seq_;
+    return seq;
+  }
+
+ private:
+  lmdb::Txn& txn_;
+  const Dbis& dbi_;
+  uint64_t next_seq_;
+  std::unique_ptr<lmdb::Cursor> cursor_;
+};
+
+class Journal final : public Log {
+ public:
+  Journal(std::unique_ptr<lmdb::Environment> env, Dbis dbi) : env_(std::move(env)), dbi_(dbi) {}
+
+  Status RunBatch(const std::function<Status(Batch&)>& body) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!fatal_.ok()) return fatal_;
+    bool committing = false;
+    Status s = env_->RunWrite([&](lmdb::Txn& txn) -> Status {
+      committing = false;
+      uint64_t last = 0;
+      {
+        auto c = lmdb::Cursor::Open(txn, dbi_.events);
+        if (!c.ok()) return c.status();
+        if ((*c)->Last()) last = codec::DecodeU64BE((*c)->key().data());
+      }
+      JournalBatch batch(txn, dbi_, last);
+      Status b = body(batch);
+      committing = b.ok();
+      return b;
+    });
+    if (!s.ok() && committing && !s.IsInvalidArgument()) {
+      // The body succeeded, so the commit (or map growth) failed: what reached
+      // the disk is unknown until the journal is reopened. Refuse writes.
+      fatal_ = Status::Fatal("journal write failed, reopen to recover: " + s.ToString());
+      return fatal_;
+    }
+    return s;
+  }
+
+  Status Scan(uint64_t from_seq, uint64_t limit, const EventVisitor& visit) override {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.events));
+    uint64_t n = 0;
+    for (bool ok = cur->Seek(codec::EventKey(from_seq)); ok && n < limit; ok = cur->Next(), ++n) {
+      if (!visit(codec::DecodeU64BE(cur->key().data()), cur->value())) break;
+    }
+    return Status::Ok();
+  }
+
+  Status ReadCase(std::string_view case_id, const EventVisitor& visit) override {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.case_index));
+    const std::string prefix = codec::CasePrefix(case_id);
+    bool any = false;
+    for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
+         ok = cur->Next()) {
+      any = true;
+      uint64_t seq = codec::DecodeU64BE(cur->value().data());
+      std::string_view record;
+      Status s = txn->Get(dbi_.events, codec::EventKey(seq), &record);
+      if (s.IsNotFound()) {
+        return Status::Corruption("case " + std::string(case_id) + " index points to missing event " +
+                                  std::to_string(seq));
+      }
+      CASEGRID_RETURN_IF_ERROR(s);
+      if (!visit(seq, record)) break;
+    }
+    if (!any) return Status::NotFound("no case " + std::string(case_id) + " in " + Describe());
+    return Status::Ok();
+  }
+
+  Status ReadCaseState(std::string_view case_id, std::string* state) override {
+    return ReadOne(dbi_.case_state, case_id, state);
+  }
+  Status ReadCommandAnswer(std::string_view command_id, std::string* answer) override {
+    return ReadOne(dbi_.commands, command_id, answer);
+  }
+
+  Result<LogStats> Stats() override {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    LogStats stats;
+    MDB_stat st;
+    mdb_stat(txn->raw(), dbi_.case_state, &st);
+    stats.cases = st.ms_entries;
+    mdb_stat(txn->raw(), dbi_.commands, &st);
+    stats.commands = st.ms_entries;
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.events));
+    if (cur->Last()) stats.last_seq = codec::DecodeU64BE(cur->key().data());
+    stats.map_bytes = env_->map_bytes();
+    return stats;
+  }
+
+  std::string Describe() const override { return "journal at " + env_->dir(); }
+
+ private:
+  Status ReadOne(MDB_dbi dbi, std::string_view key, std::string* out) {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    std::string_view v;
+    CASEGRID_RETURN_IF_ERROR(txn->Get(dbi, key, &v));
+    out->assign(v);
+    return Status::Ok();
+  }
+
+  std::unique_ptr<lmdb::Environment> env_;
+  Dbis dbi_;
+  std::mutex write_mu_;
+  Status fatal_;  // GUARDED_BY(write_mu_): set once a commit failed
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOptions& options) {
+  lmdb::Options o;
+  o.sync = options.sync;
+  o.initial_map_bytes = options.initial_map_bytes;
+  o.read_only = options.read_only;
+  CASEGRID_ASSIGN_OR_RETURN(auto env, lmdb::Environment::Open(dir, o));
+  Dbis dbi;
+  CASEGRID_ASSIGN_OR_RETURN(dbi.events, env->OpenDb("events"));
+  CASEGRID_ASSIGN_OR_RETURN(dbi.case_index, env->OpenDb("case_index"));
+  CASEGRID_ASSIGN_OR_RETURN(dbi.commands, env->OpenDb("commands"));
+  CASEGRID_ASSIGN_OR_RETURN(dbi.case_state, env->OpenDb("case_state"));
+  CASEGRID_ASSIGN_OR_RETURN(dbi.deadlines, env->OpenDb("deadlines"));
+  return std::unique_ptr<Log>(new Journal(std::move(env), dbi));
+}
+
+}  // namespace casegrid::events

@@ -1,0 +1,75 @@
+// Internal to projections/: how one event changes a case view and the
+// statistics. Pure and in memory; projection.cc loads and stores the results.
+#ifndef CASEGRID_PROJECTIONS_APPLY_H_
+#define CASEGRID_PROJECTIONS_APPLY_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "events/casegrid.pb.h"
+#include "projections/read_models.pb.h"
+
+namespace casegrid::projections::internal {
+
+// DO NOT CHANGE the names below: they are stored in the stats table keys.
+enum class Dim : uint8_t { kAll, kChannel, kCategory, kUnit, kLevel, kDeadline, kCount };
+enum class Metric : uint8_t {
+  kReceived,
+  kAccepted,
+  kRejected,
+  kClosed,
+  kClosedOnTime,
+  kEscalated,
+  kReopened,
+  kRated,
+  kSatisfied,
+  kBreached,  // case metrics; kBreached also per deadline name
+  kSet,
+  kMet,
+  kMetOnTime,  // per deadline name only (Dim::kDeadline)
+  kCount
+};
+std::string_view DimName(Dim dim);
+std::string_view MetricName(Metric metric);
+
+// Counter increments of one batch, keyed by (day, dimension, value, metric).
+// Values are interned so that adding a count allocates nothing once a value
+// has been seen in the batch.
+class StatsDelta {
+ public:
+  void Add(int32_t day, Dim dim, std::string_view value, Metric metric);
+  void Clear();
+  bool empty() const { return counts_.empty(); }
+  // Calls f(day, dim, value, metric, count) for every non-zero counter.
+  void ForEach(
+      const std::function<void(int32_t, Dim, std::string_view, Metric, uint64_t)>& f) const;
+
+ private:
+  uint32_t Intern(std::string_view value);
+  std::map<std::string, uint32_t, std::less<>> ids_;
+  std::vector<const std::string*> values_;         // id -> key of ids_ (stable in a std::map)
+  std::unordered_map<uint64_t, uint64_t> counts_;  // packed cell -> count
+};
+
+// The deadlines of `view` that are open (status open or breached).
+bool IsOpen(const casegrid::v1::DeadlineView& deadline);
+
+// Applies event `ev` (global sequence `global_seq`) to `view`, which is empty
+// (default) for a case not seen before, and adds its counts to `stats`.
+// Corruption when the event does not follow the view's last case_seq.
+Status ApplyEvent(const casegrid::v1::Event& ev, uint64_t global_seq, casegrid::v1::CaseView* view,
+                  StatsDelta* stats);
+
+// The view's inbox key (codec::InboxKey) or "" when the case is in no inbox:
+// it is ended, or has no responsible unit.
+std::string InboxKeyOf(const casegrid::v1::CaseView& view);
+
+}  // namespace casegrid::projections::internal
+
+#endif  // CASEGRID_PROJECTIONS_APPLY_H_

@@ -1,0 +1,410 @@
+// Text and JSON renderers of the query results (docs/queries.md).
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/time.h"
+#include "projections/projection.h"
+
+namespace casegrid::projections {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using casegrid::v1::DeadlineView;
+
+// Columns as terminals show them: East Asian wide characters take two cells.
+size_t DisplayWidth(std::string_view s) {
+  size_t width = 0;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 1;
+    uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
+    for (size_t k = 1; k < len && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+    }
+    width += (cp >= 0x1100 &&
+              (cp <= 0x115f || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+               (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
+               (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || cp >= 0x20000))
+                 ? 2
+                 : 1;
+    i += len;
+  }
+  return width;
+}
+
+// Left-aligned columns two spaces apart; the last column is not padded.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void Row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  std::string Render(std::string_view indent = "") const {
+    std::vector<size_t> widths;
+    for (const auto& row : rows_) {
+      if (widths.size() < row.size()) widths.resize(row.size(), 0);
+      for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], DisplayWidth(row[c]));
+    }
+    std::string out;
+    for (const auto& row : rows_) {
+      out.append(indent);
+      for (size_t c = 0; c < row.size(); ++c) {
+        out.append(row[c]);
+        if (c + 1 < row.size()) out.append(widths[c] - DisplayWidth(row[c]) + 2, ' ');
+      }
+      out.push_back('\n');
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string Time(int64_t micros) { return micros == 0 ? "-" : timeutil::FormatTimestamp(micros); }
+Json JsonTime(int64_t micros) {
+  return micros == 0 ? Json(nullptr) : Json(timeutil::FormatTimestamp(micros));
+}
+std::string Or(std::string_view s, std::string_view dash = "-") {
+  return std::string(s.empty() ? dash : s);
+}
+std::string YesNo(bool b) { return b ? "yes" : "no"; }
+
+std::string Percent(std::optional<double> rate) {
+  if (!rate) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", *rate * 100.0);
+  return buf;
+}
+
+Json JsonRate(std::optional<double> rate) { return rate ? Json(*rate) : Json(nullptr); }
+
+std::string Dump(const Json& j) {
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+// "<name> due <time> (<status>) — <rule>, <workflow id> v<version>, from event <anchor>, calendar
+// <calendar>"
+std::string DeadlineLine(const DeadlineView& d) {
+  return d.name() + " due " + Time(d.due_micros()) + " (" +
+         std::string(DeadlineStatusName(d.status())) + ") \u2014 " + Or(d.rule(), "no rule") +
+         ", " + Or(d.workflow_id(), "?") + " v" + std::to_string(d.workflow_version()) +
+         ", from event " + Or(d.anchor_event_id()) + ", calendar " + Or(d.calendar());
+}
+
+Json CountersJson(const Counters& c) {
+  Json j;
+  j["received"] = c.received;
+  j["accepted"] = c.accepted;
+  j["rejected"] = c.rejected;
+  j["closed"] = c.closed;
+  j["closed_on_time"] = c.closed_on_time;
+  j["escalated"] = c.escalated;
+  j["reopened"] = c.reopened;
+  j["rated"] = c.rated;
+  j["satisfied"] = c.satisfied;
+  j["breached"] = c.breached;
+  j["satisfaction_rate"] = JsonRate(c.SatisfactionRate());
+  j["on_time_rate"] = JsonRate(c.OnTimeRate());
+  return j;
+}
+
+const std::vector<std::string> kCounterHeader = {
+    "",         "RECEIVED", "ACCEPTED",  "REJECTED", "CLOSED",       "ON TIME",     "ESCAL",
+    "REOPENED", "RATED",    "SATISFIED", "BREACHED", "SATISFACTION", "ON-TIME RATE"};
+
+std::vector<std::string> CounterRow(std::string label, const Counters& c) {
+  return {std::move(label),
+          std::to_string(c.received),
+          std::to_string(c.accepted),
+          std::to_string(c.rejected),
+          std::to_string(c.closed),
+          std::to_string(c.closed_on_time),
+          std::to_string(c.escalated),
+          std::to_string(c.reopened),
+          std::to_string(c.rated),
+          std::to_string(c.satisfied),
+          std::to_string(c.breached),
+          Percent(c.SatisfactionRate()),
+          Percent(c.OnTimeRate())};
+}
+
+}  // namespace
+
+std::optional<double> Counters::SatisfactionRate() const {
+  if (rated == 0) return std::nullopt;
+  return static_cast<double>(satisfied) / static_cast<double>(rated);
+}
+
+std::optional<double> Counters::OnTimeRate() const {
+  if (closed == 0) return std::nullopt;
+  return static_cast<double>(closed_on_time) / static_cast<double>(closed);
+}
+
+std::string_view DeadlineStatusName(casegrid::v1::DeadlineStatus status) {
+  switch (status) {
+    case casegrid::v1::DEADLINE_STATUS_OPEN:
+      return "open";
+    case casegrid::v1::DEADLINE_STATUS_MET:
+      return "met";
+    case casegrid::v1::DEADLINE_STATUS_MET_LATE:
+      return "met_late";
+    case casegrid::v1::DEADLINE_STATUS_BREACHED:
+      return "breached";
+    case casegrid::v1::DEADLINE_STATUS_CANCELLED:
+      return "cancelled";
+    default:
+      return "unknown";
+  }
+}
+
+std::string FormatCase(const CaseView& v, bool json) {
+  if (json) {
+    Json j;
+    j["case_id"] = v.case_id();
+    j["state"] = v.state();
+    j["workflow_id"] = v.workflow_id();
+    j["workflow_version"] = v.workflow_version();
+    j["channel"] = v.channel();
+    j["category"] = v.category();
+    j["grid"] = v.grid();
+    j["station"] = v.station();
+    j["unit"] = v.unit();
+    j["level"] = v.level();
+    j["accepted"] = v.accepted();
+    j["complex"] = v.complex();
+    j["ended"] = v.ended();
+    j["reported_by"] = v.reported_by();
+    j["opened"] = JsonTime(v.opened_micros());
+    j["accepted_at"] = JsonTime(v.accepted_micros());
+    j["closed"] = JsonTime(v.closed_micros());
+    j["closed_level"] = v.closed_level();
+    j["closed_unit"] = v.closed_unit();
+    j["closed_on_time"] = v.closed_on_time();
+    j["reject_reason"] = v.reject_reason();
+    j["escalations"] = v.escalations();
+    j["reopened"] = v.reopened();
+    j["returned"] = v.returned();
+    j["urged"] = v.urged();
+    j["extensions"] = v.extensions();
+    j["rated"] = v.rated();
+    j["satisfied"] = v.rated() ? Json(v.satisfied()) : Json(nullptr);
+    j["score"] = v.score();
+    j["last_seq"] = v.last_seq();
+    j["last_global_seq"] = v.last_global_seq();
+    j["last_action"] = v.last_action();
+    j["last_event"] = JsonTime(v.last_micros());
+    Json deadlines = Json::array();
+    for (const DeadlineView& d : v.deadlines()) {
+      Json dj;
+      dj["name"] = d.name();
+      dj["due"] = JsonTime(d.due_micros());
+      dj["status"] = std::string(DeadlineStatusName(d.status()));
+      dj["rule"] = d.rule();
+      dj["workflow_id"] = d.workflow_id();
+      dj["workflow_version"] = d.workflow_version();
+      dj["anchor_event_id"] = d.anchor_event_id();
+      dj["calendar"] = d.calendar();
+      dj["owner_unit"] = d.owner_unit();
+      dj["on_breach"] = d.on_breach();
+      dj["set_at"] = JsonTime(d.set_micros());
+      dj["breached_at"] = JsonTime(d.breached_micros());
+      dj["ended_at"] = JsonTime(d.ended_micros());
+      deadlines.push_back(std::move(dj));
+    }
+    j["deadlines"] = std::move(deadlines);
+    return Dump(j);
+  }
+  Table t({"case", v.case_id()});
+  t.Row({"state", Or(v.state()) + (v.ended() ? " (ended)" : "")});
+  t.Row({"workflow", Or(v.workflow_id()) + " v" + std::to_string(v.workflow_version())});
+  t.Row({"channel", Or(v.channel())});
+  t.Row({"category", Or(v.category())});
+  t.Row({"grid", Or(v.grid()) + "  station " + Or(v.station())});
+  t.Row({"unit", Or(v.unit()) + "  level " + Or(v.level())});
+  t.Row(
+      {"accepted", YesNo(v.accepted()) + (v.accepted() ? " at " + Time(v.accepted_micros()) : "")});
+  t.Row({"complex", YesNo(v.complex())});
+  t.Row({"opened", Time(v.opened_micros()) + "  by " + Or(v.reported_by())});
+  std::string closed = Time(v.closed_micros());
+  if (v.closed_micros() != 0 && !v.reject_reason().empty())
+    closed += "  rejected: " + v.reject_reason();
+  if (v.closed_micros() != 0 && !v.closed_level().empty()) {
+    closed += "  by " + Or(v.closed_unit()) + " (" + v.closed_level() + "), " +
+              (v.closed_on_time() ? "on time" : "late");
+  }
+  t.Row({"closed", closed});
+  t.Row({"escalations", std::to_string(v.escalations()) + "  reopened " +
+                            std::to_string(v.reopened()) + "  returned " +
+                            std::to_string(v.returned()) + "  urged " + std::to_string(v.urged())});
+  t.Row({"rating", v.rated() ? std::string(v.satisfied() ? "satisfied" : "not satisfied") +
+                                   (v.score() != 0 ? ", score " + std::to_string(v.score()) : "")
+                             : "-"});
+  t.Row({"last event", std::to_string(v.last_seq()) + " (" + Or(v.last_action()) + ") at " +
+                           Time(v.last_micros()) + ", global seq " +
+                           std::to_string(v.last_global_seq())});
+  std::string out = t.Render();
+  out += "deadlines:" + std::string(v.deadlines_size() == 0 ? " none\n" : "\n");
+  for (const DeadlineView& d : v.deadlines()) out += "  " + DeadlineLine(d) + "\n";
+  return out;
+}
+
+std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& entries, bool json) {
+  if (json) {
+    Json j;
+    j["unit"] = unit;
+    Json cases = Json::array();
+    for (const InboxEntry& e : entries) {
+      Json c;
+      c["case_id"] = e.case_id;
+      c["state"] = e.state;
+      c["category"] = e.category;
+      c["level"] = e.level;
+      c["next_due"] = e.next_due_micros ? JsonTime(*e.next_due_micros) : Json(nullptr);
+      c["next_deadline"] = e.next_deadline;
+      c["overdue"] = e.overdue;
+      c["opened"] = JsonTime(e.opened_micros);
+      cases.push_back(std::move(c));
+    }
+    j["cases"] = std::move(cases);
+    return Dump(j);
+  }
+  std::string out = "inbox of " + std::string(unit) + ": " + std::to_string(entries.size()) +
+                    " open case" + (entries.size() == 1 ? "" : "s") + "\n";
+  if (entries.empty()) return out;
+  Table t({"NEXT DUE", "DEADLINE", "CASE", "STATE", "CATEGORY", "LEVEL", "OPENED"});
+  for (const InboxEntry& e : entries) {
+    t.Row({e.next_due_micros ? Time(*e.next_due_micros) : "-",
+           Or(e.next_deadline) + (e.overdue ? " (breached)" : ""), e.case_id, Or(e.state),
+           Or(e.category), Or(e.level), Time(e.opened_micros)});
+  }
+  return out + t.Render();
+}
+
+std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& entries, bool json) {
+  if (json) {
+    Json j;
+    j["at"] = timeutil::FormatTimestamp(at_micros);
+    Json list = Json::array();
+    for (const OverdueEntry& e : entries) {
+      Json o;
+      o["due"] = timeutil::FormatTimestamp(e.due_micros);
+      o["case_id"] = e.case_id;
+      o["deadline"] = e.deadline;
+      o["status"] = e.breached ? "breached" : "due";
+      o["unit"] = e.unit;
+      o["owner_unit"] = e.owner_unit;
+      o["state"] = e.state;
+      o["rule"] = e.rule;
+      list.push_back(std::move(o));
+    }
+    j["overdue"] = std::move(list);
+    return Dump(j);
+  }
+  std::string out = "overdue at " + timeutil::FormatTimestamp(at_micros) + ": " +
+                    std::to_string(entries.size()) + " open deadline" +
+                    (entries.size() == 1 ? "" : "s") + " past due\n";
+  if (entries.empty()) return out;
+  Table t({"DUE", "CASE", "DEADLINE", "STATUS", "UNIT", "OWNER", "STATE", "RULE"});
+  for (const OverdueEntry& e : entries) {
+    t.Row({timeutil::FormatTimestamp(e.due_micros), e.case_id, e.deadline,
+           e.breached ? "breached" : "due", Or(e.unit), Or(e.owner_unit), Or(e.state), Or(e.rule)});
+  }
+  return out + t.Render();
+}
+
+std::string FormatStats(const StatsReport& s, bool json) {
+  if (json) {
+    Json j;
+    j["from"] = timeutil::FormatDate(s.from_day);
+    j["to"] = timeutil::FormatDate(s.to_day);
+    j.update(CountersJson(s.total));
+    auto by = [](const std::map<std::string, Counters>& m) {
+      Json o = Json::object();
+      for (const auto& [value, c] : m) o[value] = CountersJson(c);
+      return o;
+    };
+    j["by_channel"] = by(s.by_channel);
+    j["by_category"] = by(s.by_category);
+    j["by_unit"] = by(s.by_unit);
+    j["by_level"] = by(s.by_level);
+    Json days = Json::object();
+    for (const auto& [day, c] : s.by_day) days[timeutil::FormatDate(day)] = CountersJson(c);
+    j["by_day"] = std::move(days);
+    Json deadlines = Json::object();
+    for (const auto& [name, d] : s.deadlines) {
+      deadlines[name] = {
+          {"set", d.set}, {"met", d.met}, {"met_on_time", d.met_on_time}, {"breached", d.breached}};
+    }
+    j["deadlines"] = std::move(deadlines);
+    return Dump(j);
+  }
+  std::string out = "statistics " + timeutil::FormatDate(s.from_day) + " .. " +
+                    timeutil::FormatDate(s.to_day) + " (by the events' local day)\n";
+  {
+    Table t(kCounterHeader);
+    t.Row(CounterRow("total", s.total));
+    out += t.Render();
+  }
+  auto section = [&](std::string_view title, const std::map<std::string, Counters>& m) {
+    if (m.empty()) return;
+    Table t(kCounterHeader);
+    for (const auto& [value, c] : m) t.Row(CounterRow(value, c));
+    out += "\n" + std::string(title) + "\n" + t.Render();
+  };
+  section("by channel", s.by_channel);
+  section("by category", s.by_category);
+  section("by unit", s.by_unit);
+  section("by level", s.by_level);
+  if (!s.by_day.empty()) {
+    Table t(kCounterHeader);
+    for (const auto& [day, c] : s.by_day) t.Row(CounterRow(timeutil::FormatDate(day), c));
+    out += "\nby day\n" + t.Render();
+  }
+  if (!s.deadlines.empty()) {
+    Table t({"", "SET", "MET", "MET ON TIME", "BREACHED"});
+    for (const auto& [name, d] : s.deadlines) {
+      t.Row({name, std::to_string(d.set), std::to_string(d.met), std::to_string(d.met_on_time),
+             std::to_string(d.breached)});
+    }
+    out += "\ndeadlines\n" + t.Render();
+  }
+  return out;
+}
+
+std::string FormatAudit(std::string_view actor_user, const std::vector<AuditEntry>& entries,
+                        bool json) {
+  if (json) {
+    Json j;
+    j["actor"] = actor_user;
+    Json list = Json::array();
+    for (const AuditEntry& e : entries) {
+      Json a;
+      a["seq"] = e.global_seq;
+      a["occurred"] = JsonTime(e.occurred_micros);
+      a["case_id"] = e.case_id;
+      a["case_seq"] = e.case_seq;
+      a["action"] = e.action;
+      a["role"] = e.role;
+      a["unit"] = e.unit;
+      a["state"] = e.state;
+      list.push_back(std::move(a));
+    }
+    j["events"] = std::move(list);
+    return Dump(j);
+  }
+  std::string out = "audit of " + std::string(actor_user) + ": " + std::to_string(entries.size()) +
+                    " event" + (entries.size() == 1 ? "" : "s") + "\n";
+  if (entries.empty()) return out;
+  Table t({"SEQ", "OCCURRED", "CASE", "#", "ACTION", "ROLE", "UNIT", "STATE"});
+  for (const AuditEntry& e : entries) {
+    t.Row({std::to_string(e.global_seq), Time(e.occurred_micros), e.case_id,
+           std::to_string(e.case_seq), Or(e.action), Or(e.role), Or(e.unit), Or(e.state)});
+  }
+  return out + t.Render();
+}
+
+}  // namespace casegrid::projections

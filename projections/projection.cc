@@ -1,0 +1,555 @@
+// ReadModels: opening, CatchUp/Rebuild (the batch applier) and the queries.
+// Tables (docs/keys.md, "## projections"):
+//   meta       name:str -> value ("checkpoint" -> last applied global_seq:u64be)
+//   cases      case_id:str -> CaseView
+//   inbox      unit:str next_due:i64be case_id:str -> ""
+//   deadlines  due:i64be case_id:str name:str -> ""     (open deadlines only)
+//   stats      day:i32be dimension:str value:str metric:str -> count:u64be
+//   audit      actor_user:str global_seq:u64be -> AuditRecord
+#include "projections/projection.h"
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+#include <new>
+#include <utility>
+
+#include "base/codec.h"
+#include "base/lmdb.h"
+#include "projections/apply.h"
+
+namespace casegrid::projections {
+namespace {
+
+using casegrid::v1::AuditRecord;
+using casegrid::v1::DeadlineView;
+using casegrid::v1::Event;
+
+constexpr std::string_view kCheckpointName = "checkpoint";
+
+// Turns an exception escaping a public method into a Status (STYLE.md §3).
+template <typename F>
+auto Guarded(std::string_view what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return Status::Unavailable("projections " + std::string(what) + ": out of memory");
+  } catch (const std::exception& e) {
+    return Status::IOError("projections " + std::string(what) + ": " + e.what());
+  }
+}
+
+bool HasPrefix(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+Status DecodeCount(std::string_view v, uint64_t* count, std::string_view table) {
+  if (v.size() != 8)
+    return Status::Corruption("projections " + std::string(table) + ": bad counter");
+  *count = codec::DecodeU64BE(v.data());
+  return Status::Ok();
+}
+
+Status ReadCheckpoint(lmdb::Txn& txn, MDB_dbi meta, const std::string& key, uint64_t* seq) {
+  std::string_view v;
+  Status s = txn.Get(meta, key, &v);
+  if (s.IsNotFound()) {
+    *seq = 0;
+    return Status::Ok();
+  }
+  CASEGRID_RETURN_IF_ERROR(s);
+  return DecodeCount(v, seq, "checkpoint");
+}
+
+uint64_t* CaseCounter(Counters* c, std::string_view metric) {
+  using internal::Metric;
+  using internal::MetricName;
+  if (metric == MetricName(Metric::kReceived)) return &c->received;
+  if (metric == MetricName(Metric::kAccepted)) return &c->accepted;
+  if (metric == MetricName(Metric::kRejected)) return &c->rejected;
+  if (metric == MetricName(Metric::kClosed)) return &c->closed;
+  if (metric == MetricName(Metric::kClosedOnTime)) return &c->closed_on_time;
+  if (metric == MetricName(Metric::kEscalated)) return &c->escalated;
+  if (metric == MetricName(Metric::kReopened)) return &c->reopened;
+  if (metric == MetricName(Metric::kRated)) return &c->rated;
+  if (metric == MetricName(Metric::kSatisfied)) return &c->satisfied;
+  if (metric == MetricName(Metric::kBreached)) return &c->breached;
+  return nullptr;  // written by a newer version: ignored
+}
+
+uint64_t* DeadlineCounter(DeadlineCounters* c, std::string_view metric) {
+  using internal::Metric;
+  using internal::MetricName;
+  if (metric == MetricName(Metric::kSet)) return &c->set;
+  if (metric == MetricName(Metric::kMet)) return &c->met;
+  if (metric == MetricName(Metric::kMetOnTime)) return &c->met_on_time;
+  if (metric == MetricName(Metric::kBreached)) return &c->breached;
+  return nullptr;
+}
+
+const DeadlineView* FindOpenDeadline(const CaseView& view, std::string_view name) {
+  for (const DeadlineView& d : view.deadlines()) {
+    if (d.name() == name && internal::IsOpen(d)) return &d;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+struct ReadModels::Dbs {
+  MDB_dbi meta, cases, inbox, deadlines, stats, audit;
+  // Dump and Rebuild order.
+  std::vector<std::pair<std::string_view, MDB_dbi>> All() const {
+    return {{"meta", meta},           {"cases", cases}, {"inbox", inbox},
+            {"deadlines", deadlines}, {"stats", stats}, {"audit", audit}};
+  }
+};
+
+// Applies one batch inside a write transaction. Run may be called again for
+// the same batch (RunWrite retries after growing the map), so it starts from
+// what the transaction holds every time. Buffers are reused across batches to
+// keep the per-event path free of allocations where protobuf allows.
+class ReadModels::BatchApplier {
+ public:
+  BatchApplier(const Dbs& dbs, const Options& options)
+      : dbs_(dbs), options_(options), checkpoint_key_(codec::MetaKey(kCheckpointName)) {}
+
+  // Applies events (checkpoint, min(checkpoint + batch, end_seq)] and writes
+  // the new checkpoint. *applied = events applied, *checkpoint = new checkpoint.
+  Status Run(lmdb::Txn& txn, events::Log& log, uint64_t end_seq, uint64_t* applied,
+             uint64_t* checkpoint) {
+    *applied = 0;
+    cases_.clear();
+    stats_.Clear();
+    uint64_t from = 0;
+    CASEGRID_RETURN_IF_ERROR(ReadCheckpoint(txn, dbs_.meta, checkpoint_key_, &from));
+    *checkpoint = from;
+    if (from >= end_seq) return Status::Ok();
+    const uint64_t limit = std::min(options_.batch_events, end_seq - from);
+    uint64_t next = from + 1;
+    Status failed;
+    CASEGRID_RETURN_IF_ERROR(log.Scan(from + 1, limit, [&](uint64_t seq, std::string_view record) {
+      failed = Apply(txn, seq, next, record);
+      if (!failed.ok()) return false;
+      ++next;
+      return true;
+    }));
+    CASEGRID_RETURN_IF_ERROR(failed);
+    const uint64_t n = next - from - 1;
+    if (n != limit) {
+      return Status::Corruption("log " + log.Describe() + " ended at seq " +
+                                std::to_string(next - 1) + ", expected events up to " +
+                                std::to_string(from + limit));
+    }
+    CASEGRID_RETURN_IF_ERROR(Flush(txn));
+    CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.meta, checkpoint_key_, codec::EncodeU64BE(from + n)));
+    *applied = n;
+    *checkpoint = from + n;
+    return Status::Ok();
+  }
+
+ private:
+  struct Work {
+    CaseView view;
+    std::string old_inbox_key;
+    std::vector<std::pair<int64_t, std::string>> old_open;  // (due, name) in the deadlines table
+  };
+
+  Status Apply(lmdb::Txn& txn, uint64_t seq, uint64_t expected_seq, std::string_view record) {
+    if (seq != expected_seq) {
+      return Status::Corruption("log skips from seq " + std::to_string(expected_seq - 1) + " to " +
+                                std::to_string(seq));
+    }
+    if (!ev_.ParseFromArray(record.data(), static_cast<int>(record.size())) ||
+        ev_.case_id().empty()) {
+      return Status::Corruption("event " + std::to_string(seq) + " does not parse as a case event");
+    }
+    Work* work = nullptr;
+    CASEGRID_RETURN_IF_ERROR(Load(txn, ev_.case_id(), &work));
+    CASEGRID_RETURN_IF_ERROR(internal::ApplyEvent(ev_, seq, &work->view, &stats_));
+
+    key_.clear();
+    codec::AppendAuditKey(&key_, ev_.actor().user(), seq);
+    audit_.set_case_id(ev_.case_id());
+    audit_.set_case_seq(ev_.case_seq());
+    audit_.set_action(ev_.action());
+    audit_.set_occurred_micros(ev_.occurred_micros());
+    audit_.set_role(ev_.actor().role());
+    audit_.set_unit(ev_.actor().unit());
+    audit_.set_state(ev_.state());
+    audit_.SerializeToString(&value_);
+    CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.audit, key_, value_));
+
+    if (options_.fault_hook) CASEGRID_RETURN_IF_ERROR(options_.fault_hook(seq));
+    return Status::Ok();
+  }
+
+  Status Load(lmdb::Txn& txn, const std::string& case_id, Work** out) {
+    auto it = cases_.find(case_id);
+    if (it != cases_.end()) {
+      *out = &it->second;
+      return Status::Ok();
+    }
+    Work& work = cases_[case_id];
+    *out = &work;
+    std::string_view v;
+    Status s = txn.Get(dbs_.cases, codec::CaseViewKey(case_id), &v);
+    if (s.IsNotFound()) return Status::Ok();
+    CASEGRID_RETURN_IF_ERROR(s);
+    if (!work.view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      return Status::Corruption("projections: stored view of case " + case_id + " does not parse");
+    }
+    work.old_inbox_key = work.view.inbox_key();
+    for (const DeadlineView& d : work.view.deadlines()) {
+      if (internal::IsOpen(d)) work.old_open.emplace_back(d.due_micros(), d.name());
+    }
+    return Status::Ok();
+  }
+
+  // Writes each touched case once, moves its inbox and deadline index
+  // entries, and adds the batch's counters.
+  Status Flush(lmdb::Txn& txn) {
+    for (auto& [case_id, work] : cases_) {
+      std::string inbox_key = internal::InboxKeyOf(work.view);
+      if (inbox_key != work.old_inbox_key) {
+        if (!work.old_inbox_key.empty())
+          CASEGRID_RETURN_IF_ERROR(txn.Del(dbs_.inbox, work.old_inbox_key));
+        if (!inbox_key.empty()) CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.inbox, inbox_key, {}));
+      }
+      work.view.set_inbox_key(std::move(inbox_key));
+
+      new_open_.clear();
+      for (const DeadlineView& d : work.view.deadlines()) {
+        if (internal::IsOpen(d)) new_open_.emplace_back(d.due_micros(), d.name());
+      }
+      for (const auto& [due, name] : work.old_open) {
+        if (std::find(new_open_.begin(), new_open_.end(), std::pair(due, name)) ==
+            new_open_.end()) {
+          CASEGRID_RETURN_IF_ERROR(txn.Del(dbs_.deadlines, codec::DeadlineKey(due, case_id, name)));
+        }
+      }
+      for (const auto& [due, name] : new_open_) {
+        if (std::find(work.old_open.begin(), work.old_open.end(), std::pair(due, name)) ==
+            work.old_open.end()) {
+          CASEGRID_RETURN_IF_ERROR(
+              txn.Put(dbs_.deadlines, codec::DeadlineKey(due, case_id, name), {}));
+        }
+      }
+
+      work.view.SerializeToString(&value_);
+      CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.cases, codec::CaseViewKey(case_id), value_));
+    }
+
+    // Counters in key order: neighbouring keys share pages.
+    counters_.clear();
+    stats_.ForEach([&](int32_t day, internal::Dim dim, std::string_view value,
+                       internal::Metric metric, uint64_t count) {
+      counters_.emplace_back(
+          codec::StatKey(day, internal::DimName(dim), value, internal::MetricName(metric)), count);
+    });
+    std::sort(counters_.begin(), counters_.end());
+    for (const auto& [key, count] : counters_) {
+      uint64_t stored = 0;
+      std::string_view v;
+      Status s = txn.Get(dbs_.stats, key, &v);
+      if (s.ok()) {
+        CASEGRID_RETURN_IF_ERROR(DecodeCount(v, &stored, "stats"));
+      } else if (!s.IsNotFound()) {
+        return s;
+      }
+      CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.stats, key, codec::EncodeU64BE(stored + count)));
+    }
+    return Status::Ok();
+  }
+
+  const Dbs& dbs_;
+  const Options& options_;
+  const std::string checkpoint_key_;
+  std::map<std::string, Work, std::less<>> cases_;  // ordered: sorted puts
+  internal::StatsDelta stats_;
+  Event ev_;
+  AuditRecord audit_;
+  std::string key_, value_;
+  std::vector<std::pair<int64_t, std::string>> new_open_;
+  std::vector<std::pair<std::string, uint64_t>> counters_;
+};
+
+ReadModels::ReadModels(std::unique_ptr<lmdb::Environment> env, std::unique_ptr<Dbs> dbs,
+                       Options options)
+    : env_(std::move(env)), dbs_(std::move(dbs)), options_(std::move(options)) {}
+
+ReadModels::~ReadModels() = default;
+
+Result<std::unique_ptr<ReadModels>> ReadModels::Open(const std::string& dir) {
+  return Open(dir, Options());
+}
+
+Result<std::unique_ptr<ReadModels>> ReadModels::Open(const std::string& dir,
+                                                     const Options& options) {
+  return Guarded("open", [&]() -> Result<std::unique_ptr<ReadModels>> {
+    if (options.batch_events == 0) return Status::InvalidArgument("projections: batch_events is 0");
+    lmdb::Options o;
+    o.sync = options.sync;
+    o.initial_map_bytes = options.initial_map_bytes;
+    o.read_only = options.read_only;
+    o.max_dbs = 8;
+    CASEGRID_ASSIGN_OR_RETURN(auto env, lmdb::Environment::Open(dir, o));
+    auto dbs = std::make_unique<Dbs>();
+    CASEGRID_ASSIGN_OR_RETURN(dbs->meta, env->OpenDb("meta"));
+    CASEGRID_ASSIGN_OR_RETURN(dbs->cases, env->OpenDb("cases"));
+    CASEGRID_ASSIGN_OR_RETURN(dbs->inbox, env->OpenDb("inbox"));
+    CASEGRID_ASSIGN_OR_RETURN(dbs->deadlines, env->OpenDb("deadlines"));
+    CASEGRID_ASSIGN_OR_RETURN(dbs->stats, env->OpenDb("stats"));
+    CASEGRID_ASSIGN_OR_RETURN(dbs->audit, env->OpenDb("audit"));
+    return std::unique_ptr<ReadModels>(new ReadModels(std::move(env), std::move(dbs), options));
+  });
+}
+
+Result<uint64_t> ReadModels::CatchUp(events::Log& log, const Progress& progress) {
+  return Guarded("catch-up", [&]() -> Result<uint64_t> {
+    if (options_.read_only) return Status::InvalidArgument("projections opened read-only");
+    CASEGRID_ASSIGN_OR_RETURN(const uint64_t start, Checkpoint());
+    CASEGRID_ASSIGN_OR_RETURN(const events::LogStats log_stats, log.Stats());
+    // Stop at the log's end as of now: a live writer cannot keep us here.
+    const uint64_t end_seq = log_stats.last_seq;
+    const uint64_t total = end_seq > start ? end_seq - start : 0;
+    BatchApplier applier(*dbs_, options_);
+    uint64_t done = 0;
+    uint64_t checkpoint = start;
+    while (checkpoint < end_seq) {
+      uint64_t applied = 0;
+      Status s = env_->RunWrite(
+          [&](lmdb::Txn& txn) { return applier.Run(txn, log, end_seq, &applied, &checkpoint); });
+      if (!s.ok()) {
+        return s.WithContext("projections catch-up after seq " + std::to_string(checkpoint));
+      }
+      if (applied == 0) break;  // another process applied them
+      done += applied;
+      if (progress) progress(std::min(done, total), total);
+    }
+    return done;
+  });
+}
+
+Status ReadModels::Rebuild(events::Log& log, const Progress& progress) {
+  return Guarded("rebuild", [&]() -> Status {
+    if (options_.read_only) return Status::InvalidArgument("projections opened read-only");
+    CASEGRID_RETURN_IF_ERROR(env_->RunWrite([&](lmdb::Txn& txn) {
+      for (const auto& [name, dbi] : dbs_->All()) CASEGRID_RETURN_IF_ERROR(txn.Drop(dbi));
+      return Status::Ok();
+    }));
+    return CatchUp(log, progress).status();
+  });
+}
+
+Result<uint64_t> ReadModels::Checkpoint() {
+  return Guarded("checkpoint", [&]() -> Result<uint64_t> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    uint64_t seq = 0;
+    CASEGRID_RETURN_IF_ERROR(
+        ReadCheckpoint(*txn, dbs_->meta, codec::MetaKey(kCheckpointName), &seq));
+    return seq;
+  });
+}
+
+Result<CaseView> ReadModels::GetCase(std::string_view case_id) {
+  return Guarded("case", [&]() -> Result<CaseView> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    std::string_view v;
+    Status s = txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v);
+    if (s.IsNotFound())
+      return Status::NotFound("no case " + std::string(case_id) + " in the read models");
+    CASEGRID_RETURN_IF_ERROR(s);
+    CaseView view;
+    if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      return Status::Corruption("projections: view of case " + std::string(case_id) +
+                                " does not parse");
+    }
+    return view;
+  });
+}
+
+Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
+  return Guarded("inbox", [&]() -> Result<std::vector<InboxEntry>> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->inbox));
+    const std::string prefix = codec::InboxPrefix(unit);
+    std::vector<InboxEntry> out;
+    CaseView view;
+    for (bool ok = cur->Seek(prefix); ok && HasPrefix(cur->key(), prefix); ok = cur->Next()) {
+      std::string_view key_unit, case_id, v;
+      int64_t due = 0;
+      if (!codec::ParseInboxKey(cur->key(), &key_unit, &due, &case_id)) {
+        return Status::Corruption("projections inbox: malformed key " + Hex(cur->key()));
+      }
+      Status s = txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v);
+      if (s.IsNotFound()) {
+        return Status::Corruption("projections inbox: entry for missing case " +
+                                  std::string(case_id));
+      }
+      CASEGRID_RETURN_IF_ERROR(s);
+      if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+        return Status::Corruption("projections: view of case " + std::string(case_id) +
+                                  " does not parse");
+      }
+      InboxEntry& e = out.emplace_back();
+      e.case_id = case_id;
+      e.state = view.state();
+      e.category = view.category();
+      e.level = view.level();
+      e.opened_micros = view.opened_micros();
+      if (due != std::numeric_limits<int64_t>::max()) {
+        e.next_due_micros = due;
+        for (const DeadlineView& d : view.deadlines()) {
+          if (internal::IsOpen(d) && d.due_micros() == due) {
+            e.next_deadline = d.name();
+            e.overdue = d.status() == casegrid::v1::DEADLINE_STATUS_BREACHED;
+            break;
+          }
+        }
+      }
+    }
+    return out;
+  });
+}
+
+Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros) {
+  return Guarded("overdue", [&]() -> Result<std::vector<OverdueEntry>> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->deadlines));
+    std::vector<OverdueEntry> out;
+    CaseView view;
+    for (bool ok = cur->First(); ok; ok = cur->Next()) {
+      int64_t due = 0;
+      std::string_view case_id, name, v;
+      if (!codec::ParseDeadlineKey(cur->key(), &due, &case_id, &name)) {
+        return Status::Corruption("projections deadlines: malformed key " + Hex(cur->key()));
+      }
+      if (due >= at_micros) break;
+      if (view.case_id() != case_id) {
+        CASEGRID_RETURN_IF_ERROR(
+            txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v)
+                .WithContext("projections deadlines: case " + std::string(case_id)));
+        if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+          return Status::Corruption("projections: view of case " + std::string(case_id) +
+                                    " does not parse");
+        }
+      }
+      const DeadlineView* d = FindOpenDeadline(view, name);
+      if (d == nullptr) {
+        return Status::Corruption("projections deadlines: case " + std::string(case_id) +
+                                  " has no open deadline " + std::string(name));
+      }
+      OverdueEntry& e = out.emplace_back();
+      e.due_micros = due;
+      e.case_id = case_id;
+      e.deadline = name;
+      e.unit = view.unit();
+      e.owner_unit = d->owner_unit();
+      e.state = view.state();
+      e.breached = d->status() == casegrid::v1::DEADLINE_STATUS_BREACHED;
+      e.rule = d->rule();
+    }
+    return out;
+  });
+}
+
+Result<StatsReport> ReadModels::Stats(int32_t from_day, int32_t to_day) {
+  return Guarded("stats", [&]() -> Result<StatsReport> {
+    if (from_day > to_day) return Status::InvalidArgument("stats: --from is after --to");
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->stats));
+    using internal::Dim;
+    using internal::DimName;
+    StatsReport report;
+    report.from_day = from_day;
+    report.to_day = to_day;
+    for (bool ok = cur->Seek(codec::StatDayPrefix(from_day)); ok; ok = cur->Next()) {
+      int32_t day = 0;
+      std::string_view dim, value, metric;
+      if (!codec::ParseStatKey(cur->key(), &day, &dim, &value, &metric)) {
+        return Status::Corruption("projections stats: malformed key " + Hex(cur->key()));
+      }
+      if (day > to_day) break;
+      uint64_t count = 0;
+      CASEGRID_RETURN_IF_ERROR(DecodeCount(cur->value(), &count, "stats"));
+      uint64_t* field = nullptr;
+      if (dim == DimName(Dim::kAll)) {
+        if ((field = CaseCounter(&report.total, metric)) != nullptr) *field += count;
+        field = CaseCounter(&report.by_day[day], metric);
+      } else if (dim == DimName(Dim::kChannel)) {
+        field = CaseCounter(&report.by_channel[std::string(value)], metric);
+      } else if (dim == DimName(Dim::kCategory)) {
+        field = CaseCounter(&report.by_category[std::string(value)], metric);
+      } else if (dim == DimName(Dim::kUnit)) {
+        field = CaseCounter(&report.by_unit[std::string(value)], metric);
+      } else if (dim == DimName(Dim::kLevel)) {
+        field = CaseCounter(&report.by_level[std::string(value)], metric);
+      } else if (dim == DimName(Dim::kDeadline)) {
+        field = DeadlineCounter(&report.deadlines[std::string(value)], metric);
+      }
+      if (field != nullptr) *field += count;
+    }
+    return report;
+  });
+}
+
+Result<std::vector<AuditEntry>> ReadModels::Audit(std::string_view actor_user) {
+  return Guarded("audit", [&]() -> Result<std::vector<AuditEntry>> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->audit));
+    const std::string prefix = codec::AuditPrefix(actor_user);
+    std::vector<AuditEntry> out;
+    AuditRecord rec;
+    for (bool ok = cur->Seek(prefix); ok && HasPrefix(cur->key(), prefix); ok = cur->Next()) {
+      std::string_view actor;
+      uint64_t seq = 0;
+      if (!codec::ParseAuditKey(cur->key(), &actor, &seq) ||
+          !rec.ParseFromArray(cur->value().data(), static_cast<int>(cur->value().size()))) {
+        return Status::Corruption("projections audit: malformed entry " + Hex(cur->key()));
+      }
+      AuditEntry& e = out.emplace_back();
+      e.global_seq = seq;
+      e.case_id = rec.case_id();
+      e.case_seq = rec.case_seq();
+      e.action = rec.action();
+      e.occurred_micros = rec.occurred_micros();
+      e.role = rec.role();
+      e.unit = rec.unit();
+      e.state = rec.state();
+    }
+    return out;
+  });
+}
+
+Result<std::string> ReadModels::Dump() {
+  return Guarded("dump", [&]() -> Result<std::string> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    std::string out;
+    for (const auto& [name, dbi] : dbs_->All()) {
+      CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi));
+      for (bool ok = cur->First(); ok; ok = cur->Next()) {
+        out.append(name);
+        out.push_back(' ');
+        out.append(Hex(cur->key()));
+        out.push_back(' ');
+        out.append(Hex(cur->value()));
+        out.push_back('\n');
+      }
+    }
+    return out;
+  });
+}
+
+}  // namespace casegrid::projections

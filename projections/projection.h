@@ -1,0 +1,179 @@
+// Projections: casegrid's read models (case views, unit inboxes, the overdue
+// index, statistics, the audit index), derived from the Log and stored in their
+// own LMDB environment (by convention <data dir>/projections; docs/keys.md).
+// CatchUp applies the Log's events after the stored checkpoint, one write
+// transaction per batch with the checkpoint in the same transaction, so each
+// event takes effect exactly once even across crashes and concurrent processes.
+// Everything here can be dropped and rebuilt from the Log (Rebuild).
+// Thread-safety: a ReadModels may be shared by threads; queries run in read
+// transactions and see the last committed batch; writers are serialised by LMDB.
+#ifndef CASEGRID_PROJECTIONS_PROJECTION_H_
+#define CASEGRID_PROJECTIONS_PROJECTION_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "events/log.h"
+#include "projections/read_models.pb.h"
+
+namespace casegrid::lmdb {
+class Environment;
+}
+
+namespace casegrid::projections {
+
+using CaseView = casegrid::v1::CaseView;
+
+struct Options {
+  bool sync = true;  // false: a batch may be lost on power loss (benchmarks, tests)
+  size_t initial_map_bytes = size_t{64} << 20;
+  bool read_only = false;        // queries only; CatchUp and Rebuild return InvalidArgument
+  uint64_t batch_events = 1000;  // events per write transaction (>= 1)
+  // Test seam: called inside a batch's write transaction after each event is
+  // applied in memory. A non-OK Status aborts the batch (none of it is written)
+  // and CatchUp returns that Status.
+  std::function<Status(uint64_t global_seq)> fault_hook;
+};
+
+// One open case in a unit's inbox.
+struct InboxEntry {
+  std::string case_id;
+  std::string state;
+  std::string category;
+  std::string level;
+  std::optional<int64_t> next_due_micros;  // none: no open deadline
+  std::string next_deadline;               // the name of that deadline
+  bool overdue = false;                    // that deadline is breached
+  int64_t opened_micros = 0;
+};
+
+// One open deadline due before the query time.
+struct OverdueEntry {
+  int64_t due_micros = 0;
+  std::string case_id;
+  std::string deadline;
+  std::string unit;        // the case's current responsible unit
+  std::string owner_unit;  // the unit the deadline binds
+  std::string state;
+  bool breached = false;  // false: due but not yet ticked by the engine
+  std::string rule;
+};
+
+// Counts of one slice of the statistics. Rates are absent when undefined.
+struct Counters {
+  uint64_t received = 0, accepted = 0, rejected = 0, closed = 0, closed_on_time = 0, escalated = 0,
+           reopened = 0, rated = 0, satisfied = 0, breached = 0;
+  std::optional<double> SatisfactionRate() const;  // satisfied / rated
+  std::optional<double> OnTimeRate() const;        // closed_on_time / closed
+};
+
+struct DeadlineCounters {
+  uint64_t set = 0, met = 0, met_on_time = 0, breached = 0;
+};
+
+// Statistics over local civil days [from_day, to_day] (base/time.h), counted
+// by each event's occurred time. Breakdowns use the case's channel, category,
+// unit and level as of the event (a case_closed counts under its own level);
+// an empty value (the unit of a case not yet dispatched) is left out of that
+// breakdown, so breakdowns may sum to less than the total.
+struct StatsReport {
+  int32_t from_day = 0, to_day = 0;
+  Counters total;
+  std::map<std::string, Counters> by_channel, by_category, by_unit, by_level;
+  std::map<int32_t, Counters> by_day;                 // days with at least one count
+  std::map<std::string, DeadlineCounters> deadlines;  // by deadline name
+};
+
+struct AuditEntry {
+  uint64_t global_seq = 0;
+  std::string case_id;
+  uint64_t case_seq = 0;
+  std::string action;
+  int64_t occurred_micros = 0;
+  std::string role;
+  std::string unit;
+  std::string state;
+};
+
+using Progress = std::function<void(uint64_t done, uint64_t total)>;
+
+class ReadModels {
+ public:
+  // Opens (creating if needed, unless read-only) the read models in `dir`.
+  // IOError when the directory or the environment cannot be opened; NotFound
+  // when opened read-only before any read model was created there;
+  // InvalidArgument when options.batch_events is 0.
+  static Result<std::unique_ptr<ReadModels>> Open(const std::string& dir);
+  static Result<std::unique_ptr<ReadModels>> Open(const std::string& dir, const Options& options);
+  ~ReadModels();
+  ReadModels(const ReadModels&) = delete;
+  ReadModels& operator=(const ReadModels&) = delete;
+
+  // Applies the events of `log` after the checkpoint, up to the log's last
+  // sequence when the call starts, in batches of Options::batch_events. Each
+  // batch commits its model changes and the new checkpoint in one transaction,
+  // durable on return (unless sync is off). Returns the number of events
+  // applied. On error the failing batch is not written: earlier batches stay
+  // applied and the next CatchUp resumes after them. Corruption when the log
+  // skips a sequence, an event does not parse, or a case's events are out of
+  // order. `progress` (optional) is called after each batch with the events
+  // applied so far and the number there were to apply.
+  Result<uint64_t> CatchUp(events::Log& log, const Progress& progress = {});
+
+  // Drops every read model and the checkpoint in one transaction, then
+  // CatchUp from the first event. If it stops midway, the models are those of
+  // the events up to the new checkpoint, and the next CatchUp continues.
+  Status Rebuild(events::Log& log, const Progress& progress = {});
+
+  // The last global seq applied (0 = none).
+  Result<uint64_t> Checkpoint();
+
+  // The case as of the checkpoint. NotFound when no event of it was applied.
+  Result<CaseView> GetCase(std::string_view case_id);
+  // The unit's open (not closed or rejected) cases, by next due time; cases
+  // without an open deadline last, then by case id.
+  Result<std::vector<InboxEntry>> Inbox(std::string_view unit);
+  // Every open deadline (breached or not yet ticked) due strictly before
+  // `at_micros`, by due time, then case id, then deadline name.
+  Result<std::vector<OverdueEntry>> Overdue(int64_t at_micros);
+  // Statistics over local days [from_day, to_day]; InvalidArgument if from > to.
+  Result<StatsReport> Stats(int32_t from_day, int32_t to_day);
+  // Every event whose actor.user is `actor_user`, by global seq.
+  Result<std::vector<AuditEntry>> Audit(std::string_view actor_user);
+
+  // Every table's entries in key order, as lines "<table> <hex key> <hex value>":
+  // two builds from the same events compare equal byte for byte.
+  Result<std::string> Dump();
+
+ private:
+  struct Dbs;
+  class BatchApplier;
+  ReadModels(std::unique_ptr<lmdb::Environment> env, std::unique_ptr<Dbs> dbs, Options options);
+
+  std::unique_ptr<lmdb::Environment> env_;
+  std::unique_ptr<Dbs> dbs_;
+  Options options_;
+};
+
+// ---- Renderers for the CLI (docs/queries.md). Text is aligned tables with
+// times from FormatTimestamp; JSON uses snake_case keys. ----
+std::string FormatCase(const CaseView& view, bool json);
+std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& entries, bool json);
+std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& entries, bool json);
+std::string FormatStats(const StatsReport& stats, bool json);
+std::string FormatAudit(std::string_view actor_user, const std::vector<AuditEntry>& entries,
+                        bool json);
+// "open", "met", "met_late", "breached", "cancelled".
+std::string_view DeadlineStatusName(casegrid::v1::DeadlineStatus status);
+
+}  // namespace casegrid::projections
+
+#endif  // CASEGRID_PROJECTIONS_PROJECTION_H_

@@ -1,0 +1,122 @@
+// Shared fixtures for engine tests: the shipped configuration (loaded once),
+// command builders, and a pure decider harness (no journal, no clock).
+#ifndef CASEGRID_TESTS_ENGINE_ENGINE_FIXTURE_H_
+#define CASEGRID_TESTS_ENGINE_ENGINE_FIXTURE_H_
+
+#include <string>
+#include <vector>
+
+#include "base/time.h"
+#include "engine/decider.h"
+#include "engine/engine.h"
+#include "tests/test_util.h"
+
+namespace casegrid::test {
+
+inline const engine::Config& ShippedConfig() {
+  static const engine::Config* config = [] {
+    auto c = engine::LoadConfig(SourcePath("workflows"));
+    if (!c.ok()) {
+      fprintf(stderr, "cannot load shipped config: %s\n", c.status().ToString().c_str());
+      std::abort();
+    }
+    return new engine::Config(std::move(c).value());
+  }();
+  return *config;
+}
+
+inline int64_t At(const char* text) {
+  auto t = timeutil::ParseTimestamp(text);
+  if (!t.ok()) std::abort();
+  return *t;
+}
+
+// The reference grid cell used by tests and its village station and town.
+inline constexpr const char* kGrid = "371302-001-001-01";
+inline constexpr const char* kStation = "371302-001-001";
+inline constexpr const char* kTown = "371302-001";
+inline constexpr const char* kDistrict = "371302";
+
+inline casegrid::v1::Command Cmd(const std::string& case_id, const std::string& action,
+                                 const std::string& by, const char* at,
+                                 const std::string& data_json = "{}", const std::string& id = "") {
+  auto actor = engine::ParseActor(by);
+  std::string line = "{\"case\":\"" + case_id + "\",\"action\":\"" + action + "\",\"at\":\"" + at +
+                     "\",\"actor\":{\"user\":\"" + actor->user() + "\",\"role\":\"" + actor->role() +
+                     "\",\"unit\":\"" + actor->unit() + "\"},\"data\":" + data_json +
+                     (id.empty() ? "" : ",\"id\":\"" + id + "\"") + "}";
+  auto cmd = engine::ParseCommandJson(line);
+  if (!cmd.ok()) {
+    fprintf(stderr, "bad test command %s: %s\n", line.c_str(), cmd.status().ToString().c_str());
+    std::abort();
+  }
+  return *cmd;
+}
+
+inline std::string IntakeData(bool complex = false, const std::string& grid = kGrid) {
+  return std::string("{\"channel\":\"window\",\"category\":\"labour-dispute\",\"grid\":\"") + grid +
+         "\",\"summary\":\"Unpaid wages\",\"petitioner\":{\"name\":\"Zhang\",\"phone\":\"138\"},"
+         "\"complex\":" + (complex ? "true" : "false") + "}";
+}
+
+inline const char* kWindow = "w01:window:371302";
+inline const char* kCentre = "c01:centre:371302";
+inline std::string UnitActor(const std::string& unit) { return "u-" + unit + ":unit:" + unit; }
+
+// Runs commands through Decide/Evolve only: the decider as a pure function.
+class DeciderHarness {
+ public:
+  DeciderHarness() {
+    ctx_.org = ShippedConfig().org.get();
+    ctx_.calendar = ShippedConfig().calendar.get();
+    def_ = *ShippedConfig().workflows->Latest("petition-125");
+  }
+  // Applies the command; returns its events, or the rejection.
+  Result<std::vector<casegrid::v1::Event>> Do(const casegrid::v1::Command& cmd) {
+    auto events = engine::Decide(started_ ? &state_ : nullptr, cmd, *def_, ctx_, cmd.at_micros());
+    if (events.ok()) {
+      for (const auto& e : *events) engine::Evolve(&state_, e);
+      started_ = true;
+    }
+    return events;
+  }
+  // Fires deadline `name` at its due time.
+  Result<std::vector<casegrid::v1::Event>> Breach(const std::string& name) {
+    casegrid::v1::Command cmd;
+    cmd.set_case_id(state_.case_id());
+    cmd.set_action("breach");
+    cmd.mutable_actor()->set_user("system");
+    cmd.mutable_actor()->set_role("system");
+    (*cmd.mutable_data()->mutable_fields())["deadline"].set_string_value(name);
+    int64_t due = 0;
+    for (const auto& d : state_.deadlines()) {
+      if (d.name() == name) due = d.due_micros();
+    }
+    cmd.set_at_micros(due);
+    return Do(cmd);
+  }
+  const casegrid::v1::CaseState& state() const { return state_; }
+  int64_t Due(const std::string& name) const {
+    for (const auto& d : state_.deadlines()) {
+      if (d.name() == name) return d.due_micros();
+    }
+    return -1;
+  }
+
+ private:
+  engine::DecideContext ctx_;
+  std::shared_ptr<const workflows::Definition> def_;
+  casegrid::v1::CaseState state_;
+  bool started_ = false;
+};
+
+template <typename Events>
+int Count(const Events& events, std::string_view payload) {
+  int n = 0;
+  for (const auto& e : events) n += engine::PayloadName(e) == payload;
+  return n;
+}
+
+}  // namespace casegrid::test
+
+#endif  // CASEGRID_TESTS_ENGINE_ENGINE_FIXTURE_H_

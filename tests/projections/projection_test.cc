@@ -1,0 +1,769 @@
+#include "projections/projection.h"
+
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/codec.h"
+#include "base/lmdb.h"
+#include "base/time.h"
+#include "events/log.h"
+#include "tests/test_util.h"
+
+using namespace casegrid;
+using casegrid::projections::ReadModels;
+namespace v1 = casegrid::v1;
+
+namespace {
+
+constexpr int64_t kHour = 3600 * timeutil::kMicrosPerSecond;
+constexpr int64_t kDay = timeutil::kMicrosPerDay;
+
+// Test inputs are well-formed; a bad one yields 0 and fails the test that uses it.
+int64_t At(const char* text) {
+  auto t = timeutil::ParseTimestamp(text);
+  return t.ok() ? *t : 0;
+}
+
+const int64_t kT0 = At("2026-09-30T10:00:00+08:00");
+
+// An in-memory Log: Scan over a vector of sealed records. Appending numbers
+// each case's events and chains their hashes as the journal would.
+class FakeLog final : public events::Log {
+ public:
+  void Append(v1::Event ev) {
+    auto& [seq, prev] = chains_[ev.case_id()];
+    ev.set_case_seq(++seq);
+    ev.set_event_id(ev.case_id() + "/" + std::to_string(seq));
+    ev.set_prev_hash(prev);
+    records_.push_back(events::SealEvent(&ev));
+    prev = ev.hash();
+  }
+  // A log holding only the first `n` records.
+  FakeLog Prefix(size_t n) const {
+    FakeLog p;
+    p.records_.assign(records_.begin(), records_.begin() + static_cast<ptrdiff_t>(n));
+    return p;
+  }
+  // Drops a record's position: the next Scan skips a sequence number.
+  void SkipNextSeq() { skip_after_ = records_.size(); }
+
+  Status RunBatch(const std::function<Status(events::Batch&)>&) override {
+    return Status::Unavailable("fake log is written with Append");
+  }
+  Status Scan(uint64_t from_seq, uint64_t limit, const events::EventVisitor& visit) override {
+    for (uint64_t seq = std::max<uint64_t>(from_seq, 1), n = 0; seq <= records_.size() && n < limit;
+         ++seq, ++n) {
+      const uint64_t reported = skip_after_ && seq > *skip_after_ ? seq + 1 : seq;
+      if (!visit(reported, records_[seq - 1])) break;
+    }
+    return Status::Ok();
+  }
+  Status ReadCase(std::string_view, const events::EventVisitor&) override {
+    return Status::NotFound("fake");
+  }
+  Status ReadCaseState(std::string_view, std::string*) override { return Status::NotFound("fake"); }
+  Status ReadCommandAnswer(std::string_view, std::string*) override {
+    return Status::NotFound("fake");
+  }
+  Result<events::LogStats> Stats() override {
+    events::LogStats s;
+    s.last_seq = records_.size();
+    return s;
+  }
+  std::string Describe() const override { return "fake log"; }
+  size_t size() const { return records_.size(); }
+
+ private:
+  std::vector<std::string> records_;
+  std::map<std::string, std::pair<uint64_t, std::string>> chains_;
+  std::optional<size_t> skip_after_;
+};
+
+// Builds events as the engine emits them: envelope plus one payload.
+class Script {
+ public:
+  explicit Script(FakeLog* log) : log_(log) {}
+
+  v1::Event Envelope(const std::string& case_id, const std::string& action,
+                     const std::string& state, int64_t at, const std::string& user = "op-1") {
+    v1::Event ev;
+    ev.set_case_id(case_id);
+    ev.set_occurred_micros(at);
+    ev.set_recorded_micros(at);
+    ev.mutable_actor()->set_user(user);
+    ev.mutable_actor()->set_role("centre");
+    ev.mutable_actor()->set_unit("371302");
+    ev.set_workflow_id("125");
+    ev.set_workflow_version(1);
+    ev.set_action(action);
+    ev.set_state(state);
+    return ev;
+  }
+
+  void Reported(const std::string& id, int64_t at, const std::string& channel = "hotline",
+                const std::string& category = "roads", const std::string& user = "op-1") {
+    v1::Event ev = Envelope(id, "report", "received", at, user);
+    auto* p = ev.mutable_case_reported();
+    p->set_channel(channel);
+    p->set_category(category);
+    p->set_grid("371302-001-001-01");
+    p->set_station("371302-001-001");
+    log_->Append(std::move(ev));
+  }
+  void Dispatched(const std::string& id, int64_t at, const std::string& unit,
+                  const std::string& level = "village") {
+    v1::Event ev = Envelope(id, "dispatch", "dispatched", at);
+    ev.mutable_case_dispatched()->set_unit(unit);
+    ev.mutable_case_dispatched()->set_level(level);
+    log_->Append(std::move(ev));
+  }
+  void DeadlineSet(const std::string& id, int64_t at, const std::string& name, int64_t due,
+                   const std::string& owner = "U-1") {
+    v1::Event ev = Envelope(id, "dispatch", "dispatched", at, "system");
+    auto* p = ev.mutable_deadline_set();
+    p->set_name(name);
+    p->set_due_micros(due);
+    p->set_rule("5 working days after the dispatch day");
+    p->set_workflow_id("125");
+    p->set_workflow_version(1);
+    p->set_anchor_event_id(id + "/2");
+    p->set_calendar("cn-2026");
+    p->set_owner_unit(owner);
+    p->set_on_breach("escalate");
+    log_->Append(std::move(ev));
+  }
+  void DeadlineMet(const std::string& id, int64_t at, const std::string& name, bool late,
+                   const std::string& state = "planned") {
+    v1::Event ev = Envelope(id, "plan", state, at, "system");
+    ev.mutable_deadline_met()->set_name(name);
+    ev.mutable_deadline_met()->set_late(late);
+    log_->Append(std::move(ev));
+  }
+  void DeadlineBreached(const std::string& id, int64_t at, const std::string& name,
+                        const std::string& state = "dispatched") {
+    v1::Event ev = Envelope(id, "tick", state, at, "system");
+    ev.mutable_deadline_breached()->set_name(name);
+    log_->Append(std::move(ev));
+  }
+  void Escalated(const std::string& id, int64_t at, const std::string& from, const std::string& to,
+                 const std::string& level) {
+    v1::Event ev = Envelope(id, "escalate", "dispatched", at);
+    auto* p = ev.mutable_escalated();
+    p->set_from_unit(from);
+    p->set_to_unit(to);
+    p->set_to_level(level);
+    log_->Append(std::move(ev));
+  }
+  void Step(const std::string& id, int64_t at, const std::string& action, const std::string& state,
+            const std::string& user = "op-1") {
+    v1::Event ev = Envelope(id, action, state, at, user);
+    ev.mutable_acknowledged();
+    log_->Append(std::move(ev));
+  }
+  void Closed(const std::string& id, int64_t at, const std::string& level, bool on_time) {
+    v1::Event ev = Envelope(id, "close", "closed", at);
+    ev.mutable_case_closed()->set_level(level);
+    ev.mutable_case_closed()->set_on_time(on_time);
+    log_->Append(std::move(ev));
+  }
+  void Rejected(const std::string& id, int64_t at) {
+    v1::Event ev = Envelope(id, "reject", "rejected", at);
+    ev.mutable_case_rejected()->set_reason("not a district matter");
+    log_->Append(std::move(ev));
+  }
+  void Rated(const std::string& id, int64_t at, bool satisfied) {
+    v1::Event ev = Envelope(id, "rate", "closed", at, "visitor-1");
+    ev.mutable_rated()->set_satisfied(satisfied);
+    ev.mutable_rated()->set_score(satisfied ? 5 : 2);
+    log_->Append(std::move(ev));
+  }
+  void Reopened(const std::string& id, int64_t at) {
+    v1::Event ev = Envelope(id, "reopen", "dispatched", at);
+    ev.mutable_reopened()->set_reason("petitioner not satisfied");
+    log_->Append(std::move(ev));
+  }
+
+ private:
+  FakeLog* log_;
+};
+
+// A deterministic mix of case histories touching every table.
+void GenerateHistory(Script& s, int first_case, int cases, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (int i = first_case; i < first_case + cases; ++i) {
+    const std::string id = "LS-" + std::to_string(100000 + i);
+    const int64_t t = kT0 + static_cast<int64_t>(rng() % 20) * kDay + (rng() % 24) * kHour;
+    const std::string unit = "U-" + std::to_string(rng() % 5);
+    s.Reported(id, t, rng() % 2 ? "hotline" : "window", rng() % 3 ? "roads" : "noise",
+               "op-" + std::to_string(rng() % 3));
+    if (rng() % 7 == 0) {
+      s.Rejected(id, t + kHour);
+      continue;
+    }
+    s.Dispatched(id, t + kHour, unit);
+    s.DeadlineSet(id, t + kHour, "contact", t + kDay, unit);
+    s.DeadlineSet(id, t + kHour, "plan", t + 5 * kDay, unit);
+    if (rng() % 3 == 0) {
+      s.DeadlineBreached(id, t + kDay, "contact");
+      s.Escalated(id, t + kDay, unit, "T-1", "town");
+      s.DeadlineSet(id, t + kDay, "contact", t + 2 * kDay, "T-1");
+    }
+    if (rng() % 4 == 0) continue;  // left open
+    s.DeadlineMet(id, t + 20 * kHour, "contact", false, "contacted");
+    s.DeadlineMet(id, t + 3 * kDay, "plan", false);
+    s.Closed(id, t + 4 * kDay, rng() % 2 ? "village" : "town", rng() % 5 != 0);
+    if (rng() % 2) s.Rated(id, t + 5 * kDay, rng() % 10 != 0);
+    if (rng() % 9 == 0) s.Reopened(id, t + 6 * kDay);
+  }
+}
+
+projections::Options Fast(uint64_t batch = 1000) {
+  projections::Options o;
+  o.sync = false;
+  o.batch_events = batch;
+  return o;
+}
+
+std::unique_ptr<ReadModels> OpenModels(const std::string& dir,
+                                       const projections::Options& options = Fast()) {
+  auto m = ReadModels::Open(dir, options);
+  REQUIRE_OK(m);
+  return std::move(m).value();
+}
+
+uint64_t CatchUp(ReadModels& m, events::Log& log) {
+  auto n = m.CatchUp(log);
+  REQUIRE_OK(n);
+  return *n;
+}
+
+std::string DumpOf(ReadModels& m) {
+  auto d = m.Dump();
+  REQUIRE_OK(d);
+  return *d;
+}
+
+}  // namespace
+
+TEST_CASE("a case view follows dispatch, escalation and close", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0 + kHour, "U-V1", "village");
+  s.DeadlineSet("LS-1", kT0 + kHour, "contact", kT0 + kDay, "U-V1");
+  s.Escalated("LS-1", kT0 + 2 * kDay, "U-V1", "U-T1", "town");
+  s.DeadlineMet("LS-1", kT0 + 3 * kDay, "contact", /*late=*/true, "contacted");
+  s.Closed("LS-1", kT0 + 4 * kDay, "town", /*on_time=*/false);
+  auto m = OpenModels(dir.Sub("projections"));
+  REQUIRE(CatchUp(*m, log) == 6);
+
+  auto v = m->GetCase("LS-1");
+  REQUIRE_OK(v);
+  CHECK(v->state() == "closed");
+  CHECK(v->ended());
+  CHECK(v->unit() == "U-T1");
+  CHECK(v->level() == "town");
+  CHECK(v->accepted());
+  CHECK(v->escalations() == 1);
+  CHECK(v->channel() == "hotline");
+  CHECK(v->opened_micros() == kT0);
+  CHECK(v->closed_micros() == kT0 + 4 * kDay);
+  CHECK(v->last_seq() == 6);
+  CHECK(v->workflow_id() == "125");
+  REQUIRE(v->deadlines_size() == 1);
+  CHECK(v->deadlines(0).status() == v1::DEADLINE_STATUS_MET_LATE);
+  CHECK(v->deadlines(0).anchor_event_id() == "LS-1/2");
+}
+
+TEST_CASE("an unknown case is NotFound", "[projections]") {
+  test::TempDir dir;
+  auto m = OpenModels(dir.path());
+  auto v = m->GetCase("LS-404");
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.status().IsNotFound());
+}
+
+TEST_CASE("an inbox orders the unit's open cases by next due, cases without a deadline last",
+          "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  for (const char* id : {"LS-A", "LS-B", "LS-C", "LS-D"}) {
+    s.Reported(id, kT0);
+    s.Dispatched(id, kT0 + kHour, std::string(id) == "LS-D" ? "U-2" : "U-1");
+  }
+  s.DeadlineSet("LS-A", kT0 + kHour, "plan", kT0 + 3 * kDay);
+  s.DeadlineSet("LS-B", kT0 + kHour, "contact", kT0 + kDay);
+  s.DeadlineSet("LS-B", kT0 + kHour, "plan", kT0 + 5 * kDay);
+  s.DeadlineSet("LS-D", kT0 + kHour, "contact", kT0);
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  auto inbox = m->Inbox("U-1");
+  REQUIRE_OK(inbox);
+  REQUIRE(inbox->size() == 3);
+  CHECK((*inbox)[0].case_id == "LS-B");
+  CHECK((*inbox)[0].next_deadline == "contact");
+  CHECK((*inbox)[0].next_due_micros == kT0 + kDay);
+  CHECK((*inbox)[1].case_id == "LS-A");
+  CHECK((*inbox)[2].case_id == "LS-C");
+  CHECK_FALSE((*inbox)[2].next_due_micros.has_value());
+}
+
+TEST_CASE("meeting a case's next deadline moves it back in the inbox", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  for (const char* id : {"LS-A", "LS-B"}) {
+    s.Reported(id, kT0);
+    s.Dispatched(id, kT0 + kHour, "U-1");
+  }
+  s.DeadlineSet("LS-A", kT0 + kHour, "plan", kT0 + 3 * kDay);
+  s.DeadlineSet("LS-B", kT0 + kHour, "contact", kT0 + kDay);
+  s.DeadlineSet("LS-B", kT0 + kHour, "plan", kT0 + 5 * kDay);
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+  s.DeadlineMet("LS-B", kT0 + 2 * kHour, "contact", false, "contacted");
+  CatchUp(*m, log);
+
+  auto inbox = m->Inbox("U-1");
+  REQUIRE_OK(inbox);
+  REQUIRE(inbox->size() == 2);
+  CHECK((*inbox)[0].case_id == "LS-A");
+  CHECK((*inbox)[1].case_id == "LS-B");
+  CHECK((*inbox)[1].next_due_micros == kT0 + 5 * kDay);
+}
+
+TEST_CASE("an escalated case moves to the new unit's inbox and a closed one leaves it",
+          "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-E", kT0);
+  s.Dispatched("LS-E", kT0 + kHour, "U-V1");
+  s.Reported("LS-C", kT0);
+  s.Dispatched("LS-C", kT0 + kHour, "U-V1");
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+  REQUIRE(m->Inbox("U-V1")->size() == 2);
+
+  s.Escalated("LS-E", kT0 + kDay, "U-V1", "U-T1", "town");
+  s.Closed("LS-C", kT0 + kDay, "village", true);
+  CatchUp(*m, log);
+  CHECK(m->Inbox("U-V1")->empty());
+  REQUIRE(m->Inbox("U-T1")->size() == 1);
+  CHECK((*m->Inbox("U-T1"))[0].case_id == "LS-E");
+}
+
+TEST_CASE("overdue lists a deadline past due and drops it once met", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0 + kHour, "U-V1");
+  s.DeadlineSet("LS-1", kT0 + kHour, "contact", kT0 + 2 * kHour, "U-V1");
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  CHECK(m->Overdue(kT0 + 2 * kHour)->empty());  // due at, not before
+  auto overdue = m->Overdue(kT0 + 3 * kHour);
+  REQUIRE_OK(overdue);
+  REQUIRE(overdue->size() == 1);
+  CHECK((*overdue)[0].case_id == "LS-1");
+  CHECK((*overdue)[0].deadline == "contact");
+  CHECK((*overdue)[0].unit == "U-V1");
+  CHECK_FALSE((*overdue)[0].breached);
+
+  s.DeadlineBreached("LS-1", kT0 + 2 * kHour, "contact");
+  CatchUp(*m, log);
+  REQUIRE(m->Overdue(kT0 + 3 * kHour)->size() == 1);
+  CHECK((*m->Overdue(kT0 + 3 * kHour))[0].breached);
+
+  s.DeadlineMet("LS-1", kT0 + 4 * kHour, "contact", /*late=*/true, "contacted");
+  CatchUp(*m, log);
+  CHECK(m->Overdue(kT0 + 10 * kDay)->empty());
+  CHECK(m->GetCase("LS-1")->deadlines(0).status() == v1::DEADLINE_STATUS_MET_LATE);
+}
+
+TEST_CASE("a re-armed deadline replaces the breached one in the overdue list", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0 + kHour, "U-V1");
+  s.DeadlineSet("LS-1", kT0 + kHour, "contact", kT0 + 2 * kHour, "U-V1");
+  s.DeadlineBreached("LS-1", kT0 + 2 * kHour, "contact");
+  s.Escalated("LS-1", kT0 + 2 * kHour, "U-V1", "U-T1", "town");
+  s.DeadlineSet("LS-1", kT0 + 2 * kHour, "contact", kT0 + kDay, "U-T1");
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  CHECK(m->Overdue(kT0 + 3 * kHour)->empty());
+  auto later = m->Overdue(kT0 + 2 * kDay);
+  REQUIRE(later->size() == 1);
+  CHECK((*later)[0].due_micros == kT0 + kDay);
+  CHECK((*later)[0].owner_unit == "U-T1");
+}
+
+TEST_CASE("stats count by the event's local day and give the satisfaction rate", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  // 07:00 in Shanghai on 1 October is still 30 September in UTC.
+  const int64_t oct1 = At("2026-10-01T07:00:00+08:00");
+  s.Reported("LS-1", At("2026-09-30T09:00:00+08:00"), "hotline", "roads");
+  s.Reported("LS-2", oct1, "window", "noise");
+  s.Dispatched("LS-1", oct1, "U-1", "village");
+  s.Dispatched("LS-2", oct1, "U-1", "village");
+  s.Closed("LS-1", oct1 + kHour, "village", true);
+  s.Closed("LS-2", oct1 + kHour, "town", false);
+  s.Rated("LS-1", oct1 + 2 * kHour, true);
+  s.Rated("LS-2", oct1 + 2 * kHour, false);
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  const int32_t sep30 = *timeutil::ParseDate("2026-09-30");
+  const int32_t oct1_day = *timeutil::ParseDate("2026-10-01");
+  auto first = m->Stats(sep30, sep30);
+  REQUIRE_OK(first);
+  CHECK(first->total.received == 1);
+  CHECK(first->total.accepted == 0);
+
+  auto both = m->Stats(sep30, oct1_day);
+  REQUIRE_OK(both);
+  CHECK(both->total.received == 2);
+  CHECK(both->total.accepted == 2);
+  CHECK(both->total.closed == 2);
+  CHECK(both->total.rated == 2);
+  CHECK(both->total.SatisfactionRate() == 0.5);
+  CHECK(both->total.OnTimeRate() == 0.5);
+  CHECK(both->by_channel["hotline"].received == 1);
+  CHECK(both->by_level["town"].closed == 1);  // the level that closed it
+  CHECK(both->by_unit["U-1"].accepted == 2);
+  CHECK(both->by_day[oct1_day].received == 1);
+}
+
+TEST_CASE("stats count each deadline's set, met, met on time and breached", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0, "U-1");
+  s.DeadlineSet("LS-1", kT0, "contact", kT0 + kHour);
+  s.DeadlineBreached("LS-1", kT0 + kHour, "contact");
+  s.DeadlineMet("LS-1", kT0 + 2 * kHour, "contact", true);
+  s.DeadlineSet("LS-1", kT0, "plan", kT0 + kDay);
+  s.DeadlineMet("LS-1", kT0 + 3 * kHour, "plan", false);
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  const int32_t day = timeutil::LocalDay(kT0);
+  auto stats = m->Stats(day, day);
+  REQUIRE_OK(stats);
+  const projections::DeadlineCounters contact = stats->deadlines["contact"];
+  CHECK(contact.set == 1);
+  CHECK(contact.met == 1);
+  CHECK(contact.met_on_time == 0);
+  CHECK(contact.breached == 1);
+  CHECK(stats->deadlines["plan"].met_on_time == 1);
+  CHECK(stats->total.breached == 1);
+}
+
+TEST_CASE("stats from after to are InvalidArgument", "[projections]") {
+  test::TempDir dir;
+  auto m = OpenModels(dir.path());
+  CHECK(m->Stats(20'000, 19'999).status().IsInvalidArgument());
+}
+
+TEST_CASE("audit lists an actor's events in global order", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0, "hotline", "roads", "wang.li");
+  s.Reported("LS-2", kT0 + 1, "hotline", "roads", "zhao.min");
+  s.Step("LS-1", kT0 + 2, "acknowledge", "acknowledged", "wang.li");
+  s.Step("LS-2", kT0 + 3, "acknowledge", "acknowledged", "wang.li");
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  auto audit = m->Audit("wang.li");
+  REQUIRE_OK(audit);
+  REQUIRE(audit->size() == 3);
+  CHECK((*audit)[0].global_seq == 1);
+  CHECK((*audit)[1].global_seq == 3);
+  CHECK((*audit)[2].global_seq == 4);
+  CHECK((*audit)[2].case_id == "LS-2");
+  CHECK((*audit)[2].action == "acknowledge");
+  CHECK((*audit)[2].occurred_micros == kT0 + 3);
+  CHECK(m->Audit("wang")->empty());
+}
+
+TEST_CASE("a second CatchUp applies nothing: the checkpoint holds", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  GenerateHistory(s, 0, 20, 7);
+  auto m = OpenModels(dir.path(), Fast(16));
+  std::vector<std::pair<uint64_t, uint64_t>> progress;
+  auto n =
+      m->CatchUp(log, [&](uint64_t done, uint64_t total) { progress.emplace_back(done, total); });
+  REQUIRE_OK(n);
+  CHECK(*n == log.size());
+  CHECK(*m->Checkpoint() == log.size());
+  CHECK(progress.back() == std::pair<uint64_t, uint64_t>(log.size(), log.size()));
+  const std::string before = DumpOf(*m);
+
+  CHECK(CatchUp(*m, log) == 0);
+  CHECK(DumpOf(*m) == before);
+}
+
+TEST_CASE("a rebuild's dump equals the incremental dump across batch boundaries", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  auto incremental = OpenModels(dir.Sub("incremental"), Fast(7));
+  GenerateHistory(s, 0, 30, 1);
+  CatchUp(*incremental, log);
+  GenerateHistory(s, 30, 1, 2);
+  CatchUp(*incremental, log);
+  GenerateHistory(s, 0, 30, 3);  // more events on the same case ids: reopen the views
+  CatchUp(*incremental, log);
+  const std::string dump = DumpOf(*incremental);
+  REQUIRE(*incremental->Checkpoint() == log.size());
+
+  auto fresh = OpenModels(dir.Sub("fresh"), Fast(1000));
+  REQUIRE_OK(fresh->Rebuild(log));
+  CHECK(DumpOf(*fresh) == dump);
+
+  REQUIRE_OK(incremental->Rebuild(log));
+  CHECK(DumpOf(*incremental) == dump);
+}
+
+TEST_CASE("an aborted batch leaves the checkpoint and the models unchanged", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  GenerateHistory(s, 0, 10, 11);
+  bool armed = false;
+  projections::Options options = Fast(10);
+  const uint64_t crash_seq = log.size() + 15;
+  options.fault_hook = [&](uint64_t seq) {
+    return armed && seq == crash_seq ? Status::IOError("injected crash") : Status::Ok();
+  };
+  auto m = OpenModels(dir.Sub("m"), options);
+  CatchUp(*m, log);
+  const uint64_t checkpoint = *m->Checkpoint();
+
+  GenerateHistory(s, 0, 10, 12);
+  armed = true;
+  auto n = m->CatchUp(log);
+  REQUIRE_FALSE(n.ok());
+  CHECK(n.status().message().find("injected crash") != std::string::npos);
+  // The first new batch (10 events) committed; the one holding crash_seq did not.
+  REQUIRE(*m->Checkpoint() == checkpoint + 10);
+  auto upto = OpenModels(dir.Sub("upto"));
+  FakeLog prefix = log.Prefix(checkpoint + 10);
+  CatchUp(*upto, prefix);
+  CHECK(DumpOf(*m) == DumpOf(*upto));
+
+  armed = false;
+  REQUIRE(CatchUp(*m, log) == log.size() - checkpoint - 10);
+  auto full = OpenModels(dir.Sub("full"));
+  CatchUp(*full, log);
+  CHECK(DumpOf(*m) == DumpOf(*full));
+}
+
+TEST_CASE("a batch that fails before its first commit changes nothing", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  GenerateHistory(s, 0, 10, 21);
+  bool armed = false;
+  projections::Options options = Fast(1000);
+  options.fault_hook = [&](uint64_t seq) {
+    return armed && seq == log.size() ? Status::IOError("injected crash") : Status::Ok();
+  };
+  auto m = OpenModels(dir.path(), options);
+  CatchUp(*m, log);
+  const std::string before = DumpOf(*m);
+  const uint64_t checkpoint = *m->Checkpoint();
+
+  GenerateHistory(s, 0, 10, 22);
+  armed = true;
+  REQUIRE_FALSE(m->CatchUp(log).ok());
+  CHECK(*m->Checkpoint() == checkpoint);
+  CHECK(DumpOf(*m) == before);
+}
+
+TEST_CASE("a batch that outgrows the map is retried whole after the map grows", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  GenerateHistory(s, 0, 300, 5);
+  projections::Options tiny = Fast(1000);
+  tiny.initial_map_bytes = 64 << 10;
+  auto small = OpenModels(dir.Sub("small"), tiny);
+  CatchUp(*small, log);
+  auto big = OpenModels(dir.Sub("big"), Fast(1000));
+  CatchUp(*big, log);
+  CHECK(DumpOf(*small) == DumpOf(*big));
+}
+
+TEST_CASE("a log that skips a sequence number is Corruption and nothing is applied",
+          "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  log.SkipNextSeq();
+  s.Dispatched("LS-1", kT0, "U-1");
+  auto m = OpenModels(dir.path());
+  auto n = m->CatchUp(log);
+  REQUIRE_FALSE(n.ok());
+  CHECK(n.status().IsCorruption());
+  CHECK(*m->Checkpoint() == 0);
+  CHECK(m->GetCase("LS-1").status().IsNotFound());
+}
+
+TEST_CASE("read models opened read-only refuse CatchUp", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  { OpenModels(dir.path()); }
+  projections::Options ro = Fast();
+  ro.read_only = true;
+  auto m = OpenModels(dir.path(), ro);
+  CHECK(m->CatchUp(log).status().IsInvalidArgument());
+  CHECK(*m->Checkpoint() == 0);
+}
+
+TEST_CASE("CatchUp applies events read from the LMDB journal", "[projections]") {
+  test::TempDir dir;
+  FakeLog staged;
+  Script s(&staged);
+  GenerateHistory(s, 0, 5, 9);
+  events::JournalOptions jo;
+  jo.sync = false;
+  auto journal = events::OpenJournal(dir.Sub("journal"), jo);
+  REQUIRE_OK(journal);
+  REQUIRE_OK(staged.Scan(1, staged.size(), [&](uint64_t, std::string_view record) {
+    v1::Event ev;
+    REQUIRE(ev.ParseFromArray(record.data(), static_cast<int>(record.size())));
+    REQUIRE_OK((*journal)->RunBatch(
+        [&](events::Batch& b) { return b.Append(ev.case_id(), ev.case_seq(), record).status(); }));
+    return true;
+  }));
+  auto m = OpenModels(dir.Sub("projections"), Fast(4));
+  REQUIRE(CatchUp(*m, **journal) == staged.size());
+  auto reference = OpenModels(dir.Sub("reference"));
+  CatchUp(*reference, staged);
+  CHECK(DumpOf(*m) == DumpOf(*reference));
+}
+
+TEST_CASE("a case view's deadline line says why it is due", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0, "U-1");
+  s.DeadlineSet("LS-1", kT0, "plan", At("2026-10-09T18:00:00+08:00"));
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+  const std::string text = projections::FormatCase(*m->GetCase("LS-1"), false);
+  CHECK(text.find("plan due 2026-10-09T18:00:00+08:00 (open) \u2014 5 working days after the "
+                  "dispatch day, 125 v1, from event LS-1/2, calendar cn-2026") !=
+        std::string::npos);
+  const std::string json = projections::FormatCase(*m->GetCase("LS-1"), true);
+  CHECK(json.find("\"anchor_event_id\": \"LS-1/2\"") != std::string::npos);
+}
+
+TEST_CASE("stats JSON uses the documented snake_case keys", "[projections]") {
+  projections::StatsReport report;
+  report.from_day = report.to_day = 20'000;
+  report.total.rated = 4;
+  report.total.satisfied = 3;
+  report.by_unit["U-1"].received = 1;
+  report.deadlines["plan"].set = 2;
+  const std::string json = projections::FormatStats(report, true);
+  for (const char* key :
+       {"received", "accepted", "rejected", "closed", "closed_on_time", "escalated", "reopened",
+        "rated", "satisfied", "satisfaction_rate", "on_time_rate", "by_channel", "by_category",
+        "by_unit", "by_level", "by_day", "deadlines", "met_on_time"}) {
+    INFO(key);
+    CHECK(json.find("\"" + std::string(key) + "\":") != std::string::npos);
+  }
+  CHECK(json.find("\"satisfaction_rate\": 0.75") != std::string::npos);
+  CHECK(json.find("\"on_time_rate\": null") != std::string::npos);
+}
+
+// Benchmark (hidden): CatchUp against the raw baseline of scanning the journal
+// and doing one random put per event, one write transaction per 1000 events.
+// Run with: casegrid_tests "[bench]"
+TEST_CASE("catch-up throughput against scan plus one random put per event", "[.][bench]") {
+  test::TempDir dir;
+  FakeLog staged;
+  Script s(&staged);
+  GenerateHistory(s, 0, 20'000, 42);
+  events::JournalOptions jo;
+  jo.sync = false;
+  jo.initial_map_bytes = size_t{1} << 30;
+  auto journal = events::OpenJournal(dir.Sub("journal"), jo);
+  REQUIRE_OK(journal);
+  std::vector<std::pair<v1::Event, std::string>> all;
+  REQUIRE_OK(staged.Scan(1, staged.size(), [&](uint64_t, std::string_view record) {
+    v1::Event ev;
+    ev.ParseFromArray(record.data(), static_cast<int>(record.size()));
+    all.emplace_back(std::move(ev), std::string(record));
+    return true;
+  }));
+  for (size_t i = 0; i < all.size(); i += 1000) {
+    REQUIRE_OK((*journal)->RunBatch([&](events::Batch& b) {
+      for (size_t k = i; k < std::min(all.size(), i + 1000); ++k) {
+        CASEGRID_RETURN_IF_ERROR(
+            b.Append(all[k].first.case_id(), all[k].first.case_seq(), all[k].second).status());
+      }
+      return Status::Ok();
+    }));
+  }
+  const uint64_t n = all.size();
+  using Clock = std::chrono::steady_clock;
+
+  lmdb::Options lo;
+  lo.sync = false;
+  lo.initial_map_bytes = size_t{1} << 30;
+  auto env = lmdb::Environment::Open(dir.Sub("baseline"), lo);
+  REQUIRE_OK(env);
+  auto dbi = (*env)->OpenDb("t");
+  REQUIRE_OK(dbi);
+  std::mt19937_64 rng(1);
+  auto t0 = Clock::now();
+  for (uint64_t from = 1; from <= n; from += 1000) {
+    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) {
+      Status st;
+      CASEGRID_RETURN_IF_ERROR((*journal)->Scan(from, 1000, [&](uint64_t, std::string_view rec) {
+        st = txn.Put(*dbi, codec::EncodeU64BE(rng()), rec.substr(0, 64));
+        return st.ok();
+      }));
+      return st;
+    }));
+  }
+  const double baseline = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  projections::Options po = Fast(1000);
+  po.initial_map_bytes = size_t{1} << 30;
+  auto m = OpenModels(dir.Sub("projections"), po);
+  t0 = Clock::now();
+  REQUIRE(CatchUp(*m, **journal) == n);
+  const double projections = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("%llu events: baseline %.0f ev/s, catch-up %.0f ev/s (%.0f%%)\n",
+              static_cast<unsigned long long>(n), n / baseline, n / projections,
+              100.0 * baseline / projections);
+  CHECK(baseline / projections >= 0.5);
+}

@@ -1,0 +1,495 @@
+// casegrid demo: the reference district simulated on a virtual clock. Intakes
+// arrive at the windows, the 12345 hotline and from grid inspectors at the
+// volumes the district reports; the centre dispatches; units act, some late,
+// some mis-routed, some cases complex, some petitioners unsatisfied; deadlines
+// fire and escalate. Then a report shaped like the centre's own statistics.
+// Every random choice comes from one seeded generator: same seed, same report.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <queue>
+#include <set>
+#include <random>
+#include <sstream>
+
+#include "base/time.h"
+#include "tools/commands.h"
+
+namespace casegrid::tools {
+namespace {
+
+using casegrid::v1::Command;
+constexpr int64_t kHour = 3600 * timeutil::kMicrosPerSecond;
+constexpr int64_t kMinute = 60 * timeutil::kMicrosPerSecond;
+
+// Portable draws from mt19937_64 (the <random> distributions differ between
+// standard libraries; these do not).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : gen_(seed) {}
+  double Uniform() { return static_cast<double>(gen_() >> 11) * (1.0 / 9007199254740992.0); }
+  bool Chance(double p) { return Uniform() < p; }
+  int64_t Between(int64_t lo, int64_t hi) {  // inclusive
+    return lo + static_cast<int64_t>(Uniform() * static_cast<double>(hi - lo + 1));
+  }
+  int Poisson(double mean) {
+    double l = std::exp(-mean), p = 1.0;
+    int k = 0;
+    do {
+      ++k;
+      p *= Uniform();
+    } while (p > l);
+    return k - 1;
+  }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Between(0, static_cast<int64_t>(v.size()) - 1))]; }
+
+ private:
+  std::mt19937_64 gen_;
+};
+
+struct Category {
+  std::string name;
+  std::string department;  // where a big matter in this category goes
+  double weight;
+};
+
+// What will happen to one case, drawn at intake.
+struct Script {
+  std::string channel;
+  bool reject = false, late_dispatch = false, misrouted = false, late_contact = false,
+       complex = false, late_plan = false, late_answer = false, rates = false, satisfied = true,
+       urged = false, to_department = false;
+  std::string department;
+};
+
+enum class Step { kIntake, kDispatch, kReject, kAcknowledge, kReturn, kRedispatch, kContact, kPlan,
+                  kRespond, kClose, kRate, kUrge, kRedo };
+
+struct Pending {
+  int64_t at;
+  uint64_t order;
+  size_t case_index;
+  Step step;
+  bool operator>(const Pending& o) const { return at != o.at ? at > o.at : order > o.order; }
+};
+
+struct SimCase {
+  std::string id;
+  Script script;
+  std::string grid;
+  std::string category;
+  int32_t intake_day = 0;
+  bool escalated = false;
+};
+
+class Simulation {
+ public:
+  Simulation(Session& session, VirtualEnv& clock, const DemoOptions& options)
+      : s_(session), clock_(clock), o_(options), rng_(options.seed),
+        org_(*session.engine->config().org), cal_(*session.engine->config().calendar) {
+    for (const auto& g : org_.proto().grids()) grids_.push_back(g.code());
+    categories_ = {{"labour-dispute", "371302-D02", 14},    {"property-management", "371302-D01", 13},
+                   {"neighbour-dispute", "", 16},           {"land-and-housing", "371302-D06", 9},
+                   {"environment", "371302-D12", 10},       {"marriage-family", "371302-D04", 7},
+                   {"social-assistance", "371302-D03", 8},  {"consumer-dispute", "371302-D05", 6},
+                   {"urban-management", "371302-D12", 9},   {"public-security", "371302-D08", 4},
+                   {"education", "371302-D10", 2},          {"health", "371302-D09", 2}};
+  }
+
+  Status Run() {
+    CASEGRID_ASSIGN_OR_RETURN(start_day_, timeutil::ParseDate(o_.start));
+    end_micros_ = timeutil::LocalDayStartMicros(start_day_ + o_.days);
+    ProgressBar bar("demo", static_cast<uint64_t>(o_.days));
+    for (int d = 0; d < o_.days; ++d) {
+      const int32_t day = start_day_ + d;
+      GenerateIntakes(day);
+      CASEGRID_RETURN_IF_ERROR(RunUntil(timeutil::LocalDayStartMicros(day + 1)));
+      clock_.SetMicros(timeutil::LocalDayEndMicros(day));
+      CASEGRID_ASSIGN_OR_RETURN(auto tick, s_.engine->Tick(timeutil::LocalDayEndMicros(day)));
+      events_ += tick.events;
+      if (!o_.quiet) bar.Update(static_cast<uint64_t>(d + 1));
+    }
+    if (!o_.quiet) bar.Finish();
+    return Status::Ok();
+  }
+
+  const std::vector<SimCase>& cases() const { return cases_; }
+  uint64_t commands() const { return commands_; }
+  uint64_t rejected_commands() const { return rejected_; }
+  uint64_t events() const { return events_; }
+  int32_t start_day() const { return start_day_; }
+
+ private:
+  void Schedule(int64_t at, size_t index, Step step) {
+    if (at < end_micros_) queue_.push(Pending{at, order_++, index, step});
+  }
+
+  int64_t OnWorkingDay(int32_t from_day, int n, int64_t lo_minutes, int64_t hi_minutes) {
+    int32_t day = timeutil::LocalDay(cal_.EndOfWorkingDaysAfter(from_day, n));
+    return timeutil::LocalDayStartMicros(day) + rng_.Between(lo_minutes, hi_minutes) * kMinute;
+  }
+
+  void GenerateIntakes(int32_t day) {
+    const bool working = cal_.IsWorkingDay(day);
+    // 3,979 visitors a year at the centre (~16 a working day), the 12345
+    // hotline every day, and 35 grid inspectors whose reports become cases.
+    struct Source { const char* channel; double mean; bool working_only; int64_t lo, hi; };
+    const Source sources[] = {{"window", 16, true, 8 * 60 + 30, 17 * 60 + 30},
+                              {"hotline", 9, false, 8 * 60, 20 * 60},
+                              {"grid_inspector", 8, true, 8 * 60, 18 * 60},
+                              {"online", 2, false, 0, 23 * 60 + 59}};
+    for (const auto& src : sources) {
+      if (src.working_only && !working) continue;
+      int n = rng_.Poisson(src.mean);
+      for (int i = 0; i < n; ++i) {
+        SimCase c;
+        c.id = "LS-" + timeutil::FormatDate(day).substr(0, 4) + "-" + Pad(cases_.size() + 1);
+        c.grid = rng_.Pick(grids_);
+        double total = 0;
+        for (const auto& cat : categories_) total += cat.weight;
+        double x = rng_.Uniform() * total;
+        const Category* chosen = &categories_.back();
+        for (const auto& cat : categories_) {
+          if ((x -= cat.weight) < 0) { chosen = &cat; break; }
+        }
+        c.category = chosen->name;
+        c.intake_day = day;
+        Script& sc = c.script;
+        sc.channel = src.channel;
+        // 1,837 of 3,979 visitors' demands were accepted: many visits are
+        // consultations the window answers on the spot.
+        sc.reject = rng_.Chance(sc.channel == std::string("window") ? 0.5 : 0.08);
+        sc.late_dispatch = rng_.Chance(0.04);
+        sc.to_department = !chosen->department.empty() && rng_.Chance(0.25);
+        sc.department = chosen->department;
+        sc.misrouted = rng_.Chance(0.04);
+        sc.late_contact = rng_.Chance(0.10);
+        sc.complex = rng_.Chance(0.15);
+        sc.late_plan = rng_.Chance(0.08);
+        sc.late_answer = rng_.Chance(0.08);
+        sc.rates = rng_.Chance(0.7);
+        sc.satisfied = rng_.Chance(0.96);
+        sc.urged = rng_.Chance(0.08);
+        cases_.push_back(std::move(c));
+        Schedule(timeutil::LocalDayStartMicros(day) + rng_.Between(src.lo, src.hi) * kMinute,
+                 cases_.size() - 1, Step::kIntake);
+      }
+    }
+  }
+
+  static std::string Pad(size_t n) {
+    std::ostringstream out;
+    out << std::setw(6) << std::setfill('0') << n;
+    return out.str();
+  }
+
+  Result<std::string> UnitOf(const SimCase& c) {
+    auto state = s_.engine->CaseState(c.id);
+    if (!state.ok()) return state.status();
+    return state->unit();
+  }
+
+  // Builds the command of a step; false when the step no longer applies.
+  bool Build(const Pending& p, Command* cmd) {
+    SimCase& c = cases_[p.case_index];
+    const Script& sc = c.script;
+    cmd->set_id(c.id + "#" + std::to_string(p.order));
+    cmd->set_case_id(c.id);
+    cmd->set_at_micros(p.at);
+    auto* data = cmd->mutable_data()->mutable_fields();
+    auto set = [&](const char* k, const std::string& v) { (*data)[k].set_string_value(v); };
+    auto centre = [&] {
+      cmd->mutable_actor()->set_user("centre-dispatcher");
+      cmd->mutable_actor()->set_role("centre");
+      cmd->mutable_actor()->set_unit(org_.district_centre().code());
+    };
+    auto unit = [&]() -> bool {
+      auto u = UnitOf(c);
+      if (!u.ok() || u->empty()) return false;
+      cmd->mutable_actor()->set_user("u-" + *u);
+      cmd->mutable_actor()->set_role("unit");
+      cmd->mutable_actor()->set_unit(*u);
+      return true;
+    };
+    switch (p.step) {
+      case Step::kIntake:
+        cmd->set_action("intake");
+        cmd->mutable_actor()->set_role(sc.channel == "online" ? "window" : sc.channel);
+        cmd->mutable_actor()->set_user(sc.channel + "-" + std::to_string(p.case_index % 7 + 1));
+        cmd->mutable_actor()->set_unit(org_.district_centre().code());
+        set("channel", sc.channel);
+        set("category", c.category);
+        set("grid", c.grid);
+        set("summary", c.category + " reported at " + c.grid);
+        (*data)["complex"].set_bool_value(sc.complex);
+        return true;
+      case Step::kReject:
+        cmd->set_action("reject");
+        centre();
+        set("reason", "consultation answered at the window");
+        return true;
+      case Step::kDispatch:
+      case Step::kRedispatch:
+        cmd->set_action("dispatch");
+        centre();
+        if (p.step == Step::kRedispatch || sc.to_department) {
+          set("unit", sc.department.empty() ? "371302-D12" : sc.department);
+        } else if (sc.misrouted) {
+          // The wrong station: the one of another grid cell.
+          set("unit", org_.FindGrid(rng_.Pick(grids_))->station());
+        }
+        return true;
+      case Step::kAcknowledge: cmd->set_action("acknowledge"); return unit();
+      case Step::kReturn:
+        cmd->set_action("return");
+        set("reason", "not in our area");
+        return unit();
+      case Step::kContact:
+        cmd->set_action("contact");
+        set("method", "visit");
+        return unit();
+      case Step::kPlan:
+        cmd->set_action("plan");
+        set("plan", "joint mediation with the parties");
+        return unit();
+      case Step::kRespond:
+      case Step::kRedo:
+        cmd->set_action("respond");
+        set("answer", p.step == Step::kRedo ? "answered again after reopening" : "answered");
+        return unit();
+      case Step::kClose: cmd->set_action("close"); centre(); return true;
+      case Step::kUrge:
+        cmd->set_action("urge");
+        centre();
+        set("note", "supervision: please speed up");
+        return true;
+      case Step::kRate:
+        cmd->set_action("rate");
+        cmd->mutable_actor()->set_user("petitioner-" + c.id);
+        cmd->mutable_actor()->set_role("petitioner");
+        (*data)["satisfied"].set_bool_value(sc.satisfied);
+        (*data)["score"].set_number_value(sc.satisfied ? static_cast<double>(rng_.Between(4, 5)) : 2.0);
+        return true;
+    }
+    return false;
+  }
+
+  // What follows an accepted step.
+  void Next(const Pending& p) {
+    SimCase& c = cases_[p.case_index];
+    const Script& sc = c.script;
+    const int32_t day = timeutil::LocalDay(p.at);
+    const size_t i = p.case_index;
+    switch (p.step) {
+      case Step::kIntake:
+        if (sc.reject) {
+          Schedule(p.at + rng_.Between(10, 90) * kMinute, i, Step::kReject);
+        } else if (sc.late_dispatch) {
+          Schedule(OnWorkingDay(day, 1, 9 * 60, 11 * 60), i, Step::kDispatch);
+        } else {
+          Schedule(std::min(p.at + rng_.Between(20, 180) * kMinute, timeutil::LocalDayEndMicros(day) - kHour),
+                   i, Step::kDispatch);
+        }
+        break;
+      case Step::kDispatch:
+      case Step::kRedispatch:
+        if (sc.urged) Schedule(OnWorkingDay(day, 3, 9 * 60, 10 * 60), i, Step::kUrge);
+        Schedule(p.at + rng_.Between(30, 240) * kMinute, i, Step::kAcknowledge);
+        break;
+      case Step::kAcknowledge:
+        if (sc.misrouted && !returned_.count(i)) {
+          returned_.insert(i);
+          Schedule(p.at + rng_.Between(30, 120) * kMinute, i, Step::kReturn);
+        } else {
+          Schedule(OnWorkingDay(day, sc.late_contact ? 2 : 1, 9 * 60, 17 * 60), i, Step::kContact);
+        }
+        break;
+      case Step::kReturn:
+        Schedule(p.at + rng_.Between(20, 90) * kMinute, i, Step::kRedispatch);
+        break;
+      case Step::kContact:
+        if (sc.complex) {
+          Schedule(OnWorkingDay(day, sc.late_plan ? 6 : 3, 9 * 60, 17 * 60), i, Step::kPlan);
+        } else {
+          Schedule(OnWorkingDay(day, sc.late_answer ? 6 : static_cast<int>(rng_.Between(1, 3)), 9 * 60, 17 * 60),
+                   i, Step::kRespond);
+        }
+        break;
+      case Step::kPlan:
+        Schedule(timeutil::LocalDayStartMicros(c.intake_day + (sc.late_answer ? 32 : static_cast<int>(rng_.Between(12, 25)))) +
+                     rng_.Between(9 * 60, 17 * 60) * kMinute,
+                 i, Step::kRespond);
+        break;
+      case Step::kRespond:
+      case Step::kRedo:
+        Schedule(OnWorkingDay(day, 1, 9 * 60, 17 * 60), i, Step::kClose);
+        break;
+      case Step::kClose:
+        if (sc.rates) Schedule(p.at + rng_.Between(2, 72) * kHour, i, Step::kRate);
+        break;
+      case Step::kRate:
+        if (!sc.satisfied) Schedule(OnWorkingDay(day, 3, 9 * 60, 17 * 60), i, Step::kRedo);
+        break;
+      case Step::kReject:
+      case Step::kUrge:
+        break;
+    }
+  }
+
+  Status RunUntil(int64_t until) {
+    std::vector<Command> batch;
+    std::vector<Pending> items;
+    std::vector<engine::Answer> answers;
+    while (!queue_.empty() && queue_.top().at < until) {
+      // One batch: the commands of one simulated hour, applied together.
+      const int64_t hour_end = (queue_.top().at / kHour + 1) * kHour;
+      batch.clear();
+      items.clear();
+      while (!queue_.empty() && queue_.top().at < std::min(hour_end, until)) {
+        Pending p = queue_.top();
+        queue_.pop();
+        Command cmd;
+        if (!Build(p, &cmd)) continue;
+        batch.push_back(std::move(cmd));
+        items.push_back(p);
+      }
+      if (batch.empty()) continue;
+      clock_.SetMicros(hour_end);
+      engine::ApplyStats stats;
+      CASEGRID_RETURN_IF_ERROR(s_.engine->Apply(batch, &answers, &stats));
+      events_ += stats.events;
+      commands_ += batch.size();
+      for (size_t k = 0; k < batch.size(); ++k) {
+        if (answers[k].kind == engine::Answer::Kind::kAccepted) {
+          Next(items[k]);
+        } else {
+          ++rejected_;  // e.g. a unit acting after the case moved up a level
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  Session& s_;
+  VirtualEnv& clock_;
+  const DemoOptions& o_;
+  Rng rng_;
+  const workflows::Organisation& org_;
+  const engine::BusinessCalendar& cal_;
+  std::vector<std::string> grids_;
+  std::vector<Category> categories_;
+  std::vector<SimCase> cases_;
+  std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue_;
+  std::set<size_t> returned_;
+  uint64_t order_ = 0, commands_ = 0, rejected_ = 0, events_ = 0;
+  int32_t start_day_ = 0;
+  int64_t end_micros_ = 0;
+};
+
+std::string Percent(uint64_t part, uint64_t whole) {
+  if (whole == 0) return "n/a";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << 100.0 * static_cast<double>(part) / static_cast<double>(whole) << "%";
+  return out.str();
+}
+
+void PrintReport(const Simulation& sim, const projections::StatsReport& st, const workflows::Organisation& org,
+                 const DemoOptions& o) {
+  const auto& t = st.total;
+  std::cout << "casegrid demo — reference district, " << timeutil::FormatDate(st.from_day) << " .. "
+            << timeutil::FormatDate(st.to_day) << " (" << o.days << " days), seed " << o.seed << "\n";
+  std::cout << "organisation: 1 district centre, " << org.CountOfKind(casegrid::v1::TOWN_CENTRE)
+            << " town sub-centres, " << org.CountOfKind(casegrid::v1::VILLAGE_STATION)
+            << " village stations, " << org.proto().grids_size() << " grid cells, "
+            << org.CountOfKind(casegrid::v1::DEPARTMENT) << " department windows, "
+            << org.CountOfKind(casegrid::v1::MEDIATION) << " mediation organisations\n\n";
+  std::cout << "visitors and reports received  " << t.received << "\n";
+  for (const auto& [channel, c] : st.by_channel) std::cout << "  " << std::left << std::setw(28) << channel << c.received << "\n";
+  std::cout << "demands accepted               " << t.accepted << "\n";
+  std::cout << "not accepted                   " << t.rejected << "\n";
+  std::cout << "closed                         " << t.closed << "  (" << Percent(t.closed, t.accepted) << " of accepted)\n";
+  std::cout << "closed on time                 " << t.closed_on_time << "  (" << Percent(t.closed_on_time, t.closed) << ")\n";
+  std::cout << "satisfaction                   " << t.satisfied << " of " << t.rated << " rated  (" << Percent(t.satisfied, t.rated) << ")\n";
+  std::cout << "reopened after a rating        " << t.reopened << "\n";
+  std::cout << "escalations                    " << t.escalated << "\n\n";
+  std::cout << "closed at each level (small matters stay in the village, big ones in the town, hard ones in the district)\n";
+  for (const char* level : {"village", "town", "district"}) {
+    auto it = st.by_level.find(level);
+    uint64_t n = it == st.by_level.end() ? 0 : it->second.closed;
+    std::cout << "  " << std::left << std::setw(10) << level << std::right << std::setw(6) << n << "  " << Percent(n, t.closed) << "\n";
+  }
+  std::cout << "\non-time rate per deadline (the \"125\" rule)\n";
+  std::cout << "  " << std::left << std::setw(16) << "deadline" << std::right << std::setw(8) << "set" << std::setw(8) << "met"
+            << std::setw(10) << "on time" << std::setw(10) << "breached" << std::setw(10) << "on-time%\n";
+  for (const auto& [name, d] : st.deadlines) {
+    std::cout << "  " << std::left << std::setw(16) << name << std::right << std::setw(8) << d.set << std::setw(8) << d.met
+              << std::setw(10) << d.met_on_time << std::setw(10) << d.breached << std::setw(10)
+              << Percent(d.met_on_time, d.met_on_time + d.breached) << "\n";
+  }
+  std::vector<std::pair<uint64_t, std::string>> busiest;
+  for (const auto& [unit, c] : st.by_unit) busiest.emplace_back(c.accepted, unit);
+  std::sort(busiest.begin(), busiest.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::cout << "\nbusiest units (cases dispatched to them)\n";
+  for (size_t k = 0; k < std::min<size_t>(5, busiest.size()); ++k) {
+    const auto* u = org.FindUnit(busiest[k].second);
+    std::cout << "  " << std::left << std::setw(16) << busiest[k].second << std::right << std::setw(5) << busiest[k].first
+              << "  " << (u != nullptr ? u->name() : "") << "\n";
+  }
+  std::cout << "\n";
+  (void)sim;
+}
+
+}  // namespace
+
+int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
+  GlobalOptions g = g_in;
+  // The demo owns its directory: empty, or one an earlier demo left (marker).
+  namespace fs = std::filesystem;
+  const fs::path marker = fs::path(g.data_dir) / "CASEGRID_DEMO";
+  std::error_code ec;
+  if (fs::exists(g.data_dir) && !fs::is_empty(g.data_dir, ec)) {
+    if (!fs::exists(marker)) {
+      return Fail(Status::InvalidArgument(g.data_dir + " holds data that no demo wrote; give the demo another --data"));
+    }
+    fs::remove_all(g.data_dir, ec);
+  }
+  fs::create_directories(g.data_dir, ec);
+  std::ofstream(marker) << "written by casegrid demo; the next demo run deletes this directory\n";
+  g.sync = false;  // a simulation: no need for per-batch fsync
+
+  auto start = timeutil::ParseDate(o.start);
+  if (!start.ok()) return Fail(start.status().WithContext("--start"));
+  VirtualEnv clock(timeutil::LocalDayStartMicros(*start));
+  auto session = OpenSession(g, &clock);
+  if (!session.ok()) return Fail(session.status());
+  const auto wall_start = Env::Default()->NowMicros();
+  Simulation sim(*session, clock, o);
+  if (Status s = sim.Run(); !s.ok()) return Fail(s);
+  if (Status s = CatchUpModels(*session, o.quiet); !s.ok()) return Fail(s);
+  auto stats = session->models->Stats(*start, *start + o.days - 1);
+  if (!stats.ok()) return Fail(stats.status());
+  PrintReport(sim, *stats, *session->engine->config().org, o);
+  // The replay of one escalated case, for the auditor's view.
+  for (const auto& c : sim.cases()) {
+    auto view = session->models->GetCase(c.id);
+    // A village matter that climbed to its town: the mechanism at work.
+    if (view.ok() && view->escalations() > 0 && view->level() == "town") {
+      PrintReplay(*session->log, c.id);
+      break;
+    }
+  }
+  const double secs = static_cast<double>(Env::Default()->NowMicros() - wall_start) / 1e6;
+  std::cerr << "demo: " << sim.cases().size() << " cases, " << sim.commands() << " commands ("
+            << sim.rejected_commands() << " refused), " << sim.events() << " events in " << std::fixed
+            << std::setprecision(1) << secs << " s; data in " << g.data_dir << " (try: casegrid --data "
+            << g.data_dir << " stats)\n";
+  return 0;
+}
+
+}  // namespace casegrid::tools

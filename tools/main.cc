@@ -1,0 +1,211 @@
+// casegrid: the command-line tool. `casegrid --help` lists the commands;
+// README.md and docs/ describe each.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "base/time.h"
+#include "tools/commands.h"
+#include "workflows/org.h"
+
+namespace casegrid::tools {
+namespace {
+
+int RunQuery(const GlobalOptions& g, const std::function<int(Session&)>& body) {
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
+  return body(*session);
+}
+
+Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
+  if (text.empty()) return fallback;
+  return timeutil::ParseDate(text);
+}
+
+}  // namespace
+}  // namespace casegrid::tools
+
+int main(int argc, char** argv) {
+  using namespace casegrid;
+  using namespace casegrid::tools;
+  CLI::App app{"casegrid: an event-sourced workflow engine for citizen case handling"};
+  app.require_subcommand(1);
+  GlobalOptions g;
+  app.add_option("--data", g.data_dir, "data directory (journal and read models)")->capture_default_str();
+  app.add_option("--config", g.config_dir, "configuration directory (default: $CASEGRID_CONFIG or the shipped workflows/)");
+  int rc = 0;
+
+  SubmitOptions submit;
+  auto* c_submit = app.add_subcommand("submit", "apply an NDJSON file of commands (- for stdin)");
+  c_submit->add_option("--file,-f", submit.file, "NDJSON file, or - for stdin")->required();
+  c_submit->add_option("--batch", submit.batch, "commands per group commit")->capture_default_str();
+  c_submit->add_flag("--quiet,-q", submit.quiet, "no progress bar");
+  c_submit->callback([&] { rc = RunSubmit(g, submit); });
+
+  ActOptions act;
+  auto* c_act = app.add_subcommand("act", "apply one command: casegrid act CASE ACTION --by USER:ROLE:UNIT");
+  c_act->add_option("case", act.case_id, "case id")->required();
+  c_act->add_option("action", act.action, "workflow action")->required();
+  c_act->add_option("--by", act.by, "USER:ROLE:UNIT")->required();
+  c_act->add_option("--data", act.data_json, "the action's data as a JSON object");
+  c_act->add_option("--at", act.at, "when it happened (RFC 3339); default now");
+  c_act->add_option("--id", act.id, "idempotency key");
+  c_act->add_option("--expect", act.expect, "the case version you saw");
+  c_act->callback([&] { rc = RunAct(g, act); });
+
+  std::string tick_now;
+  auto* c_tick = app.add_subcommand("tick", "turn every deadline due by --now into events");
+  c_tick->add_option("--now", tick_now, "RFC 3339 time; default the wall clock");
+  c_tick->callback([&] { rc = RunTick(g, tick_now); });
+
+  auto* c_verify = app.add_subcommand("verify", "recompute every hash of the journal");
+  c_verify->callback([&] { rc = RunVerify(g); });
+
+  std::string replay_case;
+  auto* c_replay = app.add_subcommand("replay", "print a case's events in order, checking each hash");
+  c_replay->add_option("case", replay_case, "case id")->required();
+  c_replay->callback([&] { rc = RunReplay(g, replay_case); });
+
+  auto* c_case = app.add_subcommand("case", "case read model");
+  c_case->require_subcommand(1);
+  std::string show_id;
+  bool show_json = false;
+  auto* c_show = c_case->add_subcommand("show", "a case's state, unit and deadlines");
+  c_show->add_option("id", show_id, "case id")->required();
+  c_show->add_flag("--json", show_json);
+  c_show->callback([&] {
+    rc = RunQuery(g, [&](Session& s) {
+      auto view = s.models->GetCase(show_id);
+      if (!view.ok()) return Fail(view.status());
+      std::cout << projections::FormatCase(*view, show_json);
+      return 0;
+    });
+  });
+
+  std::string inbox_unit;
+  bool inbox_json = false;
+  auto* c_inbox = app.add_subcommand("inbox", "a unit's open cases by next due time");
+  c_inbox->add_option("unit", inbox_unit, "unit code")->required();
+  c_inbox->add_flag("--json", inbox_json);
+  c_inbox->callback([&] {
+    rc = RunQuery(g, [&](Session& s) {
+      if (s.engine->config().org->FindUnit(inbox_unit) == nullptr) {
+        return Fail(Status::NotFound("unknown unit \"" + inbox_unit + "\" (see casegrid org units)"));
+      }
+      auto entries = s.models->Inbox(inbox_unit);
+      if (!entries.ok()) return Fail(entries.status());
+      std::cout << projections::FormatInbox(inbox_unit, *entries, inbox_json);
+      return 0;
+    });
+  });
+
+  std::string overdue_at;
+  bool overdue_json = false;
+  auto* c_overdue = app.add_subcommand("overdue", "cases with a deadline past due");
+  c_overdue->add_option("--at", overdue_at, "RFC 3339 time; default now");
+  c_overdue->add_flag("--json", overdue_json);
+  c_overdue->callback([&] {
+    int64_t at = Env::Default()->NowMicros();
+    if (!overdue_at.empty()) {
+      auto t = timeutil::ParseTimestamp(overdue_at);
+      if (!t.ok()) { rc = Fail(t.status().WithContext("--at")); return; }
+      at = *t;
+    }
+    rc = RunQuery(g, [&](Session& s) {
+      auto entries = s.models->Overdue(at);
+      if (!entries.ok()) return Fail(entries.status());
+      std::cout << projections::FormatOverdue(at, *entries, overdue_json);
+      return 0;
+    });
+  });
+
+  std::string stats_from, stats_to;
+  bool stats_json = false;
+  auto* c_stats = app.add_subcommand("stats", "statistics by day, channel, category, unit and level");
+  c_stats->add_option("--from", stats_from, "first local day YYYY-MM-DD (default: all)");
+  c_stats->add_option("--to", stats_to, "last local day YYYY-MM-DD (default: all)");
+  c_stats->add_flag("--json", stats_json);
+  c_stats->callback([&] {
+    auto from = DayArg(stats_from, timeutil::DaysFromCivil(2000, 1, 1));
+    auto to = DayArg(stats_to, timeutil::DaysFromCivil(2100, 1, 1));
+    if (!from.ok()) { rc = Fail(from.status().WithContext("--from")); return; }
+    if (!to.ok()) { rc = Fail(to.status().WithContext("--to")); return; }
+    rc = RunQuery(g, [&](Session& s) {
+      auto report = s.models->Stats(*from, *to);
+      if (!report.ok()) return Fail(report.status());
+      std::cout << projections::FormatStats(*report, stats_json);
+      return 0;
+    });
+  });
+
+  std::string audit_actor;
+  bool audit_json = false;
+  auto* c_audit = app.add_subcommand("audit", "every event by one actor");
+  c_audit->add_option("--actor", audit_actor, "actor user")->required();
+  c_audit->add_flag("--json", audit_json);
+  c_audit->callback([&] {
+    rc = RunQuery(g, [&](Session& s) {
+      auto entries = s.models->Audit(audit_actor);
+      if (!entries.ok()) return Fail(entries.status());
+      std::cout << projections::FormatAudit(audit_actor, *entries, audit_json);
+      return 0;
+    });
+  });
+
+  auto* c_proj = app.add_subcommand("projections", "read model maintenance");
+  c_proj->require_subcommand(1);
+  auto* c_rebuild = c_proj->add_subcommand("rebuild", "drop the read models and rebuild them from the journal");
+  c_rebuild->callback([&] {
+    auto session = OpenSession(g, Env::Default());
+    if (!session.ok()) { rc = Fail(session.status()); return; }
+    ProgressBar bar("rebuild", 0);
+    Status s = session->models->Rebuild(*session->log, [&](uint64_t done, uint64_t total) {
+      bar.set_total(total);
+      bar.Update(done);
+    });
+    bar.Finish();
+    if (!s.ok()) { rc = Fail(s); return; }
+    auto cp = session->models->Checkpoint();
+    std::cout << "rebuilt read models up to event " << (cp.ok() ? *cp : 0) << "\n";
+  });
+
+  auto* c_org = app.add_subcommand("org", "the organisation: units and grid cells");
+  c_org->require_subcommand(1);
+  bool org_json = false;
+  auto org_cmd = [&](bool grids) {
+    auto org = workflows::Organisation::Load(ResolveConfigDir(g) + "/org/reference-district.yaml");
+    if (!org.ok()) { rc = Fail(org.status()); return; }
+    std::cout << (grids ? workflows::FormatGrids(*org, org_json) : workflows::FormatUnits(*org, org_json));
+  };
+  auto* c_units = c_org->add_subcommand("units", "units with codes, kinds and parents");
+  c_units->add_flag("--json", org_json);
+  c_units->callback([&] { org_cmd(false); });
+  auto* c_grids = c_org->add_subcommand("grids", "grid cells with their village station and town");
+  c_grids->add_flag("--json", org_json);
+  c_grids->callback([&] { org_cmd(true); });
+
+  DemoOptions demo;
+  auto* c_demo = app.add_subcommand("demo", "simulate the reference district on a virtual clock and report");
+  c_demo->add_option("--days", demo.days, "days to simulate")->capture_default_str();
+  c_demo->add_option("--seed", demo.seed, "random seed: same seed, same report")->capture_default_str();
+  c_demo->add_option("--start", demo.start, "first simulated day")->capture_default_str();
+  c_demo->add_flag("--quiet,-q", demo.quiet, "no progress bar");
+  c_demo->callback([&] { rc = RunDemo(g, demo); });
+
+  BenchOptions bench;
+  auto* c_bench = app.add_subcommand("bench", "measure casegrid against raw LMDB baselines");
+  c_bench->add_option("--cases", bench.cases, "case lifecycles to write")->capture_default_str();
+  c_bench->add_option("--replay-events", bench.replay_events, "journal size for the replay figure")->capture_default_str();
+  c_bench->add_option("--batch", bench.batch, "commands per group commit")->capture_default_str();
+  c_bench->add_option("--dir", bench.dir, "scratch directory (default: a new one under /tmp)");
+  c_bench->add_flag("--json", bench.json);
+  c_bench->callback([&] { rc = RunBench(g, bench); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return rc;
+}

@@ -1,0 +1,66 @@
+#include "tools/session.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace casegrid::tools {
+
+std::string ResolveConfigDir(const GlobalOptions& options) {
+  if (!options.config_dir.empty()) return options.config_dir;
+  if (const char* env = std::getenv("CASEGRID_CONFIG"); env != nullptr && *env != '\0') return env;
+  return std::string(CASEGRID_SOURCE_DIR) + "/workflows";
+}
+
+Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
+  Session s;
+  CASEGRID_ASSIGN_OR_RETURN(auto config, engine::LoadConfig(ResolveConfigDir(options)));
+  events::JournalOptions jo;
+  jo.sync = options.sync;
+  CASEGRID_ASSIGN_OR_RETURN(s.log, events::OpenJournal(options.data_dir + "/journal", jo));
+  s.engine = std::make_unique<engine::Engine>(s.log.get(), std::move(config), env);
+  projections::Options po;
+  po.sync = options.sync;
+  CASEGRID_ASSIGN_OR_RETURN(s.models, projections::ReadModels::Open(options.data_dir + "/projections", po));
+  return s;
+}
+
+Status CatchUpModels(Session& session, bool quiet) {
+  ProgressBar bar("projections", 0);
+  auto r = session.models->CatchUp(*session.log, [&](uint64_t done, uint64_t total) {
+    if (quiet) return;
+    bar.set_total(total);
+    bar.Update(done);
+  });
+  if (!quiet) bar.Finish();
+  return r.status();
+}
+
+ProgressBar::ProgressBar(std::string label, uint64_t total)
+    : label_(std::move(label)), total_(total), tty_(::isatty(STDERR_FILENO) == 1) {}
+
+void ProgressBar::Update(uint64_t done) {
+  if (!tty_ || total_ == 0) return;
+  int permille = static_cast<int>(done * 1000 / total_);
+  if (permille == last_permille_) return;
+  last_permille_ = permille;
+  const int width = 40;
+  int filled = permille * width / 1000;
+  std::fprintf(stderr, "\r%-12s [%s%s] %5.1f%% %llu/%llu", label_.c_str(),
+               std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+               permille / 10.0, static_cast<unsigned long long>(done),
+               static_cast<unsigned long long>(total_));
+  std::fflush(stderr);
+}
+
+void ProgressBar::Finish() {
+  if (tty_ && last_permille_ >= 0) std::fprintf(stderr, "\n");
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "casegrid: %s\n", status.ToString().c_str());
+  return 2;
+}
+
+}  // namespace casegrid::tools

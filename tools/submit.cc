@@ -1,0 +1,175 @@
+// casegrid submit / act / tick: commands in, answers out.
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/time.h"
+#include "tools/commands.h"
+
+namespace casegrid::tools {
+namespace {
+
+// "action "plan" is not allowed in state "dispatched" (allowed…)" -> the
+// reason's shape, without the values, for the summary's "rejected by reason".
+std::string ReasonKind(const Status& s) {
+  static const std::regex kQuoted("\"[^\"]*\"");
+  std::string m = std::regex_replace(s.message(), kQuoted, "…");
+  auto paren = m.find(" (");
+  if (paren != std::string::npos) m.resize(paren);
+  return m;
+}
+
+struct Tally {
+  uint64_t accepted = 0, duplicates = 0, rejected = 0, events = 0, deadline_events = 0;
+  std::map<std::string, uint64_t> reasons;
+};
+
+void Record(const std::string& file, uint64_t line, const engine::Answer& a, Tally* t) {
+  switch (a.kind) {
+    case engine::Answer::Kind::kAccepted: ++t->accepted; break;
+    case engine::Answer::Kind::kDuplicate: ++t->duplicates; break;
+    case engine::Answer::Kind::kRejected:
+      ++t->rejected;
+      ++t->reasons[ReasonKind(a.status)];
+      std::cout << file << ":" << line << ": " << a.status.message() << "\n";
+      break;
+  }
+}
+
+}  // namespace
+
+int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  std::ifstream file_in;
+  std::istream* in = &std::cin;
+  std::string name = o.file == "-" ? "<stdin>" : o.file;
+  uint64_t total_bytes = 0;
+  if (o.file != "-") {
+    file_in.open(o.file, std::ios::binary);
+    if (!file_in) return Fail(Status::NotFound("cannot read " + o.file));
+    file_in.seekg(0, std::ios::end);
+    total_bytes = static_cast<uint64_t>(file_in.tellg());
+    file_in.seekg(0);
+    in = &file_in;
+  }
+  ProgressBar bar("submit", total_bytes);
+  Tally tally;
+  std::vector<casegrid::v1::Command> batch;
+  std::vector<uint64_t> lines;
+  std::vector<engine::Answer> answers;
+  uint64_t consumed = 0;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    engine::ApplyStats stats;
+    CASEGRID_RETURN_IF_ERROR(session->engine->Apply(batch, &answers, &stats));
+    for (size_t i = 0; i < batch.size(); ++i) Record(name, lines[i], answers[i], &tally);
+    tally.events += stats.events;
+    tally.deadline_events += stats.deadline_events;
+    batch.clear();
+    lines.clear();
+    if (!o.quiet) bar.Update(consumed);
+    return Status::Ok();
+  };
+  std::string line;
+  uint64_t line_no = 0;
+  while (std::getline(*in, line)) {
+    ++line_no;
+    consumed += line.size() + 1;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto cmd = engine::ParseCommandJson(line);
+    if (!cmd.ok()) {
+      engine::Answer a;
+      a.status = cmd.status();
+      Record(name, line_no, a, &tally);
+      continue;
+    }
+    batch.push_back(std::move(cmd).value());
+    lines.push_back(line_no);
+    if (batch.size() >= o.batch) {
+      Status s = flush();
+      if (!s.ok()) return Fail(s.WithContext("stopped at " + name + ":" + std::to_string(line_no)));
+    }
+  }
+  Status s = flush();
+  if (!s.ok()) return Fail(s.WithContext("stopped at " + name + ":" + std::to_string(line_no)));
+  if (!o.quiet) bar.Finish();
+  s = CatchUpModels(*session, o.quiet);
+  if (!s.ok()) return Fail(s);
+  std::cout << "submitted " << name << ": " << tally.accepted << " accepted, " << tally.duplicates
+            << " duplicates, " << tally.rejected << " rejected; " << tally.events << " events ("
+            << tally.deadline_events << " from deadlines)\n";
+  for (const auto& [reason, n] : tally.reasons) std::cout << "  rejected " << n << ": " << reason << "\n";
+  return tally.rejected > 0 ? 1 : 0;
+}
+
+int RunAct(const GlobalOptions& g, const ActOptions& o) {
+  // Built as the NDJSON form so that `act` and `submit` share one parser.
+  auto actor = engine::ParseActor(o.by);
+  if (!actor.ok()) return Fail(actor.status());
+  nlohmann::json j = {{"case", o.case_id},
+                      {"action", o.action},
+                      {"actor", {{"user", actor->user()}, {"role", actor->role()}, {"unit", actor->unit()}}}};
+  if (!o.id.empty()) j["id"] = o.id;
+  if (!o.at.empty()) j["at"] = o.at;
+  if (o.expect >= 0) j["expect"] = static_cast<uint64_t>(o.expect);
+  if (!o.data_json.empty()) {
+    try {
+      j["data"] = nlohmann::json::parse(o.data_json);
+    } catch (const nlohmann::json::exception& e) {
+      return Fail(Status::InvalidArgument(std::string("--data: not valid JSON: ") + e.what()));
+    }
+  }
+  auto cmd = engine::ParseCommandJson(j.dump());
+  if (!cmd.ok()) {
+    std::cout << "rejected: " << cmd.status().message() << "\n";
+    return 1;
+  }
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  std::vector<casegrid::v1::Command> batch{std::move(cmd).value()};
+  std::vector<engine::Answer> answers;
+  engine::ApplyStats stats;
+  Status s = session->engine->Apply(batch, &answers, &stats);
+  if (!s.ok()) return Fail(s);
+  const auto& a = answers[0];
+  if (Status c = CatchUpModels(*session, true); !c.ok()) return Fail(c);
+  switch (a.kind) {
+    case engine::Answer::Kind::kAccepted:
+      std::cout << "accepted: " << o.case_id << " " << o.action << " -> version " << a.case_seq
+                << " (" << a.events << " events";
+      if (stats.deadline_events > 0) std::cout << ", " << stats.deadline_events << " from deadlines";
+      std::cout << ")\n";
+      return 0;
+    case engine::Answer::Kind::kDuplicate:
+      std::cout << "duplicate: command " << o.id << " was already applied (version " << a.case_seq << ")\n";
+      return 0;
+    case engine::Answer::Kind::kRejected:
+      std::cout << "rejected: " << a.status.message() << "\n";
+      return 1;
+  }
+  return 2;
+}
+
+int RunTick(const GlobalOptions& g, const std::string& now) {
+  int64_t now_micros = Env::Default()->NowMicros();
+  if (!now.empty()) {
+    auto t = timeutil::ParseTimestamp(now);
+    if (!t.ok()) return Fail(t.status().WithContext("--now"));
+    now_micros = *t;
+  }
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  auto stats = session->engine->Tick(now_micros);
+  if (!stats.ok()) return Fail(stats.status());
+  if (Status c = CatchUpModels(*session, true); !c.ok()) return Fail(c);
+  std::cout << "tick " << timeutil::FormatTimestamp(now_micros) << ": " << stats->events
+            << " events from deadlines due before then\n";
+  return 0;
+}
+
+}  // namespace casegrid::tools

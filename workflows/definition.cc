@@ -1,0 +1,175 @@
+#include "workflows/definition.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "events/casegrid.pb.h"
+#include "workflows/yaml_proto.h"
+
+namespace casegrid::workflows {
+namespace {
+
+template <typename Map>
+int Lookup(const Map& index, std::string_view name) {
+  auto it = index.find(name);
+  return it == index.end() ? -1 : it->second;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Definition>> Definition::FromProto(
+    casegrid::v1::WorkflowDefinition proto, const std::string& source) {
+  std::shared_ptr<Definition> def(new Definition());
+  def->proto_ = std::move(proto);
+  def->source_ = source;
+  const auto& p = def->proto_;
+  auto bad = [&](const std::string& what) {
+    return Status::InvalidArgument(source + ": workflow " + p.id() + " v" +
+                                   std::to_string(p.version()) + ": " + what);
+  };
+  for (int i = 0; i < p.states_size(); ++i) {
+    if (!def->states_.emplace(p.states(i).name(), i).second) {
+      return bad("state \"" + p.states(i).name() + "\" is declared twice");
+    }
+  }
+  for (int i = 0; i < p.deadlines_size(); ++i) {
+    const auto& d = p.deadlines(i);
+    if (!def->deadlines_.emplace(d.name(), i).second) {
+      return bad("deadline \"" + d.name() + "\" is declared twice");
+    }
+    if ((d.working_days() > 0) + (d.calendar_days() > 0) > 1) {
+      return bad("deadline \"" + d.name() + "\" has both working_days and calendar_days");
+    }
+    if (d.owner() != "case_unit" && d.owner() != "centre") {
+      return bad("deadline \"" + d.name() + "\" owner must be case_unit or centre, not \"" +
+                 d.owner() + "\"");
+    }
+  }
+  int open_case = 0;
+  for (int i = 0; i < p.actions_size(); ++i) {
+    const auto& a = p.actions(i);
+    if (!def->actions_.emplace(a.name(), i).second) {
+      return bad("action \"" + a.name() + "\" is declared twice");
+    }
+    if (a.effect() == casegrid::v1::OPEN_CASE) ++open_case;
+    for (const auto& s : a.from()) {
+      if (!def->states_.count(s)) return bad("action \"" + a.name() + "\" from unknown state \"" + s + "\"");
+    }
+    if (!a.to().empty() && !def->states_.count(a.to())) {
+      return bad("action \"" + a.name() + "\" to unknown state \"" + a.to() + "\"");
+    }
+    for (const auto* list : {&a.starts(), &a.meets(), &a.cancels()}) {
+      for (const auto& d : *list) {
+        if (!def->deadlines_.count(d)) {
+          return bad("action \"" + a.name() + "\" names unknown deadline \"" + d + "\"");
+        }
+      }
+    }
+    for (const auto& r : a.roles()) {
+      if (std::find(p.roles().begin(), p.roles().end(), r) == p.roles().end()) {
+        return bad("action \"" + a.name() + "\" names undeclared role \"" + r + "\"");
+      }
+    }
+    if (!a.emits().empty()) {
+      const auto* oneof = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
+      const auto* field = casegrid::v1::Event::descriptor()->FindFieldByName(a.emits());
+      if (field == nullptr || field->containing_oneof() != oneof) {
+        return bad("action \"" + a.name() + "\" emits unknown event payload \"" + a.emits() + "\"");
+      }
+    }
+  }
+  for (const auto& d : p.deadlines()) {
+    if (!d.anchor().empty() && !def->actions_.count(d.anchor())) {
+      return bad("deadline \"" + d.name() + "\" is anchored on unknown action \"" + d.anchor() + "\"");
+    }
+  }
+  if (open_case != 1) return bad("needs exactly one action with effect open_case");
+  return std::shared_ptr<const Definition>(std::move(def));
+}
+
+Result<std::shared_ptr<const Definition>> Definition::Load(const std::string& path) {
+  casegrid::v1::WorkflowDefinition proto;
+  CASEGRID_RETURN_IF_ERROR(LoadYamlFile(path, &proto));
+  return FromProto(std::move(proto), path);
+}
+
+const casegrid::v1::Action* Definition::FindAction(std::string_view name) const {
+  int i = Lookup(actions_, name);
+  return i < 0 ? nullptr : &proto_.actions(i);
+}
+const casegrid::v1::Deadline* Definition::FindDeadline(std::string_view name) const {
+  int i = Lookup(deadlines_, name);
+  return i < 0 ? nullptr : &proto_.deadlines(i);
+}
+const casegrid::v1::State* Definition::FindState(std::string_view name) const {
+  int i = Lookup(states_, name);
+  return i < 0 ? nullptr : &proto_.states(i);
+}
+const casegrid::v1::Action* Definition::FindEffect(casegrid::v1::Effect effect) const {
+  for (const auto& a : proto_.actions()) {
+    if (a.effect() == effect) return &a;
+  }
+  return nullptr;
+}
+bool Definition::IsFinal(std::string_view state) const {
+  const auto* s = FindState(state);
+  return s != nullptr && s->final();
+}
+bool Definition::HasRole(std::string_view role) const {
+  return std::find(proto_.roles().begin(), proto_.roles().end(), role) != proto_.roles().end();
+}
+
+Result<Registry> Registry::LoadDir(const std::string& dir) {
+  Registry reg;
+  std::error_code ec;
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+  }
+  if (ec) return Status::NotFound("workflow definitions directory " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    CASEGRID_ASSIGN_OR_RETURN(auto def, Definition::Load(f));
+    CASEGRID_RETURN_IF_ERROR(reg.Add(std::move(def)));
+  }
+  if (files.empty()) return Status::NotFound("no workflow definitions (*.yaml) in " + dir);
+  return reg;
+}
+
+Status Registry::Add(std::shared_ptr<const Definition> def) {
+  auto& versions = by_id_[def->id()];
+  auto [it, inserted] = versions.emplace(def->version(), def);
+  if (!inserted) {
+    return Status::InvalidArgument(def->source() + ": workflow " + def->id() + " v" +
+                                   std::to_string(def->version()) + " is already defined by " +
+                                   it->second->source());
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const Definition>> Registry::Find(std::string_view id, int32_t version) const {
+  auto it = by_id_.find(id);
+  if (it != by_id_.end()) {
+    auto v = it->second.find(version);
+    if (v != it->second.end()) return v->second;
+  }
+  return Status::NotFound("no workflow " + std::string(id) + " v" + std::to_string(version));
+}
+
+Result<std::shared_ptr<const Definition>> Registry::Latest(std::string_view id) const {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end() || it->second.empty()) {
+    return Status::NotFound("no workflow \"" + std::string(id) + "\"");
+  }
+  return it->second.rbegin()->second;
+}
+
+std::vector<std::shared_ptr<const Definition>> Registry::All() const {
+  std::vector<std::shared_ptr<const Definition>> out;
+  for (const auto& [id, versions] : by_id_) {
+    for (const auto& [v, def] : versions) out.push_back(def);
+  }
+  return out;
+}
+
+}  // namespace casegrid::workflows

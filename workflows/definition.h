@@ -1,0 +1,70 @@
+// Workflow definitions as data: a WorkflowDefinition (workflows/workflow.proto)
+// loaded strictly from YAML, checked for internal consistency, and indexed for
+// the decider. A Definition is immutable once built; share it freely between
+// threads. The Registry holds every version of every definition the engine
+// may meet (a case stays on the version it started with).
+#ifndef CASEGRID_WORKFLOWS_DEFINITION_H_
+#define CASEGRID_WORKFLOWS_DEFINITION_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "workflows/workflow.pb.h"
+
+namespace casegrid::workflows {
+
+class Definition {
+ public:
+  // Checks names: every state an action or deadline mentions exists, every
+  // deadline an action starts/meets/cancels exists, roles are declared, there is
+  // exactly one open_case action. InvalidArgument names `source` and the item.
+  static Result<std::shared_ptr<const Definition>> FromProto(casegrid::v1::WorkflowDefinition proto,
+                                                             const std::string& source);
+  // Strict YAML (yaml_proto.h) then FromProto.
+  static Result<std::shared_ptr<const Definition>> Load(const std::string& path);
+
+  const casegrid::v1::WorkflowDefinition& proto() const { return proto_; }
+  const std::string& id() const { return proto_.id(); }
+  int32_t version() const { return proto_.version(); }
+  const std::string& source() const { return source_; }
+
+  // nullptr when absent.
+  const casegrid::v1::Action* FindAction(std::string_view name) const;
+  const casegrid::v1::Deadline* FindDeadline(std::string_view name) const;
+  const casegrid::v1::State* FindState(std::string_view name) const;
+  // The first action with this effect (e.g. REOPEN for an unsatisfied rating).
+  const casegrid::v1::Action* FindEffect(casegrid::v1::Effect effect) const;
+  bool IsFinal(std::string_view state) const;
+  bool HasRole(std::string_view role) const;
+
+ private:
+  Definition() = default;
+  casegrid::v1::WorkflowDefinition proto_;
+  std::string source_;
+  std::map<std::string, int, std::less<>> actions_, deadlines_, states_;
+};
+
+class Registry {
+ public:
+  // Loads every *.yaml under `dir`. Two files with the same id and version are
+  // an error.
+  static Result<Registry> LoadDir(const std::string& dir);
+  Status Add(std::shared_ptr<const Definition> def);
+
+  // NotFound names what is missing.
+  Result<std::shared_ptr<const Definition>> Find(std::string_view id, int32_t version) const;
+  Result<std::shared_ptr<const Definition>> Latest(std::string_view id) const;
+  std::vector<std::shared_ptr<const Definition>> All() const;
+
+ private:
+  std::map<std::string, std::map<int32_t, std::shared_ptr<const Definition>>, std::less<>> by_id_;
+};
+
+}  // namespace casegrid::workflows
+
+#endif  // CASEGRID_WORKFLOWS_DEFINITION_H_

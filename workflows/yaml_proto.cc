@@ -1,0 +1,444 @@
+#include "workflows/yaml_proto.h"
+
+#include <google/protobuf/descriptor.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "workflows/workflow.pb.h"
+
+namespace casegrid::workflows {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::EnumDescriptor;
+using google::protobuf::EnumValueDescriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+// The tag yaml-cpp gives a plain (unquoted, untagged) scalar; quoted scalars
+// get "!". Only plain scalars may be read as numbers or booleans.
+constexpr const char kPlainTag[] = "?";
+constexpr const char kCoreTagPrefix[] = "tag:yaml.org,2002:";
+
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// What a node is, for "got ..." in type errors.
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Scalar:
+      return Quote(node.Scalar());
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "an empty value (null)";
+}
+
+// True for a scalar that YAML does not force to be a string: plain, or tagged
+// with the core-schema tag `core_tag` (e.g. "int").
+bool IsUntypedScalar(const YAML::Node& node, std::string_view core_tag) {
+  const std::string& tag = node.Tag();
+  return tag == kPlainTag || tag == std::string(kCoreTagPrefix) + std::string(core_tag);
+}
+
+// A scalar value read from an untyped YAML scalar: optional sign, decimal digits.
+// Returns false for anything else (floats, hex, underscores, empty).
+struct ParsedInteger {
+  bool negative = false;
+  uint64_t magnitude = 0;
+  bool overflow = false;  // more than 64 bits of magnitude
+};
+
+bool ParseInteger(std::string_view text, ParsedInteger* out) {
+  size_t pos = 0;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    out->negative = text[0] == '-';
+    pos = 1;
+  }
+  if (pos == text.size()) return false;
+  for (size_t i = pos; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  auto [ptr, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), out->magnitude);
+  if (ec == std::errc::result_out_of_range) {
+    out->overflow = true;
+    return true;
+  }
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+class Parser {
+ public:
+  explicit Parser(const std::string& file_name) : file_name_(file_name) {}
+
+  Status ParseDocument(const YAML::Node& root, Message* msg) {
+    if (!root.IsMap()) {
+      return Error(root.Mark(),
+                   "expected a mapping (key: value lines) at the top level, got " + Describe(root));
+    }
+    return ParseMessage(root, msg);
+  }
+
+  Status Error(const YAML::Mark& mark, std::string_view what) const {
+    // Marks are 0-based; a null mark (no position) is reported as 1:1.
+    const int line = mark.is_null() ? 1 : mark.line + 1;
+    const int column = mark.is_null() ? 1 : mark.column + 1;
+    return Status::InvalidArgument(file_name_ + ":" + std::to_string(line) + ":" +
+                                   std::to_string(column) + ": " + std::string(what));
+  }
+
+ private:
+  Status ParseMessage(const YAML::Node& map, Message* msg) {
+    const Descriptor* desc = msg->GetDescriptor();
+    // Key -> position of its first occurrence; yaml-cpp keeps duplicates.
+    std::map<std::string, YAML::Mark> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      // Copies: the iterator's pair is a temporary (Node is a cheap handle).
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      if (!key.IsScalar()) {
+        return Error(key.Mark(), "a key must be a name, got " + Describe(key));
+      }
+      const std::string& name = key.Scalar();
+      auto [pos, inserted] = seen.emplace(name, key.Mark());
+      if (!inserted) {
+        return Error(key.Mark(), "duplicate key " + Quote(name) + " (first at line " +
+                                     std::to_string(pos->second.line + 1) + ", column " +
+                                     std::to_string(pos->second.column + 1) + ")");
+      }
+      const FieldDescriptor* field = desc->FindFieldByName(name);
+      if (field == nullptr) {
+        return Error(key.Mark(), "unknown key " + Quote(name) + " in " + desc->name() +
+                                     " (allowed: " + AllowedKeys(desc) + ")");
+      }
+      CASEGRID_RETURN_IF_ERROR(ParseField(key, value, field, msg));
+    }
+    for (int i = 0; i < desc->field_count(); ++i) {
+      const FieldDescriptor* field = desc->field(i);
+      if (field->options().GetExtension(casegrid::v1::yaml_required) &&
+          seen.find(field->name()) == seen.end()) {
+        return Error(map.Mark(), "missing required field " + Quote(field->name()) + " in this " +
+                                     desc->name() + " mapping");
+      }
+    }
+    return Status::Ok();
+  }
+
+  static std::string AllowedKeys(const Descriptor* desc) {
+    std::string out;
+    for (int i = 0; i < desc->field_count(); ++i) {
+      if (i > 0) out += ", ";
+      out += desc->field(i)->name();
+    }
+    return out;
+  }
+
+  // `key` positions errors about an empty value: yaml-cpp marks an empty value
+  // at the start of the next line.
+  Status ParseField(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+                    Message* msg) {
+    if (field->is_map()) {
+      return Error(key.Mark(), "field " + Quote(field->name()) +
+                                   ": protobuf map fields are not supported in YAML");
+    }
+    if (!field->is_repeated()) return ParseSingular(key, value, field, msg);
+    if (!value.IsSequence()) {
+      return Error(ValueMark(key, value), "field " + Quote(field->name()) +
+                                              ": expected a sequence (\"- item\" lines or "
+                                              "[a, b]), got " +
+                                              Describe(value));
+    }
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      CASEGRID_RETURN_IF_ERROR(ParseSingular(key, *it, field, msg));
+    }
+    return Status::Ok();
+  }
+
+  static YAML::Mark ValueMark(const YAML::Node& key, const YAML::Node& value) {
+    return value.IsNull() || value.Mark().is_null() ? key.Mark() : value.Mark();
+  }
+
+  Status TypeError(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+                   std::string_view expected) const {
+    std::string got = Describe(value);
+    if (value.IsScalar() && value.Tag() != kPlainTag) got += " (quoted, so a string)";
+    return Error(ValueMark(key, value), "field " + Quote(field->name()) + ": expected " +
+                                            std::string(expected) + ", got " + got);
+  }
+
+  // Parses one value (an element, for a repeated field) and sets or adds it.
+  Status ParseSingular(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+                       Message* msg) {
+    const Reflection* refl = msg->GetReflection();
+    const bool repeated = field->is_repeated();
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE: {
+        if (!value.IsMap()) {
+          return TypeError(key, value, field,
+                           "a mapping (a " + field->message_type()->name() + ")");
+        }
+        Message* sub = repeated ? refl->AddMessage(msg, field) : refl->MutableMessage(msg, field);
+        return ParseMessage(value, sub);
+      }
+      case FieldDescriptor::CPPTYPE_STRING: {
+        if (!value.IsScalar()) return TypeError(key, value, field, "a string");
+        if (repeated) {
+          refl->AddString(msg, field, value.Scalar());
+        } else {
+          refl->SetString(msg, field, value.Scalar());
+        }
+        return Status::Ok();
+      }
+      case FieldDescriptor::CPPTYPE_BOOL: {
+        if (!value.IsScalar() || !IsUntypedScalar(value, "bool") ||
+            (value.Scalar() != "true" && value.Scalar() != "false")) {
+          return TypeError(key, value, field, "a boolean (true/false)");
+        }
+        const bool b = value.Scalar() == "true";
+        if (repeated) {
+          refl->AddBool(msg, field, b);
+        } else {
+          refl->SetBool(msg, field, b);
+        }
+        return Status::Ok();
+      }
+      case FieldDescriptor::CPPTYPE_INT32:
+        return ParseInt(key, value, field, msg, std::numeric_limits<int32_t>::min(),
+                        std::numeric_limits<int32_t>::max(), "int32");
+      case FieldDescriptor::CPPTYPE_INT64:
+        return ParseInt(key, value, field, msg, std::numeric_limits<int64_t>::min(),
+                        std::numeric_limits<int64_t>::max(), "int64");
+      case FieldDescriptor::CPPTYPE_UINT32:
+        return ParseUint(key, value, field, msg, std::numeric_limits<uint32_t>::max(), "uint32");
+      case FieldDescriptor::CPPTYPE_UINT64:
+        return ParseUint(key, value, field, msg, std::numeric_limits<uint64_t>::max(), "uint64");
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        return ParseFloat(key, value, field, msg);
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return ParseEnum(key, value, field, msg);
+    }
+    return Error(key.Mark(), "field " + Quote(field->name()) + ": unsupported field type");
+  }
+
+  Status RangeError(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+                    std::string_view type, std::string_view min, std::string_view max) const {
+    return Error(ValueMark(key, value), "field " + Quote(field->name()) + ": " + value.Scalar() +
+                                            " is out of range for " + std::string(type) + " (" +
+                                            std::string(min) + " to " + std::string(max) + ")");
+  }
+
+  Status ParseInt(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+                  Message* msg, int64_t min, int64_t max, std::string_view type) {
+    ParsedInteger p;
+    if (!value.IsScalar() || !IsUntypedScalar(value, "int") || !ParseInteger(value.Scalar(), &p)) {
+      return TypeError(key, value, field, "an integer");
+    }
+    // |min| of int64 is 2^63, one more than max.
+    const uint64_t limit = p.negative ? uint64_t{1} << 63 : static_cast<uint64_t>(max);
+    int64_t v = 0;
+    bool in_range = !p.overflow && p.magnitude <= limit;
+    if (in_range) {
+      v = p.negative ? static_cast<int64_t>(0 - p.magnitude) : static_cast<int64_t>(p.magnitude);
+      in_range = v >= min && v <= max;
+    }
+    if (!in_range) {
+      return RangeError(key, value, field, type, std::to_string(min), std::to_string(max));
+    }
+    const Reflection* refl = msg->GetReflection();
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
+      const auto v32 = static_cast<int32_t>(v);
+      field->is_repeated() ? refl->AddInt32(msg, field, v32) : refl->SetInt32(msg, field, v32);
+    } else {
+      field->is_repeated() ? refl->AddInt64(msg, field, v) : refl->SetInt64(msg, field, v);
+    }
+    return Status::Ok();
+  }
+
+  Status ParseUint(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+                   Message* msg, uint64_t max, std::string_view type) {
+    ParsedInteger p;
+    if (!value.IsScalar() || !IsUntypedScalar(value, "int") || !ParseInteger(value.Scalar(), &p)) {
+      return TypeError(key, value, field, "an integer");
+    }
+    if (p.overflow || p.magnitude > max || (p.negative && p.magnitude != 0)) {
+      return RangeError(key, value, field, type, "0", std::to_string(max));
+    }
+    const Reflection* refl = msg->GetReflection();
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
+      const auto v32 = static_cast<uint32_t>(p.magnitude);
+      field->is_repeated() ? refl->AddUInt32(msg, field, v32) : refl->SetUInt32(msg, field, v32);
+    } else {
+      field->is_repeated() ? refl->AddUInt64(msg, field, p.magnitude)
+                           : refl->SetUInt64(msg, field, p.magnitude);
+    }
+    return Status::Ok();
+  }
+
+  Status ParseFloat(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+                    Message* msg) {
+    if (!value.IsScalar() || !IsUntypedScalar(value, "float")) {
+      return TypeError(key, value, field, "a number");
+    }
+    std::string text = value.Scalar();
+    double d = 0;
+    const std::string lower = Lower(text);
+    if (lower == ".inf" || lower == "+.inf") {
+      d = std::numeric_limits<double>::infinity();
+    } else if (lower == "-.inf") {
+      d = -std::numeric_limits<double>::infinity();
+    } else if (lower == ".nan") {
+      d = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      std::string_view digits = text;
+      if (!digits.empty() && digits[0] == '+') digits.remove_prefix(1);
+      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d,
+                                       std::chars_format::general);
+      if (digits.empty() || ptr != digits.data() + digits.size() ||
+          (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+        return TypeError(key, value, field, "a number");
+      }
+      if (ec == std::errc::result_out_of_range) {
+        return Error(ValueMark(key, value),
+                     "field " + Quote(field->name()) + ": " + text + " is out of range for double");
+      }
+    }
+    const Reflection* refl = msg->GetReflection();
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
+      const auto f = static_cast<float>(d);
+      field->is_repeated() ? refl->AddFloat(msg, field, f) : refl->SetFloat(msg, field, f);
+    } else {
+      field->is_repeated() ? refl->AddDouble(msg, field, d) : refl->SetDouble(msg, field, d);
+    }
+    return Status::Ok();
+  }
+
+  // The zero value named *_UNSPECIFIED is proto3's "not set" placeholder, not a
+  // choice a configuration author can make, so it is neither accepted nor listed.
+  static bool Selectable(const EnumValueDescriptor* v) {
+    const std::string& name = v->name();
+    constexpr std::string_view kSuffix = "_UNSPECIFIED";
+    return !(v->number() == 0 && name.size() >= kSuffix.size() &&
+             name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0);
+  }
+
+  Status ParseEnum(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+                   Message* msg) {
+    const EnumDescriptor* type = field->enum_type();
+    std::string allowed;
+    for (int i = 0; i < type->value_count(); ++i) {
+      if (!Selectable(type->value(i))) continue;
+      if (!allowed.empty()) allowed += ", ";
+      allowed += Lower(type->value(i)->name());
+    }
+    if (!value.IsScalar()) {
+      return TypeError(key, value, field, "one of " + allowed);
+    }
+    for (int i = 0; i < type->value_count(); ++i) {
+      const EnumValueDescriptor* v = type->value(i);
+      if (Selectable(v) && EqualsIgnoreCase(v->name(), value.Scalar())) {
+        const Reflection* refl = msg->GetReflection();
+        field->is_repeated() ? refl->AddEnum(msg, field, v) : refl->SetEnum(msg, field, v);
+        return Status::Ok();
+      }
+    }
+    return Error(ValueMark(key, value), "field " + Quote(field->name()) + ": unknown value " +
+                                            Describe(value) + " (allowed: " + allowed + ")");
+  }
+
+  const std::string& file_name_;
+};
+
+}  // namespace
+
+Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Message* msg) {
+  msg->Clear();
+  Parser parser(file_name);
+  // yaml-cpp reports syntax errors, and (in theory) node access errors, by
+  // throwing; none of that may cross this function.
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml_text));
+    if (docs.empty()) {
+      return parser.Error(YAML::Mark::null_mark(),
+                          "expected a mapping (key: value lines) at the top level, got an "
+                          "empty document");
+    }
+    if (docs.size() > 1) {
+      return parser.Error(docs[1].Mark(),
+                          "expected one YAML document, found " + std::to_string(docs.size()));
+    }
+    return parser.ParseDocument(docs[0], msg);
+  } catch (const YAML::Exception& e) {
+    return parser.Error(e.mark, "YAML syntax error: " + e.msg);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(file_name + ": cannot parse YAML: " + e.what());
+  }
+}
+
+Status LoadYamlFile(const std::string& path, Message* msg) {
+  std::string text;
+  try {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return Status::NotFound("cannot read " + path + ": " + std::strerror(errno));
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    if (in.bad()) return Status::IOError("error reading " + path);
+    text = buf.str();
+  } catch (const std::exception& e) {
+    return Status::IOError("error reading " + path + ": " + e.what());
+  }
+  return ParseYaml(text, path, msg);
+}
+
+}  // namespace casegrid::workflows
