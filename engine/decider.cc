@@ -459,7 +459,10 @@ class Decision {
     p->set_workflow_version(def_.version());
     p->set_anchor_event_id(anchor_event);
     p->set_anchor_micros(anchor_micros);
-    p->set_calendar(ctx_.calendar->Describe());
+    // The calendar and whether the due day's year is a published schedule.
+    p->set_calendar(ctx_.calendar->id() +
+                    (ctx_.calendar->Covers(timeutil::LocalDay(due)) ? " (published schedule)"
+                                                                     : " (weekends only: year not published)"));
     p->set_owner_unit(d != nullptr && d->owner() == "centre" ? ctx_.org->district_centre().code()
                                                              : out_.state().unit());
     p->set_on_breach(std::string(OnBreachName(on_breach)));

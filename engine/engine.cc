@@ -14,15 +14,6 @@ using casegrid::v1::CaseState;
 using casegrid::v1::Command;
 using casegrid::v1::Event;
 
-bool SameDeadline(const casegrid::v1::OpenDeadline& a, const casegrid::v1::OpenDeadline& b) {
-  return a.name() == b.name() && a.due_micros() == b.due_micros() && a.breached() == b.breached();
-}
-
-bool Contains(const CaseState& s, const casegrid::v1::OpenDeadline& d) {
-  return std::any_of(s.deadlines().begin(), s.deadlines().end(),
-                     [&](const auto& x) { return SameDeadline(x, d); });
-}
-
 // Everything the engine does inside one log batch.
 class BatchWriter {
  public:
@@ -52,27 +43,36 @@ class BatchWriter {
 
   // Seals and appends `events`, folds them into `state`, keeps the deadline index.
   Status Write(CaseState* state, std::vector<Event>& events) {
-    const CaseState before = *state;
+    // The deadline index holds the open, unbreached deadlines: diff them.
+    before_.clear();
+    for (const auto& d : state->deadlines()) {
+      if (!d.breached()) before_.emplace_back(d.due_micros(), d.name());
+    }
     const int64_t recorded = env_->NowMicros();
     for (auto& e : events) {
       e.set_recorded_micros(recorded);
       e.set_prev_hash(state->last_hash());
       std::string record = events::SealEvent(&e);
-      CASEGRID_ASSIGN_OR_RETURN(uint64_t seq, batch_.Append(e.case_id(), e.case_seq(), record));
-      (void)seq;
+      CASEGRID_RETURN_IF_ERROR(batch_.Append(e.case_id(), e.case_seq(), record).status());
       Evolve(state, e);
     }
-    for (const auto& d : before.deadlines()) {
-      if (!d.breached() && !Contains(*state, d)) {
-        CASEGRID_RETURN_IF_ERROR(batch_.DelDeadline(d.due_micros(), state->case_id(), d.name()));
-      }
-    }
+    after_.clear();
     for (const auto& d : state->deadlines()) {
-      if (!d.breached() && !Contains(before, d)) {
-        CASEGRID_RETURN_IF_ERROR(batch_.PutDeadline(d.due_micros(), state->case_id(), d.name()));
+      if (!d.breached()) after_.emplace_back(d.due_micros(), d.name());
+    }
+    for (const auto& d : before_) {
+      if (std::find(after_.begin(), after_.end(), d) == after_.end()) {
+        CASEGRID_RETURN_IF_ERROR(batch_.DelDeadline(d.first, state->case_id(), d.second));
       }
     }
-    CASEGRID_RETURN_IF_ERROR(batch_.PutCaseState(state->case_id(), state->SerializeAsString()));
+    for (const auto& d : after_) {
+      if (std::find(before_.begin(), before_.end(), d) == before_.end()) {
+        CASEGRID_RETURN_IF_ERROR(batch_.PutDeadline(d.first, state->case_id(), d.second));
+      }
+    }
+    state_bytes_.clear();
+    state->AppendToString(&state_bytes_);
+    CASEGRID_RETURN_IF_ERROR(batch_.PutCaseState(state->case_id(), state_bytes_));
     if (stats_ != nullptr) stats_->events += events.size();
     return Status::Ok();
   }
@@ -152,6 +152,8 @@ class BatchWriter {
   Env* env_;
   ApplyStats* stats_;
   DecideContext ctx_;
+  std::vector<std::pair<int64_t, std::string>> before_, after_;  // scratch of Write
+  std::string state_bytes_;                                      // scratch of Write
 };
 
 }  // namespace

@@ -37,10 +37,14 @@ size_t DisplayWidth(std::string_view s) {
   return width;
 }
 
-// Left-aligned columns two spaces apart; the last column is not padded.
+// Columns two spaces apart, left-aligned unless marked numeric (right-aligned);
+// a trailing left-aligned column is not padded.
 class Table {
  public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  explicit Table(std::vector<std::string> header, std::vector<bool> numeric = {})
+      : numeric_(std::move(numeric)) {
+    rows_.push_back(std::move(header));
+  }
   void Row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
   std::string Render(std::string_view indent = "") const {
     std::vector<size_t> widths;
@@ -52,8 +56,11 @@ class Table {
     for (const auto& row : rows_) {
       out.append(indent);
       for (size_t c = 0; c < row.size(); ++c) {
+        const size_t pad = widths[c] - DisplayWidth(row[c]);
+        const bool right = c < numeric_.size() && numeric_[c];
+        if (right) out.append(pad, ' ');
         out.append(row[c]);
-        if (c + 1 < row.size()) out.append(widths[c] - DisplayWidth(row[c]) + 2, ' ');
+        if (c + 1 < row.size()) out.append((right ? 0 : pad) + 2, ' ');
       }
       out.push_back('\n');
     }
@@ -61,6 +68,7 @@ class Table {
   }
 
  private:
+  std::vector<bool> numeric_;
   std::vector<std::vector<std::string>> rows_;
 };
 
@@ -115,6 +123,10 @@ Json CountersJson(const Counters& c) {
 const std::vector<std::string> kCounterHeader = {
     "",         "RECEIVED", "ACCEPTED",  "REJECTED", "CLOSED",       "ON TIME",     "ESCAL",
     "REOPENED", "RATED",    "SATISFIED", "BREACHED", "SATISFACTION", "ON-TIME RATE"};
+
+// Every column but the label is a number or a percentage.
+const std::vector<bool> kCounterNumeric = {false, true, true, true, true, true, true,
+                                           true,  true, true, true, true, true};
 
 std::vector<std::string> CounterRow(std::string label, const Counters& c) {
   return {std::move(label),
@@ -345,13 +357,13 @@ std::string FormatStats(const StatsReport& s, bool json) {
   std::string out = "statistics " + timeutil::FormatDate(s.from_day) + " .. " +
                     timeutil::FormatDate(s.to_day) + " (by the events' local day)\n";
   {
-    Table t(kCounterHeader);
+    Table t(kCounterHeader, kCounterNumeric);
     t.Row(CounterRow("total", s.total));
     out += t.Render();
   }
   auto section = [&](std::string_view title, const std::map<std::string, Counters>& m) {
     if (m.empty()) return;
-    Table t(kCounterHeader);
+    Table t(kCounterHeader, kCounterNumeric);
     for (const auto& [value, c] : m) t.Row(CounterRow(value, c));
     out += "\n" + std::string(title) + "\n" + t.Render();
   };
@@ -360,12 +372,12 @@ std::string FormatStats(const StatsReport& s, bool json) {
   section("by unit", s.by_unit);
   section("by level", s.by_level);
   if (!s.by_day.empty()) {
-    Table t(kCounterHeader);
+    Table t(kCounterHeader, kCounterNumeric);
     for (const auto& [day, c] : s.by_day) t.Row(CounterRow(timeutil::FormatDate(day), c));
     out += "\nby day\n" + t.Render();
   }
   if (!s.deadlines.empty()) {
-    Table t({"", "SET", "MET", "MET ON TIME", "BREACHED"});
+    Table t({"", "SET", "MET", "MET ON TIME", "BREACHED"}, {false, true, true, true, true});
     for (const auto& [name, d] : s.deadlines) {
       t.Row({name, std::to_string(d.set), std::to_string(d.met), std::to_string(d.met_on_time),
              std::to_string(d.breached)});
@@ -399,7 +411,8 @@ std::string FormatAudit(std::string_view actor_user, const std::vector<AuditEntr
   std::string out = "audit of " + std::string(actor_user) + ": " + std::to_string(entries.size()) +
                     " event" + (entries.size() == 1 ? "" : "s") + "\n";
   if (entries.empty()) return out;
-  Table t({"SEQ", "OCCURRED", "CASE", "#", "ACTION", "ROLE", "UNIT", "STATE"});
+  Table t({"SEQ", "OCCURRED", "CASE", "#", "ACTION", "ROLE", "UNIT", "STATE"},
+          {true, false, false, true});
   for (const AuditEntry& e : entries) {
     t.Row({std::to_string(e.global_seq), Time(e.occurred_micros), e.case_id,
            std::to_string(e.case_seq), Or(e.action), Or(e.role), Or(e.unit), Or(e.state)});

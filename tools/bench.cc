@@ -1,4 +1,337 @@
+// casegrid bench: each casegrid figure beside a raw LMDB baseline measured in
+// the same run on the same data, and the ratio between them
+// (docs/PERFORMANCE.md explains each figure).
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "base/codec.h"
+#include "base/lmdb.h"
+#include "base/time.h"
 #include "tools/commands.h"
+#include "tools/decode_ahead.h"
+
 namespace casegrid::tools {
-int RunBench(const GlobalOptions&, const BenchOptions&) { return Fail(Status::Unavailable("bench: not built yet")); }
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+uint64_t RssKiB() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+// The lifecycle of one case as NDJSON: intake, dispatch, acknowledge, contact,
+// respond, close. Stage k of every case in a group comes before stage k+1.
+std::string Line(uint64_t i, int stage, const std::vector<std::string>& grids) {
+  static const char* kTimes[] = {"2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00",
+                                 "2026-09-01T11:00:00+08:00", "2026-09-02T10:00:00+08:00",
+                                 "2026-09-03T10:00:00+08:00", "2026-09-04T10:00:00+08:00"};
+  const std::string& grid = grids[i % grids.size()];
+  const std::string station = grid.substr(0, grid.rfind('-'));
+  char id[32];
+  std::snprintf(id, sizeof id, "BN-%08llu", static_cast<unsigned long long>(i));
+  std::string head = std::string("{\"id\":\"") + id + "-" + std::to_string(stage) + "\",\"case\":\"" + id +
+                     "\",\"at\":\"" + kTimes[stage] + "\",";
+  const std::string unit = "\"actor\":{\"user\":\"u-" + station + "\",\"role\":\"unit\",\"unit\":\"" + station + "\"}";
+  const std::string centre = "\"actor\":{\"user\":\"c01\",\"role\":\"centre\",\"unit\":\"371302\"}";
+  switch (stage) {
+    case 0:
+      return head + "\"action\":\"intake\",\"actor\":{\"user\":\"w01\",\"role\":\"window\",\"unit\":\"371302\"},"
+                    "\"data\":{\"channel\":\"window\",\"category\":\"labour-dispute\",\"grid\":\"" + grid +
+             "\",\"summary\":\"Unpaid wages\",\"petitioner\":{\"name\":\"Li\",\"phone\":\"13800000000\"},\"complex\":false}}";
+    case 1: return head + "\"action\":\"dispatch\"," + centre + "}";
+    case 2: return head + "\"action\":\"acknowledge\"," + unit + "}";
+    case 3: return head + "\"action\":\"contact\"," + unit + ",\"data\":{\"method\":\"visit\"}}";
+    case 4: return head + "\"action\":\"respond\"," + unit + ",\"data\":{\"answer\":\"wages paid\"}}";
+    default: return head + "\"action\":\"close\"," + centre + "}";
+  }
+}
+
+struct Figure {
+  std::string name, unit;
+  double casegrid = 0, baseline = 0;
+  std::string note;
+};
+
+struct Report {
+  std::vector<Figure> figures;
+  nlohmann::json extra = nlohmann::json::object();
+};
+
+// End to end: decode, decide, hash, index, state, dedupe, commit (+sync), answer.
+struct E2E {
+  double seconds = 0;
+  uint64_t commands = 0, events = 0, batches = 0;
+  std::vector<uint64_t> rss_kib_at_events;  // sampled while importing
+};
+
+Result<E2E> RunEndToEnd(const std::string& dir, const engine::Config& config, uint64_t cases, size_t batch,
+                        bool sync, bool sample_rss) {
+  events::JournalOptions jo;
+  jo.sync = sync;
+  jo.initial_map_bytes = size_t{1} << 30;
+  CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(dir, jo));
+  engine::Engine engine(log.get(), config, Env::Default());
+  std::vector<std::string> grids;
+  for (const auto& g : config.org->proto().grids()) grids.push_back(g.code());
+  // Lines are generated before the clock starts; parsing them is timed.
+  const uint64_t group = 2000;
+  std::vector<std::string> lines;
+  lines.reserve(cases * 6);
+  for (uint64_t g0 = 0; g0 < cases; g0 += group) {
+    for (int stage = 0; stage < 6; ++stage) {
+      for (uint64_t i = g0; i < std::min(cases, g0 + group); ++i) lines.push_back(Line(i, stage, grids));
+    }
+  }
+  E2E out;
+  std::vector<engine::Answer> answers;
+  uint64_t next_sample = 250000;
+  const auto t0 = Clock::now();
+  size_t next = 0;
+  // The same path as `casegrid submit`: decoding overlapped with applying.
+  DecodeAhead decoder(
+      [&](std::string* line) {
+        if (next == lines.size()) return false;
+        line->swap(lines[next++]);
+        return true;
+      },
+      batch);
+  DecodedBatch decoded;
+  while (decoder.Next(&decoded)) {
+    if (!decoded.bad_lines.empty()) return decoded.bad_lines.front().second;
+    engine::ApplyStats stats;
+    CASEGRID_RETURN_IF_ERROR(engine.Apply(decoded.commands, &answers, &stats));
+    for (const auto& a : answers) {
+      if (a.kind != engine::Answer::Kind::kAccepted) {
+        return Status::Fatal("bench command rejected: " + a.status.ToString());
+      }
+    }
+    out.commands += decoded.commands.size();
+    out.events += stats.events;
+    ++out.batches;
+    if (sample_rss && out.events >= next_sample) {
+      out.rss_kib_at_events.push_back(RssKiB());
+      next_sample += 250000;
+    }
+  }
+  out.seconds = Seconds(t0, Clock::now());
+  return out;
+}
+
+// Raw: the same event bytes, MDB_APPEND, the same events per batch, one
+// commit (sync) per batch.
+Result<double> RawAppend(const std::string& from_dir, const std::string& dir, uint64_t events_per_batch, bool sync,
+                         uint64_t* count) {
+  std::vector<std::string> records;
+  {
+    events::JournalOptions jo;
+    jo.read_only = true;
+    CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(from_dir, jo));
+    CASEGRID_RETURN_IF_ERROR(log->Scan(1, UINT64_MAX, [&](uint64_t, std::string_view r) {
+      records.emplace_back(r);
+      return true;
+    }));
+  }
+  lmdb::Options o;
+  o.sync = sync;
+  o.initial_map_bytes = size_t{2} << 30;
+  CASEGRID_ASSIGN_OR_RETURN(auto env, lmdb::Environment::Open(dir, o));
+  CASEGRID_ASSIGN_OR_RETURN(MDB_dbi dbi, env->OpenDb("events"));
+  const auto t0 = Clock::now();
+  for (size_t i = 0; i < records.size(); i += events_per_batch) {
+    CASEGRID_RETURN_IF_ERROR(env->RunWrite([&](lmdb::Txn& txn) -> Status {
+      for (size_t k = i; k < std::min(records.size(), i + events_per_batch); ++k) {
+        CASEGRID_RETURN_IF_ERROR(txn.Put(dbi, codec::EventKey(k + 1), records[k], MDB_APPEND));
+      }
+      return Status::Ok();
+    }));
+  }
+  *count = records.size();
+  return Seconds(t0, Clock::now());
+}
+
+// Raw projection baseline: a full scan of the journal plus one random-keyed put
+// per event into a second environment, batches of 1000.
+Result<double> RawScanAndPut(events::Log& log, const std::string& dir, uint64_t* count) {
+  lmdb::Options o;
+  o.initial_map_bytes = size_t{1} << 30;
+  CASEGRID_ASSIGN_OR_RETURN(auto env, lmdb::Environment::Open(dir, o));
+  CASEGRID_ASSIGN_OR_RETURN(MDB_dbi dbi, env->OpenDb("models"));
+  std::mt19937_64 rng(1);
+  uint64_t n = 0;
+  const auto t0 = Clock::now();
+  uint64_t from = 1;
+  while (true) {
+    std::vector<std::pair<std::string, std::string>> puts;
+    CASEGRID_RETURN_IF_ERROR(log.Scan(from, 1000, [&](uint64_t seq, std::string_view record) {
+      puts.emplace_back(codec::EncodeU64BE(rng()), std::string(record.substr(0, 64)));
+      from = seq + 1;
+      return true;
+    }));
+    if (puts.empty()) break;
+    CASEGRID_RETURN_IF_ERROR(env->RunWrite([&](lmdb::Txn& txn) -> Status {
+      for (const auto& [k, v] : puts) CASEGRID_RETURN_IF_ERROR(txn.Put(dbi, k, v));
+      return Status::Ok();
+    }));
+    n += puts.size();
+  }
+  *count = n;
+  return Seconds(t0, Clock::now());
+}
+
+std::string Fixed(double v, int digits = 0) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << v;
+  return out.str();
+}
+
+}  // namespace
+
+int RunBench(const GlobalOptions& g, const BenchOptions& o) {
+  namespace fs = std::filesystem;
+  std::string root = o.dir;
+  if (root.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "casegrid-bench-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) return Fail(Status::IOError("cannot create a scratch directory"));
+    root = tmpl;
+  }
+  auto config = engine::LoadConfig(ResolveConfigDir(g));
+  if (!config.ok()) return Fail(config.status());
+  Report report;
+  auto step = [&](const char* what) {
+    if (!o.json) std::cerr << "bench: " << what << "...\n";
+  };
+  const size_t events_sync_dir = 0;
+  (void)events_sync_dir;
+
+  // 1. End to end with one sync per batch, against raw appends of the same bytes.
+  step("end to end, durable (one fsync per batch)");
+  auto sync = RunEndToEnd(root + "/e2e-sync", *config, o.cases, o.batch, true, true);
+  if (!sync.ok()) return Fail(sync.status());
+  const uint64_t per_batch = std::max<uint64_t>(1, sync->events / std::max<uint64_t>(1, sync->batches));
+  uint64_t raw_n = 0;
+  step("raw LMDB appends of the same bytes, durable");
+  auto raw_sync = RawAppend(root + "/e2e-sync", root + "/raw-sync", per_batch, true, &raw_n);
+  if (!raw_sync.ok()) return Fail(raw_sync.status());
+  report.figures.push_back({"events/s end to end, fsync per batch", "events/s", sync->events / sync->seconds,
+                            raw_n / *raw_sync,
+                            std::to_string(sync->commands) + " commands of " + std::to_string(o.cases) +
+                                " case lifecycles, " + std::to_string(o.batch) + " commands (" +
+                                std::to_string(per_batch) + " events) per batch"});
+  report.figures.push_back({"commands/s end to end, fsync per batch", "commands/s",
+                            sync->commands / sync->seconds, 0, "answered after the batch is durable"});
+
+  // 2. The same with sync off.
+  step("end to end, sync off");
+  auto nosync = RunEndToEnd(root + "/e2e-nosync", *config, o.cases, o.batch, false, false);
+  if (!nosync.ok()) return Fail(nosync.status());
+  step("raw LMDB appends, sync off");
+  auto raw_nosync = RawAppend(root + "/e2e-nosync", root + "/raw-nosync", per_batch, false, &raw_n);
+  if (!raw_nosync.ok()) return Fail(raw_nosync.status());
+  report.figures.push_back({"events/s end to end, sync off", "events/s", nosync->events / nosync->seconds,
+                            raw_n / *raw_nosync, "not durable: the benchmark of the CPU path"});
+
+  // 3. Projection rebuild against scan + one random put per event.
+  events::JournalOptions jo;
+  jo.read_only = true;
+  auto log = events::OpenJournal(root + "/e2e-sync", jo);
+  if (!log.ok()) return Fail(log.status());
+  step("projection rebuild");
+  projections::Options po;
+  auto models = projections::ReadModels::Open(root + "/models", po);
+  if (!models.ok()) return Fail(models.status());
+  auto t0 = Clock::now();
+  if (Status s = (*models)->Rebuild(**log); !s.ok()) return Fail(s);
+  const double rebuild_s = Seconds(t0, Clock::now());
+  step("raw scan + one random put per event");
+  uint64_t scanned = 0;
+  auto raw_proj = RawScanAndPut(**log, root + "/raw-models", &scanned);
+  if (!raw_proj.ok()) return Fail(raw_proj.status());
+  report.figures.push_back({"projection rebuild", "events/s", sync->events / rebuild_s, scanned / *raw_proj,
+                            "batches of 1000 events, checkpoint in the same transaction"});
+
+  // 4. Replay of one case with the whole journal around it.
+  step("replay of single cases");
+  std::mt19937_64 rng(7);
+  std::vector<double> micros;
+  const int samples = 20000;
+  micros.reserve(samples);
+  for (int i = 0; i < samples; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "BN-%08llu", static_cast<unsigned long long>(rng() % o.cases));
+    auto a = Clock::now();
+    uint64_t n = 0;
+    Status s = engine::ReplayCase(**log, id, [&](const casegrid::v1::Event&, const casegrid::v1::CaseState&) { ++n; });
+    auto b = Clock::now();
+    if (!s.ok() || n == 0) return Fail(s.ok() ? Status::Corruption("empty replay") : s);
+    micros.push_back(std::chrono::duration<double, std::micro>(b - a).count());
+  }
+  std::sort(micros.begin(), micros.end());
+  const double p50 = micros[micros.size() / 2], p99 = micros[micros.size() * 99 / 100];
+
+  // Report.
+  nlohmann::json j;
+  j["machine"] = {{"cores", sysconf(_SC_NPROCESSORS_ONLN)}};
+  j["cases"] = o.cases;
+  j["journal_events"] = sync->events;
+  for (const auto& f : report.figures) {
+    nlohmann::json x = {{"name", f.name}, {"unit", f.unit}, {"casegrid", std::round(f.casegrid)}, {"note", f.note}};
+    if (f.baseline > 0) {
+      x["raw_lmdb_baseline"] = std::round(f.baseline);
+      x["ratio"] = std::round(f.casegrid / f.baseline * 1000) / 1000;
+    }
+    j["figures"].push_back(x);
+  }
+  j["replay_one_case_micros"] = {{"p50", std::round(p50 * 10) / 10}, {"p99", std::round(p99 * 10) / 10},
+                                 {"samples", samples}, {"journal_events", sync->events}};
+  j["import_rss_kib"] = nlohmann::json::array();
+  for (size_t k = 0; k < sync->rss_kib_at_events.size(); ++k) {
+    j["import_rss_kib"].push_back({{"events", (k + 1) * 250000}, {"rss_kib", sync->rss_kib_at_events[k]}});
+  }
+  if (o.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "casegrid bench: " << o.cases << " case lifecycles, " << sync->events << " events, "
+              << sysconf(_SC_NPROCESSORS_ONLN) << " cores\n\n";
+    std::cout << std::left << std::setw(42) << "figure" << std::right << std::setw(14) << "casegrid" << std::setw(14)
+              << "raw LMDB" << std::setw(9) << "ratio" << "\n";
+    for (const auto& f : report.figures) {
+      std::cout << std::left << std::setw(42) << f.name << std::right << std::setw(14) << Fixed(f.casegrid)
+                << std::setw(14) << (f.baseline > 0 ? Fixed(f.baseline) : "-") << std::setw(9)
+                << (f.baseline > 0 ? Fixed(f.casegrid / f.baseline, 3) : "-") << "\n";
+    }
+    std::cout << "\nreplay of one case (" << sync->events << " events in the journal): p50 " << Fixed(p50, 1)
+              << " us, p99 " << Fixed(p99, 1) << " us\n";
+    std::cout << "resident memory while importing:";
+    for (size_t k = 0; k < sync->rss_kib_at_events.size(); ++k) {
+      std::cout << " " << (k + 1) * 250 << "k events " << sync->rss_kib_at_events[k] / 1024 << " MiB;";
+    }
+    std::cout << "\n";
+  }
+  if (o.dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  return 0;
+}
+
 }  // namespace casegrid::tools

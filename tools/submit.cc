@@ -1,4 +1,5 @@
 // casegrid submit / act / tick: commands in, answers out.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -9,6 +10,7 @@
 
 #include "base/time.h"
 #include "tools/commands.h"
+#include "tools/decode_ahead.h"
 
 namespace casegrid::tools {
 namespace {
@@ -59,46 +61,35 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
   }
   ProgressBar bar("submit", total_bytes);
   Tally tally;
-  std::vector<casegrid::v1::Command> batch;
-  std::vector<uint64_t> lines;
   std::vector<engine::Answer> answers;
-  uint64_t consumed = 0;
-  auto flush = [&]() -> Status {
-    if (batch.empty()) return Status::Ok();
-    engine::ApplyStats stats;
-    CASEGRID_RETURN_IF_ERROR(session->engine->Apply(batch, &answers, &stats));
-    for (size_t i = 0; i < batch.size(); ++i) Record(name, lines[i], answers[i], &tally);
-    tally.events += stats.events;
-    tally.deadline_events += stats.deadline_events;
-    batch.clear();
-    lines.clear();
-    if (!o.quiet) bar.Update(consumed);
-    return Status::Ok();
-  };
-  std::string line;
-  uint64_t line_no = 0;
-  while (std::getline(*in, line)) {
-    ++line_no;
-    consumed += line.size() + 1;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto cmd = engine::ParseCommandJson(line);
-    if (!cmd.ok()) {
+  DecodeAhead decoder([in](std::string* line) { return static_cast<bool>(std::getline(*in, *line)); },
+                      o.batch);
+  DecodedBatch batch;
+  while (decoder.Next(&batch)) {
+    // Report in line order: bad lines of this batch interleave with its answers.
+    std::vector<std::pair<uint64_t, engine::Answer>> out;
+    for (auto& [line, status] : batch.bad_lines) {
       engine::Answer a;
-      a.status = cmd.status();
-      Record(name, line_no, a, &tally);
-      continue;
+      a.status = status;
+      out.emplace_back(line, a);
     }
-    batch.push_back(std::move(cmd).value());
-    lines.push_back(line_no);
-    if (batch.size() >= o.batch) {
-      Status s = flush();
-      if (!s.ok()) return Fail(s.WithContext("stopped at " + name + ":" + std::to_string(line_no)));
+    if (!batch.commands.empty()) {
+      engine::ApplyStats stats;
+      Status s = session->engine->Apply(batch.commands, &answers, &stats);
+      if (!s.ok()) {
+        return Fail(s.WithContext("stopped before " + name + ":" + std::to_string(batch.lines.front()) +
+                                  "; everything before it is applied"));
+      }
+      for (size_t i = 0; i < batch.commands.size(); ++i) out.emplace_back(batch.lines[i], answers[i]);
+      tally.events += stats.events;
+      tally.deadline_events += stats.deadline_events;
     }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [line, a] : out) Record(name, line, a, &tally);
+    if (!o.quiet) bar.Update(batch.bytes_consumed);
   }
-  Status s = flush();
-  if (!s.ok()) return Fail(s.WithContext("stopped at " + name + ":" + std::to_string(line_no)));
   if (!o.quiet) bar.Finish();
-  s = CatchUpModels(*session, o.quiet);
+  Status s = CatchUpModels(*session, o.quiet);
   if (!s.ok()) return Fail(s);
   std::cout << "submitted " << name << ": " << tally.accepted << " accepted, " << tally.duplicates
             << " duplicates, " << tally.rejected << " rejected; " << tally.events << " events ("

@@ -1,0 +1,97 @@
+// Decodes NDJSON command lines into batches on a second thread while the
+// caller applies the previous batch (group commit with the decoding of the
+// next batch overlapped). Holds at most `depth` decoded batches in memory.
+// Thread-safety: Next() is called from one thread; the reader runs on its own.
+#ifndef CASEGRID_TOOLS_DECODE_AHEAD_H_
+#define CASEGRID_TOOLS_DECODE_AHEAD_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace casegrid::tools {
+
+struct DecodedBatch {
+  std::vector<casegrid::v1::Command> commands;
+  std::vector<uint64_t> lines;                          // line number of each command
+  std::vector<std::pair<uint64_t, Status>> bad_lines;   // lines that did not decode
+  uint64_t bytes_consumed = 0;                          // input bytes up to this batch's end
+};
+
+class DecodeAhead {
+ public:
+  // `next_line` returns false at the end of the input; it runs on the
+  // decoding thread only.
+  DecodeAhead(std::function<bool(std::string*)> next_line, size_t batch_size, size_t depth = 2)
+      : next_line_(std::move(next_line)), batch_size_(batch_size), depth_(depth),
+        thread_([this] { Run(); }) {}
+  ~DecodeAhead() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  DecodeAhead(const DecodeAhead&) = delete;
+  DecodeAhead& operator=(const DecodeAhead&) = delete;
+
+  // The next batch in input order; false once the input is exhausted.
+  bool Next(DecodedBatch* out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !ready_.empty() || done_; });
+    if (ready_.empty()) return false;
+    *out = std::move(ready_.front());
+    ready_.pop_front();
+    cv_.notify_all();
+    return true;
+  }
+
+ private:
+  void Run() {
+    std::string line;
+    uint64_t line_no = 0, bytes = 0;
+    bool more = true;
+    while (more) {
+      DecodedBatch batch;
+      while (batch.commands.size() < batch_size_ && (more = next_line_(&line))) {
+        ++line_no;
+        bytes += line.size() + 1;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        auto cmd = engine::ParseCommandJson(line);
+        if (cmd.ok()) {
+          batch.commands.push_back(std::move(cmd).value());
+          batch.lines.push_back(line_no);
+        } else {
+          batch.bad_lines.emplace_back(line_no, cmd.status());
+        }
+      }
+      batch.bytes_consumed = bytes;
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return ready_.size() < depth_ || stop_; });
+      if (stop_) return;
+      ready_.push_back(std::move(batch));
+      cv_.notify_all();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  std::function<bool(std::string*)> next_line_;
+  const size_t batch_size_, depth_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<DecodedBatch> ready_;  // GUARDED_BY(mu_)
+  bool done_ = false, stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;  // last: starts after the members above exist
+};
+
+}  // namespace casegrid::tools
+
+#endif  // CASEGRID_TOOLS_DECODE_AHEAD_H_
