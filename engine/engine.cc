@@ -110,6 +110,11 @@ class BatchWriter {
   }
 
   Status ApplyOne(const Command& cmd, Answer* answer) {
+    if (cmd.action() == kBreachAction) {
+      answer->status = Status::InvalidArgument(
+          "action \"breach\" is reserved for the engine's deadline ticker");
+      return Status::Ok();
+    }
     const int64_t at = cmd.at_micros() != 0 ? cmd.at_micros() : env_->NowMicros();
     CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
     if (!cmd.id().empty()) {

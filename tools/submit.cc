@@ -3,7 +3,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <regex>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,11 +17,19 @@ namespace {
 // "action "plan" is not allowed in state "dispatched" (allowed…)" -> the
 // reason's shape, without the values, for the summary's "rejected by reason".
 std::string ReasonKind(const Status& s) {
-  static const std::regex kQuoted("\"[^\"]*\"");
-  std::string m = std::regex_replace(s.message(), kQuoted, "…");
-  auto paren = m.find(" (");
-  if (paren != std::string::npos) m.resize(paren);
-  return m;
+  const std::string& m = s.message();
+  std::string out;
+  bool quoted = false;
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (m[i] == '"') {
+      if (!quoted) out += "…";
+      quoted = !quoted;
+    } else if (!quoted) {
+      if (m.compare(i, 2, " (") == 0) break;
+      out.push_back(m[i]);
+    }
+  }
+  return out;
 }
 
 struct Tally {

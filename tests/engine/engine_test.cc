@@ -145,3 +145,13 @@ TEST_CASE("read models built incrementally equal a rebuild byte for byte", "[eng
   REQUIRE_OK((*models)->Rebuild(*rig.log));
   REQUIRE(*(*models)->Dump() == *fresh);
 }
+
+TEST_CASE("nobody but the ticker may breach a deadline", "[engine]") {
+  Rig rig;
+  rig.Apply({Lifecycle("LS-1")[0]});
+  auto answers = rig.Apply({Cmd("LS-1", "breach", "x:system:", "2026-09-01T10:00:00+08:00",
+                                "{\"deadline\":\"dispatch\"}")});
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
+  REQUIRE(answers[0].status.message() == "action \"breach\" is reserved for the engine's deadline ticker");
+  REQUIRE(rig.engine->CaseState("LS-1")->last_seq() == 2);
+}
