@@ -90,6 +90,7 @@ class [[nodiscard]] Result {
 
 #define CASEGRID_CONCAT_INNER(a, b) a##b
 #define CASEGRID_CONCAT(a, b) CASEGRID_CONCAT_INNER(a, b)
+// NOLINTNEXTLINE(bugprone-macro-parentheses): lhs is a declaration
 #define CASEGRID_ASSIGN_OR_RETURN(lhs, expr)                          \
   auto CASEGRID_CONCAT(_res_, __LINE__) = (expr);                     \
   if (!CASEGRID_CONCAT(_res_, __LINE__).ok())                         \

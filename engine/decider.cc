@@ -23,6 +23,13 @@ Status Reject(const std::string& m) { return Status::InvalidArgument(m); }
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// 1st, 2nd, 3rd, 4th, 11th, 21st ...
+std::string Ordinal(int n) {
+  const int tens = n % 100, ones = n % 10;
+  const char* suffix = (tens >= 11 && tens <= 13) ? "th" : ones == 1 ? "st" : ones == 2 ? "nd" : ones == 3 ? "rd" : "th";
+  return std::to_string(n) + suffix;
+}
+
 template <typename List>
 std::string JoinNames(const List& list) {
   std::string out;
@@ -61,9 +68,9 @@ Status CheckFields(const Struct& data, const google::protobuf::RepeatedPtrField<
                     " (allowed: " + JoinNames(names) + ")");
     }
     const std::string where = path + key;
-    auto want = [&](std::string_view expected) {
-      return Reject(where + ": expected " + std::string(expected) + ", got " +
-                    std::string(KindOf(value)));
+    const Value& v = value;  // a structured binding cannot be captured before C++20 in clang 14
+    auto want = [&where, &v](std::string_view expected) {
+      return Reject(where + ": expected " + std::string(expected) + ", got " + std::string(KindOf(v)));
     };
     switch (f->type()) {
       case casegrid::v1::BOOL:
@@ -213,7 +220,7 @@ class Decision {
     }
     if (state != nullptr) {
       if (cmd_.has_expect() && cmd_.expect() != state->last_seq()) {
-        return Status::Conflict("case " + cmd_.case_id() + " is at version " +
+        return Status::Conflict("case " + Quote(cmd_.case_id()) + " is at version " +
                                 std::to_string(state->last_seq()) + ", command expected " +
                                 std::to_string(cmd_.expect()));
       }
@@ -432,11 +439,11 @@ class Decision {
     std::string rule;
     if (d->calendar_days() > 0) {
       due = ctx_.calendar->EndOfCalendarDaysAfter(day, d->calendar_days());
-      rule = "end of the " + std::to_string(d->calendar_days()) + "th calendar day after the " +
+      rule = "end of the " + Ordinal(d->calendar_days()) + " calendar day after the " +
              anchor_name + " day";
     } else if (d->working_days() > 0) {
       due = ctx_.calendar->EndOfWorkingDaysAfter(day, d->working_days());
-      rule = "end of the " + std::to_string(d->working_days()) + "th working day after the " +
+      rule = "end of the " + Ordinal(d->working_days()) + " working day after the " +
              anchor_name + " day";
     } else {
       due = ctx_.calendar->EndOfWorkingDaysAfter(day, 0);

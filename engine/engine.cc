@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "base/time.h"
 #include "engine/decider.h"
 
 namespace casegrid::engine {
@@ -13,6 +14,10 @@ namespace {
 using casegrid::v1::CaseState;
 using casegrid::v1::Command;
 using casegrid::v1::Event;
+
+// A command may be up to this far ahead of the engine's clock (clock skew
+// between the sender and the engine); later is rejected as "in the future".
+constexpr int64_t kFutureToleranceMicros = 5 * 60 * timeutil::kMicrosPerSecond;
 
 // Everything the engine does inside one log batch.
 class BatchWriter {
@@ -77,6 +82,37 @@ class BatchWriter {
     return Status::Ok();
   }
 
+  // The events of deadline `name` (due at `due`) passing on a case.
+  Result<std::vector<Event>> BreachEvents(const CaseState& state, const std::string& name, int64_t due) {
+    Command breach;
+    breach.set_case_id(state.case_id());
+    breach.set_action(std::string(kBreachAction));
+    breach.mutable_actor()->set_user("system");
+    breach.mutable_actor()->set_role("system");
+    (*breach.mutable_data()->mutable_fields())["deadline"].set_string_value(name);
+    CASEGRID_ASSIGN_OR_RETURN(auto def, DefinitionFor(&state));
+    return Decide(&state, breach, *def, ctx_, std::max(due, state.last_micros()));
+  }
+
+  // Folds into `state` (without writing) what its own deadlines due before
+  // `until` would do: the case as the command will find it.
+  void SimulateDue(CaseState* state, int64_t until) {
+    for (int guard = 0; guard < 64; ++guard) {
+      const casegrid::v1::OpenDeadline* next = nullptr;
+      for (const auto& d : state->deadlines()) {
+        if (!d.breached() && d.due_micros() <= until &&
+            (next == nullptr || d.due_micros() < next->due_micros() ||
+             (d.due_micros() == next->due_micros() && d.name() < next->name()))) {
+          next = &d;
+        }
+      }
+      if (next == nullptr) return;
+      auto events = BreachEvents(*state, next->name(), next->due_micros());
+      if (!events.ok()) return;
+      for (const auto& e : *events) Evolve(state, e);
+    }
+  }
+
   // Turns every deadline due before `until` into events (breach, escalation).
   Status FireDue(int64_t until) {
     int64_t due;
@@ -88,16 +124,8 @@ class BatchWriter {
       CaseState state;
       bool found;
       CASEGRID_RETURN_IF_ERROR(Load(case_id, &state, &found));
-      Command breach;
-      breach.set_case_id(case_id);
-      breach.set_action(std::string(kBreachAction));
-      breach.mutable_actor()->set_user("system");
-      breach.mutable_actor()->set_role("system");
-      (*breach.mutable_data()->mutable_fields())["deadline"].set_string_value(name);
-      auto def = DefinitionFor(&state);
       Result<std::vector<Event>> events =
-          def.ok() && found ? Decide(&state, breach, **def, ctx_, std::max(due, state.last_micros()))
-                            : Result<std::vector<Event>>(def.ok() ? Status::NotFound("no state") : def.status());
+          found ? BreachEvents(state, name, due) : Result<std::vector<Event>>(Status::NotFound("no state"));
       if (!events.ok()) {
         // The index disagrees with the case: drop the entry rather than loop.
         spdlog::warn("deadline {} of case {} cannot fire: {}", name, case_id, events.status().ToString());
@@ -110,13 +138,20 @@ class BatchWriter {
   }
 
   Status ApplyOne(const Command& cmd, Answer* answer) {
-    if (cmd.action() == kBreachAction) {
-      answer->status = Status::InvalidArgument(
-          "action \"breach\" is reserved for the engine's deadline ticker");
+    auto reject = [&](Status why) {
+      answer->kind = Answer::Kind::kRejected;
+      answer->status = std::move(why);
       return Status::Ok();
+    };
+    if (cmd.action() == kBreachAction) {
+      return reject(Status::InvalidArgument("action \"breach\" is reserved for the engine's deadline ticker"));
     }
-    const int64_t at = cmd.at_micros() != 0 ? cmd.at_micros() : env_->NowMicros();
-    CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
+    const int64_t now = env_->NowMicros();
+    const int64_t at = cmd.at_micros() != 0 ? cmd.at_micros() : now;
+    if (at > now + kFutureToleranceMicros) {
+      return reject(Status::InvalidArgument("at " + timeutil::FormatTimestamp(at) + " is in the future (the engine's clock reads " +
+                                            timeutil::FormatTimestamp(now) + ")"));
+    }
     if (!cmd.id().empty()) {
       std::string prior;
       Status s = batch_.GetCommandAnswer(cmd.id(), &prior);
@@ -127,19 +162,24 @@ class BatchWriter {
       }
       if (!s.IsNotFound()) return s;
     }
+    // Decide first, on the case as its own passed deadlines would leave it,
+    // writing nothing: a rejected command must not move time for anyone.
     CaseState state;
     bool found;
     CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
     auto def = DefinitionFor(found ? &state : nullptr);
-    if (!def.ok()) {
-      answer->status = def.status();
-      return Status::Ok();
-    }
-    auto events = Decide(found ? &state : nullptr, cmd, **def, ctx_, at);
-    if (!events.ok()) {
-      answer->kind = Answer::Kind::kRejected;
-      answer->status = events.status();
-      return Status::Ok();
+    if (!def.ok()) return reject(def.status());
+    CaseState probe = state;
+    if (found) SimulateDue(&probe, at - 1);
+    auto events = Decide(found ? &probe : nullptr, cmd, **def, ctx_, at);
+    if (!events.ok()) return reject(events.status());
+    // Accepted: time has reached `at` for every case.
+    CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
+    if (found) {
+      CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
+      if (state.last_seq() != probe.last_seq()) {
+        return Status::Corruption("case " + cmd.case_id() + ": deadline simulation and firing disagree");
+      }
     }
     CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
     if (!cmd.id().empty()) {

@@ -2,6 +2,7 @@
 // README.md and docs/ describe each.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 #include "base/time.h"
@@ -12,6 +13,10 @@ namespace casegrid::tools {
 namespace {
 
 int RunQuery(const GlobalOptions& g, const std::function<int(Session&)>& body) {
+  // A query never creates a data directory: a typo in --data is an error.
+  if (!std::filesystem::exists(g.data_dir + "/journal/data.mdb")) {
+    return Fail(Status::NotFound("no journal in " + g.data_dir + " (check --data, or submit commands first)"));
+  }
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
   if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
@@ -31,6 +36,10 @@ int main(int argc, char** argv) {
   using namespace casegrid::tools;
   CLI::App app{"casegrid: an event-sourced workflow engine for citizen case handling"};
   app.require_subcommand(1);
+  // Options a subcommand does not know fall through to this level, so
+  // `casegrid demo --data D` works like `casegrid --data D demo`. (In `act`,
+  // --data is the action's JSON; give the directory before `act` there.)
+  app.fallthrough();
   GlobalOptions g;
   app.add_option("--data", g.data_dir, "data directory (journal and read models)")->capture_default_str();
   app.add_option("--config", g.config_dir, "configuration directory (default: $CASEGRID_CONFIG or the shipped workflows/)");

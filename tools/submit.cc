@@ -26,6 +26,12 @@ std::string ReasonKind(const Status& s) {
       quoted = !quoted;
     } else if (!quoted) {
       if (m.compare(i, 2, " (") == 0) break;
+      if (m[i] >= '0' && m[i] <= '9' && (i == 0 || m[i - 1] == ' ')) {
+        // A word that starts with a digit (a number, a time) is a value too.
+        while (i + 1 < m.size() && m[i + 1] != ' ' && m[i + 1] != ',') ++i;
+        out.push_back('N');
+        continue;
+      }
       out.push_back(m[i]);
     }
   }

@@ -75,7 +75,7 @@ TEST_CASE("a deadline event says which rule of which definition set it, from whi
   REQUIRE(contact->workflow_id() == "petition-125");
   REQUIRE(contact->workflow_version() == 1);
   REQUIRE(contact->anchor_event_id() == "LS-1/3");
-  REQUIRE(contact->rule().find("1th working day after the dispatch day") != std::string::npos);
+  REQUIRE(contact->rule().find("1st working day after the dispatch day") != std::string::npos);
   REQUIRE(contact->calendar().find("cn-mainland") != std::string::npos);
   REQUIRE(contact->owner_unit() == kStation);
 }
@@ -237,7 +237,7 @@ TEST_CASE("bad commands are rejected with a message naming what is wrong", "[dec
   stale.set_expect(2);
   auto r = h.Do(stale);
   REQUIRE(r.status().IsConflict());
-  CHECK(r.status().message() == "case LS-1 is at version 6, command expected 2");
+  CHECK(r.status().message() == "case \"LS-1\" is at version 6, command expected 2");
   REQUIRE(h.state().last_seq() == 6);  // nothing was applied
 }
 

@@ -12,7 +12,7 @@ namespace {
 
 struct Rig {
   TempDir dir;
-  VirtualEnv clock{At("2026-09-01T00:00:00+08:00")};
+  VirtualEnv clock{At("2026-12-31T00:00:00+08:00")};  // after every command time used here
   std::unique_ptr<events::Log> log;
   std::unique_ptr<engine::Engine> engine;
   Rig() {
@@ -154,4 +154,34 @@ TEST_CASE("nobody but the ticker may breach a deadline", "[engine]") {
   REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
   REQUIRE(answers[0].status.message() == "action \"breach\" is reserved for the engine's deadline ticker");
   REQUIRE(rig.engine->CaseState("LS-1")->last_seq() == 2);
+}
+
+TEST_CASE("a rejected command does not move time: no deadline fires for it", "[engine]") {
+  Rig rig;
+  auto cmds = Lifecycle("LS-1");
+  rig.Apply({cmds[0], cmds[1]});
+  const uint64_t before = rig.LastSeq();
+  auto answers = rig.Apply({Cmd("LS-1", "fly", kCentre, "2026-11-01T00:00:00+08:00")});
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
+  REQUIRE(rig.LastSeq() == before);
+  REQUIRE(rig.engine->CaseState("LS-1")->unit() == kStation);
+}
+
+TEST_CASE("a command is decided on the case as its own passed deadlines left it", "[engine]") {
+  Rig rig;
+  auto cmds = Lifecycle("LS-1");
+  rig.Apply({cmds[0], cmds[1]});  // contact due end of 09-02 at the village
+  // On 09-03 the village station is no longer responsible: the case went to its town.
+  auto late = rig.Apply({Cmd("LS-1", "contact", UnitActor(kStation), "2026-09-03T10:00:00+08:00")});
+  REQUIRE(late[0].kind == engine::Answer::Kind::kRejected);
+  REQUIRE(late[0].status.message().find("not the case's responsible unit \"371302-001\"") != std::string::npos);
+  auto town = rig.Apply({Cmd("LS-1", "contact", UnitActor(kTown), "2026-09-03T10:00:00+08:00")});
+  REQUIRE(town[0].kind == engine::Answer::Kind::kAccepted);
+}
+
+TEST_CASE("a command dated in the future is rejected", "[engine]") {
+  Rig rig;
+  auto answers = rig.Apply({Cmd("LS-1", "intake", kWindow, "2027-06-01T09:00:00+08:00", IntakeData())});
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
+  REQUIRE(answers[0].status.message().find("is in the future") != std::string::npos);
 }
