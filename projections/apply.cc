@@ -200,9 +200,14 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_closed_level(p.level());
       view->set_closed_unit(p.unit());
       view->set_closed_on_time(p.on_time());
-      const std::string& level = p.level().empty() ? view->level() : p.level();
-      CountCase(day, *view, level, Metric::kClosed, stats);
-      if (p.on_time()) CountCase(day, *view, level, Metric::kClosedOnTime, stats);
+      // "Closed" counts cases, as the centre reports them: a reopened case
+      // closed again is not closed twice.
+      if (view->closures() == 0) {
+        const std::string& level = p.level().empty() ? view->level() : p.level();
+        CountCase(day, *view, level, Metric::kClosed, stats);
+        if (p.on_time()) CountCase(day, *view, level, Metric::kClosedOnTime, stats);
+      }
+      view->set_closures(view->closures() + 1);
       break;
     }
     case Event::kRated: {

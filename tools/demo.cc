@@ -332,7 +332,10 @@ class Simulation {
         if (sc.rates) Schedule(p.at + rng_.Between(2, 72) * kHour, i, Step::kRate);
         break;
       case Step::kRate:
-        if (!sc.satisfied) Schedule(OnWorkingDay(day, 3, 9 * 60, 17 * 60), i, Step::kRedo);
+        if (!sc.satisfied) {
+          Schedule(OnWorkingDay(day, 3, 9 * 60, 17 * 60), i, Step::kRedo);
+          c.script.satisfied = true;  // the second answer settles it
+        }
         break;
       case Step::kReject:
       case Step::kUrge:
