@@ -6,13 +6,19 @@ namespace casegrid::codec {
 
 void PutU32BE(std::string* dst, uint32_t v) {
   char b[4];
-  for (int i = 3; i >= 0; --i) { b[i] = static_cast<char>(v & 0xff); v >>= 8; }
+  for (int i = 3; i >= 0; --i) {
+    b[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
   dst->append(b, 4);
 }
 
 void PutU64BE(std::string* dst, uint64_t v) {
   char b[8];
-  for (int i = 7; i >= 0; --i) { b[i] = static_cast<char>(v & 0xff); v >>= 8; }
+  for (int i = 7; i >= 0; --i) {
+    b[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
   dst->append(b, 8);
 }
 

@@ -12,15 +12,20 @@ Status FromRc(int rc, std::string_view what) {
   if (rc == 0) return Status::Ok();
   std::string m = "lmdb " + std::string(what) + ": " + mdb_strerror(rc);
   switch (rc) {
-    case MDB_NOTFOUND: return Status::NotFound(m);
+    case MDB_NOTFOUND:
+      return Status::NotFound(m);
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID: return Status::Corruption(m);
+    case MDB_INVALID:
+      return Status::Corruption(m);
     case MDB_MAP_FULL:
     case MDB_READERS_FULL:
-    case MDB_TXN_FULL: return Status::Unavailable(m);
-    case MDB_PANIC: return Status::Fatal(m);
-    default: return Status::IOError(m);
+    case MDB_TXN_FULL:
+      return Status::Unavailable(m);
+    case MDB_PANIC:
+      return Status::Fatal(m);
+    default:
+      return Status::IOError(m);
   }
 }
 
@@ -37,7 +42,8 @@ Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
     return FromRc(code, std::string(what) + " " + dir);
   };
   if ((rc = mdb_env_set_maxdbs(env, options.max_dbs)) != 0) return fail(rc, "set_maxdbs");
-  if ((rc = mdb_env_set_mapsize(env, options.initial_map_bytes)) != 0) return fail(rc, "set_mapsize");
+  if ((rc = mdb_env_set_mapsize(env, options.initial_map_bytes)) != 0)
+    return fail(rc, "set_mapsize");
   if ((rc = mdb_env_set_maxreaders(env, 256)) != 0) return fail(rc, "set_maxreaders");
   unsigned flags = MDB_NOTLS;
   if (!options.sync) flags |= MDB_NOSYNC;

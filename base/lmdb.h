@@ -23,9 +23,7 @@ namespace casegrid::lmdb {
 // "lmdb <what>: <mdb_strerror>" as the right Status code (NotFound for MDB_NOTFOUND).
 Status FromRc(int rc, std::string_view what);
 
-inline MDB_val Val(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
+inline MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 inline std::string_view View(const MDB_val& v) {
   return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
@@ -33,7 +31,7 @@ inline std::string_view View(const MDB_val& v) {
 struct Options {
   size_t initial_map_bytes = size_t{256} << 20;
   unsigned max_dbs = 16;
-  bool sync = true;         // false: MDB_NOSYNC (benchmarks only; not durable)
+  bool sync = true;  // false: MDB_NOSYNC (benchmarks only; not durable)
   bool read_only = false;
 };
 

@@ -4,14 +4,22 @@ namespace casegrid {
 
 std::string_view Status::CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kNotFound: return "not found";
-    case Code::kConflict: return "conflict";
-    case Code::kCorruption: return "corruption";
-    case Code::kIOError: return "io error";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kFatal: return "fatal";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kIOError:
+      return "io error";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kFatal:
+      return "fatal";
   }
   return "unknown";
 }

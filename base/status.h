@@ -21,11 +21,11 @@ class [[nodiscard]] Status {
     kOk = 0,
     kInvalidArgument = 1,  // bad input: answer it, write nothing, keep going
     kNotFound = 2,
-    kConflict = 3,         // stale `expect` or a concurrent writer: re-read, retry
-    kCorruption = 4,       // checksum or hash chain mismatch: stop and investigate
+    kConflict = 3,    // stale `expect` or a concurrent writer: re-read, retry
+    kCorruption = 4,  // checksum or hash chain mismatch: stop and investigate
     kIOError = 5,
-    kUnavailable = 6,      // transient: retry later
-    kFatal = 7,            // the writer is stopped: no further intake
+    kUnavailable = 6,  // transient: retry later
+    kFatal = 7,        // the writer is stopped: no further intake
   };
 
   Status() = default;
@@ -82,19 +82,18 @@ class [[nodiscard]] Result {
 
 }  // namespace casegrid
 
-#define CASEGRID_RETURN_IF_ERROR(expr)        \
-  do {                                        \
-    ::casegrid::Status _st = (expr);          \
-    if (!_st.ok()) return _st;                \
+#define CASEGRID_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::casegrid::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 #define CASEGRID_CONCAT_INNER(a, b) a##b
 #define CASEGRID_CONCAT(a, b) CASEGRID_CONCAT_INNER(a, b)
 // NOLINTNEXTLINE(bugprone-macro-parentheses): lhs is a declaration
-#define CASEGRID_ASSIGN_OR_RETURN(lhs, expr)                          \
-  auto CASEGRID_CONCAT(_res_, __LINE__) = (expr);                     \
-  if (!CASEGRID_CONCAT(_res_, __LINE__).ok())                         \
-    return CASEGRID_CONCAT(_res_, __LINE__).status();                 \
+#define CASEGRID_ASSIGN_OR_RETURN(lhs, expr)                                                    \
+  auto CASEGRID_CONCAT(_res_, __LINE__) = (expr);                                               \
+  if (!CASEGRID_CONCAT(_res_, __LINE__).ok()) return CASEGRID_CONCAT(_res_, __LINE__).status(); \
   lhs = std::move(CASEGRID_CONCAT(_res_, __LINE__)).value()
 
 #endif  // CASEGRID_BASE_STATUS_H_

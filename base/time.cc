@@ -49,11 +49,9 @@ Result<int32_t> ParseDate(std::string_view text) {
   int y, m, d;
   if (text.size() != 10 || text[4] != '-' || text[7] != '-' || !Digits(text, 0, 4, &y) ||
       !Digits(text, 5, 2, &m) || !Digits(text, 8, 2, &d)) {
-    return Status::InvalidArgument("bad date \"" + std::string(text) +
-                                   "\" (expected YYYY-MM-DD)");
+    return Status::InvalidArgument("bad date \"" + std::string(text) + "\" (expected YYYY-MM-DD)");
   }
-  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m),
-                                  std::chrono::day(d)};
+  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
   if (!ymd.ok()) return Status::InvalidArgument("no such date \"" + std::string(text) + "\"");
   return DaysFromCivil(y, m, d);
 }

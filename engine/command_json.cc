@@ -15,15 +15,24 @@ std::string TypeName(const json& j) { return j.type_name(); }
 
 Status ToValue(const json& j, const std::string& path, google::protobuf::Value* out) {
   switch (j.type()) {
-    case json::value_t::null: out->set_null_value(google::protobuf::NULL_VALUE); break;
-    case json::value_t::boolean: out->set_bool_value(j.get<bool>()); break;
+    case json::value_t::null:
+      out->set_null_value(google::protobuf::NULL_VALUE);
+      break;
+    case json::value_t::boolean:
+      out->set_bool_value(j.get<bool>());
+      break;
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: out->set_number_value(j.get<double>()); break;
-    case json::value_t::string: out->set_string_value(j.get<std::string>()); break;
+    case json::value_t::number_float:
+      out->set_number_value(j.get<double>());
+      break;
+    case json::value_t::string:
+      out->set_string_value(j.get<std::string>());
+      break;
     case json::value_t::array:
       for (const auto& item : j) {
-        CASEGRID_RETURN_IF_ERROR(ToValue(item, path + "[]", out->mutable_list_value()->add_values()));
+        CASEGRID_RETURN_IF_ERROR(
+            ToValue(item, path + "[]", out->mutable_list_value()->add_values()));
       }
       out->mutable_list_value();
       break;
@@ -34,7 +43,8 @@ Status ToValue(const json& j, const std::string& path, google::protobuf::Value* 
       }
       out->mutable_struct_value();
       break;
-    default: return Bad(path + ": unsupported JSON value");
+    default:
+      return Bad(path + ": unsupported JSON value");
   }
   return Status::Ok();
 }
@@ -89,13 +99,17 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
       return Bad("actor." + k + ": unknown field (allowed: user, role, unit)");
     }
   }
-  CASEGRID_RETURN_IF_ERROR(GetString(*actor, "user", "actor.", true, cmd.mutable_actor()->mutable_user()));
-  CASEGRID_RETURN_IF_ERROR(GetString(*actor, "role", "actor.", true, cmd.mutable_actor()->mutable_role()));
-  CASEGRID_RETURN_IF_ERROR(GetString(*actor, "unit", "actor.", false, cmd.mutable_actor()->mutable_unit()));
+  CASEGRID_RETURN_IF_ERROR(
+      GetString(*actor, "user", "actor.", true, cmd.mutable_actor()->mutable_user()));
+  CASEGRID_RETURN_IF_ERROR(
+      GetString(*actor, "role", "actor.", true, cmd.mutable_actor()->mutable_role()));
+  CASEGRID_RETURN_IF_ERROR(
+      GetString(*actor, "unit", "actor.", false, cmd.mutable_actor()->mutable_unit()));
   auto expect = j.find("expect");
   if (expect != j.end()) {
     if (!expect->is_number_unsigned()) {
-      return Bad("expect: expected a non-negative integer (the case version), got " + TypeName(*expect));
+      return Bad("expect: expected a non-negative integer (the case version), got " +
+                 TypeName(*expect));
     }
     cmd.set_has_expect(true);
     cmd.set_expect(expect->get<uint64_t>());
@@ -104,7 +118,8 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
   if (data != j.end()) {
     if (!data->is_object()) return Bad("data: expected an object, got " + TypeName(*data));
     for (const auto& [k, v] : data->items()) {
-      CASEGRID_RETURN_IF_ERROR(ToValue(v, "data." + k, &(*cmd.mutable_data()->mutable_fields())[k]));
+      CASEGRID_RETURN_IF_ERROR(
+          ToValue(v, "data." + k, &(*cmd.mutable_data()->mutable_fields())[k]));
     }
   }
   return cmd;

@@ -26,7 +26,11 @@ std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 // 1st, 2nd, 3rd, 4th, 11th, 21st ...
 std::string Ordinal(int n) {
   const int tens = n % 100, ones = n % 10;
-  const char* suffix = (tens >= 11 && tens <= 13) ? "th" : ones == 1 ? "st" : ones == 2 ? "nd" : ones == 3 ? "rd" : "th";
+  const char* suffix = (tens >= 11 && tens <= 13) ? "th"
+                       : ones == 1                ? "st"
+                       : ones == 2                ? "nd"
+                       : ones == 3                ? "rd"
+                                                  : "th";
   return std::to_string(n) + suffix;
 }
 
@@ -42,20 +46,26 @@ std::string JoinNames(const List& list) {
 
 std::string_view KindOf(const Value& v) {
   switch (v.kind_case()) {
-    case Value::kNullValue: return "null";
-    case Value::kNumberValue: return "a number";
-    case Value::kStringValue: return "a string";
-    case Value::kBoolValue: return "a boolean";
-    case Value::kStructValue: return "an object";
-    case Value::kListValue: return "a list";
-    default: return "nothing";
+    case Value::kNullValue:
+      return "null";
+    case Value::kNumberValue:
+      return "a number";
+    case Value::kStringValue:
+      return "a string";
+    case Value::kBoolValue:
+      return "a boolean";
+    case Value::kStructValue:
+      return "an object";
+    case Value::kListValue:
+      return "a list";
+    default:
+      return "nothing";
   }
 }
 
 // Checks `data` against the action's declared fields, recursively.
 Status CheckFields(const Struct& data, const google::protobuf::RepeatedPtrField<Field>& fields,
-                   const std::string& path, const std::string& action,
-                   const DecideContext& ctx) {
+                   const std::string& path, const std::string& action, const DecideContext& ctx) {
   for (const auto& [key, value] : data.fields()) {
     const Field* f = nullptr;
     for (const auto& candidate : fields) {
@@ -70,7 +80,8 @@ Status CheckFields(const Struct& data, const google::protobuf::RepeatedPtrField<
     const std::string where = path + key;
     const Value& v = value;  // a structured binding cannot be captured before C++20 in clang 14
     auto want = [&where, &v](std::string_view expected) {
-      return Reject(where + ": expected " + std::string(expected) + ", got " + std::string(KindOf(v)));
+      return Reject(where + ": expected " + std::string(expected) + ", got " +
+                    std::string(KindOf(v)));
     };
     switch (f->type()) {
       case casegrid::v1::BOOL:
@@ -80,7 +91,8 @@ Status CheckFields(const Struct& data, const google::protobuf::RepeatedPtrField<
         if (value.kind_case() != Value::kNumberValue) return want("an integer");
         double d = value.number_value();
         if (std::floor(d) != d || std::fabs(d) > 9e15) return want("an integer");
-        if (f->min() < f->max() && (d < static_cast<double>(f->min()) || d > static_cast<double>(f->max()))) {
+        if (f->min() < f->max() &&
+            (d < static_cast<double>(f->min()) || d > static_cast<double>(f->max()))) {
           return Reject(where + ": " + std::to_string(static_cast<int64_t>(d)) + " is outside " +
                         std::to_string(f->min()) + ".." + std::to_string(f->max()));
         }
@@ -88,7 +100,8 @@ Status CheckFields(const Struct& data, const google::protobuf::RepeatedPtrField<
       }
       case casegrid::v1::OBJECT:
         if (value.kind_case() != Value::kStructValue) return want("an object");
-        CASEGRID_RETURN_IF_ERROR(CheckFields(value.struct_value(), f->fields(), where + ".", action, ctx));
+        CASEGRID_RETURN_IF_ERROR(
+            CheckFields(value.struct_value(), f->fields(), where + ".", action, ctx));
         break;
       default: {
         if (value.kind_case() != Value::kStringValue) return want("a string");
@@ -196,7 +209,10 @@ class Decision {
  public:
   Decision(const CaseState* state, const Command& cmd, const workflows::Definition& def,
            const DecideContext& ctx, int64_t now)
-      : cmd_(cmd), def_(def), ctx_(ctx), now_(now),
+      : cmd_(cmd),
+        def_(def),
+        ctx_(ctx),
+        now_(now),
         out_(state != nullptr ? *state : CaseState(), cmd, def, now) {}
 
   Result<std::vector<Event>> Run(const CaseState* state) {
@@ -225,10 +241,13 @@ class Decision {
                                 std::to_string(cmd_.expect()));
       }
       if (now_ < state->last_micros()) {
-        return Reject("time " + timeutil::FormatTimestamp(now_) + " is before the case's last event at " +
-                      timeutil::FormatTimestamp(state->last_micros()) + " (times must not go back within a case)");
+        return Reject("time " + timeutil::FormatTimestamp(now_) +
+                      " is before the case's last event at " +
+                      timeutil::FormatTimestamp(state->last_micros()) +
+                      " (times must not go back within a case)");
       }
-      if (std::find(action->from().begin(), action->from().end(), state->state()) == action->from().end()) {
+      if (std::find(action->from().begin(), action->from().end(), state->state()) ==
+          action->from().end()) {
         return Reject("action " + Quote(action->name()) + " is not allowed in state " +
                       Quote(state->state()) + " (allowed from: " + JoinNames(action->from()) + ")");
       }
@@ -252,7 +271,8 @@ class Decision {
     if (actor.user().empty() || actor.role().empty()) {
       return Reject("actor needs a user and a role");
     }
-    if (std::find(action.roles().begin(), action.roles().end(), actor.role()) == action.roles().end()) {
+    if (std::find(action.roles().begin(), action.roles().end(), actor.role()) ==
+        action.roles().end()) {
       return Reject("role " + Quote(actor.role()) + " may not " + Quote(action.name()) +
                     " (allowed: " + JoinNames(action.roles()) + ")");
     }
@@ -329,7 +349,8 @@ class Decision {
       case casegrid::v1::ESCALATE: {
         const auto* from = ctx_.org->FindUnit(s.unit());
         if (from == nullptr) return Reject("the case has no responsible unit to escalate from");
-        CASEGRID_RETURN_IF_ERROR(FillEscalation(*from, Str(data, "reason"), "", e->mutable_escalated()));
+        CASEGRID_RETURN_IF_ERROR(
+            FillEscalation(*from, Str(data, "reason"), "", e->mutable_escalated()));
         break;
       }
       case casegrid::v1::EXTEND: {
@@ -338,8 +359,8 @@ class Decision {
         if (open == nullptr) {
           std::vector<std::string> names;
           for (const auto& d : s.deadlines()) names.push_back(d.name());
-          return Reject("data.deadline: " + Quote(name) + " is not an open deadline of the case (open: " +
-                        JoinNames(names) + ")");
+          return Reject("data.deadline: " + Quote(name) +
+                        " is not an open deadline of the case (open: " + JoinNames(names) + ")");
         }
         const int days = static_cast<int>(Int(data, "working_days"));
         auto* p = e->mutable_extended();
@@ -364,7 +385,8 @@ class Decision {
         auto* p = e->mutable_case_closed();
         p->set_note(Str(data, "note"));
         p->set_unit(s.unit());
-        if (const auto* u = ctx_.org->FindUnit(s.unit())) p->set_level(std::string(ctx_.org->LevelOf(*u)));
+        if (const auto* u = ctx_.org->FindUnit(s.unit()))
+          p->set_level(std::string(ctx_.org->LevelOf(*u)));
         p->set_on_time(!s.breached_any());
         break;
       }
@@ -421,7 +443,8 @@ class Decision {
            int64_t trigger_micros) {
     const auto* d = def_.FindDeadline(name);
     if (d == nullptr) return;
-    if (d->has_when() && d->when().field() == "complex" && out_.state().complex() != d->when().equals()) {
+    if (d->has_when() && d->when().field() == "complex" &&
+        out_.state().complex() != d->when().equals()) {
       return;
     }
     std::string anchor_event = trigger_event;
@@ -443,8 +466,8 @@ class Decision {
              anchor_name + " day";
     } else if (d->working_days() > 0) {
       due = ctx_.calendar->EndOfWorkingDaysAfter(day, d->working_days());
-      rule = "end of the " + Ordinal(d->working_days()) + " working day after the " +
-             anchor_name + " day";
+      rule = "end of the " + Ordinal(d->working_days()) + " working day after the " + anchor_name +
+             " day";
     } else {
       due = ctx_.calendar->EndOfWorkingDaysAfter(day, 0);
       rule = "end of the " + anchor_name + " day (the next working day if it is not one)";
@@ -467,9 +490,9 @@ class Decision {
     p->set_anchor_event_id(anchor_event);
     p->set_anchor_micros(anchor_micros);
     // The calendar and whether the due day's year is a published schedule.
-    p->set_calendar(ctx_.calendar->id() +
-                    (ctx_.calendar->Covers(timeutil::LocalDay(due)) ? " (published schedule)"
-                                                                     : " (weekends only: year not published)"));
+    p->set_calendar(ctx_.calendar->id() + (ctx_.calendar->Covers(timeutil::LocalDay(due))
+                                               ? " (published schedule)"
+                                               : " (weekends only: year not published)"));
     p->set_owner_unit(d != nullptr && d->owner() == "centre" ? ctx_.org->district_centre().code()
                                                              : out_.state().unit());
     p->set_on_breach(std::string(OnBreachName(on_breach)));
@@ -482,7 +505,8 @@ class Decision {
     const CaseState& s = out_.state();
     const auto* mark = FindMark(s, reopen->name());
     if (reopen->max_times() > 0 && mark != nullptr && mark->times() >= reopen->max_times()) return;
-    if (std::find(reopen->from().begin(), reopen->from().end(), s.state()) == reopen->from().end()) return;
+    if (std::find(reopen->from().begin(), reopen->from().end(), s.state()) == reopen->from().end())
+      return;
     if (s.closed_micros() > 0 && rate.reopen_within_days() > 0 &&
         now_ - s.closed_micros() > int64_t{rate.reopen_within_days()} * timeutil::kMicrosPerDay) {
       return;
@@ -515,7 +539,8 @@ class Decision {
   Status Breach(const std::string& name) {
     const auto* open = FindOpen(out_.state(), name);
     if (open == nullptr || open->breached()) {
-      return Reject("deadline " + Quote(name) + " is not open and unbreached on case " + cmd_.case_id());
+      return Reject("deadline " + Quote(name) + " is not open and unbreached on case " +
+                    cmd_.case_id());
     }
     const std::string on_breach = open->on_breach();
     Event* e = out_.Begin(kBreachAction, "");
@@ -615,9 +640,9 @@ Result<std::vector<Event>> Decide(const CaseState* state, const Command& command
   if (command.action().empty()) return Reject("action: required");
   if (state != nullptr && (state->workflow_id() != definition.id() ||
                            state->workflow_version() != definition.version())) {
-    return Status::InvalidArgument("case " + command.case_id() + " runs on " + state->workflow_id() +
-                                   " v" + std::to_string(state->workflow_version()) +
-                                   ", not the definition given");
+    return Status::InvalidArgument(
+        "case " + command.case_id() + " runs on " + state->workflow_id() + " v" +
+        std::to_string(state->workflow_version()) + ", not the definition given");
   }
   Decision decision(state, command, definition, context, now_micros);
   return decision.Run(state);

@@ -42,7 +42,8 @@ class BatchWriter {
   }
 
   Result<std::shared_ptr<const workflows::Definition>> DefinitionFor(const CaseState* state) {
-    if (state != nullptr) return config_.workflows->Find(state->workflow_id(), state->workflow_version());
+    if (state != nullptr)
+      return config_.workflows->Find(state->workflow_id(), state->workflow_version());
     return config_.workflows->Latest(config_.default_workflow);
   }
 
@@ -83,7 +84,8 @@ class BatchWriter {
   }
 
   // The events of deadline `name` (due at `due`) passing on a case.
-  Result<std::vector<Event>> BreachEvents(const CaseState& state, const std::string& name, int64_t due) {
+  Result<std::vector<Event>> BreachEvents(const CaseState& state, const std::string& name,
+                                          int64_t due) {
     Command breach;
     breach.set_case_id(state.case_id());
     breach.set_action(std::string(kBreachAction));
@@ -125,10 +127,12 @@ class BatchWriter {
       bool found;
       CASEGRID_RETURN_IF_ERROR(Load(case_id, &state, &found));
       Result<std::vector<Event>> events =
-          found ? BreachEvents(state, name, due) : Result<std::vector<Event>>(Status::NotFound("no state"));
+          found ? BreachEvents(state, name, due)
+                : Result<std::vector<Event>>(Status::NotFound("no state"));
       if (!events.ok()) {
         // The index disagrees with the case: drop the entry rather than loop.
-        spdlog::warn("deadline {} of case {} cannot fire: {}", name, case_id, events.status().ToString());
+        spdlog::warn("deadline {} of case {} cannot fire: {}", name, case_id,
+                     events.status().ToString());
         CASEGRID_RETURN_IF_ERROR(batch_.DelDeadline(due, case_id, name));
         continue;
       }
@@ -144,12 +148,14 @@ class BatchWriter {
       return Status::Ok();
     };
     if (cmd.action() == kBreachAction) {
-      return reject(Status::InvalidArgument("action \"breach\" is reserved for the engine's deadline ticker"));
+      return reject(Status::InvalidArgument(
+          "action \"breach\" is reserved for the engine's deadline ticker"));
     }
     const int64_t now = env_->NowMicros();
     const int64_t at = cmd.at_micros() != 0 ? cmd.at_micros() : now;
     if (at > now + kFutureToleranceMicros) {
-      return reject(Status::InvalidArgument("at " + timeutil::FormatTimestamp(at) + " is in the future (the engine's clock reads " +
+      return reject(Status::InvalidArgument("at " + timeutil::FormatTimestamp(at) +
+                                            " is in the future (the engine's clock reads " +
                                             timeutil::FormatTimestamp(now) + ")"));
     }
     if (!cmd.id().empty()) {
@@ -178,7 +184,8 @@ class BatchWriter {
     if (found) {
       CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
       if (state.last_seq() != probe.last_seq()) {
-        return Status::Corruption("case " + cmd.case_id() + ": deadline simulation and firing disagree");
+        return Status::Corruption("case " + cmd.case_id() +
+                                  ": deadline simulation and firing disagree");
       }
     }
     CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
@@ -272,7 +279,8 @@ Status ReplayCase(events::Log& log, std::string_view case_id,
     problem = events::OpenRecord(record, &state.last_hash(), &e);
     if (problem.ok() && e.case_seq() != expect_seq) {
       problem = Status::Corruption("case " + std::string(case_id) + ": expected seq " +
-                                   std::to_string(expect_seq) + ", found " + std::to_string(e.case_seq()));
+                                   std::to_string(expect_seq) + ", found " +
+                                   std::to_string(e.case_seq()));
     }
     if (!problem.ok()) return false;
     ++expect_seq;
@@ -295,15 +303,16 @@ Result<VerifyReport> VerifyLog(events::Log& log) {
     Event e;
     // The case id is needed to find the link; parse first, then check.
     if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
-      report.first_problem = Status::Corruption("event at position " + std::to_string(global) +
-                                                " does not parse");
+      report.first_problem =
+          Status::Corruption("event at position " + std::to_string(global) + " does not parse");
       return false;
     }
     Link& link = last[e.case_id()];
     Status s = events::OpenRecord(record, &link.hash, &e);
     if (s.ok() && e.case_seq() != link.seq + 1) {
-      s = Status::Corruption("event " + e.event_id() + " (case " + e.case_id() + "): expected seq " +
-                             std::to_string(link.seq + 1) + ", found " + std::to_string(e.case_seq()));
+      s = Status::Corruption("event " + e.event_id() + " (case " + e.case_id() +
+                             "): expected seq " + std::to_string(link.seq + 1) + ", found " +
+                             std::to_string(e.case_seq()));
     }
     if (!s.ok()) {
       report.first_problem = s.WithContext("position " + std::to_string(global));

@@ -43,9 +43,9 @@ Result<Config> LoadConfig(const std::string& dir);
 struct Answer {
   enum class Kind { kAccepted, kDuplicate, kRejected };
   Kind kind = Kind::kRejected;
-  Status status;           // why, when rejected
-  uint64_t case_seq = 0;   // the case version after the command
-  uint32_t events = 0;     // events it appended (0 for duplicates)
+  Status status;          // why, when rejected
+  uint64_t case_seq = 0;  // the case version after the command
+  uint32_t events = 0;    // events it appended (0 for duplicates)
 };
 
 struct ApplyStats {
@@ -90,9 +90,9 @@ Result<casegrid::v1::Actor> ParseActor(std::string_view spec);
 
 // Replays a case's stored events through OpenRecord (checking each hash and
 // the chain) and Evolve. The visitor sees each event and the state after it.
-Status ReplayCase(events::Log& log, std::string_view case_id,
-                  const std::function<void(const casegrid::v1::Event&,
-                                           const casegrid::v1::CaseState&)>& visit);
+Status ReplayCase(
+    events::Log& log, std::string_view case_id,
+    const std::function<void(const casegrid::v1::Event&, const casegrid::v1::CaseState&)>& visit);
 
 struct VerifyReport {
   uint64_t events = 0;

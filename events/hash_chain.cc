@@ -63,8 +63,8 @@ Status OpenRecord(std::string_view record, const std::string* expected_prev_hash
     return Status::Corruption("event record does not parse as casegrid.v1.Event (" +
                               std::to_string(record.size()) + " bytes)");
   }
-  const std::string where = "event " + event->event_id() + " (case " + event->case_id() +
-                            ", seq " + std::to_string(event->case_seq()) + ")";
+  const std::string where = "event " + event->event_id() + " (case " + event->case_id() + ", seq " +
+                            std::to_string(event->case_seq()) + ")";
   if (record.size() < kTrailerBytes || record[record.size() - kTrailerBytes] != kHashTag ||
       record[record.size() - kTrailerBytes + 1] != static_cast<char>(kHashBytes)) {
     return Status::Corruption(where + ": record does not end with its hash");

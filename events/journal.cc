@@ -133,8 +133,8 @@ class Journal final : public Log {
       std::string_view record;
       Status s = txn->Get(dbi_.events, codec::EventKey(seq), &record);
       if (s.IsNotFound()) {
-        return Status::Corruption("case " + std::string(case_id) + " index points to missing event " +
-                                  std::to_string(seq));
+        return Status::Corruption("case " + std::string(case_id) +
+                                  " index points to missing event " + std::to_string(seq));
       }
       CASEGRID_RETURN_IF_ERROR(s);
       if (!visit(seq, record)) break;

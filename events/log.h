@@ -48,8 +48,8 @@ class Batch {
   virtual Status DelDeadline(int64_t due_micros, std::string_view case_id,
                              std::string_view name) = 0;
   // The earliest deadline due at or before `until_micros`. NotFound if none.
-  virtual Status FirstDeadlineDue(int64_t until_micros, int64_t* due_micros,
-                                  std::string* case_id, std::string* name) = 0;
+  virtual Status FirstDeadlineDue(int64_t until_micros, int64_t* due_micros, std::string* case_id,
+                                  std::string* name) = 0;
 
   // Appends one sealed event record (see SealEvent) of `case_id`. Events are
   // numbered in the order they are appended; returns the global sequence.

@@ -11,18 +11,20 @@
 
 #include "base/status.h"
 
-#define REQUIRE_OK(expr)                                   \
-  do {                                                     \
+#define REQUIRE_OK(expr)                                      \
+  do {                                                        \
     ::casegrid::Status _s = ::casegrid::test::AsStatus(expr); \
-    INFO(_s.ToString());                                   \
-    REQUIRE(_s.ok());                                      \
+    INFO(_s.ToString());                                      \
+    REQUIRE(_s.ok());                                         \
   } while (0)
 
 namespace casegrid::test {
 
 inline Status AsStatus(const Status& s) { return s; }
 template <typename T>
-Status AsStatus(const Result<T>& r) { return r.status(); }
+Status AsStatus(const Result<T>& r) {
+  return r.status();
+}
 
 inline std::string SourcePath(const std::string& rel) {
   return std::string(CASEGRID_SOURCE_DIR) + "/" + rel;

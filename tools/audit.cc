@@ -15,8 +15,8 @@ int RunVerify(const GlobalOptions& g) {
   auto report = engine::VerifyLog(**log);
   if (!report.ok()) return Fail(report.status());
   if (!report->first_problem.ok()) {
-    std::cout << "verify FAILED after " << report->events << " good events: "
-              << report->first_problem.message() << "\n";
+    std::cout << "verify FAILED after " << report->events
+              << " good events: " << report->first_problem.message() << "\n";
     return 1;
   }
   std::cout << "verify ok: " << report->events << " events of " << report->cases
@@ -26,27 +26,28 @@ int RunVerify(const GlobalOptions& g) {
 
 int PrintReplay(events::Log& log, const std::string& case_id) {
   std::cout << "replay of case " << case_id << " (every hash checked)\n";
-  Status s = engine::ReplayCase(log, case_id, [](const casegrid::v1::Event& e,
-                                                   const casegrid::v1::CaseState& state) {
-    std::string detail(engine::PayloadName(e));
-    if (e.has_deadline_set()) {
-      detail += " " + e.deadline_set().name() + " due " + timeutil::FormatTimestamp(e.deadline_set().due_micros());
-    } else if (e.has_deadline_breached()) {
-      detail += " " + e.deadline_breached().name();
-    } else if (e.has_deadline_met()) {
-      detail += " " + e.deadline_met().name() + (e.deadline_met().late() ? " (late)" : "");
-    } else if (e.has_escalated()) {
-      detail += " " + e.escalated().from_unit() + " -> " + e.escalated().to_unit() + " (" +
-                e.escalated().reason() + ")";
-    } else if (e.has_case_dispatched()) {
-      detail += " to " + e.case_dispatched().unit() + " (" + e.case_dispatched().level() + ")";
-    }
-    std::cout << "  #" << e.case_seq() << "  " << timeutil::FormatTimestamp(e.occurred_micros()) << "  "
-              << e.actor().user() << " (" << e.actor().role()
-              << (e.actor().unit().empty() ? "" : ", " + e.actor().unit()) << ")  " << e.action()
-              << ": " << detail << "  -> " << state.state()
-              << (state.unit().empty() ? "" : " @ " + state.unit()) << "\n";
-  });
+  Status s = engine::ReplayCase(
+      log, case_id, [](const casegrid::v1::Event& e, const casegrid::v1::CaseState& state) {
+        std::string detail(engine::PayloadName(e));
+        if (e.has_deadline_set()) {
+          detail += " " + e.deadline_set().name() + " due " +
+                    timeutil::FormatTimestamp(e.deadline_set().due_micros());
+        } else if (e.has_deadline_breached()) {
+          detail += " " + e.deadline_breached().name();
+        } else if (e.has_deadline_met()) {
+          detail += " " + e.deadline_met().name() + (e.deadline_met().late() ? " (late)" : "");
+        } else if (e.has_escalated()) {
+          detail += " " + e.escalated().from_unit() + " -> " + e.escalated().to_unit() + " (" +
+                    e.escalated().reason() + ")";
+        } else if (e.has_case_dispatched()) {
+          detail += " to " + e.case_dispatched().unit() + " (" + e.case_dispatched().level() + ")";
+        }
+        std::cout << "  #" << e.case_seq() << "  " << timeutil::FormatTimestamp(e.occurred_micros())
+                  << "  " << e.actor().user() << " (" << e.actor().role()
+                  << (e.actor().unit().empty() ? "" : ", " + e.actor().unit()) << ")  "
+                  << e.action() << ": " << detail << "  -> " << state.state()
+                  << (state.unit().empty() ? "" : " @ " + state.unit()) << "\n";
+      });
   if (!s.ok()) {
     std::cout << "replay stopped: " << s.message() << "\n";
     return s.IsNotFound() ? 2 : 1;

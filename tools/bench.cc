@@ -56,20 +56,31 @@ std::string Line(uint64_t i, int stage, const std::vector<std::string>& grids) {
   const std::string station = grid.substr(0, grid.rfind('-'));
   char id[32];
   std::snprintf(id, sizeof id, "BN-%08llu", static_cast<unsigned long long>(i));
-  std::string head = std::string("{\"id\":\"") + id + "-" + std::to_string(stage) + "\",\"case\":\"" + id +
-                     "\",\"at\":\"" + kTimes[stage] + "\",";
-  const std::string unit = "\"actor\":{\"user\":\"u-" + station + "\",\"role\":\"unit\",\"unit\":\"" + station + "\"}";
+  std::string head = std::string("{\"id\":\"") + id + "-" + std::to_string(stage) +
+                     "\",\"case\":\"" + id + "\",\"at\":\"" + kTimes[stage] + "\",";
+  const std::string unit =
+      "\"actor\":{\"user\":\"u-" + station + "\",\"role\":\"unit\",\"unit\":\"" + station + "\"}";
   const std::string centre = "\"actor\":{\"user\":\"c01\",\"role\":\"centre\",\"unit\":\"371302\"}";
   switch (stage) {
     case 0:
-      return head + "\"action\":\"intake\",\"actor\":{\"user\":\"w01\",\"role\":\"window\",\"unit\":\"371302\"},"
-                    "\"data\":{\"channel\":\"window\",\"category\":\"labour-dispute\",\"grid\":\"" + grid +
-             "\",\"summary\":\"Unpaid wages\",\"petitioner\":{\"name\":\"Li\",\"phone\":\"13800000000\"},\"complex\":false}}";
-    case 1: return head + "\"action\":\"dispatch\"," + centre + "}";
-    case 2: return head + "\"action\":\"acknowledge\"," + unit + "}";
-    case 3: return head + "\"action\":\"contact\"," + unit + ",\"data\":{\"method\":\"visit\"}}";
-    case 4: return head + "\"action\":\"respond\"," + unit + ",\"data\":{\"answer\":\"wages paid\"}}";
-    default: return head + "\"action\":\"close\"," + centre + "}";
+      return head +
+             "\"action\":\"intake\",\"actor\":{\"user\":\"w01\",\"role\":\"window\",\"unit\":"
+             "\"371302\"},"
+             "\"data\":{\"channel\":\"window\",\"category\":\"labour-dispute\",\"grid\":\"" +
+             grid +
+             "\",\"summary\":\"Unpaid "
+             "wages\",\"petitioner\":{\"name\":\"Li\",\"phone\":\"13800000000\"},\"complex\":false}"
+             "}";
+    case 1:
+      return head + "\"action\":\"dispatch\"," + centre + "}";
+    case 2:
+      return head + "\"action\":\"acknowledge\"," + unit + "}";
+    case 3:
+      return head + "\"action\":\"contact\"," + unit + ",\"data\":{\"method\":\"visit\"}}";
+    case 4:
+      return head + "\"action\":\"respond\"," + unit + ",\"data\":{\"answer\":\"wages paid\"}}";
+    default:
+      return head + "\"action\":\"close\"," + centre + "}";
   }
 }
 
@@ -91,8 +102,8 @@ struct E2E {
   std::vector<Rss> rss_at_events;  // sampled every 250k events while importing
 };
 
-Result<E2E> RunEndToEnd(const std::string& dir, const engine::Config& config, uint64_t cases, size_t batch,
-                        bool sync, bool sample_rss) {
+Result<E2E> RunEndToEnd(const std::string& dir, const engine::Config& config, uint64_t cases,
+                        size_t batch, bool sync, bool sample_rss) {
   events::JournalOptions jo;
   jo.sync = sync;
   jo.initial_map_bytes = size_t{1} << 30;
@@ -148,8 +159,8 @@ Result<E2E> RunEndToEnd(const std::string& dir, const engine::Config& config, ui
 
 // Raw: the same event bytes, MDB_APPEND, the same events per batch, one
 // commit (sync) per batch.
-Result<double> RawAppend(const std::string& from_dir, const std::string& dir, uint64_t events_per_batch, bool sync,
-                         uint64_t* count) {
+Result<double> RawAppend(const std::string& from_dir, const std::string& dir,
+                         uint64_t events_per_batch, bool sync, uint64_t* count) {
   std::vector<std::string> records;
   {
     events::JournalOptions jo;
@@ -220,7 +231,8 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   std::string root = o.dir;
   if (root.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "casegrid-bench-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) return Fail(Status::IOError("cannot create a scratch directory"));
+    if (::mkdtemp(tmpl.data()) == nullptr)
+      return Fail(Status::IOError("cannot create a scratch directory"));
     root = tmpl;
   }
   auto config = engine::LoadConfig(ResolveConfigDir(g));
@@ -234,18 +246,21 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   step("end to end, durable (one fsync per batch)");
   auto sync = RunEndToEnd(root + "/e2e-sync", *config, o.cases, o.batch, true, true);
   if (!sync.ok()) return Fail(sync.status());
-  const uint64_t per_batch = std::max<uint64_t>(1, sync->events / std::max<uint64_t>(1, sync->batches));
+  const uint64_t per_batch =
+      std::max<uint64_t>(1, sync->events / std::max<uint64_t>(1, sync->batches));
   uint64_t raw_n = 0;
   step("raw LMDB appends of the same bytes, durable");
   auto raw_sync = RawAppend(root + "/e2e-sync", root + "/raw-sync", per_batch, true, &raw_n);
   if (!raw_sync.ok()) return Fail(raw_sync.status());
-  report.figures.push_back({"events/s end to end, fsync per batch", "events/s", sync->events / sync->seconds,
-                            raw_n / *raw_sync,
-                            std::to_string(sync->commands) + " commands of " + std::to_string(o.cases) +
-                                " case lifecycles, " + std::to_string(o.batch) + " commands (" +
+  report.figures.push_back({"events/s end to end, fsync per batch", "events/s",
+                            sync->events / sync->seconds, raw_n / *raw_sync,
+                            std::to_string(sync->commands) + " commands of " +
+                                std::to_string(o.cases) + " case lifecycles, " +
+                                std::to_string(o.batch) + " commands (" +
                                 std::to_string(per_batch) + " events) per batch"});
   report.figures.push_back({"commands/s end to end, fsync per batch", "commands/s",
-                            sync->commands / sync->seconds, 0, "answered after the batch is durable"});
+                            sync->commands / sync->seconds, 0,
+                            "answered after the batch is durable"});
 
   // 2. The same with sync off.
   step("end to end, sync off");
@@ -254,8 +269,9 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   step("raw LMDB appends, sync off");
   auto raw_nosync = RawAppend(root + "/e2e-nosync", root + "/raw-nosync", per_batch, false, &raw_n);
   if (!raw_nosync.ok()) return Fail(raw_nosync.status());
-  report.figures.push_back({"events/s end to end, sync off", "events/s", nosync->events / nosync->seconds,
-                            raw_n / *raw_nosync, "not durable: the benchmark of the CPU path"});
+  report.figures.push_back({"events/s end to end, sync off", "events/s",
+                            nosync->events / nosync->seconds, raw_n / *raw_nosync,
+                            "not durable: the benchmark of the CPU path"});
 
   // 3. Projection rebuild against scan + one random put per event.
   events::JournalOptions jo;
@@ -273,7 +289,8 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   uint64_t scanned = 0;
   auto raw_proj = RawScanAndPut(**log, root + "/raw-models", &scanned);
   if (!raw_proj.ok()) return Fail(raw_proj.status());
-  report.figures.push_back({"projection rebuild", "events/s", sync->events / rebuild_s, scanned / *raw_proj,
+  report.figures.push_back({"projection rebuild", "events/s", sync->events / rebuild_s,
+                            scanned / *raw_proj,
                             "batches of 1000 events, checkpoint in the same transaction"});
 
   // 4. Replay of one case with the whole journal around it.
@@ -287,7 +304,8 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
     std::snprintf(id, sizeof id, "BN-%08llu", static_cast<unsigned long long>(rng() % o.cases));
     auto a = Clock::now();
     uint64_t n = 0;
-    Status s = engine::ReplayCase(**log, id, [&](const casegrid::v1::Event&, const casegrid::v1::CaseState&) { ++n; });
+    Status s = engine::ReplayCase(
+        **log, id, [&](const casegrid::v1::Event&, const casegrid::v1::CaseState&) { ++n; });
     auto b = Clock::now();
     if (!s.ok() || n == 0) return Fail(s.ok() ? Status::Corruption("empty replay") : s);
     micros.push_back(std::chrono::duration<double, std::micro>(b - a).count());
@@ -301,15 +319,18 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   j["cases"] = o.cases;
   j["journal_events"] = sync->events;
   for (const auto& f : report.figures) {
-    nlohmann::json x = {{"name", f.name}, {"unit", f.unit}, {"casegrid", std::round(f.casegrid)}, {"note", f.note}};
+    nlohmann::json x = {
+        {"name", f.name}, {"unit", f.unit}, {"casegrid", std::round(f.casegrid)}, {"note", f.note}};
     if (f.baseline > 0) {
       x["raw_lmdb_baseline"] = std::round(f.baseline);
       x["ratio"] = std::round(f.casegrid / f.baseline * 1000) / 1000;
     }
     j["figures"].push_back(x);
   }
-  j["replay_one_case_micros"] = {{"p50", std::round(p50 * 10) / 10}, {"p99", std::round(p99 * 10) / 10},
-                                 {"samples", samples}, {"journal_events", sync->events}};
+  j["replay_one_case_micros"] = {{"p50", std::round(p50 * 10) / 10},
+                                 {"p99", std::round(p99 * 10) / 10},
+                                 {"samples", samples},
+                                 {"journal_events", sync->events}};
   j["import_rss_kib"] = nlohmann::json::array();
   for (size_t k = 0; k < sync->rss_at_events.size(); ++k) {
     j["import_rss_kib"].push_back({{"events", (k + 1) * 250000},
@@ -319,18 +340,21 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   if (o.json) {
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "casegrid bench: " << o.cases << " case lifecycles, " << sync->events << " events, "
-              << sysconf(_SC_NPROCESSORS_ONLN) << " cores\n\n";
-    std::cout << std::left << std::setw(42) << "figure" << std::right << std::setw(14) << "casegrid" << std::setw(14)
-              << "raw LMDB" << std::setw(9) << "ratio" << "\n";
+    std::cout << "casegrid bench: " << o.cases << " case lifecycles, " << sync->events
+              << " events, " << sysconf(_SC_NPROCESSORS_ONLN) << " cores\n\n";
+    std::cout << std::left << std::setw(42) << "figure" << std::right << std::setw(14) << "casegrid"
+              << std::setw(14) << "raw LMDB" << std::setw(9) << "ratio"
+              << "\n";
     for (const auto& f : report.figures) {
-      std::cout << std::left << std::setw(42) << f.name << std::right << std::setw(14) << Fixed(f.casegrid)
-                << std::setw(14) << (f.baseline > 0 ? Fixed(f.baseline) : "-") << std::setw(9)
-                << (f.baseline > 0 ? Fixed(f.casegrid / f.baseline, 3) : "-") << "\n";
+      std::cout << std::left << std::setw(42) << f.name << std::right << std::setw(14)
+                << Fixed(f.casegrid) << std::setw(14) << (f.baseline > 0 ? Fixed(f.baseline) : "-")
+                << std::setw(9) << (f.baseline > 0 ? Fixed(f.casegrid / f.baseline, 3) : "-")
+                << "\n";
     }
-    std::cout << "\nreplay of one case (" << sync->events << " events in the journal): p50 " << Fixed(p50, 1)
-              << " us, p99 " << Fixed(p99, 1) << " us\n";
-    std::cout << "resident memory while importing (heap = anonymous; LMDB map = file-backed, reclaimable):\n";
+    std::cout << "\nreplay of one case (" << sync->events << " events in the journal): p50 "
+              << Fixed(p50, 1) << " us, p99 " << Fixed(p99, 1) << " us\n";
+    std::cout << "resident memory while importing (heap = anonymous; LMDB map = file-backed, "
+                 "reclaimable):\n";
     for (size_t k = 0; k < sync->rss_at_events.size(); ++k) {
       std::cout << "  " << std::setw(5) << (k + 1) * 250 << "k events: heap " << std::setw(4)
                 << sync->rss_at_events[k].anon_kib / 1024 << " MiB, LMDB map " << std::setw(4)

@@ -11,8 +11,8 @@
 namespace casegrid::tools {
 
 struct SubmitOptions {
-  std::string file;          // path or "-"
-  size_t batch = 512;        // commands per group commit
+  std::string file;    // path or "-"
+  size_t batch = 512;  // commands per group commit
   bool quiet = false;
 };
 int RunSubmit(const GlobalOptions& g, const SubmitOptions& o);

@@ -18,9 +18,9 @@ namespace casegrid::tools {
 
 struct DecodedBatch {
   std::vector<casegrid::v1::Command> commands;
-  std::vector<uint64_t> lines;                          // line number of each command
-  std::vector<std::pair<uint64_t, Status>> bad_lines;   // lines that did not decode
-  uint64_t bytes_consumed = 0;                          // input bytes up to this batch's end
+  std::vector<uint64_t> lines;                         // line number of each command
+  std::vector<std::pair<uint64_t, Status>> bad_lines;  // lines that did not decode
+  uint64_t bytes_consumed = 0;                         // input bytes up to this batch's end
 };
 
 class DecodeAhead {
@@ -28,7 +28,9 @@ class DecodeAhead {
   // `next_line` returns false at the end of the input; it runs on the
   // decoding thread only.
   DecodeAhead(std::function<bool(std::string*)> next_line, size_t batch_size, size_t depth = 2)
-      : next_line_(std::move(next_line)), batch_size_(batch_size), depth_(depth),
+      : next_line_(std::move(next_line)),
+        batch_size_(batch_size),
+        depth_(depth),
         thread_([this] { Run(); }) {}
   ~DecodeAhead() {
     {
@@ -87,9 +89,9 @@ class DecodeAhead {
   const size_t batch_size_, depth_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<DecodedBatch> ready_;  // GUARDED_BY(mu_)
+  std::deque<DecodedBatch> ready_;    // GUARDED_BY(mu_)
   bool done_ = false, stop_ = false;  // GUARDED_BY(mu_)
-  std::thread thread_;  // last: starts after the members above exist
+  std::thread thread_;                // last: starts after the members above exist
 };
 
 }  // namespace casegrid::tools

@@ -11,8 +11,8 @@
 #include <iomanip>
 #include <iostream>
 #include <queue>
-#include <set>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "base/time.h"
@@ -45,7 +45,9 @@ class Rng {
     return k - 1;
   }
   template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Between(0, static_cast<int64_t>(v.size()) - 1))]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[static_cast<size_t>(Between(0, static_cast<int64_t>(v.size()) - 1))];
+  }
 
  private:
   std::mt19937_64 gen_;
@@ -66,8 +68,21 @@ struct Script {
   std::string department;
 };
 
-enum class Step { kIntake, kDispatch, kReject, kAcknowledge, kReturn, kRedispatch, kContact, kPlan,
-                  kRespond, kClose, kRate, kUrge, kRedo };
+enum class Step {
+  kIntake,
+  kDispatch,
+  kReject,
+  kAcknowledge,
+  kReturn,
+  kRedispatch,
+  kContact,
+  kPlan,
+  kRespond,
+  kClose,
+  kRate,
+  kUrge,
+  kRedo
+};
 
 struct Pending {
   int64_t at;
@@ -89,15 +104,20 @@ struct SimCase {
 class Simulation {
  public:
   Simulation(Session& session, VirtualEnv& clock, const DemoOptions& options)
-      : s_(session), clock_(clock), o_(options), rng_(options.seed),
-        org_(*session.engine->config().org), cal_(*session.engine->config().calendar) {
+      : s_(session),
+        clock_(clock),
+        o_(options),
+        rng_(options.seed),
+        org_(*session.engine->config().org),
+        cal_(*session.engine->config().calendar) {
     for (const auto& g : org_.proto().grids()) grids_.push_back(g.code());
-    categories_ = {{"labour-dispute", "371302-D02", 14},    {"property-management", "371302-D01", 13},
-                   {"neighbour-dispute", "", 16},           {"land-and-housing", "371302-D06", 9},
-                   {"environment", "371302-D12", 10},       {"marriage-family", "371302-D04", 7},
-                   {"social-assistance", "371302-D03", 8},  {"consumer-dispute", "371302-D05", 6},
-                   {"urban-management", "371302-D12", 9},   {"public-security", "371302-D08", 4},
-                   {"education", "371302-D10", 2},          {"health", "371302-D09", 2}};
+    categories_ = {
+        {"labour-dispute", "371302-D02", 14},   {"property-management", "371302-D01", 13},
+        {"neighbour-dispute", "", 16},          {"land-and-housing", "371302-D06", 9},
+        {"environment", "371302-D12", 10},      {"marriage-family", "371302-D04", 7},
+        {"social-assistance", "371302-D03", 8}, {"consumer-dispute", "371302-D05", 6},
+        {"urban-management", "371302-D12", 9},  {"public-security", "371302-D08", 4},
+        {"education", "371302-D10", 2},         {"health", "371302-D09", 2}};
   }
 
   Status Run() {
@@ -137,7 +157,12 @@ class Simulation {
     const bool working = cal_.IsWorkingDay(day);
     // 3,979 visitors a year at the centre (~16 a working day), the 12345
     // hotline every day, and 35 grid inspectors whose reports become cases.
-    struct Source { const char* channel; double mean; bool working_only; int64_t lo, hi; };
+    struct Source {
+      const char* channel;
+      double mean;
+      bool working_only;
+      int64_t lo, hi;
+    };
     const Source sources[] = {{"window", 16, true, 8 * 60 + 30, 17 * 60 + 30},
                               {"hotline", 9, false, 8 * 60, 20 * 60},
                               {"grid_inspector", 8, true, 8 * 60, 18 * 60},
@@ -154,7 +179,10 @@ class Simulation {
         double x = rng_.Uniform() * total;
         const Category* chosen = &categories_.back();
         for (const auto& cat : categories_) {
-          if ((x -= cat.weight) < 0) { chosen = &cat; break; }
+          if ((x -= cat.weight) < 0) {
+            chosen = &cat;
+            break;
+          }
         }
         c.category = chosen->name;
         c.intake_day = day;
@@ -243,7 +271,9 @@ class Simulation {
           set("unit", org_.FindGrid(rng_.Pick(grids_))->station());
         }
         return true;
-      case Step::kAcknowledge: cmd->set_action("acknowledge"); return unit();
+      case Step::kAcknowledge:
+        cmd->set_action("acknowledge");
+        return unit();
       case Step::kReturn:
         cmd->set_action("return");
         set("reason", "not in our area");
@@ -261,7 +291,10 @@ class Simulation {
         cmd->set_action("respond");
         set("answer", p.step == Step::kRedo ? "answered again after reopening" : "answered");
         return unit();
-      case Step::kClose: cmd->set_action("close"); centre(); return true;
+      case Step::kClose:
+        cmd->set_action("close");
+        centre();
+        return true;
       case Step::kUrge:
         cmd->set_action("urge");
         centre();
@@ -272,7 +305,8 @@ class Simulation {
         cmd->mutable_actor()->set_user("petitioner-" + c.id);
         cmd->mutable_actor()->set_role("petitioner");
         (*data)["satisfied"].set_bool_value(sc.satisfied);
-        (*data)["score"].set_number_value(sc.satisfied ? static_cast<double>(rng_.Between(4, 5)) : 2.0);
+        (*data)["score"].set_number_value(sc.satisfied ? static_cast<double>(rng_.Between(4, 5))
+                                                       : 2.0);
         return true;
     }
     return false;
@@ -291,7 +325,8 @@ class Simulation {
         } else if (sc.late_dispatch) {
           Schedule(OnWorkingDay(day, 1, 9 * 60, 11 * 60), i, Step::kDispatch);
         } else {
-          Schedule(std::min(p.at + rng_.Between(20, 180) * kMinute, timeutil::LocalDayEndMicros(day) - kHour),
+          Schedule(std::min(p.at + rng_.Between(20, 180) * kMinute,
+                            timeutil::LocalDayEndMicros(day) - kHour),
                    i, Step::kDispatch);
         }
         break;
@@ -315,14 +350,17 @@ class Simulation {
         if (sc.complex) {
           Schedule(OnWorkingDay(day, sc.late_plan ? 6 : 3, 9 * 60, 17 * 60), i, Step::kPlan);
         } else {
-          Schedule(OnWorkingDay(day, sc.late_answer ? 6 : static_cast<int>(rng_.Between(1, 3)), 9 * 60, 17 * 60),
+          Schedule(OnWorkingDay(day, sc.late_answer ? 6 : static_cast<int>(rng_.Between(1, 3)),
+                                9 * 60, 17 * 60),
                    i, Step::kRespond);
         }
         break;
       case Step::kPlan:
-        Schedule(timeutil::LocalDayStartMicros(c.intake_day + (sc.late_answer ? 32 : static_cast<int>(rng_.Between(12, 25)))) +
-                     rng_.Between(9 * 60, 17 * 60) * kMinute,
-                 i, Step::kRespond);
+        Schedule(
+            timeutil::LocalDayStartMicros(
+                c.intake_day + (sc.late_answer ? 32 : static_cast<int>(rng_.Between(12, 25)))) +
+                rng_.Between(9 * 60, 17 * 60) * kMinute,
+            i, Step::kRespond);
         break;
       case Step::kRespond:
       case Step::kRedo:
@@ -396,42 +434,52 @@ class Simulation {
 std::string Percent(uint64_t part, uint64_t whole) {
   if (whole == 0) return "n/a";
   std::ostringstream out;
-  out << std::fixed << std::setprecision(1) << 100.0 * static_cast<double>(part) / static_cast<double>(whole) << "%";
+  out << std::fixed << std::setprecision(1)
+      << 100.0 * static_cast<double>(part) / static_cast<double>(whole) << "%";
   return out.str();
 }
 
-void PrintReport(const Simulation& sim, const projections::StatsReport& st, const workflows::Organisation& org,
-                 const DemoOptions& o) {
+void PrintReport(const Simulation& sim, const projections::StatsReport& st,
+                 const workflows::Organisation& org, const DemoOptions& o) {
   const auto& t = st.total;
   std::cout << "casegrid demo — reference district, " << timeutil::FormatDate(st.from_day) << " .. "
-            << timeutil::FormatDate(st.to_day) << " (" << o.days << " days), seed " << o.seed << "\n";
+            << timeutil::FormatDate(st.to_day) << " (" << o.days << " days), seed " << o.seed
+            << "\n";
   std::cout << "organisation: 1 district centre, " << org.CountOfKind(casegrid::v1::TOWN_CENTRE)
             << " town sub-centres, " << org.CountOfKind(casegrid::v1::VILLAGE_STATION)
             << " village stations, " << org.proto().grids_size() << " grid cells, "
             << org.CountOfKind(casegrid::v1::DEPARTMENT) << " department windows, "
             << org.CountOfKind(casegrid::v1::MEDIATION) << " mediation organisations\n\n";
   std::cout << "visitors and reports received  " << t.received << "\n";
-  for (const auto& [channel, c] : st.by_channel) std::cout << "  " << std::left << std::setw(28) << channel << c.received << "\n";
+  for (const auto& [channel, c] : st.by_channel)
+    std::cout << "  " << std::left << std::setw(28) << channel << c.received << "\n";
   std::cout << "demands accepted               " << t.accepted << "\n";
   std::cout << "not accepted                   " << t.rejected << "\n";
-  std::cout << "closed                         " << t.closed << "  (" << Percent(t.closed, t.accepted) << " of accepted)\n";
-  std::cout << "closed on time                 " << t.closed_on_time << "  (" << Percent(t.closed_on_time, t.closed) << ")\n";
-  std::cout << "satisfaction                   " << t.satisfied << " of " << t.rated << " rated  (" << Percent(t.satisfied, t.rated) << ")\n";
+  std::cout << "closed                         " << t.closed << "  ("
+            << Percent(t.closed, t.accepted) << " of accepted)\n";
+  std::cout << "closed on time                 " << t.closed_on_time << "  ("
+            << Percent(t.closed_on_time, t.closed) << ")\n";
+  std::cout << "satisfaction                   " << t.satisfied << " of " << t.rated << " rated  ("
+            << Percent(t.satisfied, t.rated) << ")\n";
   std::cout << "reopened after a rating        " << t.reopened << "\n";
   std::cout << "escalations                    " << t.escalated << "\n\n";
-  std::cout << "closed at each level (small matters stay in the village, big ones in the town, hard ones in the district)\n";
+  std::cout << "closed at each level (small matters stay in the village, big ones in the town, "
+               "hard ones in the district)\n";
   for (const char* level : {"village", "town", "district"}) {
     auto it = st.by_level.find(level);
     uint64_t n = it == st.by_level.end() ? 0 : it->second.closed;
-    std::cout << "  " << std::left << std::setw(10) << level << std::right << std::setw(6) << n << "  " << Percent(n, t.closed) << "\n";
+    std::cout << "  " << std::left << std::setw(10) << level << std::right << std::setw(6) << n
+              << "  " << Percent(n, t.closed) << "\n";
   }
   std::cout << "\non-time rate per deadline (the \"125\" rule)\n";
-  std::cout << "  " << std::left << std::setw(16) << "deadline" << std::right << std::setw(8) << "set" << std::setw(8) << "met"
-            << std::setw(10) << "on time" << std::setw(10) << "breached" << std::setw(10) << "on-time%\n";
+  std::cout << "  " << std::left << std::setw(16) << "deadline" << std::right << std::setw(8)
+            << "set" << std::setw(8) << "met" << std::setw(10) << "on time" << std::setw(10)
+            << "breached" << std::setw(10) << "on-time%\n";
   for (const auto& [name, d] : st.deadlines) {
-    std::cout << "  " << std::left << std::setw(16) << name << std::right << std::setw(8) << d.set << std::setw(8) << d.met
-              << std::setw(10) << d.met_on_time << std::setw(10) << d.breached << std::setw(10)
-              << Percent(d.met_on_time, d.met_on_time + d.breached) << "\n";
+    std::cout << "  " << std::left << std::setw(16) << name << std::right << std::setw(8) << d.set
+              << std::setw(8) << d.met << std::setw(10) << d.met_on_time << std::setw(10)
+              << d.breached << std::setw(10) << Percent(d.met_on_time, d.met_on_time + d.breached)
+              << "\n";
   }
   std::vector<std::pair<uint64_t, std::string>> busiest;
   for (const auto& [unit, c] : st.by_unit) busiest.emplace_back(c.accepted, unit);
@@ -441,8 +489,9 @@ void PrintReport(const Simulation& sim, const projections::StatsReport& st, cons
   std::cout << "\nbusiest units (cases dispatched to them)\n";
   for (size_t k = 0; k < std::min<size_t>(5, busiest.size()); ++k) {
     const auto* u = org.FindUnit(busiest[k].second);
-    std::cout << "  " << std::left << std::setw(16) << busiest[k].second << std::right << std::setw(5) << busiest[k].first
-              << "  " << (u != nullptr ? u->name() : "") << "\n";
+    std::cout << "  " << std::left << std::setw(16) << busiest[k].second << std::right
+              << std::setw(5) << busiest[k].first << "  " << (u != nullptr ? u->name() : "")
+              << "\n";
   }
   std::cout << "\n";
   (void)sim;
@@ -458,7 +507,8 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   std::error_code ec;
   if (fs::exists(g.data_dir) && !fs::is_empty(g.data_dir, ec)) {
     if (!fs::exists(marker)) {
-      return Fail(Status::InvalidArgument(g.data_dir + " holds data that no demo wrote; give the demo another --data"));
+      return Fail(Status::InvalidArgument(
+          g.data_dir + " holds data that no demo wrote; give the demo another --data"));
     }
     fs::remove_all(g.data_dir, ec);
   }
@@ -489,9 +539,9 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   }
   const double secs = static_cast<double>(Env::Default()->NowMicros() - wall_start) / 1e6;
   std::cerr << "demo: " << sim.cases().size() << " cases, " << sim.commands() << " commands ("
-            << sim.rejected_commands() << " refused), " << sim.events() << " events in " << std::fixed
-            << std::setprecision(1) << secs << " s; data in " << g.data_dir << " (try: casegrid --data "
-            << g.data_dir << " stats)\n";
+            << sim.rejected_commands() << " refused), " << sim.events() << " events in "
+            << std::fixed << std::setprecision(1) << secs << " s; data in " << g.data_dir
+            << " (try: casegrid --data " << g.data_dir << " stats)\n";
   return 0;
 }
 

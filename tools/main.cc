@@ -15,7 +15,8 @@ namespace {
 int RunQuery(const GlobalOptions& g, const std::function<int(Session&)>& body) {
   // A query never creates a data directory: a typo in --data is an error.
   if (!std::filesystem::exists(g.data_dir + "/journal/data.mdb")) {
-    return Fail(Status::NotFound("no journal in " + g.data_dir + " (check --data, or submit commands first)"));
+    return Fail(Status::NotFound("no journal in " + g.data_dir +
+                                 " (check --data, or submit commands first)"));
   }
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
@@ -41,8 +42,10 @@ int main(int argc, char** argv) {
   // --data is the action's JSON; give the directory before `act` there.)
   app.fallthrough();
   GlobalOptions g;
-  app.add_option("--data", g.data_dir, "data directory (journal and read models)")->capture_default_str();
-  app.add_option("--config", g.config_dir, "configuration directory (default: $CASEGRID_CONFIG or the shipped workflows/)");
+  app.add_option("--data", g.data_dir, "data directory (journal and read models)")
+      ->capture_default_str();
+  app.add_option("--config", g.config_dir,
+                 "configuration directory (default: $CASEGRID_CONFIG or the shipped workflows/)");
   int rc = 0;
 
   SubmitOptions submit;
@@ -53,7 +56,8 @@ int main(int argc, char** argv) {
   c_submit->callback([&] { rc = RunSubmit(g, submit); });
 
   ActOptions act;
-  auto* c_act = app.add_subcommand("act", "apply one command: casegrid act CASE ACTION --by USER:ROLE:UNIT");
+  auto* c_act =
+      app.add_subcommand("act", "apply one command: casegrid act CASE ACTION --by USER:ROLE:UNIT");
   c_act->add_option("case", act.case_id, "case id")->required();
   c_act->add_option("action", act.action, "workflow action")->required();
   c_act->add_option("--by", act.by, "USER:ROLE:UNIT")->required();
@@ -72,7 +76,8 @@ int main(int argc, char** argv) {
   c_verify->callback([&] { rc = RunVerify(g); });
 
   std::string replay_case;
-  auto* c_replay = app.add_subcommand("replay", "print a case's events in order, checking each hash");
+  auto* c_replay =
+      app.add_subcommand("replay", "print a case's events in order, checking each hash");
   c_replay->add_option("case", replay_case, "case id")->required();
   c_replay->callback([&] { rc = RunReplay(g, replay_case); });
 
@@ -100,7 +105,8 @@ int main(int argc, char** argv) {
   c_inbox->callback([&] {
     rc = RunQuery(g, [&](Session& s) {
       if (s.engine->config().org->FindUnit(inbox_unit) == nullptr) {
-        return Fail(Status::NotFound("unknown unit \"" + inbox_unit + "\" (see casegrid org units)"));
+        return Fail(
+            Status::NotFound("unknown unit \"" + inbox_unit + "\" (see casegrid org units)"));
       }
       auto entries = s.models->Inbox(inbox_unit);
       if (!entries.ok()) return Fail(entries.status());
@@ -118,7 +124,10 @@ int main(int argc, char** argv) {
     int64_t at = Env::Default()->NowMicros();
     if (!overdue_at.empty()) {
       auto t = timeutil::ParseTimestamp(overdue_at);
-      if (!t.ok()) { rc = Fail(t.status().WithContext("--at")); return; }
+      if (!t.ok()) {
+        rc = Fail(t.status().WithContext("--at"));
+        return;
+      }
       at = *t;
     }
     rc = RunQuery(g, [&](Session& s) {
@@ -131,15 +140,22 @@ int main(int argc, char** argv) {
 
   std::string stats_from, stats_to;
   bool stats_json = false;
-  auto* c_stats = app.add_subcommand("stats", "statistics by day, channel, category, unit and level");
+  auto* c_stats =
+      app.add_subcommand("stats", "statistics by day, channel, category, unit and level");
   c_stats->add_option("--from", stats_from, "first local day YYYY-MM-DD (default: all)");
   c_stats->add_option("--to", stats_to, "last local day YYYY-MM-DD (default: all)");
   c_stats->add_flag("--json", stats_json);
   c_stats->callback([&] {
     auto from = DayArg(stats_from, timeutil::DaysFromCivil(2000, 1, 1));
     auto to = DayArg(stats_to, timeutil::DaysFromCivil(2100, 1, 1));
-    if (!from.ok()) { rc = Fail(from.status().WithContext("--from")); return; }
-    if (!to.ok()) { rc = Fail(to.status().WithContext("--to")); return; }
+    if (!from.ok()) {
+      rc = Fail(from.status().WithContext("--from"));
+      return;
+    }
+    if (!to.ok()) {
+      rc = Fail(to.status().WithContext("--to"));
+      return;
+    }
     rc = RunQuery(g, [&](Session& s) {
       auto report = s.models->Stats(*from, *to);
       if (!report.ok()) return Fail(report.status());
@@ -164,17 +180,24 @@ int main(int argc, char** argv) {
 
   auto* c_proj = app.add_subcommand("projections", "read model maintenance");
   c_proj->require_subcommand(1);
-  auto* c_rebuild = c_proj->add_subcommand("rebuild", "drop the read models and rebuild them from the journal");
+  auto* c_rebuild =
+      c_proj->add_subcommand("rebuild", "drop the read models and rebuild them from the journal");
   c_rebuild->callback([&] {
     auto session = OpenSession(g, Env::Default());
-    if (!session.ok()) { rc = Fail(session.status()); return; }
+    if (!session.ok()) {
+      rc = Fail(session.status());
+      return;
+    }
     ProgressBar bar("rebuild", 0);
     Status s = session->models->Rebuild(*session->log, [&](uint64_t done, uint64_t total) {
       bar.set_total(total);
       bar.Update(done);
     });
     bar.Finish();
-    if (!s.ok()) { rc = Fail(s); return; }
+    if (!s.ok()) {
+      rc = Fail(s);
+      return;
+    }
     auto cp = session->models->Checkpoint();
     std::cout << "rebuilt read models up to event " << (cp.ok() ? *cp : 0) << "\n";
   });
@@ -184,8 +207,12 @@ int main(int argc, char** argv) {
   bool org_json = false;
   auto org_cmd = [&](bool grids) {
     auto org = workflows::Organisation::Load(ResolveConfigDir(g) + "/org/reference-district.yaml");
-    if (!org.ok()) { rc = Fail(org.status()); return; }
-    std::cout << (grids ? workflows::FormatGrids(*org, org_json) : workflows::FormatUnits(*org, org_json));
+    if (!org.ok()) {
+      rc = Fail(org.status());
+      return;
+    }
+    std::cout << (grids ? workflows::FormatGrids(*org, org_json)
+                        : workflows::FormatUnits(*org, org_json));
   };
   auto* c_units = c_org->add_subcommand("units", "units with codes, kinds and parents");
   c_units->add_flag("--json", org_json);
@@ -195,9 +222,11 @@ int main(int argc, char** argv) {
   c_grids->callback([&] { org_cmd(true); });
 
   DemoOptions demo;
-  auto* c_demo = app.add_subcommand("demo", "simulate the reference district on a virtual clock and report");
+  auto* c_demo =
+      app.add_subcommand("demo", "simulate the reference district on a virtual clock and report");
   c_demo->add_option("--days", demo.days, "days to simulate")->capture_default_str();
-  c_demo->add_option("--seed", demo.seed, "random seed: same seed, same report")->capture_default_str();
+  c_demo->add_option("--seed", demo.seed, "random seed: same seed, same report")
+      ->capture_default_str();
   c_demo->add_option("--start", demo.start, "first simulated day")->capture_default_str();
   c_demo->add_flag("--quiet,-q", demo.quiet, "no progress bar");
   c_demo->callback([&] { rc = RunDemo(g, demo); });
@@ -205,7 +234,8 @@ int main(int argc, char** argv) {
   BenchOptions bench;
   auto* c_bench = app.add_subcommand("bench", "measure casegrid against raw LMDB baselines");
   c_bench->add_option("--cases", bench.cases, "case lifecycles to write")->capture_default_str();
-  c_bench->add_option("--replay-events", bench.replay_events, "journal size for the replay figure")->capture_default_str();
+  c_bench->add_option("--replay-events", bench.replay_events, "journal size for the replay figure")
+      ->capture_default_str();
   c_bench->add_option("--batch", bench.batch, "commands per group commit")->capture_default_str();
   c_bench->add_option("--dir", bench.dir, "scratch directory (default: a new one under /tmp)");
   c_bench->add_flag("--json", bench.json);

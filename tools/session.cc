@@ -22,7 +22,8 @@ Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
   s.engine = std::make_unique<engine::Engine>(s.log.get(), std::move(config), env);
   projections::Options po;
   po.sync = options.sync;
-  CASEGRID_ASSIGN_OR_RETURN(s.models, projections::ReadModels::Open(options.data_dir + "/projections", po));
+  CASEGRID_ASSIGN_OR_RETURN(s.models,
+                            projections::ReadModels::Open(options.data_dir + "/projections", po));
   return s;
 }
 

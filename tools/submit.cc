@@ -45,8 +45,12 @@ struct Tally {
 
 void Record(const std::string& file, uint64_t line, const engine::Answer& a, Tally* t) {
   switch (a.kind) {
-    case engine::Answer::Kind::kAccepted: ++t->accepted; break;
-    case engine::Answer::Kind::kDuplicate: ++t->duplicates; break;
+    case engine::Answer::Kind::kAccepted:
+      ++t->accepted;
+      break;
+    case engine::Answer::Kind::kDuplicate:
+      ++t->duplicates;
+      break;
     case engine::Answer::Kind::kRejected:
       ++t->rejected;
       ++t->reasons[ReasonKind(a.status)];
@@ -75,8 +79,8 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
   ProgressBar bar("submit", total_bytes);
   Tally tally;
   std::vector<engine::Answer> answers;
-  DecodeAhead decoder([in](std::string* line) { return static_cast<bool>(std::getline(*in, *line)); },
-                      o.batch);
+  DecodeAhead decoder(
+      [in](std::string* line) { return static_cast<bool>(std::getline(*in, *line)); }, o.batch);
   DecodedBatch batch;
   while (decoder.Next(&batch)) {
     // Report in line order: bad lines of this batch interleave with its answers.
@@ -90,14 +94,17 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
       engine::ApplyStats stats;
       Status s = session->engine->Apply(batch.commands, &answers, &stats);
       if (!s.ok()) {
-        return Fail(s.WithContext("stopped before " + name + ":" + std::to_string(batch.lines.front()) +
+        return Fail(s.WithContext("stopped before " + name + ":" +
+                                  std::to_string(batch.lines.front()) +
                                   "; everything before it is applied"));
       }
-      for (size_t i = 0; i < batch.commands.size(); ++i) out.emplace_back(batch.lines[i], answers[i]);
+      for (size_t i = 0; i < batch.commands.size(); ++i)
+        out.emplace_back(batch.lines[i], answers[i]);
       tally.events += stats.events;
       tally.deadline_events += stats.deadline_events;
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [line, a] : out) Record(name, line, a, &tally);
     if (!o.quiet) bar.Update(batch.bytes_consumed);
   }
@@ -107,7 +114,8 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
   std::cout << "submitted " << name << ": " << tally.accepted << " accepted, " << tally.duplicates
             << " duplicates, " << tally.rejected << " rejected; " << tally.events << " events ("
             << tally.deadline_events << " from deadlines)\n";
-  for (const auto& [reason, n] : tally.reasons) std::cout << "  rejected " << n << ": " << reason << "\n";
+  for (const auto& [reason, n] : tally.reasons)
+    std::cout << "  rejected " << n << ": " << reason << "\n";
   return tally.rejected > 0 ? 1 : 0;
 }
 
@@ -115,9 +123,10 @@ int RunAct(const GlobalOptions& g, const ActOptions& o) {
   // Built as the NDJSON form so that `act` and `submit` share one parser.
   auto actor = engine::ParseActor(o.by);
   if (!actor.ok()) return Fail(actor.status());
-  nlohmann::json j = {{"case", o.case_id},
-                      {"action", o.action},
-                      {"actor", {{"user", actor->user()}, {"role", actor->role()}, {"unit", actor->unit()}}}};
+  nlohmann::json j = {
+      {"case", o.case_id},
+      {"action", o.action},
+      {"actor", {{"user", actor->user()}, {"role", actor->role()}, {"unit", actor->unit()}}}};
   if (!o.id.empty()) j["id"] = o.id;
   if (!o.at.empty()) j["at"] = o.at;
   if (o.expect >= 0) j["expect"] = static_cast<uint64_t>(o.expect);
@@ -146,11 +155,13 @@ int RunAct(const GlobalOptions& g, const ActOptions& o) {
     case engine::Answer::Kind::kAccepted:
       std::cout << "accepted: " << o.case_id << " " << o.action << " -> version " << a.case_seq
                 << " (" << a.events << " events";
-      if (stats.deadline_events > 0) std::cout << ", " << stats.deadline_events << " from deadlines";
+      if (stats.deadline_events > 0)
+        std::cout << ", " << stats.deadline_events << " from deadlines";
       std::cout << ")\n";
       return 0;
     case engine::Answer::Kind::kDuplicate:
-      std::cout << "duplicate: command " << o.id << " was already applied (version " << a.case_seq << ")\n";
+      std::cout << "duplicate: command " << o.id << " was already applied (version " << a.case_seq
+                << ")\n";
       return 0;
     case engine::Answer::Kind::kRejected:
       std::cout << "rejected: " << a.status.message() << "\n";

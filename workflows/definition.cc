@@ -53,7 +53,8 @@ Result<std::shared_ptr<const Definition>> Definition::FromProto(
     }
     if (a.effect() == casegrid::v1::OPEN_CASE) ++open_case;
     for (const auto& s : a.from()) {
-      if (!def->states_.count(s)) return bad("action \"" + a.name() + "\" from unknown state \"" + s + "\"");
+      if (!def->states_.count(s))
+        return bad("action \"" + a.name() + "\" from unknown state \"" + s + "\"");
     }
     if (!a.to().empty() && !def->states_.count(a.to())) {
       return bad("action \"" + a.name() + "\" to unknown state \"" + a.to() + "\"");
@@ -80,7 +81,8 @@ Result<std::shared_ptr<const Definition>> Definition::FromProto(
   }
   for (const auto& d : p.deadlines()) {
     if (!d.anchor().empty() && !def->actions_.count(d.anchor())) {
-      return bad("deadline \"" + d.name() + "\" is anchored on unknown action \"" + d.anchor() + "\"");
+      return bad("deadline \"" + d.name() + "\" is anchored on unknown action \"" + d.anchor() +
+                 "\"");
     }
   }
   if (open_case != 1) return bad("needs exactly one action with effect open_case");
@@ -147,7 +149,8 @@ Status Registry::Add(std::shared_ptr<const Definition> def) {
   return Status::Ok();
 }
 
-Result<std::shared_ptr<const Definition>> Registry::Find(std::string_view id, int32_t version) const {
+Result<std::shared_ptr<const Definition>> Registry::Find(std::string_view id,
+                                                         int32_t version) const {
   auto it = by_id_.find(id);
   if (it != by_id_.end()) {
     auto v = it->second.find(version);

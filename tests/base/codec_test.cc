@@ -9,8 +9,15 @@
 using namespace casegrid;
 
 TEST_CASE("u64 big-endian byte order equals numeric order at the edges", "[codec]") {
-  const std::vector<uint64_t> values = {0, 1, 255, 256, 65535, 65536, (uint64_t{1} << 32) - 1,
-                                        uint64_t{1} << 32, std::numeric_limits<uint64_t>::max()};
+  const std::vector<uint64_t> values = {0,
+                                        1,
+                                        255,
+                                        256,
+                                        65535,
+                                        65536,
+                                        (uint64_t{1} << 32) - 1,
+                                        uint64_t{1} << 32,
+                                        std::numeric_limits<uint64_t>::max()};
   for (size_t i = 0; i + 1 < values.size(); ++i) {
     INFO(values[i] << " vs " << values[i + 1]);
     REQUIRE(codec::EncodeU64BE(values[i]) < codec::EncodeU64BE(values[i + 1]));
@@ -47,8 +54,9 @@ TEST_CASE("deadline keys round-trip and order by due time", "[codec]") {
 }
 
 TEST_CASE("i32 day keys order negative before zero before positive and round-trip", "[codec]") {
-  const std::vector<int32_t> values = {std::numeric_limits<int32_t>::min(), -1, 0, 1, 255, 256,
-                                       20'000, std::numeric_limits<int32_t>::max()};
+  const std::vector<int32_t> values = {
+      std::numeric_limits<int32_t>::min(), -1, 0, 1, 255, 256, 20'000,
+      std::numeric_limits<int32_t>::max()};
   for (size_t i = 0; i + 1 < values.size(); ++i) {
     INFO(values[i] << " vs " << values[i + 1]);
     REQUIRE(codec::StatDayPrefix(values[i]) < codec::StatDayPrefix(values[i + 1]));

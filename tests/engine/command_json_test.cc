@@ -14,7 +14,8 @@ TEST_CASE("the README's intake command parses into a Command", "[commands]") {
   REQUIRE(cmd->case_id() == "LS-2026-000001");
   REQUIRE(cmd->actor().role() == "window");
   REQUIRE(cmd->has_expect());
-  REQUIRE(cmd->data().fields().at("petitioner").struct_value().fields().at("name").string_value() == "Li");
+  REQUIRE(cmd->data().fields().at("petitioner").struct_value().fields().at("name").string_value() ==
+          "Li");
 }
 
 TEST_CASE("malformed command lines are rejected naming the field", "[commands]") {

@@ -28,7 +28,8 @@ std::vector<Command> Workload(int cases) {
     out.push_back(Cmd(id, "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData(), id + "-1"));
     out.push_back(Cmd(id, "dispatch", kCentre, "2026-09-01T10:00:00+08:00", "{}", id + "-2"));
     out.push_back(Cmd(id, "contact", unit, "2026-09-02T10:00:00+08:00", "{}", id + "-3"));
-    out.push_back(Cmd(id, "respond", unit, "2026-09-03T10:00:00+08:00", "{\"answer\":\"a\"}", id + "-4"));
+    out.push_back(
+        Cmd(id, "respond", unit, "2026-09-03T10:00:00+08:00", "{\"answer\":\"a\"}", id + "-4"));
     out.push_back(Cmd(id, "close", kCentre, "2026-09-04T10:00:00+08:00", "{}", id + "-5"));
   }
   return out;
@@ -60,7 +61,8 @@ std::vector<Command> Workload(int cases) {
 
 }  // namespace
 
-TEST_CASE("kill -9 during a large submit loses no acknowledged command and doubles none", "[crash]") {
+TEST_CASE("kill -9 during a large submit loses no acknowledged command and doubles none",
+          "[crash]") {
   const auto work = Workload(1500);
   std::mt19937 rng(12345);
   for (int round = 0; round < 3; ++round) {
@@ -81,7 +83,8 @@ TEST_CASE("kill -9 during a large submit loses no acknowledged command and doubl
     auto start = std::chrono::steady_clock::now();
     bool killed = false;
     while (true) {
-      if (!killed && std::chrono::steady_clock::now() - start > std::chrono::milliseconds(delay_ms)) {
+      if (!killed &&
+          std::chrono::steady_clock::now() - start > std::chrono::milliseconds(delay_ms)) {
         kill(pid, SIGKILL);
         killed = true;
       }
@@ -97,8 +100,10 @@ TEST_CASE("kill -9 during a large submit loses no acknowledged command and doubl
     close(fds[0]);
     int wstatus = 0;
     waitpid(pid, &wstatus, 0);
-    fprintf(stderr, "crash round %d: killed after %d ms, %zu of %zu acknowledged\n", round, delay_ms, acked.size(), work.size());
-    INFO("round " << round << ": killed after " << delay_ms << " ms, " << acked.size() << " acknowledged");
+    fprintf(stderr, "crash round %d: killed after %d ms, %zu of %zu acknowledged\n", round,
+            delay_ms, acked.size(), work.size());
+    INFO("round " << round << ": killed after " << delay_ms << " ms, " << acked.size()
+                  << " acknowledged");
 
     auto log = events::OpenJournal(dir.Sub("journal"), {});
     REQUIRE_OK(log);

@@ -21,7 +21,8 @@ std::string Rejection(DeciderHarness& h, const casegrid::v1::Command& cmd) {
 
 }  // namespace
 
-TEST_CASE("intake on a working day arms the dispatch deadline for the end of that day", "[decider]") {
+TEST_CASE("intake on a working day arms the dispatch deadline for the end of that day",
+          "[decider]") {
   DeciderHarness h;
   auto events = h.Do(Cmd("LS-1", "intake", kWindow, "2026-09-30T10:00:00+08:00", IntakeData()));
   REQUIRE_OK(events);
@@ -31,13 +32,16 @@ TEST_CASE("intake on a working day arms the dispatch deadline for the end of tha
   REQUIRE(h.Due("dispatch") == At("2026-09-30T23:59:59.999999+08:00"));
 }
 
-TEST_CASE("intake on a National Day holiday is due for dispatch on the next working day", "[decider]") {
+TEST_CASE("intake on a National Day holiday is due for dispatch on the next working day",
+          "[decider]") {
   DeciderHarness h;
   REQUIRE_OK(h.Do(Cmd("LS-1", "intake", kWindow, "2026-10-03T10:00:00+08:00", IntakeData())));
   REQUIRE(h.Due("dispatch") == At("2026-10-08T23:59:59.999999+08:00"));
 }
 
-TEST_CASE("the 5-working-day response skips National Day but counts the make-up Saturday 2026-10-10", "[decider]") {
+TEST_CASE(
+    "the 5-working-day response skips National Day but counts the make-up Saturday 2026-10-10",
+    "[decider]") {
   DeciderHarness h;
   Open(h, "2026-09-30T09:00:00+08:00", "2026-09-30T11:00:00+08:00");
   REQUIRE(h.state().unit() == kStation);
@@ -47,14 +51,17 @@ TEST_CASE("the 5-working-day response skips National Day but counts the make-up 
   REQUIRE(h.Due("dispatch") == -1);
 }
 
-TEST_CASE("dispatch the day before Spring Festival 2026: contact is due on the make-up Saturday", "[decider]") {
+TEST_CASE("dispatch the day before Spring Festival 2026: contact is due on the make-up Saturday",
+          "[decider]") {
   DeciderHarness h;
   Open(h, "2026-02-13T09:00:00+08:00", "2026-02-13T10:00:00+08:00");
   REQUIRE(h.Due("contact") == At("2026-02-14T23:59:59.999999+08:00"));
   REQUIRE(h.Due("response") == At("2026-02-27T23:59:59.999999+08:00"));
 }
 
-TEST_CASE("a complex case has a 5-working-day plan and a final answer 30 calendar days after intake", "[decider]") {
+TEST_CASE(
+    "a complex case has a 5-working-day plan and a final answer 30 calendar days after intake",
+    "[decider]") {
   DeciderHarness h;
   Open(h, "2026-09-30T09:00:00+08:00", "2026-09-30T11:00:00+08:00", /*complex=*/true);
   REQUIRE(h.Due("plan") == At("2026-10-13T23:59:59.999999+08:00"));
@@ -62,7 +69,10 @@ TEST_CASE("a complex case has a 5-working-day plan and a final answer 30 calenda
   REQUIRE(h.Due("response") == -1);
 }
 
-TEST_CASE("a deadline event says which rule of which definition set it, from which event, with which calendar", "[decider]") {
+TEST_CASE(
+    "a deadline event says which rule of which definition set it, from which event, with which "
+    "calendar",
+    "[decider]") {
   DeciderHarness h;
   REQUIRE_OK(h.Do(Cmd("LS-1", "intake", kWindow, "2026-09-30T09:00:00+08:00", IntakeData())));
   auto events = h.Do(Cmd("LS-1", "dispatch", kCentre, "2026-09-30T11:00:00+08:00"));
@@ -80,7 +90,8 @@ TEST_CASE("a deadline event says which rule of which definition set it, from whi
   REQUIRE(contact->owner_unit() == kStation);
 }
 
-TEST_CASE("a missed contact escalates village -> town -> district, then is only recorded", "[decider]") {
+TEST_CASE("a missed contact escalates village -> town -> district, then is only recorded",
+          "[decider]") {
   DeciderHarness h;
   Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00");
   auto first = h.Breach("contact");
@@ -107,11 +118,13 @@ TEST_CASE("a missed contact escalates village -> town -> district, then is only 
   REQUIRE(h.state().unit() == kDistrict);
 }
 
-TEST_CASE("a missed final response is recorded against the unit and does not move the case", "[decider]") {
+TEST_CASE("a missed final response is recorded against the unit and does not move the case",
+          "[decider]") {
   DeciderHarness h;
   Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00", /*complex=*/true);
   REQUIRE_OK(h.Do(Cmd("LS-1", "contact", UnitActor(kStation), "2026-09-02T10:00:00+08:00")));
-  REQUIRE_OK(h.Do(Cmd("LS-1", "plan", UnitActor(kStation), "2026-09-03T10:00:00+08:00", "{\"plan\":\"mediate\"}")));
+  REQUIRE_OK(h.Do(Cmd("LS-1", "plan", UnitActor(kStation), "2026-09-03T10:00:00+08:00",
+                      "{\"plan\":\"mediate\"}")));
   auto breach = h.Breach("final_response");
   REQUIRE_OK(breach);
   REQUIRE(Count(*breach, "escalated") == 0);
@@ -125,8 +138,10 @@ TEST_CASE("the whole 125 path closes on time and a late step closes not on time"
   Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00");
   const std::string unit = UnitActor(kStation);
   REQUIRE_OK(h.Do(Cmd("LS-1", "acknowledge", unit, "2026-09-01T11:00:00+08:00")));
-  REQUIRE_OK(h.Do(Cmd("LS-1", "contact", unit, "2026-09-02T10:00:00+08:00", "{\"method\":\"visit\"}")));
-  REQUIRE_OK(h.Do(Cmd("LS-1", "respond", unit, "2026-09-04T10:00:00+08:00", "{\"answer\":\"paid\"}")));
+  REQUIRE_OK(
+      h.Do(Cmd("LS-1", "contact", unit, "2026-09-02T10:00:00+08:00", "{\"method\":\"visit\"}")));
+  REQUIRE_OK(
+      h.Do(Cmd("LS-1", "respond", unit, "2026-09-04T10:00:00+08:00", "{\"answer\":\"paid\"}")));
   auto close = h.Do(Cmd("LS-1", "close", kCentre, "2026-09-05T10:00:00+08:00"));
   REQUIRE_OK(close);
   REQUIRE(close->front().case_closed().on_time());
@@ -139,7 +154,8 @@ TEST_CASE("the whole 125 path closes on time and a late step closes not on time"
   REQUIRE_OK(late.Breach("contact"));  // escalated to the town
   const std::string town = UnitActor(kTown);
   REQUIRE_OK(late.Do(Cmd("LS-1", "contact", town, "2026-09-03T10:00:00+08:00")));
-  REQUIRE_OK(late.Do(Cmd("LS-1", "respond", town, "2026-09-04T10:00:00+08:00", "{\"answer\":\"paid\"}")));
+  REQUIRE_OK(
+      late.Do(Cmd("LS-1", "respond", town, "2026-09-04T10:00:00+08:00", "{\"answer\":\"paid\"}")));
   auto late_close = late.Do(Cmd("LS-1", "close", kCentre, "2026-09-05T10:00:00+08:00"));
   REQUIRE_OK(late_close);
   REQUIRE_FALSE(late_close->front().case_closed().on_time());
@@ -153,7 +169,8 @@ TEST_CASE("an unsatisfied rating within 15 days of closure reopens the case once
   REQUIRE_OK(h.Do(Cmd("LS-1", "contact", unit, "2026-09-02T10:00:00+08:00")));
   REQUIRE_OK(h.Do(Cmd("LS-1", "respond", unit, "2026-09-03T10:00:00+08:00", "{\"answer\":\"a\"}")));
   REQUIRE_OK(h.Do(Cmd("LS-1", "close", kCentre, "2026-09-04T10:00:00+08:00")));
-  auto rate = h.Do(Cmd("LS-1", "rate", "p1:petitioner:", "2026-09-10T10:00:00+08:00", "{\"satisfied\":false,\"score\":2}"));
+  auto rate = h.Do(Cmd("LS-1", "rate", "p1:petitioner:", "2026-09-10T10:00:00+08:00",
+                       "{\"satisfied\":false,\"score\":2}"));
   REQUIRE_OK(rate);
   REQUIRE(Count(*rate, "rated") == 1);
   REQUIRE(Count(*rate, "reopened") == 1);
@@ -161,7 +178,8 @@ TEST_CASE("an unsatisfied rating within 15 days of closure reopens the case once
   REQUIRE(h.Due("redo") > 0);
   REQUIRE_OK(h.Do(Cmd("LS-1", "respond", unit, "2026-09-11T10:00:00+08:00", "{\"answer\":\"b\"}")));
   REQUIRE_OK(h.Do(Cmd("LS-1", "close", kCentre, "2026-09-12T10:00:00+08:00")));
-  auto again = h.Do(Cmd("LS-1", "rate", "p1:petitioner:", "2026-09-13T10:00:00+08:00", "{\"satisfied\":false}"));
+  auto again = h.Do(
+      Cmd("LS-1", "rate", "p1:petitioner:", "2026-09-13T10:00:00+08:00", "{\"satisfied\":false}"));
   REQUIRE_OK(again);
   REQUIRE(Count(*again, "reopened") == 0);
   REQUIRE(h.state().state() == "closed");
@@ -174,17 +192,21 @@ TEST_CASE("an unsatisfied rating more than 15 days after closure does not reopen
   REQUIRE_OK(h.Do(Cmd("LS-1", "contact", unit, "2026-09-02T10:00:00+08:00")));
   REQUIRE_OK(h.Do(Cmd("LS-1", "respond", unit, "2026-09-03T10:00:00+08:00", "{\"answer\":\"a\"}")));
   REQUIRE_OK(h.Do(Cmd("LS-1", "close", kCentre, "2026-09-04T10:00:00+08:00")));
-  auto rate = h.Do(Cmd("LS-1", "rate", "p1:petitioner:", "2026-09-20T10:00:00+08:00", "{\"satisfied\":false}"));
+  auto rate = h.Do(
+      Cmd("LS-1", "rate", "p1:petitioner:", "2026-09-20T10:00:00+08:00", "{\"satisfied\":false}"));
   REQUIRE_OK(rate);
   REQUIRE(Count(*rate, "reopened") == 0);
 }
 
-TEST_CASE("a mis-routed case returned by the unit goes back to the centre for dispatch", "[decider]") {
+TEST_CASE("a mis-routed case returned by the unit goes back to the centre for dispatch",
+          "[decider]") {
   DeciderHarness h;
   REQUIRE_OK(h.Do(Cmd("LS-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData())));
-  REQUIRE_OK(h.Do(Cmd("LS-1", "dispatch", kCentre, "2026-09-01T10:00:00+08:00", "{\"unit\":\"371302-002-001\"}")));
+  REQUIRE_OK(h.Do(Cmd("LS-1", "dispatch", kCentre, "2026-09-01T10:00:00+08:00",
+                      "{\"unit\":\"371302-002-001\"}")));
   REQUIRE(h.state().unit() == "371302-002-001");
-  auto ret = h.Do(Cmd("LS-1", "return", UnitActor("371302-002-001"), "2026-09-01T11:00:00+08:00", "{\"reason\":\"not ours\"}"));
+  auto ret = h.Do(Cmd("LS-1", "return", UnitActor("371302-002-001"), "2026-09-01T11:00:00+08:00",
+                      "{\"reason\":\"not ours\"}"));
   REQUIRE_OK(ret);
   REQUIRE(h.state().state() == "received");
   REQUIRE(h.state().unit().empty());
@@ -195,8 +217,9 @@ TEST_CASE("a mis-routed case returned by the unit goes back to the centre for di
 TEST_CASE("the centre grants one extension and only one", "[decider]") {
   DeciderHarness h;
   Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00");
-  REQUIRE_OK(h.Do(Cmd("LS-1", "extend", kCentre, "2026-09-02T09:00:00+08:00",
-                      "{\"deadline\":\"response\",\"working_days\":5,\"reason\":\"site survey\"}")));
+  REQUIRE_OK(
+      h.Do(Cmd("LS-1", "extend", kCentre, "2026-09-02T09:00:00+08:00",
+               "{\"deadline\":\"response\",\"working_days\":5,\"reason\":\"site survey\"}")));
   REQUIRE(h.Due("response") == At("2026-09-15T23:59:59.999999+08:00"));
   REQUIRE(Rejection(h, Cmd("LS-1", "extend", kCentre, "2026-09-02T10:00:00+08:00",
                            "{\"deadline\":\"response\",\"working_days\":2,\"reason\":\"again\"}"))
@@ -206,7 +229,8 @@ TEST_CASE("the centre grants one extension and only one", "[decider]") {
 TEST_CASE("escalation stops at the district level", "[decider]") {
   DeciderHarness h;
   REQUIRE_OK(h.Do(Cmd("LS-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData())));
-  REQUIRE_OK(h.Do(Cmd("LS-1", "dispatch", kCentre, "2026-09-01T10:00:00+08:00", "{\"unit\":\"371302\"}")));
+  REQUIRE_OK(
+      h.Do(Cmd("LS-1", "dispatch", kCentre, "2026-09-01T10:00:00+08:00", "{\"unit\":\"371302\"}")));
   REQUIRE(Rejection(h, Cmd("LS-1", "escalate", UnitActor(kDistrict), "2026-09-01T11:00:00+08:00",
                            "{\"reason\":\"too hard\"}")) ==
           "the case is already at the district level: no level above");
@@ -220,16 +244,21 @@ TEST_CASE("bad commands are rejected with a message naming what is wrong", "[dec
         "action \"plan\" is not allowed in state \"dispatched\" (allowed from: contacted)");
   CHECK(Rejection(h, Cmd("LS-1", "urge", unit, "2026-09-01T11:00:00+08:00", "{\"note\":\"n\"}")) ==
         "role \"unit\" may not \"urge\" (allowed: centre)");
-  CHECK(Rejection(h, Cmd("LS-1", "contact", UnitActor("371302-002-001"), "2026-09-01T11:00:00+08:00")) ==
+  CHECK(Rejection(
+            h, Cmd("LS-1", "contact", UnitActor("371302-002-001"), "2026-09-01T11:00:00+08:00")) ==
         "unit \"371302-002-001\" is not the case's responsible unit \"371302-001-001\"");
-  CHECK(Rejection(h, Cmd("LS-1", "contact", unit, "2026-09-01T11:00:00+08:00", "{\"mood\":\"ok\"}")) ==
+  CHECK(Rejection(h,
+                  Cmd("LS-1", "contact", unit, "2026-09-01T11:00:00+08:00", "{\"mood\":\"ok\"}")) ==
         "data.mood: unknown field for action \"contact\" (allowed: method, note)");
-  CHECK(Rejection(h, Cmd("LS-1", "contact", unit, "2026-09-01T11:00:00+08:00", "{\"method\":\"fax\"}")) ==
+  CHECK(Rejection(
+            h, Cmd("LS-1", "contact", unit, "2026-09-01T11:00:00+08:00", "{\"method\":\"fax\"}")) ==
         "data.method: \"fax\" is not one of visit, phone, at_centre, video");
-  CHECK(Rejection(h, Cmd("LS-1", "contact", unit, "2026-09-01T08:00:00+08:00")) ==
-        "time 2026-09-01T08:00:00+08:00 is before the case's last event at 2026-09-01T10:00:00+08:00 "
-        "(times must not go back within a case)");
-  CHECK(Rejection(h, Cmd("LS-1", "fly", unit, "2026-09-01T11:00:00+08:00")).find("unknown action \"fly\"") == 0);
+  CHECK(
+      Rejection(h, Cmd("LS-1", "contact", unit, "2026-09-01T08:00:00+08:00")) ==
+      "time 2026-09-01T08:00:00+08:00 is before the case's last event at 2026-09-01T10:00:00+08:00 "
+      "(times must not go back within a case)");
+  CHECK(Rejection(h, Cmd("LS-1", "fly", unit, "2026-09-01T11:00:00+08:00"))
+            .find("unknown action \"fly\"") == 0);
   CHECK(Rejection(h, Cmd("LS-1", "intake", kWindow, "2026-09-01T11:00:00+08:00", IntakeData())) ==
         "case \"LS-1\" already exists");
   auto stale = Cmd("LS-1", "contact", unit, "2026-09-01T11:00:00+08:00");
@@ -243,15 +272,17 @@ TEST_CASE("bad commands are rejected with a message naming what is wrong", "[dec
 
 TEST_CASE("intake data is checked: missing field, wrong type, unknown grid cell", "[decider]") {
   DeciderHarness h;
-  CHECK(Rejection(h, Cmd("LS-2", "intake", kWindow, "2026-09-01T09:00:00+08:00",
-                         "{\"channel\":\"window\",\"category\":\"x\",\"grid\":\"371302-001-001-01\"}")) ==
+  CHECK(Rejection(
+            h, Cmd("LS-2", "intake", kWindow, "2026-09-01T09:00:00+08:00",
+                   "{\"channel\":\"window\",\"category\":\"x\",\"grid\":\"371302-001-001-01\"}")) ==
         "data.summary: required by action \"intake\"");
   CHECK(Rejection(h, Cmd("LS-2", "intake", kWindow, "2026-09-01T09:00:00+08:00",
-                         "{\"channel\":\"window\",\"category\":\"x\",\"grid\":\"371302-001-001-01\",\"summary\":\"s\",\"complex\":\"yes\"}")) ==
+                         "{\"channel\":\"window\",\"category\":\"x\",\"grid\":\"371302-001-001-"
+                         "01\",\"summary\":\"s\",\"complex\":\"yes\"}")) ==
         "data.complex: expected a boolean, got a string");
-  CHECK(Rejection(h, Cmd("LS-2", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData(false, "999"))) ==
-        "data.grid: unknown grid cell \"999\"");
-  CHECK(Rejection(h, Cmd("LS-2", "intake", "w:window:nowhere", "2026-09-01T09:00:00+08:00", IntakeData())) ==
-        "actor.unit: unknown unit \"nowhere\"");
+  CHECK(Rejection(h, Cmd("LS-2", "intake", kWindow, "2026-09-01T09:00:00+08:00",
+                         IntakeData(false, "999"))) == "data.grid: unknown grid cell \"999\"");
+  CHECK(Rejection(h, Cmd("LS-2", "intake", "w:window:nowhere", "2026-09-01T09:00:00+08:00",
+                         IntakeData())) == "actor.unit: unknown unit \"nowhere\"");
   CHECK(h.Do(Cmd("LS-2", "dispatch", kCentre, "2026-09-01T09:00:00+08:00")).status().IsNotFound());
 }

@@ -42,9 +42,10 @@ inline casegrid::v1::Command Cmd(const std::string& case_id, const std::string& 
                                  const std::string& data_json = "{}", const std::string& id = "") {
   auto actor = engine::ParseActor(by);
   std::string line = "{\"case\":\"" + case_id + "\",\"action\":\"" + action + "\",\"at\":\"" + at +
-                     "\",\"actor\":{\"user\":\"" + actor->user() + "\",\"role\":\"" + actor->role() +
-                     "\",\"unit\":\"" + actor->unit() + "\"},\"data\":" + data_json +
-                     (id.empty() ? "" : ",\"id\":\"" + id + "\"") + "}";
+                     "\",\"actor\":{\"user\":\"" + actor->user() + "\",\"role\":\"" +
+                     actor->role() + "\",\"unit\":\"" + actor->unit() +
+                     "\"},\"data\":" + data_json + (id.empty() ? "" : ",\"id\":\"" + id + "\"") +
+                     "}";
   auto cmd = engine::ParseCommandJson(line);
   if (!cmd.ok()) {
     fprintf(stderr, "bad test command %s: %s\n", line.c_str(), cmd.status().ToString().c_str());
@@ -56,7 +57,8 @@ inline casegrid::v1::Command Cmd(const std::string& case_id, const std::string& 
 inline std::string IntakeData(bool complex = false, const std::string& grid = kGrid) {
   return std::string("{\"channel\":\"window\",\"category\":\"labour-dispute\",\"grid\":\"") + grid +
          "\",\"summary\":\"Unpaid wages\",\"petitioner\":{\"name\":\"Zhang\",\"phone\":\"138\"},"
-         "\"complex\":" + (complex ? "true" : "false") + "}";
+         "\"complex\":" +
+         (complex ? "true" : "false") + "}";
 }
 
 inline const char* kWindow = "w01:window:371302";

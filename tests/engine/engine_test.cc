@@ -61,14 +61,16 @@ TEST_CASE("a command id applied before is answered duplicate and writes nothing"
   REQUIRE(rig.LastSeq() == events);
 }
 
-TEST_CASE("a rejected command in a batch writes nothing and the rest of the batch applies", "[engine]") {
+TEST_CASE("a rejected command in a batch writes nothing and the rest of the batch applies",
+          "[engine]") {
   Rig rig;
   auto cmds = Lifecycle("LS-1");
-  cmds.insert(cmds.begin() + 2, Cmd("LS-1", "plan", UnitActor(kStation), "2026-09-01T10:30:00+08:00",
-                                    "{\"plan\":\"p\"}", "bad-1"));
+  cmds.insert(cmds.begin() + 2, Cmd("LS-1", "plan", UnitActor(kStation),
+                                    "2026-09-01T10:30:00+08:00", "{\"plan\":\"p\"}", "bad-1"));
   auto answers = rig.Apply(cmds);
   REQUIRE(answers[2].kind == engine::Answer::Kind::kRejected);
-  REQUIRE(answers[2].status.message().find("not allowed in state \"dispatched\"") != std::string::npos);
+  REQUIRE(answers[2].status.message().find("not allowed in state \"dispatched\"") !=
+          std::string::npos);
   for (size_t i : {0, 1, 3, 4, 5, 6}) REQUIRE(answers[i].kind == engine::Answer::Kind::kAccepted);
   std::string answer;
   REQUIRE(rig.log->ReadCommandAnswer("bad-1", &answer).IsNotFound());
@@ -79,7 +81,8 @@ TEST_CASE("a command far in the future first fires the deadlines it passes", "[e
   Rig rig;
   auto cmds = Lifecycle("LS-1");
   rig.Apply({cmds[0], cmds[1]});  // dispatched on 09-01; contact due end of 09-02
-  auto other = rig.Apply({Cmd("LS-2", "intake", kWindow, "2026-09-04T09:00:00+08:00", IntakeData())});
+  auto other =
+      rig.Apply({Cmd("LS-2", "intake", kWindow, "2026-09-04T09:00:00+08:00", IntakeData())});
   REQUIRE(other[0].kind == engine::Answer::Kind::kAccepted);
   auto state = rig.engine->CaseState("LS-1");
   REQUIRE_OK(state);
@@ -115,14 +118,16 @@ TEST_CASE("importing the same history twice gives byte-identical journals", "[en
   history.push_back(Cmd("LS-X", "intake", kWindow, "2026-09-20T09:00:00+08:00", IntakeData()));
   a.Apply(history);
   for (size_t i = 0; i < history.size(); i += 7) {
-    b.Apply(std::vector<Command>(history.begin() + static_cast<long>(i),
-                                 history.begin() + static_cast<long>(std::min(i + 7, history.size()))));
+    b.Apply(
+        std::vector<Command>(history.begin() + static_cast<long>(i),
+                             history.begin() + static_cast<long>(std::min(i + 7, history.size()))));
   }
   REQUIRE(a.LastSeq() > 100);
   REQUIRE(a.AllRecords() == b.AllRecords());
 }
 
-TEST_CASE("read models built incrementally equal a rebuild byte for byte", "[engine][projections]") {
+TEST_CASE("read models built incrementally equal a rebuild byte for byte",
+          "[engine][projections]") {
   Rig rig;
   auto models = projections::ReadModels::Open(rig.dir.Sub("projections"));
   REQUIRE_OK(models);
@@ -152,7 +157,8 @@ TEST_CASE("nobody but the ticker may breach a deadline", "[engine]") {
   auto answers = rig.Apply({Cmd("LS-1", "breach", "x:system:", "2026-09-01T10:00:00+08:00",
                                 "{\"deadline\":\"dispatch\"}")});
   REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
-  REQUIRE(answers[0].status.message() == "action \"breach\" is reserved for the engine's deadline ticker");
+  REQUIRE(answers[0].status.message() ==
+          "action \"breach\" is reserved for the engine's deadline ticker");
   REQUIRE(rig.engine->CaseState("LS-1")->last_seq() == 2);
 }
 
@@ -174,14 +180,16 @@ TEST_CASE("a command is decided on the case as its own passed deadlines left it"
   // On 09-03 the village station is no longer responsible: the case went to its town.
   auto late = rig.Apply({Cmd("LS-1", "contact", UnitActor(kStation), "2026-09-03T10:00:00+08:00")});
   REQUIRE(late[0].kind == engine::Answer::Kind::kRejected);
-  REQUIRE(late[0].status.message().find("not the case's responsible unit \"371302-001\"") != std::string::npos);
+  REQUIRE(late[0].status.message().find("not the case's responsible unit \"371302-001\"") !=
+          std::string::npos);
   auto town = rig.Apply({Cmd("LS-1", "contact", UnitActor(kTown), "2026-09-03T10:00:00+08:00")});
   REQUIRE(town[0].kind == engine::Answer::Kind::kAccepted);
 }
 
 TEST_CASE("a command dated in the future is rejected", "[engine]") {
   Rig rig;
-  auto answers = rig.Apply({Cmd("LS-1", "intake", kWindow, "2027-06-01T09:00:00+08:00", IntakeData())});
+  auto answers =
+      rig.Apply({Cmd("LS-1", "intake", kWindow, "2027-06-01T09:00:00+08:00", IntakeData())});
   REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
   REQUIRE(answers[0].status.message().find("is in the future") != std::string::npos);
 }

@@ -47,10 +47,16 @@ TEST_CASE("events are numbered densely and read back by case in case order", "[j
   REQUIRE_OK(AppendChain(**log, "B", 2, &hb, &sb));
   REQUIRE_OK(AppendChain(**log, "A", 1, &ha, &sa));
   std::vector<uint64_t> seqs;
-  REQUIRE_OK((*log)->Scan(1, 100, [&](uint64_t seq, std::string_view) { seqs.push_back(seq); return true; }));
+  REQUIRE_OK((*log)->Scan(1, 100, [&](uint64_t seq, std::string_view) {
+    seqs.push_back(seq);
+    return true;
+  }));
   REQUIRE(seqs == std::vector<uint64_t>{1, 2, 3, 4, 5, 6});
   std::vector<uint64_t> a;
-  REQUIRE_OK((*log)->ReadCase("A", [&](uint64_t seq, std::string_view) { a.push_back(seq); return true; }));
+  REQUIRE_OK((*log)->ReadCase("A", [&](uint64_t seq, std::string_view) {
+    a.push_back(seq);
+    return true;
+  }));
   REQUIRE(a == std::vector<uint64_t>{1, 2, 3, 6});
   REQUIRE((*log)->ReadCase("C", [](uint64_t, std::string_view) { return true; }).IsNotFound());
   auto report = engine::VerifyLog(**log);
@@ -108,7 +114,8 @@ TEST_CASE("verify names the event whose stored byte was flipped", "[journal]") {
   REQUIRE_OK(report);
   REQUIRE(report->first_problem.IsCorruption());
   INFO(report->first_problem.message());
-  REQUIRE(report->first_problem.message().find("event LS-B/2 (case LS-B, seq 2)") != std::string::npos);
+  REQUIRE(report->first_problem.message().find("event LS-B/2 (case LS-B, seq 2)") !=
+          std::string::npos);
   REQUIRE(report->first_problem.message().find("position 6") != std::string::npos);
   REQUIRE(report->events == 5);
 }

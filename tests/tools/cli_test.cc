@@ -697,8 +697,7 @@ TEST_CASE("the data directory option is accepted after the subcommand, as the RE
   CHECK(std::filesystem::exists(cli.Path("d1/journal")));
 }
 
-TEST_CASE("a rejected command writes nothing, not even deadlines due before its time",
-          "[cli]") {
+TEST_CASE("a rejected command writes nothing, not even deadlines due before its time", "[cli]") {
   Cli cli;
   OpenReferenceCase(cli);  // contact due 2026-10-08
   const uint64_t events = cli.EventCount();
@@ -708,8 +707,7 @@ TEST_CASE("a rejected command writes nothing, not even deadlines due before its 
   CHECK(cli.EventCount() == events);
 }
 
-TEST_CASE("submit's summary counts two stale-expect rejections as one reason",
-          "[cli]") {
+TEST_CASE("submit's summary counts two stale-expect rejections as one reason", "[cli]") {
   Cli cli;
   const std::string input =
       Line("a1", "LS-A", "intake", "2026-09-01T09:00:00+08:00", kWindow, Intake("Unpaid wages")) +
