@@ -476,10 +476,17 @@ class Decision {
                 anchor_micros);
   }
 
+  // Who a deadline binds: the district centre for the centre's own deadlines,
+  // otherwise the case's responsible unit now.
+  std::string OwnerUnit(const std::string& name) const {
+    const auto* d = def_.FindDeadline(name);
+    return d != nullptr && d->owner() == "centre" ? ctx_.org->district_centre().code()
+                                                  : out_.state().unit();
+  }
+
   void SetDeadline(const std::string& action, const std::string& name, int64_t due,
                    const std::string& rule, casegrid::v1::OnBreach on_breach,
                    const std::string& anchor_event, int64_t anchor_micros) {
-    const auto* d = def_.FindDeadline(name);
     Event* e = out_.Begin(action, "");
     auto* p = e->mutable_deadline_set();
     p->set_name(name);
@@ -493,8 +500,7 @@ class Decision {
     p->set_calendar(ctx_.calendar->id() + (ctx_.calendar->Covers(timeutil::LocalDay(due))
                                                ? " (published schedule)"
                                                : " (weekends only: year not published)"));
-    p->set_owner_unit(d != nullptr && d->owner() == "centre" ? ctx_.org->district_centre().code()
-                                                             : out_.state().unit());
+    p->set_owner_unit(OwnerUnit(name));
     p->set_on_breach(std::string(OnBreachName(on_breach)));
     out_.Commit();
   }
@@ -547,9 +553,7 @@ class Decision {
     auto* p = e->mutable_deadline_breached();
     p->set_name(name);
     p->set_due_micros(open->due_micros());
-    const auto* d = def_.FindDeadline(name);
-    p->set_owner_unit(d != nullptr && d->owner() == "centre" ? ctx_.org->district_centre().code()
-                                                             : out_.state().unit());
+    p->set_owner_unit(OwnerUnit(name));
     p->set_on_breach(on_breach);
     out_.Commit();
     if (on_breach != "escalate") return Status::Ok();
