@@ -141,13 +141,6 @@ Status Txn::Put(MDB_dbi dbi, std::string_view key, std::string_view value, unsig
   return Check(mdb_put(txn_, dbi, &k, &v, flags), "put");
 }
 
-Result<char*> Txn::Reserve(MDB_dbi dbi, std::string_view key, size_t size, unsigned flags) {
-  MDB_val k = Val(key), v{size, nullptr};
-  Status s = Check(mdb_put(txn_, dbi, &k, &v, flags | MDB_RESERVE), "put reserve");
-  if (!s.ok()) return s;
-  return static_cast<char*>(v.mv_data);
-}
-
 Status Txn::Del(MDB_dbi dbi, std::string_view key) {
   MDB_val k = Val(key);
   int rc = mdb_del(txn_, dbi, &k, nullptr);

@@ -86,8 +86,6 @@ class Txn {
   // next write in it.
   Status Get(MDB_dbi dbi, std::string_view key, std::string_view* value);
   Status Put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
-  // Reserves `size` bytes for the value and returns where to write them.
-  Result<char*> Reserve(MDB_dbi dbi, std::string_view key, size_t size, unsigned flags = 0);
   // OK when deleted or already absent.
   Status Del(MDB_dbi dbi, std::string_view key);
   Status Drop(MDB_dbi dbi);  // empties the database, keeps the handle

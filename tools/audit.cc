@@ -8,9 +8,7 @@
 namespace casegrid::tools {
 
 int RunVerify(const GlobalOptions& g) {
-  events::JournalOptions jo;
-  jo.read_only = true;
-  auto log = events::OpenJournal(g.data_dir + "/journal", jo);
+  auto log = OpenJournalReadOnly(g);
   if (!log.ok()) return Fail(log.status());
   auto report = engine::VerifyLog(**log);
   if (!report.ok()) return Fail(report.status());
@@ -56,9 +54,7 @@ int PrintReplay(events::Log& log, const std::string& case_id) {
 }
 
 int RunReplay(const GlobalOptions& g, const std::string& case_id) {
-  events::JournalOptions jo;
-  jo.read_only = true;
-  auto log = events::OpenJournal(g.data_dir + "/journal", jo);
+  auto log = OpenJournalReadOnly(g);
   if (!log.ok()) return Fail(log.status());
   return PrintReplay(**log, case_id);
 }

@@ -98,7 +98,6 @@ struct SimCase {
   std::string grid;
   std::string category;
   int32_t intake_day = 0;
-  bool escalated = false;
 };
 
 class Simulation {
@@ -141,7 +140,6 @@ class Simulation {
   uint64_t commands() const { return commands_; }
   uint64_t rejected_commands() const { return rejected_; }
   uint64_t events() const { return events_; }
-  int32_t start_day() const { return start_day_; }
 
  private:
   void Schedule(int64_t at, size_t index, Step step) {
@@ -439,8 +437,8 @@ std::string Percent(uint64_t part, uint64_t whole) {
   return out.str();
 }
 
-void PrintReport(const Simulation& sim, const projections::StatsReport& st,
-                 const workflows::Organisation& org, const DemoOptions& o) {
+void PrintReport(const projections::StatsReport& st, const workflows::Organisation& org,
+                 const DemoOptions& o) {
   const auto& t = st.total;
   std::cout << "casegrid demo — reference district, " << timeutil::FormatDate(st.from_day) << " .. "
             << timeutil::FormatDate(st.to_day) << " (" << o.days << " days), seed " << o.seed
@@ -494,7 +492,6 @@ void PrintReport(const Simulation& sim, const projections::StatsReport& st,
               << "\n";
   }
   std::cout << "\n";
-  (void)sim;
 }
 
 }  // namespace
@@ -527,7 +524,7 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   if (Status s = CatchUpModels(*session, o.quiet); !s.ok()) return Fail(s);
   auto stats = session->models->Stats(*start, *start + o.days - 1);
   if (!stats.ok()) return Fail(stats.status());
-  PrintReport(sim, *stats, *session->engine->config().org, o);
+  PrintReport(*stats, *session->engine->config().org, o);
   // The replay of one escalated case, for the auditor's view.
   for (const auto& c : sim.cases()) {
     auto view = session->models->GetCase(c.id);

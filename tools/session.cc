@@ -13,6 +13,12 @@ std::string ResolveConfigDir(const GlobalOptions& options) {
   return std::string(CASEGRID_SOURCE_DIR) + "/workflows";
 }
 
+Result<std::unique_ptr<events::Log>> OpenJournalReadOnly(const GlobalOptions& options) {
+  events::JournalOptions jo;
+  jo.read_only = true;
+  return events::OpenJournal(options.data_dir + "/journal", jo);
+}
+
 Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
   Session s;
   CASEGRID_ASSIGN_OR_RETURN(auto config, engine::LoadConfig(ResolveConfigDir(options)));

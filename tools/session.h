@@ -29,6 +29,9 @@ struct Session {
   std::unique_ptr<projections::ReadModels> models;
 };
 
+// Opens DIR/journal read-only (verify, replay): never creates anything.
+Result<std::unique_ptr<events::Log>> OpenJournalReadOnly(const GlobalOptions& options);
+
 // Opens journal, engine and read models; `env` must outlive the session.
 Result<Session> OpenSession(const GlobalOptions& options, Env* env);
 
