@@ -131,6 +131,13 @@ std::string MetaKey(std::string_view name) {
   return k;
 }
 
+std::string PartitionKey(std::string_view name, int32_t partition) {
+  std::string k;
+  PutString(&k, name);
+  PutU32BE(&k, static_cast<uint32_t>(partition));
+  return k;
+}
+
 std::string CaseViewKey(std::string_view case_id) {
   std::string k;
   PutString(&k, case_id);

@@ -48,8 +48,11 @@ bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_vie
 // Signed 32-bit, sign bit flipped like PutI64BE (civil days may precede 1970).
 void PutI32BE(std::string* dst, int32_t v);
 bool GetI32BE(std::string_view* in, int32_t* v);
-// projections.meta:      name:str  (e.g. "checkpoint" -> last applied global_seq:u64be)
+// projections.meta:      name:str  (e.g. "applied" -> events applied:u64be)
 std::string MetaKey(std::string_view name);
+// A per-partition position: name:str partition:u32be -> next offset:u64be.
+// projections.meta ("offset") and the Kafka state store's offsets table.
+std::string PartitionKey(std::string_view name, int32_t partition);
 // projections.cases:     case_id:str  ->  CaseView
 std::string CaseViewKey(std::string_view case_id);
 // projections.inbox:     unit:str next_due_micros:i64be case_id:str  ->  ""

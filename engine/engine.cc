@@ -59,7 +59,7 @@ class BatchWriter {
       e.set_recorded_micros(recorded);
       e.set_prev_hash(state->last_hash());
       std::string record = events::SealEvent(&e);
-      CASEGRID_RETURN_IF_ERROR(batch_.Append(e.case_id(), e.case_seq(), record).status());
+      CASEGRID_RETURN_IF_ERROR(batch_.Append(e.case_id(), e.case_seq(), record));
       Evolve(state, e);
     }
     after_.clear();
@@ -299,12 +299,12 @@ Result<VerifyReport> VerifyLog(events::Log& log) {
     std::string hash;
   };
   std::unordered_map<std::string, Link> last;
-  Status scan = log.Scan(1, UINT64_MAX, [&](uint64_t global, std::string_view record) {
+  Status scan = events::ScanAll(log, [&](uint64_t global, std::string_view record) {
     Event e;
     // The case id is needed to find the link; parse first, then check.
     if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
       report.first_problem =
-          Status::Corruption("event at position " + std::to_string(global) + " does not parse");
+          Status::Corruption("event at " + log.DescribePosition(global) + " does not parse");
       return false;
     }
     Link& link = last[e.case_id()];
@@ -315,7 +315,7 @@ Result<VerifyReport> VerifyLog(events::Log& log) {
                              std::to_string(e.case_seq()));
     }
     if (!s.ok()) {
-      report.first_problem = s.WithContext("position " + std::to_string(global));
+      report.first_problem = s.WithContext(log.DescribePosition(global));
       return false;
     }
     link.seq = e.case_seq();

@@ -64,14 +64,13 @@ class JournalBatch final : public Batch {
     name->assign(n);
     return Status::Ok();
   }
-  Result<uint64_t> Append(std::string_view case_id, uint64_t case_seq,
-                          std::string_view record) override {
+  Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) override {
     const uint64_t seq = next_seq_;
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.events, codec::EventKey(seq), record, MDB_APPEND));
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.case_index, codec::CaseSeqKey(case_id, case_seq),
                                       codec::EncodeU64BE(seq), MDB_NOOVERWRITE));
     ++next_seq_;
-    return seq;
+    return Status::Ok();
   }
 
  private:
@@ -111,14 +110,31 @@ class Journal final : public Log {
     return s;
   }
 
-  Status Scan(uint64_t from_seq, uint64_t limit, const EventVisitor& visit) override {
+  int32_t Partitions() const override { return 1; }
+
+  Result<std::vector<uint64_t>> EndOffsets() override {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.events));
+    return std::vector<uint64_t>{cur->Last() ? codec::DecodeU64BE(cur->key().data()) + 1 : 1};
+  }
+
+  Result<uint64_t> Scan(int32_t partition, uint64_t from, uint64_t end, uint64_t limit,
+                        const EventVisitor& visit) override {
+    if (partition != 0) {
+      return Status::InvalidArgument("the journal has one partition, not " +
+                                     std::to_string(partition));
+    }
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
     CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.events));
     uint64_t n = 0;
-    for (bool ok = cur->Seek(codec::EventKey(from_seq)); ok && n < limit; ok = cur->Next(), ++n) {
-      if (!visit(codec::DecodeU64BE(cur->key().data()), cur->value())) break;
+    for (bool ok = cur->Seek(codec::EventKey(from)); ok; ok = cur->Next()) {
+      const uint64_t seq = codec::DecodeU64BE(cur->key().data());
+      if (seq >= end) break;
+      if (n == limit) return seq;
+      ++n;
+      if (!visit(seq, cur->value())) return seq + 1;
     }
-    return Status::Ok();
+    return end;
   }
 
   Status ReadCase(std::string_view case_id, const EventVisitor& visit) override {
@@ -159,12 +175,15 @@ class Journal final : public Log {
     mdb_stat(txn->raw(), dbi_.commands, &st);
     stats.commands = st.ms_entries;
     CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.events));
-    if (cur->Last()) stats.last_seq = codec::DecodeU64BE(cur->key().data());
+    if (cur->Last()) stats.events = codec::DecodeU64BE(cur->key().data());
     stats.map_bytes = env_->map_bytes();
     return stats;
   }
 
   std::string Describe() const override { return "journal at " + env_->dir(); }
+  std::string DescribePosition(uint64_t position) const override {
+    return "position " + std::to_string(position);
+  }
 
  private:
   Status ReadOne(MDB_dbi dbi, std::string_view key, std::string* out) {

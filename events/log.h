@@ -1,20 +1,24 @@
 // The Log: casegrid's system of record. Every case action is an event appended
 // here; everything else is derived from it. Two backends implement it: the
-// embedded LMDB journal (OpenJournal, the default on one machine) and Kafka (a
-// later issue). The engine, projections and tools see only this interface.
+// embedded LMDB journal (OpenJournal, the default on one machine) and a Kafka
+// topic (OpenKafkaLog, events/kafka_log.h). The engine, projections and tools
+// see only this interface.
 //
-// Positions: every event has a global sequence number, 1-based and dense, in
-// append order. Within a case, events are ordered by case_seq (1-based, no gaps).
+// Positions: the log is split into partitions and a case lives in exactly one.
+// Within a partition events have increasing offsets in append order. The
+// journal has one partition whose offsets are the global sequence (1-based,
+// dense); a Kafka topic has its partitions and the broker's offsets (0-based,
+// with gaps where transaction markers sit). Within a case, events are ordered
+// by case_seq (1-based, no gaps).
 //
 // Durability: a Batch's events, engine state, command answers and deadline
-// index entries become visible and durable together when Commit() returns OK
-// (the journal syncs once per batch unless opened with sync off), or not at
-// all. After a failed commit the log refuses further writes (Fatal), as the
-// state on disk is unknown until reopened.
+// index entries become visible and durable together when RunBatch returns OK,
+// or none of them do. After a failed commit the log refuses further writes
+// (Fatal): what reached the disk or the topic is known only after reopening.
 //
 // Thread-safety: one writer at a time (RunBatch serialises callers); reads
-// (Scan, ReadCase, LastSeq) may run concurrently from any thread and see
-// the last committed batch.
+// (Scan, ReadCase, EndOffsets, ...) may run concurrently from any thread and
+// see the last committed batch.
 #ifndef CASEGRID_EVENTS_LOG_H_
 #define CASEGRID_EVENTS_LOG_H_
 
@@ -23,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "events/casegrid.pb.h"
@@ -51,22 +56,33 @@ class Batch {
   virtual Status FirstDeadlineDue(int64_t until_micros, int64_t* due_micros, std::string* case_id,
                                   std::string* name) = 0;
 
-  // Appends one sealed event record (see SealEvent) of `case_id`. Events are
-  // numbered in the order they are appended; returns the global sequence.
-  virtual Result<uint64_t> Append(std::string_view case_id, uint64_t case_seq,
-                                  std::string_view record) = 0;
+  // Appends one sealed event record (see SealEvent) of `case_id`, after the
+  // batch's earlier appends. Its offset is known once the batch is committed.
+  virtual Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) = 0;
 };
 
 struct LogStats {
-  uint64_t last_seq = 0;
+  uint64_t events = 0;  // events in the log (Kafka: sum of end offsets, markers included)
   uint64_t cases = 0;
   uint64_t commands = 0;
-  size_t map_bytes = 0;
+  size_t map_bytes = 0;  // the local LMDB map
 };
 
-// Called for each event read; the view is valid only during the call.
-// Return false to stop early.
-using EventVisitor = std::function<bool(uint64_t seq, std::string_view record)>;
+// Called for each event read with its offset in the partition read; the view
+// is valid only during the call. Return false to stop early.
+using EventVisitor = std::function<bool(uint64_t offset, std::string_view record)>;
+
+// One number for an event's place in the log, for read models and messages:
+// partition << 40 | offset. For the journal (partition 0) it is the sequence.
+constexpr uint64_t PackPosition(int32_t partition, uint64_t offset) {
+  return (static_cast<uint64_t>(partition) << 40) | offset;
+}
+constexpr int32_t PositionPartition(uint64_t position) {
+  return static_cast<int32_t>(position >> 40);
+}
+constexpr uint64_t PositionOffset(uint64_t position) {
+  return position & ((uint64_t{1} << 40) - 1);
+}
 
 class Log {
  public:
@@ -78,8 +94,15 @@ class Log {
   // from what it reads in the batch.
   virtual Status RunBatch(const std::function<Status(Batch&)>& body) = 0;
 
-  // Visits events with global sequence >= from_seq in order, at most `limit`.
-  virtual Status Scan(uint64_t from_seq, uint64_t limit, const EventVisitor& visit) = 0;
+  // The number of partitions (journal: 1). Fixed while the log is open.
+  virtual int32_t Partitions() const = 0;
+  // For each partition, the offset after its last event as of now.
+  virtual Result<std::vector<uint64_t>> EndOffsets() = 0;
+  // Visits the events of `partition` with from <= offset < end in order, at
+  // most `limit` of them, and returns the offset to continue from: `end` once
+  // the range is done, else the offset after the last event visited.
+  virtual Result<uint64_t> Scan(int32_t partition, uint64_t from, uint64_t end, uint64_t limit,
+                                const EventVisitor& visit) = 0;
   // Visits one case's events in case order. NotFound if the case has none.
   virtual Status ReadCase(std::string_view case_id, const EventVisitor& visit) = 0;
   // The case's stored engine state (committed). NotFound if none.
@@ -89,6 +112,8 @@ class Log {
   virtual Result<LogStats> Stats() = 0;
   // A short description for messages, e.g. "journal at ./casegrid-data/journal".
   virtual std::string Describe() const = 0;
+  // A packed position for messages, e.g. "position 12" or "partition 3 offset 7".
+  virtual std::string DescribePosition(uint64_t position) const = 0;
 };
 
 struct JournalOptions {
@@ -100,6 +125,12 @@ struct JournalOptions {
 // Opens (creating if needed) the embedded LMDB journal in `dir`.
 // Layout: docs/journal_format.md.
 Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOptions& options);
+
+// Visits every event of the log up to its end as of the call, partition by
+// partition in offset order. The visitor sees the event's packed position.
+// Stops early when `visit` returns false.
+using PositionVisitor = std::function<bool(uint64_t position, std::string_view record)>;
+Status ScanAll(Log& log, const PositionVisitor& visit);
 
 // ---- The hash chain (docs/journal_format.md) ----
 

@@ -1,6 +1,7 @@
 // ReadModels: opening, CatchUp/Rebuild (the batch applier) and the queries.
 // Tables (docs/keys.md, "## projections"):
-//   meta       name:str -> value ("checkpoint" -> last applied global_seq:u64be)
+//   meta       name:str -> value ("applied" -> events applied:u64be), and
+//              "offset" partition:u32be -> the partition's next offset:u64be
 //   cases      case_id:str -> CaseView
 //   inbox      unit:str next_due:i64be case_id:str -> ""
 //   deadlines  due:i64be case_id:str name:str -> ""     (open deadlines only)
@@ -25,7 +26,8 @@ using casegrid::v1::AuditRecord;
 using casegrid::v1::DeadlineView;
 using casegrid::v1::Event;
 
-constexpr std::string_view kCheckpointName = "checkpoint";
+constexpr std::string_view kAppliedName = "applied";  // events applied, all partitions
+constexpr std::string_view kOffsetName = "offset";    // per partition: the next offset
 
 // Turns an exception escaping a public method into a Status (STYLE.md §3).
 template <typename F>
@@ -61,15 +63,16 @@ Status DecodeCount(std::string_view v, uint64_t* count, std::string_view table) 
   return Status::Ok();
 }
 
-Status ReadCheckpoint(lmdb::Txn& txn, MDB_dbi meta, const std::string& key, uint64_t* seq) {
+// A u64 in projections.meta; 0 when absent.
+Status ReadCounter(lmdb::Txn& txn, MDB_dbi meta, const std::string& key, uint64_t* value) {
   std::string_view v;
   Status s = txn.Get(meta, key, &v);
   if (s.IsNotFound()) {
-    *seq = 0;
+    *value = 0;
     return Status::Ok();
   }
   CASEGRID_RETURN_IF_ERROR(s);
-  return DecodeCount(v, seq, "checkpoint");
+  return DecodeCount(v, value, "meta");
 }
 
 uint64_t* CaseCounter(Counters* c, std::string_view metric) {
@@ -123,39 +126,35 @@ struct ReadModels::Dbs {
 class ReadModels::BatchApplier {
  public:
   BatchApplier(const Dbs& dbs, const Options& options)
-      : dbs_(dbs), options_(options), checkpoint_key_(codec::MetaKey(kCheckpointName)) {}
+      : dbs_(dbs), options_(options), applied_key_(codec::MetaKey(kAppliedName)) {}
 
-  // Applies events (checkpoint, min(checkpoint + batch, end_seq)] and writes
-  // the new checkpoint. *applied = events applied, *checkpoint = new checkpoint.
-  Status Run(lmdb::Txn& txn, events::Log& log, uint64_t end_seq, uint64_t* applied,
-             uint64_t* checkpoint) {
+  // Applies the next events of `partition` (from its stored offset, before
+  // `end`, at most a batch) and stores the partition's new offset and the
+  // applied count in the same transaction. *applied = events applied.
+  Status Run(lmdb::Txn& txn, events::Log& log, int32_t partition, uint64_t end, uint64_t* applied) {
     *applied = 0;
     cases_.clear();
     stats_.Clear();
-    uint64_t from = 0;
-    CASEGRID_RETURN_IF_ERROR(ReadCheckpoint(txn, dbs_.meta, checkpoint_key_, &from));
-    *checkpoint = from;
-    if (from >= end_seq) return Status::Ok();
-    const uint64_t limit = std::min(options_.batch_events, end_seq - from);
-    uint64_t next = from + 1;
+    const std::string offset_key = codec::PartitionKey(kOffsetName, partition);
+    uint64_t from = 0, total = 0;
+    CASEGRID_RETURN_IF_ERROR(ReadCounter(txn, dbs_.meta, offset_key, &from));
+    CASEGRID_RETURN_IF_ERROR(ReadCounter(txn, dbs_.meta, applied_key_, &total));
+    if (from >= end) return Status::Ok();
+    uint64_t n = 0;
     Status failed;
-    CASEGRID_RETURN_IF_ERROR(log.Scan(from + 1, limit, [&](uint64_t seq, std::string_view record) {
-      failed = Apply(txn, seq, next, record);
-      if (!failed.ok()) return false;
-      ++next;
-      return true;
-    }));
+    CASEGRID_ASSIGN_OR_RETURN(const uint64_t next,
+                              log.Scan(partition, from, end, options_.batch_events,
+                                       [&](uint64_t offset, std::string_view record) {
+                                         failed = Apply(
+                                             txn, events::PackPosition(partition, offset), record);
+                                         ++n;
+                                         return failed.ok();
+                                       }));
     CASEGRID_RETURN_IF_ERROR(failed);
-    const uint64_t n = next - from - 1;
-    if (n != limit) {
-      return Status::Corruption("log " + log.Describe() + " ended at seq " +
-                                std::to_string(next - 1) + ", expected events up to " +
-                                std::to_string(from + limit));
-    }
     CASEGRID_RETURN_IF_ERROR(Flush(txn));
-    CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.meta, checkpoint_key_, codec::EncodeU64BE(from + n)));
+    CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.meta, offset_key, codec::EncodeU64BE(next)));
+    CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.meta, applied_key_, codec::EncodeU64BE(total + n)));
     *applied = n;
-    *checkpoint = from + n;
     return Status::Ok();
   }
 
@@ -166,11 +165,7 @@ class ReadModels::BatchApplier {
     std::vector<std::pair<int64_t, std::string>> old_open;  // (due, name) in the deadlines table
   };
 
-  Status Apply(lmdb::Txn& txn, uint64_t seq, uint64_t expected_seq, std::string_view record) {
-    if (seq != expected_seq) {
-      return Status::Corruption("log skips from seq " + std::to_string(expected_seq - 1) + " to " +
-                                std::to_string(seq));
-    }
+  Status Apply(lmdb::Txn& txn, uint64_t seq, std::string_view record) {
     if (!ev_.ParseFromArray(record.data(), static_cast<int>(record.size())) ||
         ev_.case_id().empty()) {
       return Status::Corruption("event " + std::to_string(seq) + " does not parse as a case event");
@@ -275,7 +270,7 @@ class ReadModels::BatchApplier {
 
   const Dbs& dbs_;
   const Options& options_;
-  const std::string checkpoint_key_;
+  const std::string applied_key_;
   std::map<std::string, Work, std::less<>> cases_;  // ordered: sorted puts
   internal::StatsDelta stats_;
   Event ev_;
@@ -319,25 +314,30 @@ Result<std::unique_ptr<ReadModels>> ReadModels::Open(const std::string& dir,
 Result<uint64_t> ReadModels::CatchUp(events::Log& log, const Progress& progress) {
   return Guarded("catch-up", [&]() -> Result<uint64_t> {
     if (options_.read_only) return Status::InvalidArgument("projections opened read-only");
-    CASEGRID_ASSIGN_OR_RETURN(const uint64_t start, Checkpoint());
-    CASEGRID_ASSIGN_OR_RETURN(const events::LogStats log_stats, log.Stats());
     // Stop at the log's end as of now: a live writer cannot keep us here.
-    const uint64_t end_seq = log_stats.last_seq;
-    const uint64_t total = end_seq > start ? end_seq - start : 0;
+    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
+    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> starts, Offsets(ends.size()));
+    uint64_t total = 0;
+    for (size_t p = 0; p < ends.size(); ++p) total += ends[p] > starts[p] ? ends[p] - starts[p] : 0;
     BatchApplier applier(*dbs_, options_);
     uint64_t done = 0;
-    uint64_t checkpoint = start;
-    while (checkpoint < end_seq) {
-      uint64_t applied = 0;
-      Status s = env_->RunWrite(
-          [&](lmdb::Txn& txn) { return applier.Run(txn, log, end_seq, &applied, &checkpoint); });
-      if (!s.ok()) {
-        return s.WithContext("projections catch-up after seq " + std::to_string(checkpoint));
+    for (int32_t p = 0; p < static_cast<int32_t>(ends.size()); ++p) {
+      while (true) {
+        uint64_t applied = 0;
+        Status s = env_->RunWrite(
+            [&](lmdb::Txn& txn) { return applier.Run(txn, log, p, ends[p], &applied); });
+        if (!s.ok()) {
+          CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> at, Offsets(ends.size()));
+          return s.WithContext("projections catch-up at " +
+                               log.DescribePosition(events::PackPosition(p, at[p])));
+        }
+        if (applied == 0) break;  // the partition is done (or another process did it)
+        done += applied;
+        if (progress) progress(std::min(done, total), total);
       }
-      if (applied == 0) break;  // another process applied them
-      done += applied;
-      if (progress) progress(std::min(done, total), total);
     }
+    // Offsets over-count events (the journal starts at 1, Kafka has markers).
+    if (progress && done != total) progress(done, done);
     return done;
   });
 }
@@ -356,10 +356,22 @@ Status ReadModels::Rebuild(events::Log& log, const Progress& progress) {
 Result<uint64_t> ReadModels::Checkpoint() {
   return Guarded("checkpoint", [&]() -> Result<uint64_t> {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
-    uint64_t seq = 0;
-    CASEGRID_RETURN_IF_ERROR(
-        ReadCheckpoint(*txn, dbs_->meta, codec::MetaKey(kCheckpointName), &seq));
-    return seq;
+    uint64_t applied = 0;
+    CASEGRID_RETURN_IF_ERROR(ReadCounter(*txn, dbs_->meta, codec::MetaKey(kAppliedName), &applied));
+    return applied;
+  });
+}
+
+Result<std::vector<uint64_t>> ReadModels::Offsets(size_t partitions) {
+  return Guarded("offsets", [&]() -> Result<std::vector<uint64_t>> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    std::vector<uint64_t> offsets(partitions, 0);
+    for (size_t p = 0; p < partitions; ++p) {
+      CASEGRID_RETURN_IF_ERROR(
+          ReadCounter(*txn, dbs_->meta, codec::PartitionKey(kOffsetName, static_cast<int32_t>(p)),
+                      &offsets[p]));
+    }
+    return offsets;
   });
 }
 

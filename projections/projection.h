@@ -1,9 +1,10 @@
 // Projections: casegrid's read models (case views, unit inboxes, the overdue
 // index, statistics, the audit index), derived from the Log and stored in their
 // own LMDB environment (by convention <data dir>/projections; docs/keys.md).
-// CatchUp applies the Log's events after the stored checkpoint, one write
-// transaction per batch with the checkpoint in the same transaction, so each
-// event takes effect exactly once even across crashes and concurrent processes.
+// CatchUp applies the Log's events after the stored per-partition offsets, one
+// write transaction per batch with the partition's new offset in the same
+// transaction, so each event takes effect exactly once even across crashes and
+// concurrent processes.
 // Everything here can be dropped and rebuilt from the Log (Rebuild).
 // Thread-safety: a ReadModels may be shared by threads; queries run in read
 // transactions and see the last committed batch; writers are serialised by LMDB.
@@ -117,24 +118,27 @@ class ReadModels {
   ReadModels(const ReadModels&) = delete;
   ReadModels& operator=(const ReadModels&) = delete;
 
-  // Applies the events of `log` after the checkpoint, up to the log's last
-  // sequence when the call starts, in batches of Options::batch_events. Each
-  // batch commits its model changes and the new checkpoint in one transaction,
-  // durable on return (unless sync is off). Returns the number of events
-  // applied. On error the failing batch is not written: earlier batches stay
-  // applied and the next CatchUp resumes after them. Corruption when the log
-  // skips a sequence, an event does not parse, or a case's events are out of
-  // order. `progress` (optional) is called after each batch with the events
-  // applied so far and the number there were to apply.
+  // Applies the events of `log` after the stored offsets, up to each
+  // partition's end when the call starts, in batches of Options::batch_events
+  // from one partition. Each batch commits its model changes and the
+  // partition's new offset in one transaction, durable on return (unless sync
+  // is off). Returns the number of events applied. On error the failing batch
+  // is not written: earlier batches stay applied and the next CatchUp resumes
+  // after them. Corruption when an event does not parse or a case's events are
+  // out of order. `progress` (optional) is called after each batch with the
+  // events applied so far and the number there were to apply.
   Result<uint64_t> CatchUp(events::Log& log, const Progress& progress = {});
 
-  // Drops every read model and the checkpoint in one transaction, then
-  // CatchUp from the first event. If it stops midway, the models are those of
-  // the events up to the new checkpoint, and the next CatchUp continues.
+  // Drops every read model and the offsets in one transaction, then CatchUp
+  // from the first event. If it stops midway, the models are those of the
+  // events up to the stored offsets, and the next CatchUp continues.
   Status Rebuild(events::Log& log, const Progress& progress = {});
 
-  // The last global seq applied (0 = none).
+  // The number of events applied (0 = none). For the journal it is the last
+  // sequence applied.
   Result<uint64_t> Checkpoint();
+  // The next offset to apply of partitions [0, partitions).
+  Result<std::vector<uint64_t>> Offsets(size_t partitions);
 
   // The case as of the checkpoint. NotFound when no event of it was applied.
   Result<CaseView> GetCase(std::string_view case_id);

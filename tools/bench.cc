@@ -166,7 +166,7 @@ Result<double> RawAppend(const std::string& from_dir, const std::string& dir,
     events::JournalOptions jo;
     jo.read_only = true;
     CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(from_dir, jo));
-    CASEGRID_RETURN_IF_ERROR(log->Scan(1, UINT64_MAX, [&](uint64_t, std::string_view r) {
+    CASEGRID_RETURN_IF_ERROR(events::ScanAll(*log, [&](uint64_t, std::string_view r) {
       records.emplace_back(r);
       return true;
     }));
@@ -202,11 +202,11 @@ Result<double> RawScanAndPut(events::Log& log, const std::string& dir, uint64_t*
   uint64_t from = 1;
   while (true) {
     std::vector<std::pair<std::string, std::string>> puts;
-    CASEGRID_RETURN_IF_ERROR(log.Scan(from, 1000, [&](uint64_t seq, std::string_view record) {
-      puts.emplace_back(codec::EncodeU64BE(rng()), std::string(record.substr(0, 64)));
-      from = seq + 1;
-      return true;
-    }));
+    CASEGRID_ASSIGN_OR_RETURN(
+        from, log.Scan(0, from, UINT64_MAX, 1000, [&](uint64_t, std::string_view record) {
+          puts.emplace_back(codec::EncodeU64BE(rng()), std::string(record.substr(0, 64)));
+          return true;
+        }));
     if (puts.empty()) break;
     CASEGRID_RETURN_IF_ERROR(env->RunWrite([&](lmdb::Txn& txn) -> Status {
       for (const auto& [k, v] : puts) CASEGRID_RETURN_IF_ERROR(txn.Put(dbi, k, v));

@@ -26,10 +26,10 @@ struct Rig {
     REQUIRE_OK(engine->Apply(cmds, &answers));
     return answers;
   }
-  uint64_t LastSeq() { return log->Stats()->last_seq; }
+  uint64_t LastSeq() { return log->Stats()->events; }
   std::string AllRecords() {
     std::string all;
-    REQUIRE_OK(log->Scan(1, UINT64_MAX, [&](uint64_t, std::string_view r) {
+    REQUIRE_OK(events::ScanAll(*log, [&](uint64_t, std::string_view r) {
       all.append(r);
       return true;
     }));

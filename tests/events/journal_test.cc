@@ -26,7 +26,7 @@ Status AppendChain(events::Log& log, const std::string& case_id, int n, std::str
       e.mutable_urged()->set_note(std::string(100, 'x'));
       e.set_prev_hash(prev);
       std::string record = events::SealEvent(&e);
-      CASEGRID_RETURN_IF_ERROR(b.Append(case_id, seq, record).status());
+      CASEGRID_RETURN_IF_ERROR(b.Append(case_id, seq, record));
       prev = e.hash();
     }
     *last_hash = prev;
@@ -47,7 +47,7 @@ TEST_CASE("events are numbered densely and read back by case in case order", "[j
   REQUIRE_OK(AppendChain(**log, "B", 2, &hb, &sb));
   REQUIRE_OK(AppendChain(**log, "A", 1, &ha, &sa));
   std::vector<uint64_t> seqs;
-  REQUIRE_OK((*log)->Scan(1, 100, [&](uint64_t seq, std::string_view) {
+  REQUIRE_OK(events::ScanAll(**log, [&](uint64_t seq, std::string_view) {
     seqs.push_back(seq);
     return true;
   }));
@@ -72,13 +72,13 @@ TEST_CASE("a batch whose body fails writes nothing", "[journal]") {
   REQUIRE_OK(log);
   Status s = (*log)->RunBatch([&](events::Batch& b) -> Status {
     CASEGRID_RETURN_IF_ERROR(b.PutCommandAnswer("c1", "1"));
-    CASEGRID_RETURN_IF_ERROR(b.Append("A", 1, "record").status());
+    CASEGRID_RETURN_IF_ERROR(b.Append("A", 1, "record"));
     return Status::IOError("injected");
   });
   REQUIRE(s.code() == Status::Code::kIOError);
   auto stats = (*log)->Stats();
   REQUIRE_OK(stats);
-  REQUIRE(stats->last_seq == 0);
+  REQUIRE(stats->events == 0);
   std::string answer;
   REQUIRE((*log)->ReadCommandAnswer("c1", &answer).IsNotFound());
 }
@@ -156,7 +156,7 @@ TEST_CASE("the journal grows its map instead of failing when it is full", "[jour
   for (int i = 0; i < 40; ++i) REQUIRE_OK(AppendChain(**log, "BIG", 500, &h, &s));
   auto stats = (*log)->Stats();
   REQUIRE_OK(stats);
-  REQUIRE(stats->last_seq == 20000);
+  REQUIRE(stats->events == 20000);
   REQUIRE(stats->map_bytes > (size_t{1} << 20));
   auto report = engine::VerifyLog(**log);
   REQUIRE_OK(report);

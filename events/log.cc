@@ -1,0 +1,22 @@
+// What every Log backend shares.
+#include "events/log.h"
+
+namespace casegrid::events {
+
+Status ScanAll(Log& log, const PositionVisitor& visit) {
+  CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
+  bool stopped = false;
+  for (int32_t p = 0; p < static_cast<int32_t>(ends.size()) && !stopped; ++p) {
+    uint64_t from = 0;
+    while (from < ends[p] && !stopped) {
+      CASEGRID_ASSIGN_OR_RETURN(
+          from, log.Scan(p, from, ends[p], 4096, [&](uint64_t offset, std::string_view record) {
+            stopped = !visit(PackPosition(p, offset), record);
+            return !stopped;
+          }));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace casegrid::events
