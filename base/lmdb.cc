@@ -24,6 +24,8 @@ Status FromRc(int rc, std::string_view what) {
       return Status::Unavailable(m);
     case MDB_PANIC:
       return Status::Fatal(m);
+    case MDB_KEYEXIST:
+      return Status::Conflict(m);
     default:
       return Status::IOError(m);
   }

@@ -19,6 +19,36 @@ using casegrid::v1::Event;
 // between the sender and the engine); later is rejected as "in the future".
 constexpr int64_t kFutureToleranceMicros = 5 * 60 * timeutil::kMicrosPerSecond;
 
+using DeadlineList = std::vector<std::pair<int64_t, std::string>>;
+
+// The open, unbreached deadlines of a case: what the deadline index holds.
+void OpenDeadlines(const CaseState& state, DeadlineList* out) {
+  out->clear();
+  for (const auto& d : state.deadlines()) {
+    if (!d.breached()) out->emplace_back(d.due_micros(), d.name());
+  }
+}
+
+// Stores a case's state and moves its deadline index entries from `before`
+// (the open deadlines when the case was loaded) to its open deadlines now.
+Status StoreState(events::Batch& batch, const DeadlineList& before, const CaseState& state,
+                  DeadlineList* scratch, std::string* bytes) {
+  OpenDeadlines(state, scratch);
+  for (const auto& d : before) {
+    if (std::find(scratch->begin(), scratch->end(), d) == scratch->end()) {
+      CASEGRID_RETURN_IF_ERROR(batch.DelDeadline(d.first, state.case_id(), d.second));
+    }
+  }
+  for (const auto& d : *scratch) {
+    if (std::find(before.begin(), before.end(), d) == before.end()) {
+      CASEGRID_RETURN_IF_ERROR(batch.PutDeadline(d.first, state.case_id(), d.second));
+    }
+  }
+  bytes->clear();
+  state.AppendToString(bytes);
+  return batch.PutCaseState(state.case_id(), *bytes);
+}
+
 // Everything the engine does inside one log batch.
 class BatchWriter {
  public:
@@ -49,11 +79,7 @@ class BatchWriter {
 
   // Seals and appends `events`, folds them into `state`, keeps the deadline index.
   Status Write(CaseState* state, std::vector<Event>& events) {
-    // The deadline index holds the open, unbreached deadlines: diff them.
-    before_.clear();
-    for (const auto& d : state->deadlines()) {
-      if (!d.breached()) before_.emplace_back(d.due_micros(), d.name());
-    }
+    OpenDeadlines(*state, &before_);
     const int64_t recorded = env_->NowMicros();
     for (auto& e : events) {
       e.set_recorded_micros(recorded);
@@ -62,23 +88,7 @@ class BatchWriter {
       CASEGRID_RETURN_IF_ERROR(batch_.Append(e.case_id(), e.case_seq(), record));
       Evolve(state, e);
     }
-    after_.clear();
-    for (const auto& d : state->deadlines()) {
-      if (!d.breached()) after_.emplace_back(d.due_micros(), d.name());
-    }
-    for (const auto& d : before_) {
-      if (std::find(after_.begin(), after_.end(), d) == after_.end()) {
-        CASEGRID_RETURN_IF_ERROR(batch_.DelDeadline(d.first, state->case_id(), d.second));
-      }
-    }
-    for (const auto& d : after_) {
-      if (std::find(before_.begin(), before_.end(), d) == before_.end()) {
-        CASEGRID_RETURN_IF_ERROR(batch_.PutDeadline(d.first, state->case_id(), d.second));
-      }
-    }
-    state_bytes_.clear();
-    state->AppendToString(&state_bytes_);
-    CASEGRID_RETURN_IF_ERROR(batch_.PutCaseState(state->case_id(), state_bytes_));
+    CASEGRID_RETURN_IF_ERROR(StoreState(batch_, before_, *state, &after_, &state_bytes_));
     if (stats_ != nullptr) stats_->events += events.size();
     return Status::Ok();
   }
@@ -204,8 +214,8 @@ class BatchWriter {
   Env* env_;
   ApplyStats* stats_;
   DecideContext ctx_;
-  std::vector<std::pair<int64_t, std::string>> before_, after_;  // scratch of Write
-  std::string state_bytes_;                                      // scratch of Write
+  DeadlineList before_, after_;  // scratch of Write
+  std::string state_bytes_;      // scratch of Write
 };
 
 }  // namespace
@@ -267,6 +277,38 @@ Result<CaseState> Engine::CaseState(std::string_view case_id) {
     return Status::Corruption("engine state of case " + std::string(case_id) + " does not parse");
   }
   return state;
+}
+
+Status RecoverEvent(events::Batch& batch, std::string_view record) {
+  Event e;
+  if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
+    return Status::Corruption("a recovered record does not parse");
+  }
+  CaseState state;
+  std::string bytes;
+  Status s = batch.GetCaseState(e.case_id(), &bytes);
+  if (s.ok()) {
+    if (!state.ParseFromString(bytes)) {
+      return Status::Corruption("engine state of case " + e.case_id() + " does not parse");
+    }
+  } else if (!s.IsNotFound()) {
+    return s;
+  }
+  CASEGRID_RETURN_IF_ERROR(events::OpenRecord(record, &state.last_hash(), &e));
+  if (e.case_seq() != state.last_seq() + 1) {
+    return Status::Corruption("case " + e.case_id() + ": expected seq " +
+                              std::to_string(state.last_seq() + 1) + ", found " +
+                              std::to_string(e.case_seq()));
+  }
+  DeadlineList before, scratch;
+  OpenDeadlines(state, &before);
+  Evolve(&state, e);
+  CASEGRID_RETURN_IF_ERROR(StoreState(batch, before, state, &scratch, &bytes));
+  if (!e.correlation_id().empty()) {
+    CASEGRID_RETURN_IF_ERROR(
+        batch.PutCommandAnswer(e.correlation_id(), std::to_string(state.last_seq())));
+  }
+  return Status::Ok();
 }
 
 Status ReplayCase(events::Log& log, std::string_view case_id,

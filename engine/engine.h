@@ -88,6 +88,14 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line);
 // "USER:ROLE:UNIT" (UNIT may be empty) -> Actor.
 Result<casegrid::v1::Actor> ParseActor(std::string_view spec);
 
+// Folds one stored event record into the batch's engine state, as Apply left
+// it: the case state (hash chain and case_seq checked), the deadline index and
+// the answer of the command that caused it (its correlation id). The Kafka log
+// calls it for events on the topic past its state snapshot
+// (events::KafkaOptions::recover). Corruption when the record does not follow
+// the case's last event.
+Status RecoverEvent(events::Batch& batch, std::string_view record);
+
 // Replays a case's stored events through OpenRecord (checking each hash and
 // the chain) and Evolve. The visitor sees each event and the state after it.
 Status ReplayCase(

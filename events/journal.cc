@@ -10,60 +10,21 @@
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "events/log.h"
+#include "events/state_batch.h"
 
 namespace casegrid::events {
 namespace {
 
 struct Dbis {
-  MDB_dbi events, case_index, commands, case_state, deadlines;
+  MDB_dbi events, case_index;
+  StateDbs state;
 };
 
-class JournalBatch final : public Batch {
+class JournalBatch final : public StateBatch {
  public:
   JournalBatch(lmdb::Txn& txn, const Dbis& dbi, uint64_t last_seq)
-      : txn_(txn), dbi_(dbi), next_seq_(last_seq + 1) {}
+      : StateBatch(txn, dbi.state), dbi_(dbi), next_seq_(last_seq + 1) {}
 
-  Status GetCaseState(std::string_view case_id, std::string* state) override {
-    std::string_view v;
-    CASEGRID_RETURN_IF_ERROR(txn_.Get(dbi_.case_state, case_id, &v));
-    state->assign(v);
-    return Status::Ok();
-  }
-  Status PutCaseState(std::string_view case_id, std::string_view state) override {
-    return txn_.Put(dbi_.case_state, case_id, state);
-  }
-  Status GetCommandAnswer(std::string_view command_id, std::string* answer) override {
-    std::string_view v;
-    CASEGRID_RETURN_IF_ERROR(txn_.Get(dbi_.commands, command_id, &v));
-    answer->assign(v);
-    return Status::Ok();
-  }
-  Status PutCommandAnswer(std::string_view command_id, std::string_view answer) override {
-    return txn_.Put(dbi_.commands, command_id, answer);
-  }
-  Status PutDeadline(int64_t due, std::string_view case_id, std::string_view name) override {
-    return txn_.Put(dbi_.deadlines, codec::DeadlineKey(due, case_id, name), {});
-  }
-  Status DelDeadline(int64_t due, std::string_view case_id, std::string_view name) override {
-    return txn_.Del(dbi_.deadlines, codec::DeadlineKey(due, case_id, name));
-  }
-  Status FirstDeadlineDue(int64_t until, int64_t* due, std::string* case_id,
-                          std::string* name) override {
-    if (!cursor_) {
-      auto c = lmdb::Cursor::Open(txn_, dbi_.deadlines);
-      if (!c.ok()) return c.status();
-      cursor_ = std::move(c.value());
-    }
-    if (!cursor_->First()) return Status::NotFound("no deadline");
-    std::string_view c, n;
-    if (!codec::ParseDeadlineKey(cursor_->key(), due, &c, &n)) {
-      return Status::Corruption("journal deadlines: malformed key");
-    }
-    if (*due > until) return Status::NotFound("no deadline due");
-    case_id->assign(c);
-    name->assign(n);
-    return Status::Ok();
-  }
   Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) override {
     const uint64_t seq = next_seq_;
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.events, codec::EventKey(seq), record, MDB_APPEND));
@@ -74,10 +35,8 @@ class JournalBatch final : public Batch {
   }
 
  private:
-  lmdb::Txn& txn_;
   const Dbis& dbi_;
   uint64_t next_seq_;
-  std::unique_ptr<lmdb::Cursor> cursor_;
 };
 
 class Journal final : public Log {
@@ -160,19 +119,19 @@ class Journal final : public Log {
   }
 
   Status ReadCaseState(std::string_view case_id, std::string* state) override {
-    return ReadOne(dbi_.case_state, case_id, state);
+    return ReadOne(*env_, dbi_.state.case_state, case_id, state);
   }
   Status ReadCommandAnswer(std::string_view command_id, std::string* answer) override {
-    return ReadOne(dbi_.commands, command_id, answer);
+    return ReadOne(*env_, dbi_.state.commands, command_id, answer);
   }
 
   Result<LogStats> Stats() override {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
     LogStats stats;
     MDB_stat st;
-    mdb_stat(txn->raw(), dbi_.case_state, &st);
+    mdb_stat(txn->raw(), dbi_.state.case_state, &st);
     stats.cases = st.ms_entries;
-    mdb_stat(txn->raw(), dbi_.commands, &st);
+    mdb_stat(txn->raw(), dbi_.state.commands, &st);
     stats.commands = st.ms_entries;
     CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.events));
     if (cur->Last()) stats.events = codec::DecodeU64BE(cur->key().data());
@@ -186,14 +145,6 @@ class Journal final : public Log {
   }
 
  private:
-  Status ReadOne(MDB_dbi dbi, std::string_view key, std::string* out) {
-    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
-    std::string_view v;
-    CASEGRID_RETURN_IF_ERROR(txn->Get(dbi, key, &v));
-    out->assign(v);
-    return Status::Ok();
-  }
-
   std::unique_ptr<lmdb::Environment> env_;
   Dbis dbi_;
   std::mutex write_mu_;
@@ -211,9 +162,7 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
   Dbis dbi;
   CASEGRID_ASSIGN_OR_RETURN(dbi.events, env->OpenDb("events"));
   CASEGRID_ASSIGN_OR_RETURN(dbi.case_index, env->OpenDb("case_index"));
-  CASEGRID_ASSIGN_OR_RETURN(dbi.commands, env->OpenDb("commands"));
-  CASEGRID_ASSIGN_OR_RETURN(dbi.case_state, env->OpenDb("case_state"));
-  CASEGRID_ASSIGN_OR_RETURN(dbi.deadlines, env->OpenDb("deadlines"));
+  CASEGRID_ASSIGN_OR_RETURN(dbi.state, StateDbs::Open(*env));
   return std::unique_ptr<Log>(new Journal(std::move(env), dbi));
 }
 

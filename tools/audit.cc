@@ -8,7 +8,7 @@
 namespace casegrid::tools {
 
 int RunVerify(const GlobalOptions& g) {
-  auto log = OpenJournalReadOnly(g);
+  auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
   auto report = engine::VerifyLog(**log);
   if (!report.ok()) return Fail(report.status());
@@ -54,7 +54,7 @@ int PrintReplay(events::Log& log, const std::string& case_id) {
 }
 
 int RunReplay(const GlobalOptions& g, const std::string& case_id) {
-  auto log = OpenJournalReadOnly(g);
+  auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
   return PrintReplay(**log, case_id);
 }

@@ -46,6 +46,28 @@ struct BenchOptions {
 };
 int RunBench(const GlobalOptions& g, const BenchOptions& o);
 
+// Writes events/casegrid.proto and its imports, imports first, as a
+// google.protobuf.FileDescriptorSet without source info: binary, or protobuf
+// text format when `text` (the committed baseline, docs/events.md). Returns 2
+// naming the path when the file cannot be written.
+int RunSchema(const std::string& descriptor_set_path, bool text = false);
+
+// `casegrid kafka-dev`: librdkafka's mock Kafka cluster (events/kafka_mock.h)
+// for development and tests, with topics PREFIX.events and PREFIX.commands.
+// Prints the bootstrap address as the first line on stdout; writes it (one
+// line) to bootstrap_file atomically when given; serves until SIGINT or
+// SIGTERM, then removes bootstrap_file and returns 0. While serving it warns on
+// stderr when a partition nears the mock's limits, and logs an error when the
+// mock has dropped a partition's oldest data. Returns 2 if it cannot start.
+struct KafkaDevOptions {
+  int brokers = 3;
+  int partitions = 12;  // per topic
+  std::string bootstrap_file;
+  std::string topic_prefix = "casegrid";
+  int replication = 0;  // 0: min(3, brokers)
+};
+int RunKafkaDev(const KafkaDevOptions& o);
+
 }  // namespace casegrid::tools
 
 #endif  // CASEGRID_TOOLS_COMMANDS_H_

@@ -518,6 +518,16 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   VirtualEnv clock(timeutil::LocalDayStartMicros(*start));
   auto session = OpenSession(g, &clock);
   if (!session.ok()) return Fail(session.status());
+  // The report counts what the demo wrote: the log must start empty. (The
+  // journal does, in the fresh directory; a topic may hold earlier runs.)
+  auto held = session->log->Stats();
+  if (!held.ok()) return Fail(held.status());
+  if (held->events > 0) {
+    return Fail(Status::InvalidArgument(
+        session->log->Describe() + " already holds " + std::to_string(held->events) +
+        " events; the demo needs an empty log: restart kafka-dev, or give --topic-prefix "
+        "of an empty topic"));
+  }
   const auto wall_start = Env::Default()->NowMicros();
   Simulation sim(*session, clock, o);
   if (Status s = sim.Run(); !s.ok()) return Fail(s);

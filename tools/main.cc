@@ -1,5 +1,8 @@
 // casegrid: the command-line tool. `casegrid --help` lists the commands;
 // README.md and docs/ describe each.
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -14,10 +17,7 @@ namespace {
 
 int RunQuery(const GlobalOptions& g, const std::function<int(Session&)>& body) {
   // A query never creates a data directory: a typo in --data is an error.
-  if (!std::filesystem::exists(g.data_dir + "/journal/data.mdb")) {
-    return Fail(Status::NotFound("no journal in " + g.data_dir +
-                                 " (check --data, or submit commands first)"));
-  }
+  if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
   if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
@@ -35,6 +35,10 @@ Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
 int main(int argc, char** argv) {
   using namespace casegrid;
   using namespace casegrid::tools;
+  // Logs go to stderr, so stdout carries only results (JSON included);
+  // SPDLOG_LEVEL=debug shows librdkafka's and the engine's details.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("casegrid"));
+  spdlog::cfg::load_env_levels();
   CLI::App app{"casegrid: an event-sourced workflow engine for citizen case handling"};
   app.require_subcommand(1);
   // Options a subcommand does not know fall through to this level, so
@@ -46,6 +50,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--config", g.config_dir,
                  "configuration directory (default: $CASEGRID_CONFIG or the shipped workflows/)");
+  // The log backend (docs/operations.md); each also from the environment.
+  app.add_option("--log", g.log, "journal (embedded, default) or kafka")
+      ->envname("CASEGRID_LOG")
+      ->check(CLI::IsMember({"journal", "kafka"}))
+      ->capture_default_str();
+  app.add_option("--brokers", g.brokers, "Kafka bootstrap HOST:PORT[,...] (--log kafka)")
+      ->envname("CASEGRID_BROKERS");
+  app.add_option("--topic-prefix", g.topic_prefix, "Kafka topics are PREFIX.events, ...")
+      ->envname("CASEGRID_TOPIC_PREFIX")
+      ->capture_default_str();
+  app.add_option("--partitions", g.partitions, "partitions of a topic casegrid creates")
+      ->envname("CASEGRID_PARTITIONS")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  // The same options from a file: `log = "kafka"` lines (TOML or INI).
+  app.set_config("--settings", "", "read these options from a TOML/INI file")
+      ->envname("CASEGRID_SETTINGS");
   int rc = 0;
 
   SubmitOptions submit;
@@ -71,6 +92,32 @@ int main(int argc, char** argv) {
   auto* c_tick = app.add_subcommand("tick", "turn every deadline due by --now into events");
   c_tick->add_option("--now", tick_now, "RFC 3339 time; default the wall clock");
   c_tick->callback([&] { rc = RunTick(g, tick_now); });
+
+  std::string schema_path;
+  bool schema_text = false;
+  auto* c_schema =
+      app.add_subcommand("schema", "write the event schema as a protobuf FileDescriptorSet");
+  c_schema->add_option("--descriptor-set", schema_path, "output file")->required();
+  c_schema->add_flag("--text", schema_text, "protobuf text format (the baseline)")->group("");
+  c_schema->callback([&] { rc = RunSchema(schema_path, schema_text); });
+
+  KafkaDevOptions kafka_dev;
+  auto* c_kafka_dev = app.add_subcommand(
+      "kafka-dev", "a Kafka mock cluster in memory, for development and tests only");
+  c_kafka_dev->add_option("--brokers", kafka_dev.brokers, "mock brokers")->capture_default_str();
+  c_kafka_dev->add_option("--partitions", kafka_dev.partitions, "partitions per topic")
+      ->capture_default_str();
+  c_kafka_dev->add_option("--bootstrap-file", kafka_dev.bootstrap_file,
+                          "also write the bootstrap address to this file (removed on exit)");
+  c_kafka_dev->add_option("--topic-prefix", kafka_dev.topic_prefix, "PREFIX.events, .commands")
+      ->capture_default_str();
+  c_kafka_dev->callback([&] {
+    // Unless given here, the topics the other commands use (the global
+    // --topic-prefix and --partitions, or their environment variables).
+    if (c_kafka_dev->count("--topic-prefix") == 0) kafka_dev.topic_prefix = g.topic_prefix;
+    if (c_kafka_dev->count("--partitions") == 0) kafka_dev.partitions = g.partitions;
+    rc = RunKafkaDev(kafka_dev);
+  });
 
   auto* c_verify = app.add_subcommand("verify", "recompute every hash of the journal");
   c_verify->callback([&] { rc = RunVerify(g); });

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "events/kafka_log.h"
+
 namespace casegrid::tools {
 
 std::string ResolveConfigDir(const GlobalOptions& options) {
@@ -13,18 +15,55 @@ std::string ResolveConfigDir(const GlobalOptions& options) {
   return std::string(CASEGRID_SOURCE_DIR) + "/workflows";
 }
 
-Result<std::unique_ptr<events::Log>> OpenJournalReadOnly(const GlobalOptions& options) {
+namespace {
+
+bool IsKafka(const GlobalOptions& options) { return options.log == "kafka"; }
+
+Result<std::unique_ptr<events::Log>> OpenLog(const GlobalOptions& options, bool read_only) {
+  if (IsKafka(options)) {
+    events::KafkaOptions ko;
+    ko.brokers = options.brokers;
+    ko.topic_prefix = options.topic_prefix;
+    ko.partitions = options.partitions;
+    ko.state_dir = options.data_dir + "/kafka-state";
+    ko.sync = options.sync;
+    ko.recover = engine::RecoverEvent;
+    if (ko.brokers.empty()) {
+      return Status::InvalidArgument(
+          "--log kafka needs --brokers HOST:PORT (or CASEGRID_BROKERS); `casegrid kafka-dev` "
+          "starts a development broker and prints its address");
+    }
+    return events::OpenKafkaLog(ko);
+  }
+  if (options.log != "journal") {
+    return Status::InvalidArgument("--log " + options.log + ": expected journal or kafka");
+  }
   events::JournalOptions jo;
-  jo.read_only = true;
+  jo.sync = options.sync;
+  jo.read_only = read_only;
   return events::OpenJournal(options.data_dir + "/journal", jo);
+}
+
+}  // namespace
+
+Status CheckLogExists(const GlobalOptions& options) {
+  const std::string file = IsKafka(options) ? options.data_dir + "/kafka-state/data.mdb"
+                                            : options.data_dir + "/journal/data.mdb";
+  if (std::filesystem::exists(file)) return Status::Ok();
+  return Status::NotFound("no " + std::string(IsKafka(options) ? "Kafka state store" : "journal") +
+                          " in " + options.data_dir +
+                          " (check --data and --log, or submit commands first)");
+}
+
+Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options) {
+  if (!IsKafka(options)) CASEGRID_RETURN_IF_ERROR(CheckLogExists(options));
+  return OpenLog(options, /*read_only=*/true);
 }
 
 Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
   Session s;
   CASEGRID_ASSIGN_OR_RETURN(auto config, engine::LoadConfig(ResolveConfigDir(options)));
-  events::JournalOptions jo;
-  jo.sync = options.sync;
-  CASEGRID_ASSIGN_OR_RETURN(s.log, events::OpenJournal(options.data_dir + "/journal", jo));
+  CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false));
   s.engine = std::make_unique<engine::Engine>(s.log.get(), std::move(config), env);
   projections::Options po;
   po.sync = options.sync;

@@ -1,6 +1,7 @@
-// What every casegrid command opens: the data directory (the journal in
-// DIR/journal, the read models in DIR/projections), the configuration (the
-// shipped workflows/ folder, or --config) and the engine over them.
+// What every casegrid command opens: the log (the embedded journal in
+// DIR/journal, or a Kafka topic with its state store in DIR/kafka-state), the
+// read models in DIR/projections, the configuration (the shipped workflows/
+// folder, or --config) and the engine over them.
 #ifndef CASEGRID_TOOLS_SESSION_H_
 #define CASEGRID_TOOLS_SESSION_H_
 
@@ -19,6 +20,11 @@ struct GlobalOptions {
   std::string data_dir = "./casegrid-data";
   std::string config_dir;  // empty: $CASEGRID_CONFIG, else the source tree's workflows/
   bool sync = true;
+  std::string log = "journal";  // journal | kafka
+  // --log kafka (docs/operations.md):
+  std::string brokers;  // bootstrap HOST:PORT[,...]
+  std::string topic_prefix = "casegrid";
+  int partitions = 12;
 };
 
 std::string ResolveConfigDir(const GlobalOptions& options);
@@ -29,8 +35,12 @@ struct Session {
   std::unique_ptr<projections::ReadModels> models;
 };
 
-// Opens DIR/journal read-only (verify, replay): never creates anything.
-Result<std::unique_ptr<events::Log>> OpenJournalReadOnly(const GlobalOptions& options);
+// Whether DIR holds a log of the configured kind (queries never create one).
+Status CheckLogExists(const GlobalOptions& options);
+
+// Opens the log for reading (verify, replay): the journal read-only; a Kafka
+// log with its state store brought up to the topic.
+Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options);
 
 // Opens journal, engine and read models; `env` must outlive the session.
 Result<Session> OpenSession(const GlobalOptions& options, Env* env);

@@ -65,6 +65,18 @@ inline const char* kWindow = "w01:window:371302";
 inline const char* kCentre = "c01:centre:371302";
 inline std::string UnitActor(const std::string& unit) { return "u-" + unit + ":unit:" + unit; }
 
+// A simple case from intake to closure at the reference station, with ids
+// "<id>-1".."<id>-6".
+inline std::vector<casegrid::v1::Command> Lifecycle(const std::string& id) {
+  const std::string unit = UnitActor(kStation);
+  return {Cmd(id, "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData(), id + "-1"),
+          Cmd(id, "dispatch", kCentre, "2026-09-01T10:00:00+08:00", "{}", id + "-2"),
+          Cmd(id, "acknowledge", unit, "2026-09-01T11:00:00+08:00", "{}", id + "-3"),
+          Cmd(id, "contact", unit, "2026-09-02T10:00:00+08:00", "{}", id + "-4"),
+          Cmd(id, "respond", unit, "2026-09-03T10:00:00+08:00", "{\"answer\":\"done\"}", id + "-5"),
+          Cmd(id, "close", kCentre, "2026-09-04T10:00:00+08:00", "{}", id + "-6")};
+}
+
 // Runs commands through Decide/Evolve only: the decider as a pure function.
 class DeciderHarness {
  public:

@@ -37,16 +37,6 @@ struct Rig {
   }
 };
 
-std::vector<Command> Lifecycle(const std::string& id) {
-  const std::string unit = UnitActor(kStation);
-  return {Cmd(id, "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData(), id + "-1"),
-          Cmd(id, "dispatch", kCentre, "2026-09-01T10:00:00+08:00", "{}", id + "-2"),
-          Cmd(id, "acknowledge", unit, "2026-09-01T11:00:00+08:00", "{}", id + "-3"),
-          Cmd(id, "contact", unit, "2026-09-02T10:00:00+08:00", "{}", id + "-4"),
-          Cmd(id, "respond", unit, "2026-09-03T10:00:00+08:00", "{\"answer\":\"done\"}", id + "-5"),
-          Cmd(id, "close", kCentre, "2026-09-04T10:00:00+08:00", "{}", id + "-6")};
-}
-
 }  // namespace
 
 TEST_CASE("a command id applied before is answered duplicate and writes nothing", "[engine]") {

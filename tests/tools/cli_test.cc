@@ -20,6 +20,7 @@
 
 #include "base/codec.h"
 #include "base/lmdb.h"
+#include "tests/kafka_test_util.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -66,6 +67,12 @@ class Cli {
     for (char** e = environ; *e != nullptr; ++e) {
       if (std::string(*e).rfind("CASEGRID_CONFIG=", 0) != 0) env_.emplace_back(*e);
     }
+  }
+
+  // Sets (or replaces) a variable of the environment every run gets.
+  void SetEnv(const std::string& name, const std::string& value) {
+    std::erase_if(env_, [&](const std::string& e) { return e.rfind(name + "=", 0) == 0; });
+    env_.push_back(name + "=" + value);
   }
 
   std::string Path(const std::string& name) const { return dir_.Sub(name); }
@@ -719,4 +726,57 @@ TEST_CASE("submit's summary counts two stale-expect rejections as one reason", "
   INFO(o.out);
   REQUIRE(o.status == 1);
   CHECK(Reasons(o.out).size() == 1);
+}
+
+// ---- the Kafka log (the mock cluster, or KAFKA_BOOTSTRAP) ----
+
+// A Cli whose every run uses --log kafka on `target`, from the environment.
+void UseKafka(Cli& cli, const test::KafkaTarget& target) {
+  cli.SetEnv("CASEGRID_LOG", "kafka");
+  cli.SetEnv("CASEGRID_BROKERS", target.bootstrap());
+  cli.SetEnv("CASEGRID_TOPIC_PREFIX", target.prefix());
+  cli.SetEnv("CASEGRID_PARTITIONS", "4");
+}
+
+TEST_CASE("with --log kafka the same commands run a case, verify, replay and query",
+          "[cli][kafka]") {
+  test::KafkaTarget target(4);
+  Cli cli;
+  UseKafka(cli, target);
+  WriteMixedFile(cli);
+  Output first = cli.Run({"submit", "--file", kMixedFile});
+  INFO(first.out << first.err);
+  REQUIRE(first.status == 1);  // the mixed file's bad lines, as on the journal
+  CHECK(Contains(first.out, "5 accepted"));
+  EscalateReferenceCase(cli);
+  CHECK(cli.CaseJson("LS-1")["unit"] == "371302-001");
+  const uint64_t events = cli.EventCount();
+  CHECK(events > 9);
+  const std::string replay = cli.Ok({"replay", "LS-1"});
+  CHECK(Contains(replay, "escalated 371302-001-001 -> 371302-001"));
+  const std::string stats = cli.Ok({"stats", "--json"});
+  Output r = cli.Run({"projections", "rebuild"});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK(cli.Ok({"stats", "--json"}) == stats);
+
+  // The topic is the system of record: a second data directory sees it all.
+  Output other = cli.RunRaw({"--data", "other", "case", "show", "LS-1", "--json"});
+  CHECK(other.status == 2);
+  CHECK(Contains(other.err, "no Kafka state store in other"));
+  // By 10 October LS-A's missed deadlines have taken it up to the district.
+  Output act = cli.RunRaw({"--data", "other", "act", "LS-A", "respond", "--by", "d01:unit:371302",
+                           "--at", "2026-10-10T10:00:00+08:00", "--data", R"({"answer":"paid"})"});
+  INFO(act.out << act.err);
+  CHECK(act.status == 0);
+  CHECK(cli.CaseJson("LS-A")["state"] == "responded");
+  CHECK(cli.EventCount() > events);
+}
+
+TEST_CASE("a command on the Kafka log without brokers says how to get one", "[cli][kafka]") {
+  Cli cli;
+  Output o = cli.Run({"--log", "kafka", "act", "LS-1", "intake", "--by", kWindow});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "--log kafka needs --brokers"));
+  CHECK(Contains(o.err, "casegrid kafka-dev"));
 }

@@ -1,0 +1,746 @@
+// The Kafka Log backend (events/kafka_log.h).
+#include "events/kafka_log.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "base/codec.h"
+#include "base/lmdb.h"
+#include "events/state_batch.h"
+
+namespace casegrid::events {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kSchema = "casegrid.v1.Event";
+constexpr std::string_view kSchemaVersion = "1";
+constexpr std::string_view kContentType = "application/x-protobuf";
+constexpr std::string_view kNextOffset = "next";
+
+std::string KafkaError(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
+
+// librdkafka configuration with every failure named, logging to spdlog.
+class Conf {
+ public:
+  Conf() : conf_(rd_kafka_conf_new()) { rd_kafka_conf_set_log_cb(conf_, LogKafkaToSpdlog); }
+  ~Conf() {
+    if (conf_ != nullptr) rd_kafka_conf_destroy(conf_);
+  }
+  Status Set(const std::string& key, const std::string& value) {
+    char err[512];
+    if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      return Status::InvalidArgument("kafka setting " + key + "=" + value + ": " + err);
+    }
+    return Status::Ok();
+  }
+  rd_kafka_conf_t* get() { return conf_; }
+  // rd_kafka_new takes ownership on success.
+  Result<rd_kafka_t*> New(rd_kafka_type_t type) {
+    char err[512];
+    rd_kafka_t* rk = rd_kafka_new(type, conf_, err, sizeof err);
+    if (rk == nullptr) return Status::InvalidArgument(std::string("kafka client: ") + err);
+    conf_ = nullptr;
+    return rk;
+  }
+
+ private:
+  rd_kafka_conf_t* conf_;
+};
+
+// One message's delivery report.
+struct Delivery {
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  bool done = false;
+};
+
+struct PendingEvent {
+  std::string case_id;
+  uint64_t case_seq;
+  std::string record;
+  Delivery delivery;
+};
+
+struct Dbis {
+  StateDbs state;
+  MDB_dbi case_index, offsets, meta;
+};
+
+class KafkaBatch final : public StateBatch {
+ public:
+  KafkaBatch(lmdb::Txn& txn, const Dbis& dbi, std::vector<PendingEvent>* pending)
+      : StateBatch(txn, dbi.state), pending_(pending) {}
+  Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) override {
+    PendingEvent& e = pending_->emplace_back();
+    e.case_id.assign(case_id);
+    e.case_seq = case_seq;
+    e.record.assign(record);
+    return Status::Ok();
+  }
+
+ private:
+  std::vector<PendingEvent>* pending_;
+};
+
+// case_index value: partition:u32be offset:u64be.
+std::string IndexValue(int32_t partition, uint64_t offset) {
+  std::string v;
+  codec::PutU32BE(&v, static_cast<uint32_t>(partition));
+  codec::PutU64BE(&v, offset);
+  return v;
+}
+
+class KafkaLog final : public Log {
+ public:
+  explicit KafkaLog(KafkaOptions options)
+      : options_(std::move(options)), topic_(EventsTopic(options_.topic_prefix)) {}
+
+  ~KafkaLog() override {
+    if (reader_ != nullptr) {
+      if (peeked_ != nullptr) rd_kafka_message_destroy(peeked_);
+      rd_kafka_consumer_close(reader_);
+      rd_kafka_destroy(reader_);
+    }
+    if (producer_ != nullptr) {
+      rd_kafka_flush(producer_, options_.timeout_ms);
+      rd_kafka_destroy(producer_);
+    }
+  }
+
+  Status Open() {
+    if (options_.brokers.empty()) return Status::InvalidArgument("kafka: no brokers given");
+    if (options_.state_dir.empty()) return Status::InvalidArgument("kafka: no state directory");
+    CASEGRID_RETURN_IF_ERROR(OpenProducer());
+    CASEGRID_RETURN_IF_ERROR(OpenReader());
+    CASEGRID_RETURN_IF_ERROR(EnsureTopic());
+    lmdb::Options o;
+    o.sync = options_.sync;
+    CASEGRID_ASSIGN_OR_RETURN(env_, lmdb::Environment::Open(options_.state_dir, o));
+    CASEGRID_ASSIGN_OR_RETURN(dbi_.state, StateDbs::Open(*env_));
+    CASEGRID_ASSIGN_OR_RETURN(dbi_.case_index, env_->OpenDb("case_index"));
+    CASEGRID_ASSIGN_OR_RETURN(dbi_.offsets, env_->OpenDb("offsets"));
+    CASEGRID_ASSIGN_OR_RETURN(dbi_.meta, env_->OpenDb("meta"));
+    CASEGRID_RETURN_IF_ERROR(CheckStoreMatchesTopic());
+    return Recover();
+  }
+
+  // ---- writing ----
+
+  Status RunBatch(const std::function<Status(Batch&)>& body) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!fatal_.ok()) return fatal_;
+    if (producer_fatal_.load()) return fatal_ = ProducerFatal();
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), true));
+      std::vector<PendingEvent> pending;
+      KafkaBatch batch(*txn, dbi_, &pending);
+      Status s = body(batch);
+      if (!s.ok()) {
+        const bool full = txn->map_full();
+        txn->Abort();
+        if (!full) return s;
+        CASEGRID_RETURN_IF_ERROR(env_->Grow());
+        continue;
+      }
+      if (pending.empty()) return txn->Commit();
+      // From here on the topic may hold the batch: any failure is Fatal and
+      // the next open folds in what was delivered.
+      s = Produce(pending);
+      if (s.ok()) s = Index(*txn, pending);
+      if (s.ok()) s = txn->Commit();
+      if (!s.ok()) {
+        txn->Abort();
+        fatal_ = Status::Fatal("kafka log: " + s.ToString() +
+                               "; the topic may hold part of the batch, reopen to recover");
+        return fatal_;
+      }
+      return Status::Ok();
+    }
+    return Status::IOError("kafka state store map cannot grow enough");
+  }
+
+  // ---- reading ----
+
+  int32_t Partitions() const override { return partitions_; }
+
+  Result<std::vector<uint64_t>> EndOffsets() override {
+    std::vector<uint64_t> ends(partitions_);
+    for (int32_t p = 0; p < partitions_; ++p) {
+      int64_t lo = 0, hi = 0;
+      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(reader_, topic_.c_str(), p, &lo,
+                                                                 &hi, options_.timeout_ms);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return Status::Unavailable("kafka: end offset of " + topic_ + " partition " +
+                                   std::to_string(p) + ": " + KafkaError(err));
+      }
+      ends[p] = static_cast<uint64_t>(hi);
+    }
+    return ends;
+  }
+
+  Result<uint64_t> Scan(int32_t partition, uint64_t from, uint64_t end, uint64_t limit,
+                        const EventVisitor& visit) override {
+    if (partition < 0 || partition >= partitions_) {
+      return Status::InvalidArgument(topic_ + " has no partition " + std::to_string(partition));
+    }
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (from >= end) return end;
+    if (partition != read_partition_ || from != read_next_) {
+      CASEGRID_RETURN_IF_ERROR(Assign(partition, from));
+    }
+    uint64_t n = 0;
+    auto waited_since = Clock::now();
+    while (true) {
+      rd_kafka_message_t* m = peeked_ != nullptr ? peeked_ : rd_kafka_consumer_poll(reader_, 100);
+      peeked_ = nullptr;
+      if (m == nullptr) {
+        if (Clock::now() - waited_since > std::chrono::milliseconds(options_.timeout_ms)) {
+          read_partition_ = -1;
+          return Status::Unavailable("kafka: no data from " + topic_ + " partition " +
+                                     std::to_string(partition) + " at offset " +
+                                     std::to_string(read_next_) + " within " +
+                                     std::to_string(options_.timeout_ms) + " ms");
+        }
+        continue;
+      }
+      waited_since = Clock::now();
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        const uint64_t at = static_cast<uint64_t>(m->offset);
+        rd_kafka_message_destroy(m);
+        if (at >= end) {
+          read_next_ = at;
+          return end;
+        }
+        continue;
+      }
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        std::string what = rd_kafka_message_errstr(m);
+        const bool gone = m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE;
+        rd_kafka_message_destroy(m);
+        read_partition_ = -1;
+        if (gone) {
+          return Status::Corruption(
+              "kafka: " + topic_ + " partition " + std::to_string(partition) +
+              " no longer holds offset " + std::to_string(read_next_) +
+              " (deleted by retention, or dropped by the mock cluster): " + what);
+        }
+        return Status::Unavailable("kafka: reading " + topic_ + " partition " +
+                                   std::to_string(partition) + ": " + what);
+      }
+      const uint64_t offset = static_cast<uint64_t>(m->offset);
+      if (offset >= end || n == limit) {
+        peeked_ = m;  // the next Scan from here starts with it
+        read_next_ = offset;
+        return offset >= end ? end : offset;
+      }
+      ++n;
+      read_next_ = offset + 1;
+      const bool go_on =
+          visit(offset, std::string_view(static_cast<const char*>(m->payload), m->len));
+      rd_kafka_message_destroy(m);
+      if (!go_on) return offset + 1;
+    }
+  }
+
+  Status ReadCase(std::string_view case_id, const EventVisitor& visit) override {
+    int32_t partition = -1;
+    std::vector<uint64_t> offsets;
+    {
+      CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+      CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.case_index));
+      const std::string prefix = codec::CasePrefix(case_id);
+      for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
+           ok = cur->Next()) {
+        std::string_view v = cur->value();
+        uint32_t p = 0;
+        uint64_t offset = 0;
+        if (!codec::GetU32BE(&v, &p) || !codec::GetU64BE(&v, &offset)) {
+          return Status::Corruption("kafka state store: malformed case index of " +
+                                    std::string(case_id));
+        }
+        partition = static_cast<int32_t>(p);
+        offsets.push_back(offset);
+      }
+    }
+    if (offsets.empty()) {
+      return Status::NotFound("no case " + std::string(case_id) + " in " + Describe());
+    }
+    // The case's events lie between its first and last offset in one
+    // partition, among other cases' events.
+    size_t next = 0;
+    bool stopped = false;
+    auto result = Scan(partition, offsets.front(), offsets.back() + 1, UINT64_MAX,
+                       [&](uint64_t offset, std::string_view record) {
+                         if (offset != offsets[next]) return true;
+                         ++next;
+                         stopped = !visit(offset, record);
+                         return !stopped && next < offsets.size();
+                       });
+    CASEGRID_RETURN_IF_ERROR(result.status());
+    if (!stopped && next != offsets.size()) {
+      return Status::Corruption("case " + std::string(case_id) + ": event at " +
+                                DescribePosition(PackPosition(partition, offsets[next])) +
+                                " is not on the topic");
+    }
+    return Status::Ok();
+  }
+
+  Status ReadCaseState(std::string_view case_id, std::string* state) override {
+    return ReadOne(*env_, dbi_.state.case_state, case_id, state);
+  }
+  Status ReadCommandAnswer(std::string_view command_id, std::string* answer) override {
+    return ReadOne(*env_, dbi_.state.commands, command_id, answer);
+  }
+
+  Result<LogStats> Stats() override {
+    LogStats stats;
+    {
+      CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+      MDB_stat st;
+      mdb_stat(txn->raw(), dbi_.state.case_state, &st);
+      stats.cases = st.ms_entries;
+      mdb_stat(txn->raw(), dbi_.state.commands, &st);
+      stats.commands = st.ms_entries;
+    }
+    CASEGRID_ASSIGN_OR_RETURN(auto ends, EndOffsets());
+    for (uint64_t e : ends) stats.events += e;
+    stats.map_bytes = env_->map_bytes();
+    return stats;
+  }
+
+  std::string Describe() const override {
+    return "Kafka topic " + topic_ + " at " + options_.brokers + " (state in " +
+           options_.state_dir + ")";
+  }
+  std::string DescribePosition(uint64_t position) const override {
+    return "partition " + std::to_string(PositionPartition(position)) + " offset " +
+           std::to_string(PositionOffset(position));
+  }
+
+ private:
+  Status OpenProducer() {
+    Conf conf;
+    CASEGRID_RETURN_IF_ERROR(conf.Set("bootstrap.servers", options_.brokers));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("enable.idempotence", "true"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("acks", "all"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("compression.type", "lz4"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("partitioner", "murmur2_random"));
+    CASEGRID_RETURN_IF_ERROR(
+        conf.Set("linger.ms", "0"));  // a batch is produced whole, then awaited
+    // One request in flight per broker: a retried request can never land
+    // after a later one, even on a broker that does not check the idempotent
+    // producer's sequence numbers (the mock cluster checks them only for
+    // transactional producers). docs/operations.md.
+    CASEGRID_RETURN_IF_ERROR(conf.Set("max.in.flight.requests.per.connection", "1"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("message.timeout.ms", std::to_string(options_.timeout_ms)));
+    for (const auto& [k, v] : options_.properties) CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+      auto* d = static_cast<Delivery*>(m->_private);
+      d->err = m->err;
+      d->partition = m->partition;
+      d->offset = m->offset;
+      d->done = true;
+    });
+    rd_kafka_conf_set_error_cb(
+        conf.get(), [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+          auto* self = static_cast<KafkaLog*>(opaque);
+          if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            self->producer_fatal_.store(true);
+            spdlog::error("kafka producer: fatal error: {}", reason);
+          } else {
+            spdlog::debug("kafka producer {}: {}", rd_kafka_name(rk), reason);
+          }
+        });
+    CASEGRID_ASSIGN_OR_RETURN(producer_, conf.New(RD_KAFKA_PRODUCER));
+    return Status::Ok();
+  }
+
+  Status OpenReader() {
+    Conf conf;
+    CASEGRID_RETURN_IF_ERROR(conf.Set("bootstrap.servers", options_.brokers));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("group.id", "casegrid-reader"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("enable.auto.commit", "false"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("enable.auto.offset.store", "false"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("enable.partition.eof", "true"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("isolation.level", "read_committed"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("auto.offset.reset", "error"));
+    CASEGRID_RETURN_IF_ERROR(conf.Set("fetch.wait.max.ms", "50"));
+    for (const auto& [k, v] : options_.properties) {
+      // Producer-only settings do not apply to the reader.
+      if (k.rfind("batch.", 0) == 0 || k == "linger.ms" || k == "queue.buffering.max.messages")
+        continue;
+      CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
+    }
+    rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t*, int, const char* reason, void*) {
+      spdlog::debug("kafka reader: {}", reason);
+    });
+    CASEGRID_ASSIGN_OR_RETURN(reader_, conf.New(RD_KAFKA_CONSUMER));
+    rd_kafka_poll_set_consumer(reader_);
+    return Status::Ok();
+  }
+
+  Status Assign(int32_t partition, uint64_t from) {
+    if (peeked_ != nullptr) {
+      rd_kafka_message_destroy(peeked_);
+      peeked_ = nullptr;
+    }
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic_.c_str(), partition)->offset =
+        static_cast<int64_t>(from);
+    rd_kafka_resp_err_t err = rd_kafka_assign(reader_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      read_partition_ = -1;
+      return Status::Unavailable("kafka: assign " + topic_ + " partition " +
+                                 std::to_string(partition) + ": " + KafkaError(err));
+    }
+    read_partition_ = partition;
+    read_next_ = from;
+    return Status::Ok();
+  }
+
+  // The topic exists with the configured partitions (created when missing
+  // and the cluster can create topics), infinite retention, never compacted.
+  Status EnsureTopic() {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(producer_, 1, nullptr, &md, options_.timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("kafka: cannot reach the brokers at " + options_.brokers + ": " +
+                                 KafkaError(err));
+    }
+    int found = -1;
+    const int brokers = md->broker_cnt;
+    const int32_t any_broker = brokers > 0 ? md->brokers[0].id : -1;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic_ == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        found = md->topics[i].partition_cnt;
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (found < 0) {
+      CASEGRID_RETURN_IF_ERROR(CreateTopic(brokers));
+      found = options_.partitions;
+    } else if (found != options_.partitions) {
+      return Status::InvalidArgument(
+          "kafka: topic " + topic_ + " exists with " + std::to_string(found) + " partitions, but " +
+          std::to_string(options_.partitions) +
+          " are configured; the partition count decides where each case lives, so use "
+          "--partitions " +
+          std::to_string(found) + " (or another --topic-prefix)");
+    }
+    partitions_ = found;
+    return CheckTopicConfig(any_broker);
+  }
+
+  Status CreateTopic(int brokers) {
+    char errstr[512];
+    const int replication = std::max(1, std::min(options_.replication, brokers));
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic_.c_str(), options_.partitions,
+                                                    replication, errstr, sizeof errstr);
+    if (nt == nullptr) return Status::InvalidArgument(std::string("kafka: new topic: ") + errstr);
+    rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
+    rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1");
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+    rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
+    rd_kafka_AdminOptions_t* ao =
+        rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_request_timeout(ao, options_.timeout_ms, errstr, sizeof errstr);
+    rd_kafka_CreateTopics(producer_, &nt, 1, ao, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, options_.timeout_ms + 5000);
+    Status s;
+    if (ev == nullptr) {
+      s = Status::Unavailable("kafka: creating topic " + topic_ + " timed out");
+    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      s = Status::Unavailable("kafka: topic " + topic_ + " does not exist and cannot be created (" +
+                              rd_kafka_event_error_string(ev) +
+                              "); create it, or start `casegrid kafka-dev`, which creates it");
+    } else {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** r =
+          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+      if (n == 1 && rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+          rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        s = Status::Unavailable("kafka: creating topic " + topic_ + ": " +
+                                rd_kafka_topic_result_error_string(r[0]));
+      } else {
+        spdlog::info("created topic {} with {} partitions, replication {}", topic_,
+                     options_.partitions, replication);
+      }
+    }
+    if (ev != nullptr) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return s;
+  }
+
+  // retention.ms -1 and a delete-only cleanup policy. A cluster that cannot
+  // describe configs (the mock cluster) leaves them unchecked (logged).
+  // Asks `broker` (any broker answers for topic configs), not the controller,
+  // which the mock cluster's old Metadata versions never name.
+  Status CheckTopicConfig(int32_t broker) {
+    char errstr[512];
+    rd_kafka_ConfigResource_t* cr =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic_.c_str());
+    rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
+    rd_kafka_AdminOptions_t* ao =
+        rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(ao, options_.timeout_ms, errstr, sizeof errstr);
+    if (broker >= 0) rd_kafka_AdminOptions_set_broker(ao, broker, errstr, sizeof errstr);
+    rd_kafka_DescribeConfigs(producer_, &cr, 1, ao, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, options_.timeout_ms + 5000);
+    Status s;
+    std::vector<std::string> wrong;
+    if (ev == nullptr || rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::debug("kafka: settings of topic {} not checked: {}", topic_,
+                    ev == nullptr ? "timed out" : rd_kafka_event_error_string(ev));
+    } else {
+      size_t n = 0;
+      const rd_kafka_ConfigResource_t** rs =
+          rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+      if (n == 1 && rd_kafka_ConfigResource_error(rs[0]) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        size_t cnt = 0;
+        const rd_kafka_ConfigEntry_t** es = rd_kafka_ConfigResource_configs(rs[0], &cnt);
+        for (size_t i = 0; i < cnt; ++i) {
+          const std::string name = rd_kafka_ConfigEntry_name(es[i]);
+          const char* raw = rd_kafka_ConfigEntry_value(es[i]);
+          const std::string value = raw != nullptr ? raw : "";
+          if ((name == "retention.ms" && value != "-1") ||
+              (name == "cleanup.policy" && value != "delete")) {
+            wrong.push_back(name + "=" + value);
+          }
+        }
+      }
+    }
+    if (ev != nullptr) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(cr);
+    if (!wrong.empty()) {
+      std::string list;
+      for (const auto& w : wrong) list += (list.empty() ? "" : ", ") + w;
+      return Status::InvalidArgument("kafka: topic " + topic_ + " has " + list +
+                                     "; the system of record needs retention.ms=-1 and "
+                                     "cleanup.policy=delete (never compacted, never expired)");
+    }
+    return s;
+  }
+
+  // The state store belongs to one topic and partition count.
+  Status CheckStoreMatchesTopic() {
+    const std::string want = topic_ + "/" + std::to_string(partitions_);
+    return env_->RunWrite([&](lmdb::Txn& txn) -> Status {
+      std::string_view have;
+      Status s = txn.Get(dbi_.meta, codec::MetaKey("topic"), &have);
+      if (s.IsNotFound()) return txn.Put(dbi_.meta, codec::MetaKey("topic"), want);
+      CASEGRID_RETURN_IF_ERROR(s);
+      if (have != want) {
+        return Status::InvalidArgument("kafka: the state store in " + options_.state_dir +
+                                       " belongs to " + std::string(have) + ", not " + want +
+                                       "; use another --data directory");
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<uint64_t> StoredNext(lmdb::Txn& txn, int32_t p) {
+    std::string_view v;
+    Status s = txn.Get(dbi_.offsets, codec::PartitionKey(kNextOffset, p), &v);
+    if (s.IsNotFound()) return uint64_t{0};
+    CASEGRID_RETURN_IF_ERROR(s);
+    if (v.size() != 8) return Status::Corruption("kafka state store: malformed offset");
+    return codec::DecodeU64BE(v.data());
+  }
+
+  // Folds the events past the stored offsets into the state store.
+  Status Recover() {
+    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, EndOffsets());
+    uint64_t recovered = 0;
+    for (int32_t p = 0; p < partitions_; ++p) {
+      while (true) {
+        uint64_t n = 0;
+        bool done = false;
+        CASEGRID_RETURN_IF_ERROR(env_->RunWrite([&](lmdb::Txn& txn) -> Status {
+          n = 0;
+          CASEGRID_ASSIGN_OR_RETURN(const uint64_t from, StoredNext(txn, p));
+          if (from >= ends[p]) {
+            done = true;
+            return Status::Ok();
+          }
+          if (!options_.recover) {
+            return Status::InvalidArgument("kafka: " + topic_ + " partition " + std::to_string(p) +
+                                           " has events after " + "offset " + std::to_string(from) +
+                                           " that the state store lacks");
+          }
+          std::vector<PendingEvent> unused;
+          KafkaBatch batch(txn, dbi_, &unused);
+          Status failed;
+          CASEGRID_ASSIGN_OR_RETURN(
+              const uint64_t next,
+              Scan(p, from, ends[p], 1000, [&](uint64_t offset, std::string_view record) {
+                failed = RecoverOne(txn, batch, p, offset, record);
+                ++n;
+                return failed.ok();
+              }));
+          CASEGRID_RETURN_IF_ERROR(failed);
+          return txn.Put(dbi_.offsets, codec::PartitionKey(kNextOffset, p),
+                         codec::EncodeU64BE(next));
+        }));
+        recovered += n;
+        if (done) break;
+      }
+    }
+    if (recovered > 0) {
+      spdlog::info("kafka: folded {} events from {} past the state snapshot into {}", recovered,
+                   topic_, options_.state_dir);
+    }
+    return Status::Ok();
+  }
+
+  Status RecoverOne(lmdb::Txn& txn, Batch& batch, int32_t p, uint64_t offset,
+                    std::string_view record) {
+    casegrid::v1::Event e;
+    if (!e.ParseFromArray(record.data(), static_cast<int>(record.size())) || e.case_id().empty()) {
+      return Status::Corruption("kafka: " + DescribePosition(PackPosition(p, offset)) + " of " +
+                                topic_ + " is not a casegrid event");
+    }
+    Status s = txn.Put(dbi_.case_index, codec::CaseSeqKey(e.case_id(), e.case_seq()),
+                       IndexValue(p, offset), MDB_NOOVERWRITE);
+    if (s.code() == Status::Code::kConflict) {
+      return Status::Corruption("kafka: event " + e.event_id() + " is on " + topic_ +
+                                " twice (again at " + DescribePosition(PackPosition(p, offset)) +
+                                ")");
+    }
+    CASEGRID_RETURN_IF_ERROR(s);
+    return options_.recover(batch, record).WithContext("event " + e.event_id());
+  }
+
+  Status ProducerFatal() {
+    char reason[512];
+    rd_kafka_resp_err_t err = rd_kafka_fatal_error(producer_, reason, sizeof reason);
+    return Status::Fatal("kafka producer stopped (" + KafkaError(err) + ": " + reason +
+                         "); intake is stopped, restart to recover");
+  }
+
+  // Produces the batch and waits for every delivery report.
+  Status Produce(std::vector<PendingEvent>& pending) {
+    for (PendingEvent& e : pending) {
+      const std::string type = RecordEventType(e.record);
+      while (true) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+            RD_KAFKA_V_KEY(e.case_id.data(), e.case_id.size()),
+            RD_KAFKA_V_VALUE(e.record.data(), e.record.size()),
+            RD_KAFKA_V_HEADER("event_type", type.data(), static_cast<ssize_t>(type.size())),
+            RD_KAFKA_V_HEADER("schema", kSchema.data(), static_cast<ssize_t>(kSchema.size())),
+            RD_KAFKA_V_HEADER("schema_version", kSchemaVersion.data(),
+                              static_cast<ssize_t>(kSchemaVersion.size())),
+            RD_KAFKA_V_HEADER("content_type", kContentType.data(),
+                              static_cast<ssize_t>(kContentType.size())),
+            RD_KAFKA_V_OPAQUE(&e.delivery), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(producer_, 10);  // backpressure: wait for deliveries
+          continue;
+        }
+        if (err == RD_KAFKA_RESP_ERR__FATAL) return ProducerFatal();
+        return Status::Unavailable("kafka: producing event " + std::to_string(e.case_seq) +
+                                   " of case " + e.case_id + ": " + KafkaError(err));
+      }
+      rd_kafka_poll(producer_, 0);
+    }
+    for (PendingEvent& e : pending) {
+      while (!e.delivery.done) rd_kafka_poll(producer_, 50);
+      if (e.delivery.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (producer_fatal_.load()) return ProducerFatal();
+        return Status::Unavailable("kafka: event " + std::to_string(e.case_seq) + " of case " +
+                                   e.case_id + " was not delivered: " + KafkaError(e.delivery.err));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Records where each event landed and each partition's next offset.
+  Status Index(lmdb::Txn& txn, const std::vector<PendingEvent>& pending) {
+    std::map<int32_t, uint64_t> next;
+    for (const PendingEvent& e : pending) {
+      const auto offset = static_cast<uint64_t>(e.delivery.offset);
+      CASEGRID_RETURN_IF_ERROR(txn.Put(dbi_.case_index, codec::CaseSeqKey(e.case_id, e.case_seq),
+                                       IndexValue(e.delivery.partition, offset), MDB_NOOVERWRITE));
+      uint64_t& n = next[e.delivery.partition];
+      n = std::max(n, offset + 1);
+    }
+    for (const auto& [p, n] : next) {
+      CASEGRID_ASSIGN_OR_RETURN(const uint64_t stored, StoredNext(txn, p));
+      if (stored < n) {
+        CASEGRID_RETURN_IF_ERROR(
+            txn.Put(dbi_.offsets, codec::PartitionKey(kNextOffset, p), codec::EncodeU64BE(n)));
+      }
+    }
+    return Status::Ok();
+  }
+
+  const KafkaOptions options_;
+  const std::string topic_;
+  int32_t partitions_ = 0;
+  rd_kafka_t* producer_ = nullptr;
+  rd_kafka_t* reader_ = nullptr;
+  std::atomic<bool> producer_fatal_{false};
+  std::unique_ptr<lmdb::Environment> env_;
+  Dbis dbi_;
+
+  std::mutex write_mu_;
+  Status fatal_;  // GUARDED_BY(write_mu_)
+
+  std::mutex read_mu_;  // the reader's assignment and position
+  int32_t read_partition_ = -1;
+  uint64_t read_next_ = 0;
+  rd_kafka_message_t* peeked_ = nullptr;  // read past a Scan's end, kept for the next
+};
+
+}  // namespace
+
+void LogKafkaToSpdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  if (level <= 3) {
+    spdlog::error("librdkafka {} {}: {}", rd_kafka_name(rk), fac, buf);
+  } else if (level == 4) {
+    spdlog::warn("librdkafka {} {}: {}", rd_kafka_name(rk), fac, buf);
+  } else {
+    spdlog::debug("librdkafka {} {}: {}", rd_kafka_name(rk), fac, buf);
+  }
+}
+
+std::string EventsTopic(std::string_view prefix) { return std::string(prefix) + ".events"; }
+
+std::string RecordEventType(std::string_view record) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(record.data()),
+                                            static_cast<int>(record.size()));
+  while (uint32_t tag = in.ReadTag()) {
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    if (number >= 20) {
+      const auto* field = casegrid::v1::Event::descriptor()->FindFieldByNumber(number);
+      if (field != nullptr && field->containing_oneof() != nullptr) return field->name();
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) break;
+  }
+  return "";
+}
+
+Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
+  auto log = std::make_unique<KafkaLog>(options);
+  CASEGRID_RETURN_IF_ERROR(log->Open());
+  return std::unique_ptr<Log>(std::move(log));
+}
+
+}  // namespace casegrid::events

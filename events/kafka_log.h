@@ -1,0 +1,76 @@
+// The Kafka Log backend: the topic <prefix>.events is the system of record
+// (docs/events.md is its contract; docs/operations.md how to run it).
+//
+// Records: key = case id, value = the sealed casegrid.v1.Event record, headers
+// event_type, schema, schema_version, content_type. Partitioning is murmur2 of
+// the key, as the Java client's default, so one case is one partition.
+//
+// The producer is idempotent with acks=all. RunBatch runs the body against the
+// local state store, produces the batch's events, waits until every delivery
+// report has come back successful, and only then commits the engine state,
+// the command answers, the deadline index, the case index and each
+// partition's next offset in one LMDB transaction. So the state store is a
+// snapshot of the topic up to stored offsets. If producing or the local
+// commit fails, the log refuses writes (Fatal); whatever reached the topic is
+// folded in by `recover` when the log is opened again, before it answers
+// anything. A full producer queue makes RunBatch wait; nothing is dropped.
+//
+// The state store (LMDB in KafkaOptions::state_dir): commands, case_state,
+// deadlines (as in the journal), case_index (case, case_seq) -> (partition,
+// offset), offsets "next" partition -> next offset, and meta (topic, partition
+// count). docs/journal_format.md lists the tables.
+#ifndef CASEGRID_EVENTS_KAFKA_LOG_H_
+#define CASEGRID_EVENTS_KAFKA_LOG_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "events/log.h"
+
+namespace casegrid::events {
+
+struct KafkaOptions {
+  std::string brokers;                    // bootstrap.servers, HOST:PORT[,...]
+  std::string topic_prefix = "casegrid";  // the events topic is <prefix>.events
+  int partitions = 12;                    // when creating the topic; an existing topic must match
+  int replication = 3;                    // when creating the topic; at most the brokers there are
+  std::string state_dir;                  // the local state store
+  bool sync = true;                       // false: the state store skips fsync (benchmarks, tests)
+  int timeout_ms = 30000;  // metadata, offsets, fetches and delivery (message.timeout.ms)
+  // Extra librdkafka properties for the producer and the reader (tuning, tests).
+  std::vector<std::pair<std::string, std::string>> properties;
+  // Folds one event that is on the topic but past the stored offsets into
+  // the batch: engine state, command answer, deadlines (the engine's
+  // RecoverEvent). Called at open, in topic order per partition. Without it
+  // such events make OpenKafkaLog fail.
+  std::function<Status(Batch&, std::string_view record)> recover;
+};
+
+// The events topic of a prefix: "<prefix>.events".
+std::string EventsTopic(std::string_view prefix);
+
+// Connects, checks (or creates) the topic, opens the state store and folds in
+// the events after its offsets. Unavailable when the brokers cannot be
+// reached; InvalidArgument when the topic exists with other settings than
+// configured, naming them.
+Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
+
+// librdkafka's log lines (syslog levels) into spdlog: errors and warnings as
+// such, the rest at debug level. Every casegrid Kafka client sets it
+// (rd_kafka_conf_set_log_cb).
+void LogKafkaToSpdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
+
+// The event_type header of a record: the name of its payload field
+// ("case_reported", ...), or "" when it has none. Reads only the wire format.
+std::string RecordEventType(std::string_view record);
+
+}  // namespace casegrid::events
+
+#endif  // CASEGRID_EVENTS_KAFKA_LOG_H_
