@@ -140,6 +140,7 @@ class Journal final : public Log {
   }
 
   std::string Describe() const override { return "journal at " + env_->dir(); }
+  std::string Identity() const override { return "journal"; }
   std::string DescribePosition(uint64_t position) const override {
     return "position " + std::to_string(position);
   }

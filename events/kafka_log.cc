@@ -247,7 +247,9 @@ class KafkaLog final : public Log {
       const bool go_on =
           visit(offset, std::string_view(static_cast<const char*>(m->payload), m->len));
       rd_kafka_message_destroy(m);
-      if (!go_on) return offset + 1;
+      // Done at the range's last offset, without waiting for an end-of-
+      // partition fetch (only ranges ending in a transaction marker need it).
+      if (!go_on || offset + 1 >= end) return offset + 1 >= end ? end : offset + 1;
     }
   }
 
@@ -321,6 +323,9 @@ class KafkaLog final : public Log {
     return "Kafka topic " + topic_ + " at " + options_.brokers + " (state in " +
            options_.state_dir + ")";
   }
+  std::string Identity() const override {
+    return "kafka " + topic_ + "/" + std::to_string(partitions_);
+  }
   std::string DescribePosition(uint64_t position) const override {
     return "partition " + std::to_string(PositionPartition(position)) + " offset " +
            std::to_string(PositionOffset(position));
@@ -330,18 +335,9 @@ class KafkaLog final : public Log {
   Status OpenProducer() {
     Conf conf;
     CASEGRID_RETURN_IF_ERROR(conf.Set("bootstrap.servers", options_.brokers));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("enable.idempotence", "true"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("acks", "all"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("compression.type", "lz4"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("partitioner", "murmur2_random"));
-    CASEGRID_RETURN_IF_ERROR(
-        conf.Set("linger.ms", "0"));  // a batch is produced whole, then awaited
-    // One request in flight per broker: a retried request can never land
-    // after a later one, even on a broker that does not check the idempotent
-    // producer's sequence numbers (the mock cluster checks them only for
-    // transactional producers). docs/operations.md.
-    CASEGRID_RETURN_IF_ERROR(conf.Set("max.in.flight.requests.per.connection", "1"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("message.timeout.ms", std::to_string(options_.timeout_ms)));
+    for (const auto& [k, v] : ProducerSettings(options_.timeout_ms)) {
+      CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
+    }
     for (const auto& [k, v] : options_.properties) CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
@@ -709,6 +705,24 @@ class KafkaLog final : public Log {
 };
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> ProducerSettings(int timeout_ms) {
+  return {
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"compression.type", "lz4"},
+      // The Java client's default partitioner for keyed records.
+      {"partitioner", "murmur2_random"},
+      // A batch is produced whole, then awaited: nothing to linger for.
+      {"linger.ms", "0"},
+      // One request in flight per broker: a retried request can never land
+      // after a later one, even on a broker that does not check the
+      // idempotent producer's sequence numbers (the mock cluster checks them
+      // only for transactional producers). docs/operations.md.
+      {"max.in.flight.requests.per.connection", "1"},
+      {"message.timeout.ms", std::to_string(timeout_ms)},
+  };
+}
 
 void LogKafkaToSpdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   if (level <= 3) {

@@ -62,6 +62,11 @@ std::string EventsTopic(std::string_view prefix);
 // configured, naming them.
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
 
+// The producer settings of the log, besides bootstrap.servers and
+// KafkaOptions::properties: idempotent, acks=all, lz4, murmur2_random, one
+// request in flight per broker. (`casegrid bench` gives its raw producer the same.)
+std::vector<std::pair<std::string, std::string>> ProducerSettings(int timeout_ms);
+
 // librdkafka's log lines (syslog levels) into spdlog: errors and warnings as
 // such, the rest at debug level. Every casegrid Kafka client sets it
 // (rd_kafka_conf_set_log_cb).

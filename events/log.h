@@ -112,6 +112,9 @@ class Log {
   virtual Result<LogStats> Stats() = 0;
   // A short description for messages, e.g. "journal at ./casegrid-data/journal".
   virtual std::string Describe() const = 0;
+  // Names what positions refer to ("journal", "kafka casegrid.events/12"):
+  // read models built from one log refuse to continue from another.
+  virtual std::string Identity() const = 0;
   // A packed position for messages, e.g. "position 12" or "partition 3 offset 7".
   virtual std::string DescribePosition(uint64_t position) const = 0;
 };

@@ -27,6 +27,7 @@ using casegrid::v1::DeadlineView;
 using casegrid::v1::Event;
 
 constexpr std::string_view kAppliedName = "applied";  // events applied, all partitions
+constexpr std::string_view kSourceName = "source";    // the Log::Identity() applied
 constexpr std::string_view kOffsetName = "offset";    // per partition: the next offset
 
 // Turns an exception escaping a public method into a Status (STYLE.md §3).
@@ -314,6 +315,7 @@ Result<std::unique_ptr<ReadModels>> ReadModels::Open(const std::string& dir,
 Result<uint64_t> ReadModels::CatchUp(events::Log& log, const Progress& progress) {
   return Guarded("catch-up", [&]() -> Result<uint64_t> {
     if (options_.read_only) return Status::InvalidArgument("projections opened read-only");
+    CASEGRID_RETURN_IF_ERROR(CheckSource(log));
     // Stop at the log's end as of now: a live writer cannot keep us here.
     CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
     CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> starts, Offsets(ends.size()));
@@ -350,6 +352,22 @@ Status ReadModels::Rebuild(events::Log& log, const Progress& progress) {
       return Status::Ok();
     }));
     return CatchUp(log, progress).status();
+  });
+}
+
+Status ReadModels::CheckSource(events::Log& log) {
+  const std::string key = codec::MetaKey(kSourceName);
+  return env_->RunWrite([&](lmdb::Txn& txn) -> Status {
+    std::string_view have;
+    Status s = txn.Get(dbs_->meta, key, &have);
+    if (s.IsNotFound()) return txn.Put(dbs_->meta, key, log.Identity());
+    CASEGRID_RETURN_IF_ERROR(s);
+    if (have != log.Identity()) {
+      return Status::InvalidArgument("the read models in " + env_->dir() + " were built from " +
+                                     std::string(have) + ", not " + log.Identity() +
+                                     ": run `casegrid projections rebuild`");
+    }
+    return Status::Ok();
   });
 }
 

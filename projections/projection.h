@@ -125,8 +125,9 @@ class ReadModels {
   // is off). Returns the number of events applied. On error the failing batch
   // is not written: earlier batches stay applied and the next CatchUp resumes
   // after them. Corruption when an event does not parse or a case's events are
-  // out of order. `progress` (optional) is called after each batch with the
-  // events applied so far and the number there were to apply.
+  // out of order; InvalidArgument when the models were built from another log
+  // (Log::Identity), until rebuilt. `progress` (optional) is called after each
+  // batch with the events applied so far and the number there were to apply.
   Result<uint64_t> CatchUp(events::Log& log, const Progress& progress = {});
 
   // Drops every read model and the offsets in one transaction, then CatchUp
@@ -160,6 +161,8 @@ class ReadModels {
  private:
   struct Dbs;
   class BatchApplier;
+  // Records the log's identity on first use; InvalidArgument for another log.
+  Status CheckSource(events::Log& log);
   ReadModels(std::unique_ptr<lmdb::Environment> env, std::unique_ptr<Dbs> dbs, Options options);
 
   std::unique_ptr<lmdb::Environment> env_;

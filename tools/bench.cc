@@ -18,33 +18,12 @@
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "base/time.h"
+#include "tools/bench.h"
 #include "tools/commands.h"
 #include "tools/decode_ahead.h"
 
 namespace casegrid::tools {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// Resident memory in KiB: anonymous (heap, stacks) and file-backed (mostly
-// the LMDB maps, which the kernel may drop at will).
-struct Rss {
-  uint64_t anon_kib = 0, file_kib = 0;
-};
-Rss ReadRss() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  Rss rss;
-  while (std::getline(in, line)) {
-    if (line.rfind("RssAnon:", 0) == 0) rss.anon_kib = std::strtoull(line.c_str() + 8, nullptr, 10);
-    if (line.rfind("RssFile:", 0) == 0) rss.file_kib = std::strtoull(line.c_str() + 8, nullptr, 10);
-  }
-  return rss;
-}
 
 // The lifecycle of one case as NDJSON: intake, dispatch, acknowledge, contact,
 // respond, close. Stage k of every case in a group comes before stage k+1.
@@ -95,20 +74,22 @@ struct Report {
   nlohmann::json extra = nlohmann::json::object();
 };
 
-// End to end: decode, decide, hash, index, state, dedupe, commit (+sync), answer.
-struct E2E {
-  double seconds = 0;
-  uint64_t commands = 0, events = 0, batches = 0;
-  std::vector<Rss> rss_at_events;  // sampled every 250k events while importing
-};
+}  // namespace
 
-Result<E2E> RunEndToEnd(const std::string& dir, const engine::Config& config, uint64_t cases,
-                        size_t batch, bool sync, bool sample_rss) {
-  events::JournalOptions jo;
-  jo.sync = sync;
-  jo.initial_map_bytes = size_t{1} << 30;
-  CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(dir, jo));
-  engine::Engine engine(log.get(), config, Env::Default());
+Rss ReadRss() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  Rss rss;
+  while (std::getline(in, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) rss.anon_kib = std::strtoull(line.c_str() + 8, nullptr, 10);
+    if (line.rfind("RssFile:", 0) == 0) rss.file_kib = std::strtoull(line.c_str() + 8, nullptr, 10);
+  }
+  return rss;
+}
+
+Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
+                        size_t batch, bool sample_rss) {
+  engine::Engine engine(&log, config, Env::Default());
   std::vector<std::string> grids;
   for (const auto& g : config.org->proto().grids()) grids.push_back(g.code());
   // Lines are generated on the decoding thread as they are needed (as if read
@@ -155,6 +136,17 @@ Result<E2E> RunEndToEnd(const std::string& dir, const engine::Config& config, ui
   }
   out.seconds = Seconds(t0, Clock::now());
   return out;
+}
+
+namespace {
+
+Result<E2E> RunOnJournal(const std::string& dir, const engine::Config& config, uint64_t cases,
+                         size_t batch, bool sync, bool sample_rss) {
+  events::JournalOptions jo;
+  jo.sync = sync;
+  jo.initial_map_bytes = size_t{1} << 30;
+  CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(dir, jo));
+  return RunEndToEnd(*log, config, cases, batch, sample_rss);
 }
 
 // Raw: the same event bytes, MDB_APPEND, the same events per batch, one
@@ -218,16 +210,21 @@ Result<double> RawScanAndPut(events::Log& log, const std::string& dir, uint64_t*
   return Seconds(t0, Clock::now());
 }
 
-std::string Fixed(double v, int digits = 0) {
+}  // namespace
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string Fixed(double v, int digits) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(digits) << v;
   return out.str();
 }
 
-}  // namespace
-
 int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   namespace fs = std::filesystem;
+  if (g.log == "kafka") return RunKafkaBench(g, o);
   std::string root = o.dir;
   if (root.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "casegrid-bench-XXXXXX").string();
@@ -244,7 +241,7 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
 
   // 1. End to end with one sync per batch, against raw appends of the same bytes.
   step("end to end, durable (one fsync per batch)");
-  auto sync = RunEndToEnd(root + "/e2e-sync", *config, o.cases, o.batch, true, true);
+  auto sync = RunOnJournal(root + "/e2e-sync", *config, o.cases, o.batch, true, true);
   if (!sync.ok()) return Fail(sync.status());
   const uint64_t per_batch =
       std::max<uint64_t>(1, sync->events / std::max<uint64_t>(1, sync->batches));
@@ -264,7 +261,7 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
 
   // 2. The same with sync off.
   step("end to end, sync off");
-  auto nosync = RunEndToEnd(root + "/e2e-nosync", *config, o.cases, o.batch, false, false);
+  auto nosync = RunOnJournal(root + "/e2e-nosync", *config, o.cases, o.batch, false, false);
   if (!nosync.ok()) return Fail(nosync.status());
   step("raw LMDB appends, sync off");
   auto raw_nosync = RawAppend(root + "/e2e-nosync", root + "/raw-nosync", per_batch, false, &raw_n);

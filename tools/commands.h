@@ -24,6 +24,8 @@ struct ActOptions {
 int RunAct(const GlobalOptions& g, const ActOptions& o);
 
 int RunTick(const GlobalOptions& g, const std::string& now);
+// Copies DIR/journal to the Kafka topic (docs/operations.md); 1 if it does not verify.
+int RunMigrateLog(const GlobalOptions& g);
 int RunVerify(const GlobalOptions& g);
 int RunReplay(const GlobalOptions& g, const std::string& case_id);
 // Prints a case's events with the state after each; 1 if a hash fails.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -65,8 +66,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   // The same options from a file: `log = "kafka"` lines (TOML or INI).
-  app.set_config("--settings", "", "read these options from a TOML/INI file")
-      ->envname("CASEGRID_SETTINGS");
+  // (CLI11 reads the file before the environment, so CASEGRID_SETTINGS is
+  // the default file name rather than an envname.) An unknown key is an error.
+  const char* settings_env = std::getenv("CASEGRID_SETTINGS");
+  app.set_config("--settings", settings_env != nullptr ? settings_env : "",
+                 "read these options from a TOML/INI file (default: $CASEGRID_SETTINGS)");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   int rc = 0;
 
   SubmitOptions submit;
@@ -118,6 +123,11 @@ int main(int argc, char** argv) {
     if (c_kafka_dev->count("--partitions") == 0) kafka_dev.partitions = g.partitions;
     rc = RunKafkaDev(kafka_dev);
   });
+
+  auto* c_migrate = app.add_subcommand(
+      "migrate-log",
+      "copy DIR/journal to the Kafka topic of --brokers, byte for byte, and verify it");
+  c_migrate->callback([&] { rc = RunMigrateLog(g); });
 
   auto* c_verify = app.add_subcommand("verify", "recompute every hash of the journal");
   c_verify->callback([&] { rc = RunVerify(g); });

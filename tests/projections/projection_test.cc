@@ -87,6 +87,7 @@ class FakeLog final : public events::Log {
     return s;
   }
   std::string Describe() const override { return "fake log"; }
+  std::string Identity() const override { return "fake"; }
   std::string DescribePosition(uint64_t position) const override {
     return "fake position " + std::to_string(position);
   }
@@ -678,6 +679,22 @@ TEST_CASE("CatchUp applies events read from the LMDB journal", "[projections]") 
   REQUIRE(CatchUp(*m, **journal) == staged.size());
   auto reference = OpenModels(dir.Sub("reference"));
   CatchUp(*reference, staged);
+  // Equal but for the source each was built from.
+  auto without_source = [](std::string dump) {
+    const std::string line = "meta 736f7572636500 ";  // MetaKey("source")
+    const size_t at = dump.find(line);
+    REQUIRE(at != std::string::npos);
+    return dump.erase(at, dump.find('\n', at) + 1 - at);
+  };
+  CHECK(without_source(DumpOf(*m)) == without_source(DumpOf(*reference)));
+
+  // The journal's models refuse to continue from another log until rebuilt.
+  auto other = m->CatchUp(staged);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.status().IsInvalidArgument());
+  CHECK(other.status().message().find("were built from journal, not fake") != std::string::npos);
+  CHECK(other.status().message().find("projections rebuild") != std::string::npos);
+  REQUIRE_OK(m->Rebuild(staged));
   CHECK(DumpOf(*m) == DumpOf(*reference));
 }
 

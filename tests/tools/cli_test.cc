@@ -3,16 +3,10 @@
 // subcommand and the shipped configuration, and checks its stdout, stderr and
 // exit status. Every command carries its time (`at`, --at, --now), so no
 // result depends on the wall clock.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,57 +16,29 @@
 #include "base/lmdb.h"
 #include "tests/kafka_test_util.h"
 #include "tests/test_util.h"
-
-extern char** environ;
+#include "tests/tools/process_util.h"
 
 using namespace casegrid;
 using nlohmann::json;
 
 namespace {
 
-struct Output {
-  int status = -1;  // the exit status; 128 + the signal when killed
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::Contains;
+using test::Lines;
+using test::Output;
+using test::ReadFile;
+using test::WriteFile;
 
 // A scratch directory, the working directory of every run, holding the data
 // directory "data" unless a test names another.
 class Cli {
  public:
-  Cli() {
-    // The tests pin the shipped configuration, whatever the caller's environment says.
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string(*e).rfind("CASEGRID_CONFIG=", 0) != 0) env_.emplace_back(*e);
-    }
-  }
+  // The tests pin the shipped configuration, whatever the caller's environment says.
+  Cli() : env_(test::Environment({"CASEGRID_CONFIG"})) {}
 
   // Sets (or replaces) a variable of the environment every run gets.
   void SetEnv(const std::string& name, const std::string& value) {
-    std::erase_if(env_, [&](const std::string& e) { return e.rfind(name + "=", 0) == 0; });
-    env_.push_back(name + "=" + value);
+    test::SetEnv(env_, name, value);
   }
 
   std::string Path(const std::string& name) const { return dir_.Sub(name); }
@@ -89,40 +55,9 @@ class Cli {
 
   // `casegrid ARGS...` with `input` on stdin; waits for it to exit.
   Output RunRaw(const std::vector<std::string>& args, const std::string& input = "") {
-    const std::string stem = dir_.Sub(".run" + std::to_string(++runs_));
-    WriteFile(stem + ".in", input);
-    std::vector<std::string> argv_text = {CASEGRID_BINARY};
-    argv_text.insert(argv_text.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    argv.reserve(argv_text.size() + 1);
-    for (auto& a : argv_text) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    envp.reserve(env_.size() + 1);
-    for (auto& e : env_) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const std::string in_path = stem + ".in", out_path = stem + ".out", err_path = stem + ".err";
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      int in = open(in_path.c_str(), O_RDONLY);
-      int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
-          chdir(dir_.path().c_str()) != 0) {
-        _exit(127);
-      }
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    int wstatus = 0;
-    REQUIRE(waitpid(pid, &wstatus, 0) == pid);
-    Output o;
-    o.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    o.out = ReadFile(out_path);
-    o.err = ReadFile(err_path);
-    return o;
+    std::vector<std::string> argv = {CASEGRID_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::RunProcess(argv, dir_.path(), env_, test::Stdin::Text(input));
   }
 
   // Runs a command that must succeed and returns its stdout.
@@ -155,7 +90,6 @@ class Cli {
  private:
   test::TempDir dir_;
   std::vector<std::string> env_;
-  int runs_ = 0;
 };
 
 // One NDJSON command line; `by` is USER:ROLE:UNIT.
@@ -779,4 +713,37 @@ TEST_CASE("a command on the Kafka log without brokers says how to get one", "[cl
   CHECK(o.status == 2);
   CHECK(Contains(o.err, "--log kafka needs --brokers"));
   CHECK(Contains(o.err, "casegrid kafka-dev"));
+}
+
+TEST_CASE("migrate-log copies the journal to the topic byte for byte, verifies, and resumes",
+          "[cli][kafka]") {
+  test::KafkaTarget target(4);
+  Cli cli;
+  WriteMixedFile(cli);
+  REQUIRE(cli.Run({"submit", "--file", kMixedFile}).status == 1);
+  EscalateReferenceCase(cli);
+  const uint64_t events = cli.EventCount();
+  const std::string replay = cli.Ok({"replay", "LS-1"});
+  const std::string stats = cli.Ok({"stats", "--json"});
+
+  const std::vector<std::string> kafka = {"--brokers",     target.bootstrap(), "--topic-prefix",
+                                          target.prefix(), "--partitions",     "4"};
+  std::vector<std::string> migrate = kafka;
+  migrate.push_back("migrate-log");
+  const std::string out = cli.Ok(migrate);
+  CHECK(Contains(out, "copied " + std::to_string(events) + " events (0 already there)"));
+  CHECK(Contains(out, "every case ends with the journal's hash"));
+  // Run again: nothing to copy.
+  CHECK(
+      Contains(cli.Ok(migrate), "copied 0 events (" + std::to_string(events) + " already there)"));
+
+  UseKafka(cli, target);
+  CHECK(cli.EventCount() == events);
+  CHECK(cli.Ok({"replay", "LS-1"}) == replay);
+  // The read models were built from the journal: they say so, and rebuild.
+  Output refused = cli.Run({"stats", "--json"});
+  CHECK(refused.status == 2);
+  CHECK(Contains(refused.err, "run `casegrid projections rebuild`"));
+  cli.Ok({"projections", "rebuild"});
+  CHECK(cli.Ok({"stats", "--json"}) == stats);
 }

@@ -1,12 +1,6 @@
 // End-to-end tests of `casegrid schema`: the built binary (CASEGRID_BINARY)
 // writes the descriptor set, and protoc (Debian's protobuf-compiler, on PATH)
 // decodes a sealed event with it, as an analyst would (docs/events.md).
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,66 +10,23 @@
 
 #include "events/log.h"
 #include "tests/test_util.h"
+#include "tests/tools/process_util.h"
 
 using namespace casegrid;
 
 namespace {
 
-struct Output {
-  int status = -1;  // the exit status; 128 + the signal when killed
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::Contains;
+using test::Output;
+using test::ReadFile;
+using test::WriteFile;
 
 // Runs `args` (args[0] looked up on PATH) in `dir` with stdin from `stdin_path`
 // (empty: /dev/null) and waits for it.
 Output Run(const test::TempDir& dir, const std::vector<std::string>& args,
            const std::string& stdin_path = "") {
-  static int runs = 0;
-  const std::string stem = dir.Sub(".run" + std::to_string(++runs));
-  const std::string in_path = stdin_path.empty() ? "/dev/null" : stdin_path;
-  const std::string out_path = stem + ".out", err_path = stem + ".err";
-  std::vector<std::string> argv_text = args;
-  std::vector<char*> argv;
-  argv.reserve(argv_text.size() + 1);
-  for (auto& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    int in = open(in_path.c_str(), O_RDONLY);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
-        chdir(dir.path().c_str()) != 0) {
-      _exit(127);
-    }
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  int wstatus = 0;
-  REQUIRE(waitpid(pid, &wstatus, 0) == pid);
-  Output o;
-  o.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  o.out = ReadFile(out_path);
-  o.err = ReadFile(err_path);
-  return o;
+  return test::RunProcess(args, dir.path(), test::Environment(),
+                          stdin_path.empty() ? test::Stdin() : test::Stdin::File(stdin_path));
 }
 
 // `casegrid schema --descriptor-set PATH [extra]`, which must succeed.

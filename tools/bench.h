@@ -1,0 +1,47 @@
+// What `casegrid bench` measures on either log: the journal figures
+// (tools/bench.cc) and the Kafka figures (tools/bench_kafka.cc).
+// docs/PERFORMANCE.md explains each figure.
+#ifndef CASEGRID_TOOLS_BENCH_H_
+#define CASEGRID_TOOLS_BENCH_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "events/log.h"
+#include "tools/commands.h"
+
+namespace casegrid::tools {
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point a, Clock::time_point b);
+std::string Fixed(double v, int digits = 0);  // "12.345" with `digits` decimals
+
+// Resident memory in KiB: anonymous (heap, stacks) and file-backed (mostly
+// the LMDB maps, which the kernel may drop at will).
+struct Rss {
+  uint64_t anon_kib = 0, file_kib = 0;
+};
+Rss ReadRss();
+
+// End to end: decode, decide, hash, index, state, dedupe, commit (+sync), answer.
+struct E2E {
+  double seconds = 0;
+  uint64_t commands = 0, events = 0, batches = 0;
+  std::vector<Rss> rss_at_events;  // sampled every 250k events while importing
+};
+
+// Applies `cases` generated case lifecycles (6 commands each) to `log`
+// through the engine, `batch` commands per Apply, decoding ahead on a second
+// thread as `casegrid submit` does. Fails if any command is rejected.
+Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
+                        size_t batch, bool sample_rss);
+
+// `casegrid bench --log kafka`.
+int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o);
+
+}  // namespace casegrid::tools
+
+#endif  // CASEGRID_TOOLS_BENCH_H_

@@ -1,0 +1,208 @@
+// casegrid bench --log kafka: the Kafka figures beside raw librdkafka in the
+// same run on the same cluster (docs/PERFORMANCE.md). Without --brokers it
+// starts its own mock cluster in this process.
+#include <librdkafka/rdkafka.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "events/kafka_log.h"
+#include "events/kafka_mock.h"
+#include "projections/projection.h"
+#include "tools/bench.h"
+
+namespace casegrid::tools {
+namespace {
+
+constexpr int kBenchPartitions = 64;  // keeps the mock well inside 5 MiB per partition
+constexpr int kTimeoutMs = 30000;
+
+// Raw librdkafka: produce `records` (key, value) to `topic` with the log's
+// producer settings and wait for every delivery report. Returns seconds.
+Result<double> RawProduce(const std::string& brokers, const std::string& topic,
+                          const std::vector<std::pair<std::string, std::string>>& records) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto settings = events::ProducerSettings(kTimeoutMs);
+  settings.emplace_back("bootstrap.servers", brokers);
+  for (const auto& [k, v] : settings) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::InvalidArgument(std::string("raw producer: ") + err);
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, events::LogKafkaToSpdlog);
+  static std::atomic<uint64_t> delivered, failed;
+  delivered = 0;
+  failed = 0;
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+    (m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? delivered : failed)++;
+  });
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) return Status::InvalidArgument(std::string("raw producer: ") + err);
+  const auto t0 = Clock::now();
+  for (const auto& [key, value] : records) {
+    while (true) {
+      rd_kafka_resp_err_t e = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_destroy(rk);
+        return Status::Unavailable(std::string("raw producer: ") + rd_kafka_err2str(e));
+      }
+      rd_kafka_poll(rk, 10);
+    }
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_flush(rk, kTimeoutMs);
+  const double seconds = Seconds(t0, Clock::now());
+  rd_kafka_destroy(rk);
+  if (delivered != records.size()) {
+    return Status::Unavailable("raw producer: " + std::to_string(delivered.load()) + " of " +
+                               std::to_string(records.size()) + " delivered");
+  }
+  return seconds;
+}
+
+}  // namespace
+
+int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o) {
+  namespace fs = std::filesystem;
+  auto config = engine::LoadConfig(ResolveConfigDir(g));
+  if (!config.ok()) return Fail(config.status());
+  auto step = [&](const char* what) {
+    if (!o.json) std::cerr << "bench: " << what << "...\n";
+  };
+  std::string root = o.dir;
+  if (root.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "casegrid-bench-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return Fail(Status::IOError("cannot create a scratch directory"));
+    }
+    root = tmpl;
+  }
+  std::unique_ptr<events::MockCluster> mock;
+  std::string brokers = g.brokers;
+  const std::string prefix = g.topic_prefix + "-bench";
+  int partitions = g.partitions;
+  if (brokers.empty()) {
+    step("starting a mock cluster (3 brokers, 64 partitions) in this process");
+    auto m = events::MockCluster::Start(3);
+    if (!m.ok()) return Fail(m.status());
+    mock = std::move(m).value();
+    brokers = mock->bootstrap();
+    partitions = kBenchPartitions;
+    for (const std::string& t :
+         {events::EventsTopic(prefix), events::EventsTopic(prefix + "-raw")}) {
+      if (Status s = mock->CreateTopic(t, partitions, 3); !s.ok()) return Fail(s);
+    }
+  }
+  events::KafkaOptions ko;
+  ko.brokers = brokers;
+  ko.topic_prefix = prefix;
+  ko.partitions = partitions;
+  ko.state_dir = root + "/kafka-state";
+  ko.recover = engine::RecoverEvent;
+  ko.timeout_ms = kTimeoutMs;
+  nlohmann::json j;
+  j["cluster"] = mock ? "mock cluster in this process, 3 brokers" : brokers;
+  j["partitions"] = partitions;
+
+  // 1. End to end: command in, delivery reports back, state store durable, answered.
+  step("end to end on Kafka (delivery reports, then the state store commits with fsync)");
+  E2E e2e;
+  {
+    auto log = events::OpenKafkaLog(ko);
+    if (!log.ok()) return Fail(log.status());
+    auto run = RunEndToEnd(**log, *config, o.cases, o.batch, false);
+    if (!run.ok()) return Fail(run.status());
+    e2e = *run;
+  }
+  // 2. Restart: open the log again (connect, check the topic, compare the
+  // snapshot's offsets with the topic's end) and take one command.
+  step("restart with the events on the topic");
+  auto t0 = Clock::now();
+  auto log = events::OpenKafkaLog(ko);
+  if (!log.ok()) return Fail(log.status());
+  engine::Engine engine(log->get(), *config, Env::Default());
+  casegrid::v1::Command probe;
+  probe.set_case_id("BN-00000000");
+  probe.set_action("urge");
+  probe.mutable_actor()->set_user("c01");
+  probe.mutable_actor()->set_role("centre");
+  probe.mutable_actor()->set_unit("371302");
+  std::vector<engine::Answer> answers;
+  if (Status s = engine.Apply({&probe, 1}, &answers); !s.ok()) return Fail(s);
+  const double restart_s = Seconds(t0, Clock::now());
+
+  // 3. Raw librdkafka: the same record bytes, the same producer settings.
+  step("reading the records back (a scan of every partition)");
+  std::vector<std::pair<std::string, std::string>> records;
+  records.reserve(e2e.events + 1);
+  t0 = Clock::now();
+  Status scan = events::ScanAll(**log, [&](uint64_t, std::string_view record) {
+    casegrid::v1::Event e;
+    e.ParseFromArray(record.data(), static_cast<int>(record.size()));
+    records.emplace_back(e.case_id(), std::string(record));
+    return true;
+  });
+  if (!scan.ok()) return Fail(scan);
+  const double scan_s = Seconds(t0, Clock::now());
+  step("raw librdkafka produce of the same bytes");
+  auto raw = RawProduce(brokers, events::EventsTopic(prefix + "-raw"), records);
+  if (!raw.ok()) return Fail(raw.status());
+
+  // 4. Projections catching up from the topic.
+  step("projection catch-up from the topic");
+  projections::Options po;
+  auto models = projections::ReadModels::Open(root + "/projections", po);
+  if (!models.ok()) return Fail(models.status());
+  t0 = Clock::now();
+  auto applied = (*models)->CatchUp(**log);
+  if (!applied.ok()) return Fail(applied.status());
+  const double catchup_s = Seconds(t0, Clock::now());
+
+  const double e2e_rate = e2e.events / e2e.seconds;
+  const double raw_rate = records.size() / *raw;
+  j["events"] = e2e.events;
+  j["commands"] = e2e.commands;
+  j["end_to_end_events_per_s"] = std::round(e2e_rate);
+  j["end_to_end_commands_per_s"] = std::round(e2e.commands / e2e.seconds);
+  j["raw_produce_events_per_s"] = std::round(raw_rate);
+  j["ratio"] = std::round(e2e_rate / raw_rate * 1000) / 1000;
+  j["topic_scan_events_per_s"] = std::round(records.size() / scan_s);
+  j["projection_catch_up_events_per_s"] = std::round(*applied / catchup_s);
+  j["restart_seconds"] = std::round(restart_s * 1000) / 1000;
+  if (o.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "casegrid bench --log kafka: " << o.cases << " case lifecycles, " << e2e.events
+              << " events, " << partitions << " partitions, "
+              << (mock ? "mock cluster in this process" : brokers) << "\n\n"
+              << "end to end (answered after delivery)  " << Fixed(e2e_rate) << " events/s, "
+              << Fixed(e2e.commands / e2e.seconds) << " commands/s\n"
+              << "raw librdkafka produce, same bytes    " << Fixed(raw_rate) << " events/s\n"
+              << "ratio                                 " << Fixed(e2e_rate / raw_rate, 3) << "\n"
+              << "topic scan (the log's reader)         " << Fixed(records.size() / scan_s)
+              << " events/s\n"
+              << "projection catch-up from the topic    " << Fixed(*applied / catchup_s)
+              << " events/s\n"
+              << "restart to first command answered     " << Fixed(restart_s, 3) << " s with "
+              << records.size() << " events on the topic\n";
+  }
+  log->reset();
+  if (o.dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  return 0;
+}
+
+}  // namespace casegrid::tools
