@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "base/codec.h"
 #include "base/lmdb.h"
@@ -142,8 +143,12 @@ class KafkaLog final : public Log {
     for (int attempt = 0; attempt < 40; ++attempt) {
       CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), true));
       std::vector<PendingEvent> pending;
-      KafkaBatch batch(*txn, dbi_, &pending);
-      Status s = body(batch);
+      Status s;
+      {
+        // The batch's cursors must close before the transaction ends.
+        KafkaBatch batch(*txn, dbi_, &pending);
+        s = body(batch);
+      }
       if (!s.ok()) {
         const bool full = txn->map_full();
         txn->Abort();
@@ -176,8 +181,20 @@ class KafkaLog final : public Log {
     std::vector<uint64_t> ends(partitions_);
     for (int32_t p = 0; p < partitions_; ++p) {
       int64_t lo = 0, hi = 0;
-      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(reader_, topic_.c_str(), p, &lo,
-                                                                 &hi, options_.timeout_ms);
+      rd_kafka_resp_err_t err;
+      const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+      // A leader that moved answers NOT_LEADER until the client's metadata
+      // catches up: retry the transient errors until the timeout.
+      while (true) {
+        err = rd_kafka_query_watermark_offsets(reader_, topic_.c_str(), p, &lo, &hi,
+                                               options_.timeout_ms);
+        const bool transient = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                               err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                               err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT ||
+                               err == RD_KAFKA_RESP_ERR__TRANSPORT;
+        if (!transient || Clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return Status::Unavailable("kafka: end offset of " + topic_ + " partition " +
                                    std::to_string(p) + ": " + KafkaError(err));
