@@ -357,6 +357,12 @@ Status ReadModels::Rebuild(events::Log& log, const Progress& progress) {
 
 Status ReadModels::CheckSource(events::Log& log) {
   const std::string key = codec::MetaKey(kSourceName);
+  {
+    // The usual case, a match, needs no write transaction.
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    std::string_view have;
+    if (txn->Get(dbs_->meta, key, &have).ok() && have == log.Identity()) return Status::Ok();
+  }
   return env_->RunWrite([&](lmdb::Txn& txn) -> Status {
     std::string_view have;
     Status s = txn.Get(dbs_->meta, key, &have);

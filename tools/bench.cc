@@ -224,7 +224,6 @@ std::string Fixed(double v, int digits) {
 
 int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   namespace fs = std::filesystem;
-  if (g.log == "kafka") return RunKafkaBench(g, o);
   std::string root = o.dir;
   if (root.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "casegrid-bench-XXXXXX").string();
@@ -234,6 +233,12 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   }
   auto config = engine::LoadConfig(ResolveConfigDir(g));
   if (!config.ok()) return Fail(config.status());
+  if (g.log == "kafka") {
+    const int rc = RunKafkaBench(g, o, *config, root);
+    std::error_code ec;
+    if (o.dir.empty()) fs::remove_all(root, ec);
+    return rc;
+  }
   Report report;
   auto step = [&](const char* what) {
     if (!o.json) std::cerr << "bench: " << what << "...\n";

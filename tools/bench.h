@@ -39,8 +39,9 @@ struct E2E {
 Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
                         size_t batch, bool sample_rss);
 
-// `casegrid bench --log kafka`.
-int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o);
+// `casegrid bench --log kafka`, writing into the scratch directory `root`.
+int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::Config& config,
+                  const std::string& root);
 
 }  // namespace casegrid::tools
 

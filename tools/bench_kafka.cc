@@ -2,11 +2,9 @@
 // same run on the same cluster (docs/PERFORMANCE.md). Without --brokers it
 // starts its own mock cluster in this process.
 #include <librdkafka/rdkafka.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
-#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -75,21 +73,11 @@ Result<double> RawProduce(const std::string& brokers, const std::string& topic,
 
 }  // namespace
 
-int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o) {
-  namespace fs = std::filesystem;
-  auto config = engine::LoadConfig(ResolveConfigDir(g));
-  if (!config.ok()) return Fail(config.status());
+int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::Config& config,
+                  const std::string& root) {
   auto step = [&](const char* what) {
     if (!o.json) std::cerr << "bench: " << what << "...\n";
   };
-  std::string root = o.dir;
-  if (root.empty()) {
-    std::string tmpl = (fs::temp_directory_path() / "casegrid-bench-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      return Fail(Status::IOError("cannot create a scratch directory"));
-    }
-    root = tmpl;
-  }
   std::unique_ptr<events::MockCluster> mock;
   std::string brokers = g.brokers;
   const std::string prefix = g.topic_prefix + "-bench";
@@ -123,7 +111,7 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o) {
   {
     auto log = events::OpenKafkaLog(ko);
     if (!log.ok()) return Fail(log.status());
-    auto run = RunEndToEnd(**log, *config, o.cases, o.batch, false);
+    auto run = RunEndToEnd(**log, config, o.cases, o.batch, false);
     if (!run.ok()) return Fail(run.status());
     e2e = *run;
   }
@@ -133,7 +121,7 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o) {
   auto t0 = Clock::now();
   auto log = events::OpenKafkaLog(ko);
   if (!log.ok()) return Fail(log.status());
-  engine::Engine engine(log->get(), *config, Env::Default());
+  engine::Engine engine(log->get(), config, Env::Default());
   casegrid::v1::Command probe;
   probe.set_case_id("BN-00000000");
   probe.set_action("urge");
@@ -199,11 +187,7 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o) {
               << "restart to first command answered     " << Fixed(restart_s, 3) << " s with "
               << records.size() << " events on the topic\n";
   }
-  log->reset();
-  if (o.dir.empty()) {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
+  log->reset();  // before the mock cluster it talks to
   return 0;
 }
 

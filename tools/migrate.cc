@@ -81,8 +81,19 @@ int RunMigrateLog(const GlobalOptions& g) {
     pending.clear();
     return Status::Ok();
   };
+  // Each case's last seq and hash in the journal, gathered on the way.
+  std::map<std::string, CaseEnd> want;
+  uint64_t journal_events = 0;
   Status copy;
-  Status scan = events::ScanAll(**journal, [&](uint64_t, std::string_view record) {
+  Status scan = events::ScanAll(**journal, [&](uint64_t position, std::string_view record) {
+    casegrid::v1::Event e;
+    if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
+      copy = Status::Corruption("event at " + (*journal)->DescribePosition(position) +
+                                " does not parse");
+      return false;
+    }
+    want[e.case_id()] = {e.case_seq(), e.hash()};
+    ++journal_events;
     pending.emplace_back(record);
     if (pending.size() == kEventsPerBatch) copy = flush();
     return copy.ok();
@@ -99,12 +110,10 @@ int RunMigrateLog(const GlobalOptions& g) {
               << "\n";
     return 1;
   }
-  uint64_t journal_events = 0, topic_events = 0;
-  auto want = CaseEnds(**journal, &journal_events);
-  if (!want.ok()) return Fail(want.status());
+  uint64_t topic_events = 0;
   auto have = CaseEnds(kafka, &topic_events);
   if (!have.ok()) return Fail(have.status());
-  for (const auto& [id, end] : *want) {
+  for (const auto& [id, end] : want) {
     auto it = have->find(id);
     if (it == have->end() || it->second.seq != end.seq || it->second.hash != end.hash) {
       std::cout << "migrate-log: case " << id << " ends differently on the topic\n";
@@ -112,8 +121,8 @@ int RunMigrateLog(const GlobalOptions& g) {
     }
   }
   std::cout << "migrate-log: copied " << copied << " events (" << skipped << " already there) of "
-            << want->size() << " cases from " << (*journal)->Describe() << " to "
-            << kafka.Describe() << "\n";
+            << want.size() << " cases from " << (*journal)->Describe() << " to " << kafka.Describe()
+            << "\n";
   std::cout << "verify ok: " << report->events << " events on the topic, every hash and chain "
             << "link matches, and every case ends with the journal's hash\n";
   if (topic_events != journal_events) {

@@ -3,6 +3,7 @@
 #ifndef CASEGRID_TESTS_ENGINE_ENGINE_FIXTURE_H_
 #define CASEGRID_TESTS_ENGINE_ENGINE_FIXTURE_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,25 @@ inline std::vector<casegrid::v1::Command> Lifecycle(const std::string& id) {
           Cmd(id, "respond", unit, "2026-09-03T10:00:00+08:00", "{\"answer\":\"done\"}", id + "-5"),
           Cmd(id, "close", kCentre, "2026-09-04T10:00:00+08:00", "{}", id + "-6")};
 }
+
+// An engine over a log, with a virtual clock after every command time the
+// tests use. Open() takes the log; Apply() requires the batch to be written.
+struct EngineRig {
+  VirtualEnv clock{At("2026-12-31T00:00:00+08:00")};
+  std::unique_ptr<events::Log> log;
+  std::unique_ptr<engine::Engine> engine;
+
+  void Open(Result<std::unique_ptr<events::Log>> opened) {
+    REQUIRE_OK(opened);
+    log = std::move(opened).value();
+    engine = std::make_unique<engine::Engine>(log.get(), ShippedConfig(), &clock);
+  }
+  std::vector<engine::Answer> Apply(const std::vector<casegrid::v1::Command>& cmds) {
+    std::vector<engine::Answer> answers;
+    REQUIRE_OK(engine->Apply(cmds, &answers));
+    return answers;
+  }
+};
 
 // Runs commands through Decide/Evolve only: the decider as a pure function.
 class DeciderHarness {

@@ -10,22 +10,9 @@ using casegrid::v1::Command;
 
 namespace {
 
-struct Rig {
+struct Rig : EngineRig {
   TempDir dir;
-  VirtualEnv clock{At("2026-12-31T00:00:00+08:00")};  // after every command time used here
-  std::unique_ptr<events::Log> log;
-  std::unique_ptr<engine::Engine> engine;
-  Rig() {
-    auto l = events::OpenJournal(dir.Sub("journal"), {});
-    REQUIRE_OK(l);
-    log = std::move(l).value();
-    engine = std::make_unique<engine::Engine>(log.get(), ShippedConfig(), &clock);
-  }
-  std::vector<engine::Answer> Apply(const std::vector<Command>& cmds) {
-    std::vector<engine::Answer> answers;
-    REQUIRE_OK(engine->Apply(cmds, &answers));
-    return answers;
-  }
+  Rig() { Open(events::OpenJournal(dir.Sub("journal"), {})); }
   uint64_t LastSeq() { return log->Stats()->events; }
   std::string AllRecords() {
     std::string all;

@@ -17,23 +17,11 @@ using casegrid::v1::Command;
 namespace {
 
 // An engine over a Kafka log with its own state store.
-struct KafkaRig {
-  VirtualEnv clock{At("2026-12-31T00:00:00+08:00")};
-  std::unique_ptr<events::Log> log;
-  std::unique_ptr<engine::Engine> engine;
-
+struct KafkaRig : EngineRig {
   KafkaRig(const KafkaTarget& target, const std::string& state_dir) {
     events::KafkaOptions o = target.Options(state_dir);
     o.recover = engine::RecoverEvent;
-    auto l = events::OpenKafkaLog(o);
-    REQUIRE_OK(l);
-    log = std::move(l).value();
-    engine = std::make_unique<engine::Engine>(log.get(), ShippedConfig(), &clock);
-  }
-  std::vector<engine::Answer> Apply(const std::vector<Command>& cmds) {
-    std::vector<engine::Answer> answers;
-    REQUIRE_OK(engine->Apply(cmds, &answers));
-    return answers;
+    Open(events::OpenKafkaLog(o));
   }
 };
 
