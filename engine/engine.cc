@@ -243,19 +243,24 @@ Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* ans
                      ApplyStats* stats) {
   ApplyStats local;
   Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
-    answers->assign(commands.size(), Answer());
-    local = ApplyStats();
-    BatchWriter writer(batch, config_, env_, &local);
-    for (size_t i = 0; i < commands.size(); ++i) {
-      CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(commands[i], &(*answers)[i]));
-    }
-    return Status::Ok();
+    return ApplyInBatch(batch, commands, answers, &local);
   });
   if (s.ok() && stats != nullptr) {
     stats->events += local.events;
     stats->deadline_events += local.deadline_events;
   }
   return s;
+}
+
+Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> commands,
+                            std::vector<Answer>* answers, ApplyStats* stats) {
+  answers->assign(commands.size(), Answer());
+  *stats = ApplyStats();
+  BatchWriter writer(batch, config_, env_, stats);
+  for (size_t i = 0; i < commands.size(); ++i) {
+    CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(commands[i], &(*answers)[i]));
+  }
+  return Status::Ok();
 }
 
 Result<ApplyStats> Engine::Tick(int64_t now_micros) {

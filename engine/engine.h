@@ -64,6 +64,11 @@ class Engine {
   Status Apply(std::span<const casegrid::v1::Command> commands, std::vector<Answer>* answers,
                ApplyStats* stats = nullptr);
 
+  // As Apply, inside a batch the caller runs and commits (a worker's Kafka
+  // transaction, which writes the answers with the events). `stats` is reset.
+  Status ApplyInBatch(events::Batch& batch, std::span<const casegrid::v1::Command> commands,
+                      std::vector<Answer>* answers, ApplyStats* stats);
+
   // Turns every deadline due before `now_micros` into events, in one batch.
   Result<ApplyStats> Tick(int64_t now_micros);
 

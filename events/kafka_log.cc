@@ -78,9 +78,20 @@ struct Dbis {
 
 class KafkaBatch final : public StateBatch {
  public:
-  KafkaBatch(lmdb::Txn& txn, const Dbis& dbi, std::vector<PendingEvent>* pending)
-      : StateBatch(txn, dbi.state), pending_(pending) {}
+  // `only_partition` >= 0: a worker's batch, whose cases must hash there.
+  KafkaBatch(lmdb::Txn& txn, const Dbis& dbi, std::vector<PendingEvent>* pending,
+             int32_t only_partition = -1, int32_t partitions = 0)
+      : StateBatch(txn, dbi.state),
+        pending_(pending),
+        only_partition_(only_partition),
+        partitions_(partitions) {}
   Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) override {
+    if (only_partition_ >= 0 && PartitionOfKey(case_id, partitions_) != only_partition_) {
+      return Status::InvalidArgument("case " + std::string(case_id) + " lives in partition " +
+                                     std::to_string(PartitionOfKey(case_id, partitions_)) +
+                                     ", not in this worker's partition " +
+                                     std::to_string(only_partition_));
+    }
     PendingEvent& e = pending_->emplace_back();
     e.case_id.assign(case_id);
     e.case_seq = case_seq;
@@ -90,6 +101,8 @@ class KafkaBatch final : public StateBatch {
 
  private:
   std::vector<PendingEvent>* pending_;
+  int32_t only_partition_;
+  int32_t partitions_;
 };
 
 // case_index value: partition:u32be offset:u64be.
@@ -100,7 +113,7 @@ std::string IndexValue(int32_t partition, uint64_t offset) {
   return v;
 }
 
-class KafkaLog final : public Log {
+class KafkaLog final : public WorkerLog {
  public:
   explicit KafkaLog(KafkaOptions options)
       : options_(std::move(options)), topic_(EventsTopic(options_.topic_prefix)) {}
@@ -120,9 +133,28 @@ class KafkaLog final : public Log {
   Status Open() {
     if (options_.brokers.empty()) return Status::InvalidArgument("kafka: no brokers given");
     if (options_.state_dir.empty()) return Status::InvalidArgument("kafka: no state directory");
+    if (worker() && options_.transactional_id.empty()) {
+      return Status::InvalidArgument("kafka: a worker's log needs a transactional id");
+    }
     CASEGRID_RETURN_IF_ERROR(OpenProducer());
     CASEGRID_RETURN_IF_ERROR(OpenReader());
-    CASEGRID_RETURN_IF_ERROR(EnsureTopic());
+    CASEGRID_ASSIGN_OR_RETURN(partitions_, EnsureTopic(topic_, /*system_of_record=*/true));
+    if (worker()) {
+      if (options_.partition >= partitions_) {
+        return Status::InvalidArgument(topic_ + " has no partition " +
+                                       std::to_string(options_.partition));
+      }
+      for (const std::string& t :
+           {CommandsTopic(options_.topic_prefix), AnswersTopic(options_.topic_prefix)}) {
+        CASEGRID_RETURN_IF_ERROR(EnsureTopic(t, /*system_of_record=*/false).status());
+      }
+    }
+    if (!options_.transactional_id.empty()) {
+      // Fences an earlier producer with this id before reading the tail it
+      // may have written.
+      CASEGRID_RETURN_IF_ERROR(
+          TxnStatus(rd_kafka_init_transactions(producer_, options_.timeout_ms), "init"));
+    }
     lmdb::Options o;
     o.sync = options_.sync;
     CASEGRID_ASSIGN_OR_RETURN(env_, lmdb::Environment::Open(options_.state_dir, o));
@@ -137,6 +169,19 @@ class KafkaLog final : public Log {
   // ---- writing ----
 
   Status RunBatch(const std::function<Status(Batch&)>& body) override {
+    return Write(body, nullptr);
+  }
+
+  Status RunTransaction(const std::function<Status(Batch&)>& body,
+                        const std::function<TransactionTail()>& tail) override {
+    if (options_.transactional_id.empty()) {
+      return Status::InvalidArgument("kafka: RunTransaction needs a transactional id");
+    }
+    return Write(body, &tail);
+  }
+
+  Status Write(const std::function<Status(Batch&)>& body,
+               const std::function<TransactionTail()>* tail) {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (!fatal_.ok()) return fatal_;
     if (producer_fatal_.load()) return fatal_ = ProducerFatal();
@@ -146,7 +191,7 @@ class KafkaLog final : public Log {
       Status s;
       {
         // The batch's cursors must close before the transaction ends.
-        KafkaBatch batch(*txn, dbi_, &pending);
+        KafkaBatch batch(*txn, dbi_, &pending, options_.partition, partitions_);
         s = body(batch);
       }
       if (!s.ok()) {
@@ -156,16 +201,32 @@ class KafkaLog final : public Log {
         CASEGRID_RETURN_IF_ERROR(env_->Grow());
         continue;
       }
-      if (pending.empty()) return txn->Commit();
+      const bool transactional = !options_.transactional_id.empty();
+      if (pending.empty() && tail == nullptr) return txn->Commit();
       // From here on the topic may hold the batch: any failure is Fatal and
       // the next open folds in what was delivered.
-      s = Produce(pending);
+      if (transactional) {
+        s = TxnStatus(rd_kafka_begin_transaction(producer_), "begin");
+        if (s.ok()) s = Produce(pending);
+        if (s.ok() && tail != nullptr) s = ProduceTail((*tail)());
+        if (s.ok()) {
+          s = TxnStatus(rd_kafka_commit_transaction(producer_, options_.timeout_ms), "commit");
+        }
+        if (!s.ok()) {
+          rd_kafka_error_t* e = rd_kafka_abort_transaction(producer_, options_.timeout_ms);
+          if (e != nullptr) rd_kafka_error_destroy(e);
+        }
+      } else {
+        s = Produce(pending);
+      }
       if (s.ok()) s = Index(*txn, pending);
       if (s.ok()) s = txn->Commit();
       if (!s.ok()) {
         txn->Abort();
         fatal_ = Status::Fatal("kafka log: " + s.ToString() +
-                               "; the topic may hold part of the batch, reopen to recover");
+                               (transactional ? "; the transaction is aborted, reopen to recover"
+                                              : "; the topic may hold part of the batch, reopen "
+                                                "to recover"));
         return fatal_;
       }
       return Status::Ok();
@@ -180,39 +241,71 @@ class KafkaLog final : public Log {
   Result<std::vector<uint64_t>> EndOffsets() override {
     std::vector<uint64_t> ends(partitions_);
     for (int32_t p = 0; p < partitions_; ++p) {
-      int64_t lo = 0, hi = 0;
-      rd_kafka_resp_err_t err;
-      const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
-      // A leader that moved answers NOT_LEADER until the client's metadata
-      // catches up: retry the transient errors until the timeout.
-      while (true) {
-        err = rd_kafka_query_watermark_offsets(reader_, topic_.c_str(), p, &lo, &hi,
-                                               options_.timeout_ms);
-        const bool transient = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                               err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                               err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT ||
-                               err == RD_KAFKA_RESP_ERR__TRANSPORT;
-        if (!transient || Clock::now() > deadline) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return Status::Unavailable("kafka: end offset of " + topic_ + " partition " +
-                                   std::to_string(p) + ": " + KafkaError(err));
-      }
-      ends[p] = static_cast<uint64_t>(hi);
+      CASEGRID_ASSIGN_OR_RETURN(ends[p], EndOffset(topic_, p));
     }
     return ends;
   }
 
   Result<uint64_t> Scan(int32_t partition, uint64_t from, uint64_t end, uint64_t limit,
                         const EventVisitor& visit) override {
+    return ScanTopic(topic_, partition, from, end, limit, visit);
+  }
+
+  bool Fenced() const override { return producer_fatal_.load(); }
+
+  Status LastRecord(const std::string& topic, int32_t partition, std::string* value) override {
+    CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, EndOffset(topic, partition));
+    // The last offsets may be transaction markers: look further back until a
+    // record shows up.
+    for (uint64_t window = 16; true; window *= 8) {
+      const uint64_t from = end > window ? end - window : 0;
+      bool found = false;
+      CASEGRID_RETURN_IF_ERROR(ScanTopic(topic, partition, from, end, UINT64_MAX,
+                                         [&](uint64_t, std::string_view record) {
+                                           value->assign(record);
+                                           found = true;
+                                           return true;
+                                         })
+                                   .status());
+      if (found) return Status::Ok();
+      if (from == 0) break;
+    }
+    return Status::NotFound(topic + " partition " + std::to_string(partition) + " is empty");
+  }
+
+  // The offset after the last record of `topic` `partition`, as of now.
+  Result<uint64_t> EndOffset(const std::string& topic, int32_t p) {
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t err;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+    // A leader that moved answers NOT_LEADER until the client's metadata
+    // catches up: retry the transient errors until the timeout.
+    while (true) {
+      err = rd_kafka_query_watermark_offsets(reader_, topic.c_str(), p, &lo, &hi,
+                                             options_.timeout_ms);
+      const bool transient = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                             err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                             err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT ||
+                             err == RD_KAFKA_RESP_ERR__TRANSPORT;
+      if (!transient || Clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("kafka: end offset of " + topic + " partition " +
+                                 std::to_string(p) + ": " + KafkaError(err));
+    }
+    return static_cast<uint64_t>(hi);
+  }
+
+  Result<uint64_t> ScanTopic(const std::string& topic, int32_t partition, uint64_t from,
+                             uint64_t end, uint64_t limit, const EventVisitor& visit) {
     if (partition < 0 || partition >= partitions_) {
-      return Status::InvalidArgument(topic_ + " has no partition " + std::to_string(partition));
+      return Status::InvalidArgument(topic + " has no partition " + std::to_string(partition));
     }
     std::lock_guard<std::mutex> lock(read_mu_);
     if (from >= end) return end;
-    if (partition != read_partition_ || from != read_next_) {
-      CASEGRID_RETURN_IF_ERROR(Assign(partition, from));
+    if (topic != read_topic_ || partition != read_partition_ || from != read_next_) {
+      CASEGRID_RETURN_IF_ERROR(Assign(topic, partition, from));
     }
     uint64_t n = 0;
     auto waited_since = Clock::now();
@@ -222,7 +315,7 @@ class KafkaLog final : public Log {
       if (m == nullptr) {
         if (Clock::now() - waited_since > std::chrono::milliseconds(options_.timeout_ms)) {
           read_partition_ = -1;
-          return Status::Unavailable("kafka: no data from " + topic_ + " partition " +
+          return Status::Unavailable("kafka: no data from " + topic + " partition " +
                                      std::to_string(partition) + " at offset " +
                                      std::to_string(read_next_) + " within " +
                                      std::to_string(options_.timeout_ms) + " ms");
@@ -246,11 +339,11 @@ class KafkaLog final : public Log {
         read_partition_ = -1;
         if (gone) {
           return Status::Corruption(
-              "kafka: " + topic_ + " partition " + std::to_string(partition) +
+              "kafka: " + topic + " partition " + std::to_string(partition) +
               " no longer holds offset " + std::to_string(read_next_) +
               " (deleted by retention, or dropped by the mock cluster): " + what);
         }
-        return Status::Unavailable("kafka: reading " + topic_ + " partition " +
+        return Status::Unavailable("kafka: reading " + topic + " partition " +
                                    std::to_string(partition) + ": " + what);
       }
       const uint64_t offset = static_cast<uint64_t>(m->offset);
@@ -356,6 +449,9 @@ class KafkaLog final : public Log {
       CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
     }
     for (const auto& [k, v] : options_.properties) CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
+    if (!options_.transactional_id.empty()) {
+      CASEGRID_RETURN_IF_ERROR(conf.Set("transactional.id", options_.transactional_id));
+    }
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
       auto* d = static_cast<Delivery*>(m->_private);
@@ -402,21 +498,22 @@ class KafkaLog final : public Log {
     return Status::Ok();
   }
 
-  Status Assign(int32_t partition, uint64_t from) {
+  Status Assign(const std::string& topic, int32_t partition, uint64_t from) {
     if (peeked_ != nullptr) {
       rd_kafka_message_destroy(peeked_);
       peeked_ = nullptr;
     }
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, topic_.c_str(), partition)->offset =
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
         static_cast<int64_t>(from);
     rd_kafka_resp_err_t err = rd_kafka_assign(reader_, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       read_partition_ = -1;
-      return Status::Unavailable("kafka: assign " + topic_ + " partition " +
+      return Status::Unavailable("kafka: assign " + topic + " partition " +
                                  std::to_string(partition) + ": " + KafkaError(err));
     }
+    read_topic_ = topic;
     read_partition_ = partition;
     read_next_ = from;
     return Status::Ok();
@@ -424,7 +521,9 @@ class KafkaLog final : public Log {
 
   // The topic exists with the configured partitions (created when missing
   // and the cluster can create topics), infinite retention, never compacted.
-  Status EnsureTopic() {
+  // Returns its partition count. Only the system of record's settings are
+  // checked (and set when creating it).
+  Result<int> EnsureTopic(const std::string& topic, bool system_of_record) {
     const rd_kafka_metadata_t* md = nullptr;
     rd_kafka_resp_err_t err = rd_kafka_metadata(producer_, 1, nullptr, &md, options_.timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -435,35 +534,37 @@ class KafkaLog final : public Log {
     const int brokers = md->broker_cnt;
     const int32_t any_broker = brokers > 0 ? md->brokers[0].id : -1;
     for (int i = 0; i < md->topic_cnt; ++i) {
-      if (topic_ == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         found = md->topics[i].partition_cnt;
       }
     }
     rd_kafka_metadata_destroy(md);
     if (found < 0) {
-      CASEGRID_RETURN_IF_ERROR(CreateTopic(brokers));
+      CASEGRID_RETURN_IF_ERROR(CreateTopic(topic, brokers, system_of_record));
       found = options_.partitions;
     } else if (found != options_.partitions) {
       return Status::InvalidArgument(
-          "kafka: topic " + topic_ + " exists with " + std::to_string(found) + " partitions, but " +
+          "kafka: topic " + topic + " exists with " + std::to_string(found) + " partitions, but " +
           std::to_string(options_.partitions) +
           " are configured; the partition count decides where each case lives, so use "
           "--partitions " +
           std::to_string(found) + " (or another --topic-prefix)");
     }
-    partitions_ = found;
-    return CheckTopicConfig(any_broker);
+    if (system_of_record) CASEGRID_RETURN_IF_ERROR(CheckTopicConfig(topic, any_broker));
+    return found;
   }
 
-  Status CreateTopic(int brokers) {
+  Status CreateTopic(const std::string& topic, int brokers, bool system_of_record) {
     char errstr[512];
     const int replication = std::max(1, std::min(options_.replication, brokers));
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic_.c_str(), options_.partitions,
-                                                    replication, errstr, sizeof errstr);
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), options_.partitions, replication,
+                                                    errstr, sizeof errstr);
     if (nt == nullptr) return Status::InvalidArgument(std::string("kafka: new topic: ") + errstr);
-    rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
-    rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1");
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+    if (system_of_record) {
+      rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
+      rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1");
+      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+    }
     rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
     rd_kafka_AdminOptions_t* ao =
         rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -472,9 +573,9 @@ class KafkaLog final : public Log {
     rd_kafka_event_t* ev = rd_kafka_queue_poll(q, options_.timeout_ms + 5000);
     Status s;
     if (ev == nullptr) {
-      s = Status::Unavailable("kafka: creating topic " + topic_ + " timed out");
+      s = Status::Unavailable("kafka: creating topic " + topic + " timed out");
     } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      s = Status::Unavailable("kafka: topic " + topic_ + " does not exist and cannot be created (" +
+      s = Status::Unavailable("kafka: topic " + topic + " does not exist and cannot be created (" +
                               rd_kafka_event_error_string(ev) +
                               "); create it, or start `casegrid kafka-dev`, which creates it");
     } else {
@@ -483,10 +584,10 @@ class KafkaLog final : public Log {
           rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
       if (n == 1 && rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
           rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        s = Status::Unavailable("kafka: creating topic " + topic_ + ": " +
+        s = Status::Unavailable("kafka: creating topic " + topic + ": " +
                                 rd_kafka_topic_result_error_string(r[0]));
       } else {
-        spdlog::info("created topic {} with {} partitions, replication {}", topic_,
+        spdlog::info("created topic {} with {} partitions, replication {}", topic,
                      options_.partitions, replication);
       }
     }
@@ -501,10 +602,10 @@ class KafkaLog final : public Log {
   // describe configs (the mock cluster) leaves them unchecked (logged).
   // Asks `broker` (any broker answers for topic configs), not the controller,
   // which the mock cluster's old Metadata versions never name.
-  Status CheckTopicConfig(int32_t broker) {
+  Status CheckTopicConfig(const std::string& topic, int32_t broker) {
     char errstr[512];
     rd_kafka_ConfigResource_t* cr =
-        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic_.c_str());
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
     rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
     rd_kafka_AdminOptions_t* ao =
         rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
@@ -515,7 +616,7 @@ class KafkaLog final : public Log {
     Status s;
     std::vector<std::string> wrong;
     if (ev == nullptr || rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      spdlog::debug("kafka: settings of topic {} not checked: {}", topic_,
+      spdlog::debug("kafka: settings of topic {} not checked: {}", topic,
                     ev == nullptr ? "timed out" : rd_kafka_event_error_string(ev));
     } else {
       size_t n = 0;
@@ -542,7 +643,7 @@ class KafkaLog final : public Log {
     if (!wrong.empty()) {
       std::string list;
       for (const auto& w : wrong) list += (list.empty() ? "" : ", ") + w;
-      return Status::InvalidArgument("kafka: topic " + topic_ + " has " + list +
+      return Status::InvalidArgument("kafka: topic " + topic + " has " + list +
                                      "; the system of record needs retention.ms=-1 and "
                                      "cleanup.policy=delete (never compacted, never expired)");
     }
@@ -577,16 +678,17 @@ class KafkaLog final : public Log {
 
   // Folds the events past the stored offsets into the state store.
   Status Recover() {
-    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, EndOffsets());
     uint64_t recovered = 0;
     for (int32_t p = 0; p < partitions_; ++p) {
+      if (worker() && p != options_.partition) continue;
+      CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, EndOffset(topic_, p));
       while (true) {
         uint64_t n = 0;
         bool done = false;
         CASEGRID_RETURN_IF_ERROR(env_->RunWrite([&](lmdb::Txn& txn) -> Status {
           n = 0;
           CASEGRID_ASSIGN_OR_RETURN(const uint64_t from, StoredNext(txn, p));
-          if (from >= ends[p]) {
+          if (from >= end) {
             done = true;
             return Status::Ok();
           }
@@ -600,7 +702,7 @@ class KafkaLog final : public Log {
           Status failed;
           CASEGRID_ASSIGN_OR_RETURN(
               const uint64_t next,
-              Scan(p, from, ends[p], 1000, [&](uint64_t offset, std::string_view record) {
+              Scan(p, from, end, 1000, [&](uint64_t offset, std::string_view record) {
                 failed = RecoverOne(txn, batch, p, offset, record);
                 ++n;
                 return failed.ok();
@@ -636,6 +738,58 @@ class KafkaLog final : public Log {
     }
     CASEGRID_RETURN_IF_ERROR(s);
     return options_.recover(batch, record).WithContext("event " + e.event_id());
+  }
+
+  bool worker() const { return options_.partition >= 0; }
+
+  // A transactional call's error as a Status (the error is consumed).
+  Status TxnStatus(rd_kafka_error_t* error, const char* what) {
+    if (error == nullptr) return Status::Ok();
+    std::string msg = std::string("kafka transaction (") + what + ", " + options_.transactional_id +
+                      "): " + rd_kafka_error_string(error);
+    const bool fenced = rd_kafka_error_is_fatal(error);
+    rd_kafka_error_destroy(error);
+    if (fenced) {
+      producer_fatal_.store(true);
+      return Status::Fatal(msg +
+                           "; another worker took this partition over, or the producer "
+                           "failed: this log stops");
+    }
+    return Status::Unavailable(msg);
+  }
+
+  // Produces a transaction's extra records once its events are delivered,
+  // then adds the consumed offsets.
+  Status ProduceTail(const TransactionTail& tail) {
+    std::vector<Delivery> deliveries(tail.records.size());
+    for (size_t i = 0; i < tail.records.size(); ++i) {
+      const ExtraRecord& r = tail.records[i];
+      while (true) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            producer_, RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
+            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&deliveries[i]),
+            RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(producer_, 10);
+          continue;
+        }
+        return Status::Unavailable("kafka: producing to " + r.topic + ": " + KafkaError(err));
+      }
+    }
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      while (!deliveries[i].done) rd_kafka_poll(producer_, 50);
+      if (deliveries[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return Status::Unavailable("kafka: a record to " + tail.records[i].topic +
+                                   " was not delivered: " + KafkaError(deliveries[i].err));
+      }
+    }
+    if (tail.offsets == nullptr) return Status::Ok();
+    return TxnStatus(rd_kafka_send_offsets_to_transaction(producer_, tail.offsets, tail.group,
+                                                          options_.timeout_ms),
+                     "send offsets");
   }
 
   Status ProducerFatal() {
@@ -716,6 +870,7 @@ class KafkaLog final : public Log {
   Status fatal_;  // GUARDED_BY(write_mu_)
 
   std::mutex read_mu_;  // the reader's assignment and position
+  std::string read_topic_;
   int32_t read_partition_ = -1;
   uint64_t read_next_ = 0;
   rd_kafka_message_t* peeked_ = nullptr;  // read past a Scan's end, kept for the next
@@ -752,6 +907,14 @@ void LogKafkaToSpdlog(const rd_kafka_t* rk, int level, const char* fac, const ch
 }
 
 std::string EventsTopic(std::string_view prefix) { return std::string(prefix) + ".events"; }
+std::string CommandsTopic(std::string_view prefix) { return std::string(prefix) + ".commands"; }
+std::string AnswersTopic(std::string_view prefix) { return std::string(prefix) + ".answers"; }
+
+int32_t PartitionOfKey(std::string_view key, int32_t partitions) {
+  // With a key, murmur2_random is murmur2 alone and reads nothing else.
+  return rd_kafka_msg_partitioner_murmur2_random(nullptr, key.data(), key.size(), partitions,
+                                                 nullptr, nullptr);
+}
 
 std::string RecordEventType(std::string_view record) {
   using google::protobuf::internal::WireFormatLite;
@@ -769,9 +932,21 @@ std::string RecordEventType(std::string_view record) {
 }
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
+  if (options.partition >= 0) {
+    return Status::InvalidArgument("kafka: a worker's log opens with OpenKafkaWorkerLog");
+  }
   auto log = std::make_unique<KafkaLog>(options);
   CASEGRID_RETURN_IF_ERROR(log->Open());
   return std::unique_ptr<Log>(std::move(log));
+}
+
+Result<std::unique_ptr<WorkerLog>> OpenKafkaWorkerLog(const KafkaOptions& options) {
+  if (options.partition < 0) {
+    return Status::InvalidArgument("kafka: a worker's log needs its partition");
+  }
+  auto log = std::make_unique<KafkaLog>(options);
+  CASEGRID_RETURN_IF_ERROR(log->Open());
+  return std::unique_ptr<WorkerLog>(std::move(log));
 }
 
 }  // namespace casegrid::events

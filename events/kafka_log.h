@@ -51,16 +51,74 @@ struct KafkaOptions {
   // RecoverEvent). Called at open, in topic order per partition. Without it
   // such events make OpenKafkaLog fail.
   std::function<Status(Batch&, std::string_view record)> recover;
+
+  // Worker mode (`casegrid worker`, OpenKafkaWorkerLog): the log owns one
+  // partition of the events topic. It folds in and writes only that
+  // partition (every case it writes must hash there), and each batch is one
+  // Kafka transaction of the producer `transactional_id`. Opening it fences
+  // an earlier producer with the same id (on a real broker: aborting its
+  // open transaction), so give each partition its own, stable id.
+  int32_t partition = -1;
+  std::string transactional_id;
 };
 
-// The events topic of a prefix: "<prefix>.events".
+// The topics of a prefix: "<prefix>.events" (the system of record),
+// "<prefix>.commands" (commands for the workers, keyed by case id) and
+// "<prefix>.answers" (one answer per consumed command, keyed by case id).
+// All three have the same partition count, so a case is partition p in each.
 std::string EventsTopic(std::string_view prefix);
+std::string CommandsTopic(std::string_view prefix);
+std::string AnswersTopic(std::string_view prefix);
+
+// The partition of a key among `partitions`: murmur2 as the Java client's
+// default partitioner (and the log's producer) computes it.
+int32_t PartitionOfKey(std::string_view key, int32_t partitions);
 
 // Connects, checks (or creates) the topic, opens the state store and folds in
 // the events after its offsets. Unavailable when the brokers cannot be
 // reached; InvalidArgument when the topic exists with other settings than
 // configured, naming them.
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
+
+// A record a worker's transaction writes besides the batch's events.
+struct ExtraRecord {
+  std::string topic;
+  int32_t partition = 0;
+  std::string key, value;
+};
+
+// What a transaction carries besides the events, known once the body ran.
+struct TransactionTail {
+  std::vector<ExtraRecord> records;  // produced once every event is delivered
+  // The consumed offsets committed with the transaction (not owned; both
+  // null when there are none).
+  const rd_kafka_topic_partition_list_t* offsets = nullptr;
+  const rd_kafka_consumer_group_metadata_t* group = nullptr;
+};
+
+// The log of one engine worker (KafkaOptions::partition and transactional_id).
+class WorkerLog : public Log {
+ public:
+  // As RunBatch, in one Kafka transaction that also writes tail().records
+  // after the events and commits tail().offsets for the consumer group. tail
+  // runs after body succeeded. On any failure nothing is committed on a real
+  // broker and the log refuses further writes (Fatal): close it and open it
+  // again, which folds in whatever the topic shows (the mock cluster shows
+  // aborted records, and the fold-in makes them count as written).
+  virtual Status RunTransaction(const std::function<Status(Batch&)>& body,
+                                const std::function<TransactionTail()>& tail) = 0;
+  // The value of the last record (read_committed) in `topic` `partition`.
+  // NotFound when the partition holds none.
+  virtual Status LastRecord(const std::string& topic, int32_t partition, std::string* value) = 0;
+  // Whether the producer hit a fatal error: on a transactional producer,
+  // fenced by another owner of the partition. Reopening would fence it back.
+  virtual bool Fenced() const = 0;
+};
+
+// Opens a worker's log: checks (or creates) the events, commands and answers
+// topics with the same partition count, fences the transactional id and
+// folds in the partition's events past the state store.
+Result<std::unique_ptr<WorkerLog>> OpenKafkaWorkerLog(const KafkaOptions& options);
 
 // The producer settings of the log, besides bootstrap.servers and
 // KafkaOptions::properties: idempotent, acks=all, lz4, murmur2_random, one

@@ -37,7 +37,10 @@ class KafkaTarget {
     REQUIRE_OK(mock);
     mock_ = std::move(mock).value();
     bootstrap_ = mock_->bootstrap();
-    REQUIRE_OK(mock_->CreateTopic(events::EventsTopic(prefix_), partitions, 1));
+    for (const std::string& topic : {events::EventsTopic(prefix_), events::CommandsTopic(prefix_),
+                                     events::AnswersTopic(prefix_)}) {
+      REQUIRE_OK(mock_->CreateTopic(topic, partitions, 1));
+    }
   }
 
   // Log options for a state store in `state_dir`, with short timeouts.

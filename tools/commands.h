@@ -55,7 +55,7 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o);
 int RunSchema(const std::string& descriptor_set_path, bool text = false);
 
 // `casegrid kafka-dev`: librdkafka's mock Kafka cluster (events/kafka_mock.h)
-// for development and tests, with topics PREFIX.events and PREFIX.commands.
+// for development and tests, with topics PREFIX.events, .commands and .answers.
 // Prints the bootstrap address as the first line on stdout; writes it (one
 // line) to bootstrap_file atomically when given; serves until SIGINT or
 // SIGTERM, then removes bootstrap_file and returns 0. While serving it warns on
@@ -69,6 +69,25 @@ struct KafkaDevOptions {
   int replication = 0;  // 0: min(3, brokers)
 };
 int RunKafkaDev(const KafkaDevOptions& o);
+
+// `casegrid worker` (docs/operations.md): an engine worker in the consumer
+// group on PREFIX.commands; serves until SIGINT or SIGTERM (then 0), 2 when
+// it cannot run on or was fenced by another worker.
+struct WorkerOptions {
+  std::string name;                // in answers and logs; default HOST-PID
+  std::string group;               // default PREFIX.workers
+  size_t batch = 500;              // commands per transaction at most
+  int tick_ms = 1000;              // how often deadlines are fired
+  int session_timeout_ms = 10000;  // a worker silent this long is replaced
+};
+int RunWorker(const GlobalOptions& g, WorkerOptions o);
+
+// `casegrid send`: produces an NDJSON file of commands to PREFIX.commands,
+// keyed by case id; 1 if a line is not a command (named, not sent).
+struct SendOptions {
+  std::string file;  // path or "-"
+};
+int RunSend(const GlobalOptions& g, const SendOptions& o);
 
 }  // namespace casegrid::tools
 

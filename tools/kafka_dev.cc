@@ -299,8 +299,9 @@ int Serve(const KafkaDevOptions& o, const sigset_t& stop) {
   auto cluster = MockCluster::Start(o.brokers);
   if (!cluster.ok()) return Fail(cluster.status());
   const int replication = o.replication > 0 ? o.replication : std::min(3, o.brokers);
-  const std::vector<std::string> topics = {o.topic_prefix + ".events",
-                                           o.topic_prefix + ".commands"};
+  const std::vector<std::string> topics = {events::EventsTopic(o.topic_prefix),
+                                           events::CommandsTopic(o.topic_prefix),
+                                           events::AnswersTopic(o.topic_prefix)};
   for (const auto& topic : topics) {
     if (Status s = (*cluster)->CreateTopic(topic, o.partitions, replication); !s.ok()) {
       return Fail(s);

@@ -124,6 +124,27 @@ int main(int argc, char** argv) {
     rc = RunKafkaDev(kafka_dev);
   });
 
+  WorkerOptions worker;
+  auto* c_worker = app.add_subcommand(
+      "worker", "an engine worker in the consumer group on PREFIX.commands (--log kafka)");
+  c_worker->add_option("--name", worker.name, "this worker's name (default HOST-PID)");
+  c_worker->add_option("--group", worker.group, "consumer group (default PREFIX.workers)");
+  c_worker->add_option("--batch", worker.batch, "commands per transaction at most")
+      ->capture_default_str();
+  c_worker->add_option("--tick-ms", worker.tick_ms, "how often deadlines fire")
+      ->capture_default_str();
+  c_worker
+      ->add_option("--session-timeout-ms", worker.session_timeout_ms,
+                   "a worker silent this long loses its partitions")
+      ->capture_default_str();
+  c_worker->callback([&] { rc = RunWorker(g, worker); });
+
+  SendOptions send;
+  auto* c_send = app.add_subcommand(
+      "send", "produce an NDJSON file of commands to PREFIX.commands for the workers");
+  c_send->add_option("--file,-f", send.file, "NDJSON file, or - for stdin")->required();
+  c_send->callback([&] { rc = RunSend(g, send); });
+
   auto* c_migrate = app.add_subcommand(
       "migrate-log",
       "copy DIR/journal to the Kafka topic of --brokers, byte for byte, and verify it");

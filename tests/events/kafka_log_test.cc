@@ -95,6 +95,8 @@ TEST_CASE("case ids land in the partition the Java client's murmur2 gives", "[ka
     got[e.case_id()] = events::PositionPartition(position);
   }
   CHECK(got == java);
+  // The workers check commands against the same function.
+  for (const auto& [key, partition] : java) CHECK(events::PartitionOfKey(key, 12) == partition);
 }
 
 TEST_CASE("records carry the case id as key and the documented headers", "[kafka]") {

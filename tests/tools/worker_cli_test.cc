@@ -1,0 +1,348 @@
+// End-to-end tests of `casegrid send` and `casegrid worker`: built binaries
+// as child processes, the Kafka cluster of KafkaTarget (the mock cluster in
+// this process, or KAFKA_BOOTSTRAP). The checks never trust the broker: they
+// read the answers and events topics back and compare them with what was sent.
+#include <google/protobuf/util/json_util.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "events/kafka_log.h"
+#include "tests/kafka_test_util.h"
+#include "tests/test_util.h"
+#include "tests/tools/process_util.h"
+
+namespace {
+
+using casegrid::test::Child;
+using casegrid::test::Clock;
+using casegrid::test::Contains;
+using casegrid::test::Describe;
+using casegrid::test::KafkaTarget;
+using casegrid::test::Output;
+using casegrid::test::WaitUntil;
+using json = nlohmann::json;
+using std::chrono::seconds;
+
+constexpr int kPartitions = 6;
+
+struct Record {
+  int32_t partition;
+  int64_t offset;
+  std::string key, value;
+};
+
+// Every record of `topic` (read_committed), partition by partition.
+std::vector<Record> ReadTopic(const KafkaTarget& k, const std::string& topic) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"bootstrap.servers", k.bootstrap()},
+                                                        {"group.id", "worker-test-reader"},
+                                                        {"enable.partition.eof", "true"},
+                                                        {"isolation.level", "read_committed"},
+                                                        {"enable.auto.commit", "false"}}) {
+    REQUIRE(rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) ==
+            RD_KAFKA_CONF_OK);
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  REQUIRE(rk != nullptr);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
+  for (int p = 0; p < kPartitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  REQUIRE(rd_kafka_assign(rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(list);
+  std::vector<Record> records;
+  std::set<int32_t> at_end;
+  const auto deadline = Clock::now() + seconds(30);
+  while (static_cast<int>(at_end.size()) < kPartitions && Clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      at_end.insert(m->partition);
+    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      records.push_back({m->partition, m->offset,
+                         std::string(static_cast<const char*>(m->key), m->key_len),
+                         std::string(static_cast<const char*>(m->payload), m->len)});
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  REQUIRE(static_cast<int>(at_end.size()) == kPartitions);
+  return records;
+}
+
+// The answers topic, by command id (each answer kept, in topic order).
+std::map<std::string, std::vector<json>> Answers(const KafkaTarget& k) {
+  std::map<std::string, std::vector<json>> by_command;
+  for (const Record& r : ReadTopic(k, casegrid::events::AnswersTopic(k.prefix()))) {
+    json a = json::parse(r.value);
+    by_command[a.value("command_id", "")].push_back(a);
+  }
+  return by_command;
+}
+
+std::string Line(const std::string& id, const std::string& case_id, const std::string& action,
+                 const std::string& at, const std::string& user, const std::string& role,
+                 const std::string& unit, const json& data = json::object()) {
+  return json{{"id", id},
+              {"case", case_id},
+              {"action", action},
+              {"at", at},
+              {"actor", {{"user", user}, {"role", role}, {"unit", unit}}},
+              {"data", data}}
+      .dump();
+}
+
+// Six commands per case, the "125" path from intake to closure.
+std::string Lifecycles(int cases, std::vector<std::string>* ids) {
+  std::string text;
+  for (int n = 0; n < cases; ++n) {
+    const std::string c = "W-" + std::to_string(1000 + n);
+    const json intake = {{"channel", "window"},
+                         {"category", "labour-dispute"},
+                         {"grid", "371302-001-001-01"},
+                         {"summary", "wages unpaid"}};
+    const std::vector<std::string> lines = {
+        Line(c + "-1", c, "intake", "2026-09-01T09:00:00+08:00", "w01", "window", "371302", intake),
+        Line(c + "-2", c, "dispatch", "2026-09-01T10:00:00+08:00", "c01", "centre", "371302"),
+        Line(c + "-3", c, "acknowledge", "2026-09-01T11:00:00+08:00", "u01", "unit",
+             "371302-001-001"),
+        Line(c + "-4", c, "contact", "2026-09-02T10:00:00+08:00", "u01", "unit", "371302-001-001"),
+        Line(c + "-5", c, "respond", "2026-09-03T10:00:00+08:00", "u01", "unit", "371302-001-001",
+             {{"answer", "paid"}}),
+        Line(c + "-6", c, "close", "2026-09-04T10:00:00+08:00", "c01", "centre", "371302")};
+    for (size_t i = 0; i < lines.size(); ++i) {
+      text += lines[i] + "\n";
+      ids->push_back(c + "-" + std::to_string(i + 1));
+    }
+  }
+  return text;
+}
+
+// The environment of the casegrid children: on the target's cluster.
+std::vector<std::string> KafkaEnv(const KafkaTarget& k) {
+  auto env = casegrid::test::Environment({"CASEGRID_SETTINGS"});
+  casegrid::test::SetEnv(env, "CASEGRID_LOG", "kafka");
+  casegrid::test::SetEnv(env, "CASEGRID_BROKERS", k.bootstrap());
+  casegrid::test::SetEnv(env, "CASEGRID_TOPIC_PREFIX", k.prefix());
+  casegrid::test::SetEnv(env, "CASEGRID_PARTITIONS", std::to_string(kPartitions));
+  return env;
+}
+
+std::unique_ptr<Child> StartWorker(const casegrid::test::TempDir& dir, const KafkaTarget& k,
+                                   const std::string& name) {
+  // The ticker is off (an hour): only the commands' own times move deadlines,
+  // so every answer is predictable.
+  return std::make_unique<Child>(
+      std::vector<std::string>{CASEGRID_BINARY, "--data", dir.Sub(name), "worker", "--name", name,
+                               "--tick-ms", "3600000", "--session-timeout-ms", "3000", "--batch",
+                               "50"},
+      dir.Sub(name + ".out"), dir.Sub(name + ".err"), "", KafkaEnv(k));
+}
+
+Output Send(const casegrid::test::TempDir& dir, const KafkaTarget& k, const std::string& text) {
+  casegrid::test::WriteFile(dir.Sub("commands.ndjson"), text);
+  return casegrid::test::RunProcess({CASEGRID_BINARY, "send", "--file", "commands.ndjson"},
+                                    dir.path(), KafkaEnv(k), casegrid::test::Stdin(), seconds(60));
+}
+
+}  // namespace
+
+TEST_CASE("three workers, one killed in the middle: every command applied once, no gaps",
+          "[kafka][worker]") {
+  KafkaTarget k(kPartitions);
+  casegrid::test::TempDir dir;
+  std::vector<std::string> ids;
+  const std::string commands = Lifecycles(300, &ids);
+  std::vector<std::unique_ptr<Child>> workers;
+  for (const char* name : {"w1", "w2", "w3"}) workers.push_back(StartWorker(dir, k, name));
+
+  const Output sent = Send(dir, k, commands);
+  INFO(Describe(sent));
+  REQUIRE(sent.status == 0);
+  CHECK(Contains(sent.out, "sent 1800 commands to " + casegrid::events::CommandsTopic(k.prefix())));
+
+  // Kill w2 once a sixth of the commands are answered: it owns partitions
+  // then, possibly in the middle of a transaction.
+  const bool started = WaitUntil(seconds(60), [&] { return Answers(k).size() >= ids.size() / 6; });
+  INFO("w2 stderr:\n" << workers[1]->Err());
+  REQUIRE(started);
+  workers[1]->Signal(SIGKILL);
+  REQUIRE(workers[1]->Wait(seconds(10)) == 128 + SIGKILL);
+
+  const bool all = WaitUntil(seconds(90), [&] { return Answers(k).size() >= ids.size(); });
+  INFO("w1 stderr:\n" << workers[0]->Err() << "\nw3 stderr:\n" << workers[2]->Err());
+  REQUIRE(all);
+  CHECK_FALSE(workers[0]->Poll().has_value());
+  CHECK_FALSE(workers[2]->Poll().has_value());
+  CHECK(Contains(workers[0]->Err() + workers[2]->Err(), "owns partitions"));
+
+  // Every command has exactly one answer, accepted (or, when the killed
+  // worker's events landed but its answer did not, a duplicate).
+  const auto answers = Answers(k);
+  CHECK(answers.size() == ids.size());
+  for (const std::string& id : ids) {
+    auto it = answers.find(id);
+    INFO(id);
+    REQUIRE(it != answers.end());
+    CHECK(it->second.size() == 1);
+    const std::string kind = it->second.front().value("answer", "");
+    CHECK((kind == "accepted" || kind == "duplicate"));
+  }
+
+  // The events read back: opening a log on the topic folds every event in,
+  // checking that each case's sequence runs 1, 2, 3, ... with every hash
+  // and chain link; an event written twice stops it. Each command's events
+  // sit together once.
+  casegrid::events::KafkaOptions ko = k.Options(dir.Sub("reader"));
+  ko.partitions = kPartitions;
+  ko.recover = casegrid::engine::RecoverEvent;
+  auto log = casegrid::events::OpenKafkaLog(ko);
+  REQUIRE_OK(log);
+  auto report = casegrid::engine::VerifyLog(**log);
+  REQUIRE_OK(report);
+  REQUIRE_OK(report->first_problem);
+  CHECK(report->cases == 300);
+  std::map<std::string, std::vector<uint64_t>> seqs_of_command;
+  REQUIRE_OK(casegrid::events::ScanAll(**log, [&](uint64_t, std::string_view record) {
+    casegrid::v1::Event e;
+    REQUIRE(e.ParseFromArray(record.data(), static_cast<int>(record.size())));
+    if (!e.correlation_id().empty()) seqs_of_command[e.correlation_id()].push_back(e.case_seq());
+    return true;
+  }));
+  for (const std::string& id : ids) {
+    INFO(id);
+    const auto& seqs = seqs_of_command[id];
+    REQUIRE_FALSE(seqs.empty());
+    for (size_t i = 1; i < seqs.size(); ++i) CHECK(seqs[i] == seqs[i - 1] + 1);
+    const json& a = answers.at(id).front();
+    if (a.value("answer", "") == "accepted") CHECK(a.value("events", 0u) == seqs.size());
+  }
+  // Closed, every case: the last command of each was applied.
+  std::string state;
+  REQUIRE_OK((*log)->ReadCaseState("W-1299", &state));
+}
+
+TEST_CASE("bad commands on the topic are answered rejected, saying where; nothing is written",
+          "[kafka][worker]") {
+  KafkaTarget k(kPartitions);
+  casegrid::test::TempDir dir;
+  auto worker = StartWorker(dir, k, "w1");
+
+  // `send` refuses a line that is not a command, naming it, and sends the rest.
+  std::vector<std::string> ids;
+  std::string text = Lifecycles(1, &ids);
+  text += "{\"case\": \"W-2\", \"action\": 7}\n";
+  const Output sent = Send(dir, k, text);
+  INFO(Describe(sent));
+  CHECK(sent.status == 1);
+  CHECK(Contains(sent.err, "commands.ndjson:7: "));
+  CHECK(Contains(sent.out, "sent 6 commands"));
+
+  // Records another producer wrote: not JSON, and keyed by another case.
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", k.bootstrap().c_str(), err, sizeof err) ==
+          RD_KAFKA_CONF_OK);
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  REQUIRE(producer != nullptr);
+  const std::string topic = casegrid::events::CommandsTopic(k.prefix());
+  const std::string garbage = "not json";
+  const std::string wrong_key = Line("X-1", "W-1000", "contact", "2026-09-02T11:00:00+08:00", "u01",
+                                     "unit", "371302-001-001");
+  const std::string w1000 = "W-1000", other = "W-9999";
+  REQUIRE(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                            RD_KAFKA_V_KEY(w1000.data(), w1000.size()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(garbage.data()), garbage.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                            RD_KAFKA_V_KEY(other.data(), other.size()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(wrong_key.data()), wrong_key.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(rd_kafka_flush(producer, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(producer);
+  // And a good command after them: the worker goes on.
+  const Output more = Send(dir, k,
+                           Line("W-1000-7", "W-1000", "rate", "2026-09-05T10:00:00+08:00", "p01",
+                                "petitioner", "", {{"satisfied", true}, {"score", 5}}) +
+                               "\n");
+  REQUIRE(more.status == 0);
+
+  const bool answered = WaitUntil(seconds(60), [&] {
+    size_t n = 0;
+    for (const auto& [id, list] : Answers(k)) n += list.size();
+    return n >= 9;
+  });
+  INFO("worker stderr:\n" << worker->Err());
+  REQUIRE(answered);
+  const auto answers = Answers(k);
+  for (const std::string& id : ids) CHECK(answers.at(id).front().value("answer", "") == "accepted");
+  CHECK(answers.at("W-1000-7").front().value("answer", "") == "accepted");
+  // The unparsable record has no command id; the misdirected one has.
+  REQUIRE(answers.count("") == 1);
+  const json& garbled = answers.at("").front();
+  CHECK(garbled.value("answer", "") == "rejected");
+  CHECK(Contains(garbled.value("reason", ""), topic + " partition "));
+  CHECK(Contains(garbled.value("reason", ""), " offset "));
+  REQUIRE(answers.count("X-1") == 1);
+  CHECK(answers.at("X-1").front().value("answer", "") == "rejected");
+  CHECK(Contains(answers.at("X-1").front().value("reason", ""),
+                 "the record's key \"W-9999\" is not its case \"W-1000\""));
+  CHECK(Contains(worker->Err(), "rejected"));
+  // Only the accepted commands wrote events: none carries X-1.
+  for (const Record& r : ReadTopic(k, casegrid::events::EventsTopic(k.prefix()))) {
+    casegrid::v1::Event e;
+    REQUIRE(e.ParseFromString(r.value));
+    CHECK(e.correlation_id() != "X-1");
+  }
+  CHECK_FALSE(worker->Poll().has_value());
+}
+
+TEST_CASE("a worker stopped and started again continues after its last answer", "[kafka][worker]") {
+  KafkaTarget k(kPartitions);
+  casegrid::test::TempDir dir;
+  std::vector<std::string> ids;
+  std::string first = Lifecycles(20, &ids);
+  {
+    auto worker = StartWorker(dir, k, "w1");
+    REQUIRE(Send(dir, k, first).status == 0);
+    REQUIRE(WaitUntil(seconds(60), [&] { return Answers(k).size() >= ids.size(); }));
+    worker->Signal(SIGTERM);
+    REQUIRE(worker->Wait(seconds(20)) == 0);
+    CHECK(Contains(worker->Err(), "stopped"));
+  }
+  // Sent while no worker runs; the restarted one (same data directory, its
+  // state store as it left it) answers only these.
+  std::vector<std::string> more_ids;
+  std::string more;
+  for (int n = 0; n < 20; ++n) {
+    const std::string c = "W-" + std::to_string(1000 + n);
+    more += Line(c + "-7", c, "rate", "2026-09-05T10:00:00+08:00", "p01", "petitioner", "",
+                 {{"satisfied", true}, {"score", 4}}) +
+            "\n";
+    more_ids.push_back(c + "-7");
+  }
+  REQUIRE(Send(dir, k, more).status == 0);
+  auto worker = StartWorker(dir, k, "w1");
+  REQUIRE(
+      WaitUntil(seconds(60), [&] { return Answers(k).size() >= ids.size() + more_ids.size(); }));
+  const auto answers = Answers(k);
+  for (const auto& [id, list] : answers) {
+    INFO(id);
+    CHECK(list.size() == 1);
+    CHECK(list.front().value("answer", "") == "accepted");
+  }
+}

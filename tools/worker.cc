@@ -1,0 +1,467 @@
+// casegrid worker and casegrid send: the scale-out path on Kafka
+// (docs/operations.md, "Running several workers").
+//
+// `send` produces NDJSON commands to <prefix>.commands, keyed by case id.
+// `worker` is one member of the consumer group <prefix>.workers. For each
+// commands partition p it is assigned, it opens a worker log on events
+// partition p (its own state store, DIR/worker/p<N>, brought up to the topic,
+// and the transactional id <prefix>.worker.p<N>, which fences the previous
+// owner) and continues after the last answer in <prefix>.answers partition p.
+// Each poll's commands of a partition are one Kafka transaction: their
+// events, then one answer per command, then the consumed offsets.
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events/kafka_log.h"
+#include "tools/commands.h"
+
+namespace casegrid::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_stop{false};
+
+void OnStopSignal(int) { g_stop.store(true); }
+
+// A librdkafka client configured from `settings`, logging to spdlog;
+// `customize` sets callbacks.
+Result<rd_kafka_t*> NewClient(rd_kafka_type_t type,
+                              const std::vector<std::pair<std::string, std::string>>& settings,
+                              const std::function<void(rd_kafka_conf_t*)>& customize) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, events::LogKafkaToSpdlog);
+  char err[512];
+  for (const auto& [k, v] : settings) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::InvalidArgument("kafka setting " + k + "=" + v + ": " + err);
+    }
+  }
+  customize(conf);
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::InvalidArgument(std::string("kafka client: ") + err);
+  }
+  return rk;
+}
+
+Status CheckBrokers(const GlobalOptions& g) {
+  if (g.log != "kafka" || g.brokers.empty()) {
+    return Status::InvalidArgument(
+        "workers run on Kafka: give --log kafka --brokers HOST:PORT (or CASEGRID_LOG and "
+        "CASEGRID_BROKERS); `casegrid kafka-dev` starts a development broker");
+  }
+  return Status::Ok();
+}
+
+std::string AnswerJson(const casegrid::v1::CommandAnswer& a) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  o.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(a, &json, o);
+  return json;
+}
+
+const char* KindName(engine::Answer::Kind kind) {
+  switch (kind) {
+    case engine::Answer::Kind::kAccepted:
+      return "accepted";
+    case engine::Answer::Kind::kDuplicate:
+      return "duplicate";
+    case engine::Answer::Kind::kRejected:
+      return "rejected";
+  }
+  return "rejected";
+}
+
+// One commands partition this worker owns.
+struct Owned {
+  std::unique_ptr<events::WorkerLog> log;
+  std::unique_ptr<engine::Engine> engine;
+};
+
+class Worker {
+ public:
+  Worker(const GlobalOptions& g, const WorkerOptions& o, engine::Config config)
+      : g_(g),
+        o_(o),
+        config_(std::move(config)),
+        commands_topic_(events::CommandsTopic(g.topic_prefix)),
+        answers_topic_(events::AnswersTopic(g.topic_prefix)) {}
+
+  ~Worker() {
+    owned_.clear();
+    if (consumer_ != nullptr) rd_kafka_destroy(consumer_);
+  }
+
+  Status Open() {
+    std::vector<std::pair<std::string, std::string>> settings = {
+        {"bootstrap.servers", g_.brokers},
+        {"group.id", o_.group.empty() ? g_.topic_prefix + ".workers" : o_.group},
+        {"client.id", o_.name},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"isolation.level", "read_committed"},
+        {"auto.offset.reset", "earliest"},
+        {"partition.assignment.strategy", "range"},
+        {"session.timeout.ms", std::to_string(o_.session_timeout_ms)},
+        {"heartbeat.interval.ms", std::to_string(std::max(100, o_.session_timeout_ms / 6))},
+        {"fetch.wait.max.ms", "50"},
+    };
+    CASEGRID_ASSIGN_OR_RETURN(consumer_,
+                              NewClient(RD_KAFKA_CONSUMER, settings, [this](rd_kafka_conf_t* c) {
+                                rd_kafka_conf_set_opaque(c, this);
+                                rd_kafka_conf_set_rebalance_cb(c, &Worker::OnRebalance);
+                              }));
+    rd_kafka_poll_set_consumer(consumer_);
+    rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, commands_topic_.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("kafka: subscribing to " + commands_topic_ + ": " +
+                                 rd_kafka_err2str(err));
+    }
+    return Status::Ok();
+  }
+
+  // Serves until a stop signal or a failure that this worker must not
+  // continue after (fenced, or a partition it cannot open).
+  Status Run() {
+    auto next_tick = Clock::now() + std::chrono::milliseconds(o_.tick_ms);
+    std::map<int32_t, std::vector<rd_kafka_message_t*>> batch;
+    while (!g_stop.load() && failed_.ok()) {
+      size_t n = 0;
+      for (int timeout = 100; n < o_.batch; timeout = 0) {
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout);
+        if (m == nullptr) break;
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            spdlog::warn("worker {}: consuming {}: {}", o_.name, commands_topic_,
+                         rd_kafka_message_errstr(m));
+          }
+          rd_kafka_message_destroy(m);
+          continue;
+        }
+        batch[m->partition].push_back(m);
+        ++n;
+      }
+      for (auto& [p, messages] : batch) {
+        if (failed_.ok() && !messages.empty()) Process(p, messages);
+        for (rd_kafka_message_t* m : messages) rd_kafka_message_destroy(m);
+        messages.clear();
+      }
+      if (failed_.ok() && Clock::now() >= next_tick) {
+        next_tick = Clock::now() + std::chrono::milliseconds(o_.tick_ms);
+        for (auto& [p, owned] : owned_) {
+          auto fired = owned.engine->Tick(Env::Default()->NowMicros());
+          if (!fired.ok()) Reopen(p, fired.status());
+        }
+      }
+    }
+    // Leaving the group hands the partitions over at once.
+    rd_kafka_consumer_close(consumer_);
+    return failed_;
+  }
+
+ private:
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* self = static_cast<Worker*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      self->Assign(partitions);
+      rd_kafka_assign(rk, partitions);
+    } else {
+      for (int i = 0; i < partitions->cnt; ++i) self->owned_.erase(partitions->elems[i].partition);
+      spdlog::info("worker {}: handed over {} partitions", self->o_.name, partitions->cnt);
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  // Opens each assigned partition's log and sets where to continue.
+  void Assign(rd_kafka_topic_partition_list_t* partitions) {
+    for (int i = 0; i < partitions->cnt && failed_.ok(); ++i) {
+      rd_kafka_topic_partition_t& tp = partitions->elems[i];
+      auto next = OpenPartition(tp.partition);
+      if (!next.ok()) {
+        failed_ =
+            next.status().WithContext("taking over partition " + std::to_string(tp.partition));
+        return;
+      }
+      tp.offset = static_cast<int64_t>(*next);
+    }
+    std::string list;
+    for (int i = 0; i < partitions->cnt; ++i) {
+      list += (i > 0 ? "," : "") + std::to_string(partitions->elems[i].partition);
+    }
+    spdlog::info("worker {}: owns partitions [{}] of {}", o_.name, list, commands_topic_);
+  }
+
+  // Opens partition p's log (folding in what other workers wrote) and
+  // returns the commands offset to continue from: after the last answer.
+  Result<uint64_t> OpenPartition(int32_t p) {
+    owned_.erase(p);
+    events::KafkaOptions ko;
+    ko.brokers = g_.brokers;
+    ko.topic_prefix = g_.topic_prefix;
+    ko.partitions = g_.partitions;
+    ko.state_dir = g_.data_dir + "/worker/p" + std::to_string(p);
+    ko.sync = g_.sync;
+    ko.recover = engine::RecoverEvent;
+    ko.partition = p;
+    ko.transactional_id = g_.topic_prefix + ".worker.p" + std::to_string(p);
+    Owned owned;
+    CASEGRID_ASSIGN_OR_RETURN(owned.log, events::OpenKafkaWorkerLog(ko));
+    owned.engine = std::make_unique<engine::Engine>(owned.log.get(), config_, Env::Default());
+    std::string last;
+    uint64_t next = 0;
+    Status s = owned.log->LastRecord(answers_topic_, p, &last);
+    if (s.ok()) {
+      casegrid::v1::CommandAnswer a;
+      if (!google::protobuf::util::JsonStringToMessage(last, &a).ok() ||
+          a.commands_partition() != p) {
+        return Status::Corruption("the last answer in " + answers_topic_ + " partition " +
+                                  std::to_string(p) + " is not a casegrid answer: " + last);
+      }
+      next = a.commands_offset() + 1;
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
+    owned_[p] = std::move(owned);
+    return next;
+  }
+
+  // A failed transaction wrote nothing that counts: reopen the partition's
+  // log (folding in whatever the topic shows) and read its commands again
+  // from after the last answer. A fenced log means another worker owns the
+  // partition now: this worker stops.
+  void Reopen(int32_t p, const Status& why) {
+    spdlog::warn("worker {}: partition {}: {}", o_.name, p, why.ToString());
+    auto it = owned_.find(p);
+    if (it != owned_.end() && it->second.log->Fenced()) {
+      failed_ = why;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto next = OpenPartition(p);
+    if (!next.ok()) {
+      failed_ = next.status().WithContext("reopening partition " + std::to_string(p));
+      return;
+    }
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, commands_topic_.c_str(), p)->offset =
+        static_cast<int64_t>(*next);
+    rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_, list, 10000);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e != nullptr) {
+      failed_ = Status::Unavailable(std::string("kafka: seeking ") + commands_topic_ + ": " +
+                                    rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+  }
+
+  // One transaction: the partition's polled commands, their events, their
+  // answers and the consumed offset.
+  void Process(int32_t p, const std::vector<rd_kafka_message_t*>& messages) {
+    auto it = owned_.find(p);
+    if (it == owned_.end()) return;  // handed over while polling
+    Owned& owned = it->second;
+    // Commands that parse and belong here go to the engine; the others are
+    // answered as rejected, with why.
+    std::vector<casegrid::v1::CommandAnswer> answers(messages.size());
+    std::vector<casegrid::v1::Command> commands;
+    std::vector<size_t> command_of;  // commands[i] is messages[command_of[i]]
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const rd_kafka_message_t* m = messages[i];
+      casegrid::v1::CommandAnswer& a = answers[i];
+      a.set_commands_partition(p);
+      a.set_commands_offset(static_cast<uint64_t>(m->offset));
+      a.set_worker(o_.name);
+      const std::string key(static_cast<const char*>(m->key), m->key_len);
+      auto cmd =
+          engine::ParseCommandJson(std::string_view(static_cast<const char*>(m->payload), m->len));
+      Status bad;
+      if (!cmd.ok()) {
+        bad = cmd.status();
+      } else if (cmd->case_id() != key) {
+        bad = Status::InvalidArgument("the record's key \"" + key + "\" is not its case \"" +
+                                      cmd->case_id() + "\"; key commands by case id");
+      } else if (events::PartitionOfKey(key, g_.partitions) != p) {
+        bad = Status::InvalidArgument(
+            "case " + key + " belongs to partition " +
+            std::to_string(events::PartitionOfKey(key, g_.partitions)) +
+            "; produce commands with the murmur2 partitioner (`casegrid send` does)");
+      }
+      a.set_case_id(cmd.ok() ? cmd->case_id() : key);
+      if (cmd.ok()) a.set_command_id(cmd->id());
+      if (!bad.ok()) {
+        a.set_answer("rejected");
+        a.set_reason(bad.WithContext(commands_topic_ + " partition " + std::to_string(p) +
+                                     " offset " + std::to_string(m->offset))
+                         .ToString());
+        continue;
+      }
+      commands.push_back(std::move(cmd).value());
+      command_of.push_back(i);
+    }
+    std::vector<engine::Answer> decided;
+    rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offsets, commands_topic_.c_str(), p)->offset =
+        messages.back()->offset + 1;
+    rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_);
+    engine::ApplyStats stats;
+    Status s = owned.log->RunTransaction(
+        [&](events::Batch& b) { return owned.engine->ApplyInBatch(b, commands, &decided, &stats); },
+        [&] {
+          events::TransactionTail tail;
+          const int64_t now = Env::Default()->NowMicros();
+          for (size_t i = 0; i < decided.size(); ++i) {
+            casegrid::v1::CommandAnswer& a = answers[command_of[i]];
+            a.set_answer(KindName(decided[i].kind));
+            if (!decided[i].status.ok()) a.set_reason(decided[i].status.ToString());
+            a.set_case_seq(decided[i].case_seq);
+            a.set_events(decided[i].events);
+          }
+          for (casegrid::v1::CommandAnswer& a : answers) {
+            a.set_answered_micros(now);
+            tail.records.push_back({answers_topic_, p, a.case_id(), AnswerJson(a)});
+          }
+          tail.offsets = offsets;
+          tail.group = group;
+          return tail;
+        });
+    rd_kafka_consumer_group_metadata_destroy(group);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (!s.ok()) {
+      Reopen(p, s);
+      return;
+    }
+    for (const auto& a : answers) {
+      if (a.answer() == "rejected") {
+        spdlog::info("worker {}: command {} of case {} rejected: {}", o_.name, a.command_id(),
+                     a.case_id(), a.reason());
+      }
+    }
+  }
+
+  const GlobalOptions g_;
+  const WorkerOptions o_;
+  const engine::Config config_;
+  const std::string commands_topic_, answers_topic_;
+  rd_kafka_t* consumer_ = nullptr;
+  std::map<int32_t, Owned> owned_;
+  Status failed_;
+};
+
+}  // namespace
+
+int RunWorker(const GlobalOptions& g, WorkerOptions o) {
+  if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
+  if (o.name.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    o.name = std::string(host) + "-" + std::to_string(::getpid());
+  }
+  auto config = engine::LoadConfig(ResolveConfigDir(g));
+  if (!config.ok()) return Fail(config.status());
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  Worker worker(g, o, std::move(config).value());
+  if (Status s = worker.Open(); !s.ok()) return Fail(s);
+  spdlog::info("worker {}: joined the group on {} at {}", o.name,
+               events::CommandsTopic(g.topic_prefix), g.brokers);
+  if (Status s = worker.Run(); !s.ok()) return Fail(s);
+  spdlog::info("worker {}: stopped", o.name);
+  return 0;
+}
+
+int RunSend(const GlobalOptions& g, const SendOptions& o) {
+  if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (o.file != "-") {
+    file.open(o.file);
+    if (!file) return Fail(Status::NotFound("cannot read " + o.file));
+    in = &file;
+  }
+  auto settings = events::ProducerSettings(30000);
+  settings.emplace_back("bootstrap.servers", g.brokers);
+  std::atomic<uint64_t> failed{0};
+  auto producer = NewClient(RD_KAFKA_PRODUCER, settings, [&failed](rd_kafka_conf_t* c) {
+    rd_kafka_conf_set_opaque(c, &failed);
+    rd_kafka_conf_set_dr_msg_cb(c, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        static_cast<std::atomic<uint64_t>*>(opaque)->fetch_add(1);
+        spdlog::error("kafka: a command was not delivered: {}", rd_kafka_err2str(m->err));
+      }
+    });
+  });
+  if (!producer.ok()) return Fail(producer.status());
+  rd_kafka_t* rk = *producer;
+  const std::string topic = events::CommandsTopic(g.topic_prefix);
+  uint64_t sent = 0, bad = 0, line_no = 0;
+  for (std::string line; std::getline(*in, line);) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto cmd = engine::ParseCommandJson(line);
+    if (!cmd.ok()) {
+      std::cerr << o.file << ":" << line_no << ": " << cmd.status().ToString() << " (not sent)\n";
+      ++bad;
+      continue;
+    }
+    while (true) {
+      rd_kafka_resp_err_t err =
+          rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                            RD_KAFKA_V_KEY(cmd->case_id().data(), cmd->case_id().size()),
+                            RD_KAFKA_V_VALUE(line.data(), line.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_destroy(rk);
+        return Fail(Status::Unavailable("kafka: sending line " + std::to_string(line_no) + " to " +
+                                        topic + ": " + rd_kafka_err2str(err)));
+      }
+      rd_kafka_poll(rk, 10);
+    }
+    ++sent;
+    rd_kafka_poll(rk, 0);
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_flush(rk, 60000);
+  // rd_kafka_flush serves the delivery reports; a message still queued has
+  // not been acknowledged.
+  const int unacked = rd_kafka_outq_len(rk);
+  rd_kafka_destroy(rk);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || unacked > 0 || failed.load() > 0) {
+    return Fail(Status::Unavailable("kafka: " + std::to_string(unacked + failed.load()) + " of " +
+                                    std::to_string(sent) + " commands not acknowledged by " +
+                                    g.brokers +
+                                    "; sending again is safe for commands "
+                                    "with an id (the workers answer duplicates)"));
+  }
+  std::cout << "sent " << sent << " commands to " << topic;
+  if (bad > 0) std::cout << "; " << bad << " lines not sent (see above)";
+  std::cout << "\n";
+  return bad > 0 ? 1 : 0;
+}
+
+}  // namespace casegrid::tools
