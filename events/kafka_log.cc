@@ -471,6 +471,7 @@ class KafkaLog final : public WorkerLog {
           }
         });
     CASEGRID_ASSIGN_OR_RETURN(producer_, conf.New(RD_KAFKA_PRODUCER));
+    if (options_.on_producer) options_.on_producer(producer_);
     return Status::Ok();
   }
 

@@ -60,6 +60,10 @@ struct KafkaOptions {
   // open transaction), so give each partition its own, stable id.
   int32_t partition = -1;
   std::string transactional_id;
+
+  // Called with the producer once it exists; tests inject faults with it
+  // (rd_kafka_test_fatal_error). The log keeps owning the producer.
+  std::function<void(rd_kafka_t* producer)> on_producer;
 };
 
 // The topics of a prefix: "<prefix>.events" (the system of record),

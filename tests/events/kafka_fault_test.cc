@@ -143,3 +143,59 @@ TEST_CASE("a full producer queue makes the writer wait and drops nothing", "[kaf
   Load load = RunLoad(target, dir.path(), 30, {}, tiny);
   CHECK(load.accepted == 180);
 }
+
+TEST_CASE("a fatal producer error stops intake with a clear message; nothing answered is lost",
+          "[kafka][fault]") {
+  KafkaTarget target(2);
+  TempDir dir;
+  rd_kafka_t* producer = nullptr;
+  std::map<std::string, uint64_t> answered;
+  {
+    events::KafkaOptions o = target.Options(dir.Sub("state"));
+    o.recover = engine::RecoverEvent;
+    o.on_producer = [&](rd_kafka_t* p) { producer = p; };
+    EngineRig rig;
+    rig.Open(events::OpenKafkaLog(o));
+    REQUIRE(producer != nullptr);
+    const auto first = rig.Apply({Lifecycle("FE-1")[0], Lifecycle("FE-2")[0]});
+    for (const auto& a : first) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+    answered = {{"FE-1", first[0].case_seq}, {"FE-2", first[1].case_seq}};
+    auto before = rig.log->EndOffsets();
+    REQUIRE_OK(before);
+    // What a broker does to a producer fenced by another with its id.
+    REQUIRE(rd_kafka_test_fatal_error(producer, RD_KAFKA_RESP_ERR_PRODUCER_FENCED,
+                                      "injected by the test") == RD_KAFKA_RESP_ERR_NO_ERROR);
+    std::vector<engine::Answer> answers;
+    const std::vector<v1::Command> second = {Lifecycle("FE-1")[1]}, third = {Lifecycle("FE-2")[1]};
+    Status s = rig.engine->Apply(second, &answers);
+    INFO(s.ToString());
+    CHECK(s.code() == Status::Code::kFatal);
+    CHECK(s.ToString().find("kafka producer stopped") != std::string::npos);
+    CHECK(s.ToString().find("injected by the test") != std::string::npos);
+    CHECK(s.ToString().find("intake is stopped") != std::string::npos);
+    // It stays stopped, and nothing of the refused batches reached the topic.
+    Status again = rig.engine->Apply(third, &answers);
+    CHECK(again.code() == Status::Code::kFatal);
+    auto after = rig.log->EndOffsets();
+    REQUIRE_OK(after);
+    CHECK(*after == *before);
+  }
+  // A restart takes commands again; every answered event is there once.
+  events::KafkaOptions o = target.Options(dir.Sub("state"));
+  o.recover = engine::RecoverEvent;
+  EngineRig rig;
+  rig.Open(events::OpenKafkaLog(o));
+  const auto answers = rig.Apply({Lifecycle("FE-1")[0], Lifecycle("FE-1")[1]});
+  CHECK(answers[0].kind == engine::Answer::Kind::kDuplicate);
+  CHECK(answers[1].kind == engine::Answer::Kind::kAccepted);
+  std::map<std::string, uint64_t> seen;
+  REQUIRE_OK(events::ScanAll(*rig.log, [&](uint64_t, std::string_view record) {
+    v1::Event e;
+    REQUIRE(e.ParseFromArray(record.data(), static_cast<int>(record.size())));
+    REQUIRE(e.case_seq() == seen[e.case_id()] + 1);
+    seen[e.case_id()] = e.case_seq();
+    return true;
+  }));
+  CHECK(seen["FE-2"] == answered["FE-2"]);
+  CHECK(seen["FE-1"] > answered["FE-1"]);
+}
