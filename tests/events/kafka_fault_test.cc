@@ -199,3 +199,45 @@ TEST_CASE("a fatal producer error stops intake with a clear message; nothing ans
   CHECK(seen["FE-2"] == answered["FE-2"]);
   CHECK(seen["FE-1"] > answered["FE-1"]);
 }
+
+TEST_CASE("a read-model consumer that dies in the middle of the topic resumes exactly",
+          "[kafka][fault]") {
+  KafkaTarget target(4);
+  TempDir dir;
+  events::KafkaOptions o = target.Options(dir.Sub("state"));
+  o.recover = engine::RecoverEvent;
+  EngineRig rig;
+  rig.Open(events::OpenKafkaLog(o));
+  for (int i = 0; i < 12; ++i) rig.Apply(Lifecycle("RC-" + std::to_string(i)));
+  projections::Options po;
+  po.sync = false;
+  po.batch_events = 5;
+  {
+    // Dies in its 9th batch, in the middle of a partition: the batch is lost
+    // whole, the eight before it are kept with their offsets.
+    projections::Options dying = po;
+    uint64_t applied = 0;
+    dying.fault_hook = [&](uint64_t) {
+      return ++applied == 43 ? Status::IOError("killed") : Status::Ok();
+    };
+    auto models = projections::ReadModels::Open(dir.Sub("models"), dying);
+    REQUIRE_OK(models);
+    auto r = (*models)->CatchUp(*rig.log);
+    CHECK(r.status().code() == Status::Code::kIOError);
+    auto kept = (*models)->Checkpoint();
+    REQUIRE_OK(kept);
+    CHECK(*kept == 40);
+  }
+  // Started again: it continues after the last committed batch.
+  auto models = projections::ReadModels::Open(dir.Sub("models"), po);
+  REQUIRE_OK(models);
+  auto rest = (*models)->CatchUp(*rig.log);
+  REQUIRE_OK(rest);
+  auto stats = rig.log->Stats();
+  REQUIRE_OK(stats);
+  CHECK(*rest + 40 == stats->events);
+  auto rebuilt = projections::ReadModels::Open(dir.Sub("rebuilt"), po);
+  REQUIRE_OK(rebuilt);
+  REQUIRE_OK((*rebuilt)->Rebuild(*rig.log));
+  CHECK(*(*rebuilt)->Dump() == *(*models)->Dump());
+}
