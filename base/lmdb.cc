@@ -49,6 +49,7 @@ Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
   if ((rc = mdb_env_set_maxreaders(env, 256)) != 0) return fail(rc, "set_maxreaders");
   unsigned flags = MDB_NOTLS;
   if (!options.sync) flags |= MDB_NOSYNC;
+  if (!options.meta_sync) flags |= MDB_NOMETASYNC;
   if (options.read_only) flags |= MDB_RDONLY;
   if ((rc = mdb_env_open(env, dir.c_str(), flags, 0644)) != 0) return fail(rc, "open");
   // A file grown by another process is larger than our map: adopt its size.

@@ -32,6 +32,10 @@ struct Options {
   size_t initial_map_bytes = size_t{256} << 20;
   unsigned max_dbs = 16;
   bool sync = true;  // false: MDB_NOSYNC (benchmarks only; not durable)
+  // false: MDB_NOMETASYNC, one flush per commit instead of two. A system
+  // crash may undo the last committed transaction, never corrupt the store:
+  // for stores derived from a record that is kept elsewhere.
+  bool meta_sync = true;
   bool read_only = false;
 };
 

@@ -106,6 +106,14 @@ class BatchWriter {
     return Decide(&state, breach, *def, ctx_, std::max(due, state.last_micros()));
   }
 
+  // Whether an open deadline of `state` is due at or before `until`.
+  static bool AnyDue(const CaseState& state, int64_t until) {
+    for (const auto& d : state.deadlines()) {
+      if (!d.breached() && d.due_micros() <= until) return true;
+    }
+    return false;
+  }
+
   // Folds into `state` (without writing) what its own deadlines due before
   // `until` would do: the case as the command will find it.
   void SimulateDue(CaseState* state, int64_t until) {
@@ -185,13 +193,19 @@ class BatchWriter {
     CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
     auto def = DefinitionFor(found ? &state : nullptr);
     if (!def.ok()) return reject(def.status());
-    CaseState probe = state;
-    if (found) SimulateDue(&probe, at - 1);
-    auto events = Decide(found ? &probe : nullptr, cmd, **def, ctx_, at);
+    // Only when one of the case's own deadlines has passed does the command
+    // meet another case than the stored one (the usual case needs no copy).
+    const bool own_due = found && AnyDue(state, at - 1);
+    CaseState probe;
+    if (own_due) {
+      probe = state;
+      SimulateDue(&probe, at - 1);
+    }
+    auto events = Decide(found ? (own_due ? &probe : &state) : nullptr, cmd, **def, ctx_, at);
     if (!events.ok()) return reject(events.status());
     // Accepted: time has reached `at` for every case.
     CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
-    if (found) {
+    if (own_due) {
       CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
       if (state.last_seq() != probe.last_seq()) {
         return Status::Corruption("case " + cmd.case_id() +

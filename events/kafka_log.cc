@@ -157,6 +157,9 @@ class KafkaLog final : public WorkerLog {
     }
     lmdb::Options o;
     o.sync = options_.sync;
+    // The topic is the record: a system crash may undo the store's last
+    // batch, and the next open folds it back in from the topic.
+    o.meta_sync = false;
     CASEGRID_ASSIGN_OR_RETURN(env_, lmdb::Environment::Open(options_.state_dir, o));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.state, StateDbs::Open(*env_));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.case_index, env_->OpenDb("case_index"));
@@ -825,7 +828,6 @@ class KafkaLog final : public WorkerLog {
         return Status::Unavailable("kafka: producing event " + std::to_string(e.case_seq) +
                                    " of case " + e.case_id + ": " + KafkaError(err));
       }
-      rd_kafka_poll(producer_, 0);
     }
     for (PendingEvent& e : pending) {
       while (!e.delivery.done) rd_kafka_poll(producer_, 50);
