@@ -188,15 +188,17 @@ bool ParseStatKey(std::string_view key, int32_t* day, std::string_view* dimensio
          GetString(&key, metric) && key.empty();
 }
 
-void AppendAuditKey(std::string* dst, std::string_view actor_user, uint64_t global_seq) {
+void AppendAuditKey(std::string* dst, std::string_view actor_user, int64_t occurred_micros,
+                    uint64_t position) {
   PutString(dst, actor_user);
-  PutU64BE(dst, global_seq);
+  PutU64BE(dst, static_cast<uint64_t>(occurred_micros) ^ (uint64_t{1} << 63));
+  PutU64BE(dst, position);
 }
 
-std::string AuditKey(std::string_view actor_user, uint64_t global_seq) {
+std::string AuditKey(std::string_view actor_user, int64_t occurred_micros, uint64_t position) {
   std::string k;
-  k.reserve(actor_user.size() + 9);
-  AppendAuditKey(&k, actor_user, global_seq);
+  k.reserve(actor_user.size() + 17);
+  AppendAuditKey(&k, actor_user, occurred_micros, position);
   return k;
 }
 
@@ -206,8 +208,14 @@ std::string AuditPrefix(std::string_view actor_user) {
   return k;
 }
 
-bool ParseAuditKey(std::string_view key, std::string_view* actor_user, uint64_t* global_seq) {
-  return GetString(&key, actor_user) && GetU64BE(&key, global_seq) && key.empty();
+bool ParseAuditKey(std::string_view key, std::string_view* actor_user, int64_t* occurred_micros,
+                   uint64_t* position) {
+  uint64_t biased = 0;
+  if (!GetString(&key, actor_user) || !GetU64BE(&key, &biased) || !GetU64BE(&key, position)) {
+    return false;
+  }
+  *occurred_micros = static_cast<int64_t>(biased ^ (uint64_t{1} << 63));
+  return key.empty();
 }
 
 }  // namespace casegrid::codec

@@ -70,13 +70,17 @@ std::string StatKey(int32_t day, std::string_view dimension, std::string_view va
 std::string StatDayPrefix(int32_t day);
 bool ParseStatKey(std::string_view key, int32_t* day, std::string_view* dimension,
                   std::string_view* value, std::string_view* metric);
-// projections.audit:     actor_user:str global_seq:u64be  ->  AuditRecord
-// AppendAuditKey appends to *dst (a reused buffer on the hot path).
-void AppendAuditKey(std::string* dst, std::string_view actor_user, uint64_t global_seq);
-std::string AuditKey(std::string_view actor_user, uint64_t global_seq);
+// projections.audit:     actor_user:str occurred:i64 position:u64be  ->  AuditRecord
+// (occurred: the event's occurred_micros, sign bit flipped, big-endian, so
+// an actor's events sort by when they happened, then by log position, on
+// every backend.) AppendAuditKey appends to *dst (a reused buffer).
+void AppendAuditKey(std::string* dst, std::string_view actor_user, int64_t occurred_micros,
+                    uint64_t position);
+std::string AuditKey(std::string_view actor_user, int64_t occurred_micros, uint64_t position);
 // Prefix of every AuditKey of one actor.
 std::string AuditPrefix(std::string_view actor_user);
-bool ParseAuditKey(std::string_view key, std::string_view* actor_user, uint64_t* global_seq);
+bool ParseAuditKey(std::string_view key, std::string_view* actor_user, int64_t* occurred_micros,
+                   uint64_t* position);
 
 }  // namespace casegrid::codec
 

@@ -6,7 +6,7 @@
 //   inbox      unit:str next_due:i64be case_id:str -> ""
 //   deadlines  due:i64be case_id:str name:str -> ""     (open deadlines only)
 //   stats      day:i32be dimension:str value:str metric:str -> count:u64be
-//   audit      actor_user:str global_seq:u64be -> AuditRecord
+//   audit      actor_user:str occurred:i64 position:u64be -> AuditRecord
 #include "projections/projection.h"
 
 #include <algorithm>
@@ -28,7 +28,10 @@ using casegrid::v1::Event;
 
 constexpr std::string_view kAppliedName = "applied";  // events applied, all partitions
 constexpr std::string_view kSourceName = "source";    // the Log::Identity() applied
-constexpr std::string_view kOffsetName = "offset";    // per partition: the next offset
+// Follows the identity in "source"; bumped whenever stored keys change
+// (format 2: audit entries ordered by occurred time).
+constexpr std::string_view kFormatSuffix = " (read models format 2)";
+constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 
 // Turns an exception escaping a public method into a Status (STYLE.md §3).
 template <typename F>
@@ -176,7 +179,7 @@ class ReadModels::BatchApplier {
     CASEGRID_RETURN_IF_ERROR(internal::ApplyEvent(ev_, seq, &work->view, &stats_));
 
     key_.clear();
-    codec::AppendAuditKey(&key_, ev_.actor().user(), seq);
+    codec::AppendAuditKey(&key_, ev_.actor().user(), ev_.occurred_micros(), seq);
     audit_.set_case_id(ev_.case_id());
     audit_.set_case_seq(ev_.case_seq());
     audit_.set_action(ev_.action());
@@ -356,24 +359,31 @@ Status ReadModels::Rebuild(events::Log& log, const Progress& progress) {
 }
 
 Status ReadModels::CheckSource(events::Log& log) {
+  // The log's identity and the models' format: either differing means the
+  // stored models do not fit.
   const std::string key = codec::MetaKey(kSourceName);
+  const std::string want = log.Identity() + std::string(kFormatSuffix);
   {
     // The usual case, a match, needs no write transaction.
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
     std::string_view have;
-    if (txn->Get(dbs_->meta, key, &have).ok() && have == log.Identity()) return Status::Ok();
+    if (txn->Get(dbs_->meta, key, &have).ok() && have == want) return Status::Ok();
   }
   return env_->RunWrite([&](lmdb::Txn& txn) -> Status {
     std::string_view have;
     Status s = txn.Get(dbs_->meta, key, &have);
-    if (s.IsNotFound()) return txn.Put(dbs_->meta, key, log.Identity());
+    if (s.IsNotFound()) return txn.Put(dbs_->meta, key, want);
     CASEGRID_RETURN_IF_ERROR(s);
-    if (have != log.Identity()) {
-      return Status::InvalidArgument("the read models in " + env_->dir() + " were built from " +
-                                     std::string(have) + ", not " + log.Identity() +
-                                     ": run `casegrid projections rebuild`");
+    if (have == want) return Status::Ok();
+    const std::string_view source = have.substr(0, have.find(" (read models "));
+    if (source == log.Identity()) {
+      return Status::InvalidArgument("the read models in " + env_->dir() +
+                                     " were built by an older casegrid: run `casegrid projections "
+                                     "rebuild`");
     }
-    return Status::Ok();
+    return Status::InvalidArgument("the read models in " + env_->dir() + " were built from " +
+                                   std::string(source) + ", not " + log.Identity() +
+                                   ": run `casegrid projections rebuild`");
   });
 }
 
@@ -551,7 +561,8 @@ Result<std::vector<AuditEntry>> ReadModels::Audit(std::string_view actor_user) {
     for (bool ok = cur->Seek(prefix); ok && HasPrefix(cur->key(), prefix); ok = cur->Next()) {
       std::string_view actor;
       uint64_t seq = 0;
-      if (!codec::ParseAuditKey(cur->key(), &actor, &seq) ||
+      int64_t occurred = 0;
+      if (!codec::ParseAuditKey(cur->key(), &actor, &occurred, &seq) ||
           !rec.ParseFromArray(cur->value().data(), static_cast<int>(cur->value().size()))) {
         return Status::Corruption("projections audit: malformed entry " + Hex(cur->key()));
       }

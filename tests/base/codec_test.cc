@@ -96,15 +96,20 @@ TEST_CASE("stat keys group by day first and round-trip", "[codec]") {
   REQUIRE(metric == "received");
 }
 
-TEST_CASE("audit keys order an actor's events by global seq and round-trip", "[codec]") {
-  REQUIRE(codec::AuditKey("u1", 255) < codec::AuditKey("u1", 256));
-  REQUIRE(codec::AuditKey("u1", ~uint64_t{0}) < codec::AuditKey("u10", 1));
-  const std::string key = codec::AuditKey("wang.li", 42);
+TEST_CASE("audit keys order an actor's events by time, then position, and round-trip", "[codec]") {
+  REQUIRE(codec::AuditKey("u1", 5, 9) < codec::AuditKey("u1", 6, 1));
+  REQUIRE(codec::AuditKey("u1", 5, 255) < codec::AuditKey("u1", 5, 256));
+  REQUIRE(codec::AuditKey("u1", -1, 9) < codec::AuditKey("u1", 0, 1));  // before 1970 sorts first
+  REQUIRE(codec::AuditKey("u1", INT64_MAX, ~uint64_t{0}) < codec::AuditKey("u10", INT64_MIN, 1));
+  const std::string key = codec::AuditKey("wang.li", -7, 42);
   std::string_view actor;
-  uint64_t seq;
-  REQUIRE(codec::ParseAuditKey(key, &actor, &seq));
+  int64_t occurred;
+  uint64_t position;
+  REQUIRE(codec::ParseAuditKey(key, &actor, &occurred, &position));
   REQUIRE(actor == "wang.li");
-  REQUIRE(seq == 42);
-  REQUIRE(codec::AuditKey("u1", 3).compare(0, codec::AuditPrefix("u1").size(),
-                                           codec::AuditPrefix("u1")) == 0);
+  REQUIRE(occurred == -7);
+  REQUIRE(position == 42);
+  REQUIRE_FALSE(codec::ParseAuditKey(key.substr(0, key.size() - 1), &actor, &occurred, &position));
+  REQUIRE(codec::AuditKey("u1", 3, 3)
+              .compare(0, codec::AuditPrefix("u1").size(), codec::AuditPrefix("u1")) == 0);
 }

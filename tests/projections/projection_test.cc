@@ -496,27 +496,54 @@ TEST_CASE("stats from after to are InvalidArgument", "[projections]") {
   CHECK(m->Stats(20'000, 19'999).status().IsInvalidArgument());
 }
 
-TEST_CASE("audit lists an actor's events in global order", "[projections]") {
+TEST_CASE("audit lists an actor's events by when they happened, then in log order",
+          "[projections]") {
   test::TempDir dir;
   FakeLog log;
   Script s(&log);
   s.Reported("LS-1", kT0, "hotline", "roads", "wang.li");
   s.Reported("LS-2", kT0 + 1, "hotline", "roads", "zhao.min");
-  s.Step("LS-1", kT0 + 2, "acknowledge", "acknowledged", "wang.li");
+  s.Step("LS-1", kT0 + 5, "acknowledge", "acknowledged", "wang.li");
+  // Appended later, happened earlier (on Kafka: another partition read later).
   s.Step("LS-2", kT0 + 3, "acknowledge", "acknowledged", "wang.li");
+  s.Step("LS-2", kT0 + 5, "contact", "contacted", "wang.li");
   auto m = OpenModels(dir.path());
   CatchUp(*m, log);
 
   auto audit = m->Audit("wang.li");
   REQUIRE_OK(audit);
-  REQUIRE(audit->size() == 3);
+  REQUIRE(audit->size() == 4);
   CHECK((*audit)[0].global_seq == 1);
-  CHECK((*audit)[1].global_seq == 3);
-  CHECK((*audit)[2].global_seq == 4);
-  CHECK((*audit)[2].case_id == "LS-2");
-  CHECK((*audit)[2].action == "acknowledge");
-  CHECK((*audit)[2].occurred_micros == kT0 + 3);
+  CHECK((*audit)[1].global_seq == 4);
+  CHECK((*audit)[1].case_id == "LS-2");
+  CHECK((*audit)[1].action == "acknowledge");
+  CHECK((*audit)[1].occurred_micros == kT0 + 3);
+  CHECK((*audit)[2].global_seq == 3);  // the same time: log order
+  CHECK((*audit)[3].global_seq == 5);
   CHECK(m->Audit("wang")->empty());
+}
+
+TEST_CASE("read models of an older format ask for a rebuild", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  {
+    auto env = lmdb::Environment::Open(dir.path(), lmdb::Options());
+    REQUIRE_OK(env);
+    auto meta = (*env)->OpenDb("meta");
+    REQUIRE_OK(meta);
+    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) {
+      return txn.Put(*meta, codec::MetaKey("source"), log.Identity());  // as format 1 wrote it
+    }));
+  }
+  auto m = OpenModels(dir.path());
+  auto r = m->CatchUp(log);
+  CHECK(r.status().IsInvalidArgument());
+  CHECK(r.status().ToString().find("built by an older casegrid: run `casegrid projections "
+                                   "rebuild`") != std::string::npos);
+  REQUIRE_OK(m->Rebuild(log));
+  REQUIRE_OK(m->CatchUp(log));
 }
 
 TEST_CASE("a second CatchUp applies nothing: the checkpoint holds", "[projections]") {
