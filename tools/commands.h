@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tools/session.h"
 
@@ -88,6 +89,15 @@ struct SendOptions {
   std::string file;  // path or "-"
 };
 int RunSend(const GlobalOptions& g, const SendOptions& o);
+
+// `casegrid workflow validate FILE...` (docs/workflows.md): prints every
+// problem of each workflow definition as "FILE:LINE:COL: message", or
+// "FILE: ok (workflow ID vN: S states, A actions, D deadlines)" for a valid
+// one, checked against the configuration's organisation and calendars.
+// Returns 0 if every file is valid, 1 if any has a problem, 2 if the
+// configuration cannot be read or a file cannot be read (the others are
+// still checked).
+int RunWorkflowValidate(const GlobalOptions& g, const std::vector<std::string>& files);
 
 }  // namespace casegrid::tools
 

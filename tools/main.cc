@@ -299,6 +299,14 @@ int main(int argc, char** argv) {
   c_grids->add_flag("--json", org_json);
   c_grids->callback([&] { org_cmd(true); });
 
+  auto* c_workflow = app.add_subcommand("workflow", "workflow definitions");
+  c_workflow->require_subcommand(1);
+  std::vector<std::string> validate_files;
+  auto* c_validate = c_workflow->add_subcommand(
+      "validate", "check workflow definition YAML files; one FILE:LINE:COL line per problem");
+  c_validate->add_option("files", validate_files, "definition files")->required();
+  c_validate->callback([&] { rc = RunWorkflowValidate(g, validate_files); });
+
   DemoOptions demo;
   auto* c_demo =
       app.add_subcommand("demo", "simulate the reference district on a virtual clock and report");

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "events/casegrid.pb.h"
+#include "workflows/validate.h"
 #include "workflows/yaml_proto.h"
 
 namespace casegrid::workflows {
@@ -18,81 +18,30 @@ int Lookup(const Map& index, std::string_view name) {
 }  // namespace
 
 Result<std::shared_ptr<const Definition>> Definition::FromProto(
-    casegrid::v1::WorkflowDefinition proto, const std::string& source) {
+    casegrid::v1::WorkflowDefinition proto, const std::string& source, const SourceMap* map) {
+  CASEGRID_ASSIGN_OR_RETURN(auto problems, ValidateDefinition(proto, map, ValidateOptions()));
+  if (!problems.empty()) {
+    if (map != nullptr) return Status::InvalidArgument(FormatProblem(source, problems.front()));
+    return Status::InvalidArgument(source + ": workflow " + proto.id() + " v" +
+                                   std::to_string(proto.version()) + ": " +
+                                   problems.front().message);
+  }
   std::shared_ptr<Definition> def(new Definition());
   def->proto_ = std::move(proto);
   def->source_ = source;
+  // Names are unique: ValidateDefinition checked them.
   const auto& p = def->proto_;
-  auto bad = [&](const std::string& what) {
-    return Status::InvalidArgument(source + ": workflow " + p.id() + " v" +
-                                   std::to_string(p.version()) + ": " + what);
-  };
-  for (int i = 0; i < p.states_size(); ++i) {
-    if (!def->states_.emplace(p.states(i).name(), i).second) {
-      return bad("state \"" + p.states(i).name() + "\" is declared twice");
-    }
-  }
-  for (int i = 0; i < p.deadlines_size(); ++i) {
-    const auto& d = p.deadlines(i);
-    if (!def->deadlines_.emplace(d.name(), i).second) {
-      return bad("deadline \"" + d.name() + "\" is declared twice");
-    }
-    if ((d.working_days() > 0) + (d.calendar_days() > 0) > 1) {
-      return bad("deadline \"" + d.name() + "\" has both working_days and calendar_days");
-    }
-    if (d.owner() != "case_unit" && d.owner() != "centre") {
-      return bad("deadline \"" + d.name() + "\" owner must be case_unit or centre, not \"" +
-                 d.owner() + "\"");
-    }
-  }
-  int open_case = 0;
-  for (int i = 0; i < p.actions_size(); ++i) {
-    const auto& a = p.actions(i);
-    if (!def->actions_.emplace(a.name(), i).second) {
-      return bad("action \"" + a.name() + "\" is declared twice");
-    }
-    if (a.effect() == casegrid::v1::OPEN_CASE) ++open_case;
-    for (const auto& s : a.from()) {
-      if (!def->states_.count(s))
-        return bad("action \"" + a.name() + "\" from unknown state \"" + s + "\"");
-    }
-    if (!a.to().empty() && !def->states_.count(a.to())) {
-      return bad("action \"" + a.name() + "\" to unknown state \"" + a.to() + "\"");
-    }
-    for (const auto* list : {&a.starts(), &a.meets(), &a.cancels()}) {
-      for (const auto& d : *list) {
-        if (!def->deadlines_.count(d)) {
-          return bad("action \"" + a.name() + "\" names unknown deadline \"" + d + "\"");
-        }
-      }
-    }
-    for (const auto& r : a.roles()) {
-      if (std::find(p.roles().begin(), p.roles().end(), r) == p.roles().end()) {
-        return bad("action \"" + a.name() + "\" names undeclared role \"" + r + "\"");
-      }
-    }
-    if (!a.emits().empty()) {
-      const auto* oneof = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
-      const auto* field = casegrid::v1::Event::descriptor()->FindFieldByName(a.emits());
-      if (field == nullptr || field->containing_oneof() != oneof) {
-        return bad("action \"" + a.name() + "\" emits unknown event payload \"" + a.emits() + "\"");
-      }
-    }
-  }
-  for (const auto& d : p.deadlines()) {
-    if (!d.anchor().empty() && !def->actions_.count(d.anchor())) {
-      return bad("deadline \"" + d.name() + "\" is anchored on unknown action \"" + d.anchor() +
-                 "\"");
-    }
-  }
-  if (open_case != 1) return bad("needs exactly one action with effect open_case");
+  for (int i = 0; i < p.states_size(); ++i) def->states_.emplace(p.states(i).name(), i);
+  for (int i = 0; i < p.deadlines_size(); ++i) def->deadlines_.emplace(p.deadlines(i).name(), i);
+  for (int i = 0; i < p.actions_size(); ++i) def->actions_.emplace(p.actions(i).name(), i);
   return std::shared_ptr<const Definition>(std::move(def));
 }
 
 Result<std::shared_ptr<const Definition>> Definition::Load(const std::string& path) {
   casegrid::v1::WorkflowDefinition proto;
-  CASEGRID_RETURN_IF_ERROR(LoadYamlFile(path, &proto));
-  return FromProto(std::move(proto), path);
+  SourceMap map;
+  CASEGRID_RETURN_IF_ERROR(LoadYamlFile(path, &proto, &map));
+  return FromProto(std::move(proto), path, &map);
 }
 
 const casegrid::v1::Action* Definition::FindAction(std::string_view name) const {

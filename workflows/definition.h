@@ -15,17 +15,21 @@
 
 #include "base/status.h"
 #include "workflows/workflow.pb.h"
+#include "workflows/yaml_proto.h"
 
 namespace casegrid::workflows {
 
 class Definition {
  public:
-  // Checks names: every state an action or deadline mentions exists, every
-  // deadline an action starts/meets/cancels exists, roles are declared, there is
-  // exactly one open_case action. InvalidArgument names `source` and the item.
+  // Checks the definition with ValidateDefinition (workflows/validate.h: the
+  // rules that need no organisation or calendar) and returns InvalidArgument
+  // with its first problem: "SOURCE:LINE:COL: message" when `map` (the
+  // loader's SourceMap of `source`, may be null) is given, else
+  // "SOURCE: workflow ID vN: message".
   static Result<std::shared_ptr<const Definition>> FromProto(casegrid::v1::WorkflowDefinition proto,
-                                                             const std::string& source);
-  // Strict YAML (yaml_proto.h) then FromProto.
+                                                             const std::string& source,
+                                                             const SourceMap* map = nullptr);
+  // Strict YAML (yaml_proto.h) then FromProto with the file's SourceMap.
   static Result<std::shared_ptr<const Definition>> Load(const std::string& path);
 
   const casegrid::v1::WorkflowDefinition& proto() const { return proto_; }

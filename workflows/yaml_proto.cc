@@ -118,14 +118,16 @@ bool ParseInteger(std::string_view text, ParsedInteger* out) {
 
 class Parser {
  public:
-  explicit Parser(const std::string& file_name) : file_name_(file_name) {}
+  // `map` may be null (no positions recorded); it must outlive the parser.
+  Parser(const std::string& file_name, SourceMap* map) : file_name_(file_name), map_(map) {}
 
   Status ParseDocument(const YAML::Node& root, Message* msg) {
     if (!root.IsMap()) {
       return Error(root.Mark(),
                    "expected a mapping (key: value lines) at the top level, got " + Describe(root));
     }
-    return ParseMessage(root, msg);
+    Record("", root.Mark());
+    return ParseMessage(root, msg, "");
   }
 
   Status Error(const YAML::Mark& mark, std::string_view what) const {
@@ -137,7 +139,13 @@ class Parser {
   }
 
  private:
-  Status ParseMessage(const YAML::Node& map, Message* msg) {
+  void Record(std::string path, const YAML::Mark& mark) {
+    if (map_ == nullptr || mark.is_null()) return;
+    map_->Add(std::move(path), Position{mark.line + 1, mark.column + 1});
+  }
+
+  // `path` is the SourceMap path of `map` ("" for the document).
+  Status ParseMessage(const YAML::Node& map, Message* msg, const std::string& path) {
     const Descriptor* desc = msg->GetDescriptor();
     // Key -> position of its first occurrence; yaml-cpp keeps duplicates.
     std::map<std::string, YAML::Mark> seen;
@@ -160,7 +168,9 @@ class Parser {
         return Error(key.Mark(), "unknown key " + Quote(name) + " in " + desc->name() +
                                      " (allowed: " + AllowedKeys(desc) + ")");
       }
-      CASEGRID_RETURN_IF_ERROR(ParseField(key, value, field, msg));
+      const std::string field_path = path.empty() ? name : path + "." + name;
+      Record(field_path, ValueMark(key, value));
+      CASEGRID_RETURN_IF_ERROR(ParseField(key, value, field, msg, field_path));
     }
     for (int i = 0; i < desc->field_count(); ++i) {
       const FieldDescriptor* field = desc->field(i);
@@ -185,20 +195,24 @@ class Parser {
   // `key` positions errors about an empty value: yaml-cpp marks an empty value
   // at the start of the next line.
   Status ParseField(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
-                    Message* msg) {
+                    Message* msg, const std::string& path) {
     if (field->is_map()) {
       return Error(key.Mark(), "field " + Quote(field->name()) +
                                    ": protobuf map fields are not supported in YAML");
     }
-    if (!field->is_repeated()) return ParseSingular(key, value, field, msg);
+    if (!field->is_repeated()) return ParseSingular(key, value, field, msg, path);
     if (!value.IsSequence()) {
       return Error(ValueMark(key, value), "field " + Quote(field->name()) +
                                               ": expected a sequence (\"- item\" lines or "
                                               "[a, b]), got " +
                                               Describe(value));
     }
-    for (auto it = value.begin(); it != value.end(); ++it) {
-      CASEGRID_RETURN_IF_ERROR(ParseSingular(key, *it, field, msg));
+    int index = 0;
+    for (auto it = value.begin(); it != value.end(); ++it, ++index) {
+      const YAML::Node element = *it;
+      const std::string element_path = path + "[" + std::to_string(index) + "]";
+      Record(element_path, ValueMark(key, element));
+      CASEGRID_RETURN_IF_ERROR(ParseSingular(key, element, field, msg, element_path));
     }
     return Status::Ok();
   }
@@ -215,9 +229,10 @@ class Parser {
                                             std::string(expected) + ", got " + got);
   }
 
-  // Parses one value (an element, for a repeated field) and sets or adds it.
+  // Parses one value (an element, for a repeated field) and sets or adds it;
+  // `path` is the value's SourceMap path.
   Status ParseSingular(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
-                       Message* msg) {
+                       Message* msg, const std::string& path) {
     const Reflection* refl = msg->GetReflection();
     const bool repeated = field->is_repeated();
     switch (field->cpp_type()) {
@@ -227,7 +242,7 @@ class Parser {
                            "a mapping (a " + field->message_type()->name() + ")");
         }
         Message* sub = repeated ? refl->AddMessage(msg, field) : refl->MutableMessage(msg, field);
-        return ParseMessage(value, sub);
+        return ParseMessage(value, sub, path);
       }
       case FieldDescriptor::CPPTYPE_STRING: {
         if (!value.IsScalar()) return TypeError(key, value, field, "a string");
@@ -396,13 +411,31 @@ class Parser {
   }
 
   const std::string& file_name_;
+  SourceMap* map_;
 };
 
 }  // namespace
 
-Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Message* msg) {
+void SourceMap::Add(std::string path, Position position) {
+  positions_.insert_or_assign(std::move(path), position);
+}
+
+Position SourceMap::Find(std::string_view path) const {
+  for (;;) {
+    auto it = positions_.find(path);
+    if (it != positions_.end()) return it->second;
+    if (path.empty()) return Position{};
+    // Drop the last component: "[n]" or ".name" (or the whole top-level name).
+    const size_t cut = path.find_last_of(".[");
+    path = path.substr(0, cut == std::string_view::npos ? 0 : cut);
+  }
+}
+
+Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Message* msg,
+                 SourceMap* map) {
   msg->Clear();
-  Parser parser(file_name);
+  if (map != nullptr) *map = SourceMap();
+  Parser parser(file_name, map);
   // yaml-cpp reports syntax errors, and (in theory) node access errors, by
   // throwing; none of that may cross this function.
   try {
@@ -424,7 +457,7 @@ Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Messa
   }
 }
 
-Status LoadYamlFile(const std::string& path, Message* msg) {
+Status LoadYamlFile(const std::string& path, Message* msg, SourceMap* map) {
   std::string text;
   try {
     std::ifstream in(path, std::ios::binary);
@@ -438,7 +471,7 @@ Status LoadYamlFile(const std::string& path, Message* msg) {
   } catch (const std::exception& e) {
     return Status::IOError("error reading " + path + ": " + e.what());
   }
-  return ParseYaml(text, path, msg);
+  return ParseYaml(text, path, msg, map);
 }
 
 }  // namespace casegrid::workflows

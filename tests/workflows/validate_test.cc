@@ -1,0 +1,204 @@
+#include "workflows/validate.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/calendar.h"
+#include "tests/test_util.h"
+#include "workflows/definition.h"
+#include "workflows/org.h"
+#include "workflows/yaml_proto.h"
+
+using casegrid::Status;
+using casegrid::workflows::Definition;
+using casegrid::workflows::Organisation;
+using casegrid::workflows::SourceMap;
+using casegrid::workflows::ValidateFile;
+using casegrid::workflows::ValidateOptions;
+
+namespace {
+
+// Fewer broken definitions than this means the corpus lost some.
+constexpr size_t kMinCorpusFiles = 25;
+
+// The shipped organisation and calendars, as `casegrid workflow validate`
+// uses them with the default configuration.
+const ValidateOptions& ShippedOptions() {
+  static const Organisation org = [] {
+    auto loaded =
+        Organisation::Load(casegrid::test::SourcePath("workflows/org/reference-district.yaml"));
+    REQUIRE_OK(loaded);
+    return std::move(loaded).value();
+  }();
+  static const ValidateOptions options = [] {
+    ValidateOptions o;
+    o.org = &org;
+    o.find_calendar = [](const std::string& id) {
+      return casegrid::engine::BusinessCalendar::LoadDir(
+                 casegrid::test::SourcePath("workflows/calendars"), id)
+          .status();
+    };
+    return o;
+  }();
+  return options;
+}
+
+// The *.SUFFIX file names in `dir`, sorted.
+std::vector<std::string> FilesIn(const std::string& dir, const std::string& suffix) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == suffix) names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// What the validator reports for `dir`/`name`, with the "dir/" prefix dropped
+// as if run inside `dir`.
+std::vector<std::string> Report(const std::string& dir, const std::string& name) {
+  auto report = ValidateFile(dir + "/" + name, ShippedOptions());
+  REQUIRE_OK(report);
+  std::vector<std::string> lines;
+  for (const auto& line : report->problems) {
+    REQUIRE(line.rfind(dir + "/", 0) == 0);
+    lines.push_back(line.substr(dir.size() + 1));
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("every broken definition in the corpus gives exactly its expected lines", "[workflows]") {
+  const std::string dir = casegrid::test::SourcePath("tests/workflows/broken");
+  const auto files = FilesIn(dir, ".yaml");
+  REQUIRE(files.size() >= kMinCorpusFiles);
+  for (const auto& name : files) {
+    const std::string stem = name.substr(0, name.size() - std::string(".yaml").size());
+    const std::string expected_path = dir + "/" + stem + ".expected";
+    INFO(name);
+    REQUIRE(std::filesystem::exists(expected_path));
+    const auto expected = ReadLines(expected_path);
+    CHECK_FALSE(expected.empty());
+    CHECK(Report(dir, name) == expected);
+  }
+  // No expectation without its definition.
+  for (const auto& name : FilesIn(dir, ".expected")) {
+    INFO(name);
+    const std::string stem = name.substr(0, name.size() - std::string(".expected").size());
+    CHECK(std::filesystem::exists(dir + "/" + stem + ".yaml"));
+  }
+}
+
+TEST_CASE("every shipped workflow definition validates with no problem", "[workflows]") {
+  const std::string dir = casegrid::test::SourcePath("workflows/definitions");
+  const auto files = FilesIn(dir, ".yaml");
+  REQUIRE_FALSE(files.empty());
+  for (const auto& name : files) {
+    INFO(name);
+    CHECK(Report(dir, name).empty());
+  }
+}
+
+TEST_CASE("the source map gives a node's line and column, or its nearest parent's",
+          "[workflows][yaml]") {
+  casegrid::v1::WorkflowDefinition def;
+  SourceMap map;
+  REQUIRE_OK(
+      casegrid::workflows::ParseYaml("# a comment\n"
+                                     "id: w\n"
+                                     "version: 1\n"
+                                     "calendar: cn-mainland\n"
+                                     "states:\n"
+                                     "  - {name: open}\n"
+                                     "actions:\n"
+                                     "  - name: intake\n"
+                                     "    effect: open_case\n"
+                                     "    to: open\n"
+                                     "    starts: [a, b]\n",
+                                     "t.yaml", &def, &map));
+  auto at = [&](const std::string& path) {
+    const auto p = map.Find(path);
+    return std::to_string(p.line) + ":" + std::to_string(p.column);
+  };
+  CHECK(at("") == "2:1");
+  CHECK(at("calendar") == "4:11");
+  CHECK(at("states[0]") == "6:5");
+  CHECK(at("states[0].name") == "6:12");
+  CHECK(at("actions[0]") == "8:5");
+  CHECK(at("actions[0].to") == "10:9");
+  CHECK(at("actions[0].starts[1]") == "11:17");
+  // Not in the file: the nearest recorded parent.
+  CHECK(at("actions[0].emits") == "8:5");
+  CHECK(at("deadlines[2].owner") == "2:1");
+}
+
+TEST_CASE("a source map is filled up to a loader error and cleared by the next parse",
+          "[workflows][yaml]") {
+  casegrid::v1::WorkflowDefinition def;
+  SourceMap map;
+  Status s = casegrid::workflows::ParseYaml("id: w\nversion: x\n", "t.yaml", &def, &map);
+  REQUIRE(s.IsInvalidArgument());
+  CHECK(map.Find("id").line == 1);
+  REQUIRE_OK(
+      casegrid::workflows::ParseYaml("\n\nid: w\nversion: 1\ncalendar: c\n", "t.yaml", &def, &map));
+  CHECK(map.Find("id").line == 3);
+}
+
+TEST_CASE(
+    "Definition::Load refuses a definition with the validator's first problem and its "
+    "position",
+    "[workflows]") {
+  const std::string path =
+      casegrid::test::SourcePath("tests/workflows/broken/several-problems.yaml");
+  auto def = Definition::Load(path);
+  REQUIRE_FALSE(def.ok());
+  CHECK(def.status().IsInvalidArgument());
+  // The calendar is not checked here (no configuration): the first problem is the role.
+  CHECK(def.status().message() ==
+        path + ":12:21: action \"intake\" names undeclared role \"hotline\"");
+}
+
+TEST_CASE("Definition::FromProto without a source map names the workflow", "[workflows]") {
+  casegrid::v1::WorkflowDefinition proto;
+  proto.set_id("w");
+  proto.set_version(3);
+  proto.set_calendar("cn-mainland");
+  proto.add_states()->set_name("open");
+  auto def = Definition::FromProto(proto, "mem");
+  REQUIRE_FALSE(def.ok());
+  CHECK(def.status().message() ==
+        "mem: workflow w v3: no action has effect open_case; a definition needs exactly one");
+}
+
+TEST_CASE("a deadline built without a breach behaviour is a problem (the YAML loader requires one)",
+          "[workflows]") {
+  casegrid::v1::WorkflowDefinition proto;
+  auto loaded = casegrid::workflows::ParseYaml(
+      "id: w\nversion: 1\ncalendar: c\nroles: [r]\nstates: [{name: s, final: true}]\n"
+      "actions: [{name: a, roles: [r], effect: open_case, to: s, starts: [d]}]\n"
+      "deadlines: [{name: d, owner: centre, on_breach: record}]\n",
+      "t.yaml", &proto);
+  REQUIRE_OK(loaded);
+  REQUIRE_OK(Definition::FromProto(proto, "t.yaml"));
+  proto.mutable_deadlines(0)->clear_on_breach();
+  proto.mutable_deadlines(0)->clear_owner();
+  auto problems = casegrid::workflows::ValidateDefinition(proto, nullptr, ValidateOptions());
+  REQUIRE_OK(problems);
+  std::vector<std::string> messages;
+  for (const auto& p : *problems) messages.push_back(p.message);
+  CHECK(messages ==
+        std::vector<std::string>{"deadline \"d\" has no owner (owner: case_unit or centre)",
+                                 "deadline \"d\" has no breach behaviour (on_breach: record or "
+                                 "escalate_one_level)"});
+}

@@ -1,0 +1,396 @@
+#include "workflows/validate.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "events/casegrid.pb.h"
+
+namespace casegrid::workflows {
+namespace {
+
+using casegrid::v1::Action;
+using casegrid::v1::Deadline;
+using casegrid::v1::WorkflowDefinition;
+
+std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string Index(std::string_view list, int i) {
+  return std::string(list) + "[" + std::to_string(i) + "]";
+}
+
+// The lower-case YAML spelling of an effect ("open_case").
+std::string EffectName(casegrid::v1::Effect effect) {
+  std::string name = casegrid::v1::Effect_Name(effect);
+  for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return name;
+}
+
+// The case fields a deadline's `when` may test: the decider (engine/decider.cc,
+// Arm) evaluates only these and would ignore any other condition.
+constexpr std::string_view kCaseConditionFields[] = {"complex"};
+
+class Checker {
+ public:
+  Checker(const WorkflowDefinition& def, const ValidateOptions& options)
+      : def_(def), options_(options) {}
+
+  Result<std::vector<Problem>> Run() {
+    CheckNames();
+    CheckActions();
+    CheckDeadlines();
+    CASEGRID_RETURN_IF_ERROR(CheckCalendar());
+    CheckRouting();
+    CheckGraph();
+    CheckAmbiguity();
+    CheckEscalation();
+    return std::move(problems_);
+  }
+
+ private:
+  void Add(std::string path, std::string message) {
+    problems_.push_back(Problem{std::move(path), Position{}, std::move(message)});
+  }
+
+  // Each name once; indexes of the first declarations.
+  void CheckNames() {
+    for (int i = 0; i < def_.roles_size(); ++i) {
+      if (!roles_.insert(def_.roles(i)).second) {
+        Add(Index("roles", i), "role " + Quote(def_.roles(i)) + " is declared twice");
+      }
+    }
+    for (int i = 0; i < def_.states_size(); ++i) {
+      if (!states_.emplace(def_.states(i).name(), i).second) {
+        Add(Index("states", i) + ".name",
+            "state " + Quote(def_.states(i).name()) + " is declared twice");
+      }
+    }
+    for (int i = 0; i < def_.deadlines_size(); ++i) {
+      if (!deadlines_.emplace(def_.deadlines(i).name(), i).second) {
+        Add(Index("deadlines", i) + ".name",
+            "deadline " + Quote(def_.deadlines(i).name()) + " is declared twice");
+      }
+    }
+    for (int i = 0; i < def_.actions_size(); ++i) {
+      if (!actions_.emplace(def_.actions(i).name(), i).second) {
+        Add(Index("actions", i) + ".name",
+            "action " + Quote(def_.actions(i).name()) + " is declared twice");
+      }
+    }
+  }
+
+  void CheckActions() {
+    const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
+    for (int i = 0; i < def_.actions_size(); ++i) {
+      const Action& a = def_.actions(i);
+      const std::string path = Index("actions", i);
+      const std::string what = "action " + Quote(a.name());
+      if (a.effect() == casegrid::v1::OPEN_CASE) {
+        if (open_case_ < 0) {
+          open_case_ = i;
+        } else {
+          Add(path + ".effect", what + " is a second open_case action (the first is " +
+                                    Quote(def_.actions(open_case_).name()) +
+                                    "); a definition needs exactly one");
+        }
+        if (a.from_size() > 0) {
+          Add(path + ".from", what + " has effect open_case, so it takes no from states");
+        }
+        if (a.to().empty()) {
+          Add(path, what + " has effect open_case but no to state (the start state)");
+        }
+      } else if (a.from_size() == 0) {
+        Add(path, what + " has no from states, so it can never be taken");
+      }
+      if (a.roles_size() == 0) Add(path, what + " has no roles, so no one can take it");
+      for (int j = 0; j < a.from_size(); ++j) {
+        if (!states_.count(a.from(j))) {
+          Add(Index(path + ".from", j), what + " from unknown state " + Quote(a.from(j)));
+          unknown_state_ = true;
+        }
+      }
+      if (!a.to().empty() && !states_.count(a.to())) {
+        Add(path + ".to", what + " to unknown state " + Quote(a.to()));
+        unknown_state_ = true;
+      }
+      const std::pair<const char*, const google::protobuf::RepeatedPtrField<std::string>*> lists[] =
+          {{"starts", &a.starts()}, {"meets", &a.meets()}, {"cancels", &a.cancels()}};
+      for (const auto& [verb, list] : lists) {
+        for (int j = 0; j < list->size(); ++j) {
+          if (!deadlines_.count(list->Get(j))) {
+            Add(Index(path + "." + verb, j),
+                what + " " + verb + " unknown deadline " + Quote(list->Get(j)));
+          }
+        }
+      }
+      for (int j = 0; j < a.roles_size(); ++j) {
+        if (!roles_.count(a.roles(j))) {
+          Add(Index(path + ".roles", j), what + " names undeclared role " + Quote(a.roles(j)));
+        }
+      }
+      if (!a.emits().empty()) {
+        const auto* field = casegrid::v1::Event::descriptor()->FindFieldByName(a.emits());
+        if (field == nullptr || field->containing_oneof() != payload) {
+          Add(path + ".emits", what + " emits unknown event payload " + Quote(a.emits()));
+        } else if (a.effect() != casegrid::v1::NONE && a.effect() != casegrid::v1::NOTE) {
+          Add(path + ".emits", what + " has effect " + EffectName(a.effect()) +
+                                   ", which has its own payload: emits applies to effects none "
+                                   "and note only");
+        }
+      }
+    }
+    if (open_case_ < 0) {
+      Add(def_.actions_size() > 0 ? "actions" : "",
+          "no action has effect open_case; a definition needs exactly one");
+    }
+  }
+
+  void CheckDeadlines() {
+    for (const Action& a : def_.actions()) {
+      for (const auto& d : a.starts()) started_.insert(d);
+    }
+    for (int i = 0; i < def_.deadlines_size(); ++i) {
+      const Deadline& d = def_.deadlines(i);
+      const std::string path = Index("deadlines", i);
+      const std::string what = "deadline " + Quote(d.name());
+      if (d.working_days() > 0 && d.calendar_days() > 0) {
+        Add(path, what + " has both working_days and calendar_days");
+      }
+      if (d.owner().empty()) {
+        Add(path, what + " has no owner (owner: case_unit or centre)");
+      } else if (d.owner() != "case_unit" && d.owner() != "centre") {
+        Add(path + ".owner", what + " owner must be case_unit or centre, not " + Quote(d.owner()));
+      }
+      if (d.on_breach() == casegrid::v1::ON_BREACH_UNSPECIFIED) {
+        Add(path, what + " has no breach behaviour (on_breach: record or escalate_one_level)");
+      }
+      if (!d.anchor().empty() && !actions_.count(d.anchor())) {
+        Add(path + ".anchor", what + " is anchored on unknown action " + Quote(d.anchor()));
+      }
+      if (d.has_when() &&
+          std::find(std::begin(kCaseConditionFields), std::end(kCaseConditionFields),
+                    d.when().field()) == std::end(kCaseConditionFields)) {
+        Add(path + ".when.field", what + " is armed on unknown case field " +
+                                      Quote(d.when().field()) +
+                                      " (known: " + std::string(kCaseConditionFields[0]) + ")");
+      }
+      if (!started_.count(d.name())) {
+        Add(path + ".name", what + " is never started: no action starts it");
+      }
+    }
+  }
+
+  Status CheckCalendar() {
+    if (!options_.find_calendar || def_.calendar().empty()) return Status::Ok();
+    Status s = options_.find_calendar(def_.calendar());
+    if (s.IsNotFound()) {
+      Add("calendar", "unknown calendar " + Quote(def_.calendar()) +
+                          " (no calendars/*.yaml file has calendar: " + def_.calendar() + ")");
+      return Status::Ok();
+    }
+    return s;
+  }
+
+  void CheckRouting() {
+    std::map<std::string, int> first;
+    for (int i = 0; i < def_.routing_size(); ++i) {
+      const auto& r = def_.routing(i);
+      const std::string path = Index("routing", i);
+      auto [it, inserted] = first.emplace(r.category(), i);
+      if (!inserted) {
+        Add(path + ".category", "category " + Quote(r.category()) + " is routed twice (first to " +
+                                    Quote(def_.routing(it->second).unit()) + ")");
+      }
+      if (options_.org != nullptr && options_.org->FindUnit(r.unit()) == nullptr) {
+        Add(path + ".unit", "routing rule for category " + Quote(r.category()) +
+                                " names unknown unit " + Quote(r.unit()));
+      }
+    }
+  }
+
+  // Reachability over the edges from -> to of every action with a `to`. Only
+  // once every state named exists: a misspelt state would otherwise also show
+  // up as unreachable and dead-end states.
+  void CheckGraph() {
+    if (open_case_ < 0 || unknown_state_) return;
+    const std::string& start = def_.actions(open_case_).to();
+    if (!states_.count(start)) return;
+    std::map<std::string, std::set<std::string>> next, prev;
+    for (const Action& a : def_.actions()) {
+      if (a.to().empty() || !states_.count(a.to())) continue;
+      for (const auto& s : a.from()) {
+        next[s].insert(a.to());
+        prev[a.to()].insert(s);
+      }
+    }
+    const std::set<std::string> reachable = Closure({start}, next);
+    std::vector<std::string> finals;
+    for (const auto& s : def_.states()) {
+      if (s.final()) finals.push_back(s.name());
+    }
+    const std::set<std::string> can_finish = Closure(finals, prev);
+    for (int i = 0; i < def_.states_size(); ++i) {
+      const auto& s = def_.states(i);
+      if (states_.at(s.name()) != i) continue;  // a duplicate, reported already
+      if (!reachable.count(s.name())) {
+        Add(Index("states", i),
+            "state " + Quote(s.name()) + " is not reachable from the start state " + Quote(start));
+      } else if (!s.final() && !can_finish.count(s.name())) {
+        Add(Index("states", i), "state " + Quote(s.name()) + " has no way to a final state");
+      }
+    }
+  }
+
+  static std::set<std::string> Closure(const std::vector<std::string>& from,
+                                       const std::map<std::string, std::set<std::string>>& edges) {
+    std::set<std::string> seen(from.begin(), from.end());
+    std::vector<std::string> todo(from.begin(), from.end());
+    while (!todo.empty()) {
+      const std::string s = todo.back();
+      todo.pop_back();
+      auto it = edges.find(s);
+      if (it == edges.end()) continue;
+      for (const auto& t : it->second) {
+        if (seen.insert(t).second) todo.push_back(t);
+      }
+    }
+    return seen;
+  }
+
+  static std::set<std::string> FieldNames(const Action& a) {
+    std::set<std::string> names;
+    for (const auto& f : a.fields()) names.insert(f.name());
+    return names;
+  }
+
+  // Two actions are ambiguous when one role can take both from one state and
+  // nothing tells them apart: same effect, `to`, `emits` and data field names.
+  void CheckAmbiguity() {
+    for (int j = 0; j < def_.actions_size(); ++j) {
+      const Action& b = def_.actions(j);
+      for (int i = 0; i < j; ++i) {
+        const Action& a = def_.actions(i);
+        if (a.effect() != b.effect() || a.to() != b.to() || a.emits() != b.emits() ||
+            FieldNames(a) != FieldNames(b)) {
+          continue;
+        }
+        const std::string* state = nullptr;
+        for (const auto& s : a.from()) {
+          if (std::find(b.from().begin(), b.from().end(), s) != b.from().end()) {
+            state = &s;
+            break;
+          }
+        }
+        const std::string* role = nullptr;
+        for (const auto& r : a.roles()) {
+          if (std::find(b.roles().begin(), b.roles().end(), r) != b.roles().end()) {
+            role = &r;
+            break;
+          }
+        }
+        if (state == nullptr || role == nullptr) continue;
+        Add(Index("actions", j), "actions " + Quote(a.name()) + " and " + Quote(b.name()) +
+                                     " are ambiguous: both from state " + Quote(*state) +
+                                     " for role " + Quote(*role) + " with effect " +
+                                     EffectName(a.effect()) +
+                                     ", the same to state, payload and data fields");
+        break;  // one report per action
+      }
+    }
+  }
+
+  // Escalation climbs the organisation one level at a time and ends at the
+  // district centre, where the decider only records.
+  void CheckEscalation() {
+    for (int i = 0; i < def_.deadlines_size(); ++i) {
+      const Deadline& d = def_.deadlines(i);
+      if (d.owner() == "centre" && d.on_breach() == casegrid::v1::ESCALATE_ONE_LEVEL) {
+        Add(Index("deadlines", i) + ".on_breach",
+            "deadline " + Quote(d.name()) +
+                " is owned by the centre, the district level: escalate_one_level has no level "
+                "above it (use record)");
+      }
+    }
+    const int climb = options_.org != nullptr ? LongestEscalation(*options_.org) : 0;
+    for (int i = 0; i < def_.actions_size(); ++i) {
+      const Action& a = def_.actions(i);
+      if (a.effect() != casegrid::v1::ESCALATE) continue;
+      const std::string what = "action " + Quote(a.name());
+      auto to = states_.find(a.to());
+      if (to != states_.end() && def_.states(to->second).final()) {
+        Add(Index("actions", i) + ".to", what + " escalates into final state " + Quote(a.to()) +
+                                             ", so the case cannot climb on to the district");
+      }
+      if (a.max_times() > 0 && a.max_times() < climb) {
+        Add(Index("actions", i) + ".max_times",
+            what + " has max_times " + std::to_string(a.max_times()) +
+                ", but the longest escalation path to the district centre takes " +
+                std::to_string(climb) + " steps");
+      }
+    }
+  }
+
+  // The most escalations one case can see: the longest chain of
+  // EscalationTarget steps from any unit to the top.
+  static int LongestEscalation(const Organisation& org) {
+    int longest = 0;
+    for (const auto& unit : org.proto().units()) {
+      int steps = 0;
+      for (const auto* u = org.EscalationTarget(unit); u != nullptr && steps <= 16;
+           u = org.EscalationTarget(*u)) {
+        ++steps;
+      }
+      longest = std::max(longest, steps);
+    }
+    return longest;
+  }
+
+  const WorkflowDefinition& def_;
+  const ValidateOptions& options_;
+  std::vector<Problem> problems_;
+  std::set<std::string> roles_, started_;
+  std::map<std::string, int> states_, deadlines_, actions_;  // first declaration
+  int open_case_ = -1;                                       // first open_case action
+  bool unknown_state_ = false;  // an action names a state that is not declared
+};
+
+}  // namespace
+
+Result<std::vector<Problem>> ValidateDefinition(const WorkflowDefinition& def, const SourceMap* map,
+                                                const ValidateOptions& options) {
+  auto problems = Checker(def, options).Run();
+  if (!problems.ok() || map == nullptr) return problems;
+  for (auto& p : *problems) p.position = map->Find(p.path);
+  std::stable_sort(problems->begin(), problems->end(), [](const Problem& a, const Problem& b) {
+    return std::pair(a.position.line, a.position.column) <
+           std::pair(b.position.line, b.position.column);
+  });
+  return problems;
+}
+
+std::string FormatProblem(const std::string& file, const Problem& problem) {
+  if (problem.position.line <= 0) return file + ": " + problem.message;
+  return file + ":" + std::to_string(problem.position.line) + ":" +
+         std::to_string(problem.position.column) + ": " + problem.message;
+}
+
+Result<FileReport> ValidateFile(const std::string& path, const ValidateOptions& options) {
+  FileReport report;
+  SourceMap map;
+  Status loaded = LoadYamlFile(path, &report.definition, &map);
+  if (loaded.IsInvalidArgument()) {
+    // The loader's message is already "PATH:LINE:COL: ...".
+    report.problems.push_back(loaded.message());
+    return report;
+  }
+  CASEGRID_RETURN_IF_ERROR(loaded);
+  CASEGRID_ASSIGN_OR_RETURN(auto problems, ValidateDefinition(report.definition, &map, options));
+  for (const auto& p : problems) report.problems.push_back(FormatProblem(path, p));
+  return report;
+}
+
+}  // namespace casegrid::workflows
