@@ -99,6 +99,19 @@ int RunSend(const GlobalOptions& g, const SendOptions& o);
 // still checked).
 int RunWorkflowValidate(const GlobalOptions& g, const std::vector<std::string>& files);
 
+// The definitions of the configuration (docs/workflows.md). A version of 0
+// means the newest. Each returns 2 naming what is missing (an unknown id or
+// version) and 0 otherwise.
+int RunWorkflowList(const GlobalOptions& g);
+// Prints the definition's YAML as stored.
+int RunWorkflowShow(const GlobalOptions& g, const std::string& id, int32_t version);
+// The semantic diff from version a to version b (workflows/diff.h).
+int RunWorkflowDiff(const GlobalOptions& g, const std::string& id, int32_t a, int32_t b);
+// The diagram (workflows/graph.h) as DOT, or as SVG through Graphviz's `dot`;
+// to `output`, or stdout when empty.
+int RunWorkflowGraph(const GlobalOptions& g, const std::string& id, int32_t version,
+                     const std::string& format, const std::string& output);
+
 }  // namespace casegrid::tools
 
 #endif  // CASEGRID_TOOLS_COMMANDS_H_

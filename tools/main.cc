@@ -306,6 +306,28 @@ int main(int argc, char** argv) {
       "validate", "check workflow definition YAML files; one FILE:LINE:COL line per problem");
   c_validate->add_option("files", validate_files, "definition files")->required();
   c_validate->callback([&] { rc = RunWorkflowValidate(g, validate_files); });
+  auto* c_wf_list = c_workflow->add_subcommand("list", "every definition and version");
+  c_wf_list->callback([&] { rc = RunWorkflowList(g); });
+  std::string wf_id, wf_format = "dot", wf_output;
+  int32_t wf_version = 0, wf_a = 0, wf_b = 0;
+  auto* c_wf_show = c_workflow->add_subcommand("show", "a definition's YAML");
+  c_wf_show->add_option("id", wf_id, "workflow id")->required();
+  c_wf_show->add_option("--version", wf_version, "version (default: the newest)");
+  c_wf_show->callback([&] { rc = RunWorkflowShow(g, wf_id, wf_version); });
+  auto* c_wf_diff =
+      c_workflow->add_subcommand("diff", "what changed between two versions, item by item");
+  c_wf_diff->add_option("id", wf_id, "workflow id")->required();
+  c_wf_diff->add_option("a", wf_a, "the older version")->required();
+  c_wf_diff->add_option("b", wf_b, "the newer version")->required();
+  c_wf_diff->callback([&] { rc = RunWorkflowDiff(g, wf_id, wf_a, wf_b); });
+  auto* c_wf_graph = c_workflow->add_subcommand("graph", "a definition as a diagram");
+  c_wf_graph->add_option("id", wf_id, "workflow id")->required();
+  c_wf_graph->add_option("--version", wf_version, "version (default: the newest)");
+  c_wf_graph->add_option("--format", wf_format, "dot or svg (svg needs Graphviz)")
+      ->check(CLI::IsMember({"dot", "svg"}))
+      ->capture_default_str();
+  c_wf_graph->add_option("--output,-o", wf_output, "file (default: stdout)");
+  c_wf_graph->callback([&] { rc = RunWorkflowGraph(g, wf_id, wf_version, wf_format, wf_output); });
 
   DemoOptions demo;
   auto* c_demo =

@@ -1,6 +1,7 @@
 // End-to-end tests of `casegrid workflow validate`: the built binary
 // (CASEGRID_BINARY) on a shipped definition and on corpus files
 // (tests/workflows/broken), checking the output lines and exit statuses.
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -75,4 +76,55 @@ TEST_CASE("casegrid workflow validate exits 2 when the configuration or a file c
   CHECK(missing.status == 2);
   CHECK(test::Contains(missing.err, dir.Sub("absent.yaml")));
   CHECK(test::Contains(missing.out, good + ": ok"));
+}
+
+TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's definitions",
+          "[workflows][cli]") {
+  test::TempDir dir;
+  // A configuration with petition-125 v1 and a v2 that gives the unit two
+  // working days to meet the petitioner.
+  std::filesystem::copy(test::SourcePath("workflows"), dir.Sub("config"),
+                        std::filesystem::copy_options::recursive);
+  std::string v2 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
+  const std::string version = "version: 1\n";
+  const std::string contact = "  - name: contact\n    working_days: 1\n";
+  REQUIRE(v2.find(version) != std::string::npos);
+  REQUIRE(v2.find(contact) != std::string::npos);
+  v2.replace(v2.find(version), version.size(), "version: 2\n");
+  v2.replace(v2.find(contact), contact.size(), "  - name: contact\n    working_days: 2\n");
+  test::WriteFile(dir.Sub("config/definitions/petition-125-v2.yaml"), v2);
+  auto run = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--config", dir.Sub("config"), "workflow"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::RunProcess(argv, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  };
+
+  const Output list = run({"list"});
+  INFO(test::Describe(list));
+  REQUIRE(list.status == 0);
+  CHECK(test::Lines(list.out).size() == 3);
+  CHECK(test::Contains(list.out, "petition-125           2  cn-mainland"));
+
+  const Output show = run({"show", "petition-125", "--version", "1"});
+  REQUIRE(show.status == 0);
+  CHECK(test::Contains(show.out, "version: 1\n"));
+
+  const Output diff = run({"diff", "petition-125", "1", "2"});
+  INFO(test::Describe(diff));
+  REQUIRE(diff.status == 0);
+  CHECK(diff.out == "petition-125 v1 -> v2\n~ deadline contact: working_days: 1 -> 2\n");
+
+  const Output svg = run({"graph", "petition-125", "--format", "svg", "-o", "p.svg"});
+  INFO(test::Describe(svg));
+  REQUIRE(svg.status == 0);
+  const std::string image = test::ReadFile(dir.Sub("p.svg"));
+  CHECK(test::Contains(image, "<svg"));
+  CHECK(test::Contains(image, "contact: 2 working days"));  // the newest version by default
+
+  const Output unknown = run({"graph", "petition-999"});
+  CHECK(unknown.status == 2);
+  CHECK(test::Contains(unknown.err, "no workflow \"petition-999\""));
+  const Output no_version = run({"diff", "petition-125", "1", "7"});
+  CHECK(no_version.status == 2);
+  CHECK(test::Contains(no_version.err, "no workflow petition-125 v7"));
 }
