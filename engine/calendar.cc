@@ -4,13 +4,18 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <map>
+#include <memory>
+#include <set>
 #include <string_view>
 #include <utility>
 
 #include "base/time.h"
+#include "workflows/validate.h"
 #include "workflows/yaml_proto.h"
 
 namespace casegrid::engine {
@@ -24,9 +29,14 @@ constexpr std::string_view kTimeZone = "Asia/Shanghai";
 // Keeps the bitmaps small and the dates within ParseDate's four-digit years.
 constexpr int kMinYear = 1970;
 constexpr int kMaxYear = 9999;
+constexpr int64_t kMicrosPerMinute = 60 * timeutil::kMicrosPerSecond;
+// A walk that finds no working time in this many days has a calendar without
+// any (only possible outside the covered years of a broken calendar): stop.
+constexpr int kMaxWalkDays = 366 * 20;
 
 constexpr const char* kWeekdayNames[] = {"",         "Monday", "Tuesday",  "Wednesday",
                                          "Thursday", "Friday", "Saturday", "Sunday"};
+constexpr const char* kWeekdayShort[] = {"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 
 // ISO weekday (1 = Monday ... 7 = Sunday) without the chrono round trip:
 // 1970-01-01, civil day 0, was a Thursday.
@@ -38,8 +48,41 @@ int IsoWeekday(int32_t civil_day) {
 
 bool IsWeekend(int32_t civil_day) { return IsoWeekday(civil_day) >= 6; }
 
+int YearOf(int32_t civil_day) { return std::atoi(timeutil::FormatDate(civil_day).c_str()); }
+
 std::string YearContext(const CalendarYear& y) {
   return "calendar " + y.calendar() + " " + std::to_string(y.year());
+}
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// "08:30" for 510 minutes.
+std::string FormatMinutes(int minutes) {
+  const int h = minutes / 60, m = minutes % 60;
+  return std::string{static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':',
+                     static_cast<char>('0' + m / 10), static_cast<char>('0' + m % 10)};
+}
+
+// "HH:MM" from 00:00 to 24:00 -> minutes after midnight; -1 if malformed.
+int ParseMinutes(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':') return -1;
+  for (size_t i : {0, 1, 3, 4}) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+  }
+  const int h = (s[0] - '0') * 10 + (s[1] - '0');
+  const int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (m > 59 || h > 24 || (h == 24 && m != 0)) return -1;
+  return h * 60 + m;
+}
+
+// One problem of a calendar file: where (a SourceMap path) and what.
+struct Issue {
+  std::string path;
+  std::string message;
+};
+
+std::string Index(const char* field, int i) {
+  return std::string(field) + "[" + std::to_string(i) + "]";
 }
 
 // Parses `text` as a date inside `year`; `what` says which field it is.
@@ -52,59 +95,118 @@ Result<int32_t> DateInYear(const std::string& text, int year, const std::string&
   return day;
 }
 
-// The per-year checks of FromYears; messages are not yet prefixed by the year.
-Status CheckYear(const CalendarYear& y) {
-  if (y.calendar().empty()) return Status::InvalidArgument("empty calendar id");
+// Every per-year rule of FromYears, in file order; messages are not prefixed
+// by the year. After a field-level problem the item's later checks are skipped.
+std::vector<Issue> CheckYear(const CalendarYear& y) {
+  std::vector<Issue> out;
+  if (y.calendar().empty()) out.push_back({"calendar", "empty calendar id"});
   if (y.year() < kMinYear || y.year() > kMaxYear) {
-    return Status::InvalidArgument("year " + std::to_string(y.year()) + " is outside " +
-                                   std::to_string(kMinYear) + ".." + std::to_string(kMaxYear));
+    out.push_back({"year", "year " + std::to_string(y.year()) + " is outside " +
+                               std::to_string(kMinYear) + ".." + std::to_string(kMaxYear)});
+    return out;  // every date check would fail as well
   }
   if (y.time_zone() != kTimeZone) {
-    return Status::InvalidArgument("time_zone \"" + y.time_zone() +
-                                   "\" is not supported (casegrid runs on Asia/Shanghai)");
+    out.push_back({"time_zone", "time_zone " + Quote(y.time_zone()) +
+                                    " is not supported (casegrid runs on Asia/Shanghai)"});
   }
   // Holiday day -> holiday name, for overlap and make-up conflicts.
   std::map<int32_t, const std::string*> holiday_days;
-  for (const CalendarYear::Holiday& h : y.holidays()) {
+  for (int i = 0; i < y.holidays_size(); ++i) {
+    const CalendarYear::Holiday& h = y.holidays(i);
+    const std::string path = Index("holidays", i);
     const std::string what = "holiday " + h.name();
-    CASEGRID_ASSIGN_OR_RETURN(int32_t from, DateInYear(h.from(), y.year(), what + " from"));
-    CASEGRID_ASSIGN_OR_RETURN(int32_t to, DateInYear(h.to(), y.year(), what + " to"));
-    if (from > to) {
-      return Status::InvalidArgument(what + ": from " + h.from() + " is after to " + h.to());
+    Result<int32_t> from = DateInYear(h.from(), y.year(), what + " from");
+    if (!from.ok()) {
+      out.push_back({path + ".from", from.status().message()});
+      continue;
     }
-    for (int32_t d = from; d <= to; ++d) {
+    Result<int32_t> to = DateInYear(h.to(), y.year(), what + " to");
+    if (!to.ok()) {
+      out.push_back({path + ".to", to.status().message()});
+      continue;
+    }
+    if (*from > *to) {
+      out.push_back({path, what + ": from " + h.from() + " is after to " + h.to()});
+      continue;
+    }
+    for (int32_t d = *from; d <= *to; ++d) {
       auto [it, inserted] = holiday_days.emplace(d, &h.name());
       if (!inserted) {
-        return Status::InvalidArgument(what + ": " + timeutil::FormatDate(d) +
-                                       " is already in holiday " + *it->second);
+        out.push_back({path, what + ": " + timeutil::FormatDate(d) + " is already in holiday " +
+                                 *it->second});
+        break;
       }
     }
   }
-  std::map<int32_t, bool> makeup_days;
-  for (const CalendarYear::MakeupDay& m : y.makeup_working_days()) {
-    CASEGRID_ASSIGN_OR_RETURN(int32_t day, DateInYear(m.date(), y.year(), "make-up working day"));
-    if (!IsWeekend(day)) {
-      return Status::InvalidArgument("make-up working day " + m.date() + " is a " +
-                                     kWeekdayNames[IsoWeekday(day)] +
-                                     "; a make-up day must be a Saturday or Sunday");
+  std::set<int32_t> makeup_days;
+  for (int i = 0; i < y.makeup_working_days_size(); ++i) {
+    const CalendarYear::MakeupDay& m = y.makeup_working_days(i);
+    const std::string path = Index("makeup_working_days", i);
+    Result<int32_t> day = DateInYear(m.date(), y.year(), "make-up working day");
+    if (!day.ok()) {
+      out.push_back({path + ".date", day.status().message()});
+      continue;
     }
-    if (auto it = holiday_days.find(day); it != holiday_days.end()) {
-      return Status::InvalidArgument(m.date() + " is both in holiday " + *it->second +
-                                     " and a make-up working day");
+    if (!IsWeekend(*day)) {
+      out.push_back({path + ".date", "make-up working day " + m.date() + " is a " +
+                                         kWeekdayNames[IsoWeekday(*day)] +
+                                         "; a make-up day must be a Saturday or Sunday"});
+      continue;
     }
-    if (!makeup_days.emplace(day, true).second) {
-      return Status::InvalidArgument("make-up working day " + m.date() + " is listed twice");
+    if (auto it = holiday_days.find(*day); it != holiday_days.end()) {
+      out.push_back({path + ".date", m.date() + " is both in holiday " + *it->second +
+                                         " and a make-up working day"});
+      continue;
+    }
+    if (!makeup_days.insert(*day).second) {
+      out.push_back({path + ".date", "make-up working day " + m.date() + " is listed twice"});
+      continue;
     }
     if (!m.for_().empty()) {
       bool found = false;
       for (const CalendarYear::Holiday& h : y.holidays()) found = found || h.name() == m.for_();
       if (!found) {
-        return Status::InvalidArgument("make-up working day " + m.date() + " is for \"" + m.for_() +
-                                       "\", which is not a holiday of this year");
+        out.push_back({path + ".for", "make-up working day " + m.date() + " is for " +
+                                          Quote(m.for_()) +
+                                          ", which is not a holiday of this year"});
       }
     }
   }
-  return Status::Ok();
+  int previous_end = -1;
+  std::string previous;
+  for (int i = 0; i < y.working_hours_size(); ++i) {
+    const CalendarYear::WorkingPeriod& p = y.working_hours(i);
+    const std::string path = Index("working_hours", i);
+    const int from = ParseMinutes(p.from());
+    if (from < 0) {
+      out.push_back({path + ".from", "working period from " + Quote(p.from()) +
+                                         " is not a time HH:MM (00:00 to 24:00)"});
+      continue;
+    }
+    const int to = ParseMinutes(p.to());
+    if (to < 0) {
+      out.push_back({path + ".to", "working period to " + Quote(p.to()) +
+                                       " is not a time HH:MM (00:00 to 24:00)"});
+      continue;
+    }
+    const std::string text = p.from() + "–" + p.to();
+    if (to <= from) {
+      out.push_back({path, "working period " + text + " does not end after it starts"});
+      continue;
+    }
+    if (from < previous_end) {
+      out.push_back({path, "working period " + text + " starts before the previous one (" +
+                               previous + ") ends; periods go in order without overlap"});
+    }
+    previous_end = std::max(previous_end, to);
+    previous = text;
+  }
+  if (y.working_hours().empty() && y.extends().empty()) {
+    out.push_back({"",
+                   "no working_hours: a calendar that extends no other must give its "
+                   "working periods (e.g. [{from: \"08:30\", to: \"12:00\"}])"});
+  }
+  return out;
 }
 
 void SetBit(std::vector<uint64_t>* bits, int32_t index, bool on) {
@@ -136,41 +238,90 @@ Status ListYamlFiles(const std::string& dir, std::vector<std::string>* names) {
   return Status::Ok();
 }
 
-Result<BusinessCalendar> LoadDirImpl(const std::string& dir, const std::string& id) {
+// The files of each calendar in a directory, in file-name order.
+using FilesById = std::map<std::string, std::vector<std::pair<std::string, CalendarYear>>>;
+
+Result<FilesById> ReadDir(const std::string& dir) {
   std::vector<std::string> names;
   CASEGRID_RETURN_IF_ERROR(ListYamlFiles(dir, &names));
-  std::vector<CalendarYear> years;
-  std::map<int, std::string> file_of_year;
+  FilesById files;
   for (const std::string& name : names) {
     const std::string path = dir + "/" + name;
     CalendarYear year;
     CASEGRID_RETURN_IF_ERROR(workflows::LoadYamlFile(path, &year));
-    if (year.calendar() != id) continue;
-    CASEGRID_RETURN_IF_ERROR(CheckYear(year).WithContext(path + ": " + YearContext(year)));
+    files[year.calendar()].emplace_back(path, std::move(year));
+  }
+  return files;
+}
+
+// Builds calendar `id` from `files`, its base first; `chain` holds the
+// calendars that extend it (to find a cycle).
+Result<BusinessCalendar> Build(const std::string& dir, const FilesById& files,
+                               const std::string& id, std::vector<std::string> chain) {
+  auto found = files.find(id);
+  if (found == files.end()) {
+    return Status::NotFound("no *.yaml file in " + dir + " is for calendar " + Quote(id));
+  }
+  std::vector<CalendarYear> years;
+  std::map<int, std::string> file_of_year;
+  const std::string& first_path = found->second.front().first;
+  const std::string& extends = found->second.front().second.extends();
+  for (const auto& [path, year] : found->second) {
+    std::vector<Issue> issues = CheckYear(year);
+    if (!issues.empty()) {
+      return Status::InvalidArgument(path + ": " + YearContext(year) + ": " +
+                                     issues.front().message);
+    }
     auto [it, inserted] = file_of_year.emplace(year.year(), path);
     if (!inserted) {
       return Status::InvalidArgument(path + ": calendar " + id + " year " +
                                      std::to_string(year.year()) + " is also in " + it->second);
     }
-    years.push_back(std::move(year));
+    if (year.extends() != extends) {
+      return Status::InvalidArgument(path + ": calendar " + id + " extends " +
+                                     Quote(year.extends()) + " here but " + Quote(extends) +
+                                     " in " + first_path);
+    }
+    years.push_back(year);
   }
-  if (years.empty()) {
-    return Status::NotFound("no *.yaml file in " + dir + " is for calendar \"" + id + "\"");
+  if (extends.empty()) return BusinessCalendar::FromYears(std::move(years));
+  chain.push_back(id);
+  if (std::find(chain.begin(), chain.end(), extends) != chain.end()) {
+    std::string cycle;
+    for (const std::string& c : chain) cycle += (cycle.empty() ? "" : ", which extends ") + c;
+    return Status::InvalidArgument(first_path + ": calendar " + cycle + ", which extends " +
+                                   extends + ": a cycle");
   }
-  return BusinessCalendar::FromYears(std::move(years));
+  if (files.find(extends) == files.end()) {
+    return Status::InvalidArgument(first_path + ": calendar " + id + " extends unknown calendar " +
+                                   Quote(extends) + " (no *.yaml file in " + dir +
+                                   " has calendar: " + extends + ")");
+  }
+  CASEGRID_ASSIGN_OR_RETURN(BusinessCalendar base, Build(dir, files, extends, chain));
+  for (const auto& [year, path] : file_of_year) {
+    if (!base.Covers(timeutil::DaysFromCivil(year, 1, 1))) {
+      return Status::InvalidArgument(path + ": calendar " + id + " " + std::to_string(year) +
+                                     " extends " + extends + ", which does not cover " +
+                                     std::to_string(year) + " (it covers " + base.CoveredYears() +
+                                     ")");
+    }
+  }
+  return BusinessCalendar::FromYears(std::move(years), &base);
 }
 
 }  // namespace
 
 Result<BusinessCalendar> BusinessCalendar::LoadDir(const std::string& dir, const std::string& id) {
   try {
-    return LoadDirImpl(dir, id);
+    CASEGRID_ASSIGN_OR_RETURN(FilesById files, ReadDir(dir));
+    return Build(dir, files, id, {});
   } catch (const std::exception& e) {  // std::bad_alloc; the YAML loader catches its own
     return Status::IOError("loading calendar " + id + " from " + dir + ": " + e.what());
   }
 }
 
-Result<BusinessCalendar> BusinessCalendar::FromYears(std::vector<CalendarYear> years) {
+Result<BusinessCalendar> BusinessCalendar::FromYears(std::vector<CalendarYear> years,
+                                                     const BusinessCalendar* base) {
   if (years.empty()) return Status::InvalidArgument("a calendar needs at least one year");
   std::sort(years.begin(), years.end(),
             [](const CalendarYear& a, const CalendarYear& b) { return a.year() < b.year(); });
@@ -182,15 +333,33 @@ Result<BusinessCalendar> BusinessCalendar::FromYears(std::vector<CalendarYear> y
                                      std::to_string(years[0].year()) + ") and \"" + y.calendar() +
                                      "\" (" + std::to_string(y.year()) + ")");
     }
-    CASEGRID_RETURN_IF_ERROR(CheckYear(y).WithContext(YearContext(y)));
+    std::vector<Issue> issues = CheckYear(y);
+    if (!issues.empty()) {
+      return Status::InvalidArgument(YearContext(y) + ": " + issues.front().message);
+    }
     if (i > 0 && years[i - 1].year() == y.year()) {
       return Status::InvalidArgument("calendar " + y.calendar() + ": year " +
                                      std::to_string(y.year()) + " appears twice");
     }
+    if (y.extends() != years[0].extends()) {
+      return Status::InvalidArgument(YearContext(y) + ": extends " + Quote(y.extends()) + ", but " +
+                                     std::to_string(years[0].year()) + " extends " +
+                                     Quote(years[0].extends()));
+    }
+  }
+  const std::string& extends = years[0].extends();
+  if (extends.empty() != (base == nullptr) || (base != nullptr && base->id() != extends)) {
+    return Status::InvalidArgument("calendar " + years[0].calendar() + " extends " +
+                                   Quote(extends) + " but the base given is " +
+                                   Quote(base == nullptr ? "" : base->id()));
+  }
+  if (extends == years[0].calendar()) {
+    return Status::InvalidArgument("calendar " + extends + " extends itself");
   }
 
   BusinessCalendar cal;
   cal.id_ = years.front().calendar();
+  cal.extends_ = extends;
   cal.span_first_day_ = timeutil::DaysFromCivil(years.front().year(), 1, 1);
   cal.span_days_ = timeutil::DaysFromCivil(years.back().year(), 12, 31) - cal.span_first_day_ + 1;
   const size_t words = (static_cast<size_t>(cal.span_days_) + 63) / 64;
@@ -199,20 +368,51 @@ Result<BusinessCalendar> BusinessCalendar::FromYears(std::vector<CalendarYear> y
   for (int32_t i = 0; i < cal.span_days_; ++i) {
     SetBit(&cal.working_, i, !IsWeekend(cal.span_first_day_ + i));
   }
-  // CheckYear has validated every date, so the values below are present.
+  // CheckYear has validated every date and period, so the values below parse.
   for (const CalendarYear& y : years) {
-    cal.years_.push_back(y.year());
-    const int32_t first = timeutil::DaysFromCivil(y.year(), 1, 1) - cal.span_first_day_;
-    const int32_t last = timeutil::DaysFromCivil(y.year(), 12, 31) - cal.span_first_day_;
-    for (int32_t i = first; i <= last; ++i) SetBit(&cal.covered_, i, true);
+    const int32_t first_day = timeutil::DaysFromCivil(y.year(), 1, 1);
+    const int32_t last_day = timeutil::DaysFromCivil(y.year(), 12, 31);
+    Year info;
+    if (base != nullptr) {
+      const auto it = std::find_if(base->years_.begin(), base->years_.end(),
+                                   [&y](const Year& b) { return b.year == y.year(); });
+      if (it == base->years_.end()) {
+        return Status::InvalidArgument(YearContext(y) + ": extends " + extends +
+                                       ", which does not cover " + std::to_string(y.year()) +
+                                       " (it covers " + base->CoveredYears() + ")");
+      }
+      info = *it;
+      for (int32_t d = first_day; d <= last_day; ++d) {
+        SetBit(&cal.working_, d - cal.span_first_day_, base->IsWorkingDay(d));
+      }
+    }
+    info.year = y.year();
+    info.sources.push_back(y.calendar() + ": " + y.source());
+    if (!y.working_hours().empty()) {
+      info.hours.clear();
+      for (const auto& p : y.working_hours()) {
+        info.hours.push_back(Period{ParseMinutes(p.from()), ParseMinutes(p.to())});
+      }
+      info.hours_from = y.calendar();
+    }
+    for (int32_t d = first_day; d <= last_day; ++d) {
+      SetBit(&cal.covered_, d - cal.span_first_day_, true);
+    }
     for (const CalendarYear::Holiday& h : y.holidays()) {
       const int32_t from = *timeutil::ParseDate(h.from());
       const int32_t to = *timeutil::ParseDate(h.to());
       for (int32_t d = from; d <= to; ++d) SetBit(&cal.working_, d - cal.span_first_day_, false);
+      info.days_off.push_back(Named{h.name(), from, to, y.calendar()});
     }
     for (const CalendarYear::MakeupDay& m : y.makeup_working_days()) {
-      SetBit(&cal.working_, *timeutil::ParseDate(m.date()) - cal.span_first_day_, true);
+      const int32_t day = *timeutil::ParseDate(m.date());
+      SetBit(&cal.working_, day - cal.span_first_day_, true);
+      info.makeup_days.push_back(Named{m.for_(), day, day, y.calendar()});
     }
+    auto by_day = [](const Named& a, const Named& b) { return a.from < b.from; };
+    std::stable_sort(info.days_off.begin(), info.days_off.end(), by_day);
+    std::stable_sort(info.makeup_days.begin(), info.makeup_days.end(), by_day);
+    cal.years_.push_back(std::move(info));
   }
   return cal;
 }
@@ -234,17 +434,119 @@ bool BusinessCalendar::Covers(int32_t civil_day) const {
   return Bit(covered_, civil_day);
 }
 
-int64_t BusinessCalendar::EndOfWorkingDaysAfter(int32_t anchor_day, int working_days) const {
+const std::vector<BusinessCalendar::Period>& BusinessCalendar::HoursOn(int32_t civil_day) const {
+  const int year = YearOf(civil_day);
+  const Year* nearest = &years_.front();
+  for (const Year& y : years_) {
+    if (std::abs(y.year - year) < std::abs(nearest->year - year)) nearest = &y;
+  }
+  return nearest->hours;
+}
+
+std::string BusinessCalendar::CoveredYears() const {
+  std::string out;
+  for (size_t i = 0; i < years_.size(); ++i) {
+    size_t j = i;
+    while (j + 1 < years_.size() && years_[j + 1].year == years_[j].year + 1) ++j;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(years_[i].year);
+    if (j > i) out += "–" + std::to_string(years_[j].year);
+    i = j;
+  }
+  return out;
+}
+
+std::vector<int> BusinessCalendar::Years() const {
+  std::vector<int> out;
+  for (const Year& y : years_) out.push_back(y.year);
+  return out;
+}
+
+Status BusinessCalendar::Uncovered(const std::string& deadline, int32_t needed_day) const {
+  const int32_t first = timeutil::DaysFromCivil(years_.front().year, 1, 1);
+  const int32_t last = timeutil::DaysFromCivil(years_.back().year, 12, 31);
+  std::string m = "calendar " + id_ + " covers " + CoveredYears() + "; " + deadline;
+  if (needed_day > last) {
+    m += " falls past " + timeutil::FormatDate(last);
+  } else if (needed_day < first) {
+    m += " needs " + timeutil::FormatDate(needed_day) + ", before " + timeutil::FormatDate(first);
+  } else {
+    m += " needs " + timeutil::FormatDate(needed_day) + ", in " +
+         std::to_string(YearOf(needed_day)) + ", which it does not cover";
+  }
+  return Status::InvalidArgument(m + ": publish the " + std::to_string(YearOf(needed_day)) +
+                                 " schedule (docs/calendar.md)");
+}
+
+Result<int64_t> BusinessCalendar::WalkDays(int32_t anchor_day, int working_days,
+                                           bool strict) const {
+  auto uncovered = [&](int32_t day) {
+    return Uncovered("a deadline of " + std::to_string(working_days) +
+                         (working_days == 1 ? " working day" : " working days") + " from " +
+                         timeutil::FormatDate(anchor_day),
+                     day);
+  };
   int32_t day = anchor_day;
   if (working_days <= 0) {
-    while (!IsWorkingDay(day)) ++day;
-    return timeutil::LocalDayEndMicros(day);
+    while (true) {
+      if (strict && !Covers(day)) return uncovered(day);
+      if (IsWorkingDay(day)) return timeutil::LocalDayEndMicros(day);
+      ++day;
+    }
   }
   for (int remaining = working_days; remaining > 0;) {
     ++day;
+    if (strict && !Covers(day)) return uncovered(day);
     if (IsWorkingDay(day)) --remaining;
   }
   return timeutil::LocalDayEndMicros(day);
+}
+
+Result<int64_t> BusinessCalendar::WalkHours(int64_t anchor_micros, int working_hours,
+                                            bool strict) const {
+  int64_t remaining = int64_t{std::max(working_hours, 0)} * 60 * kMicrosPerMinute;
+  int32_t day = timeutil::LocalDay(anchor_micros);
+  int64_t offset = anchor_micros - timeutil::LocalDayStartMicros(day);  // into `day`
+  for (int walked = 0; walked < kMaxWalkDays; ++walked, ++day, offset = 0) {
+    if (strict && !Covers(day)) {
+      const int64_t anchor_minute =
+          (anchor_micros - timeutil::LocalDayStartMicros(timeutil::LocalDay(anchor_micros))) /
+          kMicrosPerMinute;
+      return Uncovered("a deadline of " + std::to_string(working_hours) +
+                           (working_hours == 1 ? " working hour" : " working hours") + " from " +
+                           timeutil::FormatDate(timeutil::LocalDay(anchor_micros)) + " " +
+                           FormatMinutes(static_cast<int>(anchor_minute)),
+                       day);
+    }
+    if (!IsWorkingDay(day)) continue;
+    for (const Period& p : HoursOn(day)) {
+      const int64_t start = std::max(int64_t{p.from_minute} * kMicrosPerMinute, offset);
+      const int64_t end = int64_t{p.to_minute} * kMicrosPerMinute;
+      if (start >= end) continue;
+      if (remaining <= end - start) return timeutil::LocalDayStartMicros(day) + start + remaining;
+      remaining -= end - start;
+    }
+  }
+  return Status::InvalidArgument("calendar " + id_ + " has no working time in " +
+                                 std::to_string(kMaxWalkDays) + " days");
+}
+
+Result<int64_t> BusinessCalendar::DueAfterWorkingDays(int32_t anchor_day, int working_days) const {
+  return WalkDays(anchor_day, working_days, true);
+}
+
+Result<int64_t> BusinessCalendar::DueAfterWorkingHours(int64_t anchor_micros,
+                                                       int working_hours) const {
+  return WalkHours(anchor_micros, working_hours, true);
+}
+
+int64_t BusinessCalendar::EndOfWorkingDaysAfter(int32_t anchor_day, int working_days) const {
+  return *WalkDays(anchor_day, working_days, false);  // never fails unchecked
+}
+
+int64_t BusinessCalendar::EndOfWorkingHoursAfter(int64_t anchor_micros, int working_hours) const {
+  Result<int64_t> due = WalkHours(anchor_micros, working_hours, false);
+  return due.ok() ? *due : INT64_MAX;  // no working time at all: never due
 }
 
 int64_t BusinessCalendar::EndOfCalendarDaysAfter(int32_t anchor_day, int calendar_days) const {
@@ -252,13 +554,209 @@ int64_t BusinessCalendar::EndOfCalendarDaysAfter(int32_t anchor_day, int calenda
 }
 
 std::string BusinessCalendar::Describe() const {
-  std::string out = id_ + " (";
-  for (size_t i = 0; i < years_.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += std::to_string(years_[i]);
+  return id_ + " (" + (extends_.empty() ? "" : "extends " + extends_ + "; ") + "covers " +
+         CoveredYears() + ")";
+}
+
+Result<std::string> BusinessCalendar::FormatYear(int year) const {
+  const auto it =
+      std::find_if(years_.begin(), years_.end(), [year](const Year& y) { return y.year == year; });
+  if (it == years_.end()) {
+    return Status::NotFound("calendar " + id_ + " does not cover " + std::to_string(year) +
+                            " (it covers " + CoveredYears() + ")");
   }
-  out += " published; other years: weekends only)";
+  const Year& y = *it;
+  auto day_text = [](int32_t d) {
+    return timeutil::FormatDate(d) + " " + kWeekdayShort[IsoWeekday(d)];
+  };
+  std::string out = "calendar " + id_ + " " + std::to_string(year) +
+                    (extends_.empty() ? "" : " (extends " + extends_ + ")") + "\n";
+  for (const std::string& s : y.sources) out += "  source " + s + "\n";
+  out += "working hours (" + y.hours_from + "):";
+  for (size_t i = 0; i < y.hours.size(); ++i) {
+    out += std::string(i == 0 ? " " : ", ") + FormatMinutes(y.hours[i].from_minute) + "–" +
+           FormatMinutes(y.hours[i].to_minute);
+  }
+  out += "\ndays off (besides weekends):\n";
+  for (const Named& n : y.days_off) {
+    out += "  " + day_text(n.from);
+    if (n.to != n.from) out += " – " + day_text(n.to);
+    out += "  " + n.name + "  (" + std::to_string(n.to - n.from + 1) +
+           (n.to == n.from ? " day, " : " days, ") + n.calendar + ")\n";
+  }
+  out += "make-up working days:\n";
+  for (const Named& n : y.makeup_days) {
+    out += "  " + day_text(n.from) + "  " + (n.name.empty() ? "-" : n.name) + "  (" + n.calendar +
+           ")\n";
+  }
+  int working = 0;
+  const int32_t first = timeutil::DaysFromCivil(year, 1, 1);
+  const int32_t last = timeutil::DaysFromCivil(year, 12, 31);
+  for (int32_t d = first; d <= last; ++d) working += IsWorkingDay(d) ? 1 : 0;
+  out +=
+      "working days: " + std::to_string(working) + " of " + std::to_string(last - first + 1) + "\n";
   return out;
+}
+
+// ---- casegrid calendar validate ----
+
+namespace {
+
+struct Entry {
+  std::string path;
+  std::string real;  // realpath, to count a file listed and in the directory once
+  CalendarYear year;
+  workflows::SourceMap map;
+};
+
+std::string RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
+}
+
+// The cross-file problems of `e` against every loaded entry.
+std::vector<Issue> CrossCheck(const Entry& e, const std::vector<const Entry*>& all) {
+  std::vector<Issue> out;
+  const CalendarYear& y = e.year;
+  std::map<std::string, const Entry*> first_of;  // calendar -> its first file
+  for (const Entry* o : all) first_of.emplace(o->year.calendar(), o);
+  for (const Entry* o : all) {
+    if (o == &e || o->year.calendar() != y.calendar()) continue;
+    if (o->year.year() == y.year()) {
+      out.push_back({"year", "calendar " + y.calendar() + " year " + std::to_string(y.year()) +
+                                 " is also in " + o->path});
+    }
+    if (o->year.extends() != y.extends()) {
+      out.push_back({"extends", "calendar " + y.calendar() + " extends " + Quote(y.extends()) +
+                                    " here but " + Quote(o->year.extends()) + " in " + o->path});
+    }
+  }
+  if (y.extends().empty()) return out;
+  if (y.extends() == y.calendar()) {
+    out.push_back({"extends", "calendar " + y.calendar() + " extends itself"});
+    return out;
+  }
+  if (first_of.find(y.extends()) == first_of.end()) {
+    out.push_back({"extends", "extends unknown calendar " + Quote(y.extends()) +
+                                  " (no calendar file has calendar: " + y.extends() + ")"});
+    return out;
+  }
+  // Follow the chain of bases (each calendar's first file) to find a cycle.
+  std::vector<std::string> chain = {y.calendar()};
+  for (std::string next = y.extends(); !next.empty();) {
+    if (std::find(chain.begin(), chain.end(), next) != chain.end()) {
+      std::string cycle;
+      for (const std::string& c : chain) cycle += (cycle.empty() ? "" : ", which extends ") + c;
+      out.push_back({"extends", "calendar " + cycle + ", which extends " + next + ": a cycle"});
+      return out;
+    }
+    chain.push_back(next);
+    auto it = first_of.find(next);
+    next = it == first_of.end() ? "" : it->second->year.extends();
+  }
+  std::vector<int> base_years;
+  for (const Entry* o : all) {
+    if (o->year.calendar() == y.extends()) base_years.push_back(o->year.year());
+  }
+  if (std::find(base_years.begin(), base_years.end(), y.year()) == base_years.end()) {
+    std::sort(base_years.begin(), base_years.end());
+    std::string years;
+    for (int b : base_years) years += (years.empty() ? "" : ", ") + std::to_string(b);
+    out.push_back({"extends", "calendar " + y.calendar() + " " + std::to_string(y.year()) +
+                                  " extends " + y.extends() + ", which has no " +
+                                  std::to_string(y.year()) + " file (it has " + years + ")"});
+  }
+  return out;
+}
+
+std::string Summary(const CalendarYear& y) {
+  auto count = [](int n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  std::string out = "calendar " + y.calendar() + " " + std::to_string(y.year());
+  if (!y.extends().empty()) out += ", extends " + y.extends();
+  out += ": " + count(y.holidays_size(), "holiday", "holidays") + ", " +
+         count(y.makeup_working_days_size(), "make-up working day", "make-up working days") +
+         ", working hours ";
+  if (y.working_hours().empty()) return out + "of " + y.extends();
+  for (int i = 0; i < y.working_hours_size(); ++i) {
+    out += (i == 0 ? "" : ", ") + y.working_hours(i).from() + "–" + y.working_hours(i).to();
+  }
+  return out;
+}
+
+Result<std::vector<CalendarFileReport>> ValidateImpl(const std::vector<std::string>& files,
+                                                     const std::string& calendars_dir) {
+  std::vector<std::string> names;
+  CASEGRID_RETURN_IF_ERROR(ListYamlFiles(calendars_dir, &names));
+  std::vector<CalendarFileReport> reports(files.size());
+  std::vector<std::unique_ptr<Entry>> entries(files.size());  // null: not loaded
+  std::set<std::string> listed;
+  for (size_t i = 0; i < files.size(); ++i) {
+    reports[i].file = files[i];
+    auto e = std::make_unique<Entry>();
+    e->path = files[i];
+    Status s = workflows::LoadYamlFile(files[i], &e->year, &e->map);
+    if (s.IsInvalidArgument()) {
+      reports[i].problems.push_back(s.message());  // already "PATH:LINE:COL: ..."
+      continue;
+    }
+    if (!s.ok()) {
+      reports[i].unreadable = s;
+      continue;
+    }
+    e->real = RealPath(files[i]);
+    listed.insert(e->real);
+    entries[i] = std::move(e);
+  }
+  // The directory's files resolve extends and duplicates; a broken one is not
+  // this run's business (it is checked when listed).
+  std::vector<std::unique_ptr<Entry>> others;
+  for (const std::string& name : names) {
+    auto e = std::make_unique<Entry>();
+    e->path = calendars_dir + "/" + name;
+    e->real = RealPath(e->path);
+    if (listed.count(e->real) > 0) continue;
+    if (!workflows::LoadYamlFile(e->path, &e->year).ok()) continue;
+    others.push_back(std::move(e));
+  }
+  std::vector<const Entry*> all;
+  std::set<std::string> seen;
+  for (const auto& e : entries) {
+    if (e != nullptr && seen.insert(e->real).second) all.push_back(e.get());
+  }
+  for (const auto& e : others) all.push_back(e.get());
+
+  for (size_t i = 0; i < files.size(); ++i) {
+    const Entry* e = entries[i].get();
+    if (e == nullptr) continue;
+    std::vector<Issue> issues = CheckYear(e->year);
+    for (Issue& issue : CrossCheck(*e, all)) issues.push_back(std::move(issue));
+    std::vector<workflows::Problem> problems;
+    for (Issue& issue : issues) {
+      const workflows::Position at = e->map.Find(issue.path);
+      problems.push_back(workflows::Problem{std::move(issue.path), at, std::move(issue.message)});
+    }
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const workflows::Problem& a, const workflows::Problem& b) {
+                       return std::pair(a.position.line, a.position.column) <
+                              std::pair(b.position.line, b.position.column);
+                     });
+    for (const auto& p : problems) reports[i].problems.push_back(FormatProblem(e->path, p));
+    if (problems.empty()) reports[i].summary = Summary(e->year);
+  }
+  return reports;
+}
+
+}  // namespace
+
+Result<std::vector<CalendarFileReport>> ValidateCalendarFiles(const std::vector<std::string>& files,
+                                                              const std::string& calendars_dir) {
+  try {
+    return ValidateImpl(files, calendars_dir);
+  } catch (const std::exception& e) {  // std::bad_alloc; the YAML loader catches its own
+    return Status::IOError("validating calendars: " + std::string(e.what()));
+  }
 }
 
 }  // namespace casegrid::engine

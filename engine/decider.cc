@@ -363,11 +363,13 @@ class Decision {
                         " is not an open deadline of the case (open: " + JoinNames(names) + ")");
         }
         const int days = static_cast<int>(Int(data, "working_days"));
+        Result<int64_t> due =
+            ctx_.calendar->DueAfterWorkingDays(timeutil::LocalDay(open->due_micros()), days);
+        if (!due.ok()) return Reject("deadline " + name + ": " + due.status().message());
         auto* p = e->mutable_extended();
         p->set_deadline(name);
         p->set_working_days(days);
-        p->set_new_due_micros(
-            ctx_.calendar->EndOfWorkingDaysAfter(timeutil::LocalDay(open->due_micros()), days));
+        p->set_new_due_micros(*due);
         p->set_reason(Str(data, "reason"));
         break;
       }
@@ -403,14 +405,15 @@ class Decision {
                   d != nullptr ? d->on_breach() : casegrid::v1::RECORD, out_.last().event_id(),
                   out_.last().occurred_micros());
     }
-    FinishDeadlines(action);
+    CASEGRID_RETURN_IF_ERROR(FinishDeadlines(action));
     if (action.effect() == casegrid::v1::RATE && !out_.last().rated().satisfied()) {
-      MaybeReopenAfterRating(action);
+      return MaybeReopenAfterRating(action);
     }
     return Status::Ok();
   }
 
-  void FinishDeadlines(const Action& action) {
+  // Fails (InvalidArgument) when a deadline it starts cannot be computed.
+  Status FinishDeadlines(const Action& action) {
     for (const auto& name : action.meets()) {
       const auto* open = FindOpen(out_.state(), name);
       if (open == nullptr) continue;
@@ -435,17 +438,24 @@ class Decision {
     const std::string trigger_id = FindMark(out_.state(), action.name()) != nullptr
                                        ? FindMark(out_.state(), action.name())->event_id()
                                        : cmd_.id();
-    for (const auto& name : action.starts()) Arm(action.name(), name, trigger_id, now_);
+    for (const auto& name : action.starts()) {
+      CASEGRID_RETURN_IF_ERROR(Arm(action.name(), name, trigger_id, now_, false));
+    }
+    return Status::Ok();
   }
 
   // Arms deadline `name` counted from its anchor (or the triggering event).
-  void Arm(const std::string& action, const std::string& name, const std::string& trigger_event,
-           int64_t trigger_micros) {
+  // A deadline the calendar cannot count (a day outside its published years)
+  // rejects the command; but a breach cannot be refused, since its time has
+  // passed: re-armed after a breach (`breach`), such a deadline is counted
+  // with weekends only beyond the published years and the rule says why.
+  Status Arm(const std::string& action, const std::string& name, const std::string& trigger_event,
+             int64_t trigger_micros, bool breach) {
     const auto* d = def_.FindDeadline(name);
-    if (d == nullptr) return;
+    if (d == nullptr) return Status::Ok();
     if (d->has_when() && d->when().field() == "complex" &&
         out_.state().complex() != d->when().equals()) {
-      return;
+      return Status::Ok();
     }
     std::string anchor_event = trigger_event;
     int64_t anchor_micros = trigger_micros;
@@ -458,22 +468,34 @@ class Decision {
       }
     }
     const int32_t day = timeutil::LocalDay(anchor_micros);
-    int64_t due;
+    const BusinessCalendar& cal = *ctx_.calendar;
+    Result<int64_t> due = 0;
     std::string rule;
     if (d->calendar_days() > 0) {
-      due = ctx_.calendar->EndOfCalendarDaysAfter(day, d->calendar_days());
+      due = cal.EndOfCalendarDaysAfter(day, d->calendar_days());
       rule = "end of the " + Ordinal(d->calendar_days()) + " calendar day after the " +
              anchor_name + " day";
-    } else if (d->working_days() > 0) {
-      due = ctx_.calendar->EndOfWorkingDaysAfter(day, d->working_days());
-      rule = "end of the " + Ordinal(d->working_days()) + " working day after the " + anchor_name +
-             " day";
+    } else if (d->working_hours() > 0) {
+      due = cal.DueAfterWorkingHours(anchor_micros, d->working_hours());
+      rule = std::to_string(d->working_hours()) +
+             (d->working_hours() == 1 ? " working hour" : " working hours") + " after the " +
+             anchor_name + " time";
     } else {
-      due = ctx_.calendar->EndOfWorkingDaysAfter(day, 0);
-      rule = "end of the " + anchor_name + " day (the next working day if it is not one)";
+      due = cal.DueAfterWorkingDays(day, d->working_days());
+      rule = d->working_days() > 0
+                 ? "end of the " + Ordinal(d->working_days()) + " working day after the " +
+                       anchor_name + " day"
+                 : "end of the " + anchor_name + " day (the next working day if it is not one)";
     }
-    SetDeadline(action, name, due, "deadline " + name + ": " + rule, d->on_breach(), anchor_event,
+    if (!due.ok()) {
+      if (!breach) return Reject("deadline " + name + ": " + due.status().message());
+      rule += " (" + due.status().message() + "; counted with weekends only meanwhile)";
+      due = d->working_hours() > 0 ? cal.EndOfWorkingHoursAfter(anchor_micros, d->working_hours())
+                                   : cal.EndOfWorkingDaysAfter(day, d->working_days());
+    }
+    SetDeadline(action, name, *due, "deadline " + name + ": " + rule, d->on_breach(), anchor_event,
                 anchor_micros);
+    return Status::Ok();
   }
 
   // Who a deadline binds: the district centre for the centre's own deadlines,
@@ -505,22 +527,24 @@ class Decision {
     out_.Commit();
   }
 
-  void MaybeReopenAfterRating(const Action& rate) {
+  Status MaybeReopenAfterRating(const Action& rate) {
     const Action* reopen = def_.FindEffect(casegrid::v1::REOPEN);
-    if (reopen == nullptr) return;
+    if (reopen == nullptr) return Status::Ok();
     const CaseState& s = out_.state();
     const auto* mark = FindMark(s, reopen->name());
-    if (reopen->max_times() > 0 && mark != nullptr && mark->times() >= reopen->max_times()) return;
+    if (reopen->max_times() > 0 && mark != nullptr && mark->times() >= reopen->max_times()) {
+      return Status::Ok();
+    }
     if (std::find(reopen->from().begin(), reopen->from().end(), s.state()) == reopen->from().end())
-      return;
+      return Status::Ok();
     if (s.closed_micros() > 0 && rate.reopen_within_days() > 0 &&
         now_ - s.closed_micros() > int64_t{rate.reopen_within_days()} * timeutil::kMicrosPerDay) {
-      return;
+      return Status::Ok();
     }
     Event* e = out_.Begin(reopen->name(), reopen->to());
     e->mutable_reopened()->set_reason("unsatisfied rating");
     out_.Commit();
-    FinishDeadlines(*reopen);
+    return FinishDeadlines(*reopen);
   }
 
   Status FillEscalation(const casegrid::v1::Unit& from, const std::string& reason,
@@ -566,8 +590,7 @@ class Decision {
     Event* ev = out_.Begin(kBreachAction, "");
     *ev->mutable_escalated() = esc;
     out_.Commit();
-    Arm(std::string(kBreachAction), name, out_.last().event_id(), now_);
-    return Status::Ok();
+    return Arm(std::string(kBreachAction), name, out_.last().event_id(), now_, true);
   }
 
   // NONE/NOTE effects: the payload the action `emits`, data copied by name.

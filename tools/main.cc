@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "base/time.h"
+#include "tools/calendar_cmd.h"
 #include "tools/commands.h"
 #include "workflows/org.h"
 
@@ -306,6 +307,20 @@ int main(int argc, char** argv) {
       "validate", "check workflow definition YAML files; one FILE:LINE:COL line per problem");
   c_validate->add_option("files", validate_files, "definition files")->required();
   c_validate->callback([&] { rc = RunWorkflowValidate(g, validate_files); });
+  auto* c_calendar = app.add_subcommand("calendar", "business calendars (docs/calendar.md)");
+  c_calendar->require_subcommand(1);
+  std::vector<std::string> calendar_files;
+  auto* c_cal_validate = c_calendar->add_subcommand(
+      "validate", "check calendar YAML files; one FILE:LINE:COL line per problem");
+  c_cal_validate->add_option("files", calendar_files, "calendar files")->required();
+  c_cal_validate->callback([&] { rc = RunCalendarValidate(g, calendar_files); });
+  std::string calendar_id;
+  int calendar_year = 0;
+  auto* c_cal_show = c_calendar->add_subcommand("show", "days off, make-up days and working hours");
+  c_cal_show->add_option("id", calendar_id, "calendar id, e.g. cn-mainland")->required();
+  c_cal_show->add_option("--year", calendar_year, "one year (default: every covered year)");
+  c_cal_show->callback([&] { rc = RunCalendarShow(g, calendar_id, calendar_year); });
+
   auto* c_wf_list = c_workflow->add_subcommand("list", "every definition and version");
   c_wf_list->callback([&] { rc = RunWorkflowList(g); });
   std::string wf_id, wf_format = "dot", wf_output;

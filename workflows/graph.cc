@@ -28,7 +28,10 @@ std::string Lower(std::string s) {
 // "contact: 1 working day, case_unit, escalate_one_level"
 std::string DeadlineText(const casegrid::v1::Deadline& d) {
   std::string limit;
-  if (d.calendar_days() > 0) {
+  if (d.working_hours() > 0) {
+    limit =
+        std::to_string(d.working_hours()) + " working hour" + (d.working_hours() == 1 ? "" : "s");
+  } else if (d.calendar_days() > 0) {
     limit =
         std::to_string(d.calendar_days()) + " calendar day" + (d.calendar_days() == 1 ? "" : "s");
   } else {

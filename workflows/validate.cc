@@ -157,8 +157,15 @@ class Checker {
       const Deadline& d = def_.deadlines(i);
       const std::string path = Index("deadlines", i);
       const std::string what = "deadline " + Quote(d.name());
-      if (d.working_days() > 0 && d.calendar_days() > 0) {
-        Add(path, what + " has both working_days and calendar_days");
+      // A deadline counts in one unit: 0 means "not set" in proto3.
+      std::vector<std::string> units;
+      if (d.working_days() > 0) units.push_back("working_days");
+      if (d.calendar_days() > 0) units.push_back("calendar_days");
+      if (d.working_hours() > 0) units.push_back("working_hours");
+      if (units.size() == 2) {
+        Add(path, what + " has both " + units[0] + " and " + units[1]);
+      } else if (units.size() == 3) {
+        Add(path, what + " has working_days, calendar_days and working_hours; it counts in one");
       }
       if (d.owner().empty()) {
         Add(path, what + " has no owner (owner: case_unit or centre)");

@@ -49,7 +49,7 @@ struct ValidateOptions {
 //  - every state is reachable from the start state, and every non-final state
 //    has a path to a final state (edges: an action's from -> to);
 //  - every deadline has an owner (case_unit or centre), a breach behaviour,
-//    at most one of working_days and calendar_days, and an action starting it;
+//    at most one of working_days, working_hours and calendar_days, and an action starting it;
 //  - no two actions are ambiguous: both can be taken from one state by one
 //    role, with the same effect, `to`, `emits` and set of data field names;
 //  - escalation ends at the district: a centre-owned deadline (the district

@@ -37,10 +37,16 @@ const BusinessCalendar& Shipped() {
   return *cal;
 }
 
-// A year of calendar "t" with the given extra YAML (holidays, make-up days).
+// A year of calendar "t" with the given extra YAML (holidays, make-up days),
+// and working hours 08:30-12:00, 13:30-17:30 unless `extra` has its own.
 std::string YearYaml(int year, const std::string& extra, const std::string& calendar = "t") {
-  return "calendar: " + calendar + "\nyear: " + std::to_string(year) +
-         "\ntime_zone: Asia/Shanghai\nsource: test\n" + extra;
+  std::string yaml = "calendar: " + calendar + "\nyear: " + std::to_string(year) +
+                     "\ntime_zone: Asia/Shanghai\nsource: test\n" + extra;
+  if (extra.find("working_hours") == std::string::npos &&
+      extra.find("extends") == std::string::npos) {
+    yaml += "working_hours: [{from: \"08:30\", to: \"12:00\"}, {from: \"13:30\", to: \"17:30\"}]\n";
+  }
+  return yaml;
 }
 
 CalendarYear ParseYear(const std::string& yaml) {
@@ -72,7 +78,7 @@ void WriteFile(const std::string& path, const std::string& text) {
 TEST_CASE("the shipped calendar covers 2025 and 2026 and says so", "[calendar]") {
   const BusinessCalendar& cal = Shipped();
   REQUIRE(cal.id() == "cn-mainland");
-  REQUIRE(cal.Describe() == "cn-mainland (2025, 2026 published; other years: weekends only)");
+  REQUIRE(cal.Describe() == "cn-mainland (covers 2025–2026)");
   REQUIRE(cal.Covers(Day("2025-01-01")));
   REQUIRE(cal.Covers(Day("2026-12-31")));
   REQUIRE_FALSE(cal.Covers(Day("2024-12-31")));
@@ -198,7 +204,7 @@ TEST_CASE("calendar days ignore holidays and make-up days", "[calendar]") {
   REQUIRE(Shipped().EndOfCalendarDaysAfter(Day("2025-01-27"), 15) == EndOf("2025-02-11"));
 }
 
-TEST_CASE("a year without data counts weekends only", "[calendar]") {
+TEST_CASE("the unchecked queries count a year without data as weekends only", "[calendar]") {
   const BusinessCalendar& cal = Shipped();
   REQUIRE(cal.IsWorkingDay(Day("2027-01-01")));  // Friday; 2027 is not published
   REQUIRE_FALSE(cal.IsWorkingDay(Day("2027-01-02")));
@@ -206,7 +212,8 @@ TEST_CASE("a year without data counts weekends only", "[calendar]") {
   REQUIRE_FALSE(cal.IsWorkingDay(Day("2024-10-05")));
 }
 
-TEST_CASE("working days run from a published year into an unpublished one", "[calendar]") {
+TEST_CASE("unchecked working days run from a published year into an unpublished one",
+          "[calendar]") {
   // 2027-01-01 Fri (1), 2027-01-04 Mon (2).
   REQUIRE(Shipped().EndOfWorkingDaysAfter(Day("2026-12-31"), 2) == EndOf("2027-01-04"));
 }
@@ -215,7 +222,7 @@ TEST_CASE("an unpublished year between two published ones counts weekends only",
   Result<BusinessCalendar> cal =
       BusinessCalendar::FromYears({ParseYear(YearYaml(2025, "")), ParseYear(YearYaml(2027, ""))});
   REQUIRE_OK(cal);
-  REQUIRE(cal->Describe() == "t (2025, 2027 published; other years: weekends only)");
+  REQUIRE(cal->Describe() == "t (covers 2025, 2027)");
   REQUIRE_FALSE(cal->Covers(Day("2026-06-01")));
   REQUIRE(cal->Covers(Day("2027-06-01")));
   REQUIRE(cal->IsWorkingDay(Day("2026-10-01")));        // Thursday
@@ -263,7 +270,7 @@ TEST_CASE("LoadDir skips files of other calendars and non-yaml files", "[calenda
   WriteFile(dir.Sub("README.txt"), "not yaml: [");
   Result<BusinessCalendar> cal = BusinessCalendar::LoadDir(dir.path(), "cn-mainland");
   REQUIRE_OK(cal);
-  REQUIRE(cal->Describe() == "cn-mainland (2026 published; other years: weekends only)");
+  REQUIRE(cal->Describe() == "cn-mainland (covers 2026)");
 }
 
 TEST_CASE("LoadDir without a file for the calendar id is NotFound", "[calendar]") {
