@@ -144,7 +144,7 @@ TEST_CASE("a full producer queue makes the writer wait and drops nothing", "[kaf
   CHECK(load.accepted == 180);
 }
 
-TEST_CASE("a fatal producer error stops intake with a clear message; nothing answered is lost",
+TEST_CASE("a fatal producer error stops intake with a clear message, and nothing answered is lost",
           "[kafka][fault]") {
   KafkaTarget target(2);
   TempDir dir;

@@ -234,7 +234,7 @@ TEST_CASE("three workers, one killed in the middle: every command applied once, 
   REQUIRE_OK((*log)->ReadCaseState("W-1299", &state));
 }
 
-TEST_CASE("bad commands on the topic are answered rejected, saying where; nothing is written",
+TEST_CASE("bad commands on the topic are answered rejected, saying where, and nothing is written",
           "[kafka][worker]") {
   KafkaTarget k(kPartitions);
   casegrid::test::TempDir dir;
