@@ -5,8 +5,9 @@
 #include <google/protobuf/text_format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
+
+#include "workflows/yaml_proto.h"
 
 namespace casegrid::workflows {
 namespace {
@@ -14,11 +15,6 @@ namespace {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // One value of a field as a supervisor would write it in YAML.
 std::string Value(const Message& m, const FieldDescriptor* f, int index) {
@@ -34,7 +30,7 @@ std::string Value(const Message& m, const FieldDescriptor* f, int index) {
     case FieldDescriptor::CPPTYPE_INT64:
       return std::to_string(rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
     case FieldDescriptor::CPPTYPE_ENUM:
-      return Lower((rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f))->name());
+      return YamlEnumName(*(rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f)));
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       std::string text;
       google::protobuf::TextFormat::Printer printer;

@@ -1,7 +1,8 @@
 #include "workflows/graph.h"
 
-#include <cctype>
 #include <map>
+
+#include "workflows/yaml_proto.h"
 
 namespace casegrid::workflows {
 namespace {
@@ -20,11 +21,6 @@ std::string Quote(const std::string& s) {
   return out + "\"";
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // "contact: 1 working day, case_unit, escalate_one_level"
 std::string DeadlineText(const casegrid::v1::Deadline& d) {
   std::string limit;
@@ -39,7 +35,8 @@ std::string DeadlineText(const casegrid::v1::Deadline& d) {
   }
   std::string text = d.name() + ": " + limit;
   if (!d.anchor().empty()) text += " from " + d.anchor();
-  text += ", " + d.owner() + ", " + Lower(casegrid::v1::OnBreach_Name(d.on_breach()));
+  text += ", " + d.owner() + ", " +
+          YamlEnumName(*casegrid::v1::OnBreach_descriptor()->FindValueByNumber(d.on_breach()));
   if (d.has_when())
     text += std::string(", if ") + (d.when().equals() ? "" : "not ") + d.when().field();
   return text;

@@ -23,11 +23,9 @@ std::string Index(std::string_view list, int i) {
   return std::string(list) + "[" + std::to_string(i) + "]";
 }
 
-// The lower-case YAML spelling of an effect ("open_case").
+// The YAML spelling of an effect ("open_case").
 std::string EffectName(casegrid::v1::Effect effect) {
-  std::string name = casegrid::v1::Effect_Name(effect);
-  for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return name;
+  return YamlEnumName(*casegrid::v1::Effect_descriptor()->FindValueByNumber(effect));
 }
 
 // The case fields a deadline's `when` may test: the decider (engine/decider.cc,

@@ -393,7 +393,7 @@ class Parser {
     for (int i = 0; i < type->value_count(); ++i) {
       if (!Selectable(type->value(i))) continue;
       if (!allowed.empty()) allowed += ", ";
-      allowed += Lower(type->value(i)->name());
+      allowed += YamlEnumName(*type->value(i));
     }
     if (!value.IsScalar()) {
       return TypeError(key, value, field, "one of " + allowed);
@@ -472,6 +472,10 @@ Status LoadYamlFile(const std::string& path, Message* msg, SourceMap* map) {
     return Status::IOError("error reading " + path + ": " + e.what());
   }
   return ParseYaml(text, path, msg, map);
+}
+
+std::string YamlEnumName(const google::protobuf::EnumValueDescriptor& value) {
+  return Lower(value.name());
 }
 
 }  // namespace casegrid::workflows

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
 #include "base/status.h"
@@ -57,6 +58,10 @@ class SourceMap {
 // position of every node read (on an error, of those read before it).
 Status ParseYaml(std::string_view yaml_text, const std::string& file_name,
                  google::protobuf::Message* msg, SourceMap* map = nullptr);
+
+// How YAML writes an enum value: its name in lower case ("escalate_one_level"
+// for ESCALATE_ONE_LEVEL). Every message that names an enum value uses it.
+std::string YamlEnumName(const google::protobuf::EnumValueDescriptor& value);
 
 // Reads `path` and parses it as above. NotFound if the file cannot be read.
 Status LoadYamlFile(const std::string& path, google::protobuf::Message* msg,
