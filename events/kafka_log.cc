@@ -28,34 +28,6 @@ constexpr std::string_view kNextOffset = "next";
 
 std::string KafkaError(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
 
-// librdkafka configuration with every failure named, logging to spdlog.
-class Conf {
- public:
-  Conf() : conf_(rd_kafka_conf_new()) { rd_kafka_conf_set_log_cb(conf_, LogKafkaToSpdlog); }
-  ~Conf() {
-    if (conf_ != nullptr) rd_kafka_conf_destroy(conf_);
-  }
-  Status Set(const std::string& key, const std::string& value) {
-    char err[512];
-    if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument("kafka setting " + key + "=" + value + ": " + err);
-    }
-    return Status::Ok();
-  }
-  rd_kafka_conf_t* get() { return conf_; }
-  // rd_kafka_new takes ownership on success.
-  Result<rd_kafka_t*> New(rd_kafka_type_t type) {
-    char err[512];
-    rd_kafka_t* rk = rd_kafka_new(type, conf_, err, sizeof err);
-    if (rk == nullptr) return Status::InvalidArgument(std::string("kafka client: ") + err);
-    conf_ = nullptr;
-    return rk;
-  }
-
- private:
-  rd_kafka_conf_t* conf_;
-};
-
 // One message's delivery report.
 struct Delivery {
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -446,58 +418,56 @@ class KafkaLog final : public WorkerLog {
 
  private:
   Status OpenProducer() {
-    Conf conf;
-    CASEGRID_RETURN_IF_ERROR(conf.Set("bootstrap.servers", options_.brokers));
-    for (const auto& [k, v] : ProducerSettings(options_.timeout_ms)) {
-      CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
-    }
-    for (const auto& [k, v] : options_.properties) CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
+    KafkaSettings settings = {{"bootstrap.servers", options_.brokers}};
+    for (const auto& s : ProducerSettings(options_.timeout_ms)) settings.push_back(s);
+    for (const auto& s : options_.properties) settings.push_back(s);
     if (!options_.transactional_id.empty()) {
-      CASEGRID_RETURN_IF_ERROR(conf.Set("transactional.id", options_.transactional_id));
+      settings.emplace_back("transactional.id", options_.transactional_id);
     }
-    rd_kafka_conf_set_opaque(conf.get(), this);
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
-      auto* d = static_cast<Delivery*>(m->_private);
-      d->err = m->err;
-      d->partition = m->partition;
-      d->offset = m->offset;
-      d->done = true;
-    });
-    rd_kafka_conf_set_error_cb(
-        conf.get(), [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-          auto* self = static_cast<KafkaLog*>(opaque);
-          if (err == RD_KAFKA_RESP_ERR__FATAL) {
-            self->producer_fatal_.store(true);
-            spdlog::error("kafka producer: fatal error: {}", reason);
-          } else {
-            spdlog::debug("kafka producer {}: {}", rd_kafka_name(rk), reason);
-          }
-        });
-    CASEGRID_ASSIGN_OR_RETURN(producer_, conf.New(RD_KAFKA_PRODUCER));
+    CASEGRID_ASSIGN_OR_RETURN(
+        producer_, NewKafkaClient(RD_KAFKA_PRODUCER, settings, [this](rd_kafka_conf_t* conf) {
+          rd_kafka_conf_set_opaque(conf, this);
+          rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+            auto* d = static_cast<Delivery*>(m->_private);
+            d->err = m->err;
+            d->partition = m->partition;
+            d->offset = m->offset;
+            d->done = true;
+          });
+          rd_kafka_conf_set_error_cb(
+              conf, [](rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+                auto* self = static_cast<KafkaLog*>(opaque);
+                if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                  self->producer_fatal_.store(true);
+                  spdlog::error("kafka producer: fatal error: {}", reason);
+                } else {
+                  spdlog::debug("kafka producer {}: {}", rd_kafka_name(rk), reason);
+                }
+              });
+        }));
     if (options_.on_producer) options_.on_producer(producer_);
     return Status::Ok();
   }
 
   Status OpenReader() {
-    Conf conf;
-    CASEGRID_RETURN_IF_ERROR(conf.Set("bootstrap.servers", options_.brokers));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("group.id", "casegrid-reader"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("enable.auto.commit", "false"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("enable.auto.offset.store", "false"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("enable.partition.eof", "true"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("isolation.level", "read_committed"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("auto.offset.reset", "error"));
-    CASEGRID_RETURN_IF_ERROR(conf.Set("fetch.wait.max.ms", "50"));
+    KafkaSettings settings = {
+        {"bootstrap.servers", options_.brokers}, {"group.id", "casegrid-reader"},
+        {"enable.auto.commit", "false"},         {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "true"},        {"isolation.level", "read_committed"},
+        {"auto.offset.reset", "error"},          {"fetch.wait.max.ms", "50"},
+    };
     for (const auto& [k, v] : options_.properties) {
       // Producer-only settings do not apply to the reader.
       if (k.rfind("batch.", 0) == 0 || k == "linger.ms" || k == "queue.buffering.max.messages")
         continue;
-      CASEGRID_RETURN_IF_ERROR(conf.Set(k, v));
+      settings.emplace_back(k, v);
     }
-    rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t*, int, const char* reason, void*) {
-      spdlog::debug("kafka reader: {}", reason);
-    });
-    CASEGRID_ASSIGN_OR_RETURN(reader_, conf.New(RD_KAFKA_CONSUMER));
+    CASEGRID_ASSIGN_OR_RETURN(
+        reader_, NewKafkaClient(RD_KAFKA_CONSUMER, settings, [](rd_kafka_conf_t* conf) {
+          rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int, const char* reason, void*) {
+            spdlog::debug("kafka reader: {}", reason);
+          });
+        }));
     rd_kafka_poll_set_consumer(reader_);
     return Status::Ok();
   }
@@ -768,18 +738,15 @@ class KafkaLog final : public WorkerLog {
     std::vector<Delivery> deliveries(tail.records.size());
     for (size_t i = 0; i < tail.records.size(); ++i) {
       const ExtraRecord& r = tail.records[i];
-      while (true) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(
+      const rd_kafka_resp_err_t err = ProduceOrWait(producer_, [&] {
+        return rd_kafka_producev(
             producer_, RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
             RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
             RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&deliveries[i]),
             RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          rd_kafka_poll(producer_, 10);
-          continue;
-        }
+      });
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return Status::Unavailable("kafka: producing to " + r.topic + ": " + KafkaError(err));
       }
     }
@@ -807,8 +774,8 @@ class KafkaLog final : public WorkerLog {
   Status Produce(std::vector<PendingEvent>& pending) {
     for (PendingEvent& e : pending) {
       const std::string type = RecordEventType(e.record);
-      while (true) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(
+      const rd_kafka_resp_err_t err = ProduceOrWait(producer_, [&] {
+        return rd_kafka_producev(
             producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
             RD_KAFKA_V_KEY(e.case_id.data(), e.case_id.size()),
             RD_KAFKA_V_VALUE(e.record.data(), e.record.size()),
@@ -819,12 +786,9 @@ class KafkaLog final : public WorkerLog {
             RD_KAFKA_V_HEADER("content_type", kContentType.data(),
                               static_cast<ssize_t>(kContentType.size())),
             RD_KAFKA_V_OPAQUE(&e.delivery), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          rd_kafka_poll(producer_, 10);  // backpressure: wait for deliveries
-          continue;
-        }
-        if (err == RD_KAFKA_RESP_ERR__FATAL) return ProducerFatal();
+      });
+      if (err == RD_KAFKA_RESP_ERR__FATAL) return ProducerFatal();
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return Status::Unavailable("kafka: producing event " + std::to_string(e.case_seq) +
                                    " of case " + e.case_id + ": " + KafkaError(err));
       }
@@ -881,7 +845,7 @@ class KafkaLog final : public WorkerLog {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> ProducerSettings(int timeout_ms) {
+KafkaSettings ProducerSettings(int timeout_ms) {
   return {
       {"enable.idempotence", "true"},
       {"acks", "all"},
@@ -897,6 +861,35 @@ std::vector<std::pair<std::string, std::string>> ProducerSettings(int timeout_ms
       {"max.in.flight.requests.per.connection", "1"},
       {"message.timeout.ms", std::to_string(timeout_ms)},
   };
+}
+
+Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, const KafkaSettings& settings,
+                                   const std::function<void(rd_kafka_conf_t*)>& customize) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, LogKafkaToSpdlog);
+  char err[512];
+  for (const auto& [key, value] : settings) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::InvalidArgument("kafka setting " + key + "=" + value + ": " + err);
+    }
+  }
+  if (customize) customize(conf);
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);  // owns conf on success
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::InvalidArgument(std::string("kafka client: ") + err);
+  }
+  return rk;
+}
+
+rd_kafka_resp_err_t ProduceOrWait(rd_kafka_t* producer,
+                                  const std::function<rd_kafka_resp_err_t()>& produce) {
+  while (true) {
+    const rd_kafka_resp_err_t err = produce();
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
+    rd_kafka_poll(producer, 10);  // serve delivery reports until there is room
+  }
 }
 
 void LogKafkaToSpdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {

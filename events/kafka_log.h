@@ -36,6 +36,9 @@
 
 namespace casegrid::events {
 
+// librdkafka settings (key, value), applied in order.
+using KafkaSettings = std::vector<std::pair<std::string, std::string>>;
+
 struct KafkaOptions {
   std::string brokers;                    // bootstrap.servers, HOST:PORT[,...]
   std::string topic_prefix = "casegrid";  // the events topic is <prefix>.events
@@ -45,7 +48,7 @@ struct KafkaOptions {
   bool sync = true;                       // false: the state store skips fsync (benchmarks, tests)
   int timeout_ms = 30000;  // metadata, offsets, fetches and delivery (message.timeout.ms)
   // Extra librdkafka properties for the producer and the reader (tuning, tests).
-  std::vector<std::pair<std::string, std::string>> properties;
+  KafkaSettings properties;
   // Folds one event that is on the topic but past the stored offsets into
   // the batch: engine state, command answer, deadlines (the engine's
   // RecoverEvent). Called at open, in topic order per partition. Without it
@@ -127,7 +130,21 @@ Result<std::unique_ptr<WorkerLog>> OpenKafkaWorkerLog(const KafkaOptions& option
 // The producer settings of the log, besides bootstrap.servers and
 // KafkaOptions::properties: idempotent, acks=all, lz4, murmur2_random, one
 // request in flight per broker. (`casegrid bench` gives its raw producer the same.)
-std::vector<std::pair<std::string, std::string>> ProducerSettings(int timeout_ms);
+KafkaSettings ProducerSettings(int timeout_ms);
+
+// A librdkafka client of `type` configured with `settings` and logging
+// through LogKafkaToSpdlog; `customize` (may be empty) sets callbacks and the
+// opaque on the configuration before the client is made. InvalidArgument
+// names a setting librdkafka refuses, or says why the client cannot be made.
+// Every casegrid Kafka client is made here.
+Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, const KafkaSettings& settings,
+                                   const std::function<void(rd_kafka_conf_t*)>& customize = {});
+
+// Calls `produce` (one rd_kafka_producev) until the producer's queue takes the
+// message: a full queue is backpressure, served by polling, never a drop.
+// Returns the first other result.
+rd_kafka_resp_err_t ProduceOrWait(rd_kafka_t* producer,
+                                  const std::function<rd_kafka_resp_err_t()>& produce);
 
 // librdkafka's log lines (syslog levels) into spdlog: errors and warnings as
 // such, the rest at debug level. Every casegrid Kafka client sets it

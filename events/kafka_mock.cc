@@ -13,27 +13,6 @@ namespace {
 
 constexpr int kMetadataTimeoutMs = 5000;
 
-// A producer handle with `settings`; the caller destroys it.
-Result<rd_kafka_t*> NewProducer(const std::vector<std::pair<std::string, std::string>>& settings) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      std::string message = "librdkafka setting " + key;
-      message.append("=").append(value).append(": ").append(err);
-      return Status::InvalidArgument(message);
-    }
-  }
-  rd_kafka_conf_set_log_cb(conf, LogKafkaToSpdlog);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);  // rd_kafka_new owns conf only on success
-    return Status::IOError(std::string("cannot create a librdkafka handle: ") + err);
-  }
-  return rk;
-}
-
 // Kafka's rule for topic names.
 bool IsLegalTopicName(const std::string& name) {
   if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
@@ -53,7 +32,7 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(int brokers) {
                                    std::to_string(brokers));
   }
   // The mock cluster needs a handle to run in; it never connects anywhere.
-  auto host = NewProducer({{"client.id", "casegrid-mock-cluster"}});
+  auto host = NewKafkaClient(RD_KAFKA_PRODUCER, {{"client.id", "casegrid-mock-cluster"}});
   if (!host.ok()) return host.status();
   rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(*host, brokers);
   if (cluster == nullptr) {
@@ -114,8 +93,8 @@ Status MockCluster::CreateTopic(const std::string& name, int partitions, int rep
 }
 
 Result<int> MockCluster::PartitionCount(const std::string& name) {
-  auto client =
-      NewProducer({{"bootstrap.servers", bootstrap_}, {"client.id", "casegrid-mock-metadata"}});
+  auto client = NewKafkaClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap_},
+                                                   {"client.id", "casegrid-mock-metadata"}});
   if (!client.ok()) return client.status();
   rd_kafka_t* rk = *client;
   const rd_kafka_metadata_t* md = nullptr;

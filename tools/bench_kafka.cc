@@ -26,38 +26,29 @@ constexpr int kTimeoutMs = 30000;
 // producer settings and wait for every delivery report. Returns seconds.
 Result<double> RawProduce(const std::string& brokers, const std::string& topic,
                           const std::vector<std::pair<std::string, std::string>>& records) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
   auto settings = events::ProducerSettings(kTimeoutMs);
   settings.emplace_back("bootstrap.servers", brokers);
-  for (const auto& [k, v] : settings) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::InvalidArgument(std::string("raw producer: ") + err);
-    }
-  }
-  rd_kafka_conf_set_log_cb(conf, events::LogKafkaToSpdlog);
   static std::atomic<uint64_t> delivered, failed;
   delivered = 0;
   failed = 0;
-  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
-    (m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? delivered : failed)++;
+  auto producer = events::NewKafkaClient(RD_KAFKA_PRODUCER, settings, [](rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+      (m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? delivered : failed)++;
+    });
   });
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (rk == nullptr) return Status::InvalidArgument(std::string("raw producer: ") + err);
+  if (!producer.ok()) return producer.status().WithContext("raw producer");
+  rd_kafka_t* rk = *producer;
   const auto t0 = Clock::now();
   for (const auto& [key, value] : records) {
-    while (true) {
-      rd_kafka_resp_err_t e = rd_kafka_producev(
-          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_destroy(rk);
-        return Status::Unavailable(std::string("raw producer: ") + rd_kafka_err2str(e));
-      }
-      rd_kafka_poll(rk, 10);
+    const rd_kafka_resp_err_t e = events::ProduceOrWait(rk, [&] {
+      return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                               RD_KAFKA_V_KEY(key.data(), key.size()),
+                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    });
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_destroy(rk);
+      return Status::Unavailable(std::string("raw producer: ") + rd_kafka_err2str(e));
     }
     rd_kafka_poll(rk, 0);
   }

@@ -108,8 +108,7 @@ class Monitor {
   static Result<std::unique_ptr<Monitor>> Start(const std::string& bootstrap,
                                                 const std::vector<std::string>& topics,
                                                 int partitions) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    const std::vector<std::pair<std::string, std::string>> settings = {
+    const events::KafkaSettings settings = {
         {"bootstrap.servers", bootstrap},
         {"client.id", "casegrid-kafka-dev-monitor"},
         // rd_kafka_assign() needs a group.id; the monitor never joins the
@@ -122,21 +121,9 @@ class Monitor {
         // with each fetch response.
         {"fetch.wait.max.ms", "200"},
     };
-    char err[512];
-    for (const auto& [key, value] : settings) {
-      if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) !=
-          RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        return Status::InvalidArgument("monitor setting " + key + ": " + err);
-      }
-    }
-    rd_kafka_conf_set_log_cb(conf, events::LogKafkaToSpdlog);
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    if (rk == nullptr) {
-      rd_kafka_conf_destroy(conf);
-      return Status::IOError(std::string("cannot create the monitoring consumer: ") + err);
-    }
-    std::unique_ptr<Monitor> monitor(new Monitor(rk, partitions));
+    auto rk = events::NewKafkaClient(RD_KAFKA_CONSUMER, settings);
+    if (!rk.ok()) return rk.status().WithContext("the monitoring consumer");
+    std::unique_ptr<Monitor> monitor(new Monitor(*rk, partitions));
     rd_kafka_topic_partition_list_t* list =
         rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()) * partitions);
     for (const auto& topic : topics) {
@@ -149,7 +136,7 @@ class Monitor {
         monitor->tallies_.push_back(std::move(tally));
       }
     }
-    const rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, list);
+    const rd_kafka_resp_err_t aerr = rd_kafka_assign(*rk, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::IOError(std::string("monitoring consumer: assign: ") + rd_kafka_err2str(aerr));

@@ -39,29 +39,6 @@ std::atomic<bool> g_stop{false};
 
 void OnStopSignal(int) { g_stop.store(true); }
 
-// A librdkafka client configured from `settings`, logging to spdlog;
-// `customize` sets callbacks.
-Result<rd_kafka_t*> NewClient(rd_kafka_type_t type,
-                              const std::vector<std::pair<std::string, std::string>>& settings,
-                              const std::function<void(rd_kafka_conf_t*)>& customize) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, events::LogKafkaToSpdlog);
-  char err[512];
-  for (const auto& [k, v] : settings) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::InvalidArgument("kafka setting " + k + "=" + v + ": " + err);
-    }
-  }
-  customize(conf);
-  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return Status::InvalidArgument(std::string("kafka client: ") + err);
-  }
-  return rk;
-}
-
 Status CheckBrokers(const GlobalOptions& g) {
   if (g.log != "kafka" || g.brokers.empty()) {
     return Status::InvalidArgument(
@@ -126,11 +103,11 @@ class Worker {
         {"heartbeat.interval.ms", std::to_string(std::max(100, o_.session_timeout_ms / 6))},
         {"fetch.wait.max.ms", "50"},
     };
-    CASEGRID_ASSIGN_OR_RETURN(consumer_,
-                              NewClient(RD_KAFKA_CONSUMER, settings, [this](rd_kafka_conf_t* c) {
-                                rd_kafka_conf_set_opaque(c, this);
-                                rd_kafka_conf_set_rebalance_cb(c, &Worker::OnRebalance);
-                              }));
+    CASEGRID_ASSIGN_OR_RETURN(
+        consumer_, events::NewKafkaClient(RD_KAFKA_CONSUMER, settings, [this](rd_kafka_conf_t* c) {
+          rd_kafka_conf_set_opaque(c, this);
+          rd_kafka_conf_set_rebalance_cb(c, &Worker::OnRebalance);
+        }));
     rd_kafka_poll_set_consumer(consumer_);
     rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, commands_topic_.c_str(), RD_KAFKA_PARTITION_UA);
@@ -407,15 +384,16 @@ int RunSend(const GlobalOptions& g, const SendOptions& o) {
   auto settings = events::ProducerSettings(30000);
   settings.emplace_back("bootstrap.servers", g.brokers);
   std::atomic<uint64_t> failed{0};
-  auto producer = NewClient(RD_KAFKA_PRODUCER, settings, [&failed](rd_kafka_conf_t* c) {
-    rd_kafka_conf_set_opaque(c, &failed);
-    rd_kafka_conf_set_dr_msg_cb(c, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        static_cast<std::atomic<uint64_t>*>(opaque)->fetch_add(1);
-        spdlog::error("kafka: a command was not delivered: {}", rd_kafka_err2str(m->err));
-      }
-    });
-  });
+  auto producer =
+      events::NewKafkaClient(RD_KAFKA_PRODUCER, settings, [&failed](rd_kafka_conf_t* c) {
+        rd_kafka_conf_set_opaque(c, &failed);
+        rd_kafka_conf_set_dr_msg_cb(c, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            static_cast<std::atomic<uint64_t>*>(opaque)->fetch_add(1);
+            spdlog::error("kafka: a command was not delivered: {}", rd_kafka_err2str(m->err));
+          }
+        });
+      });
   if (!producer.ok()) return Fail(producer.status());
   rd_kafka_t* rk = *producer;
   const std::string topic = events::CommandsTopic(g.topic_prefix);
@@ -429,19 +407,16 @@ int RunSend(const GlobalOptions& g, const SendOptions& o) {
       ++bad;
       continue;
     }
-    while (true) {
-      rd_kafka_resp_err_t err =
-          rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                            RD_KAFKA_V_KEY(cmd->case_id().data(), cmd->case_id().size()),
-                            RD_KAFKA_V_VALUE(line.data(), line.size()),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_destroy(rk);
-        return Fail(Status::Unavailable("kafka: sending line " + std::to_string(line_no) + " to " +
-                                        topic + ": " + rd_kafka_err2str(err)));
-      }
-      rd_kafka_poll(rk, 10);
+    const rd_kafka_resp_err_t err = events::ProduceOrWait(rk, [&] {
+      return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                               RD_KAFKA_V_KEY(cmd->case_id().data(), cmd->case_id().size()),
+                               RD_KAFKA_V_VALUE(line.data(), line.size()),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    });
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_destroy(rk);
+      return Fail(Status::Unavailable("kafka: sending line " + std::to_string(line_no) + " to " +
+                                      topic + ": " + rd_kafka_err2str(err)));
     }
     ++sent;
     rd_kafka_poll(rk, 0);
