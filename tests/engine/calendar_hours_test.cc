@@ -9,6 +9,7 @@
 #include "base/time.h"
 #include "engine/calendar.h"
 #include "events/log.h"
+#include "tests/corpus_util.h"
 #include "tests/engine/engine_fixture.h"
 #include "workflows/yaml_proto.h"
 
@@ -396,22 +397,6 @@ TEST_CASE("a breach whose re-armed deadline needs an unpublished year is still e
 
 namespace {
 
-std::vector<std::string> FilesIn(const std::string& dir, const std::string& suffix) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() == suffix) names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 // The validator's lines for `dir`/`name` against the shipped calendars, with
 // "dir/" dropped and the shipped directory written "workflows/calendars".
 std::vector<std::string> Validate(const std::string& dir, const std::string& name) {
@@ -435,21 +420,8 @@ std::vector<std::string> Validate(const std::string& dir, const std::string& nam
 
 TEST_CASE("every broken calendar in the corpus gives exactly its expected lines", "[calendar]") {
   const std::string dir = SourcePath("tests/engine/broken-calendars");
-  const auto files = FilesIn(dir, ".yaml");
-  REQUIRE(files.size() >= kMinBrokenCalendars);
-  for (const auto& name : files) {
-    const std::string stem = name.substr(0, name.size() - std::string(".yaml").size());
-    INFO(name);
-    REQUIRE(std::filesystem::exists(dir + "/" + stem + ".expected"));
-    const auto expected = ReadLines(dir + "/" + stem + ".expected");
-    CHECK_FALSE(expected.empty());
-    CHECK(Validate(dir, name) == expected);
-  }
-  for (const auto& name : FilesIn(dir, ".expected")) {
-    INFO(name);
-    const std::string stem = name.substr(0, name.size() - std::string(".expected").size());
-    CHECK(std::filesystem::exists(dir + "/" + stem + ".yaml"));
-  }
+  CheckCorpus(dir, kMinBrokenCalendars,
+              [&](const std::string& name) { return Validate(dir, name); });
 }
 
 TEST_CASE("the shipped calendars and the town example validate clean", "[calendar]") {

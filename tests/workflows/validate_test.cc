@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/calendar.h"
+#include "tests/corpus_util.h"
 #include "tests/test_util.h"
 #include "workflows/definition.h"
 #include "workflows/org.h"
@@ -47,23 +48,6 @@ const ValidateOptions& ShippedOptions() {
   return options;
 }
 
-// The *.SUFFIX file names in `dir`, sorted.
-std::vector<std::string> FilesIn(const std::string& dir, const std::string& suffix) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() == suffix) names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 // What the validator reports for `dir`/`name`, with the "dir/" prefix dropped
 // as if run inside `dir`.
 std::vector<std::string> Report(const std::string& dir, const std::string& name) {
@@ -81,28 +65,13 @@ std::vector<std::string> Report(const std::string& dir, const std::string& name)
 
 TEST_CASE("every broken definition in the corpus gives exactly its expected lines", "[workflows]") {
   const std::string dir = casegrid::test::SourcePath("tests/workflows/broken");
-  const auto files = FilesIn(dir, ".yaml");
-  REQUIRE(files.size() >= kMinCorpusFiles);
-  for (const auto& name : files) {
-    const std::string stem = name.substr(0, name.size() - std::string(".yaml").size());
-    const std::string expected_path = dir + "/" + stem + ".expected";
-    INFO(name);
-    REQUIRE(std::filesystem::exists(expected_path));
-    const auto expected = ReadLines(expected_path);
-    CHECK_FALSE(expected.empty());
-    CHECK(Report(dir, name) == expected);
-  }
-  // No expectation without its definition.
-  for (const auto& name : FilesIn(dir, ".expected")) {
-    INFO(name);
-    const std::string stem = name.substr(0, name.size() - std::string(".expected").size());
-    CHECK(std::filesystem::exists(dir + "/" + stem + ".yaml"));
-  }
+  casegrid::test::CheckCorpus(dir, kMinCorpusFiles,
+                              [&](const std::string& name) { return Report(dir, name); });
 }
 
 TEST_CASE("every shipped workflow definition validates with no problem", "[workflows]") {
   const std::string dir = casegrid::test::SourcePath("workflows/definitions");
-  const auto files = FilesIn(dir, ".yaml");
+  const auto files = casegrid::test::FilesIn(dir, ".yaml");
   REQUIRE_FALSE(files.empty());
   for (const auto& name : files) {
     INFO(name);
