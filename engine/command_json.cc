@@ -73,17 +73,20 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
     return Bad("not valid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
   }
   if (!j.is_object()) return Bad("a command must be a JSON object, got " + TypeName(j));
-  static const char* kKeys[] = {"id", "case", "action", "at", "actor", "expect", "data"};
+  static const char* kKeys[] = {"id",    "case",   "action", "at",
+                                "actor", "expect", "data",   "workflow"};
   for (const auto& [k, v] : j.items()) {
     if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) { return k == x; }) ==
         std::end(kKeys)) {
-      return Bad(k + ": unknown field (allowed: id, case, action, at, actor, expect, data)");
+      return Bad(k +
+                 ": unknown field (allowed: id, case, action, at, actor, expect, data, workflow)");
     }
   }
   casegrid::v1::Command cmd;
   CASEGRID_RETURN_IF_ERROR(GetString(j, "id", "", false, cmd.mutable_id()));
   CASEGRID_RETURN_IF_ERROR(GetString(j, "case", "", true, cmd.mutable_case_id()));
   CASEGRID_RETURN_IF_ERROR(GetString(j, "action", "", true, cmd.mutable_action()));
+  CASEGRID_RETURN_IF_ERROR(GetString(j, "workflow", "", false, cmd.mutable_workflow()));
   std::string at;
   CASEGRID_RETURN_IF_ERROR(GetString(j, "at", "", false, &at));
   if (!at.empty()) {

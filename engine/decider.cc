@@ -162,7 +162,14 @@ const casegrid::v1::ActionMark* FindMark(const CaseState& s, std::string_view ac
 }
 
 std::string_view OnBreachName(casegrid::v1::OnBreach b) {
-  return b == casegrid::v1::ESCALATE_ONE_LEVEL ? "escalate" : "record";
+  switch (b) {
+    case casegrid::v1::ESCALATE_ONE_LEVEL:
+      return "escalate";
+    case casegrid::v1::URGE:
+      return "urge";
+    default:
+      return "record";
+  }
 }
 
 // Builds the events of one decision, folding each into a working copy of the
@@ -246,26 +253,72 @@ class Decision {
                       timeutil::FormatTimestamp(state->last_micros()) +
                       " (times must not go back within a case)");
       }
-      if (std::find(action->from().begin(), action->from().end(), state->state()) ==
-          action->from().end()) {
-        return Reject("action " + Quote(action->name()) + " is not allowed in state " +
-                      Quote(state->state()) + " (allowed from: " + JoinNames(action->from()) + ")");
-      }
+      CASEGRID_RETURN_IF_ERROR(CheckAllowed(*action, *state));
     }
     CASEGRID_RETURN_IF_ERROR(CheckActor(*action, state));
     CASEGRID_RETURN_IF_ERROR(CheckFields(data, action->fields(), "data.", action->name(), ctx_));
-    if (action->max_times() > 0 && state != nullptr) {
-      const auto* mark = FindMark(*state, action->name());
-      if (mark != nullptr && mark->times() >= action->max_times()) {
-        return Reject("action " + Quote(action->name()) + " may be taken at most " +
-                      std::to_string(action->max_times()) + " time(s) per case");
-      }
-    }
-    CASEGRID_RETURN_IF_ERROR(Apply(*action));
+    CASEGRID_RETURN_IF_ERROR(Apply(*action, data));
+    CASEGRID_RETURN_IF_ERROR(TakeOutcome(*action, data));
     return out_.Take();
   }
 
  private:
+  // Whether the case's state allows `action` now: its from states, its
+  // `within` window and its max_times.
+  Status CheckAllowed(const Action& action, const CaseState& s) const {
+    if (std::find(action.from().begin(), action.from().end(), s.state()) == action.from().end()) {
+      return Reject("action " + Quote(action.name()) + " is not allowed in state " +
+                    Quote(s.state()) + " (allowed from: " + JoinNames(action.from()) + ")");
+    }
+    if (!action.within().empty()) {
+      const auto* open = FindOpen(s, action.within());
+      if (open == nullptr || open->breached() || now_ > open->due_micros()) {
+        return Reject("action " + Quote(action.name()) + " is allowed only within deadline " +
+                      Quote(action.within()) +
+                      (open == nullptr
+                           ? std::string(", which is not open")
+                           : ", which was due " + timeutil::FormatTimestamp(open->due_micros())));
+      }
+    }
+    if (action.max_times() > 0) {
+      const auto* mark = FindMark(s, action.name());
+      if (mark != nullptr && mark->times() >= action.max_times()) {
+        return Reject("action " + Quote(action.name()) + " may be taken at most " +
+                      std::to_string(action.max_times()) + " time(s) per case");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The first outcome of `action` whose condition holds on `data` and whose
+  // `then` action the case allows now is taken, by the rule, in this command.
+  // A rating's outcomes only within reopen_within_days of closure.
+  Status TakeOutcome(const Action& action, const Struct& data) {
+    const CaseState& s = out_.state();
+    if (action.reopen_within_days() > 0 && s.closed_micros() > 0 &&
+        now_ - s.closed_micros() > int64_t{action.reopen_within_days()} * timeutil::kMicrosPerDay) {
+      return Status::Ok();
+    }
+    for (const auto& outcome : action.outcomes()) {
+      if (Bool(data, outcome.when().field()) != outcome.when().equals()) continue;
+      const Action* then = def_.FindAction(outcome.then());
+      if (then == nullptr || !CheckAllowed(*then, s).ok()) continue;
+      // The follow-on gets the data it declares; a reason it requires says why.
+      Struct follow;
+      for (const auto& f : then->fields()) {
+        auto it = data.fields().find(f.name());
+        if (it != data.fields().end()) (*follow.mutable_fields())[f.name()] = it->second;
+      }
+      if (!follow.fields().contains("reason")) {
+        (*follow.mutable_fields())["reason"].set_string_value(
+            action.name() + ": " + outcome.when().field() + " is " +
+            (outcome.when().equals() ? "true" : "false"));
+      }
+      return Apply(*then, follow);
+    }
+    return Status::Ok();
+  }
+
   Status CheckActor(const Action& action, const CaseState* state) {
     const auto& actor = cmd_.actor();
     if (actor.user().empty() || actor.role().empty()) {
@@ -295,14 +348,14 @@ class Decision {
   }
 
   // The main event of the action, then deadlines met, cancelled and started.
-  Status Apply(const Action& action) {
-    const Struct& data = cmd_.data();
+  Status Apply(const Action& action, const Struct& data) {
     const CaseState& s = out_.state();
     Event* e = out_.Begin(action.name(), action.to());
     switch (action.effect()) {
       case casegrid::v1::OPEN_CASE: {
         auto* p = e->mutable_case_reported();
-        p->set_channel(Str(data, "channel"));
+        // The channel it came in by; without one, the role that took it in.
+        p->set_channel(Str(data, "channel").empty() ? cmd_.actor().role() : Str(data, "channel"));
         p->set_category(Str(data, "category"));
         p->set_grid(Str(data, "grid"));
         if (const auto* grid = ctx_.org->FindGrid(p->grid())) p->set_station(grid->station());
@@ -386,14 +439,16 @@ class Decision {
       case casegrid::v1::CLOSE: {
         auto* p = e->mutable_case_closed();
         p->set_note(Str(data, "note"));
-        p->set_unit(s.unit());
-        if (const auto* u = ctx_.org->FindUnit(s.unit()))
+        p->set_evidence(Str(data, "evidence"));
+        // A case closed before any dispatch (on the spot) closes at its station.
+        p->set_unit(s.unit().empty() ? s.station() : s.unit());
+        if (const auto* u = ctx_.org->FindUnit(p->unit()))
           p->set_level(std::string(ctx_.org->LevelOf(*u)));
         p->set_on_time(!s.breached_any());
         break;
       }
       default:
-        FillGenericPayload(action, e);
+        FillGenericPayload(action, data, e);
         break;
     }
     out_.Commit();
@@ -405,11 +460,7 @@ class Decision {
                   d != nullptr ? d->on_breach() : casegrid::v1::RECORD, out_.last().event_id(),
                   out_.last().occurred_micros());
     }
-    CASEGRID_RETURN_IF_ERROR(FinishDeadlines(action));
-    if (action.effect() == casegrid::v1::RATE && !out_.last().rated().satisfied()) {
-      return MaybeReopenAfterRating(action);
-    }
-    return Status::Ok();
+    return FinishDeadlines(action);
   }
 
   // Fails (InvalidArgument) when a deadline it starts cannot be computed.
@@ -471,15 +522,29 @@ class Decision {
     const BusinessCalendar& cal = *ctx_.calendar;
     Result<int64_t> due = 0;
     std::string rule;
+    int32_t hours = d->working_hours();
+    std::string level_note;
+    if (d->levels_size() > 0) {
+      const auto* unit = ctx_.org->FindUnit(out_.state().unit());
+      const std::string_view level = unit != nullptr ? ctx_.org->LevelOf(*unit) : "";
+      for (const auto& limit : d->levels()) {
+        if (limit.level() == level) hours = limit.working_hours();
+      }
+      if (hours <= 0) {
+        return Reject("deadline " + name + " has no limit for the " +
+                      (level.empty() ? std::string("case without a responsible unit")
+                                     : std::string(level) + " level"));
+      }
+      level_note = " (the " + std::string(level) + " level's limit)";
+    }
     if (d->calendar_days() > 0) {
       due = cal.EndOfCalendarDaysAfter(day, d->calendar_days());
       rule = "end of the " + Ordinal(d->calendar_days()) + " calendar day after the " +
              anchor_name + " day";
-    } else if (d->working_hours() > 0) {
-      due = cal.DueAfterWorkingHours(anchor_micros, d->working_hours());
-      rule = std::to_string(d->working_hours()) +
-             (d->working_hours() == 1 ? " working hour" : " working hours") + " after the " +
-             anchor_name + " time";
+    } else if (hours > 0) {
+      due = cal.DueAfterWorkingHours(anchor_micros, hours);
+      rule = std::to_string(hours) + (hours == 1 ? " working hour" : " working hours") +
+             " after the " + anchor_name + " time" + level_note;
     } else {
       due = cal.DueAfterWorkingDays(day, d->working_days());
       rule = d->working_days() > 0
@@ -490,8 +555,8 @@ class Decision {
     if (!due.ok()) {
       if (!breach) return Reject("deadline " + name + ": " + due.status().message());
       rule += " (" + due.status().message() + "; counted with weekends only meanwhile)";
-      due = d->working_hours() > 0 ? cal.EndOfWorkingHoursAfter(anchor_micros, d->working_hours())
-                                   : cal.EndOfWorkingDaysAfter(day, d->working_days());
+      due = hours > 0 ? cal.EndOfWorkingHoursAfter(anchor_micros, hours)
+                      : cal.EndOfWorkingDaysAfter(day, d->working_days());
     }
     SetDeadline(action, name, *due, "deadline " + name + ": " + rule, d->on_breach(), anchor_event,
                 anchor_micros);
@@ -527,26 +592,6 @@ class Decision {
     out_.Commit();
   }
 
-  Status MaybeReopenAfterRating(const Action& rate) {
-    const Action* reopen = def_.FindEffect(casegrid::v1::REOPEN);
-    if (reopen == nullptr) return Status::Ok();
-    const CaseState& s = out_.state();
-    const auto* mark = FindMark(s, reopen->name());
-    if (reopen->max_times() > 0 && mark != nullptr && mark->times() >= reopen->max_times()) {
-      return Status::Ok();
-    }
-    if (std::find(reopen->from().begin(), reopen->from().end(), s.state()) == reopen->from().end())
-      return Status::Ok();
-    if (s.closed_micros() > 0 && rate.reopen_within_days() > 0 &&
-        now_ - s.closed_micros() > int64_t{rate.reopen_within_days()} * timeutil::kMicrosPerDay) {
-      return Status::Ok();
-    }
-    Event* e = out_.Begin(reopen->name(), reopen->to());
-    e->mutable_reopened()->set_reason("unsatisfied rating");
-    out_.Commit();
-    return FinishDeadlines(*reopen);
-  }
-
   Status FillEscalation(const casegrid::v1::Unit& from, const std::string& reason,
                         const std::string& deadline, casegrid::v1::Escalated* p) {
     const std::string from_level(ctx_.org->LevelOf(from));
@@ -580,6 +625,13 @@ class Decision {
     p->set_owner_unit(OwnerUnit(name));
     p->set_on_breach(on_breach);
     out_.Commit();
+    if (on_breach == "urge") {
+      Event* urge = out_.Begin(kBreachAction, "");
+      urge->mutable_urged()->set_deadline(name);
+      urge->mutable_urged()->set_note("deadline " + name + " passed: urged automatically");
+      out_.Commit();
+      return Status::Ok();
+    }
     if (on_breach != "escalate") return Status::Ok();
     const auto* from = ctx_.org->FindUnit(out_.state().unit());
     if (from == nullptr) return Status::Ok();
@@ -594,18 +646,18 @@ class Decision {
   }
 
   // NONE/NOTE effects: the payload the action `emits`, data copied by name.
-  void FillGenericPayload(const Action& action, Event* e) {
+  void FillGenericPayload(const Action& action, const Struct& data, Event* e) {
     const auto* desc = Event::descriptor();
     const auto* field = action.emits().empty() ? nullptr : desc->FindFieldByName(action.emits());
     if (field == nullptr || field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
       auto* t = e->mutable_transition();
       t->set_action(action.name());
-      *t->mutable_data() = cmd_.data();
+      *t->mutable_data() = data;
       return;
     }
     auto* payload = e->GetReflection()->MutableMessage(e, field);
     const auto* refl = payload->GetReflection();
-    for (const auto& [key, value] : cmd_.data().fields()) {
+    for (const auto& [key, value] : data.fields()) {
       const auto* f = payload->GetDescriptor()->FindFieldByName(key);
       if (f == nullptr || f->is_repeated()) continue;
       using FD = google::protobuf::FieldDescriptor;

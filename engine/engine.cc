@@ -55,7 +55,12 @@ class BatchWriter {
   BatchWriter(events::Batch& batch, const Config& config, Env* env, ApplyStats* stats)
       : batch_(batch), config_(config), env_(env), stats_(stats) {
     ctx_.org = config.org.get();
-    ctx_.calendar = config.calendar.get();
+  }
+
+  // The decide context of a case on `def`: its calendar.
+  const DecideContext& ContextFor(const workflows::Definition& def) {
+    ctx_.calendar = config_.CalendarFor(def);
+    return ctx_;
   }
 
   // Loads the case's state; *found = false for a new case.
@@ -71,10 +76,19 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  Result<std::shared_ptr<const workflows::Definition>> DefinitionFor(const CaseState* state) {
-    if (state != nullptr)
+  // The case's own definition version; for a new case, the newest version of
+  // the workflow the command names (default: config_.default_workflow).
+  Result<std::shared_ptr<const workflows::Definition>> DefinitionFor(const CaseState* state,
+                                                                     std::string_view named = "") {
+    if (state != nullptr) {
+      if (!named.empty() && named != state->workflow_id()) {
+        return Status::InvalidArgument("workflow: case " + state->case_id() + " runs on " +
+                                       state->workflow_id() + ", not " + std::string(named));
+      }
       return config_.workflows->Find(state->workflow_id(), state->workflow_version());
-    return config_.workflows->Latest(config_.default_workflow);
+    }
+    return config_.workflows->Latest(named.empty() ? std::string_view(config_.default_workflow)
+                                                   : named);
   }
 
   // Seals and appends `events`, folds them into `state`, keeps the deadline index.
@@ -103,7 +117,7 @@ class BatchWriter {
     breach.mutable_actor()->set_role("system");
     (*breach.mutable_data()->mutable_fields())["deadline"].set_string_value(name);
     CASEGRID_ASSIGN_OR_RETURN(auto def, DefinitionFor(&state));
-    return Decide(&state, breach, *def, ctx_, std::max(due, state.last_micros()));
+    return Decide(&state, breach, *def, ContextFor(*def), std::max(due, state.last_micros()));
   }
 
   // Whether an open deadline of `state` is due at or before `until`.
@@ -191,7 +205,7 @@ class BatchWriter {
     CaseState state;
     bool found;
     CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
-    auto def = DefinitionFor(found ? &state : nullptr);
+    auto def = DefinitionFor(found ? &state : nullptr, cmd.workflow());
     if (!def.ok()) return reject(def.status());
     // Only when one of the case's own deadlines has passed does the command
     // meet another case than the stored one (the usual case needs no copy).
@@ -201,7 +215,8 @@ class BatchWriter {
       probe = state;
       SimulateDue(&probe, at - 1);
     }
-    auto events = Decide(found ? (own_due ? &probe : &state) : nullptr, cmd, **def, ctx_, at);
+    auto events =
+        Decide(found ? (own_due ? &probe : &state) : nullptr, cmd, **def, ContextFor(**def), at);
     if (!events.ok()) return reject(events.status());
     // Accepted: time has reached `at` for every case.
     CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
@@ -244,10 +259,23 @@ Result<Config> LoadConfig(const std::string& dir) {
   config.workflows = std::make_shared<workflows::Registry>(std::move(reg).value());
   auto def = config.workflows->Latest(config.default_workflow);
   if (!def.ok()) return def.status();
-  auto cal = BusinessCalendar::LoadDir(dir + "/calendars", (*def)->proto().calendar());
-  if (!cal.ok()) return cal.status();
-  config.calendar = std::make_shared<BusinessCalendar>(std::move(cal).value());
+  for (const auto& d : config.workflows->All()) {
+    const std::string& id = d->proto().calendar();
+    if (config.calendars.count(id)) continue;
+    auto cal = BusinessCalendar::LoadDir(dir + "/calendars", id);
+    if (!cal.ok()) return cal.status().WithContext("workflow " + d->id());
+    config.calendars.emplace(id, std::make_shared<BusinessCalendar>(std::move(cal).value()));
+  }
   return config;
+}
+
+const BusinessCalendar* Config::CalendarFor(const workflows::Definition& def) const {
+  auto it = calendars.find(def.proto().calendar());
+  return it == calendars.end() ? nullptr : it->second.get();
+}
+
+const BusinessCalendar& Config::default_calendar() const {
+  return *CalendarFor(**workflows->Latest(default_workflow));
 }
 
 Engine::Engine(events::Log* log, Config config, Env* env)

@@ -11,6 +11,7 @@
 #define CASEGRID_ENGINE_ENGINE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -31,13 +32,20 @@ namespace casegrid::engine {
 // Everything the engine is configured with, all of it data.
 struct Config {
   std::shared_ptr<const workflows::Organisation> org;
-  std::shared_ptr<const BusinessCalendar> calendar;
+  // Every calendar a definition of `workflows` names, by id.
+  std::map<std::string, std::shared_ptr<const BusinessCalendar>, std::less<>> calendars;
   std::shared_ptr<const workflows::Registry> workflows;
   std::string default_workflow = "petition-125";
+
+  // The calendar definition `def` counts with; nullptr if not loaded.
+  const BusinessCalendar* CalendarFor(const workflows::Definition& def) const;
+  // The default workflow's calendar (cn-mainland); never null after LoadConfig.
+  const BusinessCalendar& default_calendar() const;
 };
 
-// Loads `dir`/definitions/*.yaml, `dir`/calendars/*.yaml and
-// `dir`/org/reference-district.yaml (dir is the shipped workflows/ folder).
+// Loads `dir`/definitions/*.yaml, `dir`/org/reference-district.yaml and, from
+// `dir`/calendars/*.yaml, every calendar a definition names (dir is the
+// shipped workflows/ folder).
 Result<Config> LoadConfig(const std::string& dir);
 
 struct Answer {

@@ -108,7 +108,7 @@ class Simulation {
         o_(options),
         rng_(options.seed),
         org_(*session.engine->config().org),
-        cal_(*session.engine->config().calendar) {
+        cal_(session.engine->config().default_calendar()) {
     for (const auto& g : org_.proto().grids()) grids_.push_back(g.code());
     categories_ = {
         {"labour-dispute", "371302-D02", 14},   {"property-management", "371302-D01", 13},

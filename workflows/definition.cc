@@ -56,12 +56,6 @@ const casegrid::v1::State* Definition::FindState(std::string_view name) const {
   int i = Lookup(states_, name);
   return i < 0 ? nullptr : &proto_.states(i);
 }
-const casegrid::v1::Action* Definition::FindEffect(casegrid::v1::Effect effect) const {
-  for (const auto& a : proto_.actions()) {
-    if (a.effect() == effect) return &a;
-  }
-  return nullptr;
-}
 bool Definition::IsFinal(std::string_view state) const {
   const auto* s = FindState(state);
   return s != nullptr && s->final();

@@ -41,8 +41,6 @@ class Definition {
   const casegrid::v1::Action* FindAction(std::string_view name) const;
   const casegrid::v1::Deadline* FindDeadline(std::string_view name) const;
   const casegrid::v1::State* FindState(std::string_view name) const;
-  // The first action with this effect (e.g. REOPEN for an unsatisfied rating).
-  const casegrid::v1::Action* FindEffect(casegrid::v1::Effect effect) const;
   bool IsFinal(std::string_view state) const;
   bool HasRole(std::string_view role) const;
 

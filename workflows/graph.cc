@@ -24,7 +24,12 @@ std::string Quote(const std::string& s) {
 // "contact: 1 working day, case_unit, escalate_one_level"
 std::string DeadlineText(const casegrid::v1::Deadline& d) {
   std::string limit;
-  if (d.working_hours() > 0) {
+  if (d.levels_size() > 0) {
+    for (const auto& l : d.levels()) {
+      limit += (limit.empty() ? "" : " / ") + l.level() + " " + std::to_string(l.working_hours());
+    }
+    limit += " working hours";
+  } else if (d.working_hours() > 0) {
     limit =
         std::to_string(d.working_hours()) + " working hour" + (d.working_hours() == 1 ? "" : "s");
   } else if (d.calendar_days() > 0) {
@@ -59,7 +64,13 @@ std::string EdgeLabel(const casegrid::v1::Action& a,
     label += "\ncancels ";
     for (int i = 0; i < a.cancels_size(); ++i) label += (i > 0 ? ", " : "") + a.cancels(i);
   }
+  if (!a.within().empty()) label += "\nonly within " + a.within();
   if (a.max_times() > 0) label += "\nat most " + std::to_string(a.max_times()) + "x";
+  for (const auto& o : a.outcomes()) {
+    label += std::string("\nif ") + (o.when().equals() ? "" : "not ") + o.when().field() +
+             ": then " + o.then();
+  }
+  if (a.roles().empty()) label += "\n(taken by an outcome)";
   return label;
 }
 

@@ -74,6 +74,7 @@ class Checker {
       }
     }
     for (int i = 0; i < def_.actions_size(); ++i) {
+      for (const auto& o : def_.actions(i).outcomes()) outcome_targets_.insert(o.then());
       if (!actions_.emplace(def_.actions(i).name(), i).second) {
         Add(Index("actions", i) + ".name",
             "action " + Quote(def_.actions(i).name()) + " is declared twice");
@@ -104,7 +105,10 @@ class Checker {
       } else if (a.from_size() == 0) {
         Add(path, what + " has no from states, so it can never be taken");
       }
-      if (a.roles_size() == 0) Add(path, what + " has no roles, so no one can take it");
+      if (a.roles_size() == 0 && !outcome_targets_.count(a.name())) {
+        Add(path,
+            what + " has no roles, so no one can take it (only an outcome's then needs none)");
+      }
       for (int j = 0; j < a.from_size(); ++j) {
         if (!states_.count(a.from(j))) {
           Add(Index(path + ".from", j), what + " from unknown state " + Quote(a.from(j)));
@@ -141,9 +145,82 @@ class Checker {
         }
       }
     }
+    CheckOutcomes();
     if (open_case_ < 0) {
       Add(def_.actions_size() > 0 ? "actions" : "",
           "no action has effect open_case; a definition needs exactly one");
+    }
+  }
+
+  // An action's `within` names a deadline; each outcome tests a boolean data
+  // field of its action and names, as `then`, another action with no
+  // outcomes of its own (so one command takes at most one follow-on step).
+  void CheckOutcomes() {
+    for (int i = 0; i < def_.actions_size(); ++i) {
+      const Action& a = def_.actions(i);
+      const std::string path = Index("actions", i);
+      const std::string what = "action " + Quote(a.name());
+      if (!a.within().empty() && !deadlines_.count(a.within())) {
+        Add(path + ".within", what + " is allowed within unknown deadline " + Quote(a.within()));
+      }
+      for (int j = 0; j < a.outcomes_size(); ++j) {
+        const auto& o = a.outcomes(j);
+        const std::string opath = Index(path + ".outcomes", j);
+        bool boolean = false;
+        for (const auto& f : a.fields()) {
+          if (f.name() == o.when().field() && f.type() == casegrid::v1::BOOL) boolean = true;
+        }
+        if (!boolean) {
+          Add(opath + ".when.field", what + " has an outcome on " + Quote(o.when().field()) +
+                                         ", which is not one of its boolean data fields");
+        }
+        auto then = actions_.find(o.then());
+        if (then == actions_.end()) {
+          Add(opath + ".then",
+              what + " has an outcome that takes unknown action " + Quote(o.then()));
+        } else if (o.then() == a.name()) {
+          Add(opath + ".then", what + " has an outcome that takes itself");
+        } else if (def_.actions(then->second).outcomes_size() > 0) {
+          Add(opath + ".then", what + " has an outcome that takes " + Quote(o.then()) +
+                                   ", which has outcomes of its own (outcomes do not chain)");
+        } else if (def_.actions(then->second).effect() == casegrid::v1::OPEN_CASE) {
+          Add(opath + ".then",
+              what + " has an outcome that takes the open_case action " + Quote(o.then()));
+        }
+      }
+    }
+  }
+
+  // A deadline with per-level limits lists village, town and district once
+  // each, with a positive number of working hours, and no other limit.
+  void CheckLevels(const Deadline& d, const std::string& path, const std::string& what) {
+    static constexpr std::string_view kLevels[] = {"village", "town", "district"};
+    std::set<std::string> seen;
+    for (int j = 0; j < d.levels_size(); ++j) {
+      const auto& l = d.levels(j);
+      const std::string lpath = Index(path + ".levels", j);
+      if (std::find(std::begin(kLevels), std::end(kLevels), l.level()) == std::end(kLevels)) {
+        Add(lpath + ".level", what + " has a limit for unknown level " + Quote(l.level()) +
+                                  " (village, town, district)");
+      } else if (!seen.insert(l.level()).second) {
+        Add(lpath + ".level", what + " has two limits for the " + l.level() + " level");
+      }
+      if (l.working_hours() <= 0) {
+        Add(lpath + ".working_hours", what + " has a " + l.level() + " limit of " +
+                                          std::to_string(l.working_hours()) +
+                                          " working hours; it must be at least 1");
+      }
+    }
+    for (auto level : kLevels) {
+      if (!seen.count(std::string(level))) {
+        Add(path + ".levels",
+            what + " has per-level limits but none for the " + std::string(level) + " level");
+      }
+    }
+    if (d.owner() == "centre") {
+      Add(path + ".levels", what +
+                                " is owned by the centre, so it has no level to vary by: "
+                                "per-level limits need owner case_unit");
     }
   }
 
@@ -160,18 +237,23 @@ class Checker {
       if (d.working_days() > 0) units.push_back("working_days");
       if (d.calendar_days() > 0) units.push_back("calendar_days");
       if (d.working_hours() > 0) units.push_back("working_hours");
+      if (d.levels_size() > 0) units.push_back("levels");
       if (units.size() == 2) {
         Add(path, what + " has both " + units[0] + " and " + units[1]);
-      } else if (units.size() == 3) {
-        Add(path, what + " has working_days, calendar_days and working_hours; it counts in one");
+      } else if (units.size() > 2) {
+        Add(path,
+            what + " has " + std::to_string(units.size()) +
+                " of working_days, calendar_days, working_hours and levels; it counts in one");
       }
+      if (d.levels_size() > 0) CheckLevels(d, path, what);
       if (d.owner().empty()) {
         Add(path, what + " has no owner (owner: case_unit or centre)");
       } else if (d.owner() != "case_unit" && d.owner() != "centre") {
         Add(path + ".owner", what + " owner must be case_unit or centre, not " + Quote(d.owner()));
       }
       if (d.on_breach() == casegrid::v1::ON_BREACH_UNSPECIFIED) {
-        Add(path, what + " has no breach behaviour (on_breach: record or escalate_one_level)");
+        Add(path,
+            what + " has no breach behaviour (on_breach: record, urge or escalate_one_level)");
       }
       if (!d.anchor().empty() && !actions_.count(d.anchor())) {
         Add(path + ".anchor", what + " is anchored on unknown action " + Quote(d.anchor()));
@@ -357,7 +439,7 @@ class Checker {
   const WorkflowDefinition& def_;
   const ValidateOptions& options_;
   std::vector<Problem> problems_;
-  std::set<std::string> roles_, started_;
+  std::set<std::string> roles_, started_, outcome_targets_;
   std::map<std::string, int> states_, deadlines_, actions_;  // first declaration
   int open_case_ = -1;                                       // first open_case action
   bool unknown_state_ = false;  // an action names a state that is not declared

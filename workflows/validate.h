@@ -39,7 +39,11 @@ struct ValidateOptions {
 // Checks `def` against these rules and returns every problem (empty: valid):
 //  - names: states, actions, deadlines and roles are each declared once;
 //  - exactly one action has effect open_case; it has a `to` (the start state)
-//    and no `from`; every other action has at least one `from` and one role;
+//    and no `from`; every other action has at least one `from`, and at least
+//    one role unless it is an outcome's `then` (taken by the rule);
+//  - an action's `within` names a deadline; an outcome tests a boolean data
+//    field of its action and its `then` names another action, not open_case,
+//    with no outcomes of its own;
 //  - every state, deadline, role, anchor action and `emits` payload (a field of
 //    casegrid.v1.Event's payload oneof) named exists; `emits` only with effect
 //    none or note (the others have their own payload); a deadline's `when`
@@ -49,7 +53,9 @@ struct ValidateOptions {
 //  - every state is reachable from the start state, and every non-final state
 //    has a path to a final state (edges: an action's from -> to);
 //  - every deadline has an owner (case_unit or centre), a breach behaviour,
-//    at most one of working_days, working_hours and calendar_days, and an action starting it;
+//    at most one of working_days, working_hours, calendar_days and levels, and
+//    an action starting it; per-level limits (owner case_unit) give village,
+//    town and district each once, with at least 1 working hour;
 //  - no two actions are ambiguous: both can be taken from one state by one
 //    role, with the same effect, `to`, `emits` and set of data field names;
 //  - escalation ends at the district: a centre-owned deadline (the district

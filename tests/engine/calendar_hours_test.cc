@@ -38,7 +38,7 @@ int64_t Local(const std::string& date_time) {
   return At((text + ":00+08:00").c_str());
 }
 
-const BusinessCalendar& Shipped() { return *ShippedConfig().calendar; }
+const BusinessCalendar& Shipped() { return ShippedConfig().default_calendar(); }
 
 std::string ShippedDir() { return SourcePath("workflows/calendars"); }
 

@@ -27,7 +27,7 @@ TEST_CASE("malformed command lines are rejected naming the field", "[commands]")
   CHECK(msg(R"({"case":"A","action":"x"})") == "actor: required");
   CHECK(msg(R"({"action":"x","actor":{"user":"u","role":"r"}})") == "case: required");
   CHECK(msg(R"({"case":"A","action":"x","actor":{"user":"u","role":"r"},"colour":1})") ==
-        "colour: unknown field (allowed: id, case, action, at, actor, expect, data)");
+        "colour: unknown field (allowed: id, case, action, at, actor, expect, data, workflow)");
   CHECK(msg(R"({"case":"A","action":"x","actor":{"user":"u","role":"r"},"expect":-1})") ==
         "expect: expected a non-negative integer (the case version), got number");
   CHECK(msg(R"({"case":"A","action":"x","actor":{"user":"u","role":"r"},"at":"tomorrow"})")

@@ -100,10 +100,10 @@ struct EngineRig {
 // Runs commands through Decide/Evolve only: the decider as a pure function.
 class DeciderHarness {
  public:
-  DeciderHarness() {
+  explicit DeciderHarness(const std::string& workflow = "petition-125") {
+    def_ = *ShippedConfig().workflows->Latest(workflow);
     ctx_.org = ShippedConfig().org.get();
-    ctx_.calendar = ShippedConfig().calendar.get();
-    def_ = *ShippedConfig().workflows->Latest("petition-125");
+    ctx_.calendar = ShippedConfig().CalendarFor(*def_);
   }
   // Applies the command; returns its events, or the rejection.
   Result<std::vector<casegrid::v1::Event>> Do(const casegrid::v1::Command& cmd) {

@@ -170,3 +170,42 @@ TEST_CASE("a command dated in the future is rejected", "[engine]") {
   REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
   REQUIRE(answers[0].status.message().find("is in the future") != std::string::npos);
 }
+
+TEST_CASE("an intake names its workflow; the case keeps it and deadlines fire by its rules",
+          "[engine]") {
+  Rig rig;
+  auto intake = Cmd("H-1", "intake", "h01:hotline:371302", "2026-09-01T09:00:00+08:00",
+                    std::string("{\"category\":\"noise\",\"grid\":\"") + kGrid +
+                        "\",\"summary\":\"Night works\"}",
+                    "h-1");
+  intake.set_workflow("hotline-12345");
+  auto unknown = intake;
+  unknown.set_case_id("H-2");
+  unknown.set_id("h-2");
+  unknown.set_workflow("hotline-99999");
+  auto dispatch = Cmd("H-1", "dispatch", kCentre, "2026-09-01T11:00:00+08:00", "{}", "h-3");
+  auto other = Cmd("H-1", "urge", kCentre, "2026-09-01T11:30:00+08:00", R"({"note":"x"})", "h-4");
+  other.set_workflow("petition-125");
+  auto answers = rig.Apply({intake, unknown, dispatch, other});
+  CHECK(answers[0].kind == engine::Answer::Kind::kAccepted);
+  CHECK(answers[1].kind == engine::Answer::Kind::kRejected);
+  CHECK(answers[1].status.message() == "no workflow \"hotline-99999\"");
+  CHECK(answers[2].kind == engine::Answer::Kind::kAccepted);
+  CHECK(answers[3].kind == engine::Answer::Kind::kRejected);
+  CHECK(answers[3].status.message() ==
+        "workflow: case H-1 runs on hotline-12345, not petition-125");
+  auto state = rig.engine->CaseState("H-1");
+  REQUIRE_OK(state);
+  CHECK(state->workflow_id() == "hotline-12345");
+  CHECK(state->workflow_version() == 1);
+  // Not signed by 14:30: the ticker urges the station automatically.
+  auto fired = rig.engine->Tick(At("2026-09-01T15:00:00+08:00"));
+  REQUIRE_OK(fired);
+  CHECK(fired->events == 2);  // breached, urged
+  std::vector<std::string> payloads;
+  REQUIRE_OK(engine::ReplayCase(*rig.log, "H-1",
+                                [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState&) {
+                                  payloads.emplace_back(engine::PayloadName(e));
+                                }));
+  CHECK(payloads.back() == "urged");
+}

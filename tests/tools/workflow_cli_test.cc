@@ -102,8 +102,10 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   const Output list = run({"list"});
   INFO(test::Describe(list));
   REQUIRE(list.status == 0);
-  CHECK(test::Lines(list.out).size() == 3);
+  CHECK(test::Lines(list.out).size() ==
+        5);  // header, grid-incident, hotline-12345, petition-125 x2
   CHECK(test::Contains(list.out, "petition-125           2  cn-mainland"));
+  CHECK(test::Contains(list.out, "hotline-12345          1  cn-mainland"));
 
   const Output show = run({"show", "petition-125", "--version", "1"});
   REQUIRE(show.status == 0);

@@ -235,7 +235,7 @@ TEST_CASE("a scalar where a nested message is expected is a type error", "[yaml]
 TEST_CASE("an unknown enum value is rejected listing the allowed lower-case values", "[yaml]") {
   REQUIRE(ErrorOf<casegrid::v1::Deadline>("name: plan\nowner: centre\non_breach: explode\n") ==
           "t.yaml:3:12: field \"on_breach\": unknown value \"explode\" (allowed: record, "
-          "escalate_one_level)");
+          "escalate_one_level, urge)");
 }
 
 TEST_CASE("the UNSPECIFIED enum placeholder is not a value authors can choose", "[yaml]") {
