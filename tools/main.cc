@@ -91,6 +91,8 @@ int main(int argc, char** argv) {
   c_act->add_option("--data", act.data_json, "the action's data as a JSON object");
   c_act->add_option("--at", act.at, "when it happened (RFC 3339); default now");
   c_act->add_option("--id", act.id, "idempotency key");
+  c_act->add_option("--workflow", act.workflow,
+                    "the workflow an opening action starts the case on (default petition-125)");
   c_act->add_option("--expect", act.expect, "the case version you saw");
   c_act->callback([&] { rc = RunAct(g, act); });
 

@@ -129,6 +129,7 @@ int RunAct(const GlobalOptions& g, const ActOptions& o) {
       {"actor", {{"user", actor->user()}, {"role", actor->role()}, {"unit", actor->unit()}}}};
   if (!o.id.empty()) j["id"] = o.id;
   if (!o.at.empty()) j["at"] = o.at;
+  if (!o.workflow.empty()) j["workflow"] = o.workflow;
   if (o.expect >= 0) j["expect"] = static_cast<uint64_t>(o.expect);
   if (!o.data_json.empty()) {
     try {

@@ -357,6 +357,18 @@ TEST_CASE("act applies an allowed command, prints the case's new version and exi
   CHECK(cli.CaseJson("LS-1")["state"] == "received");
 }
 
+TEST_CASE("act --workflow opens a case on another shipped definition", "[cli]") {
+  Cli cli;
+  Output o = cli.Run({"act", "G-1", "report", "--by", "g01:grid_inspector:371302-001-001",
+                      "--workflow", "grid-incident", "--at", "2026-09-30T10:00:00+08:00", "--data",
+                      R"({"category":"blocked-drain","grid":"371302-001-001-01","summary":"s"})"});
+  INFO(o.out << o.err);
+  CHECK(o.status == 0);
+  CHECK(cli.CaseJson("G-1")["state"] == "reported");
+  CHECK(cli.CaseJson("G-1")["workflow_id"] == "grid-incident");
+  CHECK(cli.CaseJson("G-1")["channel"] == "grid_inspector");
+}
+
 TEST_CASE("act rejects an action the case's state does not allow, exits 1 and writes nothing",
           "[cli]") {
   Cli cli;
