@@ -303,13 +303,16 @@ class Decision {
       if (Bool(data, outcome.when().field()) != outcome.when().equals()) continue;
       const Action* then = def_.FindAction(outcome.then());
       if (then == nullptr || !CheckAllowed(*then, s).ok()) continue;
-      // The follow-on gets the data it declares; a reason it requires says why.
+      // The follow-on gets the data it declares (the validator made sure its
+      // required fields are this action's); a reason, when it takes one, says why.
       Struct follow;
       for (const auto& f : then->fields()) {
         auto it = data.fields().find(f.name());
         if (it != data.fields().end()) (*follow.mutable_fields())[f.name()] = it->second;
       }
-      if (!follow.fields().contains("reason")) {
+      const bool takes_reason = std::any_of(then->fields().begin(), then->fields().end(),
+                                            [](const Field& f) { return f.name() == "reason"; });
+      if (takes_reason && !follow.fields().contains("reason")) {
         (*follow.mutable_fields())["reason"].set_string_value(
             action.name() + ": " + outcome.when().field() + " is " +
             (outcome.when().equals() ? "true" : "false"));
@@ -456,7 +459,9 @@ class Decision {
       const auto& ext = out_.last().extended();
       const auto* d = def_.FindDeadline(ext.deadline());
       SetDeadline(action.name(), ext.deadline(), ext.new_due_micros(),
-                  "extended by " + std::to_string(ext.working_days()) + " working days",
+                  "deadline " + ext.deadline() + ": extended by " +
+                      std::to_string(ext.working_days()) +
+                      (ext.working_days() == 1 ? " working day" : " working days"),
                   d != nullptr ? d->on_breach() : casegrid::v1::RECORD, out_.last().event_id(),
                   out_.last().occurred_micros());
     }
@@ -511,7 +516,9 @@ class Decision {
     std::string anchor_event = trigger_event;
     int64_t anchor_micros = trigger_micros;
     std::string anchor_name = action;
-    if (!d->anchor().empty()) {
+    // Re-armed after a breach, a deadline counts from the escalation: from its
+    // anchor it would be due again at once and climb every level together.
+    if (!d->anchor().empty() && !breach) {
       if (const auto* mark = FindMark(out_.state(), d->anchor())) {
         anchor_event = mark->event_id();
         anchor_micros = mark->micros();

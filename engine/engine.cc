@@ -76,10 +76,11 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  // The case's own definition version; for a new case, the newest version of
-  // the workflow the command names (default: config_.default_workflow).
-  Result<std::shared_ptr<const workflows::Definition>> DefinitionFor(const CaseState* state,
-                                                                     std::string_view named = "") {
+  // The case's own definition version; for a new case, the version of the
+  // workflow the command names (default: config_.default_workflow) that its
+  // category is pinned to, else the newest.
+  Result<std::shared_ptr<const workflows::Definition>> DefinitionFor(
+      const CaseState* state, std::string_view named = "", const std::string& category = "") {
     if (state != nullptr) {
       if (!named.empty() && named != state->workflow_id()) {
         return Status::InvalidArgument("workflow: case " + state->case_id() + " runs on " +
@@ -87,8 +88,10 @@ class BatchWriter {
       }
       return config_.workflows->Find(state->workflow_id(), state->workflow_version());
     }
-    return config_.workflows->Latest(named.empty() ? std::string_view(config_.default_workflow)
-                                                   : named);
+    const std::string id(named.empty() ? std::string_view(config_.default_workflow) : named);
+    auto pin = config_.pins.find({id, category});
+    if (pin != config_.pins.end()) return config_.workflows->Find(id, pin->second);
+    return config_.workflows->Latest(id);
   }
 
   // Seals and appends `events`, folds them into `state`, keeps the deadline index.
@@ -183,6 +186,11 @@ class BatchWriter {
       return reject(Status::InvalidArgument(
           "action \"breach\" is reserved for the engine's deadline ticker"));
     }
+    if (events::IsReservedCaseId(cmd.case_id())) {
+      return reject(Status::InvalidArgument(
+          "case: \"" + cmd.case_id() + "\" is reserved (ids starting with \"" +
+          std::string(events::kReservedCasePrefix) + "\" are the log's own chains)"));
+    }
     const int64_t now = env_->NowMicros();
     const int64_t at = cmd.at_micros() != 0 ? cmd.at_micros() : now;
     if (at > now + kFutureToleranceMicros) {
@@ -205,7 +213,13 @@ class BatchWriter {
     CaseState state;
     bool found;
     CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
-    auto def = DefinitionFor(found ? &state : nullptr, cmd.workflow());
+    auto category = cmd.data().fields().find("category");
+    auto def =
+        DefinitionFor(found ? &state : nullptr, cmd.workflow(),
+                      category != cmd.data().fields().end() &&
+                              category->second.kind_case() == google::protobuf::Value::kStringValue
+                          ? category->second.string_value()
+                          : std::string());
     if (!def.ok()) return reject(def.status());
     // Only when one of the case's own deadlines has passed does the command
     // meet another case than the stored one (the usual case needs no copy).
@@ -247,10 +261,58 @@ class BatchWriter {
   std::string state_bytes_;      // scratch of Write
 };
 
+// Folds one event of the definitions chain into `config`.
+Status ApplyDefinitionEvent(const Event& e, Config* config) {
+  if (e.has_workflow_published()) {
+    const auto& p = e.workflow_published();
+    casegrid::v1::WorkflowDefinition proto;
+    if (!proto.ParseFromString(p.definition())) {
+      return Status::Corruption("definitions chain event " + e.event_id() +
+                                ": the definition does not parse");
+    }
+    const std::string source = "the log: published by " + e.actor().user() + " at " +
+                               timeutil::FormatTimestamp(e.occurred_micros()) + " (" + p.reason() +
+                               ")";
+    CASEGRID_ASSIGN_OR_RETURN(
+        auto def, workflows::Definition::FromProto(std::move(proto), source, nullptr, p.yaml()));
+    auto registry = std::make_shared<workflows::Registry>(*config->workflows);
+    auto before = registry->Find(def->id(), def->version());
+    if (before.ok() && (*before)->proto().SerializeAsString() != def->proto().SerializeAsString()) {
+      spdlog::warn("workflow {} v{}: {} differs from what {}: the published version is in force",
+                   def->id(), def->version(), (*before)->source(), source);
+    }
+    registry->Replace(std::move(def));
+    config->workflows = std::move(registry);
+    config->published.emplace(p.workflow_id(), p.version());
+  } else if (e.has_category_pinned()) {
+    const auto& p = e.category_pinned();
+    if (p.version() == 0) {
+      config->pins.erase({p.workflow_id(), p.category()});
+    } else {
+      config->pins[{p.workflow_id(), p.category()}] = p.version();
+    }
+  }
+  config->definition_events.push_back(e);
+  return Status::Ok();
+}
+
+// Loads every calendar a definition of `config` names that is not loaded yet.
+Status LoadCalendars(Config* config) {
+  for (const auto& d : config->workflows->All()) {
+    const std::string& id = d->proto().calendar();
+    if (config->calendars.count(id)) continue;
+    auto cal = BusinessCalendar::LoadDir(config->dir + "/calendars", id);
+    if (!cal.ok()) return cal.status().WithContext("workflow " + d->id());
+    config->calendars.emplace(id, std::make_shared<BusinessCalendar>(std::move(cal).value()));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Result<Config> LoadConfig(const std::string& dir) {
+Result<Config> LoadConfig(const std::string& dir, events::Log* log) {
   Config config;
+  config.dir = dir;
   auto org = workflows::Organisation::Load(dir + "/org/reference-district.yaml");
   if (!org.ok()) return org.status();
   config.org = std::make_shared<workflows::Organisation>(std::move(org).value());
@@ -259,13 +321,15 @@ Result<Config> LoadConfig(const std::string& dir) {
   config.workflows = std::make_shared<workflows::Registry>(std::move(reg).value());
   auto def = config.workflows->Latest(config.default_workflow);
   if (!def.ok()) return def.status();
-  for (const auto& d : config.workflows->All()) {
-    const std::string& id = d->proto().calendar();
-    if (config.calendars.count(id)) continue;
-    auto cal = BusinessCalendar::LoadDir(dir + "/calendars", id);
-    if (!cal.ok()) return cal.status().WithContext("workflow " + d->id());
-    config.calendars.emplace(id, std::make_shared<BusinessCalendar>(std::move(cal).value()));
+  if (log != nullptr) {
+    Status apply;
+    Status s = ReplayCase(*log, events::kDefinitionsChain, [&](const Event& e, const CaseState&) {
+      if (apply.ok()) apply = ApplyDefinitionEvent(e, &config);
+    });
+    if (!s.ok() && !s.IsNotFound()) return s;
+    CASEGRID_RETURN_IF_ERROR(apply);
   }
+  CASEGRID_RETURN_IF_ERROR(LoadCalendars(&config));
   return config;
 }
 
@@ -314,6 +378,109 @@ Result<ApplyStats> Engine::Tick(int64_t now_micros) {
   });
   if (!s.ok()) return s;
   return stats;
+}
+
+namespace {
+
+// A definitions chain event for `change`, unsealed and unnumbered:
+// AppendDefinitionEvent numbers and appends it.
+Event ChainEvent(const RuleChange& change, int64_t now, const std::string& action) {
+  Event e;
+  e.set_case_id(std::string(events::kDefinitionsChain));
+  e.set_occurred_micros(now);
+  *e.mutable_actor() = change.by;
+  if (e.actor().role().empty()) e.mutable_actor()->set_role("supervisor");
+  e.set_action(action);
+  e.set_state("in_force");
+  return e;
+}
+
+Status CheckChange(const RuleChange& change) {
+  if (change.by.user().empty())
+    return Status::InvalidArgument("--by: who changes the rules is required");
+  if (change.reason.empty()) return Status::InvalidArgument("--reason: why is required");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Event> Engine::AppendDefinitionEvent(Event event) {
+  ApplyStats stats;
+  Event written;
+  CASEGRID_RETURN_IF_ERROR(log_->RunBatch([&](events::Batch& batch) -> Status {
+    stats = ApplyStats();
+    BatchWriter writer(batch, config_, env_, &stats);
+    casegrid::v1::CaseState chain;
+    bool found;
+    CASEGRID_RETURN_IF_ERROR(writer.Load(std::string(events::kDefinitionsChain), &chain, &found));
+    std::vector<Event> events = {event};
+    events[0].set_case_seq(chain.last_seq() + 1);
+    events[0].set_event_id(events[0].case_id() + "/" + std::to_string(events[0].case_seq()));
+    CASEGRID_RETURN_IF_ERROR(writer.Write(&chain, events));
+    written = events[0];
+    return Status::Ok();
+  }));
+  CASEGRID_RETURN_IF_ERROR(ApplyDefinitionEvent(written, &config_));
+  CASEGRID_RETURN_IF_ERROR(LoadCalendars(&config_));
+  return written;
+}
+
+Result<Event> Engine::Publish(const casegrid::v1::WorkflowDefinition& proto,
+                              const std::string& yaml, const std::string& file,
+                              const RuleChange& change) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  CASEGRID_ASSIGN_OR_RETURN(auto def, workflows::Definition::FromProto(proto, file));
+  const std::string what = "workflow " + def->id() + " v" + std::to_string(def->version());
+  if (!config_.calendars.count(proto.calendar())) {
+    auto cal = BusinessCalendar::LoadDir(config_.dir + "/calendars", proto.calendar());
+    if (!cal.ok()) return cal.status().WithContext(what);
+  }
+  const std::string bytes = def->proto().SerializeAsString();
+  auto same = config_.workflows->Find(def->id(), def->version());
+  if (config_.published.count({def->id(), def->version()})) {
+    return Status::InvalidArgument(what + " is already published (" + (*same)->source() +
+                                   "); publish a new version");
+  }
+  if (same.ok() && (*same)->proto().SerializeAsString() != bytes) {
+    return Status::InvalidArgument(what + " differs from " + (*same)->source() +
+                                   ", which has that version: give the change a new version");
+  }
+  auto newest = config_.workflows->Latest(def->id());
+  if (!same.ok() && newest.ok() && (*newest)->version() >= def->version()) {
+    return Status::InvalidArgument(what + " is not newer than v" +
+                                   std::to_string((*newest)->version()) + ": publish it as v" +
+                                   std::to_string((*newest)->version() + 1));
+  }
+  Event e = ChainEvent(change, env_->NowMicros(), "publish");
+  e.set_workflow_id(def->id());
+  e.set_workflow_version(def->version());
+  auto* p = e.mutable_workflow_published();
+  p->set_workflow_id(def->id());
+  p->set_version(def->version());
+  p->set_definition(bytes);
+  p->set_sha256(events::Sha256Hex(bytes));
+  p->set_yaml(yaml);
+  p->set_file(file);
+  p->set_reason(change.reason);
+  return AppendDefinitionEvent(std::move(e));
+}
+
+Result<Event> Engine::Pin(const std::string& workflow_id, const std::string& category,
+                          int32_t version, const RuleChange& change) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  if (category.empty()) return Status::InvalidArgument("category: required");
+  CASEGRID_RETURN_IF_ERROR(config_.workflows->Latest(workflow_id).status());
+  if (version != 0)
+    CASEGRID_RETURN_IF_ERROR(config_.workflows->Find(workflow_id, version).status());
+  Event e = ChainEvent(change, env_->NowMicros(), version == 0 ? "unpin" : "pin");
+  e.set_workflow_id(workflow_id);
+  e.set_workflow_version(version);
+  auto* p = e.mutable_category_pinned();
+  p->set_workflow_id(workflow_id);
+  p->set_category(category);
+  p->set_version(version);
+  p->set_reason(change.reason);
+  return AppendDefinitionEvent(std::move(e));
 }
 
 Result<CaseState> Engine::CaseState(std::string_view case_id) {

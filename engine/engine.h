@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/env.h"
@@ -36,6 +38,14 @@ struct Config {
   std::map<std::string, std::shared_ptr<const BusinessCalendar>, std::less<>> calendars;
   std::shared_ptr<const workflows::Registry> workflows;
   std::string default_workflow = "petition-125";
+  // New cases of (workflow id, category) take this version, not the newest
+  // (CategoryPinned events).
+  std::map<std::pair<std::string, std::string>, int32_t> pins;
+  // The (workflow id, version) pairs put in force by a WorkflowPublished event.
+  std::set<std::pair<std::string, int32_t>> published;
+  // The definitions chain (events::kDefinitionsChain) as read, in order.
+  std::vector<casegrid::v1::Event> definition_events;
+  std::string dir;  // the configuration directory it was loaded from
 
   // The calendar definition `def` counts with; nullptr if not loaded.
   const BusinessCalendar* CalendarFor(const workflows::Definition& def) const;
@@ -43,10 +53,19 @@ struct Config {
   const BusinessCalendar& default_calendar() const;
 };
 
-// Loads `dir`/definitions/*.yaml, `dir`/org/reference-district.yaml and, from
-// `dir`/calendars/*.yaml, every calendar a definition names (dir is the
-// shipped workflows/ folder).
-Result<Config> LoadConfig(const std::string& dir);
+// Loads `dir`/definitions/*.yaml, `dir`/org/reference-district.yaml, then
+// (when `log` is given) every publication and pin on the log's definitions
+// chain, then from `dir`/calendars/*.yaml every calendar a definition names
+// (dir is the shipped workflows/ folder). A published version takes the place
+// of a file with the same id and version (the log is the record; a warning
+// says when they differ). Corruption if the chain does not verify.
+Result<Config> LoadConfig(const std::string& dir, events::Log* log = nullptr);
+
+// Who changes the rules, and why: both required.
+struct RuleChange {
+  casegrid::v1::Actor by;  // role "supervisor" when empty
+  std::string reason;
+};
 
 struct Answer {
   enum class Kind { kAccepted, kDuplicate, kRejected };
@@ -80,6 +99,22 @@ class Engine {
   // Turns every deadline due before `now_micros` into events, in one batch.
   Result<ApplyStats> Tick(int64_t now_micros);
 
+  // Puts `def` in force: appends a WorkflowPublished event (the full
+  // definition, its SHA-256, `yaml` and `file` as written, who and why) to the
+  // definitions chain and adds it to this engine's configuration. Refused
+  // (InvalidArgument, nothing written) when the definition breaks a rule
+  // (Definition::FromProto), names a calendar not loaded, or its version is
+  // already published, differs from a file of that version, or is not newer
+  // than every version of its id. Recording a file's version unchanged is
+  // allowed once. Returns the event.
+  Result<casegrid::v1::Event> Publish(const casegrid::v1::WorkflowDefinition& def,
+                                      const std::string& yaml, const std::string& file,
+                                      const RuleChange& change);
+  // New cases of `category` on `workflow_id` take `version` (0: the newest
+  // again). Refused when that version does not exist. Returns the event.
+  Result<casegrid::v1::Event> Pin(const std::string& workflow_id, const std::string& category,
+                                  int32_t version, const RuleChange& change);
+
   // The engine's state of a case (committed). NotFound if none.
   Result<casegrid::v1::CaseState> CaseState(std::string_view case_id);
 
@@ -87,6 +122,10 @@ class Engine {
   events::Log* log() const { return log_; }
 
  private:
+  // Appends `event` (its case_seq and event_id set here) to the definitions
+  // chain in one batch and folds it into config_.
+  Result<casegrid::v1::Event> AppendDefinitionEvent(casegrid::v1::Event event);
+
   events::Log* log_;
   Config config_;
   Env* env_;

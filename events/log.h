@@ -135,6 +135,19 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
 using PositionVisitor = std::function<bool(uint64_t position, std::string_view record)>;
 Status ScanAll(Log& log, const PositionVisitor& visit);
 
+// ---- Reserved case ids ----
+// The log's own chains use case ids starting with "casegrid:"; no command may
+// name one. The definitions chain holds WorkflowPublished and CategoryPinned
+// events (docs/workflows.md, "Publishing").
+inline constexpr std::string_view kReservedCasePrefix = "casegrid:";
+inline constexpr std::string_view kDefinitionsChain = "casegrid:workflows";
+inline bool IsReservedCaseId(std::string_view case_id) {
+  return case_id.substr(0, kReservedCasePrefix.size()) == kReservedCasePrefix;
+}
+
+// Lower-case hex SHA-256 of `bytes` (a published definition's hash).
+std::string Sha256Hex(std::string_view bytes);
+
 // ---- The hash chain (docs/journal_format.md) ----
 
 // Serializes `event` (whose prev_hash must be set and hash empty) and appends

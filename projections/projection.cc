@@ -174,9 +174,13 @@ class ReadModels::BatchApplier {
         ev_.case_id().empty()) {
       return Status::Corruption("event " + std::to_string(seq) + " does not parse as a case event");
     }
-    Work* work = nullptr;
-    CASEGRID_RETURN_IF_ERROR(Load(txn, ev_.case_id(), &work));
-    CASEGRID_RETURN_IF_ERROR(internal::ApplyEvent(ev_, seq, &work->view, &stats_));
+    // The log's own chains (the definitions chain) are no case: they are in
+    // the audit index only, so an auditor sees who changed the rules.
+    if (!events::IsReservedCaseId(ev_.case_id())) {
+      Work* work = nullptr;
+      CASEGRID_RETURN_IF_ERROR(Load(txn, ev_.case_id(), &work));
+      CASEGRID_RETURN_IF_ERROR(internal::ApplyEvent(ev_, seq, &work->view, &stats_));
+    }
 
     key_.clear();
     codec::AppendAuditKey(&key_, ev_.actor().user(), ev_.occurred_micros(), seq);

@@ -99,11 +99,12 @@ int RunSend(const GlobalOptions& g, const SendOptions& o);
 // still checked).
 int RunWorkflowValidate(const GlobalOptions& g, const std::vector<std::string>& files);
 
-// The definitions of the configuration (docs/workflows.md). A version of 0
-// means the newest. Each returns 2 naming what is missing (an unknown id or
-// version) and 0 otherwise.
+// The definitions in force (docs/workflows.md): the configuration's files and,
+// when DIR holds a log, the versions published on its definitions chain. A
+// version of 0 means the newest. Each returns 2 naming what is missing (an
+// unknown id or version) and 0 otherwise.
 int RunWorkflowList(const GlobalOptions& g);
-// Prints the definition's YAML as stored.
+// Prints the definition's YAML as written, after a line naming its source.
 int RunWorkflowShow(const GlobalOptions& g, const std::string& id, int32_t version);
 // The semantic diff from version a to version b (workflows/diff.h).
 int RunWorkflowDiff(const GlobalOptions& g, const std::string& id, int32_t a, int32_t b);
@@ -111,6 +112,20 @@ int RunWorkflowDiff(const GlobalOptions& g, const std::string& id, int32_t a, in
 // to `output`, or stdout when empty.
 int RunWorkflowGraph(const GlobalOptions& g, const std::string& id, int32_t version,
                      const std::string& format, const std::string& output);
+
+// `workflow publish FILE --by USER --reason TEXT`: validates FILE as
+// `validate` does (its problem lines, exit 1) and publishes it as an event on
+// the log's definitions chain (engine::Engine::Publish). 0 published, 1
+// refused (nothing written), 2 could not run.
+struct RuleChangeOptions {
+  std::string by, reason;
+};
+int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
+                       const RuleChangeOptions& change);
+// `workflow pin ID CATEGORY --version N`: new cases of CATEGORY take version N
+// (0 lifts the pin). 0 done, 1 refused, 2 could not run.
+int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::string& category,
+                   int32_t version, const RuleChangeOptions& change);
 
 }  // namespace casegrid::tools
 

@@ -346,6 +346,23 @@ int main(int argc, char** argv) {
   c_wf_graph->add_option("--output,-o", wf_output, "file (default: stdout)");
   c_wf_graph->callback([&] { rc = RunWorkflowGraph(g, wf_id, wf_version, wf_format, wf_output); });
 
+  RuleChangeOptions change;
+  std::string wf_file, wf_category;
+  auto* c_wf_publish = c_workflow->add_subcommand(
+      "publish", "validate a definition and put it in force as an event in the log");
+  c_wf_publish->add_option("file", wf_file, "definition YAML file")->required();
+  c_wf_publish->add_option("--by", change.by, "who publishes it")->required();
+  c_wf_publish->add_option("--reason", change.reason, "why")->required();
+  c_wf_publish->callback([&] { rc = RunWorkflowPublish(g, wf_file, change); });
+  auto* c_wf_pin = c_workflow->add_subcommand(
+      "pin", "new cases of a category take a given version (--version 0: the newest again)");
+  c_wf_pin->add_option("id", wf_id, "workflow id")->required();
+  c_wf_pin->add_option("category", wf_category, "case category")->required();
+  c_wf_pin->add_option("--version", wf_version, "version; 0 lifts the pin")->required();
+  c_wf_pin->add_option("--by", change.by, "who pins it")->required();
+  c_wf_pin->add_option("--reason", change.reason, "why")->required();
+  c_wf_pin->callback([&] { rc = RunWorkflowPin(g, wf_id, wf_category, wf_version, change); });
+
   DemoOptions demo;
   auto* c_demo =
       app.add_subcommand("demo", "simulate the reference district on a virtual clock and report");

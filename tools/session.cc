@@ -62,8 +62,9 @@ Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& opti
 
 Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
   Session s;
-  CASEGRID_ASSIGN_OR_RETURN(auto config, engine::LoadConfig(ResolveConfigDir(options)));
   CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false));
+  CASEGRID_ASSIGN_OR_RETURN(auto config,
+                            engine::LoadConfig(ResolveConfigDir(options), s.log.get()));
   s.engine = std::make_unique<engine::Engine>(s.log.get(), std::move(config), env);
   projections::Options po;
   po.sync = options.sync;

@@ -10,11 +10,14 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <iterator>
 #include "engine/calendar.h"
 #include "tools/commands.h"
+#include "tools/session.h"
 #include "workflows/definition.h"
 #include "workflows/diff.h"
 #include "workflows/graph.h"
@@ -23,29 +26,51 @@
 
 namespace casegrid::tools {
 
-int RunWorkflowValidate(const GlobalOptions& g, const std::vector<std::string>& files) {
-  const std::string config = ResolveConfigDir(g);
-  auto org = workflows::Organisation::Load(config + "/org/reference-district.yaml");
-  if (!org.ok()) return Fail(org.status());
-  const std::string calendars = config + "/calendars";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(calendars, ec)) {
-    return Fail(Status::NotFound("cannot list calendar directory " + calendars));
-  }
-  // Each calendar is loaded (and so checked) once, however many files name it.
-  std::map<std::string, Status> loaded;
-  workflows::ValidateOptions options;
-  options.org = &*org;
-  options.find_calendar = [&](const std::string& id) {
-    auto it = loaded.find(id);
-    if (it == loaded.end()) {
-      it = loaded.emplace(id, engine::BusinessCalendar::LoadDir(calendars, id).status()).first;
+namespace {
+
+// Validates definition files against the configuration's organisation and
+// calendars, each calendar loaded (and so checked) once however many files
+// name it.
+class FileValidator {
+ public:
+  Status Open(const GlobalOptions& g) {
+    const std::string config = ResolveConfigDir(g);
+    CASEGRID_ASSIGN_OR_RETURN(
+        org_, workflows::Organisation::Load(config + "/org/reference-district.yaml"));
+    options_.org = &*org_;
+    calendars_ = config + "/calendars";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(calendars_, ec)) {
+      return Status::NotFound("cannot list calendar directory " + calendars_);
     }
-    return it->second;
-  };
+    options_.find_calendar = [this](const std::string& id) {
+      auto it = loaded_.find(id);
+      if (it == loaded_.end()) {
+        it = loaded_.emplace(id, engine::BusinessCalendar::LoadDir(calendars_, id).status()).first;
+      }
+      return it->second;
+    };
+    return Status::Ok();
+  }
+  Result<workflows::FileReport> Check(const std::string& file) {
+    return workflows::ValidateFile(file, options_);
+  }
+
+ private:
+  std::optional<workflows::Organisation> org_;
+  std::string calendars_;
+  std::map<std::string, Status> loaded_;
+  workflows::ValidateOptions options_;
+};
+
+}  // namespace
+
+int RunWorkflowValidate(const GlobalOptions& g, const std::vector<std::string>& files) {
+  FileValidator validator;
+  if (Status s = validator.Open(g); !s.ok()) return Fail(s);
   int rc = 0;
   for (const auto& file : files) {
-    auto report = workflows::ValidateFile(file, options);
+    auto report = validator.Check(file);
     if (!report.ok()) {
       // A file that cannot be read, or a calendar that does not load: the
       // file was not checked.
@@ -73,8 +98,17 @@ int RunWorkflowValidate(const GlobalOptions& g, const std::vector<std::string>& 
 namespace casegrid::tools {
 namespace {
 
+// The configuration's definitions, with the log's publications and pins when
+// DIR holds a log (a query never creates one).
+Result<engine::Config> LoadDefinitions(const GlobalOptions& g) {
+  if (!CheckLogExists(g).ok() && g.log != "kafka") return engine::LoadConfig(ResolveConfigDir(g));
+  CASEGRID_ASSIGN_OR_RETURN(auto log, OpenLogForReading(g));
+  return engine::LoadConfig(ResolveConfigDir(g), log.get());
+}
+
 Result<workflows::Registry> LoadRegistry(const GlobalOptions& g) {
-  return workflows::Registry::LoadDir(ResolveConfigDir(g) + "/definitions");
+  CASEGRID_ASSIGN_OR_RETURN(auto config, LoadDefinitions(g));
+  return *config.workflows;
 }
 
 Result<std::shared_ptr<const workflows::Definition>> FindDefinition(
@@ -85,15 +119,20 @@ Result<std::shared_ptr<const workflows::Definition>> FindDefinition(
 }  // namespace
 
 int RunWorkflowList(const GlobalOptions& g) {
-  auto registry = LoadRegistry(g);
-  if (!registry.ok()) return Fail(registry.status());
-  std::printf("%-16s %7s  %-10s %6s %7s %9s  %s\n", "ID", "VERSION", "CALENDAR", "STATES",
-              "ACTIONS", "DEADLINES", "TITLE");
-  for (const auto& def : registry->All()) {
+  auto config = LoadDefinitions(g);
+  if (!config.ok()) return Fail(config.status());
+  std::printf("%-16s %7s  %-10s %6s %7s %9s  %-9s %s\n", "ID", "VERSION", "CALENDAR", "STATES",
+              "ACTIONS", "DEADLINES", "SOURCE", "TITLE");
+  for (const auto& def : config->workflows->All()) {
     const auto& p = def->proto();
-    std::printf("%-16s %7d  %-10s %6d %7d %9d  %s\n", p.id().c_str(), p.version(),
+    const bool published = config->published.count({p.id(), p.version()}) > 0;
+    std::printf("%-16s %7d  %-10s %6d %7d %9d  %-9s %s\n", p.id().c_str(), p.version(),
                 p.calendar().c_str(), p.states_size(), p.actions_size(), p.deadlines_size(),
-                p.title().c_str());
+                published ? "published" : "file", p.title().c_str());
+  }
+  for (const auto& [key, version] : config->pins) {
+    std::printf("pinned: new %s cases of category %s take v%d\n", key.first.c_str(),
+                key.second.c_str(), version);
   }
   return 0;
 }
@@ -103,9 +142,7 @@ int RunWorkflowShow(const GlobalOptions& g, const std::string& id, int32_t versi
   if (!registry.ok()) return Fail(registry.status());
   auto def = FindDefinition(*registry, id, version);
   if (!def.ok()) return Fail(def.status());
-  std::ifstream in((*def)->source(), std::ios::binary);
-  if (!in) return Fail(Status::NotFound("cannot read " + (*def)->source()));
-  std::cout << "# " << (*def)->source() << "\n" << in.rdbuf();
+  std::cout << "# " << (*def)->source() << "\n" << (*def)->yaml();
   return 0;
 }
 
@@ -152,6 +189,72 @@ int RunWorkflowGraph(const GlobalOptions& g, const std::string& id, int32_t vers
             ? "Graphviz's dot is not installed (apt-get install graphviz); --format dot needs "
               "nothing"
             : "Graphviz's dot failed (exit status " + std::to_string(WEXITSTATUS(status)) + ")"));
+  }
+  return 0;
+}
+
+}  // namespace casegrid::tools
+
+namespace casegrid::tools {
+namespace {
+
+Result<engine::RuleChange> ToRuleChange(const RuleChangeOptions& o) {
+  engine::RuleChange change;
+  change.by.set_user(o.by);
+  change.by.set_role("supervisor");
+  change.reason = o.reason;
+  return change;
+}
+
+}  // namespace
+
+int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
+                       const RuleChangeOptions& options) {
+  FileValidator validator;
+  if (Status s = validator.Open(g); !s.ok()) return Fail(s);
+  auto report = validator.Check(file);
+  if (!report.ok()) return Fail(report.status());
+  if (!report->problems.empty()) {
+    for (const auto& line : report->problems) std::cout << line << "\n";
+    std::cout << "not published: " << file << " has " << report->problems.size()
+              << (report->problems.size() == 1 ? " problem\n" : " problems\n");
+    return 1;
+  }
+  std::ifstream in(file, std::ios::binary);
+  const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto change = ToRuleChange(options);
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  auto event = session->engine->Publish(report->definition, yaml, file, *change);
+  if (!event.ok()) {
+    if (!event.status().IsInvalidArgument()) return Fail(event.status());
+    std::cout << "not published: " << event.status().message() << "\n";
+    return 1;
+  }
+  const auto& p = event->workflow_published();
+  std::cout << "published " << p.workflow_id() << " v" << p.version() << " (sha256 " << p.sha256()
+            << ") as event " << event->event_id() << " by " << event->actor().user() << "\n";
+  return 0;
+}
+
+int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::string& category,
+                   int32_t version, const RuleChangeOptions& options) {
+  auto change = ToRuleChange(options);
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  auto event = session->engine->Pin(id, category, version, *change);
+  if (!event.ok()) {
+    if (!event.status().IsInvalidArgument() && !event.status().IsNotFound())
+      return Fail(event.status());
+    std::cout << "not pinned: " << event.status().message() << "\n";
+    return 1;
+  }
+  if (version == 0) {
+    std::cout << "unpinned: new " << id << " cases of category " << category
+              << " take the newest version (event " << event->event_id() << ")\n";
+  } else {
+    std::cout << "pinned: new " << id << " cases of category " << category << " take v" << version
+              << " (event " << event->event_id() << ")\n";
   }
   return 0;
 }

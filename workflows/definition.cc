@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "workflows/validate.h"
 #include "workflows/yaml_proto.h"
@@ -18,7 +20,8 @@ int Lookup(const Map& index, std::string_view name) {
 }  // namespace
 
 Result<std::shared_ptr<const Definition>> Definition::FromProto(
-    casegrid::v1::WorkflowDefinition proto, const std::string& source, const SourceMap* map) {
+    casegrid::v1::WorkflowDefinition proto, const std::string& source, const SourceMap* map,
+    std::string yaml) {
   CASEGRID_ASSIGN_OR_RETURN(auto problems, ValidateDefinition(proto, map, ValidateOptions()));
   if (!problems.empty()) {
     if (map != nullptr) return Status::InvalidArgument(FormatProblem(source, problems.front()));
@@ -29,6 +32,7 @@ Result<std::shared_ptr<const Definition>> Definition::FromProto(
   std::shared_ptr<Definition> def(new Definition());
   def->proto_ = std::move(proto);
   def->source_ = source;
+  def->yaml_ = std::move(yaml);
   // Names are unique: ValidateDefinition checked them.
   const auto& p = def->proto_;
   for (int i = 0; i < p.states_size(); ++i) def->states_.emplace(p.states(i).name(), i);
@@ -41,7 +45,9 @@ Result<std::shared_ptr<const Definition>> Definition::Load(const std::string& pa
   casegrid::v1::WorkflowDefinition proto;
   SourceMap map;
   CASEGRID_RETURN_IF_ERROR(LoadYamlFile(path, &proto, &map));
-  return FromProto(std::move(proto), path, &map);
+  std::ifstream in(path, std::ios::binary);
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return FromProto(std::move(proto), path, &map, std::move(yaml));
 }
 
 const casegrid::v1::Action* Definition::FindAction(std::string_view name) const {
@@ -90,6 +96,10 @@ Status Registry::Add(std::shared_ptr<const Definition> def) {
                                    it->second->source());
   }
   return Status::Ok();
+}
+
+void Registry::Replace(std::shared_ptr<const Definition> def) {
+  by_id_[def->id()][def->version()] = std::move(def);
 }
 
 Result<std::shared_ptr<const Definition>> Registry::Find(std::string_view id,

@@ -25,17 +25,21 @@ class Definition {
   // rules that need no organisation or calendar) and returns InvalidArgument
   // with its first problem: "SOURCE:LINE:COL: message" when `map` (the
   // loader's SourceMap of `source`, may be null) is given, else
-  // "SOURCE: workflow ID vN: message".
+  // "SOURCE: workflow ID vN: message". `yaml` is the text it was read from
+  // (kept for `workflow show`; may be empty).
   static Result<std::shared_ptr<const Definition>> FromProto(casegrid::v1::WorkflowDefinition proto,
                                                              const std::string& source,
-                                                             const SourceMap* map = nullptr);
+                                                             const SourceMap* map = nullptr,
+                                                             std::string yaml = {});
   // Strict YAML (yaml_proto.h) then FromProto with the file's SourceMap.
   static Result<std::shared_ptr<const Definition>> Load(const std::string& path);
 
   const casegrid::v1::WorkflowDefinition& proto() const { return proto_; }
   const std::string& id() const { return proto_.id(); }
   int32_t version() const { return proto_.version(); }
+  // Where it came from: a file path, or "the log: published by ... ".
   const std::string& source() const { return source_; }
+  const std::string& yaml() const { return yaml_; }
 
   // nullptr when absent.
   const casegrid::v1::Action* FindAction(std::string_view name) const;
@@ -47,7 +51,7 @@ class Definition {
  private:
   Definition() = default;
   casegrid::v1::WorkflowDefinition proto_;
-  std::string source_;
+  std::string source_, yaml_;
   std::map<std::string, int, std::less<>> actions_, deadlines_, states_;
 };
 
@@ -57,6 +61,8 @@ class Registry {
   // an error.
   static Result<Registry> LoadDir(const std::string& dir);
   Status Add(std::shared_ptr<const Definition> def);
+  // Adds `def`, or replaces the definition with its id and version.
+  void Replace(std::shared_ptr<const Definition> def);
 
   // NotFound names what is missing.
   Result<std::shared_ptr<const Definition>> Find(std::string_view id, int32_t version) const;

@@ -186,6 +186,20 @@ class Checker {
         } else if (def_.actions(then->second).effect() == casegrid::v1::OPEN_CASE) {
           Add(opath + ".then",
               what + " has an outcome that takes the open_case action " + Quote(o.then()));
+        } else {
+          // The follow-on gets the triggering action's data; a missing reason
+          // is written by the rule.
+          for (const auto& f : def_.actions(then->second).fields()) {
+            if (!f.required() || f.name() == "reason") continue;
+            const bool given =
+                std::any_of(a.fields().begin(), a.fields().end(),
+                            [&](const auto& mine) { return mine.name() == f.name(); });
+            if (!given) {
+              Add(opath + ".then", what + " has an outcome that takes " + Quote(o.then()) +
+                                       ", which requires data field " + Quote(f.name()) + " that " +
+                                       Quote(a.name()) + " does not take");
+            }
+          }
         }
       }
     }

@@ -43,7 +43,8 @@ struct ValidateOptions {
 //    one role unless it is an outcome's `then` (taken by the rule);
 //  - an action's `within` names a deadline; an outcome tests a boolean data
 //    field of its action and its `then` names another action, not open_case,
-//    with no outcomes of its own;
+//    with no outcomes of its own, whose required data fields (but `reason`,
+//    which the rule writes) the triggering action takes too;
 //  - every state, deadline, role, anchor action and `emits` payload (a field of
 //    casegrid.v1.Event's payload oneof) named exists; `emits` only with effect
 //    none or note (the others have their own payload); a deadline's `when`

@@ -382,8 +382,8 @@ TEST_CASE("the schema check names each breaking change by message and field", "[
   };
   const std::vector<Breakage> breakages = {
       {"a field renumbered",
-       [](auto*, auto* now) { Field(now, "casegrid.v1.Event", "case_seq")->set_number(40); },
-       "casegrid.v1.Event.case_seq: number changed from 3 to 40"},
+       [](auto*, auto* now) { Field(now, "casegrid.v1.Event", "case_seq")->set_number(400); },
+       "casegrid.v1.Event.case_seq: number changed from 3 to 400"},
       {"a field deleted",
        [](auto*, auto* now) {
          EraseIf(Message(now, "casegrid.v1.Actor")->mutable_field(),

@@ -130,3 +130,61 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   CHECK(no_version.status == 2);
   CHECK(test::Contains(no_version.err, "no workflow petition-125 v7"));
 }
+
+TEST_CASE("casegrid workflow publish puts a valid file in force as an event, refuses a broken one",
+          "[workflows][cli][publish]") {
+  test::TempDir dir;
+  auto run = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("data"), "workflow"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::RunProcess(argv, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  };
+  // A broken file: its problem lines, "not published", exit 1, and no log.
+  const std::string broken = test::SourcePath("tests/workflows/broken/dead-end-state.yaml");
+  const Output refused = run({"publish", broken, "--by", "sup01", "--reason", "try"});
+  INFO(test::Describe(refused));
+  CHECK(refused.status == 1);
+  CHECK(test::Contains(refused.out, broken + ":"));
+  CHECK(test::Contains(refused.out, "not published: " + broken + " has 1 problem\n"));
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("data/journal")));
+
+  // hotline-12345 v2: 3 working hours to sign.
+  std::string v2 = test::ReadFile(test::SourcePath("workflows/definitions/hotline-12345.yaml"));
+  v2.replace(v2.find("version: 1\n"), 11, "version: 2\n");
+  v2.replace(v2.find("working_hours: 2\n"), 17, "working_hours: 3\n");
+  test::WriteFile(dir.Sub("h2.yaml"), v2);
+  const Output published =
+      run({"publish", "h2.yaml", "--by", "sup01", "--reason", "units asked for 3 hours"});
+  INFO(test::Describe(published));
+  REQUIRE(published.status == 0);
+  CHECK(published.out.rfind("published hotline-12345 v2 (sha256 ", 0) == 0);
+  CHECK(test::Contains(published.out, ") as event casegrid:workflows/1 by sup01\n"));
+
+  const Output again = run({"publish", "h2.yaml", "--by", "sup01", "--reason", "again"});
+  CHECK(again.status == 1);
+  CHECK(test::Contains(again.out, "not published: workflow hotline-12345 v2 is already published"));
+
+  const Output list = run({"list"});
+  CHECK(test::Contains(list.out,
+                       "hotline-12345          2  cn-mainland      9      15         4  "
+                       "published "));
+  const Output show = run({"show", "hotline-12345"});
+  CHECK(show.out.rfind("# the log: published by sup01 at ", 0) == 0);
+  CHECK(test::Contains(show.out, "(units asked for 3 hours)\n" + v2));
+  const Output diff = run({"diff", "hotline-12345", "1", "2"});
+  CHECK(diff.out == "hotline-12345 v1 -> v2\n~ deadline sign: working_hours: 2 -> 3\n");
+
+  const Output pin =
+      run({"pin", "hotline-12345", "noise", "--version", "1", "--by", "sup01", "--reason", "r"});
+  CHECK(pin.status == 0);
+  CHECK(pin.out ==
+        "pinned: new hotline-12345 cases of category noise take v1 (event "
+        "casegrid:workflows/2)\n");
+  CHECK(test::Contains(run({"list"}).out,
+                       "pinned: new hotline-12345 cases of category noise "
+                       "take v1\n"));
+  const Output bad_pin =
+      run({"pin", "hotline-12345", "noise", "--version", "9", "--by", "sup01", "--reason", "r"});
+  CHECK(bad_pin.status == 1);
+  CHECK(bad_pin.out == "not pinned: no workflow hotline-12345 v9\n");
+}

@@ -1,0 +1,198 @@
+// Definitions as events: `Engine::Publish` and `Engine::Pin` append to the
+// log's definitions chain; a new case takes the newest version (or its
+// category's pinned one), an old case keeps its own; a reopened log reads the
+// chain back; refusals write nothing; the read models keep the chain out of
+// the cases and in the audit.
+#include "events/log.h"
+#include "projections/projection.h"
+#include "tests/engine/engine_fixture.h"
+
+using namespace casegrid;
+using namespace casegrid::test;
+using casegrid::v1::WorkflowDefinition;
+
+namespace {
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+struct Rig : EngineRig {
+  TempDir dir;
+  Rig() { Reopen(); }
+  void Reopen() {
+    engine.reset();
+    log.reset();
+    auto opened = events::OpenJournal(dir.Sub("journal"), {});
+    REQUIRE_OK(opened);
+    log = std::move(opened).value();
+    auto config = engine::LoadConfig(SourcePath("workflows"), log.get());
+    REQUIRE_OK(config);
+    engine = std::make_unique<engine::Engine>(log.get(), std::move(config).value(), &clock);
+  }
+  uint64_t Events() { return log->Stats()->events; }
+};
+
+engine::RuleChange By(const std::string& user, const std::string& reason) {
+  engine::RuleChange change;
+  change.by.set_user(user);
+  change.reason = reason;
+  return change;
+}
+
+WorkflowDefinition Shipped(const std::string& id) {
+  return (*ShippedConfig().workflows->Latest(id))->proto();
+}
+
+// hotline-12345 v2: units get 3 working hours to sign.
+WorkflowDefinition HotlineV2() {
+  WorkflowDefinition def = Shipped("hotline-12345");
+  def.set_version(2);
+  for (auto& d : *def.mutable_deadlines()) {
+    if (d.name() == "sign") d.set_working_hours(3);
+  }
+  return def;
+}
+
+casegrid::v1::Command Intake(const std::string& id, const std::string& category, const char* at) {
+  auto cmd =
+      Cmd(id, "intake", "h01:hotline:371302", at,
+          "{\"category\":\"" + category + "\",\"grid\":\"" + kGrid + "\",\"summary\":\"s\"}");
+  cmd.set_workflow("hotline-12345");
+  return cmd;
+}
+
+int32_t VersionOf(Rig& rig, const std::string& case_id) {
+  auto state = rig.engine->CaseState(case_id);
+  REQUIRE_OK(state);
+  return state->workflow_version();
+}
+
+}  // namespace
+
+TEST_CASE("a published version is an event with the full definition, its hash, who and why",
+          "[publish]") {
+  Rig rig;
+  rig.Apply({Intake("H-OLD", "noise", "2026-09-01T09:00:00+08:00")});
+  const WorkflowDefinition v2 = HotlineV2();
+  auto event = rig.engine->Publish(v2, "id: hotline-12345\n...", "h2.yaml",
+                                   By("sup01", "units asked for 3 hours"));
+  REQUIRE_OK(event);
+  CHECK(event->case_id() == "casegrid:workflows");
+  CHECK(event->case_seq() == 1);
+  CHECK(event->actor().user() == "sup01");
+  CHECK(event->actor().role() == "supervisor");
+  const auto& p = event->workflow_published();
+  CHECK(p.workflow_id() == "hotline-12345");
+  CHECK(p.version() == 2);
+  CHECK(p.reason() == "units asked for 3 hours");
+  CHECK(p.file() == "h2.yaml");
+  WorkflowDefinition stored;
+  REQUIRE(stored.ParseFromString(p.definition()));
+  CHECK(stored.SerializeAsString() == v2.SerializeAsString());
+  CHECK(p.sha256() == events::Sha256Hex(p.definition()));
+  CHECK(p.sha256().size() == 64);
+
+  // New cases take v2; the old case stays on v1 and goes on by v1's rules.
+  rig.Apply({Intake("H-NEW", "noise", "2026-09-01T09:30:00+08:00"),
+             Cmd("H-OLD", "dispatch", kCentre, "2026-09-01T11:00:00+08:00"),
+             Cmd("H-NEW", "dispatch", kCentre, "2026-09-01T11:00:00+08:00")});
+  CHECK(VersionOf(rig, "H-OLD") == 1);
+  CHECK(VersionOf(rig, "H-NEW") == 2);
+  auto old_case = rig.engine->CaseState("H-OLD");
+  auto new_case = rig.engine->CaseState("H-NEW");
+  CHECK(old_case->deadlines(0).due_micros() == At("2026-09-01T14:30:00+08:00"));  // 2 h
+  CHECK(new_case->deadlines(0).due_micros() == At("2026-09-01T15:30:00+08:00"));  // 3 h
+
+  // A reopened log reads the chain back: v2 is in force, published.
+  rig.Reopen();
+  const auto& config = rig.engine->config();
+  REQUIRE_OK(config.workflows->Find("hotline-12345", 2));
+  CHECK(config.published.count({"hotline-12345", 2}) == 1);
+  CHECK(config.definition_events.size() == 1);
+  CHECK(Contains((*config.workflows->Find("hotline-12345", 2))->source(),
+                 "the log: published by sup01"));
+  rig.Apply({Intake("H-3", "roads", "2026-09-02T09:00:00+08:00")});
+  CHECK(VersionOf(rig, "H-3") == 2);
+  auto verified = engine::VerifyLog(*rig.log);
+  REQUIRE_OK(verified);
+  CHECK(verified->first_problem.ok());
+}
+
+TEST_CASE("a publication that would blur the record is refused and writes nothing", "[publish]") {
+  Rig rig;
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "3 hours")));
+  const uint64_t events = rig.Events();
+  auto refused = [&](const WorkflowDefinition& def, const engine::RuleChange& change) {
+    auto r = rig.engine->Publish(def, "", "x.yaml", change);
+    REQUIRE_FALSE(r.ok());
+    CHECK(rig.Events() == events);
+    return r.status().message();
+  };
+  CHECK(Contains(refused(HotlineV2(), By("sup02", "again")),
+                 "workflow hotline-12345 v2 is already published (the log: published by sup01"));
+  WorkflowDefinition v1_changed = HotlineV2();
+  v1_changed.set_version(1);
+  CHECK(Contains(refused(v1_changed, By("sup01", "x")), "workflow hotline-12345 v1 differs from "));
+  WorkflowDefinition older = HotlineV2();
+  older.set_version(0);
+  CHECK(refused(older, By("sup01", "x")) ==
+        "workflow hotline-12345 v0 is not newer than v2: publish it as v3");
+  CHECK(refused(HotlineV2(), By("", "x")) == "--by: who changes the rules is required");
+  CHECK(refused(HotlineV2(), By("sup01", "")) == "--reason: why is required");
+  WorkflowDefinition broken = HotlineV2();
+  broken.set_version(3);
+  broken.mutable_actions(1)->set_to("nowhere");
+  CHECK(Contains(refused(broken, By("sup01", "x")), "to unknown state \"nowhere\""));
+}
+
+TEST_CASE("a shipped file's version can be recorded in the log once, unchanged", "[publish]") {
+  Rig rig;
+  auto first = rig.engine->Publish(Shipped("petition-125"), "", "petition-125.yaml",
+                                   By("sup01", "record the rules in force"));
+  REQUIRE_OK(first);
+  CHECK(first->workflow_published().version() == 1);
+  CHECK_FALSE(rig.engine->Publish(Shipped("petition-125"), "", "p.yaml", By("sup01", "x")).ok());
+}
+
+TEST_CASE("the centre pins a category to a version; lifting the pin gives the newest again",
+          "[publish]") {
+  Rig rig;
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "3 hours")));
+  auto pin = rig.engine->Pin("hotline-12345", "noise", 1, By("sup01", "noise stays on v1"));
+  REQUIRE_OK(pin);
+  CHECK(pin->category_pinned().category() == "noise");
+  CHECK(pin->case_seq() == 2);
+  rig.Apply({Intake("N-1", "noise", "2026-09-01T09:00:00+08:00"),
+             Intake("R-1", "roads", "2026-09-01T09:00:00+08:00")});
+  CHECK(VersionOf(rig, "N-1") == 1);
+  CHECK(VersionOf(rig, "R-1") == 2);
+  rig.Reopen();  // the pin is on the chain
+  rig.Apply({Intake("N-2", "noise", "2026-09-01T10:00:00+08:00")});
+  CHECK(VersionOf(rig, "N-2") == 1);
+  REQUIRE_OK(rig.engine->Pin("hotline-12345", "noise", 0, By("sup01", "v2 for all")));
+  rig.Apply({Intake("N-3", "noise", "2026-09-01T11:00:00+08:00")});
+  CHECK(VersionOf(rig, "N-3") == 2);
+  CHECK_FALSE(rig.engine->Pin("hotline-12345", "noise", 7, By("sup01", "x")).ok());
+  CHECK_FALSE(rig.engine->Pin("hotline-99999", "noise", 1, By("sup01", "x")).ok());
+}
+
+TEST_CASE("no command may name the log's own chains, and read models keep them out of cases",
+          "[publish]") {
+  Rig rig;
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "3 hours")));
+  auto answers = rig.Apply(
+      {Cmd("casegrid:workflows", "urge", kCentre, "2026-09-01T09:00:00+08:00", R"({"note":"x"})")});
+  CHECK(answers[0].kind == engine::Answer::Kind::kRejected);
+  CHECK(answers[0].status.message() ==
+        "case: \"casegrid:workflows\" is reserved (ids starting with \"casegrid:\" are the log's "
+        "own chains)");
+  auto models = projections::ReadModels::Open(rig.dir.Sub("projections"), {});
+  REQUIRE_OK(models);
+  REQUIRE_OK((*models)->CatchUp(*rig.log));
+  CHECK((*models)->GetCase("casegrid:workflows").status().IsNotFound());
+  auto audit = (*models)->Audit("sup01");
+  REQUIRE_OK(audit);
+  REQUIRE(audit->size() == 1);
+  CHECK((*audit)[0].action == "publish");
+}
