@@ -286,3 +286,38 @@ TEST_CASE("intake data is checked: missing field, wrong type, unknown grid cell"
                          IntakeData())) == "actor.unit: unknown unit \"nowhere\"");
   CHECK(h.Do(Cmd("LS-2", "dispatch", kCentre, "2026-09-01T09:00:00+08:00")).status().IsNotFound());
 }
+
+TEST_CASE("a breached deadline with an anchor is re-armed from the escalation, not the anchor",
+          "[decider]") {
+  // petition-125 with `contact` counted from intake: after a breach it must
+  // give the next level a day, not fall due again at once and climb every
+  // level in the same instant.
+  auto proto = (*ShippedConfig().workflows->Latest("petition-125"))->proto();
+  for (auto& d : *proto.mutable_deadlines()) {
+    if (d.name() == "contact") d.set_anchor("intake");
+  }
+  auto def = workflows::Definition::FromProto(proto, "test");
+  REQUIRE_OK(def);
+  engine::DecideContext ctx;
+  ctx.org = ShippedConfig().org.get();
+  ctx.calendar = &ShippedConfig().default_calendar();
+  casegrid::v1::CaseState state;
+  auto step = [&](const casegrid::v1::Command& cmd, bool first = false) {
+    auto events = engine::Decide(first ? nullptr : &state, cmd, **def, ctx, cmd.at_micros());
+    REQUIRE_OK(events);
+    for (const auto& e : *events) engine::Evolve(&state, e);
+    return *events;
+  };
+  step(Cmd("LS-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData()), true);
+  step(Cmd("LS-1", "dispatch", kCentre, "2026-09-01T10:00:00+08:00"));
+  auto breach = Cmd("LS-1", "breach", "system:system:", "2026-09-02T23:59:59.999999+08:00",
+                    R"({"deadline":"contact"})");
+  auto events = step(breach);
+  CHECK(Count(events, "escalated") == 1);
+  CHECK(state.unit() == kTown);
+  int64_t due = 0;
+  for (const auto& d : state.deadlines()) {
+    if (d.name() == "contact") due = d.due_micros();
+  }
+  CHECK(due == At("2026-09-03T23:59:59.999999+08:00"));
+}
