@@ -222,6 +222,37 @@ class Decision {
         now_(now),
         out_(state != nullptr ? *state : CaseState(), cmd, def, now) {}
 
+  // The events of moving the case to def_ (see DecideMigration).
+  Result<std::vector<Event>> Migrate(const std::string& to_state, const DeadlineAnchors& anchors,
+                                     const std::string& reason) {
+    const CaseState before = out_.state();
+    Event* e = out_.Begin(kMigrateAction, to_state);
+    auto* p = e->mutable_migrated();
+    p->set_workflow_id(def_.id());
+    p->set_from_version(before.workflow_version());
+    p->set_to_version(def_.version());
+    p->set_from_state(before.state());
+    p->set_to_state(to_state);
+    p->set_reason(reason);
+    out_.Commit();
+    for (const auto& d : before.deadlines()) {
+      if (d.breached()) continue;  // already counted against its owner
+      auto anchor = anchors.find(d.name());
+      if (def_.FindDeadline(d.name()) == nullptr || anchor == anchors.end()) {
+        Event* c = out_.Begin(kMigrateAction, "");
+        c->mutable_deadline_cancelled()->set_name(d.name());
+        c->mutable_deadline_cancelled()->set_reason("migrated to v" +
+                                                    std::to_string(def_.version()) +
+                                                    ", which has no deadline " + d.name());
+        out_.Commit();
+        continue;
+      }
+      CASEGRID_RETURN_IF_ERROR(Arm(std::string(kMigrateAction), d.name(), anchor->second.first,
+                                   anchor->second.second, false));
+    }
+    return out_.Take();
+  }
+
   Result<std::vector<Event>> Run(const CaseState* state) {
     const Struct& data = cmd_.data();
     if (cmd_.action() == kBreachAction) {
@@ -734,6 +765,18 @@ Result<std::vector<Event>> Decide(const CaseState* state, const Command& command
   return decision.Run(state);
 }
 
+Result<std::vector<Event>> DecideMigration(const CaseState& state, const workflows::Definition& to,
+                                           const std::string& to_state,
+                                           const DeadlineAnchors& anchors,
+                                           const casegrid::v1::Actor& by, const std::string& reason,
+                                           const DecideContext& context, int64_t now_micros) {
+  Command cmd;
+  cmd.set_case_id(state.case_id());
+  *cmd.mutable_actor() = by;
+  Decision decision(&state, cmd, to, context, now_micros);
+  return decision.Migrate(to_state, anchors, reason);
+}
+
 void Evolve(CaseState* s, const Event& e) {
   if (s->case_id().empty()) {
     s->set_case_id(e.case_id());
@@ -766,6 +809,9 @@ void Evolve(CaseState* s, const Event& e) {
       break;
     case Event::kCaseClosed:
       s->set_closed_micros(e.occurred_micros());
+      break;
+    case Event::kMigrated:
+      s->set_workflow_version(e.migrated().to_version());
       break;
     case Event::kReopened:
       s->set_closed_micros(0);

@@ -11,7 +11,10 @@
 #define CASEGRID_ENGINE_DECIDER_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -39,6 +42,24 @@ Result<std::vector<casegrid::v1::Event>> Decide(const casegrid::v1::CaseState* s
                                                 const casegrid::v1::Command& command,
                                                 const workflows::Definition& definition,
                                                 const DecideContext& context, int64_t now_micros);
+
+// The action name of the events of a migration.
+inline constexpr std::string_view kMigrateAction = "migrate";
+
+// Where a case's open deadline was counted from: its last deadline_set's
+// anchor (event id and time), by deadline name.
+using DeadlineAnchors = std::map<std::string, std::pair<std::string, int64_t>, std::less<>>;
+
+// Moves a case from its definition version to `to` (same workflow id): one
+// `migrated` event into `to_state` (a non-final state of `to`), then for each
+// open deadline: cancelled when `to` has no deadline of that name, left as it
+// is when already breached, else re-armed by `to`'s rule from its recorded
+// anchor. InvalidArgument names the problem (e.g. a deadline past the
+// calendar's years); nothing else is checked here (the caller maps states).
+Result<std::vector<casegrid::v1::Event>> DecideMigration(
+    const casegrid::v1::CaseState& state, const workflows::Definition& to,
+    const std::string& to_state, const DeadlineAnchors& anchors, const casegrid::v1::Actor& by,
+    const std::string& reason, const DecideContext& context, int64_t now_micros);
 
 // Folds one event into the case state.
 void Evolve(casegrid::v1::CaseState* state, const casegrid::v1::Event& event);

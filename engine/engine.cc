@@ -483,9 +483,113 @@ Result<Event> Engine::Pin(const std::string& workflow_id, const std::string& cat
   return AppendDefinitionEvent(std::move(e));
 }
 
+Result<std::vector<MigratedCase>> Engine::Migrate(const MigrationRequest& r) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(r.change));
+  CASEGRID_ASSIGN_OR_RETURN(auto from, config_.workflows->Find(r.workflow_id, r.from_version));
+  CASEGRID_ASSIGN_OR_RETURN(auto to, config_.workflows->Find(r.workflow_id, r.to_version));
+  if (r.from_version == r.to_version) {
+    return Status::InvalidArgument("--from and --to are both v" + std::to_string(r.to_version));
+  }
+  std::vector<std::string> problems;
+  for (const auto& [old_state, new_state] : r.state_map) {
+    if (from->FindState(old_state) == nullptr) {
+      problems.push_back("--map " + old_state + "=" + new_state + ": v" +
+                         std::to_string(r.from_version) + " has no state " + old_state);
+    }
+    if (to->FindState(new_state) == nullptr) {
+      problems.push_back("--map " + old_state + "=" + new_state + ": v" +
+                         std::to_string(r.to_version) + " has no state " + new_state);
+    } else if (to->IsFinal(new_state)) {
+      problems.push_back("--map " + old_state + "=" + new_state + ": " + new_state +
+                         " is a final state of v" + std::to_string(r.to_version) +
+                         " (migration moves open cases, it does not close them)");
+    }
+  }
+  DecideContext ctx;
+  ctx.org = config_.org.get();
+  ctx.calendar = config_.CalendarFor(*to);
+  const int64_t now = env_->NowMicros();
+  std::vector<MigratedCase> out;
+  std::map<std::string, int> unmapped;  // state -> cases
+  for (const auto& id : r.case_ids) {
+    auto state = CaseState(id);
+    if (!state.ok()) {
+      problems.push_back("case " + id + ": " + state.status().message());
+      continue;
+    }
+    if (state->workflow_id() != r.workflow_id || state->workflow_version() != r.from_version) {
+      problems.push_back("case " + id + " is on " + state->workflow_id() + " v" +
+                         std::to_string(state->workflow_version()) + ", not " + r.workflow_id +
+                         " v" + std::to_string(r.from_version));
+      continue;
+    }
+    if (from->IsFinal(state->state())) {
+      problems.push_back("case " + id + " is " + state->state() + ": only open cases move");
+      continue;
+    }
+    auto mapped = r.state_map.find(state->state());
+    std::string to_state = mapped != r.state_map.end() ? mapped->second : state->state();
+    if (mapped == r.state_map.end() && to->FindState(to_state) == nullptr) {
+      ++unmapped[state->state()];
+      continue;
+    }
+    DeadlineAnchors anchors;
+    CASEGRID_RETURN_IF_ERROR(
+        ReplayCase(*log_, id, [&](const Event& e, const casegrid::v1::CaseState&) {
+          if (e.has_deadline_set()) {
+            anchors[e.deadline_set().name()] = {e.deadline_set().anchor_event_id(),
+                                                e.deadline_set().anchor_micros()};
+          }
+        }));
+    auto events = DecideMigration(*state, *to, to_state, anchors, r.change.by, r.change.reason, ctx,
+                                  std::max(now, state->last_micros()));
+    if (!events.ok()) {
+      problems.push_back("case " + id + ": " + events.status().message());
+      continue;
+    }
+    MigratedCase& m = out.emplace_back();
+    m.case_id = id;
+    m.from_state = state->state();
+    m.to_state = to_state;
+    m.before = *state;
+    m.events = std::move(events).value();
+  }
+  for (const auto& [state, n] : unmapped) {
+    problems.push_back("state " + state + " (" + std::to_string(n) + (n == 1 ? " case" : " cases") +
+                       ") has no mapping: v" + std::to_string(r.to_version) +
+                       " has no such state; add --map " + state + "=NEW");
+  }
+  if (!problems.empty()) {
+    std::string message = "nothing migrated:";
+    for (const auto& p : problems) message += "\n  " + p;
+    return Status::InvalidArgument(message);
+  }
+  if (r.dry_run) return out;
+  ApplyStats stats;
+  CASEGRID_RETURN_IF_ERROR(log_->RunBatch([&](events::Batch& batch) -> Status {
+    stats = ApplyStats();
+    BatchWriter writer(batch, config_, env_, &stats);
+    for (auto& m : out) {
+      casegrid::v1::CaseState state;
+      bool found;
+      CASEGRID_RETURN_IF_ERROR(writer.Load(m.case_id, &state, &found));
+      if (!found || state.last_seq() != m.before.last_seq()) {
+        return Status::Conflict("case " + m.case_id + " changed while it was being migrated");
+      }
+      std::vector<Event> events = m.events;
+      CASEGRID_RETURN_IF_ERROR(writer.Write(&state, events));
+      m.events = std::move(events);
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
 Result<CaseState> Engine::CaseState(std::string_view case_id) {
   std::string bytes;
-  CASEGRID_RETURN_IF_ERROR(log_->ReadCaseState(case_id, &bytes));
+  Status s = log_->ReadCaseState(case_id, &bytes);
+  if (s.IsNotFound()) return Status::NotFound("no case " + std::string(case_id));
+  CASEGRID_RETURN_IF_ERROR(s);
   casegrid::v1::CaseState state;
   if (!state.ParseFromString(bytes)) {
     return Status::Corruption("engine state of case " + std::string(case_id) + " does not parse");

@@ -80,6 +80,26 @@ struct ApplyStats {
   uint64_t deadline_events = 0;  // events appended by deadlines that passed
 };
 
+// A move of open cases from one version of a workflow to another
+// (`casegrid workflow migrate`, docs/workflows.md).
+struct MigrationRequest {
+  std::string workflow_id;
+  int32_t from_version = 0, to_version = 0;
+  // OLD=NEW state pairs; a state the new version also has maps to itself
+  // unless listed.
+  std::map<std::string, std::string> state_map;
+  std::vector<std::string> case_ids;  // the cases to move, each open on from_version
+  RuleChange change;
+  bool dry_run = false;
+};
+
+struct MigratedCase {
+  std::string case_id;
+  std::string from_state, to_state;
+  casegrid::v1::CaseState before;           // open deadlines before
+  std::vector<casegrid::v1::Event> events;  // the events it gets (written unless a dry run)
+};
+
 class Engine {
  public:
   // `log` and `env` must outlive the engine.
@@ -114,6 +134,16 @@ class Engine {
   // again). Refused when that version does not exist. Returns the event.
   Result<casegrid::v1::Event> Pin(const std::string& workflow_id, const std::string& category,
                                   int32_t version, const RuleChange& change);
+
+  // Moves the request's cases to to_version, all in one batch: each gets a
+  // `migrated` event and its open deadlines re-armed under the new rules
+  // from their recorded anchors (DecideMigration). Every case is checked
+  // before anything is written: InvalidArgument lists every problem (an
+  // unknown version, a case not open on from_version, a state without a
+  // mapping, a mapping to a final or unknown state, a deadline the calendar
+  // cannot count) and nothing is written. A dry run returns the same cases
+  // and events and writes nothing.
+  Result<std::vector<MigratedCase>> Migrate(const MigrationRequest& request);
 
   // The engine's state of a case (committed). NotFound if none.
   Result<casegrid::v1::CaseState> CaseState(std::string_view case_id);

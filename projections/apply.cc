@@ -320,6 +320,8 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kTransition:
     case Event::PAYLOAD_NOT_SET:
       break;  // steps: the envelope state says all the views need
+    case Event::kMigrated:
+      break;  // the envelope carries the new version and state
     case Event::kWorkflowPublished:
     case Event::kCategoryPinned:
       break;  // the definitions chain: no case view (projection.cc skips it)

@@ -430,6 +430,26 @@ Result<CaseView> ReadModels::GetCase(std::string_view case_id) {
   });
 }
 
+Result<std::vector<CaseView>> ReadModels::OpenCases(std::string_view workflow_id, int32_t version) {
+  return Guarded("open cases", [&]() -> Result<std::vector<CaseView>> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->cases));
+    std::vector<CaseView> out;
+    CaseView view;
+    for (bool ok = cur->First(); ok; ok = cur->Next()) {
+      const std::string_view v = cur->value();
+      if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+        return Status::Corruption("projections: a case view does not parse");
+      }
+      if (!view.ended() && view.workflow_id() == workflow_id &&
+          view.workflow_version() == version) {
+        out.push_back(view);
+      }
+    }
+    return out;
+  });
+}
+
 Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
   return Guarded("inbox", [&]() -> Result<std::vector<InboxEntry>> {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));

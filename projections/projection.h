@@ -143,6 +143,9 @@ class ReadModels {
 
   // The case as of the checkpoint. NotFound when no event of it was applied.
   Result<CaseView> GetCase(std::string_view case_id);
+  // Every case not ended (closed or rejected and not reopened) on this
+  // workflow version, by case id.
+  Result<std::vector<CaseView>> OpenCases(std::string_view workflow_id, int32_t version);
   // The unit's open (not closed or rejected) cases, by next due time; cases
   // without an open deadline last, then by case id.
   Result<std::vector<InboxEntry>> Inbox(std::string_view unit);

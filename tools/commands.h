@@ -119,11 +119,26 @@ int RunWorkflowGraph(const GlobalOptions& g, const std::string& id, int32_t vers
 // refused (nothing written), 2 could not run.
 struct RuleChangeOptions {
   std::string by, reason;
+  // publish: leave open cases of the version before in states this version
+  // lacks on their version (otherwise such a publication is refused).
+  bool no_migration = false;
 };
 int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
                        const RuleChangeOptions& change);
 // `workflow pin ID CATEGORY --version N`: new cases of CATEGORY take version N
 // (0 lifts the pin). 0 done, 1 refused, 2 could not run.
+// `workflow migrate ID --from A --to B --map OLD=NEW[,...] [--cases QUERY]
+// [--dry-run]`: moves the open cases of vA that QUERY selects
+// (KEY=VALUE[,...] over state, category, unit, grid, station, case) to vB
+// (engine::Engine::Migrate), printing one line per case. 0 migrated (or a dry
+// run), 1 refused (nothing written), 2 could not run.
+struct MigrateOptions {
+  std::string id, map, cases;
+  int32_t from = 0, to = 0;
+  bool dry_run = false;
+};
+int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
+                       const RuleChangeOptions& change);
 int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::string& category,
                    int32_t version, const RuleChangeOptions& change);
 

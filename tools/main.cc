@@ -353,6 +353,9 @@ int main(int argc, char** argv) {
   c_wf_publish->add_option("file", wf_file, "definition YAML file")->required();
   c_wf_publish->add_option("--by", change.by, "who publishes it")->required();
   c_wf_publish->add_option("--reason", change.reason, "why")->required();
+  c_wf_publish->add_flag("--no-migration", change.no_migration,
+                         "publish although open cases of the version before are in states this "
+                         "one lacks (they stay on their version)");
   c_wf_publish->callback([&] { rc = RunWorkflowPublish(g, wf_file, change); });
   auto* c_wf_pin = c_workflow->add_subcommand(
       "pin", "new cases of a category take a given version (--version 0: the newest again)");
@@ -362,6 +365,23 @@ int main(int argc, char** argv) {
   c_wf_pin->add_option("--by", change.by, "who pins it")->required();
   c_wf_pin->add_option("--reason", change.reason, "why")->required();
   c_wf_pin->callback([&] { rc = RunWorkflowPin(g, wf_id, wf_category, wf_version, change); });
+
+  MigrateOptions migrate;
+  auto* c_wf_migrate = c_workflow->add_subcommand(
+      "migrate", "move open cases to another version with an explicit state mapping");
+  c_wf_migrate->add_option("id", migrate.id, "workflow id")->required();
+  c_wf_migrate->add_option("--from", migrate.from, "the version the cases are on")->required();
+  c_wf_migrate->add_option("--to", migrate.to, "the version they move to")->required();
+  c_wf_migrate->add_option("--map", migrate.map,
+                           "OLD=NEW[,...]: the new state of each old one (same-named states map "
+                           "to themselves)");
+  c_wf_migrate->add_option("--cases", migrate.cases,
+                           "KEY=VALUE[,...] over state, category, unit, grid, station, case "
+                           "(default: every open case of --from)");
+  c_wf_migrate->add_flag("--dry-run", migrate.dry_run, "print what would happen, write nothing");
+  c_wf_migrate->add_option("--by", change.by, "who migrates")->required();
+  c_wf_migrate->add_option("--reason", change.reason, "why")->required();
+  c_wf_migrate->callback([&] { rc = RunWorkflowMigrate(g, migrate, change); });
 
   DemoOptions demo;
   auto* c_demo =

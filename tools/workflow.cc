@@ -5,6 +5,7 @@
 // read the definitions in the configuration's definitions/ folder.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,7 +16,9 @@
 #include <vector>
 
 #include <iterator>
+#include "base/time.h"
 #include "engine/calendar.h"
+#include "engine/decider.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "workflows/definition.h"
@@ -225,6 +228,37 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
   auto change = ToRuleChange(options);
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
+  // Open cases of the version before that sit in a state this one lacks
+  // would be stranded by a migration: flagged, and refused unless
+  // --no-migration says they stay on their version.
+  const auto& def = report->definition;
+  auto before = session->engine->config().workflows->Latest(def.id());
+  if (before.ok() && (*before)->version() < def.version()) {
+    if (Status s = CatchUpModels(*session, /*quiet=*/true); !s.ok()) return Fail(s);
+    auto open = session->models->OpenCases(def.id(), (*before)->version());
+    if (!open.ok()) return Fail(open.status());
+    std::map<std::string, int> stranded;
+    for (const auto& c : *open) {
+      const bool kept = std::any_of(def.states().begin(), def.states().end(),
+                                    [&](const auto& st) { return st.name() == c.state(); });
+      if (!kept) ++stranded[c.state()];
+    }
+    for (const auto& [state, n] : stranded) {
+      std::cout << (options.no_migration ? "note: " : "") << file << ": " << n
+                << (n == 1 ? " open case" : " open cases") << " of " << def.id() << " v"
+                << (*before)->version() << " in state " << state << ", which v" << def.version()
+                << " does not have: they stay on v" << (*before)->version()
+                << " until `casegrid workflow migrate " << def.id() << " --from "
+                << (*before)->version() << " --to " << def.version() << " --map " << state
+                << "=NEW`\n";
+    }
+    if (!stranded.empty() && !options.no_migration) {
+      std::cout << "not published: open cases would be stranded; plan their migration, or "
+                   "publish with --no-migration to leave them on v"
+                << (*before)->version() << "\n";
+      return 1;
+    }
+  }
   auto event = session->engine->Publish(report->definition, yaml, file, *change);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument()) return Fail(event.status());
@@ -234,6 +268,113 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
   const auto& p = event->workflow_published();
   std::cout << "published " << p.workflow_id() << " v" << p.version() << " (sha256 " << p.sha256()
             << ") as event " << event->event_id() << " by " << event->actor().user() << "\n";
+  return 0;
+}
+
+namespace {
+
+// "a=b,c=d" -> {a: b, c: d}; InvalidArgument names the bad item.
+Result<std::map<std::string, std::string>> ParsePairs(const std::string& text,
+                                                      const std::string& option) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(start, end - start);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+      return Status::InvalidArgument(option + ": \"" + item + "\" is not KEY=VALUE");
+    }
+    if (!out.emplace(item.substr(0, eq), item.substr(eq + 1)).second) {
+      return Status::InvalidArgument(option + ": " + item.substr(0, eq) + " is given twice");
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+// Whether the case matches every KEY=VALUE of the --cases query.
+Result<bool> Matches(const projections::CaseView& c,
+                     const std::map<std::string, std::string>& query) {
+  for (const auto& [key, value] : query) {
+    const std::string* field = key == "state"      ? &c.state()
+                               : key == "category" ? &c.category()
+                               : key == "unit"     ? &c.unit()
+                               : key == "grid"     ? &c.grid()
+                               : key == "station"  ? &c.station()
+                               : key == "case"     ? &c.case_id()
+                                                   : nullptr;
+    if (field == nullptr) {
+      return Status::InvalidArgument("--cases: unknown key " + key +
+                                     " (state, category, unit, grid, station, case)");
+    }
+    if (*field != value) return false;
+  }
+  return true;
+}
+
+std::string Deadlines(const std::vector<std::pair<std::string, int64_t>>& list) {
+  std::string out;
+  for (const auto& [name, due] : list) {
+    out += (out.empty() ? "" : ", ") + name + " " + timeutil::FormatTimestamp(due);
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
+                       const RuleChangeOptions& options) {
+  auto map = ParsePairs(o.map, "--map");
+  if (!map.ok()) return Fail(map.status());
+  auto query = ParsePairs(o.cases, "--cases");
+  if (!query.ok()) return Fail(query.status());
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  if (Status s = CatchUpModels(*session, /*quiet=*/true); !s.ok()) return Fail(s);
+  auto open = session->models->OpenCases(o.id, o.from);
+  if (!open.ok()) return Fail(open.status());
+  engine::MigrationRequest request;
+  request.workflow_id = o.id;
+  request.from_version = o.from;
+  request.to_version = o.to;
+  request.state_map = *map;
+  request.change = *ToRuleChange(options);
+  request.dry_run = o.dry_run;
+  for (const auto& c : *open) {
+    auto match = Matches(c, *query);
+    if (!match.ok()) return Fail(match.status());
+    if (*match) request.case_ids.push_back(c.case_id());
+  }
+  auto moved = session->engine->Migrate(request);
+  if (!moved.ok()) {
+    if (!moved.status().IsInvalidArgument() && !moved.status().IsNotFound())
+      return Fail(moved.status());
+    std::cout << moved.status().message() << "\n";
+    return 1;
+  }
+  for (const auto& m : *moved) {
+    std::vector<std::pair<std::string, int64_t>> before, after;
+    for (const auto& d : m.before.deadlines()) {
+      if (!d.breached()) before.emplace_back(d.name(), d.due_micros());
+    }
+    casegrid::v1::CaseState state = m.before;
+    for (const auto& e : m.events) engine::Evolve(&state, e);
+    for (const auto& d : state.deadlines()) {
+      if (!d.breached()) after.emplace_back(d.name(), d.due_micros());
+    }
+    std::cout << m.case_id << "  " << m.from_state << " -> " << m.to_state << "  deadlines "
+              << Deadlines(before) << "  ->  " << Deadlines(after) << "\n";
+  }
+  if (moved->empty()) {
+    std::cout << "no open case of " << o.id << " v" << o.from
+              << (o.cases.empty() ? "" : " matches --cases " + o.cases) << "; nothing written\n";
+    return 0;
+  }
+  std::cout << (o.dry_run ? "dry run: would migrate " : "migrated ") << moved->size()
+            << (moved->size() == 1 ? " case" : " cases") << " of " << o.id << " from v" << o.from
+            << " to v" << o.to << (o.dry_run ? "; nothing written\n" : "\n");
   return 0;
 }
 

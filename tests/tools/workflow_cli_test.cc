@@ -188,3 +188,78 @@ TEST_CASE("casegrid workflow publish puts a valid file in force as an event, ref
   CHECK(bad_pin.status == 1);
   CHECK(bad_pin.out == "not pinned: no workflow hotline-12345 v9\n");
 }
+
+TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry run writes nothing",
+          "[workflows][cli][migrate]") {
+  test::TempDir dir;
+  auto casegrid = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("data")});
+    return test::RunProcess(args, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  };
+  const std::string order = R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})";
+  for (const char* id : {"H-1", "H-2"}) {
+    REQUIRE(casegrid({"act", id, "intake", "--workflow", "hotline-12345", "--by",
+                      "h1:hotline:371302", "--at", "2026-09-01T09:00:00+08:00", "--data", order})
+                .status == 0);
+  }
+  REQUIRE(casegrid({"act", "H-2", "dispatch", "--by", "c1:centre:371302", "--at",
+                    "2026-09-01T10:00:00+08:00"})
+              .status == 0);
+  REQUIRE(casegrid({"act", "H-2", "sign", "--by", "u1:unit:371302-001-001", "--at",
+                    "2026-09-01T10:30:00+08:00"})
+              .status == 0);
+  // v2 calls "signed" "accepted" and gives 4 working days to answer.
+  std::string v2 = test::ReadFile(test::SourcePath("workflows/definitions/hotline-12345.yaml"));
+  v2.replace(v2.find("version: 1\n"), 11, "version: 2\n");
+  for (size_t at; (at = v2.find("signed")) != std::string::npos;) v2.replace(at, 6, "accepted");
+  v2.replace(v2.find("    working_days: 5\n"), 20, "    working_days: 4\n");
+  test::WriteFile(dir.Sub("h2.yaml"), v2);
+  // Publishing v2 would strand H-2 (in "signed") for a migration: flagged and refused...
+  const Output stranding =
+      casegrid({"workflow", "publish", "h2.yaml", "--by", "sup01", "--reason", "v2"});
+  INFO(test::Describe(stranding));
+  CHECK(stranding.status == 1);
+  CHECK(stranding.out ==
+        "h2.yaml: 1 open case of hotline-12345 v1 in state signed, which v2 does not have: they "
+        "stay on v1 until `casegrid workflow migrate hotline-12345 --from 1 --to 2 --map "
+        "signed=NEW`\n"
+        "not published: open cases would be stranded; plan their migration, or publish with "
+        "--no-migration to leave them on v1\n");
+  // ... unless the supervisor says they stay on v1 for now.
+  REQUIRE(casegrid({"workflow", "publish", "h2.yaml", "--by", "sup01", "--reason", "v2",
+                    "--no-migration"})
+              .status == 0);
+  const std::vector<std::string> migrate = {
+      "workflow", "migrate", "hotline-12345", "--from",   "1",     "--to",
+      "2",        "--by",    "sup01",         "--reason", "rename"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = migrate;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return casegrid(args);
+  };
+  const Output unmapped = with({});
+  INFO(test::Describe(unmapped));
+  CHECK(unmapped.status == 1);
+  CHECK(unmapped.out ==
+        "nothing migrated:\n  state signed (1 case) has no mapping: v2 has no such state; add "
+        "--map signed=NEW\n");
+
+  const Output dry = with({"--map", "signed=accepted", "--cases", "state=signed", "--dry-run"});
+  INFO(test::Describe(dry));
+  CHECK(dry.status == 0);
+  CHECK(dry.out ==
+        "H-2  signed -> accepted  deadlines answer 2026-09-08T23:59:59.999999+08:00  ->  answer "
+        "2026-09-07T23:59:59.999999+08:00\n"
+        "dry run: would migrate 1 case of hotline-12345 from v1 to v2; nothing written\n");
+  CHECK(test::Contains(casegrid({"case", "show", "H-2"}).out, "signed"));
+
+  const Output done = with({"--map", "signed=accepted"});
+  INFO(test::Describe(done));
+  CHECK(done.status == 0);
+  CHECK(test::Contains(done.out, "H-1  received -> received"));
+  CHECK(test::Contains(done.out, "migrated 2 cases of hotline-12345 from v1 to v2\n"));
+  CHECK(test::Contains(casegrid({"replay", "H-2"}).out, "migrate: migrated  -> accepted"));
+  CHECK(casegrid({"verify"}).status == 0);
+  CHECK(with({"--map", "signed=accepted"}).out ==
+        "no open case of hotline-12345 v1; nothing written\n");
+}
