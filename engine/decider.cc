@@ -247,8 +247,17 @@ class Decision {
         out_.Commit();
         continue;
       }
-      CASEGRID_RETURN_IF_ERROR(Arm(std::string(kMigrateAction), d.name(), anchor->second.first,
-                                   anchor->second.second, false));
+      const size_t before_arm = out_.state().last_seq();
+      CASEGRID_RETURN_IF_ERROR(Arm(std::string(kMigrateAction), d.name(), anchor->second.event_id,
+                                   anchor->second.micros, false, anchor->second.action));
+      if (out_.state().last_seq() == before_arm) {  // `when` does not hold under `to`
+        Event* c = out_.Begin(kMigrateAction, "");
+        c->mutable_deadline_cancelled()->set_name(d.name());
+        c->mutable_deadline_cancelled()->set_reason("migrated to v" +
+                                                    std::to_string(def_.version()) + ", whose " +
+                                                    d.name() + " does not apply to the case");
+        out_.Commit();
+      }
     }
     return out_.Take();
   }
@@ -536,8 +545,9 @@ class Decision {
   // rejects the command; but a breach cannot be refused, since its time has
   // passed: re-armed after a breach (`breach`), such a deadline is counted
   // with weekends only beyond the published years and the rule says why.
+  // The rule names the trigger as `trigger_label` (default: `action`).
   Status Arm(const std::string& action, const std::string& name, const std::string& trigger_event,
-             int64_t trigger_micros, bool breach) {
+             int64_t trigger_micros, bool breach, const std::string& trigger_label = {}) {
     const auto* d = def_.FindDeadline(name);
     if (d == nullptr) return Status::Ok();
     if (d->has_when() && d->when().field() == "complex" &&
@@ -546,7 +556,7 @@ class Decision {
     }
     std::string anchor_event = trigger_event;
     int64_t anchor_micros = trigger_micros;
-    std::string anchor_name = action;
+    std::string anchor_name = trigger_label.empty() ? action : trigger_label;
     // Re-armed after a breach, a deadline counts from the escalation: from its
     // anchor it would be due again at once and climb every level together.
     if (!d->anchor().empty() && !breach) {

@@ -47,15 +47,20 @@ Result<std::vector<casegrid::v1::Event>> Decide(const casegrid::v1::CaseState* s
 inline constexpr std::string_view kMigrateAction = "migrate";
 
 // Where a case's open deadline was counted from: its last deadline_set's
-// anchor (event id and time), by deadline name.
-using DeadlineAnchors = std::map<std::string, std::pair<std::string, int64_t>, std::less<>>;
+// anchor event (id, time and action), by deadline name.
+struct DeadlineAnchor {
+  std::string event_id;
+  int64_t micros = 0;
+  std::string action;
+};
+using DeadlineAnchors = std::map<std::string, DeadlineAnchor, std::less<>>;
 
 // Moves a case from its definition version to `to` (same workflow id): one
 // `migrated` event into `to_state` (a non-final state of `to`), then for each
-// open deadline: cancelled when `to` has no deadline of that name, left as it
-// is when already breached, else re-armed by `to`'s rule from its recorded
-// anchor. InvalidArgument names the problem (e.g. a deadline past the
-// calendar's years); nothing else is checked here (the caller maps states).
+// open deadline: left as it is when already breached; else re-armed by `to`'s
+// rule from its recorded anchor; cancelled when `to` has no deadline of that
+// name or its rule does not apply to the case (`when`). InvalidArgument names the problem (e.g. a
+// deadline past the calendar's years); nothing else is checked here (the caller maps states).
 Result<std::vector<casegrid::v1::Event>> DecideMigration(
     const casegrid::v1::CaseState& state, const workflows::Definition& to,
     const std::string& to_state, const DeadlineAnchors& anchors, const casegrid::v1::Actor& by,

@@ -533,12 +533,22 @@ Result<std::vector<MigratedCase>> Engine::Migrate(const MigrationRequest& r) {
       ++unmapped[state->state()];
       continue;
     }
+    if (mapped == r.state_map.end() && to->IsFinal(to_state)) {
+      problems.push_back("case " + id + ": state " + to_state + " is final in v" +
+                         std::to_string(r.to_version) + "; map it to an open state with --map " +
+                         to_state + "=NEW");
+      continue;
+    }
     DeadlineAnchors anchors;
+    std::map<std::string, std::string> action_of;  // event id -> action
     CASEGRID_RETURN_IF_ERROR(
         ReplayCase(*log_, id, [&](const Event& e, const casegrid::v1::CaseState&) {
+          action_of[e.event_id()] = e.action();
           if (e.has_deadline_set()) {
-            anchors[e.deadline_set().name()] = {e.deadline_set().anchor_event_id(),
-                                                e.deadline_set().anchor_micros()};
+            const auto& set = e.deadline_set();
+            auto it = action_of.find(set.anchor_event_id());
+            anchors[set.name()] = {set.anchor_event_id(), set.anchor_micros(),
+                                   it != action_of.end() ? it->second : e.action()};
           }
         }));
     auto events = DecideMigration(*state, *to, to_state, anchors, r.change.by, r.change.reason, ctx,

@@ -138,8 +138,8 @@ class Engine {
   // Moves the request's cases to to_version, all in one batch: each gets a
   // `migrated` event and its open deadlines re-armed under the new rules
   // from their recorded anchors (DecideMigration). Every case is checked
-  // before anything is written: InvalidArgument lists every problem (an
-  // unknown version, a case not open on from_version, a state without a
+  // before anything is written: NotFound for an unknown version; else
+  // InvalidArgument lists every problem (a case not open on from_version, a state without a
   // mapping, a mapping to a final or unknown state, a deadline the calendar
   // cannot count) and nothing is written. A dry run returns the same cases
   // and events and writes nothing.

@@ -139,6 +139,12 @@ struct MigrateOptions {
 };
 int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
                        const RuleChangeOptions& change);
+// `workflow whatif DRAFT.yaml [--from D --to D]`: the recorded cases of the
+// draft's workflow opened in the period, run again through the draft
+// (engine/whatif.h); prints the figures side by side. 0 ran, 1 the draft has
+// problems, 2 could not run.
+int RunWorkflowWhatIf(const GlobalOptions& g, const std::string& draft, const std::string& from,
+                      const std::string& to);
 int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::string& category,
                    int32_t version, const RuleChangeOptions& change);
 

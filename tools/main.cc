@@ -383,6 +383,14 @@ int main(int argc, char** argv) {
   c_wf_migrate->add_option("--reason", change.reason, "why")->required();
   c_wf_migrate->callback([&] { rc = RunWorkflowMigrate(g, migrate, change); });
 
+  std::string whatif_from, whatif_to;
+  auto* c_wf_whatif = c_workflow->add_subcommand(
+      "whatif", "run the recorded cases of a period through a draft definition (writes nothing)");
+  c_wf_whatif->add_option("draft", wf_file, "draft definition YAML")->required();
+  c_wf_whatif->add_option("--from", whatif_from, "first day cases were opened (YYYY-MM-DD)");
+  c_wf_whatif->add_option("--to", whatif_to, "last day cases were opened (YYYY-MM-DD)");
+  c_wf_whatif->callback([&] { rc = RunWorkflowWhatIf(g, wf_file, whatif_from, whatif_to); });
+
   DemoOptions demo;
   auto* c_demo =
       app.add_subcommand("demo", "simulate the reference district on a virtual clock and report");

@@ -16,9 +16,12 @@
 #include <vector>
 
 #include <iterator>
+#include <set>
+#include <tuple>
 #include "base/time.h"
 #include "engine/calendar.h"
 #include "engine/decider.h"
+#include "engine/whatif.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "workflows/definition.h"
@@ -232,8 +235,18 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
   // would be stranded by a migration: flagged, and refused unless
   // --no-migration says they stay on their version.
   const auto& def = report->definition;
-  auto before = session->engine->config().workflows->Latest(def.id());
-  if (before.ok() && (*before)->version() < def.version()) {
+  // The version before: the newest one older than this.
+  std::shared_ptr<const workflows::Definition> previous;
+  for (const auto& d : session->engine->config().workflows->All()) {
+    if (d->id() == def.id() && d->version() < def.version() &&
+        (previous == nullptr || d->version() > previous->version())) {
+      previous = d;
+    }
+  }
+  auto before = previous != nullptr ? Result<std::shared_ptr<const workflows::Definition>>(previous)
+                                    : Result<std::shared_ptr<const workflows::Definition>>(
+                                          Status::NotFound("no version before"));
+  if (before.ok()) {
     if (Status s = CatchUpModels(*session, /*quiet=*/true); !s.ok()) return Fail(s);
     auto open = session->models->OpenCases(def.id(), (*before)->version());
     if (!open.ok()) return Fail(open.status());
@@ -247,15 +260,15 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
       std::cout << (options.no_migration ? "note: " : "") << file << ": " << n
                 << (n == 1 ? " open case" : " open cases") << " of " << def.id() << " v"
                 << (*before)->version() << " in state " << state << ", which v" << def.version()
-                << " does not have: they stay on v" << (*before)->version()
-                << " until `casegrid workflow migrate " << def.id() << " --from "
-                << (*before)->version() << " --to " << def.version() << " --map " << state
-                << "=NEW`\n";
+                << " does not have: " << (n == 1 ? "it stays" : "they stay") << " on v"
+                << (*before)->version() << " until `casegrid workflow migrate " << def.id()
+                << " --from " << (*before)->version() << " --to " << def.version() << " --map "
+                << state << "=NEW`\n";
     }
     if (!stranded.empty() && !options.no_migration) {
-      std::cout << "not published: open cases would be stranded; plan their migration, or "
-                   "publish with --no-migration to leave them on v"
-                << (*before)->version() << "\n";
+      std::cout << "not published: open cases would be stranded; publish with --no-migration "
+                   "to leave them on v"
+                << (*before)->version() << ", then migrate them\n";
       return 1;
     }
   }
@@ -297,6 +310,7 @@ Result<std::map<std::string, std::string>> ParsePairs(const std::string& text,
 // Whether the case matches every KEY=VALUE of the --cases query.
 Result<bool> Matches(const projections::CaseView& c,
                      const std::map<std::string, std::string>& query) {
+  bool match = true;  // every key is checked, so an unknown one is always named
   for (const auto& [key, value] : query) {
     const std::string* field = key == "state"      ? &c.state()
                                : key == "category" ? &c.category()
@@ -309,9 +323,9 @@ Result<bool> Matches(const projections::CaseView& c,
       return Status::InvalidArgument("--cases: unknown key " + key +
                                      " (state, category, unit, grid, station, case)");
     }
-    if (*field != value) return false;
+    if (*field != value) match = false;
   }
-  return true;
+  return match;
 }
 
 std::string Deadlines(const std::vector<std::pair<std::string, int64_t>>& list) {
@@ -330,6 +344,9 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   if (!map.ok()) return Fail(map.status());
   auto query = ParsePairs(o.cases, "--cases");
   if (!query.ok()) return Fail(query.status());
+  if (auto checked = Matches(projections::CaseView(), *query); !checked.ok()) {
+    return Fail(checked.status());
+  }
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
   if (Status s = CatchUpModels(*session, /*quiet=*/true); !s.ok()) return Fail(s);
@@ -375,6 +392,94 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   std::cout << (o.dry_run ? "dry run: would migrate " : "migrated ") << moved->size()
             << (moved->size() == 1 ? " case" : " cases") << " of " << o.id << " from v" << o.from
             << " to v" << o.to << (o.dry_run ? "; nothing written\n" : "\n");
+  return 0;
+}
+
+namespace {
+
+void Row(const char* label, uint64_t a, uint64_t b) {
+  std::printf("  %-34s %10llu %10llu\n", label, static_cast<unsigned long long>(a),
+              static_cast<unsigned long long>(b));
+}
+
+}  // namespace
+
+int RunWorkflowWhatIf(const GlobalOptions& g, const std::string& draft_file,
+                      const std::string& from, const std::string& to) {
+  engine::WhatIfOptions options;
+  for (const auto& [text, day, name] :
+       {std::tuple{&from, &options.from_day, "--from"}, std::tuple{&to, &options.to_day, "--to"}}) {
+    if (text->empty()) continue;
+    auto parsed = timeutil::ParseDate(*text);
+    if (!parsed.ok()) return Fail(parsed.status().WithContext(name));
+    *day = *parsed;
+  }
+  FileValidator validator;
+  if (Status s = validator.Open(g); !s.ok()) return Fail(s);
+  auto report = validator.Check(draft_file);
+  if (!report.ok()) return Fail(report.status());
+  if (!report->problems.empty()) {
+    for (const auto& line : report->problems) std::cout << line << "\n";
+    return 1;
+  }
+  auto draft = workflows::Definition::FromProto(report->definition, draft_file);
+  if (!draft.ok()) return Fail(draft.status());
+  auto log = OpenLogForReading(g);
+  if (!log.ok()) return Fail(log.status());
+  auto config = engine::LoadConfig(ResolveConfigDir(g), log->get());
+  if (!config.ok()) return Fail(config.status());
+  char scratch[] = "/tmp/casegrid-whatif-XXXXXX";
+  if (::mkdtemp(scratch) == nullptr)
+    return Fail(Status::IOError("cannot make a scratch directory"));
+  options.scratch_dir = scratch;
+  auto r = engine::WhatIf(**log, *config, *draft, options);
+  if (!r.ok()) return Fail(r.status());
+  std::printf("what-if: %s v%d (%s) over %llu cases opened %s..%s, %.1f s; nothing written\n",
+              (*draft)->id().c_str(), (*draft)->version(), draft_file.c_str(),
+              static_cast<unsigned long long>(r->recorded.cases),
+              from.empty() ? "the start" : from.c_str(), to.empty() ? "now" : to.c_str(),
+              r->seconds);
+  std::printf("  %-34s %10s %10s\n", "", "in force", "draft");
+  Row("cases opened", r->recorded.cases, r->draft.cases);
+  Row("commands applied", r->recorded.commands, r->draft.commands);
+  Row("commands the draft refuses", r->recorded.rejected, r->draft.rejected);
+  Row("cases with a refused command", 0, r->rejected_cases.size());
+  Row("deadlines breached", r->recorded.breaches, r->draft.breaches);
+  std::set<std::string> names;
+  for (const auto& [name, n] : r->recorded.breaches_by_deadline) names.insert(name);
+  for (const auto& [name, n] : r->draft.breaches_by_deadline) names.insert(name);
+  for (const auto& name : names) {
+    const std::string label = "  " + name;
+    Row(label.c_str(), r->recorded.breaches_by_deadline[name], r->draft.breaches_by_deadline[name]);
+  }
+  Row("escalations", r->recorded.escalations, r->draft.escalations);
+  Row("cases closed", r->recorded.closed, r->draft.closed);
+  // Units by their larger peak, then code; the ten busiest.
+  std::vector<std::pair<uint64_t, std::string>> units;
+  std::set<std::string> all;
+  for (const auto& [unit, n] : r->recorded.peak_backlog) all.insert(unit);
+  for (const auto& [unit, n] : r->draft.peak_backlog) all.insert(unit);
+  for (const auto& unit : all) {
+    units.emplace_back(std::max(r->recorded.peak_backlog[unit], r->draft.peak_backlog[unit]), unit);
+  }
+  std::sort(units.begin(), units.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::printf("  peak backlog, the %zu busiest of %zu units:\n", std::min<size_t>(10, units.size()),
+              units.size());
+  for (size_t i = 0; i < units.size() && i < 10; ++i) {
+    const std::string label = "  " + units[i].second;
+    Row(label.c_str(), r->recorded.peak_backlog[units[i].second],
+        r->draft.peak_backlog[units[i].second]);
+  }
+  if (!r->rejections.empty()) {
+    std::printf("refused by the draft:\n");
+    for (const auto& [reason, n] : r->rejections) {
+      std::printf("  %8llu  %s\n", static_cast<unsigned long long>(n), reason.c_str());
+    }
+    std::printf("for example:\n");
+    for (const auto& line : r->examples) std::printf("  %s\n", line.c_str());
+  }
   return 0;
 }
 

@@ -113,6 +113,12 @@ TEST_CASE("migrating moves open cases with a mapped state and recomputed deadlin
   const auto& migrated = *std::find_if(moved->at(1).events.begin(), moved->at(1).events.end(),
                                        [](const auto& e) { return e.has_migrated(); });
   CHECK(migrated.migrated().from_version() == 1);
+  const auto& rearmed = *std::find_if(moved->at(1).events.begin(), moved->at(1).events.end(),
+                                      [](const auto& e) { return e.has_deadline_set(); });
+  CHECK(rearmed.action() == "migrate");
+  CHECK(rearmed.deadline_set().rule() ==
+        "deadline answer: end of the 4th working day after the sign day");
+  CHECK(rearmed.deadline_set().workflow_version() == 2);
   CHECK(migrated.migrated().reason() == "rename signed, 4-day answers");
   CHECK(migrated.actor().user() == "sup01");
   auto verified = engine::VerifyLog(*rig.log);

@@ -220,11 +220,11 @@ TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry ru
   INFO(test::Describe(stranding));
   CHECK(stranding.status == 1);
   CHECK(stranding.out ==
-        "h2.yaml: 1 open case of hotline-12345 v1 in state signed, which v2 does not have: they "
-        "stay on v1 until `casegrid workflow migrate hotline-12345 --from 1 --to 2 --map "
+        "h2.yaml: 1 open case of hotline-12345 v1 in state signed, which v2 does not have: it "
+        "stays on v1 until `casegrid workflow migrate hotline-12345 --from 1 --to 2 --map "
         "signed=NEW`\n"
-        "not published: open cases would be stranded; plan their migration, or publish with "
-        "--no-migration to leave them on v1\n");
+        "not published: open cases would be stranded; publish with --no-migration to leave them "
+        "on v1, then migrate them\n");
   // ... unless the supervisor says they stay on v1 for now.
   REQUIRE(casegrid({"workflow", "publish", "h2.yaml", "--by", "sup01", "--reason", "v2",
                     "--no-migration"})
@@ -262,4 +262,46 @@ TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry ru
   CHECK(casegrid({"verify"}).status == 0);
   CHECK(with({"--map", "signed=accepted"}).out ==
         "no open case of hotline-12345 v1; nothing written\n");
+}
+
+TEST_CASE("casegrid workflow whatif prints the recorded and the draft's figures side by side",
+          "[workflows][cli][whatif]") {
+  test::TempDir dir;
+  auto casegrid = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("data")});
+    return test::RunProcess(args, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  };
+  const std::string order = R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})";
+  REQUIRE(casegrid({"act", "H-1", "intake", "--workflow", "hotline-12345", "--by",
+                    "h1:hotline:371302", "--at", "2026-09-01T09:00:00+08:00", "--data", order})
+              .status == 0);
+  REQUIRE(casegrid({"act", "H-1", "dispatch", "--by", "c1:centre:371302", "--at",
+                    "2026-09-01T09:30:00+08:00"})
+              .status == 0);
+  REQUIRE(casegrid({"act", "H-1", "sign", "--by", "u1:unit:371302-001-001", "--at",
+                    "2026-09-01T14:30:00+08:00"})
+              .status == 0);  // late under v1: breached and urged
+  const std::string journal = test::ReadFile(dir.Sub("data/journal/data.mdb"));
+  std::string draft = test::ReadFile(test::SourcePath("workflows/definitions/hotline-12345.yaml"));
+  draft.replace(draft.find("version: 1\n"), 11, "version: 2\n");
+  draft.replace(draft.find("working_hours: 2\n"), 17, "working_hours: 4\n");
+  test::WriteFile(dir.Sub("draft.yaml"), draft);
+
+  const Output o =
+      casegrid({"workflow", "whatif", "draft.yaml", "--from", "2026-09-01", "--to", "2026-09-30"});
+  INFO(test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(o.out.rfind("what-if: hotline-12345 v2 (draft.yaml) over 1 cases opened "
+                    "2026-09-01..2026-09-30, ",
+                    0) == 0);
+  CHECK(test::Contains(o.out, "  commands applied                            3          3\n"));
+  CHECK(test::Contains(o.out, "  deadlines breached                          1          0\n"));
+  CHECK(test::Contains(o.out, "    sign                                      1          0\n"));
+  CHECK(test::ReadFile(dir.Sub("data/journal/data.mdb")) == journal);  // nothing written
+
+  const Output broken = casegrid(
+      {"workflow", "whatif", test::SourcePath("tests/workflows/broken/dead-end-state.yaml")});
+  CHECK(broken.status == 1);
+  const Output bad_day = casegrid({"workflow", "whatif", "draft.yaml", "--from", "2026-13-01"});
+  CHECK(bad_day.status == 2);
 }
