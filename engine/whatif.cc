@@ -112,59 +112,135 @@ bool StartsCommand(const Event& e) {
          e.action() != kMigrateAction;
 }
 
-// Counts the figures from events fed in time order.
+// What the figures need of one event: small, so that a million of them sort
+// quickly (strings interned).
+struct Fact {
+  enum Kind : uint8_t {
+    kReported,
+    kBreached,
+    kEscalated,
+    kDispatched,
+    kReturned,
+    kClosed,
+    kRejected,
+    kReopened
+  };
+  int64_t at;
+  uint32_t seq;   // arrival order: ties keep the log's order
+  uint32_t item;  // case index
+  uint32_t text;  // interned unit (dispatched, escalated) or deadline name (breached)
+  Kind kind;
+};
+
+class Interner {
+ public:
+  uint32_t Id(const std::string& s) {
+    auto [it, inserted] = ids_.emplace(s, static_cast<uint32_t>(names_.size()));
+    if (inserted) names_.push_back(s);
+    return it->second;
+  }
+  const std::string& Name(uint32_t id) const { return names_[id]; }
+
+ private:
+  std::unordered_map<std::string, uint32_t> ids_;
+  std::vector<std::string> names_;
+};
+
+// Turns events into facts (those the figures count), then counts them in time order.
 class Counter {
  public:
-  explicit Counter(WhatIfFigures* f) : f_(f) {}
+  Counter(WhatIfFigures* f, Interner* strings) : f_(f), strings_(strings) {}
+
   void Add(const Event& e) {
-    std::string& unit = unit_[e.case_id()];
+    Fact fact{e.occurred_micros(), static_cast<uint32_t>(facts_.size()), 0, 0, Fact::kReported};
     switch (e.payload_case()) {
       case Event::kCaseReported:
-        ++f_->cases;
+        fact.kind = Fact::kReported;
         break;
       case Event::kDeadlineBreached:
-        ++f_->breaches;
-        ++f_->breaches_by_deadline[e.deadline_breached().name()];
+        fact.kind = Fact::kBreached;
+        fact.text = strings_->Id(e.deadline_breached().name());
         break;
       case Event::kEscalated:
-        ++f_->escalations;
-        Move(&unit, e.escalated().to_unit());
+        fact.kind = Fact::kEscalated;
+        fact.text = strings_->Id(e.escalated().to_unit());
         break;
       case Event::kCaseDispatched:
-        Move(&unit, e.case_dispatched().unit());
+        fact.kind = Fact::kDispatched;
+        fact.text = strings_->Id(e.case_dispatched().unit());
         break;
       case Event::kReturned:
-        Move(&unit, "");
+        fact.kind = Fact::kReturned;
         break;
       case Event::kCaseClosed:
-        ++f_->closed;
-        last_unit_[e.case_id()] = unit;
-        Move(&unit, "");
+        fact.kind = Fact::kClosed;
         break;
       case Event::kCaseRejected:
-        Move(&unit, "");
+        fact.kind = Fact::kRejected;
         break;
       case Event::kReopened:
-        Move(&unit, last_unit_[e.case_id()]);
+        fact.kind = Fact::kReopened;
         break;
       default:
-        break;
+        return;
     }
+    auto [it, inserted] = cases_.emplace(e.case_id(), static_cast<uint32_t>(cases_.size()));
+    fact.item = it->second;
+    facts_.push_back(fact);
+  }
+
+  // Counts every fact added, in time order (then arrival order).
+  void Count() {
+    std::sort(facts_.begin(), facts_.end(), [](const Fact& a, const Fact& b) {
+      return a.at != b.at ? a.at < b.at : a.seq < b.seq;
+    });
+    constexpr uint32_t kNone = UINT32_MAX;
+    std::vector<uint32_t> unit(cases_.size(), kNone), last(cases_.size(), kNone);
+    std::unordered_map<uint32_t, uint64_t> open, peak;
+    auto move = [&](uint32_t item, uint32_t to) {
+      if (unit[item] != kNone) --open[unit[item]];
+      unit[item] = to;
+      if (to != kNone) peak[to] = std::max(peak[to], ++open[to]);
+    };
+    for (const Fact& f : facts_) {
+      switch (f.kind) {
+        case Fact::kReported:
+          ++f_->cases;
+          break;
+        case Fact::kBreached:
+          ++f_->breaches;
+          ++f_->breaches_by_deadline[strings_->Name(f.text)];
+          break;
+        case Fact::kEscalated:
+          ++f_->escalations;
+          move(f.item, f.text);
+          break;
+        case Fact::kDispatched:
+          move(f.item, f.text);
+          break;
+        case Fact::kReturned:
+        case Fact::kRejected:
+          move(f.item, kNone);
+          break;
+        case Fact::kClosed:
+          ++f_->closed;
+          last[f.item] = unit[f.item];
+          move(f.item, kNone);
+          break;
+        case Fact::kReopened:
+          move(f.item, last[f.item]);
+          break;
+      }
+    }
+    for (const auto& [u, n] : peak) f_->peak_backlog[strings_->Name(u)] = n;
+    facts_.clear();
   }
 
  private:
-  void Move(std::string* unit, const std::string& to) {
-    if (!unit->empty()) --open_[*unit];
-    *unit = to;
-    if (!to.empty()) {
-      uint64_t& peak = f_->peak_backlog[to];
-      peak = std::max(peak, ++open_[to]);
-    }
-  }
-
   WhatIfFigures* f_;
-  std::unordered_map<std::string, std::string> unit_, last_unit_;
-  std::unordered_map<std::string, uint64_t> open_;
+  Interner* strings_;
+  std::vector<Fact> facts_;
+  std::unordered_map<std::string, uint32_t> cases_;
 };
 
 }  // namespace
@@ -178,8 +254,9 @@ Result<WhatIfReport> WhatIf(events::Log& recorded, const Config& config,
   // commands rebuilt from them.
   std::unordered_set<std::string> selected;
   std::vector<Command> commands;
-  std::vector<Event> events;
-  Counter recorded_counter(&report.recorded);
+  Interner strings;
+  Counter recorded_counter(&report.recorded, &strings);
+  int64_t end = 0;  // the last recorded event of the selected cases
   Event e;
   Status bad;
   CASEGRID_RETURN_IF_ERROR(events::ScanAll(recorded, [&](uint64_t position, std::string_view rec) {
@@ -197,25 +274,18 @@ Result<WhatIfReport> WhatIf(events::Log& recorded, const Config& config,
       }
     }
     if (!selected.count(e.case_id())) return true;
-    events.push_back(e);
+    end = std::max(end, e.occurred_micros());
+    recorded_counter.Add(e);
+    if (StartsCommand(e)) commands.push_back(Rebuild(e, *draft));
     return true;
   }));
   CASEGRID_RETURN_IF_ERROR(bad);
-  // Time order across cases (a case's own events are already in order).
-  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
-    return a.occurred_micros() < b.occurred_micros();
+  recorded_counter.Count();
+  report.recorded.commands = commands.size();
+  // Time order across cases (a case's own commands are already in order).
+  std::stable_sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) {
+    return a.at_micros() < b.at_micros();
   });
-  // Both runs cover the same time: up to the last recorded event of the
-  // selected cases (the draft's deadlines are ticked to it, no further).
-  const int64_t end = events.empty() ? 0 : events.back().occurred_micros();
-  for (const auto& ev : events) {
-    recorded_counter.Add(ev);
-    if (StartsCommand(ev)) {
-      commands.push_back(Rebuild(ev, *draft));
-      ++report.recorded.commands;
-    }
-  }
-  events.clear();
 
   // 2. The draft, newest of its id, on a scratch journal with a virtual clock.
   Config scratch_config = config;
@@ -284,17 +354,12 @@ Result<WhatIfReport> WhatIf(events::Log& recorded, const Config& config,
     clock.SetMicros(end);
     CASEGRID_RETURN_IF_ERROR(engine.Tick(end).status());
   }
-  Counter draft_counter(&report.draft);
-  std::vector<Event> draft_events;
+  Counter draft_counter(&report.draft, &strings);
   CASEGRID_RETURN_IF_ERROR(events::ScanAll(*scratch, [&](uint64_t, std::string_view rec) {
-    Event& ev = draft_events.emplace_back();
-    ev.ParseFromArray(rec.data(), static_cast<int>(rec.size()));
+    if (e.ParseFromArray(rec.data(), static_cast<int>(rec.size()))) draft_counter.Add(e);
     return true;
   }));
-  std::stable_sort(draft_events.begin(), draft_events.end(), [](const Event& a, const Event& b) {
-    return a.occurred_micros() < b.occurred_micros();
-  });
-  for (const auto& ev : draft_events) draft_counter.Add(ev);
+  draft_counter.Count();
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
