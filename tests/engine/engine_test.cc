@@ -171,7 +171,7 @@ TEST_CASE("a command dated in the future is rejected", "[engine]") {
   REQUIRE(answers[0].status.message().find("is in the future") != std::string::npos);
 }
 
-TEST_CASE("an intake names its workflow; the case keeps it and deadlines fire by its rules",
+TEST_CASE("an intake names its workflow, the case keeps it and deadlines fire by its rules",
           "[engine]") {
   Rig rig;
   auto intake = Cmd("H-1", "intake", "h01:hotline:371302", "2026-09-01T09:00:00+08:00",

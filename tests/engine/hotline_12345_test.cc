@@ -146,7 +146,7 @@ TEST_CASE("hotline: a satisfied callback closes the order", "[hotline]") {
   REQUIRE(Find(*events, "rated") != nullptr);
   const auto* closed = Find(*events, "case_closed");
   REQUIRE(closed != nullptr);
-  CHECK(closed->action() == "close");
+  CHECK(closed->action() == "confirm");
   CHECK(closed->case_closed().level() == "village");
   CHECK(closed->case_closed().on_time());
   CHECK(h.state().state() == "closed");

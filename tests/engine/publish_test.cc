@@ -155,7 +155,7 @@ TEST_CASE("a shipped file's version can be recorded in the log once, unchanged",
   CHECK_FALSE(rig.engine->Publish(Shipped("petition-125"), "", "p.yaml", By("sup01", "x")).ok());
 }
 
-TEST_CASE("the centre pins a category to a version; lifting the pin gives the newest again",
+TEST_CASE("the centre pins a category to a version, lifting the pin gives the newest again",
           "[publish]") {
   Rig rig;
   REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "3 hours")));

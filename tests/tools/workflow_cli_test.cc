@@ -166,7 +166,7 @@ TEST_CASE("casegrid workflow publish puts a valid file in force as an event, ref
 
   const Output list = run({"list"});
   CHECK(test::Contains(list.out,
-                       "hotline-12345          2  cn-mainland      9      15         4  "
+                       "hotline-12345          2  cn-mainland      9      16         4  "
                        "published "));
   const Output show = run({"show", "hotline-12345"});
   CHECK(show.out.rfind("# the log: published by sup01 at ", 0) == 0);
