@@ -49,6 +49,10 @@ class TempDir {
   std::string path_;
 };
 
+inline bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 }  // namespace casegrid::test
 
 #endif  // CASEGRID_TESTS_TEST_UTIL_H_

@@ -10,6 +10,7 @@
 #include "base/time.h"
 #include "engine/decider.h"
 #include "engine/engine.h"
+#include "events/log.h"
 #include "tests/test_util.h"
 
 namespace casegrid::test {
@@ -97,6 +98,31 @@ struct EngineRig {
   }
 };
 
+// An EngineRig over a journal in its own temporary directory.
+struct JournalRig : EngineRig {
+  TempDir dir;
+  JournalRig() { Open(events::OpenJournal(dir.Sub("journal"), {})); }
+  uint64_t Events() { return log->Stats()->events; }
+};
+
+// A hotline-12345 intake at the reference grid cell.
+inline casegrid::v1::Command HotlineIntake(const std::string& id, const char* at,
+                                           const std::string& category = "noise") {
+  auto cmd =
+      Cmd(id, "intake", "h01:hotline:371302", at,
+          "{\"category\":\"" + category + "\",\"grid\":\"" + kGrid + "\",\"summary\":\"s\"}");
+  cmd.set_workflow("hotline-12345");
+  return cmd;
+}
+
+// A supervisor's rule change: who and why.
+inline engine::RuleChange RuleChangeBy(const std::string& user, const std::string& reason) {
+  engine::RuleChange change;
+  change.by.set_user(user);
+  change.reason = reason;
+  return change;
+}
+
 // Runs commands through Decide/Evolve only: the decider as a pure function.
 class DeciderHarness {
  public:
@@ -143,6 +169,15 @@ class DeciderHarness {
   casegrid::v1::CaseState state_;
   bool started_ = false;
 };
+
+// The first event with this payload, or nullptr.
+inline const casegrid::v1::Event* FindPayload(const std::vector<casegrid::v1::Event>& events,
+                                              std::string_view payload) {
+  for (const auto& e : events) {
+    if (engine::PayloadName(e) == payload) return &e;
+  }
+  return nullptr;
+}
 
 template <typename Events>
 int Count(const Events& events, std::string_view payload) {

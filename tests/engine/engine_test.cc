@@ -10,10 +10,8 @@ using casegrid::v1::Command;
 
 namespace {
 
-struct Rig : EngineRig {
-  TempDir dir;
-  Rig() { Open(events::OpenJournal(dir.Sub("journal"), {})); }
-  uint64_t LastSeq() { return log->Stats()->events; }
+struct Rig : JournalRig {
+  uint64_t LastSeq() { return Events(); }
   std::string AllRecords() {
     std::string all;
     REQUIRE_OK(events::ScanAll(*log, [&](uint64_t, std::string_view r) {
@@ -174,11 +172,8 @@ TEST_CASE("a command dated in the future is rejected", "[engine]") {
 TEST_CASE("an intake names its workflow, the case keeps it and deadlines fire by its rules",
           "[engine]") {
   Rig rig;
-  auto intake = Cmd("H-1", "intake", "h01:hotline:371302", "2026-09-01T09:00:00+08:00",
-                    std::string("{\"category\":\"noise\",\"grid\":\"") + kGrid +
-                        "\",\"summary\":\"Night works\"}",
-                    "h-1");
-  intake.set_workflow("hotline-12345");
+  auto intake = HotlineIntake("H-1", "2026-09-01T09:00:00+08:00");
+  intake.set_id("h-1");
   auto unknown = intake;
   unknown.set_case_id("H-2");
   unknown.set_id("h-2");

@@ -19,16 +19,8 @@ void Reported(DeciderHarness& h) {
   REQUIRE_OK(h.Do(Cmd("G-1", "report", kInspector, "2026-09-01T09:00:00+08:00", ReportData())));
 }
 
-const casegrid::v1::Event* Find(const std::vector<casegrid::v1::Event>& events,
-                                std::string_view payload) {
-  for (const auto& e : events) {
-    if (engine::PayloadName(e) == payload) return &e;
-  }
-  return nullptr;
-}
-
 std::string RuleOf(const std::vector<casegrid::v1::Event>& events) {
-  const auto* set = Find(events, "deadline_set");
+  const auto* set = FindPayload(events, "deadline_set");
   return set == nullptr ? "" : set->deadline_set().rule();
 }
 
@@ -46,7 +38,7 @@ TEST_CASE("grid: resolved on the spot, closed at the village with the photo refe
   auto events = h.Do(Cmd("G-1", "resolve_on_spot", kInspector, "2026-09-01T09:30:00+08:00",
                          R"({"evidence":"photo/2026/09/01/g01-0042.jpg","note":"cleared"})"));
   REQUIRE_OK(events);
-  const auto* closed = Find(*events, "case_closed");
+  const auto* closed = FindPayload(*events, "case_closed");
   REQUIRE(closed != nullptr);
   CHECK(closed->case_closed().evidence() == "photo/2026/09/01/g01-0042.jpg");
   CHECK(closed->case_closed().note() == "cleared");
@@ -72,7 +64,7 @@ TEST_CASE("grid: each level that misses its working-hour limit hands the case on
 
   auto village = h.Breach("resolve");
   REQUIRE_OK(village);
-  REQUIRE(Find(*village, "escalated") != nullptr);
+  REQUIRE(FindPayload(*village, "escalated") != nullptr);
   CHECK(h.state().unit() == kTown);
   // Town: 8 working hours from 15:00 = 17:30 (2.5 h) + next day 08:30-12:00 and 13:30-15:30.
   CHECK(h.Due("resolve") == At("2026-09-02T15:30:00+08:00"));
@@ -87,7 +79,7 @@ TEST_CASE("grid: each level that misses its working-hour limit hands the case on
 
   auto district = h.Breach("resolve");
   REQUIRE_OK(district);
-  CHECK(Find(*district, "escalated") == nullptr);  // nothing above the district: recorded
+  CHECK(FindPayload(*district, "escalated") == nullptr);  // nothing above the district: recorded
   CHECK(h.state().unit() == kDistrict);
   REQUIRE_OK(h.Do(Cmd("G-1", "resolve", UnitActor(kDistrict), "2026-09-07T10:00:00+08:00",
                       R"({"note":"drain rebuilt"})")));
@@ -107,6 +99,6 @@ TEST_CASE("grid: a village that escalates early gives the town its own limit", "
   auto closed = h.Do(Cmd("G-1", "resolve", UnitActor(kTown), "2026-09-02T09:00:00+08:00",
                          R"({"note":"cleared by the town's crew"})"));
   REQUIRE_OK(closed);
-  CHECK(Find(*closed, "case_closed")->case_closed().level() == "town");
-  CHECK(Find(*closed, "case_closed")->case_closed().on_time());
+  CHECK(FindPayload(*closed, "case_closed")->case_closed().level() == "town");
+  CHECK(FindPayload(*closed, "case_closed")->case_closed().on_time());
 }

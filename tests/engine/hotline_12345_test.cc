@@ -37,14 +37,6 @@ std::string Rejection(DeciderHarness& h, const casegrid::v1::Command& cmd) {
   return r.status().message();
 }
 
-const casegrid::v1::Event* Find(const std::vector<casegrid::v1::Event>& events,
-                                std::string_view payload) {
-  for (const auto& e : events) {
-    if (engine::PayloadName(e) == payload) return &e;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 TEST_CASE("hotline: a dispatched order is due to be signed 2 working hours later, over lunch",
@@ -66,14 +58,14 @@ TEST_CASE("hotline: an order not signed in time is urged automatically and can s
   auto fired = h.Breach("sign");
   REQUIRE_OK(fired);
   REQUIRE(Count(*fired, "deadline_breached") == 1);
-  const auto* urged = Find(*fired, "urged");
+  const auto* urged = FindPayload(*fired, "urged");
   REQUIRE(urged != nullptr);
   CHECK(urged->urged().deadline() == "sign");
   CHECK(urged->actor().role() == "system");
   CHECK(h.state().state() == "dispatched");
   auto signed_late = h.Do(Cmd("H-1", "sign", UnitActor(kStation), "2026-09-01T16:00:00+08:00"));
   REQUIRE_OK(signed_late);
-  const auto* met = Find(*signed_late, "deadline_met");
+  const auto* met = FindPayload(*signed_late, "deadline_met");
   REQUIRE(met != nullptr);
   CHECK(met->deadline_met().late());
   // Answer: 5 working days after the sign day.
@@ -143,8 +135,8 @@ TEST_CASE("hotline: a satisfied callback closes the order", "[hotline]") {
   auto events = h.Do(Cmd("H-1", "callback", kHotline, "2026-09-04T09:00:00+08:00",
                          R"({"satisfied":true,"score":5})"));
   REQUIRE_OK(events);
-  REQUIRE(Find(*events, "rated") != nullptr);
-  const auto* closed = Find(*events, "case_closed");
+  REQUIRE(FindPayload(*events, "rated") != nullptr);
+  const auto* closed = FindPayload(*events, "case_closed");
   REQUIRE(closed != nullptr);
   CHECK(closed->action() == "confirm");
   CHECK(closed->case_closed().level() == "village");
@@ -161,7 +153,7 @@ TEST_CASE("hotline: unsatisfied twice means two redos, the third time the centre
   const char* unsatisfied = R"({"satisfied":false,"comment":"still dark"})";
   auto first = h.Do(Cmd("H-1", "callback", kHotline, "2026-09-04T09:00:00+08:00", unsatisfied));
   REQUIRE_OK(first);
-  const auto* reopened = Find(*first, "reopened");
+  const auto* reopened = FindPayload(*first, "reopened");
   REQUIRE(reopened != nullptr);
   CHECK(reopened->action() == "send_back");
   CHECK(reopened->reopened().reason() == "callback: satisfied is false");
@@ -175,7 +167,7 @@ TEST_CASE("hotline: unsatisfied twice means two redos, the third time the centre
   REQUIRE_OK(h.Do(Cmd("H-1", "answer", unit, "2026-09-08T10:00:00+08:00", R"({"answer":"now"})")));
   auto third = h.Do(Cmd("H-1", "callback", kHotline, "2026-09-08T15:00:00+08:00", unsatisfied));
   REQUIRE_OK(third);
-  CHECK(Find(*third, "reopened") == nullptr);
+  CHECK(FindPayload(*third, "reopened") == nullptr);
   CHECK(h.state().state() == "centre_review");
   // The unit cannot answer now; the centre decides.
   CHECK(Rejection(

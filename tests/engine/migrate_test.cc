@@ -11,21 +11,9 @@ using casegrid::v1::WorkflowDefinition;
 
 namespace {
 
-struct Rig : EngineRig {
-  TempDir dir;
-  Rig() {
-    Open(events::OpenJournal(dir.Sub("journal"), {}));
-    clock.SetMicros(At("2026-09-02T09:00:00+08:00"));  // migrations happen now
-  }
-  uint64_t Events() { return log->Stats()->events; }
+struct Rig : JournalRig {
+  Rig() { clock.SetMicros(At("2026-09-02T09:00:00+08:00")); }  // migrations happen now
 };
-
-engine::RuleChange By(const std::string& user, const std::string& reason) {
-  engine::RuleChange change;
-  change.by.set_user(user);
-  change.reason = reason;
-  return change;
-}
 
 // hotline-12345 v2: "signed" is called "accepted", and the answer is due in 4
 // working days.
@@ -47,27 +35,20 @@ WorkflowDefinition HotlineV2() {
   return def;
 }
 
-casegrid::v1::Command Intake(const std::string& id, const char* at) {
-  auto cmd =
-      Cmd(id, "intake", "h01:hotline:371302", at,
-          std::string("{\"category\":\"noise\",\"grid\":\"") + kGrid + "\",\"summary\":\"s\"}");
-  cmd.set_workflow("hotline-12345");
-  return cmd;
-}
-
 // H-1 received, H-2 signed (answer due 2026-09-08), H-3 closed.
 void ThreeCases(Rig& rig) {
   const std::string unit = UnitActor(kStation);
-  auto answers = rig.Apply(
-      {Intake("H-1", "2026-09-01T09:00:00+08:00"), Intake("H-2", "2026-09-01T09:00:00+08:00"),
-       Intake("H-3", "2026-09-01T09:00:00+08:00"),
-       Cmd("H-2", "dispatch", kCentre, "2026-09-01T10:00:00+08:00"),
-       Cmd("H-2", "sign", unit, "2026-09-01T10:30:00+08:00"),
-       Cmd("H-3", "dispatch", kCentre, "2026-09-01T10:00:00+08:00"),
-       Cmd("H-3", "sign", unit, "2026-09-01T10:30:00+08:00"),
-       Cmd("H-3", "answer", unit, "2026-09-01T11:00:00+08:00", R"({"answer":"a"})"),
-       Cmd("H-3", "callback", "h01:hotline:371302", "2026-09-01T11:30:00+08:00",
-           R"({"satisfied":true})")});
+  auto answers =
+      rig.Apply({HotlineIntake("H-1", "2026-09-01T09:00:00+08:00"),
+                 HotlineIntake("H-2", "2026-09-01T09:00:00+08:00"),
+                 HotlineIntake("H-3", "2026-09-01T09:00:00+08:00"),
+                 Cmd("H-2", "dispatch", kCentre, "2026-09-01T10:00:00+08:00"),
+                 Cmd("H-2", "sign", unit, "2026-09-01T10:30:00+08:00"),
+                 Cmd("H-3", "dispatch", kCentre, "2026-09-01T10:00:00+08:00"),
+                 Cmd("H-3", "sign", unit, "2026-09-01T10:30:00+08:00"),
+                 Cmd("H-3", "answer", unit, "2026-09-01T11:00:00+08:00", R"({"answer":"a"})"),
+                 Cmd("H-3", "callback", "h01:hotline:371302", "2026-09-01T11:30:00+08:00",
+                     R"({"satisfied":true})")});
   for (const auto& a : answers) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
 }
 
@@ -77,7 +58,7 @@ engine::MigrationRequest Request(std::vector<std::string> cases) {
   r.from_version = 1;
   r.to_version = 2;
   r.case_ids = std::move(cases);
-  r.change = By("sup01", "rename signed, 4-day answers");
+  r.change = RuleChangeBy("sup01", "rename signed, 4-day answers");
   return r;
 }
 
@@ -86,7 +67,7 @@ engine::MigrationRequest Request(std::vector<std::string> cases) {
 TEST_CASE("migrating moves open cases with a mapped state and recomputed deadlines", "[migrate]") {
   Rig rig;
   ThreeCases(rig);
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "v2")));
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
   auto request = Request({"H-1", "H-2"});
   request.state_map = {{"signed", "accepted"}};
   auto moved = rig.engine->Migrate(request);
@@ -133,7 +114,7 @@ TEST_CASE("migrating moves open cases with a mapped state and recomputed deadlin
 TEST_CASE("a migration with any problem names them all and writes nothing", "[migrate]") {
   Rig rig;
   ThreeCases(rig);
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "v2")));
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
   const uint64_t events = rig.Events();
   auto request = Request({"H-1", "H-2", "H-3", "H-9"});
   request.state_map = {{"received", "closed"}};

@@ -13,13 +13,8 @@ using casegrid::v1::WorkflowDefinition;
 
 namespace {
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-struct Rig : EngineRig {
-  TempDir dir;
-  Rig() { Reopen(); }
+// A journal rig whose engine, reopened, reads the definitions chain.
+struct Rig : JournalRig {
   void Reopen() {
     engine.reset();
     log.reset();
@@ -30,15 +25,7 @@ struct Rig : EngineRig {
     REQUIRE_OK(config);
     engine = std::make_unique<engine::Engine>(log.get(), std::move(config).value(), &clock);
   }
-  uint64_t Events() { return log->Stats()->events; }
 };
-
-engine::RuleChange By(const std::string& user, const std::string& reason) {
-  engine::RuleChange change;
-  change.by.set_user(user);
-  change.reason = reason;
-  return change;
-}
 
 WorkflowDefinition Shipped(const std::string& id) {
   return (*ShippedConfig().workflows->Latest(id))->proto();
@@ -54,14 +41,6 @@ WorkflowDefinition HotlineV2() {
   return def;
 }
 
-casegrid::v1::Command Intake(const std::string& id, const std::string& category, const char* at) {
-  auto cmd =
-      Cmd(id, "intake", "h01:hotline:371302", at,
-          "{\"category\":\"" + category + "\",\"grid\":\"" + kGrid + "\",\"summary\":\"s\"}");
-  cmd.set_workflow("hotline-12345");
-  return cmd;
-}
-
 int32_t VersionOf(Rig& rig, const std::string& case_id) {
   auto state = rig.engine->CaseState(case_id);
   REQUIRE_OK(state);
@@ -73,10 +52,10 @@ int32_t VersionOf(Rig& rig, const std::string& case_id) {
 TEST_CASE("a published version is an event with the full definition, its hash, who and why",
           "[publish]") {
   Rig rig;
-  rig.Apply({Intake("H-OLD", "noise", "2026-09-01T09:00:00+08:00")});
+  rig.Apply({HotlineIntake("H-OLD", "2026-09-01T09:00:00+08:00", "noise")});
   const WorkflowDefinition v2 = HotlineV2();
   auto event = rig.engine->Publish(v2, "id: hotline-12345\n...", "h2.yaml",
-                                   By("sup01", "units asked for 3 hours"));
+                                   RuleChangeBy("sup01", "units asked for 3 hours"));
   REQUIRE_OK(event);
   CHECK(event->case_id() == "casegrid:workflows");
   CHECK(event->case_seq() == 1);
@@ -94,7 +73,7 @@ TEST_CASE("a published version is an event with the full definition, its hash, w
   CHECK(p.sha256().size() == 64);
 
   // New cases take v2; the old case stays on v1 and goes on by v1's rules.
-  rig.Apply({Intake("H-NEW", "noise", "2026-09-01T09:30:00+08:00"),
+  rig.Apply({HotlineIntake("H-NEW", "2026-09-01T09:30:00+08:00", "noise"),
              Cmd("H-OLD", "dispatch", kCentre, "2026-09-01T11:00:00+08:00"),
              Cmd("H-NEW", "dispatch", kCentre, "2026-09-01T11:00:00+08:00")});
   CHECK(VersionOf(rig, "H-OLD") == 1);
@@ -112,7 +91,7 @@ TEST_CASE("a published version is an event with the full definition, its hash, w
   CHECK(config.definition_events.size() == 1);
   CHECK(Contains((*config.workflows->Find("hotline-12345", 2))->source(),
                  "the log: published by sup01"));
-  rig.Apply({Intake("H-3", "roads", "2026-09-02T09:00:00+08:00")});
+  rig.Apply({HotlineIntake("H-3", "2026-09-02T09:00:00+08:00", "roads")});
   CHECK(VersionOf(rig, "H-3") == 2);
   auto verified = engine::VerifyLog(*rig.log);
   REQUIRE_OK(verified);
@@ -121,7 +100,7 @@ TEST_CASE("a published version is an event with the full definition, its hash, w
 
 TEST_CASE("a publication that would blur the record is refused and writes nothing", "[publish]") {
   Rig rig;
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "3 hours")));
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
   const uint64_t events = rig.Events();
   auto refused = [&](const WorkflowDefinition& def, const engine::RuleChange& change) {
     auto r = rig.engine->Publish(def, "", "x.yaml", change);
@@ -129,58 +108,61 @@ TEST_CASE("a publication that would blur the record is refused and writes nothin
     CHECK(rig.Events() == events);
     return r.status().message();
   };
-  CHECK(Contains(refused(HotlineV2(), By("sup02", "again")),
+  CHECK(Contains(refused(HotlineV2(), RuleChangeBy("sup02", "again")),
                  "workflow hotline-12345 v2 is already published (the log: published by sup01"));
   WorkflowDefinition v1_changed = HotlineV2();
   v1_changed.set_version(1);
-  CHECK(Contains(refused(v1_changed, By("sup01", "x")), "workflow hotline-12345 v1 differs from "));
+  CHECK(Contains(refused(v1_changed, RuleChangeBy("sup01", "x")),
+                 "workflow hotline-12345 v1 differs from "));
   WorkflowDefinition older = HotlineV2();
   older.set_version(0);
-  CHECK(refused(older, By("sup01", "x")) ==
+  CHECK(refused(older, RuleChangeBy("sup01", "x")) ==
         "workflow hotline-12345 v0 is not newer than v2: publish it as v3");
-  CHECK(refused(HotlineV2(), By("", "x")) == "--by: who changes the rules is required");
-  CHECK(refused(HotlineV2(), By("sup01", "")) == "--reason: why is required");
+  CHECK(refused(HotlineV2(), RuleChangeBy("", "x")) == "--by: who changes the rules is required");
+  CHECK(refused(HotlineV2(), RuleChangeBy("sup01", "")) == "--reason: why is required");
   WorkflowDefinition broken = HotlineV2();
   broken.set_version(3);
   broken.mutable_actions(1)->set_to("nowhere");
-  CHECK(Contains(refused(broken, By("sup01", "x")), "to unknown state \"nowhere\""));
+  CHECK(Contains(refused(broken, RuleChangeBy("sup01", "x")), "to unknown state \"nowhere\""));
 }
 
 TEST_CASE("a shipped file's version can be recorded in the log once, unchanged", "[publish]") {
   Rig rig;
   auto first = rig.engine->Publish(Shipped("petition-125"), "", "petition-125.yaml",
-                                   By("sup01", "record the rules in force"));
+                                   RuleChangeBy("sup01", "record the rules in force"));
   REQUIRE_OK(first);
   CHECK(first->workflow_published().version() == 1);
-  CHECK_FALSE(rig.engine->Publish(Shipped("petition-125"), "", "p.yaml", By("sup01", "x")).ok());
+  CHECK_FALSE(
+      rig.engine->Publish(Shipped("petition-125"), "", "p.yaml", RuleChangeBy("sup01", "x")).ok());
 }
 
 TEST_CASE("the centre pins a category to a version, lifting the pin gives the newest again",
           "[publish]") {
   Rig rig;
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "3 hours")));
-  auto pin = rig.engine->Pin("hotline-12345", "noise", 1, By("sup01", "noise stays on v1"));
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
+  auto pin =
+      rig.engine->Pin("hotline-12345", "noise", 1, RuleChangeBy("sup01", "noise stays on v1"));
   REQUIRE_OK(pin);
   CHECK(pin->category_pinned().category() == "noise");
   CHECK(pin->case_seq() == 2);
-  rig.Apply({Intake("N-1", "noise", "2026-09-01T09:00:00+08:00"),
-             Intake("R-1", "roads", "2026-09-01T09:00:00+08:00")});
+  rig.Apply({HotlineIntake("N-1", "2026-09-01T09:00:00+08:00", "noise"),
+             HotlineIntake("R-1", "2026-09-01T09:00:00+08:00", "roads")});
   CHECK(VersionOf(rig, "N-1") == 1);
   CHECK(VersionOf(rig, "R-1") == 2);
   rig.Reopen();  // the pin is on the chain
-  rig.Apply({Intake("N-2", "noise", "2026-09-01T10:00:00+08:00")});
+  rig.Apply({HotlineIntake("N-2", "2026-09-01T10:00:00+08:00", "noise")});
   CHECK(VersionOf(rig, "N-2") == 1);
-  REQUIRE_OK(rig.engine->Pin("hotline-12345", "noise", 0, By("sup01", "v2 for all")));
-  rig.Apply({Intake("N-3", "noise", "2026-09-01T11:00:00+08:00")});
+  REQUIRE_OK(rig.engine->Pin("hotline-12345", "noise", 0, RuleChangeBy("sup01", "v2 for all")));
+  rig.Apply({HotlineIntake("N-3", "2026-09-01T11:00:00+08:00", "noise")});
   CHECK(VersionOf(rig, "N-3") == 2);
-  CHECK_FALSE(rig.engine->Pin("hotline-12345", "noise", 7, By("sup01", "x")).ok());
-  CHECK_FALSE(rig.engine->Pin("hotline-99999", "noise", 1, By("sup01", "x")).ok());
+  CHECK_FALSE(rig.engine->Pin("hotline-12345", "noise", 7, RuleChangeBy("sup01", "x")).ok());
+  CHECK_FALSE(rig.engine->Pin("hotline-99999", "noise", 1, RuleChangeBy("sup01", "x")).ok());
 }
 
 TEST_CASE("no command may name the log's own chains, and read models keep them out of cases",
           "[publish]") {
   Rig rig;
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", By("sup01", "3 hours")));
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
   auto answers = rig.Apply(
       {Cmd("casegrid:workflows", "urge", kCentre, "2026-09-01T09:00:00+08:00", R"({"note":"x"})")});
   CHECK(answers[0].kind == engine::Answer::Kind::kRejected);

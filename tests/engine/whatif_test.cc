@@ -12,34 +12,23 @@ using casegrid::v1::WorkflowDefinition;
 
 namespace {
 
-struct Rig : EngineRig {
-  TempDir dir;
-  Rig() { Open(events::OpenJournal(dir.Sub("journal"), {})); }
-  uint64_t Events() { return log->Stats()->events; }
-};
-
-casegrid::v1::Command Intake(const std::string& id, const char* at) {
-  auto cmd =
-      Cmd(id, "intake", "h01:hotline:371302", at,
-          std::string("{\"category\":\"noise\",\"grid\":\"") + kGrid + "\",\"summary\":\"s\"}");
-  cmd.set_workflow("hotline-12345");
-  return cmd;
-}
+using Rig = JournalRig;
 
 // H-1 signed in time; H-2 signed 3 working hours after dispatch (urged under
 // v1's 2 hours); H-3 opened a month later; a satisfied callback on H-1.
 void Record(Rig& rig) {
   const std::string unit = UnitActor(kStation);
-  auto answers = rig.Apply(
-      {Intake("H-1", "2026-09-01T09:00:00+08:00"), Intake("H-2", "2026-09-01T09:00:00+08:00"),
-       Cmd("H-1", "dispatch", kCentre, "2026-09-01T09:30:00+08:00"),
-       Cmd("H-2", "dispatch", kCentre, "2026-09-01T09:30:00+08:00"),
-       Cmd("H-1", "sign", unit, "2026-09-01T10:00:00+08:00"),
-       Cmd("H-2", "sign", unit, "2026-09-01T14:30:00+08:00"),
-       Cmd("H-1", "answer", unit, "2026-09-02T10:00:00+08:00", R"({"answer":"a"})"),
-       Cmd("H-1", "callback", "h01:hotline:371302", "2026-09-02T15:00:00+08:00",
-           R"({"satisfied":true,"score":5})"),
-       Intake("H-3", "2026-10-12T09:00:00+08:00")});
+  auto answers =
+      rig.Apply({HotlineIntake("H-1", "2026-09-01T09:00:00+08:00"),
+                 HotlineIntake("H-2", "2026-09-01T09:00:00+08:00"),
+                 Cmd("H-1", "dispatch", kCentre, "2026-09-01T09:30:00+08:00"),
+                 Cmd("H-2", "dispatch", kCentre, "2026-09-01T09:30:00+08:00"),
+                 Cmd("H-1", "sign", unit, "2026-09-01T10:00:00+08:00"),
+                 Cmd("H-2", "sign", unit, "2026-09-01T14:30:00+08:00"),
+                 Cmd("H-1", "answer", unit, "2026-09-02T10:00:00+08:00", R"({"answer":"a"})"),
+                 Cmd("H-1", "callback", "h01:hotline:371302", "2026-09-02T15:00:00+08:00",
+                     R"({"satisfied":true,"score":5})"),
+                 HotlineIntake("H-3", "2026-10-12T09:00:00+08:00")});
   for (const auto& a : answers) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
 }
 

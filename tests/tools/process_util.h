@@ -57,10 +57,6 @@ inline std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-inline bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // For INFO: the status, stdout and stderr of a run.
 inline std::string Describe(const Output& o) {
   return "status " + std::to_string(o.status) + "\nstdout:\n" + o.out + "\nstderr:\n" + o.err;
