@@ -239,24 +239,18 @@ class Decision {
       if (d.breached()) continue;  // already counted against its owner
       auto anchor = anchors.find(d.name());
       if (def_.FindDeadline(d.name()) == nullptr || anchor == anchors.end()) {
-        Event* c = out_.Begin(kMigrateAction, "");
-        c->mutable_deadline_cancelled()->set_name(d.name());
-        c->mutable_deadline_cancelled()->set_reason("migrated to v" +
-                                                    std::to_string(def_.version()) +
-                                                    ", which has no deadline " + d.name());
-        out_.Commit();
+        Cancel(kMigrateAction, d.name(),
+               "migrated to v" + std::to_string(def_.version()) + ", which has no deadline " +
+                   d.name());
         continue;
       }
       const size_t before_arm = out_.state().last_seq();
       CASEGRID_RETURN_IF_ERROR(Arm(std::string(kMigrateAction), d.name(), anchor->second.event_id,
                                    anchor->second.micros, false, anchor->second.action));
       if (out_.state().last_seq() == before_arm) {  // `when` does not hold under `to`
-        Event* c = out_.Begin(kMigrateAction, "");
-        c->mutable_deadline_cancelled()->set_name(d.name());
-        c->mutable_deadline_cancelled()->set_reason("migrated to v" +
-                                                    std::to_string(def_.version()) + ", whose " +
-                                                    d.name() + " does not apply to the case");
-        out_.Commit();
+        Cancel(kMigrateAction, d.name(),
+               "migrated to v" + std::to_string(def_.version()) + ", whose " + d.name() +
+                   " does not apply to the case");
       }
     }
     return out_.Take();
@@ -508,6 +502,14 @@ class Decision {
     return FinishDeadlines(action);
   }
 
+  // A deadline_cancelled event of `name`, taken by `action`.
+  void Cancel(std::string_view action, const std::string& name, const std::string& reason) {
+    Event* e = out_.Begin(action, "");
+    e->mutable_deadline_cancelled()->set_name(name);
+    e->mutable_deadline_cancelled()->set_reason(reason);
+    out_.Commit();
+  }
+
   // Fails (InvalidArgument) when a deadline it starts cannot be computed.
   Status FinishDeadlines(const Action& action) {
     for (const auto& name : action.meets()) {
@@ -526,10 +528,7 @@ class Decision {
     }
     for (const auto& name : cancels) {
       if (FindOpen(out_.state(), name) == nullptr) continue;
-      Event* e = out_.Begin(action.name(), "");
-      e->mutable_deadline_cancelled()->set_name(name);
-      e->mutable_deadline_cancelled()->set_reason("action " + action.name());
-      out_.Commit();
+      Cancel(action.name(), name, "action " + action.name());
     }
     const std::string trigger_id = FindMark(out_.state(), action.name()) != nullptr
                                        ? FindMark(out_.state(), action.name())->event_id()

@@ -432,8 +432,11 @@ Result<Event> Engine::Publish(const casegrid::v1::WorkflowDefinition& proto,
   CASEGRID_ASSIGN_OR_RETURN(auto def, workflows::Definition::FromProto(proto, file));
   const std::string what = "workflow " + def->id() + " v" + std::to_string(def->version());
   if (!config_.calendars.count(proto.calendar())) {
+    // Loaded once here; AppendDefinitionEvent then finds it.
     auto cal = BusinessCalendar::LoadDir(config_.dir + "/calendars", proto.calendar());
     if (!cal.ok()) return cal.status().WithContext(what);
+    config_.calendars.emplace(proto.calendar(),
+                              std::make_shared<BusinessCalendar>(std::move(cal).value()));
   }
   const std::string bytes = def->proto().SerializeAsString();
   auto same = config_.workflows->Find(def->id(), def->version());

@@ -204,7 +204,7 @@ int RunWorkflowGraph(const GlobalOptions& g, const std::string& id, int32_t vers
 namespace casegrid::tools {
 namespace {
 
-Result<engine::RuleChange> ToRuleChange(const RuleChangeOptions& o) {
+engine::RuleChange ToRuleChange(const RuleChangeOptions& o) {
   engine::RuleChange change;
   change.by.set_user(o.by);
   change.by.set_role("supervisor");
@@ -243,12 +243,10 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
       previous = d;
     }
   }
-  auto before = previous != nullptr ? Result<std::shared_ptr<const workflows::Definition>>(previous)
-                                    : Result<std::shared_ptr<const workflows::Definition>>(
-                                          Status::NotFound("no version before"));
-  if (before.ok()) {
+  if (previous != nullptr) {
+    const int32_t before = previous->version();
     if (Status s = CatchUpModels(*session, /*quiet=*/true); !s.ok()) return Fail(s);
-    auto open = session->models->OpenCases(def.id(), (*before)->version());
+    auto open = session->models->OpenCases(def.id(), before);
     if (!open.ok()) return Fail(open.status());
     std::map<std::string, int> stranded;
     for (const auto& c : *open) {
@@ -258,21 +256,20 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
     }
     for (const auto& [state, n] : stranded) {
       std::cout << (options.no_migration ? "note: " : "") << file << ": " << n
-                << (n == 1 ? " open case" : " open cases") << " of " << def.id() << " v"
-                << (*before)->version() << " in state " << state << ", which v" << def.version()
-                << " does not have: " << (n == 1 ? "it stays" : "they stay") << " on v"
-                << (*before)->version() << " until `casegrid workflow migrate " << def.id()
-                << " --from " << (*before)->version() << " --to " << def.version() << " --map "
-                << state << "=NEW`\n";
+                << (n == 1 ? " open case" : " open cases") << " of " << def.id() << " v" << before
+                << " in state " << state << ", which v" << def.version()
+                << " does not have: " << (n == 1 ? "it stays" : "they stay") << " on v" << before
+                << " until `casegrid workflow migrate " << def.id() << " --from " << before
+                << " --to " << def.version() << " --map " << state << "=NEW`\n";
     }
     if (!stranded.empty() && !options.no_migration) {
       std::cout << "not published: open cases would be stranded; publish with --no-migration "
                    "to leave them on v"
-                << (*before)->version() << ", then migrate them\n";
+                << before << ", then migrate them\n";
       return 1;
     }
   }
-  auto event = session->engine->Publish(report->definition, yaml, file, *change);
+  auto event = session->engine->Publish(report->definition, yaml, file, change);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument()) return Fail(event.status());
     std::cout << "not published: " << event.status().message() << "\n";
@@ -357,7 +354,7 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   request.from_version = o.from;
   request.to_version = o.to;
   request.state_map = *map;
-  request.change = *ToRuleChange(options);
+  request.change = ToRuleChange(options);
   request.dry_run = o.dry_run;
   for (const auto& c : *open) {
     auto match = Matches(c, *query);
@@ -488,7 +485,7 @@ int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::str
   auto change = ToRuleChange(options);
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
-  auto event = session->engine->Pin(id, category, version, *change);
+  auto event = session->engine->Pin(id, category, version, change);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument() && !event.status().IsNotFound())
       return Fail(event.status());
