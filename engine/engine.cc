@@ -333,6 +333,54 @@ Result<Config> LoadConfig(const std::string& dir, events::Log* log) {
   return config;
 }
 
+Result<int> DefinitionsFollower::CatchUp(events::Log& log, Config* config) {
+  const int32_t partition = log.PartitionOf(events::kDefinitionsChain);
+  CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, log.PartitionEnd(partition));
+  int folded = 0;
+  Status problem;
+  uint64_t failed_at = 0;
+  while (next_offset_ < end && problem.ok()) {
+    CASEGRID_ASSIGN_OR_RETURN(
+        next_offset_,
+        log.Scan(partition, next_offset_, end, 4096, [&](uint64_t offset, std::string_view record) {
+          failed_at = offset;
+          Event e;
+          if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
+            problem = Status::Corruption(
+                "the event at " + log.DescribePosition(events::PackPosition(partition, offset)) +
+                " does not parse");
+            return false;
+          }
+          if (e.case_id() != events::kDefinitionsChain) return true;
+          const auto& known = config->definition_events;
+          if (e.case_seq() >= 1 && e.case_seq() <= known.size()) {
+            // Already folded in: it must be the same event.
+            if (known[e.case_seq() - 1].hash() != e.hash()) {
+              problem = Status::Corruption("definitions chain event " + e.event_id() +
+                                           " differs from the one read before");
+            }
+            return problem.ok();
+          }
+          const std::string last_hash = known.empty() ? std::string() : known.back().hash();
+          problem = events::OpenRecord(record, &last_hash, &e);
+          if (problem.ok() && e.case_seq() != known.size() + 1) {
+            problem = Status::Corruption("definitions chain: expected seq " +
+                                         std::to_string(known.size() + 1) + ", found " +
+                                         std::to_string(e.case_seq()));
+          }
+          if (problem.ok()) problem = ApplyDefinitionEvent(e, config);
+          if (problem.ok()) ++folded;
+          return problem.ok();
+        }));
+  }
+  if (!problem.ok()) {
+    next_offset_ = failed_at;  // the next call meets the same problem
+    return problem;
+  }
+  if (folded > 0) CASEGRID_RETURN_IF_ERROR(LoadCalendars(config));
+  return folded;
+}
+
 const BusinessCalendar* Config::CalendarFor(const workflows::Definition& def) const {
   auto it = calendars.find(def.proto().calendar());
   return it == calendars.end() ? nullptr : it->second.get();

@@ -61,6 +61,24 @@ struct Config {
 // says when they differ). Corruption if the chain does not verify.
 Result<Config> LoadConfig(const std::string& dir, events::Log* log = nullptr);
 
+// Keeps a Config up to date with the log's definitions chain by reading the
+// chain's partition (Log::PartitionOf), for an engine that runs while others
+// publish: a Kafka worker, whose log sees only its own partition's cases.
+class DefinitionsFollower {
+ public:
+  // Folds into *config every definitions chain event on the chain's partition
+  // from where the last call stopped (the first call: the start) to the
+  // partition's end as of now, then loads the calendars new versions name.
+  // Events *config already holds (LoadConfig with a log) are checked and
+  // skipped. Returns how many were folded in (0: *config is unchanged).
+  // Corruption when an event does not continue the chain (case_seq, hash);
+  // the events before it stay folded in.
+  Result<int> CatchUp(events::Log& log, Config* config);
+
+ private:
+  uint64_t next_offset_ = 0;
+};
+
 // Who changes the rules, and why: both required.
 struct RuleChange {
   casegrid::v1::Actor by;  // role "supervisor" when empty
@@ -149,6 +167,8 @@ class Engine {
   Result<casegrid::v1::CaseState> CaseState(std::string_view case_id);
 
   const Config& config() const { return config_; }
+  // Decides later commands with `config` (a DefinitionsFollower's catch-up).
+  void set_config(Config config) { config_ = std::move(config); }
   events::Log* log() const { return log_; }
 
  private:

@@ -70,6 +70,7 @@ class Journal final : public Log {
   }
 
   int32_t Partitions() const override { return 1; }
+  int32_t PartitionOf(std::string_view) const override { return 0; }
 
   Result<std::vector<uint64_t>> EndOffsets() override {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));

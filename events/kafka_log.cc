@@ -212,6 +212,9 @@ class KafkaLog final : public WorkerLog {
   // ---- reading ----
 
   int32_t Partitions() const override { return partitions_; }
+  int32_t PartitionOf(std::string_view case_id) const override {
+    return PartitionOfKey(case_id, partitions_);
+  }
 
   Result<std::vector<uint64_t>> EndOffsets() override {
     std::vector<uint64_t> ends(partitions_);
@@ -219,6 +222,13 @@ class KafkaLog final : public WorkerLog {
       CASEGRID_ASSIGN_OR_RETURN(ends[p], EndOffset(topic_, p));
     }
     return ends;
+  }
+
+  Result<uint64_t> PartitionEnd(int32_t partition) override {
+    if (partition < 0 || partition >= partitions_) {
+      return Status::InvalidArgument(topic_ + " has no partition " + std::to_string(partition));
+    }
+    return EndOffset(topic_, partition);
   }
 
   Result<uint64_t> Scan(int32_t partition, uint64_t from, uint64_t end, uint64_t limit,

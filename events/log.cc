@@ -3,6 +3,14 @@
 
 namespace casegrid::events {
 
+Result<uint64_t> Log::PartitionEnd(int32_t partition) {
+  CASEGRID_ASSIGN_OR_RETURN(auto ends, EndOffsets());
+  if (partition < 0 || static_cast<size_t>(partition) >= ends.size()) {
+    return Status::InvalidArgument(Describe() + " has no partition " + std::to_string(partition));
+  }
+  return ends[static_cast<size_t>(partition)];
+}
+
 Status ScanAll(Log& log, const PositionVisitor& visit) {
   CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
   bool stopped = false;

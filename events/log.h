@@ -96,8 +96,13 @@ class Log {
 
   // The number of partitions (journal: 1). Fixed while the log is open.
   virtual int32_t Partitions() const = 0;
+  // The partition every event of `case_id` is in (journal: 0; Kafka: murmur2
+  // of the case id, as the Java client's default partitioner).
+  virtual int32_t PartitionOf(std::string_view case_id) const = 0;
   // For each partition, the offset after its last event as of now.
   virtual Result<std::vector<uint64_t>> EndOffsets() = 0;
+  // EndOffsets()[partition]; a backend may answer it with one request.
+  virtual Result<uint64_t> PartitionEnd(int32_t partition);
   // Visits the events of `partition` with from <= offset < end in order, at
   // most `limit` of them, and returns the offset to continue from: `end` once
   // the range is done, else the offset after the last event visited.

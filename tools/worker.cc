@@ -141,6 +141,8 @@ class Worker {
         batch[m->partition].push_back(m);
         ++n;
       }
+      // A command sent after a publication returned is decided under it.
+      if (n > 0 && !owned_.empty()) FollowDefinitions(*owned_.begin()->second.log);
       for (auto& [p, messages] : batch) {
         if (failed_.ok() && !messages.empty()) Process(p, messages);
         for (rd_kafka_message_t* m : messages) rd_kafka_message_destroy(m);
@@ -207,6 +209,8 @@ class Worker {
     ko.transactional_id = g_.topic_prefix + ".worker.p" + std::to_string(p);
     Owned owned;
     CASEGRID_ASSIGN_OR_RETURN(owned.log, events::OpenKafkaWorkerLog(ko));
+    FollowDefinitions(*owned.log);
+    CASEGRID_RETURN_IF_ERROR(failed_);
     owned.engine = std::make_unique<engine::Engine>(owned.log.get(), config_, Env::Default());
     std::string last;
     uint64_t next = 0;
@@ -224,6 +228,23 @@ class Worker {
     }
     owned_[p] = std::move(owned);
     return next;
+  }
+
+  // Folds in what was published or pinned since the last look, reading the
+  // definitions chain's partition with `log`, and gives every engine the new
+  // configuration. A chain that cannot be read stops the worker: deciding
+  // under rules that may be out of date is not an option.
+  void FollowDefinitions(events::Log& log) {
+    auto folded = follower_.CatchUp(log, &config_);
+    if (!folded.ok()) {
+      failed_ = folded.status().WithContext("following the definitions chain");
+      return;
+    }
+    if (*folded == 0) return;
+    for (auto& [p, owned] : owned_) owned.engine->set_config(config_);
+    const auto& last = config_.definition_events.back();
+    spdlog::info("worker {}: {} definitions chain events folded in, up to {} ({})", o_.name,
+                 *folded, last.event_id(), last.action());
   }
 
   // A failed transaction wrote nothing that counts: reopen the partition's
@@ -341,7 +362,8 @@ class Worker {
 
   const GlobalOptions g_;
   const WorkerOptions o_;
-  const engine::Config config_;
+  engine::Config config_;
+  engine::DefinitionsFollower follower_;
   const std::string commands_topic_, answers_topic_;
   rd_kafka_t* consumer_ = nullptr;
   std::map<int32_t, Owned> owned_;

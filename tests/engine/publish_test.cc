@@ -178,3 +178,50 @@ TEST_CASE("no command may name the log's own chains, and read models keep them o
   REQUIRE(audit->size() == 1);
   CHECK((*audit)[0].action == "publish");
 }
+
+TEST_CASE("a definitions follower folds in what others publish, once, and stops at a broken chain",
+          "[publish]") {
+  Rig rig;
+  rig.Apply({HotlineIntake("H-1", "2026-09-01T09:00:00+08:00", "noise")});
+  // A second engine's configuration, from the files only (a worker's).
+  engine::Config mine = ShippedConfig();
+  engine::DefinitionsFollower follower;
+  auto none = follower.CatchUp(*rig.log, &mine);
+  REQUIRE_OK(none);
+  CHECK(*none == 0);
+
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
+  REQUIRE_OK(rig.engine->Pin("hotline-12345", "noise", 1, RuleChangeBy("sup01", "trial")));
+  auto two = follower.CatchUp(*rig.log, &mine);
+  REQUIRE_OK(two);
+  CHECK(*two == 2);
+  CHECK(mine.published.count({"hotline-12345", 2}) == 1);
+  CHECK(mine.pins.at({"hotline-12345", "noise"}) == 1);
+  REQUIRE_OK(mine.workflows->Find("hotline-12345", 2));
+  auto again = follower.CatchUp(*rig.log, &mine);
+  REQUIRE_OK(again);
+  CHECK(*again == 0);
+  CHECK(mine.definition_events.size() == 2);
+
+  // A configuration that already read the chain (LoadConfig with the log)
+  // folds in nothing twice.
+  auto loaded = engine::LoadConfig(SourcePath("workflows"), rig.log.get());
+  REQUIRE_OK(loaded);
+  engine::DefinitionsFollower fresh;
+  auto known = fresh.CatchUp(*rig.log, &*loaded);
+  REQUIRE_OK(known);
+  CHECK(*known == 0);
+  CHECK(loaded->definition_events.size() == 2);
+
+  // A chain event read before that differs from the log's: Corruption, and
+  // the next call meets it again.
+  engine::Config tampered = ShippedConfig();
+  engine::DefinitionsFollower third;
+  REQUIRE_OK(third.CatchUp(*rig.log, &tampered));
+  tampered.definition_events[0].set_hash("not the hash");
+  engine::DefinitionsFollower fourth;
+  auto broken = fourth.CatchUp(*rig.log, &tampered);
+  CHECK(broken.status().IsCorruption());
+  CHECK(Contains(broken.status().message(), "casegrid:workflows/1 differs"));
+  CHECK(fourth.CatchUp(*rig.log, &tampered).status().IsCorruption());
+}

@@ -57,6 +57,7 @@ class FakeLog final : public events::Log {
     return Status::Unavailable("fake log is written with Append");
   }
   int32_t Partitions() const override { return 1; }
+  int32_t PartitionOf(std::string_view) const override { return 0; }
   Result<std::vector<uint64_t>> EndOffsets() override {
     return std::vector<uint64_t>{OffsetOf(records_.size()) + 1};
   }

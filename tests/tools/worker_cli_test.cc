@@ -346,3 +346,67 @@ TEST_CASE("a worker stopped and started again continues after its last answer", 
     CHECK(list.front().value("answer", "") == "accepted");
   }
 }
+
+TEST_CASE(
+    "a running worker decides under versions published and categories pinned after it started",
+    "[kafka][worker][publish]") {
+  KafkaTarget k(kPartitions);
+  casegrid::test::TempDir dir;
+  auto worker = StartWorker(dir, k, "w1");
+  auto intake = [](const std::string& id, const std::string& category) {
+    json line = json::parse(
+        Line(id, id, "intake", "2026-09-01T09:00:00+08:00", "h01", "hotline", "371302",
+             {{"category", category}, {"grid", "371302-001-001-01"}, {"summary", "s"}}));
+    line["workflow"] = "hotline-12345";
+    return line.dump() + "\n";
+  };
+  auto answered = [&](size_t n) {
+    return WaitUntil(seconds(60), [&] { return Answers(k).size() >= n; });
+  };
+  // The workflow commands run beside the worker, on the same topic.
+  auto workflow = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("cli"), "workflow"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k), casegrid::test::Stdin(),
+                                      seconds(60));
+  };
+  REQUIRE(Send(dir, k, intake("H-1", "noise")).status == 0);
+  REQUIRE(answered(1));
+
+  // hotline-12345 v2 (3 working hours to sign), published while w1 runs.
+  std::string v2 = casegrid::test::ReadFile(
+      casegrid::test::SourcePath("workflows/definitions/hotline-12345.yaml"));
+  v2.replace(v2.find("version: 1\n"), 11, "version: 2\n");
+  v2.replace(v2.find("working_hours: 2\n"), 17, "working_hours: 3\n");
+  casegrid::test::WriteFile(dir.Sub("h2.yaml"), v2);
+  const Output published =
+      workflow({"publish", "h2.yaml", "--by", "sup01", "--reason", "units asked for 3 hours"});
+  INFO(Describe(published));
+  REQUIRE(published.status == 0);
+  REQUIRE(Send(dir, k, intake("H-2", "noise")).status == 0);
+  REQUIRE(answered(2));
+  // Then noise is pinned to v1; other categories stay on v2.
+  const Output pinned = workflow(
+      {"pin", "hotline-12345", "noise", "--version", "1", "--by", "sup01", "--reason", "trial"});
+  INFO(Describe(pinned));
+  REQUIRE(pinned.status == 0);
+  REQUIRE(Send(dir, k, intake("H-3", "noise") + intake("H-4", "sanitation")).status == 0);
+  REQUIRE(answered(4));
+  INFO("worker stderr:\n" << worker->Err());
+  for (const auto& [id, list] : Answers(k)) {
+    INFO(id);
+    CHECK(list.front().value("answer", "") == "accepted");
+  }
+
+  std::map<std::string, int32_t> version_of;
+  for (const Record& r : ReadTopic(k, casegrid::events::EventsTopic(k.prefix()))) {
+    casegrid::v1::Event e;
+    REQUIRE(e.ParseFromString(r.value));
+    if (e.case_id().rfind("H-", 0) != 0) continue;
+    version_of[e.case_id()] = e.workflow_version();
+  }
+  CHECK(version_of ==
+        std::map<std::string, int32_t>{{"H-1", 1}, {"H-2", 2}, {"H-3", 1}, {"H-4", 2}});
+  CHECK(Contains(worker->Err(), "definitions chain events folded in"));
+  CHECK_FALSE(worker->Poll().has_value());
+}
