@@ -88,6 +88,12 @@ class Checker {
       const Action& a = def_.actions(i);
       const std::string path = Index("actions", i);
       const std::string what = "action " + Quote(a.name());
+      // The engine's own actions (engine/decider.h): the ticker's breach and
+      // the move to another version.
+      if (a.name() == "breach" || a.name() == "migrate") {
+        Add(path + ".name",
+            what + " is reserved for the engine (breach, migrate); name it otherwise");
+      }
       if (a.effect() == casegrid::v1::OPEN_CASE) {
         if (open_case_ < 0) {
           open_case_ = i;
