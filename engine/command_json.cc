@@ -128,6 +128,52 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
   return cmd;
 }
 
+namespace {
+
+json FromValue(const google::protobuf::Value& v) {
+  switch (v.kind_case()) {
+    case google::protobuf::Value::kBoolValue:
+      return v.bool_value();
+    case google::protobuf::Value::kNumberValue: {
+      const double d = v.number_value();
+      if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+      return d;
+    }
+    case google::protobuf::Value::kStringValue:
+      return v.string_value();
+    case google::protobuf::Value::kListValue: {
+      json list = json::array();
+      for (const auto& item : v.list_value().values()) list.push_back(FromValue(item));
+      return list;
+    }
+    case google::protobuf::Value::kStructValue: {
+      json object = json::object();
+      for (const auto& [k, item] : v.struct_value().fields()) object[k] = FromValue(item);
+      return object;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string CommandJson(const casegrid::v1::Command& cmd) {
+  json j = json::object();
+  if (!cmd.id().empty()) j["id"] = cmd.id();
+  j["case"] = cmd.case_id();
+  j["action"] = cmd.action();
+  if (!cmd.workflow().empty()) j["workflow"] = cmd.workflow();
+  if (cmd.at_micros() != 0) j["at"] = timeutil::FormatTimestamp(cmd.at_micros());
+  j["actor"] = {{"user", cmd.actor().user()}, {"role", cmd.actor().role()}};
+  if (!cmd.actor().unit().empty()) j["actor"]["unit"] = cmd.actor().unit();
+  if (cmd.has_expect()) j["expect"] = cmd.expect();
+  json data = json::object();
+  for (const auto& [k, v] : cmd.data().fields()) data[k] = FromValue(v);
+  if (!data.empty()) j["data"] = std::move(data);
+  return j.dump();
+}
+
 Result<casegrid::v1::Actor> ParseActor(std::string_view spec) {
   casegrid::v1::Actor actor;
   size_t a = spec.find(':');

@@ -222,9 +222,61 @@ class Decision {
         now_(now),
         out_(state != nullptr ? *state : CaseState(), cmd, def, now) {}
 
-  // The events of moving the case to def_ (see DecideMigration).
-  Result<std::vector<Event>> Migrate(const std::string& to_state, const DeadlineAnchors& anchors,
-                                     const std::string& reason) {
+  // The migrate command (kMigrateAction) on a case of def_'s version.
+  Result<std::vector<Event>> RunMigrate(const CaseState* state) {
+    if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+    CASEGRID_ASSIGN_OR_RETURN(const MigrationOrder order, ParseMigrationOrder(cmd_.data()));
+    if (cmd_.actor().role() != "supervisor") {
+      return Reject("migrate: only a supervisor moves cases to another version (actor role " +
+                    Quote(cmd_.actor().role()) + ")");
+    }
+    const std::string version_of_case = def_.id() + " v" + std::to_string(def_.version());
+    if (def_.version() != order.from_version) {
+      return Reject("case " + cmd_.case_id() + " is on " + version_of_case + ", not " + def_.id() +
+                    " v" + std::to_string(order.from_version));
+    }
+    if (order.to_version == order.from_version) {
+      return Reject("data.to: the case is already on v" + std::to_string(order.to_version));
+    }
+    if (def_.IsFinal(state->state())) {
+      return Reject("case " + cmd_.case_id() + " is " + state->state() + ": only open cases move");
+    }
+    if (ctx_.workflows == nullptr || ctx_.calendars == nullptr) {
+      return Reject("migrate: the engine gave the decider no workflows to migrate to");
+    }
+    CASEGRID_ASSIGN_OR_RETURN(auto to, ctx_.workflows->Find(def_.id(), order.to_version));
+    const std::string vto = "v" + std::to_string(order.to_version);
+    auto mapped = order.state_map.find(state->state());
+    const std::string to_state = mapped != order.state_map.end() ? mapped->second : state->state();
+    if (mapped == order.state_map.end() && to->FindState(to_state) == nullptr) {
+      return Reject("state " + to_state + " has no mapping: " + vto +
+                    " has no such state; add --map " + to_state + "=NEW");
+    }
+    if (mapped == order.state_map.end() && to->IsFinal(to_state)) {
+      return Reject("state " + to_state + " is final in " + vto +
+                    "; map it to an open state with --map " + to_state + "=NEW");
+    }
+    // The map's own problems, each starting "--map OLD=NEW: ".
+    const std::vector<std::string> map_problems = StateMapProblems(def_, *to, order.state_map);
+    if (!map_problems.empty()) {
+      std::string all;
+      for (const auto& p : map_problems) all += (all.empty() ? "" : "; ") + p;
+      return Reject(all);
+    }
+    auto calendar = ctx_.calendars->find(to->proto().calendar());
+    if (calendar == ctx_.calendars->end()) {
+      return Reject(vto + "'s calendar " + Quote(to->proto().calendar()) + " is not loaded");
+    }
+    DecideContext to_ctx = ctx_;
+    to_ctx.calendar = calendar->second.get();
+    Decision moved(state, cmd_, *to, to_ctx, std::max(now_, state->last_micros()));
+    return moved.Migrate(to_state, order.reason);
+  }
+
+  // The events of moving the case (out_'s state, on another version) to
+  // def_: `migrated`, then each open deadline re-armed from its recorded
+  // anchor, left when breached, or cancelled.
+  Result<std::vector<Event>> Migrate(const std::string& to_state, const std::string& reason) {
     const CaseState before = out_.state();
     Event* e = out_.Begin(kMigrateAction, to_state);
     auto* p = e->mutable_migrated();
@@ -237,16 +289,20 @@ class Decision {
     out_.Commit();
     for (const auto& d : before.deadlines()) {
       if (d.breached()) continue;  // already counted against its owner
-      auto anchor = anchors.find(d.name());
-      if (def_.FindDeadline(d.name()) == nullptr || anchor == anchors.end()) {
+      if (def_.FindDeadline(d.name()) == nullptr) {
         Cancel(kMigrateAction, d.name(),
                "migrated to v" + std::to_string(def_.version()) + ", which has no deadline " +
                    d.name());
         continue;
       }
+      if (d.anchor_event_id().empty()) {
+        return Reject("deadline " + d.name() +
+                      ": the case's engine state records no anchor for it (stored by a casegrid "
+                      "before 2026-11-26); it cannot be re-armed");
+      }
       const size_t before_arm = out_.state().last_seq();
-      CASEGRID_RETURN_IF_ERROR(Arm(std::string(kMigrateAction), d.name(), anchor->second.event_id,
-                                   anchor->second.micros, false, anchor->second.action));
+      CASEGRID_RETURN_IF_ERROR(Arm(std::string(kMigrateAction), d.name(), d.anchor_event_id(),
+                                   d.anchor_micros(), false, d.anchor_action()));
       if (out_.state().last_seq() == before_arm) {  // `when` does not hold under `to`
         Cancel(kMigrateAction, d.name(),
                "migrated to v" + std::to_string(def_.version()) + ", whose " + d.name() +
@@ -258,6 +314,7 @@ class Decision {
 
   Result<std::vector<Event>> Run(const CaseState* state) {
     const Struct& data = cmd_.data();
+    if (cmd_.action() == kMigrateAction) return RunMigrate(state);
     if (cmd_.action() == kBreachAction) {
       if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
       CASEGRID_RETURN_IF_ERROR(Breach(Str(data, "deadline")));
@@ -497,7 +554,7 @@ class Decision {
                       std::to_string(ext.working_days()) +
                       (ext.working_days() == 1 ? " working day" : " working days"),
                   d != nullptr ? d->on_breach() : casegrid::v1::RECORD, out_.last().event_id(),
-                  out_.last().occurred_micros());
+                  out_.last().occurred_micros(), action.name());
     }
     return FinishDeadlines(action);
   }
@@ -606,7 +663,7 @@ class Decision {
                       : cal.EndOfWorkingDaysAfter(day, d->working_days());
     }
     SetDeadline(action, name, *due, "deadline " + name + ": " + rule, d->on_breach(), anchor_event,
-                anchor_micros);
+                anchor_micros, anchor_name);
     return Status::Ok();
   }
 
@@ -620,7 +677,8 @@ class Decision {
 
   void SetDeadline(const std::string& action, const std::string& name, int64_t due,
                    const std::string& rule, casegrid::v1::OnBreach on_breach,
-                   const std::string& anchor_event, int64_t anchor_micros) {
+                   const std::string& anchor_event, int64_t anchor_micros,
+                   const std::string& anchor_action) {
     Event* e = out_.Begin(action, "");
     auto* p = e->mutable_deadline_set();
     p->set_name(name);
@@ -630,6 +688,7 @@ class Decision {
     p->set_workflow_version(def_.version());
     p->set_anchor_event_id(anchor_event);
     p->set_anchor_micros(anchor_micros);
+    p->set_anchor_action(anchor_action);
     // The calendar and whether the due day's year is a published schedule.
     p->set_calendar(ctx_.calendar->id() + (ctx_.calendar->Covers(timeutil::LocalDay(due))
                                                ? " (published schedule)"
@@ -774,16 +833,74 @@ Result<std::vector<Event>> Decide(const CaseState* state, const Command& command
   return decision.Run(state);
 }
 
-Result<std::vector<Event>> DecideMigration(const CaseState& state, const workflows::Definition& to,
-                                           const std::string& to_state,
-                                           const DeadlineAnchors& anchors,
-                                           const casegrid::v1::Actor& by, const std::string& reason,
-                                           const DecideContext& context, int64_t now_micros) {
-  Command cmd;
-  cmd.set_case_id(state.case_id());
-  *cmd.mutable_actor() = by;
-  Decision decision(&state, cmd, to, context, now_micros);
-  return decision.Migrate(to_state, anchors, reason);
+Result<MigrationOrder> ParseMigrationOrder(const Struct& data) {
+  MigrationOrder order;
+  for (const auto& [key, value] : data.fields()) {
+    if (key != "from" && key != "to" && key != "map" && key != "reason") {
+      return Reject("data." + key +
+                    ": unknown field for action \"migrate\" (allowed: from, to, "
+                    "map, reason)");
+    }
+  }
+  for (const auto& [key, out] :
+       {std::pair{"from", &order.from_version}, std::pair{"to", &order.to_version}}) {
+    auto it = data.fields().find(key);
+    if (it == data.fields().end()) return Reject(std::string("data.") + key + ": required");
+    const double v = it->second.number_value();
+    if (it->second.kind_case() != google::protobuf::Value::kNumberValue || v < 1 ||
+        v != static_cast<double>(static_cast<int32_t>(v))) {
+      return Reject(std::string("data.") + key + ": expected a version number (1, 2, ...)");
+    }
+    *out = static_cast<int32_t>(v);
+  }
+  if (auto it = data.fields().find("map"); it != data.fields().end()) {
+    if (it->second.kind_case() != google::protobuf::Value::kStructValue) {
+      return Reject("data.map: expected an object of OLD: NEW states");
+    }
+    for (const auto& [old_state, new_state] : it->second.struct_value().fields()) {
+      if (new_state.kind_case() != google::protobuf::Value::kStringValue) {
+        return Reject("data.map." + old_state + ": expected a state name");
+      }
+      order.state_map[old_state] = new_state.string_value();
+    }
+  }
+  order.reason = Str(data, "reason");
+  if (order.reason.empty()) return Reject("data.reason: required (why the cases move)");
+  return order;
+}
+
+Struct MigrationOrderData(const MigrationOrder& order) {
+  Struct data;
+  auto& f = *data.mutable_fields();
+  f["from"].set_number_value(order.from_version);
+  f["to"].set_number_value(order.to_version);
+  auto& map = *f["map"].mutable_struct_value()->mutable_fields();
+  for (const auto& [old_state, new_state] : order.state_map) {
+    map[old_state].set_string_value(new_state);
+  }
+  f["reason"].set_string_value(order.reason);
+  return data;
+}
+
+std::vector<std::string> StateMapProblems(const workflows::Definition& from,
+                                          const workflows::Definition& to,
+                                          const std::map<std::string, std::string>& state_map) {
+  std::vector<std::string> problems;
+  const std::string vfrom = "v" + std::to_string(from.version());
+  const std::string vto = "v" + std::to_string(to.version());
+  for (const auto& [old_state, new_state] : state_map) {
+    const std::string pair = "--map " + old_state + "=" + new_state + ": ";
+    if (from.FindState(old_state) == nullptr) {
+      problems.push_back(pair + vfrom + " has no state " + old_state);
+    }
+    if (to.FindState(new_state) == nullptr) {
+      problems.push_back(pair + vto + " has no state " + new_state);
+    } else if (to.IsFinal(new_state)) {
+      problems.push_back(pair + new_state + " is a final state of " + vto +
+                         " (migration moves open cases, it does not close them)");
+    }
+  }
+  return problems;
 }
 
 void Evolve(CaseState* s, const Event& e) {
@@ -831,6 +948,15 @@ void Evolve(CaseState* s, const Event& e) {
       d->set_name(e.deadline_set().name());
       d->set_due_micros(e.deadline_set().due_micros());
       d->set_on_breach(e.deadline_set().on_breach());
+      d->set_anchor_event_id(e.deadline_set().anchor_event_id());
+      d->set_anchor_micros(e.deadline_set().anchor_micros());
+      d->set_anchor_action(e.deadline_set().anchor_action());
+      if (d->anchor_action().empty()) {  // recorded before anchor_action existed
+        d->set_anchor_action(e.action());
+        for (const auto& m : s->marks()) {
+          if (m.event_id() == d->anchor_event_id()) d->set_anchor_action(m.action());
+        }
+      }
       break;
     }
     case Event::kDeadlineMet:

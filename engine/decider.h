@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,12 +30,27 @@ namespace casegrid::engine {
 // What decide() may consult besides the case: configuration, never I/O.
 struct DecideContext {
   const workflows::Organisation* org = nullptr;
-  const BusinessCalendar* calendar = nullptr;
+  const BusinessCalendar* calendar = nullptr;  // the case's definition's
+  // Every definition and calendar in force: what a migration moves a case to.
+  const workflows::Registry* workflows = nullptr;
+  const std::map<std::string, std::shared_ptr<const BusinessCalendar>, std::less<>>* calendars =
+      nullptr;
 };
 
 // The built-in action the ticker sends when a deadline passes: data
 // {"deadline": NAME}, actor system/system, at = the deadline's due time.
 inline constexpr std::string_view kBreachAction = "breach";
+
+// The built-in action that moves a case to another version of its workflow
+// (`casegrid workflow migrate`, docs/commands.md): data {"from": A, "to": B,
+// "map": {OLD: NEW, ...}, "reason": TEXT}, by an actor with role supervisor.
+// Decide checks that the case is open on vA and that its state maps (to
+// itself unless listed) to a non-final state of vB (context.workflows), then
+// returns one `migrated` event and, for each open deadline: nothing when it
+// is breached; re-armed by vB's rule from the anchor its last deadline_set
+// recorded; cancelled when vB has no deadline of that name or its `when`
+// does not hold for the case.
+inline constexpr std::string_view kMigrateAction = "migrate";
 
 // `state` is nullptr for a case with no events yet. `now_micros` is the time
 // the command happened (its `at`, already defaulted by the caller).
@@ -43,28 +59,21 @@ Result<std::vector<casegrid::v1::Event>> Decide(const casegrid::v1::CaseState* s
                                                 const workflows::Definition& definition,
                                                 const DecideContext& context, int64_t now_micros);
 
-// The action name of the events of a migration.
-inline constexpr std::string_view kMigrateAction = "migrate";
-
-// Where a case's open deadline was counted from: its last deadline_set's
-// anchor event (id, time and action), by deadline name.
-struct DeadlineAnchor {
-  std::string event_id;
-  int64_t micros = 0;
-  std::string action;
+// A migrate command's data.
+struct MigrationOrder {
+  int32_t from_version = 0, to_version = 0;
+  std::map<std::string, std::string> state_map;  // OLD -> NEW
+  std::string reason;
 };
-using DeadlineAnchors = std::map<std::string, DeadlineAnchor, std::less<>>;
-
-// Moves a case from its definition version to `to` (same workflow id): one
-// `migrated` event into `to_state` (a non-final state of `to`), then for each
-// open deadline: left as it is when already breached; else re-armed by `to`'s
-// rule from its recorded anchor; cancelled when `to` has no deadline of that
-// name or its rule does not apply to the case (`when`). InvalidArgument names the problem (e.g. a
-// deadline past the calendar's years); nothing else is checked here (the caller maps states).
-Result<std::vector<casegrid::v1::Event>> DecideMigration(
-    const casegrid::v1::CaseState& state, const workflows::Definition& to,
-    const std::string& to_state, const DeadlineAnchors& anchors, const casegrid::v1::Actor& by,
-    const std::string& reason, const DecideContext& context, int64_t now_micros);
+// Reads a migrate command's data; InvalidArgument names the field.
+Result<MigrationOrder> ParseMigrationOrder(const google::protobuf::Struct& data);
+// The data of a migrate command for `order`.
+google::protobuf::Struct MigrationOrderData(const MigrationOrder& order);
+// The problems of a state map itself, one line each: a state `from` lacks,
+// a state `to` lacks or has as final. Empty when it is sound.
+std::vector<std::string> StateMapProblems(const workflows::Definition& from,
+                                          const workflows::Definition& to,
+                                          const std::map<std::string, std::string>& state_map);
 
 // Folds one event into the case state.
 void Evolve(casegrid::v1::CaseState* state, const casegrid::v1::Event& event);

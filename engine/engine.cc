@@ -55,6 +55,8 @@ class BatchWriter {
   BatchWriter(events::Batch& batch, const Config& config, Env* env, ApplyStats* stats)
       : batch_(batch), config_(config), env_(env), stats_(stats) {
     ctx_.org = config.org.get();
+    ctx_.workflows = config.workflows.get();
+    ctx_.calendars = &config.calendars;
   }
 
   // The decide context of a case on `def`: its calendar.
@@ -176,7 +178,16 @@ class BatchWriter {
     }
   }
 
-  Status ApplyOne(const Command& cmd, Answer* answer) {
+  // What an accepted command wrote on its own case: the state it met (after
+  // the deadlines due before it) and its events, sealed.
+  struct Written {
+    CaseState before;
+    std::vector<Event> events;
+  };
+
+  // Decides and writes one command. `written`, when given, receives what an
+  // accepted command wrote on its case.
+  Status ApplyOne(const Command& cmd, Answer* answer, Written* written = nullptr) {
     auto reject = [&](Status why) {
       answer->kind = Answer::Kind::kRejected;
       answer->status = std::move(why);
@@ -241,7 +252,9 @@ class BatchWriter {
                                   ": deadline simulation and firing disagree");
       }
     }
+    if (written != nullptr) written->before = state;
     CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
+    if (written != nullptr) written->events = *events;
     if (!cmd.id().empty()) {
       CASEGRID_RETURN_IF_ERROR(batch_.PutCommandAnswer(cmd.id(), std::to_string(state.last_seq())));
     }
@@ -534,6 +547,58 @@ Result<Event> Engine::Pin(const std::string& workflow_id, const std::string& cat
   return AppendDefinitionEvent(std::move(e));
 }
 
+namespace {
+
+// Equal problems once, with the cases they hold for: "WHY (case A)" (unless
+// WHY names it) or "WHY (3 cases: A, B, C)", in the order first met.
+class ProblemList {
+ public:
+  void Add(const std::string& why, const std::string& case_id) {
+    auto [it, added] = cases_.try_emplace(why);
+    if (added) order_.push_back(why);
+    it->second.push_back(case_id);
+  }
+  std::vector<std::string> Lines() const {
+    std::vector<std::string> lines;
+    for (const auto& why : order_) {
+      const auto& cases = cases_.at(why);
+      if (cases.size() == 1) {
+        lines.push_back(why.find(cases[0]) != std::string::npos ? why
+                                                                : why + " (case " + cases[0] + ")");
+        continue;
+      }
+      std::string names;
+      for (size_t i = 0; i < cases.size() && i < 5; ++i) names += (i ? ", " : "") + cases[i];
+      lines.push_back(why + " (" + std::to_string(cases.size()) + " cases: " + names +
+                      (cases.size() > 5 ? ", ..." : "") + ")");
+    }
+    return lines;
+  }
+
+ private:
+  std::map<std::string, std::vector<std::string>> cases_;
+  std::vector<std::string> order_;
+};
+
+}  // namespace
+
+std::vector<Command> MigrationCommands(const MigrationRequest& r) {
+  MigrationOrder order;
+  order.from_version = r.from_version;
+  order.to_version = r.to_version;
+  order.state_map = r.state_map;
+  order.reason = r.change.reason;
+  Command proto;
+  proto.set_action(std::string(kMigrateAction));
+  *proto.mutable_actor() = r.change.by;
+  proto.mutable_actor()->set_role("supervisor");
+  *proto.mutable_data() = MigrationOrderData(order);
+  proto.set_at_micros(r.at_micros);
+  std::vector<Command> commands(r.case_ids.size(), proto);
+  for (size_t i = 0; i < commands.size(); ++i) commands[i].set_case_id(r.case_ids[i]);
+  return commands;
+}
+
 Result<std::vector<MigratedCase>> Engine::Migrate(const MigrationRequest& r) {
   CASEGRID_RETURN_IF_ERROR(CheckChange(r.change));
   CASEGRID_ASSIGN_OR_RETURN(auto from, config_.workflows->Find(r.workflow_id, r.from_version));
@@ -541,108 +606,49 @@ Result<std::vector<MigratedCase>> Engine::Migrate(const MigrationRequest& r) {
   if (r.from_version == r.to_version) {
     return Status::InvalidArgument("--from and --to are both v" + std::to_string(r.to_version));
   }
+  const std::vector<std::string> map_problems = StateMapProblems(*from, *to, r.state_map);
   std::vector<std::string> problems;
-  for (const auto& [old_state, new_state] : r.state_map) {
-    if (from->FindState(old_state) == nullptr) {
-      problems.push_back("--map " + old_state + "=" + new_state + ": v" +
-                         std::to_string(r.from_version) + " has no state " + old_state);
-    }
-    if (to->FindState(new_state) == nullptr) {
-      problems.push_back("--map " + old_state + "=" + new_state + ": v" +
-                         std::to_string(r.to_version) + " has no state " + new_state);
-    } else if (to->IsFinal(new_state)) {
-      problems.push_back("--map " + old_state + "=" + new_state + ": " + new_state +
-                         " is a final state of v" + std::to_string(r.to_version) +
-                         " (migration moves open cases, it does not close them)");
-    }
-  }
-  DecideContext ctx;
-  ctx.org = config_.org.get();
-  ctx.calendar = config_.CalendarFor(*to);
-  const int64_t now = env_->NowMicros();
   std::vector<MigratedCase> out;
-  std::map<std::string, int> unmapped;  // state -> cases
-  for (const auto& id : r.case_ids) {
-    auto state = CaseState(id);
-    if (!state.ok()) {
-      problems.push_back("case " + id + ": " + state.status().message());
-      continue;
-    }
-    if (state->workflow_id() != r.workflow_id || state->workflow_version() != r.from_version) {
-      problems.push_back("case " + id + " is on " + state->workflow_id() + " v" +
-                         std::to_string(state->workflow_version()) + ", not " + r.workflow_id +
-                         " v" + std::to_string(r.from_version));
-      continue;
-    }
-    if (from->IsFinal(state->state())) {
-      problems.push_back("case " + id + " is " + state->state() + ": only open cases move");
-      continue;
-    }
-    auto mapped = r.state_map.find(state->state());
-    std::string to_state = mapped != r.state_map.end() ? mapped->second : state->state();
-    if (mapped == r.state_map.end() && to->FindState(to_state) == nullptr) {
-      ++unmapped[state->state()];
-      continue;
-    }
-    if (mapped == r.state_map.end() && to->IsFinal(to_state)) {
-      problems.push_back("case " + id + ": state " + to_state + " is final in v" +
-                         std::to_string(r.to_version) + "; map it to an open state with --map " +
-                         to_state + "=NEW");
-      continue;
-    }
-    DeadlineAnchors anchors;
-    std::map<std::string, std::string> action_of;  // event id -> action
-    CASEGRID_RETURN_IF_ERROR(
-        ReplayCase(*log_, id, [&](const Event& e, const casegrid::v1::CaseState&) {
-          action_of[e.event_id()] = e.action();
-          if (e.has_deadline_set()) {
-            const auto& set = e.deadline_set();
-            auto it = action_of.find(set.anchor_event_id());
-            anchors[set.name()] = {set.anchor_event_id(), set.anchor_micros(),
-                                   it != action_of.end() ? it->second : e.action()};
+  {
+    const std::vector<Command> commands = MigrationCommands(r);
+    // Every case or none: a rejection, or a dry run, abandons the batch.
+    bool abandoned = false;
+    Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
+      out.clear();
+      abandoned = false;
+      ProblemList rejected;
+      ApplyStats stats;
+      BatchWriter writer(batch, config_, env_, &stats);
+      for (const Command& cmd : commands) {
+        Answer answer;
+        BatchWriter::Written written;
+        CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(cmd, &answer, &written));
+        if (answer.kind != Answer::Kind::kAccepted) {
+          // A rejection for the map's own problems restates what is listed.
+          if (answer.status.message().rfind("--map ", 0) != 0) {
+            rejected.Add(answer.status.message(), cmd.case_id());
           }
-        }));
-    auto events = DecideMigration(*state, *to, to_state, anchors, r.change.by, r.change.reason, ctx,
-                                  std::max(now, state->last_micros()));
-    if (!events.ok()) {
-      problems.push_back("case " + id + ": " + events.status().message());
-      continue;
-    }
-    MigratedCase& m = out.emplace_back();
-    m.case_id = id;
-    m.from_state = state->state();
-    m.to_state = to_state;
-    m.before = *state;
-    m.events = std::move(events).value();
-  }
-  for (const auto& [state, n] : unmapped) {
-    problems.push_back("state " + state + " (" + std::to_string(n) + (n == 1 ? " case" : " cases") +
-                       ") has no mapping: v" + std::to_string(r.to_version) +
-                       " has no such state; add --map " + state + "=NEW");
+          continue;
+        }
+        MigratedCase& m = out.emplace_back();
+        m.case_id = cmd.case_id();
+        m.from_state = written.before.state();
+        m.to_state = written.events.front().migrated().to_state();
+        m.before = std::move(written.before);
+        m.events = std::move(written.events);
+      }
+      problems = map_problems;
+      for (auto& line : rejected.Lines()) problems.push_back(std::move(line));
+      abandoned = !problems.empty() || r.dry_run;
+      return abandoned ? Status::Conflict("migration abandoned") : Status::Ok();
+    });
+    if (!abandoned) CASEGRID_RETURN_IF_ERROR(s);
   }
   if (!problems.empty()) {
     std::string message = "nothing migrated:";
     for (const auto& p : problems) message += "\n  " + p;
     return Status::InvalidArgument(message);
   }
-  if (r.dry_run) return out;
-  ApplyStats stats;
-  CASEGRID_RETURN_IF_ERROR(log_->RunBatch([&](events::Batch& batch) -> Status {
-    stats = ApplyStats();
-    BatchWriter writer(batch, config_, env_, &stats);
-    for (auto& m : out) {
-      casegrid::v1::CaseState state;
-      bool found;
-      CASEGRID_RETURN_IF_ERROR(writer.Load(m.case_id, &state, &found));
-      if (!found || state.last_seq() != m.before.last_seq()) {
-        return Status::Conflict("case " + m.case_id + " changed while it was being migrated");
-      }
-      std::vector<Event> events = m.events;
-      CASEGRID_RETURN_IF_ERROR(writer.Write(&state, events));
-      m.events = std::move(events);
-    }
-    return Status::Ok();
-  }));
   return out;
 }
 

@@ -108,8 +108,15 @@ struct MigrationRequest {
   std::map<std::string, std::string> state_map;
   std::vector<std::string> case_ids;  // the cases to move, each open on from_version
   RuleChange change;
+  int64_t at_micros = 0;  // when the cases move; 0 = the engine's clock
   bool dry_run = false;
 };
+
+// The migrate commands (decider.h, kMigrateAction) of a request, one per
+// case, in its order, without ids: Engine::Migrate applies them in one
+// batch; `casegrid workflow migrate --send` gives them ids and sends them to
+// the workers.
+std::vector<casegrid::v1::Command> MigrationCommands(const MigrationRequest& request);
 
 struct MigratedCase {
   std::string case_id;
@@ -153,14 +160,13 @@ class Engine {
   Result<casegrid::v1::Event> Pin(const std::string& workflow_id, const std::string& category,
                                   int32_t version, const RuleChange& change);
 
-  // Moves the request's cases to to_version, all in one batch: each gets a
-  // `migrated` event and its open deadlines re-armed under the new rules
-  // from their recorded anchors (DecideMigration). Every case is checked
-  // before anything is written: NotFound for an unknown version; else
-  // InvalidArgument lists every problem (a case not open on from_version, a state without a
-  // mapping, a mapping to a final or unknown state, a deadline the calendar
-  // cannot count) and nothing is written. A dry run returns the same cases
-  // and events and writes nothing.
+  // Moves the request's cases to to_version: one migrate command per case
+  // (decider.h, kMigrateAction), all applied in one batch, so each case first
+  // meets the deadlines due before it, as any command does. Every case or
+  // none: NotFound for an unknown version; else InvalidArgument lists every
+  // problem (the state map's own, then each rejection with its cases) and
+  // nothing is written. A dry run returns the same cases and events and
+  // writes nothing.
   Result<std::vector<MigratedCase>> Migrate(const MigrationRequest& request);
 
   // The engine's state of a case (committed). NotFound if none.
@@ -187,6 +193,8 @@ class Engine {
 // {"user","role","unit"},"expect","data"}. InvalidArgument names the field;
 // `at` stays 0 when absent (the engine then uses its clock).
 Result<casegrid::v1::Command> ParseCommandJson(std::string_view line);
+// The NDJSON line of `command`: ParseCommandJson(CommandJson(c)) equals c.
+std::string CommandJson(const casegrid::v1::Command& command);
 // "USER:ROLE:UNIT" (UNIT may be empty) -> Actor.
 Result<casegrid::v1::Actor> ParseActor(std::string_view spec);
 

@@ -133,9 +133,10 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
 // (engine::Engine::Migrate), printing one line per case. 0 migrated (or a dry
 // run), 1 refused (nothing written), 2 could not run.
 struct MigrateOptions {
-  std::string id, map, cases;
+  std::string id, map, cases, at;
   int32_t from = 0, to = 0;
   bool dry_run = false;
+  bool send = false;  // check here, then send one migrate command per case to the workers
 };
 int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
                        const RuleChangeOptions& change);

@@ -379,6 +379,10 @@ int main(int argc, char** argv) {
                            "KEY=VALUE[,...] over state, category, unit, grid, station, case "
                            "(default: every open case of --from)");
   c_wf_migrate->add_flag("--dry-run", migrate.dry_run, "print what would happen, write nothing");
+  c_wf_migrate->add_option("--at", migrate.at, "when the cases move (RFC 3339); default now");
+  c_wf_migrate->add_flag("--send", migrate.send,
+                         "with --log kafka and workers: check here, then send one migrate "
+                         "command per case to the workers' commands topic");
   c_wf_migrate->add_option("--by", change.by, "who migrates")->required();
   c_wf_migrate->add_option("--reason", change.reason, "why")->required();
   c_wf_migrate->callback([&] { rc = RunWorkflowMigrate(g, migrate, change); });

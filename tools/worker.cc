@@ -29,6 +29,7 @@
 
 #include "events/kafka_log.h"
 #include "tools/commands.h"
+#include "tools/send.h"
 
 namespace casegrid::tools {
 namespace {
@@ -38,15 +39,6 @@ using Clock = std::chrono::steady_clock;
 std::atomic<bool> g_stop{false};
 
 void OnStopSignal(int) { g_stop.store(true); }
-
-Status CheckBrokers(const GlobalOptions& g) {
-  if (g.log != "kafka" || g.brokers.empty()) {
-    return Status::InvalidArgument(
-        "workers run on Kafka: give --log kafka --brokers HOST:PORT (or CASEGRID_LOG and "
-        "CASEGRID_BROKERS); `casegrid kafka-dev` starts a development broker");
-  }
-  return Status::Ok();
-}
 
 std::string AnswerJson(const casegrid::v1::CommandAnswer& a) {
   std::string json;
@@ -394,8 +386,70 @@ int RunWorker(const GlobalOptions& g, WorkerOptions o) {
   return 0;
 }
 
+Status CheckBrokers(const GlobalOptions& g) {
+  if (g.log != "kafka" || g.brokers.empty()) {
+    return Status::InvalidArgument(
+        "workers run on Kafka: give --log kafka --brokers HOST:PORT (or CASEGRID_LOG and "
+        "CASEGRID_BROKERS); `casegrid kafka-dev` starts a development broker");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<CommandSender>> CommandSender::Open(const GlobalOptions& g) {
+  CASEGRID_RETURN_IF_ERROR(CheckBrokers(g));
+  std::unique_ptr<CommandSender> sender(new CommandSender());
+  sender->topic_ = events::CommandsTopic(g.topic_prefix);
+  sender->brokers_ = g.brokers;
+  auto settings = events::ProducerSettings(30000);
+  settings.emplace_back("bootstrap.servers", g.brokers);
+  CASEGRID_ASSIGN_OR_RETURN(
+      sender->producer_,
+      events::NewKafkaClient(RD_KAFKA_PRODUCER, settings, [&](rd_kafka_conf_t* c) {
+        rd_kafka_conf_set_opaque(c, &sender->failed_);
+        rd_kafka_conf_set_dr_msg_cb(c, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            static_cast<std::atomic<uint64_t>*>(opaque)->fetch_add(1);
+            spdlog::error("kafka: a command was not delivered: {}", rd_kafka_err2str(m->err));
+          }
+        });
+      }));
+  return sender;
+}
+
+CommandSender::~CommandSender() {
+  if (producer_ != nullptr) rd_kafka_destroy(producer_);
+}
+
+Status CommandSender::Send(const std::string& case_id, const std::string& line) {
+  const rd_kafka_resp_err_t err = events::ProduceOrWait(producer_, [&] {
+    return rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+                             RD_KAFKA_V_KEY(case_id.data(), case_id.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(line.data()), line.size()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  });
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable("kafka: sending to " + topic_ + ": " + rd_kafka_err2str(err));
+  }
+  ++sent_;
+  rd_kafka_poll(producer_, 0);
+  return Status::Ok();
+}
+
+Status CommandSender::Flush() {
+  const rd_kafka_resp_err_t err = rd_kafka_flush(producer_, 60000);
+  // rd_kafka_flush serves the delivery reports; a message still queued has
+  // not been acknowledged.
+  const uint64_t unacked = static_cast<uint64_t>(rd_kafka_outq_len(producer_)) + failed_.load();
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || unacked > 0) {
+    return Status::Unavailable("kafka: " + std::to_string(unacked) + " of " +
+                               std::to_string(sent_) + " commands not acknowledged by " + brokers_ +
+                               "; sending again is safe for commands with an id (the workers "
+                               "answer duplicates)");
+  }
+  return Status::Ok();
+}
+
 int RunSend(const GlobalOptions& g, const SendOptions& o) {
-  if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
   std::ifstream file;
   std::istream* in = &std::cin;
   if (o.file != "-") {
@@ -403,23 +457,9 @@ int RunSend(const GlobalOptions& g, const SendOptions& o) {
     if (!file) return Fail(Status::NotFound("cannot read " + o.file));
     in = &file;
   }
-  auto settings = events::ProducerSettings(30000);
-  settings.emplace_back("bootstrap.servers", g.brokers);
-  std::atomic<uint64_t> failed{0};
-  auto producer =
-      events::NewKafkaClient(RD_KAFKA_PRODUCER, settings, [&failed](rd_kafka_conf_t* c) {
-        rd_kafka_conf_set_opaque(c, &failed);
-        rd_kafka_conf_set_dr_msg_cb(c, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            static_cast<std::atomic<uint64_t>*>(opaque)->fetch_add(1);
-            spdlog::error("kafka: a command was not delivered: {}", rd_kafka_err2str(m->err));
-          }
-        });
-      });
-  if (!producer.ok()) return Fail(producer.status());
-  rd_kafka_t* rk = *producer;
-  const std::string topic = events::CommandsTopic(g.topic_prefix);
-  uint64_t sent = 0, bad = 0, line_no = 0;
+  auto sender = CommandSender::Open(g);
+  if (!sender.ok()) return Fail(sender.status());
+  uint64_t bad = 0, line_no = 0;
   for (std::string line; std::getline(*in, line);) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -429,33 +469,12 @@ int RunSend(const GlobalOptions& g, const SendOptions& o) {
       ++bad;
       continue;
     }
-    const rd_kafka_resp_err_t err = events::ProduceOrWait(rk, [&] {
-      return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                               RD_KAFKA_V_KEY(cmd->case_id().data(), cmd->case_id().size()),
-                               RD_KAFKA_V_VALUE(line.data(), line.size()),
-                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    });
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_destroy(rk);
-      return Fail(Status::Unavailable("kafka: sending line " + std::to_string(line_no) + " to " +
-                                      topic + ": " + rd_kafka_err2str(err)));
+    if (Status s = (*sender)->Send(cmd->case_id(), line); !s.ok()) {
+      return Fail(s.WithContext("line " + std::to_string(line_no)));
     }
-    ++sent;
-    rd_kafka_poll(rk, 0);
   }
-  const rd_kafka_resp_err_t err = rd_kafka_flush(rk, 60000);
-  // rd_kafka_flush serves the delivery reports; a message still queued has
-  // not been acknowledged.
-  const int unacked = rd_kafka_outq_len(rk);
-  rd_kafka_destroy(rk);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || unacked > 0 || failed.load() > 0) {
-    return Fail(Status::Unavailable("kafka: " + std::to_string(unacked + failed.load()) + " of " +
-                                    std::to_string(sent) + " commands not acknowledged by " +
-                                    g.brokers +
-                                    "; sending again is safe for commands "
-                                    "with an id (the workers answer duplicates)"));
-  }
-  std::cout << "sent " << sent << " commands to " << topic;
+  if (Status s = (*sender)->Flush(); !s.ok()) return Fail(s);
+  std::cout << "sent " << (*sender)->sent() << " commands to " << (*sender)->topic();
   if (bad > 0) std::cout << "; " << bad << " lines not sent (see above)";
   std::cout << "\n";
   return bad > 0 ? 1 : 0;

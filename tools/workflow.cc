@@ -22,7 +22,9 @@
 #include "engine/calendar.h"
 #include "engine/decider.h"
 #include "engine/whatif.h"
+#include "events/kafka_log.h"
 #include "tools/commands.h"
+#include "tools/send.h"
 #include "tools/session.h"
 #include "workflows/definition.h"
 #include "workflows/diff.h"
@@ -355,7 +357,12 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   request.to_version = o.to;
   request.state_map = *map;
   request.change = ToRuleChange(options);
-  request.dry_run = o.dry_run;
+  request.dry_run = o.dry_run || o.send;
+  if (!o.at.empty()) {
+    auto at = timeutil::ParseTimestamp(o.at);
+    if (!at.ok()) return Fail(at.status().WithContext("--at"));
+    request.at_micros = *at;
+  }
   for (const auto& c : *open) {
     auto match = Matches(c, *query);
     if (!match.ok()) return Fail(match.status());
@@ -386,9 +393,35 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
               << (o.cases.empty() ? "" : " matches --cases " + o.cases) << "; nothing written\n";
     return 0;
   }
-  std::cout << (o.dry_run ? "dry run: would migrate " : "migrated ") << moved->size()
-            << (moved->size() == 1 ? " case" : " cases") << " of " << o.id << " from v" << o.from
-            << " to v" << o.to << (o.dry_run ? "; nothing written\n" : "\n");
+  const std::string cases = std::to_string(moved->size()) +
+                            (moved->size() == 1 ? " case" : " cases") + " of " + o.id + " from v" +
+                            std::to_string(o.from) + " to v" + std::to_string(o.to);
+  if (o.dry_run) {
+    std::cout << "dry run: would migrate " << cases << "; nothing written\n";
+    return 0;
+  }
+  if (!o.send) {
+    std::cout << "migrated " << cases << "\n";
+    return 0;
+  }
+  // The workers own the cases' partitions: each gets its migrate command,
+  // with an id, so a resend is answered as a duplicate.
+  auto sender = CommandSender::Open(g);
+  if (!sender.ok()) return Fail(sender.status());
+  if (request.at_micros == 0) request.at_micros = Env::Default()->NowMicros();
+  request.case_ids.clear();
+  for (const auto& m : *moved) request.case_ids.push_back(m.case_id);
+  for (auto& cmd : engine::MigrationCommands(request)) {
+    cmd.set_id("migrate:" + cmd.case_id() + ":v" + std::to_string(o.from) + "-v" +
+               std::to_string(o.to) + ":" + std::to_string(request.at_micros));
+    if (Status s = (*sender)->Send(cmd.case_id(), engine::CommandJson(cmd)); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  if (Status s = (*sender)->Flush(); !s.ok()) return Fail(s);
+  std::cout << "sent " << (*sender)->sent() << " migrate commands (" << cases << ") to "
+            << (*sender)->topic() << "; the workers answer each on "
+            << events::AnswersTopic(g.topic_prefix) << "\n";
   return 0;
 }
 

@@ -124,9 +124,9 @@ TEST_CASE("a migration with any problem names them all and writes nothing", "[mi
         "nothing migrated:\n"
         "  --map received=closed: closed is a final state of v2 (migration moves open cases, it "
         "does not close them)\n"
+        "  state signed has no mapping: v2 has no such state; add --map signed=NEW (case H-2)\n"
         "  case H-3 is closed: only open cases move\n"
-        "  case H-9: no case H-9\n"
-        "  state signed (1 case) has no mapping: v2 has no such state; add --map signed=NEW");
+        "  no case \"H-9\"");
   CHECK(rig.Events() == events);
   CHECK(rig.engine->CaseState("H-1")->workflow_version() == 1);
 
@@ -141,4 +141,74 @@ TEST_CASE("a migration with any problem names them all and writes nothing", "[mi
     CHECK(rig.Events() == events);
     CHECK(rig.engine->CaseState("H-2")->workflow_version() == 1);
   }
+}
+
+TEST_CASE("a migrate command is checked, deduplicated and decided like any command", "[migrate]") {
+  Rig rig;
+  ThreeCases(rig);
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  const std::string sup = "s01:supervisor:371302";
+  const char* at = "2026-09-02T09:00:00+08:00";
+  const std::string order = R"({"from":1,"to":2,"map":{"signed":"accepted"},"reason":"r"})";
+  auto answers = rig.Apply({
+      Cmd("H-2", "migrate", UnitActor(kStation), at, order),
+      Cmd("H-2", "migrate", sup, at, R"({"from":1,"to":2,"map":{"signed":"accepted"}})"),
+      Cmd("H-2", "migrate", sup, at, R"({"from":1,"to":2,"reason":"r","when":"now"})"),
+      Cmd("H-2", "migrate", sup, at, R"({"from":1,"to":"two","reason":"r"})"),
+      Cmd("H-1", "migrate", sup, at, R"({"from":2,"to":1,"reason":"r"})"),
+      Cmd("H-2", "migrate", sup, at, order, "M-1"),
+      Cmd("H-2", "migrate", sup, at, order, "M-1"),
+  });
+  const std::vector<std::string> why = {
+      "migrate: only a supervisor moves cases to another version (actor role \"unit\")",
+      "data.reason: required (why the cases move)",
+      "data.when: unknown field for action \"migrate\" (allowed: from, to, map, reason)",
+      "data.to: expected a version number (1, 2, ...)",
+      "case H-1 is on hotline-12345 v1, not hotline-12345 v2"};
+  for (size_t i = 0; i < why.size(); ++i) {
+    INFO(i);
+    CHECK(answers[i].kind == engine::Answer::Kind::kRejected);
+    CHECK(answers[i].status.message() == why[i]);
+  }
+  CHECK(answers[5].kind == engine::Answer::Kind::kAccepted);
+  CHECK(answers[6].kind == engine::Answer::Kind::kDuplicate);
+  auto h2 = rig.engine->CaseState("H-2");
+  REQUIRE_OK(h2);
+  CHECK(h2->workflow_version() == 2);
+  CHECK(h2->state() == "accepted");
+  REQUIRE(h2->deadlines_size() == 1);
+  CHECK(h2->deadlines(0).due_micros() == At("2026-09-07T23:59:59.999999+08:00"));
+  CHECK(h2->deadlines(0).anchor_action() == "sign");
+}
+
+TEST_CASE("a migration first meets the deadlines due before it, as any command does", "[migrate]") {
+  Rig rig;
+  ThreeCases(rig);
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  // H-2's answer was due at the end of 2026-09-08; the cases move on the 10th.
+  rig.clock.SetMicros(At("2026-09-10T09:00:00+08:00"));
+  auto request = Request({"H-2"});
+  request.state_map = {{"signed", "accepted"}};
+  auto moved = rig.engine->Migrate(request);
+  REQUIRE_OK(moved);
+  // What the case met: answer breached (v1's rule, recorded before the move).
+  REQUIRE(moved->at(0).before.deadlines_size() == 1);
+  CHECK(moved->at(0).before.deadlines(0).breached());
+  std::vector<std::string> steps;
+  REQUIRE_OK(engine::ReplayCase(
+      *rig.log, "H-2", [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState&) {
+        steps.push_back(e.action() + ":" + std::string(engine::PayloadName(e)));
+      }));
+  const auto breached = std::find(steps.begin(), steps.end(), "breach:deadline_breached");
+  const auto migrated = std::find(steps.begin(), steps.end(), "migrate:migrated");
+  REQUIRE(breached != steps.end());
+  REQUIRE(migrated != steps.end());
+  CHECK(breached < migrated);
+  // The breached deadline stays as it is: not re-armed, still overdue.
+  CHECK(migrated + 1 == steps.end());
+  auto h2 = rig.engine->CaseState("H-2");
+  REQUIRE_OK(h2);
+  REQUIRE(h2->deadlines_size() == 1);
+  CHECK(h2->deadlines(0).breached());
+  CHECK(h2->deadlines(0).due_micros() == At("2026-09-08T23:59:59.999999+08:00"));
 }

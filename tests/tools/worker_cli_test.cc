@@ -410,3 +410,82 @@ TEST_CASE(
   CHECK(Contains(worker->Err(), "definitions chain events folded in"));
   CHECK_FALSE(worker->Poll().has_value());
 }
+
+TEST_CASE("workflow migrate --send moves open cases through the workers that own them",
+          "[kafka][worker][migrate]") {
+  KafkaTarget k(kPartitions);
+  casegrid::test::TempDir dir;
+  auto worker = StartWorker(dir, k, "w1");
+  auto casegrid = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("cli")});
+    return casegrid::test::RunProcess(args, dir.path(), KafkaEnv(k), casegrid::test::Stdin(),
+                                      seconds(60));
+  };
+  std::string intakes;
+  for (const char* id : {"H-1", "H-2", "H-3"}) {
+    json line =
+        json::parse(Line(id, id, "intake", "2026-09-01T09:00:00+08:00", "h01", "hotline", "371302",
+                         {{"category", "noise"}, {"grid", "371302-001-001-01"}, {"summary", "s"}}));
+    line["workflow"] = "hotline-12345";
+    intakes += line.dump() + "\n";
+  }
+  REQUIRE(Send(dir, k, intakes).status == 0);
+  REQUIRE(WaitUntil(seconds(60), [&] { return Answers(k).size() >= 3; }));
+
+  std::string v2 = casegrid::test::ReadFile(
+      casegrid::test::SourcePath("workflows/definitions/hotline-12345.yaml"));
+  v2.replace(v2.find("version: 1\n"), 11, "version: 2\n");
+  casegrid::test::WriteFile(dir.Sub("h2.yaml"), v2);
+  REQUIRE(casegrid({"workflow", "publish", "h2.yaml", "--by", "sup01", "--reason", "v2"}).status ==
+          0);
+  const std::vector<std::string> migrate = {"workflow",
+                                            "migrate",
+                                            "hotline-12345",
+                                            "--from",
+                                            "1",
+                                            "--to",
+                                            "2",
+                                            "--by",
+                                            "sup01",
+                                            "--reason",
+                                            "move",
+                                            "--at",
+                                            "2026-09-01T09:30:00+08:00",
+                                            "--send"};
+  const Output sent = casegrid(migrate);
+  INFO(Describe(sent));
+  REQUIRE(sent.status == 0);
+  CHECK(Contains(sent.out, "H-1  received -> received"));
+  CHECK(Contains(sent.out, "sent 3 migrate commands (3 cases of hotline-12345 from v1 to v2) to " +
+                               casegrid::events::CommandsTopic(k.prefix())));
+  REQUIRE(WaitUntil(seconds(60), [&] { return Answers(k).size() >= 6; }));
+  INFO("worker stderr:\n" << worker->Err());
+  for (const auto& [id, list] : Answers(k)) {
+    INFO(id);
+    CHECK(list.size() == 1);
+    CHECK(list.front().value("answer", "") == "accepted");
+  }
+  // Run again: the read models show no case left on v1, so nothing is sent.
+  const Output again = casegrid(migrate);
+  INFO(Describe(again));
+  CHECK(again.status == 0);
+  CHECK(Contains(again.out, "no open case of hotline-12345 v1; nothing written"));
+
+  // Written by the owner of each partition: every case on v2, the chains whole.
+  casegrid::events::KafkaOptions ko = k.Options(dir.Sub("reader"));
+  ko.partitions = kPartitions;
+  ko.recover = casegrid::engine::RecoverEvent;
+  auto log = casegrid::events::OpenKafkaLog(ko);
+  REQUIRE_OK(log);
+  auto report = casegrid::engine::VerifyLog(**log);
+  REQUIRE_OK(report);
+  REQUIRE_OK(report->first_problem);
+  for (const char* id : {"H-1", "H-2", "H-3"}) {
+    std::string bytes;
+    REQUIRE_OK((*log)->ReadCaseState(id, &bytes));
+    casegrid::v1::CaseState state;
+    REQUIRE(state.ParseFromString(bytes));
+    CHECK(state.workflow_version() == 2);
+  }
+  CHECK_FALSE(worker->Poll().has_value());
+}

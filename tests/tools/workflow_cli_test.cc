@@ -229,9 +229,19 @@ TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry ru
   REQUIRE(casegrid({"workflow", "publish", "h2.yaml", "--by", "sup01", "--reason", "v2",
                     "--no-migration"})
               .status == 0);
-  const std::vector<std::string> migrate = {
-      "workflow", "migrate", "hotline-12345", "--from",   "1",     "--to",
-      "2",        "--by",    "sup01",         "--reason", "rename"};
+  const std::vector<std::string> migrate = {"workflow",
+                                            "migrate",
+                                            "hotline-12345",
+                                            "--from",
+                                            "1",
+                                            "--to",
+                                            "2",
+                                            "--by",
+                                            "sup01",
+                                            "--reason",
+                                            "rename",
+                                            "--at",
+                                            "2026-09-02T09:00:00+08:00"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = migrate;
     args.insert(args.end(), extra.begin(), extra.end());
@@ -241,8 +251,8 @@ TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry ru
   INFO(test::Describe(unmapped));
   CHECK(unmapped.status == 1);
   CHECK(unmapped.out ==
-        "nothing migrated:\n  state signed (1 case) has no mapping: v2 has no such state; add "
-        "--map signed=NEW\n");
+        "nothing migrated:\n  state signed has no mapping: v2 has no such state; add "
+        "--map signed=NEW (case H-2)\n");
 
   const Output dry = with({"--map", "signed=accepted", "--cases", "state=signed", "--dry-run"});
   INFO(test::Describe(dry));
