@@ -161,6 +161,11 @@ const casegrid::v1::ActionMark* FindMark(const CaseState& s, std::string_view ac
   return nullptr;
 }
 
+// "1 working day", "3 working days".
+std::string WorkingDays(int32_t n) {
+  return std::to_string(n) + (n == 1 ? " working day" : " working days");
+}
+
 std::string_view OnBreachName(casegrid::v1::OnBreach b) {
   switch (b) {
     case casegrid::v1::ESCALATE_ONE_LEVEL:
@@ -302,7 +307,8 @@ class Decision {
       }
       const size_t before_arm = out_.state().last_seq();
       CASEGRID_RETURN_IF_ERROR(Arm(std::string(kMigrateAction), d.name(), d.anchor_event_id(),
-                                   d.anchor_micros(), false, d.anchor_action()));
+                                   d.anchor_micros(), false, d.anchor_action(),
+                                   d.extension_days()));
       if (out_.state().last_seq() == before_arm) {  // `when` does not hold under `to`
         Cancel(kMigrateAction, d.name(),
                "migrated to v" + std::to_string(def_.version()) + ", whose " + d.name() +
@@ -547,14 +553,18 @@ class Decision {
     }
     out_.Commit();
     if (action.effect() == casegrid::v1::EXTEND) {
+      // The deadline keeps its anchor and counts the granted days on top.
       const auto& ext = out_.last().extended();
       const auto* d = def_.FindDeadline(ext.deadline());
+      const auto* open = FindOpen(out_.state(), ext.deadline());
+      const bool anchored = open != nullptr && !open->anchor_event_id().empty();
       SetDeadline(action.name(), ext.deadline(), ext.new_due_micros(),
-                  "deadline " + ext.deadline() + ": extended by " +
-                      std::to_string(ext.working_days()) +
-                      (ext.working_days() == 1 ? " working day" : " working days"),
-                  d != nullptr ? d->on_breach() : casegrid::v1::RECORD, out_.last().event_id(),
-                  out_.last().occurred_micros(), action.name());
+                  "deadline " + ext.deadline() + ": extended by " + WorkingDays(ext.working_days()),
+                  d != nullptr ? d->on_breach() : casegrid::v1::RECORD,
+                  anchored ? open->anchor_event_id() : out_.last().event_id(),
+                  anchored ? open->anchor_micros() : out_.last().occurred_micros(),
+                  anchored ? open->anchor_action() : action.name(),
+                  anchored ? open->extension_days() + ext.working_days() : 0);
     }
     return FinishDeadlines(action);
   }
@@ -603,7 +613,8 @@ class Decision {
   // with weekends only beyond the published years and the rule says why.
   // The rule names the trigger as `trigger_label` (default: `action`).
   Status Arm(const std::string& action, const std::string& name, const std::string& trigger_event,
-             int64_t trigger_micros, bool breach, const std::string& trigger_label = {}) {
+             int64_t trigger_micros, bool breach, const std::string& trigger_label = {},
+             int32_t extension_days = 0) {
     const auto* d = def_.FindDeadline(name);
     if (d == nullptr) return Status::Ok();
     if (d->has_when() && d->when().field() == "complex" &&
@@ -662,8 +673,13 @@ class Decision {
       due = hours > 0 ? cal.EndOfWorkingHoursAfter(anchor_micros, hours)
                       : cal.EndOfWorkingDaysAfter(day, d->working_days());
     }
+    if (extension_days > 0) {
+      due = cal.DueAfterWorkingDays(timeutil::LocalDay(*due), extension_days);
+      if (!due.ok()) return Reject("deadline " + name + ": " + due.status().message());
+      rule += ", extended by " + WorkingDays(extension_days);
+    }
     SetDeadline(action, name, *due, "deadline " + name + ": " + rule, d->on_breach(), anchor_event,
-                anchor_micros, anchor_name);
+                anchor_micros, anchor_name, extension_days);
     return Status::Ok();
   }
 
@@ -678,7 +694,7 @@ class Decision {
   void SetDeadline(const std::string& action, const std::string& name, int64_t due,
                    const std::string& rule, casegrid::v1::OnBreach on_breach,
                    const std::string& anchor_event, int64_t anchor_micros,
-                   const std::string& anchor_action) {
+                   const std::string& anchor_action, int32_t extension_days = 0) {
     Event* e = out_.Begin(action, "");
     auto* p = e->mutable_deadline_set();
     p->set_name(name);
@@ -689,6 +705,7 @@ class Decision {
     p->set_anchor_event_id(anchor_event);
     p->set_anchor_micros(anchor_micros);
     p->set_anchor_action(anchor_action);
+    p->set_extension_days(extension_days);
     // The calendar and whether the due day's year is a published schedule.
     p->set_calendar(ctx_.calendar->id() + (ctx_.calendar->Covers(timeutil::LocalDay(due))
                                                ? " (published schedule)"
@@ -951,6 +968,7 @@ void Evolve(CaseState* s, const Event& e) {
       d->set_anchor_event_id(e.deadline_set().anchor_event_id());
       d->set_anchor_micros(e.deadline_set().anchor_micros());
       d->set_anchor_action(e.deadline_set().anchor_action());
+      d->set_extension_days(e.deadline_set().extension_days());
       if (d->anchor_action().empty()) {  // recorded before anchor_action existed
         d->set_anchor_action(e.action());
         for (const auto& m : s->marks()) {

@@ -212,3 +212,41 @@ TEST_CASE("a migration first meets the deadlines due before it, as any command d
   CHECK(h2->deadlines(0).breached());
   CHECK(h2->deadlines(0).due_micros() == At("2026-09-08T23:59:59.999999+08:00"));
 }
+
+TEST_CASE("a migration keeps the working days an extension granted", "[migrate]") {
+  Rig rig;
+  ThreeCases(rig);
+  // H-2's answer (5 working days after the 09-01 sign day: 09-08) extended by 2: 09-10.
+  const std::string unit = UnitActor(kStation);
+  auto granted = rig.Apply({Cmd("H-2", "request_extension", unit, "2026-09-01T15:00:00+08:00",
+                                R"({"working_days":2,"reason":"parts"})"),
+                            Cmd("H-2", "grant_extension", kCentre, "2026-09-01T16:00:00+08:00",
+                                R"({"deadline":"answer","working_days":2,"reason":"agreed"})")});
+  for (const auto& a : granted) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+  auto before = rig.engine->CaseState("H-2");
+  REQUIRE_OK(before);
+  REQUIRE(before->deadlines_size() == 1);
+  CHECK(before->deadlines(0).due_micros() == At("2026-09-10T23:59:59.999999+08:00"));
+  // The extension keeps the deadline's anchor (the sign) and adds its days.
+  CHECK(before->deadlines(0).anchor_action() == "sign");
+  CHECK(before->deadlines(0).extension_days() == 2);
+
+  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  auto request = Request({"H-2"});
+  request.state_map = {{"signed", "accepted"}};
+  auto moved = rig.engine->Migrate(request);
+  REQUIRE_OK(moved);
+  // v2: 4 working days after the sign day (09-07), plus the 2 granted: 09-09.
+  auto h2 = rig.engine->CaseState("H-2");
+  REQUIRE_OK(h2);
+  REQUIRE(h2->deadlines_size() == 1);
+  CHECK(h2->deadlines(0).due_micros() == At("2026-09-09T23:59:59.999999+08:00"));
+  CHECK(h2->deadlines(0).extension_days() == 2);
+  const auto& events = moved->at(0).events;
+  const auto rearmed = std::find_if(events.begin(), events.end(),
+                                    [](const auto& e) { return e.has_deadline_set(); });
+  REQUIRE(rearmed != events.end());
+  CHECK(rearmed->deadline_set().rule() ==
+        "deadline answer: end of the 4th working day after the sign day, extended by 2 working "
+        "days");
+}
