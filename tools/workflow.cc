@@ -233,21 +233,20 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
   auto change = ToRuleChange(options);
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
-  // Open cases of the version before that sit in a state this one lacks
+  // Open cases of the versions before that sit in a state this one lacks
   // would be stranded by a migration: flagged, and refused unless
-  // --no-migration says they stay on their version.
+  // --no-migration says they stay on their versions.
   const auto& def = report->definition;
-  // The version before: the newest one older than this.
-  std::shared_ptr<const workflows::Definition> previous;
+  std::vector<int32_t> older;
   for (const auto& d : session->engine->config().workflows->All()) {
-    if (d->id() == def.id() && d->version() < def.version() &&
-        (previous == nullptr || d->version() > previous->version())) {
-      previous = d;
-    }
+    if (d->id() == def.id() && d->version() < def.version()) older.push_back(d->version());
   }
-  if (previous != nullptr) {
-    const int32_t before = previous->version();
+  std::sort(older.begin(), older.end());
+  if (!older.empty()) {
     if (Status s = CatchUpModels(*session, /*quiet=*/true); !s.ok()) return Fail(s);
+  }
+  std::string stranded_on;  // "v1, v2"
+  for (const int32_t before : older) {
     auto open = session->models->OpenCases(def.id(), before);
     if (!open.ok()) return Fail(open.status());
     std::map<std::string, int> stranded;
@@ -264,12 +263,15 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
                 << " until `casegrid workflow migrate " << def.id() << " --from " << before
                 << " --to " << def.version() << " --map " << state << "=NEW`\n";
     }
-    if (!stranded.empty() && !options.no_migration) {
-      std::cout << "not published: open cases would be stranded; publish with --no-migration "
-                   "to leave them on v"
-                << before << ", then migrate them\n";
-      return 1;
+    if (!stranded.empty()) {
+      stranded_on += (stranded_on.empty() ? "v" : ", v") + std::to_string(before);
     }
+  }
+  if (!stranded_on.empty() && !options.no_migration) {
+    std::cout << "not published: open cases would be stranded; publish with --no-migration "
+                 "to leave them on "
+              << stranded_on << ", then migrate them\n";
+    return 1;
   }
   auto event = session->engine->Publish(report->definition, yaml, file, change);
   if (!event.ok()) {

@@ -315,3 +315,43 @@ TEST_CASE("casegrid workflow whatif prints the recorded and the draft's figures 
   const Output bad_day = casegrid({"workflow", "whatif", "draft.yaml", "--from", "2026-13-01"});
   CHECK(bad_day.status == 2);
 }
+
+TEST_CASE("publish flags open cases of every older version that the new one would strand",
+          "[workflows][cli][publish]") {
+  test::TempDir dir;
+  auto casegrid = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("data")});
+    return test::RunProcess(args, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  };
+  const std::string order = R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})";
+  REQUIRE(casegrid({"act", "H-1", "intake", "--workflow", "hotline-12345", "--by",
+                    "h1:hotline:371302", "--at", "2026-09-01T09:00:00+08:00", "--data", order})
+              .status == 0);
+  REQUIRE(casegrid({"act", "H-1", "dispatch", "--by", "c1:centre:371302", "--at",
+                    "2026-09-01T10:00:00+08:00"})
+              .status == 0);
+  REQUIRE(casegrid({"act", "H-1", "sign", "--by", "u1:unit:371302-001-001", "--at",
+                    "2026-09-01T10:30:00+08:00"})
+              .status == 0);
+  // v2 keeps "signed"; v3 calls it "accepted". H-1 is still on v1.
+  const std::string v1 =
+      test::ReadFile(test::SourcePath("workflows/definitions/hotline-12345.yaml"));
+  std::string v2 = v1, v3 = v1;
+  v2.replace(v2.find("version: 1\n"), 11, "version: 2\n");
+  v3.replace(v3.find("version: 1\n"), 11, "version: 3\n");
+  for (size_t at; (at = v3.find("signed")) != std::string::npos;) v3.replace(at, 6, "accepted");
+  test::WriteFile(dir.Sub("h2.yaml"), v2);
+  test::WriteFile(dir.Sub("h3.yaml"), v3);
+  REQUIRE(casegrid({"workflow", "publish", "h2.yaml", "--by", "sup01", "--reason", "v2"}).status ==
+          0);
+  const Output v3_out =
+      casegrid({"workflow", "publish", "h3.yaml", "--by", "sup01", "--reason", "v3"});
+  INFO(test::Describe(v3_out));
+  CHECK(v3_out.status == 1);
+  CHECK(v3_out.out ==
+        "h3.yaml: 1 open case of hotline-12345 v1 in state signed, which v3 does not have: it "
+        "stays on v1 until `casegrid workflow migrate hotline-12345 --from 1 --to 3 --map "
+        "signed=NEW`\n"
+        "not published: open cases would be stranded; publish with --no-migration to leave them "
+        "on v1, then migrate them\n");
+}
