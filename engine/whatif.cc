@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <regex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -126,7 +128,7 @@ struct Fact {
     kReopened
   };
   int64_t at;
-  uint32_t seq;   // arrival order: ties keep the log's order
+  uint32_t seq;   // the event's case_seq: a case's ties keep its order
   uint32_t item;  // case index
   uint32_t text;  // interned unit (dispatched, escalated) or deadline name (breached)
   Kind kind;
@@ -152,7 +154,7 @@ class Counter {
   Counter(WhatIfFigures* f, Interner* strings) : f_(f), strings_(strings) {}
 
   void Add(const Event& e) {
-    Fact fact{e.occurred_micros(), static_cast<uint32_t>(facts_.size()), 0, 0, Fact::kReported};
+    Fact fact{e.occurred_micros(), static_cast<uint32_t>(e.case_seq()), 0, 0, Fact::kReported};
     switch (e.payload_case()) {
       case Event::kCaseReported:
         fact.kind = Fact::kReported;
@@ -185,14 +187,18 @@ class Counter {
         return;
     }
     auto [it, inserted] = cases_.emplace(e.case_id(), static_cast<uint32_t>(cases_.size()));
+    if (inserted) case_ids_.push_back(e.case_id());
     fact.item = it->second;
     facts_.push_back(fact);
   }
 
-  // Counts every fact added, in time order (then arrival order).
+  // Counts every fact added, in time order, then by case id and case order:
+  // the same order whichever log or shard the events came from.
   void Count() {
-    std::sort(facts_.begin(), facts_.end(), [](const Fact& a, const Fact& b) {
-      return a.at != b.at ? a.at < b.at : a.seq < b.seq;
+    std::sort(facts_.begin(), facts_.end(), [this](const Fact& a, const Fact& b) {
+      if (a.at != b.at) return a.at < b.at;
+      if (a.item != b.item) return case_ids_[a.item] < case_ids_[b.item];
+      return a.seq < b.seq;
     });
     constexpr uint32_t kNone = UINT32_MAX;
     std::vector<uint32_t> unit(cases_.size(), kNone), last(cases_.size(), kNone);
@@ -241,7 +247,52 @@ class Counter {
   Interner* strings_;
   std::vector<Fact> facts_;
   std::unordered_map<std::string, uint32_t> cases_;
+  std::vector<std::string> case_ids_;  // by case index
 };
+
+// One shard of the draft run: its commands (in time order, with their place
+// in the whole run) on its own engine and scratch journal.
+struct Shard {
+  std::vector<Command> commands;
+  std::vector<size_t> place;  // commands[i] is the run's place[i]th command
+  std::unique_ptr<events::Log> scratch;
+  // What the draft refused: place in the run, command, why.
+  struct Refused {
+    size_t place;
+    Command command;
+    Status why;
+  };
+  std::vector<Refused> refused;
+  uint64_t applied = 0;
+  Status status;
+};
+
+// Runs a shard's commands through `config` in batches, the clock at each
+// batch's last command, then ticks to `end`.
+void RunShard(Shard* shard, const Config& config, int64_t end) {
+  VirtualEnv clock(shard->commands.empty() ? 0 : shard->commands.front().at_micros());
+  Engine engine(shard->scratch.get(), config, &clock);
+  constexpr size_t kBatch = 2000;
+  std::vector<Answer> answers;
+  for (size_t i = 0; i < shard->commands.size(); i += kBatch) {
+    const size_t n = std::min(kBatch, shard->commands.size() - i);
+    std::span<const Command> batch(shard->commands.data() + i, n);
+    clock.SetMicros(batch.back().at_micros());
+    shard->status = engine.Apply(batch, &answers);
+    if (!shard->status.ok()) return;
+    for (size_t j = 0; j < n; ++j) {
+      if (answers[j].kind == Answer::Kind::kRejected) {
+        shard->refused.push_back({shard->place[i + j], batch[j], std::move(answers[j].status)});
+      } else {
+        ++shard->applied;
+      }
+    }
+  }
+  if (!shard->commands.empty()) {
+    clock.SetMicros(end);
+    shard->status = engine.Tick(end).status();
+  }
+}
 
 }  // namespace
 
@@ -314,51 +365,63 @@ Result<WhatIfReport> WhatIf(events::Log& recorded, const Config& config,
       std::filesystem::remove_all(dir, ignored);
     }
   } cleanup{options.scratch_dir};
+  // Cases never meet in the engine: the shards run at once.
+  int shards =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  shards = std::clamp(shards, 1, 8);
+  std::vector<Shard> shard(static_cast<size_t>(shards));
   events::JournalOptions jo;
   jo.sync = false;
-  CASEGRID_ASSIGN_OR_RETURN(auto scratch,
-                            events::OpenJournal(options.scratch_dir + "/journal", jo));
-  VirtualEnv clock(commands.empty() ? 0 : commands.front().at_micros());
-  Engine engine(scratch.get(), std::move(scratch_config), &clock);
-  std::unordered_set<std::string> rejected_cases;
-  constexpr size_t kBatch = 2000;
-  std::vector<Answer> answers;
-  for (size_t i = 0; i < commands.size(); i += kBatch) {
-    const size_t n = std::min(kBatch, commands.size() - i);
-    std::span<const Command> batch(commands.data() + i, n);
-    clock.SetMicros(batch.back().at_micros());
-    CASEGRID_RETURN_IF_ERROR(engine.Apply(batch, &answers));
-    for (size_t j = 0; j < n; ++j) {
-      if (answers[j].kind != Answer::Kind::kRejected) {
-        ++report.draft.commands;
-        continue;
-      }
-      ++report.draft.rejected;
-      const Command& c = batch[j];
-      std::string reason = answers[j].status.message();
-      // One line per kind of refusal: the case id and unit codes made generic.
-      for (size_t at; (at = reason.find(c.case_id())) != std::string::npos;) {
-        reason.replace(at, c.case_id().size(), "CASE");
-      }
-      reason = std::regex_replace(reason, UnitCode(), "\"UNIT\"");
-      ++report.rejections[reason];
-      if (report.examples.size() < 10) {
-        report.examples.push_back(c.case_id() + " " + c.action() + " at " +
-                                  timeutil::FormatTimestamp(c.at_micros()) + ": " +
-                                  answers[j].status.message());
-      }
-      if (rejected_cases.insert(c.case_id()).second) report.rejected_cases.push_back(c.case_id());
-    }
+  for (int n = 0; n < shards; ++n) {
+    CASEGRID_ASSIGN_OR_RETURN(
+        shard[n].scratch,
+        events::OpenJournal(options.scratch_dir + "/journal-" + std::to_string(n), jo));
   }
-  if (!commands.empty()) {
-    clock.SetMicros(end);
-    CASEGRID_RETURN_IF_ERROR(engine.Tick(end).status());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    Shard& s = shard[std::hash<std::string>()(commands[i].case_id()) % shard.size()];
+    s.commands.push_back(std::move(commands[i]));
+    s.place.push_back(i);
+  }
+  commands.clear();
+  {
+    std::vector<std::thread> running;
+    for (size_t n = 1; n < shard.size(); ++n) {
+      running.emplace_back(RunShard, &shard[n], std::cref(scratch_config), end);
+    }
+    RunShard(&shard[0], scratch_config, end);
+    for (auto& t : running) t.join();
+  }
+  std::vector<Shard::Refused> refused;
+  for (Shard& s : shard) {
+    CASEGRID_RETURN_IF_ERROR(s.status);
+    report.draft.commands += s.applied;
+    for (auto& r : s.refused) refused.push_back(std::move(r));
+  }
+  std::sort(refused.begin(), refused.end(),
+            [](const auto& a, const auto& b) { return a.place < b.place; });
+  std::unordered_set<std::string> rejected_cases;
+  for (const auto& [place, c, status] : refused) {
+    ++report.draft.rejected;
+    std::string reason = status.message();
+    // One line per kind of refusal: the case id and unit codes made generic.
+    for (size_t at; (at = reason.find(c.case_id())) != std::string::npos;) {
+      reason.replace(at, c.case_id().size(), "CASE");
+    }
+    reason = std::regex_replace(reason, UnitCode(), "\"UNIT\"");
+    ++report.rejections[reason];
+    if (report.examples.size() < 10) {
+      report.examples.push_back(c.case_id() + " " + c.action() + " at " +
+                                timeutil::FormatTimestamp(c.at_micros()) + ": " + status.message());
+    }
+    if (rejected_cases.insert(c.case_id()).second) report.rejected_cases.push_back(c.case_id());
   }
   Counter draft_counter(&report.draft, &strings);
-  CASEGRID_RETURN_IF_ERROR(events::ScanAll(*scratch, [&](uint64_t, std::string_view rec) {
-    if (e.ParseFromArray(rec.data(), static_cast<int>(rec.size()))) draft_counter.Add(e);
-    return true;
-  }));
+  for (Shard& s : shard) {
+    CASEGRID_RETURN_IF_ERROR(events::ScanAll(*s.scratch, [&](uint64_t, std::string_view rec) {
+      if (e.ParseFromArray(rec.data(), static_cast<int>(rec.size()))) draft_counter.Add(e);
+      return true;
+    }));
+  }
   draft_counter.Count();
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

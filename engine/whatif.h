@@ -51,7 +51,11 @@ struct WhatIfReport {
 struct WhatIfOptions {
   // Cases opened on local days [from_day, to_day]; 0 = unbounded.
   int32_t from_day = 0, to_day = 0;
-  std::string scratch_dir;  // an empty directory for the scratch journal (removed after)
+  std::string scratch_dir;  // an empty directory for the scratch journals (removed after)
+  // The draft runs in this many shards at once, each with its own engine and
+  // scratch journal, the cases split by case id (0: one per core, at most 8).
+  // Cases never meet in the engine, so the figures do not depend on it.
+  int threads = 0;
 };
 
 // Runs the recorded cases of `draft`'s workflow id opened in the period (and

@@ -145,7 +145,7 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
 // (engine/whatif.h); prints the figures side by side. 0 ran, 1 the draft has
 // problems, 2 could not run.
 int RunWorkflowWhatIf(const GlobalOptions& g, const std::string& draft, const std::string& from,
-                      const std::string& to);
+                      const std::string& to, int threads);
 int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::string& category,
                    int32_t version, const RuleChangeOptions& change);
 

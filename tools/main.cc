@@ -393,7 +393,14 @@ int main(int argc, char** argv) {
   c_wf_whatif->add_option("draft", wf_file, "draft definition YAML")->required();
   c_wf_whatif->add_option("--from", whatif_from, "first day cases were opened (YYYY-MM-DD)");
   c_wf_whatif->add_option("--to", whatif_to, "last day cases were opened (YYYY-MM-DD)");
-  c_wf_whatif->callback([&] { rc = RunWorkflowWhatIf(g, wf_file, whatif_from, whatif_to); });
+  int whatif_threads = 0;
+  c_wf_whatif
+      ->add_option("--threads", whatif_threads,
+                   "engines running the draft at once, cases split among them (default: "
+                   "one per core, at most 8)")
+      ->check(CLI::Range(0, 64));
+  c_wf_whatif->callback(
+      [&] { rc = RunWorkflowWhatIf(g, wf_file, whatif_from, whatif_to, whatif_threads); });
 
   DemoOptions demo;
   auto* c_demo =

@@ -437,8 +437,9 @@ void Row(const char* label, uint64_t a, uint64_t b) {
 }  // namespace
 
 int RunWorkflowWhatIf(const GlobalOptions& g, const std::string& draft_file,
-                      const std::string& from, const std::string& to) {
+                      const std::string& from, const std::string& to, int threads) {
   engine::WhatIfOptions options;
+  options.threads = threads;
   for (const auto& [text, day, name] :
        {std::tuple{&from, &options.from_day, "--from"}, std::tuple{&to, &options.to_day, "--to"}}) {
     if (text->empty()) continue;

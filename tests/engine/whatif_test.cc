@@ -98,3 +98,59 @@ TEST_CASE("what-if: commands the draft refuses are counted by reason, with examp
   CHECK(report->recorded.closed == 1);
   CHECK(report->draft.closed == 0);
 }
+
+TEST_CASE("what-if: the figures do not depend on how many shards run the draft", "[whatif]") {
+  Rig rig;
+  // 60 hotline orders over three days: some signed late (urged), some
+  // answered and called back (which the draft refuses), some left open.
+  const std::string unit = UnitActor(kStation);
+  std::vector<casegrid::v1::Command> history;
+  for (int n = 0; n < 60; ++n) {
+    const std::string id = "H-" + std::to_string(100 + n);
+    const std::string day = "2026-09-0" + std::to_string(1 + n % 3);
+    auto at = [&](const char* time) { return day + "T" + time + "+08:00"; };
+    const std::string intake = at("09:00:00"), dispatch = at("09:30:00"),
+                      sign = at(n % 4 == 0 ? "14:30:00" : "10:00:00"), answer = at("16:00:00"),
+                      callback = at("17:00:00");
+    history.push_back(HotlineIntake(id, intake.c_str()));
+    history.push_back(Cmd(id, "dispatch", kCentre, dispatch.c_str()));
+    history.push_back(Cmd(id, "sign", unit, sign.c_str()));
+    if (n % 5 == 4) continue;
+    history.push_back(Cmd(id, "answer", unit, answer.c_str(), R"({"answer":"a"})"));
+    if (n % 3 == 0) continue;
+    history.push_back(Cmd(id, "callback", "h01:hotline:371302", callback.c_str(),
+                          R"({"satisfied":true,"score":4})"));
+  }
+  std::stable_sort(history.begin(), history.end(),
+                   [](const auto& a, const auto& b) { return a.at_micros() < b.at_micros(); });
+  for (const auto& a : rig.Apply(history)) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+
+  auto run = [&](int threads) {
+    auto options = Options(rig.dir);
+    options.threads = threads;
+    auto report = engine::WhatIf(*rig.log, rig.engine->config(), Draft(3, false), options);
+    REQUIRE_OK(report);
+    return std::move(report).value();
+  };
+  const engine::WhatIfReport one = run(1);
+  CHECK(one.draft.rejected > 10);
+  CHECK(one.recorded.breaches > 0);
+  for (int threads : {2, 5}) {
+    INFO(threads << " shards");
+    const engine::WhatIfReport many = run(threads);
+    for (const auto& [a, b] :
+         {std::pair{&one.recorded, &many.recorded}, std::pair{&one.draft, &many.draft}}) {
+      CHECK(a->cases == b->cases);
+      CHECK(a->commands == b->commands);
+      CHECK(a->rejected == b->rejected);
+      CHECK(a->breaches == b->breaches);
+      CHECK(a->escalations == b->escalations);
+      CHECK(a->closed == b->closed);
+      CHECK(a->breaches_by_deadline == b->breaches_by_deadline);
+      CHECK(a->peak_backlog == b->peak_backlog);
+    }
+    CHECK(one.rejections == many.rejections);
+    CHECK(one.examples == many.examples);
+    CHECK(one.rejected_cases == many.rejected_cases);
+  }
+}
