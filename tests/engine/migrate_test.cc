@@ -52,6 +52,16 @@ void ThreeCases(Rig& rig) {
   for (const auto& a : answers) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
 }
 
+// A case's events as replayed, "ACTION:PAYLOAD" each.
+std::vector<std::string> Steps(Rig& rig, const std::string& case_id) {
+  std::vector<std::string> steps;
+  REQUIRE_OK(engine::ReplayCase(
+      *rig.log, case_id, [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState&) {
+        steps.push_back(e.action() + ":" + std::string(engine::PayloadName(e)));
+      }));
+  return steps;
+}
+
 engine::MigrationRequest Request(std::vector<std::string> cases) {
   engine::MigrationRequest r;
   r.workflow_id = "hotline-12345";
@@ -85,11 +95,7 @@ TEST_CASE("migrating moves open cases with a mapped state and recomputed deadlin
   CHECK(rig.engine->CaseState("H-1")->workflow_version() == 2);
 
   // Replay shows the migration; the chain verifies; the case goes on under v2.
-  std::vector<std::string> steps;
-  REQUIRE_OK(engine::ReplayCase(
-      *rig.log, "H-2", [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState&) {
-        steps.push_back(e.action() + ":" + std::string(engine::PayloadName(e)));
-      }));
+  const std::vector<std::string> steps = Steps(rig, "H-2");
   CHECK(std::find(steps.begin(), steps.end(), "migrate:migrated") != steps.end());
   const auto& migrated = *std::find_if(moved->at(1).events.begin(), moved->at(1).events.end(),
                                        [](const auto& e) { return e.has_migrated(); });
@@ -194,11 +200,7 @@ TEST_CASE("a migration first meets the deadlines due before it, as any command d
   // What the case met: answer breached (v1's rule, recorded before the move).
   REQUIRE(moved->at(0).before.deadlines_size() == 1);
   CHECK(moved->at(0).before.deadlines(0).breached());
-  std::vector<std::string> steps;
-  REQUIRE_OK(engine::ReplayCase(
-      *rig.log, "H-2", [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState&) {
-        steps.push_back(e.action() + ":" + std::string(engine::PayloadName(e)));
-      }));
+  const std::vector<std::string> steps = Steps(rig, "H-2");
   const auto breached = std::find(steps.begin(), steps.end(), "breach:deadline_breached");
   const auto migrated = std::find(steps.begin(), steps.end(), "migrate:migrated");
   REQUIRE(breached != steps.end());

@@ -104,6 +104,15 @@ std::string Line(const std::string& id, const std::string& case_id, const std::s
       .dump();
 }
 
+// A hotline-12345 intake of `id` at 09:00 on 2026-09-01.
+std::string HotlineIntakeLine(const std::string& id, const std::string& category = "noise") {
+  json line =
+      json::parse(Line(id, id, "intake", "2026-09-01T09:00:00+08:00", "h01", "hotline", "371302",
+                       {{"category", category}, {"grid", "371302-001-001-01"}, {"summary", "s"}}));
+  line["workflow"] = "hotline-12345";
+  return line.dump() + "\n";
+}
+
 // Six commands per case, the "125" path from intake to closure.
 std::string Lifecycles(int cases, std::vector<std::string>* ids) {
   std::string text;
@@ -149,6 +158,22 @@ std::unique_ptr<Child> StartWorker(const casegrid::test::TempDir& dir, const Kaf
                                "--tick-ms", "3600000", "--session-timeout-ms", "3000", "--batch",
                                "50"},
       dir.Sub(name + ".out"), dir.Sub(name + ".err"), "", KafkaEnv(k));
+}
+
+// A log on the topic, read back from the start: opening it folds every event
+// in, checking that each case's sequence runs 1, 2, 3, ... with every hash
+// and chain link (an event written twice stops it); then VerifyLog passes.
+std::unique_ptr<casegrid::events::Log> VerifiedLog(const KafkaTarget& k,
+                                                   const casegrid::test::TempDir& dir) {
+  casegrid::events::KafkaOptions ko = k.Options(dir.Sub("reader"));
+  ko.partitions = kPartitions;
+  ko.recover = casegrid::engine::RecoverEvent;
+  auto log = casegrid::events::OpenKafkaLog(ko);
+  REQUIRE_OK(log);
+  auto report = casegrid::engine::VerifyLog(**log);
+  REQUIRE_OK(report);
+  REQUIRE_OK(report->first_problem);
+  return std::move(log).value();
 }
 
 Output Send(const casegrid::test::TempDir& dir, const KafkaTarget& k, const std::string& text) {
@@ -201,21 +226,14 @@ TEST_CASE("three workers, one killed in the middle: every command applied once, 
     CHECK((kind == "accepted" || kind == "duplicate"));
   }
 
-  // The events read back: opening a log on the topic folds every event in,
-  // checking that each case's sequence runs 1, 2, 3, ... with every hash
-  // and chain link; an event written twice stops it. Each command's events
-  // sit together once.
-  casegrid::events::KafkaOptions ko = k.Options(dir.Sub("reader"));
-  ko.partitions = kPartitions;
-  ko.recover = casegrid::engine::RecoverEvent;
-  auto log = casegrid::events::OpenKafkaLog(ko);
-  REQUIRE_OK(log);
-  auto report = casegrid::engine::VerifyLog(**log);
+  // The events read back, every chain whole; each command's events sit
+  // together once.
+  auto log = VerifiedLog(k, dir);
+  auto report = casegrid::engine::VerifyLog(*log);
   REQUIRE_OK(report);
-  REQUIRE_OK(report->first_problem);
   CHECK(report->cases == 300);
   std::map<std::string, std::vector<uint64_t>> seqs_of_command;
-  REQUIRE_OK(casegrid::events::ScanAll(**log, [&](uint64_t, std::string_view record) {
+  REQUIRE_OK(casegrid::events::ScanAll(*log, [&](uint64_t, std::string_view record) {
     casegrid::v1::Event e;
     REQUIRE(e.ParseFromArray(record.data(), static_cast<int>(record.size())));
     if (!e.correlation_id().empty()) seqs_of_command[e.correlation_id()].push_back(e.case_seq());
@@ -231,7 +249,7 @@ TEST_CASE("three workers, one killed in the middle: every command applied once, 
   }
   // Closed, every case: the last command of each was applied.
   std::string state;
-  REQUIRE_OK((*log)->ReadCaseState("W-1299", &state));
+  REQUIRE_OK(log->ReadCaseState("W-1299", &state));
 }
 
 TEST_CASE("bad commands on the topic are answered rejected, saying where, and nothing is written",
@@ -353,13 +371,6 @@ TEST_CASE(
   KafkaTarget k(kPartitions);
   casegrid::test::TempDir dir;
   auto worker = StartWorker(dir, k, "w1");
-  auto intake = [](const std::string& id, const std::string& category) {
-    json line = json::parse(
-        Line(id, id, "intake", "2026-09-01T09:00:00+08:00", "h01", "hotline", "371302",
-             {{"category", category}, {"grid", "371302-001-001-01"}, {"summary", "s"}}));
-    line["workflow"] = "hotline-12345";
-    return line.dump() + "\n";
-  };
   auto answered = [&](size_t n) {
     return WaitUntil(seconds(60), [&] { return Answers(k).size() >= n; });
   };
@@ -370,7 +381,7 @@ TEST_CASE(
     return casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k), casegrid::test::Stdin(),
                                       seconds(60));
   };
-  REQUIRE(Send(dir, k, intake("H-1", "noise")).status == 0);
+  REQUIRE(Send(dir, k, HotlineIntakeLine("H-1")).status == 0);
   REQUIRE(answered(1));
 
   // hotline-12345 v2 (3 working hours to sign), published while w1 runs.
@@ -383,14 +394,15 @@ TEST_CASE(
       workflow({"publish", "h2.yaml", "--by", "sup01", "--reason", "units asked for 3 hours"});
   INFO(Describe(published));
   REQUIRE(published.status == 0);
-  REQUIRE(Send(dir, k, intake("H-2", "noise")).status == 0);
+  REQUIRE(Send(dir, k, HotlineIntakeLine("H-2")).status == 0);
   REQUIRE(answered(2));
   // Then noise is pinned to v1; other categories stay on v2.
   const Output pinned = workflow(
       {"pin", "hotline-12345", "noise", "--version", "1", "--by", "sup01", "--reason", "trial"});
   INFO(Describe(pinned));
   REQUIRE(pinned.status == 0);
-  REQUIRE(Send(dir, k, intake("H-3", "noise") + intake("H-4", "sanitation")).status == 0);
+  REQUIRE(Send(dir, k, HotlineIntakeLine("H-3") + HotlineIntakeLine("H-4", "sanitation")).status ==
+          0);
   REQUIRE(answered(4));
   INFO("worker stderr:\n" << worker->Err());
   for (const auto& [id, list] : Answers(k)) {
@@ -422,13 +434,7 @@ TEST_CASE("workflow migrate --send moves open cases through the workers that own
                                       seconds(60));
   };
   std::string intakes;
-  for (const char* id : {"H-1", "H-2", "H-3"}) {
-    json line =
-        json::parse(Line(id, id, "intake", "2026-09-01T09:00:00+08:00", "h01", "hotline", "371302",
-                         {{"category", "noise"}, {"grid", "371302-001-001-01"}, {"summary", "s"}}));
-    line["workflow"] = "hotline-12345";
-    intakes += line.dump() + "\n";
-  }
+  for (const char* id : {"H-1", "H-2", "H-3"}) intakes += HotlineIntakeLine(id);
   REQUIRE(Send(dir, k, intakes).status == 0);
   REQUIRE(WaitUntil(seconds(60), [&] { return Answers(k).size() >= 3; }));
 
@@ -472,17 +478,10 @@ TEST_CASE("workflow migrate --send moves open cases through the workers that own
   CHECK(Contains(again.out, "no open case of hotline-12345 v1; nothing written"));
 
   // Written by the owner of each partition: every case on v2, the chains whole.
-  casegrid::events::KafkaOptions ko = k.Options(dir.Sub("reader"));
-  ko.partitions = kPartitions;
-  ko.recover = casegrid::engine::RecoverEvent;
-  auto log = casegrid::events::OpenKafkaLog(ko);
-  REQUIRE_OK(log);
-  auto report = casegrid::engine::VerifyLog(**log);
-  REQUIRE_OK(report);
-  REQUIRE_OK(report->first_problem);
+  auto log = VerifiedLog(k, dir);
   for (const char* id : {"H-1", "H-2", "H-3"}) {
     std::string bytes;
-    REQUIRE_OK((*log)->ReadCaseState(id, &bytes));
+    REQUIRE_OK(log->ReadCaseState(id, &bytes));
     casegrid::v1::CaseState state;
     REQUIRE(state.ParseFromString(bytes));
     CHECK(state.workflow_version() == 2);

@@ -32,6 +32,36 @@ std::vector<std::string> Expected(const std::string& stem) {
   return lines;
 }
 
+// `casegrid --data DIR/data ARGS...` in DIR, with the default configuration.
+class Casegrid {
+ public:
+  explicit Casegrid(const test::TempDir& dir) : dir_(dir) {}
+  Output operator()(std::vector<std::string> args) const {
+    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir_.Sub("data")});
+    return test::RunProcess(args, dir_.path(), test::Environment({"CASEGRID_CONFIG"}));
+  }
+
+ private:
+  const test::TempDir& dir_;
+};
+
+// A hotline-12345 order `id` taken in at 09:00 on 2026-09-01 and, when the
+// times are given, dispatched and signed for at those times of that day.
+void HotlineOrder(const Casegrid& casegrid, const std::string& id, const std::string& dispatch = "",
+                  const std::string& sign = "") {
+  const std::string order = R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})";
+  REQUIRE(casegrid({"act", id, "intake", "--workflow", "hotline-12345", "--by", "h1:hotline:371302",
+                    "--at", "2026-09-01T09:00:00+08:00", "--data", order})
+              .status == 0);
+  if (dispatch.empty()) return;
+  REQUIRE(casegrid({"act", id, "dispatch", "--by", "c1:centre:371302", "--at",
+                    "2026-09-01T" + dispatch + "+08:00"})
+              .status == 0);
+  REQUIRE(casegrid({"act", id, "sign", "--by", "u1:unit:371302-001-001", "--at",
+                    "2026-09-01T" + sign + "+08:00"})
+              .status == 0);
+}
+
 }  // namespace
 
 TEST_CASE("casegrid workflow validate prints ok and exits 0 for a valid definition",
@@ -192,22 +222,9 @@ TEST_CASE("casegrid workflow publish puts a valid file in force as an event, ref
 TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry run writes nothing",
           "[workflows][cli][migrate]") {
   test::TempDir dir;
-  auto casegrid = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("data")});
-    return test::RunProcess(args, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
-  };
-  const std::string order = R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})";
-  for (const char* id : {"H-1", "H-2"}) {
-    REQUIRE(casegrid({"act", id, "intake", "--workflow", "hotline-12345", "--by",
-                      "h1:hotline:371302", "--at", "2026-09-01T09:00:00+08:00", "--data", order})
-                .status == 0);
-  }
-  REQUIRE(casegrid({"act", "H-2", "dispatch", "--by", "c1:centre:371302", "--at",
-                    "2026-09-01T10:00:00+08:00"})
-              .status == 0);
-  REQUIRE(casegrid({"act", "H-2", "sign", "--by", "u1:unit:371302-001-001", "--at",
-                    "2026-09-01T10:30:00+08:00"})
-              .status == 0);
+  const Casegrid casegrid(dir);
+  HotlineOrder(casegrid, "H-1");
+  HotlineOrder(casegrid, "H-2", "10:00:00", "10:30:00");
   // v2 calls "signed" "accepted" and gives 4 working days to answer.
   std::string v2 = test::ReadFile(test::SourcePath("workflows/definitions/hotline-12345.yaml"));
   v2.replace(v2.find("version: 1\n"), 11, "version: 2\n");
@@ -277,20 +294,8 @@ TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry ru
 TEST_CASE("casegrid workflow whatif prints the recorded and the draft's figures side by side",
           "[workflows][cli][whatif]") {
   test::TempDir dir;
-  auto casegrid = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("data")});
-    return test::RunProcess(args, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
-  };
-  const std::string order = R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})";
-  REQUIRE(casegrid({"act", "H-1", "intake", "--workflow", "hotline-12345", "--by",
-                    "h1:hotline:371302", "--at", "2026-09-01T09:00:00+08:00", "--data", order})
-              .status == 0);
-  REQUIRE(casegrid({"act", "H-1", "dispatch", "--by", "c1:centre:371302", "--at",
-                    "2026-09-01T09:30:00+08:00"})
-              .status == 0);
-  REQUIRE(casegrid({"act", "H-1", "sign", "--by", "u1:unit:371302-001-001", "--at",
-                    "2026-09-01T14:30:00+08:00"})
-              .status == 0);  // late under v1: breached and urged
+  const Casegrid casegrid(dir);
+  HotlineOrder(casegrid, "H-1", "09:30:00", "14:30:00");  // late under v1: breached and urged
   const std::string journal = test::ReadFile(dir.Sub("data/journal/data.mdb"));
   std::string draft = test::ReadFile(test::SourcePath("workflows/definitions/hotline-12345.yaml"));
   draft.replace(draft.find("version: 1\n"), 11, "version: 2\n");
@@ -319,20 +324,8 @@ TEST_CASE("casegrid workflow whatif prints the recorded and the draft's figures 
 TEST_CASE("publish flags open cases of every older version that the new one would strand",
           "[workflows][cli][publish]") {
   test::TempDir dir;
-  auto casegrid = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("data")});
-    return test::RunProcess(args, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
-  };
-  const std::string order = R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})";
-  REQUIRE(casegrid({"act", "H-1", "intake", "--workflow", "hotline-12345", "--by",
-                    "h1:hotline:371302", "--at", "2026-09-01T09:00:00+08:00", "--data", order})
-              .status == 0);
-  REQUIRE(casegrid({"act", "H-1", "dispatch", "--by", "c1:centre:371302", "--at",
-                    "2026-09-01T10:00:00+08:00"})
-              .status == 0);
-  REQUIRE(casegrid({"act", "H-1", "sign", "--by", "u1:unit:371302-001-001", "--at",
-                    "2026-09-01T10:30:00+08:00"})
-              .status == 0);
+  const Casegrid casegrid(dir);
+  HotlineOrder(casegrid, "H-1", "10:00:00", "10:30:00");
   // v2 keeps "signed"; v3 calls it "accepted". H-1 is still on v1.
   const std::string v1 =
       test::ReadFile(test::SourcePath("workflows/definitions/hotline-12345.yaml"));
