@@ -62,6 +62,18 @@ std::vector<std::string> Steps(Rig& rig, const std::string& case_id) {
   return steps;
 }
 
+// H-2 (signed on v1) as the move to v2 leaves it: accepted, its answer due
+// 4 working days after the sign day (was 5), from the same anchor.
+void CheckH2Moved(Rig& rig) {
+  auto h2 = rig.engine->CaseState("H-2");
+  REQUIRE_OK(h2);
+  CHECK(h2->workflow_version() == 2);
+  CHECK(h2->state() == "accepted");
+  REQUIRE(h2->deadlines_size() == 1);
+  CHECK(h2->deadlines(0).due_micros() == At("2026-09-07T23:59:59.999999+08:00"));
+  CHECK(h2->deadlines(0).anchor_action() == "sign");
+}
+
 engine::MigrationRequest Request(std::vector<std::string> cases) {
   engine::MigrationRequest r;
   r.workflow_id = "hotline-12345";
@@ -85,13 +97,7 @@ TEST_CASE("migrating moves open cases with a mapped state and recomputed deadlin
   REQUIRE(moved->size() == 2);
   CHECK((*moved)[1].from_state == "signed");
   CHECK((*moved)[1].to_state == "accepted");
-  auto h2 = rig.engine->CaseState("H-2");
-  REQUIRE_OK(h2);
-  CHECK(h2->workflow_version() == 2);
-  CHECK(h2->state() == "accepted");
-  // Answer: 4 working days after the sign day (was 5), from the same anchor.
-  REQUIRE(h2->deadlines_size() == 1);
-  CHECK(h2->deadlines(0).due_micros() == At("2026-09-07T23:59:59.999999+08:00"));
+  CheckH2Moved(rig);
   CHECK(rig.engine->CaseState("H-1")->workflow_version() == 2);
 
   // Replay shows the migration; the chain verifies; the case goes on under v2.
@@ -178,13 +184,7 @@ TEST_CASE("a migrate command is checked, deduplicated and decided like any comma
   }
   CHECK(answers[5].kind == engine::Answer::Kind::kAccepted);
   CHECK(answers[6].kind == engine::Answer::Kind::kDuplicate);
-  auto h2 = rig.engine->CaseState("H-2");
-  REQUIRE_OK(h2);
-  CHECK(h2->workflow_version() == 2);
-  CHECK(h2->state() == "accepted");
-  REQUIRE(h2->deadlines_size() == 1);
-  CHECK(h2->deadlines(0).due_micros() == At("2026-09-07T23:59:59.999999+08:00"));
-  CHECK(h2->deadlines(0).anchor_action() == "sign");
+  CheckH2Moved(rig);
 }
 
 TEST_CASE("a migration first meets the deadlines due before it, as any command does", "[migrate]") {
