@@ -235,10 +235,10 @@ class Decision {
       return Reject("migrate: only a supervisor moves cases to another version (actor role " +
                     Quote(cmd_.actor().role()) + ")");
     }
-    const std::string version_of_case = def_.id() + " v" + std::to_string(def_.version());
     if (def_.version() != order.from_version) {
-      return Reject("case " + cmd_.case_id() + " is on " + version_of_case + ", not " + def_.id() +
-                    " v" + std::to_string(order.from_version));
+      return Reject("case " + cmd_.case_id() + " is on " + def_.id() + " v" +
+                    std::to_string(def_.version()) + ", not " + def_.id() + " v" +
+                    std::to_string(order.from_version));
     }
     if (order.to_version == order.from_version) {
       return Reject("data.to: the case is already on v" + std::to_string(order.to_version));

@@ -309,14 +309,19 @@ Status ApplyDefinitionEvent(const Event& e, Config* config) {
   return Status::Ok();
 }
 
+// Loads calendar `id` from the configuration's calendars/ unless loaded.
+Status LoadCalendar(Config* config, const std::string& id) {
+  if (config->calendars.count(id)) return Status::Ok();
+  CASEGRID_ASSIGN_OR_RETURN(auto cal, BusinessCalendar::LoadDir(config->dir + "/calendars", id));
+  config->calendars.emplace(id, std::make_shared<BusinessCalendar>(std::move(cal)));
+  return Status::Ok();
+}
+
 // Loads every calendar a definition of `config` names that is not loaded yet.
 Status LoadCalendars(Config* config) {
   for (const auto& d : config->workflows->All()) {
-    const std::string& id = d->proto().calendar();
-    if (config->calendars.count(id)) continue;
-    auto cal = BusinessCalendar::LoadDir(config->dir + "/calendars", id);
-    if (!cal.ok()) return cal.status().WithContext("workflow " + d->id());
-    config->calendars.emplace(id, std::make_shared<BusinessCalendar>(std::move(cal).value()));
+    Status s = LoadCalendar(config, d->proto().calendar());
+    if (!s.ok()) return s.WithContext("workflow " + d->id());
   }
   return Status::Ok();
 }
@@ -492,13 +497,8 @@ Result<Event> Engine::Publish(const casegrid::v1::WorkflowDefinition& proto,
   CASEGRID_RETURN_IF_ERROR(CheckChange(change));
   CASEGRID_ASSIGN_OR_RETURN(auto def, workflows::Definition::FromProto(proto, file));
   const std::string what = "workflow " + def->id() + " v" + std::to_string(def->version());
-  if (!config_.calendars.count(proto.calendar())) {
-    // Loaded once here; AppendDefinitionEvent then finds it.
-    auto cal = BusinessCalendar::LoadDir(config_.dir + "/calendars", proto.calendar());
-    if (!cal.ok()) return cal.status().WithContext(what);
-    config_.calendars.emplace(proto.calendar(),
-                              std::make_shared<BusinessCalendar>(std::move(cal).value()));
-  }
+  // Loaded here, before anything is written; AppendDefinitionEvent then finds it.
+  if (Status s = LoadCalendar(&config_, proto.calendar()); !s.ok()) return s.WithContext(what);
   const std::string bytes = def->proto().SerializeAsString();
   auto same = config_.workflows->Find(def->id(), def->version());
   if (config_.published.count({def->id(), def->version()})) {
@@ -609,41 +609,39 @@ Result<std::vector<MigratedCase>> Engine::Migrate(const MigrationRequest& r) {
   const std::vector<std::string> map_problems = StateMapProblems(*from, *to, r.state_map);
   std::vector<std::string> problems;
   std::vector<MigratedCase> out;
-  {
-    const std::vector<Command> commands = MigrationCommands(r);
-    // Every case or none: a rejection, or a dry run, abandons the batch.
-    bool abandoned = false;
-    Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
-      out.clear();
-      abandoned = false;
-      ProblemList rejected;
-      ApplyStats stats;
-      BatchWriter writer(batch, config_, env_, &stats);
-      for (const Command& cmd : commands) {
-        Answer answer;
-        BatchWriter::Written written;
-        CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(cmd, &answer, &written));
-        if (answer.kind != Answer::Kind::kAccepted) {
-          // A rejection for the map's own problems restates what is listed.
-          if (answer.status.message().rfind("--map ", 0) != 0) {
-            rejected.Add(answer.status.message(), cmd.case_id());
-          }
-          continue;
+  const std::vector<Command> commands = MigrationCommands(r);
+  // Every case or none: a rejection, or a dry run, abandons the batch.
+  bool abandoned = false;
+  Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
+    out.clear();
+    abandoned = false;
+    ProblemList rejected;
+    ApplyStats stats;
+    BatchWriter writer(batch, config_, env_, &stats);
+    for (const Command& cmd : commands) {
+      Answer answer;
+      BatchWriter::Written written;
+      CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(cmd, &answer, &written));
+      if (answer.kind != Answer::Kind::kAccepted) {
+        // A rejection for the map's own problems restates what is listed.
+        if (answer.status.message().rfind("--map ", 0) != 0) {
+          rejected.Add(answer.status.message(), cmd.case_id());
         }
-        MigratedCase& m = out.emplace_back();
-        m.case_id = cmd.case_id();
-        m.from_state = written.before.state();
-        m.to_state = written.events.front().migrated().to_state();
-        m.before = std::move(written.before);
-        m.events = std::move(written.events);
+        continue;
       }
-      problems = map_problems;
-      for (auto& line : rejected.Lines()) problems.push_back(std::move(line));
-      abandoned = !problems.empty() || r.dry_run;
-      return abandoned ? Status::Conflict("migration abandoned") : Status::Ok();
-    });
-    if (!abandoned) CASEGRID_RETURN_IF_ERROR(s);
-  }
+      MigratedCase& m = out.emplace_back();
+      m.case_id = cmd.case_id();
+      m.from_state = written.before.state();
+      m.to_state = written.events.front().migrated().to_state();
+      m.before = std::move(written.before);
+      m.events = std::move(written.events);
+    }
+    problems = map_problems;
+    for (auto& line : rejected.Lines()) problems.push_back(std::move(line));
+    abandoned = !problems.empty() || r.dry_run;
+    return abandoned ? Status::Conflict("migration abandoned") : Status::Ok();
+  });
+  if (!abandoned) CASEGRID_RETURN_IF_ERROR(s);
   if (!problems.empty()) {
     std::string message = "nothing migrated:";
     for (const auto& p : problems) message += "\n  " + p;

@@ -284,7 +284,6 @@ Status ScanParsed(events::Log& log, const std::function<void(const Event&)>& vis
   struct Block {
     google::protobuf::Arena arena;
     std::vector<Event*> events;
-    size_t size() const { return events.size(); }
   };
   constexpr size_t kBlockEvents = 4096, kBlocksAhead = 4;
   std::mutex mu;
@@ -307,7 +306,6 @@ Status ScanParsed(events::Log& log, const std::function<void(const Event&)>& vis
       } else {
         block = std::make_unique<Block>();
       }
-      return true;
     };
     Status bad;
     Status s = events::ScanAll(log, [&](uint64_t position, std::string_view rec) {
@@ -317,10 +315,11 @@ Status ScanParsed(events::Log& log, const std::function<void(const Event&)>& vis
         return false;
       }
       block->events.push_back(e);
-      return block->size() < kBlockEvents || hand_over();
+      if (block->events.size() == kBlockEvents) hand_over();
+      return true;
     });
     std::lock_guard<std::mutex> lock(mu);
-    if (block->size() > 0) ready.push_back(std::move(block));
+    if (!block->events.empty()) ready.push_back(std::move(block));
     read_status = !s.ok() ? s : bad;
     done = true;
     changed.notify_all();

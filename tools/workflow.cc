@@ -329,10 +329,12 @@ Result<bool> Matches(const projections::CaseView& c,
   return match;
 }
 
-std::string Deadlines(const std::vector<std::pair<std::string, int64_t>>& list) {
+// A case's open deadlines that are not breached: "NAME DUE, ..." or "none".
+std::string Deadlines(const casegrid::v1::CaseState& state) {
   std::string out;
-  for (const auto& [name, due] : list) {
-    out += (out.empty() ? "" : ", ") + name + " " + timeutil::FormatTimestamp(due);
+  for (const auto& d : state.deadlines()) {
+    if (d.breached()) continue;
+    out += (out.empty() ? "" : ", ") + d.name() + " " + timeutil::FormatTimestamp(d.due_micros());
   }
   return out.empty() ? "none" : out;
 }
@@ -378,17 +380,10 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
     return 1;
   }
   for (const auto& m : *moved) {
-    std::vector<std::pair<std::string, int64_t>> before, after;
-    for (const auto& d : m.before.deadlines()) {
-      if (!d.breached()) before.emplace_back(d.name(), d.due_micros());
-    }
-    casegrid::v1::CaseState state = m.before;
-    for (const auto& e : m.events) engine::Evolve(&state, e);
-    for (const auto& d : state.deadlines()) {
-      if (!d.breached()) after.emplace_back(d.name(), d.due_micros());
-    }
+    casegrid::v1::CaseState after = m.before;
+    for (const auto& e : m.events) engine::Evolve(&after, e);
     std::cout << m.case_id << "  " << m.from_state << " -> " << m.to_state << "  deadlines "
-              << Deadlines(before) << "  ->  " << Deadlines(after) << "\n";
+              << Deadlines(m.before) << "  ->  " << Deadlines(after) << "\n";
   }
   if (moved->empty()) {
     std::cout << "no open case of " << o.id << " v" << o.from
@@ -410,9 +405,8 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   // with an id, so a resend is answered as a duplicate.
   auto sender = CommandSender::Open(g);
   if (!sender.ok()) return Fail(sender.status());
+  // The dry run accepted every selected case, so the request's cases are the moved ones.
   if (request.at_micros == 0) request.at_micros = Env::Default()->NowMicros();
-  request.case_ids.clear();
-  for (const auto& m : *moved) request.case_ids.push_back(m.case_id);
   for (auto& cmd : engine::MigrationCommands(request)) {
     cmd.set_id("migrate:" + cmd.case_id() + ":v" + std::to_string(o.from) + "-v" +
                std::to_string(o.to) + ":" + std::to_string(request.at_micros));
