@@ -43,6 +43,26 @@ struct PendingEvent {
   Delivery delivery;
 };
 
+// A batch's events: the entries of earlier batches are reused (their strings
+// keep their capacity), so a batch allocates only while it outgrows the last.
+class PendingEvents {
+ public:
+  PendingEvent& Add() {
+    if (size_ == items_.size()) items_.emplace_back();
+    PendingEvent& e = items_[size_++];
+    e.delivery = Delivery();
+    return e;
+  }
+  void Clear() { size_ = 0; }
+  bool empty() const { return size_ == 0; }
+  PendingEvent* begin() { return items_.data(); }
+  PendingEvent* end() { return items_.data() + size_; }
+
+ private:
+  std::vector<PendingEvent> items_;
+  size_t size_ = 0;
+};
+
 struct Dbis {
   StateDbs state;
   MDB_dbi case_index, offsets, meta;
@@ -51,8 +71,8 @@ struct Dbis {
 class KafkaBatch final : public StateBatch {
  public:
   // `only_partition` >= 0: a worker's batch, whose cases must hash there.
-  KafkaBatch(lmdb::Txn& txn, const Dbis& dbi, std::vector<PendingEvent>* pending,
-             int32_t only_partition = -1, int32_t partitions = 0)
+  KafkaBatch(lmdb::Txn& txn, const Dbis& dbi, PendingEvents* pending, int32_t only_partition = -1,
+             int32_t partitions = 0)
       : StateBatch(txn, dbi.state),
         pending_(pending),
         only_partition_(only_partition),
@@ -64,7 +84,7 @@ class KafkaBatch final : public StateBatch {
                                      ", not in this worker's partition " +
                                      std::to_string(only_partition_));
     }
-    PendingEvent& e = pending_->emplace_back();
+    PendingEvent& e = pending_->Add();
     e.case_id.assign(case_id);
     e.case_seq = case_seq;
     e.record.assign(record);
@@ -72,7 +92,7 @@ class KafkaBatch final : public StateBatch {
   }
 
  private:
-  std::vector<PendingEvent>* pending_;
+  PendingEvents* pending_;
   int32_t only_partition_;
   int32_t partitions_;
 };
@@ -162,7 +182,8 @@ class KafkaLog final : public WorkerLog {
     if (producer_fatal_.load()) return fatal_ = ProducerFatal();
     for (int attempt = 0; attempt < 40; ++attempt) {
       CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), true));
-      std::vector<PendingEvent> pending;
+      PendingEvents& pending = pending_;
+      pending.Clear();
       Status s;
       {
         // The batch's cursors must close before the transaction ends.
@@ -681,7 +702,7 @@ class KafkaLog final : public WorkerLog {
                                            " has events after " + "offset " + std::to_string(from) +
                                            " that the state store lacks");
           }
-          std::vector<PendingEvent> unused;
+          PendingEvents unused;
           KafkaBatch batch(txn, dbi_, &unused);
           Status failed;
           CASEGRID_ASSIGN_OR_RETURN(
@@ -781,9 +802,9 @@ class KafkaLog final : public WorkerLog {
   }
 
   // Produces the batch and waits for every delivery report.
-  Status Produce(std::vector<PendingEvent>& pending) {
+  Status Produce(PendingEvents& pending) {
     for (PendingEvent& e : pending) {
-      const std::string type = RecordEventType(e.record);
+      const std::string_view type = RecordEventType(e.record);
       const rd_kafka_resp_err_t err = ProduceOrWait(producer_, [&] {
         return rd_kafka_producev(
             producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
@@ -815,7 +836,7 @@ class KafkaLog final : public WorkerLog {
   }
 
   // Records where each event landed and each partition's next offset.
-  Status Index(lmdb::Txn& txn, const std::vector<PendingEvent>& pending) {
+  Status Index(lmdb::Txn& txn, PendingEvents& pending) {
     std::map<int32_t, uint64_t> next;
     for (const PendingEvent& e : pending) {
       const auto offset = static_cast<uint64_t>(e.delivery.offset);
@@ -844,7 +865,8 @@ class KafkaLog final : public WorkerLog {
   Dbis dbi_;
 
   std::mutex write_mu_;
-  Status fatal_;  // GUARDED_BY(write_mu_)
+  Status fatal_;           // GUARDED_BY(write_mu_)
+  PendingEvents pending_;  // GUARDED_BY(write_mu_): the batch being written
 
   std::mutex read_mu_;  // the reader's assignment and position
   std::string read_topic_;
@@ -922,19 +944,29 @@ int32_t PartitionOfKey(std::string_view key, int32_t partitions) {
                                                  nullptr, nullptr);
 }
 
-std::string RecordEventType(std::string_view record) {
+std::string_view RecordEventType(std::string_view record) {
   using google::protobuf::internal::WireFormatLite;
+  // The payload oneof's field names by field number, looked up once.
+  static const std::vector<std::string_view> kPayloadNames = [] {
+    std::vector<std::string_view> names;
+    const auto* oneof = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
+    for (int i = 0; oneof != nullptr && i < oneof->field_count(); ++i) {
+      const auto* field = oneof->field(i);
+      if (static_cast<size_t>(field->number()) >= names.size()) names.resize(field->number() + 1);
+      names[field->number()] = field->name();
+    }
+    return names;
+  }();
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(record.data()),
                                             static_cast<int>(record.size()));
   while (uint32_t tag = in.ReadTag()) {
-    const int number = WireFormatLite::GetTagFieldNumber(tag);
-    if (number >= 20) {
-      const auto* field = casegrid::v1::Event::descriptor()->FindFieldByNumber(number);
-      if (field != nullptr && field->containing_oneof() != nullptr) return field->name();
+    const auto number = static_cast<size_t>(WireFormatLite::GetTagFieldNumber(tag));
+    if (number < kPayloadNames.size() && !kPayloadNames[number].empty()) {
+      return kPayloadNames[number];
     }
     if (!WireFormatLite::SkipField(&in, tag)) break;
   }
-  return "";
+  return {};
 }
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {

@@ -152,8 +152,9 @@ rd_kafka_resp_err_t ProduceOrWait(rd_kafka_t* producer,
 void LogKafkaToSpdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
 
 // The event_type header of a record: the name of its payload field
-// ("case_reported", ...), or "" when it has none. Reads only the wire format.
-std::string RecordEventType(std::string_view record);
+// ("case_reported", ...), or "" when it has none. Reads only the wire format;
+// the view stays valid for the life of the process.
+std::string_view RecordEventType(std::string_view record);
 
 }  // namespace casegrid::events
 
