@@ -1,6 +1,7 @@
 // casegrid bench: each casegrid figure beside a raw LMDB baseline measured in
 // the same run on the same data, and the ratio between them
 // (docs/PERFORMANCE.md explains each figure).
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -114,6 +115,7 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
   std::vector<engine::Answer> answers;
   uint64_t next_sample = 250000;
   const auto t0 = Clock::now();
+  const CpuTime cpu0 = ReadCpuTime();
   // The same path as `casegrid submit`: decoding overlapped with applying.
   DecodeAhead decoder(next_line, batch);
   DecodedBatch decoded;
@@ -135,6 +137,8 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
     }
   }
   out.seconds = Seconds(t0, Clock::now());
+  const CpuTime cpu1 = ReadCpuTime();
+  out.cpu = {cpu1.process - cpu0.process, cpu1.thread - cpu0.thread};
   return out;
 }
 
@@ -211,6 +215,15 @@ Result<double> RawScanAndPut(events::Log& log, const std::string& dir, uint64_t*
 }
 
 }  // namespace
+
+CpuTime ReadCpuTime() {
+  auto seconds = [](int who) {
+    rusage u{};
+    getrusage(who, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  };
+  return {seconds(RUSAGE_SELF), seconds(RUSAGE_THREAD)};
+}
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();

@@ -26,9 +26,19 @@ struct Rss {
 };
 Rss ReadRss();
 
+// CPU time used so far, in seconds: by every thread of the process (the
+// engine's, the decoder's, librdkafka's, an in-process mock cluster's) and by
+// the calling thread alone. Unlike wall time, it barely moves when other
+// work shares the machine.
+struct CpuTime {
+  double process = 0, thread = 0;
+};
+CpuTime ReadCpuTime();
+
 // End to end: decode, decide, hash, index, state, dedupe, commit (+sync), answer.
 struct E2E {
   double seconds = 0;
+  CpuTime cpu;  // used during the run; `thread` is the engine's
   uint64_t commands = 0, events = 0, batches = 0;
   std::vector<Rss> rss_at_events;  // sampled every 250k events while importing
 };

@@ -22,9 +22,14 @@ namespace {
 constexpr int kBenchPartitions = 32;
 constexpr int kTimeoutMs = 30000;
 
+struct RawRun {
+  double seconds = 0;
+  double cpu = 0;  // of the whole process (an in-process mock cluster's threads too)
+};
+
 // Raw librdkafka: produce `records` (key, value) to `topic` with the log's
-// producer settings and wait for every delivery report. Returns seconds.
-Result<double> RawProduce(const std::string& brokers, const std::string& topic,
+// producer settings and wait for every delivery report.
+Result<RawRun> RawProduce(const std::string& brokers, const std::string& topic,
                           const std::vector<std::pair<std::string, std::string>>& records) {
   auto settings = events::ProducerSettings(kTimeoutMs);
   settings.emplace_back("bootstrap.servers", brokers);
@@ -39,6 +44,7 @@ Result<double> RawProduce(const std::string& brokers, const std::string& topic,
   if (!producer.ok()) return producer.status().WithContext("raw producer");
   rd_kafka_t* rk = *producer;
   const auto t0 = Clock::now();
+  const CpuTime cpu0 = ReadCpuTime();
   for (const auto& [key, value] : records) {
     const rd_kafka_resp_err_t e = events::ProduceOrWait(rk, [&] {
       return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
@@ -53,13 +59,13 @@ Result<double> RawProduce(const std::string& brokers, const std::string& topic,
     rd_kafka_poll(rk, 0);
   }
   rd_kafka_flush(rk, kTimeoutMs);
-  const double seconds = Seconds(t0, Clock::now());
+  const RawRun run{Seconds(t0, Clock::now()), ReadCpuTime().process - cpu0.process};
   rd_kafka_destroy(rk);
   if (delivered != records.size()) {
     return Status::Unavailable("raw producer: " + std::to_string(delivered.load()) + " of " +
                                std::to_string(records.size()) + " delivered");
   }
-  return seconds;
+  return run;
 }
 
 }  // namespace
@@ -151,13 +157,20 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
   const double catchup_s = Seconds(t0, Clock::now());
 
   const double e2e_rate = e2e.events / e2e.seconds;
-  const double raw_rate = records.size() / *raw;
+  const double raw_rate = records.size() / raw->seconds;
+  // CPU microseconds per event: what bounds throughput on a given number of cores.
+  const double e2e_cpu_us = e2e.cpu.process * 1e6 / e2e.events;
+  const double engine_cpu_us = e2e.cpu.thread * 1e6 / e2e.events;
+  const double raw_cpu_us = raw->cpu * 1e6 / records.size();
   j["events"] = e2e.events;
   j["commands"] = e2e.commands;
   j["end_to_end_events_per_s"] = std::round(e2e_rate);
   j["end_to_end_commands_per_s"] = std::round(e2e.commands / e2e.seconds);
   j["raw_produce_events_per_s"] = std::round(raw_rate);
   j["ratio"] = std::round(e2e_rate / raw_rate * 1000) / 1000;
+  j["end_to_end_cpu_us_per_event"] = std::round(e2e_cpu_us * 100) / 100;
+  j["engine_thread_cpu_us_per_event"] = std::round(engine_cpu_us * 100) / 100;
+  j["raw_produce_cpu_us_per_event"] = std::round(raw_cpu_us * 100) / 100;
   j["topic_scan_events_per_s"] = std::round(records.size() / scan_s);
   j["projection_catch_up_events_per_s"] = std::round(*applied / catchup_s);
   j["restart_seconds"] = std::round(restart_s * 1000) / 1000;
@@ -171,6 +184,10 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
               << Fixed(e2e.commands / e2e.seconds) << " commands/s\n"
               << "raw librdkafka produce, same bytes    " << Fixed(raw_rate) << " events/s\n"
               << "ratio                                 " << Fixed(e2e_rate / raw_rate, 3) << "\n"
+              << "CPU per event, end to end             " << Fixed(e2e_cpu_us, 2)
+              << " us (all threads; the engine's alone " << Fixed(engine_cpu_us, 2) << " us)\n"
+              << "CPU per event, raw produce            " << Fixed(raw_cpu_us, 2)
+              << " us (all threads)\n"
               << "topic scan (the log's reader)         " << Fixed(records.size() / scan_s)
               << " events/s\n"
               << "projection catch-up from the topic    " << Fixed(*applied / catchup_s)

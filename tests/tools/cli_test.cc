@@ -759,3 +759,23 @@ TEST_CASE("migrate-log copies the journal to the topic byte for byte, verifies, 
   cli.Ok({"projections", "rebuild"});
   CHECK(cli.Ok({"stats", "--json"}) == stats);
 }
+
+TEST_CASE("bench --log kafka --json reports every figure, the CPU per event among them",
+          "[cli][kafka]") {
+  // Its own mock cluster in the process; 300 lifecycles are 3,600 events.
+  Cli cli;
+  const std::string out = cli.Ok({"--log", "kafka", "bench", "--cases", "300", "--json"});
+  const auto j = nlohmann::json::parse(out);
+  CHECK(j["events"] == 3600);
+  CHECK(j["commands"] == 1800);
+  for (const char* figure :
+       {"end_to_end_events_per_s", "raw_produce_events_per_s", "ratio", "topic_scan_events_per_s",
+        "projection_catch_up_events_per_s", "end_to_end_cpu_us_per_event",
+        "engine_thread_cpu_us_per_event", "raw_produce_cpu_us_per_event"}) {
+    INFO(figure);
+    CHECK(j[figure].get<double>() > 0);
+  }
+  // The engine's thread is one of the threads counted end to end.
+  CHECK(j["engine_thread_cpu_us_per_event"].get<double>() <=
+        j["end_to_end_cpu_us_per_event"].get<double>());
+}
