@@ -206,6 +206,7 @@ class Emitter {
   void Commit() { Evolve(&state_, events_.back()); }
 
   const CaseState& state() const { return state_; }
+  CaseState* mutable_state() { return &state_; }
   std::vector<Event> Take() { return std::move(events_); }
   const Event& last() const { return events_.back(); }
 
@@ -219,13 +220,13 @@ class Emitter {
 
 class Decision {
  public:
-  Decision(const CaseState* state, const Command& cmd, const workflows::Definition& def,
+  // `state`: the case (empty for a new one), which the decision folds its
+  // events into (state()).
+  Decision(CaseState state, const Command& cmd, const workflows::Definition& def,
            const DecideContext& ctx, int64_t now)
-      : cmd_(cmd),
-        def_(def),
-        ctx_(ctx),
-        now_(now),
-        out_(state != nullptr ? *state : CaseState(), cmd, def, now) {}
+      : cmd_(cmd), def_(def), ctx_(ctx), now_(now), out_(std::move(state), cmd, def, now) {}
+
+  CaseState* mutable_state() { return out_.mutable_state(); }
 
   // The migrate command (kMigrateAction) on a case of def_'s version.
   Result<std::vector<Event>> RunMigrate(const CaseState* state) {
@@ -274,8 +275,10 @@ class Decision {
     }
     DecideContext to_ctx = ctx_;
     to_ctx.calendar = calendar->second.get();
-    Decision moved(state, cmd_, *to, to_ctx, std::max(now_, state->last_micros()));
-    return moved.Migrate(to_state, order.reason);
+    Decision moved(*state, cmd_, *to, to_ctx, std::max(now_, state->last_micros()));
+    auto events = moved.Migrate(to_state, order.reason);
+    *out_.mutable_state() = std::move(*moved.mutable_state());
+    return events;
   }
 
   // The events of moving the case (out_'s state, on another version) to
@@ -838,16 +841,27 @@ std::string_view PayloadName(const Event& event) {
 Result<std::vector<Event>> Decide(const CaseState* state, const Command& command,
                                   const workflows::Definition& definition,
                                   const DecideContext& context, int64_t now_micros) {
+  CaseState copy = state != nullptr ? *state : CaseState();
+  return DecideAndEvolve(&copy, state != nullptr, command, definition, context, now_micros);
+}
+
+Result<std::vector<Event>> DecideAndEvolve(CaseState* state, bool exists, const Command& command,
+                                           const workflows::Definition& definition,
+                                           const DecideContext& context, int64_t now_micros) {
   if (command.case_id().empty()) return Reject("case: required");
   if (command.action().empty()) return Reject("action: required");
-  if (state != nullptr && (state->workflow_id() != definition.id() ||
-                           state->workflow_version() != definition.version())) {
+  if (exists && (state->workflow_id() != definition.id() ||
+                 state->workflow_version() != definition.version())) {
     return Status::InvalidArgument(
         "case " + command.case_id() + " runs on " + state->workflow_id() + " v" +
         std::to_string(state->workflow_version()) + ", not the definition given");
   }
-  Decision decision(state, command, definition, context, now_micros);
-  return decision.Run(state);
+  Decision decision(exists ? std::move(*state) : CaseState(), command, definition, context,
+                    now_micros);
+  // The checks read the case before the first event is folded in.
+  auto events = decision.Run(exists ? decision.mutable_state() : nullptr);
+  *state = std::move(*decision.mutable_state());
+  return events;
 }
 
 Result<MigrationOrder> ParseMigrationOrder(const Struct& data) {

@@ -59,6 +59,15 @@ Result<std::vector<casegrid::v1::Event>> Decide(const casegrid::v1::CaseState* s
                                                 const workflows::Definition& definition,
                                                 const DecideContext& context, int64_t now_micros);
 
+// Decide, evolving *state by each event as it is decided: on acceptance
+// *state is the case after the events (the same as Evolve of each onto the
+// case), except last_hash, which is known only once they are sealed; on
+// rejection *state is unspecified. `exists` is false for a new case (*state
+// is then ignored). Saves the engine a copy of the case and a second fold.
+Result<std::vector<casegrid::v1::Event>> DecideAndEvolve(
+    casegrid::v1::CaseState* state, bool exists, const casegrid::v1::Command& command,
+    const workflows::Definition& definition, const DecideContext& context, int64_t now_micros);
+
 // A migrate command's data.
 struct MigrationOrder {
   int32_t from_version = 0, to_version = 0;

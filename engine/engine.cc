@@ -96,18 +96,39 @@ class BatchWriter {
     return config_.workflows->Latest(id);
   }
 
+  // A case as it was before new events: its chain head and open deadlines.
+  struct Head {
+    std::string last_hash;
+    DeadlineList open;
+  };
+  static void HeadOf(const CaseState& state, Head* head) {
+    head->last_hash = state.last_hash();
+    OpenDeadlines(state, &head->open);
+  }
+
   // Seals and appends `events`, folds them into `state`, keeps the deadline index.
   Status Write(CaseState* state, std::vector<Event>& events) {
-    OpenDeadlines(*state, &before_);
+    HeadOf(*state, &head_);
+    for (const auto& e : events) Evolve(state, e);
+    return Seal(head_, state, events);
+  }
+
+  // Seals and appends `events` of a case that was `head` and is now *after
+  // (the events folded in, last_hash aside: DecideAndEvolve), chaining each
+  // to the one before; stores *after with its chain head; keeps the deadline
+  // index.
+  Status Seal(const Head& head, CaseState* after, std::vector<Event>& events) {
     const int64_t recorded = env_->NowMicros();
+    const std::string* prev = &head.last_hash;
     for (auto& e : events) {
       e.set_recorded_micros(recorded);
-      e.set_prev_hash(state->last_hash());
+      e.set_prev_hash(*prev);
       std::string record = events::SealEvent(&e);
       CASEGRID_RETURN_IF_ERROR(batch_.Append(e.case_id(), e.case_seq(), record));
-      Evolve(state, e);
+      prev = &e.hash();
     }
-    CASEGRID_RETURN_IF_ERROR(StoreState(batch_, before_, *state, &after_, &state_bytes_));
+    after->set_last_hash(*prev);
+    CASEGRID_RETURN_IF_ERROR(StoreState(batch_, head.open, *after, &after_, &state_bytes_));
     if (stats_ != nullptr) stats_->events += events.size();
     return Status::Ok();
   }
@@ -232,36 +253,44 @@ class BatchWriter {
                           ? category->second.string_value()
                           : std::string());
     if (!def.ok()) return reject(def.status());
-    // Only when one of the case's own deadlines has passed does the command
-    // meet another case than the stored one (the usual case needs no copy).
-    const bool own_due = found && AnyDue(state, at - 1);
-    CaseState probe;
-    if (own_due) {
-      probe = state;
-      SimulateDue(&probe, at - 1);
-    }
-    auto events =
-        Decide(found ? (own_due ? &probe : &state) : nullptr, cmd, **def, ContextFor(**def), at);
-    if (!events.ok()) return reject(events.status());
-    // Accepted: time has reached `at` for every case.
-    CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
-    if (own_due) {
-      CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
-      if (state.last_seq() != probe.last_seq()) {
-        return Status::Corruption("case " + cmd.case_id() +
-                                  ": deadline simulation and firing disagree");
+    auto accept = [&](const CaseState& after, std::vector<Event>& events) -> Status {
+      if (written != nullptr) written->events = events;
+      if (!cmd.id().empty()) {
+        CASEGRID_RETURN_IF_ERROR(
+            batch_.PutCommandAnswer(cmd.id(), std::to_string(after.last_seq())));
       }
+      answer->kind = Answer::Kind::kAccepted;
+      answer->case_seq = after.last_seq();
+      answer->events = static_cast<uint32_t>(events.size());
+      return Status::Ok();
+    };
+    if (!(found && AnyDue(state, at - 1))) {
+      // The usual case: none of the case's own deadlines has passed, so the
+      // command meets the stored case, which deciding folds its events into.
+      HeadOf(state, &command_head_);
+      if (written != nullptr) written->before = state;
+      auto events = DecideAndEvolve(&state, found, cmd, **def, ContextFor(**def), at);
+      if (!events.ok()) return reject(events.status());
+      // Accepted: time has reached `at` for every case (not this one's deadlines).
+      CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
+      CASEGRID_RETURN_IF_ERROR(Seal(command_head_, &state, *events));
+      return accept(state, *events);
+    }
+    // The command meets the case as its passed deadlines will leave it:
+    // decided on a copy that simulates them, written after they fired.
+    CaseState probe = state;
+    SimulateDue(&probe, at - 1);
+    auto events = Decide(&probe, cmd, **def, ContextFor(**def), at);
+    if (!events.ok()) return reject(events.status());
+    CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
+    CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
+    if (state.last_seq() != probe.last_seq()) {
+      return Status::Corruption("case " + cmd.case_id() +
+                                ": deadline simulation and firing disagree");
     }
     if (written != nullptr) written->before = state;
     CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
-    if (written != nullptr) written->events = *events;
-    if (!cmd.id().empty()) {
-      CASEGRID_RETURN_IF_ERROR(batch_.PutCommandAnswer(cmd.id(), std::to_string(state.last_seq())));
-    }
-    answer->kind = Answer::Kind::kAccepted;
-    answer->case_seq = state.last_seq();
-    answer->events = static_cast<uint32_t>(events->size());
-    return Status::Ok();
+    return accept(state, *events);
   }
 
  private:
@@ -270,8 +299,10 @@ class BatchWriter {
   Env* env_;
   ApplyStats* stats_;
   DecideContext ctx_;
-  DeadlineList before_, after_;  // scratch of Write
-  std::string state_bytes_;      // scratch of Write
+  Head head_;                // scratch of Write
+  Head command_head_;        // the case an ApplyOne decides on (Write may run meanwhile)
+  DeadlineList after_;       // scratch of Seal
+  std::string state_bytes_;  // scratch of Write
 };
 
 // Folds one event of the definitions chain into `config`.

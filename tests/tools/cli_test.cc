@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 
 #include "base/codec.h"
 #include "base/lmdb.h"
+#include "engine/engine.h"
 #include "tests/kafka_test_util.h"
 #include "tests/test_util.h"
 #include "tests/tools/process_util.h"
@@ -778,4 +780,35 @@ TEST_CASE("bench --log kafka --json reports every figure, the CPU per event amon
   // The engine's thread is one of the threads counted end to end.
   CHECK(j["engine_thread_cpu_us_per_event"].get<double>() <=
         j["end_to_end_cpu_us_per_event"].get<double>());
+}
+
+TEST_CASE("the engine state stored for every case of the demo equals a replay of its events",
+          "[cli]") {
+  // The engine folds events into a case as it decides them (DecideAndEvolve)
+  // and seals them after; a replay folds the sealed events: the same case.
+  Cli cli;
+  cli.Ok({"demo", "--days", "30"});
+  events::JournalOptions jo;
+  jo.read_only = true;
+  auto log = events::OpenJournal(cli.Path("data") + "/journal", jo);
+  REQUIRE_OK(log);
+  std::set<std::string> cases;
+  REQUIRE_OK(events::ScanAll(**log, [&](uint64_t, std::string_view record) {
+    casegrid::v1::Event e;
+    REQUIRE(e.ParseFromArray(record.data(), static_cast<int>(record.size())));
+    cases.insert(e.case_id());
+    return true;
+  }));
+  REQUIRE(cases.size() > 800);
+  for (const std::string& id : cases) {
+    INFO("case " << id);
+    casegrid::v1::CaseState replayed;
+    REQUIRE_OK(engine::ReplayCase(
+        **log, id, [&](const auto&, const casegrid::v1::CaseState& s) { replayed = s; }));
+    std::string stored;
+    REQUIRE_OK((*log)->ReadCaseState(id, &stored));
+    casegrid::v1::CaseState state;
+    REQUIRE(state.ParseFromString(stored));
+    CHECK(state.DebugString() == replayed.DebugString());
+  }
 }
