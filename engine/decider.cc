@@ -177,13 +177,14 @@ std::string_view OnBreachName(casegrid::v1::OnBreach b) {
   }
 }
 
-// Builds the events of one decision, folding each into a working copy of the
-// state so later steps see earlier ones (e.g. a deadline armed after a dispatch
-// belongs to the new unit).
+// Builds the events of one decision, folding each into the state so later
+// steps see earlier ones (e.g. a deadline armed after a dispatch belongs to
+// the new unit).
 class Emitter {
  public:
-  Emitter(CaseState state, const Command& cmd, const workflows::Definition& def, int64_t now)
-      : state_(std::move(state)), cmd_(cmd), def_(def), now_(now) {}
+  // `state` (not owned) is the case, folded in place.
+  Emitter(CaseState* state, const Command& cmd, const workflows::Definition& def, int64_t now)
+      : state_(*state), cmd_(cmd), def_(def), now_(now) {}
 
   Event* Begin(std::string_view action, std::string_view to_state) {
     Event& e = events_.emplace_back();
@@ -206,12 +207,11 @@ class Emitter {
   void Commit() { Evolve(&state_, events_.back()); }
 
   const CaseState& state() const { return state_; }
-  CaseState* mutable_state() { return &state_; }
   std::vector<Event> Take() { return std::move(events_); }
   const Event& last() const { return events_.back(); }
 
  private:
-  CaseState state_;
+  CaseState& state_;
   const Command& cmd_;
   const workflows::Definition& def_;
   int64_t now_;
@@ -220,13 +220,11 @@ class Emitter {
 
 class Decision {
  public:
-  // `state`: the case (empty for a new one), which the decision folds its
-  // events into (state()).
-  Decision(CaseState state, const Command& cmd, const workflows::Definition& def,
+  // `state` (not owned): the case (empty for a new one), which the decision
+  // folds its events into.
+  Decision(CaseState* state, const Command& cmd, const workflows::Definition& def,
            const DecideContext& ctx, int64_t now)
-      : cmd_(cmd), def_(def), ctx_(ctx), now_(now), out_(std::move(state), cmd, def, now) {}
-
-  CaseState* mutable_state() { return out_.mutable_state(); }
+      : cmd_(cmd), def_(def), ctx_(ctx), now_(now), state_(*state), out_(state, cmd, def, now) {}
 
   // The migrate command (kMigrateAction) on a case of def_'s version.
   Result<std::vector<Event>> RunMigrate(const CaseState* state) {
@@ -275,9 +273,10 @@ class Decision {
     }
     DecideContext to_ctx = ctx_;
     to_ctx.calendar = calendar->second.get();
-    Decision moved(*state, cmd_, *to, to_ctx, std::max(now_, state->last_micros()));
+    CaseState moved_state = *state;
+    Decision moved(&moved_state, cmd_, *to, to_ctx, std::max(now_, state->last_micros()));
     auto events = moved.Migrate(to_state, order.reason);
-    *out_.mutable_state() = std::move(*moved.mutable_state());
+    state_ = std::move(moved_state);
     return events;
   }
 
@@ -801,6 +800,7 @@ class Decision {
   const workflows::Definition& def_;
   const DecideContext& ctx_;
   int64_t now_;
+  CaseState& state_;
   Emitter out_;
 };
 
@@ -856,12 +856,10 @@ Result<std::vector<Event>> DecideAndEvolve(CaseState* state, bool exists, const 
         "case " + command.case_id() + " runs on " + state->workflow_id() + " v" +
         std::to_string(state->workflow_version()) + ", not the definition given");
   }
-  Decision decision(exists ? std::move(*state) : CaseState(), command, definition, context,
-                    now_micros);
+  if (!exists) state->Clear();
+  Decision decision(state, command, definition, context, now_micros);
   // The checks read the case before the first event is folded in.
-  auto events = decision.Run(exists ? decision.mutable_state() : nullptr);
-  *state = std::move(*decision.mutable_state());
-  return events;
+  return decision.Run(exists ? state : nullptr);
 }
 
 Result<MigrationOrder> ParseMigrationOrder(const Struct& data) {
