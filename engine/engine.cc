@@ -309,7 +309,7 @@ class BatchWriter {
   ApplyStats* stats_;
   DecideContext ctx_;
   // The first block of each command's arena (ApplyOne).
-  std::array<char, 16 * 1024> arena_block_;
+  alignas(16) std::array<char, 16 * 1024> arena_block_;
   Head head_;                // scratch of Write
   Head command_head_;        // the case an ApplyOne decides on (Write may run meanwhile)
   DeadlineList after_;       // scratch of Seal
