@@ -313,7 +313,7 @@ class BatchWriter {
   Head head_;                // scratch of Write
   Head command_head_;        // the case an ApplyOne decides on (Write may run meanwhile)
   DeadlineList after_;       // scratch of Seal
-  std::string state_bytes_;  // scratch of Write
+  std::string state_bytes_;  // scratch of Seal
 };
 
 // Folds one event of the definitions chain into `config`.

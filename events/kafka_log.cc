@@ -57,6 +57,8 @@ class PendingEvents {
   bool empty() const { return size_ == 0; }
   PendingEvent* begin() { return items_.data(); }
   PendingEvent* end() { return items_.data() + size_; }
+  const PendingEvent* begin() const { return items_.data(); }
+  const PendingEvent* end() const { return items_.data() + size_; }
 
  private:
   std::vector<PendingEvent> items_;
@@ -769,14 +771,8 @@ class KafkaLog final : public WorkerLog {
     std::vector<Delivery> deliveries(tail.records.size());
     for (size_t i = 0; i < tail.records.size(); ++i) {
       const ExtraRecord& r = tail.records[i];
-      const rd_kafka_resp_err_t err = ProduceOrWait(producer_, [&] {
-        return rd_kafka_producev(
-            producer_, RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
-            RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
-            RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&deliveries[i]),
-            RD_KAFKA_V_END);
-      });
+      const rd_kafka_resp_err_t err =
+          ProduceCopy(producer_, r.topic, r.key, r.value, r.partition, &deliveries[i]);
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return Status::Unavailable("kafka: producing to " + r.topic + ": " + KafkaError(err));
       }
@@ -836,7 +832,7 @@ class KafkaLog final : public WorkerLog {
   }
 
   // Records where each event landed and each partition's next offset.
-  Status Index(lmdb::Txn& txn, PendingEvents& pending) {
+  Status Index(lmdb::Txn& txn, const PendingEvents& pending) {
     std::map<int32_t, uint64_t> next;
     for (const PendingEvent& e : pending) {
       const auto offset = static_cast<uint64_t>(e.delivery.offset);
@@ -922,6 +918,18 @@ rd_kafka_resp_err_t ProduceOrWait(rd_kafka_t* producer,
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
     rd_kafka_poll(producer, 10);  // serve delivery reports until there is room
   }
+}
+
+rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* producer, const std::string& topic,
+                                std::string_view key, std::string_view value, int32_t partition,
+                                void* opaque) {
+  return ProduceOrWait(producer, [&] {
+    return rd_kafka_producev(
+        producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_KEY(key.data(), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  });
 }
 
 void LogKafkaToSpdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {

@@ -146,6 +146,13 @@ Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, const KafkaSettings& se
 rd_kafka_resp_err_t ProduceOrWait(rd_kafka_t* producer,
                                   const std::function<rd_kafka_resp_err_t()>& produce);
 
+// One keyed record without headers, key and value copied by librdkafka, to
+// `partition` of `topic` (RD_KAFKA_PARTITION_UA: the partitioner picks by
+// key), through ProduceOrWait; `opaque` comes back in its delivery report.
+rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* producer, const std::string& topic,
+                                std::string_view key, std::string_view value,
+                                int32_t partition = RD_KAFKA_PARTITION_UA, void* opaque = nullptr);
+
 // librdkafka's log lines (syslog levels) into spdlog: errors and warnings as
 // such, the rest at debug level. Every casegrid Kafka client sets it
 // (rd_kafka_conf_set_log_cb).

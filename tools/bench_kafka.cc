@@ -46,12 +46,7 @@ Result<RawRun> RawProduce(const std::string& brokers, const std::string& topic,
   const auto t0 = Clock::now();
   const CpuTime cpu0 = ReadCpuTime();
   for (const auto& [key, value] : records) {
-    const rd_kafka_resp_err_t e = events::ProduceOrWait(rk, [&] {
-      return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                               RD_KAFKA_V_KEY(key.data(), key.size()),
-                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    });
+    const rd_kafka_resp_err_t e = events::ProduceCopy(rk, topic, key, value);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_destroy(rk);
       return Status::Unavailable(std::string("raw producer: ") + rd_kafka_err2str(e));

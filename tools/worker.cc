@@ -421,12 +421,7 @@ CommandSender::~CommandSender() {
 }
 
 Status CommandSender::Send(const std::string& case_id, const std::string& line) {
-  const rd_kafka_resp_err_t err = events::ProduceOrWait(producer_, [&] {
-    return rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
-                             RD_KAFKA_V_KEY(case_id.data(), case_id.size()),
-                             RD_KAFKA_V_VALUE(const_cast<char*>(line.data()), line.size()),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-  });
+  const rd_kafka_resp_err_t err = events::ProduceCopy(producer_, topic_, case_id, line);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable("kafka: sending to " + topic_ + ": " + rd_kafka_err2str(err));
   }

@@ -62,6 +62,19 @@ void HotlineOrder(const Casegrid& casegrid, const std::string& id, const std::st
               .status == 0);
 }
 
+// What `workflow publish FILE` prints when version `to` of hotline-12345
+// would strand the one open v1 case in state "signed".
+std::string StrandedSigned(const std::string& file, int to) {
+  const std::string v = "v" + std::to_string(to);
+  return file + ": 1 open case of hotline-12345 v1 in state signed, which " + v +
+         " does not have: it stays on v1 until `casegrid workflow migrate hotline-12345 --from 1 "
+         "--to " +
+         std::to_string(to) +
+         " --map signed=NEW`\n"
+         "not published: open cases would be stranded; publish with --no-migration to leave them "
+         "on v1, then migrate them\n";
+}
+
 }  // namespace
 
 TEST_CASE("casegrid workflow validate prints ok and exits 0 for a valid definition",
@@ -236,12 +249,7 @@ TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry ru
       casegrid({"workflow", "publish", "h2.yaml", "--by", "sup01", "--reason", "v2"});
   INFO(test::Describe(stranding));
   CHECK(stranding.status == 1);
-  CHECK(stranding.out ==
-        "h2.yaml: 1 open case of hotline-12345 v1 in state signed, which v2 does not have: it "
-        "stays on v1 until `casegrid workflow migrate hotline-12345 --from 1 --to 2 --map "
-        "signed=NEW`\n"
-        "not published: open cases would be stranded; publish with --no-migration to leave them "
-        "on v1, then migrate them\n");
+  CHECK(stranding.out == StrandedSigned("h2.yaml", 2));
   // ... unless the supervisor says they stay on v1 for now.
   REQUIRE(casegrid({"workflow", "publish", "h2.yaml", "--by", "sup01", "--reason", "v2",
                     "--no-migration"})
@@ -341,10 +349,5 @@ TEST_CASE("publish flags open cases of every older version that the new one woul
       casegrid({"workflow", "publish", "h3.yaml", "--by", "sup01", "--reason", "v3"});
   INFO(test::Describe(v3_out));
   CHECK(v3_out.status == 1);
-  CHECK(v3_out.out ==
-        "h3.yaml: 1 open case of hotline-12345 v1 in state signed, which v3 does not have: it "
-        "stays on v1 until `casegrid workflow migrate hotline-12345 --from 1 --to 3 --map "
-        "signed=NEW`\n"
-        "not published: open cases would be stranded; publish with --no-migration to leave them "
-        "on v1, then migrate them\n");
+  CHECK(v3_out.out == StrandedSigned("h3.yaml", 3));
 }
