@@ -22,41 +22,12 @@ using casegrid::v1::Event;
 // between the sender and the engine); later is rejected as "in the future".
 constexpr int64_t kFutureToleranceMicros = 5 * 60 * timeutil::kMicrosPerSecond;
 
-using DeadlineList = std::vector<std::pair<int64_t, std::string>>;
-
-// The open, unbreached deadlines of a case: what the deadline index holds.
-void OpenDeadlines(const CaseState& state, DeadlineList* out) {
-  out->clear();
-  for (const auto& d : state.deadlines()) {
-    if (!d.breached()) out->emplace_back(d.due_micros(), d.name());
-  }
-}
-
-// Stores a case's state and moves its deadline index entries from `before`
-// (the open deadlines when the case was loaded) to its open deadlines now.
-Status StoreState(events::Batch& batch, const DeadlineList& before, const CaseState& state,
-                  DeadlineList* scratch, std::string* bytes) {
-  OpenDeadlines(state, scratch);
-  for (const auto& d : before) {
-    if (std::find(scratch->begin(), scratch->end(), d) == scratch->end()) {
-      CASEGRID_RETURN_IF_ERROR(batch.DelDeadline(d.first, state.case_id(), d.second));
-    }
-  }
-  for (const auto& d : *scratch) {
-    if (std::find(before.begin(), before.end(), d) == before.end()) {
-      CASEGRID_RETURN_IF_ERROR(batch.PutDeadline(d.first, state.case_id(), d.second));
-    }
-  }
-  bytes->clear();
-  state.AppendToString(bytes);
-  return batch.PutCaseState(state.case_id(), *bytes);
-}
-
 // Everything the engine does inside one log batch.
 class BatchWriter {
  public:
-  BatchWriter(events::Batch& batch, const Config& config, Env* env, ApplyStats* stats)
-      : batch_(batch), config_(config), env_(env), stats_(stats) {
+  BatchWriter(StateStore& store, events::Batch& batch, const Config& config, Env* env,
+              ApplyStats* stats)
+      : batch_(batch), store_(store, batch), config_(config), env_(env), stats_(stats) {
     ctx_.org = config.org.get();
     ctx_.workflows = config.workflows.get();
     ctx_.calendars = &config.calendars;
@@ -70,15 +41,7 @@ class BatchWriter {
 
   // Loads the case's state; *found = false for a new case.
   Status Load(const std::string& case_id, CaseState* state, bool* found) {
-    std::string bytes;
-    Status s = batch_.GetCaseState(case_id, &bytes);
-    *found = s.ok();
-    if (s.IsNotFound()) return Status::Ok();
-    CASEGRID_RETURN_IF_ERROR(s);
-    if (!state->ParseFromString(bytes)) {
-      return Status::Corruption("engine state of case " + case_id + " does not parse");
-    }
-    return Status::Ok();
+    return store_.Load(case_id, state, found);
   }
 
   // The case's own definition version; for a new case, the version of the
@@ -131,7 +94,7 @@ class BatchWriter {
       prev = &e.hash();
     }
     after->set_last_hash(*prev);
-    CASEGRID_RETURN_IF_ERROR(StoreState(batch_, head.open, *after, &after_, &state_bytes_));
+    CASEGRID_RETURN_IF_ERROR(store_.Store(head.open, *after));
     if (stats_ != nullptr) stats_->events += events.size();
     return Status::Ok();
   }
@@ -181,7 +144,7 @@ class BatchWriter {
     int64_t due;
     std::string case_id, name;
     while (true) {
-      Status s = batch_.FirstDeadlineDue(until, &due, &case_id, &name);
+      Status s = store_.FirstDeadlineDue(until, &due, &case_id, &name);
       if (s.IsNotFound()) return Status::Ok();
       CASEGRID_RETURN_IF_ERROR(s);
       CaseState state;
@@ -194,7 +157,7 @@ class BatchWriter {
         // The index disagrees with the case: drop the entry rather than loop.
         spdlog::warn("deadline {} of case {} cannot fire: {}", name, case_id,
                      events.status().ToString());
-        CASEGRID_RETURN_IF_ERROR(batch_.DelDeadline(due, case_id, name));
+        CASEGRID_RETURN_IF_ERROR(store_.DropDeadline(due, case_id, name));
         continue;
       }
       CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
@@ -235,7 +198,7 @@ class BatchWriter {
     }
     if (!cmd.id().empty()) {
       std::string prior;
-      Status s = batch_.GetCommandAnswer(cmd.id(), &prior);
+      Status s = store_.GetAnswer(cmd.id(), &prior);
       if (s.ok()) {
         answer->kind = Answer::Kind::kDuplicate;
         answer->case_seq = std::strtoull(prior.c_str(), nullptr, 10);
@@ -265,8 +228,7 @@ class BatchWriter {
     auto accept = [&](const CaseState& after, std::vector<Event>& events) -> Status {
       if (written != nullptr) written->events = events;
       if (!cmd.id().empty()) {
-        CASEGRID_RETURN_IF_ERROR(
-            batch_.PutCommandAnswer(cmd.id(), std::to_string(after.last_seq())));
+        CASEGRID_RETURN_IF_ERROR(store_.PutAnswer(cmd.id(), std::to_string(after.last_seq())));
       }
       answer->kind = Answer::Kind::kAccepted;
       answer->case_seq = after.last_seq();
@@ -304,16 +266,15 @@ class BatchWriter {
 
  private:
   events::Batch& batch_;
+  StateStore::Writer store_;
   const Config& config_;
   Env* env_;
   ApplyStats* stats_;
   DecideContext ctx_;
   // The first block of each command's arena (ApplyOne).
   alignas(16) std::array<char, 16 * 1024> arena_block_;
-  Head head_;                // scratch of Write
-  Head command_head_;        // the case an ApplyOne decides on (Write may run meanwhile)
-  DeadlineList after_;       // scratch of Seal
-  std::string state_bytes_;  // scratch of Seal
+  Head head_;          // scratch of Write
+  Head command_head_;  // the case an ApplyOne decides on (Write may run meanwhile)
 };
 
 // Folds one event of the definitions chain into `config`.
@@ -450,8 +411,16 @@ const BusinessCalendar& Config::default_calendar() const {
   return *CalendarFor(**workflows->Latest(default_workflow));
 }
 
-Engine::Engine(events::Log* log, Config config, Env* env)
-    : log_(log), config_(std::move(config)), env_(env) {}
+Engine::Engine(events::Log* log, std::unique_ptr<StateStore> store, Config config, Env* env)
+    : log_(log), store_(std::move(store)), config_(std::move(config)), env_(env) {}
+
+Result<std::unique_ptr<Engine>> Engine::Open(events::Log* log, Config config, Env* env) {
+  CASEGRID_ASSIGN_OR_RETURN(auto store, StateStore::Open(log));
+  if (!log->local_store().read_only()) {
+    CASEGRID_RETURN_IF_ERROR(store->CatchUp().status());
+  }
+  return std::unique_ptr<Engine>(new Engine(log, std::move(store), std::move(config), env));
+}
 
 Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* answers,
                      ApplyStats* stats) {
@@ -470,7 +439,7 @@ Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> comma
                             std::vector<Answer>* answers, ApplyStats* stats) {
   answers->assign(commands.size(), Answer());
   *stats = ApplyStats();
-  BatchWriter writer(batch, config_, env_, stats);
+  BatchWriter writer(*store_, batch, config_, env_, stats);
   for (size_t i = 0; i < commands.size(); ++i) {
     CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(commands[i], &(*answers)[i]));
   }
@@ -481,7 +450,7 @@ Result<ApplyStats> Engine::Tick(int64_t now_micros) {
   ApplyStats stats;
   Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
-    BatchWriter writer(batch, config_, env_, &stats);
+    BatchWriter writer(*store_, batch, config_, env_, &stats);
     return writer.FireDue(now_micros);
   });
   if (!s.ok()) return s;
@@ -517,7 +486,7 @@ Result<Event> Engine::AppendDefinitionEvent(Event event) {
   Event written;
   CASEGRID_RETURN_IF_ERROR(log_->RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
-    BatchWriter writer(batch, config_, env_, &stats);
+    BatchWriter writer(*store_, batch, config_, env_, &stats);
     casegrid::v1::CaseState chain;
     bool found;
     CASEGRID_RETURN_IF_ERROR(writer.Load(std::string(events::kDefinitionsChain), &chain, &found));
@@ -659,7 +628,7 @@ Result<std::vector<MigratedCase>> Engine::Migrate(const MigrationRequest& r) {
     abandoned = false;
     ProblemList rejected;
     ApplyStats stats;
-    BatchWriter writer(batch, config_, env_, &stats);
+    BatchWriter writer(*store_, batch, config_, env_, &stats);
     for (const Command& cmd : commands) {
       Answer answer;
       BatchWriter::Written written;
@@ -692,49 +661,7 @@ Result<std::vector<MigratedCase>> Engine::Migrate(const MigrationRequest& r) {
   return out;
 }
 
-Result<CaseState> Engine::CaseState(std::string_view case_id) {
-  std::string bytes;
-  Status s = log_->ReadCaseState(case_id, &bytes);
-  if (s.IsNotFound()) return Status::NotFound("no case " + std::string(case_id));
-  CASEGRID_RETURN_IF_ERROR(s);
-  casegrid::v1::CaseState state;
-  if (!state.ParseFromString(bytes)) {
-    return Status::Corruption("engine state of case " + std::string(case_id) + " does not parse");
-  }
-  return state;
-}
-
-Status RecoverEvent(events::Batch& batch, std::string_view record) {
-  Event e;
-  if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
-    return Status::Corruption("a recovered record does not parse");
-  }
-  CaseState state;
-  std::string bytes;
-  Status s = batch.GetCaseState(e.case_id(), &bytes);
-  if (s.ok()) {
-    if (!state.ParseFromString(bytes)) {
-      return Status::Corruption("engine state of case " + e.case_id() + " does not parse");
-    }
-  } else if (!s.IsNotFound()) {
-    return s;
-  }
-  CASEGRID_RETURN_IF_ERROR(events::OpenRecord(record, &state.last_hash(), &e));
-  if (e.case_seq() != state.last_seq() + 1) {
-    return Status::Corruption("case " + e.case_id() + ": expected seq " +
-                              std::to_string(state.last_seq() + 1) + ", found " +
-                              std::to_string(e.case_seq()));
-  }
-  DeadlineList before, scratch;
-  OpenDeadlines(state, &before);
-  Evolve(&state, e);
-  CASEGRID_RETURN_IF_ERROR(StoreState(batch, before, state, &scratch, &bytes));
-  if (!e.correlation_id().empty()) {
-    CASEGRID_RETURN_IF_ERROR(
-        batch.PutCommandAnswer(e.correlation_id(), std::to_string(state.last_seq())));
-  }
-  return Status::Ok();
-}
+Result<CaseState> Engine::CaseState(std::string_view case_id) { return store_->ReadCase(case_id); }
 
 Status ReplayCase(events::Log& log, std::string_view case_id,
                   const std::function<void(const Event&, const CaseState&)>& visit) {

@@ -24,6 +24,7 @@
 #include "base/status.h"
 #include "engine/calendar.h"
 #include "engine/case_state.pb.h"
+#include "engine/state_store.h"
 #include "events/casegrid.pb.h"
 #include "events/log.h"
 #include "workflows/definition.h"
@@ -127,8 +128,11 @@ struct MigratedCase {
 
 class Engine {
  public:
-  // `log` and `env` must outlive the engine.
-  Engine(events::Log* log, Config config, Env* env);
+  // Opens the engine's state store in `log`'s local store and folds into it
+  // the log's events it has not seen (StateStore::CatchUp; skipped on a
+  // read-only log). `log` and `env` must outlive the engine. Corruption when
+  // the log's events do not chain.
+  static Result<std::unique_ptr<Engine>> Open(events::Log* log, Config config, Env* env);
 
   // Applies `commands` in order as one batch. On OK, answers[i] is the answer
   // to commands[i] and everything accepted is durable. On a non-OK Status (I/O,
@@ -171,6 +175,7 @@ class Engine {
 
   // The engine's state of a case (committed). NotFound if none.
   Result<casegrid::v1::CaseState> CaseState(std::string_view case_id);
+  StateStore& state_store() { return *store_; }
 
   const Config& config() const { return config_; }
   // Decides later commands with `config` (a DefinitionsFollower's catch-up).
@@ -178,11 +183,14 @@ class Engine {
   events::Log* log() const { return log_; }
 
  private:
+  Engine(events::Log* log, std::unique_ptr<StateStore> store, Config config, Env* env);
+
   // Appends `event` (its case_seq and event_id set here) to the definitions
   // chain in one batch and folds it into config_.
   Result<casegrid::v1::Event> AppendDefinitionEvent(casegrid::v1::Event event);
 
   events::Log* log_;
+  std::unique_ptr<StateStore> store_;
   Config config_;
   Env* env_;
 };
@@ -197,14 +205,6 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line);
 std::string CommandJson(const casegrid::v1::Command& command);
 // "USER:ROLE:UNIT" (UNIT may be empty) -> Actor.
 Result<casegrid::v1::Actor> ParseActor(std::string_view spec);
-
-// Folds one stored event record into the batch's engine state, as Apply left
-// it: the case state (hash chain and case_seq checked), the deadline index and
-// the answer of the command that caused it (its correlation id). The Kafka log
-// calls it for events on the topic past its state snapshot
-// (events::KafkaOptions::recover). Corruption when the record does not follow
-// the case's last event.
-Status RecoverEvent(events::Batch& batch, std::string_view record);
 
 // Replays a case's stored events through OpenRecord (checking each hash and
 // the chain) and Evolve. The visitor sees each event and the state after it.

@@ -366,7 +366,12 @@ struct Shard {
 // batch's last command, then ticks to `end`.
 void RunShard(Shard* shard, const Config& config, int64_t end) {
   VirtualEnv clock(shard->commands.empty() ? 0 : shard->commands.front().at_micros());
-  Engine engine(shard->scratch.get(), config, &clock);
+  auto opened = Engine::Open(shard->scratch.get(), config, &clock);
+  if (!opened.ok()) {
+    shard->status = opened.status();
+    return;
+  }
+  Engine& engine = **opened;
   constexpr size_t kBatch = 2000;
   std::vector<Answer> answers;
   for (size_t i = 0; i < shard->commands.size(); i += kBatch) {

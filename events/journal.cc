@@ -2,28 +2,25 @@
 // Layout (docs/journal_format.md):
 //   events      seq:u64be -> record
 //   case_index  case_id:str seq:u64be -> global_seq:u64be
-//   commands    command_id -> answer
-//   case_state  case_id -> engine state
-//   deadlines   due:i64be case_id:str name:str -> ""
+// The engine keeps its state store in the same environment
+// (engine/state_store.h), so its changes commit with the events.
 #include <mutex>
 
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "events/log.h"
-#include "events/state_batch.h"
 
 namespace casegrid::events {
 namespace {
 
 struct Dbis {
   MDB_dbi events, case_index;
-  StateDbs state;
 };
 
-class JournalBatch final : public StateBatch {
+class JournalBatch final : public Batch {
  public:
   JournalBatch(lmdb::Txn& txn, const Dbis& dbi, uint64_t last_seq)
-      : StateBatch(txn, dbi.state), dbi_(dbi), next_seq_(last_seq + 1) {}
+      : txn_(txn), dbi_(dbi), first_seq_(last_seq + 1), next_seq_(last_seq + 1) {}
 
   Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) override {
     const uint64_t seq = next_seq_;
@@ -34,9 +31,23 @@ class JournalBatch final : public StateBatch {
     return Status::Ok();
   }
 
+  lmdb::Txn& txn() override { return txn_; }
+  void OnDurable(DurableHook hook) override { hook_ = std::move(hook); }
+
+  // The events are in the transaction: the hook runs before it commits.
+  Status Finish() {
+    if (!hook_) return Status::Ok();
+    std::vector<BatchEnd> ends;
+    if (next_seq_ != first_seq_) ends.push_back({0, next_seq_});
+    return hook_(txn_, ends);
+  }
+
  private:
+  lmdb::Txn& txn_;
   const Dbis& dbi_;
+  const uint64_t first_seq_;
   uint64_t next_seq_;
+  DurableHook hook_;
 };
 
 class Journal final : public Log {
@@ -57,6 +68,7 @@ class Journal final : public Log {
       }
       JournalBatch batch(txn, dbi_, last);
       Status b = body(batch);
+      if (b.ok()) b = batch.Finish();
       committing = b.ok();
       return b;
     });
@@ -119,21 +131,12 @@ class Journal final : public Log {
     return Status::Ok();
   }
 
-  Status ReadCaseState(std::string_view case_id, std::string* state) override {
-    return ReadOne(*env_, dbi_.state.case_state, case_id, state);
-  }
-  Status ReadCommandAnswer(std::string_view command_id, std::string* answer) override {
-    return ReadOne(*env_, dbi_.state.commands, command_id, answer);
-  }
+  bool Writes(int32_t partition) const override { return partition == 0; }
+  lmdb::Environment& local_store() override { return *env_; }
 
   Result<LogStats> Stats() override {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
     LogStats stats;
-    MDB_stat st;
-    mdb_stat(txn->raw(), dbi_.state.case_state, &st);
-    stats.cases = st.ms_entries;
-    mdb_stat(txn->raw(), dbi_.state.commands, &st);
-    stats.commands = st.ms_entries;
     CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.events));
     if (cur->Last()) stats.events = codec::DecodeU64BE(cur->key().data());
     stats.map_bytes = env_->map_bytes();
@@ -164,7 +167,6 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
   Dbis dbi;
   CASEGRID_ASSIGN_OR_RETURN(dbi.events, env->OpenDb("events"));
   CASEGRID_ASSIGN_OR_RETURN(dbi.case_index, env->OpenDb("case_index"));
-  CASEGRID_ASSIGN_OR_RETURN(dbi.state, StateDbs::Open(*env));
   return std::unique_ptr<Log>(new Journal(std::move(env), dbi));
 }
 

@@ -14,7 +14,6 @@
 
 #include "base/codec.h"
 #include "base/lmdb.h"
-#include "events/state_batch.h"
 
 namespace casegrid::events {
 namespace {
@@ -66,19 +65,14 @@ class PendingEvents {
 };
 
 struct Dbis {
-  StateDbs state;
   MDB_dbi case_index, offsets, meta;
 };
 
-class KafkaBatch final : public StateBatch {
+class KafkaBatch final : public Batch {
  public:
   // `only_partition` >= 0: a worker's batch, whose cases must hash there.
-  KafkaBatch(lmdb::Txn& txn, const Dbis& dbi, PendingEvents* pending, int32_t only_partition = -1,
-             int32_t partitions = 0)
-      : StateBatch(txn, dbi.state),
-        pending_(pending),
-        only_partition_(only_partition),
-        partitions_(partitions) {}
+  KafkaBatch(lmdb::Txn& txn, PendingEvents* pending, int32_t only_partition, int32_t partitions)
+      : txn_(txn), pending_(pending), only_partition_(only_partition), partitions_(partitions) {}
   Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) override {
     if (only_partition_ >= 0 && PartitionOfKey(case_id, partitions_) != only_partition_) {
       return Status::InvalidArgument("case " + std::string(case_id) + " lives in partition " +
@@ -93,7 +87,16 @@ class KafkaBatch final : public StateBatch {
     return Status::Ok();
   }
 
+  lmdb::Txn& txn() override { return txn_; }
+  void OnDurable(DurableHook hook) override { hook_ = std::move(hook); }
+  // Runs the hook (if any) with where the delivered events ended.
+  Status Finish(const std::vector<BatchEnd>& ends) {
+    return hook_ ? hook_(txn_, ends) : Status::Ok();
+  }
+
  private:
+  lmdb::Txn& txn_;
+  DurableHook hook_;
   PendingEvents* pending_;
   int32_t only_partition_;
   int32_t partitions_;
@@ -155,12 +158,11 @@ class KafkaLog final : public WorkerLog {
     // batch, and the next open folds it back in from the topic.
     o.meta_sync = false;
     CASEGRID_ASSIGN_OR_RETURN(env_, lmdb::Environment::Open(options_.state_dir, o));
-    CASEGRID_ASSIGN_OR_RETURN(dbi_.state, StateDbs::Open(*env_));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.case_index, env_->OpenDb("case_index"));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.offsets, env_->OpenDb("offsets"));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.meta, env_->OpenDb("meta"));
     CASEGRID_RETURN_IF_ERROR(CheckStoreMatchesTopic());
-    return Recover();
+    return IndexTail();
   }
 
   // ---- writing ----
@@ -187,11 +189,8 @@ class KafkaLog final : public WorkerLog {
       PendingEvents& pending = pending_;
       pending.Clear();
       Status s;
-      {
-        // The batch's cursors must close before the transaction ends.
-        KafkaBatch batch(*txn, dbi_, &pending, options_.partition, partitions_);
-        s = body(batch);
-      }
+      KafkaBatch batch(*txn, &pending, options_.partition, partitions_);
+      s = body(batch);
       if (!s.ok()) {
         const bool full = txn->map_full();
         txn->Abort();
@@ -200,7 +199,11 @@ class KafkaLog final : public WorkerLog {
         continue;
       }
       const bool transactional = !options_.transactional_id.empty();
-      if (pending.empty() && tail == nullptr) return txn->Commit();
+      std::vector<BatchEnd> ends;
+      if (pending.empty() && tail == nullptr) {
+        CASEGRID_RETURN_IF_ERROR(batch.Finish(ends));
+        return txn->Commit();
+      }
       // From here on the topic may hold the batch: any failure is Fatal and
       // the next open folds in what was delivered.
       if (transactional) {
@@ -217,7 +220,8 @@ class KafkaLog final : public WorkerLog {
       } else {
         s = Produce(pending);
       }
-      if (s.ok()) s = Index(*txn, pending);
+      if (s.ok()) s = Index(*txn, pending, &ends);
+      if (s.ok()) s = batch.Finish(ends);
       if (s.ok()) s = txn->Commit();
       if (!s.ok()) {
         txn->Abort();
@@ -414,23 +418,14 @@ class KafkaLog final : public WorkerLog {
     return Status::Ok();
   }
 
-  Status ReadCaseState(std::string_view case_id, std::string* state) override {
-    return ReadOne(*env_, dbi_.state.case_state, case_id, state);
+  bool Writes(int32_t partition) const override {
+    return partition >= 0 && partition < partitions_ &&
+           (!worker() || partition == options_.partition);
   }
-  Status ReadCommandAnswer(std::string_view command_id, std::string* answer) override {
-    return ReadOne(*env_, dbi_.state.commands, command_id, answer);
-  }
+  lmdb::Environment& local_store() override { return *env_; }
 
   Result<LogStats> Stats() override {
     LogStats stats;
-    {
-      CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
-      MDB_stat st;
-      mdb_stat(txn->raw(), dbi_.state.case_state, &st);
-      stats.cases = st.ms_entries;
-      mdb_stat(txn->raw(), dbi_.state.commands, &st);
-      stats.commands = st.ms_entries;
-    }
     CASEGRID_ASSIGN_OR_RETURN(auto ends, EndOffsets());
     for (uint64_t e : ends) stats.events += e;
     stats.map_bytes = env_->map_bytes();
@@ -683,11 +678,14 @@ class KafkaLog final : public WorkerLog {
     return codec::DecodeU64BE(v.data());
   }
 
-  // Folds the events past the stored offsets into the state store.
-  Status Recover() {
-    uint64_t recovered = 0;
+  // Indexes the events on the topic past the stored offsets (written by a
+  // run that stopped between delivery and its local commit, or by another
+  // machine), so ReadCase finds them. The engine folds them into its own
+  // state store itself (engine/state_store.h).
+  Status IndexTail() {
+    uint64_t indexed = 0;
     for (int32_t p = 0; p < partitions_; ++p) {
-      if (worker() && p != options_.partition) continue;
+      if (!Writes(p)) continue;
       CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, EndOffset(topic_, p));
       while (true) {
         uint64_t n = 0;
@@ -699,18 +697,11 @@ class KafkaLog final : public WorkerLog {
             done = true;
             return Status::Ok();
           }
-          if (!options_.recover) {
-            return Status::InvalidArgument("kafka: " + topic_ + " partition " + std::to_string(p) +
-                                           " has events after " + "offset " + std::to_string(from) +
-                                           " that the state store lacks");
-          }
-          PendingEvents unused;
-          KafkaBatch batch(txn, dbi_, &unused);
           Status failed;
           CASEGRID_ASSIGN_OR_RETURN(
               const uint64_t next,
               Scan(p, from, end, 1000, [&](uint64_t offset, std::string_view record) {
-                failed = RecoverOne(txn, batch, p, offset, record);
+                failed = IndexOne(txn, p, offset, record);
                 ++n;
                 return failed.ok();
               }));
@@ -718,19 +709,18 @@ class KafkaLog final : public WorkerLog {
           return txn.Put(dbi_.offsets, codec::PartitionKey(kNextOffset, p),
                          codec::EncodeU64BE(next));
         }));
-        recovered += n;
+        indexed += n;
         if (done) break;
       }
     }
-    if (recovered > 0) {
-      spdlog::info("kafka: folded {} events from {} past the state snapshot into {}", recovered,
-                   topic_, options_.state_dir);
+    if (indexed > 0) {
+      spdlog::info("kafka: indexed {} events of {} past the state snapshot in {}", indexed, topic_,
+                   options_.state_dir);
     }
     return Status::Ok();
   }
 
-  Status RecoverOne(lmdb::Txn& txn, Batch& batch, int32_t p, uint64_t offset,
-                    std::string_view record) {
+  Status IndexOne(lmdb::Txn& txn, int32_t p, uint64_t offset, std::string_view record) {
     casegrid::v1::Event e;
     if (!e.ParseFromArray(record.data(), static_cast<int>(record.size())) || e.case_id().empty()) {
       return Status::Corruption("kafka: " + DescribePosition(PackPosition(p, offset)) + " of " +
@@ -743,8 +733,7 @@ class KafkaLog final : public WorkerLog {
                                 " twice (again at " + DescribePosition(PackPosition(p, offset)) +
                                 ")");
     }
-    CASEGRID_RETURN_IF_ERROR(s);
-    return options_.recover(batch, record).WithContext("event " + e.event_id());
+    return s;
   }
 
   bool worker() const { return options_.partition >= 0; }
@@ -832,7 +821,7 @@ class KafkaLog final : public WorkerLog {
   }
 
   // Records where each event landed and each partition's next offset.
-  Status Index(lmdb::Txn& txn, const PendingEvents& pending) {
+  Status Index(lmdb::Txn& txn, const PendingEvents& pending, std::vector<BatchEnd>* ends) {
     std::map<int32_t, uint64_t> next;
     for (const PendingEvent& e : pending) {
       const auto offset = static_cast<uint64_t>(e.delivery.offset);
@@ -842,6 +831,7 @@ class KafkaLog final : public WorkerLog {
       n = std::max(n, offset + 1);
     }
     for (const auto& [p, n] : next) {
+      ends->push_back({p, n});
       CASEGRID_ASSIGN_OR_RETURN(const uint64_t stored, StoredNext(txn, p));
       if (stored < n) {
         CASEGRID_RETURN_IF_ERROR(

@@ -5,20 +5,20 @@
 // event_type, schema, schema_version, content_type. Partitioning is murmur2 of
 // the key, as the Java client's default, so one case is one partition.
 //
-// The producer is idempotent with acks=all. RunBatch runs the body against the
-// local state store, produces the batch's events, waits until every delivery
-// report has come back successful, and only then commits the engine state,
-// the command answers, the deadline index, the case index and each
-// partition's next offset in one LMDB transaction. So the state store is a
-// snapshot of the topic up to stored offsets. If producing or the local
-// commit fails, the log refuses writes (Fatal); whatever reached the topic is
-// folded in by `recover` when the log is opened again, before it answers
-// anything. A full producer queue makes RunBatch wait; nothing is dropped.
+// The producer is idempotent with acks=all. RunBatch runs the body in a
+// transaction of the local store, produces the batch's events, waits until
+// every delivery report has come back successful, and only then commits the
+// case index, each partition's next offset and what the body wrote there
+// (the engine's state store) in one LMDB transaction. If producing or the
+// local commit fails, the log refuses writes (Fatal); whatever reached the
+// topic is indexed when the log is opened again, and the engine folds it
+// into its state store (engine/state_store.h) before it answers anything. A
+// full producer queue makes RunBatch wait; nothing is dropped.
 //
-// The state store (LMDB in KafkaOptions::state_dir): commands, case_state,
-// deadlines (as in the journal), case_index (case, case_seq) -> (partition,
-// offset), offsets "next" partition -> next offset, and meta (topic, partition
-// count). docs/journal_format.md lists the tables.
+// The local store (LMDB in KafkaOptions::state_dir): case_index (case,
+// case_seq) -> (partition, offset), offsets "next" partition -> next offset,
+// meta (topic, partition count), and the engine's tables.
+// docs/journal_format.md lists them.
 #ifndef CASEGRID_EVENTS_KAFKA_LOG_H_
 #define CASEGRID_EVENTS_KAFKA_LOG_H_
 
@@ -49,11 +49,6 @@ struct KafkaOptions {
   int timeout_ms = 30000;  // metadata, offsets, fetches and delivery (message.timeout.ms)
   // Extra librdkafka properties for the producer and the reader (tuning, tests).
   KafkaSettings properties;
-  // Folds one event that is on the topic but past the stored offsets into
-  // the batch: engine state, command answer, deadlines (the engine's
-  // RecoverEvent). Called at open, in topic order per partition. Without it
-  // such events make OpenKafkaLog fail.
-  std::function<Status(Batch&, std::string_view record)> recover;
 
   // Worker mode (`casegrid worker`, OpenKafkaWorkerLog): the log owns one
   // partition of the events topic. It folds in and writes only that
@@ -81,7 +76,7 @@ std::string AnswersTopic(std::string_view prefix);
 // default partitioner (and the log's producer) computes it.
 int32_t PartitionOfKey(std::string_view key, int32_t partitions);
 
-// Connects, checks (or creates) the topic, opens the state store and folds in
+// Connects, checks (or creates) the topic, opens the local store and indexes
 // the events after its offsets. Unavailable when the brokers cannot be
 // reached; InvalidArgument when the topic exists with other settings than
 // configured, naming them.
@@ -124,7 +119,7 @@ class WorkerLog : public Log {
 
 // Opens a worker's log: checks (or creates) the events, commands and answers
 // topics with the same partition count, fences the transactional id and
-// folds in the partition's events past the state store.
+// indexes the partition's events past the local store.
 Result<std::unique_ptr<WorkerLog>> OpenKafkaWorkerLog(const KafkaOptions& options);
 
 // The producer settings of the log, besides bootstrap.servers and

@@ -11,10 +11,11 @@
 // with gaps where transaction markers sit). Within a case, events are ordered
 // by case_seq (1-based, no gaps).
 //
-// Durability: a Batch's events, engine state, command answers and deadline
-// index entries become visible and durable together when RunBatch returns OK,
-// or none of them do. After a failed commit the log refuses further writes
-// (Fatal): what reached the disk or the topic is known only after reopening.
+// Durability: a Batch's events, and what its body wrote in the log's local
+// store (the engine's state store: engine/state_store.h), become visible and
+// durable together when RunBatch returns OK, or none of them do. After a
+// failed commit the log refuses further writes (Fatal): what reached the disk
+// or the topic is known only after reopening.
 //
 // Thread-safety: one writer at a time (RunBatch serialises callers); reads
 // (Scan, ReadCase, EndOffsets, ...) may run concurrently from any thread and
@@ -29,42 +30,48 @@
 #include <string_view>
 #include <vector>
 
+#include "base/lmdb.h"
 #include "base/status.h"
 #include "events/casegrid.pb.h"
 
 namespace casegrid::events {
 
-// One atomic unit of writing. Reads in a batch see the batch's own writes.
+// What a batch reached in one partition: the offset after its last event.
+struct BatchEnd {
+  int32_t partition = 0;
+  uint64_t next_offset = 0;
+};
+
+// Called once a batch's events are durable in the log (journal: appended;
+// Kafka: every delivery report back), inside the batch's local transaction
+// before it commits, with one BatchEnd per partition the batch appended to
+// (none for a batch without events).
+using DurableHook = std::function<Status(lmdb::Txn& txn, const std::vector<BatchEnd>& ends)>;
+
+// One atomic unit of writing: the events appended and whatever the caller
+// writes in the local transaction become durable together, or none of them.
 class Batch {
  public:
   virtual ~Batch() = default;
 
-  // The engine's opaque per-case state. NotFound when the case has none.
-  virtual Status GetCaseState(std::string_view case_id, std::string* state) = 0;
-  virtual Status PutCaseState(std::string_view case_id, std::string_view state) = 0;
-
-  // The answer recorded for a command id (deduplication). NotFound when new.
-  virtual Status GetCommandAnswer(std::string_view command_id, std::string* answer) = 0;
-  virtual Status PutCommandAnswer(std::string_view command_id, std::string_view answer) = 0;
-
-  // The open-deadline index: (due, case, deadline name).
-  virtual Status PutDeadline(int64_t due_micros, std::string_view case_id,
-                             std::string_view name) = 0;
-  virtual Status DelDeadline(int64_t due_micros, std::string_view case_id,
-                             std::string_view name) = 0;
-  // The earliest deadline due at or before `until_micros`. NotFound if none.
-  virtual Status FirstDeadlineDue(int64_t until_micros, int64_t* due_micros, std::string* case_id,
-                                  std::string* name) = 0;
-
   // Appends one sealed event record (see SealEvent) of `case_id`, after the
-  // batch's earlier appends. Its offset is known once the batch is committed.
+  // batch's earlier appends. Its offset is known once the batch is durable.
   virtual Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) = 0;
+
+  // The write transaction of the log's local store (Log::local_store()) that
+  // commits with the batch: a caller's tables there (the engine's state
+  // store) change exactly when the batch's events are in the log. Valid
+  // during the body only.
+  virtual lmdb::Txn& txn() = 0;
+
+  // Sets the hook this run of the body wants called once its events are
+  // durable (replaces an earlier one). A failing hook abandons the commit;
+  // on Kafka the events are then on the topic and the log refuses writes.
+  virtual void OnDurable(DurableHook hook) = 0;
 };
 
 struct LogStats {
-  uint64_t events = 0;  // events in the log (Kafka: sum of end offsets, markers included)
-  uint64_t cases = 0;
-  uint64_t commands = 0;
+  uint64_t events = 0;   // events in the log (Kafka: sum of end offsets, markers included)
   size_t map_bytes = 0;  // the local LMDB map
 };
 
@@ -110,10 +117,13 @@ class Log {
                                 const EventVisitor& visit) = 0;
   // Visits one case's events in case order. NotFound if the case has none.
   virtual Status ReadCase(std::string_view case_id, const EventVisitor& visit) = 0;
-  // The case's stored engine state (committed). NotFound if none.
-  virtual Status ReadCaseState(std::string_view case_id, std::string* state) = 0;
-  // Whether a command id was applied, and its answer. NotFound if not.
-  virtual Status ReadCommandAnswer(std::string_view command_id, std::string* answer) = 0;
+  // Whether this log appends to `partition` (a Kafka worker's log: only its
+  // own); a reader of the log's tail (the engine's state store) folds those.
+  virtual bool Writes(int32_t partition) const = 0;
+  // The LMDB environment the log keeps beside its events (the journal's own;
+  // Kafka: the state directory). Others may open their own tables in it and
+  // write them in a Batch's txn(); the log's tables are its own.
+  virtual lmdb::Environment& local_store() = 0;
   virtual Result<LogStats> Stats() = 0;
   // A short description for messages, e.g. "journal at ./casegrid-data/journal".
   virtual std::string Describe() const = 0;

@@ -90,7 +90,8 @@ Rss ReadRss() {
 
 Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
                         size_t batch, bool sample_rss) {
-  engine::Engine engine(&log, config, Env::Default());
+  CASEGRID_ASSIGN_OR_RETURN(auto opened, engine::Engine::Open(&log, config, Env::Default()));
+  engine::Engine& engine = *opened;
   std::vector<std::string> grids;
   for (const auto& g : config.org->proto().grids()) grids.push_back(g.code());
   // Lines are generated on the decoding thread as they are needed (as if read

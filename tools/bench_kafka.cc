@@ -91,7 +91,6 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
   ko.topic_prefix = prefix;
   ko.partitions = partitions;
   ko.state_dir = root + "/kafka-state";
-  ko.recover = engine::RecoverEvent;
   ko.timeout_ms = kTimeoutMs;
   nlohmann::json j;
   j["cluster"] = mock ? "mock cluster in this process, 3 brokers" : brokers;
@@ -113,7 +112,9 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
   auto t0 = Clock::now();
   auto log = events::OpenKafkaLog(ko);
   if (!log.ok()) return Fail(log.status());
-  engine::Engine engine(log->get(), config, Env::Default());
+  auto opened = engine::Engine::Open(log->get(), config, Env::Default());
+  if (!opened.ok()) return Fail(opened.status());
+  engine::Engine& engine = **opened;
   casegrid::v1::Command probe;
   probe.set_case_id("BN-00000000");
   probe.set_action("urge");

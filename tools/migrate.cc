@@ -59,18 +59,20 @@ int RunMigrateLog(const GlobalOptions& g) {
     uint64_t batch_copied = 0, batch_skipped = 0;
     CASEGRID_RETURN_IF_ERROR(kafka.RunBatch([&](events::Batch& b) -> Status {
       batch_copied = batch_skipped = 0;
+      // The copied events are folded into the engine's state store as they
+      // are appended, so it stays at the topic's end.
+      engine::StateStore::Writer store(opened->engine->state_store(), b);
       for (const std::string& record : pending) {
         casegrid::v1::Event e;
         e.ParseFromString(record);
-        std::string bytes;
         casegrid::v1::CaseState state;
-        Status s = b.GetCaseState(e.case_id(), &bytes);
-        if (s.ok() && state.ParseFromString(bytes) && state.last_seq() >= e.case_seq()) {
+        bool found = false;
+        CASEGRID_RETURN_IF_ERROR(store.Load(e.case_id(), &state, &found));
+        if (found && state.last_seq() >= e.case_seq()) {
           ++batch_skipped;  // already on the topic (an earlier, interrupted run)
           continue;
         }
-        if (!s.ok() && !s.IsNotFound()) return s;
-        CASEGRID_RETURN_IF_ERROR(engine::RecoverEvent(b, record));
+        CASEGRID_RETURN_IF_ERROR(store.Fold(record));
         CASEGRID_RETURN_IF_ERROR(b.Append(e.case_id(), e.case_seq(), record));
         ++batch_copied;
       }

@@ -27,7 +27,6 @@ Result<std::unique_ptr<events::Log>> OpenLog(const GlobalOptions& options, bool 
     ko.partitions = options.partitions;
     ko.state_dir = options.data_dir + "/kafka-state";
     ko.sync = options.sync;
-    ko.recover = engine::RecoverEvent;
     if (ko.brokers.empty()) {
       return Status::InvalidArgument(
           "--log kafka needs --brokers HOST:PORT (or CASEGRID_BROKERS); `casegrid kafka-dev` "
@@ -65,7 +64,7 @@ Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
   CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false));
   CASEGRID_ASSIGN_OR_RETURN(auto config,
                             engine::LoadConfig(ResolveConfigDir(options), s.log.get()));
-  s.engine = std::make_unique<engine::Engine>(s.log.get(), std::move(config), env);
+  CASEGRID_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(s.log.get(), std::move(config), env));
   projections::Options po;
   po.sync = options.sync;
   CASEGRID_ASSIGN_OR_RETURN(s.models,

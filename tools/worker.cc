@@ -196,14 +196,14 @@ class Worker {
     ko.partitions = g_.partitions;
     ko.state_dir = g_.data_dir + "/worker/p" + std::to_string(p);
     ko.sync = g_.sync;
-    ko.recover = engine::RecoverEvent;
     ko.partition = p;
     ko.transactional_id = g_.topic_prefix + ".worker.p" + std::to_string(p);
     Owned owned;
     CASEGRID_ASSIGN_OR_RETURN(owned.log, events::OpenKafkaWorkerLog(ko));
     FollowDefinitions(*owned.log);
     CASEGRID_RETURN_IF_ERROR(failed_);
-    owned.engine = std::make_unique<engine::Engine>(owned.log.get(), config_, Env::Default());
+    CASEGRID_ASSIGN_OR_RETURN(owned.engine,
+                              engine::Engine::Open(owned.log.get(), config_, Env::Default()));
     std::string last;
     uint64_t next = 0;
     Status s = owned.log->LastRecord(answers_topic_, p, &last);

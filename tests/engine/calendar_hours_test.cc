@@ -365,7 +365,7 @@ TEST_CASE("a command whose deadline falls past the published years is rejected, 
   REQUIRE(rig.log->Stats()->events == events);
   REQUIRE(rig.engine->CaseState("LS-1")->state() == "received");
   std::string answer;
-  REQUIRE(rig.log->ReadCommandAnswer("dispatch-1", &answer).IsNotFound());
+  REQUIRE(rig.engine->state_store().ReadCommandAnswer("dispatch-1", &answer).IsNotFound());
   // Ticking past the year's end fires what is due and does not fail.
   REQUIRE_OK(rig.engine->Tick(At("2026-12-31T00:00:00+08:00")));
 }

@@ -41,7 +41,9 @@ std::vector<Command> Workload(int cases) {
   VirtualEnv clock(At("2026-09-05T00:00:00+08:00"));
   auto log = events::OpenJournal(dir + "/journal", {});
   if (!log.ok()) _exit(3);
-  engine::Engine engine(log->get(), ShippedConfig(), &clock);
+  auto opened = engine::Engine::Open(log->get(), ShippedConfig(), &clock);
+  if (!opened.ok()) _exit(3);
+  engine::Engine& engine = **opened;
   auto models = projections::ReadModels::Open(dir + "/projections");
   if (!models.ok()) _exit(3);
   std::vector<engine::Answer> answers;
@@ -107,9 +109,13 @@ TEST_CASE("kill -9 during a large submit loses no acknowledged command and doubl
 
     auto log = events::OpenJournal(dir.Sub("journal"), {});
     REQUIRE_OK(log);
+    VirtualEnv clock(At("2026-09-05T00:00:00+08:00"));
+    auto opened = engine::Engine::Open(log->get(), ShippedConfig(), &clock);
+    REQUIRE_OK(opened);
+    engine::Engine& engine = **opened;
     for (const auto& id : acked) {
       std::string answer;
-      REQUIRE_OK((*log)->ReadCommandAnswer(id, &answer));
+      REQUIRE_OK(engine.state_store().ReadCommandAnswer(id, &answer));
     }
     auto report = engine::VerifyLog(**log);
     REQUIRE_OK(report);
@@ -127,8 +133,6 @@ TEST_CASE("kill -9 during a large submit loses no acknowledged command and doubl
 
     // Submitting the whole file again finishes the job: what was applied is a
     // duplicate, the rest applies, and every case ends closed exactly once.
-    VirtualEnv clock(At("2026-09-05T00:00:00+08:00"));
-    engine::Engine engine(log->get(), ShippedConfig(), &clock);
     std::vector<engine::Answer> answers;
     REQUIRE_OK(engine.Apply(work, &answers));
     for (size_t k = 0; k < work.size(); ++k) {

@@ -89,7 +89,9 @@ struct EngineRig {
   void Open(Result<std::unique_ptr<events::Log>> opened) {
     REQUIRE_OK(opened);
     log = std::move(opened).value();
-    engine = std::make_unique<engine::Engine>(log.get(), ShippedConfig(), &clock);
+    auto started = engine::Engine::Open(log.get(), ShippedConfig(), &clock);
+    REQUIRE_OK(started);
+    engine = std::move(started).value();
   }
   std::vector<engine::Answer> Apply(const std::vector<casegrid::v1::Command>& cmds) {
     std::vector<engine::Answer> answers;

@@ -48,7 +48,7 @@ TEST_CASE("a rejected command in a batch writes nothing and the rest of the batc
           std::string::npos);
   for (size_t i : {0, 1, 3, 4, 5, 6}) REQUIRE(answers[i].kind == engine::Answer::Kind::kAccepted);
   std::string answer;
-  REQUIRE(rig.log->ReadCommandAnswer("bad-1", &answer).IsNotFound());
+  REQUIRE(rig.engine->state_store().ReadCommandAnswer("bad-1", &answer).IsNotFound());
   REQUIRE(rig.engine->CaseState("LS-1")->state() == "closed");
 }
 

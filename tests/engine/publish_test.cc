@@ -23,7 +23,9 @@ struct Rig : JournalRig {
     log = std::move(opened).value();
     auto config = engine::LoadConfig(SourcePath("workflows"), log.get());
     REQUIRE_OK(config);
-    engine = std::make_unique<engine::Engine>(log.get(), std::move(config).value(), &clock);
+    auto started = engine::Engine::Open(log.get(), std::move(config).value(), &clock);
+    REQUIRE_OK(started);
+    engine = std::move(started).value();
   }
 };
 

@@ -70,17 +70,65 @@ TEST_CASE("a batch whose body fails writes nothing", "[journal]") {
   test::TempDir dir;
   auto log = events::OpenJournal(dir.path(), {});
   REQUIRE_OK(log);
+  // A caller's own table in the local store (as the engine's state store).
+  auto probe = (*log)->local_store().OpenDb("probe");
+  REQUIRE_OK(probe);
+  bool hook_ran = false;
   Status s = (*log)->RunBatch([&](events::Batch& b) -> Status {
-    CASEGRID_RETURN_IF_ERROR(b.PutCommandAnswer("c1", "1"));
+    CASEGRID_RETURN_IF_ERROR(b.txn().Put(*probe, "c1", "1"));
     CASEGRID_RETURN_IF_ERROR(b.Append("A", 1, "record"));
+    b.OnDurable([&](lmdb::Txn&, const std::vector<events::BatchEnd>&) {
+      hook_ran = true;
+      return Status::Ok();
+    });
     return Status::IOError("injected");
   });
   REQUIRE(s.code() == Status::Code::kIOError);
+  REQUIRE_FALSE(hook_ran);
   auto stats = (*log)->Stats();
   REQUIRE_OK(stats);
   REQUIRE(stats->events == 0);
-  std::string answer;
-  REQUIRE((*log)->ReadCommandAnswer("c1", &answer).IsNotFound());
+  auto txn = lmdb::Txn::Begin(&(*log)->local_store(), false);
+  REQUIRE_OK(txn);
+  std::string_view value;
+  REQUIRE((*txn)->Get(*probe, "c1", &value).IsNotFound());
+}
+
+TEST_CASE("a batch's durable hook sees where its events ended, in its transaction", "[journal]") {
+  test::TempDir dir;
+  auto log = events::OpenJournal(dir.path(), {});
+  REQUIRE_OK(log);
+  auto probe = (*log)->local_store().OpenDb("probe");
+  REQUIRE_OK(probe);
+  std::vector<events::BatchEnd> seen;
+  REQUIRE_OK((*log)->RunBatch([&](events::Batch& b) -> Status {
+    CASEGRID_RETURN_IF_ERROR(b.Append("A", 1, "r1"));
+    CASEGRID_RETURN_IF_ERROR(b.Append("B", 1, "r2"));
+    b.OnDurable([&](lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends) {
+      seen = ends;
+      return txn.Put(*probe, "end", std::to_string(ends.at(0).next_offset));
+    });
+    return Status::Ok();
+  }));
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].partition == 0);
+  CHECK(seen[0].next_offset == 3);  // positions 1 and 2 written
+  auto txn = lmdb::Txn::Begin(&(*log)->local_store(), false);
+  REQUIRE_OK(txn);
+  std::string_view value;
+  REQUIRE_OK((*txn)->Get(*probe, "end", &value));
+  CHECK(value == "3");
+  txn->reset();
+  // A failing hook abandons the batch: nothing is written.
+  Status s = (*log)->RunBatch([&](events::Batch& b) -> Status {
+    CASEGRID_RETURN_IF_ERROR(b.Append("A", 2, "r3"));
+    b.OnDurable([](lmdb::Txn&, const std::vector<events::BatchEnd>&) {
+      return Status::IOError("hook failed");
+    });
+    return Status::Ok();
+  });
+  REQUIRE(s.code() == Status::Code::kIOError);
+  REQUIRE((*log)->Stats()->events == 2);
 }
 
 TEST_CASE("verify names the event whose stored byte was flipped", "[journal]") {

@@ -34,12 +34,13 @@ struct Load {
 Load RunLoad(const KafkaTarget& target, const std::string& dir, int cases,
              const std::function<void()>& during, events::KafkaOptions options = {}) {
   events::KafkaOptions o = target.Options(dir + "/state");
-  o.recover = engine::RecoverEvent;
   o.properties = options.properties;
   auto log = events::OpenKafkaLog(o);
   REQUIRE_OK(log);
   VirtualEnv clock{At("2026-12-31T00:00:00+08:00")};
-  engine::Engine engine(log->get(), ShippedConfig(), &clock);
+  auto opened = engine::Engine::Open(log->get(), ShippedConfig(), &clock);
+  REQUIRE_OK(opened);
+  engine::Engine& engine = **opened;
   projections::Options po;
   po.sync = false;
   po.batch_events = 7;
@@ -152,7 +153,6 @@ TEST_CASE("a fatal producer error stops intake with a clear message, and nothing
   std::map<std::string, uint64_t> answered;
   {
     events::KafkaOptions o = target.Options(dir.Sub("state"));
-    o.recover = engine::RecoverEvent;
     o.on_producer = [&](rd_kafka_t* p) { producer = p; };
     EngineRig rig;
     rig.Open(events::OpenKafkaLog(o));
@@ -182,7 +182,6 @@ TEST_CASE("a fatal producer error stops intake with a clear message, and nothing
   }
   // A restart takes commands again; every answered event is there once.
   events::KafkaOptions o = target.Options(dir.Sub("state"));
-  o.recover = engine::RecoverEvent;
   EngineRig rig;
   rig.Open(events::OpenKafkaLog(o));
   const auto answers = rig.Apply({Lifecycle("FE-1")[0], Lifecycle("FE-1")[1]});
@@ -205,7 +204,6 @@ TEST_CASE("a read-model consumer that dies in the middle of the topic resumes ex
   KafkaTarget target(4);
   TempDir dir;
   events::KafkaOptions o = target.Options(dir.Sub("state"));
-  o.recover = engine::RecoverEvent;
   EngineRig rig;
   rig.Open(events::OpenKafkaLog(o));
   for (int i = 0; i < 12; ++i) rig.Apply(Lifecycle("RC-" + std::to_string(i)));

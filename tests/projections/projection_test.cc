@@ -78,10 +78,9 @@ class FakeLog final : public events::Log {
   Status ReadCase(std::string_view, const events::EventVisitor&) override {
     return Status::NotFound("fake");
   }
-  Status ReadCaseState(std::string_view, std::string*) override { return Status::NotFound("fake"); }
-  Status ReadCommandAnswer(std::string_view, std::string*) override {
-    return Status::NotFound("fake");
-  }
+  bool Writes(int32_t partition) const override { return partition == 0; }
+  // The read models never touch the log's local store.
+  lmdb::Environment& local_store() override { std::abort(); }
   Result<events::LogStats> Stats() override {
     events::LogStats s;
     s.events = records_.size();

@@ -800,15 +800,16 @@ TEST_CASE("the engine state stored for every case of the demo equals a replay of
     return true;
   }));
   REQUIRE(cases.size() > 800);
+  auto opened = engine::StateStore::Open(log->get());
+  REQUIRE_OK(opened);
+  engine::StateStore* store = opened->get();
   for (const std::string& id : cases) {
     INFO("case " << id);
     casegrid::v1::CaseState replayed;
     REQUIRE_OK(engine::ReplayCase(
         **log, id, [&](const auto&, const casegrid::v1::CaseState& s) { replayed = s; }));
-    std::string stored;
-    REQUIRE_OK((*log)->ReadCaseState(id, &stored));
-    casegrid::v1::CaseState state;
-    REQUIRE(state.ParseFromString(stored));
-    CHECK(state.DebugString() == replayed.DebugString());
+    auto state = store->ReadCase(id);
+    REQUIRE_OK(state);
+    CHECK(state->DebugString() == replayed.DebugString());
   }
 }

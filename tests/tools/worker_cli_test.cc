@@ -160,20 +160,31 @@ std::unique_ptr<Child> StartWorker(const casegrid::test::TempDir& dir, const Kaf
       dir.Sub(name + ".out"), dir.Sub(name + ".err"), "", KafkaEnv(k));
 }
 
-// A log on the topic, read back from the start: opening it folds every event
-// in, checking that each case's sequence runs 1, 2, 3, ... with every hash
-// and chain link (an event written twice stops it); then VerifyLog passes.
+// A log on the topic, read back from the start: opening it indexes every
+// event (an event written twice stops it), folding it into a state store
+// checks that each case's sequence runs 1, 2, 3, ... with every hash and
+// chain link; then VerifyLog passes.
 std::unique_ptr<casegrid::events::Log> VerifiedLog(const KafkaTarget& k,
                                                    const casegrid::test::TempDir& dir) {
   casegrid::events::KafkaOptions ko = k.Options(dir.Sub("reader"));
   ko.partitions = kPartitions;
-  ko.recover = casegrid::engine::RecoverEvent;
   auto log = casegrid::events::OpenKafkaLog(ko);
   REQUIRE_OK(log);
+  auto store = casegrid::engine::StateStore::Open(log->get());
+  REQUIRE_OK(store);
+  REQUIRE_OK((*store)->CatchUp());
   auto report = casegrid::engine::VerifyLog(**log);
   REQUIRE_OK(report);
   REQUIRE_OK(report->first_problem);
   return std::move(log).value();
+}
+
+// The engine state store's state of a case on `log` (VerifiedLog folded it).
+casegrid::Result<casegrid::v1::CaseState> StoredState(casegrid::events::Log& log,
+                                                      const std::string& id) {
+  auto store = casegrid::engine::StateStore::Open(&log);
+  if (!store.ok()) return store.status();
+  return (*store)->ReadCase(id);
 }
 
 Output Send(const casegrid::test::TempDir& dir, const KafkaTarget& k, const std::string& text) {
@@ -248,8 +259,7 @@ TEST_CASE("three workers, one killed in the middle: every command applied once, 
     if (a.value("answer", "") == "accepted") CHECK(a.value("events", 0u) == seqs.size());
   }
   // Closed, every case: the last command of each was applied.
-  std::string state;
-  REQUIRE_OK(log->ReadCaseState("W-1299", &state));
+  REQUIRE_OK(StoredState(*log, "W-1299"));
 }
 
 TEST_CASE("bad commands on the topic are answered rejected, saying where, and nothing is written",
@@ -480,11 +490,9 @@ TEST_CASE("workflow migrate --send moves open cases through the workers that own
   // Written by the owner of each partition: every case on v2, the chains whole.
   auto log = VerifiedLog(k, dir);
   for (const char* id : {"H-1", "H-2", "H-3"}) {
-    std::string bytes;
-    REQUIRE_OK(log->ReadCaseState(id, &bytes));
-    casegrid::v1::CaseState state;
-    REQUIRE(state.ParseFromString(bytes));
-    CHECK(state.workflow_version() == 2);
+    auto state = StoredState(*log, id);
+    REQUIRE_OK(state);
+    CHECK(state->workflow_version() == 2);
   }
   CHECK_FALSE(worker->Poll().has_value());
 }

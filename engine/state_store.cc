@@ -1,0 +1,271 @@
+#include "engine/state_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "base/codec.h"
+#include "engine/decider.h"
+
+namespace casegrid::engine {
+namespace {
+
+using casegrid::v1::CaseState;
+using casegrid::v1::Event;
+
+// Events folded per local transaction by CatchUp.
+constexpr uint64_t kFoldChunk = 1000;
+
+std::string PositionKey(int32_t partition) {
+  std::string key;
+  codec::PutI32BE(&key, partition);
+  return key;
+}
+
+uint64_t Entries(lmdb::Txn& txn, MDB_dbi dbi) {
+  MDB_stat st;
+  return mdb_stat(txn.raw(), dbi, &st) == 0 ? st.ms_entries : 0;
+}
+
+}  // namespace
+
+void OpenDeadlines(const CaseState& state, DeadlineList* out) {
+  out->clear();
+  for (const auto& d : state.deadlines()) {
+    if (!d.breached()) out->emplace_back(d.due_micros(), d.name());
+  }
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(events::Log* log) {
+  lmdb::Environment& env = log->local_store();
+  Tables t;
+  CASEGRID_ASSIGN_OR_RETURN(t.case_state, env.OpenDb("case_state"));
+  CASEGRID_ASSIGN_OR_RETURN(t.commands, env.OpenDb("commands"));
+  CASEGRID_ASSIGN_OR_RETURN(t.deadlines, env.OpenDb("deadlines"));
+  CASEGRID_ASSIGN_OR_RETURN(t.positions, env.OpenDb("engine_positions"));
+  return std::unique_ptr<StateStore>(new StateStore(log, t));
+}
+
+Status StateStore::Reset() {
+  return log_->local_store().RunWrite([&](lmdb::Txn& txn) -> Status {
+    for (MDB_dbi dbi : {tables_.case_state, tables_.commands, tables_.deadlines, tables_.positions})
+      CASEGRID_RETURN_IF_ERROR(txn.Drop(dbi));
+    return Status::Ok();
+  });
+}
+
+Status StateStore::Advance(lmdb::Txn& txn, int32_t partition, uint64_t next_offset) {
+  const std::string key = PositionKey(partition);
+  std::string_view stored;
+  Status s = txn.Get(tables_.positions, key, &stored);
+  if (s.ok() && stored.size() == 8 && codec::DecodeU64BE(stored.data()) >= next_offset) {
+    return Status::Ok();
+  }
+  if (!s.ok() && !s.IsNotFound()) return s;
+  return txn.Put(tables_.positions, key, codec::EncodeU64BE(next_offset));
+}
+
+Result<std::vector<uint64_t>> StateStore::Positions() {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  std::vector<uint64_t> positions(static_cast<size_t>(log_->Partitions()), 0);
+  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.positions));
+  for (bool ok = cur->First(); ok; ok = cur->Next()) {
+    std::string_view key = cur->key();
+    int32_t p = 0;
+    if (!codec::GetI32BE(&key, &p) || !key.empty() || cur->value().size() != 8 || p < 0 ||
+        p >= log_->Partitions()) {
+      return Status::Corruption("engine state store: malformed position entry in " +
+                                log_->local_store().dir());
+    }
+    positions[static_cast<size_t>(p)] = codec::DecodeU64BE(cur->value().data());
+  }
+  return positions;
+}
+
+Result<uint64_t> StateStore::CatchUp() {
+  {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+    const bool no_positions = Entries(*txn, tables_.positions) == 0;
+    const bool has_state = Entries(*txn, tables_.case_state) > 0;
+    txn->Abort();
+    if (no_positions && has_state) {
+      spdlog::info(
+          "engine state store in {} records no log positions (an older casegrid): "
+          "rebuilding it from {}",
+          log_->local_store().dir(), log_->Describe());
+      CASEGRID_RETURN_IF_ERROR(Reset());
+    }
+  }
+  CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log_->EndOffsets());
+  uint64_t folded = 0;
+  for (int32_t p = 0; p < log_->Partitions(); ++p) {
+    if (!log_->Writes(p)) continue;
+    const uint64_t end = ends[static_cast<size_t>(p)];
+    bool done = false;
+    while (!done) {
+      uint64_t n = 0;
+      CASEGRID_RETURN_IF_ERROR(log_->local_store().RunWrite([&](lmdb::Txn& txn) -> Status {
+        n = 0;
+        uint64_t from = 0;
+        std::string_view stored;
+        Status s = txn.Get(tables_.positions, PositionKey(p), &stored);
+        if (s.ok() && stored.size() == 8) from = codec::DecodeU64BE(stored.data());
+        if (!s.ok() && !s.IsNotFound()) return s;
+        if (from >= end) {
+          done = true;
+          return Status::Ok();
+        }
+        Writer writer(*this, txn);
+        Status failed;
+        CASEGRID_ASSIGN_OR_RETURN(
+            const uint64_t next,
+            log_->Scan(p, from, end, kFoldChunk, [&](uint64_t offset, std::string_view record) {
+              failed = writer.Fold(record).WithContext(
+                  log_->DescribePosition(events::PackPosition(p, offset)));
+              ++n;
+              return failed.ok();
+            }));
+        CASEGRID_RETURN_IF_ERROR(failed);
+        return Advance(txn, p, next);
+      }));
+      folded += n;
+    }
+  }
+  if (folded > 0) {
+    spdlog::info("engine: folded {} events of {} into its state store", folded, log_->Describe());
+  }
+  return folded;
+}
+
+Result<CaseState> StateStore::ReadCase(std::string_view case_id) {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  std::string_view bytes;
+  Status s = txn->Get(tables_.case_state, case_id, &bytes);
+  if (s.IsNotFound()) return Status::NotFound("no case " + std::string(case_id));
+  CASEGRID_RETURN_IF_ERROR(s);
+  CaseState state;
+  if (!state.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Corruption("engine state of case " + std::string(case_id) + " does not parse");
+  }
+  return state;
+}
+
+Status StateStore::ReadCommandAnswer(std::string_view command_id, std::string* answer) {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  std::string_view v;
+  CASEGRID_RETURN_IF_ERROR(txn->Get(tables_.commands, command_id, &v));
+  answer->assign(v);
+  return Status::Ok();
+}
+
+Result<StateStore::Counts> StateStore::Stats() {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  Counts c;
+  c.cases = Entries(*txn, tables_.case_state);
+  c.commands = Entries(*txn, tables_.commands);
+  c.open_deadlines = Entries(*txn, tables_.deadlines);
+  return c;
+}
+
+// ---- Writer ----
+
+StateStore::Writer::Writer(StateStore& store, lmdb::Txn& txn) : store_(store), txn_(txn) {}
+
+StateStore::Writer::Writer(StateStore& store, events::Batch& batch) : Writer(store, batch.txn()) {
+  StateStore* s = &store;
+  batch.OnDurable([s](lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends) -> Status {
+    for (const auto& e : ends)
+      CASEGRID_RETURN_IF_ERROR(s->Advance(txn, e.partition, e.next_offset));
+    return Status::Ok();
+  });
+}
+
+Status StateStore::Writer::Load(std::string_view case_id, CaseState* state, bool* found) {
+  std::string_view bytes;
+  Status s = txn_.Get(store_.tables_.case_state, case_id, &bytes);
+  *found = s.ok();
+  if (s.IsNotFound()) return Status::Ok();
+  CASEGRID_RETURN_IF_ERROR(s);
+  if (!state->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Corruption("engine state of case " + std::string(case_id) + " does not parse");
+  }
+  return Status::Ok();
+}
+
+Status StateStore::Writer::Store(const DeadlineList& before, const CaseState& state) {
+  OpenDeadlines(state, &scratch_);
+  const MDB_dbi deadlines = store_.tables_.deadlines;
+  for (const auto& d : before) {
+    if (std::find(scratch_.begin(), scratch_.end(), d) == scratch_.end()) {
+      CASEGRID_RETURN_IF_ERROR(
+          txn_.Del(deadlines, codec::DeadlineKey(d.first, state.case_id(), d.second)));
+    }
+  }
+  for (const auto& d : scratch_) {
+    if (std::find(before.begin(), before.end(), d) == before.end()) {
+      CASEGRID_RETURN_IF_ERROR(
+          txn_.Put(deadlines, codec::DeadlineKey(d.first, state.case_id(), d.second), {}));
+    }
+  }
+  bytes_.clear();
+  state.AppendToString(&bytes_);
+  return txn_.Put(store_.tables_.case_state, state.case_id(), bytes_);
+}
+
+Status StateStore::Writer::GetAnswer(std::string_view command_id, std::string* answer) {
+  std::string_view v;
+  CASEGRID_RETURN_IF_ERROR(txn_.Get(store_.tables_.commands, command_id, &v));
+  answer->assign(v);
+  return Status::Ok();
+}
+
+Status StateStore::Writer::PutAnswer(std::string_view command_id, std::string_view answer) {
+  return txn_.Put(store_.tables_.commands, command_id, answer);
+}
+
+Status StateStore::Writer::FirstDeadlineDue(int64_t until, int64_t* due, std::string* case_id,
+                                            std::string* name) {
+  if (!deadline_cursor_) {
+    CASEGRID_ASSIGN_OR_RETURN(deadline_cursor_, lmdb::Cursor::Open(txn_, store_.tables_.deadlines));
+  }
+  if (!deadline_cursor_->First()) return Status::NotFound("no deadline");
+  std::string_view c, n;
+  if (!codec::ParseDeadlineKey(deadline_cursor_->key(), due, &c, &n)) {
+    return Status::Corruption("deadlines: malformed key");
+  }
+  if (*due > until) return Status::NotFound("no deadline due");
+  case_id->assign(c);
+  name->assign(n);
+  return Status::Ok();
+}
+
+Status StateStore::Writer::DropDeadline(int64_t due, std::string_view case_id,
+                                        std::string_view name) {
+  return txn_.Del(store_.tables_.deadlines, codec::DeadlineKey(due, case_id, name));
+}
+
+Status StateStore::Writer::Fold(std::string_view record) {
+  Event e;
+  if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
+    return Status::Corruption("an event record does not parse");
+  }
+  CaseState state;
+  bool found;
+  CASEGRID_RETURN_IF_ERROR(Load(e.case_id(), &state, &found));
+  CASEGRID_RETURN_IF_ERROR(events::OpenRecord(record, &state.last_hash(), &e));
+  if (e.case_seq() != state.last_seq() + 1) {
+    return Status::Corruption("case " + e.case_id() + ": expected seq " +
+                              std::to_string(state.last_seq() + 1) + ", found " +
+                              std::to_string(e.case_seq()));
+  }
+  DeadlineList before;
+  OpenDeadlines(state, &before);
+  Evolve(&state, e);
+  CASEGRID_RETURN_IF_ERROR(Store(before, state));
+  if (!e.correlation_id().empty()) {
+    CASEGRID_RETURN_IF_ERROR(PutAnswer(e.correlation_id(), std::to_string(state.last_seq())));
+  }
+  return Status::Ok();
+}
+
+}  // namespace casegrid::engine

@@ -1,0 +1,127 @@
+// The engine's state store: what the engine needs at hand to decide, all of it
+// derived from the log and rebuildable from it. It lives in the log's local
+// LMDB store (events::Log::local_store()) beside the log's own tables:
+//
+//   case_state        case_id -> casegrid.v1.CaseState (engine/case_state.proto)
+//   commands          command_id -> answer (the case_seq after it, decimal)
+//   deadlines         due:i64be case_id name -> "" (open, unbreached deadlines)
+//   engine_positions  partition:i32be -> next offset:u64be (the log position
+//                     the state covers; docs/keys.md)
+//
+// Writes go through a Writer inside a log batch (events::Batch::txn()), so
+// they commit exactly when the batch's events are durable: on the journal in
+// the same transaction, on Kafka after the delivery reports. CatchUp folds the
+// log's events past the covered positions (a Kafka batch delivered but not
+// committed locally, a fresh directory, an older store), as the read models
+// do; the engine calls it before it writes anything.
+// Thread-safety: reads from any thread; one Writer at a time (the log's batch).
+#ifndef CASEGRID_ENGINE_STATE_STORE_H_
+#define CASEGRID_ENGINE_STATE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/lmdb.h"
+#include "base/status.h"
+#include "engine/case_state.pb.h"
+#include "events/log.h"
+
+namespace casegrid::engine {
+
+// (due, deadline name) pairs of a case: what the deadline index holds for it.
+using DeadlineList = std::vector<std::pair<int64_t, std::string>>;
+
+// The open, unbreached deadlines of `state`, in its order.
+void OpenDeadlines(const casegrid::v1::CaseState& state, DeadlineList* out);
+
+class StateStore {
+ public:
+  // Opens (creating unless the log's store is read-only) the engine's tables
+  // in `log`'s local store. `log` must outlive the store. Reads nothing of the
+  // log: call CatchUp before writing.
+  static Result<std::unique_ptr<StateStore>> Open(events::Log* log);
+
+  // Folds every event of the partitions the log writes (Log::Writes) past the
+  // covered positions, up to the log's end as of the call, in batches of local
+  // transactions, and records the new positions. Returns how many events it
+  // folded. Corruption when an event does not continue its case's chain (the
+  // store keeps what it folded before it). A store whose tables hold state
+  // but no positions (written by casegrid before the store recorded them) is
+  // emptied and folded from the start.
+  Result<uint64_t> CatchUp();
+
+  // The committed state of a case. NotFound if the store has none.
+  Result<casegrid::v1::CaseState> ReadCase(std::string_view case_id);
+  // The committed answer to a command id. NotFound if never applied.
+  Status ReadCommandAnswer(std::string_view command_id, std::string* answer);
+
+  struct Counts {
+    uint64_t cases = 0, commands = 0, open_deadlines = 0;
+  };
+  Result<Counts> Stats();
+
+  // The committed covered positions: for each partition the log has, the
+  // offset after the last event folded in (0 when none).
+  Result<std::vector<uint64_t>> Positions();
+
+  // The store inside one log batch. Records the batch's positions when its
+  // events are durable (events::Batch::OnDurable). Valid during the batch's
+  // body only.
+  class Writer {
+   public:
+    Writer(StateStore& store, events::Batch& batch);
+    // Without a batch (CatchUp): records no positions.
+    Writer(StateStore& store, lmdb::Txn& txn);
+
+    // Loads a case's state into *state; *found = false (state untouched)
+    // when the store has none.
+    Status Load(std::string_view case_id, casegrid::v1::CaseState* state, bool* found);
+    // Stores a case's state and moves its deadline index entries from
+    // `before` (its open deadlines when it was loaded) to its open deadlines.
+    Status Store(const DeadlineList& before, const casegrid::v1::CaseState& state);
+
+    // The answer recorded for a command id. NotFound when new.
+    Status GetAnswer(std::string_view command_id, std::string* answer);
+    Status PutAnswer(std::string_view command_id, std::string_view answer);
+
+    // The earliest open deadline due at or before `until_micros`. NotFound
+    // if none.
+    Status FirstDeadlineDue(int64_t until_micros, int64_t* due_micros, std::string* case_id,
+                            std::string* name);
+    Status DropDeadline(int64_t due_micros, std::string_view case_id, std::string_view name);
+
+    // Folds one sealed record into the store as the engine's Apply left it:
+    // the case state (hash, chain link and case_seq checked), the deadline
+    // index and the answer of the command that caused it (its correlation
+    // id). Corruption when the record does not follow the case's last event.
+    Status Fold(std::string_view record);
+
+   private:
+    StateStore& store_;
+    lmdb::Txn& txn_;
+    std::unique_ptr<lmdb::Cursor> deadline_cursor_;
+    DeadlineList scratch_;
+    std::string bytes_;
+  };
+
+ private:
+  struct Tables {
+    MDB_dbi case_state, commands, deadlines, positions;
+  };
+  StateStore(events::Log* log, Tables tables) : log_(log), tables_(tables) {}
+  // Empties the four tables (an older store without positions).
+  Status Reset();
+  // Raises the stored position of `partition` to `next_offset` in `txn`.
+  Status Advance(lmdb::Txn& txn, int32_t partition, uint64_t next_offset);
+
+  events::Log* log_;
+  Tables tables_;
+};
+
+}  // namespace casegrid::engine
+
+#endif  // CASEGRID_ENGINE_STATE_STORE_H_

@@ -1,0 +1,114 @@
+// The engine's state store (engine/state_store.h): it covers exactly the log
+// positions it records, folds what it has not seen, and is rebuildable.
+#include "engine/state_store.h"
+
+#include <catch2/catch.hpp>
+
+#include "engine/engine.h"
+#include "events/log.h"
+#include "tests/engine/engine_fixture.h"
+#include "tests/test_util.h"
+
+namespace casegrid {
+namespace {
+
+using test::JournalRig;
+using test::Lifecycle;
+
+// Every case's stored state, serialized, by case id.
+std::map<std::string, std::string> States(engine::Engine& engine,
+                                          const std::vector<std::string>& ids) {
+  std::map<std::string, std::string> out;
+  for (const auto& id : ids) {
+    auto s = engine.CaseState(id);
+    REQUIRE_OK(s);
+    out[id] = s->SerializeAsString();
+  }
+  return out;
+}
+
+TEST_CASE("the state store records the log position it covers with every batch", "[state]") {
+  JournalRig rig;
+  rig.Apply(Lifecycle("SS-1"));
+  auto positions = rig.engine->state_store().Positions();
+  REQUIRE_OK(positions);
+  REQUIRE(positions->size() == 1);
+  auto ends = rig.log->EndOffsets();
+  REQUIRE_OK(ends);
+  CHECK((*positions)[0] == (*ends)[0]);
+  auto counts = rig.engine->state_store().Stats();
+  REQUIRE_OK(counts);
+  CHECK(counts->cases == 1);
+  CHECK(counts->commands == 6);
+}
+
+TEST_CASE("events appended past the state store are folded in when the engine opens", "[state]") {
+  JournalRig rig;
+  rig.Apply(Lifecycle("SS-1"));
+  // Copy SS-1's events as case SS-1 of a second journal, written through the
+  // log alone (as migrate-log or another writer would): no engine saw them.
+  test::TempDir other;
+  auto copy = events::OpenJournal(other.Sub("journal"), {});
+  REQUIRE_OK(copy);
+  std::vector<std::string> records;
+  REQUIRE_OK(rig.log->ReadCase("SS-1", [&](uint64_t, std::string_view r) {
+    records.emplace_back(r);
+    return true;
+  }));
+  REQUIRE_OK((*copy)->RunBatch([&](events::Batch& b) -> Status {
+    for (size_t i = 0; i < records.size(); ++i)
+      CASEGRID_RETURN_IF_ERROR(b.Append("SS-1", i + 1, records[i]));
+    return Status::Ok();
+  }));
+  auto opened = engine::Engine::Open(copy->get(), test::ShippedConfig(), &rig.clock);
+  REQUIRE_OK(opened);
+  CHECK(States(**opened, {"SS-1"}) == States(*rig.engine, {"SS-1"}));
+  // The command answers came with them: the lifecycle again is all duplicates.
+  std::vector<engine::Answer> answers;
+  REQUIRE_OK((*opened)->Apply(Lifecycle("SS-1"), &answers));
+  for (const auto& a : answers) CHECK(a.kind == engine::Answer::Kind::kDuplicate);
+}
+
+TEST_CASE("a state store without positions is rebuilt from the log", "[state]") {
+  JournalRig rig;
+  rig.Apply(Lifecycle("SS-1"));
+  rig.Apply(Lifecycle("SS-2"));
+  const auto before = States(*rig.engine, {"SS-1", "SS-2"});
+  // What a store written by an older casegrid looks like: state, no positions;
+  // and a state that no longer matches the log, which the rebuild replaces.
+  auto positions = rig.log->local_store().OpenDb("engine_positions");
+  auto case_state = rig.log->local_store().OpenDb("case_state");
+  REQUIRE_OK(positions);
+  REQUIRE_OK(case_state);
+  REQUIRE_OK(rig.log->local_store().RunWrite([&](lmdb::Txn& txn) -> Status {
+    CASEGRID_RETURN_IF_ERROR(txn.Drop(*positions));
+    return txn.Put(*case_state, "SS-1", "not a case state");
+  }));
+  auto opened = engine::Engine::Open(rig.log.get(), test::ShippedConfig(), &rig.clock);
+  REQUIRE_OK(opened);
+  CHECK(States(**opened, {"SS-1", "SS-2"}) == before);
+}
+
+TEST_CASE("a store that does not chain with the log is refused, naming the event", "[state]") {
+  JournalRig rig;
+  rig.Apply(Lifecycle("SS-1"));
+  // Append SS-1's first event again after its last: its chain link is wrong.
+  std::string first;
+  REQUIRE_OK(rig.log->ReadCase("SS-1", [&](uint64_t, std::string_view r) {
+    first.assign(r);
+    return false;
+  }));
+  const uint64_t position = rig.Events() + 1;
+  REQUIRE_OK(rig.log->RunBatch([&](events::Batch& b) {
+    return b.Append("SS-1", rig.engine->CaseState("SS-1")->last_seq() + 1, first);
+  }));
+  auto opened = engine::Engine::Open(rig.log.get(), test::ShippedConfig(), &rig.clock);
+  REQUIRE_FALSE(opened.ok());
+  INFO(opened.status().ToString());
+  CHECK(opened.status().code() == Status::Code::kCorruption);
+  CHECK(opened.status().ToString().find("position " + std::to_string(position)) !=
+        std::string::npos);
+}
+
+}  // namespace
+}  // namespace casegrid
