@@ -147,7 +147,7 @@ int64_t Int(const Struct& data, const std::string& key) {
   return static_cast<int64_t>(it->second.number_value());
 }
 
-const casegrid::v1::OpenDeadline* FindOpen(const CaseState& s, std::string_view name) {
+const casegrid::v1::CaseDeadline* FindOpen(const CaseState& s, std::string_view name) {
   for (const auto& d : s.deadlines()) {
     if (d.name() == name) return &d;
   }
@@ -952,6 +952,9 @@ void Evolve(CaseState* s, const Event& e) {
       break;
     case Event::kCaseDispatched:
       s->set_unit(e.case_dispatched().unit());
+      if (!e.case_dispatched().level().empty()) s->set_level(e.case_dispatched().level());
+      // The dispatch decides: a case taken in as complex may be dispatched
+      // as simple, and the other way round (docs/workflows.md).
       s->set_complex(e.case_dispatched().complex());
       s->set_accepted(true);
       break;
@@ -960,6 +963,7 @@ void Evolve(CaseState* s, const Event& e) {
       break;
     case Event::kEscalated:
       s->set_unit(e.escalated().to_unit());
+      if (!e.escalated().to_level().empty()) s->set_level(e.escalated().to_level());
       s->add_escalated_from(e.escalated().from_level());
       break;
     case Event::kCaseClosed:
@@ -973,14 +977,22 @@ void Evolve(CaseState* s, const Event& e) {
       break;
     case Event::kDeadlineSet: {
       RemoveDeadline(s, e.deadline_set().name());
+      const auto& p = e.deadline_set();
       auto* d = s->add_deadlines();
-      d->set_name(e.deadline_set().name());
-      d->set_due_micros(e.deadline_set().due_micros());
-      d->set_on_breach(e.deadline_set().on_breach());
-      d->set_anchor_event_id(e.deadline_set().anchor_event_id());
-      d->set_anchor_micros(e.deadline_set().anchor_micros());
-      d->set_anchor_action(e.deadline_set().anchor_action());
-      d->set_extension_days(e.deadline_set().extension_days());
+      d->set_name(p.name());
+      d->set_due_micros(p.due_micros());
+      d->set_on_breach(p.on_breach());
+      d->set_anchor_event_id(p.anchor_event_id());
+      d->set_anchor_micros(p.anchor_micros());
+      d->set_anchor_action(p.anchor_action());
+      d->set_extension_days(p.extension_days());
+      d->set_rule(p.rule());
+      d->set_workflow_id(p.workflow_id());
+      d->set_workflow_version(p.workflow_version());
+      d->set_calendar(p.calendar());
+      d->set_owner_unit(p.owner_unit());
+      d->set_set_micros(e.occurred_micros());
+      d->set_set_event_id(e.event_id());
       if (d->anchor_action().empty()) {  // recorded before anchor_action existed
         d->set_anchor_action(e.action());
         for (const auto& m : s->marks()) {
@@ -998,7 +1010,10 @@ void Evolve(CaseState* s, const Event& e) {
     case Event::kDeadlineBreached:
       s->set_breached_any(true);
       for (auto& d : *s->mutable_deadlines()) {
-        if (d.name() == e.deadline_breached().name()) d.set_breached(true);
+        if (d.name() == e.deadline_breached().name()) {
+          d.set_breached(true);
+          d.set_breached_micros(e.occurred_micros());
+        }
       }
       break;
     default:

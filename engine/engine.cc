@@ -124,7 +124,7 @@ class BatchWriter {
   // `until` would do: the case as the command will find it.
   void SimulateDue(CaseState* state, int64_t until) {
     for (int guard = 0; guard < 64; ++guard) {
-      const casegrid::v1::OpenDeadline* next = nullptr;
+      const casegrid::v1::CaseDeadline* next = nullptr;
       for (const auto& d : state->deadlines()) {
         if (!d.breached() && d.due_micros() <= until &&
             (next == nullptr || d.due_micros() < next->due_micros() ||

@@ -1,15 +1,19 @@
 #include "projections/apply.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "base/codec.h"
 #include "base/time.h"
+#include "engine/decider.h"
 
 namespace casegrid::projections::internal {
 namespace {
 
+using casegrid::v1::CaseDeadline;
+using casegrid::v1::CaseState;
 using casegrid::v1::CaseView;
-using casegrid::v1::DeadlineView;
+using casegrid::v1::EndedDeadline;
 using casegrid::v1::Event;
 
 // Cell packing: day:32 | dim:4 | metric:5 | value id:23.
@@ -25,8 +29,8 @@ uint64_t Pack(int32_t day, Dim dim, Metric metric, uint32_t value_id) {
          (uint64_t{static_cast<uint8_t>(metric)} << kValueBits) | value_id;
 }
 
-DeadlineView* FindDeadline(CaseView* view, std::string_view name) {
-  for (DeadlineView& d : *view->mutable_deadlines()) {
+const CaseDeadline* FindOpen(const CaseState& facts, std::string_view name) {
+  for (const CaseDeadline& d : facts.deadlines()) {
     if (d.name() == name) return &d;
   }
   return nullptr;
@@ -36,10 +40,11 @@ DeadlineView* FindDeadline(CaseView* view, std::string_view name) {
 // the case as of this event. `level` overrides the view's level (case_closed).
 void CountCase(int32_t day, const CaseView& view, std::string_view level, Metric metric,
                StatsDelta* stats) {
+  const CaseState& f = view.facts();
   stats->Add(day, Dim::kAll, "", metric);
-  if (!view.channel().empty()) stats->Add(day, Dim::kChannel, view.channel(), metric);
-  if (!view.category().empty()) stats->Add(day, Dim::kCategory, view.category(), metric);
-  if (!view.unit().empty()) stats->Add(day, Dim::kUnit, view.unit(), metric);
+  if (!f.channel().empty()) stats->Add(day, Dim::kChannel, f.channel(), metric);
+  if (!f.category().empty()) stats->Add(day, Dim::kCategory, f.category(), metric);
+  if (!f.unit().empty()) stats->Add(day, Dim::kUnit, f.unit(), metric);
   if (!level.empty()) stats->Add(day, Dim::kLevel, level, metric);
 }
 
@@ -129,69 +134,73 @@ void StatsDelta::ForEach(
   }
 }
 
-bool IsOpen(const DeadlineView& d) {
-  return d.status() == casegrid::v1::DEADLINE_STATUS_OPEN ||
-         d.status() == casegrid::v1::DEADLINE_STATUS_BREACHED;
-}
-
 std::string InboxKeyOf(const CaseView& view) {
-  if (view.ended() || view.unit().empty()) return {};
+  const CaseState& f = view.facts();
+  if (view.ended() || f.unit().empty()) return {};
   int64_t next_due = std::numeric_limits<int64_t>::max();
-  for (const DeadlineView& d : view.deadlines()) {
-    if (IsOpen(d) && d.due_micros() < next_due) next_due = d.due_micros();
-  }
-  return codec::InboxKey(view.unit(), next_due, view.case_id());
+  for (const CaseDeadline& d : f.deadlines()) next_due = std::min(next_due, d.due_micros());
+  return codec::InboxKey(f.unit(), next_due, f.case_id());
 }
 
 Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDelta* stats) {
-  if (ev.case_seq() != view->last_seq() + 1) {
+  CaseState* facts = view->mutable_facts();
+  if (ev.case_seq() != facts->last_seq() + 1) {
     return Status::Corruption("event " + std::to_string(global_seq) + " of case " + ev.case_id() +
                               " has case_seq " + std::to_string(ev.case_seq()) + " after " +
-                              std::to_string(view->last_seq()));
+                              std::to_string(facts->last_seq()));
   }
   const int64_t at = ev.occurred_micros();
   const int32_t day = timeutil::LocalDay(at);
-  if (view->case_id().empty()) view->set_case_id(ev.case_id());
-  if (!ev.state().empty()) view->set_state(ev.state());
-  if (!ev.workflow_id().empty()) {
-    view->set_workflow_id(ev.workflow_id());
-    view->set_workflow_version(ev.workflow_version());
+  // A deadline that ends leaves the facts: the view keeps it as it was, with
+  // how it ended.
+  if (ev.has_deadline_met()) {
+    const auto& p = ev.deadline_met();
+    const CaseDeadline* open = FindOpen(*facts, p.name());
+    EndedDeadline* ended = view->add_ended_deadlines();
+    if (open != nullptr) {
+      *ended->mutable_deadline() = *open;
+    } else {  // met without a recorded set: keep what the event says
+      ended->mutable_deadline()->set_name(p.name());
+      ended->mutable_deadline()->set_due_micros(p.due_micros());
+    }
+    const bool late = p.late() || ended->deadline().breached();
+    ended->set_status(late ? casegrid::v1::DEADLINE_STATUS_MET_LATE
+                           : casegrid::v1::DEADLINE_STATUS_MET);
+    ended->set_ended_micros(at);
+    stats->Add(day, Dim::kDeadline, p.name(), Metric::kMet);
+    if (!late) stats->Add(day, Dim::kDeadline, p.name(), Metric::kMetOnTime);
+  } else if (ev.has_deadline_cancelled()) {
+    const CaseDeadline* open = FindOpen(*facts, ev.deadline_cancelled().name());
+    if (open != nullptr) {
+      EndedDeadline* ended = view->add_ended_deadlines();
+      *ended->mutable_deadline() = *open;
+      ended->set_status(casegrid::v1::DEADLINE_STATUS_CANCELLED);
+      ended->set_ended_micros(at);
+      ended->set_cancel_reason(ev.deadline_cancelled().reason());
+    }
   }
-  view->set_last_seq(ev.case_seq());
+  // The one fold of a case, the engine's.
+  engine::Evolve(facts, ev);
   view->set_last_global_seq(global_seq);
-  view->set_last_micros(at);
   view->set_last_action(ev.action());
 
   switch (ev.payload_case()) {
-    case Event::kCaseReported: {
-      const auto& p = ev.case_reported();
-      view->set_channel(p.channel());
-      view->set_category(p.category());
-      view->set_grid(p.grid());
-      view->set_station(p.station());
-      view->set_complex(view->complex() || p.complex());
+    case Event::kCaseReported:
       view->set_opened_micros(at);
       view->set_reported_by(ev.actor().user());
-      CountCase(day, *view, view->level(), Metric::kReceived, stats);
+      CountCase(day, *view, facts->level(), Metric::kReceived, stats);
       break;
-    }
-    case Event::kCaseDispatched: {
-      const auto& p = ev.case_dispatched();
-      view->set_unit(p.unit());
-      if (!p.level().empty()) view->set_level(p.level());
-      view->set_complex(view->complex() || p.complex());
-      if (!view->accepted()) {
-        view->set_accepted(true);
+    case Event::kCaseDispatched:
+      if (view->accepted_micros() == 0) {  // the first dispatch accepts the case
         view->set_accepted_micros(at);
-        CountCase(day, *view, view->level(), Metric::kAccepted, stats);
+        CountCase(day, *view, facts->level(), Metric::kAccepted, stats);
       }
       break;
-    }
     case Event::kCaseRejected:
       view->set_ended(true);
       view->set_closed_micros(at);
       view->set_reject_reason(ev.case_rejected().reason());
-      CountCase(day, *view, view->level(), Metric::kRejected, stats);
+      CountCase(day, *view, facts->level(), Metric::kRejected, stats);
       break;
     case Event::kCaseClosed: {
       const auto& p = ev.case_closed();
@@ -203,7 +212,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       // "Closed" counts cases, as the centre reports them: a reopened case
       // closed again is not closed twice.
       if (view->closures() == 0) {
-        const std::string& level = p.level().empty() ? view->level() : p.level();
+        const std::string& level = p.level().empty() ? facts->level() : p.level();
         CountCase(day, *view, level, Metric::kClosed, stats);
         if (p.on_time()) CountCase(day, *view, level, Metric::kClosedOnTime, stats);
       }
@@ -215,113 +224,47 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_rated(true);
       view->set_satisfied(p.satisfied());
       view->set_score(p.score());
-      CountCase(day, *view, view->level(), Metric::kRated, stats);
-      if (p.satisfied()) CountCase(day, *view, view->level(), Metric::kSatisfied, stats);
+      CountCase(day, *view, facts->level(), Metric::kRated, stats);
+      if (p.satisfied()) CountCase(day, *view, facts->level(), Metric::kSatisfied, stats);
       break;
     }
     case Event::kReopened:
       view->set_ended(false);
       view->set_closed_micros(0);
       view->set_reopened(view->reopened() + 1);
-      CountCase(day, *view, view->level(), Metric::kReopened, stats);
+      CountCase(day, *view, facts->level(), Metric::kReopened, stats);
       break;
     case Event::kReturned:
-      view->clear_unit();
       view->set_returned(view->returned() + 1);
       break;
-    case Event::kEscalated: {
-      const auto& p = ev.escalated();
-      if (!p.to_unit().empty()) view->set_unit(p.to_unit());
-      if (!p.to_level().empty()) view->set_level(p.to_level());
+    case Event::kEscalated:
       view->set_escalations(view->escalations() + 1);
-      CountCase(day, *view, view->level(), Metric::kEscalated, stats);
+      CountCase(day, *view, facts->level(), Metric::kEscalated, stats);
       break;
-    }
     case Event::kExtended:
       view->set_extensions(view->extensions() + 1);  // the new due time comes as a deadline_set
       break;
     case Event::kUrged:
       view->set_urged(view->urged() + 1);
       break;
-    case Event::kDeadlineSet: {
-      const auto& p = ev.deadline_set();
-      DeadlineView* d = FindDeadline(view, p.name());
-      if (d == nullptr) {
-        d = view->add_deadlines();
-      } else {
-        d->Clear();  // re-armed: the new deadline replaces the old one
-      }
-      d->set_name(p.name());
-      d->set_due_micros(p.due_micros());
-      d->set_status(casegrid::v1::DEADLINE_STATUS_OPEN);
-      d->set_rule(p.rule());
-      d->set_workflow_id(p.workflow_id());
-      d->set_workflow_version(p.workflow_version());
-      d->set_anchor_event_id(p.anchor_event_id());
-      d->set_anchor_micros(p.anchor_micros());
-      d->set_calendar(p.calendar());
-      d->set_owner_unit(p.owner_unit());
-      d->set_on_breach(p.on_breach());
-      d->set_set_micros(at);
-      d->set_set_event_id(ev.event_id());
-      stats->Add(day, Dim::kDeadline, p.name(), Metric::kSet);
+    case Event::kDeadlineSet:
+      stats->Add(day, Dim::kDeadline, ev.deadline_set().name(), Metric::kSet);
       break;
-    }
-    case Event::kDeadlineMet: {
-      const auto& p = ev.deadline_met();
-      DeadlineView* d = FindDeadline(view, p.name());
-      if (d == nullptr) {  // met without a recorded set: keep what the event says
-        d = view->add_deadlines();
-        d->set_name(p.name());
-        d->set_due_micros(p.due_micros());
-      }
-      const bool late = p.late() || d->status() == casegrid::v1::DEADLINE_STATUS_BREACHED ||
-                        d->breached_micros() != 0;
-      d->set_status(late ? casegrid::v1::DEADLINE_STATUS_MET_LATE
-                         : casegrid::v1::DEADLINE_STATUS_MET);
-      d->set_ended_micros(at);
-      stats->Add(day, Dim::kDeadline, p.name(), Metric::kMet);
-      if (!late) stats->Add(day, Dim::kDeadline, p.name(), Metric::kMetOnTime);
+    case Event::kDeadlineBreached:
+      CountCase(day, *view, facts->level(), Metric::kBreached, stats);
+      stats->Add(day, Dim::kDeadline, ev.deadline_breached().name(), Metric::kBreached);
       break;
-    }
-    case Event::kDeadlineBreached: {
-      const auto& p = ev.deadline_breached();
-      DeadlineView* d = FindDeadline(view, p.name());
-      if (d == nullptr) {
-        d = view->add_deadlines();
-        d->set_name(p.name());
-        d->set_due_micros(p.due_micros());
-        d->set_owner_unit(p.owner_unit());
-        d->set_on_breach(p.on_breach());
-        d->set_status(casegrid::v1::DEADLINE_STATUS_OPEN);
-      }
-      if (d->status() == casegrid::v1::DEADLINE_STATUS_OPEN) {
-        d->set_status(casegrid::v1::DEADLINE_STATUS_BREACHED);
-      }
-      d->set_breached_micros(at);
-      CountCase(day, *view, view->level(), Metric::kBreached, stats);
-      stats->Add(day, Dim::kDeadline, p.name(), Metric::kBreached);
-      break;
-    }
-    case Event::kDeadlineCancelled: {
-      const auto& p = ev.deadline_cancelled();
-      DeadlineView* d = FindDeadline(view, p.name());
-      if (d != nullptr && IsOpen(*d)) {
-        d->set_status(casegrid::v1::DEADLINE_STATUS_CANCELLED);
-        d->set_ended_micros(at);
-        d->set_cancel_reason(p.reason());
-      }
-      break;
-    }
+    case Event::kDeadlineMet:
+    case Event::kDeadlineCancelled:
+      break;  // counted above, before the fold
     case Event::kAcknowledged:
     case Event::kPetitionerContacted:
     case Event::kPlanSubmitted:
     case Event::kResponded:
     case Event::kTransition:
     case Event::PAYLOAD_NOT_SET:
-      break;  // steps: the envelope state says all the views need
     case Event::kMigrated:
-      break;  // the envelope carries the new version and state
+      break;  // the facts say all the views need
     case Event::kWorkflowPublished:
     case Event::kCategoryPinned:
       break;  // the definitions chain: no case view (projection.cc skips it)

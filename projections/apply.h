@@ -57,11 +57,10 @@ class StatsDelta {
   std::unordered_map<uint64_t, uint64_t> counts_;  // packed cell -> count
 };
 
-// The deadlines of `view` that are open (status open or breached).
-bool IsOpen(const casegrid::v1::DeadlineView& deadline);
-
 // Applies event `ev` (global sequence `global_seq`) to `view`, which is empty
-// (default) for a case not seen before, and adds its counts to `stats`.
+// (default) for a case not seen before: its facts by engine::Evolve (the one
+// fold of a case), then what the read models add; and adds its counts to
+// `stats`.
 // Corruption when the event does not follow the view's last case_seq.
 Status ApplyEvent(const casegrid::v1::Event& ev, uint64_t global_seq, casegrid::v1::CaseView* view,
                   StatsDelta* stats);

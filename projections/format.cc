@@ -10,7 +10,7 @@ namespace casegrid::projections {
 namespace {
 
 using Json = nlohmann::ordered_json;
-using casegrid::v1::DeadlineView;
+using casegrid::v1::CaseDeadline;
 
 // Columns as terminals show them: East Asian wide characters take two cells.
 size_t DisplayWidth(std::string_view s) {
@@ -96,9 +96,34 @@ std::string Dump(const Json& j) {
 
 // "<name> due <time> (<status>) — <rule>, <workflow id> v<version>, from event <anchor>, calendar
 // <calendar>"
-std::string DeadlineLine(const DeadlineView& d) {
+// A deadline of a case for display: an open one (its facts) or an ended one.
+struct DeadlineRow {
+  const CaseDeadline* d;
+  casegrid::v1::DeadlineStatus status;
+  int64_t ended_micros;
+};
+
+// The case's deadlines, ended and open, in the order they were set.
+std::vector<DeadlineRow> DeadlineRows(const CaseView& v) {
+  std::vector<DeadlineRow> rows;
+  for (const auto& e : v.ended_deadlines())
+    rows.push_back({&e.deadline(), e.status(), e.ended_micros()});
+  for (const CaseDeadline& d : v.facts().deadlines()) {
+    rows.push_back(
+        {&d,
+         d.breached() ? casegrid::v1::DEADLINE_STATUS_BREACHED : casegrid::v1::DEADLINE_STATUS_OPEN,
+         0});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const DeadlineRow& a, const DeadlineRow& b) {
+    return a.d->set_micros() < b.d->set_micros();
+  });
+  return rows;
+}
+
+std::string DeadlineLine(const DeadlineRow& row) {
+  const CaseDeadline& d = *row.d;
   return d.name() + " due " + Time(d.due_micros()) + " (" +
-         std::string(DeadlineStatusName(d.status())) + ") \u2014 " + Or(d.rule(), "no rule") +
+         std::string(DeadlineStatusName(row.status)) + ") \u2014 " + Or(d.rule(), "no rule") +
          ", " + Or(d.workflow_id(), "?") + " v" + std::to_string(d.workflow_version()) +
          ", from event " + Or(d.anchor_event_id()) + ", calendar " + Or(d.calendar());
 }
@@ -173,7 +198,9 @@ std::string_view DeadlineStatusName(casegrid::v1::DeadlineStatus status) {
   }
 }
 
-std::string FormatCase(const CaseView& v, bool json) {
+std::string FormatCase(const CaseView& view, bool json) {
+  const casegrid::v1::CaseState& v = view.facts();
+  const std::vector<DeadlineRow> rows = DeadlineRows(view);
   if (json) {
     Json j;
     j["case_id"] = v.case_id();
@@ -188,33 +215,34 @@ std::string FormatCase(const CaseView& v, bool json) {
     j["level"] = v.level();
     j["accepted"] = v.accepted();
     j["complex"] = v.complex();
-    j["ended"] = v.ended();
-    j["reported_by"] = v.reported_by();
-    j["opened"] = JsonTime(v.opened_micros());
-    j["accepted_at"] = JsonTime(v.accepted_micros());
-    j["closed"] = JsonTime(v.closed_micros());
-    j["closed_level"] = v.closed_level();
-    j["closed_unit"] = v.closed_unit();
-    j["closed_on_time"] = v.closed_on_time();
-    j["reject_reason"] = v.reject_reason();
-    j["escalations"] = v.escalations();
-    j["reopened"] = v.reopened();
-    j["returned"] = v.returned();
-    j["urged"] = v.urged();
-    j["extensions"] = v.extensions();
-    j["rated"] = v.rated();
-    j["satisfied"] = v.rated() ? Json(v.satisfied()) : Json(nullptr);
-    j["score"] = v.score();
+    j["ended"] = view.ended();
+    j["reported_by"] = view.reported_by();
+    j["opened"] = JsonTime(view.opened_micros());
+    j["accepted_at"] = JsonTime(view.accepted_micros());
+    j["closed"] = JsonTime(view.closed_micros());
+    j["closed_level"] = view.closed_level();
+    j["closed_unit"] = view.closed_unit();
+    j["closed_on_time"] = view.closed_on_time();
+    j["reject_reason"] = view.reject_reason();
+    j["escalations"] = view.escalations();
+    j["reopened"] = view.reopened();
+    j["returned"] = view.returned();
+    j["urged"] = view.urged();
+    j["extensions"] = view.extensions();
+    j["rated"] = view.rated();
+    j["satisfied"] = view.rated() ? Json(view.satisfied()) : Json(nullptr);
+    j["score"] = view.score();
     j["last_seq"] = v.last_seq();
-    j["last_global_seq"] = v.last_global_seq();
-    j["last_action"] = v.last_action();
+    j["last_global_seq"] = view.last_global_seq();
+    j["last_action"] = view.last_action();
     j["last_event"] = JsonTime(v.last_micros());
     Json deadlines = Json::array();
-    for (const DeadlineView& d : v.deadlines()) {
+    for (const DeadlineRow& row : rows) {
+      const CaseDeadline& d = *row.d;
       Json dj;
       dj["name"] = d.name();
       dj["due"] = JsonTime(d.due_micros());
-      dj["status"] = std::string(DeadlineStatusName(d.status()));
+      dj["status"] = std::string(DeadlineStatusName(row.status));
       dj["rule"] = d.rule();
       dj["workflow_id"] = d.workflow_id();
       dj["workflow_version"] = d.workflow_version();
@@ -224,43 +252,45 @@ std::string FormatCase(const CaseView& v, bool json) {
       dj["on_breach"] = d.on_breach();
       dj["set_at"] = JsonTime(d.set_micros());
       dj["breached_at"] = JsonTime(d.breached_micros());
-      dj["ended_at"] = JsonTime(d.ended_micros());
+      dj["ended_at"] = JsonTime(row.ended_micros);
       deadlines.push_back(std::move(dj));
     }
     j["deadlines"] = std::move(deadlines);
     return Dump(j);
   }
   Table t({"case", v.case_id()});
-  t.Row({"state", Or(v.state()) + (v.ended() ? " (ended)" : "")});
+  t.Row({"state", Or(v.state()) + (view.ended() ? " (ended)" : "")});
   t.Row({"workflow", Or(v.workflow_id()) + " v" + std::to_string(v.workflow_version())});
   t.Row({"channel", Or(v.channel())});
   t.Row({"category", Or(v.category())});
   t.Row({"grid", Or(v.grid()) + "  station " + Or(v.station())});
   t.Row({"unit", Or(v.unit()) + "  level " + Or(v.level())});
-  t.Row(
-      {"accepted", YesNo(v.accepted()) + (v.accepted() ? " at " + Time(v.accepted_micros()) : "")});
+  t.Row({"accepted",
+         YesNo(v.accepted()) + (v.accepted() ? " at " + Time(view.accepted_micros()) : "")});
   t.Row({"complex", YesNo(v.complex())});
-  t.Row({"opened", Time(v.opened_micros()) + "  by " + Or(v.reported_by())});
-  std::string closed = Time(v.closed_micros());
-  if (v.closed_micros() != 0 && !v.reject_reason().empty())
-    closed += "  rejected: " + v.reject_reason();
-  if (v.closed_micros() != 0 && !v.closed_level().empty()) {
-    closed += "  by " + Or(v.closed_unit()) + " (" + v.closed_level() + "), " +
-              (v.closed_on_time() ? "on time" : "late");
+  t.Row({"opened", Time(view.opened_micros()) + "  by " + Or(view.reported_by())});
+  std::string closed = Time(view.closed_micros());
+  if (view.closed_micros() != 0 && !view.reject_reason().empty())
+    closed += "  rejected: " + view.reject_reason();
+  if (view.closed_micros() != 0 && !view.closed_level().empty()) {
+    closed += "  by " + Or(view.closed_unit()) + " (" + view.closed_level() + "), " +
+              (view.closed_on_time() ? "on time" : "late");
   }
   t.Row({"closed", closed});
-  t.Row({"escalations", std::to_string(v.escalations()) + "  reopened " +
-                            std::to_string(v.reopened()) + "  returned " +
-                            std::to_string(v.returned()) + "  urged " + std::to_string(v.urged())});
-  t.Row({"rating", v.rated() ? std::string(v.satisfied() ? "satisfied" : "not satisfied") +
-                                   (v.score() != 0 ? ", score " + std::to_string(v.score()) : "")
-                             : "-"});
-  t.Row({"last event", std::to_string(v.last_seq()) + " (" + Or(v.last_action()) + ") at " +
+  t.Row({"escalations", std::to_string(view.escalations()) + "  reopened " +
+                            std::to_string(view.reopened()) + "  returned " +
+                            std::to_string(view.returned()) + "  urged " +
+                            std::to_string(view.urged())});
+  t.Row({"rating", view.rated()
+                       ? std::string(view.satisfied() ? "satisfied" : "not satisfied") +
+                             (view.score() != 0 ? ", score " + std::to_string(view.score()) : "")
+                       : "-"});
+  t.Row({"last event", std::to_string(v.last_seq()) + " (" + Or(view.last_action()) + ") at " +
                            Time(v.last_micros()) + ", global seq " +
-                           std::to_string(v.last_global_seq())});
+                           std::to_string(view.last_global_seq())});
   std::string out = t.Render();
-  out += "deadlines:" + std::string(v.deadlines_size() == 0 ? " none\n" : "\n");
-  for (const DeadlineView& d : v.deadlines()) out += "  " + DeadlineLine(d) + "\n";
+  out += "deadlines:" + std::string(rows.empty() ? " none\n" : "\n");
+  for (const DeadlineRow& row : rows) out += "  " + DeadlineLine(row) + "\n";
   return out;
 }
 

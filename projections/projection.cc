@@ -23,14 +23,15 @@ namespace casegrid::projections {
 namespace {
 
 using casegrid::v1::AuditRecord;
-using casegrid::v1::DeadlineView;
+using casegrid::v1::CaseDeadline;
 using casegrid::v1::Event;
 
 constexpr std::string_view kAppliedName = "applied";  // events applied, all partitions
 constexpr std::string_view kSourceName = "source";    // the Log::Identity() applied
 // Follows the identity in "source"; bumped whenever stored keys change
-// (format 2: audit entries ordered by occurred time).
-constexpr std::string_view kFormatSuffix = " (read models format 2)";
+// (format 2: audit entries ordered by occurred time; format 3: a case view
+// embeds the engine's fold of the case, CaseState facts).
+constexpr std::string_view kFormatSuffix = " (read models format 3)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 
 // Turns an exception escaping a public method into a Status (STYLE.md §3).
@@ -105,9 +106,9 @@ uint64_t* DeadlineCounter(DeadlineCounters* c, std::string_view metric) {
   return nullptr;
 }
 
-const DeadlineView* FindOpenDeadline(const CaseView& view, std::string_view name) {
-  for (const DeadlineView& d : view.deadlines()) {
-    if (d.name() == name && internal::IsOpen(d)) return &d;
+const CaseDeadline* FindOpenDeadline(const CaseView& view, std::string_view name) {
+  for (const CaseDeadline& d : view.facts().deadlines()) {
+    if (d.name() == name) return &d;
   }
   return nullptr;
 }
@@ -214,8 +215,8 @@ class ReadModels::BatchApplier {
       return Status::Corruption("projections: stored view of case " + case_id + " does not parse");
     }
     work.old_inbox_key = work.view.inbox_key();
-    for (const DeadlineView& d : work.view.deadlines()) {
-      if (internal::IsOpen(d)) work.old_open.emplace_back(d.due_micros(), d.name());
+    for (const CaseDeadline& d : work.view.facts().deadlines()) {
+      work.old_open.emplace_back(d.due_micros(), d.name());
     }
     return Status::Ok();
   }
@@ -233,8 +234,8 @@ class ReadModels::BatchApplier {
       work.view.set_inbox_key(std::move(inbox_key));
 
       new_open_.clear();
-      for (const DeadlineView& d : work.view.deadlines()) {
-        if (internal::IsOpen(d)) new_open_.emplace_back(d.due_micros(), d.name());
+      for (const CaseDeadline& d : work.view.facts().deadlines()) {
+        new_open_.emplace_back(d.due_micros(), d.name());
       }
       for (const auto& [due, name] : work.old_open) {
         if (std::find(new_open_.begin(), new_open_.end(), std::pair(due, name)) ==
@@ -441,8 +442,8 @@ Result<std::vector<CaseView>> ReadModels::OpenCases(std::string_view workflow_id
       if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
         return Status::Corruption("projections: a case view does not parse");
       }
-      if (!view.ended() && view.workflow_id() == workflow_id &&
-          view.workflow_version() == version) {
+      if (!view.ended() && view.facts().workflow_id() == workflow_id &&
+          view.facts().workflow_version() == version) {
         out.push_back(view);
       }
     }
@@ -475,16 +476,16 @@ Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
       }
       InboxEntry& e = out.emplace_back();
       e.case_id = case_id;
-      e.state = view.state();
-      e.category = view.category();
-      e.level = view.level();
+      e.state = view.facts().state();
+      e.category = view.facts().category();
+      e.level = view.facts().level();
       e.opened_micros = view.opened_micros();
       if (due != std::numeric_limits<int64_t>::max()) {
         e.next_due_micros = due;
-        for (const DeadlineView& d : view.deadlines()) {
-          if (internal::IsOpen(d) && d.due_micros() == due) {
+        for (const CaseDeadline& d : view.facts().deadlines()) {
+          if (d.due_micros() == due) {
             e.next_deadline = d.name();
-            e.overdue = d.status() == casegrid::v1::DEADLINE_STATUS_BREACHED;
+            e.overdue = d.breached();
             break;
           }
         }
@@ -507,7 +508,7 @@ Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros) {
         return Status::Corruption("projections deadlines: malformed key " + Hex(cur->key()));
       }
       if (due >= at_micros) break;
-      if (view.case_id() != case_id) {
+      if (view.facts().case_id() != case_id) {
         CASEGRID_RETURN_IF_ERROR(
             txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v)
                 .WithContext("projections deadlines: case " + std::string(case_id)));
@@ -516,7 +517,7 @@ Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros) {
                                     " does not parse");
         }
       }
-      const DeadlineView* d = FindOpenDeadline(view, name);
+      const CaseDeadline* d = FindOpenDeadline(view, name);
       if (d == nullptr) {
         return Status::Corruption("projections deadlines: case " + std::string(case_id) +
                                   " has no open deadline " + std::string(name));
@@ -525,10 +526,10 @@ Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros) {
       e.due_micros = due;
       e.case_id = case_id;
       e.deadline = name;
-      e.unit = view.unit();
+      e.unit = view.facts().unit();
       e.owner_unit = d->owner_unit();
-      e.state = view.state();
-      e.breached = d->status() == casegrid::v1::DEADLINE_STATUS_BREACHED;
+      e.state = view.facts().state();
+      e.breached = d->breached();
       e.rule = d->rule();
     }
     return out;

@@ -539,7 +539,7 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   for (const auto& c : sim.cases()) {
     auto view = session->models->GetCase(c.id);
     // A village matter that climbed to its town: the mechanism at work.
-    if (view.ok() && view->escalations() > 0 && view->level() == "town") {
+    if (view.ok() && view->escalations() > 0 && view->facts().level() == "town") {
       PrintReplay(*session->log, c.id);
       break;
     }

@@ -252,8 +252,8 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
     std::map<std::string, int> stranded;
     for (const auto& c : *open) {
       const bool kept = std::any_of(def.states().begin(), def.states().end(),
-                                    [&](const auto& st) { return st.name() == c.state(); });
-      if (!kept) ++stranded[c.state()];
+                                    [&](const auto& st) { return st.name() == c.facts().state(); });
+      if (!kept) ++stranded[c.facts().state()];
     }
     for (const auto& [state, n] : stranded) {
       std::cout << (options.no_migration ? "note: " : "") << file << ": " << n
@@ -313,12 +313,12 @@ Result<bool> Matches(const projections::CaseView& c,
                      const std::map<std::string, std::string>& query) {
   bool match = true;  // every key is checked, so an unknown one is always named
   for (const auto& [key, value] : query) {
-    const std::string* field = key == "state"      ? &c.state()
-                               : key == "category" ? &c.category()
-                               : key == "unit"     ? &c.unit()
-                               : key == "grid"     ? &c.grid()
-                               : key == "station"  ? &c.station()
-                               : key == "case"     ? &c.case_id()
+    const std::string* field = key == "state"      ? &c.facts().state()
+                               : key == "category" ? &c.facts().category()
+                               : key == "unit"     ? &c.facts().unit()
+                               : key == "grid"     ? &c.facts().grid()
+                               : key == "station"  ? &c.facts().station()
+                               : key == "case"     ? &c.facts().case_id()
                                                    : nullptr;
     if (field == nullptr) {
       return Status::InvalidArgument("--cases: unknown key " + key +
@@ -370,7 +370,7 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   for (const auto& c : *open) {
     auto match = Matches(c, *query);
     if (!match.ok()) return Fail(match.status());
-    if (*match) request.case_ids.push_back(c.case_id());
+    if (*match) request.case_ids.push_back(c.facts().case_id());
   }
   auto moved = session->engine->Migrate(request);
   if (!moved.ok()) {

@@ -204,3 +204,31 @@ TEST_CASE("an intake names its workflow, the case keeps it and deadlines fire by
                                 }));
   CHECK(payloads.back() == "urged");
 }
+
+TEST_CASE(
+    "a case taken in as complex and dispatched as simple is simple for the engine and the "
+    "read models alike",
+    "[engine][projections]") {
+  JournalRig rig;
+  auto answers = rig.Apply({test::Cmd("CX-1", "intake", test::kWindow, "2026-09-01T09:00:00+08:00",
+                                      test::IntakeData(/*complex=*/true)),
+                            test::Cmd("CX-1", "dispatch", test::kCentre,
+                                      "2026-09-01T10:00:00+08:00", "{\"complex\":false}")});
+  for (const auto& a : answers) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+  auto state = rig.engine->CaseState("CX-1");
+  REQUIRE_OK(state);
+  CHECK_FALSE(state->complex());
+  // A simple case answers within 5 working days: no plan, no 30-day answer.
+  std::vector<std::string> names;
+  for (const auto& d : state->deadlines()) names.push_back(d.name());
+  CHECK(std::find(names.begin(), names.end(), "response") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "plan") == names.end());
+  CHECK(std::find(names.begin(), names.end(), "final_response") == names.end());
+  auto models = projections::ReadModels::Open(rig.dir.Sub("projections"));
+  REQUIRE_OK(models);
+  REQUIRE_OK((*models)->CatchUp(*rig.log));
+  auto view = (*models)->GetCase("CX-1");
+  REQUIRE_OK(view);
+  CHECK(view->facts().DebugString() == state->DebugString());
+  CHECK_FALSE(view->facts().complex());
+}

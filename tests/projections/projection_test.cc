@@ -280,20 +280,21 @@ TEST_CASE("a case view follows dispatch, escalation and close", "[projections]")
 
   auto v = m->GetCase("LS-1");
   REQUIRE_OK(v);
-  CHECK(v->state() == "closed");
+  CHECK(v->facts().state() == "closed");
   CHECK(v->ended());
-  CHECK(v->unit() == "U-T1");
-  CHECK(v->level() == "town");
-  CHECK(v->accepted());
+  CHECK(v->facts().unit() == "U-T1");
+  CHECK(v->facts().level() == "town");
+  CHECK(v->facts().accepted());
   CHECK(v->escalations() == 1);
-  CHECK(v->channel() == "hotline");
+  CHECK(v->facts().channel() == "hotline");
   CHECK(v->opened_micros() == kT0);
   CHECK(v->closed_micros() == kT0 + 4 * kDay);
-  CHECK(v->last_seq() == 6);
-  CHECK(v->workflow_id() == "125");
-  REQUIRE(v->deadlines_size() == 1);
-  CHECK(v->deadlines(0).status() == v1::DEADLINE_STATUS_MET_LATE);
-  CHECK(v->deadlines(0).anchor_event_id() == "LS-1/2");
+  CHECK(v->facts().last_seq() == 6);
+  CHECK(v->facts().workflow_id() == "125");
+  CHECK(v->facts().deadlines_size() == 0);  // the open ones
+  REQUIRE(v->ended_deadlines_size() == 1);
+  CHECK(v->ended_deadlines(0).status() == v1::DEADLINE_STATUS_MET_LATE);
+  CHECK(v->ended_deadlines(0).deadline().anchor_event_id() == "LS-1/2");
 }
 
 TEST_CASE("an unknown case is NotFound", "[projections]") {
@@ -403,7 +404,7 @@ TEST_CASE("overdue lists a deadline past due and drops it once met", "[projectio
   s.DeadlineMet("LS-1", kT0 + 4 * kHour, "contact", /*late=*/true, "contacted");
   CatchUp(*m, log);
   CHECK(m->Overdue(kT0 + 10 * kDay)->empty());
-  CHECK(m->GetCase("LS-1")->deadlines(0).status() == v1::DEADLINE_STATUS_MET_LATE);
+  CHECK(m->GetCase("LS-1")->ended_deadlines(0).status() == v1::DEADLINE_STATUS_MET_LATE);
 }
 
 TEST_CASE("a re-armed deadline replaces the breached one in the overdue list", "[projections]") {
@@ -670,7 +671,7 @@ TEST_CASE("a gap in offsets (a Kafka transaction marker) is passed over exactly 
   CHECK(*m->Checkpoint() == 2);
   CHECK(m->Offsets(1)->at(0) == 4);
   CHECK(CatchUp(*m, log) == 0);
-  CHECK(m->GetCase("LS-1")->last_seq() == 2);
+  CHECK(m->GetCase("LS-1")->facts().last_seq() == 2);
 }
 
 TEST_CASE("read models opened read-only refuse CatchUp", "[projections]") {
