@@ -49,6 +49,13 @@ class FakeLog final : public events::Log {
     p.records_.assign(records_.begin(), records_.begin() + static_cast<ptrdiff_t>(n));
     return p;
   }
+  // A log of the records at `indices` (0-based, in append order), in that
+  // order: a case's events reordered, repeated or left out.
+  FakeLog Select(const std::vector<size_t>& indices) const {
+    FakeLog p;
+    for (size_t i : indices) p.records_.push_back(records_.at(i));
+    return p;
+  }
   // Leaves a gap before the next record's offset, as a Kafka transaction
   // marker does.
   void GapBeforeNext() { gap_after_ = records_.size(); }
@@ -672,6 +679,59 @@ TEST_CASE("a gap in offsets (a Kafka transaction marker) is passed over exactly 
   CHECK(m->Offsets(1)->at(0) == 4);
   CHECK(CatchUp(*m, log) == 0);
   CHECK(m->GetCase("LS-1")->last_seq() == 2);
+}
+
+// projection.h: CatchUp returns Corruption when "a case's events are out of
+// order". LS-1's events are 0..3 (case_seq 1..4) in the staged log.
+TEST_CASE("a case's event 3 before its event 2 is Corruption and the batch writes nothing",
+          "[projections]") {
+  test::TempDir dir;
+  FakeLog staged;
+  Script s(&staged);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0 + kHour, "U-1");
+  s.Step("LS-1", kT0 + 2 * kHour, "acknowledge", "acknowledged");
+  s.Step("LS-1", kT0 + 3 * kHour, "contact", "contacted");
+  FakeLog swapped = staged.Select({0, 2, 1, 3});
+  auto m = OpenModels(dir.path(), Fast(1000));
+  auto n = m->CatchUp(swapped);
+  INFO(n.status().ToString());
+  REQUIRE(n.status().IsCorruption());
+  CHECK(test::Contains(n.status().message(), "event 2 of case LS-1 has case_seq 3 after 1"));
+  CHECK(*m->Checkpoint() == 0);
+  CHECK(m->GetCase("LS-1").status().IsNotFound());
+}
+
+TEST_CASE("a repeated or skipped case event is Corruption, also across batches", "[projections]") {
+  test::TempDir dir;
+  FakeLog staged;
+  Script s(&staged);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0 + kHour, "U-1");
+  s.Step("LS-1", kT0 + 2 * kHour, "acknowledge", "acknowledged");
+  struct Bad {
+    std::vector<size_t> order;
+    std::string message;
+  };
+  const std::vector<Bad> bad = {
+      {{0, 1, 1}, "event 3 of case LS-1 has case_seq 2 after 2"},  // a duplicate
+      {{0, 2}, "event 2 of case LS-1 has case_seq 3 after 1"},     // a skip
+      {{1}, "event 1 of case LS-1 has case_seq 2 after 0"},        // no start
+  };
+  int k = 0;
+  for (const Bad& b : bad) {
+    // One event per batch: the earlier events are committed, the bad one is
+    // checked against the stored view.
+    auto m = OpenModels(dir.Sub("m" + std::to_string(k++)), Fast(1));
+    FakeLog log = staged.Select(b.order);
+    auto n = m->CatchUp(log);
+    INFO(n.status().ToString());
+    REQUIRE(n.status().IsCorruption());
+    CHECK(test::Contains(n.status().message(), b.message));
+    CHECK(*m->Checkpoint() == b.order.size() - 1);
+    auto view = m->GetCase("LS-1");
+    if (b.order.size() > 1) CHECK(view->last_seq() == b.order.size() - 1);
+  }
 }
 
 TEST_CASE("read models opened read-only refuse CatchUp", "[projections]") {
