@@ -900,6 +900,63 @@ TEST_CASE("the demo's figures equal counts taken straight from its journal", "[c
   CHECK(open_views == open);
 }
 
+// ---- bench (the journal) ----
+
+TEST_CASE("bench --json on the journal reports every documented key, each figure positive",
+          "[cli]") {
+  // The smallest useful run: 20 lifecycles (240 events) in batches of 12
+  // commands. Only the shape and the sign of the figures are checked, and that
+  // each ratio is its figure over its baseline: never how fast anything was.
+  Cli cli;
+  const std::string out = cli.Ok(
+      {"bench", "--cases", "20", "--batch", "12", "--json", "--dir", cli.Path("bench-scratch")});
+  const json j = json::parse(out);
+  INFO(j.dump(2));
+  std::set<std::string> keys;
+  for (const auto& [key, value] : j.items()) keys.insert(key);
+  CHECK(keys == std::set<std::string>{"machine", "cases", "journal_events", "figures",
+                                      "replay_one_case_micros", "import_rss_kib"});
+  CHECK(j.at("machine").at("cores").get<int>() >= 1);
+  CHECK(j.at("cases") == 20);
+  CHECK(j.at("journal_events") == 240);
+
+  const std::map<std::string, bool> figures = {// name -> has a raw LMDB baseline
+                                               {"events/s end to end, fsync per batch", true},
+                                               {"commands/s end to end, fsync per batch", false},
+                                               {"events/s end to end, sync off", true},
+                                               {"projection rebuild", true}};
+  REQUIRE(j.at("figures").size() == figures.size());
+  for (const json& fig : j.at("figures")) {
+    const std::string name = fig.at("name");
+    INFO(name);
+    REQUIRE(figures.count(name) == 1);
+    CHECK(!fig.at("unit").get<std::string>().empty());
+    CHECK(!fig.at("note").get<std::string>().empty());
+    const double casegrid = fig.at("casegrid").get<double>();
+    CHECK(casegrid > 0);
+    CHECK(fig.contains("raw_lmdb_baseline") == figures.at(name));
+    CHECK(fig.contains("ratio") == figures.at(name));
+    if (figures.at(name)) {
+      const double baseline = fig.at("raw_lmdb_baseline").get<double>();
+      const double ratio = fig.at("ratio").get<double>();
+      CHECK(baseline > 0);
+      CHECK(ratio > 0);
+      // Three significant digits of casegrid / baseline (both rounded to units).
+      CHECK(std::abs(ratio / (casegrid / baseline) - 1) < 0.01);
+    }
+  }
+  const json& replay = j.at("replay_one_case_micros");
+  CHECK(replay.at("samples") == 20000);
+  CHECK(replay.at("journal_events") == 240);
+  CHECK(replay.at("p50").get<double>() > 0);
+  CHECK(replay.at("p99").get<double>() >= replay.at("p50").get<double>());
+  // Sampled every 250,000 events: none in so small a run.
+  CHECK(j.at("import_rss_kib").is_array());
+  CHECK(j.at("import_rss_kib").empty());
+  // The scratch directory given is used (and kept: it was given).
+  CHECK(std::filesystem::exists(cli.Path("bench-scratch/e2e-sync")));
+}
+
 // ---- org ----
 
 TEST_CASE("org units --json lists 1 district centre, 12 town sub-centres and 343 village stations",
