@@ -722,7 +722,7 @@ TEST_CASE("a repeated or skipped case event is Corruption, also across batches",
   for (const Bad& b : bad) {
     // One event per batch: the earlier events are committed, the bad one is
     // checked against the stored view.
-    auto m = OpenModels(dir.Sub("m" + std::to_string(k++)), Fast(1));
+    auto m = OpenModels(dir.Sub(std::to_string(k++)), Fast(1));
     FakeLog log = staged.Select(b.order);
     auto n = m->CatchUp(log);
     INFO(n.status().ToString());
@@ -816,7 +816,7 @@ TEST_CASE("stats JSON uses the documented snake_case keys", "[projections]") {
         "rated", "satisfied", "satisfaction_rate", "on_time_rate", "by_channel", "by_category",
         "by_unit", "by_level", "by_day", "deadlines", "met_on_time"}) {
     INFO(key);
-    CHECK(json.find("\"" + std::string(key) + "\":") != std::string::npos);
+    CHECK(json.find(std::string("\"") + key + "\":") != std::string::npos);
   }
   CHECK(json.find("\"satisfaction_rate\": 0.75") != std::string::npos);
   CHECK(json.find("\"on_time_rate\": null") != std::string::npos);
