@@ -395,7 +395,12 @@ std::string FormatStats(const StatsReport& s, bool json) {
     if (m.empty()) return;
     Table t(kCounterHeader, kCounterNumeric);
     for (const auto& [value, c] : m) t.Row(CounterRow(value, c));
-    out += "\n" + std::string(title) + "\n" + t.Render();
+    // Appended piecewise: "\n" + std::string(title) + ... trips GCC 12's false
+    // -Wrestrict at -O3 (Release; GCC PR 105651).
+    out += '\n';
+    out += title;
+    out += '\n';
+    out += t.Render();
   };
   section("by channel", s.by_channel);
   section("by category", s.by_category);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -230,6 +231,12 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+double RoundSignificant(double v, int digits) {
+  if (!(v > 0) || !std::isfinite(v)) return v;
+  const double scale = std::pow(10.0, digits - 1 - static_cast<int>(std::floor(std::log10(v))));
+  return std::round(v * scale) / scale;
+}
+
 std::string Fixed(double v, int digits) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(digits) << v;
@@ -339,7 +346,7 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
         {"name", f.name}, {"unit", f.unit}, {"casegrid", std::round(f.casegrid)}, {"note", f.note}};
     if (f.baseline > 0) {
       x["raw_lmdb_baseline"] = std::round(f.baseline);
-      x["ratio"] = std::round(f.casegrid / f.baseline * 1000) / 1000;
+      x["ratio"] = RoundSignificant(f.casegrid / f.baseline, 3);
     }
     j["figures"].push_back(x);
   }

@@ -18,6 +18,9 @@ namespace casegrid::tools {
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b);
 std::string Fixed(double v, int digits = 0);  // "12.345" with `digits` decimals
+// `v` rounded to `digits` significant digits, for the JSON ratios: a ratio far
+// below 1 (a small run, a sanitizer build) keeps its size instead of becoming 0.
+double RoundSignificant(double v, int digits);
 
 // Resident memory in KiB: anonymous (heap, stacks) and file-backed (mostly
 // the LMDB maps, which the kernel may drop at will).

@@ -163,7 +163,7 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
   j["end_to_end_events_per_s"] = std::round(e2e_rate);
   j["end_to_end_commands_per_s"] = std::round(e2e.commands / e2e.seconds);
   j["raw_produce_events_per_s"] = std::round(raw_rate);
-  j["ratio"] = std::round(e2e_rate / raw_rate * 1000) / 1000;
+  j["ratio"] = RoundSignificant(e2e_rate / raw_rate, 3);
   j["end_to_end_cpu_us_per_event"] = std::round(e2e_cpu_us * 100) / 100;
   j["engine_thread_cpu_us_per_event"] = std::round(engine_cpu_us * 100) / 100;
   j["raw_produce_cpu_us_per_event"] = std::round(raw_cpu_us * 100) / 100;

@@ -181,7 +181,8 @@ class Worker {
     }
     std::string list;
     for (int i = 0; i < partitions->cnt; ++i) {
-      list += (i > 0 ? "," : "") + std::to_string(partitions->elems[i].partition);
+      if (i > 0) list += ',';
+      list += std::to_string(partitions->elems[i].partition);
     }
     spdlog::info("worker {}: owns partitions [{}] of {}", o_.name, list, commands_topic_);
   }

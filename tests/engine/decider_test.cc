@@ -321,3 +321,64 @@ TEST_CASE("a breached deadline with an anchor is re-armed from the escalation, n
   }
   CHECK(due == At("2026-09-03T23:59:59.999999+08:00"));
 }
+
+// docs/design-notes.md: a breach escalates "at most once per level";
+// docs/workflows.md: "the second escalation from the same level is refused
+// (action) or not made (breach)".
+TEST_CASE("a case escalated from the village and sent back there is not escalated from it again",
+          "[decider]") {
+  DeciderHarness h;
+  Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00");
+  auto first = h.Breach("contact");  // 2026-09-02 end of day: village -> town
+  REQUIRE_OK(first);
+  REQUIRE(Count(*first, "escalated") == 1);
+  REQUIRE(h.state().unit() == kTown);
+  // The town hands it back (mis-routed) and the centre dispatches it to the
+  // grid cell's village station again, which misses the re-armed contact.
+  REQUIRE_OK(h.Do(Cmd("LS-1", "return", UnitActor(kTown), "2026-09-03T10:00:00+08:00",
+                      "{\"reason\":\"a village matter\"}")));
+  REQUIRE_OK(h.Do(Cmd("LS-1", "dispatch", kCentre, "2026-09-03T11:00:00+08:00")));
+  REQUIRE(h.state().unit() == kStation);
+  REQUIRE(h.Due("contact") == At("2026-09-04T23:59:59.999999+08:00"));
+  auto second = h.Breach("contact");
+  REQUIRE_OK(second);
+  CHECK(Count(*second, "deadline_breached") == 1);
+  CHECK(Count(*second, "escalated") == 0);
+  CHECK(Count(*second, "deadline_set") == 0);  // not re-armed either: nothing moved
+  CHECK(h.state().unit() == kStation);
+  CHECK(h.state().escalated_from_size() == 1);
+  // Nor may the station escalate it by hand.
+  CHECK(Rejection(h, Cmd("LS-1", "escalate", UnitActor(kStation), "2026-09-05T10:00:00+08:00",
+                         "{\"reason\":\"too hard\"}")) ==
+        "the case was already escalated from the village level once");
+  CHECK(h.state().unit() == kStation);
+}
+
+TEST_CASE("a station that escalated by hand gets no second escalation from a later breach",
+          "[decider]") {
+  DeciderHarness h;
+  Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00");
+  auto by_hand = h.Do(Cmd("LS-1", "escalate", UnitActor(kStation), "2026-09-01T11:00:00+08:00",
+                          "{\"reason\":\"a town matter\"}"));
+  REQUIRE_OK(by_hand);
+  REQUIRE(Count(*by_hand, "escalated") == 1);
+  REQUIRE(h.state().unit() == kTown);
+  REQUIRE_OK(h.Do(Cmd("LS-1", "return", UnitActor(kTown), "2026-09-01T14:00:00+08:00",
+                      "{\"reason\":\"the station can settle it\"}")));
+  REQUIRE_OK(h.Do(Cmd("LS-1", "dispatch", kCentre, "2026-09-01T15:00:00+08:00")));
+  REQUIRE(h.state().unit() == kStation);
+  auto missed = h.Breach("contact");
+  REQUIRE_OK(missed);
+  CHECK(Count(*missed, "deadline_breached") == 1);
+  CHECK(Count(*missed, "escalated") == 0);
+  CHECK(h.state().unit() == kStation);
+  // The town level was never escalated from: the same rule lets it go up once.
+  REQUIRE_OK(h.Do(Cmd("LS-1", "return", UnitActor(kStation), "2026-09-03T10:00:00+08:00",
+                      "{\"reason\":\"not ours\"}")));
+  REQUIRE_OK(h.Do(
+      Cmd("LS-1", "dispatch", kCentre, "2026-09-03T11:00:00+08:00", "{\"unit\":\"371302-001\"}")));
+  auto town = h.Breach("contact");
+  REQUIRE_OK(town);
+  CHECK(Count(*town, "escalated") == 1);
+  CHECK(h.state().unit() == kDistrict);
+}

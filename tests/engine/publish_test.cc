@@ -3,6 +3,10 @@
 // category's pinned one), an old case keeps its own; a reopened log reads the
 // chain back; refusals write nothing; the read models keep the chain out of
 // the cases and in the audit.
+#include <openssl/sha.h>
+
+#include <cstdio>
+
 #include "events/log.h"
 #include "projections/projection.h"
 #include "tests/engine/engine_fixture.h"
@@ -43,6 +47,20 @@ WorkflowDefinition HotlineV2() {
   return def;
 }
 
+// Lower-case hex SHA-256 by OpenSSL's one-shot SHA256(), not by casegrid's
+// code: the expected value of a published definition's sha256.
+std::string OpenSslSha256Hex(const std::string& bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  std::string hex;
+  for (unsigned char b : digest) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", b);
+    hex += two;
+  }
+  return hex;
+}
+
 int32_t VersionOf(Rig& rig, const std::string& case_id) {
   auto state = rig.engine->CaseState(case_id);
   REQUIRE_OK(state);
@@ -71,8 +89,8 @@ TEST_CASE("a published version is an event with the full definition, its hash, w
   WorkflowDefinition stored;
   REQUIRE(stored.ParseFromString(p.definition()));
   CHECK(stored.SerializeAsString() == v2.SerializeAsString());
-  CHECK(p.sha256() == events::Sha256Hex(p.definition()));
-  CHECK(p.sha256().size() == 64);
+  CHECK(p.sha256() == OpenSslSha256Hex(v2.SerializeAsString()));
+  CHECK(p.sha256() == OpenSslSha256Hex(p.definition()));
 
   // New cases take v2; the old case stays on v1 and goes on by v1's rules.
   rig.Apply({HotlineIntake("H-NEW", "2026-09-01T09:30:00+08:00", "noise"),

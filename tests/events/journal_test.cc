@@ -1,9 +1,12 @@
 // The embedded journal: append, read back, the hash chain, tamper detection,
 // map growth.
+#include <lmdb.h>
+
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "engine/engine.h"
 #include "events/log.h"
+#include "tests/engine/engine_fixture.h"
 #include "tests/test_util.h"
 
 using namespace casegrid;
@@ -33,6 +36,66 @@ Status AppendChain(events::Log& log, const std::string& case_id, int n, std::str
     *case_seq = seq;
     return Status::Ok();
   });
+}
+
+// Replaces the stored bytes of global event `global_seq` in the journal at
+// `dir` with `record`, through the lmdb C API, as someone with write access
+// to the file could. The journal must not be open in this process.
+void SubstituteRecord(const std::string& dir, uint64_t global_seq, const std::string& record) {
+  struct Env {
+    MDB_env* env = nullptr;
+    ~Env() { mdb_env_close(env); }
+  } e;
+  REQUIRE(mdb_env_create(&e.env) == 0);
+  REQUIRE(mdb_env_set_maxdbs(e.env, 16) == 0);
+  REQUIRE(mdb_env_open(e.env, dir.c_str(), 0, 0644) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(e.env, nullptr, 0, &txn) == 0);
+  MDB_dbi dbi = 0;
+  int rc = mdb_dbi_open(txn, "events", 0, &dbi);
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(global_seq >> (56 - 8 * i));
+  MDB_val k{key.size(), key.data()};
+  MDB_val old{};
+  if (rc == 0) rc = mdb_get(txn, dbi, &k, &old);  // a substitution, not an insertion
+  MDB_val v{record.size(), const_cast<char*>(record.data())};
+  if (rc == 0) rc = mdb_put(txn, dbi, &k, &v, 0);
+  if (rc != 0) mdb_txn_abort(txn);
+  INFO(mdb_strerror(rc));
+  REQUIRE(rc == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+}
+
+// A journal written by the engine: LS-A's and LS-B's lifecycles.
+struct EngineJournal {
+  test::TempDir dir;
+  std::string path = dir.Sub("journal");
+  EngineJournal() {
+    test::EngineRig writer;
+    writer.Open(events::OpenJournal(path, {}));
+    writer.Apply(test::Lifecycle("LS-A"));
+    writer.Apply(test::Lifecycle("LS-B"));
+  }
+  // (global seq, record) of the case's events in case order.
+  std::vector<std::pair<uint64_t, std::string>> Case(const std::string& case_id) {
+    auto log = events::OpenJournal(path, {});
+    REQUIRE_OK(log);
+    std::vector<std::pair<uint64_t, std::string>> out;
+    REQUIRE_OK((*log)->ReadCase(case_id, [&](uint64_t seq, std::string_view record) {
+      out.emplace_back(seq, std::string(record));
+      return true;
+    }));
+    return out;
+  }
+};
+
+// Parses a stored record, lets `edit` rewrite the event and seals it again
+// (a correct hash of its new bytes over the prev_hash it then has).
+std::string Reseal(const std::string& record, const std::function<void(Event*)>& edit) {
+  Event e;
+  REQUIRE(e.ParseFromString(record));
+  edit(&e);
+  return events::SealEvent(&e);
 }
 
 }  // namespace
@@ -209,4 +272,80 @@ TEST_CASE("the journal grows its map instead of failing when it is full", "[jour
   auto report = engine::VerifyLog(**log);
   REQUIRE_OK(report);
   REQUIRE(report->first_problem.ok());
+}
+
+TEST_CASE("a rewritten event re-sealed with a correct hash no longer links the next one",
+          "[journal]") {
+  // LS-A's dispatch is rewritten to another station and sealed again over its
+  // own prev_hash: the record verifies alone, but LS-A's next event still
+  // carries the old hash, and verify and replay refuse the case there.
+  EngineJournal j;
+  const auto events_a = j.Case("LS-A");
+  size_t k = 0;
+  Event original;
+  for (; k < events_a.size(); ++k) {
+    REQUIRE(original.ParseFromString(events_a[k].second));
+    if (original.has_case_dispatched()) break;
+  }
+  REQUIRE(k + 1 < events_a.size());
+  const std::string forged = Reseal(events_a[k].second, [](Event* e) {
+    e->mutable_case_dispatched()->set_unit("371302-002-001");
+  });
+  Event check;
+  REQUIRE_OK(events::OpenRecord(forged, &original.prev_hash(), &check));  // well sealed
+  REQUIRE(check.hash() != original.hash());
+  SubstituteRecord(j.path, events_a[k].first, forged);
+
+  auto log = events::OpenJournal(j.path, {});
+  REQUIRE_OK(log);
+  auto report = engine::VerifyLog(**log);
+  REQUIRE_OK(report);
+  const Status& problem = report->first_problem;
+  INFO(problem.ToString());
+  REQUIRE(problem.IsCorruption());
+  const std::string next =
+      "event LS-A/" + std::to_string(k + 2) + " (case LS-A, seq " + std::to_string(k + 2) + ")";
+  CHECK(test::Contains(problem.message(), next + ": prev_hash "));
+  CHECK(test::Contains(problem.message(), "does not link"));
+  CHECK(test::Contains(problem.message(), "position " + std::to_string(events_a[k + 1].first)));
+  CHECK(report->events == events_a[k + 1].first - 1);
+
+  int replayed = 0;
+  const Status replay = engine::ReplayCase(
+      **log, "LS-A", [&](const Event&, const casegrid::v1::CaseState&) { ++replayed; });
+  INFO(replay.ToString());
+  CHECK(replay.IsCorruption());
+  CHECK(test::Contains(replay.message(), next));
+  CHECK(replayed == static_cast<int>(k + 1));  // the forged event itself still opens
+  // The other case is untouched.
+  CHECK(
+      engine::ReplayCase(**log, "LS-B", [](const Event&, const casegrid::v1::CaseState&) {}).ok());
+}
+
+TEST_CASE("a re-sealed event whose prev_hash points elsewhere is refused at that event",
+          "[journal]") {
+  // The event is re-sealed over a prev_hash that is not its predecessor's
+  // hash (here LS-B's event at the same place): its own hash is right, the link is not.
+  EngineJournal j;
+  const auto events_a = j.Case("LS-A");
+  const auto events_b = j.Case("LS-B");
+  Event b1;
+  REQUIRE(b1.ParseFromString(events_b[0].second));
+  const std::string forged =
+      Reseal(events_a[1].second, [&](Event* e) { e->set_prev_hash(b1.hash()); });
+  SubstituteRecord(j.path, events_a[1].first, forged);
+
+  auto log = events::OpenJournal(j.path, {});
+  REQUIRE_OK(log);
+  auto report = engine::VerifyLog(**log);
+  REQUIRE_OK(report);
+  INFO(report->first_problem.ToString());
+  REQUIRE(report->first_problem.IsCorruption());
+  CHECK(test::Contains(report->first_problem.message(),
+                       "event LS-A/2 (case LS-A, seq 2): prev_hash "));
+  CHECK(test::Contains(report->first_problem.message(), "does not link"));
+  const Status replay =
+      engine::ReplayCase(**log, "LS-A", [](const Event&, const casegrid::v1::CaseState&) {});
+  CHECK(replay.IsCorruption());
+  CHECK(test::Contains(replay.message(), "event LS-A/2 (case LS-A, seq 2)"));
 }

@@ -3,6 +3,8 @@
 // subcommand and the shipped configuration, and checks its stdout, stderr and
 // exit status. Every command carries its time (`at`, --at, --now), so no
 // result depends on the wall clock.
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -16,6 +18,7 @@
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "engine/engine.h"
+#include "events/log.h"
 #include "projections/projection.h"
 #include "tests/kafka_test_util.h"
 #include "tests/test_util.h"
@@ -617,6 +620,343 @@ TEST_CASE("demo replaces a directory an earlier demo wrote", "[cli]") {
   CHECK(second.out == demo.report.out);
 }
 
+// ---- the demo's figures, checked against the read models and the journal ----
+
+// `demo --days 30` with the default seed into "data", run once and shared.
+struct Demo30Scenario {
+  Demo30Scenario() { report = cli.Run({"demo", "--days", "30", "--quiet"}); }
+  Cli cli;
+  Output report;
+};
+Demo30Scenario& Demo30() {
+  static Demo30Scenario scenario;
+  return scenario;
+}
+
+constexpr const char* kDemoFrom = "2026-09-01";
+constexpr const char* kDemoTo = "2026-09-30";
+
+// The figures a demo report prints, by name: "received", "channel/C",
+// "accepted", "rejected", "closed", "closed_on_time", "rated", "satisfied",
+// "reopened", "escalated", "level/L" (closed there), "deadline/D/set|met|
+// on_time|breached", "unit/U" (the busiest units' dispatched cases), and the
+// percentages it prints as "percent/closed" (of accepted) and
+// "percent/on_time" (of closed), in tenths of a percent.
+std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
+  std::map<std::string, uint64_t> f;
+  enum class Section {
+    kHead,
+    kChannels,
+    kLevels,
+    kDeadlines,
+    kUnits,
+    kDone
+  } section = Section::kHead;
+  static const std::regex kHeadline("([a-z][a-z ]*[a-z]) +(\\d+)(  \\((.*)\\))?");
+  static const std::regex kSatisfaction("satisfaction +(\\d+) of (\\d+) rated  \\(.*\\)");
+  static const std::regex kIndented("  (\\S+) +(\\d+)(.*)");
+  static const std::regex kDeadline("  (\\S+) +(\\d+) +(\\d+) +(\\d+) +(\\d+) +\\S+");
+  auto tenths = [](const std::string& percent) {
+    return static_cast<uint64_t>(std::lround(std::stod(percent) * 10));
+  };
+  for (const std::string& line : Lines(report)) {
+    std::smatch m;
+    if (line.rfind("visitors and reports received", 0) == 0) section = Section::kChannels;
+    if (line.rfind("demands accepted", 0) == 0) section = Section::kHead;
+    if (line.rfind("closed at each level", 0) == 0) section = Section::kLevels;
+    if (line.rfind("on-time rate per deadline", 0) == 0) section = Section::kDeadlines;
+    if (line.rfind("busiest units", 0) == 0) section = Section::kUnits;
+    if (line.rfind("replay of case", 0) == 0) section = Section::kDone;
+    if (section == Section::kDone) break;
+    if (std::regex_match(line, m, kSatisfaction)) {
+      f["satisfied"] = std::stoull(m[1]);
+      f["rated"] = std::stoull(m[2]);
+    } else if (std::regex_match(line, m, kHeadline)) {
+      static const std::map<std::string, std::string> kNames = {
+          {"visitors and reports received", "received"},
+          {"demands accepted", "accepted"},
+          {"not accepted", "rejected"},
+          {"closed", "closed"},
+          {"closed on time", "closed_on_time"},
+          {"reopened after a rating", "reopened"},
+          {"escalations", "escalated"}};
+      auto name = kNames.find(m[1]);
+      if (name == kNames.end()) continue;
+      f[name->second] = std::stoull(m[2]);
+      const std::string note = m[4];
+      if (name->second == "closed" && note.find("% of accepted") != std::string::npos) {
+        f["percent/closed"] = tenths(note.substr(0, note.find('%')));
+      }
+      if (name->second == "closed_on_time" && note.find('%') != std::string::npos) {
+        f["percent/on_time"] = tenths(note.substr(0, note.find('%')));
+      }
+    } else if (section == Section::kDeadlines && std::regex_match(line, m, kDeadline)) {
+      const std::string d = "deadline/" + m[1].str() + "/";
+      f[d + "set"] = std::stoull(m[2]);
+      f[d + "met"] = std::stoull(m[3]);
+      f[d + "on_time"] = std::stoull(m[4]);
+      f[d + "breached"] = std::stoull(m[5]);
+    } else if (std::regex_match(line, m, kIndented)) {
+      const char* prefix = section == Section::kChannels ? "channel/"
+                           : section == Section::kLevels ? "level/"
+                           : section == Section::kUnits  ? "unit/"
+                                                         : nullptr;
+      if (prefix != nullptr) f[prefix + m[1].str()] = std::stoull(m[2]);
+    }
+  }
+  return f;
+}
+
+// The same figures from `casegrid stats --json` (the read models).
+std::map<std::string, uint64_t> StatsFigures(const json& st) {
+  std::map<std::string, uint64_t> f;
+  for (const char* key : {"received", "accepted", "rejected", "closed", "closed_on_time", "rated",
+                          "satisfied", "reopened", "escalated"}) {
+    f[key] = st.at(key).get<uint64_t>();
+  }
+  for (const auto& [channel, c] : st.at("by_channel").items()) {
+    f["channel/" + channel] = c.at("received").get<uint64_t>();
+  }
+  for (const char* level : {"village", "town", "district"}) {
+    const json& by_level = st.at("by_level");
+    f[std::string("level/") + level] =
+        by_level.contains(level) ? by_level.at(level).at("closed").get<uint64_t>() : 0;
+  }
+  for (const auto& [name, d] : st.at("deadlines").items()) {
+    f["deadline/" + name + "/set"] = d.at("set").get<uint64_t>();
+    f["deadline/" + name + "/met"] = d.at("met").get<uint64_t>();
+    f["deadline/" + name + "/on_time"] = d.at("met_on_time").get<uint64_t>();
+    f["deadline/" + name + "/breached"] = d.at("breached").get<uint64_t>();
+  }
+  for (const auto& [unit, c] : st.at("by_unit").items()) {
+    f["unit/" + unit] = c.at("accepted").get<uint64_t>();
+  }
+  auto tenths = [](uint64_t part, uint64_t whole) {
+    return static_cast<uint64_t>(
+        std::lround(1000.0 * static_cast<double>(part) / static_cast<double>(whole)));
+  };
+  if (f["accepted"] > 0) f["percent/closed"] = tenths(f["closed"], f["accepted"]);
+  if (f["closed"] > 0) f["percent/on_time"] = tenths(f["closed_on_time"], f["closed"]);
+  return f;
+}
+
+json DemoStats(Cli& cli) {
+  return json::parse(cli.Ok({"stats", "--json", "--from", kDemoFrom, "--to", kDemoTo}));
+}
+
+TEST_CASE("every figure of the demo's report is what stats --json says for its data directory",
+          "[cli][demo]") {
+  Demo30Scenario& demo = Demo30();
+  INFO(demo.report.out << demo.report.err);
+  REQUIRE(demo.report.status == 0);
+  REQUIRE(Contains(demo.report.out, std::string(kDemoFrom) + " .. " + kDemoTo + " (30 days)"));
+  const auto report = ReportFigures(demo.report.out);
+  const auto stats = StatsFigures(DemoStats(demo.cli));
+  // The report prints each of these; a figure it drops fails here.
+  for (const char* key : {"received", "accepted", "rejected", "closed", "closed_on_time", "rated",
+                          "satisfied", "reopened", "escalated", "level/village", "level/town",
+                          "level/district", "percent/closed", "percent/on_time"}) {
+    INFO(key);
+    CHECK(report.count(key) == 1);
+  }
+  int units = 0;
+  for (const auto& [key, value] : report) {
+    INFO(key << " = " << value << " in the report");
+    REQUIRE(stats.count(key) == 1);
+    CHECK(value == stats.at(key));
+    units += key.rfind("unit/", 0) == 0;
+  }
+  // Every channel and deadline of the statistics is in the report.
+  for (const auto& [key, value] : stats) {
+    if (key.rfind("channel/", 0) == 0 || key.rfind("deadline/", 0) == 0) {
+      INFO(key);
+      CHECK(report.count(key) == 1);
+    }
+  }
+  // The busiest units are the five with the most dispatched cases.
+  REQUIRE(units == 5);
+  uint64_t fifth = UINT64_MAX;
+  for (const auto& [key, value] : report) {
+    if (key.rfind("unit/", 0) == 0) fifth = std::min(fifth, value);
+  }
+  for (const auto& [key, value] : stats) {
+    if (key.rfind("unit/", 0) == 0 && report.count(key) == 0) {
+      INFO(key);
+      CHECK(value <= fifth);
+    }
+  }
+}
+
+TEST_CASE("the demo's figures over 30 days are positive and hold the centre's invariants",
+          "[cli][demo]") {
+  Demo30Scenario& demo = Demo30();
+  REQUIRE(demo.report.status == 0);
+  auto f = ReportFigures(demo.report.out);
+  for (const char* key :
+       {"received", "accepted", "rejected", "closed", "closed_on_time", "rated", "satisfied",
+        "reopened", "escalated", "level/village", "level/town", "level/district"}) {
+    INFO(key);
+    CHECK(f[key] > 0);
+  }
+  uint64_t by_channel = 0, by_level = 0;
+  for (const auto& [key, value] : f) {
+    if (key.rfind("channel/", 0) == 0) by_channel += value;
+    if (key.rfind("level/", 0) == 0) by_level += value;
+  }
+  CHECK(by_channel == f["received"]);
+  CHECK(by_level == f["closed"]);
+  CHECK(f["accepted"] + f["rejected"] <= f["received"]);
+  CHECK(f["closed"] <= f["accepted"]);
+  CHECK(f["closed_on_time"] <= f["closed"]);
+  CHECK(f["satisfied"] <= f["rated"]);
+  CHECK(f["reopened"] <= f["rated"] - f["satisfied"]);  // only an unsatisfied rating reopens
+  for (const char* d : {"dispatch", "contact", "response"}) {
+    const std::string p = std::string("deadline/") + d + "/";
+    INFO(d);
+    CHECK(f[p + "set"] > 0);
+    CHECK(f[p + "on_time"] <= f[p + "met"]);
+    CHECK(f[p + "met"] <= f[p + "set"]);
+    CHECK(f[p + "on_time"] + f[p + "breached"] <= f[p + "set"]);
+  }
+}
+
+TEST_CASE("the demo's figures equal counts taken straight from its journal", "[cli][demo]") {
+  // Counted here from the events themselves, not through the read models:
+  // accepted = closed + still open + returned and then not accepted.
+  Demo30Scenario& demo = Demo30();
+  REQUIRE(demo.report.status == 0);
+  const auto f = ReportFigures(demo.report.out);
+  struct Case {
+    bool accepted = false;
+    int closures = 0;
+    bool first_close_on_time = false;
+    std::string state;
+    std::pair<std::string, int32_t> workflow;
+  };
+  std::map<std::string, Case> cases;
+  std::map<std::string, uint64_t> count;
+  {
+    events::JournalOptions jo;
+    jo.read_only = true;
+    auto log = events::OpenJournal(demo.cli.Path("data/journal"), jo);
+    REQUIRE_OK(log);
+    REQUIRE_OK(events::ScanAll(**log, [&](uint64_t, std::string_view record) {
+      casegrid::v1::Event e;
+      REQUIRE(e.ParseFromArray(record.data(), static_cast<int>(record.size())));
+      if (events::IsReservedCaseId(e.case_id())) return true;
+      Case& c = cases[e.case_id()];
+      c.state = e.state();
+      if (!e.workflow_id().empty()) c.workflow = {e.workflow_id(), e.workflow_version()};
+      if (e.has_case_reported()) ++count["received"];
+      if (e.has_case_dispatched()) c.accepted = true;
+      if (e.has_case_rejected()) ++count["rejected"];
+      if (e.has_escalated()) ++count["escalated"];
+      if (e.has_reopened()) ++count["reopened"];
+      if (e.has_rated()) {
+        ++count["rated"];
+        count["satisfied"] += e.rated().satisfied();
+      }
+      if (e.has_case_closed() && c.closures++ == 0)
+        c.first_close_on_time = e.case_closed().on_time();
+      return true;
+    }));
+  }
+  uint64_t open_never_closed = 0, accepted_then_rejected = 0, open = 0;
+  std::set<std::pair<std::string, int32_t>> workflows;
+  for (const auto& [id, c] : cases) {
+    const bool ended = c.state == "closed" || c.state == "rejected";
+    open += !ended;
+    workflows.insert(c.workflow);
+    if (!c.accepted) continue;
+    ++count["accepted"];
+    if (c.closures > 0) {
+      ++count["closed"];
+      count["closed_on_time"] += c.first_close_on_time;
+    } else if (!ended) {
+      ++open_never_closed;
+    } else if (c.state == "rejected") {
+      ++accepted_then_rejected;
+    }
+  }
+  for (const char* key : {"received", "accepted", "rejected", "closed", "closed_on_time", "rated",
+                          "satisfied", "reopened", "escalated"}) {
+    INFO(key);
+    CHECK(f.at(key) == count[key]);
+  }
+  CHECK(open_never_closed > 0);  // cases still being handled when the 30 days end
+  CHECK(f.at("accepted") == f.at("closed") + open_never_closed + accepted_then_rejected);
+
+  // The read models' open cases are the journal's.
+  projections::Options ro;
+  ro.read_only = true;
+  auto models = projections::ReadModels::Open(demo.cli.Path("data/projections"), ro);
+  REQUIRE_OK(models);
+  uint64_t open_views = 0;
+  for (const auto& [id, version] : workflows) {
+    auto views = (*models)->OpenCases(id, version);
+    REQUIRE_OK(views);
+    open_views += views->size();
+  }
+  CHECK(open_views == open);
+}
+
+// ---- bench (the journal) ----
+
+TEST_CASE("bench --json on the journal reports every documented key, each figure positive",
+          "[cli]") {
+  // The smallest useful run: 20 lifecycles (240 events) in batches of 12
+  // commands. Only the shape and the sign of the figures are checked, and that
+  // each ratio is its figure over its baseline: never how fast anything was.
+  Cli cli;
+  const std::string out = cli.Ok(
+      {"bench", "--cases", "20", "--batch", "12", "--json", "--dir", cli.Path("bench-scratch")});
+  const json j = json::parse(out);
+  INFO(j.dump(2));
+  std::set<std::string> keys;
+  for (const auto& [key, value] : j.items()) keys.insert(key);
+  CHECK(keys == std::set<std::string>{"machine", "cases", "journal_events", "figures",
+                                      "replay_one_case_micros", "import_rss_kib"});
+  CHECK(j.at("machine").at("cores").get<int>() >= 1);
+  CHECK(j.at("cases") == 20);
+  CHECK(j.at("journal_events") == 240);
+
+  const std::map<std::string, bool> figures = {// name -> has a raw LMDB baseline
+                                               {"events/s end to end, fsync per batch", true},
+                                               {"commands/s end to end, fsync per batch", false},
+                                               {"events/s end to end, sync off", true},
+                                               {"projection rebuild", true}};
+  REQUIRE(j.at("figures").size() == figures.size());
+  for (const json& fig : j.at("figures")) {
+    const std::string name = fig.at("name");
+    INFO(name);
+    REQUIRE(figures.count(name) == 1);
+    CHECK(!fig.at("unit").get<std::string>().empty());
+    CHECK(!fig.at("note").get<std::string>().empty());
+    const double casegrid = fig.at("casegrid").get<double>();
+    CHECK(casegrid > 0);
+    CHECK(fig.contains("raw_lmdb_baseline") == figures.at(name));
+    CHECK(fig.contains("ratio") == figures.at(name));
+    if (figures.at(name)) {
+      const double baseline = fig.at("raw_lmdb_baseline").get<double>();
+      const double ratio = fig.at("ratio").get<double>();
+      CHECK(baseline > 0);
+      CHECK(ratio > 0);
+      // Three significant digits of casegrid / baseline (both rounded to units).
+      CHECK(std::abs(ratio / (casegrid / baseline) - 1) < 0.01);
+    }
+  }
+  const json& replay = j.at("replay_one_case_micros");
+  CHECK(replay.at("samples") == 20000);
+  CHECK(replay.at("journal_events") == 240);
+  CHECK(replay.at("p50").get<double>() > 0);
+  CHECK(replay.at("p99").get<double>() >= replay.at("p50").get<double>());
+  // Sampled every 250,000 events: none in so small a run.
+  CHECK(j.at("import_rss_kib").is_array());
+  CHECK(j.at("import_rss_kib").empty());
+  // The scratch directory given is used (and kept: it was given).
+  CHECK(std::filesystem::exists(cli.Path("bench-scratch/e2e-sync")));
+}
+
 // ---- org ----
 
 TEST_CASE("org units --json lists 1 district centre, 12 town sub-centres and 343 village stations",
@@ -790,13 +1130,13 @@ TEST_CASE(
   // The engine folds events into a case as it decides them (DecideAndEvolve)
   // and seals them after; a replay folds the sealed events; the read models
   // fold them with the same Evolve: one case, three times the same.
-  Cli cli;
-  cli.Ok({"demo", "--days", "30"});
-  auto models = projections::ReadModels::Open(cli.Path("data") + "/projections");
+  Demo30Scenario& demo = Demo30();
+  REQUIRE(demo.report.status == 0);
+  auto models = projections::ReadModels::Open(demo.cli.Path("data") + "/projections");
   REQUIRE_OK(models);
   events::JournalOptions jo;
   jo.read_only = true;
-  auto log = events::OpenJournal(cli.Path("data") + "/journal", jo);
+  auto log = events::OpenJournal(demo.cli.Path("data") + "/journal", jo);
   REQUIRE_OK(log);
   std::set<std::string> cases;
   REQUIRE_OK(events::ScanAll(**log, [&](uint64_t, std::string_view record) {
