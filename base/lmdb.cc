@@ -115,7 +115,7 @@ Result<std::unique_ptr<Txn>> Txn::Begin(Environment* env, bool write) {
     rc = mdb_txn_begin(env->raw(), nullptr, write ? 0 : MDB_RDONLY, &txn);
   }
   if (rc != 0) return FromRc(rc, "txn_begin in " + env->dir());
-  return std::unique_ptr<Txn>(new Txn(txn));
+  return std::unique_ptr<Txn>(new Txn(txn, env, write));
 }
 
 Txn::~Txn() { Abort(); }
@@ -154,6 +154,13 @@ Status Txn::Del(MDB_dbi dbi, std::string_view key) {
 Status Txn::Drop(MDB_dbi dbi) { return Check(mdb_drop(txn_, dbi, 0), "drop"); }
 
 Status Txn::Commit() {
+  if (write_ && env_->options().fail_commit) {
+    Status injected = env_->options().fail_commit(env_->dir());
+    if (!injected.ok()) {
+      Abort();
+      return injected;
+    }
+  }
   int rc = mdb_txn_commit(txn_);
   txn_ = nullptr;
   return Check(rc, "commit");

@@ -37,6 +37,12 @@ struct Options {
   // for stores derived from a record that is kept elsewhere.
   bool meta_sync = true;
   bool read_only = false;
+  // The storage fault seam (tests only, as leveldb's fault-injection Env):
+  // called before each write transaction of this environment commits, with
+  // the environment's directory. A non-OK Status aborts the transaction and
+  // is what its Commit returns, as a failed write or sync would; nothing of
+  // it reaches the disk.
+  std::function<Status(const std::string& dir)> fail_commit;
 };
 
 class Txn;
@@ -53,6 +59,7 @@ class Environment {
   MDB_env* raw() const { return env_; }
   const std::string& dir() const { return dir_; }
   bool read_only() const { return options_.read_only; }
+  const Options& options() const { return options_; }
 
   // Opens (creating unless read-only) the named database. Call before other
   // transactions run; the handle stays valid for the environment's life.
@@ -100,9 +107,11 @@ class Txn {
   MDB_txn* raw() const { return txn_; }
 
  private:
-  explicit Txn(MDB_txn* txn) : txn_(txn) {}
+  Txn(MDB_txn* txn, Environment* env, bool write) : txn_(txn), env_(env), write_(write) {}
   Status Check(int rc, std::string_view what);
   MDB_txn* txn_;
+  Environment* env_;
+  bool write_;
   bool map_full_ = false;
 };
 

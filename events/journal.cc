@@ -163,6 +163,7 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
   o.sync = options.sync;
   o.initial_map_bytes = options.initial_map_bytes;
   o.read_only = options.read_only;
+  o.fail_commit = options.fail_commit;
   CASEGRID_ASSIGN_OR_RETURN(auto env, lmdb::Environment::Open(dir, o));
   Dbis dbi;
   CASEGRID_ASSIGN_OR_RETURN(dbi.events, env->OpenDb("events"));

@@ -138,6 +138,8 @@ struct JournalOptions {
   bool sync = true;  // false: not durable on power loss (benchmarks only)
   size_t initial_map_bytes = size_t{256} << 20;
   bool read_only = false;
+  // Tests only: fails commits on demand (lmdb::Options::fail_commit).
+  std::function<Status(const std::string& dir)> fail_commit;
 };
 
 // Opens (creating if needed) the embedded LMDB journal in `dir`.

@@ -232,3 +232,49 @@ TEST_CASE(
   CHECK(view->facts().DebugString() == state->DebugString());
   CHECK_FALSE(view->facts().complex());
 }
+
+TEST_CASE("a failed journal commit stops intake until reopened, and writes nothing of its batch",
+          "[engine][fault]") {
+  test::TempDir dir;
+  int commits = 0;
+  bool failing = false;
+  events::JournalOptions jo;
+  jo.fail_commit = [&](const std::string&) {
+    ++commits;
+    return failing ? Status::IOError("injected: disk write failed") : Status::Ok();
+  };
+  const auto first = Lifecycle("FC-1"), second = Lifecycle("FC-2");
+  uint64_t events_before = 0;
+  {
+    EngineRig rig;
+    rig.Open(events::OpenJournal(dir.Sub("journal"), jo));
+    rig.Apply({first[0], first[1]});
+    events_before = rig.log->Stats()->events;
+    failing = true;
+    std::vector<engine::Answer> answers;
+    const std::vector<v1::Command> batch = {first[2], second[0]}, alone = {second[0]};
+    Status s = rig.engine->Apply(batch, &answers);
+    CHECK(s.code() == Status::Code::kFatal);
+    CHECK(test::Contains(s.ToString(), "injected: disk write failed"));
+    // The latch: later batches are refused without touching the disk again.
+    failing = false;
+    const int commits_at_latch = commits;
+    Status again = rig.engine->Apply(alone, &answers);
+    CHECK(again.code() == Status::Code::kFatal);
+    CHECK(commits == commits_at_latch);
+    CHECK(rig.log->Stats()->events == events_before);
+  }
+  // Reopened: nothing of the failed batch is there, and it applies afresh.
+  EngineRig rig;
+  rig.Open(events::OpenJournal(dir.Sub("journal"), {}));
+  CHECK(rig.log->Stats()->events == events_before);
+  std::string answer;
+  CHECK(rig.engine->state_store().ReadCommandAnswer(first[2].id(), &answer).IsNotFound());
+  const auto answers = rig.Apply({first[1], first[2], second[0]});
+  CHECK(answers[0].kind == engine::Answer::Kind::kDuplicate);
+  CHECK(answers[1].kind == engine::Answer::Kind::kAccepted);
+  CHECK(answers[2].kind == engine::Answer::Kind::kAccepted);
+  auto report = engine::VerifyLog(*rig.log);
+  REQUIRE_OK(report);
+  CHECK(report->first_problem.ok());
+}
