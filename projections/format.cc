@@ -94,8 +94,6 @@ std::string Dump(const Json& j) {
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-// "<name> due <time> (<status>) — <rule>, <workflow id> v<version>, from event <anchor>, calendar
-// <calendar>"
 // A deadline of a case for display: an open one (its facts) or an ended one.
 struct DeadlineRow {
   const CaseDeadline* d;
@@ -120,9 +118,12 @@ std::vector<DeadlineRow> DeadlineRows(const CaseView& v) {
   return rows;
 }
 
+// "<name> due <time> [(provisional calendar) ](<status>) — <rule>, <workflow id> v<version>, from
+// event <anchor>, calendar <calendar>"
 std::string DeadlineLine(const DeadlineRow& row) {
   const CaseDeadline& d = *row.d;
-  return d.name() + " due " + Time(d.due_micros()) + " (" +
+  return d.name() + " due " + Time(d.due_micros()) +
+         (d.provisional_calendar() ? " (provisional calendar)" : "") + " (" +
          std::string(DeadlineStatusName(row.status)) + ") \u2014 " + Or(d.rule(), "no rule") +
          ", " + Or(d.workflow_id(), "?") + " v" + std::to_string(d.workflow_version()) +
          ", from event " + Or(d.anchor_event_id()) + ", calendar " + Or(d.calendar());
@@ -248,6 +249,7 @@ std::string FormatCase(const CaseView& view, bool json) {
       dj["workflow_version"] = d.workflow_version();
       dj["anchor_event_id"] = d.anchor_event_id();
       dj["calendar"] = d.calendar();
+      dj["provisional_calendar"] = d.provisional_calendar();
       dj["owner_unit"] = d.owner_unit();
       dj["on_breach"] = d.on_breach();
       dj["set_at"] = JsonTime(d.set_micros());

@@ -99,21 +99,24 @@ std::string Message(const Result<int64_t>& r) {
 
 TEST_CASE("a deadline past the last published year is an error naming calendar, date and years",
           "[calendar]") {
-  REQUIRE(Message(Shipped().DueAfterWorkingDays(Day("2026-12-20"), 30)) ==
-          "calendar cn-mainland covers 2025–2026; a deadline of 30 working days from 2026-12-20 "
-          "falls past 2026-12-31: publish the 2027 schedule (docs/calendar.md)");
+  REQUIRE(Message(Shipped().DueAfterWorkingDays(Day("2027-12-20"), 30)) ==
+          "calendar cn-mainland covers 2025–2027 (2027 provisional); a deadline of 30 working "
+          "days from 2027-12-20 falls past 2027-12-31: publish the 2028 schedule, or a "
+          "provisional one from `casegrid calendar derive --year 2028` (docs/calendar.md)");
 }
 
 TEST_CASE("a deadline that ends on the last covered day is not an error", "[calendar]") {
   REQUIRE(*Shipped().DueAfterWorkingDays(Day("2026-12-24"), 5) == EndOf("2026-12-31"));
+  REQUIRE(*Shipped().DueAfterWorkingDays(Day("2027-12-24"), 5) == EndOf("2027-12-31"));
   REQUIRE(*Shipped().DueAfterWorkingDays(Day("2026-12-31"), 0) == EndOf("2026-12-31"));
   REQUIRE(*Shipped().DueAfterWorkingDays(Day("2026-09-30"), 5) == EndOf("2026-10-13"));
 }
 
 TEST_CASE("a deadline before the first published year is an error", "[calendar]") {
   REQUIRE(Message(Shipped().DueAfterWorkingDays(Day("2024-12-30"), 5)) ==
-          "calendar cn-mainland covers 2025–2026; a deadline of 5 working days from 2024-12-30 "
-          "needs 2024-12-31, before 2025-01-01: publish the 2024 schedule (docs/calendar.md)");
+          "calendar cn-mainland covers 2025–2027 (2027 provisional); a deadline of 5 working days "
+          "from 2024-12-30 needs 2024-12-31, before 2025-01-01: publish the 2024 schedule "
+          "(docs/calendar.md)");
 }
 
 TEST_CASE("a deadline through a gap between published years is an error", "[calendar]") {
@@ -123,8 +126,8 @@ TEST_CASE("a deadline through a gap between published years is an error", "[cale
   REQUIRE(cal->CoveredYears() == "2025, 2027");
   REQUIRE(Message(cal->DueAfterWorkingDays(Day("2025-12-30"), 5)) ==
           "calendar t covers 2025, 2027; a deadline of 5 working days from 2025-12-30 needs "
-          "2026-01-01, in 2026, which it does not cover: publish the 2026 schedule "
-          "(docs/calendar.md)");
+          "2026-01-01, in 2026, which it does not cover: publish the 2026 schedule, or a "
+          "provisional one from `casegrid calendar derive --year 2026` (docs/calendar.md)");
 }
 
 // ---- Working hours (cn-mainland: 08:30-12:00, 13:30-17:30) ----
@@ -178,9 +181,10 @@ TEST_CASE("zero working hours is the first working instant at or after the ancho
 }
 
 TEST_CASE("working hours past the last published year are an error", "[calendar]") {
-  REQUIRE(Message(Shipped().DueAfterWorkingHours(Local("2026-12-31 16:00"), 8)) ==
-          "calendar cn-mainland covers 2025–2026; a deadline of 8 working hours from 2026-12-31 "
-          "16:00 falls past 2026-12-31: publish the 2027 schedule (docs/calendar.md)");
+  REQUIRE(Message(Shipped().DueAfterWorkingHours(Local("2027-12-31 16:00"), 8)) ==
+          "calendar cn-mainland covers 2025–2027 (2027 provisional); a deadline of 8 working "
+          "hours from 2027-12-31 16:00 falls past 2027-12-31: publish the 2028 schedule, or a "
+          "provisional one from `casegrid calendar derive --year 2028` (docs/calendar.md)");
 }
 
 TEST_CASE("a calendar's own working hours replace the default", "[calendar]") {
@@ -345,41 +349,43 @@ TEST_CASE("a deadline in working hours is due that many working hours after its 
   REQUIRE(contact->rule() == "deadline contact: 4 working hours after the dispatch time");
 }
 
-TEST_CASE("a command whose deadline falls past the published years is rejected, nothing written",
+TEST_CASE("a command whose deadline falls past the covered years is rejected, nothing written",
           "[calendar]") {
   TempDir dir;
   EngineRig rig;
+  rig.clock.SetMicros(At("2027-12-31T00:00:00+08:00"));
   rig.Open(events::OpenJournal(dir.Sub("journal"), {}));
   auto intake =
-      rig.Apply({Cmd("LS-1", "intake", kWindow, "2026-12-29T09:00:00+08:00", IntakeData())});
+      rig.Apply({Cmd("LS-1", "intake", kWindow, "2027-12-29T09:00:00+08:00", IntakeData())});
   REQUIRE(intake[0].kind == engine::Answer::Kind::kAccepted);
   const uint64_t events = rig.log->Stats()->events;
   auto answers = rig.Apply(
-      {Cmd("LS-1", "dispatch", kCentre, "2026-12-29T10:00:00+08:00", "{}", "dispatch-1")});
+      {Cmd("LS-1", "dispatch", kCentre, "2027-12-29T10:00:00+08:00", "{}", "dispatch-1")});
   REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
-  // The response deadline: 5 working days after Tuesday 2026-12-29.
+  // The response deadline: 5 working days after Wednesday 2027-12-29.
   REQUIRE(answers[0].status.message() ==
-          "deadline response: calendar cn-mainland covers 2025–2026; a deadline of 5 working "
-          "days from 2026-12-29 falls past 2026-12-31: publish the 2027 schedule "
+          "deadline response: calendar cn-mainland covers 2025–2027 (2027 provisional); a "
+          "deadline of 5 working days from 2027-12-29 falls past 2027-12-31: publish the 2028 "
+          "schedule, or a provisional one from `casegrid calendar derive --year 2028` "
           "(docs/calendar.md)");
   REQUIRE(rig.log->Stats()->events == events);
   REQUIRE(rig.engine->CaseState("LS-1")->state() == "received");
   std::string answer;
   REQUIRE(rig.engine->state_store().ReadCommandAnswer("dispatch-1", &answer).IsNotFound());
   // Ticking past the year's end fires what is due and does not fail.
-  REQUIRE_OK(rig.engine->Tick(At("2026-12-31T00:00:00+08:00")));
+  REQUIRE_OK(rig.engine->Tick(At("2027-12-31T00:00:00+08:00")));
 }
 
 TEST_CASE("a breach whose re-armed deadline needs an unpublished year is still escalated",
           "[calendar]") {
-  // Armed on a calendar that has 2027, breached on the shipped one that has not.
+  // Armed on a calendar that has 2028, breached on the shipped one that has not.
   Result<BusinessCalendar> longer =
-      BusinessCalendar::FromYears({ParseYear(YearYaml(2026, kHours, "cn-mainland")),
-                                   ParseYear(YearYaml(2027, kHours, "cn-mainland"))});
+      BusinessCalendar::FromYears({ParseYear(YearYaml(2027, kHours, "cn-mainland")),
+                                   ParseYear(YearYaml(2028, kHours, "cn-mainland"))});
   REQUIRE_OK(longer);
   Decider decider(&*longer);
-  REQUIRE_OK(decider.Do(Cmd("LS-1", "intake", kWindow, "2026-12-29T09:00:00+08:00", IntakeData())));
-  REQUIRE_OK(decider.Do(Cmd("LS-1", "dispatch", kCentre, "2026-12-29T10:00:00+08:00")));
+  REQUIRE_OK(decider.Do(Cmd("LS-1", "intake", kWindow, "2027-12-29T09:00:00+08:00", IntakeData())));
+  REQUIRE_OK(decider.Do(Cmd("LS-1", "dispatch", kCentre, "2027-12-29T10:00:00+08:00")));
   decider.ctx.calendar = &Shipped();
   auto events = decider.Breach("response");
   REQUIRE_OK(events);
@@ -388,9 +394,92 @@ TEST_CASE("a breach whose re-armed deadline needs an unpublished year is still e
   const v1::DeadlineSet* rearmed = FindSet(*events, "response");
   REQUIRE(rearmed != nullptr);
   INFO(rearmed->rule());
-  REQUIRE(rearmed->rule().find("publish the 2027 schedule") != std::string::npos);
+  REQUIRE(rearmed->rule().find("publish the 2028 schedule") != std::string::npos);
   REQUIRE(rearmed->rule().find("counted with weekends only meanwhile") != std::string::npos);
   REQUIRE(rearmed->calendar() == "cn-mainland (weekends only: year not published)");
+}
+
+TEST_CASE("a response across New Year 2027 is counted on the provisional 2027 and marked",
+          "[calendar]") {
+  Decider decider(&Shipped());
+  REQUIRE_OK(decider.Do(Cmd("LS-1", "intake", kWindow, "2026-12-29T09:00:00+08:00", IntakeData())));
+  auto events = decider.Do(Cmd("LS-1", "dispatch", kCentre, "2026-12-29T10:00:00+08:00"));
+  REQUIRE_OK(events);
+  // Contact: 1 working day after Tuesday 12-29, all in the published 2026.
+  const v1::DeadlineSet* contact = FindSet(*events, "contact");
+  REQUIRE(contact != nullptr);
+  CHECK(contact->due_micros() == EndOf("2026-12-30"));
+  CHECK_FALSE(contact->provisional_calendar());
+  CHECK(contact->calendar() == "cn-mainland (published schedule)");
+  // Response: 12-30 (1), 12-31 (2), 01-01 元旦 off, 01-04 (3), 01-05 (4), 01-06 (5).
+  const v1::DeadlineSet* response = FindSet(*events, "response");
+  REQUIRE(response != nullptr);
+  CHECK(response->due_micros() == EndOf("2027-01-06"));
+  CHECK(response->provisional_calendar());
+  CHECK(response->calendar() ==
+        "cn-mainland (provisional 2027: derived from the statutory rules, not published)");
+}
+
+TEST_CASE("deadlines that stay in a published year, or count calendar days, are not provisional",
+          "[calendar]") {
+  Decider decider(&Shipped());
+  // A complex case: plan in 5 working days, final response 30 calendar days after intake.
+  REQUIRE_OK(
+      decider.Do(Cmd("LS-1", "intake", kWindow, "2026-12-21T09:00:00+08:00", IntakeData(true))));
+  auto events = decider.Do(Cmd("LS-1", "dispatch", kCentre, "2026-12-21T10:00:00+08:00"));
+  REQUIRE_OK(events);
+  // Plan: 12-22 (1) .. 12-25 (4), 12-28 (5): inside 2026.
+  const v1::DeadlineSet* plan = FindSet(*events, "plan");
+  REQUIRE(plan != nullptr);
+  CHECK(plan->due_micros() == EndOf("2026-12-28"));
+  CHECK_FALSE(plan->provisional_calendar());
+  // Final response: 2027-01-20, in 2027 but counted in calendar days.
+  const v1::DeadlineSet* final_response = FindSet(*events, "final_response");
+  REQUIRE(final_response != nullptr);
+  CHECK(final_response->due_micros() == EndOf("2027-01-20"));
+  CHECK_FALSE(final_response->provisional_calendar());
+}
+
+TEST_CASE("an extension into the provisional year marks the extended deadline", "[calendar]") {
+  Decider decider(&Shipped());
+  REQUIRE_OK(decider.Do(Cmd("LS-1", "intake", kWindow, "2026-12-22T09:00:00+08:00", IntakeData())));
+  auto events = decider.Do(Cmd("LS-1", "dispatch", kCentre, "2026-12-22T10:00:00+08:00"));
+  REQUIRE_OK(events);
+  // Response: 12-23 (1), 12-24 (2), 12-25 (3), 12-28 (4), 12-29 (5).
+  const v1::DeadlineSet* response = FindSet(*events, "response");
+  REQUIRE(response != nullptr);
+  CHECK(response->due_micros() == EndOf("2026-12-29"));
+  CHECK_FALSE(response->provisional_calendar());
+  events = decider.Do(Cmd("LS-1", "extend", kCentre, "2026-12-24T10:00:00+08:00",
+                          R"({"deadline":"response","working_days":3,"reason":"site visit"})"));
+  REQUIRE_OK(events);
+  // 12-30 (1), 12-31 (2), 01-01 off, 01-04 (3).
+  const v1::DeadlineSet* extended = FindSet(*events, "response");
+  REQUIRE(extended != nullptr);
+  CHECK(extended->due_micros() == EndOf("2027-01-04"));
+  CHECK(extended->provisional_calendar());
+}
+
+TEST_CASE("the dispatch refused before 2027 was derived is accepted, its response provisional",
+          "[calendar]") {
+  TempDir dir;
+  EngineRig rig;
+  rig.Open(events::OpenJournal(dir.Sub("journal"), {}));
+  auto answers = rig.Apply(
+      {Cmd("LS-1", "intake", kWindow, "2026-12-29T09:00:00+08:00", IntakeData()),
+       Cmd("LS-1", "dispatch", kCentre, "2026-12-29T10:00:00+08:00", "{}", "dispatch-1")});
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
+  INFO(answers[1].status.ToString());
+  REQUIRE(answers[1].kind == engine::Answer::Kind::kAccepted);
+  auto state = rig.engine->CaseState("LS-1");
+  REQUIRE_OK(state);
+  bool found = false;
+  for (const auto& d : state->deadlines()) {
+    if (d.name() != "response") continue;
+    found = true;
+    CHECK(d.due_micros() == EndOf("2027-01-06"));
+  }
+  CHECK(found);
 }
 
 // ---- casegrid calendar validate ----

@@ -75,14 +75,27 @@ void WriteFile(const std::string& path, const std::string& text) {
 
 // ---- The shipped cn-mainland data ----
 
-TEST_CASE("the shipped calendar covers 2025 and 2026 and says so", "[calendar]") {
+TEST_CASE("the shipped calendar covers 2025 and 2026 as published, 2027 as provisional",
+          "[calendar]") {
   const BusinessCalendar& cal = Shipped();
   REQUIRE(cal.id() == "cn-mainland");
-  REQUIRE(cal.Describe() == "cn-mainland (covers 2025–2026)");
+  REQUIRE(cal.Describe() == "cn-mainland (covers 2025–2027; 2027 provisional)");
   REQUIRE(cal.Covers(Day("2025-01-01")));
-  REQUIRE(cal.Covers(Day("2026-12-31")));
+  REQUIRE(cal.Covers(Day("2027-12-31")));
   REQUIRE_FALSE(cal.Covers(Day("2024-12-31")));
-  REQUIRE_FALSE(cal.Covers(Day("2027-01-01")));
+  REQUIRE_FALSE(cal.Covers(Day("2028-01-01")));
+  REQUIRE_FALSE(cal.IsProvisional(Day("2026-12-31")));
+  REQUIRE(cal.IsProvisional(Day("2027-01-01")));
+  REQUIRE(cal.ProvisionalYears() == std::vector<int>{2027});
+}
+
+TEST_CASE("New Year 2027 on the shipped provisional year: Friday 01-01 is off", "[calendar]") {
+  const BusinessCalendar& cal = Shipped();
+  REQUIRE(cal.IsWorkingDay(Day("2026-12-31")));
+  REQUIRE_FALSE(cal.IsWorkingDay(Day("2027-01-01")));
+  // 5 working days after Tuesday 2026-12-29: 12-30 (1), 12-31 (2), 01-04 (3), 01-05 (4),
+  // 01-06 (5).
+  REQUIRE(*cal.DueAfterWorkingDays(Day("2026-12-29"), 5) == EndOf("2027-01-06"));
 }
 
 TEST_CASE("National Day 2026: October 1 to 7 are days off, make-up Saturday October 10 works",
@@ -206,16 +219,15 @@ TEST_CASE("calendar days ignore holidays and make-up days", "[calendar]") {
 
 TEST_CASE("the unchecked queries count a year without data as weekends only", "[calendar]") {
   const BusinessCalendar& cal = Shipped();
-  REQUIRE(cal.IsWorkingDay(Day("2027-01-01")));  // Friday; 2027 is not published
-  REQUIRE_FALSE(cal.IsWorkingDay(Day("2027-01-02")));
+  REQUIRE(cal.IsWorkingDay(Day("2028-06-01")));  // Thursday; 2028 is not covered
+  REQUIRE_FALSE(cal.IsWorkingDay(Day("2028-06-03")));
   REQUIRE(cal.IsWorkingDay(Day("2024-10-01")));  // Tuesday; 2024 is not loaded
   REQUIRE_FALSE(cal.IsWorkingDay(Day("2024-10-05")));
 }
 
-TEST_CASE("unchecked working days run from a published year into an unpublished one",
-          "[calendar]") {
-  // 2027-01-01 Fri (1), 2027-01-04 Mon (2).
-  REQUIRE(Shipped().EndOfWorkingDaysAfter(Day("2026-12-31"), 2) == EndOf("2027-01-04"));
+TEST_CASE("unchecked working days run from a covered year into an uncovered one", "[calendar]") {
+  // 2027-12-31 Fri; 2028-01-03 Mon (1), 2028-01-04 Tue (2).
+  REQUIRE(Shipped().EndOfWorkingDaysAfter(Day("2027-12-31"), 2) == EndOf("2028-01-04"));
 }
 
 TEST_CASE("an unpublished year between two published ones counts weekends only", "[calendar]") {
@@ -227,6 +239,67 @@ TEST_CASE("an unpublished year between two published ones counts weekends only",
   REQUIRE(cal->Covers(Day("2027-06-01")));
   REQUIRE(cal->IsWorkingDay(Day("2026-10-01")));        // Thursday
   REQUIRE_FALSE(cal->IsWorkingDay(Day("2026-10-03")));  // Saturday
+}
+
+// ---- Provisional years ----
+
+TEST_CASE("a provisional year counts like any other and the calendar says which years are",
+          "[calendar]") {
+  Result<BusinessCalendar> cal = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2026, "")),
+       ParseYear(YearYaml(2027,
+                          "provisional: true\n"
+                          "holidays: [{name: 元旦, from: 2027-01-01, to: 2027-01-01}]\n"))});
+  REQUIRE_OK(cal);
+  REQUIRE(cal->Describe() == "t (covers 2026–2027; 2027 provisional)");
+  REQUIRE(cal->CoveredYears() == "2026–2027 (2027 provisional)");
+  REQUIRE(cal->ProvisionalYears() == std::vector<int>{2027});
+  REQUIRE_FALSE(cal->IsProvisional(Day("2026-12-31")));
+  REQUIRE(cal->IsProvisional(Day("2027-01-01")));
+  REQUIRE_FALSE(cal->IsProvisional(Day("2028-01-01")));  // not covered at all
+  REQUIRE(cal->ProvisionalYearsBetween(Day("2026-12-29"), Day("2027-01-05")) ==
+          std::vector<int>{2027});
+  REQUIRE(cal->ProvisionalYearsBetween(Day("2026-01-05"), Day("2026-12-31")).empty());
+  // 2026-12-31 Thu: 2027-01-01 is off, 01-04 (1), 01-05 (2).
+  REQUIRE(*cal->DueAfterWorkingDays(Day("2026-12-31"), 2) == EndOf("2027-01-05"));
+}
+
+TEST_CASE("calendar show marks a provisional year PROVISIONAL and says what that means",
+          "[calendar]") {
+  Result<BusinessCalendar> cal = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2026, "")), ParseYear(YearYaml(2027, "provisional: true\n"))});
+  REQUIRE_OK(cal);
+  const std::string text = *cal->FormatYear(2027);
+  INFO(text);
+  REQUIRE(text.rfind("calendar t 2027  PROVISIONAL\n  source t: test\n", 0) == 0);
+  REQUIRE(casegrid::test::Contains(
+      text, "  PROVISIONAL: t's 2027 is derived from the statutory holiday rules"));
+  REQUIRE(casegrid::test::Contains(text, "marked (provisional calendar)"));
+  REQUIRE_FALSE(casegrid::test::Contains(*cal->FormatYear(2026), "PROVISIONAL"));
+}
+
+TEST_CASE("a town's year is provisional when its base's year is", "[calendar]") {
+  Result<BusinessCalendar> base = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2027, "provisional: true\n", "cn-mainland"))});
+  REQUIRE_OK(base);
+  Result<BusinessCalendar> town = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2027, "extends: cn-mainland\n", "town"))}, &*base);
+  REQUIRE_OK(town);
+  REQUIRE(town->IsProvisional(Day("2027-06-01")));
+  REQUIRE(town->Describe() == "town (extends cn-mainland; covers 2027; 2027 provisional)");
+  REQUIRE(casegrid::test::Contains(*town->FormatYear(2027),
+                                   "PROVISIONAL: cn-mainland's 2027 is derived"));
+}
+
+TEST_CASE("the published working hours nearest a year skip provisional years", "[calendar]") {
+  Result<BusinessCalendar> cal = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2026, "working_hours: [{from: \"09:00\", to: \"17:00\"}]\n")),
+       ParseYear(YearYaml(2027, "provisional: true\n"))});
+  REQUIRE_OK(cal);
+  const auto hours = cal->PublishedWorkingHoursNear(2028);
+  REQUIRE(hours.size() == 1);
+  REQUIRE(hours[0].from() == "09:00");
+  REQUIRE(hours[0].to() == "17:00");
 }
 
 // ---- Bad calendar data ----
