@@ -125,7 +125,8 @@ TEST_CASE("the message is cleared before parsing", "[yaml]") {
 TEST_CASE("an unknown key is rejected with its position and the allowed keys", "[yaml]") {
   REQUIRE(ErrorOf<casegrid::v1::CalendarYear>("calendar: c\nyears: 2026\n") ==
           "t.yaml:2:1: unknown key \"years\" in CalendarYear (allowed: calendar, year, "
-          "time_zone, source, holidays, makeup_working_days, working_hours, extends)");
+          "time_zone, source, holidays, makeup_working_days, working_hours, extends, "
+          "provisional)");
 }
 
 TEST_CASE("an unknown key in a nested mapping names the nested message", "[yaml]") {
