@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "base/time.h"
+#include "engine/statutory_calendar.h"
 #include "workflows/validate.h"
 #include "workflows/yaml_proto.h"
 
@@ -388,6 +389,7 @@ Result<BusinessCalendar> BusinessCalendar::FromYears(std::vector<CalendarYear> y
     }
     info.year = y.year();
     info.sources.push_back(y.calendar() + ": " + y.source());
+    if (info.provisional_from.empty() && y.provisional()) info.provisional_from = y.calendar();
     if (!y.working_hours().empty()) {
       info.hours.clear();
       for (const auto& p : y.working_hours()) {
@@ -434,6 +436,54 @@ bool BusinessCalendar::Covers(int32_t civil_day) const {
   return Bit(covered_, civil_day);
 }
 
+bool BusinessCalendar::IsProvisional(int32_t civil_day) const {
+  if (!Covers(civil_day)) return false;
+  const int year = YearOf(civil_day);
+  for (const Year& y : years_) {
+    if (y.year == year) return !y.provisional_from.empty();
+  }
+  return false;
+}
+
+std::vector<int> BusinessCalendar::ProvisionalYears() const {
+  std::vector<int> out;
+  for (const Year& y : years_) {
+    if (!y.provisional_from.empty()) out.push_back(y.year);
+  }
+  return out;
+}
+
+std::vector<int> BusinessCalendar::ProvisionalYearsBetween(int32_t first_day,
+                                                           int32_t last_day) const {
+  std::vector<int> out;
+  if (first_day > last_day) return out;
+  const int first = YearOf(first_day), last = YearOf(last_day);
+  for (const Year& y : years_) {
+    if (!y.provisional_from.empty() && y.year >= first && y.year <= last) out.push_back(y.year);
+  }
+  return out;
+}
+
+std::vector<casegrid::v1::CalendarYear::WorkingPeriod> BusinessCalendar::PublishedWorkingHoursNear(
+    int year) const {
+  const Year* nearest = nullptr;
+  for (const Year& y : years_) {
+    if (!y.provisional_from.empty()) continue;
+    if (nearest == nullptr || std::abs(y.year - year) < std::abs(nearest->year - year)) {
+      nearest = &y;
+    }
+  }
+  const std::vector<Period>& hours =
+      nearest != nullptr ? nearest->hours : HoursOn(timeutil::DaysFromCivil(year, 1, 1));
+  std::vector<casegrid::v1::CalendarYear::WorkingPeriod> out;
+  for (const Period& p : hours) {
+    auto& period = out.emplace_back();
+    period.set_from(FormatMinutes(p.from_minute));
+    period.set_to(FormatMinutes(p.to_minute));
+  }
+  return out;
+}
+
 const std::vector<BusinessCalendar::Period>& BusinessCalendar::HoursOn(int32_t civil_day) const {
   const int year = YearOf(civil_day);
   const Year* nearest = &years_.front();
@@ -443,17 +493,28 @@ const std::vector<BusinessCalendar::Period>& BusinessCalendar::HoursOn(int32_t c
   return nearest->hours;
 }
 
-std::string BusinessCalendar::CoveredYears() const {
+namespace {
+
+// Ascending years as ranges: "2023, 2025–2027".
+std::string YearRanges(const std::vector<int>& years) {
   std::string out;
-  for (size_t i = 0; i < years_.size(); ++i) {
+  for (size_t i = 0; i < years.size(); ++i) {
     size_t j = i;
-    while (j + 1 < years_.size() && years_[j + 1].year == years_[j].year + 1) ++j;
+    while (j + 1 < years.size() && years[j + 1] == years[j] + 1) ++j;
     if (!out.empty()) out += ", ";
-    out += std::to_string(years_[i].year);
-    if (j > i) out += "–" + std::to_string(years_[j].year);
+    out += std::to_string(years[i]);
+    if (j > i) out += "–" + std::to_string(years[j]);
     i = j;
   }
   return out;
+}
+
+}  // namespace
+
+std::string BusinessCalendar::CoveredYears() const {
+  const std::vector<int> provisional = ProvisionalYears();
+  return YearRanges(Years()) +
+         (provisional.empty() ? "" : " (" + YearRanges(provisional) + " provisional)");
 }
 
 std::vector<int> BusinessCalendar::Years() const {
@@ -474,8 +535,14 @@ Status BusinessCalendar::Uncovered(const std::string& deadline, int32_t needed_d
     m += " needs " + timeutil::FormatDate(needed_day) + ", in " +
          std::to_string(YearOf(needed_day)) + ", which it does not cover";
   }
-  return Status::InvalidArgument(m + ": publish the " + std::to_string(YearOf(needed_day)) +
-                                 " schedule (docs/calendar.md)");
+  const int year = YearOf(needed_day);
+  m += ": publish the " + std::to_string(year) + " schedule";
+  // A national calendar's year the statutory rules cover can be derived.
+  if (extends_.empty() && year >= kMinStatutoryYear && year <= kMaxStatutoryYear) {
+    m += ", or a provisional one from `casegrid calendar derive --year " + std::to_string(year) +
+         "`";
+  }
+  return Status::InvalidArgument(m + " (docs/calendar.md)");
 }
 
 Result<int64_t> BusinessCalendar::WalkDays(int32_t anchor_day, int working_days,
@@ -554,8 +621,10 @@ int64_t BusinessCalendar::EndOfCalendarDaysAfter(int32_t anchor_day, int calenda
 }
 
 std::string BusinessCalendar::Describe() const {
+  const std::vector<int> provisional = ProvisionalYears();
   return id_ + " (" + (extends_.empty() ? "" : "extends " + extends_ + "; ") + "covers " +
-         CoveredYears() + ")";
+         YearRanges(Years()) +
+         (provisional.empty() ? "" : "; " + YearRanges(provisional) + " provisional") + ")";
 }
 
 Result<std::string> BusinessCalendar::FormatYear(int year) const {
@@ -570,8 +639,17 @@ Result<std::string> BusinessCalendar::FormatYear(int year) const {
     return timeutil::FormatDate(d) + " " + kWeekdayShort[IsoWeekday(d)];
   };
   std::string out = "calendar " + id_ + " " + std::to_string(year) +
-                    (extends_.empty() ? "" : " (extends " + extends_ + ")") + "\n";
+                    (extends_.empty() ? "" : " (extends " + extends_ + ")") +
+                    (y.provisional_from.empty() ? "" : "  PROVISIONAL") + "\n";
   for (const std::string& s : y.sources) out += "  source " + s + "\n";
+  if (!y.provisional_from.empty()) {
+    out += "  PROVISIONAL: " + y.provisional_from + "'s " + std::to_string(year) +
+           " is derived from the statutory holiday rules\n"
+           "  (casegrid calendar derive), not from the State Council's notice, which is not\n"
+           "  published yet. The notice will move days off and add make-up working days\n"
+           "  (调休); until its file replaces this one, deadlines counted across " +
+           std::to_string(year) + " are\n  marked (provisional calendar).\n";
+  }
   out += "working hours (" + y.hours_from + "):";
   for (size_t i = 0; i < y.hours.size(); ++i) {
     out += std::string(i == 0 ? " " : ", ") + FormatMinutes(y.hours[i].from_minute) + "–" +
@@ -674,6 +752,7 @@ std::string Summary(const CalendarYear& y) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
   };
   std::string out = "calendar " + y.calendar() + " " + std::to_string(y.year());
+  if (y.provisional()) out += " (provisional)";
   if (!y.extends().empty()) out += ", extends " + y.extends();
   out += ": " + count(y.holidays_size(), "holiday", "holidays") + ", " +
          count(y.makeup_working_days_size(), "make-up working day", "make-up working days") +

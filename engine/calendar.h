@@ -8,7 +8,11 @@
 // town's local day off on top of cn-mainland). The years with a file are the
 // calendar's coverage: a deadline that needs a day outside it is an error
 // (DueAfter*), never a guess; only the unchecked EndOf* queries, kept for
-// simulations, count weekends only there.
+// simulations, count weekends only there. A year may be provisional
+// (`provisional: true`, derived from the statutory rules by `casegrid calendar
+// derive` before the notice is published, engine/statutory_calendar.h): it
+// counts like any other, and the calendar says which years are provisional
+// so deadlines counted across them can be marked.
 // Days are local to Asia/Shanghai (base/time.h), the only zone accepted.
 // Thread-safety: immutable after construction; every const method may be called
 // from any thread.
@@ -60,6 +64,16 @@ class BusinessCalendar {
   // covers it too).
   bool Covers(int32_t civil_day) const;
 
+  // True if the civil day's year is covered and provisional: its own file
+  // says so, or (with extends) the base's year is provisional.
+  bool IsProvisional(int32_t civil_day) const;
+
+  // The provisional years, ascending; those with a day in [first_day,
+  // last_day] (civil days, inclusive), ascending: empty when a deadline
+  // counted over that span used published years only.
+  std::vector<int> ProvisionalYears() const;
+  std::vector<int> ProvisionalYearsBetween(int32_t first_day, int32_t last_day) const;
+
   // Checked deadlines, for the engine. End (23:59:59.999999 local, as epoch
   // micros) of the Nth working day after `anchor_day`: N = 0 means anchor_day
   // itself when it is a working day, else the next working day; N >= 1 counts
@@ -84,17 +98,25 @@ class BusinessCalendar {
   // coverage do not matter.
   int64_t EndOfCalendarDaysAfter(int32_t anchor_day, int calendar_days) const;
 
-  // The covered years as ranges, e.g. "2025–2026" or "2023, 2025–2026".
+  // The covered years as ranges, e.g. "2025–2026", "2023, 2025–2026", or
+  // with provisional years "2025–2027 (2027 provisional)".
   std::string CoveredYears() const;
 
   // e.g. "cn-mainland (covers 2025–2026)",
+  // "cn-mainland (covers 2025–2027; 2027 provisional)",
   // "cn-mainland+town-x (extends cn-mainland; covers 2026)".
   std::string Describe() const;
 
   // What `casegrid calendar show` prints for `year`: its sources, working
   // hours, days off (holidays, weekends not listed) and make-up days, each
-  // with the calendar it comes from. NotFound if the year is not covered.
+  // with the calendar it comes from; for a provisional year, PROVISIONAL on
+  // the first line and what that means. NotFound if the year is not covered.
   Result<std::string> FormatYear(int year) const;
+
+  // The working hours of the published (not provisional) covered year
+  // nearest to `year`, the earlier on a tie; of the nearest year when every
+  // year is provisional. As HH:MM periods, e.g. for `calendar derive`.
+  std::vector<casegrid::v1::CalendarYear::WorkingPeriod> PublishedWorkingHoursNear(int year) const;
 
   // The covered years, ascending.
   std::vector<int> Years() const;
@@ -116,6 +138,9 @@ class BusinessCalendar {
     std::string hours_from;  // the calendar whose working_hours these are
     std::vector<Named> days_off;
     std::vector<Named> makeup_days;
+    // The calendar whose file marks the year provisional (the base's first),
+    // or "" for a published year.
+    std::string provisional_from;
   };
 
   BusinessCalendar() = default;

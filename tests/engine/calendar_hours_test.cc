@@ -101,7 +101,8 @@ TEST_CASE("a deadline past the last published year is an error naming calendar, 
           "[calendar]") {
   REQUIRE(Message(Shipped().DueAfterWorkingDays(Day("2026-12-20"), 30)) ==
           "calendar cn-mainland covers 2025–2026; a deadline of 30 working days from 2026-12-20 "
-          "falls past 2026-12-31: publish the 2027 schedule (docs/calendar.md)");
+          "falls past 2026-12-31: publish the 2027 schedule, or a provisional one from "
+          "`casegrid calendar derive --year 2027` (docs/calendar.md)");
 }
 
 TEST_CASE("a deadline that ends on the last covered day is not an error", "[calendar]") {
@@ -123,8 +124,8 @@ TEST_CASE("a deadline through a gap between published years is an error", "[cale
   REQUIRE(cal->CoveredYears() == "2025, 2027");
   REQUIRE(Message(cal->DueAfterWorkingDays(Day("2025-12-30"), 5)) ==
           "calendar t covers 2025, 2027; a deadline of 5 working days from 2025-12-30 needs "
-          "2026-01-01, in 2026, which it does not cover: publish the 2026 schedule "
-          "(docs/calendar.md)");
+          "2026-01-01, in 2026, which it does not cover: publish the 2026 schedule, or a "
+          "provisional one from `casegrid calendar derive --year 2026` (docs/calendar.md)");
 }
 
 // ---- Working hours (cn-mainland: 08:30-12:00, 13:30-17:30) ----
@@ -180,7 +181,8 @@ TEST_CASE("zero working hours is the first working instant at or after the ancho
 TEST_CASE("working hours past the last published year are an error", "[calendar]") {
   REQUIRE(Message(Shipped().DueAfterWorkingHours(Local("2026-12-31 16:00"), 8)) ==
           "calendar cn-mainland covers 2025–2026; a deadline of 8 working hours from 2026-12-31 "
-          "16:00 falls past 2026-12-31: publish the 2027 schedule (docs/calendar.md)");
+          "16:00 falls past 2026-12-31: publish the 2027 schedule, or a provisional one from "
+          "`casegrid calendar derive --year 2027` (docs/calendar.md)");
 }
 
 TEST_CASE("a calendar's own working hours replace the default", "[calendar]") {
@@ -360,8 +362,8 @@ TEST_CASE("a command whose deadline falls past the published years is rejected, 
   // The response deadline: 5 working days after Tuesday 2026-12-29.
   REQUIRE(answers[0].status.message() ==
           "deadline response: calendar cn-mainland covers 2025–2026; a deadline of 5 working "
-          "days from 2026-12-29 falls past 2026-12-31: publish the 2027 schedule "
-          "(docs/calendar.md)");
+          "days from 2026-12-29 falls past 2026-12-31: publish the 2027 schedule, or a "
+          "provisional one from `casegrid calendar derive --year 2027` (docs/calendar.md)");
   REQUIRE(rig.log->Stats()->events == events);
   REQUIRE(rig.engine->CaseState("LS-1")->state() == "received");
   std::string answer;

@@ -229,6 +229,67 @@ TEST_CASE("an unpublished year between two published ones counts weekends only",
   REQUIRE_FALSE(cal->IsWorkingDay(Day("2026-10-03")));  // Saturday
 }
 
+// ---- Provisional years ----
+
+TEST_CASE("a provisional year counts like any other and the calendar says which years are",
+          "[calendar]") {
+  Result<BusinessCalendar> cal = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2026, "")),
+       ParseYear(YearYaml(2027,
+                          "provisional: true\n"
+                          "holidays: [{name: 元旦, from: 2027-01-01, to: 2027-01-01}]\n"))});
+  REQUIRE_OK(cal);
+  REQUIRE(cal->Describe() == "t (covers 2026–2027; 2027 provisional)");
+  REQUIRE(cal->CoveredYears() == "2026–2027 (2027 provisional)");
+  REQUIRE(cal->ProvisionalYears() == std::vector<int>{2027});
+  REQUIRE_FALSE(cal->IsProvisional(Day("2026-12-31")));
+  REQUIRE(cal->IsProvisional(Day("2027-01-01")));
+  REQUIRE_FALSE(cal->IsProvisional(Day("2028-01-01")));  // not covered at all
+  REQUIRE(cal->ProvisionalYearsBetween(Day("2026-12-29"), Day("2027-01-05")) ==
+          std::vector<int>{2027});
+  REQUIRE(cal->ProvisionalYearsBetween(Day("2026-01-05"), Day("2026-12-31")).empty());
+  // 2026-12-31 Thu: 2027-01-01 is off, 01-04 (1), 01-05 (2).
+  REQUIRE(*cal->DueAfterWorkingDays(Day("2026-12-31"), 2) == EndOf("2027-01-05"));
+}
+
+TEST_CASE("calendar show marks a provisional year PROVISIONAL and says what that means",
+          "[calendar]") {
+  Result<BusinessCalendar> cal = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2026, "")), ParseYear(YearYaml(2027, "provisional: true\n"))});
+  REQUIRE_OK(cal);
+  const std::string text = *cal->FormatYear(2027);
+  INFO(text);
+  REQUIRE(text.rfind("calendar t 2027  PROVISIONAL\n  source t: test\n", 0) == 0);
+  REQUIRE(casegrid::test::Contains(
+      text, "  PROVISIONAL: t's 2027 is derived from the statutory holiday rules"));
+  REQUIRE(casegrid::test::Contains(text, "marked (provisional calendar)"));
+  REQUIRE_FALSE(casegrid::test::Contains(*cal->FormatYear(2026), "PROVISIONAL"));
+}
+
+TEST_CASE("a town's year is provisional when its base's year is", "[calendar]") {
+  Result<BusinessCalendar> base = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2027, "provisional: true\n", "cn-mainland"))});
+  REQUIRE_OK(base);
+  Result<BusinessCalendar> town = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2027, "extends: cn-mainland\n", "town"))}, &*base);
+  REQUIRE_OK(town);
+  REQUIRE(town->IsProvisional(Day("2027-06-01")));
+  REQUIRE(town->Describe() == "town (extends cn-mainland; covers 2027; 2027 provisional)");
+  REQUIRE(casegrid::test::Contains(*town->FormatYear(2027),
+                                   "PROVISIONAL: cn-mainland's 2027 is derived"));
+}
+
+TEST_CASE("the published working hours nearest a year skip provisional years", "[calendar]") {
+  Result<BusinessCalendar> cal = BusinessCalendar::FromYears(
+      {ParseYear(YearYaml(2026, "working_hours: [{from: \"09:00\", to: \"17:00\"}]\n")),
+       ParseYear(YearYaml(2027, "provisional: true\n"))});
+  REQUIRE_OK(cal);
+  const auto hours = cal->PublishedWorkingHoursNear(2028);
+  REQUIRE(hours.size() == 1);
+  REQUIRE(hours[0].from() == "09:00");
+  REQUIRE(hours[0].to() == "17:00");
+}
+
 // ---- Bad calendar data ----
 
 TEST_CASE("a make-up day on a weekday is rejected naming the file and date", "[calendar]") {
