@@ -1,11 +1,15 @@
-// casegrid calendar validate FILE... and casegrid calendar show ID [--year Y]:
-// the business calendar's data files (docs/calendar.md). The checks live in
-// engine/calendar.h (ValidateCalendarFiles), so the tests run them directly.
+// casegrid calendar validate FILE..., casegrid calendar show ID [--year Y] and
+// casegrid calendar derive --year Y: the business calendar's data files
+// (docs/calendar.md). The checks live in engine/calendar.h
+// (ValidateCalendarFiles) and the derivation in engine/statutory_calendar.h,
+// so the tests run them directly.
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "base/time.h"
 #include "engine/calendar.h"
+#include "engine/statutory_calendar.h"
 #include "tools/calendar_cmd.h"
 
 namespace casegrid::tools {
@@ -47,6 +51,28 @@ int RunCalendarShow(const GlobalOptions& g, const std::string& id, int year) {
     }
     std::cout << "\n" << *text;
   }
+  return 0;
+}
+
+int RunCalendarDerive(const GlobalOptions& g, const std::string& id, int year) {
+  auto cal = engine::BusinessCalendar::LoadDir(ResolveConfigDir(g) + "/calendars", id);
+  if (!cal.ok()) return Fail(cal.status());
+  if (!cal->extends().empty()) {
+    return Fail(Status::InvalidArgument(
+        "calendar " + id + " extends " + cal->extends() + ": the statutory days are " +
+        cal->extends() + "'s; derive its year, then add " + id + "'s own file for the year"));
+  }
+  engine::DeriveOptions options;
+  options.calendar = id;
+  options.working_hours = cal->PublishedWorkingHoursNear(year);
+  auto yaml = engine::DeriveStatutoryYearYaml(year, options);
+  if (!yaml.ok()) return Fail(yaml.status());
+  const int32_t jan1 = timeutil::DaysFromCivil(year, 1, 1);
+  if (cal->Covers(jan1) && !cal->IsProvisional(jan1)) {
+    std::cerr << "casegrid: note: " << cal->Describe() << " has the published " << year
+              << " schedule; the derived year below is for comparison only\n";
+  }
+  std::cout << *yaml;
   return 0;
 }
 

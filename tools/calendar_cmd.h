@@ -1,6 +1,7 @@
 // The `casegrid calendar` subcommands (docs/calendar.md): `validate FILE...`
 // checks calendar files, `show ID [--year Y]` prints a calendar's days off,
-// make-up days and working hours. Each returns the process exit status.
+// make-up days and working hours, `derive --year Y` prints a provisional year
+// derived from the statutory rules. Each returns the process exit status.
 #ifndef CASEGRID_TOOLS_CALENDAR_CMD_H_
 #define CASEGRID_TOOLS_CALENDAR_CMD_H_
 
@@ -22,6 +23,14 @@ int RunCalendarValidate(const GlobalOptions& g, const std::vector<std::string>& 
 // calendar it extends) and prints `year`, or every covered year when `year` is
 // 0. Returns 1 if the year is not covered, 2 if the calendar does not load.
 int RunCalendarShow(const GlobalOptions& g, const std::string& id, int year);
+
+// Prints `year` of calendar `id` derived from the statutory rules as a
+// calendar file (engine/statutory_calendar.h), with the working hours of the
+// calendar's nearest published year, loaded from the configuration's
+// calendars/ directory. Notes on stderr when the year is already published.
+// Returns 2 if the calendar does not load, extends another (its base's year
+// is the one to derive), or the year is outside 2025..2100.
+int RunCalendarDerive(const GlobalOptions& g, const std::string& id, int year);
 
 }  // namespace casegrid::tools
 

@@ -322,6 +322,13 @@ int main(int argc, char** argv) {
   c_cal_show->add_option("id", calendar_id, "calendar id, e.g. cn-mainland")->required();
   c_cal_show->add_option("--year", calendar_year, "one year (default: every covered year)");
   c_cal_show->callback([&] { rc = RunCalendarShow(g, calendar_id, calendar_year); });
+  std::string derive_calendar = "cn-mainland";
+  int derive_year = 0;
+  auto* c_cal_derive = c_calendar->add_subcommand(
+      "derive", "a provisional year from the statutory holiday rules, as a calendar file");
+  c_cal_derive->add_option("--year", derive_year, "the year, 2025..2100")->required();
+  c_cal_derive->add_option("--calendar", derive_calendar, "calendar id (default cn-mainland)");
+  c_cal_derive->callback([&] { rc = RunCalendarDerive(g, derive_calendar, derive_year); });
 
   auto* c_wf_list = c_workflow->add_subcommand("list", "every definition and version");
   c_wf_list->callback([&] { rc = RunWorkflowList(g); });

@@ -99,22 +99,24 @@ std::string Message(const Result<int64_t>& r) {
 
 TEST_CASE("a deadline past the last published year is an error naming calendar, date and years",
           "[calendar]") {
-  REQUIRE(Message(Shipped().DueAfterWorkingDays(Day("2026-12-20"), 30)) ==
-          "calendar cn-mainland covers 2025–2026; a deadline of 30 working days from 2026-12-20 "
-          "falls past 2026-12-31: publish the 2027 schedule, or a provisional one from "
-          "`casegrid calendar derive --year 2027` (docs/calendar.md)");
+  REQUIRE(Message(Shipped().DueAfterWorkingDays(Day("2027-12-20"), 30)) ==
+          "calendar cn-mainland covers 2025–2027 (2027 provisional); a deadline of 30 working "
+          "days from 2027-12-20 falls past 2027-12-31: publish the 2028 schedule, or a "
+          "provisional one from `casegrid calendar derive --year 2028` (docs/calendar.md)");
 }
 
 TEST_CASE("a deadline that ends on the last covered day is not an error", "[calendar]") {
   REQUIRE(*Shipped().DueAfterWorkingDays(Day("2026-12-24"), 5) == EndOf("2026-12-31"));
+  REQUIRE(*Shipped().DueAfterWorkingDays(Day("2027-12-24"), 5) == EndOf("2027-12-31"));
   REQUIRE(*Shipped().DueAfterWorkingDays(Day("2026-12-31"), 0) == EndOf("2026-12-31"));
   REQUIRE(*Shipped().DueAfterWorkingDays(Day("2026-09-30"), 5) == EndOf("2026-10-13"));
 }
 
 TEST_CASE("a deadline before the first published year is an error", "[calendar]") {
   REQUIRE(Message(Shipped().DueAfterWorkingDays(Day("2024-12-30"), 5)) ==
-          "calendar cn-mainland covers 2025–2026; a deadline of 5 working days from 2024-12-30 "
-          "needs 2024-12-31, before 2025-01-01: publish the 2024 schedule (docs/calendar.md)");
+          "calendar cn-mainland covers 2025–2027 (2027 provisional); a deadline of 5 working days "
+          "from 2024-12-30 needs 2024-12-31, before 2025-01-01: publish the 2024 schedule "
+          "(docs/calendar.md)");
 }
 
 TEST_CASE("a deadline through a gap between published years is an error", "[calendar]") {
@@ -179,10 +181,10 @@ TEST_CASE("zero working hours is the first working instant at or after the ancho
 }
 
 TEST_CASE("working hours past the last published year are an error", "[calendar]") {
-  REQUIRE(Message(Shipped().DueAfterWorkingHours(Local("2026-12-31 16:00"), 8)) ==
-          "calendar cn-mainland covers 2025–2026; a deadline of 8 working hours from 2026-12-31 "
-          "16:00 falls past 2026-12-31: publish the 2027 schedule, or a provisional one from "
-          "`casegrid calendar derive --year 2027` (docs/calendar.md)");
+  REQUIRE(Message(Shipped().DueAfterWorkingHours(Local("2027-12-31 16:00"), 8)) ==
+          "calendar cn-mainland covers 2025–2027 (2027 provisional); a deadline of 8 working "
+          "hours from 2027-12-31 16:00 falls past 2027-12-31: publish the 2028 schedule, or a "
+          "provisional one from `casegrid calendar derive --year 2028` (docs/calendar.md)");
 }
 
 TEST_CASE("a calendar's own working hours replace the default", "[calendar]") {
@@ -347,41 +349,43 @@ TEST_CASE("a deadline in working hours is due that many working hours after its 
   REQUIRE(contact->rule() == "deadline contact: 4 working hours after the dispatch time");
 }
 
-TEST_CASE("a command whose deadline falls past the published years is rejected, nothing written",
+TEST_CASE("a command whose deadline falls past the covered years is rejected, nothing written",
           "[calendar]") {
   TempDir dir;
   EngineRig rig;
+  rig.clock.SetMicros(At("2027-12-31T00:00:00+08:00"));
   rig.Open(events::OpenJournal(dir.Sub("journal"), {}));
   auto intake =
-      rig.Apply({Cmd("LS-1", "intake", kWindow, "2026-12-29T09:00:00+08:00", IntakeData())});
+      rig.Apply({Cmd("LS-1", "intake", kWindow, "2027-12-29T09:00:00+08:00", IntakeData())});
   REQUIRE(intake[0].kind == engine::Answer::Kind::kAccepted);
   const uint64_t events = rig.log->Stats()->events;
   auto answers = rig.Apply(
-      {Cmd("LS-1", "dispatch", kCentre, "2026-12-29T10:00:00+08:00", "{}", "dispatch-1")});
+      {Cmd("LS-1", "dispatch", kCentre, "2027-12-29T10:00:00+08:00", "{}", "dispatch-1")});
   REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
-  // The response deadline: 5 working days after Tuesday 2026-12-29.
+  // The response deadline: 5 working days after Wednesday 2027-12-29.
   REQUIRE(answers[0].status.message() ==
-          "deadline response: calendar cn-mainland covers 2025–2026; a deadline of 5 working "
-          "days from 2026-12-29 falls past 2026-12-31: publish the 2027 schedule, or a "
-          "provisional one from `casegrid calendar derive --year 2027` (docs/calendar.md)");
+          "deadline response: calendar cn-mainland covers 2025–2027 (2027 provisional); a "
+          "deadline of 5 working days from 2027-12-29 falls past 2027-12-31: publish the 2028 "
+          "schedule, or a provisional one from `casegrid calendar derive --year 2028` "
+          "(docs/calendar.md)");
   REQUIRE(rig.log->Stats()->events == events);
   REQUIRE(rig.engine->CaseState("LS-1")->state() == "received");
   std::string answer;
   REQUIRE(rig.engine->state_store().ReadCommandAnswer("dispatch-1", &answer).IsNotFound());
   // Ticking past the year's end fires what is due and does not fail.
-  REQUIRE_OK(rig.engine->Tick(At("2026-12-31T00:00:00+08:00")));
+  REQUIRE_OK(rig.engine->Tick(At("2027-12-31T00:00:00+08:00")));
 }
 
 TEST_CASE("a breach whose re-armed deadline needs an unpublished year is still escalated",
           "[calendar]") {
-  // Armed on a calendar that has 2027, breached on the shipped one that has not.
+  // Armed on a calendar that has 2028, breached on the shipped one that has not.
   Result<BusinessCalendar> longer =
-      BusinessCalendar::FromYears({ParseYear(YearYaml(2026, kHours, "cn-mainland")),
-                                   ParseYear(YearYaml(2027, kHours, "cn-mainland"))});
+      BusinessCalendar::FromYears({ParseYear(YearYaml(2027, kHours, "cn-mainland")),
+                                   ParseYear(YearYaml(2028, kHours, "cn-mainland"))});
   REQUIRE_OK(longer);
   Decider decider(&*longer);
-  REQUIRE_OK(decider.Do(Cmd("LS-1", "intake", kWindow, "2026-12-29T09:00:00+08:00", IntakeData())));
-  REQUIRE_OK(decider.Do(Cmd("LS-1", "dispatch", kCentre, "2026-12-29T10:00:00+08:00")));
+  REQUIRE_OK(decider.Do(Cmd("LS-1", "intake", kWindow, "2027-12-29T09:00:00+08:00", IntakeData())));
+  REQUIRE_OK(decider.Do(Cmd("LS-1", "dispatch", kCentre, "2027-12-29T10:00:00+08:00")));
   decider.ctx.calendar = &Shipped();
   auto events = decider.Breach("response");
   REQUIRE_OK(events);
@@ -390,7 +394,7 @@ TEST_CASE("a breach whose re-armed deadline needs an unpublished year is still e
   const v1::DeadlineSet* rearmed = FindSet(*events, "response");
   REQUIRE(rearmed != nullptr);
   INFO(rearmed->rule());
-  REQUIRE(rearmed->rule().find("publish the 2027 schedule") != std::string::npos);
+  REQUIRE(rearmed->rule().find("publish the 2028 schedule") != std::string::npos);
   REQUIRE(rearmed->rule().find("counted with weekends only meanwhile") != std::string::npos);
   REQUIRE(rearmed->calendar() == "cn-mainland (weekends only: year not published)");
 }

@@ -75,14 +75,27 @@ void WriteFile(const std::string& path, const std::string& text) {
 
 // ---- The shipped cn-mainland data ----
 
-TEST_CASE("the shipped calendar covers 2025 and 2026 and says so", "[calendar]") {
+TEST_CASE("the shipped calendar covers 2025 and 2026 as published, 2027 as provisional",
+          "[calendar]") {
   const BusinessCalendar& cal = Shipped();
   REQUIRE(cal.id() == "cn-mainland");
-  REQUIRE(cal.Describe() == "cn-mainland (covers 2025–2026)");
+  REQUIRE(cal.Describe() == "cn-mainland (covers 2025–2027; 2027 provisional)");
   REQUIRE(cal.Covers(Day("2025-01-01")));
-  REQUIRE(cal.Covers(Day("2026-12-31")));
+  REQUIRE(cal.Covers(Day("2027-12-31")));
   REQUIRE_FALSE(cal.Covers(Day("2024-12-31")));
-  REQUIRE_FALSE(cal.Covers(Day("2027-01-01")));
+  REQUIRE_FALSE(cal.Covers(Day("2028-01-01")));
+  REQUIRE_FALSE(cal.IsProvisional(Day("2026-12-31")));
+  REQUIRE(cal.IsProvisional(Day("2027-01-01")));
+  REQUIRE(cal.ProvisionalYears() == std::vector<int>{2027});
+}
+
+TEST_CASE("New Year 2027 on the shipped provisional year: Friday 01-01 is off", "[calendar]") {
+  const BusinessCalendar& cal = Shipped();
+  REQUIRE(cal.IsWorkingDay(Day("2026-12-31")));
+  REQUIRE_FALSE(cal.IsWorkingDay(Day("2027-01-01")));
+  // 5 working days after Tuesday 2026-12-29: 12-30 (1), 12-31 (2), 01-04 (3), 01-05 (4),
+  // 01-06 (5).
+  REQUIRE(*cal.DueAfterWorkingDays(Day("2026-12-29"), 5) == EndOf("2027-01-06"));
 }
 
 TEST_CASE("National Day 2026: October 1 to 7 are days off, make-up Saturday October 10 works",
@@ -206,16 +219,15 @@ TEST_CASE("calendar days ignore holidays and make-up days", "[calendar]") {
 
 TEST_CASE("the unchecked queries count a year without data as weekends only", "[calendar]") {
   const BusinessCalendar& cal = Shipped();
-  REQUIRE(cal.IsWorkingDay(Day("2027-01-01")));  // Friday; 2027 is not published
-  REQUIRE_FALSE(cal.IsWorkingDay(Day("2027-01-02")));
+  REQUIRE(cal.IsWorkingDay(Day("2028-06-01")));  // Thursday; 2028 is not covered
+  REQUIRE_FALSE(cal.IsWorkingDay(Day("2028-06-03")));
   REQUIRE(cal.IsWorkingDay(Day("2024-10-01")));  // Tuesday; 2024 is not loaded
   REQUIRE_FALSE(cal.IsWorkingDay(Day("2024-10-05")));
 }
 
-TEST_CASE("unchecked working days run from a published year into an unpublished one",
-          "[calendar]") {
-  // 2027-01-01 Fri (1), 2027-01-04 Mon (2).
-  REQUIRE(Shipped().EndOfWorkingDaysAfter(Day("2026-12-31"), 2) == EndOf("2027-01-04"));
+TEST_CASE("unchecked working days run from a covered year into an uncovered one", "[calendar]") {
+  // 2027-12-31 Fri; 2028-01-03 Mon (1), 2028-01-04 Tue (2).
+  REQUIRE(Shipped().EndOfWorkingDaysAfter(Day("2027-12-31"), 2) == EndOf("2028-01-04"));
 }
 
 TEST_CASE("an unpublished year between two published ones counts weekends only", "[calendar]") {

@@ -1,6 +1,7 @@
-// End-to-end tests of `casegrid calendar validate` and `casegrid calendar
-// show`: the built binary (CASEGRID_BINARY) on the shipped calendars and on
-// the broken-calendar corpus (tests/engine/broken-calendars).
+// End-to-end tests of `casegrid calendar validate`, `casegrid calendar show`
+// and `casegrid calendar derive`: the built binary (CASEGRID_BINARY) on the shipped calendars and
+// on the broken-calendar corpus (tests/engine/broken-calendars).
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -58,4 +59,97 @@ TEST_CASE("casegrid calendar show lists a year's days off, make-up days and hour
   CHECK(test::Contains(o.out, "working days: 248 of 365"));
   const test::Output outside = Calendar(dir, {"show", "cn-mainland", "--year", "2030"});
   CHECK(outside.status == 1);
+}
+
+TEST_CASE("casegrid calendar derive --year 2027 prints the shipped provisional cn-2027.yaml",
+          "[calendar][cli]") {
+  test::TempDir dir;
+  const std::string shipped = test::SourcePath("workflows/calendars/cn-2027.yaml");
+  const test::Output o = Calendar(dir, {"derive", "--year", "2027"});
+  INFO(test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(o.err.empty());
+  CHECK(o.out == test::ReadFile(shipped));
+  CHECK(test::Contains(o.out, "\nprovisional: true\n"));
+  CHECK(test::Contains(o.out,
+                       "  - name: 春节补假    # substitute days off Tue .. Wed for 正月初一 "
+                       "(Sat), 正月初二 (Sun) (article 6)\n"
+                       "    from: 2027-02-09\n"
+                       "    to: 2027-02-10\n"));
+  // The same command with the calendar named gives the same file.
+  CHECK(Calendar(dir, {"derive", "--year", "2027", "--calendar", "cn-mainland"}).out == o.out);
+  const test::Output valid = Calendar(dir, {"validate", shipped});
+  INFO(test::Describe(valid));
+  CHECK(valid.status == 0);
+  CHECK(valid.out == shipped +
+                         ": ok (calendar cn-mainland 2027 (provisional): 10 holidays, 0 make-up "
+                         "working days, working hours 08:30–12:00, 13:30–17:30)\n");
+}
+
+TEST_CASE("a derived year validates on its own against a configuration without it",
+          "[calendar][cli]") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.Sub("config/calendars"));
+  test::WriteFile(dir.Sub("config/calendars/cn-2026.yaml"),
+                  test::ReadFile(test::SourcePath("workflows/calendars/cn-2026.yaml")));
+  std::vector<std::string> argv = {
+      CASEGRID_BINARY, "--config", dir.Sub("config"), "calendar", "derive", "--year", "2028"};
+  const test::Output derived =
+      test::RunProcess(argv, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  INFO(test::Describe(derived));
+  REQUIRE(derived.status == 0);
+  test::WriteFile(dir.Sub("cn-2028.yaml"), derived.out);
+  argv = {CASEGRID_BINARY, "--config", dir.Sub("config"),
+          "calendar",      "validate", dir.Sub("cn-2028.yaml")};
+  const test::Output valid =
+      test::RunProcess(argv, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  INFO(test::Describe(valid));
+  CHECK(valid.status == 0);
+  CHECK(test::Contains(valid.out, "ok (calendar cn-mainland 2028 (provisional): "));
+}
+
+TEST_CASE("casegrid calendar show prints a provisional year as PROVISIONAL", "[calendar][cli]") {
+  test::TempDir dir;
+  const test::Output o = Calendar(dir, {"show", "cn-mainland", "--year", "2027"});
+  INFO(test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(test::Lines(o.out)[0] == "cn-mainland (covers 2025–2027; 2027 provisional)");
+  CHECK(test::Contains(o.out, "\ncalendar cn-mainland 2027  PROVISIONAL\n"));
+  CHECK(test::Contains(o.out,
+                       "  PROVISIONAL: cn-mainland's 2027 is derived from the statutory "
+                       "holiday rules\n"));
+  CHECK(test::Contains(o.out, "  2027-02-05 Fri – 2027-02-08 Mon  春节  (4 days, cn-mainland)\n"));
+  CHECK(test::Contains(o.out,
+                       "  2027-10-04 Mon – 2027-10-05 Tue  国庆节补假  (2 days, "
+                       "cn-mainland)\n"));
+  CHECK(test::Contains(o.out, "working days: 248 of 365"));
+  const test::Output published = Calendar(dir, {"show", "cn-mainland", "--year", "2026"});
+  CHECK_FALSE(test::Contains(published.out, "calendar cn-mainland 2026  PROVISIONAL"));
+}
+
+TEST_CASE("casegrid calendar derive refuses a year outside 2025..2100 and a local calendar",
+          "[calendar][cli]") {
+  test::TempDir dir;
+  const test::Output early = Calendar(dir, {"derive", "--year", "2024"});
+  CHECK(early.status == 2);
+  CHECK(early.out.empty());
+  CHECK(test::Contains(early.err, "year 2024 is outside 2025..2100"));
+  std::filesystem::create_directories(dir.Sub("config/calendars"));
+  test::WriteFile(dir.Sub("config/calendars/cn-2026.yaml"),
+                  test::ReadFile(test::SourcePath("workflows/calendars/cn-2026.yaml")));
+  test::WriteFile(
+      dir.Sub("config/calendars/town-x-2026.yaml"),
+      test::ReadFile(test::SourcePath("tests/engine/calendars/cn-mainland+town-x-2026.yaml")));
+  const std::vector<std::string> argv = {CASEGRID_BINARY, "--config",   dir.Sub("config"),
+                                         "calendar",      "derive",     "--year",
+                                         "2027",          "--calendar", "cn-mainland+town-x"};
+  const test::Output town =
+      test::RunProcess(argv, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  INFO(test::Describe(town));
+  CHECK(town.status == 2);
+  CHECK(test::Contains(town.err, "calendar cn-mainland+town-x extends cn-mainland"));
+  // A published year is derived for comparison, with a note.
+  const test::Output published = Calendar(dir, {"derive", "--year", "2026"});
+  CHECK(published.status == 0);
+  CHECK(test::Contains(published.err, "has the published 2026 schedule"));
 }
