@@ -680,8 +680,11 @@ class Decision {
       if (!due.ok()) return Reject("deadline " + name + ": " + due.status().message());
       rule += ", extended by " + WorkingDays(extension_days);
     }
+    // Calendar days ignore holidays; working days and hours (an extension's
+    // too) depend on them.
+    const bool working_time = d->calendar_days() <= 0 || extension_days > 0;
     SetDeadline(action, name, *due, "deadline " + name + ": " + rule, d->on_breach(), anchor_event,
-                anchor_micros, anchor_name, extension_days);
+                anchor_micros, anchor_name, extension_days, working_time);
     return Status::Ok();
   }
 
@@ -693,10 +696,13 @@ class Decision {
                                                   : out_.state().unit();
   }
 
+  // `working_time`: counted in working days or hours, so a provisional
+  // calendar year between the anchor and the due day marks the deadline.
   void SetDeadline(const std::string& action, const std::string& name, int64_t due,
                    const std::string& rule, casegrid::v1::OnBreach on_breach,
                    const std::string& anchor_event, int64_t anchor_micros,
-                   const std::string& anchor_action, int32_t extension_days = 0) {
+                   const std::string& anchor_action, int32_t extension_days = 0,
+                   bool working_time = true) {
     Event* e = out_.Begin(action, "");
     auto* p = e->mutable_deadline_set();
     p->set_name(name);
@@ -708,10 +714,21 @@ class Decision {
     p->set_anchor_micros(anchor_micros);
     p->set_anchor_action(anchor_action);
     p->set_extension_days(extension_days);
-    // The calendar and whether the due day's year is a published schedule.
-    p->set_calendar(ctx_.calendar->id() + (ctx_.calendar->Covers(timeutil::LocalDay(due))
-                                               ? " (published schedule)"
-                                               : " (weekends only: year not published)"));
+    // The calendar and whether the days counted are a published schedule.
+    const int32_t due_day = timeutil::LocalDay(due);
+    const std::vector<int> provisional =
+        working_time
+            ? ctx_.calendar->ProvisionalYearsBetween(timeutil::LocalDay(anchor_micros), due_day)
+            : std::vector<int>{};
+    p->set_provisional_calendar(!provisional.empty());
+    std::string years;
+    for (int y : provisional) years += (years.empty() ? "" : ", ") + std::to_string(y);
+    p->set_calendar(
+        ctx_.calendar->id() +
+        (!ctx_.calendar->Covers(due_day) ? " (weekends only: year not published)"
+         : !provisional.empty()
+             ? " (provisional " + years + ": derived from the statutory rules, not published)"
+             : " (published schedule)"));
     p->set_owner_unit(OwnerUnit(name));
     p->set_on_breach(std::string(OnBreachName(on_breach)));
     out_.Commit();

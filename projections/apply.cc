@@ -262,6 +262,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       d->set_calendar(p.calendar());
       d->set_owner_unit(p.owner_unit());
       d->set_on_breach(p.on_breach());
+      d->set_provisional_calendar(p.provisional_calendar());
       d->set_set_micros(at);
       d->set_set_event_id(ev.event_id());
       stats->Add(day, Dim::kDeadline, p.name(), Metric::kSet);

@@ -94,10 +94,11 @@ std::string Dump(const Json& j) {
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-// "<name> due <time> (<status>) — <rule>, <workflow id> v<version>, from event <anchor>, calendar
-// <calendar>"
+// "<name> due <time> [(provisional calendar) ](<status>) — <rule>, <workflow id> v<version>, from
+// event <anchor>, calendar <calendar>"
 std::string DeadlineLine(const DeadlineView& d) {
-  return d.name() + " due " + Time(d.due_micros()) + " (" +
+  return d.name() + " due " + Time(d.due_micros()) +
+         (d.provisional_calendar() ? " (provisional calendar)" : "") + " (" +
          std::string(DeadlineStatusName(d.status())) + ") \u2014 " + Or(d.rule(), "no rule") +
          ", " + Or(d.workflow_id(), "?") + " v" + std::to_string(d.workflow_version()) +
          ", from event " + Or(d.anchor_event_id()) + ", calendar " + Or(d.calendar());
@@ -220,6 +221,7 @@ std::string FormatCase(const CaseView& v, bool json) {
       dj["workflow_version"] = d.workflow_version();
       dj["anchor_event_id"] = d.anchor_event_id();
       dj["calendar"] = d.calendar();
+      dj["provisional_calendar"] = d.provisional_calendar();
       dj["owner_unit"] = d.owner_unit();
       dj["on_breach"] = d.on_breach();
       dj["set_at"] = JsonTime(d.set_micros());

@@ -399,6 +399,89 @@ TEST_CASE("a breach whose re-armed deadline needs an unpublished year is still e
   REQUIRE(rearmed->calendar() == "cn-mainland (weekends only: year not published)");
 }
 
+TEST_CASE("a response across New Year 2027 is counted on the provisional 2027 and marked",
+          "[calendar]") {
+  Decider decider(&Shipped());
+  REQUIRE_OK(decider.Do(Cmd("LS-1", "intake", kWindow, "2026-12-29T09:00:00+08:00", IntakeData())));
+  auto events = decider.Do(Cmd("LS-1", "dispatch", kCentre, "2026-12-29T10:00:00+08:00"));
+  REQUIRE_OK(events);
+  // Contact: 1 working day after Tuesday 12-29, all in the published 2026.
+  const v1::DeadlineSet* contact = FindSet(*events, "contact");
+  REQUIRE(contact != nullptr);
+  CHECK(contact->due_micros() == EndOf("2026-12-30"));
+  CHECK_FALSE(contact->provisional_calendar());
+  CHECK(contact->calendar() == "cn-mainland (published schedule)");
+  // Response: 12-30 (1), 12-31 (2), 01-01 元旦 off, 01-04 (3), 01-05 (4), 01-06 (5).
+  const v1::DeadlineSet* response = FindSet(*events, "response");
+  REQUIRE(response != nullptr);
+  CHECK(response->due_micros() == EndOf("2027-01-06"));
+  CHECK(response->provisional_calendar());
+  CHECK(response->calendar() ==
+        "cn-mainland (provisional 2027: derived from the statutory rules, not published)");
+}
+
+TEST_CASE("deadlines that stay in a published year, or count calendar days, are not provisional",
+          "[calendar]") {
+  Decider decider(&Shipped());
+  // A complex case: plan in 5 working days, final response 30 calendar days after intake.
+  REQUIRE_OK(
+      decider.Do(Cmd("LS-1", "intake", kWindow, "2026-12-21T09:00:00+08:00", IntakeData(true))));
+  auto events = decider.Do(Cmd("LS-1", "dispatch", kCentre, "2026-12-21T10:00:00+08:00"));
+  REQUIRE_OK(events);
+  // Plan: 12-22 (1) .. 12-25 (4), 12-28 (5): inside 2026.
+  const v1::DeadlineSet* plan = FindSet(*events, "plan");
+  REQUIRE(plan != nullptr);
+  CHECK(plan->due_micros() == EndOf("2026-12-28"));
+  CHECK_FALSE(plan->provisional_calendar());
+  // Final response: 2027-01-20, in 2027 but counted in calendar days.
+  const v1::DeadlineSet* final_response = FindSet(*events, "final_response");
+  REQUIRE(final_response != nullptr);
+  CHECK(final_response->due_micros() == EndOf("2027-01-20"));
+  CHECK_FALSE(final_response->provisional_calendar());
+}
+
+TEST_CASE("an extension into the provisional year marks the extended deadline", "[calendar]") {
+  Decider decider(&Shipped());
+  REQUIRE_OK(decider.Do(Cmd("LS-1", "intake", kWindow, "2026-12-22T09:00:00+08:00", IntakeData())));
+  auto events = decider.Do(Cmd("LS-1", "dispatch", kCentre, "2026-12-22T10:00:00+08:00"));
+  REQUIRE_OK(events);
+  // Response: 12-23 (1), 12-24 (2), 12-25 (3), 12-28 (4), 12-29 (5).
+  const v1::DeadlineSet* response = FindSet(*events, "response");
+  REQUIRE(response != nullptr);
+  CHECK(response->due_micros() == EndOf("2026-12-29"));
+  CHECK_FALSE(response->provisional_calendar());
+  events = decider.Do(Cmd("LS-1", "extend", kCentre, "2026-12-24T10:00:00+08:00",
+                          R"({"deadline":"response","working_days":3,"reason":"site visit"})"));
+  REQUIRE_OK(events);
+  // 12-30 (1), 12-31 (2), 01-01 off, 01-04 (3).
+  const v1::DeadlineSet* extended = FindSet(*events, "response");
+  REQUIRE(extended != nullptr);
+  CHECK(extended->due_micros() == EndOf("2027-01-04"));
+  CHECK(extended->provisional_calendar());
+}
+
+TEST_CASE("the dispatch refused before 2027 was derived is accepted, its response provisional",
+          "[calendar]") {
+  TempDir dir;
+  EngineRig rig;
+  rig.Open(events::OpenJournal(dir.Sub("journal"), {}));
+  auto answers = rig.Apply(
+      {Cmd("LS-1", "intake", kWindow, "2026-12-29T09:00:00+08:00", IntakeData()),
+       Cmd("LS-1", "dispatch", kCentre, "2026-12-29T10:00:00+08:00", "{}", "dispatch-1")});
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
+  INFO(answers[1].status.ToString());
+  REQUIRE(answers[1].kind == engine::Answer::Kind::kAccepted);
+  auto state = rig.engine->CaseState("LS-1");
+  REQUIRE_OK(state);
+  bool found = false;
+  for (const auto& d : state->deadlines()) {
+    if (d.name() != "response") continue;
+    found = true;
+    CHECK(d.due_micros() == EndOf("2027-01-06"));
+  }
+  CHECK(found);
+}
+
 // ---- casegrid calendar validate ----
 
 namespace {

@@ -138,7 +138,7 @@ class Script {
     log_->Append(std::move(ev));
   }
   void DeadlineSet(const std::string& id, int64_t at, const std::string& name, int64_t due,
-                   const std::string& owner = "U-1") {
+                   const std::string& owner = "U-1", bool provisional = false) {
     v1::Event ev = Envelope(id, "dispatch", "dispatched", at, "system");
     auto* p = ev.mutable_deadline_set();
     p->set_name(name);
@@ -150,6 +150,7 @@ class Script {
     p->set_calendar("cn-2026");
     p->set_owner_unit(owner);
     p->set_on_breach("escalate");
+    p->set_provisional_calendar(provisional);
     log_->Append(std::move(ev));
   }
   void DeadlineMet(const std::string& id, int64_t at, const std::string& name, bool late,
@@ -740,6 +741,28 @@ TEST_CASE("a case view's deadline line says why it is due", "[projections]") {
         std::string::npos);
   const std::string json = projections::FormatCase(*m->GetCase("LS-1"), true);
   CHECK(json.find("\"anchor_event_id\": \"LS-1/2\"") != std::string::npos);
+  CHECK(json.find("\"provisional_calendar\": false") != std::string::npos);
+  CHECK(text.find("provisional") == std::string::npos);
+}
+
+TEST_CASE("case show marks a deadline counted on a provisional calendar", "[projections]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0, "U-1");
+  s.DeadlineSet("LS-1", kT0, "response", At("2027-01-06T23:59:59.999999+08:00"), "U-1", true);
+  s.DeadlineSet("LS-1", kT0, "contact", At("2026-12-30T23:59:59.999999+08:00"));
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+  const std::string text = projections::FormatCase(*m->GetCase("LS-1"), false);
+  INFO(text);
+  CHECK(text.find("response due 2027-01-06T23:59:59.999999+08:00 (provisional calendar) (open) "
+                  "\u2014 ") != std::string::npos);
+  CHECK(text.find("contact due 2026-12-30T23:59:59.999999+08:00 (open) \u2014 ") !=
+        std::string::npos);
+  const std::string json = projections::FormatCase(*m->GetCase("LS-1"), true);
+  CHECK(json.find("\"provisional_calendar\": true") != std::string::npos);
 }
 
 TEST_CASE("stats JSON uses the documented snake_case keys", "[projections]") {
