@@ -49,7 +49,8 @@ constexpr HolidayInfo kHolidays[] = {
 struct Statutory {
   Holiday holiday;
   int32_t day;
-  std::string what;  // "正月初一", "1 May"
+  std::string what;       // "正月初一", "1 May"
+  std::string note = "";  // said where the day is listed, not where it is made up
 };
 
 // A day off besides weekends and why.
@@ -150,11 +151,11 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
 
 // Every statutory day of `year` (article 2), in holiday order.
 std::vector<Statutory> StatutoryDays(int year, const FestivalDays& f) {
-  const std::string qingming = "清明, sun at 15° about " + LocalClock(f.qingming_micros);
+  const std::string qingming = ", sun at 15° about " + LocalClock(f.qingming_micros);
   return {
       {kNewYear, Date(year, 1, 1), "1 January"},    {kSpring, f.new_years_eve, "除夕"},
       {kSpring, f.spring_festival, "正月初一"},     {kSpring, f.spring_festival + 1, "正月初二"},
-      {kSpring, f.spring_festival + 2, "正月初三"}, {kQingming, f.qingming, qingming},
+      {kSpring, f.spring_festival + 2, "正月初三"}, {kQingming, f.qingming, "清明", qingming},
       {kLabour, Date(year, 5, 1), "1 May"},         {kLabour, Date(year, 5, 2), "2 May"},
       {kDragonBoat, f.dragon_boat, "五月初五"},     {kNational, Date(year, 10, 1), "1 October"},
       {kNational, Date(year, 10, 2), "2 October"},  {kNational, Date(year, 10, 3), "3 October"},
@@ -231,9 +232,9 @@ std::vector<Entry> Entries(const std::vector<Statutory>& statutory) {
     std::vector<std::string> english, first_what, last_what;
     for (const Statutory* s : first.statutory) {
       english.push_back(kHolidays[s->holiday].english);
-      first_what.push_back(s->what);
+      first_what.push_back(s->what + s->note);
     }
-    for (const Statutory* s : last.statutory) last_what.push_back(s->what);
+    for (const Statutory* s : last.statutory) last_what.push_back(s->what + s->note);
     e.comment = Join(english, " and ") + ", " + Weekday(e.from) + " " + Join(first_what, " and ");
     if (e.to != e.from) e.comment += " .. " + Weekday(e.to) + " " + Join(last_what, " and ");
     e.comment += " (article 2)";

@@ -10,8 +10,9 @@
 // days (调休); a derived year has none, so it is marked provisional.
 // Lunar dates: ICU's Chinese calendar says which lunation is which month,
 // and a month starts on the Beijing day of its new moon (engine/astronomy.h):
-// ICU 72's coarser lunar theory puts a few new moons near midnight a day late
-// (正月初一 of 2027 and 2030). The Qingming day comes from the sun's longitude.
+// ICU 72's coarser lunar theory puts a few new moons near midnight on the
+// wrong day (正月初一 2027 a day late, 2030 a day early). The Qingming day
+// comes from the sun's longitude.
 // All days are Beijing civil days.
 // Thread-safety: every function may be called from any thread.
 #ifndef CASEGRID_ENGINE_STATUTORY_CALENDAR_H_

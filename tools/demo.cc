@@ -2,7 +2,8 @@
 // arrive at the windows, the 12345 hotline and from grid inspectors at the
 // volumes the district reports; the centre dispatches; units act, some late,
 // some mis-routed, some cases complex, some petitioners unsatisfied; deadlines
-// fire and escalate. Then a report shaped like the centre's own statistics.
+// fire and escalate. Then a report shaped like the centre's own statistics,
+// and why the engine refused the commands it refused.
 // Every random choice comes from one seeded generator: same seed, same report.
 #include <algorithm>
 #include <cmath>
@@ -10,10 +11,13 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <queue>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "base/time.h"
 #include "tools/commands.h"
@@ -52,6 +56,19 @@ class Rng {
  private:
   std::mt19937_64 gen_;
 };
+
+// A refusal's message with what differs from one command to the next (case
+// ids, unit codes, dates and times) replaced, so that refusals for the same
+// reason count together.
+std::string RefusalReason(const std::string& message) {
+  static const std::regex kCase("LS-\\d{4}-\\d+");
+  static const std::regex kTime(
+      "\\d{4}-\\d{2}-\\d{2}(T[0-9:.]+([+-]\\d{2}:\\d{2}|Z))?( \\d{2}:\\d{2})?");
+  static const std::regex kUnit("\\b371302(-[0-9A-Z]+)+");
+  std::string reason = std::regex_replace(message, kCase, "<case>");
+  reason = std::regex_replace(reason, kTime, "<date>");
+  return std::regex_replace(reason, kUnit, "<unit>");
+}
 
 struct Category {
   std::string name;
@@ -139,6 +156,15 @@ class Simulation {
   const std::vector<SimCase>& cases() const { return cases_; }
   uint64_t commands() const { return commands_; }
   uint64_t rejected_commands() const { return rejected_; }
+  // Refused commands by reason (RefusalReason), most frequent first.
+  std::vector<std::pair<uint64_t, std::string>> refusal_reasons() const {
+    std::vector<std::pair<uint64_t, std::string>> out;
+    for (const auto& [reason, n] : refusals_) out.emplace_back(n, reason);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    return out;
+  }
   uint64_t events() const { return events_; }
 
  private:
@@ -407,6 +433,9 @@ class Simulation {
           Next(items[k]);
         } else {
           ++rejected_;  // e.g. a unit acting after the case moved up a level
+          ++refusals_[answers[k].kind == engine::Answer::Kind::kDuplicate
+                          ? std::string("duplicate command id")
+                          : RefusalReason(answers[k].status.message())];
         }
       }
     }
@@ -425,6 +454,7 @@ class Simulation {
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue_;
   std::set<size_t> returned_;
   uint64_t order_ = 0, commands_ = 0, rejected_ = 0, events_ = 0;
+  std::map<std::string, uint64_t> refusals_;  // by RefusalReason
   int32_t start_day_ = 0;
   int64_t end_micros_ = 0;
 };
@@ -438,7 +468,7 @@ std::string Percent(uint64_t part, uint64_t whole) {
 }
 
 void PrintReport(const projections::StatsReport& st, const workflows::Organisation& org,
-                 const DemoOptions& o) {
+                 const DemoOptions& o, const Simulation& sim) {
   const auto& t = st.total;
   std::cout << "casegrid demo — reference district, " << timeutil::FormatDate(st.from_day) << " .. "
             << timeutil::FormatDate(st.to_day) << " (" << o.days << " days), seed " << o.seed
@@ -491,6 +521,21 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
               << std::setw(5) << busiest[k].first << "  " << (u != nullptr ? u->name() : "")
               << "\n";
   }
+  // A refused command wrote nothing: the report says why, most frequent first.
+  constexpr size_t kReasonsShown = 5;
+  const auto reasons = sim.refusal_reasons();
+  std::cout << "\ncommands refused by the engine  " << sim.rejected_commands() << " of "
+            << sim.commands() << "\n";
+  for (size_t k = 0; k < std::min(kReasonsShown, reasons.size()); ++k) {
+    std::cout << "  " << std::right << std::setw(6) << reasons[k].first << "  " << reasons[k].second
+              << "\n";
+  }
+  if (reasons.size() > kReasonsShown) {
+    uint64_t rest = 0;
+    for (size_t k = kReasonsShown; k < reasons.size(); ++k) rest += reasons[k].first;
+    std::cout << "  " << std::right << std::setw(6) << rest << "  ("
+              << reasons.size() - kReasonsShown << " other reasons)\n";
+  }
   std::cout << "\n";
 }
 
@@ -534,7 +579,7 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   if (Status s = CatchUpModels(*session, o.quiet); !s.ok()) return Fail(s);
   auto stats = session->models->Stats(*start, *start + o.days - 1);
   if (!stats.ok()) return Fail(stats.status());
-  PrintReport(*stats, *session->engine->config().org, o);
+  PrintReport(*stats, *session->engine->config().org, o, sim);
   // The replay of one escalated case, for the auditor's view.
   for (const auto& c : sim.cases()) {
     auto view = session->models->GetCase(c.id);

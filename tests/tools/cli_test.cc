@@ -957,6 +957,68 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   CHECK(std::filesystem::exists(cli.Path("bench-scratch/e2e-sync")));
 }
 
+// The report's "commands refused by the engine" lines: the header, then
+// "COUNT  REASON" per reason.
+std::vector<std::string> RefusalLines(const std::string& report) {
+  std::vector<std::string> out;
+  bool in = false;
+  for (const auto& line : Lines(report)) {
+    if (line.rfind("commands refused by the engine", 0) == 0) in = true;
+    if (in && line.empty()) break;
+    if (in) out.push_back(line);
+  }
+  return out;
+}
+
+TEST_CASE("demo into late December 2026 counts on the provisional 2027 instead of refusing",
+          "[cli]") {
+  Cli cli;
+  Output o = cli.RunRaw({"--data", "dec", "demo", "--start", "2026-12-01", "--days", "30", "--seed",
+                         "2026", "--quiet"});
+  INFO(o.out << o.err);
+  REQUIRE(o.status == 0);
+  const std::vector<std::string> refusals = RefusalLines(o.out);
+  REQUIRE_FALSE(refusals.empty());
+  CHECK(std::regex_match(refusals[0], std::regex("commands refused by the engine  \\d+ of \\d+")));
+  CHECK_FALSE(Contains(o.out, "publish the 2027 schedule"));
+}
+
+TEST_CASE("demo's report says why it refused commands, grouped with counts", "[cli]") {
+  // The shipped configuration without the provisional 2027: the December
+  // deadlines that need 2027 are refused, and the report names the reason.
+  Cli cli;
+  std::filesystem::copy(test::SourcePath("workflows"), cli.Path("config"),
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::remove(cli.Path("config/calendars/cn-2027.yaml"));
+  Output o = cli.RunRaw({"--config", cli.Path("config"), "--data", "dec", "demo", "--start",
+                         "2026-12-01", "--days", "30", "--seed", "2026", "--quiet"});
+  INFO(o.out << o.err);
+  REQUIRE(o.status == 0);
+  const std::vector<std::string> refusals = RefusalLines(o.out);
+  REQUIRE(refusals.size() >= 2);
+  std::smatch total;
+  REQUIRE(std::regex_match(refusals[0], total,
+                           std::regex("commands refused by the engine  (\\d+) of \\d+")));
+  // The most frequent reason first: the response deadline that needs 2027,
+  // every date in it replaced so that the refusals count together.
+  std::smatch first;
+  REQUIRE(std::regex_match(refusals[1], first, std::regex(" +(\\d+)  (.*)")));
+  CHECK(first[2].str() ==
+        "deadline response: calendar cn-mainland covers 2025–2026; a deadline of 5 working days "
+        "from <date> falls past <date>: publish the 2027 schedule, or a provisional one from "
+        "`casegrid calendar derive --year 2027` (docs/calendar.md)");
+  CHECK(std::stoull(first[1].str()) > 10);
+  // The counts of the reasons add up to the refusals.
+  uint64_t sum = 0;
+  for (size_t k = 1; k < refusals.size(); ++k) {
+    std::smatch m;
+    REQUIRE(std::regex_match(refusals[k], m, std::regex(" +(\\d+)  .*")));
+    sum += std::stoull(m[1].str());
+  }
+  CHECK(sum == std::stoull(total[1].str()));
+  CHECK(Contains(o.err, "(" + total[1].str() + " refused)"));
+}
+
 // ---- org ----
 
 TEST_CASE("org units --json lists 1 district centre, 12 town sub-centres and 343 village stations",
