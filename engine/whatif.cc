@@ -100,11 +100,14 @@ Command Rebuild(const Event& e, const workflows::Definition& draft) {
       }
     }
   }
-  for (const auto& [key, value] : data.fields()) {
+  // Not a structured binding: clang 14 (clang-tidy in ./run test) cannot
+  // capture one in a lambda.
+  for (const auto& field : data.fields()) {
+    const std::string& key = field.first;
     const bool declared =
         action != nullptr && std::any_of(action->fields().begin(), action->fields().end(),
                                          [&](const auto& f) { return f.name() == key; });
-    if (declared) (*cmd.mutable_data()->mutable_fields())[key] = value;
+    if (declared) (*cmd.mutable_data()->mutable_fields())[key] = field.second;
   }
   return cmd;
 }

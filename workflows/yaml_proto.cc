@@ -344,7 +344,7 @@ class Parser {
     if (!value.IsScalar() || !IsUntypedScalar(value, "float")) {
       return TypeError(key, value, field, "a number");
     }
-    std::string text = value.Scalar();
+    const std::string& text = value.Scalar();
     double d = 0;
     const std::string lower = Lower(text);
     if (lower == ".inf" || lower == "+.inf") {
