@@ -5,7 +5,7 @@ days of March to October 2026 at four grid cells, as NDJSON commands. One case
 in ten is contacted three working days late (a breach and an escalation under
 the shipped rules). Deterministic; standard library only.
 
-    python3 tools/gen_history.py --cases 100000 > history.ndjson
+    python3 scripts/gen_history.py --cases 100000 > history.ndjson
     casegrid --data /tmp/h submit --file history.ndjson
     casegrid --data /tmp/h workflow whatif DRAFT.yaml
 
