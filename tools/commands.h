@@ -25,6 +25,22 @@ struct ActOptions {
 int RunAct(const GlobalOptions& g, const ActOptions& o);
 
 int RunTick(const GlobalOptions& g, const std::string& now);
+
+// The read models' queries (docs/queries.md), each after bringing the read
+// models up to the log; 2 when DIR holds no log or the query fails.
+int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json);
+// 2 naming the unit when the organisation has no such unit.
+int RunInbox(const GlobalOptions& g, const std::string& unit, bool json);
+// Cases with a deadline due before `at` (RFC 3339; empty: now).
+int RunOverdue(const GlobalOptions& g, const std::string& at, bool json);
+// Local days YYYY-MM-DD, both included; empty: from 2000-01-01, to 2100-01-01.
+int RunStats(const GlobalOptions& g, const std::string& from, const std::string& to, bool json);
+int RunAudit(const GlobalOptions& g, const std::string& actor, bool json);
+// `projections rebuild`: drops the read models and rebuilds them from the log.
+int RunProjectionsRebuild(const GlobalOptions& g);
+// `org units` (grids false) or `org grids`, from the configuration.
+int RunOrg(const GlobalOptions& g, bool grids, bool json);
+
 // Copies DIR/journal to the Kafka topic (docs/operations.md); 1 if it does not verify.
 int RunMigrateLog(const GlobalOptions& g);
 int RunVerify(const GlobalOptions& g);

@@ -1,38 +1,15 @@
 // casegrid: the command-line tool. `casegrid --help` lists the commands;
-// README.md and docs/ describe each.
+// README.md and docs/ describe each. main() builds the CLI11 tree and
+// dispatches: each command's adapter is in the tools/ file named after it.
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
-#include <filesystem>
-#include <iostream>
 
-#include "base/time.h"
 #include "tools/calendar_cmd.h"
 #include "tools/commands.h"
-#include "workflows/org.h"
-
-namespace casegrid::tools {
-namespace {
-
-int RunQuery(const GlobalOptions& g, const std::function<int(Session&)>& body) {
-  // A query never creates a data directory: a typo in --data is an error.
-  if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
-  auto session = OpenSession(g, Env::Default());
-  if (!session.ok()) return Fail(session.status());
-  if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
-  return body(*session);
-}
-
-Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
-  if (text.empty()) return fallback;
-  return timeutil::ParseDate(text);
-}
-
-}  // namespace
-}  // namespace casegrid::tools
 
 int main(int argc, char** argv) {
   using namespace casegrid;
@@ -169,55 +146,21 @@ int main(int argc, char** argv) {
   auto* c_show = c_case->add_subcommand("show", "a case's state, unit and deadlines");
   c_show->add_option("id", show_id, "case id")->required();
   c_show->add_flag("--json", show_json);
-  c_show->callback([&] {
-    rc = RunQuery(g, [&](Session& s) {
-      auto view = s.models->GetCase(show_id);
-      if (!view.ok()) return Fail(view.status());
-      std::cout << projections::FormatCase(*view, show_json);
-      return 0;
-    });
-  });
+  c_show->callback([&] { rc = RunCaseShow(g, show_id, show_json); });
 
   std::string inbox_unit;
   bool inbox_json = false;
   auto* c_inbox = app.add_subcommand("inbox", "a unit's open cases by next due time");
   c_inbox->add_option("unit", inbox_unit, "unit code")->required();
   c_inbox->add_flag("--json", inbox_json);
-  c_inbox->callback([&] {
-    rc = RunQuery(g, [&](Session& s) {
-      if (s.engine->config().org->FindUnit(inbox_unit) == nullptr) {
-        return Fail(
-            Status::NotFound("unknown unit \"" + inbox_unit + "\" (see casegrid org units)"));
-      }
-      auto entries = s.models->Inbox(inbox_unit);
-      if (!entries.ok()) return Fail(entries.status());
-      std::cout << projections::FormatInbox(inbox_unit, *entries, inbox_json);
-      return 0;
-    });
-  });
+  c_inbox->callback([&] { rc = RunInbox(g, inbox_unit, inbox_json); });
 
   std::string overdue_at;
   bool overdue_json = false;
   auto* c_overdue = app.add_subcommand("overdue", "cases with a deadline past due");
   c_overdue->add_option("--at", overdue_at, "RFC 3339 time; default now");
   c_overdue->add_flag("--json", overdue_json);
-  c_overdue->callback([&] {
-    int64_t at = Env::Default()->NowMicros();
-    if (!overdue_at.empty()) {
-      auto t = timeutil::ParseTimestamp(overdue_at);
-      if (!t.ok()) {
-        rc = Fail(t.status().WithContext("--at"));
-        return;
-      }
-      at = *t;
-    }
-    rc = RunQuery(g, [&](Session& s) {
-      auto entries = s.models->Overdue(at);
-      if (!entries.ok()) return Fail(entries.status());
-      std::cout << projections::FormatOverdue(at, *entries, overdue_json);
-      return 0;
-    });
-  });
+  c_overdue->callback([&] { rc = RunOverdue(g, overdue_at, overdue_json); });
 
   std::string stats_from, stats_to;
   bool stats_json = false;
@@ -226,81 +169,30 @@ int main(int argc, char** argv) {
   c_stats->add_option("--from", stats_from, "first local day YYYY-MM-DD (default: all)");
   c_stats->add_option("--to", stats_to, "last local day YYYY-MM-DD (default: all)");
   c_stats->add_flag("--json", stats_json);
-  c_stats->callback([&] {
-    auto from = DayArg(stats_from, timeutil::DaysFromCivil(2000, 1, 1));
-    auto to = DayArg(stats_to, timeutil::DaysFromCivil(2100, 1, 1));
-    if (!from.ok()) {
-      rc = Fail(from.status().WithContext("--from"));
-      return;
-    }
-    if (!to.ok()) {
-      rc = Fail(to.status().WithContext("--to"));
-      return;
-    }
-    rc = RunQuery(g, [&](Session& s) {
-      auto report = s.models->Stats(*from, *to);
-      if (!report.ok()) return Fail(report.status());
-      std::cout << projections::FormatStats(*report, stats_json);
-      return 0;
-    });
-  });
+  c_stats->callback([&] { rc = RunStats(g, stats_from, stats_to, stats_json); });
 
   std::string audit_actor;
   bool audit_json = false;
   auto* c_audit = app.add_subcommand("audit", "every event by one actor");
   c_audit->add_option("--actor", audit_actor, "actor user")->required();
   c_audit->add_flag("--json", audit_json);
-  c_audit->callback([&] {
-    rc = RunQuery(g, [&](Session& s) {
-      auto entries = s.models->Audit(audit_actor);
-      if (!entries.ok()) return Fail(entries.status());
-      std::cout << projections::FormatAudit(audit_actor, *entries, audit_json);
-      return 0;
-    });
-  });
+  c_audit->callback([&] { rc = RunAudit(g, audit_actor, audit_json); });
 
   auto* c_proj = app.add_subcommand("projections", "read model maintenance");
   c_proj->require_subcommand(1);
   auto* c_rebuild =
       c_proj->add_subcommand("rebuild", "drop the read models and rebuild them from the journal");
-  c_rebuild->callback([&] {
-    auto session = OpenSession(g, Env::Default());
-    if (!session.ok()) {
-      rc = Fail(session.status());
-      return;
-    }
-    ProgressBar bar("rebuild", 0);
-    Status s = session->models->Rebuild(*session->log, [&](uint64_t done, uint64_t total) {
-      bar.set_total(total);
-      bar.Update(done);
-    });
-    bar.Finish();
-    if (!s.ok()) {
-      rc = Fail(s);
-      return;
-    }
-    auto cp = session->models->Checkpoint();
-    std::cout << "rebuilt read models up to event " << (cp.ok() ? *cp : 0) << "\n";
-  });
+  c_rebuild->callback([&] { rc = RunProjectionsRebuild(g); });
 
   auto* c_org = app.add_subcommand("org", "the organisation: units and grid cells");
   c_org->require_subcommand(1);
   bool org_json = false;
-  auto org_cmd = [&](bool grids) {
-    auto org = workflows::Organisation::Load(ResolveConfigDir(g) + "/org/reference-district.yaml");
-    if (!org.ok()) {
-      rc = Fail(org.status());
-      return;
-    }
-    std::cout << (grids ? workflows::FormatGrids(*org, org_json)
-                        : workflows::FormatUnits(*org, org_json));
-  };
   auto* c_units = c_org->add_subcommand("units", "units with codes, kinds and parents");
   c_units->add_flag("--json", org_json);
-  c_units->callback([&] { org_cmd(false); });
+  c_units->callback([&] { rc = RunOrg(g, /*grids=*/false, org_json); });
   auto* c_grids = c_org->add_subcommand("grids", "grid cells with their village station and town");
   c_grids->add_flag("--json", org_json);
-  c_grids->callback([&] { org_cmd(true); });
+  c_grids->callback([&] { rc = RunOrg(g, /*grids=*/true, org_json); });
 
   auto* c_workflow = app.add_subcommand("workflow", "workflow definitions");
   c_workflow->require_subcommand(1);

@@ -1,0 +1,87 @@
+// casegrid case show / inbox / overdue / stats / audit: the read models'
+// queries (docs/queries.md). Each brings the read models up to the log first.
+#include <functional>
+#include <iostream>
+
+#include "base/time.h"
+#include "tools/commands.h"
+
+namespace casegrid::tools {
+namespace {
+
+int RunQuery(const GlobalOptions& g, const std::function<int(Session&)>& body) {
+  // A query never creates a data directory: a typo in --data is an error.
+  if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
+  return body(*session);
+}
+
+Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
+  if (text.empty()) return fallback;
+  return timeutil::ParseDate(text);
+}
+
+}  // namespace
+
+int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json) {
+  return RunQuery(g, [&](Session& s) {
+    auto view = s.models->GetCase(case_id);
+    if (!view.ok()) return Fail(view.status());
+    std::cout << projections::FormatCase(*view, json);
+    return 0;
+  });
+}
+
+int RunInbox(const GlobalOptions& g, const std::string& unit, bool json) {
+  return RunQuery(g, [&](Session& s) {
+    if (s.engine->config().org->FindUnit(unit) == nullptr) {
+      return Fail(Status::NotFound("unknown unit \"" + unit + "\" (see casegrid org units)"));
+    }
+    auto entries = s.models->Inbox(unit);
+    if (!entries.ok()) return Fail(entries.status());
+    std::cout << projections::FormatInbox(unit, *entries, json);
+    return 0;
+  });
+}
+
+int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool json) {
+  int64_t at = Env::Default()->NowMicros();
+  if (!at_text.empty()) {
+    auto t = timeutil::ParseTimestamp(at_text);
+    if (!t.ok()) return Fail(t.status().WithContext("--at"));
+    at = *t;
+  }
+  return RunQuery(g, [&](Session& s) {
+    auto entries = s.models->Overdue(at);
+    if (!entries.ok()) return Fail(entries.status());
+    std::cout << projections::FormatOverdue(at, *entries, json);
+    return 0;
+  });
+}
+
+int RunStats(const GlobalOptions& g, const std::string& from_text, const std::string& to_text,
+             bool json) {
+  auto from = DayArg(from_text, timeutil::DaysFromCivil(2000, 1, 1));
+  auto to = DayArg(to_text, timeutil::DaysFromCivil(2100, 1, 1));
+  if (!from.ok()) return Fail(from.status().WithContext("--from"));
+  if (!to.ok()) return Fail(to.status().WithContext("--to"));
+  return RunQuery(g, [&](Session& s) {
+    auto report = s.models->Stats(*from, *to);
+    if (!report.ok()) return Fail(report.status());
+    std::cout << projections::FormatStats(*report, json);
+    return 0;
+  });
+}
+
+int RunAudit(const GlobalOptions& g, const std::string& actor, bool json) {
+  return RunQuery(g, [&](Session& s) {
+    auto entries = s.models->Audit(actor);
+    if (!entries.ok()) return Fail(entries.status());
+    std::cout << projections::FormatAudit(actor, *entries, json);
+    return 0;
+  });
+}
+
+}  // namespace casegrid::tools
