@@ -58,7 +58,6 @@ int RunDemo(const GlobalOptions& g, const DemoOptions& o);
 
 struct BenchOptions {
   uint64_t cases = 100000;
-  uint64_t replay_events = 1000000;
   size_t batch = 1000;
   bool json = false;
   std::string dir;  // scratch directory; default a fresh one under /tmp
@@ -83,7 +82,6 @@ struct KafkaDevOptions {
   int partitions = 12;  // per topic
   std::string bootstrap_file;
   std::string topic_prefix = "casegrid";
-  int replication = 0;  // 0: min(3, brokers)
 };
 int RunKafkaDev(const KafkaDevOptions& o);
 

@@ -285,7 +285,7 @@ void RemoveIfOurs(const std::string& path, const std::string& text) {
 int Serve(const KafkaDevOptions& o, const sigset_t& stop) {
   auto cluster = MockCluster::Start(o.brokers);
   if (!cluster.ok()) return Fail(cluster.status());
-  const int replication = o.replication > 0 ? o.replication : std::min(3, o.brokers);
+  const int replication = std::min(3, o.brokers);
   const std::vector<std::string> topics = {events::EventsTopic(o.topic_prefix),
                                            events::CommandsTopic(o.topic_prefix),
                                            events::AnswersTopic(o.topic_prefix)};
@@ -348,9 +348,6 @@ int RunKafkaDev(const KafkaDevOptions& o) {
   if (o.partitions < 1 || o.partitions > 10000) {
     return Fail(Status::InvalidArgument("--partitions must be 1..10000, not " +
                                         std::to_string(o.partitions)));
-  }
-  if (o.replication < 0 || o.replication > o.brokers) {
-    return Fail(Status::InvalidArgument("replication must be 1..brokers (0: min(3, brokers))"));
   }
   // Logs go to stderr whoever called: stdout carries only the bootstrap
   // address. The caller's level stays (SPDLOG_LEVEL=debug shows librdkafka's).

@@ -314,8 +314,6 @@ int main(int argc, char** argv) {
   BenchOptions bench;
   auto* c_bench = app.add_subcommand("bench", "measure casegrid against raw LMDB baselines");
   c_bench->add_option("--cases", bench.cases, "case lifecycles to write")->capture_default_str();
-  c_bench->add_option("--replay-events", bench.replay_events, "journal size for the replay figure")
-      ->capture_default_str();
   c_bench->add_option("--batch", bench.batch, "commands per group commit")->capture_default_str();
   c_bench->add_option("--dir", bench.dir, "scratch directory (default: a new one under /tmp)");
   c_bench->add_flag("--json", bench.json);
