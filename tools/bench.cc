@@ -20,9 +20,9 @@
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "base/time.h"
+#include "server/decode_ahead.h"
 #include "tools/bench.h"
 #include "tools/commands.h"
-#include "tools/decode_ahead.h"
 
 namespace casegrid::tools {
 namespace {
@@ -119,8 +119,8 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
   const auto t0 = Clock::now();
   const CpuTime cpu0 = ReadCpuTime();
   // The same path as `casegrid submit`: decoding overlapped with applying.
-  DecodeAhead decoder(next_line, batch);
-  DecodedBatch decoded;
+  server::DecodeAhead decoder(next_line, batch);
+  server::DecodedBatch decoded;
   while (decoder.Next(&decoded)) {
     if (!decoded.bad_lines.empty()) return decoded.bad_lines.front().second;
     engine::ApplyStats stats;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server/worker.h"
 #include "tools/session.h"
 
 namespace casegrid::tools {
@@ -85,17 +86,11 @@ struct KafkaDevOptions {
 };
 int RunKafkaDev(const KafkaDevOptions& o);
 
-// `casegrid worker` (docs/operations.md): an engine worker in the consumer
+// `casegrid worker` (docs/operations.md): a server::Worker in the consumer
 // group on PREFIX.commands; serves until SIGINT or SIGTERM (then 0), 2 when
-// it cannot run on or was fenced by another worker.
-struct WorkerOptions {
-  std::string name;                // in answers and logs; default HOST-PID
-  std::string group;               // default PREFIX.workers
-  size_t batch = 500;              // commands per transaction at most
-  int tick_ms = 1000;              // how often deadlines are fired
-  int session_timeout_ms = 10000;  // a worker silent this long is replaced
-};
-int RunWorker(const GlobalOptions& g, WorkerOptions o);
+// it cannot run on or was fenced by another worker. `o` holds the worker's
+// own flags; the cluster, topics and DIR come from `g`.
+int RunWorker(const GlobalOptions& g, server::WorkerOptions o);
 
 // `casegrid send`: produces an NDJSON file of commands to PREFIX.commands,
 // keyed by case id; 1 if a line is not a command (named, not sent).

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     rc = RunKafkaDev(kafka_dev);
   });
 
-  WorkerOptions worker;
+  server::WorkerOptions worker;
   auto* c_worker = app.add_subcommand(
       "worker", "an engine worker in the consumer group on PREFIX.commands (--log kafka)");
   c_worker->add_option("--name", worker.name, "this worker's name (default HOST-PID)");

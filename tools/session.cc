@@ -54,6 +54,15 @@ Status CheckLogExists(const GlobalOptions& options) {
                           " (check --data and --log, or submit commands first)");
 }
 
+Status CheckBrokers(const GlobalOptions& options) {
+  if (options.log != "kafka" || options.brokers.empty()) {
+    return Status::InvalidArgument(
+        "workers run on Kafka: give --log kafka --brokers HOST:PORT (or CASEGRID_LOG and "
+        "CASEGRID_BROKERS); `casegrid kafka-dev` starts a development broker");
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options) {
   if (!IsKafka(options)) CASEGRID_RETURN_IF_ERROR(CheckLogExists(options));
   return OpenLog(options, /*read_only=*/true);

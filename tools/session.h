@@ -38,6 +38,10 @@ struct Session {
 // Whether DIR holds a log of the configured kind (queries never create one).
 Status CheckLogExists(const GlobalOptions& options);
 
+// InvalidArgument unless the options name a Kafka log and its brokers (the
+// workers, `send` and `workflow migrate --send` run on Kafka only).
+Status CheckBrokers(const GlobalOptions& options);
+
 // Opens the log for reading (verify, replay): the journal read-only; a Kafka
 // log with its state store brought up to the topic.
 Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options);

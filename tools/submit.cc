@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/time.h"
+#include "server/decode_ahead.h"
 #include "tools/commands.h"
-#include "tools/decode_ahead.h"
 
 namespace casegrid::tools {
 namespace {
@@ -79,9 +79,9 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
   ProgressBar bar("submit", total_bytes);
   Tally tally;
   std::vector<engine::Answer> answers;
-  DecodeAhead decoder(
+  server::DecodeAhead decoder(
       [in](std::string* line) { return static_cast<bool>(std::getline(*in, *line)); }, o.batch);
-  DecodedBatch batch;
+  server::DecodedBatch batch;
   while (decoder.Next(&batch)) {
     // Report in line order: bad lines of this batch interleave with its answers.
     std::vector<std::pair<uint64_t, engine::Answer>> out;

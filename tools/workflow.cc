@@ -23,8 +23,8 @@
 #include "engine/decider.h"
 #include "engine/whatif.h"
 #include "events/kafka_log.h"
+#include "server/command_sender.h"
 #include "tools/commands.h"
-#include "tools/send.h"
 #include "tools/session.h"
 #include "workflows/definition.h"
 #include "workflows/diff.h"
@@ -403,7 +403,8 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   }
   // The workers own the cases' partitions: each gets its migrate command,
   // with an id, so a resend is answered as a duplicate.
-  auto sender = CommandSender::Open(g);
+  if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
+  auto sender = server::CommandSender::Open({g.brokers, g.topic_prefix});
   if (!sender.ok()) return Fail(sender.status());
   // The dry run accepted every selected case, so the request's cases are the moved ones.
   if (request.at_micros == 0) request.at_micros = Env::Default()->NowMicros();

@@ -1,26 +1,17 @@
-// casegrid worker and casegrid send: the scale-out path on Kafka
-// (docs/operations.md, "Running several workers").
-//
-// `send` produces NDJSON commands to <prefix>.commands, keyed by case id.
-// `worker` is one member of the consumer group <prefix>.workers. For each
-// commands partition p it is assigned, it opens a worker log on events
-// partition p (its own state store, DIR/worker/p<N>, brought up to the topic,
-// and the transactional id <prefix>.worker.p<N>, which fences the previous
-// owner) and continues after the last answer in <prefix>.answers partition p.
-// Each poll's commands of a partition are one Kafka transaction: their
-// events, then one answer per command, then the consumed offsets.
+// The consumer-group worker (server/worker.h): partition ownership, one
+// Kafka transaction per partition and poll, answers.
+#include "server/worker.h"
+
 #include <librdkafka/rdkafka.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <functional>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,17 +19,11 @@
 #include <vector>
 
 #include "events/kafka_log.h"
-#include "tools/commands.h"
-#include "tools/send.h"
 
-namespace casegrid::tools {
+namespace casegrid::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::atomic<bool> g_stop{false};
-
-void OnStopSignal(int) { g_stop.store(true); }
 
 std::string AnswerJson(const casegrid::v1::CommandAnswer& a) {
   std::string json;
@@ -67,24 +52,26 @@ struct Owned {
   std::unique_ptr<engine::Engine> engine;
 };
 
-class Worker {
- public:
-  Worker(const GlobalOptions& g, const WorkerOptions& o, engine::Config config)
-      : g_(g),
-        o_(o),
-        config_(std::move(config)),
-        commands_topic_(events::CommandsTopic(g.topic_prefix)),
-        answers_topic_(events::AnswersTopic(g.topic_prefix)) {}
+}  // namespace
 
-  ~Worker() {
+class Worker::Impl {
+ public:
+  Impl(const WorkerOptions& o, engine::Config config, Env* env)
+      : o_(o),
+        env_(env),
+        config_(std::move(config)),
+        commands_topic_(events::CommandsTopic(o.topic_prefix)),
+        answers_topic_(events::AnswersTopic(o.topic_prefix)) {}
+
+  ~Impl() {
     owned_.clear();
     if (consumer_ != nullptr) rd_kafka_destroy(consumer_);
   }
 
   Status Open() {
     std::vector<std::pair<std::string, std::string>> settings = {
-        {"bootstrap.servers", g_.brokers},
-        {"group.id", o_.group.empty() ? g_.topic_prefix + ".workers" : o_.group},
+        {"bootstrap.servers", o_.brokers},
+        {"group.id", o_.group.empty() ? o_.topic_prefix + ".workers" : o_.group},
         {"client.id", o_.name},
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
@@ -98,7 +85,7 @@ class Worker {
     CASEGRID_ASSIGN_OR_RETURN(
         consumer_, events::NewKafkaClient(RD_KAFKA_CONSUMER, settings, [this](rd_kafka_conf_t* c) {
           rd_kafka_conf_set_opaque(c, this);
-          rd_kafka_conf_set_rebalance_cb(c, &Worker::OnRebalance);
+          rd_kafka_conf_set_rebalance_cb(c, &Impl::OnRebalance);
         }));
     rd_kafka_poll_set_consumer(consumer_);
     rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
@@ -112,12 +99,12 @@ class Worker {
     return Status::Ok();
   }
 
-  // Serves until a stop signal or a failure that this worker must not
+  // Serves until a stop request or a failure that this worker must not
   // continue after (fenced, or a partition it cannot open).
-  Status Run() {
+  Status Run(const std::function<bool()>& stop_requested) {
     auto next_tick = Clock::now() + std::chrono::milliseconds(o_.tick_ms);
     std::map<int32_t, std::vector<rd_kafka_message_t*>> batch;
-    while (!g_stop.load() && failed_.ok()) {
+    while (!stop_.load() && !(stop_requested && stop_requested()) && failed_.ok()) {
       size_t n = 0;
       for (int timeout = 100; n < o_.batch; timeout = 0) {
         rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout);
@@ -143,7 +130,7 @@ class Worker {
       if (failed_.ok() && Clock::now() >= next_tick) {
         next_tick = Clock::now() + std::chrono::milliseconds(o_.tick_ms);
         for (auto& [p, owned] : owned_) {
-          auto fired = owned.engine->Tick(Env::Default()->NowMicros());
+          auto fired = owned.engine->Tick(env_->NowMicros());
           if (!fired.ok()) Reopen(p, fired.status());
         }
       }
@@ -153,10 +140,13 @@ class Worker {
     return failed_;
   }
 
+  void Stop() { stop_.store(true); }
+  const std::string& name() const { return o_.name; }
+
  private:
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-    auto* self = static_cast<Worker*>(opaque);
+    auto* self = static_cast<Impl*>(opaque);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       self->Assign(partitions);
       rd_kafka_assign(rk, partitions);
@@ -192,19 +182,18 @@ class Worker {
   Result<uint64_t> OpenPartition(int32_t p) {
     owned_.erase(p);
     events::KafkaOptions ko;
-    ko.brokers = g_.brokers;
-    ko.topic_prefix = g_.topic_prefix;
-    ko.partitions = g_.partitions;
-    ko.state_dir = g_.data_dir + "/worker/p" + std::to_string(p);
-    ko.sync = g_.sync;
+    ko.brokers = o_.brokers;
+    ko.topic_prefix = o_.topic_prefix;
+    ko.partitions = o_.partitions;
+    ko.state_dir = o_.data_dir + "/worker/p" + std::to_string(p);
+    ko.sync = o_.sync;
     ko.partition = p;
-    ko.transactional_id = g_.topic_prefix + ".worker.p" + std::to_string(p);
+    ko.transactional_id = o_.topic_prefix + ".worker.p" + std::to_string(p);
     Owned owned;
     CASEGRID_ASSIGN_OR_RETURN(owned.log, events::OpenKafkaWorkerLog(ko));
     FollowDefinitions(*owned.log);
     CASEGRID_RETURN_IF_ERROR(failed_);
-    CASEGRID_ASSIGN_OR_RETURN(owned.engine,
-                              engine::Engine::Open(owned.log.get(), config_, Env::Default()));
+    CASEGRID_ASSIGN_OR_RETURN(owned.engine, engine::Engine::Open(owned.log.get(), config_, env_));
     std::string last;
     uint64_t next = 0;
     Status s = owned.log->LastRecord(answers_topic_, p, &last);
@@ -295,10 +284,10 @@ class Worker {
       } else if (cmd->case_id() != key) {
         bad = Status::InvalidArgument("the record's key \"" + key + "\" is not its case \"" +
                                       cmd->case_id() + "\"; key commands by case id");
-      } else if (events::PartitionOfKey(key, g_.partitions) != p) {
+      } else if (events::PartitionOfKey(key, o_.partitions) != p) {
         bad = Status::InvalidArgument(
             "case " + key + " belongs to partition " +
-            std::to_string(events::PartitionOfKey(key, g_.partitions)) +
+            std::to_string(events::PartitionOfKey(key, o_.partitions)) +
             "; produce commands with the murmur2 partitioner (`casegrid send` does)");
       }
       a.set_case_id(cmd.ok() ? cmd->case_id() : key);
@@ -323,7 +312,7 @@ class Worker {
         [&](events::Batch& b) { return owned.engine->ApplyInBatch(b, commands, &decided, &stats); },
         [&] {
           events::TransactionTail tail;
-          const int64_t now = Env::Default()->NowMicros();
+          const int64_t now = env_->NowMicros();
           for (size_t i = 0; i < decided.size(); ++i) {
             casegrid::v1::CommandAnswer& a = answers[command_of[i]];
             a.set_answer(KindName(decided[i].kind));
@@ -353,127 +342,45 @@ class Worker {
     }
   }
 
-  const GlobalOptions g_;
   const WorkerOptions o_;
+  Env* const env_;
   engine::Config config_;
   engine::DefinitionsFollower follower_;
   const std::string commands_topic_, answers_topic_;
   rd_kafka_t* consumer_ = nullptr;
   std::map<int32_t, Owned> owned_;
   Status failed_;
+  // Lock-free, so Stop() may be called from a signal handler.
+  std::atomic<bool> stop_{false};
+  static_assert(std::atomic<bool>::is_always_lock_free);
 };
 
-}  // namespace
-
-int RunWorker(const GlobalOptions& g, WorkerOptions o) {
-  if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
-  if (o.name.empty()) {
+Result<std::unique_ptr<Worker>> Worker::Open(WorkerOptions options, engine::Config config,
+                                             Env* env) {
+  if (options.brokers.empty() || options.data_dir.empty()) {
+    return Status::InvalidArgument(
+        "a worker needs the brokers' bootstrap HOST:PORT and a data "
+        "directory for its state stores");
+  }
+  if (options.name.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
-    o.name = std::string(host) + "-" + std::to_string(::getpid());
+    options.name = std::string(host) + "-" + std::to_string(::getpid());
   }
-  auto config = engine::LoadConfig(ResolveConfigDir(g));
-  if (!config.ok()) return Fail(config.status());
-  struct sigaction sa = {};
-  sa.sa_handler = OnStopSignal;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  Worker worker(g, o, std::move(config).value());
-  if (Status s = worker.Open(); !s.ok()) return Fail(s);
-  spdlog::info("worker {}: joined the group on {} at {}", o.name,
-               events::CommandsTopic(g.topic_prefix), g.brokers);
-  if (Status s = worker.Run(); !s.ok()) return Fail(s);
-  spdlog::info("worker {}: stopped", o.name);
-  return 0;
+  auto impl = std::make_unique<Impl>(options, std::move(config), env);
+  CASEGRID_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<Worker>(new Worker(std::move(impl)));
 }
 
-Status CheckBrokers(const GlobalOptions& g) {
-  if (g.log != "kafka" || g.brokers.empty()) {
-    return Status::InvalidArgument(
-        "workers run on Kafka: give --log kafka --brokers HOST:PORT (or CASEGRID_LOG and "
-        "CASEGRID_BROKERS); `casegrid kafka-dev` starts a development broker");
-  }
-  return Status::Ok();
+Worker::Worker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Worker::~Worker() = default;
+
+Status Worker::Run(const std::function<bool()>& stop_requested) {
+  return impl_->Run(stop_requested);
 }
 
-Result<std::unique_ptr<CommandSender>> CommandSender::Open(const GlobalOptions& g) {
-  CASEGRID_RETURN_IF_ERROR(CheckBrokers(g));
-  std::unique_ptr<CommandSender> sender(new CommandSender());
-  sender->topic_ = events::CommandsTopic(g.topic_prefix);
-  sender->brokers_ = g.brokers;
-  auto settings = events::ProducerSettings(30000);
-  settings.emplace_back("bootstrap.servers", g.brokers);
-  CASEGRID_ASSIGN_OR_RETURN(
-      sender->producer_,
-      events::NewKafkaClient(RD_KAFKA_PRODUCER, settings, [&](rd_kafka_conf_t* c) {
-        rd_kafka_conf_set_opaque(c, &sender->failed_);
-        rd_kafka_conf_set_dr_msg_cb(c, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            static_cast<std::atomic<uint64_t>*>(opaque)->fetch_add(1);
-            spdlog::error("kafka: a command was not delivered: {}", rd_kafka_err2str(m->err));
-          }
-        });
-      }));
-  return sender;
-}
+void Worker::Stop() { impl_->Stop(); }
 
-CommandSender::~CommandSender() {
-  if (producer_ != nullptr) rd_kafka_destroy(producer_);
-}
+const std::string& Worker::name() const { return impl_->name(); }
 
-Status CommandSender::Send(const std::string& case_id, const std::string& line) {
-  const rd_kafka_resp_err_t err = events::ProduceCopy(producer_, topic_, case_id, line);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable("kafka: sending to " + topic_ + ": " + rd_kafka_err2str(err));
-  }
-  ++sent_;
-  rd_kafka_poll(producer_, 0);
-  return Status::Ok();
-}
-
-Status CommandSender::Flush() {
-  const rd_kafka_resp_err_t err = rd_kafka_flush(producer_, 60000);
-  // rd_kafka_flush serves the delivery reports; a message still queued has
-  // not been acknowledged.
-  const uint64_t unacked = static_cast<uint64_t>(rd_kafka_outq_len(producer_)) + failed_.load();
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || unacked > 0) {
-    return Status::Unavailable("kafka: " + std::to_string(unacked) + " of " +
-                               std::to_string(sent_) + " commands not acknowledged by " + brokers_ +
-                               "; sending again is safe for commands with an id (the workers "
-                               "answer duplicates)");
-  }
-  return Status::Ok();
-}
-
-int RunSend(const GlobalOptions& g, const SendOptions& o) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (o.file != "-") {
-    file.open(o.file);
-    if (!file) return Fail(Status::NotFound("cannot read " + o.file));
-    in = &file;
-  }
-  auto sender = CommandSender::Open(g);
-  if (!sender.ok()) return Fail(sender.status());
-  uint64_t bad = 0, line_no = 0;
-  for (std::string line; std::getline(*in, line);) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto cmd = engine::ParseCommandJson(line);
-    if (!cmd.ok()) {
-      std::cerr << o.file << ":" << line_no << ": " << cmd.status().ToString() << " (not sent)\n";
-      ++bad;
-      continue;
-    }
-    if (Status s = (*sender)->Send(cmd->case_id(), line); !s.ok()) {
-      return Fail(s.WithContext("line " + std::to_string(line_no)));
-    }
-  }
-  if (Status s = (*sender)->Flush(); !s.ok()) return Fail(s);
-  std::cout << "sent " << (*sender)->sent() << " commands to " << (*sender)->topic();
-  if (bad > 0) std::cout << "; " << bad << " lines not sent (see above)";
-  std::cout << "\n";
-  return bad > 0 ? 1 : 0;
-}
-
-}  // namespace casegrid::tools
+}  // namespace casegrid::server

@@ -1,7 +1,7 @@
 // Producing commands to the workers' topic (<prefix>.commands): `casegrid
 // send`, and `casegrid workflow migrate --send`.
-#ifndef CASEGRID_TOOLS_SEND_H_
-#define CASEGRID_TOOLS_SEND_H_
+#ifndef CASEGRID_SERVER_COMMAND_SENDER_H_
+#define CASEGRID_SERVER_COMMAND_SENDER_H_
 
 #include <librdkafka/rdkafka.h>
 
@@ -11,18 +11,19 @@
 #include <string>
 
 #include "base/status.h"
-#include "tools/session.h"
 
-namespace casegrid::tools {
+namespace casegrid::server {
 
-// InvalidArgument unless the options name a Kafka log and its brokers.
-Status CheckBrokers(const GlobalOptions& g);
+struct SenderOptions {
+  std::string brokers;  // bootstrap HOST:PORT[,...]
+  std::string topic_prefix = "casegrid";
+};
 
 // One idempotent producer to <prefix>.commands. Each NDJSON command line is
 // keyed by its case id (murmur2, so it lands in the case's partition).
 class CommandSender {
  public:
-  static Result<std::unique_ptr<CommandSender>> Open(const GlobalOptions& g);
+  static Result<std::unique_ptr<CommandSender>> Open(const SenderOptions& options);
   ~CommandSender();
   CommandSender(const CommandSender&) = delete;
   CommandSender& operator=(const CommandSender&) = delete;
@@ -44,6 +45,6 @@ class CommandSender {
   std::atomic<uint64_t> failed_{0};
 };
 
-}  // namespace casegrid::tools
+}  // namespace casegrid::server
 
-#endif  // CASEGRID_TOOLS_SEND_H_
+#endif  // CASEGRID_SERVER_COMMAND_SENDER_H_

@@ -1,9 +1,12 @@
-// Decodes NDJSON command lines into batches on a second thread while the
-// caller applies the previous batch (group commit with the decoding of the
-// next batch overlapped). Holds at most `depth` decoded batches in memory.
-// Thread-safety: Next() is called from one thread; the reader runs on its own.
-#ifndef CASEGRID_TOOLS_DECODE_AHEAD_H_
-#define CASEGRID_TOOLS_DECODE_AHEAD_H_
+// server::DecodeAhead: decodes NDJSON command lines into batches on a second
+// thread while the caller applies the previous batch (group commit with the
+// decoding of the next batch overlapped): `casegrid submit` and the benchmark
+// (bench/) take commands through it. Holds at most `depth` decoded batches in
+// memory. Thread-safety: Next() is called from one thread; the decoder runs on
+// its own. Lifetime: whatever `next_line` reads must outlive the DecodeAhead;
+// the destructor stops the decoder and joins it.
+#ifndef CASEGRID_SERVER_DECODE_AHEAD_H_
+#define CASEGRID_SERVER_DECODE_AHEAD_H_
 
 #include <condition_variable>
 #include <deque>
@@ -14,8 +17,11 @@
 
 #include "engine/engine.h"
 
-namespace casegrid::tools {
+namespace casegrid::server {
 
+// One batch: the commands that decoded, and the lines that did not, each with
+// the InvalidArgument saying why (engine::ParseCommandJson). Blank lines are
+// skipped but counted.
 struct DecodedBatch {
   std::vector<casegrid::v1::Command> commands;
   std::vector<uint64_t> lines;                         // line number of each command
@@ -25,8 +31,9 @@ struct DecodedBatch {
 
 class DecodeAhead {
  public:
-  // `next_line` returns false at the end of the input; it runs on the
-  // decoding thread only.
+  // Starts decoding at once. `next_line` stores the next line (without its
+  // newline) and returns false at the end of the input; it runs on the
+  // decoding thread only. Each batch holds up to `batch_size` commands.
   DecodeAhead(std::function<bool(std::string*)> next_line, size_t batch_size, size_t depth = 2)
       : next_line_(std::move(next_line)),
         batch_size_(batch_size),
@@ -43,7 +50,8 @@ class DecodeAhead {
   DecodeAhead(const DecodeAhead&) = delete;
   DecodeAhead& operator=(const DecodeAhead&) = delete;
 
-  // The next batch in input order; false once the input is exhausted.
+  // Waits for the next batch in input order; false once the input is
+  // exhausted and every batch was handed out.
   bool Next(DecodedBatch* out) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return !ready_.empty() || done_; });
@@ -94,6 +102,6 @@ class DecodeAhead {
   std::thread thread_;                // last: starts after the members above exist
 };
 
-}  // namespace casegrid::tools
+}  // namespace casegrid::server
 
-#endif  // CASEGRID_TOOLS_DECODE_AHEAD_H_
+#endif  // CASEGRID_SERVER_DECODE_AHEAD_H_
