@@ -1,5 +1,12 @@
-// Producing commands to the workers' topic (<prefix>.commands): `casegrid
-// send`, and `casegrid workflow migrate --send`.
+// server::CommandSender: produces commands to the workers' topic
+// (<prefix>.commands), each NDJSON command line keyed by its case id (murmur2,
+// so it lands in the case's partition, where the worker owning it reads it).
+// `casegrid send` and `casegrid workflow migrate --send` use it.
+//
+// Durability: a command is on the topic once Flush returns OK (acks=all,
+// idempotent producer); it is applied when a worker answers it on
+// <prefix>.answers. Thread-safety: one thread at a time. Lifetime: the Kafka
+// cluster must outlive the sender (its destructor does not flush).
 #ifndef CASEGRID_SERVER_COMMAND_SENDER_H_
 #define CASEGRID_SERVER_COMMAND_SENDER_H_
 
@@ -15,24 +22,28 @@
 namespace casegrid::server {
 
 struct SenderOptions {
-  std::string brokers;  // bootstrap HOST:PORT[,...]
+  std::string brokers;  // bootstrap HOST:PORT[,...]; required
   std::string topic_prefix = "casegrid";
 };
 
-// One idempotent producer to <prefix>.commands. Each NDJSON command line is
-// keyed by its case id (murmur2, so it lands in the case's partition).
+// One idempotent producer to <prefix>.commands.
 class CommandSender {
  public:
+  // InvalidArgument without brokers; the error of events::NewKafkaClient when
+  // the producer cannot be created. Connects lazily: an unreachable cluster
+  // shows up in Flush.
   static Result<std::unique_ptr<CommandSender>> Open(const SenderOptions& options);
   ~CommandSender();
   CommandSender(const CommandSender&) = delete;
   CommandSender& operator=(const CommandSender&) = delete;
 
-  // Queues `line`; a full queue makes it wait, never drop. Unavailable when
-  // the producer refuses it.
+  // Queues `line` (an NDJSON command of case `case_id`; not checked here); a
+  // full queue makes it wait, never drop. Unavailable when the producer
+  // refuses it.
   Status Send(const std::string& case_id, const std::string& line);
-  // Waits until every line sent is acknowledged. Unavailable says how many
-  // were not; sending them again is safe for commands with an id.
+  // Waits up to 60 s until every line sent is acknowledged. Unavailable says
+  // how many were not; sending them again is safe for commands with an id
+  // (the workers answer duplicates).
   Status Flush();
   uint64_t sent() const { return sent_; }
   const std::string& topic() const { return topic_; }
@@ -42,7 +53,7 @@ class CommandSender {
   rd_kafka_t* producer_ = nullptr;
   std::string topic_, brokers_;
   uint64_t sent_ = 0;
-  std::atomic<uint64_t> failed_{0};
+  std::atomic<uint64_t> failed_{0};  // delivery reports with an error
 };
 
 }  // namespace casegrid::server
