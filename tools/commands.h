@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench.h"
 #include "server/worker.h"
 #include "tools/session.h"
 
@@ -57,13 +58,9 @@ struct DemoOptions {
 };
 int RunDemo(const GlobalOptions& g, const DemoOptions& o);
 
-struct BenchOptions {
-  uint64_t cases = 100000;
-  size_t batch = 1000;
-  bool json = false;
-  std::string dir;  // scratch directory; default a fresh one under /tmp
-};
-int RunBench(const GlobalOptions& g, const BenchOptions& o);
+// `casegrid bench`: bench::Run on the log of `g` (its cluster, topic prefix
+// and partitions with --log kafka); `o` holds the benchmark's own flags.
+int RunBench(const GlobalOptions& g, bench::Options o);
 
 // Writes events/casegrid.proto and its imports, imports first, as a
 // google.protobuf.FileDescriptorSet without source info: binary, or protobuf

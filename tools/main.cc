@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
   c_demo->add_flag("--quiet,-q", demo.quiet, "no progress bar");
   c_demo->callback([&] { rc = RunDemo(g, demo); });
 
-  BenchOptions bench;
+  bench::Options bench;
   auto* c_bench = app.add_subcommand("bench", "measure casegrid against raw LMDB baselines");
   c_bench->add_option("--cases", bench.cases, "case lifecycles to write")->capture_default_str();
   c_bench->add_option("--batch", bench.batch, "commands per group commit")->capture_default_str();

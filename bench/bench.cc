@@ -1,6 +1,6 @@
-// casegrid bench: each casegrid figure beside a raw LMDB baseline measured in
-// the same run on the same data, and the ratio between them
-// (docs/PERFORMANCE.md explains each figure).
+// The benchmark (bench/bench.h): each casegrid figure beside a raw LMDB
+// baseline measured in the same run on the same data, and the ratio between
+// them (docs/PERFORMANCE.md explains each figure).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -20,11 +20,11 @@
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "base/time.h"
+#include "bench/harness.h"
+#include "projections/projection.h"
 #include "server/decode_ahead.h"
-#include "tools/bench.h"
-#include "tools/commands.h"
 
-namespace casegrid::tools {
+namespace casegrid::bench {
 namespace {
 
 // The lifecycle of one case as NDJSON: intake, dispatch, acknowledge, contact,
@@ -243,22 +243,20 @@ std::string Fixed(double v, int digits) {
   return out.str();
 }
 
-int RunBench(const GlobalOptions& g, const BenchOptions& o) {
+Status Run(const Options& o, const engine::Config& config) {
   namespace fs = std::filesystem;
   std::string root = o.dir;
   if (root.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "casegrid-bench-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr)
-      return Fail(Status::IOError("cannot create a scratch directory"));
+      return Status::IOError("cannot create a scratch directory");
     root = tmpl;
   }
-  auto config = engine::LoadConfig(ResolveConfigDir(g));
-  if (!config.ok()) return Fail(config.status());
-  if (g.log == "kafka") {
-    const int rc = RunKafkaBench(g, o, *config, root);
+  if (o.kafka) {
+    const Status s = RunKafkaBench(o, config, root);
     std::error_code ec;
     if (o.dir.empty()) fs::remove_all(root, ec);
-    return rc;
+    return s;
   }
   Report report;
   auto step = [&](const char* what) {
@@ -267,14 +265,14 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
 
   // 1. End to end with one sync per batch, against raw appends of the same bytes.
   step("end to end, durable (one fsync per batch)");
-  auto sync = RunOnJournal(root + "/e2e-sync", *config, o.cases, o.batch, true, true);
-  if (!sync.ok()) return Fail(sync.status());
+  auto sync = RunOnJournal(root + "/e2e-sync", config, o.cases, o.batch, true, true);
+  if (!sync.ok()) return sync.status();
   const uint64_t per_batch =
       std::max<uint64_t>(1, sync->events / std::max<uint64_t>(1, sync->batches));
   uint64_t raw_n = 0;
   step("raw LMDB appends of the same bytes, durable");
   auto raw_sync = RawAppend(root + "/e2e-sync", root + "/raw-sync", per_batch, true, &raw_n);
-  if (!raw_sync.ok()) return Fail(raw_sync.status());
+  if (!raw_sync.ok()) return raw_sync.status();
   report.figures.push_back({"events/s end to end, fsync per batch", "events/s",
                             sync->events / sync->seconds, raw_n / *raw_sync,
                             std::to_string(sync->commands) + " commands of " +
@@ -287,11 +285,11 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
 
   // 2. The same with sync off.
   step("end to end, sync off");
-  auto nosync = RunOnJournal(root + "/e2e-nosync", *config, o.cases, o.batch, false, false);
-  if (!nosync.ok()) return Fail(nosync.status());
+  auto nosync = RunOnJournal(root + "/e2e-nosync", config, o.cases, o.batch, false, false);
+  if (!nosync.ok()) return nosync.status();
   step("raw LMDB appends, sync off");
   auto raw_nosync = RawAppend(root + "/e2e-nosync", root + "/raw-nosync", per_batch, false, &raw_n);
-  if (!raw_nosync.ok()) return Fail(raw_nosync.status());
+  if (!raw_nosync.ok()) return raw_nosync.status();
   report.figures.push_back({"events/s end to end, sync off", "events/s",
                             nosync->events / nosync->seconds, raw_n / *raw_nosync,
                             "not durable: the benchmark of the CPU path"});
@@ -300,18 +298,18 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
   events::JournalOptions jo;
   jo.read_only = true;
   auto log = events::OpenJournal(root + "/e2e-sync", jo);
-  if (!log.ok()) return Fail(log.status());
+  if (!log.ok()) return log.status();
   step("projection rebuild");
   projections::Options po;
   auto models = projections::ReadModels::Open(root + "/models", po);
-  if (!models.ok()) return Fail(models.status());
+  if (!models.ok()) return models.status();
   auto t0 = Clock::now();
-  if (Status s = (*models)->Rebuild(**log); !s.ok()) return Fail(s);
+  if (Status s = (*models)->Rebuild(**log); !s.ok()) return s;
   const double rebuild_s = Seconds(t0, Clock::now());
   step("raw scan + one random put per event");
   uint64_t scanned = 0;
   auto raw_proj = RawScanAndPut(**log, root + "/raw-models", &scanned);
-  if (!raw_proj.ok()) return Fail(raw_proj.status());
+  if (!raw_proj.ok()) return raw_proj.status();
   report.figures.push_back({"projection rebuild", "events/s", sync->events / rebuild_s,
                             scanned / *raw_proj,
                             "batches of 1000 events, checkpoint in the same transaction"});
@@ -330,7 +328,7 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
     Status s = engine::ReplayCase(
         **log, id, [&](const casegrid::v1::Event&, const casegrid::v1::CaseState&) { ++n; });
     auto b = Clock::now();
-    if (!s.ok() || n == 0) return Fail(s.ok() ? Status::Corruption("empty replay") : s);
+    if (!s.ok() || n == 0) return s.ok() ? Status::Corruption("empty replay") : s;
     micros.push_back(std::chrono::duration<double, std::micro>(b - a).count());
   }
   std::sort(micros.begin(), micros.end());
@@ -388,7 +386,7 @@ int RunBench(const GlobalOptions& g, const BenchOptions& o) {
     std::error_code ec;
     fs::remove_all(root, ec);
   }
-  return 0;
+  return Status::Ok();
 }
 
-}  // namespace casegrid::tools
+}  // namespace casegrid::bench

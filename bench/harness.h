@@ -1,19 +1,19 @@
-// What `casegrid bench` measures on either log: the journal figures
-// (tools/bench.cc) and the Kafka figures (tools/bench_kafka.cc).
-// docs/PERFORMANCE.md explains each figure.
-#ifndef CASEGRID_TOOLS_BENCH_H_
-#define CASEGRID_TOOLS_BENCH_H_
+// Internal to bench/: what the benchmark measures on either log, shared by the
+// journal figures (bench/bench.cc) and the Kafka figures
+// (bench/bench_kafka.cc). docs/PERFORMANCE.md explains each figure.
+#ifndef CASEGRID_BENCH_HARNESS_H_
+#define CASEGRID_BENCH_HARNESS_H_
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "bench/bench.h"
 #include "engine/engine.h"
 #include "events/log.h"
-#include "tools/commands.h"
 
-namespace casegrid::tools {
+namespace casegrid::bench {
 
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b);
@@ -53,9 +53,8 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
                         size_t batch, bool sample_rss);
 
 // `casegrid bench --log kafka`, writing into the scratch directory `root`.
-int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::Config& config,
-                  const std::string& root);
+Status RunKafkaBench(const Options& o, const engine::Config& config, const std::string& root);
 
-}  // namespace casegrid::tools
+}  // namespace casegrid::bench
 
-#endif  // CASEGRID_TOOLS_BENCH_H_
+#endif  // CASEGRID_BENCH_HARNESS_H_

@@ -1,6 +1,7 @@
-// casegrid bench --log kafka: the Kafka figures beside raw librdkafka in the
-// same run on the same cluster (docs/PERFORMANCE.md). Without --brokers it
-// starts its own mock cluster in this process.
+// The benchmark on Kafka (`casegrid bench --log kafka`): the Kafka figures
+// beside raw librdkafka in the same run on the same cluster
+// (docs/PERFORMANCE.md). Without brokers it starts its own mock cluster in
+// this process.
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
@@ -9,12 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/harness.h"
 #include "events/kafka_log.h"
 #include "events/kafka_mock.h"
 #include "projections/projection.h"
-#include "tools/bench.h"
 
-namespace casegrid::tools {
+namespace casegrid::bench {
 namespace {
 
 // 1.2M events (100k lifecycles) stay inside the mock's 5 MiB per partition
@@ -65,25 +66,24 @@ Result<RawRun> RawProduce(const std::string& brokers, const std::string& topic,
 
 }  // namespace
 
-int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::Config& config,
-                  const std::string& root) {
+Status RunKafkaBench(const Options& o, const engine::Config& config, const std::string& root) {
   auto step = [&](const char* what) {
     if (!o.json) std::cerr << "bench: " << what << "...\n";
   };
   std::unique_ptr<events::MockCluster> mock;
-  std::string brokers = g.brokers;
-  const std::string prefix = g.topic_prefix + "-bench";
-  int partitions = g.partitions;
+  std::string brokers = o.brokers;
+  const std::string prefix = o.topic_prefix + "-bench";
+  int partitions = o.partitions;
   if (brokers.empty()) {
     step("starting a mock cluster (3 brokers, 32 partitions) in this process");
     auto m = events::MockCluster::Start(3);
-    if (!m.ok()) return Fail(m.status());
+    if (!m.ok()) return m.status();
     mock = std::move(m).value();
     brokers = mock->bootstrap();
     partitions = kBenchPartitions;
     for (const std::string& t :
          {events::EventsTopic(prefix), events::EventsTopic(prefix + "-raw")}) {
-      if (Status s = mock->CreateTopic(t, partitions, 3); !s.ok()) return Fail(s);
+      if (Status s = mock->CreateTopic(t, partitions, 3); !s.ok()) return s;
     }
   }
   events::KafkaOptions ko;
@@ -101,9 +101,9 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
   E2E e2e;
   {
     auto log = events::OpenKafkaLog(ko);
-    if (!log.ok()) return Fail(log.status());
+    if (!log.ok()) return log.status();
     auto run = RunEndToEnd(**log, config, o.cases, o.batch, false);
-    if (!run.ok()) return Fail(run.status());
+    if (!run.ok()) return run.status();
     e2e = *run;
   }
   // 2. Restart: open the log again (connect, check the topic, compare the
@@ -111,9 +111,9 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
   step("restart with the events on the topic");
   auto t0 = Clock::now();
   auto log = events::OpenKafkaLog(ko);
-  if (!log.ok()) return Fail(log.status());
+  if (!log.ok()) return log.status();
   auto opened = engine::Engine::Open(log->get(), config, Env::Default());
-  if (!opened.ok()) return Fail(opened.status());
+  if (!opened.ok()) return opened.status();
   engine::Engine& engine = **opened;
   casegrid::v1::Command probe;
   probe.set_case_id("BN-00000000");
@@ -122,7 +122,7 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
   probe.mutable_actor()->set_role("centre");
   probe.mutable_actor()->set_unit("371302");
   std::vector<engine::Answer> answers;
-  if (Status s = engine.Apply({&probe, 1}, &answers); !s.ok()) return Fail(s);
+  if (Status s = engine.Apply({&probe, 1}, &answers); !s.ok()) return s;
   const double restart_s = Seconds(t0, Clock::now());
 
   // 3. Raw librdkafka: the same record bytes, the same producer settings.
@@ -136,20 +136,20 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
     records.emplace_back(e.case_id(), std::string(record));
     return true;
   });
-  if (!scan.ok()) return Fail(scan);
+  if (!scan.ok()) return scan;
   const double scan_s = Seconds(t0, Clock::now());
   step("raw librdkafka produce of the same bytes");
   auto raw = RawProduce(brokers, events::EventsTopic(prefix + "-raw"), records);
-  if (!raw.ok()) return Fail(raw.status());
+  if (!raw.ok()) return raw.status();
 
   // 4. Projections catching up from the topic.
   step("projection catch-up from the topic");
   projections::Options po;
   auto models = projections::ReadModels::Open(root + "/projections", po);
-  if (!models.ok()) return Fail(models.status());
+  if (!models.ok()) return models.status();
   t0 = Clock::now();
   auto applied = (*models)->CatchUp(**log);
-  if (!applied.ok()) return Fail(applied.status());
+  if (!applied.ok()) return applied.status();
   const double catchup_s = Seconds(t0, Clock::now());
 
   const double e2e_rate = e2e.events / e2e.seconds;
@@ -192,7 +192,7 @@ int RunKafkaBench(const GlobalOptions& g, const BenchOptions& o, const engine::C
               << records.size() << " events on the topic\n";
   }
   log->reset();  // before the mock cluster it talks to
-  return 0;
+  return Status::Ok();
 }
 
-}  // namespace casegrid::tools
+}  // namespace casegrid::bench

@@ -1,0 +1,44 @@
+// bench/: the benchmark harness behind `casegrid bench` (docs/PERFORMANCE.md
+// explains each figure). On the embedded journal it sets each casegrid figure
+// (end to end with and without fsync, projection rebuild, replay of one case,
+// memory while importing) beside a raw LMDB baseline measured in the same run
+// on the same data; on Kafka, beside raw librdkafka on the same cluster.
+//
+// Thread-safety: one run per process at a time (it reads the process's CPU
+// time and resident memory). Durability: none wanted; everything it writes
+// is scratch data under Options::dir, and on Kafka topics PREFIX-bench.*.
+#ifndef CASEGRID_BENCH_BENCH_H_
+#define CASEGRID_BENCH_BENCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+#include "engine/engine.h"
+
+namespace casegrid::bench {
+
+struct Options {
+  uint64_t cases = 100000;  // case lifecycles to write (6 commands each)
+  size_t batch = 1000;      // commands per group commit
+  bool json = false;        // the report as one JSON object
+  std::string dir;          // scratch directory; empty: a new one under /tmp, removed afterwards
+  // The log measured: the embedded journal, or Kafka (`kafka`) on `brokers`,
+  // or, without brokers, on a mock cluster started in this process.
+  bool kafka = false;
+  std::string brokers;
+  std::string topic_prefix = "casegrid";  // the benchmark's topics are PREFIX-bench.*
+  int partitions = 12;                    // of those topics (32 on the mock cluster)
+};
+
+// Runs the benchmark with the definitions, organisation and calendars of
+// `config`: the report on stdout, progress lines on stderr (none with
+// `json`). Returns the first failure, and then prints no report: IOError
+// when the scratch directory cannot be made or written, Fatal when the
+// engine refuses a generated command, or what the log or the engine returned.
+Status Run(const Options& options, const engine::Config& config);
+
+}  // namespace casegrid::bench
+
+#endif  // CASEGRID_BENCH_BENCH_H_
