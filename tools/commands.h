@@ -50,6 +50,8 @@ int RunReplay(const GlobalOptions& g, const std::string& case_id);
 // Prints a case's events with the state after each; 1 if a hash fails.
 int PrintReplay(events::Log& log, const std::string& case_id);
 
+// `casegrid demo`: the district simulation (sim/simulation.h) in DIR, which
+// the demo owns (empty, or written by an earlier demo), then its report.
 struct DemoOptions {
   int days = 30;
   uint64_t seed = 2026;

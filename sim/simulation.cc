@@ -1,14 +1,14 @@
-// casegrid demo: the reference district simulated on a virtual clock. Intakes
+// sim/: the reference district simulated on a virtual clock (casegrid demo). Intakes
 // arrive at the windows, the 12345 hotline and from grid inspectors at the
 // volumes the district reports; the centre dispatches; units act, some late,
 // some mis-routed, some cases complex, some petitioners unsatisfied; deadlines
 // fire and escalate. Then a report shaped like the centre's own statistics,
 // and why the engine refused the commands it refused.
 // Every random choice comes from one seeded generator: same seed, same report.
+#include "sim/simulation.h"
+
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -20,9 +20,8 @@
 #include <utility>
 
 #include "base/time.h"
-#include "tools/commands.h"
 
-namespace casegrid::tools {
+namespace casegrid::sim {
 namespace {
 
 using casegrid::v1::Command;
@@ -119,13 +118,15 @@ struct SimCase {
 
 class Simulation {
  public:
-  Simulation(Session& session, VirtualEnv& clock, const DemoOptions& options)
-      : s_(session),
+  Simulation(engine::Engine& engine, VirtualEnv& clock, const Options& options,
+             const std::function<void(int)>& progress)
+      : engine_(engine),
         clock_(clock),
         o_(options),
+        progress_(progress),
         rng_(options.seed),
-        org_(*session.engine->config().org),
-        cal_(session.engine->config().default_calendar()) {
+        org_(*engine.config().org),
+        cal_(engine.config().default_calendar()) {
     for (const auto& g : org_.proto().grids()) grids_.push_back(g.code());
     categories_ = {
         {"labour-dispute", "371302-D02", 14},   {"property-management", "371302-D01", 13},
@@ -139,17 +140,15 @@ class Simulation {
   Status Run() {
     CASEGRID_ASSIGN_OR_RETURN(start_day_, timeutil::ParseDate(o_.start));
     end_micros_ = timeutil::LocalDayStartMicros(start_day_ + o_.days);
-    ProgressBar bar("demo", static_cast<uint64_t>(o_.days));
     for (int d = 0; d < o_.days; ++d) {
       const int32_t day = start_day_ + d;
       GenerateIntakes(day);
       CASEGRID_RETURN_IF_ERROR(RunUntil(timeutil::LocalDayStartMicros(day + 1)));
       clock_.SetMicros(timeutil::LocalDayEndMicros(day));
-      CASEGRID_ASSIGN_OR_RETURN(auto tick, s_.engine->Tick(timeutil::LocalDayEndMicros(day)));
+      CASEGRID_ASSIGN_OR_RETURN(auto tick, engine_.Tick(timeutil::LocalDayEndMicros(day)));
       events_ += tick.events;
-      if (!o_.quiet) bar.Update(static_cast<uint64_t>(d + 1));
+      if (progress_) progress_(d + 1);
     }
-    if (!o_.quiet) bar.Finish();
     return Status::Ok();
   }
 
@@ -240,7 +239,7 @@ class Simulation {
   }
 
   Result<std::string> UnitOf(const SimCase& c) {
-    auto state = s_.engine->CaseState(c.id);
+    auto state = engine_.CaseState(c.id);
     if (!state.ok()) return state.status();
     return state->unit();
   }
@@ -425,7 +424,7 @@ class Simulation {
       if (batch.empty()) continue;
       clock_.SetMicros(hour_end);
       engine::ApplyStats stats;
-      CASEGRID_RETURN_IF_ERROR(s_.engine->Apply(batch, &answers, &stats));
+      CASEGRID_RETURN_IF_ERROR(engine_.Apply(batch, &answers, &stats));
       events_ += stats.events;
       commands_ += batch.size();
       for (size_t k = 0; k < batch.size(); ++k) {
@@ -442,9 +441,10 @@ class Simulation {
     return Status::Ok();
   }
 
-  Session& s_;
+  engine::Engine& engine_;
   VirtualEnv& clock_;
-  const DemoOptions& o_;
+  const Options& o_;
+  const std::function<void(int)>& progress_;
   Rng rng_;
   const workflows::Organisation& org_;
   const engine::BusinessCalendar& cal_;
@@ -467,8 +467,10 @@ std::string Percent(uint64_t part, uint64_t whole) {
   return out.str();
 }
 
+}  // namespace
+
 void PrintReport(const projections::StatsReport& st, const workflows::Organisation& org,
-                 const DemoOptions& o, const Simulation& sim) {
+                 const Options& o, const Outcome& run) {
   const auto& t = st.total;
   std::cout << "casegrid demo — reference district, " << timeutil::FormatDate(st.from_day) << " .. "
             << timeutil::FormatDate(st.to_day) << " (" << o.days << " days), seed " << o.seed
@@ -523,9 +525,9 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
   }
   // A refused command wrote nothing: the report says why, most frequent first.
   constexpr size_t kReasonsShown = 5;
-  const auto reasons = sim.refusal_reasons();
-  std::cout << "\ncommands refused by the engine  " << sim.rejected_commands() << " of "
-            << sim.commands() << "\n";
+  const auto& reasons = run.refusal_reasons;
+  std::cout << "\ncommands refused by the engine  " << run.rejected_commands << " of "
+            << run.commands << "\n";
   for (size_t k = 0; k < std::min(kReasonsShown, reasons.size()); ++k) {
     std::cout << "  " << std::right << std::setw(6) << reasons[k].first << "  " << reasons[k].second
               << "\n";
@@ -539,62 +541,17 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
   std::cout << "\n";
 }
 
-}  // namespace
-
-int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
-  GlobalOptions g = g_in;
-  // The demo owns its directory: empty, or one an earlier demo left (marker).
-  namespace fs = std::filesystem;
-  const fs::path marker = fs::path(g.data_dir) / "CASEGRID_DEMO";
-  std::error_code ec;
-  if (fs::exists(g.data_dir) && !fs::is_empty(g.data_dir, ec)) {
-    if (!fs::exists(marker)) {
-      return Fail(Status::InvalidArgument(
-          g.data_dir + " holds data that no demo wrote; give the demo another --data"));
-    }
-    fs::remove_all(g.data_dir, ec);
-  }
-  fs::create_directories(g.data_dir, ec);
-  std::ofstream(marker) << "written by casegrid demo; the next demo run deletes this directory\n";
-  g.sync = false;  // a simulation: no need for per-batch fsync
-
-  auto start = timeutil::ParseDate(o.start);
-  if (!start.ok()) return Fail(start.status().WithContext("--start"));
-  VirtualEnv clock(timeutil::LocalDayStartMicros(*start));
-  auto session = OpenSession(g, &clock);
-  if (!session.ok()) return Fail(session.status());
-  // The report counts what the demo wrote: the log must start empty. (The
-  // journal does, in the fresh directory; a topic may hold earlier runs.)
-  auto held = session->log->Stats();
-  if (!held.ok()) return Fail(held.status());
-  if (held->events > 0) {
-    return Fail(Status::InvalidArgument(
-        session->log->Describe() + " already holds " + std::to_string(held->events) +
-        " events; the demo needs an empty log: restart kafka-dev, or give --topic-prefix "
-        "of an empty topic"));
-  }
-  const auto wall_start = Env::Default()->NowMicros();
-  Simulation sim(*session, clock, o);
-  if (Status s = sim.Run(); !s.ok()) return Fail(s);
-  if (Status s = CatchUpModels(*session, o.quiet); !s.ok()) return Fail(s);
-  auto stats = session->models->Stats(*start, *start + o.days - 1);
-  if (!stats.ok()) return Fail(stats.status());
-  PrintReport(*stats, *session->engine->config().org, o, sim);
-  // The replay of one escalated case, for the auditor's view.
-  for (const auto& c : sim.cases()) {
-    auto view = session->models->GetCase(c.id);
-    // A village matter that climbed to its town: the mechanism at work.
-    if (view.ok() && view->escalations() > 0 && view->facts().level() == "town") {
-      PrintReplay(*session->log, c.id);
-      break;
-    }
-  }
-  const double secs = static_cast<double>(Env::Default()->NowMicros() - wall_start) / 1e6;
-  std::cerr << "demo: " << sim.cases().size() << " cases, " << sim.commands() << " commands ("
-            << sim.rejected_commands() << " refused), " << sim.events() << " events in "
-            << std::fixed << std::setprecision(1) << secs << " s; data in " << g.data_dir
-            << " (try: casegrid --data " << g.data_dir << " stats)\n";
-  return 0;
+Result<Outcome> Simulate(engine::Engine& engine, VirtualEnv& clock, const Options& options,
+                         const std::function<void(int)>& progress) {
+  Simulation sim(engine, clock, options, progress);
+  CASEGRID_RETURN_IF_ERROR(sim.Run());
+  Outcome out;
+  for (const auto& c : sim.cases()) out.case_ids.push_back(c.id);
+  out.commands = sim.commands();
+  out.rejected_commands = sim.rejected_commands();
+  out.refusal_reasons = sim.refusal_reasons();
+  out.events = sim.events();
+  return out;
 }
 
-}  // namespace casegrid::tools
+}  // namespace casegrid::sim

@@ -1,0 +1,62 @@
+// sim/: the reference district simulated on a virtual clock, behind
+// `casegrid demo`. Intakes arrive at the windows, the 12345 hotline and from
+// grid inspectors at the volumes the district reports; the centre
+// dispatches; units act, some late, some mis-routed, some cases complex, some
+// petitioners unsatisfied; deadlines fire and escalate. Every random choice
+// comes from one seeded generator: the same options on the same
+// configuration give the same commands, the same events and the same report.
+//
+// Thread-safety: a run uses its engine and clock alone, on the calling
+// thread. Durability: the engine's log's; the simulation keeps nothing.
+#ifndef CASEGRID_SIM_SIMULATION_H_
+#define CASEGRID_SIM_SIMULATION_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/env.h"
+#include "base/status.h"
+#include "engine/engine.h"
+#include "projections/projection.h"
+#include "workflows/org.h"
+
+namespace casegrid::sim {
+
+struct Options {
+  int days = 30;                     // days simulated
+  uint64_t seed = 2026;              // same seed, same run
+  std::string start = "2026-09-01";  // the first simulated day, YYYY-MM-DD
+};
+
+// What a run did.
+struct Outcome {
+  std::vector<std::string> case_ids;  // every case opened, in intake order
+  uint64_t commands = 0;              // commands applied
+  uint64_t rejected_commands = 0;     // of those, refused (e.g. after an escalation)
+  uint64_t events = 0;                // events written, deadlines' included
+  // The refused commands by reason (values such as case ids, units and times
+  // left out, so that one reason counts together), most frequent first.
+  std::vector<std::pair<uint64_t, std::string>> refusal_reasons;
+};
+
+// Simulates options.days days from options.start through `engine`, whose Env
+// must be `clock`: the clock is set as simulated time passes, deadlines are
+// ticked at each day's end. `progress` (may be empty) is called after each
+// day with the number of days done. InvalidArgument for a bad start day;
+// otherwise the first error of the engine, after which nothing more is applied.
+Result<Outcome> Simulate(engine::Engine& engine, VirtualEnv& clock, const Options& options,
+                         const std::function<void(int)>& progress = {});
+
+// Prints on stdout the report of a simulated period, shaped like the
+// centre's own statistics, and why the engine refused the commands it
+// refused: `stats` are the read models' figures for the simulated days, `org`
+// the organisation simulated, `run` what Simulate returned.
+void PrintReport(const projections::StatsReport& stats, const workflows::Organisation& org,
+                 const Options& options, const Outcome& run);
+
+}  // namespace casegrid::sim
+
+#endif  // CASEGRID_SIM_SIMULATION_H_
