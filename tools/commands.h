@@ -1,4 +1,5 @@
-// The casegrid subcommands; each returns the process exit status
+// The casegrid subcommands' adapters, each in the tools/ file named after its
+// command (README.md, "Folders"); each returns the process exit status
 // (0 ok, 1 something was rejected or did not verify, 2 could not run).
 #ifndef CASEGRID_TOOLS_COMMANDS_H_
 #define CASEGRID_TOOLS_COMMANDS_H_

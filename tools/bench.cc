@@ -1,6 +1,5 @@
 // casegrid bench: the benchmark harness (bench/bench.h) on the configured log
-// and configuration. (Named bench_cmd.cc until the branches editing the
-// harness, once tools/bench.cc, are merged; then it becomes tools/bench.cc.)
+// and configuration.
 #include "bench/bench.h"
 #include "tools/commands.h"
 

@@ -1,8 +1,6 @@
 // casegrid demo: the district simulation (sim/simulation.h) in a data
 // directory the demo owns, then its report, the replay of one escalated case
-// and a summary line on stderr. (Named demo_cmd.cc until the branch editing
-// the simulation, once tools/demo.cc, is merged; then it becomes
-// tools/demo.cc.)
+// and a summary line on stderr.
 #include <filesystem>
 #include <fstream>
 #include <functional>
