@@ -253,7 +253,7 @@ Status Run(const Options& o, const engine::Config& config) {
     root = tmpl;
   }
   if (o.kafka) {
-    const Status s = RunKafkaBench(o, config, root);
+    Status s = RunKafkaBench(o, config, root);
     std::error_code ec;
     if (o.dir.empty()) fs::remove_all(root, ec);
     return s;
