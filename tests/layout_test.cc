@@ -19,7 +19,6 @@ namespace fs = std::filesystem;
 // Each folder's public headers; the others are internal to their folder.
 // Adding one here means adding it to the folder's paragraph in README.md too.
 // Generated <name>.pb.h headers (the schemas) are public.
-// engine/statutory_calendar.h comes with `calendar derive` (branch cal).
 const std::map<std::string, std::set<std::string>> kPublic = {
     {"base", {"codec.h", "env.h", "lmdb.h", "status.h", "time.h"}},
     {"events", {"log.h", "kafka_log.h", "kafka_mock.h"}},
