@@ -21,6 +21,7 @@
 #include "base/lmdb.h"
 #include "base/time.h"
 #include "bench/harness.h"
+#include "engine/verify.h"
 #include "projections/projection.h"
 #include "server/decode_ahead.h"
 

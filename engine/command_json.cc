@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/time.h"
-#include "engine/engine.h"
+#include "engine/command_json.h"
 
 namespace casegrid::engine {
 namespace {

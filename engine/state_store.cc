@@ -150,6 +150,21 @@ Result<CaseState> StateStore::ReadCase(std::string_view case_id) {
   return state;
 }
 
+Status StateStore::ForEachCase(const std::function<void(const CaseState&)>& visit) {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.case_state));
+  CaseState state;
+  for (bool ok = cur->First(); ok; ok = cur->Next()) {
+    const std::string_view v = cur->value();
+    if (!state.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      return Status::Corruption("engine state of case " + std::string(cur->key()) +
+                                " does not parse");
+    }
+    visit(state);
+  }
+  return Status::Ok();
+}
+
 Status StateStore::ReadCommandAnswer(std::string_view command_id, std::string* answer) {
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   std::string_view v;

@@ -19,6 +19,7 @@
 #define CASEGRID_ENGINE_STATE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,6 +57,9 @@ class StateStore {
 
   // The committed state of a case. NotFound if the store has none.
   Result<casegrid::v1::CaseState> ReadCase(std::string_view case_id);
+  // Calls `visit` with every committed case state, in case id order (one
+  // read transaction). Corruption when a state does not parse.
+  Status ForEachCase(const std::function<void(const casegrid::v1::CaseState&)>& visit);
   // The committed answer to a command id. NotFound if never applied.
   Status ReadCommandAnswer(std::string_view command_id, std::string* answer);
 

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/command_json.h"
 #include "engine/engine.h"
 
 namespace casegrid::server {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/command_json.h"
 #include "events/kafka_log.h"
 
 namespace casegrid::server {

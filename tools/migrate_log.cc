@@ -6,6 +6,7 @@
 #include <map>
 
 #include "engine/engine.h"
+#include "engine/verify.h"
 #include "events/kafka_log.h"
 #include "tools/commands.h"
 

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "engine/command_json.h"
 #include "server/command_sender.h"
 #include "tools/commands.h"
 

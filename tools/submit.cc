@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/time.h"
+#include "engine/command_json.h"
 #include "server/decode_ahead.h"
 #include "tools/commands.h"
 

@@ -3,6 +3,7 @@
 
 #include "base/time.h"
 #include "engine/decider.h"
+#include "engine/verify.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {

@@ -20,7 +20,9 @@
 #include <tuple>
 #include "base/time.h"
 #include "engine/calendar.h"
+#include "engine/command_json.h"
 #include "engine/decider.h"
+#include "engine/migration.h"
 #include "engine/whatif.h"
 #include "events/kafka_log.h"
 #include "server/command_sender.h"
@@ -234,48 +236,26 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
   // Open cases of the versions before that sit in a state this one lacks
-  // would be stranded by a migration: flagged, and refused unless
-  // --no-migration says they stay on their versions.
+  // would be stranded by a migration: named here, and refused by Publish
+  // unless --no-migration says they stay on their versions.
   const auto& def = report->definition;
-  std::vector<int32_t> older;
-  for (const auto& d : session->engine->config().workflows->All()) {
-    if (d->id() == def.id() && d->version() < def.version()) older.push_back(d->version());
+  auto stranded = engine::StrandedBy(*session->engine, def);
+  if (!stranded.ok()) return Fail(stranded.status());
+  for (const auto& s : *stranded) {
+    const uint64_t n = s.cases;
+    std::cout << (options.no_migration ? "note: " : "") << file << ": " << n
+              << (n == 1 ? " open case" : " open cases") << " of " << def.id() << " v" << s.version
+              << " in state " << s.state << ", which v" << def.version()
+              << " does not have: " << (n == 1 ? "it stays" : "they stay") << " on v" << s.version
+              << " until `casegrid workflow migrate " << def.id() << " --from " << s.version
+              << " --to " << def.version() << " --map " << s.state << "=NEW`\n";
   }
-  std::sort(older.begin(), older.end());
-  if (!older.empty()) {
-    if (Status s = CatchUpModels(*session, /*quiet=*/true); !s.ok()) return Fail(s);
-  }
-  std::string stranded_on;  // "v1, v2"
-  for (const int32_t before : older) {
-    auto open = session->models->OpenCases(def.id(), before);
-    if (!open.ok()) return Fail(open.status());
-    std::map<std::string, int> stranded;
-    for (const auto& c : *open) {
-      const bool kept = std::any_of(def.states().begin(), def.states().end(),
-                                    [&](const auto& st) { return st.name() == c.facts().state(); });
-      if (!kept) ++stranded[c.facts().state()];
-    }
-    for (const auto& [state, n] : stranded) {
-      std::cout << (options.no_migration ? "note: " : "") << file << ": " << n
-                << (n == 1 ? " open case" : " open cases") << " of " << def.id() << " v" << before
-                << " in state " << state << ", which v" << def.version()
-                << " does not have: " << (n == 1 ? "it stays" : "they stay") << " on v" << before
-                << " until `casegrid workflow migrate " << def.id() << " --from " << before
-                << " --to " << def.version() << " --map " << state << "=NEW`\n";
-    }
-    if (!stranded.empty()) {
-      stranded_on += (stranded_on.empty() ? "v" : ", v") + std::to_string(before);
-    }
-  }
-  if (!stranded_on.empty() && !options.no_migration) {
-    std::cout << "not published: open cases would be stranded; publish with --no-migration "
-                 "to leave them on "
-              << stranded_on << ", then migrate them\n";
-    return 1;
-  }
-  auto event = session->engine->Publish(report->definition, yaml, file, change);
+  auto event = engine::Publish(*session->engine, report->definition, yaml, file, change,
+                               options.no_migration);
   if (!event.ok()) {
-    if (!event.status().IsInvalidArgument()) return Fail(event.status());
+    if (!event.status().IsInvalidArgument() && !event.status().IsConflict()) {
+      return Fail(event.status());
+    }
     std::cout << "not published: " << event.status().message() << "\n";
     return 1;
   }
@@ -372,7 +352,7 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
     if (!match.ok()) return Fail(match.status());
     if (*match) request.case_ids.push_back(c.facts().case_id());
   }
-  auto moved = session->engine->Migrate(request);
+  auto moved = engine::Migrate(*session->engine, request);
   if (!moved.ok()) {
     if (!moved.status().IsInvalidArgument() && !moved.status().IsNotFound())
       return Fail(moved.status());
@@ -516,7 +496,7 @@ int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::str
   auto change = ToRuleChange(options);
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
-  auto event = session->engine->Pin(id, category, version, change);
+  auto event = engine::Pin(*session->engine, id, category, version, change);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument() && !event.status().IsNotFound())
       return Fail(event.status());

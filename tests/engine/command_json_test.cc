@@ -1,3 +1,4 @@
+#include "engine/command_json.h"
 #include "engine/engine.h"
 #include "tests/test_util.h"
 

@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "engine/verify.h"
 #include "events/log.h"
 #include "projections/projection.h"
 #include "tests/engine/engine_fixture.h"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "engine/command_json.h"
 #include "engine/decider.h"
 #include "engine/engine.h"
 #include "events/log.h"

@@ -1,5 +1,6 @@
 // The engine over a real journal: group commit, idempotency, rejection in a
 // batch, deadlines by watermark and tick, history replays to the same events.
+#include "engine/verify.h"
 #include "events/log.h"
 #include "projections/projection.h"
 #include "tests/engine/engine_fixture.h"

@@ -2,6 +2,8 @@
 // open deadlines re-armed by the new version's rules from their own anchors,
 // every problem named before anything is written, a dry run that writes
 // nothing, and a log that still verifies.
+#include "engine/migration.h"
+#include "engine/verify.h"
 #include "events/log.h"
 #include "tests/engine/engine_fixture.h"
 
@@ -89,10 +91,11 @@ engine::MigrationRequest Request(std::vector<std::string> cases) {
 TEST_CASE("migrating moves open cases with a mapped state and recomputed deadlines", "[migrate]") {
   Rig rig;
   ThreeCases(rig);
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  REQUIRE_OK(engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2"),
+                             /*leave_stranded=*/true));
   auto request = Request({"H-1", "H-2"});
   request.state_map = {{"signed", "accepted"}};
-  auto moved = rig.engine->Migrate(request);
+  auto moved = engine::Migrate(*rig.engine, request);
   REQUIRE_OK(moved);
   REQUIRE(moved->size() == 2);
   CHECK((*moved)[1].from_state == "signed");
@@ -126,11 +129,12 @@ TEST_CASE("migrating moves open cases with a mapped state and recomputed deadlin
 TEST_CASE("a migration with any problem names them all and writes nothing", "[migrate]") {
   Rig rig;
   ThreeCases(rig);
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  REQUIRE_OK(engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2"),
+                             /*leave_stranded=*/true));
   const uint64_t events = rig.Events();
   auto request = Request({"H-1", "H-2", "H-3", "H-9"});
   request.state_map = {{"received", "closed"}};
-  auto refused = rig.engine->Migrate(request);
+  auto refused = engine::Migrate(*rig.engine, request);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message() ==
         "nothing migrated:\n"
@@ -146,7 +150,7 @@ TEST_CASE("a migration with any problem names them all and writes nothing", "[mi
     auto dry = Request({"H-2"});
     dry.state_map = {{"signed", "accepted"}};
     dry.dry_run = true;
-    auto plan = rig.engine->Migrate(dry);
+    auto plan = engine::Migrate(*rig.engine, dry);
     REQUIRE_OK(plan);
     REQUIRE(plan->size() == 1);
     CHECK(plan->at(0).to_state == "accepted");
@@ -158,7 +162,8 @@ TEST_CASE("a migration with any problem names them all and writes nothing", "[mi
 TEST_CASE("a migrate command is checked, deduplicated and decided like any command", "[migrate]") {
   Rig rig;
   ThreeCases(rig);
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  REQUIRE_OK(engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2"),
+                             /*leave_stranded=*/true));
   const std::string sup = "s01:supervisor:371302";
   const char* at = "2026-09-02T09:00:00+08:00";
   const std::string order = R"({"from":1,"to":2,"map":{"signed":"accepted"},"reason":"r"})";
@@ -190,12 +195,13 @@ TEST_CASE("a migrate command is checked, deduplicated and decided like any comma
 TEST_CASE("a migration first meets the deadlines due before it, as any command does", "[migrate]") {
   Rig rig;
   ThreeCases(rig);
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  REQUIRE_OK(engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2"),
+                             /*leave_stranded=*/true));
   // H-2's answer was due at the end of 2026-09-08; the cases move on the 10th.
   rig.clock.SetMicros(At("2026-09-10T09:00:00+08:00"));
   auto request = Request({"H-2"});
   request.state_map = {{"signed", "accepted"}};
-  auto moved = rig.engine->Migrate(request);
+  auto moved = engine::Migrate(*rig.engine, request);
   REQUIRE_OK(moved);
   // What the case met: answer breached (v1's rule, recorded before the move).
   REQUIRE(moved->at(0).before.deadlines_size() == 1);
@@ -233,10 +239,11 @@ TEST_CASE("a migration keeps the working days an extension granted", "[migrate]"
   CHECK(before->deadlines(0).anchor_action() == "sign");
   CHECK(before->deadlines(0).extension_days() == 2);
 
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  REQUIRE_OK(engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2"),
+                             /*leave_stranded=*/true));
   auto request = Request({"H-2"});
   request.state_map = {{"signed", "accepted"}};
-  auto moved = rig.engine->Migrate(request);
+  auto moved = engine::Migrate(*rig.engine, request);
   REQUIRE_OK(moved);
   // v2: 4 working days after the sign day (09-07), plus the 2 granted: 09-09.
   auto h2 = rig.engine->CaseState("H-2");
@@ -251,4 +258,37 @@ TEST_CASE("a migration keeps the working days an extension granted", "[migrate]"
   CHECK(rearmed->deadline_set().rule() ==
         "deadline answer: end of the 4th working day after the sign day, extended by 2 working "
         "days");
+}
+
+TEST_CASE("the engine refuses a publication that strands open cases, whoever calls it",
+          "[migrate][publish]") {
+  Rig rig;
+  ThreeCases(rig);  // H-2 is open in `signed`, which v2 renames; H-3 is closed
+  auto stranded = engine::StrandedBy(*rig.engine, HotlineV2());
+  REQUIRE_OK(stranded);
+  REQUIRE(stranded->size() == 1);
+  CHECK((*stranded)[0].version == 1);
+  CHECK((*stranded)[0].state == "signed");
+  CHECK((*stranded)[0].cases == 1);
+
+  const size_t chain_before = rig.engine->config().definition_events.size();
+  auto refused =
+      engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().IsConflict());
+  CHECK(refused.status().message() ==
+        "open cases would be stranded; publish with --no-migration to leave them on v1, then "
+        "migrate them");
+  CHECK(rig.engine->config().definition_events.size() == chain_before);
+  CHECK_FALSE(rig.engine->config().workflows->Find("hotline-12345", 2).ok());
+
+  // Once H-2 leaves `signed` (answered: the state v2 also has), nothing strands.
+  REQUIRE(rig.Apply({Cmd("H-2", "answer", UnitActor(kStation), "2026-09-01T12:00:00+08:00",
+                         R"({"answer":"a"})")})[0]
+              .kind == engine::Answer::Kind::kAccepted);
+  auto none = engine::StrandedBy(*rig.engine, HotlineV2());
+  REQUIRE_OK(none);
+  CHECK(none->empty());
+  REQUIRE_OK(engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
+  CHECK(rig.engine->config().workflows->Find("hotline-12345", 2).ok());
 }

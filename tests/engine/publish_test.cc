@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include "engine/verify.h"
 #include "events/log.h"
 #include "projections/projection.h"
 #include "tests/engine/engine_fixture.h"
@@ -74,8 +75,8 @@ TEST_CASE("a published version is an event with the full definition, its hash, w
   Rig rig;
   rig.Apply({HotlineIntake("H-OLD", "2026-09-01T09:00:00+08:00", "noise")});
   const WorkflowDefinition v2 = HotlineV2();
-  auto event = rig.engine->Publish(v2, "id: hotline-12345\n...", "h2.yaml",
-                                   RuleChangeBy("sup01", "units asked for 3 hours"));
+  auto event = engine::Publish(*rig.engine, v2, "id: hotline-12345\n...", "h2.yaml",
+                               RuleChangeBy("sup01", "units asked for 3 hours"));
   REQUIRE_OK(event);
   CHECK(event->case_id() == "casegrid:workflows");
   CHECK(event->case_seq() == 1);
@@ -120,10 +121,11 @@ TEST_CASE("a published version is an event with the full definition, its hash, w
 
 TEST_CASE("a publication that would blur the record is refused and writes nothing", "[publish]") {
   Rig rig;
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
+  REQUIRE_OK(
+      engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
   const uint64_t events = rig.Events();
   auto refused = [&](const WorkflowDefinition& def, const engine::RuleChange& change) {
-    auto r = rig.engine->Publish(def, "", "x.yaml", change);
+    auto r = engine::Publish(*rig.engine, def, "", "x.yaml", change);
     REQUIRE_FALSE(r.ok());
     CHECK(rig.Events() == events);
     return r.status().message();
@@ -148,20 +150,22 @@ TEST_CASE("a publication that would blur the record is refused and writes nothin
 
 TEST_CASE("a shipped file's version can be recorded in the log once, unchanged", "[publish]") {
   Rig rig;
-  auto first = rig.engine->Publish(Shipped("petition-125"), "", "petition-125.yaml",
-                                   RuleChangeBy("sup01", "record the rules in force"));
+  auto first = engine::Publish(*rig.engine, Shipped("petition-125"), "", "petition-125.yaml",
+                               RuleChangeBy("sup01", "record the rules in force"));
   REQUIRE_OK(first);
   CHECK(first->workflow_published().version() == 1);
-  CHECK_FALSE(
-      rig.engine->Publish(Shipped("petition-125"), "", "p.yaml", RuleChangeBy("sup01", "x")).ok());
+  CHECK_FALSE(engine::Publish(*rig.engine, Shipped("petition-125"), "", "p.yaml",
+                              RuleChangeBy("sup01", "x"))
+                  .ok());
 }
 
 TEST_CASE("the centre pins a category to a version, lifting the pin gives the newest again",
           "[publish]") {
   Rig rig;
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
-  auto pin =
-      rig.engine->Pin("hotline-12345", "noise", 1, RuleChangeBy("sup01", "noise stays on v1"));
+  REQUIRE_OK(
+      engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
+  auto pin = engine::Pin(*rig.engine, "hotline-12345", "noise", 1,
+                         RuleChangeBy("sup01", "noise stays on v1"));
   REQUIRE_OK(pin);
   CHECK(pin->category_pinned().category() == "noise");
   CHECK(pin->case_seq() == 2);
@@ -172,17 +176,21 @@ TEST_CASE("the centre pins a category to a version, lifting the pin gives the ne
   rig.Reopen();  // the pin is on the chain
   rig.Apply({HotlineIntake("N-2", "2026-09-01T10:00:00+08:00", "noise")});
   CHECK(VersionOf(rig, "N-2") == 1);
-  REQUIRE_OK(rig.engine->Pin("hotline-12345", "noise", 0, RuleChangeBy("sup01", "v2 for all")));
+  REQUIRE_OK(
+      engine::Pin(*rig.engine, "hotline-12345", "noise", 0, RuleChangeBy("sup01", "v2 for all")));
   rig.Apply({HotlineIntake("N-3", "2026-09-01T11:00:00+08:00", "noise")});
   CHECK(VersionOf(rig, "N-3") == 2);
-  CHECK_FALSE(rig.engine->Pin("hotline-12345", "noise", 7, RuleChangeBy("sup01", "x")).ok());
-  CHECK_FALSE(rig.engine->Pin("hotline-99999", "noise", 1, RuleChangeBy("sup01", "x")).ok());
+  CHECK_FALSE(
+      engine::Pin(*rig.engine, "hotline-12345", "noise", 7, RuleChangeBy("sup01", "x")).ok());
+  CHECK_FALSE(
+      engine::Pin(*rig.engine, "hotline-99999", "noise", 1, RuleChangeBy("sup01", "x")).ok());
 }
 
 TEST_CASE("no command may name the log's own chains, and read models keep them out of cases",
           "[publish]") {
   Rig rig;
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
+  REQUIRE_OK(
+      engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
   auto answers = rig.Apply(
       {Cmd("casegrid:workflows", "urge", kCentre, "2026-09-01T09:00:00+08:00", R"({"note":"x"})")});
   CHECK(answers[0].kind == engine::Answer::Kind::kRejected);
@@ -210,8 +218,9 @@ TEST_CASE("a definitions follower folds in what others publish, once, and stops 
   REQUIRE_OK(none);
   CHECK(*none == 0);
 
-  REQUIRE_OK(rig.engine->Publish(HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
-  REQUIRE_OK(rig.engine->Pin("hotline-12345", "noise", 1, RuleChangeBy("sup01", "trial")));
+  REQUIRE_OK(
+      engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "3 hours")));
+  REQUIRE_OK(engine::Pin(*rig.engine, "hotline-12345", "noise", 1, RuleChangeBy("sup01", "trial")));
   auto two = follower.CatchUp(*rig.log, &mine);
   REQUIRE_OK(two);
   CHECK(*two == 2);

@@ -5,6 +5,7 @@
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "engine/engine.h"
+#include "engine/verify.h"
 #include "events/log.h"
 #include "tests/engine/engine_fixture.h"
 #include "tests/test_util.h"

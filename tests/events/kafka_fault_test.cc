@@ -13,6 +13,7 @@
 #include <map>
 #include <thread>
 
+#include "engine/verify.h"
 #include "projections/projection.h"
 #include "tests/engine/engine_fixture.h"
 #include "tests/kafka_test_util.h"

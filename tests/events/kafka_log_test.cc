@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "engine/verify.h"
 #include "events/kafka_log.h"
 #include "tests/engine/engine_fixture.h"
 #include "tests/kafka_test_util.h"

@@ -18,6 +18,7 @@
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "engine/engine.h"
+#include "engine/verify.h"
 #include "events/log.h"
 #include "projections/projection.h"
 #include "tests/kafka_test_util.h"

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/verify.h"
 #include "events/kafka_log.h"
 #include "tests/kafka_test_util.h"
 #include "tests/test_util.h"

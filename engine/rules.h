@@ -1,0 +1,130 @@
+// The rules in force: the configuration an engine decides with, and the
+// changes a supervisor makes to it. Definitions, the organisation and the
+// calendars are files (the shipped workflows/ folder); every publication and
+// pin is an event on the log's definitions chain (events::kDefinitionsChain),
+// so the log is the record of which rules were in force when.
+//
+//   LoadConfig           the files, then the chain: the rules as of now
+//   DefinitionsFollower  keeps a running engine's rules up to date
+//   Publish, Pin         append a change to the chain and put it in force
+//   StrandedBy           the open cases a new version would strand
+//
+// Thread-safety: Config is a value; Publish and Pin use the Engine, one
+// thread at a time.
+#ifndef CASEGRID_ENGINE_RULES_H_
+#define CASEGRID_ENGINE_RULES_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/calendar.h"
+#include "events/casegrid.pb.h"
+#include "events/log.h"
+#include "workflows/definition.h"
+#include "workflows/org.h"
+
+namespace casegrid::engine {
+
+class Engine;
+
+// Everything the engine is configured with, all of it data.
+struct Config {
+  std::shared_ptr<const workflows::Organisation> org;
+  // Every calendar a definition of `workflows` names, by id.
+  std::map<std::string, std::shared_ptr<const BusinessCalendar>, std::less<>> calendars;
+  std::shared_ptr<const workflows::Registry> workflows;
+  std::string default_workflow = "petition-125";
+  // New cases of (workflow id, category) take this version, not the newest
+  // (CategoryPinned events).
+  std::map<std::pair<std::string, std::string>, int32_t> pins;
+  // The (workflow id, version) pairs put in force by a WorkflowPublished event.
+  std::set<std::pair<std::string, int32_t>> published;
+  // The definitions chain (events::kDefinitionsChain) as read, in order.
+  std::vector<casegrid::v1::Event> definition_events;
+  std::string dir;  // the configuration directory it was loaded from
+
+  // The calendar definition `def` counts with; nullptr if not loaded.
+  const BusinessCalendar* CalendarFor(const workflows::Definition& def) const;
+  // The default workflow's calendar (cn-mainland); never null after LoadConfig.
+  const BusinessCalendar& default_calendar() const;
+};
+
+// Loads `dir`/definitions/*.yaml, `dir`/org/reference-district.yaml, then
+// (when `log` is given) every publication and pin on the log's definitions
+// chain, then from `dir`/calendars/*.yaml every calendar a definition names
+// (dir is the shipped workflows/ folder). A published version takes the place
+// of a file with the same id and version (the log is the record; a warning
+// says when they differ). Corruption if the chain does not verify.
+Result<Config> LoadConfig(const std::string& dir, events::Log* log = nullptr);
+
+// Keeps a Config up to date with the log's definitions chain by reading the
+// chain's partition (Log::PartitionOf), for an engine that runs while others
+// publish: a Kafka worker, whose log sees only its own partition's cases.
+class DefinitionsFollower {
+ public:
+  // Folds into *config every definitions chain event on the chain's partition
+  // from where the last call stopped (the first call: the start) to the
+  // partition's end as of now, then loads the calendars new versions name.
+  // Events *config already holds (LoadConfig with a log) are checked and
+  // skipped. Returns how many were folded in (0: *config is unchanged).
+  // Corruption when an event does not continue the chain (case_seq, hash);
+  // the events before it stay folded in.
+  Result<int> CatchUp(events::Log& log, Config* config);
+
+ private:
+  uint64_t next_offset_ = 0;
+};
+
+// Who changes the rules, and why: both required.
+struct RuleChange {
+  casegrid::v1::Actor by;  // role "supervisor" when empty
+  std::string reason;
+};
+
+// Open cases of an earlier version that sit in a state a new version lacks:
+// no migration could move them without a state map.
+struct Stranded {
+  int32_t version = 0;  // the earlier version they run on
+  std::string state;    // the state the new version lacks
+  uint64_t cases = 0;
+};
+
+// For each version of `def`'s id older than it in `engine`'s configuration,
+// oldest first, and each state in name order: the open cases (the engine's
+// state store; a case is open while its state is not final in its version)
+// in a state `def` does not declare. Empty when nothing would be stranded.
+Result<std::vector<Stranded>> StrandedBy(Engine& engine,
+                                         const casegrid::v1::WorkflowDefinition& def);
+
+// Puts `def` in force on `engine`: appends a WorkflowPublished event (the
+// full definition, its SHA-256, `yaml` and `file` as written, who and why)
+// to the definitions chain and adds it to the engine's configuration.
+// Refused (InvalidArgument, nothing written) when the definition breaks a
+// rule (Definition::FromProto), names a calendar not loaded, or its version
+// is already published, differs from a file of that version, or is not newer
+// than every version of its id; and (Conflict, nothing written, naming the
+// versions and states) when it would strand open cases (StrandedBy) unless
+// `leave_stranded` says they stay on their versions until migrated. Recording a file's version
+// unchanged is allowed once. Returns the event.
+Result<casegrid::v1::Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& def,
+                                    const std::string& yaml, const std::string& file,
+                                    const RuleChange& change, bool leave_stranded = false);
+
+// New cases of `category` on `workflow_id` take `version` (0: the newest
+// again). Refused when that version does not exist. Returns the event.
+Result<casegrid::v1::Event> Pin(Engine& engine, const std::string& workflow_id,
+                                const std::string& category, int32_t version,
+                                const RuleChange& change);
+
+// InvalidArgument unless `change` names who and why.
+Status CheckRuleChange(const RuleChange& change);
+
+}  // namespace casegrid::engine
+
+#endif  // CASEGRID_ENGINE_RULES_H_
