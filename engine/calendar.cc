@@ -312,9 +312,21 @@ Result<BusinessCalendar> Build(const std::string& dir, const FilesById& files,
 
 }  // namespace
 
-Result<BusinessCalendar> BusinessCalendar::LoadDir(const std::string& dir, const std::string& id) {
+Result<BusinessCalendar> BusinessCalendar::LoadDir(const std::string& dir, const std::string& id,
+                                                   const std::vector<CalendarYear>& published) {
   try {
     CASEGRID_ASSIGN_OR_RETURN(FilesById files, ReadDir(dir));
+    for (const CalendarYear& year : published) {
+      auto& list = files[year.calendar()];
+      const std::string source = "the log's " + year.calendar() + " " + std::to_string(year.year());
+      auto same = std::find_if(list.begin(), list.end(),
+                               [&](const auto& f) { return f.second.year() == year.year(); });
+      if (same != list.end()) {
+        *same = {source, year};
+      } else {
+        list.emplace_back(source, year);
+      }
+    }
     return Build(dir, files, id, {});
   } catch (const std::exception& e) {  // std::bad_alloc; the YAML loader catches its own
     return Status::IOError("loading calendar " + id + " from " + dir + ": " + e.what());

@@ -36,7 +36,13 @@ class BusinessCalendar {
   // listed or holds no year of `id`, and InvalidArgument, with the file's path,
   // if any *.yaml file fails to parse (see workflows/yaml_proto.h), fails the
   // checks of FromYears, names an unknown base calendar or a cycle.
-  static Result<BusinessCalendar> LoadDir(const std::string& dir, const std::string& id);
+  // `published` are years put in force from the log (CalendarPublished
+  // events, engine/rules.h), in order: each takes the place of the file of
+  // its calendar and year, or adds the year; the last of a calendar and year
+  // wins.
+  static Result<BusinessCalendar> LoadDir(
+      const std::string& dir, const std::string& id,
+      const std::vector<casegrid::v1::CalendarYear>& published = {});
 
   // Builds a calendar from its years. Returns InvalidArgument, naming the
   // calendar, year and offending value, unless: `years` is not empty; all have
@@ -89,7 +95,7 @@ class BusinessCalendar {
   // instant at or after the anchor. InvalidArgument as DueAfterWorkingDays.
   Result<int64_t> DueAfterWorkingHours(int64_t anchor_micros, int working_hours) const;
 
-  // Unchecked versions for simulations (tools/demo.cc): outside the covered
+  // Unchecked versions for simulations (sim/simulation.cc): outside the covered
   // years they count weekends only, with the nearest covered year's hours.
   int64_t EndOfWorkingDaysAfter(int32_t anchor_day, int working_days) const;
   int64_t EndOfWorkingHoursAfter(int64_t anchor_micros, int working_hours) const;

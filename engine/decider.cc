@@ -329,9 +329,47 @@ class Decision {
     return out_.Take();
   }
 
+  // The recount command (kRecountAction): every open, unbreached deadline
+  // counted over a provisional year, armed again from its own anchor.
+  Result<std::vector<Event>> RunRecount(const CaseState* state) {
+    if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+    if (cmd_.actor().role() != "supervisor") {
+      return Reject("recount: only a supervisor recounts deadlines (actor role " +
+                    Quote(cmd_.actor().role()) + ")");
+    }
+    if (Str(cmd_.data(), "reason").empty()) {
+      return Reject("data.reason: required (why the deadlines are recounted)");
+    }
+    if (now_ < state->last_micros()) {
+      return Reject("time " + timeutil::FormatTimestamp(now_) +
+                    " is before the case's last event at " +
+                    timeutil::FormatTimestamp(state->last_micros()));
+    }
+    const CaseState before = *state;
+    keep_anchor_ = true;
+    int recounted = 0;
+    for (const auto& d : before.deadlines()) {
+      if (d.breached() || !d.provisional_calendar()) continue;
+      if (d.anchor_event_id().empty()) {
+        return Reject("deadline " + d.name() +
+                      ": the case's engine state records no anchor for it; it cannot be recounted");
+      }
+      CASEGRID_RETURN_IF_ERROR(Arm(std::string(kRecountAction), d.name(), d.anchor_event_id(),
+                                   d.anchor_micros(), false, d.anchor_action(),
+                                   d.extension_days()));
+      ++recounted;
+    }
+    if (recounted == 0) {
+      return Reject("case " + cmd_.case_id() +
+                    " has no open deadline counted over a provisional calendar year");
+    }
+    return out_.Take();
+  }
+
   Result<std::vector<Event>> Run(const CaseState* state) {
     const Struct& data = cmd_.data();
     if (cmd_.action() == kMigrateAction) return RunMigrate(state);
+    if (cmd_.action() == kRecountAction) return RunRecount(state);
     if (cmd_.action() == kBreachAction) {
       if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
       CASEGRID_RETURN_IF_ERROR(Breach(Str(data, "deadline")));
@@ -637,7 +675,7 @@ class Decision {
     std::string anchor_name = trigger_label.empty() ? action : trigger_label;
     // Re-armed after a breach, a deadline counts from the escalation: from its
     // anchor it would be due again at once and climb every level together.
-    if (!d->anchor().empty() && !breach) {
+    if (!d->anchor().empty() && !breach && !keep_anchor_) {
       if (const auto* mark = FindMark(out_.state(), d->anchor())) {
         anchor_event = mark->event_id();
         anchor_micros = mark->micros();
@@ -828,6 +866,9 @@ class Decision {
   int64_t now_;
   CaseState& state_;
   Emitter out_;
+  // Recounting: a deadline is armed from the anchor it recorded, not from
+  // the latest event of its definition's anchor action.
+  bool keep_anchor_ = false;
 };
 
 void UpsertMark(CaseState* s, const Event& e) {

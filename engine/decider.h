@@ -52,6 +52,16 @@ inline constexpr std::string_view kBreachAction = "breach";
 // does not hold for the case.
 inline constexpr std::string_view kMigrateAction = "migrate";
 
+// The built-in action that recounts a case's deadlines after a calendar year
+// they were counted over is published (`casegrid calendar publish`, engine/
+// recount.h): data {"calendar": ID, "reason": TEXT}, by a supervisor. Every
+// open, unbreached deadline marked provisional_calendar is armed again from
+// its recorded anchor, with its extensions, by the case's calendar as it is
+// now: one deadline_set each (its due time moved or not, its mark cleared
+// once no provisional year is left in its span). Rejected when the case has
+// no such deadline.
+inline constexpr std::string_view kRecountAction = "recount";
+
 // `state` is nullptr for a case with no events yet. `now_micros` is the time
 // the command happened (its `at`, already defaulted by the caller).
 Result<std::vector<casegrid::v1::Event>> Decide(const casegrid::v1::CaseState* state,

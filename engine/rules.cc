@@ -39,6 +39,23 @@ Status ApplyDefinitionEvent(const Event& e, Config* config) {
     registry->Replace(std::move(def));
     config->workflows = std::move(registry);
     config->published.emplace(p.workflow_id(), p.version());
+  } else if (e.has_calendar_published()) {
+    const auto& p = e.calendar_published();
+    casegrid::v1::CalendarYear year;
+    if (!year.ParseFromString(p.calendar_year())) {
+      return Status::Corruption("definitions chain event " + e.event_id() +
+                                ": the calendar year does not parse");
+    }
+    auto& years = config->published_years;
+    years.erase(std::remove_if(years.begin(), years.end(),
+                               [&](const casegrid::v1::CalendarYear& y) {
+                                 return y.calendar() == year.calendar() && y.year() == year.year();
+                               }),
+                years.end());
+    years.push_back(std::move(year));
+    // Every calendar is loaded again with the year in place (LoadCalendars):
+    // a calendar that extends this one counts with it too.
+    config->calendars.clear();
   } else if (e.has_category_pinned()) {
     const auto& p = e.category_pinned();
     if (p.version() == 0) {
@@ -54,7 +71,7 @@ Status ApplyDefinitionEvent(const Event& e, Config* config) {
 // Loads calendar `id` from the configuration's calendars/ unless loaded.
 Status LoadCalendar(Config* config, const std::string& id) {
   if (config->calendars.count(id)) return Status::Ok();
-  CASEGRID_ASSIGN_OR_RETURN(auto cal, BusinessCalendar::LoadDir(config->dir + "/calendars", id));
+  CASEGRID_ASSIGN_OR_RETURN(auto cal, LoadCalendarAsOfLog(*config, id));
   config->calendars.emplace(id, std::make_shared<BusinessCalendar>(std::move(cal)));
   return Status::Ok();
 }
@@ -98,6 +115,10 @@ Status CheckRuleChange(const RuleChange& change) {
     return Status::InvalidArgument("--by: who changes the rules is required");
   if (change.reason.empty()) return Status::InvalidArgument("--reason: why is required");
   return Status::Ok();
+}
+
+Result<BusinessCalendar> LoadCalendarAsOfLog(const Config& config, const std::string& id) {
+  return BusinessCalendar::LoadDir(config.dir + "/calendars", id, config.published_years);
 }
 
 Result<Config> LoadConfig(const std::string& dir, events::Log* log) {
@@ -249,6 +270,55 @@ Result<Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& pr
   p->set_workflow_id(def->id());
   p->set_version(def->version());
   p->set_definition(bytes);
+  p->set_sha256(events::Sha256Hex(bytes));
+  p->set_yaml(yaml);
+  p->set_file(file);
+  p->set_reason(change.reason);
+  return AppendAndFold(engine, std::move(e));
+}
+
+Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYear& year,
+                                  const std::string& yaml, const std::string& file,
+                                  const RuleChange& change) {
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(change));
+  const std::string what = "calendar " + year.calendar() + " " + std::to_string(year.year());
+  if (year.provisional()) {
+    return Status::InvalidArgument(what +
+                                   " is marked provisional: publish the State Council's "
+                                   "notice (a file without `provisional: true`)");
+  }
+  const Config& config = engine.config();
+  auto before = LoadCalendarAsOfLog(config, year.calendar());
+  if (!before.ok()) {
+    return Status::InvalidArgument(what + ": " + before.status().message());
+  }
+  const int32_t jan1 = timeutil::DaysFromCivil(year.year(), 1, 1);
+  std::vector<casegrid::v1::CalendarYear> with = config.published_years;
+  with.push_back(year);
+  auto after = BusinessCalendar::LoadDir(config.dir + "/calendars", year.calendar(), with);
+  if (!after.ok()) return Status::InvalidArgument(what + ": " + after.status().message());
+  // The same year again: every day and working period as in force.
+  if (before->Covers(jan1) && !before->IsProvisional(jan1)) {
+    bool same = true;
+    const int32_t dec31 = timeutil::DaysFromCivil(year.year(), 12, 31);
+    for (int32_t day = jan1; day <= dec31 && same; ++day) {
+      same = before->IsWorkingDay(day) == after->IsWorkingDay(day);
+    }
+    auto hours = [&](const BusinessCalendar& c) {
+      std::string out;
+      for (const auto& p : c.PublishedWorkingHoursNear(year.year())) out += p.SerializeAsString();
+      return out;
+    };
+    if (same && hours(*before) == hours(*after)) {
+      return Status::InvalidArgument(what + " is already in force with these days and hours");
+    }
+  }
+  const std::string bytes = year.SerializeAsString();
+  Event e = ChainEvent(change, engine.env()->NowMicros(), "publish-calendar");
+  auto* p = e.mutable_calendar_published();
+  p->set_calendar(year.calendar());
+  p->set_year(year.year());
+  p->set_calendar_year(bytes);
   p->set_sha256(events::Sha256Hex(bytes));
   p->set_yaml(yaml);
   p->set_file(file);

@@ -45,6 +45,9 @@ struct Config {
   std::map<std::pair<std::string, std::string>, int32_t> pins;
   // The (workflow id, version) pairs put in force by a WorkflowPublished event.
   std::set<std::pair<std::string, int32_t>> published;
+  // Calendar years put in force by CalendarPublished events, in order: each
+  // takes the place of the file of its calendar and year.
+  std::vector<casegrid::v1::CalendarYear> published_years;
   // The definitions chain (events::kDefinitionsChain) as read, in order.
   std::vector<casegrid::v1::Event> definition_events;
   std::string dir;  // the configuration directory it was loaded from
@@ -115,6 +118,25 @@ Result<std::vector<Stranded>> StrandedBy(Engine& engine,
 Result<casegrid::v1::Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& def,
                                     const std::string& yaml, const std::string& file,
                                     const RuleChange& change, bool leave_stranded = false);
+
+// Calendar `id` as the rules have it: its files in the configuration's
+// calendars/ folder with the years published on the log in their place
+// (`calendar show`; the engine's own calendars are loaded the same way).
+Result<BusinessCalendar> LoadCalendarAsOfLog(const Config& config, const std::string& id);
+
+// Puts `year` in force on `engine` in place of the file of its calendar and
+// year (the State Council's notice for a provisional year): appends a
+// CalendarPublished event (the year, its SHA-256, `yaml` and `file` as
+// written, who and why) and reloads the calendars. Refused (InvalidArgument,
+// nothing written) when the year is marked provisional, its calendar is not
+// one the configuration's files or the log have, the calendar with it in
+// place does not load (the checks of BusinessCalendar::FromYears), or it
+// equals the year in force. Deadlines already counted over the year are not
+// changed here: engine/recount.h recounts them. Returns the event.
+Result<casegrid::v1::Event> PublishCalendarYear(Engine& engine,
+                                                const casegrid::v1::CalendarYear& year,
+                                                const std::string& yaml, const std::string& file,
+                                                const RuleChange& change);
 
 // New cases of `category` on `workflow_id` take `version` (0: the newest
 // again). Refused when that version does not exist. Returns the event.

@@ -267,6 +267,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       break;  // the facts say all the views need
     case Event::kWorkflowPublished:
     case Event::kCategoryPinned:
+    case Event::kCalendarPublished:
       break;  // the definitions chain: no case view (projection.cc skips it)
   }
   return Status::Ok();

@@ -1,16 +1,23 @@
-// casegrid calendar validate FILE..., casegrid calendar show ID [--year Y] and
-// casegrid calendar derive --year Y: the business calendar's data files
+// casegrid calendar validate FILE..., show ID [--year Y], derive --year Y,
+// publish FILE and recount ID: the business calendar's data files
 // (docs/calendar.md). The checks live in engine/calendar.h
 // (ValidateCalendarFiles) and the derivation in engine/statutory_calendar.h,
 // so the tests run them directly.
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "base/time.h"
 #include "engine/calendar.h"
+#include "engine/command_json.h"
+#include "engine/recount.h"
 #include "engine/statutory_calendar.h"
+#include "events/kafka_log.h"
+#include "server/command_sender.h"
 #include "tools/calendar_cmd.h"
+#include "workflows/yaml_proto.h"
 
 namespace casegrid::tools {
 
@@ -37,8 +44,114 @@ int RunCalendarValidate(const GlobalOptions& g, const std::vector<std::string>& 
   return rc;
 }
 
+namespace {
+
+// Calendar `id` as the data directory's log has it, or from the files alone
+// when there is no log.
+Result<engine::BusinessCalendar> LoadCalendar(const GlobalOptions& g, const std::string& id) {
+  const std::string dir = ResolveConfigDir(g);
+  if (!CheckLogExists(g).ok()) return engine::BusinessCalendar::LoadDir(dir + "/calendars", id);
+  CASEGRID_ASSIGN_OR_RETURN(auto log, OpenLogForReading(g));
+  CASEGRID_ASSIGN_OR_RETURN(auto config, engine::LoadConfig(dir, log.get()));
+  return engine::LoadCalendarAsOfLog(config, id);
+}
+
+engine::RuleChange ToRuleChange(const RuleChangeOptions& o) {
+  engine::RuleChange change;
+  change.by.set_user(o.by);
+  change.by.set_role("supervisor");
+  change.reason = o.reason;
+  return change;
+}
+
+// Recounts (journal) or sends the recount commands (Kafka); prints each
+// deadline. 0 done, 1 refused, 2 could not run.
+int RecountAndPrint(const GlobalOptions& g, Session& session, engine::RecountRequest request) {
+  if (g.log == "kafka") {
+    auto cases = engine::CasesToRecount(*session.engine, request.calendar);
+    if (!cases.ok()) return Fail(cases.status());
+    if (request.dry_run) {
+      std::cout << "dry run: would send " << cases->size() << " recount commands\n";
+      return 0;
+    }
+    if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
+    auto sender = server::CommandSender::Open({g.brokers, g.topic_prefix});
+    if (!sender.ok()) return Fail(sender.status());
+    if (request.at_micros == 0) request.at_micros = Env::Default()->NowMicros();
+    for (auto& cmd : engine::RecountCommands(request, *cases)) {
+      cmd.set_id("recount:" + cmd.case_id() + ":" + request.calendar + ":" +
+                 std::to_string(request.at_micros));
+      if (Status s = (*sender)->Send(cmd.case_id(), engine::CommandJson(cmd)); !s.ok()) {
+        return Fail(s);
+      }
+    }
+    if (Status s = (*sender)->Flush(); !s.ok()) return Fail(s);
+    std::cout << "sent " << (*sender)->sent() << " recount commands to " << (*sender)->topic()
+              << "; the workers answer each on " << events::AnswersTopic(g.topic_prefix) << "\n";
+    return 0;
+  }
+  auto recounted = engine::Recount(*session.engine, request);
+  if (!recounted.ok()) {
+    if (!recounted.status().IsInvalidArgument()) return Fail(recounted.status());
+    std::cout << recounted.status().message() << "\n";
+    return 1;
+  }
+  int moved = 0;
+  for (const auto& d : *recounted) {
+    const bool changed = d.due_before != d.due_after;
+    moved += changed ? 1 : 0;
+    std::cout << d.case_id << "  " << d.name << "  " << timeutil::FormatTimestamp(d.due_before)
+              << (changed ? " -> " : " unchanged ") << timeutil::FormatTimestamp(d.due_after)
+              << "  " << d.calendar_after << "\n";
+  }
+  std::cout << (request.dry_run ? "dry run: would recount " : "recounted ") << recounted->size()
+            << (recounted->size() == 1 ? " deadline" : " deadlines") << " (" << moved << " moved)"
+            << (request.dry_run ? "; nothing written" : "") << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int RunCalendarPublish(const GlobalOptions& g, const std::string& file,
+                       const RuleChangeOptions& options) {
+  casegrid::v1::CalendarYear year;
+  if (Status s = workflows::LoadYamlFile(file, &year); !s.ok()) {
+    std::cout << "not published: " << s.message() << "\n";
+    return 1;
+  }
+  std::ifstream in(file, std::ios::binary);
+  const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  const engine::RuleChange change = ToRuleChange(options);
+  auto event = engine::PublishCalendarYear(*session->engine, year, yaml, file, change);
+  if (!event.ok()) {
+    if (!event.status().IsInvalidArgument()) return Fail(event.status());
+    std::cout << "not published: " << event.status().message() << "\n";
+    return 1;
+  }
+  const auto& p = event->calendar_published();
+  std::cout << "published " << p.calendar() << " " << p.year() << " (sha256 " << p.sha256()
+            << ") as event " << event->event_id() << " by " << event->actor().user() << "\n";
+  engine::RecountRequest request;
+  request.calendar = p.calendar();
+  request.change = change;
+  return RecountAndPrint(g, *session, request);
+}
+
+int RunCalendarRecount(const GlobalOptions& g, const std::string& id,
+                       const RuleChangeOptions& options, bool dry_run) {
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  engine::RecountRequest request;
+  request.calendar = id;
+  request.change = ToRuleChange(options);
+  request.dry_run = dry_run;
+  return RecountAndPrint(g, *session, request);
+}
+
 int RunCalendarShow(const GlobalOptions& g, const std::string& id, int year) {
-  auto cal = engine::BusinessCalendar::LoadDir(ResolveConfigDir(g) + "/calendars", id);
+  auto cal = LoadCalendar(g, id);
   if (!cal.ok()) return Fail(cal.status());
   std::vector<int> years = year != 0 ? std::vector<int>{year} : cal->Years();
   std::cout << cal->Describe() << "\n";

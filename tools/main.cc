@@ -221,6 +221,24 @@ int main(int argc, char** argv) {
   c_cal_derive->add_option("--year", derive_year, "the year, 2025..2100")->required();
   c_cal_derive->add_option("--calendar", derive_calendar, "calendar id (default cn-mainland)");
   c_cal_derive->callback([&] { rc = RunCalendarDerive(g, derive_calendar, derive_year); });
+  std::string cal_publish_file;
+  RuleChangeOptions cal_change;
+  auto* c_cal_publish = c_calendar->add_subcommand(
+      "publish", "put a year in force from the log (the official notice) and recount deadlines");
+  c_cal_publish->add_option("file", cal_publish_file, "calendar year YAML file")->required();
+  c_cal_publish->add_option("--by", cal_change.by, "who publishes it")->required();
+  c_cal_publish->add_option("--reason", cal_change.reason, "why")->required();
+  c_cal_publish->callback([&] { rc = RunCalendarPublish(g, cal_publish_file, cal_change); });
+  std::string recount_calendar;
+  bool recount_dry_run = false;
+  auto* c_cal_recount = c_calendar->add_subcommand(
+      "recount", "recount open deadlines counted over a provisional year");
+  c_cal_recount->add_option("id", recount_calendar, "calendar id, e.g. cn-mainland")->required();
+  c_cal_recount->add_option("--by", cal_change.by, "who recounts")->required();
+  c_cal_recount->add_option("--reason", cal_change.reason, "why")->required();
+  c_cal_recount->add_flag("--dry-run", recount_dry_run, "list what would change; write nothing");
+  c_cal_recount->callback(
+      [&] { rc = RunCalendarRecount(g, recount_calendar, cal_change, recount_dry_run); });
 
   auto* c_wf_list = c_workflow->add_subcommand("list", "every definition and version");
   c_wf_list->callback([&] { rc = RunWorkflowList(g); });

@@ -153,3 +153,62 @@ TEST_CASE("casegrid calendar derive refuses a year outside 2025..2100 and a loca
   CHECK(published.status == 0);
   CHECK(test::Contains(published.err, "has the published 2026 schedule"));
 }
+
+TEST_CASE("casegrid calendar publish puts the notice in force and recounts provisional deadlines",
+          "[calendar][recount][cli]") {
+  // A configuration whose 2026 and 2027 are provisional (2026 as the shipped
+  // days, marked), so a case dispatched now has deadlines counted over a
+  // provisional year whatever the date; publishing the shipped cn-2026 then
+  // leaves every day as it was: the deadlines are recounted, none moves.
+  test::TempDir dir;
+  const std::string config = dir.Sub("config");
+  std::filesystem::copy(test::SourcePath("workflows"), config,
+                        std::filesystem::copy_options::recursive);
+  const std::string official = test::SourcePath("workflows/calendars/cn-2026.yaml");
+  std::string marked = test::ReadFile(official);
+  marked.replace(marked.find("\nworking_hours:"), 0, "\nprovisional: true\n");
+  test::WriteFile(config + "/calendars/cn-2026.yaml", marked);
+  auto run = [&](const std::vector<std::string>& args, const std::string& in = "") {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--config", config};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::RunProcess(argv, dir.path(), test::Environment({"CASEGRID_CONFIG"}),
+                            test::Stdin::Text(in));
+  };
+  const test::Output submitted = run(
+      {"submit", "--file", "-"},
+      R"({"id":"p1-1","case":"P-1","action":"intake","actor":{"user":"w01","role":"window","unit":"371302"},"data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"Unpaid wages","petitioner":{"name":"Zhang","phone":"138"},"complex":false}}
+{"id":"p1-2","case":"P-1","action":"dispatch","actor":{"user":"c01","role":"centre","unit":"371302"},"data":{}}
+)");
+  INFO(test::Describe(submitted));
+  REQUIRE(submitted.status == 0);
+
+  const test::Output published = run(
+      {"calendar", "publish", official, "--by", "sup01", "--reason", "国务院办公厅 2026 notice"});
+  INFO(test::Describe(published));
+  REQUIRE(published.status == 0);
+  const auto lines = test::Lines(published.out);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].rfind("published cn-mainland 2026 (sha256 ", 0) == 0);
+  CHECK(test::Contains(lines[0], ") as event casegrid:workflows/1 by sup01"));
+  CHECK(lines[1].rfind("P-1  contact  ", 0) == 0);
+  CHECK(test::Contains(lines[1], " unchanged "));
+  CHECK(lines[2].rfind("P-1  response  ", 0) == 0);
+  CHECK(lines[3] == "recounted 2 deadlines (0 moved)");
+
+  // The log is the record: `calendar show` reads the year from it.
+  const test::Output shown = run({"calendar", "show", "cn-mainland", "--year", "2026"});
+  INFO(test::Describe(shown));
+  REQUIRE(shown.status == 0);
+  CHECK_FALSE(test::Contains(shown.out, "PROVISIONAL"));
+  CHECK(test::Contains(run({"calendar", "show", "cn-mainland", "--year", "2027"}).out,
+                       "PROVISIONAL"));
+
+  const test::Output again =
+      run({"calendar", "publish", official, "--by", "sup01", "--reason", "twice"});
+  CHECK(again.status == 1);
+  CHECK(again.out ==
+        "not published: calendar cn-mainland 2026 is already in force with these days and hours\n");
+  const test::Output verified = run({"verify"});
+  INFO(test::Describe(verified));
+  CHECK(verified.status == 0);
+}
