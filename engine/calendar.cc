@@ -635,9 +635,6 @@ Result<int64_t> BusinessCalendar::WarnBeforeWorkingHours(int64_t due_micros, int
   int32_t day = timeutil::LocalDay(due_micros);
   // Only working time before the due time counts: on the due day, up to it.
   int64_t limit = due_micros - timeutil::LocalDayStartMicros(day);
-  // The N hours ended exactly at a period's start: the warning is at the end
-  // of the working period before it, the earliest instant with N hours left.
-  bool at_next_end = false;
   for (;; --day, limit = INT64_MAX) {
     const int64_t start_of_day = timeutil::LocalDayStartMicros(day);
     // Every instant of the day is at or before the arming: too late to warn.
@@ -659,16 +656,14 @@ Result<int64_t> BusinessCalendar::WarnBeforeWorkingHours(int64_t due_micros, int
       const int64_t start = int64_t{p->from_minute} * kMicrosPerMinute;
       const int64_t end = std::min(int64_t{p->to_minute} * kMicrosPerMinute, limit);
       if (start >= end) continue;
-      if (at_next_end) {
-        const int64_t at = start_of_day + end;
-        return at <= armed_micros ? 0 : at;
-      }
+      // Strictly less: N hours that end exactly at a period's start leave the
+      // walk at 0, and the end of the period before is the earliest instant
+      // from which N hours are left.
       if (remaining < end - start) {
         const int64_t at = start_of_day + end - remaining;
         return at <= armed_micros ? 0 : at;
       }
       remaining -= end - start;
-      if (remaining == 0) at_next_end = true;
     }
   }
 }
