@@ -619,6 +619,67 @@ Result<int64_t> BusinessCalendar::DueAfterWorkingHours(int64_t anchor_micros,
   return WalkHours(anchor_micros, working_hours, true);
 }
 
+Result<int64_t> BusinessCalendar::WarnBeforeWorkingDays(int64_t due_micros, int working_days,
+                                                        int64_t armed_micros) const {
+  if (working_days <= 0) return 0;
+  const int32_t due_day = timeutil::LocalDay(due_micros);
+  int32_t day = due_day;
+  for (int remaining = working_days; remaining > 0;) {
+    --day;
+    // Its end is at or before the arming: the warning would come too late.
+    if (timeutil::LocalDayEndMicros(day) <= armed_micros) return 0;
+    if (!Covers(day)) {
+      return Uncovered("a warning " + std::to_string(working_days) +
+                           (working_days == 1 ? " working day" : " working days") +
+                           " before a deadline due " + timeutil::FormatDate(due_day),
+                       day);
+    }
+    if (IsWorkingDay(day)) --remaining;
+  }
+  const int64_t at = timeutil::LocalDayEndMicros(day);
+  return at <= armed_micros ? 0 : at;
+}
+
+Result<int64_t> BusinessCalendar::WarnBeforeWorkingHours(int64_t due_micros, int working_hours,
+                                                         int64_t armed_micros) const {
+  if (working_hours <= 0) return 0;
+  int64_t remaining = int64_t{working_hours} * 60 * kMicrosPerMinute;
+  int32_t day = timeutil::LocalDay(due_micros);
+  // Only working time before the due time counts: on the due day, up to it.
+  int64_t limit = due_micros - timeutil::LocalDayStartMicros(day);
+  for (;; --day, limit = INT64_MAX) {
+    const int64_t start_of_day = timeutil::LocalDayStartMicros(day);
+    // Every instant of the day is at or before the arming: too late to warn.
+    if (timeutil::LocalDayEndMicros(day) < armed_micros) return 0;
+    if (!Covers(day)) {
+      const int64_t due_minute =
+          (due_micros - timeutil::LocalDayStartMicros(timeutil::LocalDay(due_micros))) /
+          kMicrosPerMinute;
+      return Uncovered("a warning " + std::to_string(working_hours) +
+                           (working_hours == 1 ? " working hour" : " working hours") +
+                           " before a deadline due " +
+                           timeutil::FormatDate(timeutil::LocalDay(due_micros)) + " " +
+                           FormatMinutes(static_cast<int>(due_minute)),
+                       day);
+    }
+    if (!IsWorkingDay(day)) continue;
+    const std::vector<Period>& hours = HoursOn(day);
+    for (auto p = hours.rbegin(); p != hours.rend(); ++p) {
+      const int64_t start = int64_t{p->from_minute} * kMicrosPerMinute;
+      const int64_t end = std::min(int64_t{p->to_minute} * kMicrosPerMinute, limit);
+      if (start >= end) continue;
+      // Strictly less: N hours that end exactly at a period's start leave the
+      // walk at 0, and the end of the period before is the earliest instant
+      // from which N hours are left.
+      if (remaining < end - start) {
+        const int64_t at = start_of_day + end - remaining;
+        return at <= armed_micros ? 0 : at;
+      }
+      remaining -= end - start;
+    }
+  }
+}
+
 int64_t BusinessCalendar::EndOfWorkingDaysAfter(int32_t anchor_day, int working_days) const {
   return *WalkDays(anchor_day, working_days, false);  // never fails unchecked
 }

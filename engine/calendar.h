@@ -95,6 +95,26 @@ class BusinessCalendar {
   // instant at or after the anchor. InvalidArgument as DueAfterWorkingDays.
   Result<int64_t> DueAfterWorkingHours(int64_t anchor_micros, int working_hours) const;
 
+  // Deadline warnings, for the engine: the instant a warning fires before a
+  // deadline due at `due_micros` that was armed at `armed_micros` (the
+  // definition's warn_before, workflows/workflow.proto). Days count backwards:
+  //  - WarnBeforeWorkingDays: the end (23:59:59.999999 local) of the Nth
+  //    working day strictly before the due's local day, so N = 1 warns at the
+  //    end of the last working day before the due day;
+  //  - WarnBeforeWorkingHours: the earliest instant from which at most N
+  //    working hours are left until the due time. With 08:30-12:00 and
+  //    13:30-17:30, 2 hours before 14:30 is 11:00; 1 hour before 09:30 is
+  //    17:30 of the previous working day (08:30 has the same hour left, and
+  //    17:30 comes first).
+  // Both return 0 (no warning) when that instant is at or before
+  // `armed_micros` (less working time than that was left when it was armed)
+  // or N <= 0. InvalidArgument, as DueAfterWorkingDays, when counting needs a
+  // day after the arming day that Covers() does not.
+  Result<int64_t> WarnBeforeWorkingDays(int64_t due_micros, int working_days,
+                                        int64_t armed_micros) const;
+  Result<int64_t> WarnBeforeWorkingHours(int64_t due_micros, int working_hours,
+                                         int64_t armed_micros) const;
+
   // Unchecked versions for simulations (sim/simulation.cc): outside the covered
   // years they count weekends only, with the nearest covered year's hours.
   int64_t EndOfWorkingDaysAfter(int32_t anchor_day, int working_days) const;

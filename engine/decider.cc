@@ -375,6 +375,11 @@ class Decision {
       CASEGRID_RETURN_IF_ERROR(Breach(Str(data, "deadline")));
       return out_.Take();
     }
+    if (cmd_.action() == kWarnAction) {
+      if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+      CASEGRID_RETURN_IF_ERROR(Warn(Str(data, "deadline")));
+      return out_.Take();
+    }
     const Action* action = def_.FindAction(cmd_.action());
     if (action == nullptr) {
       std::vector<std::string> names;
@@ -778,7 +783,45 @@ class Decision {
              : " (published schedule)"));
     p->set_owner_unit(OwnerUnit(name));
     p->set_on_breach(std::string(OnBreachName(on_breach)));
+    std::string no_warning;
+    p->set_warn_micros(WarnTime(name, due, &no_warning));
+    if (!no_warning.empty()) p->set_rule(p->rule() + " (" + no_warning + ")");
     out_.Commit();
+  }
+
+  // When deadline `name`, due at `due` and armed now, warns by the
+  // definition's warn_before; 0 = no warning (none defined, or too late).
+  // A warning the calendar cannot count leaves none, and *why says so.
+  int64_t WarnTime(const std::string& name, int64_t due, std::string* why) const {
+    const auto* d = def_.FindDeadline(name);
+    if (d == nullptr || !d->has_warn_before()) return 0;
+    const auto& w = d->warn_before();
+    const BusinessCalendar& cal = *ctx_.calendar;
+    Result<int64_t> at = w.working_hours() > 0
+                             ? cal.WarnBeforeWorkingHours(due, w.working_hours(), now_)
+                             : cal.WarnBeforeWorkingDays(due, w.working_days(), now_);
+    if (!at.ok()) {
+      *why = "no warning: " + at.status().message();
+      return 0;
+    }
+    return *at;
+  }
+
+  Status Warn(const std::string& name) {
+    const auto* open = FindOpen(out_.state(), name);
+    if (open == nullptr || open->breached() || open->warned() || open->warn_micros() == 0) {
+      return Reject("deadline " + Quote(name) + " has no warning pending on case " +
+                    cmd_.case_id());
+    }
+    Event* e = out_.Begin(kWarnAction, "");
+    auto* p = e->mutable_deadline_warned();
+    p->set_name(name);
+    p->set_due_micros(open->due_micros());
+    p->set_warn_micros(open->warn_micros());
+    p->set_owner_unit(OwnerUnit(name));
+    p->set_rule(open->rule());
+    out_.Commit();
+    return Status::Ok();
   }
 
   Status FillEscalation(const casegrid::v1::Unit& from, const std::string& reason,
@@ -1061,6 +1104,7 @@ void Evolve(CaseState* s, const Event& e) {
       d->set_set_micros(e.occurred_micros());
       d->set_set_event_id(e.event_id());
       d->set_provisional_calendar(p.provisional_calendar());
+      d->set_warn_micros(p.warn_micros());
       if (d->anchor_action().empty()) {  // recorded before anchor_action existed
         d->set_anchor_action(e.action());
         for (const auto& m : s->marks()) {
@@ -1074,6 +1118,14 @@ void Evolve(CaseState* s, const Event& e) {
       break;
     case Event::kDeadlineCancelled:
       RemoveDeadline(s, e.deadline_cancelled().name());
+      break;
+    case Event::kDeadlineWarned:
+      for (auto& d : *s->mutable_deadlines()) {
+        if (d.name() == e.deadline_warned().name()) {
+          d.set_warned(true);
+          d.set_warned_micros(e.occurred_micros());
+        }
+      }
       break;
     case Event::kDeadlineBreached:
       s->set_breached_any(true);
@@ -1092,6 +1144,7 @@ void Evolve(CaseState* s, const Event& e) {
     case Event::kDeadlineMet:
     case Event::kDeadlineCancelled:
     case Event::kDeadlineBreached:
+    case Event::kDeadlineWarned:
       break;
     default:
       UpsertMark(s, e);

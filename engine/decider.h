@@ -41,6 +41,13 @@ struct DecideContext {
 // {"deadline": NAME}, actor system/system, at = the deadline's due time.
 inline constexpr std::string_view kBreachAction = "breach";
 
+// The built-in action the ticker sends when an open, unbreached deadline's
+// warning time (CaseDeadline.warn_micros, from the definition's warn_before)
+// passes: data {"deadline": NAME}, actor system/system, at = the warning
+// time. One `deadline_warned` event; refused unless the deadline has a
+// warning pending (set, not yet warned).
+inline constexpr std::string_view kWarnAction = "warn";
+
 // The built-in action that moves a case to another version of its workflow
 // (`casegrid workflow migrate`, docs/commands.md): data {"from": A, "to": B,
 // "map": {OLD: NEW, ...}, "reason": TEXT}, by an actor with role supervisor.

@@ -99,12 +99,17 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  // The events of deadline `name` (due at `due`) passing on a case.
+  // The events of deadline `name` firing at `due` (FiresAt) on a case: its
+  // warning while one is pending, else its breach.
   Result<std::vector<Event>> BreachEvents(const CaseState& state, const std::string& name,
                                           int64_t due) {
+    bool warning = false;
+    for (const auto& d : state.deadlines()) {
+      if (d.name() == name) warning = d.warn_micros() > 0 && !d.warned() && !d.breached();
+    }
     Command breach;
     breach.set_case_id(state.case_id());
-    breach.set_action(std::string(kBreachAction));
+    breach.set_action(std::string(warning ? kWarnAction : kBreachAction));
     breach.mutable_actor()->set_user("system");
     breach.mutable_actor()->set_role("system");
     (*breach.mutable_data()->mutable_fields())["deadline"].set_string_value(name);
@@ -112,10 +117,10 @@ class BatchWriter {
     return Decide(&state, breach, *def, ContextFor(*def), std::max(due, state.last_micros()));
   }
 
-  // Whether an open deadline of `state` is due at or before `until`.
+  // Whether an open deadline of `state` fires (FiresAt) at or before `until`.
   static bool AnyDue(const CaseState& state, int64_t until) {
     for (const auto& d : state.deadlines()) {
-      if (!d.breached() && d.due_micros() <= until) return true;
+      if (!d.breached() && FiresAt(d) <= until) return true;
     }
     return false;
   }
@@ -126,20 +131,21 @@ class BatchWriter {
     for (int guard = 0; guard < 64; ++guard) {
       const casegrid::v1::CaseDeadline* next = nullptr;
       for (const auto& d : state->deadlines()) {
-        if (!d.breached() && d.due_micros() <= until &&
-            (next == nullptr || d.due_micros() < next->due_micros() ||
-             (d.due_micros() == next->due_micros() && d.name() < next->name()))) {
+        if (!d.breached() && FiresAt(d) <= until &&
+            (next == nullptr || FiresAt(d) < FiresAt(*next) ||
+             (FiresAt(d) == FiresAt(*next) && d.name() < next->name()))) {
           next = &d;
         }
       }
       if (next == nullptr) return;
-      auto events = BreachEvents(*state, next->name(), next->due_micros());
+      auto events = BreachEvents(*state, next->name(), FiresAt(*next));
       if (!events.ok()) return;
       for (const auto& e : *events) Evolve(state, e);
     }
   }
 
-  // Turns every deadline due before `until` into events (breach, escalation).
+  // Turns every deadline firing before `until` into events (warning, breach,
+  // escalation).
   Status FireDue(int64_t until) {
     int64_t due;
     std::string case_id, name;
@@ -173,9 +179,9 @@ class BatchWriter {
       answer->status = std::move(why);
       return Status::Ok();
     };
-    if (cmd.action() == kBreachAction) {
-      return reject(Status::InvalidArgument(
-          "action \"breach\" is reserved for the engine's deadline ticker"));
+    if (cmd.action() == kBreachAction || cmd.action() == kWarnAction) {
+      return reject(Status::InvalidArgument("action \"" + cmd.action() +
+                                            "\" is reserved for the engine's deadline ticker"));
     }
     if (events::IsReservedCaseId(cmd.case_id())) {
       return reject(Status::InvalidArgument(

@@ -29,10 +29,14 @@ uint64_t Entries(lmdb::Txn& txn, MDB_dbi dbi) {
 
 }  // namespace
 
+int64_t FiresAt(const casegrid::v1::CaseDeadline& d) {
+  return d.warn_micros() > 0 && !d.warned() ? d.warn_micros() : d.due_micros();
+}
+
 void OpenDeadlines(const CaseState& state, DeadlineList* out) {
   out->clear();
   for (const auto& d : state.deadlines()) {
-    if (!d.breached()) out->emplace_back(d.due_micros(), d.name());
+    if (!d.breached()) out->emplace_back(FiresAt(d), d.name());
   }
 }
 

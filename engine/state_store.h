@@ -4,7 +4,8 @@
 //
 //   case_state        case_id -> casegrid.v1.CaseState (engine/case_state.proto)
 //   commands          command_id -> answer (the case_seq after it, decimal)
-//   deadlines         due:i64be case_id name -> "" (open, unbreached deadlines)
+//   deadlines         fires:i64be case_id name -> "" (open, unbreached deadlines,
+//                     keyed at their next firing time: FiresAt)
 //   engine_positions  partition:i32be -> next offset:u64be (the log position
 //                     the state covers; docs/keys.md)
 //
@@ -33,10 +34,15 @@
 
 namespace casegrid::engine {
 
-// (due, deadline name) pairs of a case: what the deadline index holds for it.
+// (fires, deadline name) pairs of a case: what the deadline index holds for it.
 using DeadlineList = std::vector<std::pair<int64_t, std::string>>;
 
-// The open, unbreached deadlines of `state`, in its order.
+// When the engine's ticker next acts on an open, unbreached deadline: at its
+// warning time while its warning is pending (set and not yet warned), else
+// at its due time. The deadline index is keyed by it.
+int64_t FiresAt(const casegrid::v1::CaseDeadline& deadline);
+
+// The open, unbreached deadlines of `state` with FiresAt, in its order.
 void OpenDeadlines(const casegrid::v1::CaseState& state, DeadlineList* out);
 
 class StateStore {
@@ -92,8 +98,8 @@ class StateStore {
     Status GetAnswer(std::string_view command_id, std::string* answer);
     Status PutAnswer(std::string_view command_id, std::string_view answer);
 
-    // The earliest open deadline due at or before `until_micros`. NotFound
-    // if none.
+    // The open deadline that fires first (FiresAt), if it fires at or before
+    // `until_micros`: *due_micros is that firing time. NotFound if none.
     Status FirstDeadlineDue(int64_t until_micros, int64_t* due_micros, std::string* case_id,
                             std::string* name);
     Status DropDeadline(int64_t due_micros, std::string_view case_id, std::string_view name);

@@ -120,7 +120,7 @@ const std::regex& UnitCode() {
 
 bool StartsCommand(const Event& e) {
   return e.causation_id() == e.correlation_id() && e.action() != kBreachAction &&
-         e.action() != kMigrateAction;
+         e.action() != kWarnAction && e.action() != kMigrateAction;
 }
 
 // What the figures need of one event: small, so that a million of them sort

@@ -257,6 +257,8 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kDeadlineMet:
     case Event::kDeadlineCancelled:
       break;  // counted above, before the fold
+    case Event::kDeadlineWarned:
+      break;  // the facts keep it (CaseDeadline.warned)
     case Event::kAcknowledged:
     case Event::kPetitionerContacted:
     case Event::kPlanSubmitted:

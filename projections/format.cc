@@ -107,10 +107,11 @@ std::vector<DeadlineRow> DeadlineRows(const CaseView& v) {
   for (const auto& e : v.ended_deadlines())
     rows.push_back({&e.deadline(), e.status(), e.ended_micros()});
   for (const CaseDeadline& d : v.facts().deadlines()) {
-    rows.push_back(
-        {&d,
-         d.breached() ? casegrid::v1::DEADLINE_STATUS_BREACHED : casegrid::v1::DEADLINE_STATUS_OPEN,
-         0});
+    rows.push_back({&d,
+                    d.breached() ? casegrid::v1::DEADLINE_STATUS_BREACHED
+                    : d.warned() ? casegrid::v1::DEADLINE_STATUS_WARNED
+                                 : casegrid::v1::DEADLINE_STATUS_OPEN,
+                    0});
   }
   std::stable_sort(rows.begin(), rows.end(), [](const DeadlineRow& a, const DeadlineRow& b) {
     return a.d->set_micros() < b.d->set_micros();
@@ -118,12 +119,18 @@ std::vector<DeadlineRow> DeadlineRows(const CaseView& v) {
   return rows;
 }
 
-// "<name> due <time> [(provisional calendar) ](<status>) — <rule>, <workflow id> v<version>, from
-// event <anchor>, calendar <calendar>"
+// "<name> due <time> [(provisional calendar) ][warned|warns <time> ](<status>) — <rule>,
+// <workflow id> v<version>, from event <anchor>, calendar <calendar>"
 std::string DeadlineLine(const DeadlineRow& row) {
   const CaseDeadline& d = *row.d;
+  std::string warning;
+  if (d.warned()) {
+    warning = " warned " + Time(d.warned_micros());
+  } else if (d.warn_micros() != 0) {
+    warning = " warns " + Time(d.warn_micros());
+  }
   return d.name() + " due " + Time(d.due_micros()) +
-         (d.provisional_calendar() ? " (provisional calendar)" : "") + " (" +
+         (d.provisional_calendar() ? " (provisional calendar)" : "") + warning + " (" +
          std::string(DeadlineStatusName(row.status)) + ") \u2014 " + Or(d.rule(), "no rule") +
          ", " + Or(d.workflow_id(), "?") + " v" + std::to_string(d.workflow_version()) +
          ", from event " + Or(d.anchor_event_id()) + ", calendar " + Or(d.calendar());
@@ -194,6 +201,8 @@ std::string_view DeadlineStatusName(casegrid::v1::DeadlineStatus status) {
       return "breached";
     case casegrid::v1::DEADLINE_STATUS_CANCELLED:
       return "cancelled";
+    case casegrid::v1::DEADLINE_STATUS_WARNED:
+      return "warned";
     default:
       return "unknown";
   }
@@ -254,6 +263,8 @@ std::string FormatCase(const CaseView& view, bool json) {
       dj["on_breach"] = d.on_breach();
       dj["set_at"] = JsonTime(d.set_micros());
       dj["breached_at"] = JsonTime(d.breached_micros());
+      dj["warn_at"] = JsonTime(d.warn_micros());
+      dj["warned_at"] = JsonTime(d.warned_micros());
       dj["ended_at"] = JsonTime(row.ended_micros);
       deadlines.push_back(std::move(dj));
     }
@@ -310,6 +321,7 @@ std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& en
       c["next_due"] = e.next_due_micros ? JsonTime(*e.next_due_micros) : Json(nullptr);
       c["next_deadline"] = e.next_deadline;
       c["overdue"] = e.overdue;
+      c["warned"] = e.warned;
       c["opened"] = JsonTime(e.opened_micros);
       cases.push_back(std::move(c));
     }
@@ -322,11 +334,22 @@ std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& en
   Table t({"NEXT DUE", "DEADLINE", "CASE", "STATE", "CATEGORY", "LEVEL", "OPENED"});
   for (const InboxEntry& e : entries) {
     t.Row({e.next_due_micros ? Time(*e.next_due_micros) : "-",
-           Or(e.next_deadline) + (e.overdue ? " (breached)" : ""), e.case_id, Or(e.state),
-           Or(e.category), Or(e.level), Time(e.opened_micros)});
+           Or(e.next_deadline) + (e.overdue  ? " (breached)"
+                                  : e.warned ? " (warned)"
+                                             : ""),
+           e.case_id, Or(e.state), Or(e.category), Or(e.level), Time(e.opened_micros)});
   }
   return out + t.Render();
 }
+
+namespace {
+// breached | due (past due, not ticked yet) | warned | warn_due (listed for
+// its warning: the warning time passed, not ticked yet).
+std::string_view OverdueStatus(const OverdueEntry& e) {
+  if (!e.warning) return e.breached ? "breached" : "due";
+  return e.warned ? "warned" : "warn_due";
+}
+}  // namespace
 
 std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& entries, bool json) {
   if (json) {
@@ -338,7 +361,8 @@ std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& en
       o["due"] = timeutil::FormatTimestamp(e.due_micros);
       o["case_id"] = e.case_id;
       o["deadline"] = e.deadline;
-      o["status"] = e.breached ? "breached" : "due";
+      o["status"] = std::string(OverdueStatus(e));
+      o["warn_at"] = JsonTime(e.warn_micros);
       o["unit"] = e.unit;
       o["owner_unit"] = e.owner_unit;
       o["state"] = e.state;
@@ -348,14 +372,18 @@ std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& en
     j["overdue"] = std::move(list);
     return Dump(j);
   }
-  std::string out = "overdue at " + timeutil::FormatTimestamp(at_micros) + ": " +
-                    std::to_string(entries.size()) + " open deadline" +
-                    (entries.size() == 1 ? "" : "s") + " past due\n";
+  const auto warnings = static_cast<size_t>(std::count_if(
+      entries.begin(), entries.end(), [](const OverdueEntry& e) { return e.warning; }));
+  const size_t past = entries.size() - warnings;
+  std::string out =
+      "overdue at " + timeutil::FormatTimestamp(at_micros) + ": " + std::to_string(past) +
+      " open deadline" + (past == 1 ? "" : "s") + " past due" +
+      (warnings == 0 ? "" : ", " + std::to_string(warnings) + " warned, not yet due") + "\n";
   if (entries.empty()) return out;
   Table t({"DUE", "CASE", "DEADLINE", "STATUS", "UNIT", "OWNER", "STATE", "RULE"});
   for (const OverdueEntry& e : entries) {
     t.Row({timeutil::FormatTimestamp(e.due_micros), e.case_id, e.deadline,
-           e.breached ? "breached" : "due", Or(e.unit), Or(e.owner_unit), Or(e.state), Or(e.rule)});
+           std::string(OverdueStatus(e)), Or(e.unit), Or(e.owner_unit), Or(e.state), Or(e.rule)});
   }
   return out + t.Render();
 }

@@ -5,6 +5,8 @@
 //   cases      case_id:str -> CaseView
 //   inbox      unit:str next_due:i64be case_id:str -> ""
 //   deadlines  due:i64be case_id:str name:str -> ""     (open deadlines only)
+//   warnings   warn:i64be case_id:str name:str -> ""    (open, unbreached deadlines
+//              with a warning time, warned or not)
 //   stats      day:i32be dimension:str value:str metric:str -> count:u64be
 //   audit      actor_user:str occurred:i64 position:u64be -> AuditRecord
 #include "projections/projection.h"
@@ -30,8 +32,9 @@ constexpr std::string_view kAppliedName = "applied";  // events applied, all par
 constexpr std::string_view kSourceName = "source";    // the Log::Identity() applied
 // Follows the identity in "source"; bumped whenever stored keys change
 // (format 2: audit entries ordered by occurred time; format 3: a case view
-// embeds the engine's fold of the case, CaseState facts).
-constexpr std::string_view kFormatSuffix = " (read models format 3)";
+// embeds the engine's fold of the case, CaseState facts; format 4: the
+// warnings table).
+constexpr std::string_view kFormatSuffix = " (read models format 4)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 
 // Turns an exception escaping a public method into a Status (STYLE.md §3).
@@ -116,11 +119,11 @@ const CaseDeadline* FindOpenDeadline(const CaseView& view, std::string_view name
 }  // namespace
 
 struct ReadModels::Dbs {
-  MDB_dbi meta, cases, inbox, deadlines, stats, audit;
+  MDB_dbi meta, cases, inbox, deadlines, stats, audit, warnings;
   // Dump and Rebuild order.
   std::vector<std::pair<std::string_view, MDB_dbi>> All() const {
-    return {{"meta", meta},           {"cases", cases}, {"inbox", inbox},
-            {"deadlines", deadlines}, {"stats", stats}, {"audit", audit}};
+    return {{"meta", meta},   {"cases", cases}, {"inbox", inbox},      {"deadlines", deadlines},
+            {"stats", stats}, {"audit", audit}, {"warnings", warnings}};
   }
 };
 
@@ -168,6 +171,7 @@ class ReadModels::BatchApplier {
     CaseView view;
     std::string old_inbox_key;
     std::vector<std::pair<int64_t, std::string>> old_open;  // (due, name) in the deadlines table
+    std::vector<std::pair<int64_t, std::string>> old_warn;  // (warn, name) in the warnings table
   };
 
   Status Apply(lmdb::Txn& txn, uint64_t seq, std::string_view record) {
@@ -199,6 +203,15 @@ class ReadModels::BatchApplier {
     return Status::Ok();
   }
 
+  // The (warn, name) pairs of the warnings table for a case: its open,
+  // unbreached deadlines with a warning time.
+  static void Warnings(const CaseView& view, std::vector<std::pair<int64_t, std::string>>* out) {
+    out->clear();
+    for (const CaseDeadline& d : view.facts().deadlines()) {
+      if (d.warn_micros() > 0 && !d.breached()) out->emplace_back(d.warn_micros(), d.name());
+    }
+  }
+
   Status Load(lmdb::Txn& txn, const std::string& case_id, Work** out) {
     auto it = cases_.find(case_id);
     if (it != cases_.end()) {
@@ -218,6 +231,7 @@ class ReadModels::BatchApplier {
     for (const CaseDeadline& d : work.view.facts().deadlines()) {
       work.old_open.emplace_back(d.due_micros(), d.name());
     }
+    Warnings(work.view, &work.old_warn);
     return Status::Ok();
   }
 
@@ -248,6 +262,20 @@ class ReadModels::BatchApplier {
             work.old_open.end()) {
           CASEGRID_RETURN_IF_ERROR(
               txn.Put(dbs_.deadlines, codec::DeadlineKey(due, case_id, name), {}));
+        }
+      }
+      Warnings(work.view, &new_open_);
+      for (const auto& [warn, name] : work.old_warn) {
+        if (std::find(new_open_.begin(), new_open_.end(), std::pair(warn, name)) ==
+            new_open_.end()) {
+          CASEGRID_RETURN_IF_ERROR(txn.Del(dbs_.warnings, codec::DeadlineKey(warn, case_id, name)));
+        }
+      }
+      for (const auto& [warn, name] : new_open_) {
+        if (std::find(work.old_warn.begin(), work.old_warn.end(), std::pair(warn, name)) ==
+            work.old_warn.end()) {
+          CASEGRID_RETURN_IF_ERROR(
+              txn.Put(dbs_.warnings, codec::DeadlineKey(warn, case_id, name), {}));
         }
       }
 
@@ -316,6 +344,7 @@ Result<std::unique_ptr<ReadModels>> ReadModels::Open(const std::string& dir,
     CASEGRID_ASSIGN_OR_RETURN(dbs->deadlines, env->OpenDb("deadlines"));
     CASEGRID_ASSIGN_OR_RETURN(dbs->stats, env->OpenDb("stats"));
     CASEGRID_ASSIGN_OR_RETURN(dbs->audit, env->OpenDb("audit"));
+    CASEGRID_ASSIGN_OR_RETURN(dbs->warnings, env->OpenDb("warnings"));
     return std::unique_ptr<ReadModels>(new ReadModels(std::move(env), std::move(dbs), options));
   });
 }
@@ -486,6 +515,7 @@ Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
           if (d.due_micros() == due) {
             e.next_deadline = d.name();
             e.overdue = d.breached();
+            e.warned = d.warned();
             break;
           }
         }
@@ -495,23 +525,20 @@ Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
   });
 }
 
-Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros) {
+Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros, bool warnings) {
   return Guarded("overdue", [&]() -> Result<std::vector<OverdueEntry>> {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
-    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->deadlines));
     std::vector<OverdueEntry> out;
     CaseView view;
-    for (bool ok = cur->First(); ok; ok = cur->Next()) {
-      int64_t due = 0;
-      std::string_view case_id, name, v;
-      if (!codec::ParseDeadlineKey(cur->key(), &due, &case_id, &name)) {
-        return Status::Corruption("projections deadlines: malformed key " + Hex(cur->key()));
-      }
-      if (due >= at_micros) break;
+    // Reads the case of an index entry into `view` (unless it holds it) and
+    // returns its open deadline `name`.
+    auto deadline_of = [&](std::string_view table, std::string_view case_id,
+                           std::string_view name) -> Result<const CaseDeadline*> {
       if (view.facts().case_id() != case_id) {
-        CASEGRID_RETURN_IF_ERROR(
-            txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v)
-                .WithContext("projections deadlines: case " + std::string(case_id)));
+        std::string_view v;
+        CASEGRID_RETURN_IF_ERROR(txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v)
+                                     .WithContext("projections " + std::string(table) + ": case " +
+                                                  std::string(case_id)));
         if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
           return Status::Corruption("projections: view of case " + std::string(case_id) +
                                     " does not parse");
@@ -519,19 +546,55 @@ Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros) {
       }
       const CaseDeadline* d = FindOpenDeadline(view, name);
       if (d == nullptr) {
-        return Status::Corruption("projections deadlines: case " + std::string(case_id) +
-                                  " has no open deadline " + std::string(name));
+        return Status::Corruption("projections " + std::string(table) + ": case " +
+                                  std::string(case_id) + " has no open deadline " +
+                                  std::string(name));
       }
+      return d;
+    };
+    auto add = [&](std::string_view case_id, const CaseDeadline& d, bool warning) {
       OverdueEntry& e = out.emplace_back();
-      e.due_micros = due;
+      e.due_micros = d.due_micros();
       e.case_id = case_id;
-      e.deadline = name;
+      e.deadline = d.name();
       e.unit = view.facts().unit();
-      e.owner_unit = d->owner_unit();
+      e.owner_unit = d.owner_unit();
       e.state = view.facts().state();
-      e.breached = d->breached();
-      e.rule = d->rule();
+      e.breached = d.breached();
+      e.rule = d.rule();
+      e.warn_micros = d.warn_micros();
+      e.warned = d.warned();
+      e.warning = warning;
+    };
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->deadlines));
+    for (bool ok = cur->First(); ok; ok = cur->Next()) {
+      int64_t due = 0;
+      std::string_view case_id, name;
+      if (!codec::ParseDeadlineKey(cur->key(), &due, &case_id, &name)) {
+        return Status::Corruption("projections deadlines: malformed key " + Hex(cur->key()));
+      }
+      if (due >= at_micros) break;
+      CASEGRID_ASSIGN_OR_RETURN(const CaseDeadline* d, deadline_of("deadlines", case_id, name));
+      add(case_id, *d, false);
     }
+    if (!warnings) return out;
+    // The deadlines whose warning time passed but that are not due yet.
+    CASEGRID_ASSIGN_OR_RETURN(auto wcur, lmdb::Cursor::Open(*txn, dbs_->warnings));
+    for (bool ok = wcur->First(); ok; ok = wcur->Next()) {
+      int64_t warn = 0;
+      std::string_view case_id, name;
+      if (!codec::ParseDeadlineKey(wcur->key(), &warn, &case_id, &name)) {
+        return Status::Corruption("projections warnings: malformed key " + Hex(wcur->key()));
+      }
+      if (warn >= at_micros) break;
+      CASEGRID_ASSIGN_OR_RETURN(const CaseDeadline* d, deadline_of("warnings", case_id, name));
+      if (d->due_micros() >= at_micros) add(case_id, *d, true);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const OverdueEntry& a, const OverdueEntry& b) {
+      if (a.due_micros != b.due_micros) return a.due_micros < b.due_micros;
+      if (a.case_id != b.case_id) return a.case_id < b.case_id;
+      return a.deadline < b.deadline;
+    });
     return out;
   });
 }

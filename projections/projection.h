@@ -53,6 +53,7 @@ struct InboxEntry {
   std::optional<int64_t> next_due_micros;  // none: no open deadline
   std::string next_deadline;               // the name of that deadline
   bool overdue = false;                    // that deadline is breached
+  bool warned = false;                     // that deadline's warning happened (deadline_warned)
   int64_t opened_micros = 0;
 };
 
@@ -66,6 +67,11 @@ struct OverdueEntry {
   std::string state;
   bool breached = false;  // false: due but not yet ticked by the engine
   std::string rule;
+  int64_t warn_micros = 0;  // its warning time; 0 = none
+  bool warned = false;      // its deadline_warned event happened
+  // Listed for its warning (Overdue with warnings): the warning time is
+  // before the query time, the due time is not.
+  bool warning = false;
 };
 
 // Counts of one slice of the statistics. Rates are absent when undefined.
@@ -150,8 +156,11 @@ class ReadModels {
   // without an open deadline last, then by case id.
   Result<std::vector<InboxEntry>> Inbox(std::string_view unit);
   // Every open deadline (breached or not yet ticked) due strictly before
-  // `at_micros`, by due time, then case id, then deadline name.
-  Result<std::vector<OverdueEntry>> Overdue(int64_t at_micros);
+  // `at_micros`; with `warnings`, also every open, unbreached deadline whose
+  // warning time is strictly before `at_micros` but not its due time
+  // (warned, or not yet ticked; OverdueEntry::warning). By due time, then
+  // case id, then deadline name.
+  Result<std::vector<OverdueEntry>> Overdue(int64_t at_micros, bool warnings = false);
   // Statistics over local days [from_day, to_day]; InvalidArgument if from > to.
   Result<StatsReport> Stats(int32_t from_day, int32_t to_day);
   // Every event whose actor.user is `actor_user`, by global seq.
@@ -181,7 +190,7 @@ std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& en
 std::string FormatStats(const StatsReport& stats, bool json);
 std::string FormatAudit(std::string_view actor_user, const std::vector<AuditEntry>& entries,
                         bool json);
-// "open", "met", "met_late", "breached", "cancelled".
+// "open", "met", "met_late", "breached", "cancelled", "warned".
 std::string_view DeadlineStatusName(casegrid::v1::DeadlineStatus status);
 
 }  // namespace casegrid::projections

@@ -35,7 +35,7 @@ int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json);
 // 2 naming the unit when the organisation has no such unit.
 int RunInbox(const GlobalOptions& g, const std::string& unit, bool json);
 // Cases with a deadline due before `at` (RFC 3339; empty: now).
-int RunOverdue(const GlobalOptions& g, const std::string& at, bool json);
+int RunOverdue(const GlobalOptions& g, const std::string& at, bool warned, bool json);
 // Local days YYYY-MM-DD, both included; empty: from 2000-01-01, to 2100-01-01.
 int RunStats(const GlobalOptions& g, const std::string& from, const std::string& to, bool json);
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json);

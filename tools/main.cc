@@ -156,11 +156,13 @@ int main(int argc, char** argv) {
   c_inbox->callback([&] { rc = RunInbox(g, inbox_unit, inbox_json); });
 
   std::string overdue_at;
-  bool overdue_json = false;
+  bool overdue_json = false, overdue_warned = false;
   auto* c_overdue = app.add_subcommand("overdue", "cases with a deadline past due");
   c_overdue->add_option("--at", overdue_at, "RFC 3339 time; default now");
+  c_overdue->add_flag("--warned", overdue_warned,
+                      "also deadlines past their warning time but not yet due");
   c_overdue->add_flag("--json", overdue_json);
-  c_overdue->callback([&] { rc = RunOverdue(g, overdue_at, overdue_json); });
+  c_overdue->callback([&] { rc = RunOverdue(g, overdue_at, overdue_warned, overdue_json); });
 
   std::string stats_from, stats_to;
   bool stats_json = false;

@@ -46,7 +46,7 @@ int RunInbox(const GlobalOptions& g, const std::string& unit, bool json) {
   });
 }
 
-int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool json) {
+int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, bool json) {
   int64_t at = Env::Default()->NowMicros();
   if (!at_text.empty()) {
     auto t = timeutil::ParseTimestamp(at_text);
@@ -54,7 +54,7 @@ int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool json) {
     at = *t;
   }
   return RunQuery(g, [&](Session& s) {
-    auto entries = s.models->Overdue(at);
+    auto entries = s.models->Overdue(at, warned);
     if (!entries.ok()) return Fail(entries.status());
     std::cout << projections::FormatOverdue(at, *entries, json);
     return 0;

@@ -33,6 +33,9 @@ int PrintReplay(events::Log& log, const std::string& case_id) {
                     timeutil::FormatTimestamp(e.deadline_set().due_micros());
         } else if (e.has_deadline_breached()) {
           detail += " " + e.deadline_breached().name();
+        } else if (e.has_deadline_warned()) {
+          detail += " " + e.deadline_warned().name() + " due " +
+                    timeutil::FormatTimestamp(e.deadline_warned().due_micros());
         } else if (e.has_deadline_met()) {
           detail += " " + e.deadline_met().name() + (e.deadline_met().late() ? " (late)" : "");
         } else if (e.has_escalated()) {

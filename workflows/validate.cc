@@ -89,10 +89,10 @@ class Checker {
       const std::string path = Index("actions", i);
       const std::string what = "action " + Quote(a.name());
       // The engine's own actions (engine/decider.h): the ticker's breach and
-      // the move to another version.
-      if (a.name() == "breach" || a.name() == "migrate") {
+      // warning and the move to another version.
+      if (a.name() == "breach" || a.name() == "warn" || a.name() == "migrate") {
         Add(path + ".name",
-            what + " is reserved for the engine (breach, migrate); name it otherwise");
+            what + " is reserved for the engine (breach, warn, migrate); name it otherwise");
       }
       if (a.effect() == casegrid::v1::OPEN_CASE) {
         if (open_case_ < 0) {
@@ -244,6 +244,55 @@ class Checker {
     }
   }
 
+  // A warning counts in one unit, at least 1, and leaves less time than the
+  // deadline gives; a deadline counted in working hours warns in hours.
+  void CheckWarning(const Deadline& d, const std::string& path, const std::string& what) {
+    const auto& w = d.warn_before();
+    const std::string wpath = path + ".warn_before";
+    if (w.working_days() != 0 && w.working_hours() != 0) {
+      Add(wpath, what + " warn_before has both working_days and working_hours; it counts in one");
+      return;
+    }
+    if (w.working_days() == 0 && w.working_hours() == 0) {
+      Add(wpath, what + " has warn_before without working_days or working_hours");
+      return;
+    }
+    const bool days = w.working_days() != 0;
+    const std::string field = wpath + (days ? ".working_days" : ".working_hours");
+    const std::string unit = days ? "working_days" : "working_hours";
+    const int32_t n = days ? w.working_days() : w.working_hours();
+    if (n < 0) {
+      Add(field,
+          what + " warn_before." + unit + " is " + std::to_string(n) + "; it must be at least 1");
+      return;
+    }
+    auto not_less = [&](const std::string& limit, int32_t value) {
+      Add(field, what + " warn_before." + unit + " is " + std::to_string(n) +
+                     "; it must be less than the deadline's " + limit + " (" +
+                     std::to_string(value) +
+                     "): a warning leaves less time than the deadline gives");
+    };
+    const bool hour_deadline = d.working_hours() > 0 || d.levels_size() > 0;
+    if (days && hour_deadline) {
+      Add(field, what +
+                     " counts working hours: its warn_before counts working_hours, not "
+                     "working_days");
+    } else if (days && d.calendar_days() > 0 && n >= d.calendar_days()) {
+      not_less("calendar_days", d.calendar_days());
+    } else if (days && d.calendar_days() <= 0 && n >= d.working_days()) {
+      not_less("working_days", d.working_days());
+    } else if (!days && d.working_hours() > 0 && n >= d.working_hours()) {
+      not_less("working_hours", d.working_hours());
+    } else if (!days) {
+      for (const auto& l : d.levels()) {
+        if (l.working_hours() > 0 && n >= l.working_hours()) {
+          not_less(l.level() + " limit", l.working_hours());
+          break;
+        }
+      }
+    }
+  }
+
   void CheckDeadlines() {
     for (const Action& a : def_.actions()) {
       for (const auto& d : a.starts()) started_.insert(d);
@@ -266,6 +315,7 @@ class Checker {
                 " of working_days, calendar_days, working_hours and levels; it counts in one");
       }
       if (d.levels_size() > 0) CheckLevels(d, path, what);
+      if (d.has_warn_before()) CheckWarning(d, path, what);
       if (d.owner().empty()) {
         Add(path, what + " has no owner (owner: case_unit or centre)");
       } else if (d.owner() != "case_unit" && d.owner() != "centre") {

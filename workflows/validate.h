@@ -57,6 +57,10 @@ struct ValidateOptions {
 //    at most one of working_days, working_hours, calendar_days and levels, and
 //    an action starting it; per-level limits (owner case_unit) give village,
 //    town and district each once, with at least 1 working hour;
+//  - a deadline's warn_before sets exactly one of working_days and
+//    working_hours, at least 1 and less than the deadline's own limit in that
+//    unit (working_days, calendar_days, working_hours or each level's); a
+//    deadline counted in working hours (or levels) warns in working_hours;
 //  - no two actions are ambiguous: both can be taken from one state by one
 //    role, with the same effect, `to`, `emits` and set of data field names;
 //  - escalation ends at the district: a centre-owned deadline (the district

@@ -187,6 +187,87 @@ TEST_CASE("working hours past the last published year are an error", "[calendar]
           "provisional one from `casegrid calendar derive --year 2028` (docs/calendar.md)");
 }
 
+// ---- Warnings counted backwards from the due time (cn-mainland 2026) ----
+
+TEST_CASE("a warning N working hours before skips the lunch break backwards", "[calendar]") {
+  // 13:30-14:30 (1), then 12:00-11:00 (1): 11:00, as 11:00 + 2 hours is 14:30.
+  REQUIRE(
+      *Shipped().WarnBeforeWorkingHours(Local("2026-09-29 14:30"), 2, Local("2026-09-29 09:00")) ==
+      Local("2026-09-29 11:00"));
+  // Inside one period.
+  REQUIRE(
+      *Shipped().WarnBeforeWorkingHours(Local("2026-09-29 17:00"), 1, Local("2026-09-29 09:00")) ==
+      Local("2026-09-29 16:00"));
+}
+
+TEST_CASE("a warning whose hours end at a period's start is at the previous period's end",
+          "[calendar]") {
+  // 09-30 08:30-09:30 is the hour; 1 hour is also left from 09-29 17:30, earlier.
+  REQUIRE(
+      *Shipped().WarnBeforeWorkingHours(Local("2026-09-30 09:30"), 1, Local("2026-09-29 09:00")) ==
+      Local("2026-09-29 17:30"));
+  // 4 hours before 17:30 is 13:30; from 12:00 the same 4 hours are left.
+  REQUIRE(
+      *Shipped().WarnBeforeWorkingHours(Local("2026-09-30 17:30"), 4, Local("2026-09-29 09:00")) ==
+      Local("2026-09-30 12:00"));
+}
+
+TEST_CASE("a warning in working hours crosses a weekend backwards", "[calendar]") {
+  // Monday 09-14 08:30-10:00 (1.5), Friday 09-11 17:30-17:00 (0.5).
+  REQUIRE(
+      *Shipped().WarnBeforeWorkingHours(Local("2026-09-14 10:00"), 2, Local("2026-09-11 09:00")) ==
+      Local("2026-09-11 17:00"));
+}
+
+TEST_CASE("a warning in working hours crosses National Day backwards", "[calendar]") {
+  // 10-08 08:30-10:30 (2), 10-01..07 off, 09-30 17:30-16:30 (1).
+  REQUIRE(
+      *Shipped().WarnBeforeWorkingHours(Local("2026-10-08 10:30"), 3, Local("2026-09-30 09:00")) ==
+      Local("2026-09-30 16:30"));
+  REQUIRE(
+      *Shipped().WarnBeforeWorkingHours(Local("2026-10-08 09:30"), 1, Local("2026-09-30 09:00")) ==
+      Local("2026-09-30 17:30"));
+}
+
+TEST_CASE("a warning at or before the arming time is no warning (0)", "[calendar]") {
+  const int64_t due = Local("2026-09-29 14:30");
+  REQUIRE(*Shipped().WarnBeforeWorkingHours(due, 2, Local("2026-09-29 11:00")) == 0);
+  REQUIRE(*Shipped().WarnBeforeWorkingHours(due, 2, Local("2026-09-29 11:00") - 1) ==
+          Local("2026-09-29 11:00"));
+  REQUIRE(*Shipped().WarnBeforeWorkingHours(due, 0, Local("2026-09-29 09:00")) == 0);
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-09-29"), 1, EndOf("2026-09-28")) == 0);
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-09-29"), 1, EndOf("2026-09-28") - 1) ==
+          EndOf("2026-09-28"));
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-09-29"), 0, Local("2026-09-28 09:00")) == 0);
+}
+
+TEST_CASE("a warning N working days before is the end of the Nth working day before the due day",
+          "[calendar]") {
+  const int64_t armed = Local("2026-09-01 09:00");
+  // Tuesday's due: Monday's end.
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-09-29"), 1, armed) == EndOf("2026-09-28"));
+  // Monday's due: Friday's end, then Thursday's (the weekend skipped).
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-09-14"), 1, armed) == EndOf("2026-09-11"));
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-09-14"), 2, armed) == EndOf("2026-09-10"));
+  // After National Day (10-01..07 off): 09-30's end.
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-10-08"), 1, armed) == EndOf("2026-09-30"));
+  // Monday 09-21: the make-up Sunday 09-20 is a working day.
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-09-21"), 1, armed) == EndOf("2026-09-20"));
+  // A calendar-day deadline on a holiday (10-04): 3 working days before are
+  // 09-30, 09-29, 09-28.
+  REQUIRE(*Shipped().WarnBeforeWorkingDays(EndOf("2026-10-04"), 3, armed) == EndOf("2026-09-28"));
+}
+
+TEST_CASE("a warning that needs a day the calendar does not cover is an error", "[calendar]") {
+  // Due in 2028 (a calendar-day deadline may be): no schedule to count back on.
+  REQUIRE(
+      Message(Shipped().WarnBeforeWorkingDays(EndOf("2028-01-10"), 1, Local("2027-12-01 09:00"))) ==
+      "calendar cn-mainland covers 2025–2027 (2027 provisional); a warning 1 working day "
+      "before a deadline due 2028-01-10 falls past 2027-12-31: publish the 2028 schedule, or a "
+      "provisional one from `casegrid calendar derive --year "
+      "2028` (docs/calendar.md)");
+}
+
 TEST_CASE("a calendar's own working hours replace the default", "[calendar]") {
   Result<BusinessCalendar> cal = BusinessCalendar::FromYears(
       {ParseYear(YearYaml(2026, "working_hours: [{from: \"09:00\", to: \"17:00\"}]\n"))});

@@ -382,3 +382,134 @@ TEST_CASE("a station that escalated by hand gets no second escalation from a lat
   CHECK(Count(*town, "escalated") == 1);
   CHECK(h.state().unit() == kDistrict);
 }
+
+// ---- Deadline warnings (warn_before; docs/workflows.md, "Deadline warnings") ----
+
+TEST_CASE("a dispatch arms the response with a warning at the end of the working day before it",
+          "[decider][warn]") {
+  DeciderHarness h;
+  // Dispatched Wednesday 09-23: 09-24, (Mid-Autumn 09-25..27 off) 09-28,
+  // 09-29, 09-30, (National Day 10-01..07 off) 10-08 is the 5th working
+  // day. 1 working day before it is 09-30.
+  REQUIRE_OK(h.Do(Cmd("LS-1", "intake", kWindow, "2026-09-23T09:00:00+08:00", IntakeData())));
+  auto events = h.Do(Cmd("LS-1", "dispatch", kCentre, "2026-09-23T10:00:00+08:00"));
+  REQUIRE_OK(events);
+  REQUIRE(h.Due("response") == At("2026-10-08T23:59:59.999999+08:00"));
+  REQUIRE(h.WarnAt("response") == At("2026-09-30T23:59:59.999999+08:00"));
+  // The deadline_set records it.
+  bool found = false;
+  for (const auto& e : *events) {
+    if (e.has_deadline_set() && e.deadline_set().name() == "response") {
+      found = true;
+      CHECK(e.deadline_set().warn_micros() == At("2026-09-30T23:59:59.999999+08:00"));
+    }
+  }
+  REQUIRE(found);
+  // contact has no warn_before: no warning.
+  REQUIRE(h.WarnAt("contact") == 0);
+}
+
+TEST_CASE("a complex case's 30-calendar-day final answer warns 3 working days before",
+          "[decider][warn]") {
+  DeciderHarness h;
+  Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00", true);
+  // Intake 09-01 + 30 calendar days: 10-01, a holiday. 3 working days before
+  // it: 09-30, 09-29, 09-28.
+  REQUIRE(h.Due("final_response") == At("2026-10-01T23:59:59.999999+08:00"));
+  REQUIRE(h.WarnAt("final_response") == At("2026-09-28T23:59:59.999999+08:00"));
+  // plan: 5 working days after 09-01 is Tuesday 09-08; warned Monday 09-07.
+  REQUIRE(h.Due("plan") == At("2026-09-08T23:59:59.999999+08:00"));
+  REQUIRE(h.WarnAt("plan") == At("2026-09-07T23:59:59.999999+08:00"));
+}
+
+TEST_CASE("a warning time at or before the arming time means no warning", "[decider][warn]") {
+  DeciderHarness h;
+  // Dispatched late, on 09-29: the final answer (from intake 09-01) is still
+  // due 10-01, and its warning time, 09-28, has passed when it is armed.
+  Open(h, "2026-09-01T09:00:00+08:00", "2026-09-29T10:00:00+08:00", true);
+  REQUIRE(h.Due("final_response") == At("2026-10-01T23:59:59.999999+08:00"));
+  REQUIRE(h.WarnAt("final_response") == 0);
+  REQUIRE_FALSE(h.Warn("final_response").ok());
+}
+
+TEST_CASE("a warning is one deadline_warned event at the warning time, and only once",
+          "[decider][warn]") {
+  DeciderHarness h;
+  Open(h, "2026-09-23T09:00:00+08:00", "2026-09-23T10:00:00+08:00");
+  const std::string state = h.state().state();
+  auto warned = h.Warn("response");
+  REQUIRE_OK(warned);
+  REQUIRE(warned->size() == 1);
+  const auto& e = (*warned)[0];
+  REQUIRE(e.has_deadline_warned());
+  CHECK(e.action() == "warn");
+  CHECK(e.actor().user() == "system");
+  CHECK(e.occurred_micros() == At("2026-09-30T23:59:59.999999+08:00"));
+  CHECK(e.state() == state);
+  CHECK(e.deadline_warned().name() == "response");
+  CHECK(e.deadline_warned().due_micros() == At("2026-10-08T23:59:59.999999+08:00"));
+  CHECK(e.deadline_warned().warn_micros() == At("2026-09-30T23:59:59.999999+08:00"));
+  CHECK(e.deadline_warned().owner_unit() == kStation);
+  CHECK(e.deadline_warned().rule() ==
+        "deadline response: end of the 5th working day after the dispatch day");
+  // The deadline stays open and unbreached, marked warned.
+  const casegrid::v1::CaseDeadline* d = nullptr;
+  for (const auto& open : h.state().deadlines()) {
+    if (open.name() == "response") d = &open;
+  }
+  REQUIRE(d != nullptr);
+  CHECK(d->warned());
+  CHECK(d->warned_micros() == At("2026-09-30T23:59:59.999999+08:00"));
+  CHECK_FALSE(d->breached());
+  CHECK_FALSE(h.state().breached_any());
+  for (const auto& m : h.state().marks()) CHECK(m.action() != "warn");
+  // Once.
+  REQUIRE(Rejection(h, [&] {
+            auto cmd = Cmd("LS-1", "warn", "system:system:", "2026-10-01T09:00:00+08:00",
+                           R"({"deadline":"response"})");
+            return cmd;
+          }()) == "deadline \"response\" has no warning pending on case LS-1");
+}
+
+TEST_CASE("a deadline met before its warning time is never warned", "[decider][warn]") {
+  DeciderHarness h;
+  Open(h, "2026-09-23T09:00:00+08:00", "2026-09-23T10:00:00+08:00");
+  REQUIRE_OK(h.Do(Cmd("LS-1", "contact", UnitActor(kStation), "2026-09-24T10:00:00+08:00")));
+  REQUIRE_OK(h.Do(Cmd("LS-1", "respond", UnitActor(kStation), "2026-09-28T10:00:00+08:00",
+                      R"({"answer":"paid"})")));
+  REQUIRE(h.WarnAt("response") == -1);  // met: not open
+  REQUIRE_FALSE(h.Warn("response").ok());
+}
+
+TEST_CASE("an extended deadline gets its own warning for its new due time", "[decider][warn]") {
+  DeciderHarness h;
+  Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00");
+  REQUIRE(h.WarnAt("response") == At("2026-09-07T23:59:59.999999+08:00"));
+  REQUIRE_OK(h.Warn("response"));
+  REQUIRE_OK(
+      h.Do(Cmd("LS-1", "extend", kCentre, "2026-09-08T09:00:00+08:00",
+               "{\"deadline\":\"response\",\"working_days\":5,\"reason\":\"site survey\"}")));
+  // 09-08 + 5 working days: 09-15 (Tuesday); warned at the end of Monday 09-14.
+  REQUIRE(h.Due("response") == At("2026-09-15T23:59:59.999999+08:00"));
+  REQUIRE(h.WarnAt("response") == At("2026-09-14T23:59:59.999999+08:00"));
+  auto again = h.Warn("response");
+  REQUIRE_OK(again);
+  REQUIRE(Count(*again, "deadline_warned") == 1);
+}
+
+TEST_CASE("hotline: the 2-working-hour sign deadline warns 1 working hour before, over a weekend",
+          "[decider][warn]") {
+  DeciderHarness h("hotline-12345");
+  REQUIRE_OK(h.Do(HotlineIntake("H-1", "2026-09-11T15:00:00+08:00")));
+  REQUIRE_OK(h.Do(Cmd("H-1", "dispatch", kCentre, "2026-09-11T16:00:00+08:00")));
+  // Friday 16:00-17:30 (1.5), Monday 08:30-09:00 (0.5): due Monday 09:00.
+  // 1 hour before: Monday 08:30-09:00 (0.5), Friday 17:30-17:00 (0.5).
+  REQUIRE(h.Due("sign") == At("2026-09-14T09:00:00+08:00"));
+  REQUIRE(h.WarnAt("sign") == At("2026-09-11T17:00:00+08:00"));
+  // Signed Monday 09-14: 5 working days are 09-15..09-18 and the make-up
+  // Sunday 09-20, so the answer is due 09-20; the working day before it is
+  // Friday 09-18 (Saturday 09-19 is off).
+  REQUIRE_OK(h.Do(Cmd("H-1", "sign", UnitActor(kStation), "2026-09-14T08:40:00+08:00")));
+  REQUIRE(h.Due("answer") == At("2026-09-20T23:59:59.999999+08:00"));
+  REQUIRE(h.WarnAt("answer") == At("2026-09-18T23:59:59.999999+08:00"));
+}

@@ -158,7 +158,25 @@ class DeciderHarness {
     cmd.set_at_micros(due);
     return Do(cmd);
   }
+  // Fires deadline `name`'s warning at its warning time (the ticker's warn).
+  Result<std::vector<casegrid::v1::Event>> Warn(const std::string& name) {
+    casegrid::v1::Command cmd;
+    cmd.set_case_id(state_.case_id());
+    cmd.set_action(std::string(engine::kWarnAction));
+    cmd.mutable_actor()->set_user("system");
+    cmd.mutable_actor()->set_role("system");
+    (*cmd.mutable_data()->mutable_fields())["deadline"].set_string_value(name);
+    cmd.set_at_micros(WarnAt(name));
+    return Do(cmd);
+  }
   const casegrid::v1::CaseState& state() const { return state_; }
+  // The open deadline's warning time; -1 when it is not open.
+  int64_t WarnAt(const std::string& name) const {
+    for (const auto& d : state_.deadlines()) {
+      if (d.name() == name) return d.warn_micros();
+    }
+    return -1;
+  }
   int64_t Due(const std::string& name) const {
     for (const auto& d : state_.deadlines()) {
       if (d.name() == name) return d.due_micros();

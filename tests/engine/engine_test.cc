@@ -1,5 +1,7 @@
 // The engine over a real journal: group commit, idempotency, rejection in a
 // batch, deadlines by watermark and tick, history replays to the same events.
+#include <algorithm>
+
 #include "engine/verify.h"
 #include "events/log.h"
 #include "projections/projection.h"
@@ -194,10 +196,11 @@ TEST_CASE("an intake names its workflow, the case keeps it and deadlines fire by
   REQUIRE_OK(state);
   CHECK(state->workflow_id() == "hotline-12345");
   CHECK(state->workflow_version() == 1);
-  // Not signed by 14:30: the ticker urges the station automatically.
+  // Not signed by 14:30: the ticker warns the station at 13:30 (1 working
+  // hour left), then urges it automatically.
   auto fired = rig.engine->Tick(At("2026-09-01T15:00:00+08:00"));
   REQUIRE_OK(fired);
-  CHECK(fired->events == 2);  // breached, urged
+  CHECK(fired->events == 3);  // warned, breached, urged
   std::vector<std::string> payloads;
   REQUIRE_OK(engine::ReplayCase(*rig.log, "H-1",
                                 [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState&) {
@@ -278,4 +281,119 @@ TEST_CASE("a failed journal commit stops intake until reopened, and writes nothi
   auto report = engine::VerifyLog(*rig.log);
   REQUIRE_OK(report);
   CHECK(report->first_problem.ok());
+}
+
+// ---- Deadline warnings through the engine's ticker and watermark ----
+
+namespace {
+
+// The payloads of a case's stored events, with the deadline's name for the
+// deadline events ("deadline_warned response").
+std::vector<std::string> Payloads(Rig& rig, const std::string& case_id) {
+  std::vector<std::string> out;
+  REQUIRE_OK(engine::ReplayCase(*rig.log, case_id,
+                                [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState&) {
+                                  std::string p(engine::PayloadName(e));
+                                  if (e.has_deadline_warned())
+                                    p += " " + e.deadline_warned().name();
+                                  if (e.has_deadline_breached())
+                                    p += " " + e.deadline_breached().name();
+                                  out.push_back(p);
+                                }));
+  return out;
+}
+
+// A simple petition dispatched Wednesday 09-23 and contacted on 09-24: its
+// response is due at the end of 10-08 (Mid-Autumn 09-25..27 and National
+// Day 10-01..07 off) and warned at the end of 09-30.
+void DispatchedBeforeNationalDay(Rig& rig) {
+  auto answers =
+      rig.Apply({Cmd("LS-1", "intake", kWindow, "2026-09-23T09:00:00+08:00", IntakeData()),
+                 Cmd("LS-1", "dispatch", kCentre, "2026-09-23T10:00:00+08:00"),
+                 Cmd("LS-1", "contact", UnitActor(kStation), "2026-09-24T10:00:00+08:00")});
+  for (const auto& a : answers) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+}
+
+}  // namespace
+
+TEST_CASE("the ticker warns once at the warning time, then breaches at the due time",
+          "[engine][warn]") {
+  Rig rig;
+  DispatchedBeforeNationalDay(rig);
+  const int64_t warn = At("2026-09-30T23:59:59.999999+08:00");
+  auto early = rig.engine->Tick(warn - 1);
+  REQUIRE_OK(early);
+  REQUIRE(early->events == 0);
+  auto fired = rig.engine->Tick(warn);
+  REQUIRE_OK(fired);
+  REQUIRE(fired->events == 1);
+  REQUIRE(fired->deadline_events == 1);
+  auto state = rig.engine->CaseState("LS-1");
+  REQUIRE_OK(state);
+  REQUIRE(state->deadlines_size() == 1);
+  CHECK(state->deadlines(0).warned());
+  CHECK(state->deadlines(0).warned_micros() == warn);
+  CHECK(state->last_micros() == warn);
+  // Nothing more until it is due.
+  auto quiet = rig.engine->Tick(At("2026-10-08T23:00:00+08:00"));
+  REQUIRE_OK(quiet);
+  REQUIRE(quiet->events == 0);
+  // Due: breached and escalated to the town, which gets its own warning for
+  // the re-armed response: from 10-08 23:59, 5 working days are 10-09,
+  // 10-10 (make-up Saturday), 10-12, 10-13, 10-14; warned at the end of 10-13.
+  REQUIRE_OK(rig.engine->Tick(At("2026-10-09T00:00:00+08:00")));
+  state = rig.engine->CaseState("LS-1");
+  REQUIRE(state->unit() == kTown);
+  REQUIRE(state->deadlines(0).due_micros() == At("2026-10-14T23:59:59.999999+08:00"));
+  REQUIRE(state->deadlines(0).warn_micros() == At("2026-10-13T23:59:59.999999+08:00"));
+  REQUIRE_FALSE(state->deadlines(0).warned());
+  REQUIRE_OK(rig.engine->Tick(At("2026-10-14T00:00:00+08:00")));
+  const std::vector<std::string> expected = {"case_reported",
+                                             "deadline_set",
+                                             "case_dispatched",
+                                             "deadline_met",
+                                             "deadline_set",
+                                             "deadline_set",
+                                             "petitioner_contacted",
+                                             "deadline_met",
+                                             "deadline_warned response",
+                                             "deadline_breached response",
+                                             "escalated",
+                                             "deadline_set",
+                                             "deadline_warned response"};
+  REQUIRE(Payloads(rig, "LS-1") == expected);
+}
+
+TEST_CASE("a command after the warning time first writes the warning, then its own events",
+          "[engine][warn]") {
+  Rig rig;
+  DispatchedBeforeNationalDay(rig);
+  auto answers = rig.Apply({Cmd("LS-1", "respond", UnitActor(kStation), "2026-10-08T09:00:00+08:00",
+                                R"({"answer":"paid"})")});
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
+  const auto payloads = Payloads(rig, "LS-1");
+  REQUIRE(payloads.size() == 11);
+  CHECK(payloads[8] == "deadline_warned response");
+  CHECK(payloads[9] == "responded");
+  CHECK(payloads[10] == "deadline_met");
+}
+
+TEST_CASE("a deadline met before its warning time is never warned by the ticker",
+          "[engine][warn]") {
+  Rig rig;
+  rig.Apply(Lifecycle("LS-1"));  // the response is met on 09-03, its warning was 09-07
+  REQUIRE_OK(rig.engine->Tick(At("2026-12-01T00:00:00+08:00")));
+  const auto payloads = Payloads(rig, "LS-1");
+  REQUIRE(payloads.size() > 6);
+  REQUIRE(std::count(payloads.begin(), payloads.end(), "deadline_warned response") == 0);
+}
+
+TEST_CASE("nobody but the ticker may warn", "[engine][warn]") {
+  Rig rig;
+  DispatchedBeforeNationalDay(rig);
+  auto answers = rig.Apply({Cmd("LS-1", "warn", "x:system:", "2026-09-26T10:00:00+08:00",
+                                "{\"deadline\":\"response\"}")});
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
+  REQUIRE(answers[0].status.message() ==
+          "action \"warn\" is reserved for the engine's deadline ticker");
 }

@@ -145,11 +145,12 @@ class Script {
     log_->Append(std::move(ev));
   }
   void DeadlineSet(const std::string& id, int64_t at, const std::string& name, int64_t due,
-                   const std::string& owner = "U-1", bool provisional = false) {
+                   const std::string& owner = "U-1", bool provisional = false, int64_t warn = 0) {
     v1::Event ev = Envelope(id, "dispatch", "dispatched", at, "system");
     auto* p = ev.mutable_deadline_set();
     p->set_name(name);
     p->set_due_micros(due);
+    p->set_warn_micros(warn);
     p->set_rule("5 working days after the dispatch day");
     p->set_workflow_id("125");
     p->set_workflow_version(1);
@@ -165,6 +166,14 @@ class Script {
     v1::Event ev = Envelope(id, "plan", state, at, "system");
     ev.mutable_deadline_met()->set_name(name);
     ev.mutable_deadline_met()->set_late(late);
+    log_->Append(std::move(ev));
+  }
+  void DeadlineWarned(const std::string& id, int64_t at, const std::string& name, int64_t due) {
+    v1::Event ev = Envelope(id, "warn", "dispatched", at, "system");
+    auto* p = ev.mutable_deadline_warned();
+    p->set_name(name);
+    p->set_due_micros(due);
+    p->set_warn_micros(at);
     log_->Append(std::move(ev));
   }
   void DeadlineBreached(const std::string& id, int64_t at, const std::string& name,
@@ -433,6 +442,91 @@ TEST_CASE("a re-armed deadline replaces the breached one in the overdue list", "
   REQUIRE(later->size() == 1);
   CHECK((*later)[0].due_micros == kT0 + kDay);
   CHECK((*later)[0].owner_unit == "U-T1");
+}
+
+TEST_CASE("a warned deadline shows as warned in the case, the inbox and overdue --warned",
+          "[projections][warn]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0 + kHour, "U-V1");
+  // Due in 2 days, warned from 1 day before.
+  s.DeadlineSet("LS-1", kT0 + kHour, "response", kT0 + 2 * kDay, "U-V1", false, kT0 + kDay);
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  // Before the warning time: neither list has it.
+  CHECK(m->Overdue(kT0 + kDay, true)->empty());
+  // Past the warning time, not yet warned by the engine: warn_due, only with
+  // warnings asked for.
+  CHECK(m->Overdue(kT0 + kDay + 1)->empty());
+  auto pending = m->Overdue(kT0 + kDay + 1, true);
+  REQUIRE_OK(pending);
+  REQUIRE(pending->size() == 1);
+  CHECK((*pending)[0].warning);
+  CHECK_FALSE((*pending)[0].warned);
+  CHECK((*pending)[0].warn_micros == kT0 + kDay);
+  CHECK(projections::FormatOverdue(kT0 + kDay + 1, *pending, true).find("\"warn_due\"") !=
+        std::string::npos);
+  auto inbox = m->Inbox("U-V1");
+  REQUIRE(inbox->size() == 1);
+  CHECK_FALSE((*inbox)[0].warned);
+
+  s.DeadlineWarned("LS-1", kT0 + kDay, "response", kT0 + 2 * kDay);
+  CatchUp(*m, log);
+  auto warned = m->Overdue(kT0 + kDay + 1, true);
+  REQUIRE(warned->size() == 1);
+  CHECK((*warned)[0].warned);
+  CHECK((*warned)[0].case_id == "LS-1");
+  CHECK((*warned)[0].deadline == "response");
+  CHECK((*warned)[0].due_micros == kT0 + 2 * kDay);
+  const std::string text = projections::FormatOverdue(kT0 + kDay + 1, *warned, false);
+  CHECK(text.find("0 open deadlines past due, 1 warned, not yet due") != std::string::npos);
+  CHECK(text.find(" warned ") != std::string::npos);
+  inbox = m->Inbox("U-V1");
+  REQUIRE(inbox->size() == 1);
+  CHECK((*inbox)[0].warned);
+  CHECK_FALSE((*inbox)[0].overdue);
+  CHECK(projections::FormatInbox("U-V1", *inbox, false).find("response (warned)") !=
+        std::string::npos);
+  CHECK(projections::FormatInbox("U-V1", *inbox, true).find("\"warned\": true") !=
+        std::string::npos);
+  auto view = m->GetCase("LS-1");
+  REQUIRE_OK(view);
+  const std::string shown = projections::FormatCase(*view, false);
+  CHECK(shown.find("response due " + timeutil::FormatTimestamp(kT0 + 2 * kDay) + " warned " +
+                   timeutil::FormatTimestamp(kT0 + kDay) + " (warned)") != std::string::npos);
+  CHECK(projections::FormatCase(*view, true)
+            .find("\"warned_at\": \"" + timeutil::FormatTimestamp(kT0 + kDay) + "\"") !=
+        std::string::npos);
+
+  // Past its due time it is overdue (listed once), not a warning.
+  auto due = m->Overdue(kT0 + 3 * kDay, true);
+  REQUIRE(due->size() == 1);
+  CHECK_FALSE((*due)[0].warning);
+  // Breached: it leaves the warnings index.
+  s.DeadlineBreached("LS-1", kT0 + 2 * kDay, "response");
+  CatchUp(*m, log);
+  CHECK(m->Overdue(kT0 + kDay + 1, true)->empty());
+}
+
+TEST_CASE("a deadline met after its warning leaves overdue --warned", "[projections][warn]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0 + kHour, "U-V1");
+  s.DeadlineSet("LS-1", kT0 + kHour, "response", kT0 + 2 * kDay, "U-V1", false, kT0 + kDay);
+  s.DeadlineWarned("LS-1", kT0 + kDay, "response", kT0 + 2 * kDay);
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+  REQUIRE(m->Overdue(kT0 + kDay + kHour, true)->size() == 1);
+  s.DeadlineMet("LS-1", kT0 + kDay + kHour, "response", false, "responded");
+  CatchUp(*m, log);
+  CHECK(m->Overdue(kT0 + kDay + 2 * kHour, true)->empty());
+  // The ended deadline keeps its warning.
+  CHECK(m->GetCase("LS-1")->ended_deadlines(0).deadline().warned());
 }
 
 TEST_CASE("stats count by the event's local day and give the satisfaction rate", "[projections]") {

@@ -532,6 +532,38 @@ TEST_CASE("overdue --at a later time lists the case whose deadline passed", "[cl
   CHECK_FALSE(Contains(cli.Ok({"overdue", "--at", "2026-10-01T00:00:00+08:00"}), "LS-1"));
 }
 
+TEST_CASE("a warned response shows in replay, the inbox, case show and overdue --warned",
+          "[cli][warn]") {
+  Cli cli;
+  OpenReferenceCase(cli);  // dispatched 09-30: response due 10-13, warned at the end of 10-12
+  cli.Ok({"submit", "--file", "-", "--quiet"},
+         Line("", "LS-1", "contact", "2026-10-08T09:00:00+08:00", kStationUnit));
+  Output o = cli.Run({"tick", "--now", "2026-10-13T08:00:00+08:00"});
+  INFO(o.out << o.err);
+  CHECK(o.out == "tick 2026-10-13T08:00:00+08:00: 1 events from deadlines due before then\n");
+  CHECK(Contains(cli.Ok({"replay", "LS-1"}),
+                 "warn: deadline_warned response due 2026-10-13T23:59:59.999999+08:00"));
+  CHECK(Contains(cli.Ok({"inbox", "371302-001-001"}), "response (warned)"));
+  const json c = cli.CaseJson("LS-1");
+  bool found = false;
+  for (const auto& d : c["deadlines"]) {
+    if (d["name"] != "response") continue;
+    found = true;
+    CHECK(d["status"] == "warned");
+    CHECK(d["warned_at"] == "2026-10-12T23:59:59.999999+08:00");
+  }
+  CHECK(found);
+  // Not due yet: only with --warned.
+  CHECK_FALSE(Contains(cli.Ok({"overdue", "--at", "2026-10-13T08:00:00+08:00"}), "LS-1"));
+  const json w =
+      json::parse(cli.Ok({"overdue", "--at", "2026-10-13T08:00:00+08:00", "--warned", "--json"}));
+  REQUIRE(w["overdue"].size() == 1);
+  CHECK(w["overdue"][0]["case_id"] == "LS-1");
+  CHECK(w["overdue"][0]["deadline"] == "response");
+  CHECK(w["overdue"][0]["status"] == "warned");
+  CHECK(w["overdue"][0]["warn_at"] == "2026-10-12T23:59:59.999999+08:00");
+}
+
 TEST_CASE("audit --actor lists the events of the case that actor wrote", "[cli]") {
   Cli& cli = Escalated();
   const std::string out = cli.Ok({"audit", "--actor", "c01"});
