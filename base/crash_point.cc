@@ -26,7 +26,8 @@ int IndexOf(std::string_view name) {
 
 // Arms from CASEGRID_CRASH_AT unless Arm or Disarm came first; exits 2 on a
 // malformed value.
-bool ReadEnvironment() {
+bool ArmFromEnvironment() {
+  if (internal::armed.load(std::memory_order_acquire) != internal::kUnread) return false;
   const char* spec = std::getenv(kEnvVar);
   int index = internal::kDisarmed;
   if (spec != nullptr && *spec != '\0') {
@@ -96,13 +97,17 @@ Status Arm(std::string_view name, uint64_t n) {
 
 void Disarm() { internal::armed.store(internal::kDisarmed, std::memory_order_release); }
 
+void ReadEnvironment() {
+  static const bool read = ArmFromEnvironment();
+  (void)read;
+}
+
 namespace internal {
 
 void Reached(std::string_view name) {
   int index = armed.load(std::memory_order_acquire);
   if (index == kUnread) {
-    static const bool read = ReadEnvironment();
-    (void)read;
+    ReadEnvironment();
     index = armed.load(std::memory_order_acquire);
   }
   if (index < 0 || kPoints[index] != name) return;

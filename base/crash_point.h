@@ -6,11 +6,12 @@
 //
 // Arming: the environment variable CASEGRID_CRASH_AT=NAME or NAME:N (N >= 1,
 // default 1) kills the process the N-th time point NAME is reached. It is
-// read once, when the first point is reached (thread-safe). A malformed value
-// (an unknown name, a bad N) prints "casegrid: CASEGRID_CRASH_AT=...: why" on
-// stderr and exits 2 there, rather than silently never crashing. Empty or
-// unset: no point is armed. Arm() does the same from code (a forked child of
-// a test) and takes the place of the environment.
+// read once (thread-safe): by ReadEnvironment(), which `casegrid` calls at
+// start, else when the first point is reached. A malformed value (an unknown
+// name, a bad N) prints "casegrid: CASEGRID_CRASH_AT=...: why" on stderr and
+// exits 2 there, rather than silently never crashing. Empty or unset: no
+// point is armed. Arm() does the same from code (a forked child of a test)
+// and takes the place of the environment.
 //
 // When the armed point dies it first writes one line to stderr (an unbuffered
 // write(2), no flush of anything else): "casegrid: crash point NAME reached N
@@ -95,6 +96,11 @@ Status Parse(std::string_view spec, std::string_view* name, uint64_t* n);
 Status Arm(std::string_view name, uint64_t n = 1);
 // No point kills; the environment is not read any more.
 void Disarm();
+
+// Reads CASEGRID_CRASH_AT now, unless it was read, or Arm or Disarm called,
+// before; exits 2 if it is malformed. A program calls it first thing, so a
+// bad value stops it before it writes anything.
+void ReadEnvironment();
 
 namespace internal {
 inline constexpr int kUnread = -2;    // the environment not read yet

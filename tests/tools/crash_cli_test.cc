@@ -2,8 +2,8 @@
 // base/crash_point.h), then verified and submitted again: the built binary
 // dies by SIGKILL exactly where armed, the journal verifies, and the resubmit
 // answers the batches that were durable as duplicates and the rest accepted.
-// A malformed CASEGRID_CRASH_AT stops the command with status 2 at the first
-// point, before anything is committed.
+// A malformed CASEGRID_CRASH_AT stops any command with status 2 at its start.
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -66,6 +66,8 @@ class Scratch {
   Scratch() : env_(casegrid::test::Environment({"CASEGRID_CONFIG", "CASEGRID_CRASH_AT"})) {
     casegrid::test::WriteFile(dir_.Sub("f.ndjson"), Lifecycles());
   }
+
+  std::string Path(const std::string& name) const { return dir_.Sub(name); }
 
   // `casegrid --data data ARGS...`, with CASEGRID_CRASH_AT=crash_at unless empty.
   Output Run(const std::vector<std::string>& args, const std::string& crash_at = "") {
@@ -142,7 +144,7 @@ TEST_CASE("submit killed at a named crash point verifies, and a resubmit complet
   CHECK(s.VerifiedEvents() == all);
 }
 
-TEST_CASE("a malformed CASEGRID_CRASH_AT stops submit with status 2 before anything is committed",
+TEST_CASE("a malformed CASEGRID_CRASH_AT stops casegrid with status 2 before it writes anything",
           "[crash][cli]") {
   const std::string spec =
       GENERATE(std::string("journal.commit.after:0"), std::string("journal.commit.after:two"),
@@ -153,5 +155,7 @@ TEST_CASE("a malformed CASEGRID_CRASH_AT stops submit with status 2 before anyth
   INFO(Describe(o));
   CHECK(o.status == 2);
   CHECK(Contains(o.err, "casegrid: CASEGRID_CRASH_AT=" + spec + ": "));
-  CHECK(s.VerifiedEvents() == 0);
+  CHECK_FALSE(std::filesystem::exists(s.Path("data")));
+  // Not only the commands that reach a point: every one stops.
+  CHECK(s.Run({"verify"}, spec).status == 2);
 }
