@@ -8,6 +8,7 @@
 #include <array>
 #include <unordered_map>
 
+#include "base/crash_point.h"
 #include "base/time.h"
 #include "engine/decider.h"
 
@@ -293,8 +294,11 @@ Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* ans
                      ApplyStats* stats) {
   ApplyStats local;
   Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
-    return ApplyInBatch(batch, commands, answers, &local);
+    Status decided = ApplyInBatch(batch, commands, answers, &local);
+    if (decided.ok()) CASEGRID_CRASH_POINT("engine.apply.decided");
+    return decided;
   });
+  if (s.ok()) CASEGRID_CRASH_POINT("engine.apply.committed");
   if (s.ok() && stats != nullptr) {
     stats->events += local.events;
     stats->deadline_events += local.deadline_events;

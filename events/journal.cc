@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "base/codec.h"
+#include "base/crash_point.h"
 #include "base/lmdb.h"
 #include "events/log.h"
 
@@ -70,6 +71,7 @@ class Journal final : public Log {
       Status b = body(batch);
       if (b.ok()) b = batch.Finish();
       committing = b.ok();
+      if (committing) CASEGRID_CRASH_POINT("journal.commit.before");
       return b;
     });
     if (!s.ok() && committing && !s.IsInvalidArgument()) {
@@ -78,6 +80,7 @@ class Journal final : public Log {
       fatal_ = Status::Fatal("journal write failed, reopen to recover: " + s.ToString());
       return fatal_;
     }
+    if (s.ok()) CASEGRID_CRASH_POINT("journal.commit.after");
     return s;
   }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/codec.h"
+#include "base/crash_point.h"
 #include "base/lmdb.h"
 
 namespace casegrid::events {
@@ -222,6 +223,7 @@ class KafkaLog final : public WorkerLog {
       }
       if (s.ok()) s = Index(*txn, pending, &ends);
       if (s.ok()) s = batch.Finish(ends);
+      if (s.ok()) CASEGRID_CRASH_POINT("kafka.batch.delivered");
       if (s.ok()) s = txn->Commit();
       if (!s.ok()) {
         txn->Abort();

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "base/codec.h"
+#include "base/crash_point.h"
 #include "base/lmdb.h"
 #include "projections/apply.h"
 
@@ -363,14 +364,18 @@ Result<uint64_t> ReadModels::CatchUp(events::Log& log, const Progress& progress)
     for (int32_t p = 0; p < static_cast<int32_t>(ends.size()); ++p) {
       while (true) {
         uint64_t applied = 0;
-        Status s = env_->RunWrite(
-            [&](lmdb::Txn& txn) { return applier.Run(txn, log, p, ends[p], &applied); });
+        Status s = env_->RunWrite([&](lmdb::Txn& txn) {
+          Status run = applier.Run(txn, log, p, ends[p], &applied);
+          if (run.ok() && applied > 0) CASEGRID_CRASH_POINT("projections.batch.applied");
+          return run;
+        });
         if (!s.ok()) {
           CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> at, Offsets(ends.size()));
           return s.WithContext("projections catch-up at " +
                                log.DescribePosition(events::PackPosition(p, at[p])));
         }
         if (applied == 0) break;  // the partition is done (or another process did it)
+        CASEGRID_CRASH_POINT("projections.batch.committed");
         done += applied;
         if (progress) progress(std::min(done, total), total);
       }

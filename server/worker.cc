@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/crash_point.h"
 #include "engine/command_json.h"
 #include "events/kafka_log.h"
 
@@ -312,6 +313,7 @@ class Worker::Impl {
     Status s = owned.log->RunTransaction(
         [&](events::Batch& b) { return owned.engine->ApplyInBatch(b, commands, &decided, &stats); },
         [&] {
+          CASEGRID_CRASH_POINT("worker.txn.produced");
           events::TransactionTail tail;
           const int64_t now = env_->NowMicros();
           for (size_t i = 0; i < decided.size(); ++i) {
@@ -335,6 +337,7 @@ class Worker::Impl {
       Reopen(p, s);
       return;
     }
+    CASEGRID_CRASH_POINT("worker.txn.committed");
     for (const auto& a : answers) {
       if (a.answer() == "rejected") {
         spdlog::info("worker {}: command {} of case {} rejected: {}", o_.name, a.command_id(),

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 
+#include "base/crash_point.h"
 #include "tools/calendar_cmd.h"
 #include "tools/commands.h"
 
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   // SPDLOG_LEVEL=debug shows librdkafka's and the engine's details.
   spdlog::set_default_logger(spdlog::stderr_color_mt("casegrid"));
   spdlog::cfg::load_env_levels();
+  // CASEGRID_CRASH_AT (docs/operations.md): a malformed value stops here.
+  crash_point::ReadEnvironment();
   CLI::App app{"casegrid: an event-sourced workflow engine for citizen case handling"};
   app.require_subcommand(1);
   // Options a subcommand does not know fall through to this level, so

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/crash_point.h"
 #include "base/time.h"
 #include "engine/command_json.h"
 #include "server/decode_ahead.h"
@@ -107,6 +108,7 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
     std::sort(out.begin(), out.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [line, a] : out) Record(name, line, a, &tally);
+    CASEGRID_CRASH_POINT("submit.batch.reported");
     if (!o.quiet) bar.Update(batch.bytes_consumed);
   }
   if (!o.quiet) bar.Finish();

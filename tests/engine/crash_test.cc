@@ -1,15 +1,21 @@
-// kill -9 in the middle of a large submit, then reopen: every acknowledged
-// command is there, nothing is applied twice, the journal verifies, and the
-// read models equal a rebuild. Run at several points chosen at random by
-// progress; the test checks the child was killed there, not finished.
+// kill -9 in the middle of a large submit, at a named crash point
+// (base/crash_point.h), then reopen: every acknowledged command is there,
+// nothing is applied twice, the journal verifies, and the read models equal a
+// rebuild. Each point of the journal, the engine and the read models is armed
+// in turn in a forked child at a hit in the middle of the run; the test checks
+// the child died there, by SIGKILL, with some commands acknowledged and some
+// not, never by finishing.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <random>
+#include <fstream>
 #include <set>
+#include <sstream>
 
+#include "base/crash_point.h"
 #include "engine/verify.h"
 #include "events/log.h"
 #include "projections/projection.h"
@@ -20,6 +26,11 @@ using namespace casegrid::test;
 using casegrid::v1::Command;
 
 namespace {
+
+constexpr int kCases = 200;
+constexpr size_t kBatch = 50;          // commands per Apply: 20 batches in all
+constexpr size_t kCatchUpEvery = 4;    // batches between read-model catch-ups
+constexpr uint64_t kModelBatch = 100;  // events per read-model transaction
 
 std::vector<Command> Workload(int cases) {
   std::vector<Command> out;
@@ -36,27 +47,32 @@ std::vector<Command> Workload(int cases) {
   return out;
 }
 
-constexpr size_t kBatch = 50;
+projections::Options ModelOptions() {
+  projections::Options o;
+  o.batch_events = kModelBatch;
+  return o;
+}
 
-// In the child: apply the workload in batches of kBatch, each only after
-// reading one byte from `go_fd` (the parent grants fewer batches than the
-// workload has, so the child can never finish on its own), and write each
+// In the child: arms `point` at its `hit`-th time, sends its stderr to
+// `err_path`, then applies the workload in batches of kBatch, writing each
 // acknowledged command id to `ack_fd` only after Apply returned (the events
-// are durable).
-[[noreturn]] void Child(const std::string& dir, const std::vector<Command>& work, int ack_fd,
-                        int go_fd) {
+// are durable), and catches the read models up after every kCatchUpEvery-th
+// batch. The armed point kills it; reaching the end is a failure (exit 0).
+[[noreturn]] void Child(const std::string& dir, const std::vector<Command>& work, const char* point,
+                        uint64_t hit, int ack_fd, const std::string& err_path) {
+  const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (err < 0 || dup2(err, STDERR_FILENO) < 0) _exit(8);
+  if (!crash_point::Arm(point, hit).ok()) _exit(9);
   VirtualEnv clock(At("2026-09-05T00:00:00+08:00"));
   auto log = events::OpenJournal(dir + "/journal", {});
   if (!log.ok()) _exit(3);
   auto opened = engine::Engine::Open(log->get(), ShippedConfig(), &clock);
   if (!opened.ok()) _exit(3);
   engine::Engine& engine = **opened;
-  auto models = projections::ReadModels::Open(dir + "/projections");
+  auto models = projections::ReadModels::Open(dir + "/projections", ModelOptions());
   if (!models.ok()) _exit(3);
   std::vector<engine::Answer> answers;
-  for (size_t i = 0; i < work.size(); i += kBatch) {
-    char go = 0;
-    if (read(go_fd, &go, 1) != 1) _exit(7);  // no grant: the parent is gone
+  for (size_t i = 0, n = 0; i < work.size(); i += kBatch, ++n) {
     std::vector<Command> batch(work.begin() + static_cast<long>(i),
                                work.begin() + static_cast<long>(std::min(i + kBatch, work.size())));
     if (!engine.Apply(batch, &answers).ok()) _exit(4);
@@ -65,16 +81,16 @@ constexpr size_t kBatch = 50;
       if (answers[k].kind != engine::Answer::Kind::kRejected) acks += batch[k].id() + "\n";
     }
     if (write(ack_fd, acks.data(), acks.size()) != static_cast<ssize_t>(acks.size())) _exit(5);
-    if (i % (10 * kBatch) == 0 && !(*models)->CatchUp(**log).ok()) _exit(6);
+    if (n % kCatchUpEvery == kCatchUpEvery - 1 && !(*models)->CatchUp(**log).ok()) _exit(6);
   }
   _exit(0);
 }
 
 // The parent's side of one child: kills and reaps it, and closes the pipe
-// ends, if the test leaves early (a failed REQUIRE) before it did.
+// end, if the test leaves early (a failed REQUIRE) before it did.
 struct ChildGuard {
   pid_t pid = -1;
-  int ack_fd = -1, go_fd = -1;
+  int ack_fd = -1;
   bool reaped = false;
   ~ChildGuard() {
     if (pid > 0 && !reaped) {
@@ -83,7 +99,6 @@ struct ChildGuard {
       waitpid(pid, &wstatus, 0);
     }
     if (ack_fd >= 0) close(ack_fd);
-    if (go_fd >= 0) close(go_fd);
   }
 };
 
@@ -93,121 +108,133 @@ std::string DescribeWait(int wstatus) {
   return "wait status " + std::to_string(wstatus);
 }
 
+// Where the child dies, and what the journal must then hold: `held_batches`
+// of the workload's batches (-1: whole batches, as many as were acknowledged;
+// the read-model points die after the batches were acknowledged).
+struct Point {
+  const char* name;
+  uint64_t hit;
+  int held_batches;
+  int acked_batches;
+};
+
 }  // namespace
 
-// The kill point is chosen by progress, not by time: the parent grants the
-// child `granted` batches and sends SIGKILL once it has read `kill_at`
-// acknowledgements (fewer than the granted batches hold), so the child is
-// applying a later granted batch, committing it, or waiting for a grant that
-// never comes. No outcome depends on how fast the machine is.
-TEST_CASE("kill -9 during a large submit loses no acknowledged command and doubles none",
+// The kill point is a named step of the write path, reached a fixed number
+// of times before it fires: no outcome depends on how fast the machine is.
+// Before the commit (journal.commit.before, engine.apply.decided) the dying
+// batch is lost and was never acknowledged; after it (journal.commit.after,
+// engine.apply.committed) it is durable but unacknowledged, so a resubmit
+// answers it as duplicates. The read-model points die inside a catch-up,
+// before or after its transaction commits.
+TEST_CASE("kill -9 at each named crash point of a large submit loses no acknowledged command",
           "[crash]") {
-  const auto work = Workload(1500);
-  const size_t batches = (work.size() + kBatch - 1) / kBatch;
-  std::mt19937 rng(12345);
-  for (int round = 0; round < 3; ++round) {
-    TempDir dir;
-    const size_t granted = batches / 4 + rng() % (batches / 2);  // 37..111 of 150
-    const size_t kill_at = 1 + rng() % (granted * kBatch - 1);   // acknowledgements
-    int acks[2], go[2];
-    REQUIRE(pipe(acks) == 0);
-    REQUIRE(pipe(go) == 0);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      close(acks[0]);
-      close(go[1]);
-      Child(dir.path(), work, acks[1], go[0]);
-    }
-    close(acks[1]);
-    close(go[0]);
-    ChildGuard child{pid, acks[0], go[1]};
-    const std::string grants(granted, 'g');
-    REQUIRE(write(child.go_fd, grants.data(), grants.size()) ==
-            static_cast<ssize_t>(grants.size()));
-    std::set<std::string> acked;
-    size_t acked_at_kill = 0;
-    std::string buf;
-    char chunk[4096];
-    bool killed = false;
-    while (true) {
-      const ssize_t n = read(child.ack_fd, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // the child is gone: killed, or exited on its own
-      buf.append(chunk, static_cast<size_t>(n));
-      size_t nl;
-      while ((nl = buf.find('\n')) != std::string::npos) {
-        REQUIRE(acked.insert(buf.substr(0, nl)).second);  // each id acknowledged once
-        buf.erase(0, nl + 1);
-      }
-      if (!killed && acked.size() >= kill_at) {
-        acked_at_kill = acked.size();
-        REQUIRE(kill(pid, SIGKILL) == 0);
-        killed = true;
-      }
-    }
-    int wstatus = 0;
-    REQUIRE(waitpid(pid, &wstatus, 0) == pid);
-    child.reaped = true;
-    fprintf(stderr,
-            "crash round %d: %zu of %zu batches granted, killed after %zu acknowledgements, "
-            "%zu of %zu acknowledged in all\n",
-            round, granted, batches, acked_at_kill, acked.size(), work.size());
-    INFO("round " << round << ": child " << DescribeWait(wstatus) << ", " << granted
-                  << " batches granted, kill after " << kill_at << " acknowledgements, "
-                  << acked.size() << " acknowledged");
-    // The child really ran, made progress, and died by our SIGKILL mid-run.
-    REQUIRE(killed);
-    REQUIRE(WIFSIGNALED(wstatus));
-    REQUIRE(WTERMSIG(wstatus) == SIGKILL);
-    REQUIRE(acked_at_kill >= kill_at);
-    REQUIRE(acked.size() <= granted * kBatch);
-    REQUIRE(acked.size() < work.size());
-
-    auto log = events::OpenJournal(dir.Sub("journal"), {});
-    REQUIRE_OK(log);
-    VirtualEnv clock(At("2026-09-05T00:00:00+08:00"));
-    auto opened = engine::Engine::Open(log->get(), ShippedConfig(), &clock);
-    REQUIRE_OK(opened);
-    engine::Engine& engine = **opened;
-    // What the journal holds: every acknowledged command, and nothing of the
-    // batches that were never granted.
-    auto held = engine.state_store().Stats();
-    REQUIRE_OK(held);
-    CHECK(held->commands >= acked.size());
-    CHECK(held->commands <= granted * kBatch);
-    for (const auto& id : acked) {
-      std::string answer;
-      REQUIRE_OK(engine.state_store().ReadCommandAnswer(id, &answer));
-    }
-    auto report = engine::VerifyLog(**log);
-    REQUIRE_OK(report);
-    INFO(report->first_problem.ToString());
-    REQUIRE(report->first_problem.ok());
-
-    // The read models resume from their checkpoint and equal a rebuild.
-    auto models = projections::ReadModels::Open(dir.Sub("projections"));
-    REQUIRE_OK(models);
-    REQUIRE_OK((*models)->CatchUp(**log));
-    auto rebuilt = projections::ReadModels::Open(dir.Sub("rebuilt"));
-    REQUIRE_OK(rebuilt);
-    REQUIRE_OK((*rebuilt)->Rebuild(**log));
-    REQUIRE(*(*models)->Dump() == *(*rebuilt)->Dump());
-
-    // Submitting the whole file again finishes the job: what was applied is a
-    // duplicate, the rest applies, and every case ends closed exactly once.
-    std::vector<engine::Answer> answers;
-    REQUIRE_OK(engine.Apply(work, &answers));
-    for (size_t k = 0; k < work.size(); ++k) {
-      if (acked.count(work[k].id())) REQUIRE(answers[k].kind == engine::Answer::Kind::kDuplicate);
-      REQUIRE(answers[k].kind != engine::Answer::Kind::kRejected);
-    }
-    for (int i = 0; i < 1500; i += 97) {
-      auto state = engine.CaseState("LS-" + std::to_string(i));
-      REQUIRE_OK(state);
-      REQUIRE(state->state() == "closed");
-    }
-    auto final_report = engine::VerifyLog(**log);
-    REQUIRE(final_report->first_problem.ok());
+  const Point point = GENERATE(values<Point>({
+      {"journal.commit.before", 7, 6, 6},
+      {"journal.commit.after", 7, 7, 6},
+      {"engine.apply.decided", 11, 10, 10},
+      {"engine.apply.committed", 11, 11, 10},
+      {"projections.batch.applied", 9, -1, 8},
+      {"projections.batch.committed", 9, -1, 8},
+  }));
+  const auto work = Workload(kCases);
+  (void)ShippedConfig();  // loaded once here, not in each child
+  TempDir dir;
+  int acks[2];
+  REQUIRE(pipe(acks) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(acks[0]);
+    Child(dir.path(), work, point.name, point.hit, acks[1], dir.Sub("child.err"));
   }
+  close(acks[1]);
+  ChildGuard child{pid, acks[0]};
+  std::vector<std::string> acked;
+  std::set<std::string> acked_set;
+  std::string buf;
+  char chunk[4096];
+  while (true) {
+    const ssize_t n = read(child.ack_fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the child is gone: killed, or exited on its own
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = buf.find('\n')) != std::string::npos) {
+      acked.push_back(buf.substr(0, nl));
+      REQUIRE(acked_set.insert(acked.back()).second);  // each id acknowledged once
+      buf.erase(0, nl + 1);
+    }
+  }
+  int wstatus = 0;
+  REQUIRE(waitpid(pid, &wstatus, 0) == pid);
+  child.reaped = true;
+  std::ostringstream child_err;
+  child_err << std::ifstream(dir.Sub("child.err")).rdbuf();
+  INFO("crash point " << point.name << ":" << point.hit << ": child " << DescribeWait(wstatus)
+                      << ", " << acked.size() << " of " << work.size()
+                      << " acknowledged; its stderr:\n"
+                      << child_err.str());
+  // The child died by SIGKILL at the armed point, in the middle of the run:
+  // never a normal exit, never another failure.
+  REQUIRE(WIFSIGNALED(wstatus));
+  REQUIRE(WTERMSIG(wstatus) == SIGKILL);
+  REQUIRE(Contains(child_err.str(), "casegrid: crash point " + std::string(point.name) +
+                                        " reached " + std::to_string(point.hit) + " times"));
+  REQUIRE(acked.size() == static_cast<size_t>(point.acked_batches) * kBatch);
+  REQUIRE(acked.size() < work.size());
+  for (size_t k = 0; k < acked.size(); ++k) REQUIRE(acked[k] == work[k].id());  // in order
+
+  auto log = events::OpenJournal(dir.Sub("journal"), {});
+  REQUIRE_OK(log);
+  VirtualEnv clock(At("2026-09-05T00:00:00+08:00"));
+  auto opened = engine::Engine::Open(log->get(), ShippedConfig(), &clock);
+  REQUIRE_OK(opened);
+  engine::Engine& engine = **opened;
+  // What the journal holds: every acknowledged command, and of the batch the
+  // child died in, all of it (after the commit) or nothing (before).
+  const size_t held_commands =
+      (point.held_batches < 0 ? acked.size() : static_cast<size_t>(point.held_batches) * kBatch);
+  auto held = engine.state_store().Stats();
+  REQUIRE_OK(held);
+  CHECK(held->commands == held_commands);
+  for (const auto& id : acked) {
+    std::string answer;
+    REQUIRE_OK(engine.state_store().ReadCommandAnswer(id, &answer));
+  }
+  auto report = engine::VerifyLog(**log);
+  REQUIRE_OK(report);
+  INFO(report->first_problem.ToString());
+  REQUIRE(report->first_problem.ok());
+
+  // The read models resume from their checkpoint and equal a rebuild.
+  auto models = projections::ReadModels::Open(dir.Sub("projections"), ModelOptions());
+  REQUIRE_OK(models);
+  REQUIRE_OK((*models)->CatchUp(**log));
+  auto rebuilt = projections::ReadModels::Open(dir.Sub("rebuilt"));
+  REQUIRE_OK(rebuilt);
+  REQUIRE_OK((*rebuilt)->Rebuild(**log));
+  REQUIRE(*(*models)->Dump() == *(*rebuilt)->Dump());
+
+  // Submitting the whole file again finishes the job: what the journal held
+  // is a duplicate (acknowledged or not), the rest applies, and every case
+  // ends closed exactly once.
+  std::vector<engine::Answer> answers;
+  REQUIRE_OK(engine.Apply(work, &answers));
+  for (size_t k = 0; k < work.size(); ++k) {
+    INFO("command " << k << " " << work[k].id());
+    REQUIRE(answers[k].kind == (k < held_commands ? engine::Answer::Kind::kDuplicate
+                                                  : engine::Answer::Kind::kAccepted));
+  }
+  for (int i = 0; i < kCases; i += 13) {
+    auto state = engine.CaseState("LS-" + std::to_string(i));
+    REQUIRE_OK(state);
+    REQUIRE(state->state() == "closed");
+  }
+  auto final_report = engine::VerifyLog(**log);
+  REQUIRE_OK(final_report);
+  REQUIRE(final_report->first_problem.ok());
+  REQUIRE_OK((*models)->CatchUp(**log));
+  REQUIRE_OK((*rebuilt)->CatchUp(**log));
+  REQUIRE(*(*models)->Dump() == *(*rebuilt)->Dump());
 }
