@@ -85,22 +85,6 @@ Result<std::vector<casegrid::v1::Event>> DecideAndEvolve(
     casegrid::v1::CaseState* state, bool exists, const casegrid::v1::Command& command,
     const workflows::Definition& definition, const DecideContext& context, int64_t now_micros);
 
-// A migrate command's data.
-struct MigrationOrder {
-  int32_t from_version = 0, to_version = 0;
-  std::map<std::string, std::string> state_map;  // OLD -> NEW
-  std::string reason;
-};
-// Reads a migrate command's data; InvalidArgument names the field.
-Result<MigrationOrder> ParseMigrationOrder(const google::protobuf::Struct& data);
-// The data of a migrate command for `order`.
-google::protobuf::Struct MigrationOrderData(const MigrationOrder& order);
-// The problems of a state map itself, one line each: a state `from` lacks,
-// a state `to` lacks or has as final. Empty when it is sound.
-std::vector<std::string> StateMapProblems(const workflows::Definition& from,
-                                          const workflows::Definition& to,
-                                          const std::map<std::string, std::string>& state_map);
-
 // Folds one event into the case state.
 void Evolve(casegrid::v1::CaseState* state, const casegrid::v1::Event& event);
 

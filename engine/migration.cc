@@ -1,14 +1,192 @@
-// Moving open cases between versions of a workflow (migration.h).
+// Moving open cases between versions of a workflow (migration.h): the
+// decision of one case's migrate command, then the request over many.
 #include "engine/migration.h"
 
 #include <map>
 
+#include "base/time.h"
 #include "engine/decider.h"
+#include "engine/decision.h"
 #include "engine/engine.h"
 
 namespace casegrid::engine {
 
+using casegrid::v1::Action;
+using casegrid::v1::CaseState;
 using casegrid::v1::Command;
+using casegrid::v1::Event;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+// ---- The decision: one case's migrate command (decider.h, kMigrateAction) ----
+
+namespace internal {
+
+Result<std::vector<Event>> Decision::RunMigrate(const CaseState* state) {
+  if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+  CASEGRID_ASSIGN_OR_RETURN(const MigrationOrder order, ParseMigrationOrder(cmd_.data()));
+  if (cmd_.actor().role() != "supervisor") {
+    return Reject("migrate: only a supervisor moves cases to another version (actor role " +
+                  Quote(cmd_.actor().role()) + ")");
+  }
+  if (def_.version() != order.from_version) {
+    return Reject("case " + cmd_.case_id() + " is on " + def_.id() + " v" +
+                  std::to_string(def_.version()) + ", not " + def_.id() + " v" +
+                  std::to_string(order.from_version));
+  }
+  if (order.to_version == order.from_version) {
+    return Reject("data.to: the case is already on v" + std::to_string(order.to_version));
+  }
+  if (def_.IsFinal(state->state())) {
+    return Reject("case " + cmd_.case_id() + " is " + state->state() + ": only open cases move");
+  }
+  if (ctx_.workflows == nullptr || ctx_.calendars == nullptr) {
+    return Reject("migrate: the engine gave the decider no workflows to migrate to");
+  }
+  CASEGRID_ASSIGN_OR_RETURN(auto to, ctx_.workflows->Find(def_.id(), order.to_version));
+  const std::string vto = "v" + std::to_string(order.to_version);
+  auto mapped = order.state_map.find(state->state());
+  const std::string to_state = mapped != order.state_map.end() ? mapped->second : state->state();
+  if (mapped == order.state_map.end() && to->FindState(to_state) == nullptr) {
+    return Reject("state " + to_state + " has no mapping: " + vto +
+                  " has no such state; add --map " + to_state + "=NEW");
+  }
+  if (mapped == order.state_map.end() && to->IsFinal(to_state)) {
+    return Reject("state " + to_state + " is final in " + vto +
+                  "; map it to an open state with --map " + to_state + "=NEW");
+  }
+  // The map's own problems, each starting "--map OLD=NEW: ".
+  const std::vector<std::string> map_problems = StateMapProblems(def_, *to, order.state_map);
+  if (!map_problems.empty()) {
+    std::string all;
+    for (const auto& p : map_problems) all += (all.empty() ? "" : "; ") + p;
+    return Reject(all);
+  }
+  auto calendar = ctx_.calendars->find(to->proto().calendar());
+  if (calendar == ctx_.calendars->end()) {
+    return Reject(vto + "'s calendar " + Quote(to->proto().calendar()) + " is not loaded");
+  }
+  DecideContext to_ctx = ctx_;
+  to_ctx.calendar = calendar->second.get();
+  CaseState moved_state = *state;
+  Decision moved(&moved_state, cmd_, *to, to_ctx, std::max(now_, state->last_micros()));
+  auto events = moved.Migrate(to_state, order.reason);
+  state_ = std::move(moved_state);
+  return events;
+}
+
+Result<std::vector<Event>> Decision::Migrate(const std::string& to_state,
+                                             const std::string& reason) {
+  const CaseState before = out_.state();
+  Event* e = out_.Begin(kMigrateAction, to_state);
+  auto* p = e->mutable_migrated();
+  p->set_workflow_id(def_.id());
+  p->set_from_version(before.workflow_version());
+  p->set_to_version(def_.version());
+  p->set_from_state(before.state());
+  p->set_to_state(to_state);
+  p->set_reason(reason);
+  out_.Commit();
+  for (const auto& d : before.deadlines()) {
+    if (d.breached()) continue;  // already counted against its owner
+    if (def_.FindDeadline(d.name()) == nullptr) {
+      Cancel(
+          kMigrateAction, d.name(),
+          "migrated to v" + std::to_string(def_.version()) + ", which has no deadline " + d.name());
+      continue;
+    }
+    if (d.anchor_event_id().empty()) {
+      return Reject("deadline " + d.name() +
+                    ": the case's engine state records no anchor for it (stored by a casegrid "
+                    "before 2026-11-26); it cannot be re-armed");
+    }
+    const size_t before_arm = out_.state().last_seq();
+    CASEGRID_RETURN_IF_ERROR(Arm(std::string(kMigrateAction), d.name(), d.anchor_event_id(),
+                                 d.anchor_micros(), false, d.anchor_action(), d.extension_days()));
+    if (out_.state().last_seq() == before_arm) {  // `when` does not hold under `to`
+      Cancel(kMigrateAction, d.name(),
+             "migrated to v" + std::to_string(def_.version()) + ", whose " + d.name() +
+                 " does not apply to the case");
+    }
+  }
+  return out_.Take();
+}
+
+}  // namespace internal
+
+Result<MigrationOrder> ParseMigrationOrder(const Struct& data) {
+  MigrationOrder order;
+  for (const auto& [key, value] : data.fields()) {
+    if (key != "from" && key != "to" && key != "map" && key != "reason") {
+      return internal::Reject("data." + key +
+                              ": unknown field for action \"migrate\" (allowed: from, to, "
+                              "map, reason)");
+    }
+  }
+  for (const auto& [key, out] :
+       {std::pair{"from", &order.from_version}, std::pair{"to", &order.to_version}}) {
+    auto it = data.fields().find(key);
+    if (it == data.fields().end())
+      return internal::Reject(std::string("data.") + key + ": required");
+    const double v = it->second.number_value();
+    if (it->second.kind_case() != google::protobuf::Value::kNumberValue || v < 1 ||
+        v != static_cast<double>(static_cast<int32_t>(v))) {
+      return internal::Reject(std::string("data.") + key +
+                              ": expected a version number (1, 2, ...)");
+    }
+    *out = static_cast<int32_t>(v);
+  }
+  if (auto it = data.fields().find("map"); it != data.fields().end()) {
+    if (it->second.kind_case() != google::protobuf::Value::kStructValue) {
+      return internal::Reject("data.map: expected an object of OLD: NEW states");
+    }
+    for (const auto& [old_state, new_state] : it->second.struct_value().fields()) {
+      if (new_state.kind_case() != google::protobuf::Value::kStringValue) {
+        return internal::Reject("data.map." + old_state + ": expected a state name");
+      }
+      order.state_map[old_state] = new_state.string_value();
+    }
+  }
+  order.reason = internal::Str(data, "reason");
+  if (order.reason.empty()) return internal::Reject("data.reason: required (why the cases move)");
+  return order;
+}
+
+Struct MigrationOrderData(const MigrationOrder& order) {
+  Struct data;
+  auto& f = *data.mutable_fields();
+  f["from"].set_number_value(order.from_version);
+  f["to"].set_number_value(order.to_version);
+  auto& map = *f["map"].mutable_struct_value()->mutable_fields();
+  for (const auto& [old_state, new_state] : order.state_map) {
+    map[old_state].set_string_value(new_state);
+  }
+  f["reason"].set_string_value(order.reason);
+  return data;
+}
+
+std::vector<std::string> StateMapProblems(const workflows::Definition& from,
+                                          const workflows::Definition& to,
+                                          const std::map<std::string, std::string>& state_map) {
+  std::vector<std::string> problems;
+  const std::string vfrom = "v" + std::to_string(from.version());
+  const std::string vto = "v" + std::to_string(to.version());
+  for (const auto& [old_state, new_state] : state_map) {
+    const std::string pair = "--map " + old_state + "=" + new_state + ": ";
+    if (from.FindState(old_state) == nullptr) {
+      problems.push_back(pair + vfrom + " has no state " + old_state);
+    }
+    if (to.FindState(new_state) == nullptr) {
+      problems.push_back(pair + vto + " has no state " + new_state);
+    } else if (to.IsFinal(new_state)) {
+      problems.push_back(pair + new_state + " is a final state of " + vto +
+                         " (migration moves open cases, it does not close them)");
+    }
+  }
+  return problems;
+}
+
+// ---- The engine: a migration request, every case or none ----
 
 namespace {
 

@@ -15,10 +15,27 @@
 #include "engine/case_state.pb.h"
 #include "engine/rules.h"
 #include "events/casegrid.pb.h"
+#include "workflows/definition.h"
 
 namespace casegrid::engine {
 
 class Engine;
+
+// A migrate command's data.
+struct MigrationOrder {
+  int32_t from_version = 0, to_version = 0;
+  std::map<std::string, std::string> state_map;  // OLD -> NEW
+  std::string reason;
+};
+// Reads a migrate command's data; InvalidArgument names the field.
+Result<MigrationOrder> ParseMigrationOrder(const google::protobuf::Struct& data);
+// The data of a migrate command for `order`.
+google::protobuf::Struct MigrationOrderData(const MigrationOrder& order);
+// The problems of a state map itself, one line each: a state `from` lacks,
+// a state `to` lacks or has as final. Empty when it is sound.
+std::vector<std::string> StateMapProblems(const workflows::Definition& from,
+                                          const workflows::Definition& to,
+                                          const std::map<std::string, std::string>& state_map);
 
 struct MigrationRequest {
   std::string workflow_id;

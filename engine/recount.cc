@@ -1,15 +1,60 @@
-// Recounting deadlines after a calendar year is published (recount.h).
+// Recounting deadlines after a calendar year is published (recount.h): the
+// decision of one case's recount command, then the cases to recount.
 #include "engine/recount.h"
 
 #include <algorithm>
 
+#include "base/time.h"
 #include "engine/decider.h"
+#include "engine/decision.h"
 #include "engine/engine.h"
 
 namespace casegrid::engine {
 
 using casegrid::v1::CaseState;
 using casegrid::v1::Command;
+
+// ---- The decision: one case's recount command (decider.h, kRecountAction) ----
+
+namespace internal {
+
+Result<std::vector<Event>> Decision::RunRecount(const CaseState* state) {
+  if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+  if (cmd_.actor().role() != "supervisor") {
+    return Reject("recount: only a supervisor recounts deadlines (actor role " +
+                  Quote(cmd_.actor().role()) + ")");
+  }
+  if (Str(cmd_.data(), "reason").empty()) {
+    return Reject("data.reason: required (why the deadlines are recounted)");
+  }
+  if (now_ < state->last_micros()) {
+    return Reject("time " + timeutil::FormatTimestamp(now_) +
+                  " is before the case's last event at " +
+                  timeutil::FormatTimestamp(state->last_micros()));
+  }
+  const CaseState before = *state;
+  keep_anchor_ = true;
+  int recounted = 0;
+  for (const auto& d : before.deadlines()) {
+    if (d.breached() || !d.provisional_calendar()) continue;
+    if (d.anchor_event_id().empty()) {
+      return Reject("deadline " + d.name() +
+                    ": the case's engine state records no anchor for it; it cannot be recounted");
+    }
+    CASEGRID_RETURN_IF_ERROR(Arm(std::string(kRecountAction), d.name(), d.anchor_event_id(),
+                                 d.anchor_micros(), false, d.anchor_action(), d.extension_days()));
+    ++recounted;
+  }
+  if (recounted == 0) {
+    return Reject("case " + cmd_.case_id() +
+                  " has no open deadline counted over a provisional calendar year");
+  }
+  return out_.Take();
+}
+
+}  // namespace internal
+
+// ---- The engine: every case counted over a provisional year ----
 
 namespace {
 

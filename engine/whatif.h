@@ -4,7 +4,7 @@
 // recorded events and for the draft's. Nothing is written to the log read.
 //
 // The commands are rebuilt from the recorded events: a command's first event
-// is the one whose causation id equals its correlation id (engine/decider.cc,
+// is the one whose causation id equals its correlation id (engine/decision.h,
 // Emitter), other than the engine's own breach and migrate steps; its action,
 // actor and time are the event's, its data the event's payload fields that
 // the draft's action declares (a Transition's data as recorded).

@@ -1,0 +1,483 @@
+// The decision of one command: checks, actions, outcomes (decision.h).
+#include "engine/decision.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "base/time.h"
+
+namespace casegrid::engine {
+
+using casegrid::v1::Action;
+using casegrid::v1::CaseState;
+using casegrid::v1::Command;
+using casegrid::v1::Event;
+using casegrid::v1::Field;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+namespace internal {
+namespace {
+
+std::string_view KindOf(const Value& v) {
+  switch (v.kind_case()) {
+    case Value::kNullValue:
+      return "null";
+    case Value::kNumberValue:
+      return "a number";
+    case Value::kStringValue:
+      return "a string";
+    case Value::kBoolValue:
+      return "a boolean";
+    case Value::kStructValue:
+      return "an object";
+    case Value::kListValue:
+      return "a list";
+    default:
+      return "nothing";
+  }
+}
+
+// Checks `data` against the action's declared fields, recursively.
+Status CheckFields(const Struct& data, const google::protobuf::RepeatedPtrField<Field>& fields,
+                   const std::string& path, const std::string& action, const DecideContext& ctx) {
+  for (const auto& [key, value] : data.fields()) {
+    const Field* f = nullptr;
+    for (const auto& candidate : fields) {
+      if (candidate.name() == key) f = &candidate;
+    }
+    if (f == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& c : fields) names.push_back(c.name());
+      return Reject(path + key + ": unknown field for action " + Quote(action) +
+                    " (allowed: " + JoinNames(names) + ")");
+    }
+    const std::string where = path + key;
+    const Value& v = value;  // a structured binding cannot be captured before C++20 in clang 14
+    auto want = [&where, &v](std::string_view expected) {
+      return Reject(where + ": expected " + std::string(expected) + ", got " +
+                    std::string(KindOf(v)));
+    };
+    switch (f->type()) {
+      case casegrid::v1::BOOL:
+        if (value.kind_case() != Value::kBoolValue) return want("a boolean");
+        break;
+      case casegrid::v1::INT: {
+        if (value.kind_case() != Value::kNumberValue) return want("an integer");
+        double d = value.number_value();
+        if (std::floor(d) != d || std::fabs(d) > 9e15) return want("an integer");
+        if (f->min() < f->max() &&
+            (d < static_cast<double>(f->min()) || d > static_cast<double>(f->max()))) {
+          return Reject(where + ": " + std::to_string(static_cast<int64_t>(d)) + " is outside " +
+                        std::to_string(f->min()) + ".." + std::to_string(f->max()));
+        }
+        break;
+      }
+      case casegrid::v1::OBJECT:
+        if (value.kind_case() != Value::kStructValue) return want("an object");
+        CASEGRID_RETURN_IF_ERROR(
+            CheckFields(value.struct_value(), f->fields(), where + ".", action, ctx));
+        break;
+      default: {
+        if (value.kind_case() != Value::kStringValue) return want("a string");
+        const std::string& s = value.string_value();
+        if (f->type() == casegrid::v1::ENUM &&
+            std::find(f->values().begin(), f->values().end(), s) == f->values().end()) {
+          return Reject(where + ": " + Quote(s) + " is not one of " + JoinNames(f->values()));
+        }
+        if (f->type() == casegrid::v1::UNIT && ctx.org->FindUnit(s) == nullptr) {
+          return Reject(where + ": unknown unit " + Quote(s));
+        }
+        if (f->type() == casegrid::v1::GRID && ctx.org->FindGrid(s) == nullptr) {
+          return Reject(where + ": unknown grid cell " + Quote(s));
+        }
+        break;
+      }
+    }
+  }
+  for (const auto& f : fields) {
+    if (f.required() && !data.fields().contains(f.name())) {
+      return Reject(path + f.name() + ": required by action " + Quote(action));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Reject(const std::string& m) { return Status::InvalidArgument(m); }
+
+// Appended rather than "\"" + std::string(s) + "\"": GCC 12 at -O3 (Release)
+// reports a false -Wrestrict inside that operator+ (GCC PR 105651).
+std::string Quote(std::string_view s) {
+  std::string quoted;
+  quoted.reserve(s.size() + 2);
+  quoted += '"';
+  quoted += s;
+  quoted += '"';
+  return quoted;
+}
+
+// 1st, 2nd, 3rd, 4th, 11th, 21st ...
+std::string Ordinal(int n) {
+  const int tens = n % 100, ones = n % 10;
+  const char* suffix = (tens >= 11 && tens <= 13) ? "th"
+                       : ones == 1                ? "st"
+                       : ones == 2                ? "nd"
+                       : ones == 3                ? "rd"
+                                                  : "th";
+  return std::to_string(n) + suffix;
+}
+
+const std::string& Str(const Struct& data, const std::string& key) {
+  static const std::string kEmpty;
+  auto it = data.fields().find(key);
+  if (it == data.fields().end() || it->second.kind_case() != Value::kStringValue) return kEmpty;
+  return it->second.string_value();
+}
+
+bool Bool(const Struct& data, const std::string& key, bool fallback) {
+  auto it = data.fields().find(key);
+  if (it == data.fields().end() || it->second.kind_case() != Value::kBoolValue) return fallback;
+  return it->second.bool_value();
+}
+
+int64_t Int(const Struct& data, const std::string& key) {
+  auto it = data.fields().find(key);
+  if (it == data.fields().end() || it->second.kind_case() != Value::kNumberValue) return 0;
+  return static_cast<int64_t>(it->second.number_value());
+}
+
+const casegrid::v1::CaseDeadline* FindOpen(const CaseState& s, std::string_view name) {
+  for (const auto& d : s.deadlines()) {
+    if (d.name() == name) return &d;
+  }
+  return nullptr;
+}
+
+const casegrid::v1::ActionMark* FindMark(const CaseState& s, std::string_view action) {
+  for (const auto& m : s.marks()) {
+    if (m.action() == action) return &m;
+  }
+  return nullptr;
+}
+
+// "1 working day", "3 working days".
+std::string WorkingDays(int32_t n) {
+  return std::to_string(n) + (n == 1 ? " working day" : " working days");
+}
+
+std::string_view OnBreachName(casegrid::v1::OnBreach b) {
+  switch (b) {
+    case casegrid::v1::ESCALATE_ONE_LEVEL:
+      return "escalate";
+    case casegrid::v1::URGE:
+      return "urge";
+    default:
+      return "record";
+  }
+}
+
+Result<std::vector<Event>> Decision::Run(const CaseState* state) {
+  const Struct& data = cmd_.data();
+  if (cmd_.action() == kMigrateAction) return RunMigrate(state);
+  if (cmd_.action() == kRecountAction) return RunRecount(state);
+  if (cmd_.action() == kBreachAction) {
+    if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+    CASEGRID_RETURN_IF_ERROR(Breach(Str(data, "deadline")));
+    return out_.Take();
+  }
+  if (cmd_.action() == kWarnAction) {
+    if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+    CASEGRID_RETURN_IF_ERROR(Warn(Str(data, "deadline")));
+    return out_.Take();
+  }
+  const Action* action = def_.FindAction(cmd_.action());
+  if (action == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& a : def_.proto().actions()) names.push_back(a.name());
+    return Reject("unknown action " + Quote(cmd_.action()) + " in workflow " + def_.id() +
+                  " (actions: " + JoinNames(names) + ")");
+  }
+  if (action->effect() == casegrid::v1::OPEN_CASE) {
+    if (state != nullptr) return Reject("case " + Quote(cmd_.case_id()) + " already exists");
+  } else if (state == nullptr) {
+    return Status::NotFound("no case " + Quote(cmd_.case_id()) + " (intake it first)");
+  }
+  if (state != nullptr) {
+    if (cmd_.has_expect() && cmd_.expect() != state->last_seq()) {
+      return Status::Conflict("case " + Quote(cmd_.case_id()) + " is at version " +
+                              std::to_string(state->last_seq()) + ", command expected " +
+                              std::to_string(cmd_.expect()));
+    }
+    if (now_ < state->last_micros()) {
+      return Reject("time " + timeutil::FormatTimestamp(now_) +
+                    " is before the case's last event at " +
+                    timeutil::FormatTimestamp(state->last_micros()) +
+                    " (times must not go back within a case)");
+    }
+    CASEGRID_RETURN_IF_ERROR(CheckAllowed(*action, *state));
+  }
+  CASEGRID_RETURN_IF_ERROR(CheckActor(*action, state));
+  CASEGRID_RETURN_IF_ERROR(CheckFields(data, action->fields(), "data.", action->name(), ctx_));
+  CASEGRID_RETURN_IF_ERROR(Apply(*action, data));
+  CASEGRID_RETURN_IF_ERROR(TakeOutcome(*action, data));
+  return out_.Take();
+}
+
+Status Decision::CheckAllowed(const Action& action, const CaseState& s) const {
+  if (std::find(action.from().begin(), action.from().end(), s.state()) == action.from().end()) {
+    return Reject("action " + Quote(action.name()) + " is not allowed in state " +
+                  Quote(s.state()) + " (allowed from: " + JoinNames(action.from()) + ")");
+  }
+  if (!action.within().empty()) {
+    const auto* open = FindOpen(s, action.within());
+    if (open == nullptr || open->breached() || now_ > open->due_micros()) {
+      return Reject("action " + Quote(action.name()) + " is allowed only within deadline " +
+                    Quote(action.within()) +
+                    (open == nullptr
+                         ? std::string(", which is not open")
+                         : ", which was due " + timeutil::FormatTimestamp(open->due_micros())));
+    }
+  }
+  if (action.max_times() > 0) {
+    const auto* mark = FindMark(s, action.name());
+    if (mark != nullptr && mark->times() >= action.max_times()) {
+      return Reject("action " + Quote(action.name()) + " may be taken at most " +
+                    std::to_string(action.max_times()) + " time(s) per case");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Decision::TakeOutcome(const Action& action, const Struct& data) {
+  const CaseState& s = out_.state();
+  if (action.reopen_within_days() > 0 && s.closed_micros() > 0 &&
+      now_ - s.closed_micros() > int64_t{action.reopen_within_days()} * timeutil::kMicrosPerDay) {
+    return Status::Ok();
+  }
+  for (const auto& outcome : action.outcomes()) {
+    if (Bool(data, outcome.when().field()) != outcome.when().equals()) continue;
+    const Action* then = def_.FindAction(outcome.then());
+    if (then == nullptr || !CheckAllowed(*then, s).ok()) continue;
+    // The follow-on gets the data it declares (the validator made sure its
+    // required fields are this action's); a reason, when it takes one, says why.
+    Struct follow;
+    for (const auto& f : then->fields()) {
+      auto it = data.fields().find(f.name());
+      if (it != data.fields().end()) (*follow.mutable_fields())[f.name()] = it->second;
+    }
+    const bool takes_reason = std::any_of(then->fields().begin(), then->fields().end(),
+                                          [](const Field& f) { return f.name() == "reason"; });
+    if (takes_reason && !follow.fields().contains("reason")) {
+      (*follow.mutable_fields())["reason"].set_string_value(
+          action.name() + ": " + outcome.when().field() + " is " +
+          (outcome.when().equals() ? "true" : "false"));
+    }
+    return Apply(*then, follow);
+  }
+  return Status::Ok();
+}
+
+Status Decision::CheckActor(const Action& action, const CaseState* state) {
+  const auto& actor = cmd_.actor();
+  if (actor.user().empty() || actor.role().empty()) {
+    return Reject("actor needs a user and a role");
+  }
+  if (std::find(action.roles().begin(), action.roles().end(), actor.role()) ==
+      action.roles().end()) {
+    return Reject("role " + Quote(actor.role()) + " may not " + Quote(action.name()) +
+                  " (allowed: " + JoinNames(action.roles()) + ")");
+  }
+  const casegrid::v1::Unit* unit = nullptr;
+  if (!actor.unit().empty()) {
+    unit = ctx_.org->FindUnit(actor.unit());
+    if (unit == nullptr) return Reject("actor.unit: unknown unit " + Quote(actor.unit()));
+  }
+  if (actor.role() == "centre" &&
+      (unit == nullptr || (unit->kind() != casegrid::v1::DISTRICT_CENTRE &&
+                           unit->kind() != casegrid::v1::TOWN_CENTRE))) {
+    return Reject("role \"centre\" must act for the district centre or a town sub-centre, not " +
+                  Quote(actor.unit()));
+  }
+  if (action.case_unit_only() && state != nullptr && actor.unit() != state->unit()) {
+    return Reject("unit " + Quote(actor.unit()) + " is not the case's responsible unit " +
+                  Quote(state->unit()));
+  }
+  return Status::Ok();
+}
+
+Status Decision::Apply(const Action& action, const Struct& data) {
+  const CaseState& s = out_.state();
+  Event* e = out_.Begin(action.name(), action.to());
+  switch (action.effect()) {
+    case casegrid::v1::OPEN_CASE: {
+      auto* p = e->mutable_case_reported();
+      // The channel it came in by; without one, the role that took it in.
+      p->set_channel(Str(data, "channel").empty() ? cmd_.actor().role() : Str(data, "channel"));
+      p->set_category(Str(data, "category"));
+      p->set_grid(Str(data, "grid"));
+      if (const auto* grid = ctx_.org->FindGrid(p->grid())) p->set_station(grid->station());
+      p->set_summary(Str(data, "summary"));
+      auto it = data.fields().find("petitioner");
+      if (it != data.fields().end()) {
+        p->mutable_petitioner()->set_name(Str(it->second.struct_value(), "name"));
+        p->mutable_petitioner()->set_phone(Str(it->second.struct_value(), "phone"));
+      }
+      p->set_complex(Bool(data, "complex"));
+      break;
+    }
+    case casegrid::v1::REJECT:
+      e->mutable_case_rejected()->set_reason(Str(data, "reason"));
+      break;
+    case casegrid::v1::ASSIGN: {
+      auto* p = e->mutable_case_dispatched();
+      std::string unit = Str(data, "unit");
+      p->set_routed_by("named");
+      if (unit.empty()) {
+        for (const auto& rule : def_.proto().routing()) {
+          if (rule.category() == s.category()) {
+            unit = rule.unit();
+            p->set_routed_by("category");
+          }
+        }
+      }
+      if (unit.empty()) {
+        unit = s.station();
+        p->set_routed_by("grid");
+      }
+      const auto* u = ctx_.org->FindUnit(unit);
+      if (u == nullptr) return Reject("routing: unknown unit " + Quote(unit));
+      p->set_unit(unit);
+      p->set_level(std::string(ctx_.org->LevelOf(*u)));
+      p->set_note(Str(data, "note"));
+      p->set_complex(Bool(data, "complex", s.complex()));
+      break;
+    }
+    case casegrid::v1::RETURN:
+      e->mutable_returned()->set_reason(Str(data, "reason"));
+      e->mutable_returned()->set_unit(s.unit());
+      break;
+    case casegrid::v1::ESCALATE: {
+      const auto* from = ctx_.org->FindUnit(s.unit());
+      if (from == nullptr) return Reject("the case has no responsible unit to escalate from");
+      CASEGRID_RETURN_IF_ERROR(
+          FillEscalation(*from, Str(data, "reason"), "", e->mutable_escalated()));
+      break;
+    }
+    case casegrid::v1::EXTEND: {
+      const std::string& name = Str(data, "deadline");
+      const auto* open = FindOpen(s, name);
+      if (open == nullptr) {
+        std::vector<std::string> names;
+        for (const auto& d : s.deadlines()) names.push_back(d.name());
+        return Reject("data.deadline: " + Quote(name) +
+                      " is not an open deadline of the case (open: " + JoinNames(names) + ")");
+      }
+      const int days = static_cast<int>(Int(data, "working_days"));
+      Result<int64_t> due =
+          ctx_.calendar->DueAfterWorkingDays(timeutil::LocalDay(open->due_micros()), days);
+      if (!due.ok()) return Reject("deadline " + name + ": " + due.status().message());
+      auto* p = e->mutable_extended();
+      p->set_deadline(name);
+      p->set_working_days(days);
+      p->set_new_due_micros(*due);
+      p->set_reason(Str(data, "reason"));
+      break;
+    }
+    case casegrid::v1::RATE: {
+      auto* p = e->mutable_rated();
+      p->set_satisfied(Bool(data, "satisfied"));
+      p->set_score(static_cast<int32_t>(Int(data, "score")));
+      p->set_comment(Str(data, "comment"));
+      break;
+    }
+    case casegrid::v1::REOPEN:
+      e->mutable_reopened()->set_reason(Str(data, "reason"));
+      break;
+    case casegrid::v1::CLOSE: {
+      auto* p = e->mutable_case_closed();
+      p->set_note(Str(data, "note"));
+      p->set_evidence(Str(data, "evidence"));
+      // A case closed before any dispatch (on the spot) closes at its station.
+      p->set_unit(s.unit().empty() ? s.station() : s.unit());
+      if (const auto* u = ctx_.org->FindUnit(p->unit()))
+        p->set_level(std::string(ctx_.org->LevelOf(*u)));
+      p->set_on_time(!s.breached_any());
+      break;
+    }
+    default:
+      FillGenericPayload(action, data, e);
+      break;
+  }
+  out_.Commit();
+  if (action.effect() == casegrid::v1::EXTEND) {
+    // The deadline keeps its anchor and counts the granted days on top.
+    const auto& ext = out_.last().extended();
+    const auto* d = def_.FindDeadline(ext.deadline());
+    const auto* open = FindOpen(out_.state(), ext.deadline());
+    const bool anchored = open != nullptr && !open->anchor_event_id().empty();
+    SetDeadline(action.name(), ext.deadline(), ext.new_due_micros(),
+                "deadline " + ext.deadline() + ": extended by " + WorkingDays(ext.working_days()),
+                d != nullptr ? d->on_breach() : casegrid::v1::RECORD,
+                anchored ? open->anchor_event_id() : out_.last().event_id(),
+                anchored ? open->anchor_micros() : out_.last().occurred_micros(),
+                anchored ? open->anchor_action() : action.name(),
+                anchored ? open->extension_days() + ext.working_days() : 0);
+  }
+  return FinishDeadlines(action);
+}
+
+void Decision::FillGenericPayload(const Action& action, const Struct& data, Event* e) {
+  const auto* desc = Event::descriptor();
+  const auto* field = action.emits().empty() ? nullptr : desc->FindFieldByName(action.emits());
+  if (field == nullptr || field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+    auto* t = e->mutable_transition();
+    t->set_action(action.name());
+    *t->mutable_data() = data;
+    return;
+  }
+  auto* payload = e->GetReflection()->MutableMessage(e, field);
+  const auto* refl = payload->GetReflection();
+  for (const auto& [key, value] : data.fields()) {
+    const auto* f = payload->GetDescriptor()->FindFieldByName(key);
+    if (f == nullptr || f->is_repeated()) continue;
+    using FD = google::protobuf::FieldDescriptor;
+    if (f->cpp_type() == FD::CPPTYPE_STRING && value.kind_case() == Value::kStringValue) {
+      refl->SetString(payload, f, value.string_value());
+    } else if (f->cpp_type() == FD::CPPTYPE_BOOL && value.kind_case() == Value::kBoolValue) {
+      refl->SetBool(payload, f, value.bool_value());
+    } else if (f->cpp_type() == FD::CPPTYPE_INT32 && value.kind_case() == Value::kNumberValue) {
+      refl->SetInt32(payload, f, static_cast<int32_t>(value.number_value()));
+    }
+  }
+}
+
+}  // namespace internal
+
+Result<std::vector<Event>> Decide(const CaseState* state, const Command& command,
+                                  const workflows::Definition& definition,
+                                  const DecideContext& context, int64_t now_micros) {
+  CaseState copy = state != nullptr ? *state : CaseState();
+  return DecideAndEvolve(&copy, state != nullptr, command, definition, context, now_micros);
+}
+
+Result<std::vector<Event>> DecideAndEvolve(CaseState* state, bool exists, const Command& command,
+                                           const workflows::Definition& definition,
+                                           const DecideContext& context, int64_t now_micros) {
+  if (command.case_id().empty()) return internal::Reject("case: required");
+  if (command.action().empty()) return internal::Reject("action: required");
+  if (exists && (state->workflow_id() != definition.id() ||
+                 state->workflow_version() != definition.version())) {
+    return Status::InvalidArgument(
+        "case " + command.case_id() + " runs on " + state->workflow_id() + " v" +
+        std::to_string(state->workflow_version()) + ", not the definition given");
+  }
+  if (!exists) state->Clear();
+  internal::Decision decision(state, command, definition, context, now_micros);
+  // The checks read the case before the first event is folded in.
+  return decision.Run(exists ? state : nullptr);
+}
+
+}  // namespace casegrid::engine
