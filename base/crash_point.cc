@@ -70,8 +70,10 @@ Status Parse(std::string_view spec, std::string_view* name, uint64_t* n) {
       if (ok) value = value * 10 + static_cast<uint64_t>(c - '0');
     }
     if (!ok || value < 1) {
-      return Status::InvalidArgument("\"" + std::string(count) +
-                                     "\" is not a hit count; expected NAME or NAME:N with N >= 1");
+      std::string message = "\"";
+      message += count;
+      message += "\" is not a hit count; expected NAME or NAME:N with N >= 1";
+      return Status::InvalidArgument(message);
     }
     *n = value;
   }

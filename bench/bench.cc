@@ -128,7 +128,10 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
     CASEGRID_RETURN_IF_ERROR(engine.Apply(decoded.commands, &answers, &stats));
     for (const auto& a : answers) {
       if (a.kind != engine::Answer::Kind::kAccepted) {
-        return Status::Fatal("bench command rejected: " + a.status.ToString());
+        return Status::Fatal(std::string("bench command ") +
+                             (a.kind == engine::Answer::Kind::kDuplicate
+                                  ? "answered duplicate"
+                                  : "rejected: " + a.status.ToString()));
       }
     }
     out.commands += decoded.commands.size();
@@ -247,6 +250,17 @@ std::string Fixed(double v, int digits) {
 Status Run(const Options& o, const engine::Config& config) {
   namespace fs = std::filesystem;
   std::string root = o.dir;
+  if (!root.empty()) {
+    // The runs write fixed case ids: a second run into the same directory
+    // would meet its own cases and measure duplicates.
+    std::error_code ec;
+    if (fs::exists(root, ec) && !fs::is_empty(root, ec)) {
+      return Status::InvalidArgument("--dir " + root +
+                                     " is not empty: the benchmark needs an empty scratch "
+                                     "directory (it writes fixed case ids); remove it or name "
+                                     "another");
+    }
+  }
   if (root.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "casegrid-bench-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr)

@@ -23,7 +23,9 @@ struct Options {
   uint64_t cases = 100000;  // case lifecycles to write (6 commands each)
   size_t batch = 1000;      // commands per group commit
   bool json = false;        // the report as one JSON object
-  std::string dir;          // scratch directory; empty: a new one under /tmp, removed afterwards
+  // Scratch directory, which must be empty or absent (kept afterwards);
+  // empty: a new one under /tmp, removed afterwards.
+  std::string dir;
   // The log measured: the embedded journal, or Kafka (`kafka`) on `brokers`,
   // or, without brokers, on a mock cluster started in this process.
   bool kafka = false;
@@ -34,7 +36,8 @@ struct Options {
 
 // Runs the benchmark with the definitions, organisation and calendars of
 // `config`: the report on stdout, progress lines on stderr (none with
-// `json`). Returns the first failure, and then prints no report: IOError
+// `json`). Returns the first failure, and then prints no report:
+// InvalidArgument when `dir` is not empty, IOError
 // when the scratch directory cannot be made or written, Fatal when the
 // engine refuses a generated command, or what the log or the engine returned.
 Status Run(const Options& options, const engine::Config& config);
