@@ -165,6 +165,14 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   const std::string image = test::ReadFile(dir.Sub("p.svg"));
   CHECK(test::Contains(image, "<svg"));
   CHECK(test::Contains(image, "contact: 2 working days"));  // the newest version by default
+  // A crafted file name is one argument to dot, never shell text: the file
+  // is written under that exact name and nothing else runs.
+  const std::string crafted = "x'; touch pwned; echo '.svg";
+  const Output quoted = run({"graph", "petition-125", "--format", "svg", "-o", crafted});
+  INFO(test::Describe(quoted));
+  REQUIRE(quoted.status == 0);
+  CHECK(test::Contains(test::ReadFile(dir.Sub(crafted)), "<svg"));
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("pwned")));
 
   const Output unknown = run({"graph", "petition-999"});
   CHECK(unknown.status == 2);
