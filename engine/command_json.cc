@@ -1,8 +1,13 @@
 // The NDJSON command contract (docs/commands.md) -> casegrid.v1.Command.
+#include "engine/command_json.h"
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <utility>
+
+#include "base/text.h"
 #include "base/time.h"
-#include "engine/command_json.h"
 
 namespace casegrid::engine {
 namespace {
@@ -61,9 +66,100 @@ Status GetString(const json& obj, const char* key, const std::string& path, bool
   return Status::Ok();
 }
 
+// The deepest nesting of arrays and objects in `line`, outside strings,
+// counted up to `limit` + 1: checked before parsing recurses into it.
+int NestingDepth(std::string_view line, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : line) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Every string of a data value (keys too) as text, nesting at most kMaxDepth.
+Status CheckValue(const google::protobuf::Value& v, const std::string& path, int depth) {
+  if (depth > kMaxDataDepth) {
+    return Bad(path + ": nested more than " + std::to_string(kMaxDataDepth) + " levels deep");
+  }
+  switch (v.kind_case()) {
+    case google::protobuf::Value::kStringValue:
+      return text::CheckText(path, v.string_value());
+    case google::protobuf::Value::kStructValue:
+      for (const auto& [k, child] : v.struct_value().fields()) {
+        CASEGRID_RETURN_IF_ERROR(text::CheckText(path + " key", k, text::kMaxIdentifierBytes));
+        CASEGRID_RETURN_IF_ERROR(CheckValue(child, path + "." + k, depth + 1));
+      }
+      return Status::Ok();
+    case google::protobuf::Value::kListValue:
+      for (const auto& child : v.list_value().values()) {
+        CASEGRID_RETURN_IF_ERROR(CheckValue(child, path + "[]", depth + 1));
+      }
+      return Status::Ok();
+    default:
+      return Status::Ok();
+  }
+}
+
 }  // namespace
 
+namespace {
+
+Status CheckAt(int64_t at_micros) {
+  if (at_micros < kEarliestAtMicros) {
+    return Bad("at: " + timeutil::FormatTimestamp(at_micros) +
+               " is before 2000-01-01T00:00:00+08:00, earlier than any time casegrid records");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckCommandText(const casegrid::v1::Command& c) {
+  if (c.at_micros() != 0) CASEGRID_RETURN_IF_ERROR(CheckAt(c.at_micros()));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("case", c.case_id()));
+  if (!c.id().empty()) CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("id", c.id()));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("action", c.action()));
+  if (!c.workflow().empty())
+    CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("workflow", c.workflow()));
+  for (const auto& [field, value] :
+       {std::pair{"actor.user", &c.actor().user()}, std::pair{"actor.role", &c.actor().role()},
+        std::pair{"actor.unit", &c.actor().unit()}}) {
+    if (!value->empty()) CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier(field, *value));
+  }
+  for (const auto& [k, v] : c.data().fields()) {
+    CASEGRID_RETURN_IF_ERROR(text::CheckText("data key", k, text::kMaxIdentifierBytes));
+    CASEGRID_RETURN_IF_ERROR(CheckValue(v, "data." + k, 1));
+  }
+  return Status::Ok();
+}
+
 Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
+  if (line.size() > kMaxLineBytes) {
+    return Bad("line: " + std::to_string(line.size()) + " bytes, more than the " +
+               std::to_string(kMaxLineBytes) + " a command line may have");
+  }
+  // The command itself is 2 levels deep (actor, data): data gets the rest.
+  if (NestingDepth(line, kMaxDataDepth + 2) > kMaxDataDepth + 2) {
+    return Bad("line: nested more than " + std::to_string(kMaxDataDepth + 2) + " levels deep");
+  }
   json j;
   try {
     j = json::parse(line.begin(), line.end());
@@ -95,6 +191,7 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
   if (!at.empty()) {
     auto t = timeutil::ParseTimestamp(at);
     if (!t.ok()) return t.status().WithContext("at");
+    CASEGRID_RETURN_IF_ERROR(CheckAt(*t));
     cmd.set_at_micros(*t);
   }
   auto actor = j.find("actor");

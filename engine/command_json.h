@@ -5,6 +5,8 @@
 #ifndef CASEGRID_ENGINE_COMMAND_JSON_H_
 #define CASEGRID_ENGINE_COMMAND_JSON_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,8 +15,26 @@
 
 namespace casegrid::engine {
 
+// Limits checked before a line is parsed: its size, and how deep its arrays
+// and objects nest (the command's own two levels and data's).
+inline constexpr size_t kMaxLineBytes = 1 << 20;
+inline constexpr int kMaxDataDepth = 64;
+// The earliest `at` a command may carry: 2000-01-01T00:00:00+08:00. An
+// earlier time is refused, never replaced by the clock (0 means "now" inside
+// a Command, so 1970-01-01T08:00:00+08:00 could not be told from absent).
+inline constexpr int64_t kEarliestAtMicros = 946656000LL * 1000000;
+
+// InvalidArgument "FIELD: ..." unless every string of `command` is as
+// base/text.h says: case, id, action, workflow and the actor's fields
+// identifiers (id, workflow and unit may be empty), data's keys and strings
+// text, data nested at most kMaxDataDepth deep, `at` absent (0) or not before
+// kEarliestAtMicros. The engine checks every
+// command with it before anything else (engine.h), whatever door it came in.
+Status CheckCommandText(const casegrid::v1::Command& command);
+
 // Parses one NDJSON line into a Command: {"id","case","action","at","actor":
-// {"user","role","unit"},"expect","data"}. InvalidArgument names the field;
+// {"user","role","unit"},"expect","data"}. InvalidArgument names the field
+// (or "line" for a line over kMaxLineBytes or nested too deep);
 // `at` stays 0 when absent (the engine then uses its clock).
 Result<casegrid::v1::Command> ParseCommandJson(std::string_view line);
 // The NDJSON line of `command`: ParseCommandJson(CommandJson(c)) equals c.

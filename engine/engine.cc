@@ -10,6 +10,7 @@
 
 #include "base/crash_point.h"
 #include "base/time.h"
+#include "engine/command_json.h"
 #include "engine/decider.h"
 
 namespace casegrid::engine {
@@ -180,6 +181,9 @@ class BatchWriter {
       answer->status = std::move(why);
       return Status::Ok();
     };
+    // Nothing that protobuf could not read back, or LMDB could not key, gets
+    // near the store (base/text.h).
+    if (Status s = CheckCommandText(cmd); !s.ok()) return reject(std::move(s));
     if (cmd.action() == kBreachAction || cmd.action() == kWarnAction) {
       return reject(Status::InvalidArgument("action \"" + cmd.action() +
                                             "\" is reserved for the engine's deadline ticker"));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "base/text.h"
 #include "base/time.h"
 #include "engine/engine.h"
 #include "engine/verify.h"
@@ -114,7 +115,8 @@ Status CheckRuleChange(const RuleChange& change) {
   if (change.by.user().empty())
     return Status::InvalidArgument("--by: who changes the rules is required");
   if (change.reason.empty()) return Status::InvalidArgument("--reason: why is required");
-  return Status::Ok();
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("--by", change.by.user()));
+  return text::CheckText("--reason", change.reason);
 }
 
 Result<BusinessCalendar> LoadCalendarAsOfLog(const Config& config, const std::string& id) {
@@ -228,6 +230,8 @@ Result<Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& pr
                       const std::string& yaml, const std::string& file, const RuleChange& change,
                       bool leave_stranded) {
   CASEGRID_RETURN_IF_ERROR(CheckRuleChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 1 << 20));
   Config& config_ = *engine.mutable_config();
   CASEGRID_ASSIGN_OR_RETURN(auto def, workflows::Definition::FromProto(proto, file));
   const std::string what = "workflow " + def->id() + " v" + std::to_string(def->version());
@@ -281,6 +285,8 @@ Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYe
                                   const std::string& yaml, const std::string& file,
                                   const RuleChange& change) {
   CASEGRID_RETURN_IF_ERROR(CheckRuleChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 1 << 20));
   const std::string what = "calendar " + year.calendar() + " " + std::to_string(year.year());
   if (year.provisional()) {
     return Status::InvalidArgument(what +
@@ -331,6 +337,7 @@ Result<Event> Pin(Engine& engine, const std::string& workflow_id, const std::str
   CASEGRID_RETURN_IF_ERROR(CheckRuleChange(change));
   const Config& config_ = engine.config();
   if (category.empty()) return Status::InvalidArgument("category: required");
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("category", category));
   CASEGRID_RETURN_IF_ERROR(config_.workflows->Latest(workflow_id).status());
   if (version != 0)
     CASEGRID_RETURN_IF_ERROR(config_.workflows->Find(workflow_id, version).status());

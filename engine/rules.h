@@ -144,7 +144,8 @@ Result<casegrid::v1::Event> Pin(Engine& engine, const std::string& workflow_id,
                                 const std::string& category, int32_t version,
                                 const RuleChange& change);
 
-// InvalidArgument unless `change` names who and why.
+// InvalidArgument unless `change` names who (an identifier, base/text.h) and
+// why (text).
 Status CheckRuleChange(const RuleChange& change);
 
 }  // namespace casegrid::engine

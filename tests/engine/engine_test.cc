@@ -397,3 +397,102 @@ TEST_CASE("nobody but the ticker may warn", "[engine][warn]") {
   REQUIRE(answers[0].status.message() ==
           "action \"warn\" is reserved for the engine's deadline ticker");
 }
+
+TEST_CASE("poisoned text is refused at the engine's door, alone, and nothing later fails",
+          "[engine][text]") {
+  // Each of these once reached the store and bricked it (issue 13): a NUL in
+  // a case id, GBK bytes in a user name, a 489-byte case id, data nested
+  // deeper than any parser should recurse. They come in through the NDJSON
+  // decoder or straight as commands (a worker's topic, `act`): the engine
+  // checks them all the same.
+  JournalRig rig;
+  auto with = [](casegrid::v1::Command c, auto edit) {
+    edit(c);
+    return c;
+  };
+  const auto good = Cmd("T-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData(), "t1");
+  std::string deep = "\"x\"";
+  for (int i = 0; i < 70; ++i) deep = "[" + deep + "]";
+  auto deep_cmd = Cmd("T-4", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData(), "t4");
+  {
+    google::protobuf::Value v;
+    v.set_string_value("x");
+    for (int i = 0; i < 70; ++i) {
+      google::protobuf::Value outer;
+      *outer.mutable_list_value()->add_values() = v;
+      v = outer;
+    }
+    (*deep_cmd.mutable_data()->mutable_fields())["nested"] = v;
+  }
+  const std::vector<casegrid::v1::Command> batch = {
+      with(good, [](auto& c) { c.set_case_id(std::string("T-\0x", 4)); }),
+      with(good,
+           [](auto& c) {
+             c.set_case_id("T-2");
+             c.mutable_actor()->set_user("\xD6\xD0\xCE\xC4");
+           }),
+      with(good, [](auto& c) { c.set_case_id(std::string(489, 'x')); }),
+      deep_cmd,
+      with(good,
+           [](auto& c) {
+             c.set_case_id("T-5");
+             (*c.mutable_data()->mutable_fields())["summary"].set_string_value("\xC3\x28");
+           }),
+      good,
+  };
+  auto answers = rig.Apply(batch);
+  REQUIRE(answers.size() == 6);
+  CHECK(answers[0].status.message() == "case: control character U+0000 at offset 2");
+  CHECK(answers[1].status.message() ==
+        "actor.user: not valid UTF-8 (byte 0xD6 at offset 0; text must be UTF-8, not GBK)");
+  CHECK(answers[2].status.message() == "case: 489 bytes, more than the 128 an identifier may have");
+  std::string path = "data.nested";
+  for (int i = 0; i < 64; ++i) path += "[]";
+  CHECK(answers[3].status.message() == path + ": nested more than 64 levels deep");
+  CHECK(answers[4].status.message() ==
+        "data.summary: not valid UTF-8 (byte 0xC3 at offset 0; text must be UTF-8, not GBK)");
+  for (int i = 0; i < 5; ++i) CHECK(answers[i].kind == engine::Answer::Kind::kRejected);
+  CHECK(answers[5].kind == engine::Answer::Kind::kAccepted);
+
+  // The store answers every later read and write.
+  REQUIRE(rig.Apply({Cmd("T-1", "dispatch", kCentre, "2026-09-01T10:00:00+08:00")})[0].kind ==
+          engine::Answer::Kind::kAccepted);
+  auto verified = engine::VerifyLog(*rig.log);
+  REQUIRE_OK(verified);
+  CHECK(verified->first_problem.ok());
+  CHECK(verified->cases == 1);
+  REQUIRE_OK(rig.engine->state_store().Stats());
+
+  // The NDJSON door refuses a line nested too deep before it parses it.
+  auto line = engine::ParseCommandJson("{\"case\":\"T-6\",\"data\":{\"a\":" + deep + "}}");
+  REQUIRE_FALSE(line.ok());
+  CHECK(line.status().message() == "line: nested more than 66 levels deep");
+  std::string huge_nest(20000, '[');
+  CHECK(engine::ParseCommandJson(huge_nest).status().message() ==
+        "line: nested more than 66 levels deep");
+  CHECK(engine::ParseCommandJson(std::string(engine::kMaxLineBytes + 1, ' ')).status().message() ==
+        "line: 1048577 bytes, more than the 1048576 a command line may have");
+}
+
+TEST_CASE("a time before 2000 is refused, never replaced by the clock", "[engine][text]") {
+  // 1970-01-01T08:00:00+08:00 is 0 micros, which inside a Command means
+  // "no time given": it once became "now" and fired every pending deadline.
+  auto zero = engine::ParseCommandJson(
+      R"({"case":"T-1","action":"intake","at":"1970-01-01T08:00:00+08:00","actor":{"user":"w","role":"window"}})");
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.status().message() ==
+        "at: 1970-01-01T08:00:00+08:00 is before 2000-01-01T00:00:00+08:00, earlier than any "
+        "time casegrid records");
+  JournalRig rig;
+  auto cmd = Cmd("T-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData());
+  cmd.set_at_micros(At("1999-12-31T23:59:59+08:00"));
+  auto answers = rig.Apply({cmd});
+  CHECK(answers[0].kind == engine::Answer::Kind::kRejected);
+  CHECK(answers[0].status.message() ==
+        "at: 1999-12-31T23:59:59+08:00 is before 2000-01-01T00:00:00+08:00, earlier than any "
+        "time casegrid records");
+  // From 2000 on the time passes this check; the calendar then has its say.
+  cmd.set_at_micros(At("2000-01-01T00:00:00+08:00"));
+  const auto in_range = rig.Apply({cmd})[0];
+  CHECK(in_range.status.message().rfind("deadline dispatch: ", 0) == 0);
+}

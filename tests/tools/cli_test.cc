@@ -364,6 +364,41 @@ TEST_CASE("act applies an allowed command, prints the case's new version and exi
   CHECK(cli.CaseJson("LS-1")["state"] == "received");
 }
 
+TEST_CASE("GBK and NUL bytes from a terminal are refused by name and every later command works",
+          "[cli][text]") {
+  // Each of these once aborted the process or bricked the data directory.
+  Cli cli;
+  const std::string gbk = "\xD6\xD0\xCE\xC4";  // 中文 in GBK
+  Output by = cli.Run({"act", "LS-1", "intake", "--by", gbk + ":window:371302", "--at",
+                       "2026-09-30T10:00:00+08:00", "--data", Intake("Unpaid wages").dump()});
+  CHECK(by.status == 1);
+  CHECK(by.out ==
+        "rejected: --by: not valid UTF-8 (byte 0xD6 at offset 0; text must be UTF-8, "
+        "not GBK)\n");
+  Output id = cli.Run({"act", "LS-" + gbk, "intake", "--by", kWindow, "--at",
+                       "2026-09-30T10:00:00+08:00", "--data", Intake("Unpaid wages").dump()});
+  CHECK(id.status == 1);
+  CHECK(test::Contains(id.out, "rejected: CASE: not valid UTF-8 (byte 0xD6 at offset 3"));
+  Output nul = cli.Run({"submit", "--file", "-"},
+                       R"({"case":"LS-\u0000","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
+                       R"("actor":{"user":"w01","role":"window","unit":"371302"},"data":{}})"
+                       "\n");
+  CHECK(nul.status == 1);
+  CHECK(test::Contains(nul.out, "case: control character U+0000 at offset 3"));
+  Output publish =
+      cli.Run({"workflow", "publish", test::SourcePath("workflows/definitions/hotline-12345.yaml"),
+               "--by", "sup01", "--reason", "v1 " + gbk});
+  CHECK(publish.status == 1);
+  CHECK(test::Contains(publish.out, "not published: --reason: not valid UTF-8 (byte 0xD6"));
+  // Nothing of it was written: the directory answers as before.
+  cli.Ok({"act", "LS-1", "intake", "--by", kWindow, "--at", "2026-09-30T10:00:00+08:00", "--data",
+          Intake("Unpaid wages").dump()});
+  CHECK(test::Contains(cli.Ok({"verify"}), "ok"));
+  cli.Ok({"workflow", "list"});
+  cli.Ok({"projections", "rebuild"});
+  CHECK(cli.CaseJson("LS-1")["state"] == "received");
+}
+
 TEST_CASE("act --workflow opens a case on another shipped definition", "[cli]") {
   Cli cli;
   Output o = cli.Run({"act", "G-1", "report", "--by", "g01:grid_inspector:371302-001-001",
@@ -988,6 +1023,13 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   CHECK(j.at("import_rss_kib").empty());
   // The scratch directory given is used (and kept: it was given).
   CHECK(std::filesystem::exists(cli.Path("bench-scratch/e2e-sync")));
+  // A second run into it would measure its own cases again as duplicates:
+  // refused before anything is written, naming the directory.
+  const Output again = cli.Run(
+      {"bench", "--cases", "20", "--batch", "12", "--json", "--dir", cli.Path("bench-scratch")});
+  CHECK(again.status == 2);
+  CHECK(again.err.find("--dir " + cli.Path("bench-scratch") + " is not empty") !=
+        std::string::npos);
 }
 
 // The report's "commands refused by the engine" lines: the header, then
