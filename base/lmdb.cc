@@ -1,5 +1,7 @@
 #include "base/lmdb.h"
 
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -33,9 +35,36 @@ Status FromRc(int rc, std::string_view what) {
 
 Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
                                                        const Options& options) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (!options.read_only) std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+  if (!options.read_only) {
+    // Directories it creates are the owner's alone (0700): the store holds
+    // citizens' names and phone numbers.
+    fs::path first_missing;
+    for (fs::path p = fs::path(dir); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+      first_missing = p;
+      if (p == p.parent_path()) break;
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+    for (fs::path p = fs::path(dir); !first_missing.empty(); p = p.parent_path()) {
+      fs::permissions(p, fs::perms::owner_all, fs::perm_options::replace, ec);
+      if (p == first_missing || p == p.parent_path()) break;
+    }
+  }
+  // A damaged file is an error here, never a signal later or a fresh store:
+  // an empty data.mdb (a failed copy, a full disk) or one shorter than its
+  // two meta pages would be silently recreated or fault when mapped.
+  const fs::path data = fs::path(dir) / "data.mdb";
+  const long page = ::sysconf(_SC_PAGESIZE);
+  const auto data_bytes = fs::exists(data, ec) ? fs::file_size(data, ec) : uintmax_t{0};
+  if (fs::exists(data, ec) && !ec && data_bytes < 2 * static_cast<uintmax_t>(page)) {
+    return Status::Corruption(data.string() + " is " + std::to_string(data_bytes) +
+                              " bytes, too short to be an LMDB database (two " +
+                              std::to_string(page) +
+                              "-byte meta pages at least): restore it from a backup or move it "
+                              "away; casegrid does not start a new store over it");
+  }
   MDB_env* env = nullptr;
   int rc = mdb_env_create(&env);
   if (rc != 0) return FromRc(rc, "env_create");
@@ -51,10 +80,20 @@ Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
   if (!options.sync) flags |= MDB_NOSYNC;
   if (!options.meta_sync) flags |= MDB_NOMETASYNC;
   if (options.read_only) flags |= MDB_RDONLY;
-  if ((rc = mdb_env_open(env, dir.c_str(), flags, 0644)) != 0) return fail(rc, "open");
+  if ((rc = mdb_env_open(env, dir.c_str(), flags, 0600)) != 0) return fail(rc, "open");
   // A file grown by another process is larger than our map: adopt its size.
   MDB_envinfo info;
   mdb_env_info(env, &info);
+  MDB_stat stat;
+  mdb_env_stat(env, &stat);
+  const uintmax_t needed = (static_cast<uintmax_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+  if (fs::exists(data, ec) && fs::file_size(data, ec) < needed && !ec) {
+    const uintmax_t have = fs::file_size(data, ec);
+    mdb_env_close(env);
+    return Status::Corruption(data.string() + " is truncated: " + std::to_string(have) +
+                              " bytes, its last page ends at byte " + std::to_string(needed) +
+                              "; restore it from a backup");
+  }
   if (info.me_mapsize < options.initial_map_bytes && !options.read_only) {
     mdb_env_set_mapsize(env, options.initial_map_bytes);
   }

@@ -49,8 +49,12 @@ class Txn;
 
 class Environment {
  public:
-  // Creates `dir` if missing, opens the environment and clears stale readers
-  // left by crashed processes (mdb_reader_check).
+  // Creates `dir` if missing (each directory it creates mode 0700; the
+  // files 0600), opens the environment and clears stale readers left by
+  // crashed processes (mdb_reader_check). Corruption, naming the file, when
+  // data.mdb is shorter than its two meta pages (an empty file included) or
+  // than the last page its meta page names: never a fresh store over a
+  // damaged one, never a SIGBUS when a page past the end is read.
   static Result<std::unique_ptr<Environment>> Open(const std::string& dir, const Options& options);
   ~Environment();
   Environment(const Environment&) = delete;
