@@ -149,12 +149,22 @@ class BatchWriter {
   // Turns every deadline firing before `until` into events (warning, breach,
   // escalation).
   Status FireDue(int64_t until) {
-    int64_t due;
-    std::string case_id, name;
+    int64_t due, last_due = 0;
+    std::string case_id, name, last_case, last_name;
     while (true) {
       Status s = store_.FirstDeadlineDue(until, &due, &case_id, &name);
       if (s.IsNotFound()) return Status::Ok();
       CASEGRID_RETURN_IF_ERROR(s);
+      // Firing an entry moves or removes it; one that comes back unchanged
+      // would loop for ever: a bug, refused loudly rather than spun on.
+      if (due == last_due && case_id == last_case && name == last_name) {
+        return Status::Corruption("deadline " + name + " of case " + case_id + " due " +
+                                  timeutil::FormatTimestamp(due) +
+                                  " fired and stayed in the deadline index");
+      }
+      last_due = due;
+      last_case = case_id;
+      last_name = name;
       CaseState state;
       bool found;
       CASEGRID_RETURN_IF_ERROR(Load(case_id, &state, &found));
