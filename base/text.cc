@@ -21,6 +21,12 @@ Status CheckChars(std::string_view field, std::string_view value, bool allow_lay
   const int32_t length = static_cast<int32_t>(value.size());
   int32_t i = 0;
   while (i < length) {
+    // ASCII, nearly all of it: one comparison a byte, no decoding.
+    const uint8_t b = bytes[i];
+    if (b < 0x80 && b >= 0x20 && b != 0x7F) {
+      ++i;
+      continue;
+    }
     const int32_t start = i;
     UChar32 c;
     U8_NEXT(bytes, i, length, c);

@@ -56,6 +56,11 @@ Result<int32_t> ParseDate(std::string_view text) {
   return DaysFromCivil(y, m, d);
 }
 
+int YearOfDay(int32_t day) {
+  using namespace std::chrono;
+  return static_cast<int>(year_month_day{sys_days(days(day))}.year());
+}
+
 std::string FormatDate(int32_t day) {
   using namespace std::chrono;
   year_month_day ymd{sys_days(days(day))};

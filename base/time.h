@@ -29,6 +29,8 @@ std::string FormatTimestamp(int64_t micros);
 Result<int32_t> ParseDate(std::string_view text);
 std::string FormatDate(int32_t day);
 int32_t DaysFromCivil(int year, unsigned month, unsigned day);
+// The year of a civil day (days since 1970-01-01), e.g. 2026.
+int YearOfDay(int32_t day);
 // ISO weekday of a civil day: 1 = Monday ... 7 = Sunday.
 int Weekday(int32_t day);
 

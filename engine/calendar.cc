@@ -49,7 +49,7 @@ int IsoWeekday(int32_t civil_day) {
 
 bool IsWeekend(int32_t civil_day) { return IsoWeekday(civil_day) >= 6; }
 
-int YearOf(int32_t civil_day) { return std::atoi(timeutil::FormatDate(civil_day).c_str()); }
+int YearOf(int32_t civil_day) { return timeutil::YearOfDay(civil_day); }
 
 std::string YearContext(const CalendarYear& y) {
   return "calendar " + y.calendar() + " " + std::to_string(y.year());

@@ -126,10 +126,10 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
 int RunAct(const GlobalOptions& g, const ActOptions& o) {
   // Built as the NDJSON form so that `act` and `submit` share one parser;
   // the flags are checked as text first (a GBK --by cannot even be JSON).
-  for (const auto& [flag, value] : {std::pair{"CASE", &o.case_id}, std::pair{"ACTION", &o.action},
-                                    std::pair{"--by", &o.by}, std::pair{"--id", &o.id},
-                                    std::pair{"--workflow", &o.workflow}, std::pair{"--at", &o.at},
-                                    std::pair{"--data", &o.data_json}}) {
+  for (const auto& [flag, value] :
+       {std::pair{"CASE", &o.case_id}, std::pair{"ACTION", &o.action}, std::pair{"--by", &o.by},
+        std::pair{"--id", &o.id}, std::pair{"--workflow", &o.workflow}, std::pair{"--at", &o.at},
+        std::pair{"--data", &o.data_json}}) {
     if (Status s = text::CheckText(flag, *value); !s.ok()) {
       std::cout << "rejected: " << s.message() << "\n";
       return 1;

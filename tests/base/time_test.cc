@@ -37,3 +37,11 @@ TEST_CASE("weekday is ISO: 2026-10-01 is a Thursday", "[time]") {
   REQUIRE(timeutil::Weekday(*timeutil::ParseDate("2026-10-01")) == 4);
   REQUIRE(timeutil::Weekday(*timeutil::ParseDate("2026-10-04")) == 7);
 }
+
+TEST_CASE("YearOfDay gives the civil day's year, at both ends of a year", "[time]") {
+  CHECK(timeutil::YearOfDay(timeutil::DaysFromCivil(2026, 12, 31)) == 2026);
+  CHECK(timeutil::YearOfDay(timeutil::DaysFromCivil(2027, 1, 1)) == 2027);
+  CHECK(timeutil::YearOfDay(timeutil::DaysFromCivil(2000, 2, 29)) == 2000);
+  CHECK(timeutil::YearOfDay(0) == 1970);
+  CHECK(timeutil::YearOfDay(-1) == 1969);
+}
