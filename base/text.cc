@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace casegrid::text {
 namespace {
@@ -16,15 +17,40 @@ std::string Hex(unsigned char b) {
 
 // Checks well-formedness and control characters; `allow_layout` lets tab,
 // line feed and carriage return through.
+// Whether the 8 bytes at p are all printable ASCII (0x20..0x7E): SWAR
+// tests for a byte >= 0x80, a byte < 0x20 and a byte == 0x7F.
+bool EightPrintable(const uint8_t* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  if ((w & kHigh) != 0) return false;
+  if (((w - kOnes * 0x20) & ~w & kHigh) != 0) return false;  // a byte < 0x20
+  const uint64_t del = w ^ (kOnes * 0x7F);
+  return ((del - kOnes) & ~del & kHigh) == 0;  // no byte == 0x7F
+}
+
 Status CheckChars(std::string_view field, std::string_view value, bool allow_layout) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(value.data());
   const int32_t length = static_cast<int32_t>(value.size());
   int32_t i = 0;
   while (i < length) {
-    // ASCII, nearly all of it: one comparison a byte, no decoding.
+    // Printable ASCII, eight bytes at a time, then one at a time.
+    if (i + 8 <= length && EightPrintable(bytes + i)) {
+      i += 8;
+      continue;
+    }
     const uint8_t b = bytes[i];
     if (b < 0x80 && b >= 0x20 && b != 0x7F) {
       ++i;
+      continue;
+    }
+    // A three-byte character of U+1000..U+CFFF or U+E000..U+FFFF (CJK, most
+    // Chinese text): lead E1..EC or EE..EF, two continuation bytes. Never a
+    // control, never a surrogate or overlong; the rest is decoded below.
+    if (i + 3 <= length && ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) &&
+        (bytes[i + 1] & 0xC0) == 0x80 && (bytes[i + 2] & 0xC0) == 0x80) {
+      i += 3;
       continue;
     }
     const int32_t start = i;

@@ -179,19 +179,19 @@ std::string_view OnBreachName(casegrid::v1::OnBreach b) {
   }
 }
 
-Result<std::vector<Event>> Decision::Run(const CaseState* state) {
+Status Decision::Run(const CaseState* state) {
   const Struct& data = cmd_.data();
   if (cmd_.action() == kMigrateAction) return RunMigrate(state);
   if (cmd_.action() == kRecountAction) return RunRecount(state);
   if (cmd_.action() == kBreachAction) {
     if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
     CASEGRID_RETURN_IF_ERROR(Breach(Str(data, "deadline")));
-    return out_.Take();
+    return Status::Ok();
   }
   if (cmd_.action() == kWarnAction) {
     if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
     CASEGRID_RETURN_IF_ERROR(Warn(Str(data, "deadline")));
-    return out_.Take();
+    return Status::Ok();
   }
   const Action* action = def_.FindAction(cmd_.action());
   if (action == nullptr) {
@@ -223,7 +223,7 @@ Result<std::vector<Event>> Decision::Run(const CaseState* state) {
   CASEGRID_RETURN_IF_ERROR(CheckFields(data, action->fields(), "data.", action->name(), ctx_));
   CASEGRID_RETURN_IF_ERROR(Apply(*action, data));
   CASEGRID_RETURN_IF_ERROR(TakeOutcome(*action, data));
-  return out_.Take();
+  return Status::Ok();
 }
 
 Status Decision::CheckAllowed(const Action& action, const CaseState& s) const {
@@ -460,12 +460,19 @@ Result<std::vector<Event>> Decide(const CaseState* state, const Command& command
                                   const workflows::Definition& definition,
                                   const DecideContext& context, int64_t now_micros) {
   CaseState copy = state != nullptr ? *state : CaseState();
-  return DecideAndEvolve(&copy, state != nullptr, command, definition, context, now_micros);
+  EventBuffer buffer;
+  CASEGRID_RETURN_IF_ERROR(
+      DecideAndEvolve(&copy, state != nullptr, command, definition, context, now_micros, &buffer));
+  std::vector<Event> events;
+  events.reserve(buffer.size());
+  for (Event& e : buffer) events.push_back(std::move(e));
+  return events;
 }
 
-Result<std::vector<Event>> DecideAndEvolve(CaseState* state, bool exists, const Command& command,
-                                           const workflows::Definition& definition,
-                                           const DecideContext& context, int64_t now_micros) {
+Status DecideAndEvolve(CaseState* state, bool exists, const Command& command,
+                       const workflows::Definition& definition, const DecideContext& context,
+                       int64_t now_micros, EventBuffer* events) {
+  events->Clear();
   if (command.case_id().empty()) return internal::Reject("case: required");
   if (command.action().empty()) return internal::Reject("action: required");
   if (exists && (state->workflow_id() != definition.id() ||
@@ -475,7 +482,7 @@ Result<std::vector<Event>> DecideAndEvolve(CaseState* state, bool exists, const 
         std::to_string(state->workflow_version()) + ", not the definition given");
   }
   if (!exists) state->Clear();
-  internal::Decision decision(state, command, definition, context, now_micros);
+  internal::Decision decision(state, command, definition, context, now_micros, events);
   // The checks read the case before the first event is folded in.
   return decision.Run(exists ? state : nullptr);
 }

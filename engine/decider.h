@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/repeated_ptr_field.h>
+
 #include "base/status.h"
 #include "engine/calendar.h"
 #include "engine/case_state.pb.h"
@@ -76,14 +78,21 @@ Result<std::vector<casegrid::v1::Event>> Decide(const casegrid::v1::CaseState* s
                                                 const workflows::Definition& definition,
                                                 const DecideContext& context, int64_t now_micros);
 
-// Decide, evolving *state by each event as it is decided: on acceptance
-// *state is the case after the events (the same as Evolve of each onto the
-// case), except last_hash, which is known only once they are sealed; on
-// rejection *state is unspecified. `exists` is false for a new case (*state
-// is then ignored). Saves the engine a copy of the case and a second fold.
-Result<std::vector<casegrid::v1::Event>> DecideAndEvolve(
-    casegrid::v1::CaseState* state, bool exists, const casegrid::v1::Command& command,
-    const workflows::Definition& definition, const DecideContext& context, int64_t now_micros);
+// The events of one decision, in order. Cleared and refilled by each
+// decision, a buffer keeps its events' storage: an engine reusing one
+// across commands pays no malloc and free per event string.
+using EventBuffer = google::protobuf::RepeatedPtrField<casegrid::v1::Event>;
+
+// Decide into *events (cleared first), evolving *state by each event as it
+// is decided: on acceptance *state is the case after the events (the same as
+// Evolve of each onto the case), except last_hash, which is known only once
+// they are sealed; on rejection *state and *events are unspecified. `exists`
+// is false for a new case (*state is then ignored). Saves the engine a copy
+// of the case, a second fold and the events' allocations.
+Status DecideAndEvolve(casegrid::v1::CaseState* state, bool exists,
+                       const casegrid::v1::Command& command,
+                       const workflows::Definition& definition, const DecideContext& context,
+                       int64_t now_micros, EventBuffer* events);
 
 // Folds one event into the case state.
 void Evolve(casegrid::v1::CaseState* state, const casegrid::v1::Event& event);

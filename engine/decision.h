@@ -11,6 +11,7 @@
 #ifndef CASEGRID_ENGINE_DECISION_H_
 #define CASEGRID_ENGINE_DECISION_H_
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -71,17 +72,22 @@ std::string JoinNames(const List& list) {
 // the new unit).
 class Emitter {
  public:
-  // `state` (not owned) is the case, folded in place.
-  Emitter(CaseState* state, const Command& cmd, const workflows::Definition& def, int64_t now)
-      : state_(*state), cmd_(cmd), def_(def), now_(now) {}
+  // `state` (not owned) is the case, folded in place; `events` (not owned)
+  // receives the events, after any already in it.
+  Emitter(CaseState* state, const Command& cmd, const workflows::Definition& def, int64_t now,
+          EventBuffer* events)
+      : state_(*state), cmd_(cmd), def_(def), now_(now), events_(*events) {}
 
   Event* Begin(std::string_view action, std::string_view to_state) {
-    Event& e = events_.emplace_back();
+    Event& e = *events_.Add();
     // Every earlier event of this decision is already folded into state_.
     const uint64_t seq = state_.last_seq() + 1;
     e.set_case_id(cmd_.case_id());
     e.set_case_seq(seq);
-    e.set_event_id(cmd_.case_id() + "/" + std::to_string(seq));
+    std::string& event_id = *e.mutable_event_id();
+    event_id.assign(cmd_.case_id()).push_back('/');
+    char digits[20];
+    event_id.append(digits, std::to_chars(digits, digits + sizeof digits, seq).ptr);
     e.set_occurred_micros(now_);
     *e.mutable_actor() = cmd_.actor();
     e.set_workflow_id(def_.id());
@@ -93,41 +99,47 @@ class Emitter {
     return &e;
   }
   // Folds the last begun event into the working state.
-  void Commit() { Evolve(&state_, events_.back()); }
+  void Commit() { Evolve(&state_, last()); }
 
   const CaseState& state() const { return state_; }
-  std::vector<Event> Take() { return std::move(events_); }
-  const Event& last() const { return events_.back(); }
+  const Event& last() const { return events_[events_.size() - 1]; }
 
  private:
   CaseState& state_;
   const Command& cmd_;
   const workflows::Definition& def_;
   int64_t now_;
-  std::vector<Event> events_;
+  EventBuffer& events_;
 };
 
 class Decision {
  public:
   // `state` (not owned): the case (empty for a new one), which the decision
-  // folds its events into.
+  // folds its events into; `events` (not owned) receives them.
   Decision(CaseState* state, const Command& cmd, const workflows::Definition& def,
-           const DecideContext& ctx, int64_t now)
-      : cmd_(cmd), def_(def), ctx_(ctx), now_(now), state_(*state), out_(state, cmd, def, now) {}
+           const DecideContext& ctx, int64_t now, EventBuffer* events)
+      : cmd_(cmd),
+        def_(def),
+        ctx_(ctx),
+        now_(now),
+        state_(*state),
+        events_(*events),
+        out_(state, cmd, def, now, events) {}
 
   // The migrate command (kMigrateAction) on a case of def_'s version.
-  Result<std::vector<Event>> RunMigrate(const CaseState* state);
+  Status RunMigrate(const CaseState* state);
 
   // The events of moving the case (out_'s state, on another version) to
   // def_: `migrated`, then each open deadline re-armed from its recorded
   // anchor, left when breached, or cancelled.
-  Result<std::vector<Event>> Migrate(const std::string& to_state, const std::string& reason);
+  Status Migrate(const std::string& to_state, const std::string& reason);
 
   // The recount command (kRecountAction): every open, unbreached deadline
   // counted over a provisional year, armed again from its own anchor.
-  Result<std::vector<Event>> RunRecount(const CaseState* state);
+  Status RunRecount(const CaseState* state);
 
-  Result<std::vector<Event>> Run(const CaseState* state);
+  // The command's events, into the buffer given at construction.
+  Status Run(const CaseState* state);
 
  private:
   // Whether the case's state allows `action` now: its from states, its
@@ -192,6 +204,7 @@ class Decision {
   const DecideContext& ctx_;
   int64_t now_;
   CaseState& state_;
+  EventBuffer& events_;
   Emitter out_;
   // Recounting: a deadline is armed from the anchor it recorded, not from
   // the latest event of its definition's anchor action.

@@ -75,7 +75,7 @@ class BatchWriter {
   }
 
   // Seals and appends `events`, folds them into `state`, keeps the deadline index.
-  Status Write(CaseState* state, std::vector<Event>& events) {
+  Status Write(CaseState* state, EventBuffer& events) {
     HeadOf(*state, &head_);
     for (const auto& e : events) Evolve(state, e);
     return Seal(head_, state, events);
@@ -85,7 +85,7 @@ class BatchWriter {
   // (the events folded in, last_hash aside: DecideAndEvolve), chaining each
   // to the one before; stores *after with its chain head; keeps the deadline
   // index.
-  Status Seal(const Head& head, CaseState* after, std::vector<Event>& events) {
+  Status Seal(const Head& head, CaseState* after, EventBuffer& events) {
     const int64_t recorded = env_->NowMicros();
     const std::string* prev = &head.last_hash;
     for (auto& e : events) {
@@ -101,22 +101,23 @@ class BatchWriter {
     return Status::Ok();
   }
 
-  // The events of deadline `name` firing at `due` (FiresAt) on a case: its
-  // warning while one is pending, else its breach.
-  Result<std::vector<Event>> BreachEvents(const CaseState& state, const std::string& name,
-                                          int64_t due) {
+  // The events of deadline `name` firing at `due` (FiresAt) on a case, into
+  // *events: its warning while one is pending, else its breach. *state
+  // becomes the case after them (last_hash aside).
+  Status BreachEvents(CaseState* state, const std::string& name, int64_t due, EventBuffer* events) {
     bool warning = false;
-    for (const auto& d : state.deadlines()) {
+    for (const auto& d : state->deadlines()) {
       if (d.name() == name) warning = d.warn_micros() > 0 && !d.warned() && !d.breached();
     }
     Command breach;
-    breach.set_case_id(state.case_id());
+    breach.set_case_id(state->case_id());
     breach.set_action(std::string(warning ? kWarnAction : kBreachAction));
     breach.mutable_actor()->set_user("system");
     breach.mutable_actor()->set_role("system");
     (*breach.mutable_data()->mutable_fields())["deadline"].set_string_value(name);
-    CASEGRID_ASSIGN_OR_RETURN(auto def, DefinitionFor(&state));
-    return Decide(&state, breach, *def, ContextFor(*def), std::max(due, state.last_micros()));
+    CASEGRID_ASSIGN_OR_RETURN(auto def, DefinitionFor(state));
+    return DecideAndEvolve(state, true, breach, *def, ContextFor(*def),
+                           std::max(due, state->last_micros()), events);
   }
 
   // Whether an open deadline of `state` fires (FiresAt) at or before `until`.
@@ -140,9 +141,10 @@ class BatchWriter {
         }
       }
       if (next == nullptr) return;
-      auto events = BreachEvents(*state, next->name(), FiresAt(*next));
-      if (!events.ok()) return;
-      for (const auto& e : *events) Evolve(state, e);
+      // A copy: a refused firing leaves the case as it was.
+      CaseState after = *state;
+      if (!BreachEvents(&after, next->name(), FiresAt(*next), &events_).ok()) return;
+      *state = std::move(after);
     }
   }
 
@@ -168,18 +170,17 @@ class BatchWriter {
       CaseState state;
       bool found;
       CASEGRID_RETURN_IF_ERROR(Load(case_id, &state, &found));
-      Result<std::vector<Event>> events =
-          found ? BreachEvents(state, name, due)
-                : Result<std::vector<Event>>(Status::NotFound("no state"));
-      if (!events.ok()) {
+      HeadOf(state, &head_);
+      Status fired =
+          found ? BreachEvents(&state, name, due, &events_) : Status::NotFound("no state");
+      if (!fired.ok()) {
         // The index disagrees with the case: drop the entry rather than loop.
-        spdlog::warn("deadline {} of case {} cannot fire: {}", name, case_id,
-                     events.status().ToString());
+        spdlog::warn("deadline {} of case {} cannot fire: {}", name, case_id, fired.ToString());
         CASEGRID_RETURN_IF_ERROR(store_.DropDeadline(due, case_id, name));
         continue;
       }
-      CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
-      if (stats_ != nullptr) stats_->deadline_events += events->size();
+      CASEGRID_RETURN_IF_ERROR(Seal(head_, &state, events_));
+      if (stats_ != nullptr) stats_->deadline_events += events_.size();
     }
   }
 
@@ -239,8 +240,8 @@ class BatchWriter {
                           ? category->second.string_value()
                           : std::string());
     if (!def.ok()) return reject(def.status());
-    auto accept = [&](const CaseState& after, std::vector<Event>& events) -> Status {
-      if (written != nullptr) written->events = events;
+    auto accept = [&](const CaseState& after, const EventBuffer& events) -> Status {
+      if (written != nullptr) written->events.assign(events.begin(), events.end());
       if (!cmd.id().empty()) {
         CASEGRID_RETURN_IF_ERROR(store_.PutAnswer(cmd.id(), std::to_string(after.last_seq())));
       }
@@ -254,28 +255,31 @@ class BatchWriter {
       // command meets the stored case, which deciding folds its events into.
       HeadOf(state, &command_head_);
       if (written != nullptr) written->before = state;
-      auto events = DecideAndEvolve(&state, found, cmd, **def, ContextFor(**def), at);
-      if (!events.ok()) return reject(events.status());
+      Status decided =
+          DecideAndEvolve(&state, found, cmd, **def, ContextFor(**def), at, &command_events_);
+      if (!decided.ok()) return reject(std::move(decided));
       // Accepted: time has reached `at` for every case (not this one's deadlines).
       CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
-      CASEGRID_RETURN_IF_ERROR(Seal(command_head_, &state, *events));
-      return accept(state, *events);
+      CASEGRID_RETURN_IF_ERROR(Seal(command_head_, &state, command_events_));
+      return accept(state, command_events_);
     }
     // The command meets the case as its passed deadlines will leave it:
     // decided on a copy that simulates them, written after they fired.
     CaseState probe = state;
     SimulateDue(&probe, at - 1);
-    auto events = Decide(&probe, cmd, **def, ContextFor(**def), at);
-    if (!events.ok()) return reject(events.status());
+    const uint64_t simulated_seq = probe.last_seq();
+    Status decided =
+        DecideAndEvolve(&probe, true, cmd, **def, ContextFor(**def), at, &command_events_);
+    if (!decided.ok()) return reject(std::move(decided));
     CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
     CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));
-    if (state.last_seq() != probe.last_seq()) {
+    if (state.last_seq() != simulated_seq) {
       return Status::Corruption("case " + cmd.case_id() +
                                 ": deadline simulation and firing disagree");
     }
     if (written != nullptr) written->before = state;
-    CASEGRID_RETURN_IF_ERROR(Write(&state, *events));
-    return accept(state, *events);
+    CASEGRID_RETURN_IF_ERROR(Write(&state, command_events_));
+    return accept(state, command_events_);
   }
 
  private:
@@ -289,6 +293,10 @@ class BatchWriter {
   alignas(16) std::array<char, 16 * 1024> arena_block_;
   Head head_;          // scratch of Write
   Head command_head_;  // the case an ApplyOne decides on (Write may run meanwhile)
+  // Reused across the batch's decisions, so their events keep their storage:
+  // a command's own events, and the deadlines' fired meanwhile (FireDue).
+  EventBuffer command_events_;
+  EventBuffer events_;
 };
 
 }  // namespace
@@ -354,11 +362,13 @@ Result<Event> Engine::AppendToDefinitionsChain(Event event) {
     casegrid::v1::CaseState chain;
     bool found;
     CASEGRID_RETURN_IF_ERROR(writer.Load(std::string(events::kDefinitionsChain), &chain, &found));
-    std::vector<Event> events = {event};
-    events[0].set_case_seq(chain.last_seq() + 1);
-    events[0].set_event_id(events[0].case_id() + "/" + std::to_string(events[0].case_seq()));
+    EventBuffer events;
+    Event& e = *events.Add();
+    e = event;
+    e.set_case_seq(chain.last_seq() + 1);
+    e.set_event_id(e.case_id() + "/" + std::to_string(e.case_seq()));
     CASEGRID_RETURN_IF_ERROR(writer.Write(&chain, events));
-    written = events[0];
+    written = e;
     return Status::Ok();
   }));
   return written;

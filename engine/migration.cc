@@ -22,7 +22,7 @@ using google::protobuf::Value;
 
 namespace internal {
 
-Result<std::vector<Event>> Decision::RunMigrate(const CaseState* state) {
+Status Decision::RunMigrate(const CaseState* state) {
   if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
   CASEGRID_ASSIGN_OR_RETURN(const MigrationOrder order, ParseMigrationOrder(cmd_.data()));
   if (cmd_.actor().role() != "supervisor") {
@@ -69,14 +69,13 @@ Result<std::vector<Event>> Decision::RunMigrate(const CaseState* state) {
   DecideContext to_ctx = ctx_;
   to_ctx.calendar = calendar->second.get();
   CaseState moved_state = *state;
-  Decision moved(&moved_state, cmd_, *to, to_ctx, std::max(now_, state->last_micros()));
-  auto events = moved.Migrate(to_state, order.reason);
+  Decision moved(&moved_state, cmd_, *to, to_ctx, std::max(now_, state->last_micros()), &events_);
+  CASEGRID_RETURN_IF_ERROR(moved.Migrate(to_state, order.reason));
   state_ = std::move(moved_state);
-  return events;
+  return Status::Ok();
 }
 
-Result<std::vector<Event>> Decision::Migrate(const std::string& to_state,
-                                             const std::string& reason) {
+Status Decision::Migrate(const std::string& to_state, const std::string& reason) {
   const CaseState before = out_.state();
   Event* e = out_.Begin(kMigrateAction, to_state);
   auto* p = e->mutable_migrated();
@@ -109,7 +108,7 @@ Result<std::vector<Event>> Decision::Migrate(const std::string& to_state,
                  " does not apply to the case");
     }
   }
-  return out_.Take();
+  return Status::Ok();
 }
 
 }  // namespace internal

@@ -17,6 +17,8 @@
 #include <new>
 #include <utility>
 
+#include <google/protobuf/arena.h>
+
 #include "base/codec.h"
 #include "base/crash_point.h"
 #include "base/lmdb.h"
@@ -143,6 +145,7 @@ class ReadModels::BatchApplier {
   Status Run(lmdb::Txn& txn, events::Log& log, int32_t partition, uint64_t end, uint64_t* applied) {
     *applied = 0;
     cases_.clear();
+    arena_.Reset();
     stats_.Clear();
     const std::string offset_key = codec::PartitionKey(kOffsetName, partition);
     uint64_t from = 0, total = 0;
@@ -169,7 +172,7 @@ class ReadModels::BatchApplier {
 
  private:
   struct Work {
-    CaseView view;
+    CaseView* view = nullptr;  // on arena_
     std::string old_inbox_key;
     std::vector<std::pair<int64_t, std::string>> old_open;  // (due, name) in the deadlines table
     std::vector<std::pair<int64_t, std::string>> old_warn;  // (warn, name) in the warnings table
@@ -185,7 +188,7 @@ class ReadModels::BatchApplier {
     if (!events::IsReservedCaseId(ev_.case_id())) {
       Work* work = nullptr;
       CASEGRID_RETURN_IF_ERROR(Load(txn, ev_.case_id(), &work));
-      CASEGRID_RETURN_IF_ERROR(internal::ApplyEvent(ev_, seq, &work->view, &stats_));
+      CASEGRID_RETURN_IF_ERROR(internal::ApplyEvent(ev_, seq, work->view, &stats_));
     }
 
     key_.clear();
@@ -220,19 +223,20 @@ class ReadModels::BatchApplier {
       return Status::Ok();
     }
     Work& work = cases_[case_id];
+    work.view = google::protobuf::Arena::CreateMessage<CaseView>(&arena_);
     *out = &work;
     std::string_view v;
     Status s = txn.Get(dbs_.cases, codec::CaseViewKey(case_id), &v);
     if (s.IsNotFound()) return Status::Ok();
     CASEGRID_RETURN_IF_ERROR(s);
-    if (!work.view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+    if (!work.view->ParseFromArray(v.data(), static_cast<int>(v.size()))) {
       return Status::Corruption("projections: stored view of case " + case_id + " does not parse");
     }
-    work.old_inbox_key = work.view.inbox_key();
-    for (const CaseDeadline& d : work.view.facts().deadlines()) {
+    work.old_inbox_key = work.view->inbox_key();
+    for (const CaseDeadline& d : work.view->facts().deadlines()) {
       work.old_open.emplace_back(d.due_micros(), d.name());
     }
-    Warnings(work.view, &work.old_warn);
+    Warnings(*work.view, &work.old_warn);
     return Status::Ok();
   }
 
@@ -240,16 +244,16 @@ class ReadModels::BatchApplier {
   // entries, and adds the batch's counters.
   Status Flush(lmdb::Txn& txn) {
     for (auto& [case_id, work] : cases_) {
-      std::string inbox_key = internal::InboxKeyOf(work.view);
+      std::string inbox_key = internal::InboxKeyOf(*work.view);
       if (inbox_key != work.old_inbox_key) {
         if (!work.old_inbox_key.empty())
           CASEGRID_RETURN_IF_ERROR(txn.Del(dbs_.inbox, work.old_inbox_key));
         if (!inbox_key.empty()) CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.inbox, inbox_key, {}));
       }
-      work.view.set_inbox_key(std::move(inbox_key));
+      work.view->set_inbox_key(std::move(inbox_key));
 
       new_open_.clear();
-      for (const CaseDeadline& d : work.view.facts().deadlines()) {
+      for (const CaseDeadline& d : work.view->facts().deadlines()) {
         new_open_.emplace_back(d.due_micros(), d.name());
       }
       for (const auto& [due, name] : work.old_open) {
@@ -265,7 +269,7 @@ class ReadModels::BatchApplier {
               txn.Put(dbs_.deadlines, codec::DeadlineKey(due, case_id, name), {}));
         }
       }
-      Warnings(work.view, &new_open_);
+      Warnings(*work.view, &new_open_);
       for (const auto& [warn, name] : work.old_warn) {
         if (std::find(new_open_.begin(), new_open_.end(), std::pair(warn, name)) ==
             new_open_.end()) {
@@ -280,7 +284,7 @@ class ReadModels::BatchApplier {
         }
       }
 
-      work.view.SerializeToString(&value_);
+      work.view->SerializeToString(&value_);
       CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.cases, codec::CaseViewKey(case_id), value_));
     }
 
@@ -310,6 +314,9 @@ class ReadModels::BatchApplier {
   const Options& options_;
   const std::string applied_key_;
   std::map<std::string, Work, std::less<>> cases_;  // ordered: sorted puts
+  // The batch's case views: their many small strings cost no malloc and
+  // free each; reset with cases_ at the start of every Run.
+  google::protobuf::Arena arena_;
   internal::StatsDelta stats_;
   Event ev_;
   AuditRecord audit_;

@@ -3,6 +3,10 @@
 // that names the field and the offset and is itself valid UTF-8.
 #include "base/text.h"
 
+#include <unicode/utf8.h>
+
+#include <cstdint>
+
 #include "tests/test_util.h"
 
 using namespace casegrid;
@@ -49,4 +53,53 @@ TEST_CASE("text: tab, line feed and carriage return allowed, at most the limit",
   CHECK(text::CheckText("data.summary", std::string(text::kMaxTextBytes + 1, 'x')).message() ==
         "data.summary: 65537 bytes, more than the 65536 allowed");
   CHECK(text::Escape("a\xD6\n") == "a\\xD6\\x0A");
+}
+
+namespace {
+
+// The grammar decoded one character at a time (ICU's U8_NEXT), without the
+// fast paths of base/text.cc: the reference the fast paths must agree with.
+bool ReferenceText(std::string_view s) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(s.data());
+  const auto length = static_cast<int32_t>(s.size());
+  int32_t i = 0;
+  while (i < length) {
+    UChar32 c;
+    U8_NEXT(bytes, i, length, c);
+    if (c < 0) return false;
+    const bool layout = c == '\t' || c == '\n' || c == '\r';
+    if ((c < 0x20 || (c >= 0x7F && c <= 0x9F)) && !layout) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("text: the eight-byte and three-byte fast paths agree with decoding every character",
+          "[text]") {
+  // Every one-, two- and three-byte sequence, at offsets that put it inside,
+  // across and after the eight-byte words, between printable ASCII.
+  size_t checked = 0, disagreed = 0;
+  auto check = [&](const std::string& seq) {
+    for (size_t offset : {0, 5, 7, 8, 14}) {
+      std::string s = std::string(offset, 'a') + seq + std::string(16 - offset, 'b');
+      ++checked;
+      if (text::CheckText("t", s).ok() != ReferenceText(s)) {
+        if (++disagreed <= 5) FAIL_CHECK("disagree on " << text::Escape(s));
+      }
+    }
+  };
+  for (int a = 0; a < 256; ++a) {
+    check(std::string(1, static_cast<char>(a)));
+    for (int b = 0; b < 256; ++b) {
+      check({static_cast<char>(a), static_cast<char>(b)});
+      if (a >= 0xE0 && a <= 0xEF) {
+        for (int c = 0; c < 256; c += (c >= 0x7E && c < 0xC1) ? 1 : 7) {
+          check({static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)});
+        }
+      }
+    }
+  }
+  CHECK(disagreed == 0);
+  CHECK(checked > 1000000);
 }
