@@ -3,10 +3,12 @@
 #include <google/protobuf/descriptor.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -17,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/text.h"
 #include "workflows/workflow.pb.h"
 
 namespace casegrid::workflows {
@@ -121,6 +124,10 @@ class Parser {
   // `map` may be null (no positions recorded); it must outlive the parser.
   Parser(const std::string& file_name, SourceMap* map) : file_name_(file_name), map_(map) {}
 
+  // The most values (scalars and mappings, each element of a sequence) one
+  // file may give.
+  static constexpr size_t kMaxYamlValues = 100000;
+
   Status ParseDocument(const YAML::Node& root, Message* msg) {
     if (!root.IsMap()) {
       return Error(root.Mark(),
@@ -139,6 +146,8 @@ class Parser {
   }
 
  private:
+  size_t values_ = 0;
+
   void Record(std::string path, const YAML::Mark& mark) {
     if (map_ == nullptr || mark.is_null()) return;
     map_->Add(std::move(path), Position{mark.line + 1, mark.column + 1});
@@ -233,6 +242,14 @@ class Parser {
   // `path` is the value's SourceMap path.
   Status ParseSingular(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
                        Message* msg, const std::string& path) {
+    // Aliases repeat a part of the file without its bytes: a few kilobytes
+    // of nested ones expand to billions of values. No definition has
+    // anywhere near this many.
+    if (++values_ > kMaxYamlValues) {
+      return Error(ValueMark(key, value),
+                   "more than " + std::to_string(kMaxYamlValues) +
+                       " values (aliases repeating parts of the file?): refused");
+    }
     const Reflection* refl = msg->GetReflection();
     const bool repeated = field->is_repeated();
     switch (field->cpp_type()) {
@@ -436,6 +453,21 @@ Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Messa
   msg->Clear();
   if (map != nullptr) *map = SourceMap();
   Parser parser(file_name, map);
+  // Text that is not UTF-8 (a file saved as GBK) would reach events that
+  // protobuf cannot read back: refused where it is, before parsing.
+  if (const size_t bad = text::FirstInvalidUtf8(yaml_text); bad != std::string_view::npos) {
+    // The line's first byte: just after the last line feed before `bad`.
+    const size_t line_feed = yaml_text.substr(0, bad).rfind('\n');
+    const size_t line_start = line_feed == std::string_view::npos ? 0 : line_feed + 1;
+    YAML::Mark mark = YAML::Mark::null_mark();
+    mark.line = static_cast<int>(std::count(yaml_text.begin(), yaml_text.begin() + bad, '\n'));
+    mark.column = static_cast<int>(bad - line_start);
+    mark.pos = static_cast<int>(bad);
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(yaml_text[bad]));
+    return parser.Error(mark, std::string("not valid UTF-8 (byte ") + byte +
+                                  "; YAML files must be saved as UTF-8, not GBK)");
+  }
   // yaml-cpp reports syntax errors, and (in theory) node access errors, by
   // throwing; none of that may cross this function.
   try {

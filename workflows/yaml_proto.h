@@ -56,6 +56,8 @@ class SourceMap {
 // messages. Returns InvalidArgument with the first problem found; *msg is then
 // unspecified. When `map` is not null it is cleared and then receives the
 // position of every node read (on an error, of those read before it).
+// Refused: text that is not UTF-8 (named by line and column), and more than
+// 100,000 values (aliases can repeat parts of a small file billions of times).
 Status ParseYaml(std::string_view yaml_text, const std::string& file_name,
                  google::protobuf::Message* msg, SourceMap* map = nullptr);
 

@@ -315,3 +315,26 @@ TEST_CASE("LoadYamlFile of a missing file is NotFound", "[yaml]") {
   REQUIRE(st.IsNotFound());
   REQUIRE(st.message().find("absent.yaml") != std::string::npos);
 }
+
+TEST_CASE("a file that is not UTF-8 is refused at the byte, naming line and column", "[yaml]") {
+  // 中文 saved as GBK on a Chinese Windows machine.
+  CHECK(ErrorOf<casegrid::v1::WorkflowDefinition>("id: p\nversion: 1\ntitle: \"ab\xD6\xD0\"\n") ==
+        "t.yaml:3:11: not valid UTF-8 (byte 0xD6; YAML files must be saved as UTF-8, not GBK)");
+  CHECK(ErrorOf<casegrid::v1::WorkflowDefinition>("\xD6\xD0: 1\n") ==
+        "t.yaml:1:1: not valid UTF-8 (byte 0xD6; YAML files must be saved as UTF-8, not GBK)");
+  CHECK_THAT(ErrorOf<casegrid::v1::WorkflowDefinition>("id: p\nversion: 1\ntitle: \"中文\"\n"),
+             !Catch::Matchers::Contains("UTF-8"));
+}
+
+TEST_CASE("aliases that repeat a small file into a million values are refused", "[yaml]") {
+  // 1,000 actions, each an alias of one whose `from` is an alias of a
+  // 1,000-element list: about 12 KB that would expand to a million values.
+  std::string yaml =
+      "id: p\nversion: 1\nstates: [{name: s}]\nactions:\n  - &a {name: a, effect: none, from: &l [";
+  for (int i = 0; i < 1000; ++i) yaml += i == 0 ? "s" : ", s";
+  yaml += "]}\n";
+  for (int i = 1; i < 1000; ++i) yaml += "  - *a\n";
+  const std::string error = ErrorOf<casegrid::v1::WorkflowDefinition>(yaml);
+  CHECK_THAT(error, Catch::Matchers::Contains("more than 100000 values (aliases repeating parts of "
+                                              "the file?): refused"));
+}
