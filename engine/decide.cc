@@ -5,7 +5,11 @@
 #include <cmath>
 #include <string>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "base/time.h"
+#include "events/log.h"
 
 namespace casegrid::engine {
 
@@ -455,6 +459,28 @@ void Decision::FillGenericPayload(const Action& action, const Struct& data, Even
 }
 
 }  // namespace internal
+
+std::string CommandDigest(const Command& command) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    command.SerializeToCodedStream(&out);
+  }
+  // Fields serialize in number order: the id (field 1, length-delimited:
+  // tag 0x0A) comes first when set; the digest covers what follows it.
+  std::string_view body = bytes;
+  if (!command.id().empty()) {
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                              static_cast<int>(bytes.size()));
+    uint32_t length = 0;
+    if (in.ReadTag() == 0x0A && in.ReadVarint32(&length) && in.Skip(static_cast<int>(length))) {
+      body.remove_prefix(static_cast<size_t>(in.CurrentPosition()));
+    }
+  }
+  return events::Sha256(body).substr(0, 16);
+}
 
 Result<std::vector<Event>> Decide(const CaseState* state, const Command& command,
                                   const workflows::Definition& definition,

@@ -94,6 +94,13 @@ Status DecideAndEvolve(casegrid::v1::CaseState* state, bool exists,
                        const workflows::Definition& definition, const DecideContext& context,
                        int64_t now_micros, EventBuffer* events);
 
+// The digest a command id is bound to: the first 16 bytes of SHA-256 of the
+// command's deterministic serialization without its id. The same command
+// sent again (same case, action, actor, data, at, expect, workflow) has the
+// same digest; any difference gives another. Decide records it on the first
+// event of a command that has an id (Event.command_digest).
+std::string CommandDigest(const casegrid::v1::Command& command);
+
 // Folds one event into the case state.
 void Evolve(casegrid::v1::CaseState* state, const casegrid::v1::Event& event);
 

@@ -84,6 +84,7 @@ class Emitter {
     const uint64_t seq = state_.last_seq() + 1;
     e.set_case_id(cmd_.case_id());
     e.set_case_seq(seq);
+    if (events_.size() == 1 && !cmd_.id().empty()) e.set_command_digest(CommandDigest(cmd_));
     std::string& event_id = *e.mutable_event_id();
     event_id.assign(cmd_.case_id()).push_back('/');
     char digits[20];

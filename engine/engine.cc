@@ -212,11 +212,20 @@ class BatchWriter {
                                             timeutil::FormatTimestamp(now) + ")"));
     }
     if (!cmd.id().empty()) {
-      std::string prior;
+      CommandAnswer prior;
       Status s = store_.GetAnswer(cmd.id(), &prior);
       if (s.ok()) {
+        // The id is bound to the body it was first accepted with: the same
+        // body again is a resend; another body under it would be dropped
+        // silently if answered "duplicate".
+        if (!prior.digest.empty() && prior.digest != CommandDigest(cmd)) {
+          return reject(Status::Conflict(
+              "command id \"" + cmd.id() + "\" was first used for another command, on case " +
+              prior.case_id + " (its version " + std::to_string(prior.case_seq) +
+              " then); give this command a new id"));
+        }
         answer->kind = Answer::Kind::kDuplicate;
-        answer->case_seq = std::strtoull(prior.c_str(), nullptr, 10);
+        answer->case_seq = prior.case_seq;
         return Status::Ok();
       }
       if (!s.IsNotFound()) return s;
@@ -243,7 +252,8 @@ class BatchWriter {
     auto accept = [&](const CaseState& after, const EventBuffer& events) -> Status {
       if (written != nullptr) written->events.assign(events.begin(), events.end());
       if (!cmd.id().empty()) {
-        CASEGRID_RETURN_IF_ERROR(store_.PutAnswer(cmd.id(), std::to_string(after.last_seq())));
+        CASEGRID_RETURN_IF_ERROR(store_.PutAnswer(
+            cmd.id(), CommandAnswer{after.last_seq(), events[0].command_digest(), cmd.case_id()}));
       }
       answer->kind = Answer::Kind::kAccepted;
       answer->case_seq = after.last_seq();

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "base/codec.h"
+#include "base/text.h"
 #include "engine/decider.h"
 
 namespace casegrid::engine {
@@ -12,6 +14,34 @@ namespace {
 
 using casegrid::v1::CaseState;
 using casegrid::v1::Event;
+
+// "<case_seq>" or "<case_seq> <digest hex> <case_id>" (CommandAnswer).
+Status DecodeAnswer(std::string_view command_id, std::string_view v, CommandAnswer* out) {
+  auto bad = [&] {
+    return Status::Corruption("commands: the answer stored for command id " +
+                              text::Escape(command_id, 64) + " is not an answer");
+  };
+  const size_t space = v.find(' ');
+  const std::string_view seq = v.substr(0, space);
+  auto [end, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), out->case_seq);
+  if (seq.empty() || ec != std::errc() || end != seq.data() + seq.size()) return bad();
+  out->digest.clear();
+  out->case_id.clear();
+  if (space == std::string_view::npos) return Status::Ok();
+  const std::string_view rest = v.substr(space + 1);
+  const size_t case_at = rest.find(' ');
+  if (case_at == std::string_view::npos || case_at + 1 == rest.size()) return bad();
+  out->case_id.assign(rest.substr(case_at + 1));
+  const std::string_view hex = rest.substr(0, case_at);
+  if (hex.empty() || hex.size() % 2 != 0) return bad();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    unsigned byte = 0;
+    auto [p, e] = std::from_chars(hex.data() + i, hex.data() + i + 2, byte, 16);
+    if (e != std::errc() || p != hex.data() + i + 2) return bad();
+    out->digest += static_cast<char>(byte);
+  }
+  return Status::Ok();
+}
 
 // Events folded per local transaction by CatchUp.
 constexpr uint64_t kFoldChunk = 1000;
@@ -169,12 +199,11 @@ Status StateStore::ForEachCase(const std::function<void(const CaseState&)>& visi
   return Status::Ok();
 }
 
-Status StateStore::ReadCommandAnswer(std::string_view command_id, std::string* answer) {
+Status StateStore::ReadCommandAnswer(std::string_view command_id, CommandAnswer* answer) {
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   std::string_view v;
   CASEGRID_RETURN_IF_ERROR(txn->Get(tables_.commands, command_id, &v));
-  answer->assign(v);
-  return Status::Ok();
+  return DecodeAnswer(command_id, v, answer);
 }
 
 Result<StateStore::Counts> StateStore::Stats() {
@@ -231,15 +260,25 @@ Status StateStore::Writer::Store(const DeadlineList& before, const CaseState& st
   return txn_.Put(store_.tables_.case_state, state.case_id(), bytes_);
 }
 
-Status StateStore::Writer::GetAnswer(std::string_view command_id, std::string* answer) {
+Status StateStore::Writer::GetAnswer(std::string_view command_id, CommandAnswer* answer) {
   std::string_view v;
   CASEGRID_RETURN_IF_ERROR(txn_.Get(store_.tables_.commands, command_id, &v));
-  answer->assign(v);
-  return Status::Ok();
+  return DecodeAnswer(command_id, v, answer);
 }
 
-Status StateStore::Writer::PutAnswer(std::string_view command_id, std::string_view answer) {
-  return txn_.Put(store_.tables_.commands, command_id, answer);
+Status StateStore::Writer::PutAnswer(std::string_view command_id, const CommandAnswer& answer) {
+  answer_bytes_ = std::to_string(answer.case_seq);
+  if (!answer.digest.empty()) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    answer_bytes_ += ' ';
+    for (unsigned char c : answer.digest) {
+      answer_bytes_ += kHex[c >> 4];
+      answer_bytes_ += kHex[c & 15];
+    }
+    answer_bytes_ += ' ';
+    answer_bytes_ += answer.case_id;
+  }
+  return txn_.Put(store_.tables_.commands, command_id, answer_bytes_);
 }
 
 Status StateStore::Writer::FirstDeadlineDue(int64_t until, int64_t* due, std::string* case_id,
@@ -282,7 +321,17 @@ Status StateStore::Writer::Fold(std::string_view record) {
   Evolve(&state, e);
   CASEGRID_RETURN_IF_ERROR(Store(before, state));
   if (!e.correlation_id().empty()) {
-    CASEGRID_RETURN_IF_ERROR(PutAnswer(e.correlation_id(), std::to_string(state.last_seq())));
+    // A command's later events keep the digest its first event recorded.
+    CommandAnswer answer;
+    if (e.command_digest().empty()) {
+      Status prior = GetAnswer(e.correlation_id(), &answer);
+      if (!prior.ok() && !prior.IsNotFound()) return prior;
+    } else {
+      answer.digest = e.command_digest();
+      answer.case_id = e.case_id();
+    }
+    answer.case_seq = state.last_seq();
+    CASEGRID_RETURN_IF_ERROR(PutAnswer(e.correlation_id(), answer));
   }
   return Status::Ok();
 }

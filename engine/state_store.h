@@ -37,6 +37,17 @@ namespace casegrid::engine {
 // (fires, deadline name) pairs of a case: what the deadline index holds for it.
 using DeadlineList = std::vector<std::pair<int64_t, std::string>>;
 
+// What a command id was answered: the case version after its events, and
+// the digest of the command's body (CommandDigest) with its case: what the
+// id is bound to. Digest and case are empty when it was stored by a
+// casegrid before 2026-12-04, which recorded neither. Stored as
+// "<case_seq>" or "<case_seq> <digest hex> <case_id>" (docs/keys.md).
+struct CommandAnswer {
+  uint64_t case_seq = 0;
+  std::string digest;
+  std::string case_id;
+};
+
 // When the engine's ticker next acts on an open, unbreached deadline: at its
 // warning time while its warning is pending (set and not yet warned), else
 // at its due time. The deadline index is keyed by it.
@@ -67,7 +78,7 @@ class StateStore {
   // read transaction). Corruption when a state does not parse.
   Status ForEachCase(const std::function<void(const casegrid::v1::CaseState&)>& visit);
   // The committed answer to a command id. NotFound if never applied.
-  Status ReadCommandAnswer(std::string_view command_id, std::string* answer);
+  Status ReadCommandAnswer(std::string_view command_id, CommandAnswer* answer);
 
   struct Counts {
     uint64_t cases = 0, commands = 0, open_deadlines = 0;
@@ -94,9 +105,10 @@ class StateStore {
     // `before` (its open deadlines when it was loaded) to its open deadlines.
     Status Store(const DeadlineList& before, const casegrid::v1::CaseState& state);
 
-    // The answer recorded for a command id. NotFound when new.
-    Status GetAnswer(std::string_view command_id, std::string* answer);
-    Status PutAnswer(std::string_view command_id, std::string_view answer);
+    // The answer recorded for a command id. NotFound when new; Corruption
+    // when the stored value is not an answer.
+    Status GetAnswer(std::string_view command_id, CommandAnswer* answer);
+    Status PutAnswer(std::string_view command_id, const CommandAnswer& answer);
 
     // The open deadline that fires first (FiresAt), if it fires at or before
     // `until_micros`: *due_micros is that firing time. NotFound if none.
@@ -116,6 +128,7 @@ class StateStore {
     std::unique_ptr<lmdb::Cursor> deadline_cursor_;
     DeadlineList scratch_;
     std::string bytes_;
+    std::string answer_bytes_;
   };
 
  private:

@@ -41,6 +41,8 @@ std::string Hex(std::string_view bytes) {
 
 std::string Sha256Hex(std::string_view bytes) { return Hex(ChainHash({}, bytes)); }
 
+std::string Sha256(std::string_view bytes) { return ChainHash({}, bytes); }
+
 std::string SealEvent(casegrid::v1::Event* event) {
   event->clear_hash();
   std::string record;

@@ -164,6 +164,8 @@ inline bool IsReservedCaseId(std::string_view case_id) {
 
 // Lower-case hex SHA-256 of `bytes` (a published definition's hash).
 std::string Sha256Hex(std::string_view bytes);
+// SHA-256 of `bytes`: 32 raw bytes.
+std::string Sha256(std::string_view bytes);
 
 // ---- The hash chain (docs/journal_format.md) ----
 

@@ -451,7 +451,7 @@ TEST_CASE("a command whose deadline falls past the covered years is rejected, no
           "(docs/calendar.md)");
   REQUIRE(rig.log->Stats()->events == events);
   REQUIRE(rig.engine->CaseState("LS-1")->state() == "received");
-  std::string answer;
+  engine::CommandAnswer answer;
   REQUIRE(rig.engine->state_store().ReadCommandAnswer("dispatch-1", &answer).IsNotFound());
   // Ticking past the year's end fires what is due and does not fail.
   REQUIRE_OK(rig.engine->Tick(At("2027-12-31T00:00:00+08:00")));

@@ -199,7 +199,7 @@ TEST_CASE("kill -9 at each named crash point of a large submit loses no acknowle
   REQUIRE_OK(held);
   CHECK(held->commands == held_commands);
   for (const auto& id : acked) {
-    std::string answer;
+    engine::CommandAnswer answer;
     REQUIRE_OK(engine.state_store().ReadCommandAnswer(id, &answer));
   }
   auto report = engine::VerifyLog(**log);

@@ -39,6 +39,62 @@ TEST_CASE("a command id applied before is answered duplicate and writes nothing"
   REQUIRE(rig.LastSeq() == events);
 }
 
+TEST_CASE("a command id sent again with another body is a conflict, not a duplicate", "[engine]") {
+  Rig rig;
+  auto cmds = Lifecycle("LS-1");
+  const auto first = rig.Apply(cmds);
+  for (const auto& a : first) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+  const uint64_t events = rig.LastSeq();
+  // The same id: on a new case; at another time; by another actor.
+  std::vector<Command> reused(3, cmds[0]);
+  reused[0].set_case_id("LS-2");
+  reused[1].set_at_micros(cmds[0].at_micros() + 1);
+  reused[2].mutable_actor()->set_user("someone-else");
+  auto answers = rig.Apply(reused);
+  for (const auto& a : answers) {
+    REQUIRE(a.kind == engine::Answer::Kind::kRejected);
+    CHECK(a.status.IsConflict());
+    CHECK(a.status.message() == "command id \"" + cmds[0].id() +
+                                    "\" was first used for another command, on case LS-1 (its "
+                                    "version " +
+                                    std::to_string(first[0].case_seq) +
+                                    " then); give this command a new id");
+  }
+  CHECK(rig.LastSeq() == events);
+  CHECK(rig.engine->CaseState("LS-2").status().IsNotFound());
+  // The very same body again is still a resend.
+  CHECK(rig.Apply({cmds[0]})[0].kind == engine::Answer::Kind::kDuplicate);
+  // The digest is on the command's first event, and only there.
+  std::vector<v1::Event> written;
+  REQUIRE_OK(rig.log->ReadCase("LS-1", [&](uint64_t, std::string_view r) {
+    written.emplace_back();
+    REQUIRE(written.back().ParseFromArray(r.data(), static_cast<int>(r.size())));
+    return true;
+  }));
+  CHECK(written[0].command_digest() == engine::CommandDigest(cmds[0]));
+  CHECK(written[0].command_digest().size() == 16);
+  for (size_t i = 1; i < written.size(); ++i) {
+    CHECK(written[i].command_digest().empty() ==
+          (written[i].correlation_id() == written[i - 1].correlation_id()));
+  }
+}
+
+TEST_CASE("a command's digest covers everything but its id", "[engine]") {
+  const Command base = Lifecycle("LS-1")[1];
+  Command renamed = base;
+  renamed.set_id("another-id");
+  CHECK(engine::CommandDigest(renamed) == engine::CommandDigest(base));
+  Command no_id = base;
+  no_id.clear_id();
+  CHECK(engine::CommandDigest(no_id) == engine::CommandDigest(base));
+  Command changed = base;
+  (*changed.mutable_data()->mutable_fields())["note"].set_string_value("x");
+  CHECK(engine::CommandDigest(changed) != engine::CommandDigest(base));
+  changed = base;
+  changed.set_has_expect(true);
+  CHECK(engine::CommandDigest(changed) != engine::CommandDigest(base));
+}
+
 TEST_CASE("a rejected command in a batch writes nothing and the rest of the batch applies",
           "[engine]") {
   Rig rig;
@@ -50,7 +106,7 @@ TEST_CASE("a rejected command in a batch writes nothing and the rest of the batc
   REQUIRE(answers[2].status.message().find("not allowed in state \"dispatched\"") !=
           std::string::npos);
   for (size_t i : {0, 1, 3, 4, 5, 6}) REQUIRE(answers[i].kind == engine::Answer::Kind::kAccepted);
-  std::string answer;
+  engine::CommandAnswer answer;
   REQUIRE(rig.engine->state_store().ReadCommandAnswer("bad-1", &answer).IsNotFound());
   REQUIRE(rig.engine->CaseState("LS-1")->state() == "closed");
 }
@@ -272,7 +328,7 @@ TEST_CASE("a failed journal commit stops intake until reopened, and writes nothi
   EngineRig rig;
   rig.Open(events::OpenJournal(dir.Sub("journal"), {}));
   CHECK(rig.log->Stats()->events == events_before);
-  std::string answer;
+  engine::CommandAnswer answer;
   CHECK(rig.engine->state_store().ReadCommandAnswer(first[2].id(), &answer).IsNotFound());
   const auto answers = rig.Apply({first[1], first[2], second[0]});
   CHECK(answers[0].kind == engine::Answer::Kind::kDuplicate);

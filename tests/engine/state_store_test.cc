@@ -67,6 +67,11 @@ TEST_CASE("events appended past the state store are folded in when the engine op
   std::vector<engine::Answer> answers;
   REQUIRE_OK((*opened)->Apply(Lifecycle("SS-1"), &answers));
   for (const auto& a : answers) CHECK(a.kind == engine::Answer::Kind::kDuplicate);
+  // And so did the bodies they are bound to: an id reused is still refused.
+  std::vector<v1::Command> reused = {Lifecycle("SS-1")[2]};
+  reused[0].set_at_micros(reused[0].at_micros() + 1);
+  REQUIRE_OK((*opened)->Apply(reused, &answers));
+  CHECK(answers[0].status.IsConflict());
 }
 
 TEST_CASE("a state store without positions is rebuilt from the log", "[state]") {
@@ -111,4 +116,24 @@ TEST_CASE("a store that does not chain with the log is refused, naming the event
 }
 
 }  // namespace
+TEST_CASE("a damaged command answer is Corruption naming the id, never a duplicate", "[state]") {
+  JournalRig rig;
+  rig.Apply(Lifecycle("SS-1"));
+  auto commands = rig.log->local_store().OpenDb("commands");
+  REQUIRE_OK(commands);
+  const v1::Command intake = Lifecycle("SS-1")[0];
+  for (const char* damaged : {"", "x", "3 zz SS-1", "3 0a", "3 0a0b"}) {
+    REQUIRE_OK(rig.log->local_store().RunWrite(
+        [&](lmdb::Txn& txn) { return txn.Put(*commands, intake.id(), damaged); }));
+    engine::CommandAnswer answer;
+    Status s = rig.engine->state_store().ReadCommandAnswer(intake.id(), &answer);
+    INFO(damaged);
+    CHECK(s.IsCorruption());
+    CHECK(s.message() ==
+          "commands: the answer stored for command id " + intake.id() + " is not an answer");
+    std::vector<engine::Answer> answers;
+    CHECK(rig.engine->Apply(std::span(&intake, 1), &answers).IsCorruption());
+  }
+}
+
 }  // namespace casegrid
