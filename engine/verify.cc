@@ -65,7 +65,13 @@ Result<VerifyReport> VerifyLog(events::Log& log) {
     ++report.events;
     return true;
   });
-  if (!scan.ok()) return scan;
+  // The log's own refusal (a hole in the positions, a damaged key) is a
+  // finding about the record, reported like the others.
+  if (scan.IsCorruption()) {
+    report.first_problem = scan;
+  } else if (!scan.ok()) {
+    return scan;
+  }
   report.cases = last.size();
   return report;
 }

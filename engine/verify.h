@@ -29,6 +29,8 @@ struct VerifyReport {
 };
 // Walks the whole log in order, recomputing every hash and chain link and the
 // case sequence; stops at the first problem and names its case and event.
+// A log that refuses to be read on (Corruption: on the journal, a missing
+// position or a damaged key) is a problem too, named by the log.
 Result<VerifyReport> VerifyLog(events::Log& log);
 
 }  // namespace casegrid::engine

@@ -4,6 +4,7 @@
 //   case_index  case_id:str seq:u64be -> global_seq:u64be
 // The engine keeps its state store in the same environment
 // (engine/state_store.h), so its changes commit with the events.
+#include <algorithm>
 #include <mutex>
 
 #include "base/codec.h"
@@ -102,12 +103,31 @@ class Journal final : public Log {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
     CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.events));
     uint64_t n = 0;
+    // Positions are dense from 1: a hole (a lost record, or a key damaged
+    // into another number) is Corruption here, for every reader, never a
+    // scan that silently skips what it cannot see.
+    uint64_t expect = std::max<uint64_t>(from, 1);
     for (bool ok = cur->Seek(codec::EventKey(from)); ok; ok = cur->Next()) {
+      if (cur->key().size() != 8) {
+        return Status::Corruption("journal: an events key of " + std::to_string(cur->key().size()) +
+                                  " bytes, not 8, after position " + std::to_string(expect - 1));
+      }
       const uint64_t seq = codec::DecodeU64BE(cur->key().data());
       if (seq >= end) break;
+      if (seq != expect) {
+        return Status::Corruption("journal: position " + std::to_string(expect) +
+                                  " is missing (the next event is at position " +
+                                  std::to_string(seq) + ")");
+      }
+      ++expect;
       if (n == limit) return seq;
       ++n;
       if (!visit(seq, cur->value())) return seq + 1;
+    }
+    if (end != UINT64_MAX && expect < end) {
+      // The range ended early: its last positions are missing.
+      return Status::Corruption("journal: positions " + std::to_string(expect) + " to " +
+                                std::to_string(end - 1) + " are missing");
     }
     return end;
   }
