@@ -199,6 +199,21 @@ Status StateStore::ForEachCase(const std::function<void(const CaseState&)>& visi
   return Status::Ok();
 }
 
+Status StateStore::ForEachDeadline(
+    const std::function<void(int64_t, std::string_view, std::string_view)>& visit) {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.deadlines));
+  for (bool ok = cur->First(); ok; ok = cur->Next()) {
+    int64_t fires = 0;
+    std::string_view case_id, name;
+    if (!codec::ParseDeadlineKey(cur->key(), &fires, &case_id, &name)) {
+      return Status::Corruption("deadlines: malformed key " + text::Escape(cur->key(), 64));
+    }
+    visit(fires, case_id, name);
+  }
+  return Status::Ok();
+}
+
 Status StateStore::ReadCommandAnswer(std::string_view command_id, CommandAnswer* answer) {
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   std::string_view v;

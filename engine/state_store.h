@@ -77,6 +77,10 @@ class StateStore {
   // Calls `visit` with every committed case state, in case id order (one
   // read transaction). Corruption when a state does not parse.
   Status ForEachCase(const std::function<void(const casegrid::v1::CaseState&)>& visit);
+  // Calls `visit` with every deadline index entry (firing time, case, name),
+  // in key order (one read transaction). Corruption when a key is malformed.
+  Status ForEachDeadline(const std::function<void(int64_t fires_micros, std::string_view case_id,
+                                                  std::string_view name)>& visit);
   // The committed answer to a command id. NotFound if never applied.
   Status ReadCommandAnswer(std::string_view command_id, CommandAnswer* answer);
 

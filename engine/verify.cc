@@ -1,9 +1,15 @@
 // Replay and verification of the record (verify.h).
 #include "engine/verify.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
+#include <map>
+#include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
+#include "base/text.h"
 #include "engine/decider.h"
 
 namespace casegrid::engine {
@@ -73,6 +79,146 @@ Result<VerifyReport> VerifyLog(events::Log& log) {
     return scan;
   }
   report.cases = last.size();
+  return report;
+}
+
+Result<StoreReport> VerifyStateStore(events::Log& log, const VerifyReport& verified,
+                                     StateStore& store) {
+  StoreReport report;
+  CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
+  CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> covered, store.Positions());
+  bool every_partition = true;
+  for (int32_t p = 0; p < static_cast<int32_t>(ends.size()); ++p) {
+    if (!log.Writes(p)) {
+      every_partition = false;
+      continue;
+    }
+    const uint64_t at = p < static_cast<int32_t>(covered.size()) ? covered[p] : 0;
+    // An empty journal ends at 1 (positions start there); a store covers 0.
+    if (at < ends[p] && !(at == 0 && ends[p] <= 1)) {
+      report.skipped_why =
+          "the state store covers " + log.DescribePosition(events::PackPosition(p, at)) +
+          ", the log ends at " + log.DescribePosition(events::PackPosition(p, ends[p])) +
+          " (the engine folds the rest when it next opens)";
+      return report;
+    }
+  }
+  report.checked = true;
+
+  // Each stored case against the fold of its events; the commands and open
+  // deadlines those events imply, collected on the way.
+  struct CommandSeen {
+    std::string case_id, digest;
+    uint64_t last_seq = 0;
+  };
+  std::map<std::string, CommandSeen> commands;
+  std::set<std::tuple<int64_t, std::string, std::string>> open;
+  Status problem;
+  CASEGRID_RETURN_IF_ERROR(store.ForEachCase([&](const CaseState& stored) {
+    if (!problem.ok()) return;
+    ++report.cases;
+    CaseState folded;
+    Status replayed = ReplayCase(log, stored.case_id(), [&](const Event& e, const CaseState& s) {
+      folded = s;
+      if (e.correlation_id().empty()) return;
+      CommandSeen& c = commands[e.correlation_id()];
+      if (!e.command_digest().empty()) c.digest = e.command_digest();
+      c.case_id = e.case_id();
+      c.last_seq = e.case_seq();
+    });
+    if (!replayed.ok()) {
+      problem = replayed.IsNotFound() ? Status::Corruption("state store: case " +
+                                                           text::Escape(stored.case_id(), 128) +
+                                                           " has a state but no events in the log")
+                                      : replayed;
+      return;
+    }
+    std::string diff;
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesToString(&diff);
+    if (!differ.Compare(folded, stored)) {
+      if (diff.size() > 300) diff = diff.substr(0, 300) + "...";
+      problem = Status::Corruption("state store: the state of case " + stored.case_id() +
+                                   " is not the fold of its events: " + diff);
+      return;
+    }
+    DeadlineList list;
+    OpenDeadlines(stored, &list);
+    for (const auto& [fires, name] : list) open.emplace(fires, stored.case_id(), name);
+  }));
+  if (!problem.ok()) {
+    report.first_problem = problem;
+    return report;
+  }
+
+  // The deadline index: exactly the open deadlines of the states.
+  CASEGRID_RETURN_IF_ERROR(
+      store.ForEachDeadline([&](int64_t fires, std::string_view case_id, std::string_view name) {
+        if (!problem.ok()) return;
+        ++report.open_deadlines;
+        auto it = open.find({fires, std::string(case_id), std::string(name)});
+        if (it == open.end()) {
+          problem = Status::Corruption("state store: the deadline index has " + std::string(name) +
+                                       " of case " + std::string(case_id) + " firing at " +
+                                       std::to_string(fires) +
+                                       ", which the case's state does not have open");
+          return;
+        }
+        open.erase(it);
+      }));
+  if (problem.ok() && !open.empty()) {
+    const auto& [fires, case_id, name] = *open.begin();
+    problem = Status::Corruption("state store: deadline " + name + " of case " + case_id +
+                                 " is open but missing from the deadline index (" +
+                                 std::to_string(open.size()) + " missing)");
+  }
+  if (!problem.ok()) {
+    report.first_problem = problem;
+    return report;
+  }
+
+  // The command answers.
+  for (const auto& [id, seen] : commands) {
+    CommandAnswer answer;
+    Status s = store.ReadCommandAnswer(id, &answer);
+    if (s.IsNotFound()) {
+      report.first_problem =
+          Status::Corruption("state store: command " + text::Escape(id, 128) + " of case " +
+                             seen.case_id + " has events but no answer");
+      return report;
+    }
+    if (!s.ok()) {
+      report.first_problem = s;
+      return report;
+    }
+    ++report.commands;
+    const bool recorded = !answer.digest.empty() || !answer.case_id.empty();
+    if (answer.case_seq != seen.last_seq ||
+        (recorded && (answer.digest != seen.digest || answer.case_id != seen.case_id))) {
+      report.first_problem = Status::Corruption(
+          "state store: the answer to command " + text::Escape(id, 128) + " (case " +
+          text::Escape(answer.case_id, 128) + ", version " + std::to_string(answer.case_seq) +
+          ") is not what its events say (case " + seen.case_id + ", version " +
+          std::to_string(seen.last_seq) + (answer.digest != seen.digest ? ", another digest" : "") +
+          ")");
+      return report;
+    }
+  }
+
+  // Nothing in the store beyond the log: the counts of what was matched.
+  if (every_partition) {
+    CASEGRID_ASSIGN_OR_RETURN(const StateStore::Counts counts, store.Stats());
+    if (report.cases != verified.cases) {
+      report.first_problem =
+          Status::Corruption("state store: states of " + std::to_string(report.cases) +
+                             " cases, but the log has " + std::to_string(verified.cases));
+    } else if (counts.commands != report.commands) {
+      report.first_problem = Status::Corruption("state store: " + std::to_string(counts.commands) +
+                                                " command answers, but the log's "
+                                                "events name " +
+                                                std::to_string(report.commands) + " commands");
+    }
+  }
   return report;
 }
 

@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "engine/case_state.pb.h"
+#include "engine/state_store.h"
 #include "events/casegrid.pb.h"
 #include "events/log.h"
 
@@ -32,6 +33,25 @@ struct VerifyReport {
 // A log that refuses to be read on (Corruption: on the journal, a missing
 // position or a damaged key) is a problem too, named by the log.
 Result<VerifyReport> VerifyLog(events::Log& log);
+
+struct StoreReport {
+  bool checked = false;  // false: the store is behind the log (skipped_why says so)
+  std::string skipped_why;
+  uint64_t cases = 0, commands = 0, open_deadlines = 0;
+  Status first_problem;  // OK when the store agrees with the log
+};
+// Checks the engine's state store against the log it was folded from (run
+// it after VerifyLog found the log sound): each stored case state equals the
+// fold of its events (ReplayCase); each command answer names the case and
+// the version its command's last event reached and the digest its first
+// event recorded; the deadline index holds exactly the stored states' open
+// deadlines at their firing times; and, when the store covers every
+// partition, it has a state for every case (`verified`: VerifyLog's report)
+// and an answer for every command of the log. A store behind the log (on
+// Kafka, events it has not folded yet) is not checked: skipped_why says so.
+// Stops at the first problem.
+Result<StoreReport> VerifyStateStore(events::Log& log, const VerifyReport& verified,
+                                     StateStore& store);
 
 }  // namespace casegrid::engine
 

@@ -4,7 +4,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+
+#include "base/codec.h"
 #include "engine/engine.h"
+#include "engine/verify.h"
 #include "events/log.h"
 #include "tests/engine/engine_fixture.h"
 #include "tests/test_util.h"
@@ -133,6 +137,104 @@ TEST_CASE("a damaged command answer is Corruption naming the id, never a duplica
           "commands: the answer stored for command id " + intake.id() + " is not an answer");
     std::vector<engine::Answer> answers;
     CHECK(rig.engine->Apply(std::span(&intake, 1), &answers).IsCorruption());
+  }
+}
+
+// verify's second half (engine/verify.h): a store that disagrees with the
+// log is named, whichever table was damaged.
+TEST_CASE("verify finds a state store that disagrees with the log, naming what", "[state]") {
+  struct Damage {
+    const char* what;
+    std::function<Status(lmdb::Txn&, MDB_dbi states, MDB_dbi commands, MDB_dbi deadlines)> apply;
+    const char* expected;
+  };
+  const v1::Command intake = Lifecycle("SS-1")[0];
+  const std::vector<Damage> damages = {
+      {"a state edited",
+       [](lmdb::Txn& txn, MDB_dbi states, MDB_dbi, MDB_dbi) -> Status {
+         std::string_view v;
+         CASEGRID_RETURN_IF_ERROR(txn.Get(states, "SS-1", &v));
+         v1::CaseState s;
+         if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) return Status::Corruption("");
+         s.set_unit("371302-999");
+         return txn.Put(states, "SS-1", s.SerializeAsString());
+       },
+       "state store: the state of case SS-1 is not the fold of its events"},
+      {"a state of a case the log does not have",
+       [](lmdb::Txn& txn, MDB_dbi states, MDB_dbi, MDB_dbi) -> Status {
+         std::string_view v;
+         CASEGRID_RETURN_IF_ERROR(txn.Get(states, "SS-1", &v));
+         v1::CaseState s;
+         if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) return Status::Corruption("");
+         s.set_case_id("SS-0");
+         return txn.Put(states, "SS-0", s.SerializeAsString());
+       },
+       "state store: case SS-0 has a state but no events in the log"},
+      {"a state deleted",
+       [](lmdb::Txn& txn, MDB_dbi states, MDB_dbi, MDB_dbi) { return txn.Del(states, "SS-2"); },
+       "state store: states of 1 cases, but the log has 2"},
+      {"an answer deleted",
+       [&](lmdb::Txn& txn, MDB_dbi, MDB_dbi commands, MDB_dbi) {
+         return txn.Del(commands, intake.id());
+       },
+       "has events but no answer"},
+      {"an answer moved to another version",
+       [&](lmdb::Txn& txn, MDB_dbi, MDB_dbi commands, MDB_dbi) -> Status {
+         std::string_view v;
+         CASEGRID_RETURN_IF_ERROR(txn.Get(commands, intake.id(), &v));
+         std::string moved(v);
+         moved[0] = moved[0] == '9' ? '8' : '9';
+         return txn.Put(commands, intake.id(), moved);
+       },
+       "is not what its events say"},
+      {"an answer for a command the log does not have",
+       [](lmdb::Txn& txn, MDB_dbi, MDB_dbi commands, MDB_dbi) {
+         return txn.Put(commands, "never-sent", "1");
+       },
+       "command answers, but the log's events name"},
+      {"a deadline index entry deleted",
+       [](lmdb::Txn& txn, MDB_dbi, MDB_dbi, MDB_dbi deadlines) -> Status {
+         CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, deadlines));
+         if (!cur->First()) return Status::NotFound("no deadline");
+         return txn.Del(deadlines, std::string(cur->key()));
+       },
+       "missing from the deadline index"},
+      {"a deadline index entry added",
+       [](lmdb::Txn& txn, MDB_dbi, MDB_dbi, MDB_dbi deadlines) {
+         return txn.Put(deadlines, codec::DeadlineKey(42, "SS-2", "contact"), {});
+       },
+       "the deadline index has contact of case SS-2 firing at 42"},
+  };
+  for (const Damage& d : damages) {
+    INFO(d.what);
+    JournalRig rig;
+    auto cmds = Lifecycle("SS-1");
+    cmds.resize(2);  // SS-1 intake and dispatch: deadlines open
+    rig.Apply(cmds);
+    rig.Apply(Lifecycle("SS-2"));
+    auto report = engine::VerifyLog(*rig.log);
+    REQUIRE_OK(report);
+    REQUIRE(report->first_problem.ok());
+    auto clean = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
+    REQUIRE_OK(clean);
+    REQUIRE(clean->checked);
+    REQUIRE(clean->first_problem.ok());
+    CHECK(clean->open_deadlines > 0);
+
+    auto& env = rig.log->local_store();
+    auto states = env.OpenDb("case_state");
+    auto commands = env.OpenDb("commands");
+    auto deadlines = env.OpenDb("deadlines");
+    REQUIRE_OK(states);
+    REQUIRE_OK(commands);
+    REQUIRE_OK(deadlines);
+    REQUIRE_OK(
+        env.RunWrite([&](lmdb::Txn& txn) { return d.apply(txn, *states, *commands, *deadlines); }));
+    auto damaged = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
+    REQUIRE_OK(damaged);
+    INFO(damaged->first_problem.ToString());
+    CHECK(damaged->first_problem.IsCorruption());
+    CHECK_THAT(damaged->first_problem.message(), Catch::Matchers::Contains(d.expected));
   }
 }
 
