@@ -28,6 +28,12 @@ Status FromRc(int rc, std::string_view what) {
       return Status::Fatal(m);
     case MDB_KEYEXIST:
       return Status::Conflict(m);
+    case ENOSPC:
+    case EDQUOT:
+      // Said first: an operator reads "disk full", not an errno's words.
+      return Status::IOError("disk full (" + m +
+                             "): nothing of this transaction was written; free space, then run "
+                             "the same command again");
     default:
       return Status::IOError(m);
   }

@@ -20,7 +20,9 @@
 
 namespace casegrid::lmdb {
 
-// "lmdb <what>: <mdb_strerror>" as the right Status code (NotFound for MDB_NOTFOUND).
+// "lmdb <what>: <mdb_strerror>" as the right Status code (NotFound for
+// MDB_NOTFOUND); a full disk or quota (ENOSPC, EDQUOT) is an IOError that
+// starts "disk full" and says nothing of the transaction was written.
 Status FromRc(int rc, std::string_view what);
 
 inline MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }

@@ -6,6 +6,8 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -75,4 +77,16 @@ TEST_CASE("an empty or truncated data.mdb is an error naming the file, not a fre
       CHECK(std::filesystem::file_size(data) == size);  // left as it was
     }
   }
+}
+
+TEST_CASE("a full disk is said as \"disk full\", with what to do", "[lmdb]") {
+  for (int rc : {ENOSPC, EDQUOT}) {
+    const Status s = lmdb::FromRc(rc, "commit in /srv/casegrid/journal");
+    CHECK(s.code() == Status::Code::kIOError);
+    CHECK(s.message() ==
+          "disk full (lmdb commit in /srv/casegrid/journal: " + std::string(std::strerror(rc)) +
+              "): nothing of this transaction was written; free space, then run "
+              "the same command again");
+  }
+  CHECK(lmdb::FromRc(EIO, "commit").message() == "lmdb commit: " + std::string(std::strerror(EIO)));
 }
