@@ -1,5 +1,7 @@
 #include "base/codec.h"
 
+#include <charconv>
+
 #include <cstring>
 
 namespace casegrid::codec {
@@ -216,6 +218,30 @@ bool ParseAuditKey(std::string_view key, std::string_view* actor_user, int64_t* 
   }
   *occurred_micros = static_cast<int64_t>(biased ^ (uint64_t{1} << 63));
   return key.empty();
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+bool ParseHex(std::string_view hex, std::string* out) {
+  if (hex.size() % 2 != 0) return false;
+  out->clear();
+  out->reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    unsigned byte = 0;
+    auto [end, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, byte, 16);
+    if (ec != std::errc() || end != hex.data() + i + 2) return false;
+    out->push_back(static_cast<char>(byte));
+  }
+  return true;
 }
 
 }  // namespace casegrid::codec

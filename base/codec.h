@@ -82,6 +82,12 @@ std::string AuditPrefix(std::string_view actor_user);
 bool ParseAuditKey(std::string_view key, std::string_view* actor_user, int64_t* occurred_micros,
                    uint64_t* position);
 
+// Lower-case hex of `bytes`, two digits a byte.
+std::string Hex(std::string_view bytes);
+// The bytes of lower- or upper-case hex; false (and *out unspecified) when
+// `hex` has an odd length or a character that is not a hex digit.
+bool ParseHex(std::string_view hex, std::string* out);
+
 }  // namespace casegrid::codec
 
 #endif  // CASEGRID_BASE_CODEC_H_

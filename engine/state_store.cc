@@ -33,13 +33,7 @@ Status DecodeAnswer(std::string_view command_id, std::string_view v, CommandAnsw
   if (case_at == std::string_view::npos || case_at + 1 == rest.size()) return bad();
   out->case_id.assign(rest.substr(case_at + 1));
   const std::string_view hex = rest.substr(0, case_at);
-  if (hex.empty() || hex.size() % 2 != 0) return bad();
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    unsigned byte = 0;
-    auto [p, e] = std::from_chars(hex.data() + i, hex.data() + i + 2, byte, 16);
-    if (e != std::errc() || p != hex.data() + i + 2) return bad();
-    out->digest += static_cast<char>(byte);
-  }
+  if (hex.empty() || !codec::ParseHex(hex, &out->digest)) return bad();
   return Status::Ok();
 }
 
@@ -284,12 +278,8 @@ Status StateStore::Writer::GetAnswer(std::string_view command_id, CommandAnswer*
 Status StateStore::Writer::PutAnswer(std::string_view command_id, const CommandAnswer& answer) {
   answer_bytes_ = std::to_string(answer.case_seq);
   if (!answer.digest.empty()) {
-    static constexpr char kHex[] = "0123456789abcdef";
     answer_bytes_ += ' ';
-    for (unsigned char c : answer.digest) {
-      answer_bytes_ += kHex[c >> 4];
-      answer_bytes_ += kHex[c & 15];
-    }
+    answer_bytes_ += codec::Hex(answer.digest);
     answer_bytes_ += ' ';
     answer_bytes_ += answer.case_id;
   }

@@ -1,5 +1,6 @@
 #include <openssl/evp.h>
 
+#include "base/codec.h"
 #include "events/log.h"
 
 namespace casegrid::events {
@@ -27,19 +28,9 @@ std::string ChainHash(std::string_view prev_hash, std::string_view body) {
   return out;
 }
 
-std::string Hex(std::string_view bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
-std::string Sha256Hex(std::string_view bytes) { return Hex(ChainHash({}, bytes)); }
+std::string Sha256Hex(std::string_view bytes) { return codec::Hex(ChainHash({}, bytes)); }
 
 std::string Sha256(std::string_view bytes) { return ChainHash({}, bytes); }
 
@@ -76,9 +67,10 @@ Status OpenRecord(std::string_view record, const std::string* expected_prev_hash
   std::string_view body = record.substr(0, record.size() - kTrailerBytes);
   std::string_view stored = record.substr(record.size() - kHashBytes);
   if (expected_prev_hash != nullptr && event->prev_hash() != *expected_prev_hash) {
-    return Status::Corruption(where + ": prev_hash " + Hex(event->prev_hash()).substr(0, 16) +
+    return Status::Corruption(where + ": prev_hash " +
+                              codec::Hex(event->prev_hash()).substr(0, 16) +
                               "... does not link to the case's previous event " +
-                              Hex(*expected_prev_hash).substr(0, 16) + "...");
+                              codec::Hex(*expected_prev_hash).substr(0, 16) + "...");
   }
   if (ChainHash(event->prev_hash(), body) != stored || event->hash() != stored) {
     return Status::Corruption(where + ": hash mismatch (the stored bytes were changed)");

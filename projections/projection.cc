@@ -56,17 +56,6 @@ bool HasPrefix(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 Status DecodeCount(std::string_view v, uint64_t* count, std::string_view table) {
   if (v.size() != 8)
     return Status::Corruption("projections " + std::string(table) + ": bad counter");
@@ -503,7 +492,7 @@ Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
       std::string_view key_unit, case_id, v;
       int64_t due = 0;
       if (!codec::ParseInboxKey(cur->key(), &key_unit, &due, &case_id)) {
-        return Status::Corruption("projections inbox: malformed key " + Hex(cur->key()));
+        return Status::Corruption("projections inbox: malformed key " + codec::Hex(cur->key()));
       }
       Status s = txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v);
       if (s.IsNotFound()) {
@@ -583,7 +572,7 @@ Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros, bool wa
       int64_t due = 0;
       std::string_view case_id, name;
       if (!codec::ParseDeadlineKey(cur->key(), &due, &case_id, &name)) {
-        return Status::Corruption("projections deadlines: malformed key " + Hex(cur->key()));
+        return Status::Corruption("projections deadlines: malformed key " + codec::Hex(cur->key()));
       }
       if (due >= at_micros) break;
       CASEGRID_ASSIGN_OR_RETURN(const CaseDeadline* d, deadline_of("deadlines", case_id, name));
@@ -596,7 +585,7 @@ Result<std::vector<OverdueEntry>> ReadModels::Overdue(int64_t at_micros, bool wa
       int64_t warn = 0;
       std::string_view case_id, name;
       if (!codec::ParseDeadlineKey(wcur->key(), &warn, &case_id, &name)) {
-        return Status::Corruption("projections warnings: malformed key " + Hex(wcur->key()));
+        return Status::Corruption("projections warnings: malformed key " + codec::Hex(wcur->key()));
       }
       if (warn >= at_micros) break;
       CASEGRID_ASSIGN_OR_RETURN(const CaseDeadline* d, deadline_of("warnings", case_id, name));
@@ -625,7 +614,7 @@ Result<StatsReport> ReadModels::Stats(int32_t from_day, int32_t to_day) {
       int32_t day = 0;
       std::string_view dim, value, metric;
       if (!codec::ParseStatKey(cur->key(), &day, &dim, &value, &metric)) {
-        return Status::Corruption("projections stats: malformed key " + Hex(cur->key()));
+        return Status::Corruption("projections stats: malformed key " + codec::Hex(cur->key()));
       }
       if (day > to_day) break;
       uint64_t count = 0;
@@ -664,7 +653,7 @@ Result<std::vector<AuditEntry>> ReadModels::Audit(std::string_view actor_user) {
       int64_t occurred = 0;
       if (!codec::ParseAuditKey(cur->key(), &actor, &occurred, &seq) ||
           !rec.ParseFromArray(cur->value().data(), static_cast<int>(cur->value().size()))) {
-        return Status::Corruption("projections audit: malformed entry " + Hex(cur->key()));
+        return Status::Corruption("projections audit: malformed entry " + codec::Hex(cur->key()));
       }
       AuditEntry& e = out.emplace_back();
       e.global_seq = seq;
@@ -689,9 +678,9 @@ Result<std::string> ReadModels::Dump() {
       for (bool ok = cur->First(); ok; ok = cur->Next()) {
         out.append(name);
         out.push_back(' ');
-        out.append(Hex(cur->key()));
+        out.append(codec::Hex(cur->key()));
         out.push_back(' ');
-        out.append(Hex(cur->value()));
+        out.append(codec::Hex(cur->value()));
         out.push_back('\n');
       }
     }

@@ -113,3 +113,20 @@ TEST_CASE("audit keys order an actor's events by time, then position, and round-
   REQUIRE(codec::AuditKey("u1", 3, 3)
               .compare(0, codec::AuditPrefix("u1").size(), codec::AuditPrefix("u1")) == 0);
 }
+
+TEST_CASE("hex round-trips every byte and refuses odd lengths and non-digits", "[codec]") {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  const std::string hex = codec::Hex(all);
+  CHECK(hex.substr(0, 8) == "00010203");
+  CHECK(hex.substr(hex.size() - 4) == "feff");
+  std::string back;
+  REQUIRE(codec::ParseHex(hex, &back));
+  CHECK(back == all);
+  CHECK(codec::ParseHex("ABcd", &back));
+  CHECK(back == "\xAB\xCD");
+  CHECK_FALSE(codec::ParseHex("abc", &back));
+  CHECK_FALSE(codec::ParseHex("zz", &back));
+  CHECK_FALSE(codec::ParseHex("+a", &back));
+  CHECK_FALSE(codec::ParseHex("0 ", &back));
+}

@@ -138,6 +138,20 @@ TEST_CASE("a damaged command answer is Corruption naming the id, never a duplica
     std::vector<engine::Answer> answers;
     CHECK(rig.engine->Apply(std::span(&intake, 1), &answers).IsCorruption());
   }
+  // An answer stored before commands had digests: its version, nothing to
+  // compare a body with, so any resend under that id is a duplicate.
+  REQUIRE_OK(rig.log->local_store().RunWrite(
+      [&](lmdb::Txn& txn) { return txn.Put(*commands, intake.id(), "7"); }));
+  engine::CommandAnswer old;
+  REQUIRE_OK(rig.engine->state_store().ReadCommandAnswer(intake.id(), &old));
+  CHECK(old.case_seq == 7);
+  CHECK(old.digest.empty());
+  v1::Command changed = intake;
+  changed.set_at_micros(intake.at_micros() + 1);
+  std::vector<engine::Answer> answers;
+  REQUIRE_OK(rig.engine->Apply(std::span(&changed, 1), &answers));
+  CHECK(answers[0].kind == engine::Answer::Kind::kDuplicate);
+  CHECK(answers[0].case_seq == 7);
 }
 
 // verify's second half (engine/verify.h): a store that disagrees with the
@@ -149,25 +163,25 @@ TEST_CASE("verify finds a state store that disagrees with the log, naming what",
     const char* expected;
   };
   const v1::Command intake = Lifecycle("SS-1")[0];
+  // SS-1's stored state, changed by `change`, put under its (new) case id.
+  auto edit_ss1 = [](lmdb::Txn& txn, MDB_dbi states,
+                     const std::function<void(v1::CaseState*)>& change) -> Status {
+    std::string_view v;
+    CASEGRID_RETURN_IF_ERROR(txn.Get(states, "SS-1", &v));
+    v1::CaseState s;
+    if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) return Status::Corruption("");
+    change(&s);
+    return txn.Put(states, s.case_id(), s.SerializeAsString());
+  };
   const std::vector<Damage> damages = {
       {"a state edited",
-       [](lmdb::Txn& txn, MDB_dbi states, MDB_dbi, MDB_dbi) -> Status {
-         std::string_view v;
-         CASEGRID_RETURN_IF_ERROR(txn.Get(states, "SS-1", &v));
-         v1::CaseState s;
-         if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) return Status::Corruption("");
-         s.set_unit("371302-999");
-         return txn.Put(states, "SS-1", s.SerializeAsString());
+       [&](lmdb::Txn& txn, MDB_dbi states, MDB_dbi, MDB_dbi) {
+         return edit_ss1(txn, states, [](v1::CaseState* s) { s->set_unit("371302-999"); });
        },
        "state store: the state of case SS-1 is not the fold of its events"},
       {"a state of a case the log does not have",
-       [](lmdb::Txn& txn, MDB_dbi states, MDB_dbi, MDB_dbi) -> Status {
-         std::string_view v;
-         CASEGRID_RETURN_IF_ERROR(txn.Get(states, "SS-1", &v));
-         v1::CaseState s;
-         if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) return Status::Corruption("");
-         s.set_case_id("SS-0");
-         return txn.Put(states, "SS-0", s.SerializeAsString());
+       [&](lmdb::Txn& txn, MDB_dbi states, MDB_dbi, MDB_dbi) {
+         return edit_ss1(txn, states, [](v1::CaseState* s) { s->set_case_id("SS-0"); });
        },
        "state store: case SS-0 has a state but no events in the log"},
       {"a state deleted",

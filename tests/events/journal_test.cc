@@ -2,6 +2,8 @@
 // map growth.
 #include <lmdb.h>
 
+#include <functional>
+
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "engine/engine.h"
@@ -97,6 +99,16 @@ std::string Reseal(const std::string& record, const std::function<void(Event*)>&
   REQUIRE(e.ParseFromString(record));
   edit(&e);
   return events::SealEvent(&e);
+}
+
+// Edits the events table of the journal in `dir` with the LMDB API, as
+// damage or a careless tool would, outside the journal's own code.
+void EditEvents(const std::string& dir, const std::function<Status(lmdb::Txn&, MDB_dbi)>& edit) {
+  auto env = lmdb::Environment::Open(dir, {});
+  REQUIRE_OK(env);
+  auto dbi = (*env)->OpenDb("events");
+  REQUIRE_OK(dbi);
+  REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) { return edit(txn, *dbi); }));
 }
 
 }  // namespace
@@ -241,13 +253,8 @@ TEST_CASE("a dropped event breaks the chain and verify names the gap", "[journal
     uint64_t s = 0;
     REQUIRE_OK(AppendChain(**log, "LS-A", 3, &h, &s));
   }
-  {
-    auto env = lmdb::Environment::Open(dir.path(), {});
-    REQUIRE_OK(env);
-    auto dbi = (*env)->OpenDb("events");
-    REQUIRE_OK(dbi);
-    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) { return txn.Del(*dbi, codec::EventKey(2)); }));
-  }
+  EditEvents(dir.path(),
+             [](lmdb::Txn& txn, MDB_dbi events) { return txn.Del(events, codec::EventKey(2)); });
   auto log = events::OpenJournal(dir.path(), {});
   REQUIRE_OK(log);
   auto report = engine::VerifyLog(**log);
@@ -272,19 +279,13 @@ TEST_CASE("an event whose key byte flipped is a missing position, never a shorte
       uint64_t s = 0;
       REQUIRE_OK(AppendChain(**log, "LS-A", 6, &h, &s));
     }
-    {
-      auto env = lmdb::Environment::Open(dir.path(), {});
-      REQUIRE_OK(env);
-      auto dbi = (*env)->OpenDb("events");
-      REQUIRE_OK(dbi);
-      REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
-        std::string_view v;
-        CASEGRID_RETURN_IF_ERROR(txn.Get(*dbi, codec::EventKey(moved), &v));
-        const std::string record(v);
-        CASEGRID_RETURN_IF_ERROR(txn.Del(*dbi, codec::EventKey(moved)));
-        return txn.Put(*dbi, codec::EventKey(moved | (uint64_t{1} << 56)), record);
-      }));
-    }
+    EditEvents(dir.path(), [&](lmdb::Txn& txn, MDB_dbi events) -> Status {
+      std::string_view v;
+      CASEGRID_RETURN_IF_ERROR(txn.Get(events, codec::EventKey(moved), &v));
+      const std::string record(v);
+      CASEGRID_RETURN_IF_ERROR(txn.Del(events, codec::EventKey(moved)));
+      return txn.Put(events, codec::EventKey(moved | (uint64_t{1} << 56)), record);
+    });
     auto log = events::OpenJournal(dir.path(), {});
     REQUIRE_OK(log);
     auto report = engine::VerifyLog(**log);
