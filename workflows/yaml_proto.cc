@@ -263,6 +263,11 @@ class Parser {
       }
       case FieldDescriptor::CPPTYPE_STRING: {
         if (!value.IsScalar()) return TypeError(key, value, field, "a string");
+        // Escapes ("\0", "\x01") reach control characters the file's bytes
+        // do not show; the grammar of stored text (base/text.h) refuses them.
+        if (Status s = text::CheckText(field->name(), value.Scalar()); !s.ok()) {
+          return Error(ValueMark(key, value), s.message());
+        }
         if (repeated) {
           refl->AddString(msg, field, value.Scalar());
         } else {

@@ -338,3 +338,13 @@ TEST_CASE("aliases that repeat a small file into a million values are refused", 
   CHECK_THAT(error, Catch::Matchers::Contains("more than 100000 values (aliases repeating parts of "
                                               "the file?): refused"));
 }
+
+TEST_CASE("escapes that reach control characters are refused at the value", "[yaml]") {
+  CHECK(ErrorOf<casegrid::v1::WorkflowDefinition>("id: p\nversion: 1\ntitle: \"a\\0b\"\n") ==
+        "t.yaml:3:8: title: control character U+0000 at offset 1");
+  CHECK(ErrorOf<casegrid::v1::WorkflowDefinition>("id: p\nversion: 1\ntitle: \"a\\x01\"\n") ==
+        "t.yaml:3:8: title: control character U+0001 at offset 1");
+  // Layout stays: descriptions span lines and may hold tabs.
+  CHECK_THAT(ErrorOf<casegrid::v1::WorkflowDefinition>("id: p\nversion: 1\ntitle: \"a\\tb\\nc\"\n"),
+             !Catch::Matchers::Contains("control character"));
+}
