@@ -1,5 +1,7 @@
 #include "base/codec.h"
 
+#include <openssl/evp.h>
+
 #include <charconv>
 
 #include <cstring>
@@ -133,6 +135,24 @@ std::string MetaKey(std::string_view name) {
   return k;
 }
 
+std::string MerkleNodeKey(int32_t partition, int level, uint64_t index) {
+  std::string k;
+  k.reserve(13);
+  PutU32BE(&k, static_cast<uint32_t>(partition));
+  k.push_back(static_cast<char>(level));
+  PutU64BE(&k, index);
+  return k;
+}
+
+bool ParseMerkleNodeKey(std::string_view key, int32_t* partition, int* level, uint64_t* index) {
+  uint32_t p = 0;
+  if (key.size() != 13 || !GetU32BE(&key, &p)) return false;
+  *partition = static_cast<int32_t>(p);
+  *level = static_cast<unsigned char>(key[0]);
+  key.remove_prefix(1);
+  return *level < 64 && GetU64BE(&key, index);
+}
+
 std::string PartitionKey(std::string_view name, int32_t partition) {
   std::string k;
   PutString(&k, name);
@@ -241,6 +261,38 @@ bool ParseHex(std::string_view hex, std::string* out) {
     if (ec != std::errc() || end != hex.data() + i + 2) return false;
     out->push_back(static_cast<char>(byte));
   }
+  return true;
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+bool ParseBase64(std::string_view text, std::string* out) {
+  if (text.size() % 4 != 0 || text.size() > (size_t{1} << 30)) return false;
+  size_t pad = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       c == '+' || c == '/';
+    if (c == '=' && i + 2 >= text.size()) {
+      ++pad;
+    } else if (!alpha || pad != 0) {
+      return false;
+    }
+  }
+  if (pad == 1 && text.back() != '=') return false;
+  out->assign(3 * text.size() / 4, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out->data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return false;
+  out->resize(static_cast<size_t>(n) - pad);
   return true;
 }
 

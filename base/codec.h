@@ -43,6 +43,11 @@ std::string CasePrefix(std::string_view case_id);
 std::string DeadlineKey(int64_t due_micros, std::string_view case_id, std::string_view deadline);
 bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_view* case_id,
                       std::string_view* deadline);
+// journal.merkle:      partition:u32be level:u8 index:u64be  ->  hash[32]
+// (events/merkle.h: the complete subtree of 2^level leaves starting at leaf
+// index << level; level 0 holds the leaf hashes.)
+std::string MerkleNodeKey(int32_t partition, int level, uint64_t index);
+bool ParseMerkleNodeKey(std::string_view key, int32_t* partition, int* level, uint64_t* index);
 
 // --- projections (docs/keys.md, "## projections") ---
 // Signed 32-bit, sign bit flipped like PutI64BE (civil days may precede 1970).
@@ -87,6 +92,12 @@ std::string Hex(std::string_view bytes);
 // The bytes of lower- or upper-case hex; false (and *out unspecified) when
 // `hex` has an odd length or a character that is not a hex digit.
 bool ParseHex(std::string_view hex, std::string* out);
+
+// Standard base64 (RFC 4648 section 4, with '=' padding), as signed notes
+// and proofs carry hashes and keys.
+std::string Base64(std::string_view bytes);
+// False (and *out unspecified) unless `text` is padded standard base64.
+bool ParseBase64(std::string_view text, std::string* out);
 
 }  // namespace casegrid::codec
 

@@ -107,6 +107,7 @@ class Txn {
   Status Del(MDB_dbi dbi, std::string_view key);
   Status Drop(MDB_dbi dbi);  // empties the database, keeps the handle
   Status Commit();
+  bool writable() const { return write_; }
   void Abort();
 
   bool map_full() const { return map_full_; }

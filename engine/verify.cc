@@ -4,6 +4,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -40,13 +41,93 @@ Status ReplayCase(events::Log& log, std::string_view case_id,
   return problem;
 }
 
-Result<VerifyReport> VerifyLog(events::Log& log) {
+namespace {
+
+// Checks the Merkle tree the journal stored against the one its records make,
+// node by node as the records close them (VerifyOptions::tree).
+class TreeCheck {
+ public:
+  TreeCheck(events::Log& log, const events::merkle::TreeStore& tree, lmdb::Environment& env)
+      : log_(log), tree_(tree), env_(env) {}
+
+  // The tree's size when the walk starts: the log read later holds at least
+  // these events (a batch's events and leaves commit together).
+  Status Start() {
+    CASEGRID_ASSIGN_OR_RETURN(txn_, lmdb::Txn::Begin(&env_, false));
+    CASEGRID_ASSIGN_OR_RETURN(start_size_, tree_.Size(*txn_, 0));
+    return Status::Ok();
+  }
+
+  // Compares one node the records closed with the stored one.
+  Status Compare(int level, uint64_t index, const std::string& hash) {
+    auto stored = tree_.Node(*txn_, 0, level, index);
+    if (stored.status().IsNotFound()) {
+      // Appended after this snapshot began? Look again in a fresh one.
+      txn_.reset();
+      CASEGRID_ASSIGN_OR_RETURN(txn_, lmdb::Txn::Begin(&env_, false));
+      stored = tree_.Node(*txn_, 0, level, index);
+    }
+    const std::string where = level == 0
+                                  ? log_.DescribePosition(events::PackPosition(0, index + 1))
+                                  : "the Merkle tree node at level " + std::to_string(level) +
+                                        " index " + std::to_string(index);
+    if (stored.status().IsNotFound()) {
+      return Status::Corruption(where + ": the journal's Merkle tree has no " +
+                                (level == 0 ? "leaf for this event" : "such node") +
+                                " (its table was truncated or deleted)");
+    }
+    if (!stored.ok()) return stored.status().WithContext(where);
+    if (*stored != hash) {
+      return Status::Corruption(
+          where + (level == 0 ? ": the event's bytes are not those the journal's Merkle tree "
+                                "recorded for it (the event was rewritten)"
+                              : ": differs from the events under it (the tree was changed)"));
+    }
+    return Status::Ok();
+  }
+
+  // After the walk: a tree longer than the log means events were removed.
+  Status Finish(uint64_t events) const {
+    if (start_size_ > events) {
+      return Status::Corruption("the journal's Merkle tree holds " + std::to_string(start_size_) +
+                                " events but the journal only " + std::to_string(events) + ": " +
+                                log_.DescribePosition(events::PackPosition(0, events + 1)) +
+                                " and after were removed");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  events::Log& log_;
+  const events::merkle::TreeStore& tree_;
+  lmdb::Environment& env_;
+  std::unique_ptr<lmdb::Txn> txn_;
+  uint64_t start_size_ = 0;
+};
+
+}  // namespace
+
+Result<VerifyReport> VerifyLog(events::Log& log, const VerifyOptions& options) {
   VerifyReport report;
   struct Link {
     uint64_t seq = 0;
     std::string hash;
   };
   std::unordered_map<std::string, Link> last;
+  // The tree is one partition's; a log of several (Kafka) is not hashed here.
+  const bool one_partition = log.Partitions() == 1;
+  std::optional<TreeCheck> tree_check;
+  if (one_partition && options.tree != nullptr && options.tree_env != nullptr) {
+    tree_check.emplace(log, *options.tree, *options.tree_env);
+    CASEGRID_RETURN_IF_ERROR(tree_check->Start());
+  }
+  const uint64_t checkpoint_size =
+      options.checkpoint != nullptr ? options.checkpoint->head.size : 0;
+  std::string root_at_checkpoint;
+  Status tree_problem;
+  events::merkle::Frontier frontier([&](int level, uint64_t index, const std::string& hash) {
+    if (tree_check && tree_problem.ok()) tree_problem = tree_check->Compare(level, index, hash);
+  });
   Status scan = events::ScanAll(log, [&](uint64_t global, std::string_view record) {
     Event e;
     // The case id is needed to find the link; parse first, then check.
@@ -66,6 +147,14 @@ Result<VerifyReport> VerifyLog(events::Log& log) {
       report.first_problem = s.WithContext(log.DescribePosition(global));
       return false;
     }
+    if (one_partition) {
+      frontier.Append(events::merkle::LeafHash(record));
+      if (!tree_problem.ok()) {
+        report.first_problem = tree_problem;
+        return false;
+      }
+      if (frontier.size() == checkpoint_size) root_at_checkpoint = frontier.Root();
+    }
     link.seq = e.case_seq();
     link.hash = e.hash();
     ++report.events;
@@ -79,6 +168,31 @@ Result<VerifyReport> VerifyLog(events::Log& log) {
     return scan;
   }
   report.cases = last.size();
+  if (one_partition) report.head = {frontier.size(), frontier.Root()};
+  if (!report.first_problem.ok()) return report;
+  if (tree_check) {
+    report.first_problem = tree_check->Finish(report.events);
+    if (!report.first_problem.ok()) return report;
+    report.tree_checked = true;
+  }
+  if (checkpoint_size > 0) {
+    if (!one_partition) {
+      report.first_problem = Status::InvalidArgument("checkpoints cover the journal's tree; " +
+                                                     log.Describe() + " keeps none yet");
+    } else if (report.events < checkpoint_size) {
+      report.first_problem = Status::Corruption(
+          "the log has " + std::to_string(report.events) + " events, fewer than the " +
+          std::to_string(checkpoint_size) + " the checkpoint covers: " +
+          log.DescribePosition(events::PackPosition(0, report.events + 1)) + " to " +
+          std::to_string(checkpoint_size) + " were removed");
+    } else if (root_at_checkpoint != options.checkpoint->head.root) {
+      report.first_problem = Status::Corruption(
+          "the first " + std::to_string(checkpoint_size) +
+          " events do not hash to the checkpoint's root: an event it covers was rewritten, "
+          "removed or reordered" +
+          (report.tree_checked ? ", and the journal's own Merkle tree was rebuilt to match" : ""));
+    }
+  }
   return report;
 }
 

@@ -13,7 +13,9 @@
 #include "engine/case_state.pb.h"
 #include "engine/state_store.h"
 #include "events/casegrid.pb.h"
+#include "events/checkpoint.h"
 #include "events/log.h"
+#include "events/merkle.h"
 
 namespace casegrid::engine {
 
@@ -23,16 +25,33 @@ Status ReplayCase(
     events::Log& log, std::string_view case_id,
     const std::function<void(const casegrid::v1::Event&, const casegrid::v1::CaseState&)>& visit);
 
+struct VerifyOptions {
+  // The log's stored Merkle tree (the journal's; events/merkle.h) and the
+  // store it is in: every leaf and node it holds is checked against the
+  // records. Null: no stored tree is checked (the root is still computed).
+  const events::merkle::TreeStore* tree = nullptr;
+  lmdb::Environment* tree_env = nullptr;
+  // A saved checkpoint (already opened with its verifier key): the log's
+  // first checkpoint->head.size events must hash to its root.
+  const events::Checkpoint* checkpoint = nullptr;
+};
+
 struct VerifyReport {
   uint64_t events = 0;
   uint64_t cases = 0;
-  Status first_problem;  // OK when the whole log verifies
+  // The Merkle tree head over the log's events (single-partition logs only:
+  // the journal; size 0 otherwise).
+  events::merkle::TreeHead head;
+  bool tree_checked = false;  // the stored tree matched, leaf by leaf
+  Status first_problem;       // OK when the whole log verifies
 };
 // Walks the whole log in order, recomputing every hash and chain link and the
-// case sequence; stops at the first problem and names its case and event.
+// case sequence, the Merkle tree over the records and, per `options`, the
+// stored tree and a checkpoint; stops at the first problem and names its
+// case and event, or the position where the records and the tree part.
 // A log that refuses to be read on (Corruption: on the journal, a missing
 // position or a damaged key) is a problem too, named by the log.
-Result<VerifyReport> VerifyLog(events::Log& log);
+Result<VerifyReport> VerifyLog(events::Log& log, const VerifyOptions& options = {});
 
 struct StoreReport {
   bool checked = false;  // false: the store is behind the log (skipped_why says so)

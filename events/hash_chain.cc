@@ -34,6 +34,8 @@ std::string Sha256Hex(std::string_view bytes) { return codec::Hex(ChainHash({}, 
 
 std::string Sha256(std::string_view bytes) { return ChainHash({}, bytes); }
 
+std::string Sha256Pair(std::string_view a, std::string_view b) { return ChainHash(a, b); }
+
 std::string SealEvent(casegrid::v1::Event* event) {
   event->clear_hash();
   std::string record;

@@ -1,23 +1,36 @@
 // The embedded LMDB journal: the default Log on one machine.
-// Layout (docs/journal_format.md):
+// Layout (docs/journal_format.md, docs/keys.md):
 //   events      seq:u64be -> record
 //   case_index  case_id:str seq:u64be -> global_seq:u64be
+//   merkle      the tree over the records (events/merkle.h): leaf seq - 1
+//   checkpoints signed tree heads (events/checkpoint.h)
 // The engine keeps its state store in the same environment
 // (engine/state_store.h), so its changes commit with the events.
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 #include "base/codec.h"
 #include "base/crash_point.h"
+#include "base/env.h"
 #include "base/lmdb.h"
+#include "events/checkpoint.h"
 #include "events/log.h"
+#include "events/merkle.h"
 
 namespace casegrid::events {
 namespace {
 
 struct Dbis {
   MDB_dbi events, case_index;
+  std::optional<merkle::TreeStore> tree;  // absent only in an old journal opened read-only
+  std::optional<CheckpointStore> checkpoints;
 };
+
+// The event at position seq is the tree's leaf seq - 1.
+Status AppendLeaf(lmdb::Txn& txn, const Dbis& dbi, uint64_t seq, std::string_view record) {
+  return dbi.tree->Append(txn, 0, seq - 1, merkle::LeafHash(record));
+}
 
 class JournalBatch final : public Batch {
  public:
@@ -29,9 +42,12 @@ class JournalBatch final : public Batch {
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.events, codec::EventKey(seq), record, MDB_APPEND));
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.case_index, codec::CaseSeqKey(case_id, case_seq),
                                       codec::EncodeU64BE(seq), MDB_NOOVERWRITE));
+    CASEGRID_RETURN_IF_ERROR(AppendLeaf(txn_, dbi_, seq, record));
     ++next_seq_;
     return Status::Ok();
   }
+
+  uint64_t last_seq() const { return next_seq_ - 1; }
 
   lmdb::Txn& txn() override { return txn_; }
   void OnDurable(DurableHook hook) override { hook_ = std::move(hook); }
@@ -54,12 +70,20 @@ class JournalBatch final : public Batch {
 
 class Journal final : public Log {
  public:
-  Journal(std::unique_ptr<lmdb::Environment> env, Dbis dbi) : env_(std::move(env)), dbi_(dbi) {}
+  Journal(std::unique_ptr<lmdb::Environment> env, Dbis dbi, CheckpointPolicy policy,
+          std::unique_ptr<NoteSigner> signer, uint64_t last_checkpoint_size)
+      : env_(std::move(env)),
+        dbi_(std::move(dbi)),
+        policy_(std::move(policy)),
+        signer_(std::move(signer)),
+        last_checkpoint_size_(last_checkpoint_size),
+        last_checkpoint_micros_(Clock().NowMicros()) {}
 
   Status RunBatch(const std::function<Status(Batch&)>& body) override {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (!fatal_.ok()) return fatal_;
     bool committing = false;
+    uint64_t signed_size = 0;
     Status s = env_->RunWrite([&](lmdb::Txn& txn) -> Status {
       committing = false;
       uint64_t last = 0;
@@ -71,6 +95,11 @@ class Journal final : public Log {
       JournalBatch batch(txn, dbi_, last);
       Status b = body(batch);
       if (b.ok()) b = batch.Finish();
+      signed_size = 0;
+      if (b.ok() && CheckpointDue(batch.last_seq())) {
+        signed_size = batch.last_seq();
+        b = WriteCheckpoint(txn, *dbi_.tree, *dbi_.checkpoints, *signer_, signed_size).status();
+      }
       committing = b.ok();
       if (committing) CASEGRID_CRASH_POINT("journal.commit.before");
       return b;
@@ -82,6 +111,10 @@ class Journal final : public Log {
       return fatal_;
     }
     if (s.ok()) CASEGRID_CRASH_POINT("journal.commit.after");
+    if (s.ok() && signed_size != 0) {
+      last_checkpoint_size_ = signed_size;
+      last_checkpoint_micros_ = Clock().NowMicros();
+    }
     return s;
   }
 
@@ -173,11 +206,53 @@ class Journal final : public Log {
   }
 
  private:
+  const Env& Clock() const { return policy_.clock != nullptr ? *policy_.clock : *Env::Default(); }
+
+  // Whether a batch ending at `size` signs a checkpoint (CheckpointPolicy).
+  bool CheckpointDue(uint64_t size) const {
+    if (signer_ == nullptr || size <= last_checkpoint_size_) return false;
+    const uint64_t every = std::max<uint64_t>(policy_.every_events, 1);
+    return size / every > last_checkpoint_size_ / every ||
+           Clock().NowMicros() - last_checkpoint_micros_ >= policy_.every_micros;
+  }
+
   std::unique_ptr<lmdb::Environment> env_;
   Dbis dbi_;
+  const CheckpointPolicy policy_;
+  const std::unique_ptr<NoteSigner> signer_;
   std::mutex write_mu_;
-  Status fatal_;  // GUARDED_BY(write_mu_): set once a commit failed
+  Status fatal_;                    // GUARDED_BY(write_mu_): set once a commit failed
+  uint64_t last_checkpoint_size_;   // GUARDED_BY(write_mu_)
+  int64_t last_checkpoint_micros_;  // GUARDED_BY(write_mu_)
 };
+
+// Brings the tree up to the events: a journal written before trees were
+// kept gets its leaves here, in bounded transactions.
+Status CatchUpTree(lmdb::Environment& env, const Dbis& dbi) {
+  constexpr uint64_t kChunk = 65536;
+  for (bool done = false; !done;) {
+    CASEGRID_RETURN_IF_ERROR(env.RunWrite([&](lmdb::Txn& txn) -> Status {
+      CASEGRID_ASSIGN_OR_RETURN(uint64_t size, dbi.tree->Size(txn, 0));
+      CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, dbi.events));
+      uint64_t added = 0;
+      bool damaged = false;
+      for (bool ok = cur->Seek(codec::EventKey(size + 1)); ok && added < kChunk; ok = cur->Next()) {
+        const uint64_t seq = size + 1 + added;
+        if (cur->key().size() != 8 || codec::DecodeU64BE(cur->key().data()) != seq) {
+          // A hole or a damaged key: the tree stops before it, and verify,
+          // reading the events, names the damage.
+          damaged = true;
+          break;
+        }
+        CASEGRID_RETURN_IF_ERROR(AppendLeaf(txn, dbi, seq, cur->value()));
+        ++added;
+      }
+      done = damaged || added < kChunk;
+      return Status::Ok();
+    }));
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -191,7 +266,33 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
   Dbis dbi;
   CASEGRID_ASSIGN_OR_RETURN(dbi.events, env->OpenDb("events"));
   CASEGRID_ASSIGN_OR_RETURN(dbi.case_index, env->OpenDb("case_index"));
-  return std::unique_ptr<Log>(new Journal(std::move(env), dbi));
+  auto tree = merkle::TreeStore::Open(*env);
+  auto checkpoints = CheckpointStore::Open(*env);
+  if (options.read_only && (tree.status().IsNotFound() || checkpoints.status().IsNotFound())) {
+    return std::unique_ptr<Log>(new Journal(std::move(env), std::move(dbi), {}, nullptr, 0));
+  }
+  CASEGRID_RETURN_IF_ERROR(tree.status());
+  CASEGRID_RETURN_IF_ERROR(checkpoints.status());
+  dbi.tree = *tree;
+  dbi.checkpoints = *checkpoints;
+  std::unique_ptr<NoteSigner> signer;
+  uint64_t last_checkpoint = 0;
+  if (!options.read_only) {
+    CASEGRID_RETURN_IF_ERROR(CatchUpTree(*env, dbi));
+    if (!options.checkpoints.key_path.empty()) {
+      std::string origin;
+      CASEGRID_RETURN_IF_ERROR(env->RunWrite([&](lmdb::Txn& txn) -> Status {
+        CASEGRID_ASSIGN_OR_RETURN(origin, dbi.checkpoints->Origin(txn));
+        CASEGRID_ASSIGN_OR_RETURN(auto latest, dbi.checkpoints->Latest(txn));
+        if (latest) last_checkpoint = latest->first;
+        return Status::Ok();
+      }));
+      CASEGRID_ASSIGN_OR_RETURN(signer,
+                                NoteSigner::LoadOrCreate(options.checkpoints.key_path, origin));
+    }
+  }
+  return std::unique_ptr<Log>(new Journal(std::move(env), std::move(dbi), options.checkpoints,
+                                          std::move(signer), last_checkpoint));
 }
 
 }  // namespace casegrid::events

@@ -33,6 +33,7 @@
 #include "base/lmdb.h"
 #include "base/status.h"
 #include "events/casegrid.pb.h"
+#include "events/checkpoint.h"
 
 namespace casegrid::events {
 
@@ -140,10 +141,16 @@ struct JournalOptions {
   bool read_only = false;
   // Tests only: fails commits on demand (lmdb::Options::fail_commit).
   std::function<Status(const std::string& dir)> fail_commit;
+  // When the journal signs checkpoints of its tree by itself (none unless
+  // checkpoints.key_path is set). Ignored when read_only.
+  CheckpointPolicy checkpoints;
 };
 
 // Opens (creating if needed) the embedded LMDB journal in `dir`.
-// Layout: docs/journal_format.md.
+// Layout: docs/journal_format.md. Opened for writing, it first brings its
+// Merkle tree (events/merkle.h) up to its events (a journal written before
+// trees were kept) and, with a checkpoint key path, creates the key if
+// missing.
 Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOptions& options);
 
 // Visits every event of the log up to its end as of the call, partition by
@@ -166,6 +173,8 @@ inline bool IsReservedCaseId(std::string_view case_id) {
 std::string Sha256Hex(std::string_view bytes);
 // SHA-256 of `bytes`: 32 raw bytes.
 std::string Sha256(std::string_view bytes);
+// SHA-256 of `a` followed by `b`: 32 raw bytes, without joining them first.
+std::string Sha256Pair(std::string_view a, std::string_view b);
 
 // ---- The hash chain (docs/journal_format.md) ----
 

@@ -46,7 +46,28 @@ int RunOrg(const GlobalOptions& g, bool grids, bool json);
 
 // Copies DIR/journal to the Kafka topic (docs/operations.md); 1 if it does not verify.
 int RunMigrateLog(const GlobalOptions& g);
-int RunVerify(const GlobalOptions& g);
+// `verify`: every hash and chain link, the Merkle tree, the state store and,
+// given a checkpoint FILE (and the verifier KEY, text or file; default the
+// data directory's own key), that the log extends it. 1 on any finding.
+int RunVerify(const GlobalOptions& g, const std::string& checkpoint = "",
+              const std::string& key = "");
+// `checkpoint`: signs the journal's current tree head (unless the newest
+// checkpoint covers it) and prints the note, or with `public_key` the
+// verifier key; to `out` when given (written atomically).
+int RunCheckpoint(const GlobalOptions& g, const std::string& out, bool public_key);
+struct ProveOptions {
+  std::string case_id, checkpoint, key, out;
+};
+// `prove`: the case's events the checkpoint covers, each with its inclusion
+// proof, as JSON for tools/verify_offline.py; 1 when the checkpoint does not
+// verify or the case has no covered event.
+int RunProve(const GlobalOptions& g, const ProveOptions& o);
+// The verifier key `key` names (text or file), or the data directory's own.
+Result<events::NoteVerifier> LoadVerifier(const GlobalOptions& g, events::Log& log,
+                                          const std::string& key);
+// A checkpoint note from `file`, its signature checked by `verifier`.
+Result<events::Checkpoint> LoadCheckpoint(const std::string& file,
+                                          const events::NoteVerifier& verifier);
 int RunReplay(const GlobalOptions& g, const std::string& case_id);
 // Prints a case's events with the state after each; 1 if a hash fails.
 int PrintReplay(events::Log& log, const std::string& case_id);

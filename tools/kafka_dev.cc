@@ -244,30 +244,6 @@ class Monitor {
   std::vector<PartitionTally> tallies_;  // topic by topic, partition by partition
 };
 
-// Writes `text` to a temporary file next to `path`, then renames it: a reader
-// polling for `path` never sees it half written.
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return Status::IOError("cannot write " + tmp);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + ec.message());
-  }
-  return Status::Ok();
-}
-
 // Removes `path` if it still holds `text` (another kafka-dev may own it now).
 void RemoveIfOurs(const std::string& path, const std::string& text) {
   if (path.empty()) return;

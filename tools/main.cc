@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   app.add_option("--topic-prefix", g.topic_prefix, "Kafka topics are PREFIX.events, ...")
       ->envname("CASEGRID_TOPIC_PREFIX")
       ->capture_default_str();
+  app.add_option("--signing-key", g.signing_key,
+                 "the checkpoint signing key FILE (default: DATA/signing-key.pem)")
+      ->envname("CASEGRID_SIGNING_KEY");
   app.add_option("--partitions", g.partitions, "partitions of a topic casegrid creates")
       ->envname("CASEGRID_PARTITIONS")
       ->check(CLI::Range(1, 10000))
@@ -133,8 +136,33 @@ int main(int argc, char** argv) {
       "copy DIR/journal to the Kafka topic of --brokers, byte for byte, and verify it");
   c_migrate->callback([&] { rc = RunMigrateLog(g); });
 
-  auto* c_verify = app.add_subcommand("verify", "recompute every hash of the journal");
-  c_verify->callback([&] { rc = RunVerify(g); });
+  std::string verify_checkpoint, verify_key;
+  auto* c_verify = app.add_subcommand(
+      "verify", "recompute every hash, chain link and Merkle node of the log; check the state");
+  c_verify->add_option("--checkpoint", verify_checkpoint,
+                       "a saved checkpoint FILE the log must extend (docs/audit.md)");
+  c_verify->add_option("--key", verify_key,
+                       "the checkpoint's verifier key, or a FILE holding it (default: the data "
+                       "directory's own signing key)");
+  c_verify->callback([&] { rc = RunVerify(g, verify_checkpoint, verify_key); });
+
+  std::string checkpoint_out;
+  bool checkpoint_public_key = false;
+  auto* c_checkpoint = app.add_subcommand(
+      "checkpoint", "sign the journal's Merkle root now and print the checkpoint note");
+  c_checkpoint->add_option("-o,--out", checkpoint_out, "write it to FILE instead");
+  c_checkpoint->add_flag("--public-key", checkpoint_public_key,
+                         "print the verifier key of the signing key instead");
+  c_checkpoint->callback([&] { rc = RunCheckpoint(g, checkpoint_out, checkpoint_public_key); });
+
+  ProveOptions prove;
+  auto* c_prove = app.add_subcommand(
+      "prove", "a case's events with inclusion proofs against a checkpoint, as JSON");
+  c_prove->add_option("case", prove.case_id, "case id")->required();
+  c_prove->add_option("--checkpoint", prove.checkpoint, "a saved checkpoint FILE")->required();
+  c_prove->add_option("--key", prove.key, "its verifier key, or a FILE holding it");
+  c_prove->add_option("-o,--out", prove.out, "write the proof to FILE");
+  c_prove->callback([&] { rc = RunProve(g, prove); });
 
   std::string replay_case;
   auto* c_replay =

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "events/kafka_log.h"
 
@@ -19,7 +20,8 @@ namespace {
 
 bool IsKafka(const GlobalOptions& options) { return options.log == "kafka"; }
 
-Result<std::unique_ptr<events::Log>> OpenLog(const GlobalOptions& options, bool read_only) {
+Result<std::unique_ptr<events::Log>> OpenLog(const GlobalOptions& options, bool read_only,
+                                             const Env* clock) {
   if (IsKafka(options)) {
     events::KafkaOptions ko;
     ko.brokers = options.brokers;
@@ -40,6 +42,8 @@ Result<std::unique_ptr<events::Log>> OpenLog(const GlobalOptions& options, bool 
   events::JournalOptions jo;
   jo.sync = options.sync;
   jo.read_only = read_only;
+  jo.checkpoints.key_path = SigningKeyPath(options);
+  jo.checkpoints.clock = clock;
   return events::OpenJournal(options.data_dir + "/journal", jo);
 }
 
@@ -63,14 +67,18 @@ Status CheckBrokers(const GlobalOptions& options) {
   return Status::Ok();
 }
 
+Result<std::unique_ptr<events::Log>> OpenLogForWriting(const GlobalOptions& options) {
+  return OpenLog(options, /*read_only=*/false, nullptr);
+}
+
 Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options) {
   if (!IsKafka(options)) CASEGRID_RETURN_IF_ERROR(CheckLogExists(options));
-  return OpenLog(options, /*read_only=*/true);
+  return OpenLog(options, /*read_only=*/true, nullptr);
 }
 
 Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
   Session s;
-  CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false));
+  CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false, env));
   CASEGRID_ASSIGN_OR_RETURN(auto config,
                             engine::LoadConfig(ResolveConfigDir(options), s.log.get()));
   CASEGRID_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(s.log.get(), std::move(config), env));
@@ -111,6 +119,44 @@ void ProgressBar::Update(uint64_t done) {
 
 void ProgressBar::Finish() {
   if (tty_ && last_permille_ >= 0) std::fprintf(stderr, "\n");
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      return Status::IOError("cannot write " + tmp);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadSmallFile(const std::string& path, size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot open " + path);
+  std::string text(limit + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > limit) {
+    return Status::InvalidArgument(path + ": longer than " + std::to_string(limit) + " bytes");
+  }
+  return text;
+}
+
+std::string SigningKeyPath(const GlobalOptions& options) {
+  return options.signing_key.empty() ? options.data_dir + "/signing-key.pem" : options.signing_key;
 }
 
 int Fail(const Status& status) {

@@ -25,7 +25,12 @@ struct GlobalOptions {
   std::string brokers;  // bootstrap HOST:PORT[,...]
   std::string topic_prefix = "casegrid";
   int partitions = 12;
+  // The key that signs the journal's checkpoints (docs/audit.md); empty:
+  // DIR/signing-key.pem. Created at the first write when missing.
+  std::string signing_key;
 };
+
+std::string SigningKeyPath(const GlobalOptions& options);
 
 std::string ResolveConfigDir(const GlobalOptions& options);
 
@@ -45,6 +50,10 @@ Status CheckBrokers(const GlobalOptions& options);
 // Opens the log for reading (verify, replay): the journal read-only; a Kafka
 // log with its state store brought up to the topic.
 Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options);
+
+// Opens the log for writing alone (`checkpoint`): the journal signs with
+// the key of SigningKeyPath.
+Result<std::unique_ptr<events::Log>> OpenLogForWriting(const GlobalOptions& options);
 
 // Opens journal, engine and read models; `env` must outlive the session.
 Result<Session> OpenSession(const GlobalOptions& options, Env* env);
@@ -66,6 +75,13 @@ class ProgressBar {
   bool tty_;
   int last_permille_ = -1;
 };
+
+// Writes `text` to a temporary file next to `path`, then renames it: a reader
+// polling for `path` never sees it half written.
+Status WriteFileAtomically(const std::string& path, const std::string& text);
+// A whole file of at most `limit` bytes; NotFound naming it when it cannot
+// be opened, InvalidArgument when it is longer.
+Result<std::string> ReadSmallFile(const std::string& path, size_t limit);
 
 int Fail(const Status& status);  // prints "casegrid: <status>" to stderr; returns 2
 

@@ -1,6 +1,8 @@
 // casegrid verify / replay: the auditor's tools.
 #include <iostream>
+#include <optional>
 
+#include "base/codec.h"
 #include "base/time.h"
 #include "engine/decider.h"
 #include "engine/verify.h"
@@ -8,10 +10,40 @@
 
 namespace casegrid::tools {
 
-int RunVerify(const GlobalOptions& g) {
+int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const std::string& key) {
   auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
-  auto report = engine::VerifyLog(**log);
+  engine::VerifyOptions options;
+  // The journal's Merkle tree; a journal no version with trees has written
+  // to yet has none (its first write builds it).
+  std::optional<events::merkle::TreeStore> tree;
+  if (g.log != "kafka") {
+    auto opened = events::merkle::TreeStore::Open((*log)->local_store());
+    if (opened.ok()) {
+      tree = *opened;
+      options.tree = &*tree;
+      options.tree_env = &(*log)->local_store();
+    } else if (!opened.status().IsNotFound()) {
+      return Fail(opened.status());
+    }
+  }
+  std::optional<events::Checkpoint> checkpoint;
+  if (!checkpoint_file.empty()) {
+    if (!tree) {
+      return Fail(Status::InvalidArgument((*log)->Describe() +
+                                          " keeps no Merkle tree to check a checkpoint against"));
+    }
+    auto verifier = LoadVerifier(g, **log, key);
+    if (!verifier.ok()) return Fail(verifier.status());
+    auto loaded = LoadCheckpoint(checkpoint_file, *verifier);
+    if (!loaded.ok()) {
+      std::cout << "verify FAILED: " << loaded.status().message() << "\n";
+      return 1;
+    }
+    checkpoint = *loaded;
+    options.checkpoint = &*checkpoint;
+  }
+  auto report = engine::VerifyLog(**log, options);
   if (!report.ok()) return Fail(report.status());
   if (!report->first_problem.ok()) {
     std::cout << "verify FAILED after " << report->events
@@ -20,6 +52,31 @@ int RunVerify(const GlobalOptions& g) {
   }
   std::cout << "verify ok: " << report->events << " events of " << report->cases
             << " cases; every hash and chain link matches\n";
+  if (report->tree_checked) {
+    std::cout << "merkle tree ok: root " << codec::Base64(report->head.root) << " over "
+              << report->head.size << " events; every stored leaf and node matches\n";
+  } else if (g.log != "kafka") {
+    std::cout << "merkle tree not checked: the journal has none yet (any write builds it)\n";
+  }
+  if (checkpoint) {
+    // The auditor's way, as well: a consistency proof from the stored tree.
+    auto txn = lmdb::Txn::Begin(&(*log)->local_store(), false);
+    if (!txn.ok()) return Fail(txn.status());
+    Status consistent;
+    if (checkpoint->head.size > 0) {
+      auto proof = tree->ConsistencyProof(**txn, 0, checkpoint->head.size, report->head.size);
+      consistent = proof.ok()
+                       ? events::merkle::VerifyConsistency(checkpoint->head, report->head, *proof)
+                       : proof.status();
+    }
+    if (!consistent.ok()) {
+      std::cout << "verify FAILED: checkpoint: " << consistent.message() << "\n";
+      return 1;
+    }
+    std::cout << "checkpoint ok: the log extends the checkpoint of " << checkpoint->origin << " at "
+              << checkpoint->head.size << " events (consistency proof to " << report->head.size
+              << " checked)\n";
+  }
   // The engine's state store, where this data directory has one.
   auto store = engine::StateStore::Open(log->get());
   if (!store.ok()) {

@@ -1,0 +1,109 @@
+// The log's Merkle tree: one commitment to every event of a partition, in
+// offset order, so that nothing it covered can later be removed, reordered or
+// rewritten without a saved root (a signed checkpoint, events/checkpoint.h)
+// showing it. Hashing is RFC 6962 / RFC 9162 section 2.1 with SHA-256:
+//
+//   leaf i   := SHA-256(0x00 || record_i)          record: the stored bytes
+//   node     := SHA-256(0x01 || left || right)
+//   MTH(n)   := the root over leaves 0..n-1, split at the largest power of two
+//               below n (RFC 9162 2.1.1); MTH(0) = SHA-256("")
+//
+// On the journal leaf i is the event at position i + 1. docs/audit.md shows
+// how an auditor checks proofs without casegrid (tools/verify_offline.py).
+// Thread-safety: the hashing and proof checks are pure; a TreeStore is used
+// inside the caller's LMDB transactions.
+#ifndef CASEGRID_EVENTS_MERKLE_H_
+#define CASEGRID_EVENTS_MERKLE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/lmdb.h"
+#include "base/status.h"
+
+namespace casegrid::events::merkle {
+
+inline constexpr size_t kHashBytes = 32;
+
+std::string LeafHash(std::string_view record);
+std::string NodeHash(std::string_view left, std::string_view right);
+std::string EmptyRoot();  // MTH of no leaves: SHA-256 of nothing
+
+// A tree's size and root.
+struct TreeHead {
+  uint64_t size = 0;
+  std::string root;  // 32 bytes
+};
+
+// RFC 9162 2.1.3.2: whether `proof` shows leaf `index` of a tree of `size`
+// leaves with root `root` is `leaf_hash`. Corruption saying why not.
+Status VerifyInclusion(uint64_t index, uint64_t size, std::string_view leaf_hash,
+                       const std::vector<std::string>& proof, std::string_view root);
+
+// RFC 9162 2.1.4.2: whether `proof` shows the tree `old_head` is a prefix of
+// the tree `new_head`. Corruption saying why not.
+Status VerifyConsistency(const TreeHead& old_head, const TreeHead& new_head,
+                         const std::vector<std::string>& proof);
+
+// The root of leaves appended one by one, in O(log n) memory: what verify
+// computes from the records themselves. `on_node` (optional) sees every
+// complete subtree as it closes: level 0 is the leaf itself, index counts
+// subtrees of that level from the left.
+class Frontier {
+ public:
+  using NodeVisitor = std::function<void(int level, uint64_t index, const std::string& hash)>;
+  explicit Frontier(NodeVisitor on_node = nullptr) : on_node_(std::move(on_node)) {}
+  void Append(std::string leaf_hash);
+  uint64_t size() const { return size_; }
+  std::string Root() const;  // MTH(size())
+
+ private:
+  NodeVisitor on_node_;
+  uint64_t size_ = 0;
+  std::vector<std::string> right_edge_;  // complete subtrees, largest first
+};
+
+// The tree kept in an LMDB table ("merkle", key codec::MerkleNodeKey): every
+// complete subtree's hash, about two per leaf, so a root or a proof for any
+// size up to the current one costs O(log n) reads.
+class TreeStore {
+ public:
+  // Opens (creating when the environment is writable) the table in `env`.
+  // NotFound from a read-only environment that has none (a log written
+  // before trees were kept).
+  static Result<TreeStore> Open(lmdb::Environment& env);
+
+  // The number of leaves of `partition` so far.
+  Result<uint64_t> Size(lmdb::Txn& txn, int32_t partition) const;
+  // Appends the leaf `index` (which must equal Size()) and closes the
+  // subtrees it completes.
+  Status Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
+                std::string_view leaf_hash) const;
+  // The root over the first `size` leaves (size <= Size()).
+  Result<std::string> Root(lmdb::Txn& txn, int32_t partition, uint64_t size) const;
+  // The stored hash of a complete subtree (level 0: a leaf hash); NotFound
+  // when the table has none, Corruption when it is not 32 bytes.
+  Result<std::string> Node(lmdb::Txn& txn, int32_t partition, int level, uint64_t index) const;
+  // RFC 9162 2.1.3.1: the audit path of leaf `index` in the tree of `size`.
+  Result<std::vector<std::string>> InclusionProof(lmdb::Txn& txn, int32_t partition, uint64_t index,
+                                                  uint64_t size) const;
+  // RFC 9162 2.1.4.1: the proof that the tree of `old_size` is a prefix of
+  // the tree of `new_size` (0 < old_size <= new_size <= Size()).
+  Result<std::vector<std::string>> ConsistencyProof(lmdb::Txn& txn, int32_t partition,
+                                                    uint64_t old_size, uint64_t new_size) const;
+
+ private:
+  explicit TreeStore(MDB_dbi dbi) : dbi_(dbi) {}
+  Result<std::string> Subtree(lmdb::Txn& txn, int32_t partition, uint64_t start,
+                              uint64_t count) const;
+  Status SubProof(lmdb::Txn& txn, int32_t partition, uint64_t m, uint64_t start, uint64_t n,
+                  bool whole, std::vector<std::string>* proof) const;
+  MDB_dbi dbi_;
+};
+
+}  // namespace casegrid::events::merkle
+
+#endif  // CASEGRID_EVENTS_MERKLE_H_

@@ -1,0 +1,206 @@
+// The log's Merkle tree (events/merkle.h): RFC 6962 hashes against the
+// Certificate Transparency test vectors, every proof of small trees both
+// ways, and the stored tree against the streaming one.
+#include "events/merkle.h"
+
+#include <optional>
+
+#include "base/codec.h"
+#include "base/lmdb.h"
+#include "tests/test_util.h"
+
+using namespace casegrid;
+using namespace casegrid::events::merkle;
+
+namespace {
+
+// The leaves and roots of certificate-transparency's merkle_tree_test
+// (RFC 6962's reference implementation), sizes 1 to 8.
+const char* const kLeaves[] = {"",
+                               "00",
+                               "10",
+                               "2021",
+                               "3031",
+                               "40414243",
+                               "5051525354555657",
+                               "606162636465666768696a6b6c6d6e6f"};
+const char* const kRoots[] = {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+                              "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+                              "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+                              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+                              "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+                              "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+                              "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+                              "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"};
+
+std::string Unhex(const char* hex) {
+  std::string out;
+  REQUIRE(codec::ParseHex(hex, &out));
+  return out;
+}
+
+// MTH by the RFC's recursive definition, from the leaf hashes.
+std::string ReferenceRoot(const std::vector<std::string>& leaves, size_t start, size_t n) {
+  if (n == 0) return EmptyRoot();
+  if (n == 1) return leaves[start];
+  size_t k = 1;
+  while (k * 2 < n) k *= 2;
+  return NodeHash(ReferenceRoot(leaves, start, k), ReferenceRoot(leaves, start + k, n - k));
+}
+
+struct StoredTree {
+  test::TempDir dir;
+  std::unique_ptr<lmdb::Environment> env;
+  std::optional<TreeStore> tree;
+  StoredTree() {
+    auto e = lmdb::Environment::Open(dir.path(), {});
+    REQUIRE_OK(e);
+    env = std::move(*e);
+    auto t = TreeStore::Open(*env);
+    REQUIRE_OK(t);
+    tree = *t;
+  }
+  void Append(const std::string& leaf) {
+    REQUIRE_OK(env->RunWrite([&](lmdb::Txn& txn) -> Status {
+      CASEGRID_ASSIGN_OR_RETURN(uint64_t size, tree->Size(txn, 0));
+      return tree->Append(txn, 0, size, leaf);
+    }));
+  }
+  std::unique_ptr<lmdb::Txn> Read() {
+    auto txn = lmdb::Txn::Begin(env.get(), false);
+    REQUIRE_OK(txn);
+    return std::move(*txn);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("roots are RFC 6962's: the Certificate Transparency test vectors", "[merkle]") {
+  CHECK(codec::Hex(EmptyRoot()) ==
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Frontier frontier;
+  StoredTree stored;
+  for (size_t i = 0; i < 8; ++i) {
+    const std::string leaf = LeafHash(Unhex(kLeaves[i]));
+    frontier.Append(leaf);
+    stored.Append(leaf);
+    INFO("size " << i + 1);
+    CHECK(codec::Hex(frontier.Root()) == kRoots[i]);
+    auto txn = stored.Read();
+    auto root = stored.tree->Root(*txn, 0, i + 1);
+    REQUIRE_OK(root);
+    CHECK(codec::Hex(*root) == kRoots[i]);
+  }
+}
+
+TEST_CASE(
+    "every inclusion and consistency proof of trees up to 40 leaves verifies, and no altered "
+    "one does",
+    "[merkle]") {
+  StoredTree stored;
+  std::vector<std::string> leaves;
+  std::vector<std::string> roots = {EmptyRoot()};
+  Frontier frontier;
+  for (int i = 0; i < 40; ++i) {
+    leaves.push_back(LeafHash("leaf " + std::to_string(i)));
+    stored.Append(leaves.back());
+    frontier.Append(leaves.back());
+    roots.push_back(ReferenceRoot(leaves, 0, leaves.size()));
+    REQUIRE(frontier.Root() == roots.back());
+  }
+  auto txn = stored.Read();
+  auto size = stored.tree->Size(*txn, 0);
+  REQUIRE_OK(size);
+  REQUIRE(*size == 40);
+  for (uint64_t n = 1; n <= 40; ++n) {
+    auto root = stored.tree->Root(*txn, 0, n);
+    REQUIRE_OK(root);
+    REQUIRE(*root == roots[n]);
+    for (uint64_t m = 0; m < n; ++m) {
+      auto proof = stored.tree->InclusionProof(*txn, 0, m, n);
+      REQUIRE_OK(proof);
+      INFO("leaf " << m << " of " << n);
+      REQUIRE_OK(VerifyInclusion(m, n, leaves[m], *proof, roots[n]));
+      // Another leaf, another index, a changed hash, a shortened or
+      // lengthened path: each fails. (The size is bound by the signed
+      // checkpoint, not by the path: some paths fit two sizes.)
+      if (n > 1) {
+        CHECK_FALSE(VerifyInclusion(m, n, leaves[(m + 1) % n], *proof, roots[n]).ok());
+        CHECK_FALSE(VerifyInclusion((m + 1) % n, n, leaves[m], *proof, roots[n]).ok());
+      }
+      for (size_t k = 0; k < proof->size(); ++k) {
+        auto bad = *proof;
+        bad[k][0] = static_cast<char>(bad[k][0] ^ 1);
+        CHECK_FALSE(VerifyInclusion(m, n, leaves[m], bad, roots[n]).ok());
+      }
+      if (!proof->empty()) {
+        auto shorter = *proof;
+        shorter.pop_back();
+        CHECK_FALSE(VerifyInclusion(m, n, leaves[m], shorter, roots[n]).ok());
+      }
+      auto longer = *proof;
+      longer.push_back(leaves[0]);
+      CHECK_FALSE(VerifyInclusion(m, n, leaves[m], longer, roots[n]).ok());
+    }
+    for (uint64_t m = 1; m <= n; ++m) {
+      auto proof = stored.tree->ConsistencyProof(*txn, 0, m, n);
+      REQUIRE_OK(proof);
+      INFO("from " << m << " to " << n);
+      REQUIRE_OK(VerifyConsistency({m, roots[m]}, {n, roots[n]}, *proof));
+      if (m < n) {
+        // A rewritten prefix (another old root), or another new root, fails.
+        CHECK_FALSE(VerifyConsistency({m, roots[m - 1]}, {n, roots[n]}, *proof).ok());
+        CHECK_FALSE(VerifyConsistency({m, roots[m]}, {n, roots[n - 1]}, *proof).ok());
+        for (size_t k = 0; k < proof->size(); ++k) {
+          auto bad = *proof;
+          bad[k][5] = static_cast<char>(bad[k][5] ^ 0x80);
+          CHECK_FALSE(VerifyConsistency({m, roots[m]}, {n, roots[n]}, bad).ok());
+        }
+      }
+    }
+  }
+  // A tree cannot shrink.
+  auto proof = stored.tree->ConsistencyProof(*txn, 0, 5, 9);
+  REQUIRE_OK(proof);
+  const Status shrunk = VerifyConsistency({9, roots[9]}, {5, roots[5]}, *proof);
+  CHECK(shrunk.IsCorruption());
+  CHECK(test::Contains(shrunk.message(), "fewer than"));
+}
+
+TEST_CASE("the frontier reports every complete subtree once, where the store keeps it",
+          "[merkle]") {
+  StoredTree stored;
+  std::map<std::pair<int, uint64_t>, std::string> seen;
+  Frontier frontier([&](int level, uint64_t index, const std::string& hash) {
+    CHECK(seen.emplace(std::make_pair(level, index), hash).second);
+  });
+  for (int i = 0; i < 37; ++i) {
+    const std::string leaf = LeafHash(std::to_string(i));
+    frontier.Append(leaf);
+    stored.Append(leaf);
+  }
+  // 37 leaves: 18 + 9 + 4 + 2 + 1 inner nodes.
+  CHECK(seen.size() == 37 + 18 + 9 + 4 + 2 + 1);
+  auto txn = stored.Read();
+  for (const auto& [key, hash] : seen) {
+    auto node = stored.tree->Node(*txn, 0, key.first, key.second);
+    REQUIRE_OK(node);
+    CHECK(*node == hash);
+  }
+  CHECK(stored.tree->Node(*txn, 0, 1, 18).status().IsNotFound());  // leaves 36, 37: not complete
+  CHECK(stored.tree->Node(*txn, 1, 0, 0).status().IsNotFound());   // another partition's
+}
+
+TEST_CASE("a leaf appended out of turn, or over an existing one, is refused", "[merkle]") {
+  StoredTree stored;
+  stored.Append(LeafHash("a"));
+  const Status again = stored.env->RunWrite(
+      [&](lmdb::Txn& txn) { return stored.tree->Append(txn, 0, 0, LeafHash("b")); });
+  CHECK_FALSE(again.ok());
+  auto txn = stored.Read();
+  CHECK(stored.tree->InclusionProof(*txn, 0, 1, 1).status().IsInvalidArgument());
+  CHECK(stored.tree->ConsistencyProof(*txn, 0, 0, 1).status().IsInvalidArgument());
+  CHECK(stored.tree->ConsistencyProof(*txn, 0, 2, 1).status().IsInvalidArgument());
+  // Asking past the stored size names the missing node, as Corruption.
+  CHECK(stored.tree->Root(*txn, 0, 2).status().IsCorruption());
+}
