@@ -148,7 +148,7 @@ Result<VerifyReport> VerifyLog(events::Log& log, const VerifyOptions& options) {
       return false;
     }
     if (one_partition) {
-      frontier.Append(events::merkle::LeafHash(record));
+      frontier.Append(events::merkle::RecordLeafHash(record));
       if (!tree_problem.ok()) {
         report.first_problem = tree_problem;
         return false;

@@ -10,7 +10,9 @@ constexpr char kHashTag = 0x62;  // field 12, wire type 2 (length-delimited)
 constexpr size_t kHashBytes = 32;
 constexpr size_t kTrailerBytes = 2 + kHashBytes;
 
-std::string ChainHash(std::string_view prev_hash, std::string_view body) {
+}  // namespace
+
+std::string Sha256Concat(std::initializer_list<std::string_view> parts) {
   // SHA-256 fetched once (an implicit fetch per call costs twice the hash of
   // a whole event) and one digest context per thread: no allocation per event.
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
@@ -22,19 +24,14 @@ std::string ChainHash(std::string_view prev_hash, std::string_view body) {
   std::string out(kHashBytes, '\0');
   unsigned int len = 0;
   EVP_DigestInit_ex2(tl.ctx, kSha256, nullptr);
-  EVP_DigestUpdate(tl.ctx, prev_hash.data(), prev_hash.size());
-  EVP_DigestUpdate(tl.ctx, body.data(), body.size());
+  for (std::string_view part : parts) EVP_DigestUpdate(tl.ctx, part.data(), part.size());
   EVP_DigestFinal_ex(tl.ctx, reinterpret_cast<unsigned char*>(out.data()), &len);
   return out;
 }
 
-}  // namespace
+std::string Sha256Hex(std::string_view bytes) { return codec::Hex(Sha256Concat({bytes})); }
 
-std::string Sha256Hex(std::string_view bytes) { return codec::Hex(ChainHash({}, bytes)); }
-
-std::string Sha256(std::string_view bytes) { return ChainHash({}, bytes); }
-
-std::string Sha256Pair(std::string_view a, std::string_view b) { return ChainHash(a, b); }
+std::string Sha256(std::string_view bytes) { return Sha256Concat({bytes}); }
 
 std::string SealEvent(casegrid::v1::Event* event) {
   event->clear_hash();
@@ -46,7 +43,7 @@ std::string SealEvent(casegrid::v1::Event* event) {
     out.SetSerializationDeterministic(true);
     event->SerializeWithCachedSizes(&out);
   }
-  std::string hash = ChainHash(event->prev_hash(), record);
+  std::string hash = Sha256Concat({event->prev_hash(), record});
   record.push_back(kHashTag);
   record.push_back(static_cast<char>(kHashBytes));
   record.append(hash);
@@ -74,7 +71,7 @@ Status OpenRecord(std::string_view record, const std::string* expected_prev_hash
                               "... does not link to the case's previous event " +
                               codec::Hex(*expected_prev_hash).substr(0, 16) + "...");
   }
-  if (ChainHash(event->prev_hash(), body) != stored || event->hash() != stored) {
+  if (Sha256Concat({event->prev_hash(), body}) != stored || event->hash() != stored) {
     return Status::Corruption(where + ": hash mismatch (the stored bytes were changed)");
   }
   return Status::Ok();

@@ -29,7 +29,7 @@ struct Dbis {
 
 // The event at position seq is the tree's leaf seq - 1.
 Status AppendLeaf(lmdb::Txn& txn, const Dbis& dbi, uint64_t seq, std::string_view record) {
-  return dbi.tree->Append(txn, 0, seq - 1, merkle::LeafHash(record));
+  return dbi.tree->Append(txn, 0, seq - 1, merkle::RecordLeafHash(record));
 }
 
 class JournalBatch final : public Batch {
@@ -203,6 +203,18 @@ class Journal final : public Log {
   std::string Identity() const override { return "journal"; }
   std::string DescribePosition(uint64_t position) const override {
     return "position " + std::to_string(position);
+  }
+
+  Result<std::string> Witness(int32_t partition, uint64_t end_offset) override {
+    if (partition != 0 || !dbi_.tree) return std::string();
+    const uint64_t events = end_offset > 0 ? end_offset - 1 : 0;  // positions start at 1
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(const uint64_t size, dbi_.tree->Size(*txn, 0));
+    if (size < events) {
+      return Status::NotFound("the journal has " + std::to_string(size) + " events, not " +
+                              std::to_string(events));
+    }
+    return dbi_.tree->Root(*txn, 0, events);
   }
 
  private:

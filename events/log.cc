@@ -11,6 +11,8 @@ Result<uint64_t> Log::PartitionEnd(int32_t partition) {
   return ends[static_cast<size_t>(partition)];
 }
 
+Result<std::string> Log::Witness(int32_t, uint64_t) { return std::string(); }
+
 Status ScanAll(Log& log, const PositionVisitor& visit) {
   CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
   bool stopped = false;

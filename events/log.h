@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -133,6 +134,13 @@ class Log {
   virtual std::string Identity() const = 0;
   // A packed position for messages, e.g. "position 12" or "partition 3 offset 7".
   virtual std::string DescribePosition(uint64_t position) const = 0;
+  // What stands for the events of `partition` before `end_offset`, so that a
+  // reader that recorded it (the read models) can tell later whether this
+  // log still holds the same events: the journal's Merkle root over them
+  // (events/merkle.h). Empty when the backend keeps no such commitment
+  // (Kafka, a journal not yet given its tree); NotFound when the log holds
+  // fewer events than that.
+  virtual Result<std::string> Witness(int32_t partition, uint64_t end_offset);
 };
 
 struct JournalOptions {
@@ -173,8 +181,8 @@ inline bool IsReservedCaseId(std::string_view case_id) {
 std::string Sha256Hex(std::string_view bytes);
 // SHA-256 of `bytes`: 32 raw bytes.
 std::string Sha256(std::string_view bytes);
-// SHA-256 of `a` followed by `b`: 32 raw bytes, without joining them first.
-std::string Sha256Pair(std::string_view a, std::string_view b);
+// SHA-256 of `parts` one after another: 32 raw bytes, without joining them.
+std::string Sha256Concat(std::initializer_list<std::string_view> parts);
 
 // ---- The hash chain (docs/journal_format.md) ----
 

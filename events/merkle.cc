@@ -15,16 +15,16 @@ Status Bad(const std::string& why) { return Status::Corruption(why); }
 
 }  // namespace
 
-std::string LeafHash(std::string_view record) {
-  return Sha256Pair(std::string_view("\x00", 1), record);
+std::string LeafHash(std::string_view data) {
+  return Sha256Concat({std::string_view("\x00", 1), data});
+}
+
+std::string RecordLeafHash(std::string_view record) {
+  return LeafHash(record.size() >= kHashBytes ? record.substr(record.size() - kHashBytes) : record);
 }
 
 std::string NodeHash(std::string_view left, std::string_view right) {
-  std::string prefix;
-  prefix.reserve(1 + left.size());
-  prefix.push_back('\x01');
-  prefix.append(left);
-  return Sha256Pair(prefix, right);
+  return Sha256Concat({std::string_view("\x01", 1), left, right});
 }
 
 std::string EmptyRoot() { return Sha256({}); }

@@ -3,12 +3,17 @@
 // rewritten without a saved root (a signed checkpoint, events/checkpoint.h)
 // showing it. Hashing is RFC 6962 / RFC 9162 section 2.1 with SHA-256:
 //
-//   leaf i   := SHA-256(0x00 || record_i)          record: the stored bytes
+//   leaf i   := SHA-256(0x00 || H_i)               H_i: record i's own hash
 //   node     := SHA-256(0x01 || left || right)
 //   MTH(n)   := the root over leaves 0..n-1, split at the largest power of two
 //               below n (RFC 9162 2.1.1); MTH(0) = SHA-256("")
 //
-// On the journal leaf i is the event at position i + 1. docs/audit.md shows
+// A record's own hash (its last 32 bytes, SHA-256(prev_hash || body):
+// docs/journal_format.md) already commits to every byte of it, so the leaf
+// hashes those 32 bytes, not the record again: one SHA-256 block instead of
+// a dozen. Whoever checks a leaf checks the record's hash first (verify,
+// tools/verify_offline.py). On the journal leaf i is the event at position
+// i + 1. docs/audit.md shows
 // how an auditor checks proofs without casegrid (tools/verify_offline.py).
 // Thread-safety: the hashing and proof checks are pure; a TreeStore is used
 // inside the caller's LMDB transactions.
@@ -28,7 +33,11 @@ namespace casegrid::events::merkle {
 
 inline constexpr size_t kHashBytes = 32;
 
-std::string LeafHash(std::string_view record);
+// RFC 6962's leaf hash of `data`: SHA-256(0x00 || data).
+std::string LeafHash(std::string_view data);
+// The leaf of a sealed record: LeafHash of its own hash, the last 32 bytes
+// (a record shorter than that, which no sealed record is: of all of it).
+std::string RecordLeafHash(std::string_view record);
 std::string NodeHash(std::string_view left, std::string_view right);
 std::string EmptyRoot();  // MTH of no leaves: SHA-256 of nothing
 

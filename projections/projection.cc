@@ -1,7 +1,8 @@
 // ReadModels: opening, CatchUp/Rebuild (the batch applier) and the queries.
 // Tables (docs/keys.md, "## projections"):
 //   meta       name:str -> value ("applied" -> events applied:u64be), and
-//              "offset" partition:u32be -> the partition's next offset:u64be
+//              "offset" partition:u32be -> the partition's next offset:u64be,
+//              "witness" partition:u32be -> Log::Witness at that offset
 //   cases      case_id:str -> CaseView
 //   inbox      unit:str next_due:i64be case_id:str -> ""
 //   deadlines  due:i64be case_id:str name:str -> ""     (open deadlines only)
@@ -39,6 +40,8 @@ constexpr std::string_view kSourceName = "source";    // the Log::Identity() app
 // warnings table).
 constexpr std::string_view kFormatSuffix = " (read models format 4)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
+// Per partition: the log's witness (its Merkle root) of the events before the offset.
+constexpr std::string_view kWitnessName = "witness";
 
 // Turns an exception escaping a public method into a Status (STYLE.md §3).
 template <typename F>
@@ -155,6 +158,11 @@ class ReadModels::BatchApplier {
     CASEGRID_RETURN_IF_ERROR(Flush(txn));
     CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.meta, offset_key, codec::EncodeU64BE(next)));
     CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.meta, applied_key_, codec::EncodeU64BE(total + n)));
+    CASEGRID_ASSIGN_OR_RETURN(const std::string witness, log.Witness(partition, next));
+    if (!witness.empty()) {
+      CASEGRID_RETURN_IF_ERROR(
+          txn.Put(dbs_.meta, codec::PartitionKey(kWitnessName, partition), witness));
+    }
     *applied = n;
     return Status::Ok();
   }
@@ -353,6 +361,7 @@ Result<uint64_t> ReadModels::CatchUp(events::Log& log, const Progress& progress)
     // Stop at the log's end as of now: a live writer cannot keep us here.
     CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
     CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> starts, Offsets(ends.size()));
+    CASEGRID_RETURN_IF_ERROR(CheckWitness(log, ends, starts));
     uint64_t total = 0;
     for (size_t p = 0; p < ends.size(); ++p) total += ends[p] > starts[p] ? ends[p] - starts[p] : 0;
     BatchApplier applier(*dbs_, options_);
@@ -420,6 +429,56 @@ Status ReadModels::CheckSource(events::Log& log) {
                                    std::string(source) + ", not " + log.Identity() +
                                    ": run `casegrid projections rebuild`");
   });
+}
+
+Status ReadModels::CheckLog(events::Log& log) {
+  return Guarded("check", [&]() -> Status {
+    if (options_.read_only) return Status::InvalidArgument("projections opened read-only");
+    CASEGRID_RETURN_IF_ERROR(CheckSource(log));
+    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
+    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> offsets, Offsets(ends.size()));
+    return CheckWitness(log, ends, offsets);
+  });
+}
+
+Status ReadModels::CheckWitness(events::Log& log, const std::vector<uint64_t>& ends,
+                                const std::vector<uint64_t>& offsets) {
+  // The models reflect the events before each stored offset; the log must
+  // still hold exactly those (a journal restored from an older copy, or
+  // replaced, holds fewer or others), else every answer would mix histories.
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+  const std::string rebuild = ": run `casegrid projections rebuild` to build them from this log";
+  for (int32_t p = 0; p < static_cast<int32_t>(ends.size()); ++p) {
+    const uint64_t at = offsets[p];
+    if (at == 0) continue;
+    const std::string where = log.DescribePosition(events::PackPosition(p, at));
+    if (at > ends[p]) {
+      return Status::InvalidArgument("the read models in " + env_->dir() + " reflect " +
+                                     log.Describe() + " up to " + where +
+                                     ", past its end (a log restored from an older copy, or "
+                                     "another one)" +
+                                     rebuild);
+    }
+    std::string_view stored;
+    Status s = txn->Get(dbs_->meta, codec::PartitionKey(kWitnessName, p), &stored);
+    if (s.IsNotFound()) continue;  // built before witnesses were kept
+    CASEGRID_RETURN_IF_ERROR(s);
+    auto witness = log.Witness(p, at);
+    if (witness.status().IsNotFound()) {
+      return Status::InvalidArgument("the read models in " + env_->dir() + " reflect " +
+                                     log.Describe() + " up to " + where + ", but " +
+                                     witness.status().message() + rebuild);
+    }
+    CASEGRID_RETURN_IF_ERROR(witness.status());
+    if (!witness->empty() && *witness != stored) {
+      return Status::InvalidArgument(
+          "the read models in " + env_->dir() + " were built from another history: the events of " +
+          log.Describe() + " before " + where +
+          " are not those they reflect (a journal replaced or restored from another copy)" +
+          rebuild);
+    }
+  }
+  return Status::Ok();
 }
 
 Result<uint64_t> ReadModels::Checkpoint() {

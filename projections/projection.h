@@ -132,14 +132,21 @@ class ReadModels {
   // is not written: earlier batches stay applied and the next CatchUp resumes
   // after them. Corruption when an event does not parse or a case's events are
   // out of order; InvalidArgument when the models were built from another log
-  // (Log::Identity), until rebuilt. `progress` (optional) is called after each
-  // batch with the events applied so far and the number there were to apply.
+  // (Log::Identity), or from events this log no longer holds (a journal
+  // restored from an older copy or replaced: CheckWitness), until rebuilt. `progress` (optional) is
+  // called after each batch with the events applied so far and the number there were to apply.
   Result<uint64_t> CatchUp(events::Log& log, const Progress& progress = {});
 
   // Drops every read model and the offsets in one transaction, then CatchUp
   // from the first event. If it stops midway, the models are those of the
   // events up to the stored offsets, and the next CatchUp continues.
   Status Rebuild(events::Log& log, const Progress& progress = {});
+
+  // What CatchUp checks before applying anything: InvalidArgument when the
+  // models were built from another log, or reflect events `log` no longer
+  // holds (CheckWitness). Writers call it before writing, so a command is
+  // refused whole rather than applied and then reported as failed.
+  Status CheckLog(events::Log& log);
 
   // The number of events applied (0 = none). For the journal it is the last
   // sequence applied.
@@ -175,6 +182,11 @@ class ReadModels {
   class BatchApplier;
   // Records the log's identity on first use; InvalidArgument for another log.
   Status CheckSource(events::Log& log);
+  // InvalidArgument unless the log still holds the events the models
+  // reflect: no stored offset past a partition's end, and the log's witness
+  // (Log::Witness) at each stored offset equal to the one recorded there.
+  Status CheckWitness(events::Log& log, const std::vector<uint64_t>& ends,
+                      const std::vector<uint64_t>& offsets);
   ReadModels(std::unique_ptr<lmdb::Environment> env, std::unique_ptr<Dbs> dbs, Options options);
 
   std::unique_ptr<lmdb::Environment> env_;

@@ -7,7 +7,7 @@
 namespace casegrid::tools {
 
 int RunProjectionsRebuild(const GlobalOptions& g) {
-  auto session = OpenSession(g, Env::Default());
+  auto session = OpenSession(g, Env::Default(), /*check_models=*/false);
   if (!session.ok()) return Fail(session.status());
   ProgressBar bar("rebuild", 0);
   Status s = session->models->Rebuild(*session->log, [&](uint64_t done, uint64_t total) {

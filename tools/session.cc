@@ -76,7 +76,7 @@ Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& opti
   return OpenLog(options, /*read_only=*/true, nullptr);
 }
 
-Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
+Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_models) {
   Session s;
   CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false, env));
   CASEGRID_ASSIGN_OR_RETURN(auto config,
@@ -86,6 +86,8 @@ Result<Session> OpenSession(const GlobalOptions& options, Env* env) {
   po.sync = options.sync;
   CASEGRID_ASSIGN_OR_RETURN(s.models,
                             projections::ReadModels::Open(options.data_dir + "/projections", po));
+  // Read models of another history refuse here, before anything is written.
+  if (check_models) CASEGRID_RETURN_IF_ERROR(s.models->CheckLog(*s.log));
   return s;
 }
 

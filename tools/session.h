@@ -56,7 +56,9 @@ Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& opti
 Result<std::unique_ptr<events::Log>> OpenLogForWriting(const GlobalOptions& options);
 
 // Opens journal, engine and read models; `env` must outlive the session.
-Result<Session> OpenSession(const GlobalOptions& options, Env* env);
+// The read models are checked against the log (ReadModels::CheckLog) unless
+// `check_models` is false (`projections rebuild`, which replaces them).
+Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_models = true);
 
 // Brings the read models up to the journal, with a progress bar on a terminal.
 Status CatchUpModels(Session& session, bool quiet = false);

@@ -13,7 +13,8 @@ kept by the auditor away from the machine that holds the log. Checked:
     the events form one case's chain: case_seq 1, 2, 3, ..., each prev_hash
     the hash of the event before, the first with none;
   * each record is leaf position-1 of the checkpoint's Merkle tree (RFC 9162
-    section 2.1, SHA-256): its inclusion proof leads to the signed root.
+    section 2.1, SHA-256; the leaf is SHA-256(0x00 || the record's own hash)):
+    its inclusion proof leads to the signed root.
 
 Exit status: 0 verified, 1 a check failed (the line starting "FAILED:" says
 which and where), 2 a usage error or an unreadable file.
@@ -250,7 +251,9 @@ def open_checkpoint(note, key):
 
 
 def leaf_hash(record):
-    return hashlib.sha256(b"\x00" + record).digest()
+    """The leaf of a sealed record: SHA-256(0x00 || its own hash), the last 32
+    bytes, which commit to the rest once the record's hash is checked."""
+    return hashlib.sha256(b"\x00" + record[-HASH_BYTES:]).digest()
 
 
 def node_hash(left, right):

@@ -143,7 +143,7 @@ TEST_CASE("a sound journal verifies with its tree, and the tree's root is the re
   auto log = events::OpenJournal(j.path, {});
   REQUIRE_OK(log);
   REQUIRE_OK(events::ScanAll(**log, [&](uint64_t, std::string_view record) {
-    f.Append(events::merkle::LeafHash(record));
+    f.Append(events::merkle::RecordLeafHash(record));
     return true;
   }));
   CHECK(f.Root() == report.head.root);

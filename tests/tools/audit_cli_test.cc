@@ -536,4 +536,38 @@ TEST_CASE(
   CHECK(Contains(v.out, "no signature by key"));
 }
 
+TEST_CASE(
+    "after a journal is restored from an older copy, commands are refused before "
+    "writing until the read models are rebuilt",
+    "[audit]") {
+  Audit a;
+  const std::string intake =
+      R"({"case":"AUD-5","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
+      R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
+      R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"("summary":"Unpaid wages"}})"
+      "\n";
+  REQUIRE(a.Run("data", {"submit", "--file", "-", "--quiet"}, intake).status == 0);
+  std::filesystem::copy(a.Path("data/journal"), a.Path("older"));
+  REQUIRE(a.Run("data", {"tick", "--now", "2026-12-01T00:00:00+08:00"}).status == 0);
+  std::filesystem::remove_all(a.Path("data/journal"));
+  std::filesystem::copy(a.Path("older"), a.Path("data/journal"));
+  const std::string before = a.Run("data", {"verify"}).out;
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"tick", "--now", "2026-12-02T00:00:00+08:00"},
+        std::vector<std::string>{"case", "show", "AUD-5"}}) {
+    Output o = a.Run("data", command);
+    INFO(test::Describe(o));
+    CHECK(o.status == 2);
+    CHECK(Contains(o.err, "restored from an older copy"));
+    CHECK(Contains(o.err, "casegrid projections rebuild"));
+  }
+  CHECK(a.Run("data", {"verify"}).out == before);  // nothing written
+  Output o = a.Run("data", {"projections", "rebuild"});
+  INFO(test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(a.Run("data", {"tick", "--now", "2026-12-02T00:00:00+08:00"}).status == 0);
+  CHECK(a.Run("data", {"case", "show", "AUD-5"}).status == 0);
+}
+
 }  // namespace
