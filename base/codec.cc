@@ -139,18 +139,20 @@ std::string MerkleNodeKey(int32_t partition, int level, uint64_t index) {
   std::string k;
   k.reserve(13);
   PutU32BE(&k, static_cast<uint32_t>(partition));
+  PutU64BE(&k, (index + 1) << level);  // the leaves the node ends after
   k.push_back(static_cast<char>(level));
-  PutU64BE(&k, index);
   return k;
 }
 
 bool ParseMerkleNodeKey(std::string_view key, int32_t* partition, int* level, uint64_t* index) {
   uint32_t p = 0;
-  if (key.size() != 13 || !GetU32BE(&key, &p)) return false;
+  uint64_t end = 0;
+  if (key.size() != 13 || !GetU32BE(&key, &p) || !GetU64BE(&key, &end)) return false;
   *partition = static_cast<int32_t>(p);
   *level = static_cast<unsigned char>(key[0]);
-  key.remove_prefix(1);
-  return *level < 64 && GetU64BE(&key, index);
+  if (*level >= 64 || end == 0 || (end & ((uint64_t{1} << *level) - 1)) != 0) return false;
+  *index = (end >> *level) - 1;
+  return true;
 }
 
 std::string PartitionKey(std::string_view name, int32_t partition) {

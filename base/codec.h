@@ -43,9 +43,11 @@ std::string CasePrefix(std::string_view case_id);
 std::string DeadlineKey(int64_t due_micros, std::string_view case_id, std::string_view deadline);
 bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_view* case_id,
                       std::string_view* deadline);
-// journal.merkle:      partition:u32be level:u8 index:u64be  ->  hash[32]
+// journal.merkle:      partition:u32be end:u64be level:u8  ->  hash[32]
 // (events/merkle.h: the complete subtree of 2^level leaves starting at leaf
-// index << level; level 0 holds the leaf hashes.)
+// index << level, so end = (index + 1) << level, the leaves it ends after;
+// level 0 holds the leaf hashes. Every node a new leaf closes ends after
+// it, so appending a leaf appends keys at the table's end.)
 std::string MerkleNodeKey(int32_t partition, int level, uint64_t index);
 bool ParseMerkleNodeKey(std::string_view key, int32_t* partition, int* level, uint64_t* index);
 

@@ -140,8 +140,11 @@ Result<TreeStore> TreeStore::Open(lmdb::Environment& env) {
 
 Result<uint64_t> TreeStore::Size(lmdb::Txn& txn, int32_t partition) const {
   CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, dbi_));
-  // The last leaf of the partition is the key just before its first level-1 node.
-  const bool found = cur->Seek(codec::MerkleNodeKey(partition, 1, 0)) ? cur->Prev() : cur->Last();
+  // The partition's last key ends after its last leaf; the seek goes to the
+  // next partition's first key (end 0 there) and steps back.
+  const bool found = cur->Seek(codec::MerkleNodeKey(partition + 1, 0, uint64_t{0} - 1))
+                         ? cur->Prev()
+                         : cur->Last();
   if (!found) return uint64_t{0};
   int32_t p = 0;
   int level = 0;
@@ -149,14 +152,15 @@ Result<uint64_t> TreeStore::Size(lmdb::Txn& txn, int32_t partition) const {
   if (!codec::ParseMerkleNodeKey(cur->key(), &p, &level, &index)) {
     return Bad("merkle: a malformed key of " + std::to_string(cur->key().size()) + " bytes");
   }
-  if (p != partition || level != 0) return uint64_t{0};
-  return index + 1;
+  if (p != partition) return uint64_t{0};
+  return (index + 1) << level;
 }
 
 Status TreeStore::Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
                          std::string_view leaf_hash) const {
+  // Every key written here ends after the new leaf: all go at the table's end.
   CASEGRID_RETURN_IF_ERROR(
-      txn.Put(dbi_, codec::MerkleNodeKey(partition, 0, index), leaf_hash, MDB_NOOVERWRITE));
+      txn.Put(dbi_, codec::MerkleNodeKey(partition, 0, index), leaf_hash, MDB_APPEND));
   std::string hash(leaf_hash);
   int level = 0;
   while ((index & 1) != 0) {
@@ -167,7 +171,7 @@ Status TreeStore::Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
     index >>= 1;
     ++level;
     CASEGRID_RETURN_IF_ERROR(
-        txn.Put(dbi_, codec::MerkleNodeKey(partition, level, index), hash, MDB_NOOVERWRITE));
+        txn.Put(dbi_, codec::MerkleNodeKey(partition, level, index), hash, MDB_APPEND));
   }
   return Status::Ok();
 }

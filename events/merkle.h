@@ -88,7 +88,9 @@ class TreeStore {
   // The number of leaves of `partition` so far.
   Result<uint64_t> Size(lmdb::Txn& txn, int32_t partition) const;
   // Appends the leaf `index` (which must equal Size()) and closes the
-  // subtrees it completes.
+  // subtrees it completes. Its keys go at the table's end (MDB_APPEND), so
+  // the table grows one partition at a time: the journal's, partition 0.
+  // A leaf out of turn fails (MDB_KEYEXIST), writing nothing.
   Status Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
                 std::string_view leaf_hash) const;
   // The root over the first `size` leaves (size <= Size()).
