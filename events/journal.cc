@@ -73,7 +73,7 @@ class Journal final : public Log {
   Journal(std::unique_ptr<lmdb::Environment> env, Dbis dbi, CheckpointPolicy policy,
           std::unique_ptr<NoteSigner> signer, uint64_t last_checkpoint_size)
       : env_(std::move(env)),
-        dbi_(std::move(dbi)),
+        dbi_(dbi),
         policy_(std::move(policy)),
         signer_(std::move(signer)),
         last_checkpoint_size_(last_checkpoint_size),
@@ -281,7 +281,7 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
   auto tree = merkle::TreeStore::Open(*env);
   auto checkpoints = CheckpointStore::Open(*env);
   if (options.read_only && (tree.status().IsNotFound() || checkpoints.status().IsNotFound())) {
-    return std::unique_ptr<Log>(new Journal(std::move(env), std::move(dbi), {}, nullptr, 0));
+    return std::unique_ptr<Log>(new Journal(std::move(env), dbi, {}, nullptr, 0));
   }
   CASEGRID_RETURN_IF_ERROR(tree.status());
   CASEGRID_RETURN_IF_ERROR(checkpoints.status());
@@ -303,8 +303,8 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
                                 NoteSigner::LoadOrCreate(options.checkpoints.key_path, origin));
     }
   }
-  return std::unique_ptr<Log>(new Journal(std::move(env), std::move(dbi), options.checkpoints,
-                                          std::move(signer), last_checkpoint));
+  return std::unique_ptr<Log>(
+      new Journal(std::move(env), dbi, options.checkpoints, std::move(signer), last_checkpoint));
 }
 
 }  // namespace casegrid::events

@@ -49,8 +49,9 @@ int RunMigrateLog(const GlobalOptions& g);
 // `verify`: every hash and chain link, the Merkle tree, the state store and,
 // given a checkpoint FILE (and the verifier KEY, text or file; default the
 // data directory's own key), that the log extends it. 1 on any finding.
+// With `read_models`, also that the read models equal a rebuild from the log.
 int RunVerify(const GlobalOptions& g, const std::string& checkpoint = "",
-              const std::string& key = "");
+              const std::string& key = "", bool read_models = false);
 // `checkpoint`: signs the journal's current tree head (unless the newest
 // checkpoint covers it) and prints the note, or with `public_key` the
 // verifier key; to `out` when given (written atomically).

@@ -144,7 +144,10 @@ int main(int argc, char** argv) {
   c_verify->add_option("--key", verify_key,
                        "the checkpoint's verifier key, or a FILE holding it (default: the data "
                        "directory's own signing key)");
-  c_verify->callback([&] { rc = RunVerify(g, verify_checkpoint, verify_key); });
+  bool verify_read_models = false;
+  c_verify->add_flag("--read-models", verify_read_models,
+                     "also check that the read models equal a rebuild from the log");
+  c_verify->callback([&] { rc = RunVerify(g, verify_checkpoint, verify_key, verify_read_models); });
 
   std::string checkpoint_out;
   bool checkpoint_public_key = false;

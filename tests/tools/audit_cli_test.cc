@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/codec.h"
+#include "base/lmdb.h"
 #include "events/casegrid.pb.h"
 #include "events/log.h"
 #include "tests/test_util.h"
@@ -568,6 +569,43 @@ TEST_CASE(
   REQUIRE(o.status == 0);
   CHECK(a.Run("data", {"tick", "--now", "2026-12-02T00:00:00+08:00"}).status == 0);
   CHECK(a.Run("data", {"case", "show", "AUD-5"}).status == 0);
+}
+
+TEST_CASE("verify --read-models names a read-model entry that differs from a rebuild", "[audit]") {
+  Audit a;
+  const std::string intake =
+      R"({"case":"AUD-6","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
+      R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
+      R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"("summary":"Unpaid wages"}})"
+      "\n";
+  REQUIRE(a.Run("data", {"submit", "--file", "-", "--quiet"}, intake).status == 0);
+  Output o = a.Run("data", {"verify", "--read-models"});
+  INFO(test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "read models ok: all "));
+  // One statistic changed by hand, as a careless repair or damage would.
+  {
+    auto env = lmdb::Environment::Open(a.Path("data/projections"), {});
+    REQUIRE_OK(env);
+    auto stats = (*env)->OpenDb("stats");
+    REQUIRE_OK(stats);
+    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
+      CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, *stats));
+      REQUIRE(cur->First());
+      const std::string key(cur->key());
+      return txn.Put(*stats, key, codec::EncodeU64BE(41));
+    }));
+  }
+  o = a.Run("data", {"verify", "--read-models"});
+  INFO(test::Describe(o));
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "verify FAILED: read models: the stored entry \"stats "));
+  CHECK(Contains(o.out, "casegrid projections rebuild"));
+  REQUIRE(a.Run("data", {"projections", "rebuild"}).status == 0);
+  o = a.Run("data", {"verify", "--read-models"});
+  INFO(test::Describe(o));
+  CHECK(o.status == 0);
 }
 
 }  // namespace
