@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/codec.h"
+#include "base/text.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
@@ -63,6 +64,8 @@ Result<events::Checkpoint> LoadCheckpoint(const std::string& file,
 
 int RunCheckpoint(const GlobalOptions& g, const std::string& out, bool public_key) {
   if (Status s = CheckJournal(g); !s.ok()) return Fail(s);
+  // A mistyped --data signs nothing: no new journal (nor key) is made for it.
+  if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
   auto log = OpenLogForWriting(g);  // creates the key and the origin when missing
   if (!log.ok()) return Fail(log.status());
   auto tree = events::merkle::TreeStore::Open((*log)->local_store());
@@ -103,6 +106,7 @@ int RunCheckpoint(const GlobalOptions& g, const std::string& out, bool public_ke
 
 int RunProve(const GlobalOptions& g, const ProveOptions& o) {
   if (Status s = CheckJournal(g); !s.ok()) return Fail(s);
+  if (Status s = text::CheckIdentifier("case", o.case_id); !s.ok()) return Fail(s);
   auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
   auto verifier = LoadVerifier(g, **log, o.key);

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "base/codec.h"
+#include "base/text.h"
 #include "base/time.h"
 #include "engine/decider.h"
 #include "engine/verify.h"
@@ -210,6 +211,7 @@ int PrintReplay(events::Log& log, const std::string& case_id) {
 }
 
 int RunReplay(const GlobalOptions& g, const std::string& case_id) {
+  if (Status s = text::CheckIdentifier("case", case_id); !s.ok()) return Fail(s);
   auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
   return PrintReplay(**log, case_id);

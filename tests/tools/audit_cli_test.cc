@@ -608,4 +608,25 @@ TEST_CASE("verify --read-models names a read-model entry that differs from a reb
   CHECK(o.status == 0);
 }
 
+TEST_CASE("checkpoint, prove and replay refuse what is not there or not an id, writing nothing",
+          "[audit]") {
+  ProvenCase& p = Proven();
+  // A mistyped data directory: no journal, no key made for it.
+  Output o = p.a.Run("typo", {"checkpoint"});
+  INFO(test::Describe(o));
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "no journal in typo"));
+  CHECK_FALSE(std::filesystem::exists(p.a.Path("typo")));
+  // A case id in GBK from a Chinese Windows terminal is named, escaped.
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"prove", "\xb0\xb8\xbc\xfe", "--checkpoint", "checkpoint.txt"},
+        std::vector<std::string>{"replay", "\xb0\xb8\xbc\xfe"}}) {
+    o = p.a.Run("data", command);
+    INFO(test::Describe(o));
+    CHECK(o.status == 2);
+    CHECK(Contains(o.err, "case: "));
+    CHECK_FALSE(Contains(o.err, "\xb0\xb8"));  // the raw bytes are not echoed
+  }
+}
+
 }  // namespace
