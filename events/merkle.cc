@@ -13,6 +13,15 @@ uint64_t SplitPoint(uint64_t n) { return std::bit_floor(n - 1); }
 
 Status Bad(const std::string& why) { return Status::Corruption(why); }
 
+// RFC 9162's step "right-shift fn and sn equally until LSB(fn) is set or fn
+// is 0", shared by both proof checks.
+void ClimbLeftEdge(uint64_t* fn, uint64_t* sn) {
+  while ((*fn & 1) == 0 && *fn != 0) {
+    *fn >>= 1;
+    *sn >>= 1;
+  }
+}
+
 }  // namespace
 
 std::string LeafHash(std::string_view data) {
@@ -41,12 +50,7 @@ Status VerifyInclusion(uint64_t index, uint64_t size, std::string_view leaf_hash
     if (sn == 0) return Bad("the inclusion proof is longer than the tree is deep");
     if ((fn & 1) != 0 || fn == sn) {
       r = NodeHash(p, r);
-      if ((fn & 1) == 0) {
-        while ((fn & 1) == 0 && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
+      ClimbLeftEdge(&fn, &sn);
     } else {
       r = NodeHash(r, p);
     }
@@ -88,12 +92,7 @@ Status VerifyConsistency(const TreeHead& old_head, const TreeHead& new_head,
     if ((fn & 1) != 0 || fn == sn) {
       fr = NodeHash(c, fr);
       sr = NodeHash(c, sr);
-      if ((fn & 1) == 0) {
-        while ((fn & 1) == 0 && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
+      ClimbLeftEdge(&fn, &sn);
     } else {
       sr = NodeHash(sr, c);
     }

@@ -73,6 +73,16 @@ std::string TrimNewline(std::string s) {
   return s;
 }
 
+// One NDJSON intake command of case `id` (docs/commands.md).
+std::string Intake(const std::string& id) {
+  return R"({"case":")" + id +
+         R"(","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
+         R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
+         R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+         R"("summary":"Unpaid wages"}})"
+         "\n";
+}
+
 std::string Base64Decode(const std::string& text) {
   std::string raw;
   REQUIRE(codec::ParseBase64(text, &raw));
@@ -400,12 +410,7 @@ TEST_CASE("verify --checkpoint refuses a checkpoint of another journal's key", "
 
 TEST_CASE("the log extends an old checkpoint and prove still verifies against it", "[audit]") {
   Audit a;
-  const std::string intake =
-      R"({"case":"AUD-1","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
-      R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
-      R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
-      R"("summary":"Unpaid wages"}})"
-      "\n";
+  const std::string intake = Intake("AUD-1");
   const std::string dispatch =
       R"({"case":"AUD-1","action":"dispatch","at":"2026-09-30T11:00:00+08:00",)"
       R"("actor":{"user":"c01","role":"centre","unit":"371302"},"data":{}})"
@@ -469,12 +474,7 @@ TEST_CASE("the log extends an old checkpoint and prove still verifies against it
 TEST_CASE("verify --checkpoint says which events a shorter log lost", "[audit]") {
   // A copy of the journal before the checkpoint stands for a log truncated after it.
   Audit a;
-  const std::string intake =
-      R"({"case":"AUD-2","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
-      R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
-      R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
-      R"("summary":"Unpaid wages"}})"
-      "\n";
+  const std::string intake = Intake("AUD-2");
   Output o = a.Run("data", {"submit", "--file", "-", "--quiet"}, intake);
   INFO(test::Describe(o));
   REQUIRE(o.status == 0);
@@ -503,12 +503,7 @@ TEST_CASE(
     "signs nothing",
     "[audit]") {
   Audit a;
-  const std::string intake =
-      R"({"case":"AUD-3","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
-      R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
-      R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
-      R"("summary":"Unpaid wages"}})"
-      "\n";
+  const std::string intake = Intake("AUD-3");
   Output o = a.Run("data", {"submit", "--file", "-", "--quiet"}, intake);
   INFO(test::Describe(o));
   REQUIRE(o.status == 0);
@@ -542,12 +537,7 @@ TEST_CASE(
     "writing until the read models are rebuilt",
     "[audit]") {
   Audit a;
-  const std::string intake =
-      R"({"case":"AUD-5","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
-      R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
-      R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
-      R"("summary":"Unpaid wages"}})"
-      "\n";
+  const std::string intake = Intake("AUD-5");
   REQUIRE(a.Run("data", {"submit", "--file", "-", "--quiet"}, intake).status == 0);
   std::filesystem::copy(a.Path("data/journal"), a.Path("older"));
   REQUIRE(a.Run("data", {"tick", "--now", "2026-12-01T00:00:00+08:00"}).status == 0);
@@ -573,12 +563,7 @@ TEST_CASE(
 
 TEST_CASE("verify --read-models names a read-model entry that differs from a rebuild", "[audit]") {
   Audit a;
-  const std::string intake =
-      R"({"case":"AUD-6","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
-      R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
-      R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
-      R"("summary":"Unpaid wages"}})"
-      "\n";
+  const std::string intake = Intake("AUD-6");
   REQUIRE(a.Run("data", {"submit", "--file", "-", "--quiet"}, intake).status == 0);
   Output o = a.Run("data", {"verify", "--read-models"});
   INFO(test::Describe(o));
