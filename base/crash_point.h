@@ -29,6 +29,11 @@
 //   journal.commit.after        events/journal.cc RunBatch: the transaction
 //                               committed (durable); RunBatch has not returned,
 //                               so no caller has answered.
+//   kafka.event.delivered       events/kafka_log.cc: the delivery report of one
+//                               more of the batch's events came back (N: the
+//                               N-th event delivered, counted over the run);
+//                               the Kafka transaction is open, the batch's
+//                               other events may or may not be on the topic.
 //   kafka.batch.delivered       events/kafka_log.cc: every event of the batch is
 //                               on the topic (a transactional writer: the Kafka
 //                               transaction, answers and offsets too, committed);
@@ -69,10 +74,10 @@
 namespace casegrid::crash_point {
 
 inline constexpr std::string_view kPoints[] = {
-    "journal.commit.before",       "journal.commit.after",   "kafka.batch.delivered",
-    "engine.apply.decided",        "engine.apply.committed", "projections.batch.applied",
-    "projections.batch.committed", "worker.txn.produced",    "worker.txn.committed",
-    "submit.batch.reported",
+    "journal.commit.before",     "journal.commit.after",        "kafka.event.delivered",
+    "kafka.batch.delivered",     "engine.apply.decided",        "engine.apply.committed",
+    "projections.batch.applied", "projections.batch.committed", "worker.txn.produced",
+    "worker.txn.committed",      "submit.batch.reported",
 };
 
 constexpr bool Known(std::string_view name) {

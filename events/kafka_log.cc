@@ -6,10 +6,18 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "base/codec.h"
@@ -25,6 +33,60 @@ constexpr std::string_view kSchema = "casegrid.v1.Event";
 constexpr std::string_view kSchemaVersion = "1";
 constexpr std::string_view kContentType = "application/x-protobuf";
 constexpr std::string_view kNextOffset = "next";
+constexpr int kWriterSlots = 16;  // writers at once on one state store (OpenWriter)
+// The header that frames a batch's records in each partition (docs/events.md,
+// "Unfinished batches"): "<batch id, 16 hex digits>:<index>:<count>", the
+// index 0-based among the batch's records in that partition.
+constexpr const char* kBatchHeader = "casegrid_batch";
+
+// A record's place in its batch, from its kBatchHeader. A record without the
+// header (written before batches were framed, or by another producer), or
+// with a malformed one, stands alone: framed is false.
+struct BatchMark {
+  bool framed = false;
+  uint64_t batch = 0;
+  uint32_t index = 0, count = 0;
+
+  bool last() const { return !framed || index + 1 >= count; }
+  // Whether `next` is the record after this one in the same batch.
+  bool Precedes(const BatchMark& next) const {
+    return framed && next.framed && next.batch == batch && next.index == index + 1 &&
+           next.count == count;
+  }
+};
+
+std::string FormatBatchMark(uint64_t batch, uint32_t index, uint32_t count) {
+  char buf[64];
+  const int n = std::snprintf(buf, sizeof buf, "%016llx:%u:%u",
+                              static_cast<unsigned long long>(batch), index, count);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+BatchMark ReadBatchMark(const rd_kafka_message_t* m) {
+  BatchMark mark;
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(headers, kBatchHeader, &value, &size) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      value == nullptr) {
+    return mark;
+  }
+  const std::string_view text(static_cast<const char*>(value), size);
+  const size_t c1 = text.find(':');
+  const size_t c2 = c1 == std::string_view::npos ? c1 : text.find(':', c1 + 1);
+  if (c1 != 16 || c2 == std::string_view::npos) return mark;
+  auto parse = [](std::string_view t, auto* out, int base) {
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), *out, base);
+    return ec == std::errc() && end == t.data() + t.size() && !t.empty();
+  };
+  BatchMark parsed;
+  parsed.framed = parse(text.substr(0, c1), &parsed.batch, 16) &&
+                  parse(text.substr(c1 + 1, c2 - c1 - 1), &parsed.index, 10) &&
+                  parse(text.substr(c2 + 1), &parsed.count, 10) && parsed.index < parsed.count;
+  return parsed.framed ? parsed : mark;
+}
 
 std::string KafkaError(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
 
@@ -40,6 +102,8 @@ struct PendingEvent {
   std::string case_id;
   uint64_t case_seq;
   std::string record;
+  int32_t partition = 0;
+  std::string batch_mark;  // kBatchHeader's value
   Delivery delivery;
 };
 
@@ -126,6 +190,7 @@ class KafkaLog final : public WorkerLog {
       rd_kafka_flush(producer_, options_.timeout_ms);
       rd_kafka_destroy(producer_);
     }
+    if (slot_fd_ >= 0) ::close(slot_fd_);  // releases the writer slot's lock
   }
 
   Status Open() {
@@ -134,9 +199,11 @@ class KafkaLog final : public WorkerLog {
     if (worker() && options_.transactional_id.empty()) {
       return Status::InvalidArgument("kafka: a worker's log needs a transactional id");
     }
-    CASEGRID_RETURN_IF_ERROR(OpenProducer());
+    // The cluster first: a bad setting or unreachable brokers leave no state
+    // directory behind.
     CASEGRID_RETURN_IF_ERROR(OpenReader());
     CASEGRID_ASSIGN_OR_RETURN(partitions_, EnsureTopic(topic_, /*system_of_record=*/true));
+    memo_.assign(static_cast<size_t>(partitions_), EndMemo());
     if (worker()) {
       if (options_.partition >= partitions_) {
         return Status::InvalidArgument(topic_ + " has no partition " +
@@ -146,12 +213,12 @@ class KafkaLog final : public WorkerLog {
            {CommandsTopic(options_.topic_prefix), AnswersTopic(options_.topic_prefix)}) {
         CASEGRID_RETURN_IF_ERROR(EnsureTopic(t, /*system_of_record=*/false).status());
       }
-    }
-    if (!options_.transactional_id.empty()) {
       // Fences an earlier producer with this id before reading the tail it
-      // may have written.
-      CASEGRID_RETURN_IF_ERROR(
-          TxnStatus(rd_kafka_init_transactions(producer_, options_.timeout_ms), "init"));
+      // may have written. Other writers do it at their first write, so that a
+      // query opening the log never fences a writer at work.
+      transactional_id_ = options_.transactional_id;
+      CASEGRID_RETURN_IF_ERROR(OpenProducer());
+      CASEGRID_RETURN_IF_ERROR(InitTransactions());
     }
     lmdb::Options o;
     o.sync = options_.sync;
@@ -162,7 +229,12 @@ class KafkaLog final : public WorkerLog {
     CASEGRID_ASSIGN_OR_RETURN(dbi_.case_index, env_->OpenDb("case_index"));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.offsets, env_->OpenDb("offsets"));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.meta, env_->OpenDb("meta"));
+    CASEGRID_ASSIGN_OR_RETURN(store_id_, StoreId());
+    next_batch_id_ = std::random_device()();
+    next_batch_id_ = next_batch_id_ << 32 | std::random_device()();
     CASEGRID_RETURN_IF_ERROR(CheckStoreMatchesTopic());
+    CASEGRID_RETURN_IF_ERROR(CheckStoreWithinTopic());
+    CASEGRID_RETURN_IF_ERROR(RecordCluster());
     return IndexTail();
   }
 
@@ -174,9 +246,7 @@ class KafkaLog final : public WorkerLog {
 
   Status RunTransaction(const std::function<Status(Batch&)>& body,
                         const std::function<TransactionTail()>& tail) override {
-    if (options_.transactional_id.empty()) {
-      return Status::InvalidArgument("kafka: RunTransaction needs a transactional id");
-    }
+    if (!worker()) return Status::InvalidArgument("kafka: RunTransaction is a worker's");
     return Write(body, &tail);
   }
 
@@ -199,27 +269,31 @@ class KafkaLog final : public WorkerLog {
         CASEGRID_RETURN_IF_ERROR(env_->Grow());
         continue;
       }
-      const bool transactional = !options_.transactional_id.empty();
       std::vector<BatchEnd> ends;
       if (pending.empty() && tail == nullptr) {
         CASEGRID_RETURN_IF_ERROR(batch.Finish(ends));
         return txn->Commit();
       }
-      // From here on the topic may hold the batch: any failure is Fatal and
-      // the next open folds in what was delivered.
-      if (transactional) {
-        s = TxnStatus(rd_kafka_begin_transaction(producer_), "begin");
-        if (s.ok()) s = Produce(pending);
-        if (s.ok() && tail != nullptr) s = ProduceTail((*tail)());
-        if (s.ok()) {
-          s = TxnStatus(rd_kafka_commit_transaction(producer_, options_.timeout_ms), "commit");
-        }
+      if (producer_ == nullptr) {
+        s = OpenWriter();
         if (!s.ok()) {
-          rd_kafka_error_t* e = rd_kafka_abort_transaction(producer_, options_.timeout_ms);
-          if (e != nullptr) rd_kafka_error_destroy(e);
+          txn->Abort();
+          return s;
         }
-      } else {
-        s = Produce(pending);
+      }
+      // From here on the topic may hold the batch: any failure is Fatal. A
+      // real broker shows read_committed readers nothing of an aborted
+      // transaction; on any broker the batch's framing (kBatchHeader) lets
+      // readers drop the records of a batch that never finished.
+      s = TxnStatus(rd_kafka_begin_transaction(producer_), "begin");
+      if (s.ok()) s = Produce(pending);
+      if (s.ok() && tail != nullptr) s = ProduceTail((*tail)());
+      if (s.ok()) {
+        s = TxnStatus(rd_kafka_commit_transaction(producer_, options_.timeout_ms), "commit");
+      }
+      if (!s.ok()) {
+        rd_kafka_error_t* e = rd_kafka_abort_transaction(producer_, options_.timeout_ms);
+        if (e != nullptr) rd_kafka_error_destroy(e);
       }
       if (s.ok()) s = Index(*txn, pending, &ends);
       if (s.ok()) s = batch.Finish(ends);
@@ -228,11 +302,12 @@ class KafkaLog final : public WorkerLog {
       if (!s.ok()) {
         txn->Abort();
         fatal_ = Status::Fatal("kafka log: " + s.ToString() +
-                               (transactional ? "; the transaction is aborted, reopen to recover"
-                                              : "; the topic may hold part of the batch, reopen "
-                                                "to recover"));
+                               "; the transaction is aborted, reopen to recover");
         return fatal_;
       }
+      // The batch ends where this writer's records end: a boundary.
+      std::lock_guard<std::mutex> memo_lock(memo_mu_);
+      for (const BatchEnd& e : ends) memo_[e.partition] = {e.next_offset, e.next_offset};
       return Status::Ok();
     }
     return Status::IOError("kafka state store map cannot grow enough");
@@ -248,7 +323,7 @@ class KafkaLog final : public WorkerLog {
   Result<std::vector<uint64_t>> EndOffsets() override {
     std::vector<uint64_t> ends(partitions_);
     for (int32_t p = 0; p < partitions_; ++p) {
-      CASEGRID_ASSIGN_OR_RETURN(ends[p], EndOffset(topic_, p));
+      CASEGRID_ASSIGN_OR_RETURN(ends[p], CommittedEnd(p));
     }
     return ends;
   }
@@ -257,12 +332,16 @@ class KafkaLog final : public WorkerLog {
     if (partition < 0 || partition >= partitions_) {
       return Status::InvalidArgument(topic_ + " has no partition " + std::to_string(partition));
     }
-    return EndOffset(topic_, partition);
+    return CommittedEnd(partition);
   }
 
   Result<uint64_t> Scan(int32_t partition, uint64_t from, uint64_t end, uint64_t limit,
                         const EventVisitor& visit) override {
-    return ScanTopic(topic_, partition, from, end, limit, visit);
+    if (partition < 0 || partition >= partitions_) {
+      return Status::InvalidArgument(topic_ + " has no partition " + std::to_string(partition));
+    }
+    std::lock_guard<std::mutex> lock(read_mu_);
+    return ScanFramed(partition, from, end, limit, visit);
   }
 
   bool Fenced() const override { return producer_fatal_.load(); }
@@ -311,17 +390,46 @@ class KafkaLog final : public WorkerLog {
     return static_cast<uint64_t>(hi);
   }
 
+  // Every record of `topic` `partition` with from <= offset < end, at most
+  // `limit`, unframed (each record on its own); returns as Log::Scan.
   Result<uint64_t> ScanTopic(const std::string& topic, int32_t partition, uint64_t from,
                              uint64_t end, uint64_t limit, const EventVisitor& visit) {
     if (partition < 0 || partition >= partitions_) {
       return Status::InvalidArgument(topic + " has no partition " + std::to_string(partition));
     }
     std::lock_guard<std::mutex> lock(read_mu_);
-    if (from >= end) return end;
+    uint64_t n = 0, next = end;
+    CASEGRID_RETURN_IF_ERROR(ReadMessages(topic, partition, from, end, [&](rd_kafka_message_t* m) {
+      const auto offset = static_cast<uint64_t>(m->offset);
+      if (n == limit) {
+        next = offset;
+        return Take::kStopBefore;
+      }
+      ++n;
+      const bool go_on =
+          visit(offset, std::string_view(static_cast<const char*>(m->payload), m->len));
+      rd_kafka_message_destroy(m);
+      if (go_on) return Take::kContinue;
+      next = offset + 1;
+      return Take::kStop;
+    }));
+    return next;
+  }
+
+  // What ReadMessages' `take` did with a message: kept it and wants the
+  // next (kContinue) or no more (kStop), or left it unread (kStopBefore: the
+  // next read from its offset starts with it).
+  enum class Take { kContinue, kStop, kStopBefore };
+
+  // Reads the records of `topic` `partition` with from <= offset < end in
+  // order, handing each to `take`, which owns it (except on kStopBefore).
+  // Needs read_mu_.
+  Status ReadMessages(const std::string& topic, int32_t partition, uint64_t from, uint64_t end,
+                      const std::function<Take(rd_kafka_message_t*)>& take) {
+    if (from >= end) return Status::Ok();
     if (topic != read_topic_ || partition != read_partition_ || from != read_next_) {
       CASEGRID_RETURN_IF_ERROR(Assign(topic, partition, from));
     }
-    uint64_t n = 0;
     auto waited_since = Clock::now();
     while (true) {
       rd_kafka_message_t* m = peeked_ != nullptr ? peeked_ : rd_kafka_consumer_poll(reader_, 100);
@@ -342,7 +450,7 @@ class KafkaLog final : public WorkerLog {
         rd_kafka_message_destroy(m);
         if (at >= end) {
           read_next_ = at;
-          return end;
+          return Status::Ok();
         }
         continue;
       }
@@ -361,20 +469,132 @@ class KafkaLog final : public WorkerLog {
                                    std::to_string(partition) + ": " + what);
       }
       const uint64_t offset = static_cast<uint64_t>(m->offset);
-      if (offset >= end || n == limit) {
-        peeked_ = m;  // the next Scan from here starts with it
+      if (offset >= end) {
+        peeked_ = m;  // the next read from here starts with it
         read_next_ = offset;
-        return offset >= end ? end : offset;
+        return Status::Ok();
       }
-      ++n;
       read_next_ = offset + 1;
-      const bool go_on =
-          visit(offset, std::string_view(static_cast<const char*>(m->payload), m->len));
-      rd_kafka_message_destroy(m);
+      switch (take(m)) {
+        case Take::kContinue:
+          break;
+        case Take::kStopBefore:
+          peeked_ = m;
+          read_next_ = offset;
+          return Status::Ok();
+        case Take::kStop:
+          return Status::Ok();
+      }
       // Done at the range's last offset, without waiting for an end-of-
       // partition fetch (only ranges ending in a transaction marker need it).
-      if (!go_on || offset + 1 >= end) return offset + 1 >= end ? end : offset + 1;
+      if (offset + 1 >= end) return Status::Ok();
     }
+  }
+
+  // Log::Scan of the events topic: the records of each batch are visited
+  // once the batch's last record is read, and the records of a batch that
+  // never finished (its writer died while producing it: another batch, or
+  // the range's end, comes before its last record) are skipped, never
+  // visited. Ranges end at batch boundaries (CommittedEnd, BatchEnd), or
+  // inside a batch where an earlier Scan stopped at its limit; a range may
+  // begin inside a batch (where an earlier Scan stopped). Needs read_mu_.
+  Result<uint64_t> ScanFramed(int32_t partition, uint64_t from, uint64_t end, uint64_t limit,
+                              const EventVisitor& visit) {
+    std::vector<rd_kafka_message_t*> run;  // the batch being read
+    BatchMark last;                        // of run.back()
+    bool first = true;
+    uint64_t n = 0, next = end;
+    bool stopped = false;
+    auto destroy = [&] {
+      for (rd_kafka_message_t* m : run) rd_kafka_message_destroy(m);
+      run.clear();
+    };
+    auto skip_unfinished = [&] {
+      if (run.empty()) return;
+      spdlog::warn(
+          "kafka: {} partition {} offsets {}..{}: {} records of a batch whose writer stopped "
+          "before its end; they are not part of the log",
+          topic_, partition, run.front()->offset, run.back()->offset, run.size());
+      destroy();
+    };
+    // Visits the finished run; false when the visitor or the limit stops.
+    auto visit_run = [&]() -> bool {
+      bool go_on = true;
+      for (const rd_kafka_message_t* m : run) {
+        const auto offset = static_cast<uint64_t>(m->offset);
+        if (n == limit) {
+          next = offset;
+          go_on = false;
+          break;
+        }
+        ++n;
+        if (!visit(offset, std::string_view(static_cast<const char*>(m->payload), m->len))) {
+          next = offset + 1;
+          go_on = false;
+          break;
+        }
+      }
+      destroy();
+      return go_on;
+    };
+    CASEGRID_RETURN_IF_ERROR(ReadMessages(topic_, partition, from, end, [&](rd_kafka_message_t* m) {
+      const BatchMark mark = ReadBatchMark(m);
+      if (!run.empty() && !last.Precedes(mark)) skip_unfinished();
+      if (run.empty() && mark.framed && mark.index != 0 && !first) {
+        // The middle of a batch whose beginning was skipped: unfinished too.
+        run.push_back(m);
+        skip_unfinished();
+        return Take::kContinue;
+      }
+      first = false;
+      run.push_back(m);
+      last = mark;
+      if (!mark.last()) return Take::kContinue;
+      if (visit_run()) return Take::kContinue;
+      stopped = true;
+      return Take::kStop;
+    }));
+    if (!stopped) skip_unfinished();  // the range ends at a batch boundary
+    // A Scan that stopped leaves the reader past `next`: the next one seeks.
+    if (stopped && next != read_next_) read_partition_ = -1;
+    return next;
+  }
+
+  // The end of `partition` of the events topic for readers: its end offset,
+  // or, when the last records there are a batch not finished (its writer is
+  // still producing it, or died), where that batch begins. Remembered per
+  // end offset, so it costs a read only when the partition grew.
+  Result<uint64_t> CommittedEnd(int32_t p) {
+    CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, EndOffset(topic_, p));
+    {
+      std::lock_guard<std::mutex> lock(memo_mu_);
+      if (memo_[p].end == end) return memo_[p].committed;
+    }
+    uint64_t committed = end;
+    std::lock_guard<std::mutex> lock(read_mu_);
+    // The last offsets may be transaction markers: look further back until a
+    // record shows up.
+    for (uint64_t window = 16; end > 0; window *= 8) {
+      const uint64_t from = end > window ? end - window : 0;
+      bool found = false;
+      BatchMark mark;
+      uint64_t at = 0;
+      CASEGRID_RETURN_IF_ERROR(ReadMessages(topic_, p, from, end, [&](rd_kafka_message_t* m) {
+        found = true;
+        mark = ReadBatchMark(m);
+        at = static_cast<uint64_t>(m->offset);
+        rd_kafka_message_destroy(m);
+        return Take::kContinue;
+      }));
+      if (found) {
+        if (!mark.last() && at >= mark.index) committed = at - mark.index;
+        break;
+      }
+      if (from == 0) break;
+    }
+    std::lock_guard<std::mutex> memo_lock(memo_mu_);
+    memo_[p] = {end, committed};
+    return committed;
   }
 
   Status ReadCase(std::string_view case_id, const EventVisitor& visit) override {
@@ -404,13 +624,14 @@ class KafkaLog final : public WorkerLog {
     // partition, among other cases' events.
     size_t next = 0;
     bool stopped = false;
-    auto result = Scan(partition, offsets.front(), offsets.back() + 1, UINT64_MAX,
-                       [&](uint64_t offset, std::string_view record) {
-                         if (offset != offsets[next]) return true;
-                         ++next;
-                         stopped = !visit(offset, record);
-                         return !stopped && next < offsets.size();
-                       });
+    // Unframed: the index holds only events of finished batches.
+    auto result = ScanTopic(topic_, partition, offsets.front(), offsets.back() + 1, UINT64_MAX,
+                            [&](uint64_t offset, std::string_view record) {
+                              if (offset != offsets[next]) return true;
+                              ++next;
+                              stopped = !visit(offset, record);
+                              return !stopped && next < offsets.size();
+                            });
     CASEGRID_RETURN_IF_ERROR(result.status());
     if (!stopped && next != offsets.size()) {
       return Status::Corruption("case " + std::string(case_id) + ": event at " +
@@ -439,7 +660,8 @@ class KafkaLog final : public WorkerLog {
            options_.state_dir + ")";
   }
   std::string Identity() const override {
-    return "kafka " + topic_ + "/" + std::to_string(partitions_);
+    return "kafka " + topic_ + "/" + std::to_string(partitions_) +
+           (cluster_.empty() ? "" : " cluster " + cluster_);
   }
   std::string DescribePosition(uint64_t position) const override {
     return "partition " + std::to_string(PositionPartition(position)) + " offset " +
@@ -451,9 +673,7 @@ class KafkaLog final : public WorkerLog {
     KafkaSettings settings = {{"bootstrap.servers", options_.brokers}};
     for (const auto& s : ProducerSettings(options_.timeout_ms)) settings.push_back(s);
     for (const auto& s : options_.properties) settings.push_back(s);
-    if (!options_.transactional_id.empty()) {
-      settings.emplace_back("transactional.id", options_.transactional_id);
-    }
+    settings.emplace_back("transactional.id", transactional_id_);
     CASEGRID_ASSIGN_OR_RETURN(
         producer_, NewKafkaClient(RD_KAFKA_PRODUCER, settings, [this](rd_kafka_conf_t* conf) {
           rd_kafka_conf_set_opaque(conf, this);
@@ -529,7 +749,7 @@ class KafkaLog final : public WorkerLog {
   // checked (and set when creating it).
   Result<int> EnsureTopic(const std::string& topic, bool system_of_record) {
     const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(producer_, 1, nullptr, &md, options_.timeout_ms);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(reader_, 1, nullptr, &md, options_.timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Unavailable("kafka: cannot reach the brokers at " + options_.brokers + ": " +
                                  KafkaError(err));
@@ -569,11 +789,11 @@ class KafkaLog final : public WorkerLog {
       rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1");
       rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
     }
-    rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
+    rd_kafka_queue_t* q = rd_kafka_queue_new(reader_);
     rd_kafka_AdminOptions_t* ao =
-        rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_new(reader_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_request_timeout(ao, options_.timeout_ms, errstr, sizeof errstr);
-    rd_kafka_CreateTopics(producer_, &nt, 1, ao, q);
+    rd_kafka_CreateTopics(reader_, &nt, 1, ao, q);
     rd_kafka_event_t* ev = rd_kafka_queue_poll(q, options_.timeout_ms + 5000);
     Status s;
     if (ev == nullptr) {
@@ -610,12 +830,12 @@ class KafkaLog final : public WorkerLog {
     char errstr[512];
     rd_kafka_ConfigResource_t* cr =
         rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
-    rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
+    rd_kafka_queue_t* q = rd_kafka_queue_new(reader_);
     rd_kafka_AdminOptions_t* ao =
-        rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+        rd_kafka_AdminOptions_new(reader_, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
     rd_kafka_AdminOptions_set_request_timeout(ao, options_.timeout_ms, errstr, sizeof errstr);
     if (broker >= 0) rd_kafka_AdminOptions_set_broker(ao, broker, errstr, sizeof errstr);
-    rd_kafka_DescribeConfigs(producer_, &cr, 1, ao, q);
+    rd_kafka_DescribeConfigs(reader_, &cr, 1, ao, q);
     rd_kafka_event_t* ev = rd_kafka_queue_poll(q, options_.timeout_ms + 5000);
     Status s;
     std::vector<std::string> wrong;
@@ -654,21 +874,93 @@ class KafkaLog final : public WorkerLog {
     return s;
   }
 
-  // The state store belongs to one topic and partition count.
+  // The state store's own id, made at its first open (16 hex digits).
+  Result<std::string> StoreId() {
+    std::string id;
+    CASEGRID_RETURN_IF_ERROR(env_->RunWrite([&](lmdb::Txn& txn) -> Status {
+      std::string_view have;
+      Status s = txn.Get(dbi_.meta, codec::MetaKey("store_id"), &have);
+      if (s.ok()) {
+        id.assign(have);
+        return Status::Ok();
+      }
+      if (!s.IsNotFound()) return s;
+      std::random_device random;
+      char buf[17];
+      std::snprintf(buf, sizeof buf, "%08x%08x", random(), random());
+      id = buf;
+      return txn.Put(dbi_.meta, codec::MetaKey("store_id"), id);
+    }));
+    return id;
+  }
+
+  // The state store belongs to one cluster, topic and partition count.
   Status CheckStoreMatchesTopic() {
     const std::string want = topic_ + "/" + std::to_string(partitions_);
+    char* cluster_raw = rd_kafka_clusterid(reader_, options_.timeout_ms);
+    cluster_ = cluster_raw != nullptr ? cluster_raw : "";
+    if (cluster_raw != nullptr) rd_kafka_mem_free(reader_, cluster_raw);
     return env_->RunWrite([&](lmdb::Txn& txn) -> Status {
       std::string_view have;
       Status s = txn.Get(dbi_.meta, codec::MetaKey("topic"), &have);
-      if (s.IsNotFound()) return txn.Put(dbi_.meta, codec::MetaKey("topic"), want);
+      if (s.IsNotFound()) {
+        CASEGRID_RETURN_IF_ERROR(txn.Put(dbi_.meta, codec::MetaKey("topic"), want));
+      } else {
+        CASEGRID_RETURN_IF_ERROR(s);
+        if (have != want) {
+          return Status::InvalidArgument("kafka: the state store in " + options_.state_dir +
+                                         " belongs to " + std::string(have) + ", not " + want +
+                                         "; use another --data directory");
+        }
+      }
+      if (cluster_.empty()) return Status::Ok();  // a broker too old to say
+      s = txn.Get(dbi_.meta, codec::MetaKey("cluster"), &have);
+      if (s.IsNotFound()) return Status::Ok();  // recorded by RecordCluster
       CASEGRID_RETURN_IF_ERROR(s);
-      if (have != want) {
-        return Status::InvalidArgument("kafka: the state store in " + options_.state_dir +
-                                       " belongs to " + std::string(have) + ", not " + want +
-                                       "; use another --data directory");
+      if (have != cluster_) {
+        return Status::InvalidArgument(
+            "kafka: the state store in " + options_.state_dir + " was built from cluster " +
+            std::string(have) + ", but the brokers at " + options_.brokers + " are cluster " +
+            cluster_ +
+            "; point --brokers at the cluster it was built from, or use another "
+            "--data directory (a new state store reads the topic from its start)");
       }
       return Status::Ok();
     });
+  }
+
+  // Records the cluster in a state store that does not name one yet (new,
+  // or written before clusters were recorded), once every check passed.
+  Status RecordCluster() {
+    if (cluster_.empty()) return Status::Ok();
+    return env_->RunWrite([&](lmdb::Txn& txn) -> Status {
+      std::string_view have;
+      Status s = txn.Get(dbi_.meta, codec::MetaKey("cluster"), &have);
+      if (!s.IsNotFound()) return s;
+      return txn.Put(dbi_.meta, codec::MetaKey("cluster"), cluster_);
+    });
+  }
+
+  // The topic still holds every offset the state store has read: not
+  // deleted and made again, not emptied (a restarted mock cluster).
+  Status CheckStoreWithinTopic() {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    for (int32_t p = 0; p < partitions_; ++p) {
+      if (!Writes(p)) continue;
+      CASEGRID_ASSIGN_OR_RETURN(const uint64_t stored, StoredNext(*txn, p));
+      if (stored == 0) continue;
+      CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, EndOffset(topic_, p));
+      if (stored > end) {
+        return Status::InvalidArgument(
+            "kafka: the state store in " + options_.state_dir + " has read partition " +
+            std::to_string(p) + " of " + topic_ + " up to offset " + std::to_string(stored) +
+            ", but the topic at " + options_.brokers + " ends at " + std::to_string(end) +
+            ": the topic was emptied, or deleted and made again, or these brokers are "
+            "another cluster; point --brokers at the cluster the store was built from, or "
+            "use another --data directory (a new state store reads the topic from its start)");
+      }
+    }
+    return Status::Ok();
   }
 
   Result<uint64_t> StoredNext(lmdb::Txn& txn, int32_t p) {
@@ -688,7 +980,7 @@ class KafkaLog final : public WorkerLog {
     uint64_t indexed = 0;
     for (int32_t p = 0; p < partitions_; ++p) {
       if (!Writes(p)) continue;
-      CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, EndOffset(topic_, p));
+      CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, CommittedEnd(p));
       while (true) {
         uint64_t n = 0;
         bool done = false;
@@ -743,17 +1035,53 @@ class KafkaLog final : public WorkerLog {
   // A transactional call's error as a Status (the error is consumed).
   Status TxnStatus(rd_kafka_error_t* error, const char* what) {
     if (error == nullptr) return Status::Ok();
-    std::string msg = std::string("kafka transaction (") + what + ", " + options_.transactional_id +
+    std::string msg = std::string("kafka transaction (") + what + ", " + transactional_id_ +
                       "): " + rd_kafka_error_string(error);
     const bool fenced = rd_kafka_error_is_fatal(error);
     rd_kafka_error_destroy(error);
     if (fenced) {
       producer_fatal_.store(true);
-      return Status::Fatal(msg +
-                           "; another worker took this partition over, or the producer "
-                           "failed: this log stops");
+      return Status::Fatal(msg + (worker() ? "; another worker took this partition over, or "
+                                             "the producer failed: this log stops"
+                                           : "; the producer failed: this log stops"));
     }
     return Status::Unavailable(msg);
+  }
+
+  // Registers the transactional id with the brokers, fencing (and on a real
+  // broker aborting the open transaction of) an earlier producer with it.
+  Status InitTransactions() {
+    return TxnStatus(rd_kafka_init_transactions(producer_, options_.timeout_ms), "init");
+  }
+
+  // A writer that is not a worker, at its first write: takes the first free
+  // writer slot of its state store (an exclusive flock on
+  // writer-<K>.lock, released by the kernel when the process dies) and
+  // writes as the transactional id casegrid-writer-<store id>-<K>. Processes
+  // writing at once hold different slots, so they never fence each other;
+  // the next writer in a dead one's slot fences it (aborting its open
+  // transaction on a real broker).
+  Status OpenWriter() {
+    for (int k = 0; k < kWriterSlots && slot_fd_ < 0; ++k) {
+      const std::string path = options_.state_dir + "/writer-" + std::to_string(k) + ".lock";
+      const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        return Status::IOError("kafka: cannot open " + path + ": " + std::strerror(errno));
+      }
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        slot_fd_ = fd;
+        transactional_id_ = "casegrid-writer-" + store_id_ + "-" + std::to_string(k);
+      } else {
+        ::close(fd);
+      }
+    }
+    if (slot_fd_ < 0) {
+      return Status::Unavailable("kafka: " + std::to_string(kWriterSlots) +
+                                 " processes already write with the state store in " +
+                                 options_.state_dir + "; try again when one has finished");
+    }
+    CASEGRID_RETURN_IF_ERROR(OpenProducer());
+    return InitTransactions();
   }
 
   // Produces a transaction's extra records once its events are delivered,
@@ -788,13 +1116,25 @@ class KafkaLog final : public WorkerLog {
                          "); intake is stopped, restart to recover");
   }
 
-  // Produces the batch and waits for every delivery report.
+  // Produces the batch, each record framed with its place among the
+  // batch's records in its partition (kBatchHeader), and waits for every
+  // delivery report.
   Status Produce(PendingEvents& pending) {
+    std::vector<uint32_t> count(static_cast<size_t>(partitions_), 0);
+    for (PendingEvent& e : pending) {
+      e.partition = PartitionOfKey(e.case_id, partitions_);
+      ++count[e.partition];
+    }
+    const uint64_t batch_id = next_batch_id_++;
+    std::vector<uint32_t> index(static_cast<size_t>(partitions_), 0);
+    for (PendingEvent& e : pending) {
+      e.batch_mark = FormatBatchMark(batch_id, index[e.partition]++, count[e.partition]);
+    }
     for (PendingEvent& e : pending) {
       const std::string_view type = RecordEventType(e.record);
       const rd_kafka_resp_err_t err = ProduceOrWait(producer_, [&] {
         return rd_kafka_producev(
-            producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+            producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_PARTITION(e.partition),
             RD_KAFKA_V_KEY(e.case_id.data(), e.case_id.size()),
             RD_KAFKA_V_VALUE(e.record.data(), e.record.size()),
             RD_KAFKA_V_HEADER("event_type", type.data(), static_cast<ssize_t>(type.size())),
@@ -803,6 +1143,8 @@ class KafkaLog final : public WorkerLog {
                               static_cast<ssize_t>(kSchemaVersion.size())),
             RD_KAFKA_V_HEADER("content_type", kContentType.data(),
                               static_cast<ssize_t>(kContentType.size())),
+            RD_KAFKA_V_HEADER(kBatchHeader, e.batch_mark.data(),
+                              static_cast<ssize_t>(e.batch_mark.size())),
             RD_KAFKA_V_OPAQUE(&e.delivery), RD_KAFKA_V_END);
       });
       if (err == RD_KAFKA_RESP_ERR__FATAL) return ProducerFatal();
@@ -813,6 +1155,7 @@ class KafkaLog final : public WorkerLog {
     }
     for (PendingEvent& e : pending) {
       while (!e.delivery.done) rd_kafka_poll(producer_, 50);
+      CASEGRID_CRASH_POINT("kafka.event.delivered");
       if (e.delivery.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (producer_fatal_.load()) return ProducerFatal();
         return Status::Unavailable("kafka: event " + std::to_string(e.case_seq) + " of case " +
@@ -843,8 +1186,19 @@ class KafkaLog final : public WorkerLog {
     return Status::Ok();
   }
 
+  // CommittedEnd's last answer for a partition: its end offset then, and
+  // where readers stop.
+  struct EndMemo {
+    uint64_t end = UINT64_MAX;
+    uint64_t committed = 0;
+  };
+
   const KafkaOptions options_;
   const std::string topic_;
+  std::string store_id_;          // the state store's (meta store_id)
+  std::string transactional_id_;  // a worker's at open; another writer's at its first write
+  int slot_fd_ = -1;              // the writer slot's lock file (OpenWriter)
+  std::string cluster_;           // the brokers' cluster id ("" when they do not say)
   int32_t partitions_ = 0;
   rd_kafka_t* producer_ = nullptr;
   rd_kafka_t* reader_ = nullptr;
@@ -853,14 +1207,18 @@ class KafkaLog final : public WorkerLog {
   Dbis dbi_;
 
   std::mutex write_mu_;
-  Status fatal_;           // GUARDED_BY(write_mu_)
-  PendingEvents pending_;  // GUARDED_BY(write_mu_): the batch being written
+  uint64_t next_batch_id_ = 0;  // GUARDED_BY(write_mu_) once open
+  Status fatal_;                // GUARDED_BY(write_mu_)
+  PendingEvents pending_;       // GUARDED_BY(write_mu_): the batch being written
 
   std::mutex read_mu_;  // the reader's assignment and position
   std::string read_topic_;
   int32_t read_partition_ = -1;
   uint64_t read_next_ = 0;
   rd_kafka_message_t* peeked_ = nullptr;  // read past a Scan's end, kept for the next
+
+  std::mutex memo_mu_;
+  std::vector<EndMemo> memo_;  // GUARDED_BY(memo_mu_), one per partition
 };
 
 }  // namespace

@@ -5,19 +5,36 @@
 // event_type, schema, schema_version, content_type. Partitioning is murmur2 of
 // the key, as the Java client's default, so one case is one partition.
 //
-// The producer is idempotent with acks=all. RunBatch runs the body in a
-// transaction of the local store, produces the batch's events, waits until
-// every delivery report has come back successful, and only then commits the
-// case index, each partition's next offset and what the body wrote there
-// (the engine's state store) in one LMDB transaction. If producing or the
-// local commit fails, the log refuses writes (Fatal); whatever reached the
-// topic is indexed when the log is opened again, and the engine folds it
-// into its state store (engine/state_store.h) before it answers anything. A
-// full producer queue makes RunBatch wait; nothing is dropped.
+// Every batch is one Kafka transaction (idempotent producer, acks=all; the
+// reader reads read_committed). RunBatch runs the body in a transaction of
+// the local store, produces the batch's events in a Kafka transaction, waits
+// until every delivery report has come back successful, commits it, and
+// only then commits the case index, each partition's next offset and what
+// the body wrote there (the engine's state store) in one LMDB transaction.
+// If producing or a commit fails, the log refuses writes (Fatal); whatever of
+// the batch reached the topic whole is indexed when the log is opened again,
+// and the engine folds it into its state store (engine/state_store.h) before
+// it answers anything. A full producer queue makes RunBatch wait; nothing is
+// dropped.
+//
+// Atomic on any broker: each record carries the header casegrid_batch =
+// "<batch id>:<index>:<count>" (its place among the batch's records in its
+// partition), and every read of the events topic (Scan, EndOffsets, the
+// fold-in at open) skips the records of a batch that never finished, which
+// a broker without transaction markers (the mock cluster) shows. The end of
+// a partition for readers is before an unfinished batch at its end.
+// docs/events.md, "Atomic batches".
+//
+// A writer that is not a worker registers its transactional id at its first
+// write (never at open, so a query does not fence a writer at work): the id
+// casegrid-writer-<store id>-<K> of the first free slot K among 16 locked
+// files in the state directory.
 //
 // The local store (LMDB in KafkaOptions::state_dir): case_index (case,
 // case_seq) -> (partition, offset), offsets "next" partition -> next offset,
-// meta (topic, partition count), and the engine's tables.
+// meta (store id, topic and partition count, cluster id), and the engine's
+// tables. Opening refuses a store of another topic or cluster, or one that
+// has read past the topic's end.
 // docs/journal_format.md lists them.
 #ifndef CASEGRID_EVENTS_KAFKA_LOG_H_
 #define CASEGRID_EVENTS_KAFKA_LOG_H_
@@ -59,7 +76,8 @@ struct KafkaOptions {
   int32_t partition = -1;
   std::string transactional_id;
 
-  // Called with the producer once it exists; tests inject faults with it
+  // Called with the producer once it exists (a worker's at open, another
+  // writer's at its first write); tests inject faults with it
   // (rd_kafka_test_fatal_error). The log keeps owning the producer.
   std::function<void(rd_kafka_t* producer)> on_producer;
 };
@@ -79,7 +97,8 @@ int32_t PartitionOfKey(std::string_view key, int32_t partitions);
 // Connects, checks (or creates) the topic, opens the local store and indexes
 // the events after its offsets. Unavailable when the brokers cannot be
 // reached; InvalidArgument when the topic exists with other settings than
-// configured, naming them.
+// configured, naming them, or when the store belongs to another topic or
+// cluster or has read past the topic's end (nothing is written then).
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
 
 // A record a worker's transaction writes besides the batch's events.

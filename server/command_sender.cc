@@ -15,6 +15,7 @@ Result<std::unique_ptr<CommandSender>> CommandSender::Open(const SenderOptions& 
   sender->brokers_ = options.brokers;
   auto settings = events::ProducerSettings(30000);
   settings.emplace_back("bootstrap.servers", options.brokers);
+  settings.insert(settings.end(), options.properties.begin(), options.properties.end());
   CASEGRID_ASSIGN_OR_RETURN(
       sender->producer_,
       events::NewKafkaClient(RD_KAFKA_PRODUCER, settings, [&](rd_kafka_conf_t* c) {

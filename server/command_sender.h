@@ -18,12 +18,14 @@
 #include <string>
 
 #include "base/status.h"
+#include "events/kafka_log.h"
 
 namespace casegrid::server {
 
 struct SenderOptions {
   std::string brokers;  // bootstrap HOST:PORT[,...]; required
   std::string topic_prefix = "casegrid";
+  events::KafkaSettings properties;  // extra librdkafka properties, applied last
 };
 
 // One idempotent producer to <prefix>.commands.

@@ -84,6 +84,7 @@ class Worker::Impl {
         {"heartbeat.interval.ms", std::to_string(std::max(100, o_.session_timeout_ms / 6))},
         {"fetch.wait.max.ms", "50"},
     };
+    settings.insert(settings.end(), o_.properties.begin(), o_.properties.end());
     CASEGRID_ASSIGN_OR_RETURN(
         consumer_, events::NewKafkaClient(RD_KAFKA_CONSUMER, settings, [this](rd_kafka_conf_t* c) {
           rd_kafka_conf_set_opaque(c, this);
@@ -189,6 +190,7 @@ class Worker::Impl {
     ko.partitions = o_.partitions;
     ko.state_dir = o_.data_dir + "/worker/p" + std::to_string(p);
     ko.sync = o_.sync;
+    ko.properties = o_.properties;
     ko.partition = p;
     ko.transactional_id = o_.topic_prefix + ".worker.p" + std::to_string(p);
     Owned owned;

@@ -29,6 +29,7 @@
 #include "base/env.h"
 #include "base/status.h"
 #include "engine/engine.h"
+#include "events/kafka_log.h"
 
 namespace casegrid::server {
 
@@ -36,9 +37,10 @@ struct WorkerOptions {
   // The cluster, the topics and where the state stores live.
   std::string brokers;  // bootstrap HOST:PORT[,...]; required
   std::string topic_prefix = "casegrid";
-  int partitions = 12;   // of the events topic: a case's partition is murmur2(case id)
-  std::string data_dir;  // state stores in <data_dir>/worker/p<N>; required
-  bool sync = true;      // fsync each state store commit
+  int partitions = 12;               // of the events topic: a case's partition is murmur2(case id)
+  std::string data_dir;              // state stores in <data_dir>/worker/p<N>; required
+  bool sync = true;                  // fsync each state store commit
+  events::KafkaSettings properties;  // extra librdkafka properties for its clients
   // This worker.
   std::string name;                // in answers and logs; empty: HOST-PID
   std::string group;               // consumer group; empty: <prefix>.workers

@@ -75,7 +75,7 @@ int RecountAndPrint(const GlobalOptions& g, Session& session, engine::RecountReq
       return 0;
     }
     if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
-    auto sender = server::CommandSender::Open({g.brokers, g.topic_prefix});
+    auto sender = server::CommandSender::Open({g.brokers, g.topic_prefix, KafkaProperties(g)});
     if (!sender.ok()) return Fail(sender.status());
     if (request.at_micros == 0) request.at_micros = Env::Default()->NowMicros();
     for (auto& cmd : engine::RecountCommands(request, *cases)) {

@@ -42,6 +42,12 @@ int main(int argc, char** argv) {
   app.add_option("--topic-prefix", g.topic_prefix, "Kafka topics are PREFIX.events, ...")
       ->envname("CASEGRID_TOPIC_PREFIX")
       ->capture_default_str();
+  app.add_option("--kafka-set", g.kafka_set,
+                 "a librdkafka property KEY=VALUE for every Kafka client (repeatable)")
+      ->check([](const std::string& kv) -> std::string {
+        const size_t eq = kv.find('=');
+        return eq == std::string::npos || eq == 0 ? "expected KEY=VALUE, got " + kv : "";
+      });
   app.add_option("--signing-key", g.signing_key,
                  "the checkpoint signing key FILE (default: DATA/signing-key.pem)")
       ->envname("CASEGRID_SIGNING_KEY");

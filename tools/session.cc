@@ -29,6 +29,7 @@ Result<std::unique_ptr<events::Log>> OpenLog(const GlobalOptions& options, bool 
     ko.partitions = options.partitions;
     ko.state_dir = options.data_dir + "/kafka-state";
     ko.sync = options.sync;
+    ko.properties = KafkaProperties(options);
     if (ko.brokers.empty()) {
       return Status::InvalidArgument(
           "--log kafka needs --brokers HOST:PORT (or CASEGRID_BROKERS); `casegrid kafka-dev` "
@@ -56,6 +57,15 @@ Status CheckLogExists(const GlobalOptions& options) {
   return Status::NotFound("no " + std::string(IsKafka(options) ? "Kafka state store" : "journal") +
                           " in " + options.data_dir +
                           " (check --data and --log, or submit commands first)");
+}
+
+events::KafkaSettings KafkaProperties(const GlobalOptions& options) {
+  events::KafkaSettings out;
+  for (const std::string& kv : options.kafka_set) {
+    const size_t eq = kv.find('=');
+    out.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+  }
+  return out;
 }
 
 Status CheckBrokers(const GlobalOptions& options) {

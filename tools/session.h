@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/env.h"
 #include "engine/engine.h"
+#include "events/kafka_log.h"
 #include "events/log.h"
 #include "projections/projection.h"
 
@@ -25,12 +27,18 @@ struct GlobalOptions {
   std::string brokers;  // bootstrap HOST:PORT[,...]
   std::string topic_prefix = "casegrid";
   int partitions = 12;
+  // librdkafka properties for every Kafka client, KEY=VALUE (--kafka-set):
+  // security.protocol, sasl.*, ssl.*, tuning. docs/operations.md.
+  std::vector<std::string> kafka_set;
   // The key that signs the journal's checkpoints (docs/audit.md); empty:
   // DIR/signing-key.pem. Created at the first write when missing.
   std::string signing_key;
 };
 
 std::string SigningKeyPath(const GlobalOptions& options);
+
+// GlobalOptions::kafka_set as (key, value) pairs, split at the first '='.
+events::KafkaSettings KafkaProperties(const GlobalOptions& options);
 
 std::string ResolveConfigDir(const GlobalOptions& options);
 

@@ -28,6 +28,7 @@ int RunWorker(const GlobalOptions& g, server::WorkerOptions o) {
   o.partitions = g.partitions;
   o.data_dir = g.data_dir;
   o.sync = g.sync;
+  o.properties = KafkaProperties(g);
   auto config = engine::LoadConfig(ResolveConfigDir(g));
   if (!config.ok()) return Fail(config.status());
   struct sigaction sa = {};

@@ -4,8 +4,11 @@
 #include <librdkafka/rdkafka.h>
 
 #include <map>
+#include <regex>
 #include <set>
 
+#include "base/codec.h"
+#include "base/lmdb.h"
 #include "engine/verify.h"
 #include "events/kafka_log.h"
 #include "tests/engine/engine_fixture.h"
@@ -35,6 +38,99 @@ std::map<uint64_t, v1::Event> AllEvents(events::Log& log) {
     return true;
   }));
   return out;
+}
+
+struct RawRecord {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key, value;
+  std::map<std::string, std::string> headers;
+};
+
+// Every record of the events topic, as a plain consumer (an analyst's) reads
+// it, partition by partition.
+std::vector<RawRecord> RawRecords(const KafkaTarget& target, int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", target.bootstrap().c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", "raw-records-test", err, sizeof err);
+  rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
+  rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  REQUIRE(rk != nullptr);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  const std::string topic = events::EventsTopic(target.prefix());
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  REQUIRE(rd_kafka_assign(rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(list);
+  std::vector<RawRecord> out;
+  std::set<int32_t> at_end;
+  for (int i = 0; i < 300 && static_cast<int>(at_end.size()) < partitions; ++i) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) at_end.insert(m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      RawRecord r;
+      r.partition = m->partition;
+      r.offset = m->offset;
+      r.key.assign(static_cast<const char*>(m->key), m->key_len);
+      r.value.assign(static_cast<const char*>(m->payload), m->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      const char* name;
+      const void* value;
+      size_t size;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (size_t idx = 0;
+             rd_kafka_header_get_all(hdrs, idx, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++idx) {
+          r.headers[name] = std::string(static_cast<const char*>(value), size);
+        }
+      }
+      out.push_back(std::move(r));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  REQUIRE(static_cast<int>(at_end.size()) == partitions);
+  std::stable_sort(out.begin(), out.end(), [](const RawRecord& a, const RawRecord& b) {
+    return a.partition != b.partition ? a.partition < b.partition : a.offset < b.offset;
+  });
+  return out;
+}
+
+// Produces `records` to the events topic with the batch header `marks[i]`,
+// as a writer that is then killed leaves them.
+void ProduceFramed(const KafkaTarget& target, const std::vector<RawRecord>& records,
+                   const std::vector<std::string>& marks) {
+  auto producer =
+      events::NewKafkaClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", target.bootstrap()}});
+  REQUIRE_OK(producer);
+  const std::string topic = events::EventsTopic(target.prefix());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RawRecord& r = records[i];
+    REQUIRE(rd_kafka_producev(*producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                              RD_KAFKA_V_PARTITION(r.partition),
+                              RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_HEADER("casegrid_batch", marks[i].data(),
+                                                static_cast<ssize_t>(marks[i].size())),
+                              RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  REQUIRE(rd_kafka_flush(*producer, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(*producer);
+}
+
+// A case id of `prefix`-N that lives in `partition`.
+std::string CaseIn(const std::string& prefix, int32_t partition, int32_t partitions) {
+  for (int n = 1;; ++n) {
+    std::string id = prefix + "-" + std::to_string(n);
+    if (events::PartitionOfKey(id, partitions) == partition) return id;
+  }
 }
 
 }  // namespace
@@ -152,6 +248,108 @@ TEST_CASE("records carry the case id as key and the documented headers", "[kafka
   CHECK(headers["schema"] == "casegrid.v1.Event");
   CHECK(headers["schema_version"] == "1");
   CHECK(headers["content_type"] == "application/x-protobuf");
+  // The intake's events are one batch in that partition: <id>:<index>:<count>.
+  CHECK(std::regex_match(headers["casegrid_batch"], std::regex("[0-9a-f]{16}:0:[1-9][0-9]*")));
+}
+
+TEST_CASE("the records of a batch whose writer died before its end are not part of the log",
+          "[kafka]") {
+  KafkaTarget target(2);
+  TempDir dir;
+  {
+    KafkaRig a(target, dir.Sub("a"));
+    a.Apply({Lifecycle("OR-1")[0]});
+  }
+  const std::vector<RawRecord> written = RawRecords(target, 2);
+  REQUIRE(written.size() >= 2);
+  const int32_t p = written[0].partition;
+  // What a writer killed in the middle of a batch of three leaves on the
+  // topic: two of them (here copies of OR-1's first events: were they read as
+  // events, OR-1 would have them twice).
+  ProduceFramed(target, {written[0], written[1]}, {"00000000deadbeef:0:3", "00000000deadbeef:1:3"});
+  REQUIRE(RawRecords(target, 2).size() == written.size() + 2);
+  const std::string other = CaseIn("OT", p, 2);
+  {
+    // A new state store reads the topic from its start: the unfinished batch
+    // at the partition's end is neither read nor counted.
+    KafkaRig b(target, dir.Sub("b"));
+    auto ends = b.log->EndOffsets();
+    REQUIRE_OK(ends);
+    CHECK((*ends)[p] == written.size());
+    CHECK(AllEvents(*b.log).size() == written.size());
+    REQUIRE(engine::VerifyLog(*b.log)->first_problem.ok());
+    // The next batch in that partition comes after it.
+    for (const auto& a : b.Apply({Lifecycle(other)[0]})) {
+      REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+    }
+  }
+  // Now between two finished batches, it is skipped by every reader.
+  KafkaRig c(target, dir.Sub("c"));
+  std::set<std::string> ids;
+  std::map<std::string, uint64_t> last_seq;
+  for (const auto& [position, e] : AllEvents(*c.log)) {
+    CHECK(ids.insert(e.event_id()).second);
+    CHECK(e.case_seq() == last_seq[e.case_id()] + 1);
+    last_seq[e.case_id()] = e.case_seq();
+  }
+  CHECK(last_seq.size() == 2);
+  auto report = engine::VerifyLog(*c.log);
+  REQUIRE_OK(report);
+  CHECK(report->first_problem.ok());
+  CHECK(report->cases == 2);
+  CHECK(c.engine->CaseState("OR-1")->last_seq() == last_seq["OR-1"]);
+  CHECK(c.engine->CaseState(other)->last_seq() == last_seq[other]);
+}
+
+TEST_CASE("a state store is refused by another cluster, and by a topic that lost its events",
+          "[kafka]") {
+  KafkaTarget target(2);
+  if (target.real()) {
+    WARN("needs a second cluster: the mock's; not run on KAFKA_BOOTSTRAP");
+    return;
+  }
+  TempDir dir;
+  {
+    KafkaRig a(target, dir.Sub("state"));
+    a.Apply({Lifecycle("ID-1")[0]});
+  }
+  // A restarted `casegrid kafka-dev`: another cluster, the same topics, empty.
+  auto other = events::MockCluster::Start(1);
+  REQUIRE_OK(other);
+  for (const std::string& topic :
+       {events::EventsTopic(target.prefix()), events::CommandsTopic(target.prefix()),
+        events::AnswersTopic(target.prefix())}) {
+    REQUIRE_OK((*other)->CreateTopic(topic, 2, 1));
+  }
+  events::KafkaOptions o = target.Options(dir.Sub("state"));
+  o.brokers = (*other)->bootstrap();
+  {
+    auto refused = events::OpenKafkaLog(o);
+    REQUIRE_FALSE(refused.ok());
+    INFO(refused.status().ToString());
+    CHECK(Contains(refused.status().ToString(), "was built from cluster"));
+    CHECK(Contains(refused.status().ToString(), "another --data directory"));
+  }
+  // A state store that names no cluster (written before they were recorded):
+  // its offsets are past the topic's end.
+  {
+    auto env = lmdb::Environment::Open(dir.Sub("state"), lmdb::Options());
+    REQUIRE_OK(env);
+    auto meta = (*env)->OpenDb("meta");
+    REQUIRE_OK(meta);
+    REQUIRE_OK((*env)->RunWrite(
+        [&](lmdb::Txn& txn) { return txn.Del(*meta, codec::MetaKey("cluster")); }));
+  }
+  {
+    auto refused = events::OpenKafkaLog(o);
+    REQUIRE_FALSE(refused.ok());
+    INFO(refused.status().ToString());
+    CHECK(Contains(refused.status().ToString(), "up to offset"));
+    CHECK(Contains(refused.status().ToString(), "ends at 0"));
+  }
+  // Refusing wrote nothing: the cluster it was built from still opens it.
+  KafkaRig again(target, dir.Sub("state"));
+  CHECK(again.engine->CaseState("ID-1").ok());
 }
 
 TEST_CASE("a restarted Kafka log continues from its snapshot and still deduplicates", "[kafka]") {
