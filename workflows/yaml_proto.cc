@@ -1,6 +1,7 @@
 #include "workflows/yaml_proto.h"
 
 #include <google/protobuf/descriptor.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -453,6 +454,49 @@ Position SourceMap::Find(std::string_view path) const {
   }
 }
 
+namespace {
+
+// Documents counted at most (a file has one; see ParseYaml).
+constexpr int kMaxDocuments = 100;
+
+// Counts a stream's documents; remembers where the second one's first node
+// (else the document itself) begins.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  int documents = 0;
+  YAML::Mark second = YAML::Mark::null_mark();
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& mark) {
+    if (documents == 2 && !node_seen_) second = mark;
+    if (documents == 2) node_seen_ = true;
+  }
+  bool node_seen_ = false;
+};
+
+}  // namespace
+
 Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Message* msg,
                  SourceMap* map) {
   msg->Clear();
@@ -476,17 +520,28 @@ Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Messa
   // yaml-cpp reports syntax errors, and (in theory) node access errors, by
   // throwing; none of that may cross this function.
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml_text));
-    if (docs.empty()) {
+    // Counted first, without building them, and only so far: yaml-cpp 0.7's
+    // LoadAll can loop forever on some malformed input, finding empty
+    // documents until memory runs out (found by fuzz/fuzz_yaml.cc).
+    DocumentCounter counter;
+    {
+      std::istringstream in{std::string(yaml_text)};
+      YAML::Parser events(in);
+      while (counter.documents <= kMaxDocuments && events.HandleNextDocument(counter)) {
+      }
+    }
+    if (counter.documents == 0) {
       return parser.Error(YAML::Mark::null_mark(),
                           "expected a mapping (key: value lines) at the top level, got an "
                           "empty document");
     }
-    if (docs.size() > 1) {
-      return parser.Error(docs[1].Mark(),
-                          "expected one YAML document, found " + std::to_string(docs.size()));
+    if (counter.documents > 1) {
+      return parser.Error(counter.second, "expected one YAML document, found " +
+                                              (counter.documents > kMaxDocuments
+                                                   ? "more than " + std::to_string(kMaxDocuments)
+                                                   : std::to_string(counter.documents)));
     }
-    return parser.ParseDocument(docs[0], msg);
+    return parser.ParseDocument(YAML::Load(std::string(yaml_text)), msg);
   } catch (const YAML::Exception& e) {
     return parser.Error(e.mark, "YAML syntax error: " + e.msg);
   } catch (const std::exception& e) {

@@ -5,6 +5,8 @@
 #include "base/lmdb.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -89,4 +91,45 @@ TEST_CASE("a full disk is said as \"disk full\", with what to do", "[lmdb]") {
               "the same command again");
   }
   CHECK(lmdb::FromRc(EIO, "commit").message() == "lmdb commit: " + std::string(std::strerror(EIO)));
+}
+
+TEST_CASE("a reader whose map another process outgrew adopts the new size (MDB_MAP_RESIZED)",
+          "[lmdb]") {
+  test::TempDir dir;
+  lmdb::Options o;
+  o.initial_map_bytes = size_t{1} << 20;
+  o.sync = false;
+  auto env = lmdb::Environment::Open(dir.path(), o);
+  REQUIRE_OK(env);
+  auto dbi = (*env)->OpenDb("t");
+  REQUIRE_OK(dbi);
+  auto key = [](int i) { return "k" + std::to_string(1000 + i); };
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Another process (an import) writes 4 MiB, growing the 1 MiB map.
+    auto other = lmdb::Environment::Open(dir.path(), o);
+    if (!other.ok()) ::_exit(2);
+    auto t = (*other)->OpenDb("t");
+    if (!t.ok()) ::_exit(3);
+    for (int i = 0; i < 64; ++i) {
+      Status s = (*other)->RunWrite(
+          [&](lmdb::Txn& txn) { return txn.Put(*t, key(i), std::string(size_t{64} << 10, 'x')); });
+      if (!s.ok()) ::_exit(4);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  // This process still maps 1 MiB of a larger file: its next read
+  // transaction adopts the new size instead of failing.
+  CHECK((*env)->map_bytes() == size_t{1} << 20);
+  auto txn = lmdb::Txn::Begin(env->get(), false);
+  REQUIRE_OK(txn);
+  std::string_view value;
+  REQUIRE_OK((*txn)->Get(*dbi, key(63), &value));
+  CHECK(value.size() == size_t{64} << 10);
+  CHECK((*env)->map_bytes() > size_t{4} << 20);
 }

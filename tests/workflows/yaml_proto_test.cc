@@ -348,3 +348,13 @@ TEST_CASE("escapes that reach control characters are refused at the value", "[ya
   CHECK_THAT(ErrorOf<casegrid::v1::WorkflowDefinition>("id: p\nversion: 1\ntitle: \"a\\tb\\nc\"\n"),
              !Catch::Matchers::Contains("control character"));
 }
+
+TEST_CASE("a file on which yaml-cpp's LoadAll never ends is refused at once", "[yaml]") {
+  // Found by fuzz/fuzz_yaml.cc: yaml-cpp 0.7 finds empty documents in it
+  // forever, until the machine runs out of memory.
+  casegrid::v1::WorkflowDefinition def;
+  Status st =
+      LoadYamlFile(std::string(CASEGRID_SOURCE_DIR) + "/fuzz/corpus/yaml/loadall-loop.yaml", &def);
+  REQUIRE(st.IsInvalidArgument());
+  CHECK(st.message().find("expected one YAML document, found more than 100") != std::string::npos);
+}
