@@ -1,5 +1,6 @@
 #include "base/lmdb.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <sys/stat.h>
@@ -39,6 +40,52 @@ Status FromRc(int rc, std::string_view what) {
   }
 }
 
+namespace {
+
+// The two meta pages of `file`, read with pread: LMDB trusts the page size
+// they name and maps by it, so a damaged one faults in mdb_env_open. (The
+// last page the current one names is checked against the file after the
+// open.) Corruption names the page and the value.
+Status CheckMetaPages(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Ok();  // mdb_env_open says why
+  struct stat st {};
+  const bool sized = ::fstat(fd, &st) == 0;
+  const auto size = static_cast<uint64_t>(st.st_size);
+  Status result;
+  uint64_t psize = 0;
+  for (int m = 0; m < 2 && sized && result.ok(); ++m) {
+    // MDB_meta after the 16-byte page header: magic u32, version u32,
+    // address, mapsize, two MDB_db of 48 bytes (the first's md_pad is the
+    // page size), ... Meta 1 sits one page in.
+    uint8_t meta[16 + 136];
+    const auto at = static_cast<off_t>(m == 0 ? 0 : psize);
+    if (::pread(fd, meta, sizeof meta, at) != static_cast<ssize_t>(sizeof meta)) {
+      result = Status::Corruption(file + ": meta page " + std::to_string(m) + " cannot be read");
+      break;
+    }
+    uint32_t magic = 0, page = 0;
+    std::memcpy(&magic, meta + 16, 4);
+    std::memcpy(&page, meta + 16 + 24, 4);
+    const std::string which = file + ": meta page " + std::to_string(m);
+    if (magic != 0xBEEFC0DE) {
+      result = Status::Corruption(which + " is not an LMDB meta page (damaged, or not LMDB)");
+    } else if (page < 512 || page > 65536 || (page & (page - 1)) != 0 ||
+               2 * uint64_t{page} > size || (m == 1 && page != psize)) {
+      result = Status::Corruption(which + " names a page size of " + std::to_string(page));
+    }
+    psize = page;
+  }
+  ::close(fd);
+  if (!result.ok()) {
+    return Status::Corruption(result.message() +
+                              "; restore the file from a backup (docs/journal_format.md)");
+  }
+  return result;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
                                                        const Options& options) {
   namespace fs = std::filesystem;
@@ -71,6 +118,7 @@ Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
                               "-byte meta pages at least): restore it from a backup or move it "
                               "away; casegrid does not start a new store over it");
   }
+  if (fs::exists(data, ec) && !ec) CASEGRID_RETURN_IF_ERROR(CheckMetaPages(data.string()));
   MDB_env* env = nullptr;
   int rc = mdb_env_create(&env);
   if (rc != 0) return FromRc(rc, "env_create");

@@ -77,6 +77,17 @@ class Environment {
   // writes from what it reads in the transaction. Any other failure aborts.
   Status RunWrite(const std::function<Status(Txn&)>& body);
 
+  // Walks every page the current snapshot reaches (each table's B-tree,
+  // overflow runs, the free list) through a read-only mapping of exactly the
+  // file's size, checking what LMDB trusts: page numbers inside the file and
+  // the snapshot, each page's own number and kind, node offsets and key and
+  // data sizes inside their page, overflow runs inside the file, no page
+  // reached twice, depth at most 64. Corruption names the page and what is
+  // wrong. Run it before letting LMDB read a file that may be damaged
+  // (`verify`): LMDB itself reads wherever a damaged offset points, and a
+  // read past the file's end is a SIGBUS. Reads the whole tree: O(file).
+  Status CheckPages() const;
+
   // Doubles the map size. No transaction of this process may be open.
   Status Grow();
   size_t map_bytes() const;

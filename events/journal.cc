@@ -275,6 +275,7 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
   o.read_only = options.read_only;
   o.fail_commit = options.fail_commit;
   CASEGRID_ASSIGN_OR_RETURN(auto env, lmdb::Environment::Open(dir, o));
+  if (options.check_pages) CASEGRID_RETURN_IF_ERROR(env->CheckPages());
   Dbis dbi;
   CASEGRID_ASSIGN_OR_RETURN(dbi.events, env->OpenDb("events"));
   CASEGRID_ASSIGN_OR_RETURN(dbi.case_index, env->OpenDb("case_index"));

@@ -147,6 +147,9 @@ struct JournalOptions {
   bool sync = true;  // false: not durable on power loss (benchmarks only)
   size_t initial_map_bytes = size_t{256} << 20;
   bool read_only = false;
+  // Walk the file page by page before anything reads it
+  // (lmdb::Environment::CheckPages): damage is Corruption, never a signal.
+  bool check_pages = false;
   // Tests only: fails commits on demand (lmdb::Options::fail_commit).
   std::function<Status(const std::string& dir)> fail_commit;
   // When the journal signs checkpoints of its tree by itself (none unless

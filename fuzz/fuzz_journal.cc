@@ -88,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   casegrid::events::JournalOptions options;
   options.read_only = true;
+  options.check_pages = true;
   auto log = casegrid::events::OpenJournal(dir, options);
   if (!log.ok()) return 0;
   (void)casegrid::engine::VerifyLog(**log);

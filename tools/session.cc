@@ -21,7 +21,7 @@ namespace {
 bool IsKafka(const GlobalOptions& options) { return options.log == "kafka"; }
 
 Result<std::unique_ptr<events::Log>> OpenLog(const GlobalOptions& options, bool read_only,
-                                             const Env* clock) {
+                                             const Env* clock, bool check_pages = false) {
   if (IsKafka(options)) {
     events::KafkaOptions ko;
     ko.brokers = options.brokers;
@@ -43,6 +43,7 @@ Result<std::unique_ptr<events::Log>> OpenLog(const GlobalOptions& options, bool 
   events::JournalOptions jo;
   jo.sync = options.sync;
   jo.read_only = read_only;
+  jo.check_pages = check_pages;
   jo.checkpoints.key_path = SigningKeyPath(options);
   jo.checkpoints.clock = clock;
   return events::OpenJournal(options.data_dir + "/journal", jo);
@@ -81,9 +82,10 @@ Result<std::unique_ptr<events::Log>> OpenLogForWriting(const GlobalOptions& opti
   return OpenLog(options, /*read_only=*/false, nullptr);
 }
 
-Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options) {
+Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options,
+                                                       bool check_pages) {
   if (!IsKafka(options)) CASEGRID_RETURN_IF_ERROR(CheckLogExists(options));
-  return OpenLog(options, /*read_only=*/true, nullptr);
+  return OpenLog(options, /*read_only=*/true, nullptr, check_pages);
 }
 
 Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_models) {

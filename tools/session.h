@@ -56,8 +56,11 @@ Status CheckLogExists(const GlobalOptions& options);
 Status CheckBrokers(const GlobalOptions& options);
 
 // Opens the log for reading (verify, replay): the journal read-only; a Kafka
-// log with its state store brought up to the topic.
-Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options);
+// log with its state store brought up to the topic. With check_pages the
+// journal's file is walked page by page first (lmdb::Environment::CheckPages),
+// so damage is an error before LMDB reads it (`verify`).
+Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& options,
+                                                       bool check_pages = false);
 
 // Opens the log for writing alone (`checkpoint`): the journal signs with
 // the key of SigningKeyPath.

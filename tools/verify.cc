@@ -85,7 +85,7 @@ int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
 
 int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const std::string& key,
               bool read_models) {
-  auto log = OpenLogForReading(g);
+  auto log = OpenLogForReading(g, /*check_pages=*/true);
   if (!log.ok()) return Fail(log.status());
   engine::VerifyOptions options;
   // The journal's Merkle tree; a journal no version with trees has written

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "tests/test_util.h"
+#include "tests/tools/process_util.h"
 
 using namespace casegrid;
 
@@ -132,4 +133,105 @@ TEST_CASE("a reader whose map another process outgrew adopts the new size (MDB_M
   REQUIRE_OK((*txn)->Get(*dbi, key(63), &value));
   CHECK(value.size() == size_t{64} << 10);
   CHECK((*env)->map_bytes() > size_t{4} << 20);
+}
+
+namespace {
+
+// The pages of `bytes` (a data.mdb) whose header names their own number
+// and has `flag` set (0x02 leaf, 0x04 overflow), reachable or freed.
+std::vector<size_t> FindPages(const std::string& bytes, uint16_t flag) {
+  const size_t psize = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<size_t> pages;
+  for (size_t p = 2; (p + 1) * psize <= bytes.size(); ++p) {
+    uint64_t pgno = 0;
+    uint16_t flags = 0;
+    std::memcpy(&pgno, bytes.data() + p * psize, 8);
+    std::memcpy(&flags, bytes.data() + p * psize + 10, 2);
+    if (pgno == p && (flags & flag) != 0) pages.push_back(p);
+  }
+  return pages;
+}
+
+}  // namespace
+
+TEST_CASE("CheckPages passes a sound file and names the page LMDB would read outside of",
+          "[lmdb]") {
+  test::TempDir dir;
+  lmdb::Options o;
+  o.sync = false;
+  {
+    auto env = lmdb::Environment::Open(dir.path(), o);
+    REQUIRE_OK(env);
+    auto dbi = (*env)->OpenDb("t");
+    REQUIRE_OK(dbi);
+    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
+      for (int i = 0; i < 300; ++i) {
+        CASEGRID_RETURN_IF_ERROR(
+            txn.Put(*dbi, "k" + std::to_string(1000 + i), std::string(40, 'v')));
+      }
+      // Larger than half a page: stored in an overflow run.
+      return txn.Put(*dbi, "big", std::string(20000, 'b'));
+    }));
+    REQUIRE_OK((*env)->CheckPages());
+  }
+  const std::string path = dir.Sub("data.mdb");
+  const std::string sound = test::ReadFile(path);
+  const size_t psize = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  // Flips `x` into byte `at` of each page in `pages` (the freed ones among
+  // them are never read), then checks the file.
+  auto check_damaged = [&](const std::vector<size_t>& pages, size_t at, uint8_t x) {
+    REQUIRE_FALSE(pages.empty());
+    std::string bytes = sound;
+    for (size_t page : pages) {
+      bytes[page * psize + at] = static_cast<char>(bytes[page * psize + at] ^ x);
+    }
+    test::WriteFile(path, bytes);
+    lmdb::Options ro;
+    ro.read_only = true;
+    auto env = lmdb::Environment::Open(dir.path(), ro);
+    REQUIRE_OK(env);
+    return (*env)->CheckPages();
+  };
+  SECTION("a node offset pointing past the page (LMDB: SIGBUS or garbage)") {
+    Status s = check_damaged(FindPages(sound, 0x02), 17, 0xf8);
+    INFO(s.ToString());
+    CHECK(s.IsCorruption());
+    CHECK(test::Contains(s.message(), "outside the page"));
+  }
+  SECTION("an overflow run longer than the file") {
+    Status s = check_damaged(FindPages(sound, 0x04), 14, 0x40);
+    INFO(s.ToString());
+    CHECK(s.IsCorruption());
+    CHECK(test::Contains(s.message(), "past the snapshot's last page"));
+  }
+  SECTION("a page that names another number") {
+    Status s = check_damaged(FindPages(sound, 0x02), 0, 0x01);
+    INFO(s.ToString());
+    CHECK(s.IsCorruption());
+    CHECK(test::Contains(s.message(), "names another page number"));
+  }
+}
+
+TEST_CASE("a meta page naming another page size is refused before LMDB maps by it", "[lmdb]") {
+  test::TempDir dir;
+  lmdb::Options o;
+  o.sync = false;
+  {
+    auto env = lmdb::Environment::Open(dir.path(), o);
+    REQUIRE_OK(env);
+    REQUIRE_OK((*env)->OpenDb("t").status());
+  }
+  const std::string path = dir.Sub("data.mdb");
+  std::string bytes = test::ReadFile(path);
+  // Meta page 1's page size, 4096 -> 69632 (found by fuzz/fuzz_journal.cc:
+  // mdb_env_open read past the file's end, SIGBUS).
+  const size_t psize = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  bytes[psize + 16 + 24 + 2] = static_cast<char>(bytes[psize + 16 + 24 + 2] ^ 0x01);
+  test::WriteFile(path, bytes);
+  auto env = lmdb::Environment::Open(dir.path(), o);
+  REQUIRE_FALSE(env.ok());
+  INFO(env.status().ToString());
+  CHECK(env.status().IsCorruption());
+  CHECK(test::Contains(env.status().message(), "meta page 1 names a page size of"));
+  CHECK(test::Contains(env.status().message(), "restore the file from a backup"));
 }
