@@ -178,7 +178,7 @@ TEST_CASE(
     "[kafka][crash]") {
   KafkaTarget target(kPartitions);
   casegrid::test::TempDir dir;
-  casegrid::test::WriteFile(dir.Sub("f.ndjson"), Lifecycles(2));
+  casegrid::test::WriteFile(dir.Sub("f.ndjson"), Lifecycles(1));
   Run clean(target, dir, "clean");
   {
     const Output o = clean.Casegrid(Run::SubmitArgs());
@@ -187,8 +187,10 @@ TEST_CASE(
   }
   const auto want_topic = clean.Topic();
   const auto want_states = clean.States();
-  REQUIRE(want_topic.size() == 2);
-  REQUIRE(want_states.size() == 2);
+  // One case: 12 events in 3 batches of 4 commands, each in one partition
+  // (the random test below interleaves three cases).
+  REQUIRE(want_topic.size() == 1);
+  REQUIRE(want_states.size() == 1);
   size_t events = 0;
   for (const auto& [c, list] : want_topic) events += list.size();
   for (size_t n = 1; n <= events; ++n) {
