@@ -347,23 +347,40 @@ class KafkaLog final : public WorkerLog {
   bool Fenced() const override { return producer_fatal_.load(); }
 
   Status LastRecord(const std::string& topic, int32_t partition, std::string* value) override {
+    if (partition < 0 || partition >= partitions_) {
+      return Status::InvalidArgument(topic + " has no partition " + std::to_string(partition));
+    }
     CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, EndOffset(topic, partition));
-    // The last offsets may be transaction markers: look further back until a
-    // record shows up.
-    for (uint64_t window = 16; true; window *= 8) {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    CASEGRID_ASSIGN_OR_RETURN(const bool found,
+                              LastBefore(topic, partition, end, [&](const rd_kafka_message_t* m) {
+                                value->assign(static_cast<const char*>(m->payload), m->len);
+                              }));
+    if (found) return Status::Ok();
+    return Status::NotFound(topic + " partition " + std::to_string(partition) + " is empty");
+  }
+
+  // Finds the last record of `topic` `partition` before `end`: the last
+  // offsets may be transaction markers, so it reads ever larger windows back
+  // until one holds a record. `take` sees each record of that window in
+  // order, so its last call is the last record. False when there is none.
+  // Needs read_mu_.
+  Result<bool> LastBefore(const std::string& topic, int32_t partition, uint64_t end,
+                          const std::function<void(const rd_kafka_message_t*)>& take) {
+    for (uint64_t window = 16; end > 0; window *= 8) {
       const uint64_t from = end > window ? end - window : 0;
       bool found = false;
-      CASEGRID_RETURN_IF_ERROR(ScanTopic(topic, partition, from, end, UINT64_MAX,
-                                         [&](uint64_t, std::string_view record) {
-                                           value->assign(record);
-                                           found = true;
-                                           return true;
-                                         })
-                                   .status());
-      if (found) return Status::Ok();
+      CASEGRID_RETURN_IF_ERROR(
+          ReadMessages(topic, partition, from, end, [&](rd_kafka_message_t* m) {
+            found = true;
+            take(m);
+            rd_kafka_message_destroy(m);
+            return Take::kContinue;
+          }));
+      if (found) return true;
       if (from == 0) break;
     }
-    return Status::NotFound(topic + " partition " + std::to_string(partition) + " is empty");
+    return false;
   }
 
   // The offset after the last record of `topic` `partition`, as of now.
@@ -572,26 +589,11 @@ class KafkaLog final : public WorkerLog {
     }
     uint64_t committed = end;
     std::lock_guard<std::mutex> lock(read_mu_);
-    // The last offsets may be transaction markers: look further back until a
-    // record shows up.
-    for (uint64_t window = 16; end > 0; window *= 8) {
-      const uint64_t from = end > window ? end - window : 0;
-      bool found = false;
-      BatchMark mark;
-      uint64_t at = 0;
-      CASEGRID_RETURN_IF_ERROR(ReadMessages(topic_, p, from, end, [&](rd_kafka_message_t* m) {
-        found = true;
-        mark = ReadBatchMark(m);
-        at = static_cast<uint64_t>(m->offset);
-        rd_kafka_message_destroy(m);
-        return Take::kContinue;
-      }));
-      if (found) {
-        if (!mark.last() && at >= mark.index) committed = at - mark.index;
-        break;
-      }
-      if (from == 0) break;
-    }
+    CASEGRID_RETURN_IF_ERROR(LastBefore(topic_, p, end, [&](const rd_kafka_message_t* m) {
+                               const BatchMark mark = ReadBatchMark(m);
+                               const auto at = static_cast<uint64_t>(m->offset);
+                               committed = !mark.last() && at >= mark.index ? at - mark.index : end;
+                             }).status());
     std::lock_guard<std::mutex> memo_lock(memo_mu_);
     memo_[p] = {end, committed};
     return committed;

@@ -66,6 +66,11 @@ const Seed& TheSeed() {
     fs::create_directories(dir + "/damaged");
     return s;
   }();
+  static const bool cleaned_at_exit = std::atexit([] {
+                                        std::error_code ec;
+                                        fs::remove_all(TheSeed().dir, ec);
+                                      }) == 0;
+  (void)cleaned_at_exit;
   return seed;
 }
 
