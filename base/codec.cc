@@ -155,6 +155,33 @@ bool ParseMerkleNodeKey(std::string_view key, int32_t* partition, int* level, ui
   return true;
 }
 
+std::string CheckpointKey(int32_t partition, uint64_t size) {
+  return EncodeU64BE((static_cast<uint64_t>(partition) << 40) | size);
+}
+
+bool ParseCheckpointKey(std::string_view key, int32_t* partition, uint64_t* size) {
+  uint64_t v = 0;
+  if (key.size() != 8 || !GetU64BE(&key, &v)) return false;
+  *partition = static_cast<int32_t>(v >> 40);
+  *size = v & ((uint64_t{1} << 40) - 1);
+  return true;
+}
+
+std::string PartitionOffset(int32_t partition, uint64_t offset) {
+  std::string v;
+  v.reserve(12);
+  PutU32BE(&v, static_cast<uint32_t>(partition));
+  PutU64BE(&v, offset);
+  return v;
+}
+
+bool ParsePartitionOffset(std::string_view in, int32_t* partition, uint64_t* offset) {
+  uint32_t p = 0;
+  if (in.size() != 12 || !GetU32BE(&in, &p) || !GetU64BE(&in, offset)) return false;
+  *partition = static_cast<int32_t>(p);
+  return true;
+}
+
 std::string PartitionKey(std::string_view name, int32_t partition) {
   std::string k;
   PutString(&k, name);

@@ -50,6 +50,14 @@ bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_vie
 // it, so appending a leaf appends keys at the table's end.)
 std::string MerkleNodeKey(int32_t partition, int level, uint64_t index);
 bool ParseMerkleNodeKey(std::string_view key, int32_t* partition, int* level, uint64_t* index);
+// journal.checkpoints: (partition << 40 | size):u64be  ->  signed note
+// (partition 0, the journal's, is the size alone; sizes stay below 2^40).
+std::string CheckpointKey(int32_t partition, uint64_t size);
+bool ParseCheckpointKey(std::string_view key, int32_t* partition, uint64_t* size);
+// kafka-state.case_index value, kafka-state.tree_leaves key:
+// partition:u32be offset:u64be (an event's place on the topic).
+std::string PartitionOffset(int32_t partition, uint64_t offset);
+bool ParsePartitionOffset(std::string_view in, int32_t* partition, uint64_t* offset);
 
 // --- projections (docs/keys.md, "## projections") ---
 // Signed 32-bit, sign bit flipped like PutI64BE (civil days may precede 1970).

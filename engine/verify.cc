@@ -43,66 +43,89 @@ Status ReplayCase(events::Log& log, std::string_view case_id,
 
 namespace {
 
-// Checks the Merkle tree the journal stored against the one its records make,
+// Checks the Merkle trees the log stored against the ones its records make,
 // node by node as the records close them (VerifyOptions::tree).
 class TreeCheck {
  public:
-  TreeCheck(events::Log& log, const events::merkle::TreeStore& tree, lmdb::Environment& env)
-      : log_(log), tree_(tree), env_(env) {}
+  TreeCheck(events::Log& log, const events::merkle::TreeStore& tree, lmdb::Environment& env,
+            bool may_lag)
+      : log_(log), tree_(tree), env_(env), may_lag_(may_lag) {}
 
-  // The tree's size when the walk starts: the log read later holds at least
-  // these events (a batch's events and leaves commit together).
-  Status Start() {
+  // Each tree's size when the walk starts: the log read later holds at least
+  // these events (the journal's batches and leaves commit together; Kafka's
+  // trees are read from the topic's committed events).
+  Status Start(int32_t partitions) {
     CASEGRID_ASSIGN_OR_RETURN(txn_, lmdb::Txn::Begin(&env_, false));
-    CASEGRID_ASSIGN_OR_RETURN(start_size_, tree_.Size(*txn_, 0));
+    start_sizes_.assign(static_cast<size_t>(partitions), 0);
+    for (int32_t p = 0; p < partitions; ++p) {
+      CASEGRID_ASSIGN_OR_RETURN(start_sizes_[static_cast<size_t>(p)], tree_.Size(*txn_, p));
+    }
     return Status::Ok();
   }
 
-  // Compares one node the records closed with the stored one.
-  Status Compare(int level, uint64_t index, const std::string& hash) {
-    auto stored = tree_.Node(*txn_, 0, level, index);
-    if (stored.status().IsNotFound()) {
+  // Compares one node the records of `partition` closed with the stored one;
+  // `position` is the event just read (a leaf's own).
+  Status Compare(int32_t partition, int level, uint64_t index, const std::string& hash,
+                 uint64_t position) {
+    const bool covered = ((index + 1) << level) <= start_sizes_[static_cast<size_t>(partition)];
+    if (!covered && may_lag_) return Status::Ok();  // the tree has not read this far yet
+    auto stored = tree_.Node(*txn_, partition, level, index);
+    if (stored.status().IsNotFound() && !covered) {
       // Appended after this snapshot began? Look again in a fresh one.
       txn_.reset();
       CASEGRID_ASSIGN_OR_RETURN(txn_, lmdb::Txn::Begin(&env_, false));
-      stored = tree_.Node(*txn_, 0, level, index);
+      stored = tree_.Node(*txn_, partition, level, index);
     }
-    const std::string where = level == 0
-                                  ? log_.DescribePosition(events::PackPosition(0, index + 1))
-                                  : "the Merkle tree node at level " + std::to_string(level) +
-                                        " index " + std::to_string(index);
+    const std::string where =
+        level == 0
+            ? log_.DescribePosition(position)
+            : "the Merkle tree node" +
+                  (log_.Partitions() == 1 ? "" : " of partition " + std::to_string(partition)) +
+                  " at level " + std::to_string(level) + " index " + std::to_string(index);
     if (stored.status().IsNotFound()) {
-      return Status::Corruption(where + ": the journal's Merkle tree has no " +
+      return Status::Corruption(where + ": " + TreeName(partition) + " has no " +
                                 (level == 0 ? "leaf for this event" : "such node") +
                                 " (its table was truncated or deleted)");
     }
     if (!stored.ok()) return stored.status().WithContext(where);
     if (*stored != hash) {
       return Status::Corruption(
-          where + (level == 0 ? ": the event's bytes are not those the journal's Merkle tree "
-                                "recorded for it (the event was rewritten)"
+          where + (level == 0 ? ": the event's bytes are not those " + TreeName(partition) +
+                                    " recorded for it (the event was rewritten)"
                               : ": differs from the events under it (the tree was changed)"));
     }
     return Status::Ok();
   }
 
-  // After the walk: a tree longer than the log means events were removed.
-  Status Finish(uint64_t events) const {
-    if (start_size_ > events) {
-      return Status::Corruption("the journal's Merkle tree holds " + std::to_string(start_size_) +
+  // After the walk: a tree longer than its partition means events were removed.
+  Status Finish(int32_t partition, uint64_t events) const {
+    const uint64_t size = start_sizes_[static_cast<size_t>(partition)];
+    if (size > events && log_.Partitions() == 1) {
+      return Status::Corruption(TreeName(partition) + " holds " + std::to_string(size) +
                                 " events but the journal only " + std::to_string(events) + ": " +
                                 log_.DescribePosition(events::PackPosition(0, events + 1)) +
                                 " and after were removed");
+    }
+    if (size > events) {
+      return Status::Corruption(TreeName(partition) + " holds " + std::to_string(size) +
+                                " events but the topic only " + std::to_string(events) +
+                                " there: events it covered were removed");
     }
     return Status::Ok();
   }
 
  private:
+  std::string TreeName(int32_t partition) const {
+    return log_.Partitions() == 1 ? "the journal's Merkle tree"
+                                  : "the Merkle tree of partition " + std::to_string(partition);
+  }
+
   events::Log& log_;
   const events::merkle::TreeStore& tree_;
   lmdb::Environment& env_;
+  const bool may_lag_;
   std::unique_ptr<lmdb::Txn> txn_;
-  uint64_t start_size_ = 0;
+  std::vector<uint64_t> start_sizes_;
 };
 
 }  // namespace
@@ -114,20 +137,30 @@ Result<VerifyReport> VerifyLog(events::Log& log, const VerifyOptions& options) {
     std::string hash;
   };
   std::unordered_map<std::string, Link> last;
-  // The tree is one partition's; a log of several (Kafka) is not hashed here.
-  const bool one_partition = log.Partitions() == 1;
+  const int32_t partitions = log.Partitions();
   std::optional<TreeCheck> tree_check;
-  if (one_partition && options.tree != nullptr && options.tree_env != nullptr) {
-    tree_check.emplace(log, *options.tree, *options.tree_env);
-    CASEGRID_RETURN_IF_ERROR(tree_check->Start());
+  if (options.tree != nullptr && options.tree_env != nullptr) {
+    tree_check.emplace(log, *options.tree, *options.tree_env, options.trees_may_lag);
+    CASEGRID_RETURN_IF_ERROR(tree_check->Start(partitions));
   }
-  const uint64_t checkpoint_size =
-      options.checkpoint != nullptr ? options.checkpoint->head.size : 0;
-  std::string root_at_checkpoint;
+  for (const auto& [p, c] : options.checkpoints) {
+    if (p < 0 || p >= partitions) {
+      return Status::InvalidArgument("a checkpoint of partition " + std::to_string(p) + ", but " +
+                                     log.Describe() + " has " + std::to_string(partitions));
+    }
+  }
+  std::map<int32_t, std::string> root_at_checkpoint;
   Status tree_problem;
-  events::merkle::Frontier frontier([&](int level, uint64_t index, const std::string& hash) {
-    if (tree_check && tree_problem.ok()) tree_problem = tree_check->Compare(level, index, hash);
-  });
+  uint64_t position = 0;  // the event being read
+  std::vector<events::merkle::Frontier> frontiers;
+  frontiers.reserve(static_cast<size_t>(partitions));
+  for (int32_t p = 0; p < partitions; ++p) {
+    frontiers.emplace_back([&, p](int level, uint64_t index, const std::string& hash) {
+      if (tree_check && tree_problem.ok()) {
+        tree_problem = tree_check->Compare(p, level, index, hash, position);
+      }
+    });
+  }
   Status scan = events::ScanAll(log, [&](uint64_t global, std::string_view record) {
     Event e;
     // The case id is needed to find the link; parse first, then check.
@@ -147,13 +180,17 @@ Result<VerifyReport> VerifyLog(events::Log& log, const VerifyOptions& options) {
       report.first_problem = s.WithContext(log.DescribePosition(global));
       return false;
     }
-    if (one_partition) {
-      frontier.Append(events::merkle::RecordLeafHash(record));
-      if (!tree_problem.ok()) {
-        report.first_problem = tree_problem;
-        return false;
-      }
-      if (frontier.size() == checkpoint_size) root_at_checkpoint = frontier.Root();
+    const int32_t p = events::PositionPartition(global);
+    events::merkle::Frontier& frontier = frontiers[static_cast<size_t>(p)];
+    position = global;
+    frontier.Append(events::merkle::RecordLeafHash(record));
+    if (!tree_problem.ok()) {
+      report.first_problem = tree_problem;
+      return false;
+    }
+    auto c = options.checkpoints.find(p);
+    if (c != options.checkpoints.end() && frontier.size() == c->second.head.size) {
+      root_at_checkpoint[p] = frontier.Root();
     }
     link.seq = e.case_seq();
     link.hash = e.hash();
@@ -168,30 +205,38 @@ Result<VerifyReport> VerifyLog(events::Log& log, const VerifyOptions& options) {
     return scan;
   }
   report.cases = last.size();
-  if (one_partition) report.head = {frontier.size(), frontier.Root()};
+  for (const events::merkle::Frontier& f : frontiers) report.heads.push_back({f.size(), f.Root()});
   if (!report.first_problem.ok()) return report;
   if (tree_check) {
-    report.first_problem = tree_check->Finish(report.events);
+    for (int32_t p = 0; p < partitions && report.first_problem.ok(); ++p) {
+      report.first_problem = tree_check->Finish(p, report.heads[static_cast<size_t>(p)].size);
+    }
     if (!report.first_problem.ok()) return report;
     report.tree_checked = true;
   }
-  if (checkpoint_size > 0) {
-    if (!one_partition) {
-      report.first_problem = Status::InvalidArgument("checkpoints cover the journal's tree; " +
-                                                     log.Describe() + " keeps none yet");
-    } else if (report.events < checkpoint_size) {
+  for (const auto& [p, c] : options.checkpoints) {
+    const uint64_t size = c.head.size;
+    const uint64_t have = report.heads[static_cast<size_t>(p)].size;
+    const std::string where = partitions == 1 ? "" : " of partition " + std::to_string(p);
+    if (size == 0) continue;
+    if (have < size) {
       report.first_problem = Status::Corruption(
-          "the log has " + std::to_string(report.events) + " events, fewer than the " +
-          std::to_string(checkpoint_size) + " the checkpoint covers: " +
-          log.DescribePosition(events::PackPosition(0, report.events + 1)) + " to " +
-          std::to_string(checkpoint_size) + " were removed");
-    } else if (root_at_checkpoint != options.checkpoint->head.root) {
+          "the log has " + std::to_string(have) + " events" + where + ", fewer than the " +
+          std::to_string(size) + " the checkpoint covers: " +
+          (partitions == 1 ? log.DescribePosition(events::PackPosition(0, have + 1)) + " to " +
+                                 std::to_string(size) + " were removed"
+                           : "events it covered were removed"));
+    } else if (root_at_checkpoint[p] != c.head.root) {
       report.first_problem = Status::Corruption(
-          "the first " + std::to_string(checkpoint_size) +
-          " events do not hash to the checkpoint's root: an event it covers was rewritten, "
-          "removed or reordered" +
-          (report.tree_checked ? ", and the journal's own Merkle tree was rebuilt to match" : ""));
+          "the first " + std::to_string(size) + " events" + where +
+          " do not hash to the checkpoint's root: an event it covers was rewritten, removed or "
+          "reordered" +
+          (report.tree_checked ? partitions == 1
+                                     ? ", and the journal's own Merkle tree was rebuilt to match"
+                                     : ", and the partition's own Merkle tree was rebuilt to match"
+                               : ""));
     }
+    if (!report.first_problem.ok()) break;
   }
   return report;
 }

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "engine/case_state.pb.h"
@@ -26,28 +28,33 @@ Status ReplayCase(
     const std::function<void(const casegrid::v1::Event&, const casegrid::v1::CaseState&)>& visit);
 
 struct VerifyOptions {
-  // The log's stored Merkle tree (the journal's; events/merkle.h) and the
-  // store it is in: every leaf and node it holds is checked against the
-  // records. Null: no stored tree is checked (the root is still computed).
+  // The log's stored Merkle trees (events/merkle.h, one per partition) and
+  // the store they are in: every leaf and node they hold is checked against
+  // the records. Null: no stored tree is checked (the roots are still
+  // computed).
   const events::merkle::TreeStore* tree = nullptr;
   lmdb::Environment* tree_env = nullptr;
-  // A saved checkpoint (already opened with its verifier key): the log's
-  // first checkpoint->head.size events must hash to its root.
-  const events::Checkpoint* checkpoint = nullptr;
+  // Trees that may cover less than the log (Kafka's, read from the topic by
+  // Log::UpdateTrees): nodes past a tree's size are not built yet, rather
+  // than missing.
+  bool trees_may_lag = false;
+  // Saved checkpoints (already opened with their verifier key), by
+  // partition: the first head.size events of that partition must hash to
+  // the checkpoint's root.
+  std::map<int32_t, events::Checkpoint> checkpoints;
 };
 
 struct VerifyReport {
   uint64_t events = 0;
   uint64_t cases = 0;
-  // The Merkle tree head over the log's events (single-partition logs only:
-  // the journal; size 0 otherwise).
-  events::merkle::TreeHead head;
-  bool tree_checked = false;  // the stored tree matched, leaf by leaf
+  // The Merkle tree head over each partition's events, by partition.
+  std::vector<events::merkle::TreeHead> heads;
+  bool tree_checked = false;  // the stored trees matched, leaf by leaf
   Status first_problem;       // OK when the whole log verifies
 };
 // Walks the whole log in order, recomputing every hash and chain link and the
-// case sequence, the Merkle tree over the records and, per `options`, the
-// stored tree and a checkpoint; stops at the first problem and names its
+// case sequence, each partition's Merkle tree over its records and, per `options`,
+// the stored trees and checkpoints; stops at the first problem and names its
 // case and event, or the position where the records and the tree part.
 // A log that refuses to be read on (Corruption: on the journal, a missing
 // position or a damaged key) is a problem too, named by the log.

@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "base/codec.h"
+#include "base/text.h"
 #include "events/log.h"
 
 namespace casegrid::events {
@@ -267,29 +268,90 @@ Result<std::string> CheckpointStore::Origin(lmdb::Txn& txn) const {
   return origin;
 }
 
-Status CheckpointStore::Put(lmdb::Txn& txn, uint64_t size, std::string_view note) const {
-  return txn.Put(dbi_, codec::EncodeU64BE(size), note);
+Status CheckpointStore::Put(lmdb::Txn& txn, int32_t partition, uint64_t size,
+                            std::string_view note) const {
+  return txn.Put(dbi_, codec::CheckpointKey(partition, size), note);
 }
 
 Result<std::optional<std::pair<uint64_t, std::string>>> CheckpointStore::Latest(
-    lmdb::Txn& txn) const {
+    lmdb::Txn& txn, int32_t partition) const {
   CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, dbi_));
-  if (!cur->Last() || cur->key().size() != 8) {
+  // The partition's last key is just before the next partition's first.
+  const bool found = cur->Seek(codec::CheckpointKey(partition + 1, 0)) ? cur->Prev() : cur->Last();
+  int32_t p = 0;
+  uint64_t size = 0;
+  if (!found || !codec::ParseCheckpointKey(cur->key(), &p, &size) || p != partition) {
     return std::optional<std::pair<uint64_t, std::string>>();
   }
   return std::optional<std::pair<uint64_t, std::string>>(
-      std::make_pair(codec::DecodeU64BE(cur->key().data()), std::string(cur->value())));
+      std::make_pair(size, std::string(cur->value())));
+}
+
+std::string TreeOrigin(std::string_view log_origin, int32_t partition, int32_t partitions) {
+  std::string origin(log_origin);
+  if (partitions > 1) origin += "/partition/" + std::to_string(partition);
+  return origin;
+}
+
+Result<int32_t> OriginPartition(std::string_view origin, int32_t partitions) {
+  if (partitions == 1) return 0;
+  constexpr std::string_view kInfix = "/partition/";
+  const size_t at = origin.rfind(kInfix);
+  const std::string_view digits =
+      at == std::string_view::npos ? std::string_view() : origin.substr(at + kInfix.size());
+  int32_t p = -1;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || p < 0 ||
+      p >= partitions || (digits.size() > 1 && digits[0] == '0')) {
+    return Status::InvalidArgument("the checkpoint's origin " + text::Escape(origin) +
+                                   " names no partition of the " + std::to_string(partitions) +
+                                   " this log has (it ends in /partition/N)");
+  }
+  return p;
+}
+
+Result<std::vector<std::string_view>> SplitNotes(std::string_view text, size_t max_notes) {
+  std::vector<std::string_view> notes;
+  size_t start = std::string_view::npos;  // where the open note starts
+  bool in_signatures = false;             // past the open note's blank line
+  for (size_t at = 0; at < text.size();) {
+    const size_t nl = text.find('\n', at);
+    const size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+    const std::string_view line = text.substr(at, end - at);
+    if (in_signatures && line.substr(0, kSignaturePrefix.size()) != kSignaturePrefix) {
+      notes.push_back(text.substr(start, at - start));
+      if (notes.size() > max_notes) break;
+      start = std::string_view::npos;
+      in_signatures = false;
+    }
+    if (start == std::string_view::npos) {
+      if (line != "\n") start = at;  // blank lines between notes are skipped
+    } else if (!in_signatures && line == "\n") {
+      in_signatures = true;
+    }
+    at = end;
+  }
+  if (start != std::string_view::npos && notes.size() <= max_notes) {
+    notes.push_back(text.substr(start));
+  }
+  if (notes.empty()) return Status::InvalidArgument("no checkpoint note in it");
+  if (notes.size() > max_notes) {
+    return Status::InvalidArgument("more than " + std::to_string(max_notes) +
+                                   " checkpoint notes in it");
+  }
+  return notes;
 }
 
 Result<std::string> WriteCheckpoint(lmdb::Txn& txn, const merkle::TreeStore& tree,
                                     const CheckpointStore& checkpoints, const NoteSigner& signer,
-                                    uint64_t size) {
+                                    int32_t partition, int32_t partitions, uint64_t size) {
   Checkpoint c;
-  CASEGRID_ASSIGN_OR_RETURN(c.origin, checkpoints.Origin(txn));
+  CASEGRID_ASSIGN_OR_RETURN(const std::string origin, checkpoints.Origin(txn));
+  c.origin = TreeOrigin(origin, partition, partitions);
   c.head.size = size;
-  CASEGRID_ASSIGN_OR_RETURN(c.head.root, tree.Root(txn, 0, size));
+  CASEGRID_ASSIGN_OR_RETURN(c.head.root, tree.Root(txn, partition, size));
   std::string note = signer.Sign(c);
-  CASEGRID_RETURN_IF_ERROR(checkpoints.Put(txn, size, note));
+  CASEGRID_RETURN_IF_ERROR(checkpoints.Put(txn, partition, size, note));
   return note;
 }
 

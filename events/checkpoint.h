@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/env.h"
 #include "base/lmdb.h"
@@ -85,8 +86,26 @@ class NoteVerifier {
   std::string name_, key_id_, public_key_, text_;
 };
 
+// The origin of one partition's tree in a log of `partitions`: the log's
+// own origin when it has one (the journal), else "<origin>/partition/<p>"
+// (a Kafka topic: each partition's tree is a log of its own to a verifier).
+std::string TreeOrigin(std::string_view log_origin, int32_t partition, int32_t partitions);
+// The partition a checkpoint's origin names in a log of `partitions`
+// (TreeOrigin's inverse: 0 for a log of one; else the "/partition/<p>"
+// suffix, whatever the state store that signed it). InvalidArgument when it
+// names none.
+Result<int32_t> OriginPartition(std::string_view origin, int32_t partitions);
+
+// Splits text holding signed notes one after another (what `casegrid
+// checkpoint` prints for a log of several partitions) into the notes: each
+// ends with its signature lines, and the next starts at the first line after
+// them that is not one. InvalidArgument when there is none, or more than
+// `max_notes`.
+Result<std::vector<std::string_view>> SplitNotes(std::string_view text, size_t max_notes);
+
 // The checkpoints the log has signed, in the log's local store: table
-// "checkpoints", key size:u64be (events/merkle.h leaves covered) -> note.
+// "checkpoints", key codec::CheckpointKey(partition, size) (events/merkle.h
+// leaves covered) -> note.
 class CheckpointStore {
  public:
   // Opens (creating when writable) the table; NotFound from a read-only
@@ -96,20 +115,23 @@ class CheckpointStore {
   // first time a writer asks (stored in the same table under the key 0x00).
   // NotFound when the store is read-only and has none yet.
   Result<std::string> Origin(lmdb::Txn& txn) const;
-  Status Put(lmdb::Txn& txn, uint64_t size, std::string_view note) const;
-  // The newest checkpoint's note and size; nullopt when there is none.
-  Result<std::optional<std::pair<uint64_t, std::string>>> Latest(lmdb::Txn& txn) const;
+  Status Put(lmdb::Txn& txn, int32_t partition, uint64_t size, std::string_view note) const;
+  // The newest checkpoint's note and size of `partition`'s tree; nullopt
+  // when there is none.
+  Result<std::optional<std::pair<uint64_t, std::string>>> Latest(lmdb::Txn& txn,
+                                                                 int32_t partition) const;
 
  private:
   explicit CheckpointStore(MDB_dbi dbi) : dbi_(dbi) {}
   MDB_dbi dbi_;
 };
 
-// Signs the tree head of `size` leaves of partition 0 and stores the note
-// under `size` (replacing one there). Returns the note.
+// Signs the tree head of `size` leaves of `partition` (of a log of
+// `partitions`: TreeOrigin) and stores the note under them (replacing one
+// there). Returns the note.
 Result<std::string> WriteCheckpoint(lmdb::Txn& txn, const merkle::TreeStore& tree,
                                     const CheckpointStore& checkpoints, const NoteSigner& signer,
-                                    uint64_t size);
+                                    int32_t partition, int32_t partitions, uint64_t size);
 
 // When the journal signs a checkpoint by itself: after a batch that carries
 // the tree past a multiple of `every_events`, or that ends `every_micros` or

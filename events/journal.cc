@@ -98,7 +98,8 @@ class Journal final : public Log {
       signed_size = 0;
       if (b.ok() && CheckpointDue(batch.last_seq())) {
         signed_size = batch.last_seq();
-        b = WriteCheckpoint(txn, *dbi_.tree, *dbi_.checkpoints, *signer_, signed_size).status();
+        b = WriteCheckpoint(txn, *dbi_.tree, *dbi_.checkpoints, *signer_, 0, 1, signed_size)
+                .status();
       }
       committing = b.ok();
       if (committing) CASEGRID_CRASH_POINT("journal.commit.before");
@@ -217,6 +218,23 @@ class Journal final : public Log {
     return dbi_.tree->Root(*txn, 0, events);
   }
 
+  Result<std::vector<uint64_t>> UpdateTrees() override {
+    if (!dbi_.tree) return Log::UpdateTrees();  // an old journal opened read-only
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(const uint64_t size, dbi_.tree->Size(*txn, 0));
+    return std::vector<uint64_t>{size};
+  }
+
+  Result<uint64_t> LeafIndex(lmdb::Txn& txn, int32_t partition, uint64_t offset) override {
+    if (!dbi_.tree) return Log::LeafIndex(txn, partition, offset);
+    CASEGRID_ASSIGN_OR_RETURN(const uint64_t size, dbi_.tree->Size(txn, 0));
+    if (partition != 0 || offset == 0 || offset > size) {
+      return Status::NotFound("the journal's Merkle tree has no leaf for " +
+                              DescribePosition(offset));
+    }
+    return offset - 1;
+  }
+
  private:
   const Env& Clock() const { return policy_.clock != nullptr ? *policy_.clock : *Env::Default(); }
 
@@ -296,7 +314,7 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
       std::string origin;
       CASEGRID_RETURN_IF_ERROR(env->RunWrite([&](lmdb::Txn& txn) -> Status {
         CASEGRID_ASSIGN_OR_RETURN(origin, dbi.checkpoints->Origin(txn));
-        CASEGRID_ASSIGN_OR_RETURN(auto latest, dbi.checkpoints->Latest(txn));
+        CASEGRID_ASSIGN_OR_RETURN(auto latest, dbi.checkpoints->Latest(txn, 0));
         if (latest) last_checkpoint = latest->first;
         return Status::Ok();
       }));

@@ -17,12 +17,15 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "base/codec.h"
 #include "base/crash_point.h"
 #include "base/lmdb.h"
+#include "events/checkpoint.h"
+#include "events/merkle.h"
 
 namespace casegrid::events {
 namespace {
@@ -33,7 +36,8 @@ constexpr std::string_view kSchema = "casegrid.v1.Event";
 constexpr std::string_view kSchemaVersion = "1";
 constexpr std::string_view kContentType = "application/x-protobuf";
 constexpr std::string_view kNextOffset = "next";
-constexpr int kWriterSlots = 16;  // writers at once on one state store (OpenWriter)
+constexpr std::string_view kTreeNext = "tree";  // offsets: where each tree has read to
+constexpr int kWriterSlots = 16;                // writers at once on one state store (OpenWriter)
 // The header that frames a batch's records in each partition (docs/events.md,
 // "Unfinished batches"): "<batch id, 16 hex digits>:<index>:<count>", the
 // index 0-based among the batch's records in that partition.
@@ -130,7 +134,8 @@ class PendingEvents {
 };
 
 struct Dbis {
-  MDB_dbi case_index, offsets, meta;
+  MDB_dbi case_index, offsets, meta, tree_leaves;
+  std::optional<merkle::TreeStore> tree;
 };
 
 class KafkaBatch final : public Batch {
@@ -166,14 +171,6 @@ class KafkaBatch final : public Batch {
   int32_t only_partition_;
   int32_t partitions_;
 };
-
-// case_index value: partition:u32be offset:u64be.
-std::string IndexValue(int32_t partition, uint64_t offset) {
-  std::string v;
-  codec::PutU32BE(&v, static_cast<uint32_t>(partition));
-  codec::PutU64BE(&v, offset);
-  return v;
-}
 
 class KafkaLog final : public WorkerLog {
  public:
@@ -229,6 +226,10 @@ class KafkaLog final : public WorkerLog {
     CASEGRID_ASSIGN_OR_RETURN(dbi_.case_index, env_->OpenDb("case_index"));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.offsets, env_->OpenDb("offsets"));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.meta, env_->OpenDb("meta"));
+    CASEGRID_ASSIGN_OR_RETURN(dbi_.tree_leaves, env_->OpenDb("tree_leaves"));
+    CASEGRID_ASSIGN_OR_RETURN(
+        dbi_.tree, merkle::TreeStore::Open(*env_, merkle::TreeStore::Placement::kInPlace));
+    CASEGRID_RETURN_IF_ERROR(CheckpointStore::Open(*env_).status());  // made for the tools
     CASEGRID_ASSIGN_OR_RETURN(store_id_, StoreId());
     next_batch_id_ = std::random_device()();
     next_batch_id_ = next_batch_id_ << 32 | std::random_device()();
@@ -608,14 +609,11 @@ class KafkaLog final : public WorkerLog {
       const std::string prefix = codec::CasePrefix(case_id);
       for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
            ok = cur->Next()) {
-        std::string_view v = cur->value();
-        uint32_t p = 0;
         uint64_t offset = 0;
-        if (!codec::GetU32BE(&v, &p) || !codec::GetU64BE(&v, &offset)) {
+        if (!codec::ParsePartitionOffset(cur->value(), &partition, &offset)) {
           return Status::Corruption("kafka state store: malformed case index of " +
                                     std::string(case_id));
         }
-        partition = static_cast<int32_t>(p);
         offsets.push_back(offset);
       }
     }
@@ -965,9 +963,9 @@ class KafkaLog final : public WorkerLog {
     return Status::Ok();
   }
 
-  Result<uint64_t> StoredNext(lmdb::Txn& txn, int32_t p) {
+  Result<uint64_t> StoredNext(lmdb::Txn& txn, int32_t p, std::string_view name = kNextOffset) {
     std::string_view v;
-    Status s = txn.Get(dbi_.offsets, codec::PartitionKey(kNextOffset, p), &v);
+    Status s = txn.Get(dbi_.offsets, codec::PartitionKey(name, p), &v);
     if (s.IsNotFound()) return uint64_t{0};
     CASEGRID_RETURN_IF_ERROR(s);
     if (v.size() != 8) return Status::Corruption("kafka state store: malformed offset");
@@ -1016,6 +1014,59 @@ class KafkaLog final : public WorkerLog {
     return Status::Ok();
   }
 
+  // ---- the Merkle trees: read from the topic, never from the write path,
+  // so that concurrent writers and other machines' events go in offset
+  // order ----
+
+  Result<std::vector<uint64_t>> UpdateTrees() override {
+    std::vector<uint64_t> sizes(static_cast<size_t>(partitions_));
+    for (int32_t p = 0; p < partitions_; ++p) {
+      uint64_t& size = sizes[static_cast<size_t>(p)];
+      if (!Writes(p)) {
+        CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+        CASEGRID_ASSIGN_OR_RETURN(size, dbi_.tree->Size(*txn, p));
+        continue;
+      }
+      CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, CommittedEnd(p));
+      for (bool done = false; !done;) {
+        CASEGRID_RETURN_IF_ERROR(env_->RunWrite([&](lmdb::Txn& txn) -> Status {
+          CASEGRID_ASSIGN_OR_RETURN(const uint64_t from, StoredNext(txn, p, kTreeNext));
+          CASEGRID_ASSIGN_OR_RETURN(size, dbi_.tree->Size(txn, p));
+          done = from >= end;
+          if (done) return Status::Ok();
+          Status failed;
+          CASEGRID_ASSIGN_OR_RETURN(
+              const uint64_t next,
+              Scan(p, from, end, 4096, [&](uint64_t offset, std::string_view record) {
+                failed = dbi_.tree->Append(txn, p, size, merkle::RecordLeafHash(record));
+                if (failed.ok()) {
+                  failed = txn.Put(dbi_.tree_leaves, codec::PartitionOffset(p, offset),
+                                   codec::EncodeU64BE(size), MDB_NOOVERWRITE);
+                }
+                ++size;
+                return failed.ok();
+              }));
+          CASEGRID_RETURN_IF_ERROR(failed);
+          return txn.Put(dbi_.offsets, codec::PartitionKey(kTreeNext, p), codec::EncodeU64BE(next));
+        }));
+      }
+    }
+    return sizes;
+  }
+
+  Result<uint64_t> LeafIndex(lmdb::Txn& txn, int32_t partition, uint64_t offset) override {
+    std::string_view v;
+    Status s = txn.Get(dbi_.tree_leaves, codec::PartitionOffset(partition, offset), &v);
+    if (s.IsNotFound()) {
+      return Status::NotFound("the Merkle tree of partition " + std::to_string(partition) +
+                              " does not reach " +
+                              DescribePosition(PackPosition(partition, offset)) + " yet");
+    }
+    CASEGRID_RETURN_IF_ERROR(s);
+    if (v.size() != 8) return Status::Corruption("kafka state store: malformed tree leaf");
+    return codec::DecodeU64BE(v.data());
+  }
+
   Status IndexOne(lmdb::Txn& txn, int32_t p, uint64_t offset, std::string_view record) {
     casegrid::v1::Event e;
     if (!e.ParseFromArray(record.data(), static_cast<int>(record.size())) || e.case_id().empty()) {
@@ -1023,7 +1074,7 @@ class KafkaLog final : public WorkerLog {
                                 topic_ + " is not a casegrid event");
     }
     Status s = txn.Put(dbi_.case_index, codec::CaseSeqKey(e.case_id(), e.case_seq()),
-                       IndexValue(p, offset), MDB_NOOVERWRITE);
+                       codec::PartitionOffset(p, offset), MDB_NOOVERWRITE);
     if (s.code() == Status::Code::kConflict) {
       return Status::Corruption("kafka: event " + e.event_id() + " is on " + topic_ +
                                 " twice (again at " + DescribePosition(PackPosition(p, offset)) +
@@ -1173,7 +1224,8 @@ class KafkaLog final : public WorkerLog {
     for (const PendingEvent& e : pending) {
       const auto offset = static_cast<uint64_t>(e.delivery.offset);
       CASEGRID_RETURN_IF_ERROR(txn.Put(dbi_.case_index, codec::CaseSeqKey(e.case_id, e.case_seq),
-                                       IndexValue(e.delivery.partition, offset), MDB_NOOVERWRITE));
+                                       codec::PartitionOffset(e.delivery.partition, offset),
+                                       MDB_NOOVERWRITE));
       uint64_t& n = next[e.delivery.partition];
       n = std::max(n, offset + 1);
     }

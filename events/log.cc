@@ -13,6 +13,14 @@ Result<uint64_t> Log::PartitionEnd(int32_t partition) {
 
 Result<std::string> Log::Witness(int32_t, uint64_t) { return std::string(); }
 
+Result<std::vector<uint64_t>> Log::UpdateTrees() {
+  return Status::NotFound(Describe() + " keeps no Merkle tree");
+}
+
+Result<uint64_t> Log::LeafIndex(lmdb::Txn&, int32_t, uint64_t) {
+  return Status::NotFound(Describe() + " keeps no Merkle tree");
+}
+
 Status ScanAll(Log& log, const PositionVisitor& visit) {
   CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
   bool stopped = false;

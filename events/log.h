@@ -141,6 +141,20 @@ class Log {
   // (Kafka, a journal not yet given its tree); NotFound when the log holds
   // fewer events than that.
   virtual Result<std::string> Witness(int32_t partition, uint64_t end_offset);
+
+  // ---- The Merkle trees (events/merkle.h): one per partition, in table
+  // "merkle" of local_store() (merkle::TreeStore), leaves in offset order. ----
+
+  // Brings every tree this log keeps up to the log's end as of the call and
+  // returns each partition's leaf count. The journal grows its tree with
+  // every batch; Kafka reads its partitions past what their trees cover (a
+  // write to the local store; a worker's log: its own partition only, the
+  // others stay as they are). NotFound when the backend keeps no trees.
+  virtual Result<std::vector<uint64_t>> UpdateTrees();
+  // The leaf index, in its partition's tree, of the event at `offset` of
+  // `partition` (journal: offset - 1). NotFound when the tree does not reach
+  // it yet (UpdateTrees brings it there).
+  virtual Result<uint64_t> LeafIndex(lmdb::Txn& txn, int32_t partition, uint64_t offset);
 };
 
 struct JournalOptions {

@@ -132,9 +132,9 @@ std::string Frontier::Root() const {
   return root;
 }
 
-Result<TreeStore> TreeStore::Open(lmdb::Environment& env) {
+Result<TreeStore> TreeStore::Open(lmdb::Environment& env, Placement placement) {
   CASEGRID_ASSIGN_OR_RETURN(MDB_dbi dbi, env.OpenDb("merkle"));
-  return TreeStore(dbi);
+  return TreeStore(dbi, placement == Placement::kAtEnd ? MDB_APPEND : MDB_NOOVERWRITE);
 }
 
 Result<uint64_t> TreeStore::Size(lmdb::Txn& txn, int32_t partition) const {
@@ -157,9 +157,10 @@ Result<uint64_t> TreeStore::Size(lmdb::Txn& txn, int32_t partition) const {
 
 Status TreeStore::Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
                          std::string_view leaf_hash) const {
-  // Every key written here ends after the new leaf: all go at the table's end.
+  // Every key written here ends after the new leaf: in a table of one
+  // partition all go at its end.
   CASEGRID_RETURN_IF_ERROR(
-      txn.Put(dbi_, codec::MerkleNodeKey(partition, 0, index), leaf_hash, MDB_APPEND));
+      txn.Put(dbi_, codec::MerkleNodeKey(partition, 0, index), leaf_hash, put_flags_));
   std::string hash(leaf_hash);
   int level = 0;
   while ((index & 1) != 0) {
@@ -170,7 +171,7 @@ Status TreeStore::Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
     index >>= 1;
     ++level;
     CASEGRID_RETURN_IF_ERROR(
-        txn.Put(dbi_, codec::MerkleNodeKey(partition, level, index), hash, MDB_APPEND));
+        txn.Put(dbi_, codec::MerkleNodeKey(partition, level, index), hash, put_flags_));
   }
   return Status::Ok();
 }

@@ -80,17 +80,21 @@ class Frontier {
 // size up to the current one costs O(log n) reads.
 class TreeStore {
  public:
+  // Where Append puts its keys: kAtEnd with MDB_APPEND (one partition, the
+  // table's last: the journal's); kInPlace for trees of several partitions
+  // that grow in turn (Kafka's).
+  enum class Placement { kAtEnd, kInPlace };
+
   // Opens (creating when the environment is writable) the table in `env`.
   // NotFound from a read-only environment that has none (a log written
-  // before trees were kept).
-  static Result<TreeStore> Open(lmdb::Environment& env);
+  // before trees were kept). Readers need no placement.
+  static Result<TreeStore> Open(lmdb::Environment& env, Placement placement = Placement::kAtEnd);
 
   // The number of leaves of `partition` so far.
   Result<uint64_t> Size(lmdb::Txn& txn, int32_t partition) const;
   // Appends the leaf `index` (which must equal Size()) and closes the
-  // subtrees it completes. Its keys go at the table's end (MDB_APPEND), so
-  // the table grows one partition at a time: the journal's, partition 0.
-  // A leaf out of turn fails (MDB_KEYEXIST), writing nothing.
+  // subtrees it completes (see Placement). A leaf out of turn fails
+  // (MDB_KEYEXIST), writing nothing.
   Status Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
                 std::string_view leaf_hash) const;
   // The root over the first `size` leaves (size <= Size()).
@@ -107,12 +111,13 @@ class TreeStore {
                                                     uint64_t old_size, uint64_t new_size) const;
 
  private:
-  explicit TreeStore(MDB_dbi dbi) : dbi_(dbi) {}
+  TreeStore(MDB_dbi dbi, unsigned put_flags) : dbi_(dbi), put_flags_(put_flags) {}
   Result<std::string> Subtree(lmdb::Txn& txn, int32_t partition, uint64_t start,
                               uint64_t count) const;
   Status SubProof(lmdb::Txn& txn, int32_t partition, uint64_t m, uint64_t start, uint64_t n,
                   bool whole, std::vector<std::string>* proof) const;
   MDB_dbi dbi_;
+  unsigned put_flags_;  // MDB_APPEND or MDB_NOOVERWRITE (Placement)
 };
 
 }  // namespace casegrid::events::merkle

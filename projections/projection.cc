@@ -359,8 +359,11 @@ Result<uint64_t> ReadModels::CatchUp(events::Log& log, const Progress& progress)
     if (options_.read_only) return Status::InvalidArgument("projections opened read-only");
     CASEGRID_RETURN_IF_ERROR(CheckSource(log));
     // Stop at the log's end as of now: a live writer cannot keep us here.
+    // The end is read after the models' offsets, so that it covers them
+    // (CheckLog says why).
+    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> starts,
+                              Offsets(static_cast<size_t>(log.Partitions())));
     CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
-    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> starts, Offsets(ends.size()));
     CASEGRID_RETURN_IF_ERROR(CheckWitness(log, ends, starts));
     uint64_t total = 0;
     for (size_t p = 0; p < ends.size(); ++p) total += ends[p] > starts[p] ? ends[p] - starts[p] : 0;
@@ -435,8 +438,13 @@ Status ReadModels::CheckLog(events::Log& log) {
   return Guarded("check", [&]() -> Status {
     if (options_.read_only) return Status::InvalidArgument("projections opened read-only");
     CASEGRID_RETURN_IF_ERROR(CheckSource(log));
+    // The models' offsets first, then the log's end: another writer may
+    // move both in between, and an end read after still covers what the
+    // models had (the other way round, models a writer moved on in between
+    // would look past an end read before).
+    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> offsets,
+                              Offsets(static_cast<size_t>(log.Partitions())));
     CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
-    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> offsets, Offsets(ends.size()));
     return CheckWitness(log, ends, offsets);
   });
 }

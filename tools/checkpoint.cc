@@ -13,15 +13,6 @@ namespace {
 
 constexpr size_t kMaxKeyOrNoteBytes = 64 * 1024;
 
-Status CheckJournal(const GlobalOptions& g) {
-  if (g.log == "kafka") {
-    return Status::InvalidArgument(
-        "checkpoints are kept by the embedded journal; on --log kafka the topic is not yet "
-        "covered by a Merkle tree (docs/audit.md, \"Kafka\")");
-  }
-  return Status::Ok();
-}
-
 // The log's origin as its checkpoint table records it.
 Result<std::string> ReadOrigin(events::Log& log) {
   CASEGRID_ASSIGN_OR_RETURN(auto store, events::CheckpointStore::Open(log.local_store()));
@@ -47,55 +38,84 @@ Result<events::NoteVerifier> LoadVerifier(const GlobalOptions& g, events::Log& l
   auto origin = ReadOrigin(log);
   if (origin.status().IsNotFound()) {
     return Status::NotFound(
-        "this journal has signed no checkpoint yet (run `casegrid checkpoint`)");
+        "this data directory has signed no checkpoint yet (run `casegrid checkpoint`)");
   }
   CASEGRID_RETURN_IF_ERROR(origin.status());
   CASEGRID_ASSIGN_OR_RETURN(auto signer, events::NoteSigner::Load(SigningKeyPath(g), *origin));
   return events::NoteVerifier::Parse(signer->VerifierKey());
 }
 
-Result<events::Checkpoint> LoadCheckpoint(const std::string& file,
-                                          const events::NoteVerifier& verifier) {
-  CASEGRID_ASSIGN_OR_RETURN(std::string note, ReadSmallFile(file, kMaxKeyOrNoteBytes));
-  auto c = verifier.Open(note);
-  if (!c.ok()) return c.status().WithContext(file);
-  return c;
+Result<std::vector<SavedCheckpoint>> LoadCheckpoints(const std::string& file,
+                                                     const events::NoteVerifier& verifier,
+                                                     int32_t partitions) {
+  CASEGRID_ASSIGN_OR_RETURN(const std::string text, ReadSmallFile(file, kMaxKeyOrNoteBytes));
+  auto notes = events::SplitNotes(text, static_cast<size_t>(partitions));
+  if (!notes.ok()) return notes.status().WithContext(file);
+  std::vector<SavedCheckpoint> out;
+  std::vector<bool> seen(static_cast<size_t>(partitions), false);
+  for (std::string_view note : *notes) {
+    SavedCheckpoint saved;
+    auto c = verifier.Open(note);
+    if (!c.ok()) return c.status().WithContext(file);
+    saved.checkpoint = *c;
+    auto p = events::OriginPartition(c->origin, partitions);
+    if (!p.ok()) return p.status().WithContext(file);
+    if (seen[static_cast<size_t>(*p)]) {
+      return Status::InvalidArgument(file + ": two checkpoints of " + text::Escape(c->origin));
+    }
+    seen[static_cast<size_t>(*p)] = true;
+    saved.partition = *p;
+    saved.note = std::string(note);
+    out.push_back(std::move(saved));
+  }
+  return out;
 }
 
 int RunCheckpoint(const GlobalOptions& g, const std::string& out, bool public_key) {
-  if (Status s = CheckJournal(g); !s.ok()) return Fail(s);
   // A mistyped --data signs nothing: no new journal (nor key) is made for it.
   if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
   auto log = OpenLogForWriting(g);  // creates the key and the origin when missing
   if (!log.ok()) return Fail(log.status());
+  // Kafka's trees read the topic here; the journal's are up to date.
+  auto sizes = (*log)->UpdateTrees();
+  if (!sizes.ok()) return Fail(sizes.status());
   auto tree = events::merkle::TreeStore::Open((*log)->local_store());
   auto store = events::CheckpointStore::Open((*log)->local_store());
   if (!tree.ok()) return Fail(tree.status());
   if (!store.ok()) return Fail(store.status());
-  std::string note;
+  const auto partitions = static_cast<int32_t>(sizes->size());
+  std::string notes;
   std::string verifier_key;
   Status s = (*log)->RunBatch([&](events::Batch& batch) -> Status {
     lmdb::Txn& txn = batch.txn();
+    notes.clear();
     CASEGRID_ASSIGN_OR_RETURN(std::string origin, store->Origin(txn));
-    CASEGRID_ASSIGN_OR_RETURN(auto signer, events::NoteSigner::Load(SigningKeyPath(g), origin));
+    // The journal made the key at its opening; Kafka's log makes none.
+    CASEGRID_ASSIGN_OR_RETURN(auto signer,
+                              events::NoteSigner::LoadOrCreate(SigningKeyPath(g), origin));
     verifier_key = signer->VerifierKey();
     if (public_key) return Status::Ok();  // exporting the key signs nothing
-    CASEGRID_ASSIGN_OR_RETURN(uint64_t size, tree->Size(txn, 0));
-    CASEGRID_ASSIGN_OR_RETURN(auto latest, store->Latest(txn));
-    // The newest note already covers every event: print it, if this key
-    // signed it (after a key rotation the head is signed again).
-    if (latest && latest->first == size) {
-      CASEGRID_ASSIGN_OR_RETURN(auto verifier, events::NoteVerifier::Parse(verifier_key));
-      if (verifier.Open(latest->second).ok()) {
-        note = latest->second;
-        return Status::Ok();
+    CASEGRID_ASSIGN_OR_RETURN(auto verifier, events::NoteVerifier::Parse(verifier_key));
+    // One note per partition (the journal has one), each its tree's head.
+    for (int32_t p = 0; p < partitions; ++p) {
+      const uint64_t size = (*sizes)[static_cast<size_t>(p)];
+      if (!notes.empty()) notes += "\n";  // a blank line between notes
+      CASEGRID_ASSIGN_OR_RETURN(auto latest, store->Latest(txn, p));
+      // The newest note already covers every event: print it, if this key
+      // signed it (after a key rotation the head is signed again).
+      if (latest && latest->first == size && verifier.Open(latest->second).ok()) {
+        notes += latest->second;
+        continue;
       }
+      CASEGRID_ASSIGN_OR_RETURN(
+          std::string note,
+          events::WriteCheckpoint(txn, *tree, *store, *signer, p, partitions, size));
+      notes += note;
     }
-    CASEGRID_ASSIGN_OR_RETURN(note, events::WriteCheckpoint(txn, *tree, *store, *signer, size));
     return Status::Ok();
   });
   if (!s.ok()) return Fail(s);
-  const std::string text = public_key ? verifier_key + "\n" : note;
+  const std::string text = public_key ? verifier_key + "\n" : notes;
   if (out.empty() || out == "-") {
     std::cout << text;
     return 0;
@@ -105,50 +125,71 @@ int RunCheckpoint(const GlobalOptions& g, const std::string& out, bool public_ke
 }
 
 int RunProve(const GlobalOptions& g, const ProveOptions& o) {
-  if (Status s = CheckJournal(g); !s.ok()) return Fail(s);
   if (Status s = text::CheckIdentifier("case", o.case_id); !s.ok()) return Fail(s);
   auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
   auto verifier = LoadVerifier(g, **log, o.key);
   if (!verifier.ok()) return Fail(verifier.status());
-  auto checkpoint = LoadCheckpoint(o.checkpoint, *verifier);
-  if (!checkpoint.ok()) {
-    std::cout << "prove FAILED: " << checkpoint.status().message() << "\n";
+  const int32_t partition = (*log)->PartitionOf(o.case_id);
+  const bool kafka = (*log)->Partitions() > 1;
+  auto checkpoints = LoadCheckpoints(o.checkpoint, *verifier, (*log)->Partitions());
+  if (!checkpoints.ok()) {
+    std::cout << "prove FAILED: " << checkpoints.status().message() << "\n";
     return 1;
   }
+  const SavedCheckpoint* saved = nullptr;
+  for (const SavedCheckpoint& c : *checkpoints) {
+    if (c.partition == partition) saved = &c;
+  }
+  if (saved == nullptr) {
+    std::cout << "prove FAILED: " << o.checkpoint << " has no checkpoint of partition " << partition
+              << ", where case " << o.case_id << " is\n";
+    return 1;
+  }
+  const events::Checkpoint& checkpoint = saved->checkpoint;
+  // Kafka's trees may not have read as far as the checkpoint on this store.
+  if (auto sizes = (*log)->UpdateTrees(); !sizes.ok()) return Fail(sizes.status());
   auto tree = events::merkle::TreeStore::Open((*log)->local_store());
-  if (!tree.ok()) return Fail(tree.status().WithContext("the journal's Merkle tree"));
+  if (!tree.ok()) return Fail(tree.status().WithContext("the log's Merkle tree"));
   auto txn = lmdb::Txn::Begin(&(*log)->local_store(), false);
   if (!txn.ok()) return Fail(txn.status());
-  const uint64_t size = checkpoint->head.size;
+  const uint64_t size = checkpoint.head.size;
   // The proofs are only as good as the stored tree: it must still have the
   // checkpoint's root at its size.
-  auto root = tree->Root(**txn, 0, size);
-  if (!root.ok() || *root != checkpoint->head.root) {
-    std::cout << "prove FAILED: the journal's Merkle tree does not have the checkpoint's root at "
-              << size << " events" << (root.ok() ? "" : " (" + root.status().message() + ")")
+  auto root = tree->Root(**txn, partition, size);
+  if (!root.ok() || *root != checkpoint.head.root) {
+    std::cout << "prove FAILED: the log's Merkle tree"
+              << (kafka ? " of partition " + std::to_string(partition) : "")
+              << " does not have the checkpoint's root at " << size << " events"
+              << (root.ok() ? "" : " (" + root.status().message() + ")")
               << "; run `casegrid verify --checkpoint` to find where the log differs\n";
     return 1;
   }
   nlohmann::json events = nlohmann::json::array();
   uint64_t after = 0;
   Status problem;
-  Status read = (*log)->ReadCase(o.case_id, [&](uint64_t position, std::string_view record) {
-    if (position > size) {
+  Status read = (*log)->ReadCase(o.case_id, [&](uint64_t offset, std::string_view record) {
+    auto leaf = (*log)->LeafIndex(**txn, partition, offset);
+    if (leaf.status().IsNotFound() || (leaf.ok() && *leaf >= size)) {
       ++after;
       return true;
     }
-    auto proof = tree->InclusionProof(**txn, 0, position - 1, size);
+    if (!leaf.ok()) {
+      problem = leaf.status();
+      return false;
+    }
+    auto proof = tree->InclusionProof(**txn, partition, *leaf, size);
     if (!proof.ok()) {
       problem = proof.status();
       return false;
     }
     nlohmann::json path = nlohmann::json::array();
     for (const std::string& h : *proof) path.push_back(codec::Base64(h));
-    events.push_back({{"position", position},
-                      {"leaf_index", position - 1},
-                      {"record", codec::Base64(record)},
-                      {"inclusion_proof", std::move(path)}});
+    nlohmann::json event = {{kafka ? "offset" : "position", offset},
+                            {"leaf_index", *leaf},
+                            {"record", codec::Base64(record)},
+                            {"inclusion_proof", std::move(path)}};
+    events.push_back(std::move(event));
     return true;
   });
   if (read.IsNotFound()) {
@@ -162,12 +203,10 @@ int RunProve(const GlobalOptions& g, const ProveOptions& o) {
               << " the checkpoint covers (its first is later: sign a newer checkpoint)\n";
     return 1;
   }
-  auto note = ReadSmallFile(o.checkpoint, kMaxKeyOrNoteBytes);
-  if (!note.ok()) return Fail(note.status());
-  const nlohmann::json doc = {{"format", "casegrid-proof/1"},
-                              {"checkpoint", *note},
-                              {"case_id", o.case_id},
-                              {"events", std::move(events)}};
+  nlohmann::json doc = {
+      {"format", "casegrid-proof/1"}, {"checkpoint", saved->note}, {"case_id", o.case_id}};
+  if (kafka) doc["partition"] = partition;
+  doc["events"] = std::move(events);
   const std::string text = doc.dump(2) + "\n";
   if (o.out.empty() || o.out == "-") {
     std::cout << text;

@@ -52,8 +52,9 @@ int RunMigrateLog(const GlobalOptions& g);
 // With `read_models`, also that the read models equal a rebuild from the log.
 int RunVerify(const GlobalOptions& g, const std::string& checkpoint = "",
               const std::string& key = "", bool read_models = false);
-// `checkpoint`: signs the journal's current tree head (unless the newest
-// checkpoint covers it) and prints the note, or with `public_key` the
+// `checkpoint`: signs each partition's current tree head (unless its newest
+// checkpoint covers it; on Kafka after reading the topic into the trees) and
+// prints the notes, a blank line between them, or with `public_key` the
 // verifier key; to `out` when given (written atomically).
 int RunCheckpoint(const GlobalOptions& g, const std::string& out, bool public_key);
 struct ProveOptions {
@@ -66,9 +67,18 @@ int RunProve(const GlobalOptions& g, const ProveOptions& o);
 // The verifier key `key` names (text or file), or the data directory's own.
 Result<events::NoteVerifier> LoadVerifier(const GlobalOptions& g, events::Log& log,
                                           const std::string& key);
-// A checkpoint note from `file`, its signature checked by `verifier`.
-Result<events::Checkpoint> LoadCheckpoint(const std::string& file,
-                                          const events::NoteVerifier& verifier);
+// A saved checkpoint: one partition's signed note (the journal has one).
+struct SavedCheckpoint {
+  int32_t partition = 0;
+  events::Checkpoint checkpoint;
+  std::string note;  // as signed
+};
+// The checkpoint notes in `file` (one per partition at most, as `casegrid
+// checkpoint` prints them), each signature checked by `verifier` and each
+// origin naming one of the log's `partitions`.
+Result<std::vector<SavedCheckpoint>> LoadCheckpoints(const std::string& file,
+                                                     const events::NoteVerifier& verifier,
+                                                     int32_t partitions);
 int RunReplay(const GlobalOptions& g, const std::string& case_id);
 // Prints a case's events with the state after each; 1 if a hash fails.
 int PrintReplay(events::Log& log, const std::string& case_id);

@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
   std::string checkpoint_out;
   bool checkpoint_public_key = false;
   auto* c_checkpoint = app.add_subcommand(
-      "checkpoint", "sign the journal's Merkle root now and print the checkpoint note");
+      "checkpoint", "sign the log's Merkle roots now and print the checkpoint notes");
   c_checkpoint->add_option("-o,--out", checkpoint_out, "write it to FILE instead");
   c_checkpoint->add_flag("--public-key", checkpoint_public_key,
                          "print the verifier key of the signing key instead");

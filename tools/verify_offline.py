@@ -12,9 +12,12 @@ kept by the auditor away from the machine that holds the log. Checked:
   * each event record ends with its hash, SHA-256(prev_hash || body), and
     the events form one case's chain: case_seq 1, 2, 3, ..., each prev_hash
     the hash of the event before, the first with none;
-  * each record is leaf position-1 of the checkpoint's Merkle tree (RFC 9162
+  * each record is a leaf of the checkpoint's Merkle tree (RFC 9162
     section 2.1, SHA-256; the leaf is SHA-256(0x00 || the record's own hash)):
-    its inclusion proof leads to the signed root.
+    its inclusion proof leads to the signed root. On the journal leaf i is
+    the event at position i + 1; on Kafka ("partition" in the proof) the
+    tree is the partition's, its leaves the partition's events in offset
+    order, and the checkpoint's origin ends in /partition/N.
 
 Exit status: 0 verified, 1 a check failed (the line starting "FAILED:" says
 which and where), 2 a usage error or an unreadable file.
@@ -439,22 +442,43 @@ def verify(key, path, out):
     checkpoint = open_checkpoint(doc.get("checkpoint"), key)
     size = checkpoint.size
 
+    # A Kafka topic's proof names the partition whose tree the checkpoint is.
+    partition = doc.get("partition")
+    if partition is not None:
+        if not is_int(partition) or not 0 <= partition < (1 << 31):
+            raise Failed('proof "partition" is not a partition number')
+        if not checkpoint.origin.endswith(f"/partition/{partition}"):
+            raise Failed(
+                f"the checkpoint is of {show(checkpoint.origin)}, not of partition {partition}"
+            )
+
     prev = None  # the previous event checked
-    last_position = 0
+    last_at, last_place, last_leaf = None, -1, -1
     for n, item in enumerate(events, 1):
         where = f"event {n} of the proof"
         if not isinstance(item, dict):
             raise Failed(f"{where}: not a JSON object")
-        position, leaf_index = item.get("position"), item.get("leaf_index")
-        if not is_int(position) or not 1 <= position <= MAX_U64:
-            raise Failed(f'{where}: "position" is not a positive integer')
-        where = f"event position {position}"
-        if not is_int(leaf_index) or leaf_index != position - 1:
-            raise Failed(f'{where}: "leaf_index" is not position - 1')
-        if position <= last_position:
-            raise Failed(
-                f"{where}: positions are not strictly increasing (after position {last_position})"
-            )
+        leaf_index = item.get("leaf_index")
+        if partition is None:
+            # The journal: leaf i is the event at position i + 1.
+            place = item.get("position")
+            if not is_int(place) or not 1 <= place <= MAX_U64:
+                raise Failed(f'{where}: "position" is not a positive integer')
+            at = f"position {place}"
+            where = f"event {at}"
+            if not is_int(leaf_index) or leaf_index != place - 1:
+                raise Failed(f'{where}: "leaf_index" is not position - 1')
+        else:
+            # Kafka: leaves count the partition's events (offsets have gaps).
+            place = item.get("offset")
+            if not is_int(place) or not 0 <= place <= MAX_U64:
+                raise Failed(f'{where}: "offset" is not an offset')
+            at = f"partition {partition} offset {place}"
+            where = f"event {at}"
+            if not is_int(leaf_index) or not 0 <= leaf_index <= place:
+                raise Failed(f'{where}: "leaf_index" is not a leaf at or before its offset')
+        if place <= last_place or leaf_index <= last_leaf:
+            raise Failed(f"{where}: events are not in log order (after {last_at})")
         if leaf_index >= size:
             raise Failed(f"{where}: beyond the checkpoint's {size} events")
         record = b64decode_strict(item.get("record"), f'{where}: "record"')
@@ -471,7 +495,7 @@ def verify(key, path, out):
             proof.append(raw)
 
         e = parse_record(record, where)
-        where = f"event position {position} (case {show(e.case_id)} seq {e.case_seq})"
+        where = f"event {at} (case {show(e.case_id)} seq {e.case_seq})"
         if not e.body_hash_ok:
             raise Failed(f"{where}: hash mismatch: the record is not SHA-256(prev_hash || body)")
         if e.case_id != case_id:
@@ -487,12 +511,12 @@ def verify(key, path, out):
             if e.case_seq != prev.case_seq + 1:
                 raise Failed(
                     f"{where}: case_seq does not follow {prev.case_seq} "
-                    f"(the event before, at position {last_position})"
+                    f"(the event before, at {last_at})"
                 )
             if e.prev_hash != prev.hash:
                 raise Failed(
                     f"{where}: prev_hash does not link to the hash of the event before "
-                    f"(position {last_position})"
+                    f"({last_at})"
                 )
         root = inclusion_root(leaf_index, size, leaf_hash(record), proof)
         if root is None:
@@ -502,8 +526,8 @@ def verify(key, path, out):
             )
         if root != checkpoint.root:
             raise Failed(f"{where}: inclusion proof does not lead to the checkpoint root")
-        out(f"  position {position}  {show(e.event_id)}  hash ok, chain ok, included")
-        prev, last_position = e, position
+        out(f"  {at}  {show(e.event_id)}  hash ok, chain ok, included")
+        prev, last_at, last_place, last_leaf = e, at, place, leaf_index
 
     out(
         f"ok: case {show(case_id)}: {len(events)} events, each included in the checkpoint of "

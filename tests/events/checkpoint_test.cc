@@ -175,7 +175,7 @@ TEST_CASE("the journal signs a checkpoint every N events and after T seconds by 
   auto latest = [&]() -> uint64_t {
     auto txn = lmdb::Txn::Begin(&(*log)->local_store(), false);
     REQUIRE_OK(txn);
-    auto l = store->Latest(**txn);
+    auto l = store->Latest(**txn, 0);
     REQUIRE_OK(l);
     return *l ? (*l)->first : 0;
   };
@@ -196,7 +196,7 @@ TEST_CASE("the journal signs a checkpoint every N events and after T seconds by 
   REQUIRE_OK(signer);
   auto txn = lmdb::Txn::Begin(&(*log)->local_store(), false);
   REQUIRE_OK(txn);
-  auto note = store->Latest(**txn);
+  auto note = store->Latest(**txn, 0);
   REQUIRE_OK(note);
   auto opened = VerifierOf(**signer).Open((*note)->second);
   REQUIRE_OK(opened);
@@ -207,4 +207,60 @@ TEST_CASE("the journal signs a checkpoint every N events and after T seconds by 
   REQUIRE_OK(root);
   CHECK(opened->head.root == *root);
   CHECK(test::Contains(opened->origin, "casegrid/"));
+}
+
+TEST_CASE("a log of several partitions signs one note per partition, kept apart", "[checkpoint]") {
+  CHECK(TreeOrigin("casegrid/ab", 0, 1) == "casegrid/ab");
+  CHECK(TreeOrigin("casegrid/ab", 3, 12) == "casegrid/ab/partition/3");
+  CHECK(*OriginPartition("casegrid/ab", 1) == 0);
+  CHECK(*OriginPartition("casegrid/ab/partition/11", 12) == 11);
+  // Another store's origin names the same partition (an auditor's copy).
+  CHECK(*OriginPartition("casegrid/cd/partition/2", 12) == 2);
+  for (const char* bad : {"casegrid/ab", "casegrid/ab/partition/12", "casegrid/ab/partition/-1",
+                          "casegrid/ab/partition/01", "casegrid/ab/partition/", "x/partition/2x"}) {
+    INFO(bad);
+    CHECK(OriginPartition(bad, 12).status().IsInvalidArgument());
+  }
+
+  test::TempDir dir;
+  auto signer = MakeSigner(dir);
+  Checkpoint c = Sample();
+  c.origin = TreeOrigin(c.origin, 0, 2);
+  const std::string first = signer->Sign(c);
+  c.origin = TreeOrigin("casegrid/0123456789abcdef", 1, 2);
+  const std::string second = signer->Sign(c);
+  const std::string both = first + "\n" + second;
+  auto two = SplitNotes(both, 2);
+  REQUIRE_OK(two);
+  REQUIRE(two->size() == 2);
+  CHECK((*two)[0] == first);  // the blank line between belongs to neither
+  CHECK((*two)[1] == second);
+  CHECK(VerifierOf(*signer).Open((*two)[0]).ok());
+  CHECK(VerifierOf(*signer).Open((*two)[1]).ok());
+  const std::string joined_text = first + second;
+  auto joined = SplitNotes(joined_text, 2);  // no blank line between
+  REQUIRE_OK(joined);
+  CHECK(joined->size() == 2);
+  CHECK(SplitNotes(both, 1).status().IsInvalidArgument());
+  CHECK(SplitNotes("\n\n", 4).status().IsInvalidArgument());
+
+  // The store keeps each partition's latest apart; partition 0's keys are
+  // the journal's (the size alone).
+  auto env = lmdb::Environment::Open(dir.Sub("store"), {});
+  REQUIRE_OK(env);
+  auto store = CheckpointStore::Open(**env);
+  REQUIRE_OK(store);
+  REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
+    CASEGRID_RETURN_IF_ERROR(store->Origin(txn).status());
+    CASEGRID_RETURN_IF_ERROR(store->Put(txn, 1, 40, "one-40"));
+    CASEGRID_RETURN_IF_ERROR(store->Put(txn, 0, 7, "zero-7"));
+    CASEGRID_RETURN_IF_ERROR(store->Put(txn, 0, 9, "zero-9"));
+    return store->Put(txn, 1, 30, "one-30");
+  }));
+  auto txn = lmdb::Txn::Begin(env->get(), false);
+  REQUIRE_OK(txn);
+  CHECK((*store->Latest(**txn, 0))->second == "zero-9");
+  CHECK((*store->Latest(**txn, 1))->first == 40);
+  CHECK_FALSE(store->Latest(**txn, 2)->has_value());
+  CHECK(codec::CheckpointKey(0, 9) == codec::EncodeU64BE(9));
 }

@@ -117,7 +117,7 @@ struct Journal {
     engine::VerifyOptions o;
     o.tree = &*tree;
     o.tree_env = &(*log)->local_store();
-    o.checkpoint = checkpoint;
+    if (checkpoint != nullptr) o.checkpoints[0] = *checkpoint;
     auto report = engine::VerifyLog(**log, o);
     REQUIRE_OK(report);
     return *report;
@@ -125,7 +125,7 @@ struct Journal {
   events::Checkpoint Head() {
     auto report = Verify();
     REQUIRE(report.first_problem.ok());
-    return {"casegrid/test", report.head};
+    return {"casegrid/test", report.heads.at(0)};
   }
 };
 
@@ -138,7 +138,7 @@ TEST_CASE("a sound journal verifies with its tree, and the tree's root is the re
   INFO(report.first_problem.ToString());
   CHECK(report.first_problem.ok());
   CHECK(report.tree_checked);
-  CHECK(report.head.size == 10);
+  CHECK(report.heads.at(0).size == 10);
   events::merkle::Frontier f;
   auto log = events::OpenJournal(j.path, {});
   REQUIRE_OK(log);
@@ -146,7 +146,7 @@ TEST_CASE("a sound journal verifies with its tree, and the tree's root is the re
     f.Append(events::merkle::RecordLeafHash(record));
     return true;
   }));
-  CHECK(f.Root() == report.head.root);
+  CHECK(f.Root() == report.heads.at(0).root);
   const events::Checkpoint at10 = j.Head();
   CHECK(j.Verify(&at10).first_problem.ok());
 }
@@ -283,5 +283,5 @@ TEST_CASE("a journal written before trees were kept gets its tree at the first w
   const engine::VerifyReport report = j.Verify(&at10);  // opens for writing: rebuilt
   INFO(report.first_problem.ToString());
   CHECK(report.first_problem.ok());
-  CHECK(report.head.root == at10.head.root);
+  CHECK(report.heads.at(0).root == at10.head.root);
 }

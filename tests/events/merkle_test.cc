@@ -204,3 +204,43 @@ TEST_CASE("a leaf appended out of turn, or over an existing one, is refused", "[
   // Asking past the stored size names the missing node, as Corruption.
   CHECK(stored.tree->Root(*txn, 0, 2).status().IsCorruption());
 }
+
+TEST_CASE("trees of several partitions grown in turn (Kafka's) keep each its own root",
+          "[merkle]") {
+  test::TempDir dir;
+  auto env = lmdb::Environment::Open(dir.path(), {});
+  REQUIRE_OK(env);
+  auto tree = TreeStore::Open(**env, TreeStore::Placement::kInPlace);
+  REQUIRE_OK(tree);
+  std::vector<std::vector<std::string>> leaves(3);
+  // Partition 2 first, then 0, then 1, then 0 again: keys land mid-table.
+  for (const auto& [p, n] : std::vector<std::pair<int32_t, int>>{{2, 5}, {0, 3}, {1, 7}, {0, 6}}) {
+    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
+      for (int i = 0; i < n; ++i) {
+        CASEGRID_ASSIGN_OR_RETURN(const uint64_t size, tree->Size(txn, p));
+        const std::string leaf = LeafHash("p" + std::to_string(p) + "-" + std::to_string(size));
+        CASEGRID_RETURN_IF_ERROR(tree->Append(txn, p, size, leaf));
+        leaves[static_cast<size_t>(p)].push_back(leaf);
+      }
+      return Status::Ok();
+    }));
+  }
+  auto txn = lmdb::Txn::Begin(env->get(), false);
+  REQUIRE_OK(txn);
+  for (int32_t p = 0; p < 3; ++p) {
+    const auto& l = leaves[static_cast<size_t>(p)];
+    CHECK(*tree->Size(**txn, p) == l.size());
+    for (size_t n = 1; n <= l.size(); ++n) {
+      CHECK(*tree->Root(**txn, p, n) == ReferenceRoot(l, 0, n));
+    }
+    auto proof = tree->InclusionProof(**txn, p, 1, l.size());
+    REQUIRE_OK(proof);
+    CHECK(VerifyInclusion(1, l.size(), l[1], *proof, ReferenceRoot(l, 0, l.size())).ok());
+  }
+  CHECK(*tree->Size(**txn, 3) == 0);
+  // A leaf already there is refused in place too.
+  txn->reset();
+  const Status again =
+      (*env)->RunWrite([&](lmdb::Txn& t) { return tree->Append(t, 0, 0, LeafHash("x")); });
+  CHECK_FALSE(again.ok());
+}
