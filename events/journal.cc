@@ -27,11 +27,6 @@ struct Dbis {
   std::optional<CheckpointStore> checkpoints;
 };
 
-// The event at position seq is the tree's leaf seq - 1.
-Status AppendLeaf(lmdb::Txn& txn, const Dbis& dbi, uint64_t seq, std::string_view record) {
-  return dbi.tree->Append(txn, 0, seq - 1, merkle::RecordLeafHash(record));
-}
-
 class JournalBatch final : public Batch {
  public:
   JournalBatch(lmdb::Txn& txn, const Dbis& dbi, uint64_t last_seq)
@@ -42,7 +37,7 @@ class JournalBatch final : public Batch {
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.events, codec::EventKey(seq), record, MDB_APPEND));
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.case_index, codec::CaseSeqKey(case_id, case_seq),
                                       codec::EncodeU64BE(seq), MDB_NOOVERWRITE));
-    CASEGRID_RETURN_IF_ERROR(AppendLeaf(txn_, dbi_, seq, record));
+    leaves_.push_back(merkle::RecordLeafHash(record));
     ++next_seq_;
     return Status::Ok();
   }
@@ -52,8 +47,11 @@ class JournalBatch final : public Batch {
   lmdb::Txn& txn() override { return txn_; }
   void OnDurable(DurableHook hook) override { hook_ = std::move(hook); }
 
-  // The events are in the transaction: the hook runs before it commits.
+  // The events are in the transaction: their leaves join the tree (the
+  // event at position seq is leaf seq - 1) and the hook runs, before it
+  // commits.
   Status Finish() {
+    CASEGRID_RETURN_IF_ERROR(dbi_.tree->Append(txn_, 0, first_seq_ - 1, leaves_));
     if (!hook_) return Status::Ok();
     std::vector<BatchEnd> ends;
     if (next_seq_ != first_seq_) ends.push_back({0, next_seq_});
@@ -65,6 +63,7 @@ class JournalBatch final : public Batch {
   const Dbis& dbi_;
   const uint64_t first_seq_;
   uint64_t next_seq_;
+  std::vector<std::string> leaves_;  // of the events appended, in order
   DurableHook hook_;
 };
 
@@ -264,21 +263,21 @@ Status CatchUpTree(lmdb::Environment& env, const Dbis& dbi) {
     CASEGRID_RETURN_IF_ERROR(env.RunWrite([&](lmdb::Txn& txn) -> Status {
       CASEGRID_ASSIGN_OR_RETURN(uint64_t size, dbi.tree->Size(txn, 0));
       CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, dbi.events));
-      uint64_t added = 0;
+      std::vector<std::string> leaves;
       bool damaged = false;
-      for (bool ok = cur->Seek(codec::EventKey(size + 1)); ok && added < kChunk; ok = cur->Next()) {
-        const uint64_t seq = size + 1 + added;
+      for (bool ok = cur->Seek(codec::EventKey(size + 1)); ok && leaves.size() < kChunk;
+           ok = cur->Next()) {
+        const uint64_t seq = size + 1 + leaves.size();
         if (cur->key().size() != 8 || codec::DecodeU64BE(cur->key().data()) != seq) {
           // A hole or a damaged key: the tree stops before it, and verify,
           // reading the events, names the damage.
           damaged = true;
           break;
         }
-        CASEGRID_RETURN_IF_ERROR(AppendLeaf(txn, dbi, seq, cur->value()));
-        ++added;
+        leaves.push_back(merkle::RecordLeafHash(cur->value()));
       }
-      done = damaged || added < kChunk;
-      return Status::Ok();
+      done = damaged || leaves.size() < kChunk;
+      return dbi.tree->Append(txn, 0, size, leaves);
     }));
   }
   return Status::Ok();

@@ -1035,18 +1035,19 @@ class KafkaLog final : public WorkerLog {
           done = from >= end;
           if (done) return Status::Ok();
           Status failed;
+          std::vector<std::string> leaves;
+          const uint64_t first = size;
           CASEGRID_ASSIGN_OR_RETURN(
               const uint64_t next,
               Scan(p, from, end, 4096, [&](uint64_t offset, std::string_view record) {
-                failed = dbi_.tree->Append(txn, p, size, merkle::RecordLeafHash(record));
-                if (failed.ok()) {
-                  failed = txn.Put(dbi_.tree_leaves, codec::PartitionOffset(p, offset),
-                                   codec::EncodeU64BE(size), MDB_NOOVERWRITE);
-                }
+                leaves.push_back(merkle::RecordLeafHash(record));
+                failed = txn.Put(dbi_.tree_leaves, codec::PartitionOffset(p, offset),
+                                 codec::EncodeU64BE(size), MDB_NOOVERWRITE);
                 ++size;
                 return failed.ok();
               }));
           CASEGRID_RETURN_IF_ERROR(failed);
+          CASEGRID_RETURN_IF_ERROR(dbi_.tree->Append(txn, p, first, leaves));
           return txn.Put(dbi_.offsets, codec::PartitionKey(kTreeNext, p), codec::EncodeU64BE(next));
         }));
       }

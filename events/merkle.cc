@@ -125,6 +125,17 @@ void Frontier::Append(std::string leaf_hash) {
   ++size_;
 }
 
+Status Frontier::Resume(uint64_t size, std::vector<std::string> right_edge) {
+  if (right_edge.size() != static_cast<size_t>(std::popcount(size))) {
+    return Status::InvalidArgument(
+        "a tree of " + std::to_string(size) + " leaves has " + std::to_string(std::popcount(size)) +
+        " complete subtrees on its right edge, not " + std::to_string(right_edge.size()));
+  }
+  size_ = size;
+  right_edge_ = std::move(right_edge);
+  return Status::Ok();
+}
+
 std::string Frontier::Root() const {
   if (right_edge_.empty()) return EmptyRoot();
   std::string root = right_edge_.back();
@@ -156,28 +167,43 @@ Result<uint64_t> TreeStore::Size(lmdb::Txn& txn, int32_t partition) const {
 }
 
 Status TreeStore::Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
-                         std::string_view leaf_hash) const {
-  // Every key written here ends after the new leaf: in a table of one
-  // partition all go at its end.
-  CASEGRID_RETURN_IF_ERROR(
-      txn.Put(dbi_, codec::MerkleNodeKey(partition, 0, index), leaf_hash, put_flags_));
-  std::string hash(leaf_hash);
-  int level = 0;
-  while ((index & 1) != 0) {
-    auto left = Node(txn, partition, level, index - 1);
-    if (left.status().IsNotFound()) return Bad(left.status().message());
-    CASEGRID_RETURN_IF_ERROR(left.status());
-    hash = NodeHash(*left, hash);
-    index >>= 1;
-    ++level;
-    CASEGRID_RETURN_IF_ERROR(
-        txn.Put(dbi_, codec::MerkleNodeKey(partition, level, index), hash, put_flags_));
+                         const std::vector<std::string>& leaf_hashes) const {
+  if (leaf_hashes.empty()) return Status::Ok();
+  // The right edge of the first `index` leaves, largest subtree first.
+  std::vector<std::string> edge;
+  uint64_t start = 0;
+  for (int level = 63; level >= 0; --level) {
+    const uint64_t count = uint64_t{1} << level;
+    if ((index & count) == 0) continue;
+    auto node = Subtree(txn, partition, start, count);
+    if (node.status().IsNotFound()) return Bad(node.status().message());
+    CASEGRID_RETURN_IF_ERROR(node.status());
+    edge.push_back(std::move(*node));
+    start += count;
+  }
+  // Every key written here ends after the leaf that closed it, in order:
+  // in a table of one partition all go at its end.
+  Status put;
+  Frontier frontier([&](int level, uint64_t i, const std::string& hash) {
+    if (put.ok() && Stored(level)) {
+      put = txn.Put(dbi_, codec::MerkleNodeKey(partition, level, i), hash, put_flags_);
+    }
+  });
+  CASEGRID_RETURN_IF_ERROR(frontier.Resume(index, std::move(edge)));
+  for (const std::string& leaf : leaf_hashes) {
+    frontier.Append(leaf);
+    CASEGRID_RETURN_IF_ERROR(put);
   }
   return Status::Ok();
 }
 
 Result<std::string> TreeStore::Node(lmdb::Txn& txn, int32_t partition, int level,
                                     uint64_t index) const {
+  if (!Stored(level)) {  // hashed from the two halves, down to the leaves
+    CASEGRID_ASSIGN_OR_RETURN(std::string left, Node(txn, partition, level - 1, index * 2));
+    CASEGRID_ASSIGN_OR_RETURN(std::string right, Node(txn, partition, level - 1, index * 2 + 1));
+    return NodeHash(left, right);
+  }
   std::string_view value;
   Status s = txn.Get(dbi_, codec::MerkleNodeKey(partition, level, index), &value);
   if (s.IsNotFound()) {
@@ -195,7 +221,7 @@ Result<std::string> TreeStore::Node(lmdb::Txn& txn, int32_t partition, int level
 Result<std::string> TreeStore::Subtree(lmdb::Txn& txn, int32_t partition, uint64_t start,
                                        uint64_t count) const {
   if (count == 0) return EmptyRoot();
-  if (std::has_single_bit(count) && start % count == 0) {
+  if (std::has_single_bit(count) && start % count == 0 && Stored(std::countr_zero(count))) {
     const int level = std::countr_zero(count);
     auto node = Node(txn, partition, level, start >> level);
     if (node.status().IsNotFound()) return Bad(node.status().message());

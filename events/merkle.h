@@ -65,6 +65,10 @@ class Frontier {
  public:
   using NodeVisitor = std::function<void(int level, uint64_t index, const std::string& hash)>;
   explicit Frontier(NodeVisitor on_node = nullptr) : on_node_(std::move(on_node)) {}
+  // Continues a tree of `size` leaves from its right edge: the hashes of
+  // its complete subtrees, largest first, one per bit set in `size`.
+  // InvalidArgument when there are not as many.
+  Status Resume(uint64_t size, std::vector<std::string> right_edge);
   void Append(std::string leaf_hash);
   uint64_t size() const { return size_; }
   std::string Root() const;  // MTH(size())
@@ -76,10 +80,17 @@ class Frontier {
 };
 
 // The tree kept in an LMDB table ("merkle", key codec::MerkleNodeKey): every
-// complete subtree's hash, about two per leaf, so a root or a proof for any
-// size up to the current one costs O(log n) reads.
+// leaf hash and every complete subtree of 16 or more leaves, about 1.07
+// entries per leaf, so a root or a proof for any size up to the current one
+// costs O(log n) reads (and at most 15 leaf reads for the small subtrees
+// below a stored one). Subtrees of 2, 4 and 8 leaves are hashed from their
+// leaves when asked for: storing them would double the table and the puts
+// per event, for reads that are never hot.
 class TreeStore {
  public:
+  // Whether subtrees of 2^level leaves are stored (level 0: the leaves).
+  static constexpr bool Stored(int level) { return level == 0 || level >= kFirstStoredLevel; }
+
   // Where Append puts its keys: kAtEnd with MDB_APPEND (one partition, the
   // table's last: the journal's); kInPlace for trees of several partitions
   // that grow in turn (Kafka's).
@@ -92,15 +103,22 @@ class TreeStore {
 
   // The number of leaves of `partition` so far.
   Result<uint64_t> Size(lmdb::Txn& txn, int32_t partition) const;
-  // Appends the leaf `index` (which must equal Size()) and closes the
-  // subtrees it completes (see Placement). A leaf out of turn fails
-  // (MDB_KEYEXIST), writing nothing.
+  // Appends `leaf_hashes` as leaves `index`, index + 1, ... (index must
+  // equal Size()) and stores the subtrees they complete (see Placement).
+  // The right edge is read once, the rest is hashed in memory: give a
+  // batch's leaves at once. A leaf out of turn fails (MDB_KEYEXIST, or a
+  // missing leaf before it), and the caller's transaction must then abort.
   Status Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
-                std::string_view leaf_hash) const;
+                const std::vector<std::string>& leaf_hashes) const;
+  Status Append(lmdb::Txn& txn, int32_t partition, uint64_t index,
+                std::string_view leaf_hash) const {
+    return Append(txn, partition, index, std::vector<std::string>{std::string(leaf_hash)});
+  }
   // The root over the first `size` leaves (size <= Size()).
   Result<std::string> Root(lmdb::Txn& txn, int32_t partition, uint64_t size) const;
-  // The stored hash of a complete subtree (level 0: a leaf hash); NotFound
-  // when the table has none, Corruption when it is not 32 bytes.
+  // The hash of a complete subtree (level 0: a leaf hash): stored, or for
+  // a level not Stored() hashed from its leaves. NotFound when the table
+  // has none (or lacks a leaf under it), Corruption when it is not 32 bytes.
   Result<std::string> Node(lmdb::Txn& txn, int32_t partition, int level, uint64_t index) const;
   // RFC 9162 2.1.3.1: the audit path of leaf `index` in the tree of `size`.
   Result<std::vector<std::string>> InclusionProof(lmdb::Txn& txn, int32_t partition, uint64_t index,
@@ -117,7 +135,8 @@ class TreeStore {
   Status SubProof(lmdb::Txn& txn, int32_t partition, uint64_t m, uint64_t start, uint64_t n,
                   bool whole, std::vector<std::string>* proof) const;
   MDB_dbi dbi_;
-  unsigned put_flags_;  // MDB_APPEND or MDB_NOOVERWRITE (Placement)
+  static constexpr int kFirstStoredLevel = 4;  // subtrees of 16 leaves and up
+  unsigned put_flags_;                         // MDB_APPEND or MDB_NOOVERWRITE (Placement)
 };
 
 }  // namespace casegrid::events::merkle

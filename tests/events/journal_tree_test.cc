@@ -242,9 +242,11 @@ TEST_CASE("damage to the stored tree itself is named: a node, a leaf, a short va
   const std::vector<Damage> damages = {
       {"a flipped inner node",
        [](lmdb::Txn& txn, MDB_dbi dbi) {
-         return txn.Put(dbi, codec::MerkleNodeKey(0, 2, 1), std::string(32, 'x'));
+         // Subtrees of 16 leaves and up are stored; smaller ones are hashed
+         // from their leaves.
+         return txn.Put(dbi, codec::MerkleNodeKey(0, 4, 0), std::string(32, 'x'));
        },
-       "the Merkle tree node at level 2 index 1: differs from the events under it (the tree was "
+       "the Merkle tree node at level 4 index 0: differs from the events under it (the tree was "
        "changed)"},
       {"a deleted leaf",
        [](lmdb::Txn& txn, MDB_dbi dbi) { return txn.Del(dbi, codec::MerkleNodeKey(0, 0, 4)); },
@@ -258,6 +260,11 @@ TEST_CASE("damage to the stored tree itself is named: a node, a leaf, a short va
   };
   for (const Damage& d : damages) {
     Journal j;
+    {
+      auto log = events::OpenJournal(j.path, {});
+      REQUIRE_OK(log);
+      j.Add(**log, "C", 10);  // 20 events: one stored inner node
+    }
     j.Edit("merkle", d.edit);
     const engine::VerifyReport report = j.Verify();
     INFO(d.what << ": " << report.first_problem.ToString());

@@ -181,6 +181,8 @@ TEST_CASE("the frontier reports every complete subtree once, where the store kee
   }
   // 37 leaves: 18 + 9 + 4 + 2 + 1 inner nodes.
   CHECK(seen.size() == 37 + 18 + 9 + 4 + 2 + 1);
+  auto dbi = stored.env->OpenDb("merkle");
+  REQUIRE_OK(dbi);
   auto txn = stored.Read();
   for (const auto& [key, hash] : seen) {
     auto node = stored.tree->Node(*txn, 0, key.first, key.second);
@@ -189,6 +191,46 @@ TEST_CASE("the frontier reports every complete subtree once, where the store kee
   }
   CHECK(stored.tree->Node(*txn, 0, 1, 18).status().IsNotFound());  // leaves 36, 37: not complete
   CHECK(stored.tree->Node(*txn, 1, 0, 0).status().IsNotFound());   // another partition's
+  // Stored: the 37 leaves and the subtrees of 16 leaves and up (two of 16,
+  // one of 32); those of 2, 4 and 8 are hashed from their leaves.
+  auto cur = lmdb::Cursor::Open(*txn, *dbi);
+  REQUIRE_OK(cur);
+  int entries = 0;
+  for (bool ok = (*cur)->First(); ok; ok = (*cur)->Next()) ++entries;
+  CHECK(entries == 37 + 2 + 1);
+}
+
+TEST_CASE("leaves appended in batches of any size make the tree one at a time makes", "[merkle]") {
+  StoredTree one, batched;
+  std::vector<std::string> leaves;
+  for (int i = 0; i < 300; ++i) leaves.push_back(LeafHash("b" + std::to_string(i)));
+  for (const std::string& leaf : leaves) one.Append(leaf);
+  size_t at = 0;
+  for (size_t n : {1, 15, 1, 16, 17, 2, 64, 100, 84}) {
+    const std::vector<std::string> part(leaves.begin() + static_cast<long>(at),
+                                        leaves.begin() + static_cast<long>(at + n));
+    REQUIRE_OK(batched.env->RunWrite(
+        [&](lmdb::Txn& txn) { return batched.tree->Append(txn, 0, at, part); }));
+    at += n;
+  }
+  REQUIRE(at == leaves.size());
+  auto a = one.Read();
+  auto b = batched.Read();
+  for (uint64_t n = 1; n <= leaves.size(); n += 7) {
+    CHECK(*one.tree->Root(*a, 0, n) == *batched.tree->Root(*b, 0, n));
+    CHECK(*batched.tree->Root(*b, 0, n) == ReferenceRoot(leaves, 0, n));
+  }
+  // A batch that starts anywhere but the end is refused.
+  CHECK_FALSE(batched.env
+                  ->RunWrite([&](lmdb::Txn& txn) {
+                    return batched.tree->Append(txn, 0, 299, std::vector<std::string>{leaves[0]});
+                  })
+                  .ok());
+  CHECK_FALSE(batched.env
+                  ->RunWrite([&](lmdb::Txn& txn) {
+                    return batched.tree->Append(txn, 0, 301, std::vector<std::string>{leaves[0]});
+                  })
+                  .ok());
 }
 
 TEST_CASE("a leaf appended out of turn, or over an existing one, is refused", "[merkle]") {
