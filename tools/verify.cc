@@ -86,6 +86,12 @@ int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
 int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const std::string& key,
               bool read_models) {
   auto log = OpenLogForReading(g, /*check_pages=*/true);
+  if (log.status().IsCorruption()) {
+    // Damage found before a record could be read (a page, a meta page, a
+    // truncated file) is a finding, like a broken chain: exit 1.
+    std::cout << "verify FAILED: " << log.status().message() << "\n";
+    return 1;
+  }
   if (!log.ok()) return Fail(log.status());
   engine::VerifyOptions options;
   const bool kafka = (*log)->Partitions() > 1;

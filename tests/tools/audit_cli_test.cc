@@ -615,3 +615,28 @@ TEST_CASE("checkpoint, prove and replay refuse what is not there or not an id, w
 }
 
 }  // namespace
+
+TEST_CASE("verify over a damaged or truncated journal file says FAILED and exits 1", "[audit]") {
+  Audit a;
+  REQUIRE(
+      a.Run("data", {"submit", "--file", "-", "--quiet"}, Intake("DJ-1") + Intake("DJ-2")).status ==
+      0);
+  const std::string file = a.Path("data/journal/data.mdb");
+  const std::string bytes = ReadFile(file);
+  REQUIRE(bytes.size() > 3 * 4096);
+  SECTION("truncated to three pages") { WriteFile(file, bytes.substr(0, 3 * 4096)); }
+  SECTION("both meta pages name another page size") {
+    std::string damaged = bytes;
+    for (size_t page : {size_t{0}, size_t{4096}}) {
+      // The page header (16 bytes), then the meta's magic, version, address
+      // and map size (24): its page size, 4096 -> 4352.
+      damaged[page + 16 + 24 + 1] = static_cast<char>(damaged[page + 16 + 24 + 1] ^ 0x01);
+    }
+    WriteFile(file, damaged);
+  }
+  const Output o = a.Run("data", {"verify"});
+  INFO(Describe("verify", o));
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "verify FAILED: "));
+  CHECK_FALSE(Contains(o.out, "verify ok"));
+}
