@@ -37,6 +37,9 @@ struct DecideContext {
   const workflows::Registry* workflows = nullptr;
   const std::map<std::string, std::shared_ptr<const BusinessCalendar>, std::less<>>* calendars =
       nullptr;
+  // CommandDigest of the command decided, when the caller has it already
+  // (computed on the decoder's thread); empty: the decision computes it.
+  std::string_view command_digest;
 };
 
 // The built-in action the ticker sends when a deadline passes: data

@@ -74,9 +74,10 @@ class Emitter {
  public:
   // `state` (not owned) is the case, folded in place; `events` (not owned)
   // receives the events, after any already in it.
+  // `digest`: CommandDigest(cmd) when known, else empty (computed here).
   Emitter(CaseState* state, const Command& cmd, const workflows::Definition& def, int64_t now,
-          EventBuffer* events)
-      : state_(*state), cmd_(cmd), def_(def), now_(now), events_(*events) {}
+          EventBuffer* events, std::string_view digest = {})
+      : state_(*state), cmd_(cmd), def_(def), now_(now), events_(*events), digest_(digest) {}
 
   Event* Begin(std::string_view action, std::string_view to_state) {
     Event& e = *events_.Add();
@@ -84,7 +85,9 @@ class Emitter {
     const uint64_t seq = state_.last_seq() + 1;
     e.set_case_id(cmd_.case_id());
     e.set_case_seq(seq);
-    if (events_.size() == 1 && !cmd_.id().empty()) e.set_command_digest(CommandDigest(cmd_));
+    if (events_.size() == 1 && !cmd_.id().empty()) {
+      e.set_command_digest(digest_.empty() ? CommandDigest(cmd_) : std::string(digest_));
+    }
     std::string& event_id = *e.mutable_event_id();
     event_id.assign(cmd_.case_id()).push_back('/');
     char digits[20];
@@ -111,6 +114,7 @@ class Emitter {
   const workflows::Definition& def_;
   int64_t now_;
   EventBuffer& events_;
+  std::string_view digest_;
 };
 
 class Decision {
@@ -125,7 +129,7 @@ class Decision {
         now_(now),
         state_(*state),
         events_(*events),
-        out_(state, cmd, def, now, events) {}
+        out_(state, cmd, def, now, events, ctx.command_digest) {}
 
   // The migrate command (kMigrateAction) on a case of def_'s version.
   Status RunMigrate(const CaseState* state);

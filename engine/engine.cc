@@ -186,7 +186,15 @@ class BatchWriter {
 
   // Decides and writes one command. `written`, when given, receives what an
   // accepted command wrote on its case.
-  Status ApplyOne(const Command& cmd, Answer* answer, AppliedCommand* written = nullptr) {
+  // `digest`: CommandDigest(cmd) when the caller has it, else empty.
+  Status ApplyOne(const Command& cmd, Answer* answer, AppliedCommand* written = nullptr,
+                  std::string_view digest = {}) {
+    // Every decision of this command (and only of it) sees the digest.
+    ctx_.command_digest = digest;
+    struct Forget {
+      DecideContext& ctx;
+      ~Forget() { ctx.command_digest = {}; }
+    } forget{ctx_};
     auto reject = [&](Status why) {
       answer->kind = Answer::Kind::kRejected;
       answer->status = std::move(why);
@@ -218,7 +226,8 @@ class BatchWriter {
         // The id is bound to the body it was first accepted with: the same
         // body again is a resend; another body under it would be dropped
         // silently if answered "duplicate".
-        if (!prior.digest.empty() && prior.digest != CommandDigest(cmd)) {
+        if (!prior.digest.empty() &&
+            prior.digest != (digest.empty() ? CommandDigest(cmd) : std::string(digest))) {
           return reject(Status::Conflict(
               "command id \"" + cmd.id() + "\" was first used for another command, on case " +
               prior.case_id + " (its version " + std::to_string(prior.case_seq) +
@@ -323,10 +332,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(events::Log* log, Config config, En
 }
 
 Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* answers,
-                     ApplyStats* stats) {
+                     ApplyStats* stats, std::span<const std::string> digests) {
   ApplyStats local;
   Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
-    Status decided = ApplyInBatch(batch, commands, answers, &local);
+    Status decided = ApplyInBatch(batch, commands, answers, &local, nullptr, digests);
     if (decided.ok()) CASEGRID_CRASH_POINT("engine.apply.decided");
     return decided;
   });
@@ -340,14 +349,16 @@ Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* ans
 
 Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> commands,
                             std::vector<Answer>* answers, ApplyStats* stats,
-                            std::vector<AppliedCommand>* applied) {
+                            std::vector<AppliedCommand>* applied,
+                            std::span<const std::string> digests) {
   answers->assign(commands.size(), Answer());
   if (applied != nullptr) applied->assign(commands.size(), AppliedCommand());
   *stats = ApplyStats();
   BatchWriter writer(*store_, batch, config_, env_, stats);
   for (size_t i = 0; i < commands.size(); ++i) {
     CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(commands[i], &(*answers)[i],
-                                             applied != nullptr ? &(*applied)[i] : nullptr));
+                                             applied != nullptr ? &(*applied)[i] : nullptr,
+                                             i < digests.size() ? digests[i] : std::string_view()));
   }
   return Status::Ok();
 }

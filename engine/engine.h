@@ -62,8 +62,11 @@ class Engine {
   // Applies `commands` in order as one batch. On OK, answers[i] is the answer
   // to commands[i] and everything accepted is durable. On a non-OK Status (I/O,
   // Fatal) nothing of the batch was written and no answer is valid.
+  // `digests`, when given, holds CommandDigest(commands[i]) for each command
+  // with an id (computed off the writer's thread: server::DecodeAhead);
+  // empty, or an empty entry: the engine computes it.
   Status Apply(std::span<const casegrid::v1::Command> commands, std::vector<Answer>* answers,
-               ApplyStats* stats = nullptr);
+               ApplyStats* stats = nullptr, std::span<const std::string> digests = {});
 
   // As Apply, inside a batch the caller runs and commits (a worker's Kafka
   // transaction, which writes the answers with the events; a migration, which
@@ -72,7 +75,8 @@ class Engine {
   // command met it and the events it wrote there (sealed).
   Status ApplyInBatch(events::Batch& batch, std::span<const casegrid::v1::Command> commands,
                       std::vector<Answer>* answers, ApplyStats* stats,
-                      std::vector<AppliedCommand>* applied = nullptr);
+                      std::vector<AppliedCommand>* applied = nullptr,
+                      std::span<const std::string> digests = {});
 
   // Turns every deadline due before `now_micros` into events, in one batch.
   Result<ApplyStats> Tick(int64_t now_micros);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/command_json.h"
+#include "engine/decider.h"
 #include "engine/engine.h"
 
 namespace casegrid::server {
@@ -25,6 +26,9 @@ namespace casegrid::server {
 // skipped but counted.
 struct DecodedBatch {
   std::vector<casegrid::v1::Command> commands;
+  // engine::CommandDigest of each command with an id ("" without), computed
+  // here so that the writer's thread does not: Engine::Apply's `digests`.
+  std::vector<std::string> digests;
   std::vector<uint64_t> lines;                         // line number of each command
   std::vector<std::pair<uint64_t, Status>> bad_lines;  // lines that did not decode
   uint64_t bytes_consumed = 0;                         // input bytes up to this batch's end
@@ -76,6 +80,7 @@ class DecodeAhead {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         auto cmd = engine::ParseCommandJson(line);
         if (cmd.ok()) {
+          batch.digests.push_back(cmd->id().empty() ? std::string() : engine::CommandDigest(*cmd));
           batch.commands.push_back(std::move(cmd).value());
           batch.lines.push_back(line_no);
         } else {

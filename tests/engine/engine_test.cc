@@ -79,6 +79,40 @@ TEST_CASE("a command id sent again with another body is a conflict, not a duplic
   }
 }
 
+TEST_CASE(
+    "digests given with the commands (the decoder's) are recorded and checked as the "
+    "engine's own",
+    "[engine]") {
+  Rig with, without;
+  const auto cmds = Lifecycle("LS-1");
+  std::vector<std::string> digests;
+  for (const Command& c : cmds) digests.push_back(engine::CommandDigest(c));
+  std::vector<engine::Answer> answers;
+  REQUIRE_OK(with.engine->Apply(cmds, &answers, nullptr, digests));
+  for (const auto& a : answers) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+  without.Apply(cmds);
+  auto digests_of = [](Rig& rig) {
+    std::vector<std::string> out;
+    REQUIRE_OK(rig.log->ReadCase("LS-1", [&](uint64_t, std::string_view r) {
+      v1::Event e;
+      REQUIRE(e.ParseFromArray(r.data(), static_cast<int>(r.size())));
+      out.push_back(e.command_digest());
+      return true;
+    }));
+    return out;
+  };
+  CHECK(digests_of(with) == digests_of(without));
+  // A resend with its digest is a duplicate; another body under the id, with
+  // its own digest, a conflict.
+  std::vector<Command> resend = {cmds[0]};
+  REQUIRE_OK(with.engine->Apply(resend, &answers, nullptr, {&digests[0], 1}));
+  CHECK(answers[0].kind == engine::Answer::Kind::kDuplicate);
+  resend[0].set_at_micros(cmds[0].at_micros() + 1);
+  const std::string other = engine::CommandDigest(resend[0]);
+  REQUIRE_OK(with.engine->Apply(resend, &answers, nullptr, {&other, 1}));
+  CHECK(answers[0].status.IsConflict());
+}
+
 TEST_CASE("a command's digest covers everything but its id", "[engine]") {
   const Command base = Lifecycle("LS-1")[1];
   Command renamed = base;

@@ -43,7 +43,11 @@ TEST_CASE(
     ++batches;
     CHECK(batch.commands.size() <= 2);
     REQUIRE(batch.lines.size() == batch.commands.size());
+    REQUIRE(batch.digests.size() == batch.commands.size());
     for (size_t i = 0; i < batch.commands.size(); ++i) {
+      // The digest the engine would compute, done on the decoder's thread.
+      CHECK(batch.digests[i] == casegrid::engine::CommandDigest(batch.commands[i]));
+      CHECK(batch.digests[i].size() == 16);
       cases.push_back(batch.commands[i].case_id());
       lines.push_back(batch.lines[i]);
     }
