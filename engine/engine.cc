@@ -24,6 +24,22 @@ using casegrid::v1::Event;
 // between the sender and the engine); later is rejected as "in the future".
 constexpr int64_t kFutureToleranceMicros = 5 * 60 * timeutil::kMicrosPerSecond;
 
+// Whether each decided event, once sealed (its prev_hash, hash and
+// recorded time added: kSealBytes at most), fits events::kMaxRecordBytes.
+Status CheckEventSizes(const EventBuffer& events) {
+  constexpr size_t kSealBytes = 2 * (2 + 32) + 11;
+  for (const Event& e : events) {
+    const size_t bytes = e.ByteSizeLong() + kSealBytes;
+    if (bytes > events::kMaxRecordBytes) {
+      return Status::InvalidArgument("its " + std::string(PayloadName(e)) + " event would be " +
+                                     std::to_string(bytes) + " bytes, over the log's limit of " +
+                                     std::to_string(events::kMaxRecordBytes) +
+                                     " per event: send less data");
+    }
+  }
+  return Status::Ok();
+}
+
 // Everything the engine does inside one log batch.
 class BatchWriter {
  public:
@@ -269,6 +285,10 @@ class BatchWriter {
       answer->events = static_cast<uint32_t>(events.size());
       return Status::Ok();
     };
+    // Events the log could not take (events::kMaxRecordBytes) refuse the
+    // command alone, before its batch writes them. Only a command with much
+    // data can make one: the events are measured only then.
+    const bool large = cmd.data().ByteSizeLong() > events::kMaxRecordBytes / 4;
     if (!(found && AnyDue(state, at - 1))) {
       // The usual case: none of the case's own deadlines has passed, so the
       // command meets the stored case, which deciding folds its events into.
@@ -276,6 +296,7 @@ class BatchWriter {
       if (written != nullptr) written->before = state;
       Status decided =
           DecideAndEvolve(&state, found, cmd, **def, ContextFor(**def), at, &command_events_);
+      if (decided.ok() && large) decided = CheckEventSizes(command_events_);
       if (!decided.ok()) return reject(std::move(decided));
       // Accepted: time has reached `at` for every case (not this one's deadlines).
       CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
@@ -289,6 +310,7 @@ class BatchWriter {
     const uint64_t simulated_seq = probe.last_seq();
     Status decided =
         DecideAndEvolve(&probe, true, cmd, **def, ContextFor(**def), at, &command_events_);
+    if (decided.ok() && large) decided = CheckEventSizes(command_events_);
     if (!decided.ok()) return reject(std::move(decided));
     CASEGRID_RETURN_IF_ERROR(FireDue(at - 1));
     CASEGRID_RETURN_IF_ERROR(Load(cmd.case_id(), &state, &found));

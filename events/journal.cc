@@ -33,6 +33,7 @@ class JournalBatch final : public Batch {
       : txn_(txn), dbi_(dbi), first_seq_(last_seq + 1), next_seq_(last_seq + 1) {}
 
   Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) override {
+    CASEGRID_RETURN_IF_ERROR(CheckRecordSize(case_id, case_seq, record));
     const uint64_t seq = next_seq_;
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.events, codec::EventKey(seq), record, MDB_APPEND));
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.case_index, codec::CaseSeqKey(case_id, case_seq),

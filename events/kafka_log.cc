@@ -144,6 +144,7 @@ class KafkaBatch final : public Batch {
   KafkaBatch(lmdb::Txn& txn, PendingEvents* pending, int32_t only_partition, int32_t partitions)
       : txn_(txn), pending_(pending), only_partition_(only_partition), partitions_(partitions) {}
   Status Append(std::string_view case_id, uint64_t case_seq, std::string_view record) override {
+    CASEGRID_RETURN_IF_ERROR(CheckRecordSize(case_id, case_seq, record));
     if (only_partition_ >= 0 && PartitionOfKey(case_id, partitions_) != only_partition_) {
       return Status::InvalidArgument("case " + std::string(case_id) + " lives in partition " +
                                      std::to_string(PartitionOfKey(case_id, partitions_)) +

@@ -13,6 +13,14 @@ Result<uint64_t> Log::PartitionEnd(int32_t partition) {
 
 Result<std::string> Log::Witness(int32_t, uint64_t) { return std::string(); }
 
+Status CheckRecordSize(std::string_view case_id, uint64_t case_seq, std::string_view record) {
+  if (record.size() <= kMaxRecordBytes) return Status::Ok();
+  return Status::InvalidArgument("event " + std::to_string(case_seq) + " of case " +
+                                 std::string(case_id) + " is " + std::to_string(record.size()) +
+                                 " bytes, over the log's limit of " +
+                                 std::to_string(kMaxRecordBytes) + " per event");
+}
+
 Result<std::vector<uint64_t>> Log::UpdateTrees() {
   return Status::NotFound(Describe() + " keeps no Merkle tree");
 }

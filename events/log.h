@@ -50,6 +50,17 @@ struct BatchEnd {
 // (none for a batch without events).
 using DurableHook = std::function<Status(lmdb::Txn& txn, const std::vector<BatchEnd>& ends)>;
 
+// The largest sealed record a log takes: below Kafka's default
+// message.max.bytes (1 MiB), with room for the record's key and headers, so
+// that no event can be refused by the broker after its batch began.
+// Batch::Append refuses a larger one (InvalidArgument; the batch then writes
+// nothing); the engine refuses the command that would make one before that,
+// alone (engine/engine.h).
+inline constexpr size_t kMaxRecordBytes = 512 * 1024;
+
+// Append's refusal of a record over kMaxRecordBytes (both backends).
+Status CheckRecordSize(std::string_view case_id, uint64_t case_seq, std::string_view record);
+
 // One atomic unit of writing: the events appended and whatever the caller
 // writes in the local transaction become durable together, or none of them.
 class Batch {

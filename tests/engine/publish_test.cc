@@ -254,3 +254,46 @@ TEST_CASE("a definitions follower folds in what others publish, once, and stops 
   CHECK(Contains(broken.status().message(), "casegrid:workflows/1 differs"));
   CHECK(fourth.CatchUp(*rig.log, &tampered).status().IsCorruption());
 }
+
+TEST_CASE("a command whose event the log could not take is refused alone, before its batch",
+          "[publish]") {
+  Rig rig;
+  // petition-125 v2: `urge` takes twelve text fields and carries them whole
+  // (a transition event): a definition a supervisor may well publish.
+  WorkflowDefinition def = Shipped("petition-125");
+  def.set_version(2);
+  for (auto& a : *def.mutable_actions()) {
+    if (a.name() != "urge") continue;
+    a.clear_emits();
+    a.clear_fields();
+    for (int i = 0; i < 12; ++i) {
+      auto* f = a.add_fields();
+      f->set_name("f" + std::to_string(i));
+      f->set_type(casegrid::v1::STRING);
+    }
+  }
+  REQUIRE_OK(engine::Publish(*rig.engine, def, "id: petition-125\n...", "p2.yaml",
+                             RuleChangeBy("sup01", "urging with the full file")));
+  rig.Apply({Cmd("BIG-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData())});
+  const uint64_t before = rig.Events();
+  auto urge = [](size_t bytes_each, int fields) {
+    std::string data = "{";
+    for (int i = 0; i < fields; ++i) {
+      data += std::string(i == 0 ? "" : ",") + "\"f" + std::to_string(i) + "\":\"" +
+              std::string(bytes_each, 'y') + "\"";
+    }
+    return Cmd("BIG-1", "urge", kCentre, "2026-09-01T09:30:00+08:00", data + "}");
+  };
+  // 12 x 60,000 bytes: about 720 KB in one event. The small urge after it
+  // in the same batch goes through.
+  const auto answers = rig.Apply({urge(60000, 12), urge(10, 2)});
+  REQUIRE(answers.size() == 2);
+  INFO(answers[0].status.ToString());
+  CHECK(answers[0].kind == engine::Answer::Kind::kRejected);
+  CHECK(answers[0].status.IsInvalidArgument());
+  CHECK(Contains(answers[0].status.message(), "over the log's limit of 524288 per event"));
+  CHECK(answers[1].kind == engine::Answer::Kind::kAccepted);
+  CHECK(rig.Events() == before + 1);
+  // Half as much fits.
+  CHECK(rig.Apply({urge(30000, 12)})[0].kind == engine::Answer::Kind::kAccepted);
+}

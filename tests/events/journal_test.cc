@@ -402,3 +402,23 @@ TEST_CASE("a re-sealed event whose prev_hash points elsewhere is refused at that
   CHECK(replay.IsCorruption());
   CHECK(test::Contains(replay.message(), "event LS-A/2 (case LS-A, seq 2)"));
 }
+
+TEST_CASE("a record over the log's limit is refused by Append, and its batch writes nothing",
+          "[journal]") {
+  test::TempDir dir;
+  auto log = events::OpenJournal(dir.path(), {});
+  REQUIRE_OK(log);
+  const Status s = (*log)->RunBatch([&](events::Batch& b) -> Status {
+    CASEGRID_RETURN_IF_ERROR(b.Append("OK-1", 1, std::string(100, 'a')));
+    return b.Append("BIG-1", 1, std::string(events::kMaxRecordBytes + 1, 'b'));
+  });
+  INFO(s.ToString());
+  CHECK(s.IsInvalidArgument());
+  CHECK(test::Contains(s.message(), "event 1 of case BIG-1 is 524289 bytes"));
+  CHECK((*log)->Stats()->events == 0);
+  // Exactly the limit is taken.
+  REQUIRE_OK((*log)->RunBatch([&](events::Batch& b) {
+    return b.Append("EDGE-1", 1, std::string(events::kMaxRecordBytes, 'c'));
+  }));
+  CHECK((*log)->Stats()->events == 1);
+}
