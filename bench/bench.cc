@@ -125,7 +125,7 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
   while (decoder.Next(&decoded)) {
     if (!decoded.bad_lines.empty()) return decoded.bad_lines.front().second;
     engine::ApplyStats stats;
-    CASEGRID_RETURN_IF_ERROR(engine.Apply(decoded.commands, &answers, &stats, decoded.digests));
+    CASEGRID_RETURN_IF_ERROR(engine.Apply(decoded.commands, &answers, &stats, decoded.prepared()));
     for (const auto& a : answers) {
       if (a.kind != engine::Answer::Kind::kAccepted) {
         return Status::Fatal(std::string("bench command ") +

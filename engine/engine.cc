@@ -202,9 +202,10 @@ class BatchWriter {
 
   // Decides and writes one command. `written`, when given, receives what an
   // accepted command wrote on its case.
-  // `digest`: CommandDigest(cmd) when the caller has it, else empty.
+  // `digest`: CommandDigest(cmd) when the caller has it, else empty;
+  // `text_checked`: the caller ran CheckCommandText (Prepared).
   Status ApplyOne(const Command& cmd, Answer* answer, AppliedCommand* written = nullptr,
-                  std::string_view digest = {}) {
+                  std::string_view digest = {}, bool text_checked = false) {
     // Every decision of this command (and only of it) sees the digest.
     ctx_.command_digest = digest;
     struct Forget {
@@ -218,7 +219,9 @@ class BatchWriter {
     };
     // Nothing that protobuf could not read back, or LMDB could not key, gets
     // near the store (base/text.h).
-    if (Status s = CheckCommandText(cmd); !s.ok()) return reject(std::move(s));
+    if (!text_checked) {
+      if (Status s = CheckCommandText(cmd); !s.ok()) return reject(std::move(s));
+    }
     if (cmd.action() == kBreachAction || cmd.action() == kWarnAction) {
       return reject(Status::InvalidArgument("action \"" + cmd.action() +
                                             "\" is reserved for the engine's deadline ticker"));
@@ -354,10 +357,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(events::Log* log, Config config, En
 }
 
 Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* answers,
-                     ApplyStats* stats, std::span<const std::string> digests) {
+                     ApplyStats* stats, const Prepared& prepared) {
   ApplyStats local;
   Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
-    Status decided = ApplyInBatch(batch, commands, answers, &local, nullptr, digests);
+    Status decided = ApplyInBatch(batch, commands, answers, &local, nullptr, prepared);
     if (decided.ok()) CASEGRID_CRASH_POINT("engine.apply.decided");
     return decided;
   });
@@ -371,16 +374,17 @@ Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* ans
 
 Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> commands,
                             std::vector<Answer>* answers, ApplyStats* stats,
-                            std::vector<AppliedCommand>* applied,
-                            std::span<const std::string> digests) {
+                            std::vector<AppliedCommand>* applied, const Prepared& prepared) {
   answers->assign(commands.size(), Answer());
   if (applied != nullptr) applied->assign(commands.size(), AppliedCommand());
   *stats = ApplyStats();
   BatchWriter writer(*store_, batch, config_, env_, stats);
   for (size_t i = 0; i < commands.size(); ++i) {
+    const std::string_view digest =
+        i < prepared.digests.size() ? std::string_view(prepared.digests[i]) : std::string_view();
     CASEGRID_RETURN_IF_ERROR(writer.ApplyOne(commands[i], &(*answers)[i],
-                                             applied != nullptr ? &(*applied)[i] : nullptr,
-                                             i < digests.size() ? digests[i] : std::string_view()));
+                                             applied != nullptr ? &(*applied)[i] : nullptr, digest,
+                                             prepared.text_checked));
   }
   return Status::Ok();
 }

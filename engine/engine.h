@@ -51,6 +51,18 @@ struct AppliedCommand {
   std::vector<casegrid::v1::Event> events;
 };
 
+// What a caller did for a batch of commands off the writer's thread
+// (server::DecodeAhead), so that the engine does not do it again.
+struct Prepared {
+  // CommandDigest(commands[i]) of each command with an id. Empty, or an
+  // empty entry: the engine computes it.
+  std::span<const std::string> digests;
+  // Every command passed CheckCommandText (the caller dropped those that did
+  // not): the engine skips that check. A command that did not pass would
+  // reach the store unchecked, so only a caller that checked says so.
+  bool text_checked = false;
+};
+
 class Engine {
  public:
   // Opens the engine's state store in `log`'s local store and folds into it
@@ -62,11 +74,9 @@ class Engine {
   // Applies `commands` in order as one batch. On OK, answers[i] is the answer
   // to commands[i] and everything accepted is durable. On a non-OK Status (I/O,
   // Fatal) nothing of the batch was written and no answer is valid.
-  // `digests`, when given, holds CommandDigest(commands[i]) for each command
-  // with an id (computed off the writer's thread: server::DecodeAhead);
-  // empty, or an empty entry: the engine computes it.
+  // `prepared`: what the caller already did for these commands (Prepared).
   Status Apply(std::span<const casegrid::v1::Command> commands, std::vector<Answer>* answers,
-               ApplyStats* stats = nullptr, std::span<const std::string> digests = {});
+               ApplyStats* stats = nullptr, const Prepared& prepared = {});
 
   // As Apply, inside a batch the caller runs and commits (a worker's Kafka
   // transaction, which writes the answers with the events; a migration, which
@@ -76,7 +86,7 @@ class Engine {
   Status ApplyInBatch(events::Batch& batch, std::span<const casegrid::v1::Command> commands,
                       std::vector<Answer>* answers, ApplyStats* stats,
                       std::vector<AppliedCommand>* applied = nullptr,
-                      std::span<const std::string> digests = {});
+                      const Prepared& prepared = {});
 
   // Turns every deadline due before `now_micros` into events, in one batch.
   Result<ApplyStats> Tick(int64_t now_micros);

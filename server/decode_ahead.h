@@ -21,14 +21,17 @@
 
 namespace casegrid::server {
 
-// One batch: the commands that decoded, and the lines that did not, each with
-// the InvalidArgument saying why (engine::ParseCommandJson). Blank lines are
-// skipped but counted.
+// One batch: the commands that decoded and passed engine::CheckCommandText,
+// and the lines that did not, each with the InvalidArgument saying why
+// (engine::ParseCommandJson, CheckCommandText). Blank lines are skipped but
+// counted.
 struct DecodedBatch {
   std::vector<casegrid::v1::Command> commands;
   // engine::CommandDigest of each command with an id ("" without), computed
-  // here so that the writer's thread does not: Engine::Apply's `digests`.
+  // here so that the writer's thread does not.
   std::vector<std::string> digests;
+  // For Engine::Apply: the digests, and the text check done.
+  engine::Prepared prepared() const { return {.digests = digests, .text_checked = true}; }
   std::vector<uint64_t> lines;                         // line number of each command
   std::vector<std::pair<uint64_t, Status>> bad_lines;  // lines that did not decode
   uint64_t bytes_consumed = 0;                         // input bytes up to this batch's end
@@ -55,12 +58,14 @@ class DecodeAhead {
   DecodeAhead(const DecodeAhead&) = delete;
   DecodeAhead& operator=(const DecodeAhead&) = delete;
 
-  // Waits for the next batch in input order; false once the input is
-  // exhausted and every batch was handed out.
+  // Waits for the next batch in input order and stores it in `out`; false
+  // once the input is exhausted and every batch was handed out. What `out`
+  // held before is handed to the decoding thread to free.
   bool Next(DecodedBatch* out) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return !ready_.empty() || done_; });
     if (ready_.empty()) return false;
+    if (!done_) spent_.push_back(std::move(*out));
     *out = std::move(ready_.front());
     ready_.pop_front();
     cv_.notify_all();
@@ -80,6 +85,9 @@ class DecodeAhead {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         auto cmd = engine::ParseCommandJson(line);
         if (cmd.ok()) {
+          if (Status text = engine::CheckCommandText(*cmd); !text.ok()) cmd = std::move(text);
+        }
+        if (cmd.ok()) {
           batch.digests.push_back(cmd->id().empty() ? std::string() : engine::CommandDigest(*cmd));
           batch.commands.push_back(std::move(cmd).value());
           batch.lines.push_back(line_no);
@@ -88,11 +96,16 @@ class DecodeAhead {
         }
       }
       batch.bytes_consumed = bytes;
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return ready_.size() < depth_ || stop_; });
-      if (stop_) return;
-      ready_.push_back(std::move(batch));
-      cv_.notify_all();
+      std::deque<DecodedBatch> spent;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return ready_.size() < depth_ || stop_; });
+        if (stop_) return;
+        ready_.push_back(std::move(batch));
+        spent.swap(spent_);
+        cv_.notify_all();
+      }
+      // `spent` is freed here, outside the lock, on this thread.
     }
     std::lock_guard<std::mutex> lock(mu_);
     done_ = true;
@@ -104,6 +117,7 @@ class DecodeAhead {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<DecodedBatch> ready_;    // GUARDED_BY(mu_)
+  std::deque<DecodedBatch> spent_;    // GUARDED_BY(mu_): batches the caller is done with
   bool done_ = false, stop_ = false;  // GUARDED_BY(mu_)
   std::thread thread_;                // last: starts after the members above exist
 };

@@ -95,7 +95,7 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
     }
     if (!batch.commands.empty()) {
       engine::ApplyStats stats;
-      Status s = session->engine->Apply(batch.commands, &answers, &stats, batch.digests);
+      Status s = session->engine->Apply(batch.commands, &answers, &stats, batch.prepared());
       if (!s.ok()) {
         return Fail(s.WithContext("stopped before " + name + ":" +
                                   std::to_string(batch.lines.front()) +

@@ -88,7 +88,7 @@ TEST_CASE(
   std::vector<std::string> digests;
   for (const Command& c : cmds) digests.push_back(engine::CommandDigest(c));
   std::vector<engine::Answer> answers;
-  REQUIRE_OK(with.engine->Apply(cmds, &answers, nullptr, digests));
+  REQUIRE_OK(with.engine->Apply(cmds, &answers, nullptr, {.digests = digests}));
   for (const auto& a : answers) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
   without.Apply(cmds);
   auto digests_of = [](Rig& rig) {
@@ -105,11 +105,11 @@ TEST_CASE(
   // A resend with its digest is a duplicate; another body under the id, with
   // its own digest, a conflict.
   std::vector<Command> resend = {cmds[0]};
-  REQUIRE_OK(with.engine->Apply(resend, &answers, nullptr, {&digests[0], 1}));
+  REQUIRE_OK(with.engine->Apply(resend, &answers, nullptr, {.digests = {&digests[0], 1}}));
   CHECK(answers[0].kind == engine::Answer::Kind::kDuplicate);
   resend[0].set_at_micros(cmds[0].at_micros() + 1);
   const std::string other = engine::CommandDigest(resend[0]);
-  REQUIRE_OK(with.engine->Apply(resend, &answers, nullptr, {&other, 1}));
+  REQUIRE_OK(with.engine->Apply(resend, &answers, nullptr, {.digests = {&other, 1}}));
   CHECK(answers[0].status.IsConflict());
 }
 

@@ -20,10 +20,13 @@ std::string Line(const std::string& id) {
 }  // namespace
 
 TEST_CASE(
-    "decode-ahead hands out batches in input order and numbers each line that does not decode",
+    "decode-ahead hands out batches in input order and numbers each line that does not decode or "
+    "is not text",
     "[server]") {
-  const std::vector<std::string> input = {Line("A"), "",        Line("B"), "not json",
-                                          Line("C"), Line("D"), "  ",      Line("E")};
+  // The last line's id and case hold a control character (CheckCommandText,
+  // done here: DecodedBatch::prepared() tells the engine so).
+  const std::vector<std::string> input = {Line("A"), "",   Line("B"), "not json",      Line("C"),
+                                          Line("D"), "  ", Line("E"), Line("F\\u0007")};
   size_t next = 0;
   uint64_t bytes = 0;
   for (const auto& line : input) bytes += line.size() + 1;
@@ -54,13 +57,16 @@ TEST_CASE(
     for (const auto& [line, status] : batch.bad_lines) {
       bad.push_back(line);
       CHECK(status.IsInvalidArgument());
+      if (line == 9) CHECK_THAT(status.message(), Catch::Contains("control character"));
     }
+    CHECK(batch.prepared().text_checked);
+    CHECK(batch.prepared().digests.size() == batch.commands.size());
     CHECK(batch.bytes_consumed >= consumed);
     consumed = batch.bytes_consumed;
   }
   CHECK(cases == std::vector<std::string>{"A", "B", "C", "D", "E"});
   CHECK(lines == std::vector<uint64_t>{1, 3, 5, 6, 8});
-  CHECK(bad == std::vector<uint64_t>{4});
+  CHECK(bad == std::vector<uint64_t>{4, 9});
   CHECK(batches == 3);
   CHECK(consumed == bytes);
   CHECK_FALSE(decoder.Next(&batch));
