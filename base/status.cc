@@ -20,6 +20,8 @@ std::string_view Status::CodeName(Code code) {
       return "unavailable";
     case Code::kFatal:
       return "fatal";
+    case Code::kUnauthenticated:
+      return "unauthenticated";
   }
   return "unknown";
 }

@@ -24,8 +24,9 @@ class [[nodiscard]] Status {
     kConflict = 3,    // stale `expect` or a concurrent writer: re-read, retry
     kCorruption = 4,  // checksum or hash chain mismatch: stop and investigate
     kIOError = 5,
-    kUnavailable = 6,  // transient: retry later
-    kFatal = 7,        // the writer is stopped: no further intake
+    kUnavailable = 6,      // transient: retry later
+    kFatal = 7,            // the writer is stopped: no further intake
+    kUnauthenticated = 8,  // no valid credential: who is asking is unknown
   };
 
   Status() = default;
@@ -37,6 +38,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string_view m) { return {Code::kIOError, m}; }
   static Status Unavailable(std::string_view m) { return {Code::kUnavailable, m}; }
   static Status Fatal(std::string_view m) { return {Code::kFatal, m}; }
+  static Status Unauthenticated(std::string_view m) { return {Code::kUnauthenticated, m}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -45,6 +47,7 @@ class [[nodiscard]] Status {
   bool IsNotFound() const { return code_ == Code::kNotFound; }
   bool IsConflict() const { return code_ == Code::kConflict; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
+  bool IsUnauthenticated() const { return code_ == Code::kUnauthenticated; }
 
   // "invalid argument: <message>"; "ok" for OK.
   std::string ToString() const;

@@ -44,8 +44,13 @@ Status CheckEventSizes(const EventBuffer& events) {
 class BatchWriter {
  public:
   BatchWriter(StateStore& store, events::Batch& batch, const Config& config, Env* env,
-              ApplyStats* stats)
-      : batch_(batch), store_(store, batch), config_(config), env_(env), stats_(stats) {
+              const std::string& os_account, ApplyStats* stats)
+      : batch_(batch),
+        store_(store, batch),
+        config_(config),
+        env_(env),
+        os_account_(os_account),
+        stats_(stats) {
     ctx_.org = config.org.get();
     ctx_.workflows = config.workflows.get();
     ctx_.calendars = &config.calendars;
@@ -106,6 +111,7 @@ class BatchWriter {
     const std::string* prev = &head.last_hash;
     for (auto& e : events) {
       e.set_recorded_micros(recorded);
+      if (!os_account_.empty()) e.set_os_account(os_account_);
       e.set_prev_hash(*prev);
       std::string record = events::SealEvent(&e);
       CASEGRID_RETURN_IF_ERROR(batch_.Append(e.case_id(), e.case_seq(), record));
@@ -331,6 +337,7 @@ class BatchWriter {
   StateStore::Writer store_;
   const Config& config_;
   Env* env_;
+  const std::string& os_account_;
   ApplyStats* stats_;
   DecideContext ctx_;
   // The first block of each command's arena (ApplyOne).
@@ -378,7 +385,7 @@ Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> comma
   answers->assign(commands.size(), Answer());
   if (applied != nullptr) applied->assign(commands.size(), AppliedCommand());
   *stats = ApplyStats();
-  BatchWriter writer(*store_, batch, config_, env_, stats);
+  BatchWriter writer(*store_, batch, config_, env_, os_account_, stats);
   for (size_t i = 0; i < commands.size(); ++i) {
     const std::string_view digest =
         i < prepared.digests.size() ? std::string_view(prepared.digests[i]) : std::string_view();
@@ -393,22 +400,25 @@ Result<ApplyStats> Engine::Tick(int64_t now_micros) {
   ApplyStats stats;
   Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
-    BatchWriter writer(*store_, batch, config_, env_, &stats);
+    BatchWriter writer(*store_, batch, config_, env_, os_account_, &stats);
     return writer.FireDue(now_micros);
   });
   if (!s.ok()) return s;
   return stats;
 }
 
-Result<Event> Engine::AppendToDefinitionsChain(Event event) {
+Result<Event> Engine::AppendToChain(Event event) {
+  if (!events::IsReservedCaseId(event.case_id())) {
+    return Status::InvalidArgument("case " + event.case_id() + " is not one of the log's chains");
+  }
   ApplyStats stats;
   Event written;
   CASEGRID_RETURN_IF_ERROR(log_->RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
-    BatchWriter writer(*store_, batch, config_, env_, &stats);
+    BatchWriter writer(*store_, batch, config_, env_, os_account_, &stats);
     casegrid::v1::CaseState chain;
     bool found;
-    CASEGRID_RETURN_IF_ERROR(writer.Load(std::string(events::kDefinitionsChain), &chain, &found));
+    CASEGRID_RETURN_IF_ERROR(writer.Load(event.case_id(), &chain, &found));
     EventBuffer events;
     Event& e = *events.Add();
     e = event;

@@ -101,11 +101,17 @@ class Engine {
   Config* mutable_config() { return &config_; }
   events::Log* log() const { return log_; }
   Env* env() const { return env_; }
+  // The OS account of the command line this engine writes for (psql-style
+  // peer authority, docs/security.md): every event it seals from now on
+  // records it in `os_account`. Empty (the default): none, as for workers.
+  void set_os_account(std::string account) { os_account_ = std::move(account); }
 
-  // Numbers (case_seq, event_id), seals and appends `event` to the
-  // definitions chain (events::kDefinitionsChain) in a batch of its own;
-  // config() is unchanged (rules.h folds it in). Returns the event written.
-  Result<casegrid::v1::Event> AppendToDefinitionsChain(casegrid::v1::Event event);
+  // Numbers (case_seq, event_id), seals and appends `event` to its case id,
+  // one of the log's own chains (events::kDefinitionsChain,
+  // kDirectoryChain), in a batch of its own; config() is unchanged (rules.h
+  // and directory.h fold their chains). Returns the event written.
+  // InvalidArgument for a case id that is not a reserved one.
+  Result<casegrid::v1::Event> AppendToChain(casegrid::v1::Event event);
 
  private:
   Engine(events::Log* log, std::unique_ptr<StateStore> store, Config config, Env* env);
@@ -114,6 +120,7 @@ class Engine {
   std::unique_ptr<StateStore> store_;
   Config config_;
   Env* env_;
+  std::string os_account_;
 };
 
 }  // namespace casegrid::engine

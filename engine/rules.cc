@@ -102,7 +102,7 @@ Event ChainEvent(const RuleChange& change, int64_t now, const std::string& actio
 // Appends `event` to the engine's definitions chain and folds it into the
 // engine's configuration.
 Result<Event> AppendAndFold(Engine& engine, Event event) {
-  CASEGRID_ASSIGN_OR_RETURN(Event written, engine.AppendToDefinitionsChain(std::move(event)));
+  CASEGRID_ASSIGN_OR_RETURN(Event written, engine.AppendToChain(std::move(event)));
   Config* config = engine.mutable_config();
   CASEGRID_RETURN_IF_ERROR(ApplyDefinitionEvent(written, config));
   CASEGRID_RETURN_IF_ERROR(LoadCalendars(config));

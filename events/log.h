@@ -201,6 +201,8 @@ Status ScanAll(Log& log, const PositionVisitor& visit);
 // events (docs/workflows.md, "Publishing").
 inline constexpr std::string_view kReservedCasePrefix = "casegrid:";
 inline constexpr std::string_view kDefinitionsChain = "casegrid:workflows";
+// The directory of people (engine/directory.h): users, their grants, tokens.
+inline constexpr std::string_view kDirectoryChain = "casegrid:directory";
 inline bool IsReservedCaseId(std::string_view case_id) {
   return case_id.substr(0, kReservedCasePrefix.size()) == kReservedCasePrefix;
 }

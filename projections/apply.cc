@@ -270,7 +270,12 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kWorkflowPublished:
     case Event::kCategoryPinned:
     case Event::kCalendarPublished:
-      break;  // the definitions chain: no case view (projection.cc skips it)
+    case Event::kUserAdded:
+    case Event::kRoleGranted:
+    case Event::kRoleRevoked:
+    case Event::kTokenIssued:
+    case Event::kTokenRevoked:
+      break;  // the log's own chains: no case view (projection.cc skips them)
   }
   return Status::Ok();
 }

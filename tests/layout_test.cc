@@ -25,7 +25,7 @@ const std::map<std::string, std::set<std::string>> kPublic = {
     {"workflows", {"definition.h", "diff.h", "graph.h", "org.h", "validate.h", "yaml_proto.h"}},
     {"engine",
      {"engine.h", "rules.h", "migration.h", "recount.h", "verify.h", "command_json.h", "decider.h",
-      "calendar.h", "statutory_calendar.h", "whatif.h", "state_store.h"}},
+      "calendar.h", "statutory_calendar.h", "whatif.h", "state_store.h", "directory.h"}},
     {"projections", {"projection.h"}},
     {"server", {"worker.h", "command_sender.h", "decode_ahead.h"}},
     {"bench", {"bench.h"}},

@@ -131,6 +131,29 @@ struct SendOptions {
 };
 int RunSend(const GlobalOptions& g, const SendOptions& o);
 
+// The directory of people (engine/directory.h, docs/security.md). Changes
+// act with the authority of the OS account running casegrid on DIR (recorded
+// in each event); `by` names who makes them (default: that account). Each
+// change prints what it wrote: 0 written, 1 refused (nothing written, the
+// reason printed), 2 could not run.
+struct DirectoryOptions {
+  std::string by, reason;
+};
+int RunUsersAdd(const GlobalOptions& g, const DirectoryOptions& o, const std::string& user,
+                const std::string& name);
+// `users grant USER ROLE UNIT`, or with `revoke` `users revoke` (--reason required).
+int RunUsersGrant(const GlobalOptions& g, const DirectoryOptions& o, const std::string& user,
+                  const std::string& role, const std::string& unit, bool revoke);
+int RunUsersList(const GlobalOptions& g, bool json);
+// 2 when there is no such user.
+int RunUsersShow(const GlobalOptions& g, const std::string& user, bool json);
+// Prints the new token alone on stdout, shown this once; `expires` RFC 3339
+// or empty (until revoked).
+int RunTokensIssue(const GlobalOptions& g, const DirectoryOptions& o, const std::string& user,
+                   const std::string& label, const std::string& expires);
+int RunTokensRevoke(const GlobalOptions& g, const DirectoryOptions& o, const std::string& id);
+// Every token (of `user` when given): id, user, label and state; never a secret.
+int RunTokensList(const GlobalOptions& g, const std::string& user, bool json);
 // `casegrid workflow validate FILE...` (docs/workflows.md): prints every
 // problem of each workflow definition as "FILE:LINE:COL: message", or
 // "FILE: ok (workflow ID vN: S states, A actions, D deadlines)" for a valid

@@ -305,6 +305,61 @@ int main(int argc, char** argv) {
   c_wf_graph->add_option("--output,-o", wf_output, "file (default: stdout)");
   c_wf_graph->callback([&] { rc = RunWorkflowGraph(g, wf_id, wf_version, wf_format, wf_output); });
 
+  DirectoryOptions dir_change;
+  std::string dir_user, dir_name, dir_role, dir_unit, dir_label, dir_expires, dir_token;
+  bool dir_json = false;
+  auto* c_users = app.add_subcommand(
+      "users", "the directory of people: users, their roles and units (docs/security.md)");
+  c_users->require_subcommand(1);
+  auto* c_users_add = c_users->add_subcommand("add", "add a user to the directory");
+  c_users_add->add_option("user", dir_user, "the user id")->required();
+  c_users_add->add_option("--name", dir_name, "the name people know them by")->required();
+  c_users_add->add_option("--by", dir_change.by, "who adds them (default: your OS account)");
+  c_users_add->add_option("--reason", dir_change.reason, "why");
+  c_users_add->callback([&] { rc = RunUsersAdd(g, dir_change, dir_user, dir_name); });
+  for (const bool revoke : {false, true}) {
+    auto* c = c_users->add_subcommand(
+        revoke ? "revoke" : "grant",
+        revoke ? "take a role in a unit back from a user" : "give a user a role in a unit");
+    c->add_option("user", dir_user, "the user id")->required();
+    c->add_option("role", dir_role, "the role, e.g. unit, centre, supervisor")->required();
+    c->add_option("unit", dir_unit, "the unit code (casegrid org units)")->required();
+    c->add_option("--by", dir_change.by, "who changes it (default: your OS account)");
+    auto* reason = c->add_option("--reason", dir_change.reason, "why");
+    if (revoke) reason->required();
+    c->callback(
+        [&, revoke] { rc = RunUsersGrant(g, dir_change, dir_user, dir_role, dir_unit, revoke); });
+  }
+  auto* c_users_list = c_users->add_subcommand("list", "every user, their name and grants");
+  c_users_list->add_flag("--json", dir_json, "as JSON");
+  c_users_list->callback([&] { rc = RunUsersList(g, dir_json); });
+  auto* c_users_show = c_users->add_subcommand("show", "one user: grants and tokens");
+  c_users_show->add_option("user", dir_user, "the user id")->required();
+  c_users_show->add_flag("--json", dir_json, "as JSON");
+  c_users_show->callback([&] { rc = RunUsersShow(g, dir_user, dir_json); });
+
+  auto* c_tokens = app.add_subcommand(
+      "tokens", "API tokens that act for a user (programs, the web console; docs/security.md)");
+  c_tokens->require_subcommand(1);
+  auto* c_tokens_issue =
+      c_tokens->add_subcommand("issue", "issue a token for a user and print it, this once");
+  c_tokens_issue->add_option("user", dir_user, "the user it acts for")->required();
+  c_tokens_issue->add_option("--label", dir_label, "what it is for, e.g. \"12345 gateway\"");
+  c_tokens_issue->add_option("--expires", dir_expires,
+                             "when it stops working (RFC 3339; default: when revoked)");
+  c_tokens_issue->add_option("--by", dir_change.by, "who issues it (default: your OS account)");
+  c_tokens_issue->callback(
+      [&] { rc = RunTokensIssue(g, dir_change, dir_user, dir_label, dir_expires); });
+  auto* c_tokens_revoke = c_tokens->add_subcommand("revoke", "a token authenticates no more");
+  c_tokens_revoke->add_option("id", dir_token, "the token's id (tokens list)")->required();
+  c_tokens_revoke->add_option("--by", dir_change.by, "who revokes it (default: your OS account)");
+  c_tokens_revoke->add_option("--reason", dir_change.reason, "why")->required();
+  c_tokens_revoke->callback([&] { rc = RunTokensRevoke(g, dir_change, dir_token); });
+  auto* c_tokens_list = c_tokens->add_subcommand("list", "tokens: id, user, label, state");
+  c_tokens_list->add_option("--user", dir_user, "only this user's");
+  c_tokens_list->add_flag("--json", dir_json, "as JSON");
+  c_tokens_list->callback([&] { rc = RunTokensList(g, dir_user, dir_json); });
+
   RuleChangeOptions change;
   std::string wf_file, wf_category;
   auto* c_wf_publish = c_workflow->add_subcommand(

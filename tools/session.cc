@@ -1,5 +1,6 @@
 #include "tools/session.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -88,12 +89,20 @@ Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& opti
   return OpenLog(options, /*read_only=*/true, nullptr, check_pages);
 }
 
+std::string OsAccount() {
+  const uid_t uid = geteuid();
+  const passwd* pw = getpwuid(uid);
+  return pw != nullptr && pw->pw_name != nullptr ? std::string(pw->pw_name)
+                                                 : "uid " + std::to_string(uid);
+}
+
 Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_models) {
   Session s;
   CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false, env));
   CASEGRID_ASSIGN_OR_RETURN(auto config,
                             engine::LoadConfig(ResolveConfigDir(options), s.log.get()));
   CASEGRID_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(s.log.get(), std::move(config), env));
+  s.engine->set_os_account(OsAccount());
   projections::Options po;
   po.sync = options.sync;
   CASEGRID_ASSIGN_OR_RETURN(s.models,

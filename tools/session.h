@@ -66,7 +66,11 @@ Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& opti
 // the key of SigningKeyPath.
 Result<std::unique_ptr<events::Log>> OpenLogForWriting(const GlobalOptions& options);
 
+// The OS account this process runs as ("uid N" when it has no name).
+std::string OsAccount();
+
 // Opens journal, engine and read models; `env` must outlive the session.
+// The engine records OsAccount() on every event it writes (docs/security.md).
 // The read models are checked against the log (ReadModels::CheckLog) unless
 // `check_models` is false (`projections rebuild`, which replaces them).
 Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_models = true);

@@ -214,6 +214,18 @@ int PrintReplay(events::Log& log, const std::string& case_id) {
                     e.escalated().reason() + ")";
         } else if (e.has_case_dispatched()) {
           detail += " to " + e.case_dispatched().unit() + " (" + e.case_dispatched().level() + ")";
+        } else if (e.has_user_added()) {
+          detail += " " + e.user_added().user();
+        } else if (e.has_role_granted() || e.has_role_revoked()) {
+          const auto& r = e.has_role_granted() ? e.role_granted().role() : e.role_revoked().role();
+          const auto& u = e.has_role_granted() ? e.role_granted().unit() : e.role_revoked().unit();
+          const auto& who =
+              e.has_role_granted() ? e.role_granted().user() : e.role_revoked().user();
+          detail += " " + r + " in " + u + (e.has_role_granted() ? " to " : " from ") + who;
+        } else if (e.has_token_issued()) {
+          detail += " " + e.token_issued().token_id() + " for " + e.token_issued().user();
+        } else if (e.has_token_revoked()) {
+          detail += " " + e.token_revoked().token_id();
         }
         std::cout << "  #" << e.case_seq() << "  " << timeutil::FormatTimestamp(e.occurred_micros())
                   << "  " << e.actor().user() << " (" << e.actor().role()

@@ -1,0 +1,310 @@
+// The directory of people: its fold, its changes and token authentication.
+#include "engine/directory.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <utility>
+
+#include "base/codec.h"
+#include "base/text.h"
+#include "engine/verify.h"
+
+namespace casegrid::engine {
+
+namespace {
+
+using casegrid::v1::Event;
+
+constexpr std::string_view kTokenPrefix = "cg_";
+constexpr size_t kTokenIdBytes = 6;       // 12 hex digits
+constexpr size_t kTokenSecretBytes = 32;  // 43 characters of base64url
+constexpr size_t kMaxNameBytes = 256;
+constexpr size_t kMaxReasonBytes = 4096;
+
+Status Bad(const std::string& m) { return Status::InvalidArgument(m); }
+
+Status Broken(const Event& e, const std::string& why) {
+  return Status::Corruption("directory event " + e.event_id() + ": " + why);
+}
+
+// base64url without padding (RFC 4648 section 5): the token's secret.
+std::string Base64Url(std::string_view bytes) {
+  std::string s = codec::Base64(bytes);
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return s;
+}
+
+Result<std::string> RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    return Status::IOError("no random bytes for a token");
+  }
+  return out;
+}
+
+// The directory change as an event of the chain, unnumbered and unsealed
+// (Engine::AppendToChain numbers and seals it).
+Event ChangeEvent(Engine& engine, const DirectoryChange& change, const std::string& action) {
+  Event e;
+  e.set_case_id(std::string(events::kDirectoryChain));
+  e.set_occurred_micros(engine.env()->NowMicros());
+  *e.mutable_actor() = change.by;
+  if (e.actor().role().empty()) e.mutable_actor()->set_role("admin");
+  e.set_action(action);
+  e.set_state("in_force");
+  return e;
+}
+
+Status CheckChange(const DirectoryChange& change) {
+  if (change.by.user().empty()) return Bad("--by: who changes the directory is required");
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("--by", change.by.user()));
+  return text::CheckText("--reason", change.reason, kMaxReasonBytes);
+}
+
+Result<Directory> Current(Engine& engine) { return LoadDirectory(*engine.log()); }
+
+Result<Event> Append(Engine& engine, Event e) {
+  CASEGRID_ASSIGN_OR_RETURN(Event written, engine.AppendToChain(std::move(e)));
+  return written;
+}
+
+Status CheckGrant(const Config& config, const Grant& grant) {
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("ROLE", grant.role));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("UNIT", grant.unit));
+  const std::set<std::string> roles = KnownRoles(config);
+  if (!roles.count(grant.role)) {
+    std::string known;
+    for (const auto& r : roles) known += (known.empty() ? "" : ", ") + r;
+    return Bad("ROLE: no role \"" + grant.role + "\" (known: " + known + ")");
+  }
+  if (config.org == nullptr || config.org->FindUnit(grant.unit) == nullptr) {
+    return Bad("UNIT: no unit \"" + grant.unit +
+               "\" in the organisation (casegrid org units lists them)");
+  }
+  return Status::Ok();
+}
+
+// RoleGranted and RoleRevoked hold the same fields.
+template <typename Payload>
+void FillGrant(Payload* p, const std::string& user, const Grant& grant, const std::string& reason) {
+  p->set_user(user);
+  p->set_role(grant.role);
+  p->set_unit(grant.unit);
+  p->set_reason(reason);
+}
+
+}  // namespace
+
+Status Directory::Apply(const Event& e) {
+  switch (e.payload_case()) {
+    case Event::kUserAdded: {
+      const auto& p = e.user_added();
+      if (users_.count(p.user())) return Broken(e, "user " + p.user() + " added twice");
+      DirectoryUser& u = users_[p.user()];
+      u.id = p.user();
+      u.name = p.name();
+      u.added_micros = e.occurred_micros();
+      return Status::Ok();
+    }
+    case Event::kRoleGranted:
+    case Event::kRoleRevoked: {
+      const bool grant = e.has_role_granted();
+      const auto& user = grant ? e.role_granted().user() : e.role_revoked().user();
+      auto it = users_.find(user);
+      if (it == users_.end()) return Broken(e, "no user " + user);
+      Grant g = grant ? Grant{e.role_granted().role(), e.role_granted().unit()}
+                      : Grant{e.role_revoked().role(), e.role_revoked().unit()};
+      if (grant) {
+        it->second.grants.insert(std::move(g));
+      } else if (it->second.grants.erase(g) == 0) {
+        return Broken(e, "revokes a grant user " + user + " does not hold");
+      }
+      return Status::Ok();
+    }
+    case Event::kTokenIssued: {
+      const auto& p = e.token_issued();
+      if (!users_.count(p.user())) return Broken(e, "a token for no user " + p.user());
+      if (tokens_.count(p.token_id())) return Broken(e, "token " + p.token_id() + " issued twice");
+      DirectoryToken& t = tokens_[p.token_id()];
+      t.id = p.token_id();
+      t.user = p.user();
+      t.label = p.label();
+      t.secret_sha256 = p.secret_sha256();
+      t.issued_micros = e.occurred_micros();
+      t.expires_micros = p.expires_micros();
+      return Status::Ok();
+    }
+    case Event::kTokenRevoked: {
+      auto it = tokens_.find(e.token_revoked().token_id());
+      if (it == tokens_.end()) return Broken(e, "revokes no token " + e.token_revoked().token_id());
+      it->second.revoked = true;
+      return Status::Ok();
+    }
+    default:
+      return Broken(e, "not a directory change (action " + e.action() + ")");
+  }
+}
+
+const DirectoryUser* Directory::FindUser(std::string_view id) const {
+  auto it = users_.find(id);
+  return it == users_.end() ? nullptr : &it->second;
+}
+
+const DirectoryToken* Directory::FindToken(std::string_view id) const {
+  auto it = tokens_.find(id);
+  return it == tokens_.end() ? nullptr : &it->second;
+}
+
+Result<const DirectoryUser*> Directory::Authenticate(std::string_view token, int64_t now_micros,
+                                                     std::string* why) const {
+  auto refuse = [&](const std::string& reason) -> Status {
+    if (why != nullptr) *why = reason;
+    return Status::Unauthenticated("the token is not valid");
+  };
+  if (token.substr(0, kTokenPrefix.size()) != kTokenPrefix) return refuse("not a casegrid token");
+  token.remove_prefix(kTokenPrefix.size());
+  const size_t sep = token.find('_');
+  if (sep != kTokenIdBytes * 2) return refuse("malformed token id");
+  const std::string_view id = token.substr(0, sep);
+  const std::string_view secret = token.substr(sep + 1);
+  const DirectoryToken* t = FindToken(id);
+  if (t == nullptr) return refuse("unknown token " + std::string(id));
+  const std::string digest = events::Sha256(secret);
+  if (t->secret_sha256.size() != digest.size() ||
+      CRYPTO_memcmp(t->secret_sha256.data(), digest.data(), digest.size()) != 0) {
+    return refuse("token " + t->id + ": wrong secret");
+  }
+  if (t->revoked) return refuse("token " + t->id + " was revoked");
+  if (t->expires_micros != 0 && now_micros >= t->expires_micros) {
+    return refuse("token " + t->id + " expired");
+  }
+  const DirectoryUser* user = FindUser(t->user);
+  if (user == nullptr) return refuse("token " + t->id + ": no user " + t->user);
+  return user;
+}
+
+Result<Directory> LoadDirectory(events::Log& log) {
+  Directory directory;
+  Status fold;
+  Status s =
+      ReplayCase(log, events::kDirectoryChain, [&](const Event& e, const casegrid::v1::CaseState&) {
+        if (fold.ok()) fold = directory.Apply(e);
+      });
+  if (!s.ok() && !s.IsNotFound()) return s;
+  CASEGRID_RETURN_IF_ERROR(fold);
+  return directory;
+}
+
+std::set<std::string> KnownRoles(const Config& config) {
+  std::set<std::string> roles = {"admin", "auditor", "supervisor"};
+  if (config.workflows != nullptr) {
+    for (const auto& d : config.workflows->All()) {
+      for (const auto& r : d->proto().roles()) roles.insert(r);
+    }
+  }
+  return roles;
+}
+
+Result<Event> AddUser(Engine& engine, const DirectoryChange& change, const std::string& user,
+                      const std::string& name) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
+  if (name.empty()) return Bad("--name: the user's name as people know it is required");
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("--name", name, kMaxNameBytes));
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  if (d.FindUser(user) != nullptr) return Bad("USER: " + user + " is already in the directory");
+  Event e = ChangeEvent(engine, change, "user-add");
+  auto* p = e.mutable_user_added();
+  p->set_user(user);
+  p->set_name(name);
+  p->set_reason(change.reason);
+  return Append(engine, std::move(e));
+}
+
+Result<Event> GrantRole(Engine& engine, const DirectoryChange& change, const std::string& user,
+                        const Grant& grant) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
+  CASEGRID_RETURN_IF_ERROR(CheckGrant(engine.config(), grant));
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  const DirectoryUser* u = d.FindUser(user);
+  if (u == nullptr) return Bad("USER: no user " + user + " (casegrid users add adds one)");
+  if (u->grants.count(grant)) {
+    return Bad("USER: " + user + " already holds " + grant.role + " in " + grant.unit);
+  }
+  Event e = ChangeEvent(engine, change, "grant");
+  FillGrant(e.mutable_role_granted(), user, grant, change.reason);
+  return Append(engine, std::move(e));
+}
+
+Result<Event> RevokeRole(Engine& engine, const DirectoryChange& change, const std::string& user,
+                         const Grant& grant) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("ROLE", grant.role));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("UNIT", grant.unit));
+  if (change.reason.empty()) return Bad("--reason: why the grant is taken back is required");
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  const DirectoryUser* u = d.FindUser(user);
+  if (u == nullptr) return Bad("USER: no user " + user);
+  if (!u->grants.count(grant)) {
+    return Bad("USER: " + user + " holds no " + grant.role + " in " + grant.unit);
+  }
+  Event e = ChangeEvent(engine, change, "revoke");
+  FillGrant(e.mutable_role_revoked(), user, grant, change.reason);
+  return Append(engine, std::move(e));
+}
+
+Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
+                               const std::string& user, const std::string& label,
+                               int64_t expires_micros) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("--label", label, kMaxNameBytes));
+  if (expires_micros != 0 && expires_micros <= engine.env()->NowMicros()) {
+    return Bad("--expires: the time is already past");
+  }
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  if (d.FindUser(user) == nullptr) return Bad("USER: no user " + user);
+  std::string id;
+  do {  // 48 random bits: a clash is rare, and retried
+    CASEGRID_ASSIGN_OR_RETURN(const std::string raw, RandomBytes(kTokenIdBytes));
+    id = codec::Hex(raw);
+  } while (d.FindToken(id) != nullptr);
+  CASEGRID_ASSIGN_OR_RETURN(const std::string raw_secret, RandomBytes(kTokenSecretBytes));
+  const std::string secret = Base64Url(raw_secret);
+  Event e = ChangeEvent(engine, change, "token-issue");
+  auto* p = e.mutable_token_issued();
+  p->set_token_id(id);
+  p->set_user(user);
+  p->set_secret_sha256(events::Sha256(secret));
+  p->set_expires_micros(expires_micros);
+  p->set_label(label);
+  IssuedToken out;
+  CASEGRID_ASSIGN_OR_RETURN(out.event, Append(engine, std::move(e)));
+  out.token = std::string(kTokenPrefix) + id + "_" + secret;
+  return out;
+}
+
+Result<Event> RevokeToken(Engine& engine, const DirectoryChange& change,
+                          const std::string& token_id) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("TOKEN", token_id));
+  if (change.reason.empty()) return Bad("--reason: why the token is taken back is required");
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  const DirectoryToken* t = d.FindToken(token_id);
+  if (t == nullptr) return Bad("TOKEN: no token " + token_id + " (casegrid tokens list)");
+  if (t->revoked) return Bad("TOKEN: " + token_id + " is already revoked");
+  Event e = ChangeEvent(engine, change, "token-revoke");
+  auto* p = e.mutable_token_revoked();
+  p->set_token_id(token_id);
+  p->set_reason(change.reason);
+  return Append(engine, std::move(e));
+}
+
+}  // namespace casegrid::engine

@@ -1,0 +1,122 @@
+// The directory of people (docs/security.md): who works in casegrid, with
+// which roles in which units, and the API tokens that act for programs and
+// the web console. It is kept as events on the log's chain
+// events::kDirectoryChain (UserAdded, RoleGranted, RoleRevoked, TokenIssued,
+// TokenRevoked in events/casegrid.proto): hash-chained and covered by the
+// signed checkpoints like every case, so an auditor sees who could do what on
+// any day and who granted it. Directory folds that chain; the Decide*
+// functions check a change against it and the configuration, and append it.
+//
+// A token is "cg_<id>_<secret>": 12 hex digits that name it, then 43
+// characters of base64url holding 32 random bytes. The log keeps the id and
+// SHA-256 of the secret only (a secret of 256 random bits needs no slow hash:
+// nobody can guess one to match); the token is shown once, when issued.
+//
+// Thread-safety: a Directory is a value; the Decide* functions use the
+// engine, one thread at a time.
+#ifndef CASEGRID_ENGINE_DIRECTORY_H_
+#define CASEGRID_ENGINE_DIRECTORY_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "engine/engine.h"
+#include "events/casegrid.pb.h"
+#include "events/log.h"
+
+namespace casegrid::engine {
+
+// A role in a unit (RoleGranted).
+struct Grant {
+  std::string role, unit;
+  auto operator<=>(const Grant&) const = default;
+};
+
+struct DirectoryUser {
+  std::string id, name;
+  std::set<Grant> grants;  // in force
+  int64_t added_micros = 0;
+};
+
+struct DirectoryToken {
+  std::string id, user, label;
+  std::string secret_sha256;  // 32 bytes
+  int64_t issued_micros = 0;
+  int64_t expires_micros = 0;  // 0: until revoked
+  bool revoked = false;
+};
+
+class Directory {
+ public:
+  // Folds one event of the directory chain. Corruption when the chain does
+  // not make sense (a grant to a user never added, a token issued twice):
+  // the Decide* functions never write such a chain.
+  Status Apply(const casegrid::v1::Event& event);
+
+  // Null when there is no such user.
+  const DirectoryUser* FindUser(std::string_view id) const;
+  const DirectoryToken* FindToken(std::string_view id) const;
+  const std::map<std::string, DirectoryUser, std::less<>>& users() const { return users_; }
+  const std::map<std::string, DirectoryToken, std::less<>>& tokens() const { return tokens_; }
+
+  // The user `token` acts for at `now_micros`. Unauthenticated (the same
+  // message whatever is wrong, so that a caller learns nothing from it)
+  // when the token is malformed, unknown, revoked, expired or its secret
+  // differs; `why`, when given, gets the reason for the server's log.
+  Result<const DirectoryUser*> Authenticate(std::string_view token, int64_t now_micros,
+                                            std::string* why = nullptr) const;
+
+ private:
+  std::map<std::string, DirectoryUser, std::less<>> users_;
+  std::map<std::string, DirectoryToken, std::less<>> tokens_;
+};
+
+// The directory as `log` holds it now (its chain replayed, every hash
+// checked). Empty when the log has no directory chain yet.
+Result<Directory> LoadDirectory(events::Log& log);
+
+// Who makes a directory change, and why. The local command line acts with
+// the authority of the OS account that owns the data directory (as psql's
+// peer authentication does): `by` is the user it names (default: that
+// account), and the engine records the account beside it
+// (Engine::set_os_account).
+struct DirectoryChange {
+  casegrid::v1::Actor by;
+  std::string reason;
+};
+
+// The roles a grant may name: those of the configured and published
+// definitions, and the directory's own: supervisor (rule changes), auditor
+// (reads everything, changes nothing) and admin (the directory itself).
+std::set<std::string> KnownRoles(const Config& config);
+
+// Each checks the change against the directory and the configuration and
+// appends its event to the directory chain: InvalidArgument naming the field
+// and what is wrong (nothing written) when it cannot be made, e.g. a user
+// added twice, a grant of an unknown role or unit, a revocation of a grant
+// the user does not hold. Returns the event written.
+Result<casegrid::v1::Event> AddUser(Engine& engine, const DirectoryChange& change,
+                                    const std::string& user, const std::string& name);
+Result<casegrid::v1::Event> GrantRole(Engine& engine, const DirectoryChange& change,
+                                      const std::string& user, const Grant& grant);
+Result<casegrid::v1::Event> RevokeRole(Engine& engine, const DirectoryChange& change,
+                                       const std::string& user, const Grant& grant);
+
+struct IssuedToken {
+  casegrid::v1::Event event;
+  std::string token;  // the whole token: shown once, kept nowhere
+};
+// `expires_micros` 0: until revoked; otherwise it must be after now.
+Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
+                               const std::string& user, const std::string& label,
+                               int64_t expires_micros);
+Result<casegrid::v1::Event> RevokeToken(Engine& engine, const DirectoryChange& change,
+                                        const std::string& token_id);
+
+}  // namespace casegrid::engine
+
+#endif  // CASEGRID_ENGINE_DIRECTORY_H_
