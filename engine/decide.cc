@@ -299,6 +299,11 @@ Status Decision::CheckActor(const Action& action, const CaseState* state) {
     unit = ctx_.org->FindUnit(actor.unit());
     if (unit == nullptr) return Reject("actor.unit: unknown unit " + Quote(actor.unit()));
   }
+  // With the directory's checks on, a staff actor is who the directory says:
+  // a grant of its role in its unit. Citizens are not in the directory.
+  if (ctx_.directory != nullptr && !IsCitizenRole(actor.role())) {
+    if (Status held = ctx_.directory->CheckActor(actor); !held.ok()) return Reject(held.message());
+  }
   if (actor.role() == "centre" &&
       (unit == nullptr || (unit->kind() != casegrid::v1::DISTRICT_CENTRE &&
                            unit->kind() != casegrid::v1::TOWN_CENTRE))) {

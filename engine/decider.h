@@ -23,6 +23,7 @@
 #include "base/status.h"
 #include "engine/calendar.h"
 #include "engine/case_state.pb.h"
+#include "engine/directory.h"
 #include "events/casegrid.pb.h"
 #include "workflows/definition.h"
 #include "workflows/org.h"
@@ -40,6 +41,10 @@ struct DecideContext {
   // CommandDigest of the command decided, when the caller has it already
   // (computed on the decoder's thread); empty: the decision computes it.
   std::string_view command_digest;
+  // The directory of people: with its checks on (Directory::enforced), a
+  // staff actor must hold a grant of its role in its unit, and migrate and
+  // recount need a supervisor. Null: no checks (the actor is as sent).
+  const Directory* directory = nullptr;
 };
 
 // The built-in action the ticker sends when a deadline passes: data

@@ -8,6 +8,7 @@
 
 #include "base/codec.h"
 #include "base/text.h"
+#include "engine/engine.h"
 #include "engine/verify.h"
 
 namespace casegrid::engine {
@@ -66,10 +67,21 @@ Status CheckChange(const DirectoryChange& change) {
   return text::CheckText("--reason", change.reason, kMaxReasonBytes);
 }
 
-Result<Directory> Current(Engine& engine) { return LoadDirectory(*engine.log()); }
+// The directory as the log holds it now, with the change's maker checked:
+// once checks are on, only an admin changes the directory.
+Result<Directory> Current(Engine& engine, const DirectoryChange& change) {
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, LoadDirectory(*engine.log()));
+  CASEGRID_RETURN_IF_ERROR(d.CheckHolds(change.by.user(), "admin", "changing the directory"));
+  return d;
+}
 
-Result<Event> Append(Engine& engine, Event e) {
-  CASEGRID_ASSIGN_OR_RETURN(Event written, engine.AppendToChain(std::move(e)));
+// Appends `e` to the directory chain and puts `before` (the directory it was
+// checked against) with it folded in the engine's configuration, so that the
+// engine decides with the directory as changed.
+Result<Event> Append(Engine& engine, Directory before, Event e) {
+  CASEGRID_ASSIGN_OR_RETURN(Event written, engine.AppendToChain(std::move(e), before.last_seq()));
+  CASEGRID_RETURN_IF_ERROR(before.Apply(written));
+  engine.mutable_config()->directory = std::make_shared<const Directory>(std::move(before));
   return written;
 }
 
@@ -101,6 +113,12 @@ void FillGrant(Payload* p, const std::string& user, const Grant& grant, const st
 }  // namespace
 
 Status Directory::Apply(const Event& e) {
+  Status s = Fold(e);
+  if (s.ok()) last_seq_ = e.case_seq();
+  return s;
+}
+
+Status Directory::Fold(const Event& e) {
   switch (e.payload_case()) {
     case Event::kUserAdded: {
       const auto& p = e.user_added();
@@ -145,9 +163,53 @@ Status Directory::Apply(const Event& e) {
       it->second.revoked = true;
       return Status::Ok();
     }
+    case Event::kAuthorizationSet:
+      enforced_ = e.authorization_set().enforced();
+      return Status::Ok();
     default:
       return Broken(e, "not a directory change (action " + e.action() + ")");
   }
+}
+
+namespace {
+
+std::string GrantsHeld(const DirectoryUser& u) {
+  if (u.grants.empty()) return "none";
+  std::string held;
+  for (const auto& g : u.grants) held += (held.empty() ? "" : ", ") + g.role + " in " + g.unit;
+  return held;
+}
+
+}  // namespace
+
+Status Directory::CheckActor(const casegrid::v1::Actor& actor) const {
+  if (!enforced_) return Status::Ok();
+  const DirectoryUser* u = FindUser(actor.user());
+  if (u == nullptr) {
+    return Bad("actor.user: " + actor.user() +
+               " is not in the directory (casegrid users add; checks are on)");
+  }
+  if (u->grants.count(Grant{actor.role(), actor.unit()}) == 0) {
+    return Bad("actor: " + actor.user() + " holds no grant of role " + actor.role() + " in " +
+               (actor.unit().empty() ? "no unit" : "unit " + actor.unit()) +
+               " (holds: " + GrantsHeld(*u) + ")");
+  }
+  return Status::Ok();
+}
+
+Status Directory::CheckHolds(std::string_view user, std::string_view role,
+                             std::string_view what) const {
+  if (!enforced_) return Status::Ok();
+  const DirectoryUser* u = FindUser(user);
+  if (u == nullptr) {
+    return Bad("--by: " + std::string(what) + " needs the role " + std::string(role) + "; " +
+               std::string(user) + " is not in the directory");
+  }
+  for (const auto& g : u->grants) {
+    if (g.role == role) return Status::Ok();
+  }
+  return Bad("--by: " + std::string(what) + " needs the role " + std::string(role) + "; " +
+             std::string(user) + " holds: " + GrantsHeld(*u));
 }
 
 const DirectoryUser* Directory::FindUser(std::string_view id) const {
@@ -200,6 +262,33 @@ Result<Directory> LoadDirectory(events::Log& log) {
   return directory;
 }
 
+bool IsCitizenRole(std::string_view role) { return role == "petitioner" || role == "visitor"; }
+
+Result<Event> SetEnforced(Engine& engine, const DirectoryChange& change, bool on) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  if (change.reason.empty()) return Bad("--reason: why the checks change is required");
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine, change));
+  if (d.enforced() == on)
+    return Bad(on ? "the checks are already on" : "the checks are already off");
+  if (on) {
+    // Whoever turns them on must be able to change the directory afterwards.
+    Directory after = d;
+    Event probe;
+    probe.mutable_authorization_set()->set_enforced(true);
+    CASEGRID_RETURN_IF_ERROR(after.Apply(probe));
+    Status admin = after.CheckHolds(change.by.user(), "admin", "turning the checks on");
+    if (!admin.ok()) {
+      return Bad(admin.message() +
+                 " (grant one first: casegrid users grant USER admin UNIT, then --by USER)");
+    }
+  }
+  Event e = ChangeEvent(engine, change, on ? "enforce-on" : "enforce-off");
+  auto* p = e.mutable_authorization_set();
+  p->set_enforced(on);
+  p->set_reason(change.reason);
+  return Append(engine, std::move(d), std::move(e));
+}
+
 std::set<std::string> KnownRoles(const Config& config) {
   std::set<std::string> roles = {"admin", "auditor", "supervisor"};
   if (config.workflows != nullptr) {
@@ -216,14 +305,14 @@ Result<Event> AddUser(Engine& engine, const DirectoryChange& change, const std::
   CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
   if (name.empty()) return Bad("--name: the user's name as people know it is required");
   CASEGRID_RETURN_IF_ERROR(text::CheckText("--name", name, kMaxNameBytes));
-  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine, change));
   if (d.FindUser(user) != nullptr) return Bad("USER: " + user + " is already in the directory");
   Event e = ChangeEvent(engine, change, "user-add");
   auto* p = e.mutable_user_added();
   p->set_user(user);
   p->set_name(name);
   p->set_reason(change.reason);
-  return Append(engine, std::move(e));
+  return Append(engine, std::move(d), std::move(e));
 }
 
 Result<Event> GrantRole(Engine& engine, const DirectoryChange& change, const std::string& user,
@@ -231,7 +320,7 @@ Result<Event> GrantRole(Engine& engine, const DirectoryChange& change, const std
   CASEGRID_RETURN_IF_ERROR(CheckChange(change));
   CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
   CASEGRID_RETURN_IF_ERROR(CheckGrant(engine.config(), grant));
-  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine, change));
   const DirectoryUser* u = d.FindUser(user);
   if (u == nullptr) return Bad("USER: no user " + user + " (casegrid users add adds one)");
   if (u->grants.count(grant)) {
@@ -239,7 +328,7 @@ Result<Event> GrantRole(Engine& engine, const DirectoryChange& change, const std
   }
   Event e = ChangeEvent(engine, change, "grant");
   FillGrant(e.mutable_role_granted(), user, grant, change.reason);
-  return Append(engine, std::move(e));
+  return Append(engine, std::move(d), std::move(e));
 }
 
 Result<Event> RevokeRole(Engine& engine, const DirectoryChange& change, const std::string& user,
@@ -249,7 +338,7 @@ Result<Event> RevokeRole(Engine& engine, const DirectoryChange& change, const st
   CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("ROLE", grant.role));
   CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("UNIT", grant.unit));
   if (change.reason.empty()) return Bad("--reason: why the grant is taken back is required");
-  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine, change));
   const DirectoryUser* u = d.FindUser(user);
   if (u == nullptr) return Bad("USER: no user " + user);
   if (!u->grants.count(grant)) {
@@ -257,7 +346,7 @@ Result<Event> RevokeRole(Engine& engine, const DirectoryChange& change, const st
   }
   Event e = ChangeEvent(engine, change, "revoke");
   FillGrant(e.mutable_role_revoked(), user, grant, change.reason);
-  return Append(engine, std::move(e));
+  return Append(engine, std::move(d), std::move(e));
 }
 
 Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
@@ -269,7 +358,7 @@ Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
   if (expires_micros != 0 && expires_micros <= engine.env()->NowMicros()) {
     return Bad("--expires: the time is already past");
   }
-  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine, change));
   if (d.FindUser(user) == nullptr) return Bad("USER: no user " + user);
   std::string id;
   do {  // 48 random bits: a clash is rare, and retried
@@ -286,7 +375,7 @@ Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
   p->set_expires_micros(expires_micros);
   p->set_label(label);
   IssuedToken out;
-  CASEGRID_ASSIGN_OR_RETURN(out.event, Append(engine, std::move(e)));
+  CASEGRID_ASSIGN_OR_RETURN(out.event, Append(engine, std::move(d), std::move(e)));
   out.token = std::string(kTokenPrefix) + id + "_" + secret;
   return out;
 }
@@ -296,7 +385,7 @@ Result<Event> RevokeToken(Engine& engine, const DirectoryChange& change,
   CASEGRID_RETURN_IF_ERROR(CheckChange(change));
   CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("TOKEN", token_id));
   if (change.reason.empty()) return Bad("--reason: why the token is taken back is required");
-  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine));
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine, change));
   const DirectoryToken* t = d.FindToken(token_id);
   if (t == nullptr) return Bad("TOKEN: no token " + token_id + " (casegrid tokens list)");
   if (t->revoked) return Bad("TOKEN: " + token_id + " is already revoked");
@@ -304,7 +393,7 @@ Result<Event> RevokeToken(Engine& engine, const DirectoryChange& change,
   auto* p = e.mutable_token_revoked();
   p->set_token_id(token_id);
   p->set_reason(change.reason);
-  return Append(engine, std::move(e));
+  return Append(engine, std::move(d), std::move(e));
 }
 
 }  // namespace casegrid::engine

@@ -2,10 +2,12 @@
 // which roles in which units, and the API tokens that act for programs and
 // the web console. It is kept as events on the log's chain
 // events::kDirectoryChain (UserAdded, RoleGranted, RoleRevoked, TokenIssued,
-// TokenRevoked in events/casegrid.proto): hash-chained and covered by the
+// TokenRevoked, AuthorizationSet in events/casegrid.proto): hash-chained and covered by the
 // signed checkpoints like every case, so an auditor sees who could do what on
-// any day and who granted it. Directory folds that chain; the Decide*
-// functions check a change against it and the configuration, and append it.
+// any day and who granted it. Directory folds that chain and answers whether
+// an actor may act (the decider asks it: DecideContext::directory); the change
+// functions check a change against it and the configuration, and append it
+// (the engine's Config then holds the directory as changed).
 //
 // A token is "cg_<id>_<secret>": 12 hex digits that name it, then 43
 // characters of base64url holding 32 random bytes. The log keeps the id and
@@ -24,11 +26,13 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "engine/engine.h"
 #include "events/casegrid.pb.h"
 #include "events/log.h"
 
 namespace casegrid::engine {
+
+class Engine;
+struct Config;
 
 // A role in a unit (RoleGranted).
 struct Grant {
@@ -63,6 +67,22 @@ class Directory {
   const std::map<std::string, DirectoryUser, std::less<>>& users() const { return users_; }
   const std::map<std::string, DirectoryToken, std::less<>>& tokens() const { return tokens_; }
 
+  // Whether commands and rule changes are checked against the directory
+  // (AuthorizationSet events, `casegrid users enforce`). Off until an admin
+  // turns it on: the actor of a command is then what its sender says.
+  bool enforced() const { return enforced_; }
+  // The number of directory events folded (the chain's last case_seq).
+  uint64_t last_seq() const { return last_seq_; }
+
+  // Whether `actor` may act as it says: the user is in the directory and
+  // holds a grant of exactly its role in its unit. OK when not enforced().
+  // InvalidArgument naming the user, the grant missing and the grants held.
+  Status CheckActor(const casegrid::v1::Actor& actor) const;
+  // Whether `user` holds `role` in some unit (supervisor for rule changes,
+  // admin for the directory). OK when not enforced(); InvalidArgument
+  // naming what is missing, `what` saying what was asked.
+  Status CheckHolds(std::string_view user, std::string_view role, std::string_view what) const;
+
   // The user `token` acts for at `now_micros`. Unauthenticated (the same
   // message whatever is wrong, so that a caller learns nothing from it)
   // when the token is malformed, unknown, revoked, expired or its secret
@@ -72,7 +92,11 @@ class Directory {
 
  private:
   std::map<std::string, DirectoryUser, std::less<>> users_;
+  Status Fold(const casegrid::v1::Event& event);
+
   std::map<std::string, DirectoryToken, std::less<>> tokens_;
+  bool enforced_ = false;
+  uint64_t last_seq_ = 0;
 };
 
 // The directory as `log` holds it now (its chain replayed, every hash
@@ -89,6 +113,10 @@ struct DirectoryChange {
   std::string reason;
 };
 
+// The roles commands from outside the staff take: citizens are not in the
+// directory (their ratings will carry the case's rating code instead).
+bool IsCitizenRole(std::string_view role);
+
 // The roles a grant may name: those of the configured and published
 // definitions, and the directory's own: supervisor (rule changes), auditor
 // (reads everything, changes nothing) and admin (the directory itself).
@@ -98,7 +126,9 @@ std::set<std::string> KnownRoles(const Config& config);
 // appends its event to the directory chain: InvalidArgument naming the field
 // and what is wrong (nothing written) when it cannot be made, e.g. a user
 // added twice, a grant of an unknown role or unit, a revocation of a grant
-// the user does not hold. Returns the event written.
+// the user does not hold; Conflict (nothing written) when another change
+// reached the chain between the check and the write (run it again).
+// Returns the event written.
 Result<casegrid::v1::Event> AddUser(Engine& engine, const DirectoryChange& change,
                                     const std::string& user, const std::string& name);
 Result<casegrid::v1::Event> GrantRole(Engine& engine, const DirectoryChange& change,
@@ -116,6 +146,10 @@ Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
                                int64_t expires_micros);
 Result<casegrid::v1::Event> RevokeToken(Engine& engine, const DirectoryChange& change,
                                         const std::string& token_id);
+// Turns the checks against the directory on or off (--reason required).
+// Turning them on needs a user holding admin, and `change.by` must be one;
+// once on, every directory change must be made by an admin.
+Result<casegrid::v1::Event> SetEnforced(Engine& engine, const DirectoryChange& change, bool on);
 
 }  // namespace casegrid::engine
 

@@ -54,6 +54,7 @@ class BatchWriter {
     ctx_.org = config.org.get();
     ctx_.workflows = config.workflows.get();
     ctx_.calendars = &config.calendars;
+    ctx_.directory = config.directory.get();
   }
 
   // The decide context of a case on `def`: its calendar.
@@ -407,7 +408,7 @@ Result<ApplyStats> Engine::Tick(int64_t now_micros) {
   return stats;
 }
 
-Result<Event> Engine::AppendToChain(Event event) {
+Result<Event> Engine::AppendToChain(Event event, std::optional<uint64_t> expect_last_seq) {
   if (!events::IsReservedCaseId(event.case_id())) {
     return Status::InvalidArgument("case " + event.case_id() + " is not one of the log's chains");
   }
@@ -419,6 +420,11 @@ Result<Event> Engine::AppendToChain(Event event) {
     casegrid::v1::CaseState chain;
     bool found;
     CASEGRID_RETURN_IF_ERROR(writer.Load(event.case_id(), &chain, &found));
+    if (expect_last_seq && chain.last_seq() != *expect_last_seq) {
+      return Status::Conflict(event.case_id() + " changed meanwhile (event " +
+                              std::to_string(chain.last_seq()) + ", not " +
+                              std::to_string(*expect_last_seq) + "): run the change again");
+    }
     EventBuffer events;
     Event& e = *events.Add();
     e = event;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -110,8 +111,11 @@ class Engine {
   // one of the log's own chains (events::kDefinitionsChain,
   // kDirectoryChain), in a batch of its own; config() is unchanged (rules.h
   // and directory.h fold their chains). Returns the event written.
-  // InvalidArgument for a case id that is not a reserved one.
-  Result<casegrid::v1::Event> AppendToChain(casegrid::v1::Event event);
+  // InvalidArgument for a case id that is not a reserved one. With
+  // `expect_last_seq`, Conflict (nothing written) unless the chain's last
+  // event is still that one: the change was checked against what it follows.
+  Result<casegrid::v1::Event> AppendToChain(casegrid::v1::Event event,
+                                            std::optional<uint64_t> expect_last_seq = {});
 
  private:
   Engine(events::Log* log, std::unique_ptr<StateStore> store, Config config, Env* env);

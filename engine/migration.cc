@@ -29,6 +29,10 @@ Status Decision::RunMigrate(const CaseState* state) {
     return Reject("migrate: only a supervisor moves cases to another version (actor role " +
                   Quote(cmd_.actor().role()) + ")");
   }
+  if (ctx_.directory != nullptr) {
+    Status held = ctx_.directory->CheckHolds(cmd_.actor().user(), "supervisor", "migrate");
+    if (!held.ok()) return Reject(held.message());
+  }
   if (def_.version() != order.from_version) {
     return Reject("case " + cmd_.case_id() + " is on " + def_.id() + " v" +
                   std::to_string(def_.version()) + ", not " + def_.id() + " v" +
@@ -240,7 +244,7 @@ std::vector<Command> MigrationCommands(const MigrationRequest& r) {
 }
 
 Result<std::vector<MigratedCase>> Migrate(Engine& engine, const MigrationRequest& r) {
-  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(r.change));
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), r.change));
   const Config& config_ = engine.config();
   CASEGRID_ASSIGN_OR_RETURN(auto from, config_.workflows->Find(r.workflow_id, r.from_version));
   CASEGRID_ASSIGN_OR_RETURN(auto to, config_.workflows->Find(r.workflow_id, r.to_version));

@@ -24,6 +24,10 @@ Status Decision::RunRecount(const CaseState* state) {
     return Reject("recount: only a supervisor recounts deadlines (actor role " +
                   Quote(cmd_.actor().role()) + ")");
   }
+  if (ctx_.directory != nullptr) {
+    Status held = ctx_.directory->CheckHolds(cmd_.actor().user(), "supervisor", "recount");
+    if (!held.ok()) return Reject(held.message());
+  }
   if (Str(cmd_.data(), "reason").empty()) {
     return Reject("data.reason: required (why the deadlines are recounted)");
   }
@@ -110,7 +114,7 @@ std::vector<Command> RecountCommands(const RecountRequest& r,
 }
 
 Result<std::vector<RecountedDeadline>> Recount(Engine& engine, const RecountRequest& r) {
-  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(r.change));
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), r.change));
   CASEGRID_ASSIGN_OR_RETURN(const std::vector<std::string> cases,
                             CasesToRecount(engine, r.calendar));
   const std::vector<Command> commands = RecountCommands(r, cases);

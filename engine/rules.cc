@@ -111,12 +111,14 @@ Result<Event> AppendAndFold(Engine& engine, Event event) {
 
 }  // namespace
 
-Status CheckRuleChange(const RuleChange& change) {
+Status CheckRuleChange(const Config& config, const RuleChange& change) {
   if (change.by.user().empty())
     return Status::InvalidArgument("--by: who changes the rules is required");
   if (change.reason.empty()) return Status::InvalidArgument("--reason: why is required");
   CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("--by", change.by.user()));
-  return text::CheckText("--reason", change.reason);
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("--reason", change.reason));
+  if (config.directory == nullptr) return Status::Ok();
+  return config.directory->CheckHolds(change.by.user(), "supervisor", "changing the rules");
 }
 
 Result<BusinessCalendar> LoadCalendarAsOfLog(const Config& config, const std::string& id) {
@@ -141,6 +143,8 @@ Result<Config> LoadConfig(const std::string& dir, events::Log* log) {
     });
     if (!s.ok() && !s.IsNotFound()) return s;
     CASEGRID_RETURN_IF_ERROR(apply);
+    CASEGRID_ASSIGN_OR_RETURN(Directory directory, LoadDirectory(*log));
+    config.directory = std::make_shared<const Directory>(std::move(directory));
   }
   CASEGRID_RETURN_IF_ERROR(LoadCalendars(&config));
   return config;
@@ -229,7 +233,7 @@ Result<std::vector<Stranded>> StrandedBy(Engine& engine,
 Result<Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& proto,
                       const std::string& yaml, const std::string& file, const RuleChange& change,
                       bool leave_stranded) {
-  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(change));
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
   CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
   CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 1 << 20));
   Config& config_ = *engine.mutable_config();
@@ -284,7 +288,7 @@ Result<Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& pr
 Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYear& year,
                                   const std::string& yaml, const std::string& file,
                                   const RuleChange& change) {
-  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(change));
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
   CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
   CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 1 << 20));
   const std::string what = "calendar " + year.calendar() + " " + std::to_string(year.year());
@@ -334,7 +338,7 @@ Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYe
 
 Result<Event> Pin(Engine& engine, const std::string& workflow_id, const std::string& category,
                   int32_t version, const RuleChange& change) {
-  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(change));
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
   const Config& config_ = engine.config();
   if (category.empty()) return Status::InvalidArgument("category: required");
   CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("category", category));

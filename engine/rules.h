@@ -24,6 +24,7 @@
 
 #include "base/status.h"
 #include "engine/calendar.h"
+#include "engine/directory.h"
 #include "events/casegrid.pb.h"
 #include "events/log.h"
 #include "workflows/definition.h"
@@ -50,6 +51,9 @@ struct Config {
   std::vector<casegrid::v1::CalendarYear> published_years;
   // The definitions chain (events::kDefinitionsChain) as read, in order.
   std::vector<casegrid::v1::Event> definition_events;
+  // The directory of people (events::kDirectoryChain) as read; null without
+  // a log. Its checks, when on, apply to commands and rule changes.
+  std::shared_ptr<const Directory> directory;
   std::string dir;  // the configuration directory it was loaded from
 
   // The calendar definition `def` counts with; nullptr if not loaded.
@@ -145,8 +149,8 @@ Result<casegrid::v1::Event> Pin(Engine& engine, const std::string& workflow_id,
                                 const RuleChange& change);
 
 // InvalidArgument unless `change` names who (an identifier, base/text.h) and
-// why (text).
-Status CheckRuleChange(const RuleChange& change);
+// why (text) and, with the directory's checks on, who holds supervisor.
+Status CheckRuleChange(const Config& config, const RuleChange& change);
 
 }  // namespace casegrid::engine
 

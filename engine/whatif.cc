@@ -453,6 +453,9 @@ Result<WhatIfReport> WhatIf(events::Log& recorded, const Config& config,
   }
   registry->Replace(draft);
   scratch_config.workflows = registry;
+  // The recorded commands were taken when they were recorded: they are not
+  // checked again against today's directory.
+  scratch_config.directory = nullptr;
   for (auto it = scratch_config.pins.begin(); it != scratch_config.pins.end();) {
     it = it->first.first == draft->id() ? scratch_config.pins.erase(it) : std::next(it);
   }

@@ -275,6 +275,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kRoleRevoked:
     case Event::kTokenIssued:
     case Event::kTokenRevoked:
+    case Event::kAuthorizationSet:
       break;  // the log's own chains: no case view (projection.cc skips them)
   }
   return Status::Ok();

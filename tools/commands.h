@@ -144,6 +144,10 @@ int RunUsersAdd(const GlobalOptions& g, const DirectoryOptions& o, const std::st
 // `users grant USER ROLE UNIT`, or with `revoke` `users revoke` (--reason required).
 int RunUsersGrant(const GlobalOptions& g, const DirectoryOptions& o, const std::string& user,
                   const std::string& role, const std::string& unit, bool revoke);
+// `users enforce on|off --reason R`: the checks against the directory
+// (engine::SetEnforced).
+int RunUsersEnforce(const GlobalOptions& g, const DirectoryOptions& o, const std::string& state);
+// The users, after a line saying whether the checks are on.
 int RunUsersList(const GlobalOptions& g, bool json);
 // 2 when there is no such user.
 int RunUsersShow(const GlobalOptions& g, const std::string& user, bool json);

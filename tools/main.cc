@@ -330,6 +330,14 @@ int main(int argc, char** argv) {
     c->callback(
         [&, revoke] { rc = RunUsersGrant(g, dir_change, dir_user, dir_role, dir_unit, revoke); });
   }
+  std::string dir_state;
+  auto* c_users_enforce = c_users->add_subcommand(
+      "enforce", "turn the checks against the directory on or off (docs/security.md)");
+  c_users_enforce->add_option("state", dir_state, "on or off")->required();
+  c_users_enforce->add_option("--by", dir_change.by,
+                              "who does it (an admin; default: your OS account)");
+  c_users_enforce->add_option("--reason", dir_change.reason, "why")->required();
+  c_users_enforce->callback([&] { rc = RunUsersEnforce(g, dir_change, dir_state); });
   auto* c_users_list = c_users->add_subcommand("list", "every user, their name and grants");
   c_users_list->add_flag("--json", dir_json, "as JSON");
   c_users_list->callback([&] { rc = RunUsersList(g, dir_json); });

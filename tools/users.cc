@@ -21,7 +21,7 @@ engine::DirectoryChange ToChange(const DirectoryOptions& o) {
 
 // Prints a refused change (exit 1) or fails (exit 2).
 int Refused(const Status& s) {
-  if (!s.IsInvalidArgument()) return Fail(s);
+  if (!s.IsInvalidArgument() && !s.IsConflict()) return Fail(s);
   std::cout << "not changed: " << s.message() << "\n";
   return 1;
 }
@@ -96,6 +96,23 @@ int RunUsersGrant(const GlobalOptions& g, const DirectoryOptions& o, const std::
   return 0;
 }
 
+int RunUsersEnforce(const GlobalOptions& g, const DirectoryOptions& o, const std::string& state) {
+  if (state != "on" && state != "off") {
+    return Refused(Status::InvalidArgument("STATE: on or off, not " + text::Escape(state)));
+  }
+  if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  auto e = engine::SetEnforced(*session->engine, ToChange(o), state == "on");
+  if (!e.ok()) return Refused(e.status());
+  std::cout << (state == "on" ? "checks on: every command's actor must hold a grant of its role "
+                                "in its unit; rule changes need a supervisor, directory changes "
+                                "an admin"
+                              : "checks off: the actor of a command is what its sender says")
+            << Written(*e) << "\n";
+  return 0;
+}
+
 int RunUsersList(const GlobalOptions& g, bool json) {
   auto d = ReadDirectory(g);
   if (!d.ok()) return Fail(d.status());
@@ -105,6 +122,7 @@ int RunUsersList(const GlobalOptions& g, bool json) {
     std::cout << all.dump(2) << "\n";
     return 0;
   }
+  std::cout << "checks " << (d->enforced() ? "on" : "off") << "\n";
   if (d->users().empty()) {
     std::cout << "the directory has no users yet (casegrid users add USER --name NAME)\n";
     return 0;

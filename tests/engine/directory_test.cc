@@ -158,6 +158,24 @@ TEST_CASE("a token authenticates its user until revoked or expired, and only wit
   REQUIRE_OK(after->Authenticate(hour->token, now));
 }
 
+TEST_CASE("a chain change checked against an older chain is a conflict and writes nothing",
+          "[engine][directory]") {
+  JournalRig rig;
+  REQUIRE_OK(engine::AddUser(*rig.engine, By("ops"), "a", "A"));
+  const uint64_t before = rig.Events();
+  casegrid::v1::Event e;
+  e.set_case_id("casegrid:directory");
+  e.mutable_user_added()->set_user("a");  // checked when the chain had no event
+  auto r = rig.engine->AppendToChain(e, 0);
+  CHECK(r.status().IsConflict());
+  CHECK(rig.Events() == before);
+  auto d = engine::LoadDirectory(*rig.log);
+  REQUIRE_OK(d);
+  CHECK(d->last_seq() == 1);
+  e.set_case_id("LS-1");
+  CHECK(rig.engine->AppendToChain(e).status().IsInvalidArgument());  // not a chain
+}
+
 TEST_CASE("a directory chain that does not make sense is Corruption when folded",
           "[engine][directory]") {
   Directory d;
@@ -172,6 +190,132 @@ TEST_CASE("a directory chain that does not make sense is Corruption when folded"
   casegrid::v1::Event other;
   other.set_action("intake");
   CHECK(d.Apply(other).IsCorruption());
+}
+
+}  // namespace casegrid::test
+
+namespace casegrid::test {
+namespace {
+
+// A journal rig with the staff of Lifecycle() in the directory and the checks
+// on: admin1 (admin), w01 (window), c01 (centre), the station's unit user and
+// sup01 (supervisor), all in their units; intern42 is in no grant.
+struct CheckedRig : JournalRig {
+  CheckedRig() {
+    auto& e = *engine;
+    auto add = [&](const std::string& user, const std::string& role, const std::string& unit) {
+      REQUIRE_OK(engine::AddUser(e, By("ops"), user, user));
+      if (!role.empty()) REQUIRE_OK(engine::GrantRole(e, By("ops"), user, {role, unit}));
+    };
+    add("admin1", "admin", kDistrict);
+    add("w01", "window", kDistrict);
+    add("c01", "centre", kDistrict);
+    add("u-" + std::string(kStation), "unit", kStation);
+    add("sup01", "supervisor", kDistrict);
+    add("intern42", "", "");
+    REQUIRE_OK(engine::SetEnforced(e, By("admin1", "go-live"), true));
+  }
+};
+
+std::string Rejection(JournalRig& rig, const casegrid::v1::Command& cmd) {
+  auto answers = rig.Apply({cmd});
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kRejected);
+  return answers[0].status.message();
+}
+
+}  // namespace
+
+TEST_CASE("with the checks on, a staff actor must hold a grant of its role in its unit",
+          "[engine][directory]") {
+  CheckedRig rig;
+  for (const auto& a : rig.Apply(Lifecycle("LS-1"))) {
+    INFO(a.status.ToString());
+    CHECK(a.kind == engine::Answer::Kind::kAccepted);
+  }
+  // Someone in no grant, someone not in the directory, a grant in another
+  // unit, another role in one's own unit: each refused, naming what is held.
+  CHECK_THAT(
+      Rejection(rig, Cmd("LS-2", "intake", "intern42:window:371302", "2026-09-01T09:00:00+08:00",
+                         IntakeData())),
+      Catch::Contains("intern42 holds no grant of role window in unit 371302 (holds: none)"));
+  CHECK_THAT(Rejection(rig, Cmd("LS-2", "intake", "ghost:window:371302",
+                                "2026-09-01T09:00:00+08:00", IntakeData())),
+             Catch::Contains("actor.user: ghost is not in the directory"));
+  CHECK_THAT(Rejection(rig, Cmd("LS-2", "intake", "w01:window:371302-001",
+                                "2026-09-01T09:00:00+08:00", IntakeData())),
+             Catch::Contains("w01 holds no grant of role window in unit 371302-001 (holds: window "
+                             "in 371302)"));
+  rig.Apply({Cmd("LS-3", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData())});
+  CHECK_THAT(
+      Rejection(rig, Cmd("LS-3", "dispatch", "w01:centre:371302", "2026-09-01T10:00:00+08:00")),
+      Catch::Contains("w01 holds no grant of role centre in unit 371302"));
+  // Deadlines are the engine's own: they still fire.
+  auto fired = rig.engine->Tick(At("2026-12-30T00:00:00+08:00"));
+  REQUIRE_OK(fired);
+  CHECK(fired->events > 0);
+}
+
+TEST_CASE("with the checks on, rule changes need a supervisor and directory changes an admin",
+          "[engine][directory]") {
+  CheckedRig rig;
+  auto& e = *rig.engine;
+  auto pin = engine::Pin(e, "hotline-12345", "noise", 1, RuleChangeBy("intern42", "why not"));
+  CHECK(pin.status().IsInvalidArgument());
+  CHECK_THAT(Message(pin.status()),
+             Catch::Contains("--by: changing the rules needs the role supervisor; intern42 holds: "
+                             "none"));
+  REQUIRE_OK(engine::Pin(e, "hotline-12345", "noise", 1, RuleChangeBy("sup01", "trial")));
+
+  auto grant = engine::GrantRole(e, By("sup01"), "intern42", {"window", kDistrict});
+  CHECK_THAT(Message(grant.status()),
+             Catch::Contains("--by: changing the directory needs the role admin; sup01 holds: "
+                             "supervisor in 371302"));
+  REQUIRE_OK(engine::GrantRole(e, By("admin1"), "intern42", {"window", kDistrict}));
+  // The engine decides with the directory as changed at once.
+  auto answers = rig.Apply(
+      {Cmd("LS-9", "intake", "intern42:window:371302", "2026-09-01T09:00:00+08:00", IntakeData())});
+  CHECK(answers[0].kind == engine::Answer::Kind::kAccepted);
+
+  // Off again only by an admin, and on only by one.
+  CHECK(engine::SetEnforced(e, By("sup01", "x"), false).status().IsInvalidArgument());
+  REQUIRE_OK(engine::SetEnforced(e, By("admin1", "audit over"), false));
+  CHECK(rig.Apply({Cmd("LS-10", "intake", "nobody:window:371302", "2026-09-01T09:00:00+08:00",
+                       IntakeData())})[0]
+            .kind == engine::Answer::Kind::kAccepted);
+  auto on = engine::SetEnforced(e, By("w01", "x"), true);
+  CHECK_THAT(Message(on.status()), Catch::Contains("turning the checks on needs the role admin"));
+}
+
+TEST_CASE("the checks survive a restart: the engine reads the directory with its rules",
+          "[engine][directory]") {
+  TempDir dir;
+  VirtualEnv clock{At("2026-12-31T00:00:00+08:00")};
+  {
+    auto log = events::OpenJournal(dir.Sub("journal"), {});
+    REQUIRE_OK(log);
+    auto config = engine::LoadConfig(SourcePath("workflows"), log->get());
+    REQUIRE_OK(config);
+    auto e = engine::Engine::Open(log->get(), std::move(config).value(), &clock);
+    REQUIRE_OK(e);
+    REQUIRE_OK(engine::AddUser(**e, By("ops"), "admin1", "A"));
+    REQUIRE_OK(engine::GrantRole(**e, By("ops"), "admin1", {"admin", kDistrict}));
+    REQUIRE_OK(engine::SetEnforced(**e, By("admin1", "go-live"), true));
+  }
+  auto log = events::OpenJournal(dir.Sub("journal"), {});
+  REQUIRE_OK(log);
+  auto config = engine::LoadConfig(SourcePath("workflows"), log->get());
+  REQUIRE_OK(config);
+  REQUIRE(config->directory != nullptr);
+  CHECK(config->directory->enforced());
+  auto e = engine::Engine::Open(log->get(), std::move(config).value(), &clock);
+  REQUIRE_OK(e);
+  std::vector<engine::Answer> answers;
+  const std::vector<casegrid::v1::Command> cmds = {
+      Cmd("LS-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData())};
+  REQUIRE_OK((*e)->Apply(cmds, &answers));
+  CHECK(answers[0].kind == engine::Answer::Kind::kRejected);
+  CHECK_THAT(answers[0].status.message(), Catch::Contains("w01 is not in the directory"));
 }
 
 }  // namespace casegrid::test

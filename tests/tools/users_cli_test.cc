@@ -96,7 +96,7 @@ TEST_CASE("users and tokens from the command line: added, granted, issued once, 
   CHECK_FALSE(Contains(o.out, secret));
   o = cli.Run({"users", "list"});
   REQUIRE(o.status == 0);
-  CHECK(o.out == "zhang.wei\t张伟\tunit@371302-001-001\n");
+  CHECK(o.out == "checks off\nzhang.wei\t张伟\tunit@371302-001-001\n");
   o = cli.Run({"users", "show", "zhang.wei", "--json"});
   REQUIRE(o.status == 0);
   CHECK(Contains(o.out, "\"role\": \"unit\""));
@@ -140,4 +140,42 @@ TEST_CASE("reading the directory of a data directory that holds no log creates n
     CHECK(o.status == 2);
   }
   CHECK_FALSE(std::ifstream(cli.Path("data/journal/data.mdb")).good());
+}
+
+TEST_CASE("with the checks on, the command line refuses actors and rule changers not granted",
+          "[cli][directory]") {
+  Cli cli;
+  REQUIRE(cli.Run({"users", "add", "admin1", "--name", "Admin"}).status == 0);
+  REQUIRE(cli.Run({"users", "grant", "admin1", "admin", "371302"}).status == 0);
+  REQUIRE(cli.Run({"users", "add", "w01", "--name", "Window"}).status == 0);
+  REQUIRE(cli.Run({"users", "grant", "w01", "window", "371302"}).status == 0);
+  // Turned on only by an admin, with a reason.
+  Output o = cli.Run({"users", "enforce", "on", "--by", "w01", "--reason", "go-live"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "turning the checks on needs the role admin"));
+  o = cli.Run({"users", "enforce", "on", "--by", "admin1", "--reason", "go-live"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "checks on: "));
+  CHECK(casegrid::test::Lines(cli.Run({"users", "list"}).out)[0] == "checks on");
+
+  const std::string data =
+      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"s"})";
+  o = cli.Run({"act", "LS-1", "intake", "--by", "intern42:window:371302", "--at",
+               "2026-09-30T10:00:00+08:00", "--data", data});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "actor.user: intern42 is not in the directory"));
+  o = cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
+               "2026-09-30T10:00:00+08:00", "--data", data});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 0);
+  o = cli.Run({"workflow", "pin", "hotline-12345", "noise", "--version", "1", "--by", "intern42",
+               "--reason", "why not"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "changing the rules needs the role supervisor"));
+  // A directory change by someone who is no admin.
+  o = cli.Run({"users", "grant", "w01", "centre", "371302", "--by", "w01"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "changing the directory needs the role admin"));
+  CHECK(cli.Run({"verify"}).status == 0);
 }
