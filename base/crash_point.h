@@ -56,6 +56,9 @@
 //   worker.txn.committed        server/worker.cc Process: the transaction
 //                               (events, answers, offsets) and the local state
 //                               store committed; the next poll not begun.
+//   lmdb.store.created          base/lmdb.cc Environment::Open: a new store's
+//                               file is made under a temporary name with its
+//                               meta pages; it is not linked into place.
 //   submit.batch.reported       tools/submit.cc: a batch of lines is durable and
 //                               reported (rejections printed, not flushed);
 //                               the next batch not applied.
@@ -77,7 +80,7 @@ inline constexpr std::string_view kPoints[] = {
     "journal.commit.before",     "journal.commit.after",        "kafka.event.delivered",
     "kafka.batch.delivered",     "engine.apply.decided",        "engine.apply.committed",
     "projections.batch.applied", "projections.batch.committed", "worker.txn.produced",
-    "worker.txn.committed",      "submit.batch.reported",
+    "worker.txn.committed",      "submit.batch.reported",       "lmdb.store.created",
 };
 
 constexpr bool Known(std::string_view name) {

@@ -1,5 +1,7 @@
 #include "base/lmdb.h"
 
+#include "base/crash_point.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -84,6 +86,45 @@ Status CheckMetaPages(const std::string& file) {
   return result;
 }
 
+Status FsyncPath(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::IOError("cannot sync " + path + ": " + std::strerror(err));
+  return Status::Ok();
+}
+
+// A new store is made whole or not at all. LMDB writes a new file's two meta
+// pages just after creating it; a kill in between would leave an empty
+// data.mdb, which Open then refuses for ever (it cannot tell that from a
+// damaged file). So the file is made under a name of this process's own,
+// synced, and linked into place; link() never replaces a file, so of two
+// processes creating one store the second finds the first's and uses it.
+Status CreateStore(const std::filesystem::path& data) {
+  namespace fs = std::filesystem;
+  const std::string tmp = data.string() + ".new-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove(tmp, ec);  // left by a process of the same pid, killed
+  fs::remove(tmp + "-lock", ec);
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc != 0) return FromRc(rc, "env_create");
+  rc = mdb_env_open(env, tmp.c_str(), MDB_NOSUBDIR | MDB_NOTLS, 0600);
+  mdb_env_close(env);
+  if (rc != 0) return FromRc(rc, "open " + tmp);
+  CASEGRID_CRASH_POINT("lmdb.store.created");
+  Status synced = FsyncPath(tmp, O_RDONLY);
+  if (synced.ok() && ::link(tmp.c_str(), data.c_str()) != 0 && errno != EEXIST) {
+    synced = Status::IOError("cannot create " + data.string() + ": " + std::strerror(errno));
+  }
+  fs::remove(tmp, ec);
+  fs::remove(tmp + "-lock", ec);
+  CASEGRID_RETURN_IF_ERROR(synced);
+  return FsyncPath(data.parent_path().string(), O_RDONLY | O_DIRECTORY);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
@@ -119,6 +160,7 @@ Result<std::unique_ptr<Environment>> Environment::Open(const std::string& dir,
                               "away; casegrid does not start a new store over it");
   }
   if (fs::exists(data, ec) && !ec) CASEGRID_RETURN_IF_ERROR(CheckMetaPages(data.string()));
+  if (!options.read_only && !fs::exists(data, ec)) CASEGRID_RETURN_IF_ERROR(CreateStore(data));
   MDB_env* env = nullptr;
   int rc = mdb_env_create(&env);
   if (rc != 0) return FromRc(rc, "env_create");

@@ -310,6 +310,16 @@ Status Decision::CheckActor(const Action& action, const CaseState* state) {
     return Reject("role \"centre\" must act for the district centre or a town sub-centre, not " +
                   Quote(actor.unit()));
   }
+  // A town sub-centre acts on the cases of its own town (reported in it, or
+  // with a unit of it responsible); the district centre on all.
+  if (actor.role() == "centre" && unit->kind() == casegrid::v1::TOWN_CENTRE && state != nullptr &&
+      !(state->station().empty() && state->unit().empty()) &&
+      !ctx_.org->Covers(*unit, state->station()) && !ctx_.org->Covers(*unit, state->unit())) {
+    return Reject("role \"centre\" for town " + Quote(actor.unit()) +
+                  " acts only on its town's cases; case " + Quote(state->case_id()) +
+                  " was reported at " + Quote(state->station()) + " and is with " +
+                  Quote(state->unit()));
+  }
   if (action.case_unit_only() && state != nullptr && actor.unit() != state->unit()) {
     return Reject("unit " + Quote(actor.unit()) + " is not the case's responsible unit " +
                   Quote(state->unit()));
@@ -328,6 +338,16 @@ Status Decision::Apply(const Action& action, const Struct& data) {
       p->set_category(Str(data, "category"));
       p->set_grid(Str(data, "grid"));
       if (const auto* grid = ctx_.org->FindGrid(p->grid())) p->set_station(grid->station());
+      // A grid inspector reports in the cells of the unit it inspects for.
+      if (cmd_.actor().role() == "grid_inspector" && !p->grid().empty()) {
+        const auto* inspects = ctx_.org->FindUnit(cmd_.actor().unit());
+        if (inspects == nullptr || !ctx_.org->Covers(*inspects, p->grid())) {
+          return Reject("grid " + Quote(p->grid()) + " is not among the cells of " +
+                        (cmd_.actor().unit().empty() ? std::string("an inspector with no unit")
+                                                     : "unit " + Quote(cmd_.actor().unit())) +
+                        ", which grid inspector " + Quote(cmd_.actor().user()) + " reports for");
+        }
+      }
       p->set_summary(Str(data, "summary"));
       auto it = data.fields().find("petitioner");
       if (it != data.fields().end()) {

@@ -6,6 +6,9 @@
 #include <iostream>
 #include <optional>
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
 #include "base/codec.h"
 #include "base/text.h"
 #include "base/time.h"
@@ -194,6 +197,58 @@ int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const 
   return read_models ? VerifyReadModels(g, **log) : 0;
 }
 
+namespace {
+
+// What an event's payload says, field by field, for people: "summary: Unpaid
+// wages; petitioner.name: 张伟; ...". Strings, numbers and true flags;
+// nested messages with their path; data (a Struct) as JSON; bytes (hashes)
+// and times (printed elsewhere) are left out. Empty when it says nothing.
+void AppendContent(const google::protobuf::Message& m, const std::string& prefix,
+                   std::string* out) {
+  using google::protobuf::FieldDescriptor;
+  const auto* reflection = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->is_repeated()) continue;  // no payload has repeated fields to show
+    std::string value;
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        if (f->type() == FieldDescriptor::TYPE_BYTES) continue;
+        value = reflection->GetString(m, f);
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        value = reflection->GetBool(m, f) ? "yes" : "no";
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        value = std::to_string(reflection->GetInt32(m, f));
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        if (f->name().find("micros") != std::string::npos) continue;
+        value = std::to_string(reflection->GetInt64(m, f));
+        break;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        value = std::to_string(reflection->GetUInt64(m, f));
+        break;
+      case FieldDescriptor::CPPTYPE_MESSAGE: {
+        const auto& child = reflection->GetMessage(m, f);
+        if (child.GetDescriptor() == google::protobuf::Struct::descriptor()) {
+          google::protobuf::util::MessageToJsonString(child, &value);
+          break;
+        }
+        AppendContent(child, prefix + f->name() + ".", out);
+        continue;
+      }
+      default:
+        continue;
+    }
+    if (!out->empty()) *out += "; ";
+    *out += prefix + f->name() + ": " + value;
+  }
+}
+
+}  // namespace
+
 int PrintReplay(events::Log& log, const std::string& case_id) {
   std::cout << "replay of case " << case_id << " (every hash checked)\n";
   Status s = engine::ReplayCase(
@@ -232,6 +287,17 @@ int PrintReplay(events::Log& log, const std::string& case_id) {
                   << (e.actor().unit().empty() ? "" : ", " + e.actor().unit()) << ")  "
                   << e.action() << ": " << detail << "  -> " << state.state()
                   << (state.unit().empty() ? "" : " @ " + state.unit()) << "\n";
+        // What it says (the summary, the petitioner, the answer, the plan, a
+        // note, a reason, a rating's comment), when it was recorded, and the
+        // login that typed it. The data directory's owner sees all of it.
+        std::string said;
+        const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
+        if (const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload)) {
+          AppendContent(e.GetReflection()->GetMessage(e, f), "", &said);
+        }
+        std::string when = "recorded " + timeutil::FormatTimestamp(e.recorded_micros());
+        if (!e.os_account().empty()) when += " by OS account " + e.os_account();
+        std::cout << "      " << (said.empty() ? "" : said + "; ") << when << "\n";
       });
   if (!s.ok()) {
     std::cout << "replay stopped: " << s.message() << "\n";

@@ -287,6 +287,22 @@ const Unit* Organisation::TownOf(const GridCell& grid) const {
   return station == nullptr ? nullptr : FindUnit(station->parent());
 }
 
+bool Organisation::Covers(const Unit& unit, std::string_view code) const {
+  const Unit* at = FindUnit(code);
+  if (at == nullptr) {
+    const GridCell* grid = FindGrid(code);
+    if (grid == nullptr) return false;
+    at = FindUnit(grid->station());
+  }
+  // Parents were checked at load: the walk ends at the district centre.
+  for (int depth = 0; at != nullptr && depth < 8; ++depth) {
+    if (at->code() == unit.code()) return true;
+    if (at->parent().empty()) return false;
+    at = FindUnit(at->parent());
+  }
+  return false;
+}
+
 const Unit& Organisation::district_centre() const { return *data_->district_centre; }
 
 const casegrid::v1::Organisation& Organisation::proto() const { return data_->proto; }

@@ -61,6 +61,11 @@ class Organisation {
   // grid's station is unknown here.
   const casegrid::v1::Unit* TownOf(const casegrid::v1::GridCell& grid) const;
 
+  // Whether the unit or grid cell `code` is `unit` or lies under it (a
+  // grid under its station, a station under its town, everything under the
+  // district centre). False for a code this organisation does not know.
+  bool Covers(const casegrid::v1::Unit& unit, std::string_view code) const;
+
   const casegrid::v1::Unit& district_centre() const;
   const casegrid::v1::Organisation& proto() const;
   // Number of units of `kind`; 0 for an unknown kind.

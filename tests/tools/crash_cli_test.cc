@@ -159,3 +159,26 @@ TEST_CASE("a malformed CASEGRID_CRASH_AT stops casegrid with status 2 before it 
   // Not only the commands that reach a point: every one stops.
   CHECK(s.Run({"verify"}, spec).status == 2);
 }
+
+TEST_CASE("a store killed while it is being created is made again, not refused as damaged",
+          "[crash][cli]") {
+  // The journal's store is the first a fresh data directory makes, the read
+  // models' the second.
+  const char* spec = GENERATE("lmdb.store.created:1", "lmdb.store.created:2");
+  INFO("CASEGRID_CRASH_AT=" << spec);
+  Scratch s;
+  const Output killed = s.Submit(spec);
+  INFO("killed submit: " << Describe(killed));
+  REQUIRE(killed.status == 128 + SIGKILL);
+  // No half-made file where a store belongs.
+  for (const char* store : {"data/journal/data.mdb", "data/projections/data.mdb"}) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(s.Path(store), ec);
+    CHECK((ec || size >= 8192));
+  }
+  const Output again = s.Submit();
+  INFO("resubmit: " << Describe(again));
+  REQUIRE(again.status == 0);
+  CHECK(Contains(again.out, "submitted f.ndjson: " + std::to_string(kLines) + " accepted"));
+  CHECK(s.VerifiedEvents() > 0);
+}

@@ -122,6 +122,10 @@ TEST_CASE("users and tokens from the command line: added, granted, issued once, 
   CHECK(o.status == 0);
   CHECK(Contains(o.out, "token-revoke: token_revoked " + id));
   CHECK(Contains(o.out, "grant: role_granted unit in 371302-001-001 to zhang.wei"));
+  // Each event's content, when it was recorded and the login that typed it.
+  CHECK(Contains(o.out, "      user: zhang.wei; name: 张伟; reason: new hire; recorded "));
+  CHECK(Contains(o.out, " by OS account " + Me() + "\n"));
+  CHECK_FALSE(Contains(o.out, secret));
 
   o = cli.Run({"users", "show", "ghost"});
   CHECK(o.status == 2);
