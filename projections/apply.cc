@@ -188,6 +188,9 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kCaseReported:
       view->set_opened_micros(at);
       view->set_reported_by(ev.actor().user());
+      view->set_summary(ev.case_reported().summary());
+      view->set_petitioner_name(ev.case_reported().petitioner().name());
+      view->set_petitioner_phone(ev.case_reported().petitioner().phone());
       CountCase(day, *view, facts->level(), Metric::kReceived, stats);
       break;
     case Event::kCaseDispatched:
@@ -209,6 +212,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_closed_level(p.level());
       view->set_closed_unit(p.unit());
       view->set_closed_on_time(p.on_time());
+      view->set_close_note(p.note());
       // "Closed" counts cases, as the centre reports them: a reopened case
       // closed again is not closed twice.
       if (view->closures() == 0) {
@@ -224,6 +228,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_rated(true);
       view->set_satisfied(p.satisfied());
       view->set_score(p.score());
+      view->set_rating_comment(p.comment());
       CountCase(day, *view, facts->level(), Metric::kRated, stats);
       if (p.satisfied()) CountCase(day, *view, facts->level(), Metric::kSatisfied, stats);
       break;
@@ -259,10 +264,14 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       break;  // counted above, before the fold
     case Event::kDeadlineWarned:
       break;  // the facts keep it (CaseDeadline.warned)
+    case Event::kPlanSubmitted:
+      view->set_plan(ev.plan_submitted().plan());
+      break;
+    case Event::kResponded:
+      view->set_answer(ev.responded().answer());
+      break;
     case Event::kAcknowledged:
     case Event::kPetitionerContacted:
-    case Event::kPlanSubmitted:
-    case Event::kResponded:
     case Event::kTransition:
     case Event::PAYLOAD_NOT_SET:
     case Event::kMigrated:

@@ -246,6 +246,12 @@ std::string FormatCase(const CaseView& view, bool json) {
     j["last_global_seq"] = view.last_global_seq();
     j["last_action"] = view.last_action();
     j["last_event"] = JsonTime(v.last_micros());
+    j["summary"] = view.summary();
+    j["petitioner"] = {{"name", view.petitioner_name()}, {"phone", view.petitioner_phone()}};
+    j["plan"] = view.plan();
+    j["answer"] = view.answer();
+    j["close_note"] = view.close_note();
+    j["rating_comment"] = view.rating_comment();
     Json deadlines = Json::array();
     for (const DeadlineRow& row : rows) {
       const CaseDeadline& d = *row.d;
@@ -276,6 +282,10 @@ std::string FormatCase(const CaseView& view, bool json) {
   t.Row({"workflow", Or(v.workflow_id()) + " v" + std::to_string(v.workflow_version())});
   t.Row({"channel", Or(v.channel())});
   t.Row({"category", Or(v.category())});
+  t.Row({"summary", Or(view.summary())});
+  if (!view.petitioner_name().empty() || !view.petitioner_phone().empty()) {
+    t.Row({"petitioner", Or(view.petitioner_name()) + "  phone " + Or(view.petitioner_phone())});
+  }
   t.Row({"grid", Or(v.grid()) + "  station " + Or(v.station())});
   t.Row({"unit", Or(v.unit()) + "  level " + Or(v.level())});
   t.Row({"accepted",
@@ -294,10 +304,14 @@ std::string FormatCase(const CaseView& view, bool json) {
                             std::to_string(view.reopened()) + "  returned " +
                             std::to_string(view.returned()) + "  urged " +
                             std::to_string(view.urged())});
+  if (!view.plan().empty()) t.Row({"plan", view.plan()});
+  if (!view.answer().empty()) t.Row({"answer", view.answer()});
+  if (!view.close_note().empty()) t.Row({"close note", view.close_note()});
   t.Row({"rating", view.rated()
                        ? std::string(view.satisfied() ? "satisfied" : "not satisfied") +
                              (view.score() != 0 ? ", score " + std::to_string(view.score()) : "")
                        : "-"});
+  if (!view.rating_comment().empty()) t.Row({"rating comment", view.rating_comment()});
   t.Row({"last event", std::to_string(v.last_seq()) + " (" + Or(view.last_action()) + ") at " +
                            Time(v.last_micros()) + ", global seq " +
                            std::to_string(view.last_global_seq())});

@@ -1300,3 +1300,33 @@ TEST_CASE(
     CHECK(view->facts().DebugString() == replayed.DebugString());
   }
 }
+
+TEST_CASE("case show prints what the case is about: summary, petitioner, plan and answer",
+          "[cli]") {
+  Cli cli;
+  json intake = Intake("Unpaid wages since August");
+  intake["petitioner"] = {{"name", "张伟"}, {"phone", "13800000000"}};
+  const std::string input =
+      Line("", "LS-1", "intake", "2026-09-30T10:00:00+08:00", kWindow, intake) +
+      Line("", "LS-1", "dispatch", "2026-09-30T11:00:00+08:00", kCentre) +
+      Line("", "LS-1", "acknowledge", "2026-09-30T12:00:00+08:00", kStationUnit) +
+      Line("", "LS-1", "contact", "2026-09-30T13:00:00+08:00", kStationUnit) +
+      Line("", "LS-1", "plan", "2026-09-30T14:00:00+08:00", kStationUnit,
+           {{"plan", "Mediation with the employer on Friday"}}) +
+      Line("", "LS-1", "respond", "2026-10-09T10:00:00+08:00", kStationUnit,
+           {{"answer", "Wages paid in full on 8 October"}});
+  cli.Ok({"submit", "--file", "-", "--quiet"}, input);
+  const std::string shown = cli.Ok({"case", "show", "LS-1"});
+  INFO(shown);
+  CHECK(Contains(shown, "Unpaid wages since August"));
+  CHECK(Contains(shown, "张伟  phone 13800000000"));
+  CHECK(Contains(shown, "Mediation with the employer on Friday"));
+  CHECK(Contains(shown, "Wages paid in full on 8 October"));
+  const json j = cli.CaseJson("LS-1");
+  CHECK(j["summary"] == "Unpaid wages since August");
+  CHECK(j["petitioner"]["name"] == "张伟");
+  CHECK(j["plan"] == "Mediation with the employer on Friday");
+  CHECK(j["answer"] == "Wages paid in full on 8 October");
+  // replay says it too, event by event.
+  CHECK(Contains(cli.Ok({"replay", "LS-1"}), "answer: Wages paid in full on 8 October"));
+}
