@@ -49,6 +49,10 @@ struct VerifyReport {
   uint64_t cases = 0;
   // The Merkle tree head over each partition's events, by partition.
   std::vector<events::merkle::TreeHead> heads;
+  // By partition, the log's end offset when the walk began (it read at
+  // least that far): a state store that covers more was written to while
+  // verify read, and is not compared with the walk.
+  std::vector<uint64_t> read_ends;
   bool tree_checked = false;  // the stored trees matched, leaf by leaf
   Status first_problem;       // OK when the whole log verifies
 };

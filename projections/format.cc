@@ -321,6 +321,17 @@ std::string FormatCase(const CaseView& view, bool json) {
   return out;
 }
 
+namespace {
+// At most `max` bytes of `text`, cut at a character's start (the text is
+// UTF-8, checked at the door), with "..." when cut.
+std::string Abbreviated(const std::string& text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end) + "...";
+}
+}  // namespace
+
 std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& entries, bool json) {
   if (json) {
     Json j;
@@ -337,6 +348,7 @@ std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& en
       c["overdue"] = e.overdue;
       c["warned"] = e.warned;
       c["opened"] = JsonTime(e.opened_micros);
+      c["summary"] = e.summary;
       cases.push_back(std::move(c));
     }
     j["cases"] = std::move(cases);
@@ -345,13 +357,14 @@ std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& en
   std::string out = "inbox of " + std::string(unit) + ": " + std::to_string(entries.size()) +
                     " open case" + (entries.size() == 1 ? "" : "s") + "\n";
   if (entries.empty()) return out;
-  Table t({"NEXT DUE", "DEADLINE", "CASE", "STATE", "CATEGORY", "LEVEL", "OPENED"});
+  Table t({"NEXT DUE", "DEADLINE", "CASE", "STATE", "CATEGORY", "LEVEL", "OPENED", "SUMMARY"});
   for (const InboxEntry& e : entries) {
     t.Row({e.next_due_micros ? Time(*e.next_due_micros) : "-",
            Or(e.next_deadline) + (e.overdue  ? " (breached)"
                                   : e.warned ? " (warned)"
                                              : ""),
-           e.case_id, Or(e.state), Or(e.category), Or(e.level), Time(e.opened_micros)});
+           e.case_id, Or(e.state), Or(e.category), Or(e.level), Time(e.opened_micros),
+           Or(Abbreviated(e.summary, 60))});
   }
   return out + t.Render();
 }

@@ -578,6 +578,7 @@ Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
       e.category = view.facts().category();
       e.level = view.facts().level();
       e.opened_micros = view.opened_micros();
+      e.summary = view.summary();
       if (due != std::numeric_limits<int64_t>::max()) {
         e.next_due_micros = due;
         for (const CaseDeadline& d : view.facts().deadlines()) {

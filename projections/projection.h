@@ -55,6 +55,7 @@ struct InboxEntry {
   bool overdue = false;                    // that deadline is breached
   bool warned = false;                     // that deadline's warning happened (deadline_warned)
   int64_t opened_micros = 0;
+  std::string summary;  // what the case is about (case_reported)
 };
 
 // One open deadline due before the query time.

@@ -28,6 +28,9 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
     fs::remove_all(g.data_dir, ec);
   }
   fs::create_directories(g.data_dir, ec);
+  // The owner's alone, as every data directory (base/lmdb.h): it will hold
+  // the signing key and citizens' names.
+  fs::permissions(g.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   std::ofstream(marker) << "written by casegrid demo; the next demo run deletes this directory\n";
   g.sync = false;  // a simulation: no need for per-batch fsync
 

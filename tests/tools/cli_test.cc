@@ -685,7 +685,9 @@ TEST_CASE("demo replaces a directory an earlier demo wrote", "[cli]") {
   Output second = demo.cli.RunRaw(DemoScenario::DemoArgs("d1", "3"));
   INFO(second.err);
   CHECK(second.status == 0);
-  CHECK(second.out == demo.report.out);
+  CHECK(second.out == demo.report.out);  // The data directory it makes is its owner's alone.
+  CHECK((std::filesystem::status(demo.cli.Path("d1")).permissions() &
+         std::filesystem::perms::all) == std::filesystem::perms::owner_all);
 }
 
 // ---- the demo's figures, checked against the read models and the journal ----
@@ -1328,5 +1330,8 @@ TEST_CASE("case show prints what the case is about: summary, petitioner, plan an
   CHECK(j["plan"] == "Mediation with the employer on Friday");
   CHECK(j["answer"] == "Wages paid in full on 8 October");
   // replay says it too, event by event.
-  CHECK(Contains(cli.Ok({"replay", "LS-1"}), "answer: Wages paid in full on 8 October"));
+  CHECK(Contains(cli.Ok({"replay", "LS-1"}),
+                 "answer: Wages paid in full on 8 October"));  // The unit's inbox says what each
+                                                               // case is about.
+  CHECK(Contains(cli.Ok({"inbox", "371302-001-001"}), "Unpaid wages since August"));
 }
