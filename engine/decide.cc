@@ -9,6 +9,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "base/time.h"
+#include "engine/rating_code.h"
 #include "events/log.h"
 
 namespace casegrid::engine {
@@ -224,9 +225,63 @@ Status Decision::Run(const CaseState* state) {
     CASEGRID_RETURN_IF_ERROR(CheckAllowed(*action, *state));
   }
   CASEGRID_RETURN_IF_ERROR(CheckActor(*action, state));
-  CASEGRID_RETURN_IF_ERROR(CheckFields(data, action->fields(), "data.", action->name(), ctx_));
-  CASEGRID_RETURN_IF_ERROR(Apply(*action, data));
-  CASEGRID_RETURN_IF_ERROR(TakeOutcome(*action, data));
+  // The rating code is casegrid's own data key, not the definition's: taken
+  // out before the action's fields are checked, and never written.
+  Struct without_code;
+  const Struct* fields = &data;
+  if (auto it = data.fields().find(std::string(kRatingCodeField)); it != data.fields().end()) {
+    if (action->effect() != casegrid::v1::OPEN_CASE && action->effect() != casegrid::v1::RATE) {
+      return Reject(
+          "data.rating_code: only a case's intake and its rating carry a rating code, "
+          "not " +
+          Quote(action->name()));
+    }
+    if (it->second.kind_case() != Value::kStringValue) {
+      return Reject("data.rating_code: expected a string, got " + std::string(KindOf(it->second)));
+    }
+    auto code = NormalizeRatingCode(it->second.string_value());
+    if (!code.ok()) return Reject("data.rating_code: " + code.status().message());
+    rating_code_ = *std::move(code);
+    without_code = data;
+    without_code.mutable_fields()->erase(std::string(kRatingCodeField));
+    fields = &without_code;
+  }
+  if (action->effect() == casegrid::v1::RATE && state != nullptr) {
+    CASEGRID_RETURN_IF_ERROR(CheckRatingCode(*state));
+  }
+  CASEGRID_RETURN_IF_ERROR(CheckFields(*fields, action->fields(), "data.", action->name(), ctx_));
+  CASEGRID_RETURN_IF_ERROR(Apply(*action, *fields));
+  CASEGRID_RETURN_IF_ERROR(TakeOutcome(*action, *fields));
+  return Status::Ok();
+}
+
+Status Decision::CheckRatingCode(const CaseState& s) const {
+  // Staff who rate (a 12345 callback, where the definition lets them) are
+  // named and checked by the directory like any staff action.
+  if (!IsCitizenRole(cmd_.actor().role())) return Status::Ok();
+  const std::string& id = s.case_id();
+  if (s.rating_code_digest().empty()) {
+    if (ctx_.directory != nullptr && ctx_.directory->enforced()) {
+      return Reject("case " + Quote(id) +
+                    " was taken in without a rating code, and with the directory's checks on a "
+                    "citizen's rating needs the code printed on the receipt at intake");
+    }
+    return Status::Ok();  // taken as sent, as before rating codes (docs/security.md)
+  }
+  if (rating_code_.empty()) {
+    return Reject(
+        "data.rating_code: required: the rating code printed on the petitioner's "
+        "receipt when case " +
+        Quote(id) + " was taken in");
+  }
+  if (s.rating_used_micros() != 0) {
+    return Reject("the rating code of case " + Quote(id) + " was used by the rating at " +
+                  timeutil::FormatTimestamp(s.rating_used_micros()) +
+                  "; it can be used again once the case is reopened and answered again");
+  }
+  if (!SameRatingDigest(RatingCodeDigest(id, rating_code_), s.rating_code_digest())) {
+    return Reject("data.rating_code: not the rating code of case " + Quote(id));
+  }
   return Status::Ok();
 }
 
@@ -355,6 +410,8 @@ Status Decision::Apply(const Action& action, const Struct& data) {
         p->mutable_petitioner()->set_phone(Str(it->second.struct_value(), "phone"));
       }
       p->set_complex(Bool(data, "complex"));
+      if (!rating_code_.empty())
+        p->set_rating_code_digest(RatingCodeDigest(cmd_.case_id(), rating_code_));
       break;
     }
     case casegrid::v1::REJECT:
@@ -486,6 +543,11 @@ void Decision::FillGenericPayload(const Action& action, const Struct& data, Even
 }  // namespace internal
 
 std::string CommandDigest(const Command& command) {
+  if (command.data().fields().contains(std::string(kRatingCodeField))) {
+    Command without_code = command;
+    without_code.mutable_data()->mutable_fields()->erase(std::string(kRatingCodeField));
+    return CommandDigest(without_code);
+  }
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream raw(&bytes);

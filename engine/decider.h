@@ -103,9 +103,11 @@ Status DecideAndEvolve(casegrid::v1::CaseState* state, bool exists,
                        int64_t now_micros, EventBuffer* events);
 
 // The digest a command id is bound to: the first 16 bytes of SHA-256 of the
-// command's deterministic serialization without its id. The same command
-// sent again (same case, action, actor, data, at, expect, workflow) has the
-// same digest; any difference gives another. Decide records it on the first
+// command's deterministic serialization without its id and without
+// data.rating_code (rating_code.h: a door's random draw, not what was asked,
+// and not to be searched for through the digest). The same command sent
+// again (same case, action, actor, data, at, expect, workflow) has the same
+// digest; any other difference gives another. Decide records it on the first
 // event of a command that has an id (Event.command_digest).
 std::string CommandDigest(const casegrid::v1::Command& command);
 

@@ -158,6 +158,10 @@ class Decision {
 
   Status CheckActor(const Action& action, const CaseState* state);
 
+  // A citizen's rating of a case with a rating code carries that code, once
+  // per answer (rating_code.h); staff ratings are the directory's to check.
+  Status CheckRatingCode(const CaseState& s) const;
+
   // The main event of the action, then deadlines met, cancelled and started.
   Status Apply(const Action& action, const Struct& data);
 
@@ -211,6 +215,8 @@ class Decision {
   CaseState& state_;
   EventBuffer& events_;
   Emitter out_;
+  // The command's data.rating_code, normalized; empty: none.
+  std::string rating_code_;
   // Recounting: a deadline is armed from the anchor it recorded, not from
   // the latest event of its definition's anchor action.
   bool keep_anchor_ = false;

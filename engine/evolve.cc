@@ -62,6 +62,7 @@ void Evolve(CaseState* s, const Event& e) {
       s->set_grid(e.case_reported().grid());
       s->set_station(e.case_reported().station());
       s->set_complex(e.case_reported().complex());
+      s->set_rating_code_digest(e.case_reported().rating_code_digest());
       break;
     case Event::kCaseDispatched:
       s->set_unit(e.case_dispatched().unit());
@@ -87,6 +88,10 @@ void Evolve(CaseState* s, const Event& e) {
       break;
     case Event::kReopened:
       s->set_closed_micros(0);
+      s->set_rating_used_micros(0);  // a new answer may be rated again
+      break;
+    case Event::kRated:
+      if (!s->rating_code_digest().empty()) s->set_rating_used_micros(e.occurred_micros());
       break;
     case Event::kDeadlineSet: {
       RemoveDeadline(s, e.deadline_set().name());

@@ -170,6 +170,8 @@ class DeciderHarness {
     return Do(cmd);
   }
   const casegrid::v1::CaseState& state() const { return state_; }
+  // The directory the decider checks actors against (not owned); null: none.
+  void set_directory(const engine::Directory* directory) { ctx_.directory = directory; }
   // The open deadline's warning time; -1 when it is not open.
   int64_t WarnAt(const std::string& name) const {
     for (const auto& d : state_.deadlines()) {

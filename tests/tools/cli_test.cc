@@ -360,7 +360,10 @@ TEST_CASE("act applies an allowed command, prints the case's new version and exi
                       "--data", Intake("Unpaid wages").dump()});
   INFO(o.out << o.err);
   CHECK(o.status == 0);
-  CHECK(o.out == "accepted: LS-1 intake -> version 2 (2 events)\n");
+  CHECK_THAT(o.out, Catch::Matches("accepted: LS-1 intake -> version 2 \\(2 events\\)\n"
+                                   "rating code: [0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4} \\(for the "
+                                   "petitioner's receipt: a rating needs it, and casegrid keeps "
+                                   "only its digest\\)\n"));
   CHECK(cli.CaseJson("LS-1")["state"] == "received");
 }
 
@@ -434,6 +437,7 @@ TEST_CASE("act with an --id already applied answers duplicate, exits 0 and write
              {"--at", "2026-09-30T10:00:00+08:00", "--data", Intake("Unpaid wages").dump()});
   REQUIRE(cli.Run(act).status == 0);
   const uint64_t events = cli.EventCount();
+  // Sent again, it draws another rating code: still the same command.
   Output o = cli.Run(act);
   INFO(o.out << o.err);
   CHECK(o.status == 0);

@@ -183,3 +183,46 @@ TEST_CASE("with the checks on, the command line refuses actors and rule changers
   CHECK(Contains(o.out, "changing the directory needs the role admin"));
   CHECK(cli.Run({"verify"}).status == 0);
 }
+
+TEST_CASE("a case taken in at the command line gets a rating code that its rating needs",
+          "[cli][rating_code]") {
+  Cli cli;
+  const std::string data =
+      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"("summary":"s","petitioner":{"name":"Li","phone":"13800000000"}})";
+  Output o = cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
+                      "2026-09-30T10:00:00+08:00", "--data", data});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  const auto lines = casegrid::test::Lines(o.out);
+  REQUIRE(lines.size() == 2);
+  const std::string prefix = "rating code: ";
+  REQUIRE(lines[1].rfind(prefix, 0) == 0);
+  const std::string code = lines[1].substr(prefix.size(), 14);
+  CHECK(code[4] == '-');
+  CHECK(code[9] == '-');
+  const std::string unit = "u1:unit:371302-001-001";
+  for (const auto& [action, json] : std::vector<std::pair<std::string, std::string>>{
+           {"dispatch", "{}"}, {"contact", "{}"}, {"respond", R"({"answer":"paid"})"}}) {
+    o = cli.Run({"act", "LS-1", action, "--by", action == "dispatch" ? "c01:centre:371302" : unit,
+                 "--at", "2026-10-01T10:00:00+08:00", "--data", json});
+    REQUIRE(o.status == 0);
+  }
+  o = cli.Run({"act", "LS-1", "rate", "--by", "li:petitioner:", "--at", "2026-10-02T10:00:00+08:00",
+               "--data", R"({"satisfied":true})"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "data.rating_code: required"));
+  o = cli.Run({"act", "LS-1", "rate", "--by", "li:petitioner:", "--at", "2026-10-02T10:00:00+08:00",
+               "--data", R"({"satisfied":true,"rating_code":")" + code + "\"}"});
+  CHECK(o.status == 0);
+  CHECK(casegrid::test::Lines(o.out).size() == 1);  // no code for a rating
+  // The code is nowhere: not in the journal's file, not in the read models.
+  const std::string symbols = code.substr(0, 4) + code.substr(5, 4) + code.substr(10, 4);
+  for (const char* file : {"data/journal/data.mdb", "data/projections/data.mdb"}) {
+    const std::string raw = casegrid::test::ReadFile(cli.Path(file));
+    CHECK_FALSE(raw.empty());
+    CHECK(raw.find(code) == std::string::npos);
+    CHECK(raw.find(symbols) == std::string::npos);
+  }
+  CHECK(cli.Run({"verify"}).status == 0);
+}
