@@ -77,10 +77,19 @@
 namespace casegrid::crash_point {
 
 inline constexpr std::string_view kPoints[] = {
-    "journal.commit.before",     "journal.commit.after",        "kafka.event.delivered",
-    "kafka.batch.delivered",     "engine.apply.decided",        "engine.apply.committed",
-    "projections.batch.applied", "projections.batch.committed", "worker.txn.produced",
-    "worker.txn.committed",      "submit.batch.reported",       "lmdb.store.created",
+    "journal.commit.before",
+    "journal.commit.after",
+    "kafka.event.delivered",
+    "kafka.batch.delivered",
+    "engine.apply.decided",
+    "engine.apply.committed",
+    "projections.batch.applied",
+    "projections.batch.committed",
+    "worker.txn.produced",
+    "worker.txn.committed",
+    "submit.batch.reported",
+    "lmdb.store.created",
+    "erase.recorded",
 };
 
 constexpr bool Known(std::string_view name) {

@@ -22,6 +22,7 @@
 #include "base/time.h"
 #include "bench/harness.h"
 #include "engine/verify.h"
+#include "events/personal.h"
 #include "projections/projection.h"
 #include "server/decode_ahead.h"
 
@@ -91,9 +92,10 @@ Rss ReadRss() {
 }
 
 Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
-                        size_t batch, bool sample_rss) {
+                        size_t batch, bool sample_rss, events::KeyStore* keys) {
   CASEGRID_ASSIGN_OR_RETURN(auto opened, engine::Engine::Open(&log, config, Env::Default()));
   engine::Engine& engine = *opened;
+  engine.set_key_store(keys);
   std::vector<std::string> grids;
   for (const auto& g : config.org->proto().grids()) grids.push_back(g.code());
   // Lines are generated on the decoding thread as they are needed (as if read
@@ -156,7 +158,9 @@ Result<E2E> RunOnJournal(const std::string& dir, const engine::Config& config, u
   jo.sync = sync;
   jo.initial_map_bytes = size_t{1} << 30;
   CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(dir, jo));
-  return RunEndToEnd(*log, config, cases, batch, sample_rss);
+  // Personal fields sealed, as a data directory's sessions seal them.
+  CASEGRID_ASSIGN_OR_RETURN(auto keys, events::KeyStore::Open(dir + "/personal.keys", true));
+  return RunEndToEnd(*log, config, cases, batch, sample_rss, keys.get());
 }
 
 // Raw: the same event bytes, MDB_APPEND, the same events per batch, one
@@ -315,7 +319,10 @@ Status Run(const Options& o, const engine::Config& config) {
   auto log = events::OpenJournal(root + "/e2e-sync", jo);
   if (!log.ok()) return log.status();
   step("projection rebuild");
+  auto keys = events::KeyStore::Open(root + "/e2e-sync/personal.keys", false);
+  if (!keys.ok()) return keys.status();
   projections::Options po;
+  po.keys = keys->get();  // views opened and sealed again, as a session's
   auto models = projections::ReadModels::Open(root + "/models", po);
   if (!models.ok()) return models.status();
   auto t0 = Clock::now();

@@ -49,8 +49,10 @@ struct E2E {
 // Applies `cases` generated case lifecycles (6 commands each) to `log`
 // through the engine, `batch` commands per Apply, decoding ahead on a second
 // thread as `casegrid submit` does. Fails if any command is rejected.
+// `keys` (may be null): the key store that seals personal fields, as the
+// journal's sessions do (events/personal.h).
 Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
-                        size_t batch, bool sample_rss);
+                        size_t batch, bool sample_rss, events::KeyStore* keys = nullptr);
 
 // `casegrid bench --log kafka`, writing into the scratch directory `root`.
 Status RunKafkaBench(const Options& o, const engine::Config& config, const std::string& root);

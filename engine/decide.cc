@@ -186,6 +186,12 @@ std::string_view OnBreachName(casegrid::v1::OnBreach b) {
 
 Status Decision::Run(const CaseState* state) {
   const Struct& data = cmd_.data();
+  if (state != nullptr && state->erased_micros() != 0) {
+    return Reject("case " + Quote(cmd_.case_id()) + " was erased at " +
+                  timeutil::FormatTimestamp(state->erased_micros()) +
+                  ": it takes no further command");
+  }
+  if (cmd_.action() == kEraseAction) return RunErase(state);
   if (cmd_.action() == kMigrateAction) return RunMigrate(state);
   if (cmd_.action() == kRecountAction) return RunRecount(state);
   if (cmd_.action() == kBreachAction) {
@@ -252,6 +258,37 @@ Status Decision::Run(const CaseState* state) {
   CASEGRID_RETURN_IF_ERROR(CheckFields(*fields, action->fields(), "data.", action->name(), ctx_));
   CASEGRID_RETURN_IF_ERROR(Apply(*action, *fields));
   CASEGRID_RETURN_IF_ERROR(TakeOutcome(*action, *fields));
+  return Status::Ok();
+}
+
+Status Decision::RunErase(const CaseState* state) {
+  if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+  if (cmd_.actor().role() != "admin") {
+    return Reject("erase: only an admin erases a case's personal data (actor role " +
+                  Quote(cmd_.actor().role()) + ")");
+  }
+  if (ctx_.directory != nullptr) {
+    Status held = ctx_.directory->CheckHolds(cmd_.actor().user(), "admin", "erase");
+    if (!held.ok()) return Reject(held.message());
+  }
+  const std::string& reason = Str(cmd_.data(), "reason");
+  if (reason.empty()) return Reject("data.reason: required (why the personal data are erased)");
+  if (!def_.IsFinal(state->state()) || !state->deadlines().empty()) {
+    std::vector<std::string> open;
+    for (const auto& d : state->deadlines()) open.push_back(d.name());
+    return Reject("case " + Quote(cmd_.case_id()) + " is " + Quote(state->state()) +
+                  (open.empty() ? "" : " with open deadlines (" + JoinNames(open) + ")") +
+                  ", not ended: close or reject it first");
+  }
+  if (now_ < state->last_micros()) {
+    return Reject("time " + timeutil::FormatTimestamp(now_) +
+                  " is before the case's last event at " +
+                  timeutil::FormatTimestamp(state->last_micros()));
+  }
+  Event* e = out_.Begin(kEraseAction, "");
+  e->mutable_case_erased()->set_reason(reason);
+  e->mutable_case_erased()->set_key(state->personal_key());
+  out_.Commit();
   return Status::Ok();
 }
 

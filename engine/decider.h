@@ -79,6 +79,15 @@ inline constexpr std::string_view kMigrateAction = "migrate";
 // no such deadline.
 inline constexpr std::string_view kRecountAction = "recount";
 
+// The built-in action that erases a case's personal data (`casegrid erase`,
+// docs/security.md): data {"reason": TEXT}, by an actor with role admin (a
+// grant of it when the directory's checks are on). Rejected for a case that
+// has not ended (not in a final state of its definition, or with open
+// deadlines) and for one erased already. One `case_erased` event naming the
+// case's data key; the caller destroys that key once the event is durable
+// (events/personal.h). An erased case takes no further command.
+inline constexpr std::string_view kEraseAction = "erase";
+
 // `state` is nullptr for a case with no events yet. `now_micros` is the time
 // the command happened (its `at`, already defaulted by the caller).
 Result<std::vector<casegrid::v1::Event>> Decide(const casegrid::v1::CaseState* state,

@@ -143,6 +143,9 @@ class Decision {
   // counted over a provisional year, armed again from its own anchor.
   Status RunRecount(const CaseState* state);
 
+  // The erase command (kEraseAction).
+  Status RunErase(const CaseState* state);
+
   // The command's events, into the buffer given at construction.
   Status Run(const CaseState* state);
 

@@ -12,6 +12,7 @@
 #include "base/time.h"
 #include "engine/command_json.h"
 #include "engine/decider.h"
+#include "events/personal.h"
 
 namespace casegrid::engine {
 namespace {
@@ -44,12 +45,12 @@ Status CheckEventSizes(const EventBuffer& events) {
 class BatchWriter {
  public:
   BatchWriter(StateStore& store, events::Batch& batch, const Config& config, Env* env,
-              const std::string& os_account, ApplyStats* stats)
+              const Engine::Sealing& sealing, ApplyStats* stats)
       : batch_(batch),
         store_(store, batch),
         config_(config),
         env_(env),
-        os_account_(os_account),
+        sealing_(sealing),
         stats_(stats) {
     ctx_.org = config.org.get();
     ctx_.workflows = config.workflows.get();
@@ -112,7 +113,8 @@ class BatchWriter {
     const std::string* prev = &head.last_hash;
     for (auto& e : events) {
       e.set_recorded_micros(recorded);
-      if (!os_account_.empty()) e.set_os_account(os_account_);
+      if (!sealing_.os_account.empty()) e.set_os_account(sealing_.os_account);
+      if (sealing_.keys != nullptr) CASEGRID_RETURN_IF_ERROR(SealPersonal(after, &e));
       e.set_prev_hash(*prev);
       std::string record = events::SealEvent(&e);
       CASEGRID_RETURN_IF_ERROR(batch_.Append(e.case_id(), e.case_seq(), record));
@@ -122,6 +124,19 @@ class BatchWriter {
     CASEGRID_RETURN_IF_ERROR(store_.Store(head.open, *after));
     if (stats_ != nullptr) stats_->events += events.size();
     return Status::Ok();
+  }
+
+  // Seals the personal values of `e` (events/personal.h) under its case's
+  // data key, drawn at the case's first such event (after->personal_key,
+  // as Evolve folds it from the sealed event).
+  Status SealPersonal(CaseState* after, Event* e) {
+    if (!events::HasPersonalValues(*e)) return Status::Ok();
+    if (after->personal_key() == 0) {
+      CASEGRID_ASSIGN_OR_RETURN(const uint64_t slot, sealing_.keys->NewKey());
+      after->set_personal_key(slot);
+    }
+    CASEGRID_RETURN_IF_ERROR(sealing_.keys->SealingKey(after->personal_key(), &data_key_));
+    return events::SealPersonalEvent(e, after->personal_key(), data_key_);
   }
 
   // The events of deadline `name` firing at `due` (FiresAt) on a case, into
@@ -338,8 +353,9 @@ class BatchWriter {
   StateStore::Writer store_;
   const Config& config_;
   Env* env_;
-  const std::string& os_account_;
+  const Engine::Sealing& sealing_;
   ApplyStats* stats_;
+  std::string data_key_;  // scratch of SealPersonal
   DecideContext ctx_;
   // The first block of each command's arena (ApplyOne).
   alignas(16) std::array<char, 16 * 1024> arena_block_;
@@ -386,7 +402,7 @@ Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> comma
   answers->assign(commands.size(), Answer());
   if (applied != nullptr) applied->assign(commands.size(), AppliedCommand());
   *stats = ApplyStats();
-  BatchWriter writer(*store_, batch, config_, env_, os_account_, stats);
+  BatchWriter writer(*store_, batch, config_, env_, sealing_, stats);
   for (size_t i = 0; i < commands.size(); ++i) {
     const std::string_view digest =
         i < prepared.digests.size() ? std::string_view(prepared.digests[i]) : std::string_view();
@@ -401,7 +417,7 @@ Result<ApplyStats> Engine::Tick(int64_t now_micros) {
   ApplyStats stats;
   Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
-    BatchWriter writer(*store_, batch, config_, env_, os_account_, &stats);
+    BatchWriter writer(*store_, batch, config_, env_, sealing_, &stats);
     return writer.FireDue(now_micros);
   });
   if (!s.ok()) return s;
@@ -416,7 +432,7 @@ Result<Event> Engine::AppendToChain(Event event, std::optional<uint64_t> expect_
   Event written;
   CASEGRID_RETURN_IF_ERROR(log_->RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
-    BatchWriter writer(*store_, batch, config_, env_, os_account_, &stats);
+    BatchWriter writer(*store_, batch, config_, env_, sealing_, &stats);
     casegrid::v1::CaseState chain;
     bool found;
     CASEGRID_RETURN_IF_ERROR(writer.Load(event.case_id(), &chain, &found));

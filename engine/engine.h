@@ -31,6 +31,10 @@
 #include "events/casegrid.pb.h"
 #include "events/log.h"
 
+namespace casegrid::events {
+class KeyStore;
+}
+
 namespace casegrid::engine {
 
 struct Answer {
@@ -102,10 +106,19 @@ class Engine {
   Config* mutable_config() { return &config_; }
   events::Log* log() const { return log_; }
   Env* env() const { return env_; }
-  // The OS account of the command line this engine writes for (psql-style
-  // peer authority, docs/security.md): every event it seals from now on
-  // records it in `os_account`. Empty (the default): none, as for workers.
-  void set_os_account(std::string account) { os_account_ = std::move(account); }
+  // What the engine adds to every event it seals from now on.
+  struct Sealing {
+    // The OS account of the command line this engine writes for (psql-style
+    // peer authority, docs/security.md), recorded in `os_account`. Empty
+    // (the default): none, as for workers.
+    std::string os_account;
+    // The key store (not owned) whose data keys seal the events' personal
+    // fields (events/personal.h): a case's key is drawn at its first event
+    // with a personal value. Null (the default): they are written as sent.
+    events::KeyStore* keys = nullptr;
+  };
+  void set_os_account(std::string account) { sealing_.os_account = std::move(account); }
+  void set_key_store(events::KeyStore* keys) { sealing_.keys = keys; }
 
   // Numbers (case_seq, event_id), seals and appends `event` to its case id,
   // one of the log's own chains (events::kDefinitionsChain,
@@ -124,7 +137,7 @@ class Engine {
   std::unique_ptr<StateStore> store_;
   Config config_;
   Env* env_;
-  std::string os_account_;
+  Sealing sealing_;
 };
 
 }  // namespace casegrid::engine

@@ -55,6 +55,7 @@ void Evolve(CaseState* s, const Event& e) {
   s->set_last_hash(e.hash());
   s->set_last_micros(std::max(s->last_micros(), e.occurred_micros()));
   s->set_state(e.state());
+  if (e.has_personal() && s->personal_key() == 0) s->set_personal_key(e.personal().key());
   switch (e.payload_case()) {
     case Event::kCaseReported:
       s->set_channel(e.case_reported().channel());
@@ -89,6 +90,9 @@ void Evolve(CaseState* s, const Event& e) {
     case Event::kReopened:
       s->set_closed_micros(0);
       s->set_rating_used_micros(0);  // a new answer may be rated again
+      break;
+    case Event::kCaseErased:
+      s->set_erased_micros(e.occurred_micros());
       break;
     case Event::kRated:
       if (!s->rating_code_digest().empty()) s->set_rating_used_micros(e.occurred_micros());

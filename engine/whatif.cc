@@ -20,6 +20,7 @@
 #include "base/env.h"
 #include "base/time.h"
 #include "engine/decider.h"
+#include "events/personal.h"
 
 namespace casegrid::engine {
 namespace {
@@ -66,7 +67,15 @@ void ToStruct(const Message& m, Struct* out) {
 }
 
 // The command that produced `e` (its first event), as the draft would take it.
-Command Rebuild(const Event& e, const workflows::Definition& draft) {
+Command Rebuild(const Event& recorded, const workflows::Definition& draft) {
+  // Sealed personal values come back as a placeholder: what-if needs that
+  // they were given, not what they say (events/personal.h).
+  Event opened;
+  if (recorded.has_personal()) {
+    opened = recorded;
+    events::OpenPersonalEvent(&opened, nullptr);
+  }
+  const Event& e = recorded.has_personal() ? opened : recorded;
   Command cmd;
   cmd.set_case_id(e.case_id());
   cmd.set_action(e.action());
@@ -120,7 +129,7 @@ const std::regex& UnitCode() {
 
 bool StartsCommand(const Event& e) {
   return e.causation_id() == e.correlation_id() && e.action() != kBreachAction &&
-         e.action() != kWarnAction && e.action() != kMigrateAction;
+         e.action() != kWarnAction && e.action() != kMigrateAction && e.action() != kEraseAction;
 }
 
 // What the figures need of one event: small, so that a million of them sort

@@ -185,6 +185,11 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
   view->set_last_action(ev.action());
 
   switch (ev.payload_case()) {
+    case Event::kCaseErased:
+      view->set_erased_micros(at);
+      view->set_erased_by(ev.actor().user());
+      view->set_erased_reason(ev.case_erased().reason());
+      break;
     case Event::kCaseReported:
       view->set_opened_micros(at);
       view->set_reported_by(ev.actor().user());

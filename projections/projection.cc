@@ -23,6 +23,7 @@
 #include "base/codec.h"
 #include "base/crash_point.h"
 #include "base/lmdb.h"
+#include "events/personal.h"
 #include "projections/apply.h"
 
 namespace casegrid::projections {
@@ -171,6 +172,7 @@ class ReadModels::BatchApplier {
  private:
   struct Work {
     CaseView* view = nullptr;  // on arena_
+    bool reseal = false;       // its personal values were opened: seal them again
     std::string old_inbox_key;
     std::vector<std::pair<int64_t, std::string>> old_open;  // (due, name) in the deadlines table
     std::vector<std::pair<int64_t, std::string>> old_warn;  // (warn, name) in the warnings table
@@ -186,6 +188,15 @@ class ReadModels::BatchApplier {
     if (!events::IsReservedCaseId(ev_.case_id())) {
       Work* work = nullptr;
       CASEGRID_RETURN_IF_ERROR(Load(txn, ev_.case_id(), &work));
+      // An event with sealed values opens them, and the view its own, to
+      // fold them in; Flush seals the view's again.
+      if (ev_.has_personal()) {
+        events::OpenPersonalEvent(&ev_, options_.keys);
+        if (!work->reseal && options_.keys != nullptr) {
+          events::OpenPersonal(work->view->personal(), options_.keys, ev_.case_id(), work->view);
+          work->reseal = true;
+        }
+      }
       CASEGRID_RETURN_IF_ERROR(internal::ApplyEvent(ev_, seq, work->view, &stats_));
     }
 
@@ -282,6 +293,18 @@ class ReadModels::BatchApplier {
         }
       }
 
+      if (work.reseal) {
+        // Sealed again under the case's key; a key erased meanwhile (or
+        // missing) leaves no value in the clear: the view says so instead.
+        const uint64_t slot = work.view->facts().personal_key();
+        work.view->clear_personal();
+        if (options_.keys->SealingKey(slot, &data_key_).ok()) {
+          CASEGRID_RETURN_IF_ERROR(events::SealPersonal(work.view, work.view->mutable_personal(),
+                                                        slot, data_key_, case_id));
+        } else {
+          events::ReplacePersonal(work.view, events::Placeholder(events::Opened::kErased));
+        }
+      }
       work.view->SerializeToString(&value_);
       CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.cases, codec::CaseViewKey(case_id), value_));
     }
@@ -310,6 +333,7 @@ class ReadModels::BatchApplier {
 
   const Dbs& dbs_;
   const Options& options_;
+  std::string data_key_;  // scratch of Flush
   const std::string applied_key_;
   std::map<std::string, Work, std::less<>> cases_;  // ordered: sorted puts
   // The batch's case views: their many small strings cost no malloc and
@@ -525,6 +549,7 @@ Result<CaseView> ReadModels::GetCase(std::string_view case_id) {
       return Status::Corruption("projections: view of case " + std::string(case_id) +
                                 " does not parse");
     }
+    events::OpenPersonal(view.personal(), options_.keys, case_id, &view);
     return view;
   });
 }
@@ -578,6 +603,7 @@ Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
       e.category = view.facts().category();
       e.level = view.facts().level();
       e.opened_micros = view.opened_micros();
+      events::OpenPersonal(view.personal(), options_.keys, case_id, &view);
       e.summary = view.summary();
       if (due != std::numeric_limits<int64_t>::max()) {
         e.next_due_micros = due;
@@ -749,7 +775,21 @@ Result<std::string> ReadModels::Dump() {
         out.push_back(' ');
         out.append(codec::Hex(cur->key()));
         out.push_back(' ');
-        out.append(codec::Hex(cur->value()));
+        std::string_view value = cur->value();
+        // A view's sealed values differ by their random nonce from a
+        // rebuild's: compared opened, their seal set aside.
+        std::string opened;
+        if (dbi == dbs_->cases) {
+          CaseView view;
+          if (view.ParseFromArray(value.data(), static_cast<int>(value.size())) &&
+              view.has_personal()) {
+            events::OpenPersonal(view.personal(), options_.keys, view.facts().case_id(), &view);
+            view.clear_personal();
+            view.SerializeToString(&opened);
+            value = opened;
+          }
+        }
+        out.append(codec::Hex(value));
         out.push_back('\n');
       }
     }

@@ -28,6 +28,9 @@
 namespace casegrid::lmdb {
 class Environment;
 }
+namespace casegrid::events {
+class KeyStore;
+}
 
 namespace casegrid::projections {
 
@@ -42,6 +45,10 @@ struct Options {
   // applied in memory. A non-OK Status aborts the batch (none of it is written)
   // and CatchUp returns that Status.
   std::function<Status(uint64_t global_seq)> fault_hook;
+  // The key store (not owned) that opens the events' sealed personal values
+  // and seals them again in the case views (events/personal.h). Null: the
+  // views hold "[sealed]" where an event's value was sealed.
+  events::KeyStore* keys = nullptr;
 };
 
 // One open case in a unit's inbox.
@@ -175,7 +182,9 @@ class ReadModels {
   Result<std::vector<AuditEntry>> Audit(std::string_view actor_user);
 
   // Every table's entries in key order, as lines "<table> <hex key> <hex value>":
-  // two builds from the same events compare equal byte for byte.
+  // two builds from the same events compare equal byte for byte (a case
+  // view with its sealed values opened and its seal left out, since each
+  // build seals with nonces of its own).
   Result<std::string> Dump();
 
  private:

@@ -29,6 +29,14 @@ int RunAct(const GlobalOptions& g, const ActOptions& o);
 
 int RunTick(const GlobalOptions& g, const std::string& now);
 
+// `casegrid erase CASE --by USER --reason R`: the erase command
+// (engine/decider.h kEraseAction), then the case's data key destroyed. Run
+// again on an erased case, it destroys the key (an interrupted erasure).
+struct EraseOptions {
+  std::string case_id, by, reason, at;
+};
+int RunErase(const GlobalOptions& g, const EraseOptions& o);
+
 // The read models' queries (docs/queries.md), each after bringing the read
 // models up to the log; 2 when DIR holds no log or the query fails.
 int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json);
@@ -81,7 +89,7 @@ Result<std::vector<SavedCheckpoint>> LoadCheckpoints(const std::string& file,
                                                      int32_t partitions);
 int RunReplay(const GlobalOptions& g, const std::string& case_id);
 // Prints a case's events with the state after each; 1 if a hash fails.
-int PrintReplay(events::Log& log, const std::string& case_id);
+int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys);
 
 // `casegrid demo`: the district simulation (sim/simulation.h) in DIR, which
 // the demo owns (empty, or written by an earlier demo), then its report.

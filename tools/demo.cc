@@ -66,7 +66,7 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
     auto view = session->models->GetCase(id);
     // A village matter that climbed to its town: the mechanism at work.
     if (view.ok() && view->escalations() > 0 && view->facts().level() == "town") {
-      PrintReplay(*session->log, id);
+      PrintReplay(*session->log, id, session->keys.get());
       break;
     }
   }

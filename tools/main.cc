@@ -85,6 +85,15 @@ int main(int argc, char** argv) {
   c_act->add_option("--expect", act.expect, "the case version you saw");
   c_act->callback([&] { rc = RunAct(g, act); });
 
+  EraseOptions erase;
+  auto* c_erase = app.add_subcommand(
+      "erase", "make a case's personal data unreadable everywhere (its data key destroyed)");
+  c_erase->add_option("case", erase.case_id, "case id")->required();
+  c_erase->add_option("--by", erase.by, "the admin who erases it")->required();
+  c_erase->add_option("--reason", erase.reason, "why (a request, the retention rule)")->required();
+  c_erase->add_option("--at", erase.at, "when (RFC 3339); default now");
+  c_erase->callback([&] { rc = RunErase(g, erase); });
+
   std::string tick_now;
   auto* c_tick = app.add_subcommand("tick", "turn every deadline due by --now into events");
   c_tick->add_option("--now", tick_now, "RFC 3339 time; default the wall clock");

@@ -96,15 +96,28 @@ std::string OsAccount() {
                                                  : "uid " + std::to_string(uid);
 }
 
+Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& options, bool create) {
+  // On Kafka every data directory and worker would need the same keys: until
+  // they share a keys topic, none is made there (events on Kafka are written
+  // as sent); one a journal left (migrate-log) still opens what it sealed.
+  if (IsKafka(options)) create = false;
+  auto keys = events::KeyStore::Open(options.data_dir + "/personal.keys", create);
+  if (keys.status().IsNotFound() && !create) return std::unique_ptr<events::KeyStore>();
+  return keys;
+}
+
 Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_models) {
   Session s;
   CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false, env));
+  CASEGRID_ASSIGN_OR_RETURN(s.keys, OpenKeyStore(options, /*create=*/true));
   CASEGRID_ASSIGN_OR_RETURN(auto config,
                             engine::LoadConfig(ResolveConfigDir(options), s.log.get()));
   CASEGRID_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(s.log.get(), std::move(config), env));
   s.engine->set_os_account(OsAccount());
+  if (!IsKafka(options)) s.engine->set_key_store(s.keys.get());
   projections::Options po;
   po.sync = options.sync;
+  po.keys = s.keys.get();
   CASEGRID_ASSIGN_OR_RETURN(s.models,
                             projections::ReadModels::Open(options.data_dir + "/projections", po));
   // Read models of another history refuse here, before anything is written.

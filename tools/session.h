@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "events/kafka_log.h"
 #include "events/log.h"
+#include "events/personal.h"
 #include "projections/projection.h"
 
 namespace casegrid::tools {
@@ -43,6 +44,7 @@ events::KafkaSettings KafkaProperties(const GlobalOptions& options);
 std::string ResolveConfigDir(const GlobalOptions& options);
 
 struct Session {
+  std::unique_ptr<events::KeyStore> keys;  // first: the engine and models use it
   std::unique_ptr<events::Log> log;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<projections::ReadModels> models;
@@ -65,6 +67,13 @@ Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& opti
 // Opens the log for writing alone (`checkpoint`): the journal signs with
 // the key of SigningKeyPath.
 Result<std::unique_ptr<events::Log>> OpenLogForWriting(const GlobalOptions& options);
+
+// The data directory's key store of personal data keys (DATA/personal.keys,
+// events/personal.h), created when `create`; null when it does not exist
+// and !create (reading a data directory written before keys, or elsewhere).
+// On a Kafka log none is created and the engine seals nothing (docs/
+// security.md: keys are not shared there yet); one a journal left is read.
+Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& options, bool create);
 
 // The OS account this process runs as ("uid N" when it has no name).
 std::string OsAccount();

@@ -25,8 +25,11 @@ namespace {
 // the log in a scratch directory, entry by entry (ReadModels::Dump). 0 ok,
 // 1 on a difference, 2 when it cannot run.
 int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
+  auto keys = OpenKeyStore(g, /*create=*/false);
+  if (!keys.ok()) return Fail(keys.status());
   projections::Options ro;
   ro.read_only = true;
+  ro.keys = keys->get();
   auto stored = projections::ReadModels::Open(g.data_dir + "/projections", ro);
   if (!stored.ok()) return Fail(stored.status().WithContext("read models"));
   auto ends = log.EndOffsets();
@@ -57,6 +60,7 @@ int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
   } cleanup{scratch};
   projections::Options po;
   po.sync = false;
+  po.keys = keys->get();
   auto rebuilt = projections::ReadModels::Open(scratch, po);
   if (!rebuilt.ok()) return Fail(rebuilt.status());
   if (auto r = (*rebuilt)->CatchUp(log); !r.ok()) return Fail(r.status());
@@ -82,6 +86,54 @@ int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
             << line_at(*want)
             << "\" in a rebuild from the log; run `casegrid projections rebuild`\n";
   return 1;
+}
+
+// The key store against the cases' states (checked against the log): an
+// erased case's key is gone, every other case's key is there. 0 ok, 1 on a
+// finding, 2 when it cannot run.
+int VerifyKeys(const GlobalOptions& g, engine::StateStore& store) {
+  auto keys = OpenKeyStore(g, /*create=*/false);
+  if (!keys.ok()) return Fail(keys.status());
+  uint64_t sealed = 0, erased = 0;
+  std::string problem;
+  std::string key;
+  Status walked = store.ForEachCase([&](const casegrid::v1::CaseState& state) {
+    if (state.personal_key() == 0 || !problem.empty()) return;
+    ++sealed;
+    const std::string slot = std::to_string(state.personal_key());
+    if (*keys == nullptr) {
+      problem = "case " + state.case_id() + " has personal data sealed under key " + slot +
+                ", and this data directory has no key store (personal.keys)";
+      return;
+    }
+    const auto found = (*keys)->Key(state.personal_key(), &key);
+    if (state.erased_micros() != 0) {
+      ++erased;
+      if (found == events::KeyStore::KeyState::kLive) {
+        problem = "case " + state.case_id() + " was erased at " +
+                  timeutil::FormatTimestamp(state.erased_micros()) + ", but its data key " + slot +
+                  " is still readable: run `casegrid erase " + state.case_id() + "` again";
+      }
+    } else if (found == events::KeyStore::KeyState::kMissing) {
+      problem = "the key store has no data key " + slot + " of case " + state.case_id() +
+                " (a personal.keys older than the log: restore the one taken with it)";
+    } else if (found == events::KeyStore::KeyState::kErased) {
+      problem = "the data key " + slot + " of case " + state.case_id() +
+                " is erased, but the case was not (the key store is damaged, or another "
+                "directory's)";
+    }
+  });
+  std::fill(key.begin(), key.end(), '\0');
+  if (!walked.ok()) return Fail(walked);
+  if (!problem.empty()) {
+    std::cout << "verify FAILED: " << problem << "\n";
+    return 1;
+  }
+  if (sealed > 0) {
+    std::cout << "keys ok: " << sealed - erased << " cases' data keys are there, and " << erased
+              << " erased cases' are gone\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -193,6 +245,7 @@ int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const 
               << " cases is the fold of its events; " << checked->commands
               << " command answers and " << checked->open_deadlines
               << " open deadlines agree with them\n";
+    if (int rc = VerifyKeys(g, **store); rc != 0) return rc;
   }
   return read_models ? VerifyReadModels(g, **log) : 0;
 }
@@ -249,10 +302,20 @@ void AppendContent(const google::protobuf::Message& m, const std::string& prefix
 
 }  // namespace
 
-int PrintReplay(events::Log& log, const std::string& case_id) {
+int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys) {
   std::cout << "replay of case " << case_id << " (every hash checked)\n";
+  casegrid::v1::Event opened;
   Status s = engine::ReplayCase(
-      log, case_id, [](const casegrid::v1::Event& e, const casegrid::v1::CaseState& state) {
+      log, case_id, [&](const casegrid::v1::Event& sealed, const casegrid::v1::CaseState& state) {
+        // Its sealed personal values opened with the data directory's keys
+        // ("[erased]" once erased; events/personal.h).
+        const casegrid::v1::Event* shown = &sealed;
+        if (sealed.has_personal()) {
+          opened = sealed;
+          events::OpenPersonalEvent(&opened, keys);
+          shown = &opened;
+        }
+        const casegrid::v1::Event& e = *shown;
         std::string detail(engine::PayloadName(e));
         if (e.has_deadline_set()) {
           detail += " " + e.deadline_set().name() + " due " +
@@ -310,7 +373,9 @@ int RunReplay(const GlobalOptions& g, const std::string& case_id) {
   if (Status s = text::CheckIdentifier("case", case_id); !s.ok()) return Fail(s);
   auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
-  return PrintReplay(**log, case_id);
+  auto keys = OpenKeyStore(g, /*create=*/false);
+  if (!keys.ok()) return Fail(keys.status());
+  return PrintReplay(**log, case_id, keys->get());
 }
 
 }  // namespace casegrid::tools

@@ -90,9 +90,11 @@ class Checker {
       const std::string what = "action " + Quote(a.name());
       // The engine's own actions (engine/decider.h): the ticker's breach and
       // warning and the move to another version.
-      if (a.name() == "breach" || a.name() == "warn" || a.name() == "migrate") {
-        Add(path + ".name",
-            what + " is reserved for the engine (breach, warn, migrate); name it otherwise");
+      if (a.name() == "breach" || a.name() == "warn" || a.name() == "migrate" ||
+          a.name() == "recount" || a.name() == "erase") {
+        Add(path + ".name", what +
+                                " is reserved for the engine (breach, warn, migrate, recount, "
+                                "erase); name it otherwise");
       }
       if (a.effect() == casegrid::v1::OPEN_CASE) {
         if (open_case_ < 0) {

@@ -459,8 +459,8 @@ TEST_CASE("verify exits 1 and names the event whose stored byte was flipped", "[
   Cli cli;
   OpenReferenceCase(cli);  // global events 1..6
   cli.Ok({"act", "LS-2", "intake", "--by", kWindow, "--at", "2026-09-30T12:00:00+08:00", "--data",
-          Intake("Broken streetlight").dump()});  // LS-2/1 is global event 7
-  FlipStoredByte(cli.Path("data/journal"), 7, "Broken streetlight");
+          Intake("Broken streetlight").dump()});                  // LS-2/1 is global event 7
+  FlipStoredByte(cli.Path("data/journal"), 7, "labour-dispute");  // the summary is sealed
   Output o = cli.Run({"verify"});
   INFO(o.out << o.err);
   CHECK(o.status == 1);
@@ -471,7 +471,7 @@ TEST_CASE("verify exits 1 and names the event whose stored byte was flipped", "[
 TEST_CASE("replay of a case with a flipped byte stops at that event and exits 1", "[cli]") {
   Cli cli;
   OpenReferenceCase(cli);
-  FlipStoredByte(cli.Path("data/journal"), 1, "Unpaid wages");
+  FlipStoredByte(cli.Path("data/journal"), 1, "labour-dispute");
   Output o = cli.Run({"replay", "LS-1"});
   INFO(o.out << o.err);
   CHECK(o.status == 1);

@@ -47,12 +47,14 @@ TEST_CASE("casegrid schema writes casegrid.proto after its imports, without sour
   WriteSchema(dir, dir.Sub("casegrid.desc"));
   google::protobuf::FileDescriptorSet set;
   REQUIRE(set.ParseFromString(ReadFile(dir.Sub("casegrid.desc"))));
-  REQUIRE(set.file_size() == 2);
-  CHECK(set.file(0).name() == "google/protobuf/struct.proto");
-  CHECK(set.file(1).name() == "events/casegrid.proto");
-  CHECK(set.file(1).package() == "casegrid.v1");
-  CHECK(set.file(1).dependency(0) == "google/protobuf/struct.proto");
-  CHECK_FALSE(set.file(1).has_source_code_info());
+  REQUIRE(set.file_size() == 3);
+  CHECK(set.file(0).name() == "google/protobuf/descriptor.proto");
+  CHECK(set.file(1).name() == "google/protobuf/struct.proto");
+  CHECK(set.file(2).name() == "events/casegrid.proto");
+  CHECK(set.file(2).package() == "casegrid.v1");
+  CHECK(set.file(2).dependency(0) == "google/protobuf/descriptor.proto");
+  CHECK(set.file(2).dependency(1) == "google/protobuf/struct.proto");
+  CHECK_FALSE(set.file(2).has_source_code_info());
 
   SECTION("--text writes the same set in protobuf text format (the baseline's form)") {
     WriteSchema(dir, dir.Sub("casegrid.txtpb"), {"--text"});

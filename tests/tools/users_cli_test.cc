@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -20,11 +21,19 @@ class Cli {
   Cli()
       : env_(casegrid::test::Environment({"CASEGRID_CONFIG", "CASEGRID_SIGNING_KEY", "CASEGRID_LOG",
                                           "CASEGRID_BROKERS", "CASEGRID_TOPIC_PREFIX",
-                                          "CASEGRID_PARTITIONS"})) {}
+                                          "CASEGRID_PARTITIONS", "CASEGRID_CRASH_AT"})) {}
   Output Run(const std::vector<std::string>& args) const {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--data", "data"};
     argv.insert(argv.end(), args.begin(), args.end());
     return casegrid::test::RunProcess(argv, dir_.path(), env_);
+  }
+  // Run, killed at crash point `spec` (CASEGRID_CRASH_AT, base/crash_point.h).
+  Output RunKilledAt(const std::vector<std::string>& args, const std::string& spec) const {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", "data"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> env = env_;
+    casegrid::test::SetEnv(env, "CASEGRID_CRASH_AT", spec);
+    return casegrid::test::RunProcess(argv, dir_.path(), env);
   }
   std::string Path(const std::string& name) const { return dir_.Sub(name); }
 
@@ -225,4 +234,120 @@ TEST_CASE("a case taken in at the command line gets a rating code that its ratin
     CHECK(raw.find(symbols) == std::string::npos);
   }
   CHECK(cli.Run({"verify"}).status == 0);
+}
+
+namespace {
+
+// Every file under `dir`, read whole (the data directory's stores and keys).
+std::vector<std::pair<std::string, std::string>> FilesUnder(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) {
+      out.emplace_back(entry.path().string(), casegrid::test::ReadFile(entry.path().string()));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a case's personal data are sealed in every file, and erased they are gone while the "
+    "record still verifies",
+    "[cli][personal]") {
+  Cli cli;
+  const std::string phone = "13912345678";
+  const std::string name = "王芳";
+  const std::string data =
+      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"("summary":"Wages unpaid since May","petitioner":{"name":")" +
+      name + R"(","phone":")" + phone + R"("}})";
+  REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
+                   "2026-09-30T10:00:00+08:00", "--data", data})
+              .status == 0);
+  const std::string unit = "u1:unit:371302-001-001";
+  const std::vector<std::pair<std::string, std::string>> steps = {
+      {"dispatch", "{}"}, {"contact", "{}"}, {"respond", R"({"answer":"Paid on )" + phone + "\"}"}};
+  for (const auto& [action, json] : steps) {
+    REQUIRE(
+        cli.Run({"act", "LS-1", action, "--by", action == "dispatch" ? "c01:centre:371302" : unit,
+                 "--at", "2026-10-01T10:00:00+08:00", "--data", json})
+            .status == 0);
+  }
+  // Sealed from the first write: no file holds the phone number in the clear,
+  // yet the data directory's owner reads it.
+  for (const auto& [path, bytes] : FilesUnder(cli.Path("data"))) {
+    INFO(path);
+    CHECK(bytes.find(phone) == std::string::npos);
+    CHECK(bytes.find(name) == std::string::npos);
+  }
+  Output o = cli.Run({"case", "show", "LS-1"});
+  CHECK(Contains(o.out, phone));
+  CHECK(Contains(cli.Run({"replay", "LS-1"}).out, "Paid on " + phone));
+  REQUIRE(cli.Run({"checkpoint", "-o", "before.txt"}).status == 0);
+
+  // Not while deadlines are open; not by someone who is no admin.
+  o = cli.Run({"erase", "LS-1", "--by", "dpo1", "--reason", "petitioner's request"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "is \"responded\", not ended: close or reject it first"));
+  REQUIRE(cli.Run({"act", "LS-1", "close", "--by", "c01:centre:371302", "--at",
+                   "2026-10-02T10:00:00+08:00"})
+              .status == 0);
+  o = cli.Run({"erase", "LS-1", "--by", "dpo1", "--reason", "petitioner's request", "--at",
+               "2026-10-03T10:00:00+08:00"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "erased case LS-1 as event LS-1/"));
+  CHECK(Contains(o.out, "is destroyed"));
+
+  // Every view says so; the record and the checkpoint from before verify.
+  o = cli.Run({"case", "show", "LS-1", "--json"});
+  CHECK_FALSE(Contains(o.out, phone));
+  CHECK(Contains(o.out, "[erased]"));
+  const std::string replay = cli.Run({"replay", "LS-1"}).out;
+  CHECK_FALSE(Contains(replay, phone));
+  CHECK(Contains(replay, "answer: [erased]"));
+  o = cli.Run({"verify", "--checkpoint", "before.txt", "--read-models"});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 0);
+  // The case takes no further command; erasing again only makes sure.
+  o = cli.Run({"act", "LS-1", "reopen", "--by", "c01:centre:371302", "--at",
+               "2026-10-04T10:00:00+08:00", "--data", R"({"reason":"r"})"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "was erased at 2026-10-03T10:00:00+08:00"));
+  o = cli.Run({"erase", "LS-1", "--by", "dpo1", "--reason", "again"});
+  CHECK(o.status == 0);
+  CHECK(Contains(o.out, "already"));
+  // A rebuild of the read models from the log reads "[erased]" too.
+  REQUIRE(cli.Run({"projections", "rebuild"}).status == 0);
+  CHECK(Contains(cli.Run({"case", "show", "LS-1"}).out, "[erased]"));
+}
+
+TEST_CASE("an erasure killed before its key is destroyed is found by verify and finished by erase",
+          "[cli][personal]") {
+  Cli cli;
+  const std::string data =
+      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"("summary":"s","petitioner":{"phone":"13700001111"}})";
+  REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
+                   "2026-09-30T10:00:00+08:00", "--data", data})
+              .status == 0);
+  REQUIRE(cli.Run({"act", "LS-1", "reject", "--by", "c01:centre:371302", "--at",
+                   "2026-09-30T11:00:00+08:00", "--data", R"({"reason":"not ours"})"})
+              .status == 0);
+  Output o =
+      cli.RunKilledAt({"erase", "LS-1", "--by", "dpo1", "--reason", "request"}, "erase.recorded:1");
+  CHECK(o.status == 137);
+  o = cli.Run({"verify"});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "case LS-1 was erased at "));
+  CHECK(Contains(o.out, "is still readable: run `casegrid erase LS-1` again"));
+  o = cli.Run({"erase", "LS-1", "--by", "dpo1", "--reason", "request"});
+  CHECK(o.status == 0);
+  CHECK(Contains(o.out, "already"));
+  CHECK(Contains(o.out, "is destroyed"));
+  o = cli.Run({"verify"});
+  CHECK(o.status == 0);
+  CHECK(Contains(o.out, "keys ok: 0 cases' data keys are there, and 1 erased cases' are gone"));
 }

@@ -1,0 +1,122 @@
+// Personal data, sealed and erasable (docs/security.md, "Personal data").
+//
+// The fields of casegrid's messages marked [(casegrid.v1.personal) = true]
+// (names, phone numbers, free text a person wrote) are sealed before an event
+// is hashed: their values leave the message and travel in its `Sealed`
+// field, AES-256-GCM under the case's own data key, with the case id as
+// associated data. The journal, the events topic and the read models hold
+// ciphertext only. Erasing a case overwrites its key in the key store: every
+// copy of the ciphertext (log, topic, read models, backups taken after the
+// erasure) is then unreadable, while the hash chains and the signed
+// checkpoints, computed over the ciphertext, verify as before.
+//
+// The key store is one file, not an LMDB environment: LMDB copies a page on
+// write and leaves the old one (with the key in it) on the free list, while
+// here erasing writes zeros over the key where it lies. The file is
+// "CGKEYS01" and 24 zero bytes, then 32-byte slots; slot n (n >= 1) is at
+// byte 32 * n. Keys are drawn ahead, kPoolKeys at a time, appended under an
+// exclusive flock and synced before any is used, so an event never names a
+// key that a crash could lose. Several processes may share the file.
+//
+// Thread-safety: a KeyStore may be used by one thread at a time.
+#ifndef CASEGRID_EVENTS_PERSONAL_H_
+#define CASEGRID_EVENTS_PERSONAL_H_
+
+#include <google/protobuf/message.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "events/casegrid.pb.h"
+
+namespace casegrid::events {
+
+class KeyStore {
+ public:
+  static constexpr size_t kKeyBytes = 32;
+  static constexpr size_t kPoolKeys = 256;
+
+  // Opens the key file at `path`, creating it (and its directory, 0700; the
+  // file 0600) when `create`. NotFound when it does not exist and !create;
+  // Corruption when it is not a key file (wrong header, a torn slot).
+  static Result<std::unique_ptr<KeyStore>> Open(const std::string& path, bool create);
+  ~KeyStore();
+  KeyStore(const KeyStore&) = delete;
+  KeyStore& operator=(const KeyStore&) = delete;
+
+  // A fresh key's slot, durable before it is returned (IOError otherwise).
+  Result<uint64_t> NewKey();
+
+  // The key to seal with in `slot` into *key: from memory for the keys this
+  // process drew, else read. Corruption when there is no such key; InvalidArgument
+  // when it was erased (an erased case takes no new personal data).
+  Status SealingKey(uint64_t slot, std::string* key);
+
+  enum class KeyState { kLive, kErased, kMissing };
+  // The key in `slot` into *key (kLive); kErased when it was overwritten;
+  // kMissing when the file has no such slot (a key file older than the data
+  // that names it) or slot is 0.
+  KeyState Key(uint64_t slot, std::string* key) const;
+
+  // Overwrites the key in `slot` with zeros and syncs it. OK when already
+  // erased; NotFound when there is no such slot.
+  Status Erase(uint64_t slot);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  KeyStore(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Status Refill();
+
+  int fd_;
+  std::string path_;
+  std::vector<std::pair<uint64_t, std::string>> pool_;  // drawn, not yet used
+  std::map<uint64_t, std::string> drawn_;               // used by this process (bounded)
+};
+
+// What opening a message's sealed fields found.
+enum class Opened {
+  kNothing,     // nothing was sealed
+  kOpened,      // the values are back in their fields
+  kErased,      // the key was erased: each field says "[erased]"
+  kNoKeys,      // no key store at hand: each field says "[sealed]"
+  kKeyMissing,  // the key store has no such key: "[key missing]"
+  kDamaged,     // the ciphertext or the key does not authenticate: "[damaged]"
+};
+
+// Moves the set personal fields of `message` (recursively through its
+// singular message fields, a oneof's among them) into *sealed, encrypted
+// with `key` (kKeyBytes) from `slot`, bound to `case_id`. Leaves *sealed
+// untouched when `message` has no personal value set. IOError when there are
+// no random bytes for the nonce.
+Status SealPersonal(google::protobuf::Message* message, casegrid::v1::Sealed* sealed, uint64_t slot,
+                    std::string_view key, std::string_view case_id);
+
+// Puts the values of `sealed` back into `message` (its sealed fields must be
+// clear there), from `keys` (may be null), checked against `case_id`; where
+// that cannot be done each sealed field gets the placeholder of the outcome.
+Opened OpenPersonal(const casegrid::v1::Sealed& sealed, const KeyStore* keys,
+                    std::string_view case_id, google::protobuf::Message* message);
+
+// The placeholder a view shows for a value that `outcome` did not open.
+std::string_view Placeholder(Opened outcome);
+
+// Sets every personal field of `message` that holds a value to `text`.
+void ReplacePersonal(google::protobuf::Message* message, std::string_view text);
+
+// Whether `message` has a personal field set to a non-empty value.
+bool HasPersonalValues(const google::protobuf::Message& message);
+
+// For events: seals `event`'s personal fields into event->personal with the
+// case's key (before events::SealEvent hashes it), and opens them again.
+Status SealPersonalEvent(casegrid::v1::Event* event, uint64_t slot, std::string_view key);
+Opened OpenPersonalEvent(casegrid::v1::Event* event, const KeyStore* keys);
+
+}  // namespace casegrid::events
+
+#endif  // CASEGRID_EVENTS_PERSONAL_H_

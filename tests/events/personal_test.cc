@@ -1,0 +1,138 @@
+// Sealed personal fields and the key store (events/personal.h).
+#include "events/personal.h"
+
+#include <fstream>
+#include <iterator>
+
+#include "tests/test_util.h"
+
+using namespace casegrid;
+using casegrid::events::KeyStore;
+using casegrid::events::Opened;
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+casegrid::v1::Event Reported() {
+  casegrid::v1::Event e;
+  e.set_case_id("LS-1");
+  e.set_event_id("LS-1/1");
+  auto* r = e.mutable_case_reported();
+  r->set_channel("window");
+  r->set_summary("Wages unpaid since May");
+  r->mutable_petitioner()->set_name("王芳");
+  r->mutable_petitioner()->set_phone("13912345678");
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("personal fields leave the event sealed and come back with the key", "[personal]") {
+  test::TempDir dir;
+  auto keys = KeyStore::Open(dir.Sub("k/personal.keys"), true);
+  REQUIRE_OK(keys);
+  auto slot = (*keys)->NewKey();
+  REQUIRE_OK(slot);
+  std::string key;
+  REQUIRE_OK((*keys)->SealingKey(*slot, &key));
+  casegrid::v1::Event e = Reported();
+  CHECK(events::HasPersonalValues(e));
+  REQUIRE_OK(events::SealPersonalEvent(&e, *slot, key));
+  CHECK_FALSE(events::HasPersonalValues(e));
+  CHECK(e.case_reported().channel() == "window");  // not personal: stays
+  const std::string bytes = e.SerializeAsString();
+  CHECK(bytes.find("13912345678") == std::string::npos);
+  CHECK(bytes.find("Wages") == std::string::npos);
+  CHECK(e.personal().key() == *slot);
+  CHECK(std::vector<std::string>(e.personal().fields().begin(), e.personal().fields().end()) ==
+        std::vector<std::string>{"case_reported.summary", "case_reported.petitioner.name",
+                                 "case_reported.petitioner.phone"});
+
+  casegrid::v1::Event opened = e;
+  CHECK(events::OpenPersonalEvent(&opened, keys->get()) == Opened::kOpened);
+  CHECK(opened.case_reported().petitioner().phone() == "13912345678");
+  CHECK(opened.case_reported().summary() == "Wages unpaid since May");
+
+  SECTION("bound to its case: moved to another, it does not open") {
+    casegrid::v1::Event moved = e;
+    moved.set_case_id("LS-2");
+    CHECK(events::OpenPersonalEvent(&moved, keys->get()) == Opened::kDamaged);
+    CHECK(moved.case_reported().petitioner().phone() == "[damaged]");
+  }
+  SECTION("a flipped byte of the ciphertext does not open") {
+    casegrid::v1::Event flipped = e;
+    (*flipped.mutable_personal()->mutable_ciphertext())[3] ^= 1;
+    CHECK(events::OpenPersonalEvent(&flipped, keys->get()) == Opened::kDamaged);
+  }
+  SECTION("without a key store each value says it is sealed") {
+    casegrid::v1::Event shown = e;
+    CHECK(events::OpenPersonalEvent(&shown, nullptr) == Opened::kNoKeys);
+    CHECK(shown.case_reported().summary() == "[sealed]");
+  }
+  SECTION("erased, the key is zeros on disk and every value says so") {
+    REQUIRE_OK((*keys)->Erase(*slot));
+    REQUIRE_OK((*keys)->Erase(*slot));  // again: still OK
+    casegrid::v1::Event shown = e;
+    CHECK(events::OpenPersonalEvent(&shown, keys->get()) == Opened::kErased);
+    CHECK(shown.case_reported().petitioner().name() == "[erased]");
+    std::string again;
+    CHECK((*keys)->SealingKey(*slot, &again).IsInvalidArgument());
+    // Another process's view of the file agrees, and the key's bytes are gone.
+    auto reopened = KeyStore::Open(dir.Sub("k/personal.keys"), false);
+    REQUIRE_OK(reopened);
+    CHECK((*reopened)->Key(*slot, &again) == KeyStore::KeyState::kErased);
+    const std::string file = Slurp(dir.Sub("k/personal.keys"));
+    CHECK(file.find(key) == std::string::npos);
+  }
+}
+
+TEST_CASE("the key store: keys drawn durably, slots past the end missing, damage named",
+          "[personal]") {
+  test::TempDir dir;
+  const std::string path = dir.Sub("personal.keys");
+  CHECK(KeyStore::Open(path, false).status().IsNotFound());
+  uint64_t first = 0;
+  std::string key;
+  {
+    auto keys = KeyStore::Open(path, true);
+    REQUIRE_OK(keys);
+    auto slot = (*keys)->NewKey();
+    REQUIRE_OK(slot);
+    first = *slot;
+    REQUIRE_OK((*keys)->SealingKey(first, &key));
+  }
+  auto keys = KeyStore::Open(path, false);
+  REQUIRE_OK(keys);
+  std::string read;
+  CHECK((*keys)->Key(first, &read) == KeyStore::KeyState::kLive);
+  CHECK(read == key);
+  CHECK((*keys)->Key(0, &read) == KeyStore::KeyState::kMissing);
+  CHECK((*keys)->Key(first + KeyStore::kPoolKeys, &read) == KeyStore::KeyState::kMissing);
+  CHECK((*keys)->Erase(first + KeyStore::kPoolKeys).IsNotFound());
+  // A second process draws other keys.
+  auto other = KeyStore::Open(path, false);
+  REQUIRE_OK(other);
+  auto second = (*other)->NewKey();
+  REQUIRE_OK(second);
+  CHECK(*second != first);
+
+  {
+    std::ofstream torn(path, std::ios::app | std::ios::binary);
+    torn << "12345";
+  }
+  auto damaged = KeyStore::Open(path, false);
+  REQUIRE_FALSE(damaged.ok());
+  CHECK(damaged.status().IsCorruption());
+  CHECK_THAT(damaged.status().message(), Catch::Contains("not a whole number of keys"));
+  {
+    std::ofstream other_file(dir.Sub("not-keys"), std::ios::binary);
+    other_file << std::string(64, 'x');
+  }
+  auto wrong = KeyStore::Open(dir.Sub("not-keys"), false);
+  REQUIRE_FALSE(wrong.ok());
+  CHECK_THAT(wrong.status().message(), Catch::Contains("not a casegrid key file"));
+}
