@@ -396,6 +396,15 @@ Status Decision::CheckActor(const Action& action, const CaseState* state) {
   if (ctx_.directory != nullptr && !IsCitizenRole(actor.role())) {
     if (Status held = ctx_.directory->CheckActor(actor); !held.ok()) return Reject(held.message());
   }
+  // A command dated well before it is recorded changes figures already
+  // reported: with the checks on, only an importer may send one.
+  if (ctx_.directory != nullptr && ctx_.recorded_micros != 0 &&
+      ctx_.recorded_micros - now_ > ctx_.backdate_window_micros) {
+    Status held = ctx_.directory->CheckHolds(
+        actor.user(), "import",
+        "a command dated " + timeutil::FormatTimestamp(now_) + ", before the backdating window,");
+    if (!held.ok()) return Reject(held.message());
+  }
   if (actor.role() == "centre" &&
       (unit == nullptr || (unit->kind() != casegrid::v1::DISTRICT_CENTRE &&
                            unit->kind() != casegrid::v1::TOWN_CENTRE))) {

@@ -45,6 +45,12 @@ struct DecideContext {
   // staff actor must hold a grant of its role in its unit, and migrate and
   // recount need a supervisor. Null: no checks (the actor is as sent).
   const Directory* directory = nullptr;
+  // When the engine records the decision (its clock), and how far before
+  // that a command may be dated without being backdated (Config): with the
+  // directory's checks on, a backdated command needs a grant of role import.
+  // 0: not known (the pure decider in tests), no check.
+  int64_t recorded_micros = 0;
+  int64_t backdate_window_micros = 0;
 };
 
 // The built-in action the ticker sends when a deadline passes: data

@@ -290,7 +290,7 @@ Result<Event> SetEnforced(Engine& engine, const DirectoryChange& change, bool on
 }
 
 std::set<std::string> KnownRoles(const Config& config) {
-  std::set<std::string> roles = {"admin", "auditor", "supervisor"};
+  std::set<std::string> roles = {"admin", "auditor", "import", "supervisor"};
   if (config.workflows != nullptr) {
     for (const auto& d : config.workflows->All()) {
       for (const auto& r : d->proto().roles()) roles.insert(r);

@@ -119,7 +119,8 @@ bool IsCitizenRole(std::string_view role);
 
 // The roles a grant may name: those of the configured and published
 // definitions, and the directory's own: supervisor (rule changes), auditor
-// (reads everything, changes nothing) and admin (the directory itself).
+// (reads everything, changes nothing), admin (the directory itself, erasure)
+// and import (commands dated before the backdating window).
 std::set<std::string> KnownRoles(const Config& config);
 
 // Each checks the change against the directory and the configuration and

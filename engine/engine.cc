@@ -56,6 +56,8 @@ class BatchWriter {
     ctx_.workflows = config.workflows.get();
     ctx_.calendars = &config.calendars;
     ctx_.directory = config.directory.get();
+    ctx_.recorded_micros = env->NowMicros();
+    ctx_.backdate_window_micros = config.backdate_window_micros;
   }
 
   // The decide context of a case on `def`: its calendar.

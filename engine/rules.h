@@ -54,6 +54,10 @@ struct Config {
   // The directory of people (events::kDirectoryChain) as read; null without
   // a log. Its checks, when on, apply to commands and rule changes.
   std::shared_ptr<const Directory> directory;
+  // A command dated more than this before the engine records it is
+  // backdated (docs/security.md): marked where it is shown and, with the
+  // directory's checks on, taken only from a user granted role `import`.
+  int64_t backdate_window_micros = int64_t{24} * 3600 * 1000 * 1000;
   std::string dir;  // the configuration directory it was loaded from
 
   // The calendar definition `def` counts with; nullptr if not loaded.

@@ -183,6 +183,9 @@ class ReadModels::BatchApplier {
         ev_.case_id().empty()) {
       return Status::Corruption("event " + std::to_string(seq) + " does not parse as a case event");
     }
+    if (options_.recorded_until != 0 && ev_.recorded_micros() > options_.recorded_until) {
+      return Status::Ok();  // not yet recorded at the --as-of time
+    }
     // The log's own chains (the definitions chain) are no case: they are in
     // the audit index only, so an auditor sees who changed the rules.
     if (!events::IsReservedCaseId(ev_.case_id())) {

@@ -49,6 +49,10 @@ struct Options {
   // and seals them again in the case views (events/personal.h). Null: the
   // views hold "[sealed]" where an event's value was sealed.
   events::KeyStore* keys = nullptr;
+  // The record as the system knew it (`--as-of`): events recorded after this
+  // time (Event.recorded_micros) are passed over, as if not yet written.
+  // 0: every event.
+  int64_t recorded_until = 0;
 };
 
 // One open case in a unit's inbox.

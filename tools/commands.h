@@ -39,13 +39,18 @@ int RunErase(const GlobalOptions& g, const EraseOptions& o);
 
 // The read models' queries (docs/queries.md), each after bringing the read
 // models up to the log; 2 when DIR holds no log or the query fails.
-int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json);
+// `as_of` (all four): an RFC 3339 time; the answer from the events recorded
+// by then, on read models built afresh (docs/queries.md, "As of a moment").
+int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
+                const std::string& as_of);
 // 2 naming the unit when the organisation has no such unit.
-int RunInbox(const GlobalOptions& g, const std::string& unit, bool json);
+int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of);
 // Cases with a deadline due before `at` (RFC 3339; empty: now).
-int RunOverdue(const GlobalOptions& g, const std::string& at, bool warned, bool json);
+int RunOverdue(const GlobalOptions& g, const std::string& at, bool warned, bool json,
+               const std::string& as_of);
 // Local days YYYY-MM-DD, both included; empty: from 2000-01-01, to 2100-01-01.
-int RunStats(const GlobalOptions& g, const std::string& from, const std::string& to, bool json);
+int RunStats(const GlobalOptions& g, const std::string& from, const std::string& to, bool json,
+             const std::string& as_of);
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json);
 // `projections rebuild`: drops the read models and rebuilds them from the log.
 int RunProjectionsRebuild(const GlobalOptions& g);

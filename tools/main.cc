@@ -195,14 +195,18 @@ int main(int argc, char** argv) {
   auto* c_show = c_case->add_subcommand("show", "a case's state, unit and deadlines");
   c_show->add_option("id", show_id, "case id")->required();
   c_show->add_flag("--json", show_json);
-  c_show->callback([&] { rc = RunCaseShow(g, show_id, show_json); });
+  std::string as_of;  // case show, inbox, overdue, stats
+  const char* as_of_help = "as the system knew it at this recorded time (RFC 3339)";
+  c_show->add_option("--as-of", as_of, as_of_help);
+  c_show->callback([&] { rc = RunCaseShow(g, show_id, show_json, as_of); });
 
   std::string inbox_unit;
   bool inbox_json = false;
   auto* c_inbox = app.add_subcommand("inbox", "a unit's open cases by next due time");
   c_inbox->add_option("unit", inbox_unit, "unit code")->required();
   c_inbox->add_flag("--json", inbox_json);
-  c_inbox->callback([&] { rc = RunInbox(g, inbox_unit, inbox_json); });
+  c_inbox->add_option("--as-of", as_of, as_of_help);
+  c_inbox->callback([&] { rc = RunInbox(g, inbox_unit, inbox_json, as_of); });
 
   std::string overdue_at;
   bool overdue_json = false, overdue_warned = false;
@@ -211,7 +215,8 @@ int main(int argc, char** argv) {
   c_overdue->add_flag("--warned", overdue_warned,
                       "also deadlines past their warning time but not yet due");
   c_overdue->add_flag("--json", overdue_json);
-  c_overdue->callback([&] { rc = RunOverdue(g, overdue_at, overdue_warned, overdue_json); });
+  c_overdue->add_option("--as-of", as_of, std::string(as_of_help) + "; --at defaults to it");
+  c_overdue->callback([&] { rc = RunOverdue(g, overdue_at, overdue_warned, overdue_json, as_of); });
 
   std::string stats_from, stats_to;
   bool stats_json = false;
@@ -220,7 +225,8 @@ int main(int argc, char** argv) {
   c_stats->add_option("--from", stats_from, "first local day YYYY-MM-DD (default: all)");
   c_stats->add_option("--to", stats_to, "last local day YYYY-MM-DD (default: all)");
   c_stats->add_flag("--json", stats_json);
-  c_stats->callback([&] { rc = RunStats(g, stats_from, stats_to, stats_json); });
+  c_stats->add_option("--as-of", as_of, as_of_help);
+  c_stats->callback([&] { rc = RunStats(g, stats_from, stats_to, stats_json, as_of); });
 
   std::string audit_actor;
   bool audit_json = false;

@@ -1,5 +1,8 @@
 // casegrid case show / inbox / overdue / stats / audit: the read models'
 // queries (docs/queries.md). Each brings the read models up to the log first.
+#include <stdlib.h>
+
+#include <filesystem>
 #include <functional>
 #include <iostream>
 
@@ -9,11 +12,43 @@
 namespace casegrid::tools {
 namespace {
 
-int RunQuery(const GlobalOptions& g, const std::function<int(Session&)>& body) {
+// Runs `body` on the read models brought up to the log; with `as_of` (an
+// RFC 3339 time), on read models built afresh in a scratch directory from
+// the events recorded by then: the record as the system knew it.
+int RunQuery(const GlobalOptions& g, const std::string& as_of,
+             const std::function<int(Session&)>& body) {
   // A query never creates a data directory: a typo in --data is an error.
   if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
+  int64_t until = 0;
+  if (!as_of.empty()) {
+    auto t = timeutil::ParseTimestamp(as_of);
+    if (!t.ok()) return Fail(t.status().WithContext("--as-of"));
+    until = *t;
+  }
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
+  if (until == 0) {
+    if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
+    return body(*session);
+  }
+  std::string scratch = (std::filesystem::temp_directory_path() / "casegrid-as-of-XXXXXX").string();
+  if (::mkdtemp(scratch.data()) == nullptr) {
+    return Fail(Status::IOError("cannot make a scratch directory for --as-of"));
+  }
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{scratch};
+  projections::Options po;
+  po.sync = false;
+  po.keys = session->keys.get();
+  po.recorded_until = until;
+  auto models = projections::ReadModels::Open(scratch, po);
+  if (!models.ok()) return Fail(models.status());
+  session->models = std::move(models).value();
   if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
   return body(*session);
 }
@@ -25,8 +60,9 @@ Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
 
 }  // namespace
 
-int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json) {
-  return RunQuery(g, [&](Session& s) {
+int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
+                const std::string& as_of) {
+  return RunQuery(g, as_of, [&](Session& s) {
     auto view = s.models->GetCase(case_id);
     if (!view.ok()) return Fail(view.status());
     std::cout << projections::FormatCase(*view, json);
@@ -34,8 +70,8 @@ int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json) {
   });
 }
 
-int RunInbox(const GlobalOptions& g, const std::string& unit, bool json) {
-  return RunQuery(g, [&](Session& s) {
+int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of) {
+  return RunQuery(g, as_of, [&](Session& s) {
     if (s.engine->config().org->FindUnit(unit) == nullptr) {
       return Fail(Status::NotFound("unknown unit \"" + unit + "\" (see casegrid org units)"));
     }
@@ -46,14 +82,17 @@ int RunInbox(const GlobalOptions& g, const std::string& unit, bool json) {
   });
 }
 
-int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, bool json) {
+int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, bool json,
+               const std::string& as_of) {
   int64_t at = Env::Default()->NowMicros();
-  if (!at_text.empty()) {
-    auto t = timeutil::ParseTimestamp(at_text);
-    if (!t.ok()) return Fail(t.status().WithContext("--at"));
+  // As of a moment, overdue at that moment unless --at says otherwise.
+  const std::string& when = at_text.empty() ? as_of : at_text;
+  if (!when.empty()) {
+    auto t = timeutil::ParseTimestamp(when);
+    if (!t.ok()) return Fail(t.status().WithContext(at_text.empty() ? "--as-of" : "--at"));
     at = *t;
   }
-  return RunQuery(g, [&](Session& s) {
+  return RunQuery(g, as_of, [&](Session& s) {
     auto entries = s.models->Overdue(at, warned);
     if (!entries.ok()) return Fail(entries.status());
     std::cout << projections::FormatOverdue(at, *entries, json);
@@ -62,12 +101,12 @@ int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, 
 }
 
 int RunStats(const GlobalOptions& g, const std::string& from_text, const std::string& to_text,
-             bool json) {
+             bool json, const std::string& as_of) {
   auto from = DayArg(from_text, timeutil::DaysFromCivil(2000, 1, 1));
   auto to = DayArg(to_text, timeutil::DaysFromCivil(2100, 1, 1));
   if (!from.ok()) return Fail(from.status().WithContext("--from"));
   if (!to.ok()) return Fail(to.status().WithContext("--to"));
-  return RunQuery(g, [&](Session& s) {
+  return RunQuery(g, as_of, [&](Session& s) {
     auto report = s.models->Stats(*from, *to);
     if (!report.ok()) return Fail(report.status());
     std::cout << projections::FormatStats(*report, json);
@@ -76,7 +115,7 @@ int RunStats(const GlobalOptions& g, const std::string& from_text, const std::st
 }
 
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json) {
-  return RunQuery(g, [&](Session& s) {
+  return RunQuery(g, "", [&](Session& s) {
     auto entries = s.models->Audit(actor);
     if (!entries.ok()) return Fail(entries.status());
     std::cout << projections::FormatAudit(actor, *entries, json);

@@ -360,6 +360,11 @@ int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyS
         }
         std::string when = "recorded " + timeutil::FormatTimestamp(e.recorded_micros());
         if (!e.os_account().empty()) when += " by OS account " + e.os_account();
+        const int64_t late = e.recorded_micros() - e.occurred_micros();
+        if (late > engine::Config().backdate_window_micros) {
+          when += "; BACKDATED: recorded " + std::to_string(late / timeutil::kMicrosPerDay) +
+                  " days after the time it gives";
+        }
         std::cout << "      " << (said.empty() ? "" : said + "; ") << when << "\n";
       });
   if (!s.ok()) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
+#include "base/time.h"
 #include "tests/test_util.h"
 #include "tests/tools/process_util.h"
 
@@ -174,12 +176,10 @@ TEST_CASE("with the checks on, the command line refuses actors and rule changers
 
   const std::string data =
       R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"s"})";
-  o = cli.Run({"act", "LS-1", "intake", "--by", "intern42:window:371302", "--at",
-               "2026-09-30T10:00:00+08:00", "--data", data});
+  o = cli.Run({"act", "LS-1", "intake", "--by", "intern42:window:371302", "--data", data});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "actor.user: intern42 is not in the directory"));
-  o = cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
-               "2026-09-30T10:00:00+08:00", "--data", data});
+  o = cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--data", data});
   INFO(casegrid::test::Describe(o));
   CHECK(o.status == 0);
   o = cli.Run({"workflow", "pin", "hotline-12345", "noise", "--version", "1", "--by", "intern42",
@@ -350,4 +350,60 @@ TEST_CASE("an erasure killed before its key is destroyed is found by verify and 
   o = cli.Run({"verify"});
   CHECK(o.status == 0);
   CHECK(Contains(o.out, "keys ok: 0 cases' data keys are there, and 1 erased cases' are gone"));
+}
+
+TEST_CASE(
+    "queries as of a recorded time answer as the system knew it, and a backdated command is "
+    "marked and needs the import role",
+    "[cli][as_of]") {
+  Cli cli;
+  const std::string data =
+      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"s"})";
+  REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
+                   "2026-09-30T10:00:00+08:00", "--data", data})
+              .status == 0);
+  const std::string stats = cli.Run({"stats", "--json"}).out;
+  const std::string shown = cli.Run({"case", "show", "LS-1", "--json"}).out;
+  const std::string inbox = cli.Run({"inbox", "371302", "--json"}).out;
+  const int64_t then = casegrid::Env::Default()->NowMicros();
+  ::usleep(20 * 1000);
+  // Recorded now, dated three months back: last quarter's figures change.
+  Output o = cli.Run({"act", "LS-2", "intake", "--by", "w01:window:371302", "--at",
+                      "2026-07-01T10:00:00+08:00", "--data", data});
+  REQUIRE(o.status == 0);
+  REQUIRE(cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302"}).status == 0);
+  CHECK(cli.Run({"stats", "--json"}).out != stats);
+  const std::string as_of = casegrid::timeutil::FormatTimestamp(then);
+  o = cli.Run({"stats", "--json", "--as-of", as_of});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 0);
+  CHECK(o.out == stats);
+  CHECK(cli.Run({"case", "show", "LS-1", "--json", "--as-of", as_of}).out == shown);
+  CHECK(cli.Run({"inbox", "371302", "--json", "--as-of", as_of}).out == inbox);
+  o = cli.Run({"case", "show", "LS-2", "--as-of", as_of});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "no case LS-2"));
+  o = cli.Run({"stats", "--as-of", "yesterday"});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "--as-of"));
+  // replay marks it.
+  CHECK(Contains(cli.Run({"replay", "LS-2"}).out, "BACKDATED: recorded "));
+
+  // With the checks on, only a user granted import may backdate.
+  REQUIRE(cli.Run({"users", "add", "admin1", "--name", "A"}).status == 0);
+  REQUIRE(cli.Run({"users", "grant", "admin1", "admin", "371302"}).status == 0);
+  REQUIRE(cli.Run({"users", "add", "w01", "--name", "W"}).status == 0);
+  REQUIRE(cli.Run({"users", "grant", "w01", "window", "371302"}).status == 0);
+  REQUIRE(cli.Run({"users", "enforce", "on", "--by", "admin1", "--reason", "go-live"}).status == 0);
+  o = cli.Run({"act", "LS-3", "intake", "--by", "w01:window:371302", "--at",
+               "2026-07-01T10:00:00+08:00", "--data", data});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out,
+                 "a command dated 2026-07-01T10:00:00+08:00, before the backdating "
+                 "window, needs the role import; w01 holds: window in 371302"));
+  REQUIRE(cli.Run({"users", "grant", "w01", "import", "371302", "--by", "admin1"}).status == 0);
+  o = cli.Run({"act", "LS-3", "intake", "--by", "w01:window:371302", "--at",
+               "2026-07-01T10:00:00+08:00", "--data", data});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 0);
 }
