@@ -37,6 +37,15 @@ struct EraseOptions {
 };
 int RunErase(const GlobalOptions& g, const EraseOptions& o);
 
+// `casegrid export`: case histories for a report (docs/audit.md, "Export"):
+// one case (hash-checked), or every case taken in on the local days
+// [from, to]; NDJSON (one event per line, as protobuf JSON, personal values
+// opened) or CSV (one row per event, its content as replay says it).
+struct ExportOptions {
+  std::string case_id, from, to, format = "ndjson", output;
+};
+int RunExport(const GlobalOptions& g, const ExportOptions& o);
+
 // The read models' queries (docs/queries.md), each after bringing the read
 // models up to the log; 2 when DIR holds no log or the query fails.
 // `as_of` (all four): an RFC 3339 time; the answer from the events recorded
@@ -93,6 +102,9 @@ Result<std::vector<SavedCheckpoint>> LoadCheckpoints(const std::string& file,
                                                      const events::NoteVerifier& verifier,
                                                      int32_t partitions);
 int RunReplay(const GlobalOptions& g, const std::string& case_id);
+// What an event's payload says, field by field, for people ("summary: Unpaid
+// wages; petitioner.name: 张伟"): replay's and export's content.
+std::string EventContent(const casegrid::v1::Event& e);
 // Prints a case's events with the state after each; 1 if a hash fails.
 int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys);
 

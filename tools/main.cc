@@ -85,6 +85,16 @@ int main(int argc, char** argv) {
   c_act->add_option("--expect", act.expect, "the case version you saw");
   c_act->callback([&] { rc = RunAct(g, act); });
 
+  ExportOptions export_options;
+  auto* c_export = app.add_subcommand(
+      "export", "case histories for a report: one CASE, or the cases taken in --from --to");
+  c_export->add_option("case", export_options.case_id, "case id");
+  c_export->add_option("--from", export_options.from, "first local day YYYY-MM-DD");
+  c_export->add_option("--to", export_options.to, "last local day YYYY-MM-DD");
+  c_export->add_option("--format", export_options.format, "ndjson (default) or csv");
+  c_export->add_option("-o,--output", export_options.output, "FILE (default: standard output)");
+  c_export->callback([&] { rc = RunExport(g, export_options); });
+
   EraseOptions erase;
   auto* c_erase = app.add_subcommand(
       "erase", "make a case's personal data unreadable everywhere (its data key destroyed)");

@@ -302,6 +302,15 @@ void AppendContent(const google::protobuf::Message& m, const std::string& prefix
 
 }  // namespace
 
+std::string EventContent(const casegrid::v1::Event& e) {
+  std::string said;
+  const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
+  if (const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload)) {
+    AppendContent(e.GetReflection()->GetMessage(e, f), "", &said);
+  }
+  return said;
+}
+
 int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys) {
   std::cout << "replay of case " << case_id << " (every hash checked)\n";
   casegrid::v1::Event opened;
@@ -353,11 +362,7 @@ int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyS
         // What it says (the summary, the petitioner, the answer, the plan, a
         // note, a reason, a rating's comment), when it was recorded, and the
         // login that typed it. The data directory's owner sees all of it.
-        std::string said;
-        const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
-        if (const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload)) {
-          AppendContent(e.GetReflection()->GetMessage(e, f), "", &said);
-        }
+        const std::string said = EventContent(e);
         std::string when = "recorded " + timeutil::FormatTimestamp(e.recorded_micros());
         if (!e.os_account().empty()) when += " by OS account " + e.os_account();
         const int64_t late = e.recorded_micros() - e.occurred_micros();

@@ -407,3 +407,49 @@ TEST_CASE(
   INFO(casegrid::test::Describe(o));
   CHECK(o.status == 0);
 }
+
+TEST_CASE("export writes case histories as NDJSON or CSV, personal values opened",
+          "[cli][export]") {
+  Cli cli;
+  const auto intake = [&](const std::string& id, const std::string& at,
+                          const std::string& summary) {
+    const std::string data =
+        R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+        R"("summary":")" +
+        summary + R"(","petitioner":{"phone":"13600001111"}})";
+    REQUIRE(cli.Run({"act", id, "intake", "--by", "w01:window:371302", "--at", at, "--data", data})
+                .status == 0);
+  };
+  intake("LS-1", "2026-09-30T10:00:00+08:00", "=SUM(A1), \\\"x\\\"");
+  intake("LS-2", "2026-10-30T10:00:00+08:00", "second");
+  Output o = cli.Run({"export", "LS-1"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  const auto lines = casegrid::test::Lines(o.out);
+  REQUIRE(lines.size() >= 2);
+  CHECK(Contains(lines[0], R"("event_id":"LS-1/1")"));
+  CHECK(Contains(lines[0], R"("phone":"13600001111")"));
+  CHECK_FALSE(Contains(lines[0], R"("personal")"));
+
+  o = cli.Run({"export", "--from", "2026-10-01", "--to", "2026-10-31", "--format", "csv", "-o",
+               "october.csv"});
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "exported 2 events to october.csv"));
+  const auto csv = casegrid::test::Lines(casegrid::test::ReadFile(cli.Path("october.csv")));
+  REQUIRE(csv.size() == 3);
+  CHECK(csv[0] ==
+        "case,seq,occurred,recorded,user,role,unit,os_account,action,event,state,"
+        "content");
+  CHECK(csv[1].rfind("LS-2,1,2026-10-30T10:00:00+08:00,", 0) == 0);
+  CHECK(Contains(csv[1], "summary: second; petitioner.phone: 13600001111"));
+  // A cell with a comma and quotes is quoted, RFC 4180.
+  o = cli.Run({"export", "--from", "2026-09-30", "--to", "2026-09-30", "--format", "csv"});
+  CHECK(Contains(o.out, R"("channel: window; category: labour-dispute; grid: 371302-001-001-01; )"
+                        R"(station: 371302-001-001; summary: =SUM(A1), ""x"")"));
+  // Refused, naming what: no selection, both, a bad format, a bad day.
+  CHECK(Contains(cli.Run({"export"}).err, "give a CASE, or --from and --to"));
+  CHECK(Contains(cli.Run({"export", "LS-1", "--from", "2026-01-01"}).err, "not both"));
+  CHECK(Contains(cli.Run({"export", "LS-1", "--format", "xml"}).err, "--format: xml"));
+  CHECK(Contains(cli.Run({"export", "--from", "2026-13-01"}).err, "--from"));
+  CHECK_FALSE(std::filesystem::exists(cli.Path("october.csv.partial")));
+}
