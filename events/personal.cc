@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace casegrid::events {
 
@@ -57,17 +58,31 @@ void Collect(const Descriptor* type, std::vector<const FieldDescriptor*>* prefix
   }
 }
 
+std::vector<PersonalPath> Compute(const Descriptor* type) {
+  std::vector<PersonalPath> paths;
+  std::vector<const FieldDescriptor*> prefix;
+  Collect(type, &prefix, &paths);
+  return paths;
+}
+
 const std::vector<PersonalPath>& PathsOf(const Descriptor* type) {
+  // Events, sealed on every write, without a lock.
+  if (type == v1::Event::descriptor()) {
+    static const auto* event_paths = new std::vector<PersonalPath>(Compute(type));
+    return *event_paths;
+  }
+  // Others (a read model's view) from a map, the last one looked up kept
+  // per thread (map nodes do not move).
+  thread_local const Descriptor* last_type = nullptr;
+  thread_local const std::vector<PersonalPath>* last_paths = nullptr;
+  if (type == last_type) return *last_paths;
   static std::mutex mu;
   static std::map<const Descriptor*, std::vector<PersonalPath>> cache;
   std::lock_guard lock(mu);
   auto it = cache.find(type);
-  if (it == cache.end()) {
-    std::vector<PersonalPath> paths;
-    std::vector<const FieldDescriptor*> prefix;
-    Collect(type, &prefix, &paths);
-    it = cache.emplace(type, std::move(paths)).first;
-  }
+  if (it == cache.end()) it = cache.emplace(type, Compute(type)).first;
+  last_type = type;
+  last_paths = &it->second;
   return it->second;
 }
 
@@ -93,7 +108,13 @@ Message* MutableHolder(Message* m, const PersonalPath& p) {
 
 bool Gcm(bool encrypt, std::string_view key, std::string_view nonce, std::string_view aad,
          std::string_view in, std::string* out) {
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  // One context per thread, initialised afresh for each message.
+  struct Context {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    ~Context() { EVP_CIPHER_CTX_free(ctx); }
+  };
+  thread_local Context context;
+  EVP_CIPHER_CTX* ctx = context.ctx;
   if (ctx == nullptr) return false;
   const auto* k = reinterpret_cast<const unsigned char*>(key.data());
   const auto* iv = reinterpret_cast<const unsigned char*>(nonce.data());
@@ -125,7 +146,6 @@ bool Gcm(bool encrypt, std::string_view key, std::string_view nonce, std::string
                              const_cast<unsigned char*>(i + body)) == 1 &&
          EVP_DecryptFinal_ex(ctx, o + len, &len) == 1;
   }
-  EVP_CIPHER_CTX_free(ctx);
   return ok;
 }
 
@@ -300,7 +320,22 @@ void ReplacePersonal(Message* message, std::string_view text) {
   }
 }
 
+// Whether an event's payload (by its field number) can hold a personal
+// value: most events (deadlines, the directory) cannot.
+bool PayloadMayBePersonal(const v1::Event& event) {
+  static const auto* personal = [] {
+    auto* numbers = new std::set<int>();
+    for (const auto& p : PathsOf(v1::Event::descriptor())) numbers->insert(p.path[0]->number());
+    return numbers;
+  }();
+  return personal->count(static_cast<int>(event.payload_case())) > 0;
+}
+
 bool HasPersonalValues(const Message& message) {
+  if (message.GetDescriptor() == v1::Event::descriptor() &&
+      !PayloadMayBePersonal(static_cast<const v1::Event&>(message))) {
+    return false;
+  }
   for (const auto& p : PathsOf(message.GetDescriptor())) {
     const Message* holder = Holder(message, p);
     if (holder != nullptr &&

@@ -14,7 +14,7 @@
 // write and leaves the old one (with the key in it) on the free list, while
 // here erasing writes zeros over the key where it lies. The file is
 // "CGKEYS01" and 24 zero bytes, then 32-byte slots; slot n (n >= 1) is at
-// byte 32 * n. Keys are drawn ahead, kPoolKeys at a time, appended under an
+// byte 32 * n. Keys are drawn ahead, kPoolKeys (4096, 128 KiB) at a time, appended under an
 // exclusive flock and synced before any is used, so an event never names a
 // key that a crash could lose. Several processes may share the file.
 //
@@ -39,7 +39,7 @@ namespace casegrid::events {
 class KeyStore {
  public:
   static constexpr size_t kKeyBytes = 32;
-  static constexpr size_t kPoolKeys = 256;
+  static constexpr size_t kPoolKeys = 4096;
 
   // Opens the key file at `path`, creating it (and its directory, 0700; the
   // file 0600) when `create`. NotFound when it does not exist and !create;
