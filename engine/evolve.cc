@@ -55,7 +55,10 @@ void Evolve(CaseState* s, const Event& e) {
   s->set_last_hash(e.hash());
   s->set_last_micros(std::max(s->last_micros(), e.occurred_micros()));
   s->set_state(e.state());
-  if (e.has_personal() && s->personal_key() == 0) s->set_personal_key(e.personal().key());
+  if (e.has_personal() && s->personal_key() == 0) {
+    s->set_personal_key(e.personal().key());
+    s->set_personal_key_check(e.personal().key_check());
+  }
   switch (e.payload_case()) {
     case Event::kCaseReported:
       s->set_channel(e.case_reported().channel());

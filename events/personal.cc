@@ -17,6 +17,8 @@
 #include <mutex>
 #include <set>
 
+#include "events/log.h"
+
 namespace casegrid::events {
 
 namespace {
@@ -199,10 +201,14 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path, bool c
         ::pread(fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) ||
         header.compare(0, kMagic.size(), kMagic) != 0) {
       s = Status::Corruption("key store " + path + ": not a casegrid key file");
-    } else if ((static_cast<size_t>(st.st_size) - kHeaderBytes) % kKeyBytes != 0) {
-      s = Status::Corruption("key store " + path + ": " + std::to_string(st.st_size) +
-                             " bytes is not a whole number of keys (a torn write, or a "
-                             "damaged copy)");
+    } else if (const size_t torn = (static_cast<size_t>(st.st_size) - kHeaderBytes) % kKeyBytes;
+               torn != 0) {
+      // A refill cut short (power lost mid-append): its keys were never
+      // synced, so no event names them. Cut back to the last whole key.
+      if (::ftruncate(fd, static_cast<off_t>(static_cast<size_t>(st.st_size) - torn)) != 0 ||
+          ::fdatasync(fd) != 0) {
+        s = Errno("cut back a torn refill", path);
+      }
     }
   }
   ::flock(fd, LOCK_UN);
@@ -331,6 +337,10 @@ bool PayloadMayBePersonal(const v1::Event& event) {
   return personal->count(static_cast<int>(event.payload_case())) > 0;
 }
 
+std::string KeyCheck(std::string_view key) {
+  return Sha256Concat({"casegrid key check\n", key}).substr(0, 8);
+}
+
 bool HasPersonalValues(const Message& message) {
   if (message.GetDescriptor() == v1::Event::descriptor() &&
       !PayloadMayBePersonal(static_cast<const v1::Event&>(message))) {
@@ -378,6 +388,7 @@ Status SealPersonal(Message* message, v1::Sealed* sealed, uint64_t slot, std::st
   sealed->set_key(slot);
   sealed->set_nonce(std::move(nonce));
   sealed->set_ciphertext(std::move(cipher));
+  sealed->set_key_check(KeyCheck(key));
   for (auto& n : names) sealed->add_fields(std::move(n));
   return Status::Ok();
 }
@@ -412,6 +423,11 @@ Opened OpenPersonal(const v1::Sealed& sealed, const KeyStore* keys, std::string_
         break;
       case KeyStore::KeyState::kLive: {
         outcome = Opened::kDamaged;
+        if (!sealed.key_check().empty() && sealed.key_check() != KeyCheck(key)) {
+          outcome = Opened::kKeyMissing;  // the slot holds another key
+          OPENSSL_cleanse(key.data(), key.size());
+          break;
+        }
         std::string plain;
         if (sealed.nonce().size() == kNonceBytes && sealed.ciphertext().size() >= kTagBytes &&
             Gcm(false, key, sealed.nonce(), case_id, sealed.ciphertext(), &plain)) {

@@ -43,7 +43,8 @@ class KeyStore {
 
   // Opens the key file at `path`, creating it (and its directory, 0700; the
   // file 0600) when `create`. NotFound when it does not exist and !create;
-  // Corruption when it is not a key file (wrong header, a torn slot).
+  // Corruption when it is not a key file (its header). A torn last slot (a
+  // refill cut short before its sync, so never used) is cut off.
   static Result<std::unique_ptr<KeyStore>> Open(const std::string& path, bool create);
   ~KeyStore();
   KeyStore(const KeyStore&) = delete;
@@ -85,7 +86,7 @@ enum class Opened {
   kOpened,      // the values are back in their fields
   kErased,      // the key was erased: each field says "[erased]"
   kNoKeys,      // no key store at hand: each field says "[sealed]"
-  kKeyMissing,  // the key store has no such key: "[key missing]"
+  kKeyMissing,  // the key store has no such key, or another: "[key missing]"
   kDamaged,     // the ciphertext or the key does not authenticate: "[damaged]"
 };
 
@@ -105,6 +106,9 @@ Opened OpenPersonal(const casegrid::v1::Sealed& sealed, const KeyStore* keys,
 
 // The placeholder a view shows for a value that `outcome` did not open.
 std::string_view Placeholder(Opened outcome);
+
+// Sealed.key_check of `key`: 8 bytes that tell one key from another.
+std::string KeyCheck(std::string_view key);
 
 // Sets every personal field of `message` that holds a value to `text`.
 void ReplacePersonal(google::protobuf::Message* message, std::string_view text);

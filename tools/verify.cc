@@ -93,6 +93,10 @@ int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
 // finding, 2 when it cannot run.
 int VerifyKeys(const GlobalOptions& g, engine::StateStore& store) {
   auto keys = OpenKeyStore(g, /*create=*/false);
+  if (keys.status().IsCorruption()) {
+    std::cout << "verify FAILED: " << keys.status().message() << "\n";
+    return 1;
+  }
   if (!keys.ok()) return Fail(keys.status());
   uint64_t sealed = 0, erased = 0;
   std::string problem;
@@ -117,6 +121,11 @@ int VerifyKeys(const GlobalOptions& g, engine::StateStore& store) {
     } else if (found == events::KeyStore::KeyState::kMissing) {
       problem = "the key store has no data key " + slot + " of case " + state.case_id() +
                 " (a personal.keys older than the log: restore the one taken with it)";
+    } else if (found == events::KeyStore::KeyState::kLive && !state.personal_key_check().empty() &&
+               events::KeyCheck(key) != state.personal_key_check()) {
+      problem = "the key store's data key " + slot + " is not the one case " + state.case_id() +
+                " was sealed with (a personal.keys made anew or from another data directory: "
+                "restore the one taken with the log)";
     } else if (found == events::KeyStore::KeyState::kErased) {
       problem = "the data key " + slot + " of case " + state.case_id() +
                 " is erased, but the case was not (the key store is damaged, or another "

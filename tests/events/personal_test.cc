@@ -1,6 +1,7 @@
 // Sealed personal fields and the key store (events/personal.h).
 #include "events/personal.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -120,14 +121,17 @@ TEST_CASE("the key store: keys drawn durably, slots past the end missing, damage
   REQUIRE_OK(second);
   CHECK(*second != first);
 
+  // A refill cut short leaves a torn tail: never synced, never used, cut off.
+  const auto size = std::filesystem::file_size(path);
   {
     std::ofstream torn(path, std::ios::app | std::ios::binary);
     torn << "12345";
   }
-  auto damaged = KeyStore::Open(path, false);
-  REQUIRE_FALSE(damaged.ok());
-  CHECK(damaged.status().IsCorruption());
-  CHECK_THAT(damaged.status().message(), Catch::Contains("not a whole number of keys"));
+  auto cut = KeyStore::Open(path, false);
+  REQUIRE_OK(cut);
+  CHECK(std::filesystem::file_size(path) == size);
+  CHECK((*cut)->Key(first, &read) == KeyStore::KeyState::kLive);
+  CHECK(read == key);
   {
     std::ofstream other_file(dir.Sub("not-keys"), std::ios::binary);
     other_file << std::string(64, 'x');

@@ -453,3 +453,36 @@ TEST_CASE("export writes case histories as NDJSON or CSV, personal values opened
   CHECK(Contains(cli.Run({"export", "--from", "2026-13-01"}).err, "--from"));
   CHECK_FALSE(std::filesystem::exists(cli.Path("october.csv.partial")));
 }
+
+TEST_CASE("a key file made anew is found out: nothing is sealed under it and verify says so",
+          "[cli][personal]") {
+  Cli cli;
+  const std::string data =
+      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"("summary":"s","petitioner":{"phone":"13500002222"}})";
+  REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--data", data}).status ==
+          0);
+  REQUIRE(cli.Run({"verify"}).status == 0);
+  std::filesystem::remove(cli.Path("data/personal.keys"));  // a careless operator
+  Output o = cli.Run({"verify"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "has personal data sealed under key"));
+  // The next command makes a new key file, still without LS-1's slot...
+  o = cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302", "--data",
+               R"({"note":"call 13500002222"})"});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "has no data key 1"));
+  // ...until a new case draws keys: its slot 1 is another key.
+  REQUIRE(cli.Run({"act", "LS-2", "intake", "--by", "w01:window:371302", "--data", data}).status ==
+          0);
+  o = cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302", "--data",
+               R"({"note":"call 13500002222"})"});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "is not the one case LS-1 was sealed with"));
+  o = cli.Run({"verify"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "is not the one case LS-1 was sealed with"));
+  o = cli.Run({"case", "show", "LS-1"});
+  CHECK(Contains(o.out, "[key missing]"));
+}
