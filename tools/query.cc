@@ -1,8 +1,5 @@
 // casegrid case show / inbox / overdue / stats / audit: the read models'
 // queries (docs/queries.md). Each brings the read models up to the log first.
-#include <stdlib.h>
-
-#include <filesystem>
 #include <functional>
 #include <iostream>
 
@@ -31,22 +28,13 @@ int RunQuery(const GlobalOptions& g, const std::string& as_of,
     if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
     return body(*session);
   }
-  std::string scratch = (std::filesystem::temp_directory_path() / "casegrid-as-of-XXXXXX").string();
-  if (::mkdtemp(scratch.data()) == nullptr) {
-    return Fail(Status::IOError("cannot make a scratch directory for --as-of"));
-  }
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{scratch};
+  auto scratch = ScratchDir::Make("as-of");
+  if (!scratch.ok()) return Fail(scratch.status());
   projections::Options po;
   po.sync = false;
   po.keys = session->keys.get();
   po.recorded_until = until;
-  auto models = projections::ReadModels::Open(scratch, po);
+  auto models = projections::ReadModels::Open((*scratch)->path(), po);
   if (!models.ok()) return Fail(models.status());
   session->models = std::move(models).value();
   if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);

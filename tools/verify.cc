@@ -1,8 +1,5 @@
 // casegrid verify / replay: the auditor's tools.
-#include <stdlib.h>
-
 #include <algorithm>
-#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -46,22 +43,12 @@ int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
       return 0;
     }
   }
-  std::string scratch =
-      (std::filesystem::temp_directory_path() / "casegrid-verify-XXXXXX").string();
-  if (::mkdtemp(scratch.data()) == nullptr) {
-    return Fail(Status::IOError("cannot make a scratch directory for the rebuild"));
-  }
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{scratch};
+  auto scratch = ScratchDir::Make("verify");
+  if (!scratch.ok()) return Fail(scratch.status());
   projections::Options po;
   po.sync = false;
   po.keys = keys->get();
-  auto rebuilt = projections::ReadModels::Open(scratch, po);
+  auto rebuilt = projections::ReadModels::Open((*scratch)->path(), po);
   if (!rebuilt.ok()) return Fail(rebuilt.status());
   if (auto r = (*rebuilt)->CatchUp(log); !r.ok()) return Fail(r.status());
   auto have = (*stored)->Dump();

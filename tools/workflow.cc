@@ -469,10 +469,9 @@ int RunWorkflowWhatIf(const GlobalOptions& g, const std::string& draft_file,
   if (!log.ok()) return Fail(log.status());
   auto config = engine::LoadConfig(ResolveConfigDir(g), log->get());
   if (!config.ok()) return Fail(config.status());
-  char scratch[] = "/tmp/casegrid-whatif-XXXXXX";
-  if (::mkdtemp(scratch) == nullptr)
-    return Fail(Status::IOError("cannot make a scratch directory"));
-  options.scratch_dir = scratch;
+  auto scratch = ScratchDir::Make("whatif");
+  if (!scratch.ok()) return Fail(scratch.status());
+  options.scratch_dir = (*scratch)->path();
   auto r = engine::WhatIf(**log, *config, *draft, options);
   if (!r.ok()) return Fail(r.status());
   std::printf("what-if: %s v%d (%s) over %llu cases opened %s..%s, %.1f s; nothing written\n",
