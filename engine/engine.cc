@@ -391,6 +391,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(events::Log* log, Config config, En
   if (!log->local_store().read_only()) {
     CASEGRID_RETURN_IF_ERROR(store->CatchUp().status());
   }
+  CASEGRID_RETURN_IF_ERROR(FoldDue(&config, env->NowMicros()).status());
   return std::unique_ptr<Engine>(new Engine(log, std::move(store), std::move(config), env));
 }
 
@@ -416,6 +417,10 @@ Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> comma
   answers->assign(commands.size(), Answer());
   if (applied != nullptr) applied->assign(commands.size(), AppliedCommand());
   *stats = ApplyStats();
+  // Approved rule changes whose time has come (rules.h), before deciding.
+  if (!config_.scheduled.empty()) {
+    CASEGRID_RETURN_IF_ERROR(FoldDue(&config_, env_->NowMicros()).status());
+  }
   BatchWriter writer(*store_, batch, config_, env_, sealing_, stats);
   for (size_t i = 0; i < commands.size(); ++i) {
     const std::string_view digest =
@@ -429,6 +434,9 @@ Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> comma
 
 Result<ApplyStats> Engine::Tick(int64_t now_micros) {
   ApplyStats stats;
+  if (!config_.scheduled.empty()) {
+    CASEGRID_RETURN_IF_ERROR(FoldDue(&config_, env_->NowMicros()).status());
+  }
   Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
     BatchWriter writer(*store_, batch, config_, env_, sealing_, &stats);

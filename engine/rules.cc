@@ -17,8 +17,10 @@ namespace {
 using casegrid::v1::CaseState;
 using casegrid::v1::Event;
 
-// Folds one event of the definitions chain into `config`.
-Status ApplyDefinitionEvent(const Event& e, Config* config) {
+// Puts the change `e` carries (a WorkflowPublished, CalendarPublished or
+// CategoryPinned; any other payload: nothing) in force in `config`. The
+// calendars are loaded again by the caller (LoadCalendars).
+Status ApplyChange(const Event& e, Config* config) {
   if (e.has_workflow_published()) {
     const auto& p = e.workflow_published();
     casegrid::v1::WorkflowDefinition proto;
@@ -64,6 +66,81 @@ Status ApplyDefinitionEvent(const Event& e, Config* config) {
     } else {
       config->pins[{p.workflow_id(), p.category()}] = p.version();
     }
+  }
+  return Status::Ok();
+}
+
+// Proposal `id` (its case_seq) on `config`'s chain; null when that event is
+// no proposal.
+const Event* FindProposal(const Config& config, uint64_t id) {
+  if (id == 0 || id > config.definition_events.size()) return nullptr;
+  const Event& e = config.definition_events[id - 1];
+  return e.has_rule_change_proposed() ? &e : nullptr;
+}
+
+// The proposal's change as if published: its actor, time and ids, with the
+// change as the payload.
+Event AsPublished(const Event& proposal) {
+  Event e = proposal;
+  // Taken out first: setting another payload clears this one.
+  casegrid::v1::RuleChangeProposed change = std::move(*e.mutable_rule_change_proposed());
+  switch (change.change_case()) {
+    case casegrid::v1::RuleChangeProposed::kWorkflowPublished:
+      *e.mutable_workflow_published() = change.workflow_published();
+      break;
+    case casegrid::v1::RuleChangeProposed::kCalendarPublished:
+      *e.mutable_calendar_published() = change.calendar_published();
+      break;
+    case casegrid::v1::RuleChangeProposed::kCategoryPinned:
+      *e.mutable_category_pinned() = change.category_pinned();
+      break;
+    case casegrid::v1::RuleChangeProposed::CHANGE_NOT_SET:
+      e.clear_payload();
+      break;
+  }
+  return e;
+}
+
+// FoldDue without loading calendars.
+int FoldDueChanges(Config* config, int64_t now_micros, Status* status) {
+  int n = 0;
+  auto& due = config->scheduled;
+  while (!due.empty() && due.front().effective_micros <= now_micros && status->ok()) {
+    *status = ApplyChange(due.front().change, config);
+    due.erase(due.begin());
+    ++n;
+  }
+  return n;
+}
+
+// Folds one event of the definitions chain into `config`: first the
+// scheduled changes that were due before it was recorded, then its own.
+Status ApplyDefinitionEvent(const Event& e, Config* config) {
+  Status status;
+  FoldDueChanges(config, e.occurred_micros(), &status);
+  CASEGRID_RETURN_IF_ERROR(status);
+  if (e.has_rule_change_approved()) {
+    const auto& a = e.rule_change_approved();
+    const Event* proposal = FindProposal(*config, a.proposal());
+    if (proposal == nullptr) {
+      return Status::Corruption("definitions chain event " + e.event_id() + " approves #" +
+                                std::to_string(a.proposal()) + ", which is no proposal");
+    }
+    Event change = AsPublished(*proposal);
+    if (a.effective_micros() <= e.occurred_micros()) {
+      CASEGRID_RETURN_IF_ERROR(ApplyChange(change, config));
+    } else {
+      auto& due = config->scheduled;
+      auto at = std::upper_bound(
+          due.begin(), due.end(), a.effective_micros(),
+          [](int64_t t, const Config::Scheduled& s) { return t < s.effective_micros; });
+      due.insert(at, Config::Scheduled{a.effective_micros(), a.proposal(), std::move(change)});
+    }
+  } else if (e.has_rule_change_withdrawn()) {
+    const uint64_t id = e.rule_change_withdrawn().proposal();
+    std::erase_if(config->scheduled, [&](const Config::Scheduled& s) { return s.proposal == id; });
+  } else {
+    CASEGRID_RETURN_IF_ERROR(ApplyChange(e, config));
   }
   config->definition_events.push_back(e);
   return Status::Ok();
@@ -230,28 +307,65 @@ Result<std::vector<Stranded>> StrandedBy(Engine& engine,
   return out;
 }
 
-Result<Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& proto,
-                      const std::string& yaml, const std::string& file, const RuleChange& change,
-                      bool leave_stranded) {
-  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
-  CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
-  CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 1 << 20));
-  Config& config_ = *engine.mutable_config();
-  CASEGRID_ASSIGN_OR_RETURN(auto def, workflows::Definition::FromProto(proto, file));
+namespace {
+
+std::string Describe(const casegrid::v1::RuleChangeProposed& p) {
+  if (p.has_workflow_published()) {
+    return "workflow " + p.workflow_published().workflow_id() + " v" +
+           std::to_string(p.workflow_published().version());
+  }
+  if (p.has_calendar_published()) {
+    return "calendar " + p.calendar_published().calendar() + " " +
+           std::to_string(p.calendar_published().year());
+  }
+  const auto& pin = p.category_pinned();
+  if (pin.version() == 0) return "unpin " + pin.workflow_id() + " category " + pin.category();
+  return "pin " + pin.workflow_id() + " category " + pin.category() + " to v" +
+         std::to_string(pin.version());
+}
+
+// The scheduled change that publishes workflow `id` `version` or newer.
+const Config::Scheduled* ScheduledVersion(const Config& config, const std::string& id,
+                                          int32_t version) {
+  for (const auto& s : config.scheduled) {
+    if (s.change.has_workflow_published() && s.change.workflow_published().workflow_id() == id &&
+        s.change.workflow_published().version() >= version) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+// The checks Publish makes before anything is written, against the rules as
+// they stand (and the changes scheduled).
+Status CheckWorkflowChange(Engine& engine, const casegrid::v1::WorkflowPublished& p,
+                           bool leave_stranded) {
+  Config& config = *engine.mutable_config();
+  casegrid::v1::WorkflowDefinition proto;
+  if (!proto.ParseFromString(p.definition())) {
+    return Status::InvalidArgument("the definition does not parse");
+  }
+  CASEGRID_ASSIGN_OR_RETURN(auto def, workflows::Definition::FromProto(proto, p.file()));
   const std::string what = "workflow " + def->id() + " v" + std::to_string(def->version());
-  // Loaded here, before anything is written; AppendDefinitionEvent then finds it.
-  if (Status s = LoadCalendar(&config_, proto.calendar()); !s.ok()) return s.WithContext(what);
-  const std::string bytes = def->proto().SerializeAsString();
-  auto same = config_.workflows->Find(def->id(), def->version());
-  if (config_.published.count({def->id(), def->version()})) {
+  // Loaded here, before anything is written; the fold then finds it.
+  if (Status s = LoadCalendar(&config, proto.calendar()); !s.ok()) return s.WithContext(what);
+  auto same = config.workflows->Find(def->id(), def->version());
+  if (config.published.count({def->id(), def->version()})) {
     return Status::InvalidArgument(what + " is already published (" + (*same)->source() +
                                    "); publish a new version");
   }
-  if (same.ok() && (*same)->proto().SerializeAsString() != bytes) {
+  if (const auto* later = ScheduledVersion(config, def->id(), def->version())) {
+    return Status::InvalidArgument(
+        what + ": v" + std::to_string(later->change.workflow_published().version()) +
+        " is approved already, in force from " +
+        timeutil::FormatTimestamp(later->effective_micros) + " (proposal #" +
+        std::to_string(later->proposal) + "); publish a newer version");
+  }
+  if (same.ok() && (*same)->proto().SerializeAsString() != p.definition()) {
     return Status::InvalidArgument(what + " differs from " + (*same)->source() +
                                    ", which has that version: give the change a new version");
   }
-  auto newest = config_.workflows->Latest(def->id());
+  auto newest = config.workflows->Latest(def->id());
   if (!same.ok() && newest.ok() && (*newest)->version() >= def->version()) {
     return Status::InvalidArgument(what + " is not newer than v" +
                                    std::to_string((*newest)->version()) + ": publish it as v" +
@@ -271,26 +385,14 @@ Result<Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& pr
           on + ", then migrate them");
     }
   }
-  Event e = ChainEvent(change, engine.env()->NowMicros(), "publish");
-  e.set_workflow_id(def->id());
-  e.set_workflow_version(def->version());
-  auto* p = e.mutable_workflow_published();
-  p->set_workflow_id(def->id());
-  p->set_version(def->version());
-  p->set_definition(bytes);
-  p->set_sha256(events::Sha256Hex(bytes));
-  p->set_yaml(yaml);
-  p->set_file(file);
-  p->set_reason(change.reason);
-  return AppendAndFold(engine, std::move(e));
+  return Status::Ok();
 }
 
-Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYear& year,
-                                  const std::string& yaml, const std::string& file,
-                                  const RuleChange& change) {
-  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
-  CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
-  CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 1 << 20));
+Status CheckCalendarChange(Engine& engine, const casegrid::v1::CalendarPublished& p) {
+  casegrid::v1::CalendarYear year;
+  if (!year.ParseFromString(p.calendar_year())) {
+    return Status::InvalidArgument("the calendar year does not parse");
+  }
   const std::string what = "calendar " + year.calendar() + " " + std::to_string(year.year());
   if (year.provisional()) {
     return Status::InvalidArgument(what +
@@ -316,13 +418,167 @@ Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYe
     }
     auto hours = [&](const BusinessCalendar& c) {
       std::string out;
-      for (const auto& p : c.PublishedWorkingHoursNear(year.year())) out += p.SerializeAsString();
+      for (const auto& h : c.PublishedWorkingHoursNear(year.year())) out += h.SerializeAsString();
       return out;
     };
     if (same && hours(*before) == hours(*after)) {
       return Status::InvalidArgument(what + " is already in force with these days and hours");
     }
   }
+  return Status::Ok();
+}
+
+Status CheckPinChange(const Config& config, const casegrid::v1::CategoryPinned& p) {
+  if (p.category().empty()) return Status::InvalidArgument("category: required");
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("category", p.category()));
+  CASEGRID_RETURN_IF_ERROR(config.workflows->Latest(p.workflow_id()).status());
+  if (p.version() != 0) {
+    CASEGRID_RETURN_IF_ERROR(config.workflows->Find(p.workflow_id(), p.version()).status());
+  }
+  return Status::Ok();
+}
+
+Status CheckProposedChange(Engine& engine, const casegrid::v1::RuleChangeProposed& p) {
+  switch (p.change_case()) {
+    case casegrid::v1::RuleChangeProposed::kWorkflowPublished:
+      return CheckWorkflowChange(engine, p.workflow_published(), p.leave_stranded());
+    case casegrid::v1::RuleChangeProposed::kCalendarPublished:
+      return CheckCalendarChange(engine, p.calendar_published());
+    case casegrid::v1::RuleChangeProposed::kCategoryPinned:
+      return CheckPinChange(engine.config(), p.category_pinned());
+    case casegrid::v1::RuleChangeProposed::CHANGE_NOT_SET:
+      break;
+  }
+  return Status::InvalidArgument("the proposal names no change");
+}
+
+bool TwoPersonRule(const Config& config) {
+  return config.directory != nullptr && config.directory->enforced();
+}
+
+Status CheckEffective(const Engine& engine, int64_t effective_micros) {
+  if (effective_micros != 0 && effective_micros < engine.env()->NowMicros()) {
+    return Status::InvalidArgument("--effective " + timeutil::FormatTimestamp(effective_micros) +
+                                   " is in the past: a rule change takes effect from now on");
+  }
+  return Status::Ok();
+}
+
+// A proposal's state as the chain and the schedule have it.
+std::vector<Proposal> ProposalsOf(const Config& config) {
+  std::vector<Proposal> out;
+  std::map<uint64_t, size_t> index;
+  for (const Event& e : config.definition_events) {
+    if (e.has_rule_change_proposed()) {
+      index[e.case_seq()] = out.size();
+      Proposal p;
+      p.id = e.case_seq();
+      p.what = Describe(e.rule_change_proposed());
+      p.proposed = e;
+      out.push_back(std::move(p));
+      continue;
+    }
+    uint64_t id = 0;
+    Proposal::State state = Proposal::State::kInForce;
+    if (e.has_rule_change_approved()) {
+      id = e.rule_change_approved().proposal();
+    } else if (e.has_rule_change_withdrawn()) {
+      id = e.rule_change_withdrawn().proposal();
+      state = Proposal::State::kWithdrawn;
+    }
+    auto it = index.find(id);
+    if (it == index.end()) continue;
+    out[it->second].state = state;
+    out[it->second].decided = e;
+  }
+  for (const auto& s : config.scheduled) {
+    auto it = index.find(s.proposal);
+    if (it != index.end()) out[it->second].state = Proposal::State::kScheduled;
+  }
+  return out;
+}
+
+// Records `payload` (an event with its change as the payload) in force at
+// once, or as a proposal (TwoPersonRule, or a time named): RuleChange's
+// contract.
+Result<Event> Enact(Engine& engine, Event payload, const RuleChange& change, bool leave_stranded) {
+  CASEGRID_RETURN_IF_ERROR(CheckEffective(engine, change.effective_micros));
+  const bool two = TwoPersonRule(engine.config());
+  if (!two && change.effective_micros == 0) return AppendAndFold(engine, std::move(payload));
+  Event e = ChainEvent(change, payload.occurred_micros(), "propose");
+  e.set_state("proposed");
+  e.set_workflow_id(payload.workflow_id());
+  e.set_workflow_version(payload.workflow_version());
+  auto* p = e.mutable_rule_change_proposed();
+  if (payload.has_workflow_published()) {
+    p->mutable_workflow_published()->Swap(payload.mutable_workflow_published());
+  } else if (payload.has_calendar_published()) {
+    p->mutable_calendar_published()->Swap(payload.mutable_calendar_published());
+  } else {
+    p->mutable_category_pinned()->Swap(payload.mutable_category_pinned());
+  }
+  p->set_leave_stranded(leave_stranded);
+  CASEGRID_ASSIGN_OR_RETURN(Event proposed, AppendAndFold(engine, std::move(e)));
+  if (two) return proposed;
+  // With the checks off a time was named: its author approves it.
+  return Approve(engine, proposed.case_seq(), change);
+}
+
+}  // namespace
+
+Result<int> FoldDue(Config* config, int64_t now_micros) {
+  Status status;
+  const int n = FoldDueChanges(config, now_micros, &status);
+  CASEGRID_RETURN_IF_ERROR(status);
+  if (n > 0) CASEGRID_RETURN_IF_ERROR(LoadCalendars(config));
+  return n;
+}
+
+std::vector<Proposal> Proposals(const Config& config) { return ProposalsOf(config); }
+
+const char* ProposalStateName(Proposal::State state) {
+  switch (state) {
+    case Proposal::State::kPending:
+      return "pending";
+    case Proposal::State::kScheduled:
+      return "scheduled";
+    case Proposal::State::kInForce:
+      return "in force";
+    case Proposal::State::kWithdrawn:
+      return "withdrawn";
+  }
+  return "?";
+}
+
+Result<Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& proto,
+                      const std::string& yaml, const std::string& file, const RuleChange& change,
+                      bool leave_stranded) {
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 1 << 20));
+  CASEGRID_ASSIGN_OR_RETURN(auto def, workflows::Definition::FromProto(proto, file));
+  const std::string bytes = def->proto().SerializeAsString();
+  Event e = ChainEvent(change, engine.env()->NowMicros(), "publish");
+  e.set_workflow_id(def->id());
+  e.set_workflow_version(def->version());
+  auto* p = e.mutable_workflow_published();
+  p->set_workflow_id(def->id());
+  p->set_version(def->version());
+  p->set_definition(bytes);
+  p->set_sha256(events::Sha256Hex(bytes));
+  p->set_yaml(yaml);
+  p->set_file(file);
+  p->set_reason(change.reason);
+  CASEGRID_RETURN_IF_ERROR(CheckWorkflowChange(engine, *p, leave_stranded));
+  return Enact(engine, std::move(e), change, leave_stranded);
+}
+
+Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYear& year,
+                                  const std::string& yaml, const std::string& file,
+                                  const RuleChange& change) {
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 1 << 20));
   const std::string bytes = year.SerializeAsString();
   Event e = ChainEvent(change, engine.env()->NowMicros(), "publish-calendar");
   auto* p = e.mutable_calendar_published();
@@ -333,18 +589,13 @@ Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYe
   p->set_yaml(yaml);
   p->set_file(file);
   p->set_reason(change.reason);
-  return AppendAndFold(engine, std::move(e));
+  CASEGRID_RETURN_IF_ERROR(CheckCalendarChange(engine, *p));
+  return Enact(engine, std::move(e), change, false);
 }
 
 Result<Event> Pin(Engine& engine, const std::string& workflow_id, const std::string& category,
                   int32_t version, const RuleChange& change) {
   CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
-  const Config& config_ = engine.config();
-  if (category.empty()) return Status::InvalidArgument("category: required");
-  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("category", category));
-  CASEGRID_RETURN_IF_ERROR(config_.workflows->Latest(workflow_id).status());
-  if (version != 0)
-    CASEGRID_RETURN_IF_ERROR(config_.workflows->Find(workflow_id, version).status());
   Event e = ChainEvent(change, engine.env()->NowMicros(), version == 0 ? "unpin" : "pin");
   e.set_workflow_id(workflow_id);
   e.set_workflow_version(version);
@@ -353,6 +604,68 @@ Result<Event> Pin(Engine& engine, const std::string& workflow_id, const std::str
   p->set_category(category);
   p->set_version(version);
   p->set_reason(change.reason);
+  CASEGRID_RETURN_IF_ERROR(CheckPinChange(engine.config(), *p));
+  return Enact(engine, std::move(e), change, false);
+}
+
+namespace {
+
+// Proposal `id`, still undecided or (for a withdrawal) only scheduled.
+Result<Proposal> OpenProposal(const Config& config, uint64_t id, bool scheduled_ok) {
+  for (auto& p : ProposalsOf(config)) {
+    if (p.id != id) continue;
+    if (p.state == Proposal::State::kPending ||
+        (scheduled_ok && p.state == Proposal::State::kScheduled)) {
+      return std::move(p);
+    }
+    return Status::InvalidArgument(
+        "proposal #" + std::to_string(id) + " (" + p.what + ") is " + ProposalStateName(p.state) +
+        " already (" + (p.state == Proposal::State::kWithdrawn ? "withdrawn" : "approved") +
+        " by " + p.decided.actor().user() + " at " +
+        timeutil::FormatTimestamp(p.decided.occurred_micros()) + ")");
+  }
+  return Status::NotFound("no rule-change proposal #" + std::to_string(id) +
+                          " (casegrid workflow proposals lists them)");
+}
+
+}  // namespace
+
+Result<Event> Approve(Engine& engine, uint64_t id, const RuleChange& change) {
+  const Config& config = engine.config();
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(config, change));
+  CASEGRID_ASSIGN_OR_RETURN(Proposal p, OpenProposal(config, id, false));
+  if (TwoPersonRule(config) && p.proposed.actor().user() == change.by.user()) {
+    return Status::InvalidArgument("two-person rule: " + change.by.user() + " proposed #" +
+                                   std::to_string(id) + " (" + p.what +
+                                   "); another supervisor must approve it");
+  }
+  CASEGRID_RETURN_IF_ERROR(CheckEffective(engine, change.effective_micros));
+  if (Status s = CheckProposedChange(engine, p.proposed.rule_change_proposed()); !s.ok()) {
+    return s.WithContext("proposal #" + std::to_string(id) + " no longer holds");
+  }
+  const int64_t now = engine.env()->NowMicros();
+  Event e = ChainEvent(change, now, "approve");
+  e.set_state(change.effective_micros > now ? "scheduled" : "in_force");
+  e.set_workflow_id(p.proposed.workflow_id());
+  e.set_workflow_version(p.proposed.workflow_version());
+  auto* a = e.mutable_rule_change_approved();
+  a->set_proposal(id);
+  a->set_effective_micros(change.effective_micros);
+  a->set_reason(change.reason);
+  return AppendAndFold(engine, std::move(e));
+}
+
+Result<Event> Withdraw(Engine& engine, uint64_t id, const RuleChange& change) {
+  const Config& config = engine.config();
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(config, change));
+  CASEGRID_ASSIGN_OR_RETURN(Proposal p, OpenProposal(config, id, true));
+  Event e = ChainEvent(change, engine.env()->NowMicros(), "withdraw");
+  e.set_state("withdrawn");
+  e.set_workflow_id(p.proposed.workflow_id());
+  e.set_workflow_version(p.proposed.workflow_version());
+  auto* w = e.mutable_rule_change_withdrawn();
+  w->set_proposal(id);
+  w->set_reason(change.reason);
   return AppendAndFold(engine, std::move(e));
 }
 

@@ -6,8 +6,17 @@
 //
 //   LoadConfig           the files, then the chain: the rules as of now
 //   DefinitionsFollower  keeps a running engine's rules up to date
-//   Publish, Pin         append a change to the chain and put it in force
+//   Publish, Pin         append a change to the chain and put it in force,
+//                        or propose it (the two-person rule, below)
+//   Approve, Withdraw    a second supervisor's decision on a proposal
+//   FoldDue              puts approved changes in force when their time comes
 //   StrandedBy           the open cases a new version would strand
+//
+// The two-person rule (docs/security.md, "Rule changes"): while the
+// directory's checks are on, a change is recorded as a RuleChangeProposed and
+// is in force only once another supervisor approves it, at once or from a
+// named time. With the checks off a change is in force when recorded, or,
+// given a time, recorded as a proposal its author approves.
 //
 // Thread-safety: Config is a value; Publish and Pin use the Engine, one
 // thread at a time.
@@ -51,6 +60,14 @@ struct Config {
   std::vector<casegrid::v1::CalendarYear> published_years;
   // The definitions chain (events::kDefinitionsChain) as read, in order.
   std::vector<casegrid::v1::Event> definition_events;
+  // Approved changes waiting for their time, soonest first (FoldDue).
+  struct Scheduled {
+    int64_t effective_micros = 0;
+    uint64_t proposal = 0;  // the proposal's case_seq on the chain
+    // The proposal event with its change as the payload, as if published.
+    casegrid::v1::Event change;
+  };
+  std::vector<Scheduled> scheduled;
   // The directory of people (events::kDirectoryChain) as read; null without
   // a log. Its checks, when on, apply to commands and rule changes.
   std::shared_ptr<const Directory> directory;
@@ -96,7 +113,29 @@ class DefinitionsFollower {
 struct RuleChange {
   casegrid::v1::Actor by;  // role "supervisor" when empty
   std::string reason;
+  // In force from this time (the engine's clock, micros) instead of at once
+  // (0). Must not be in the past. Publish, Pin, PublishCalendarYear with the
+  // checks off record a proposal approved by its author; Approve schedules.
+  int64_t effective_micros = 0;
 };
+
+// Folds into *config every scheduled change (Config::scheduled) whose time
+// is at or before `now_micros`, soonest first, then loads the calendars they
+// name. Returns how many. The engine calls it before each batch it decides.
+Result<int> FoldDue(Config* config, int64_t now_micros);
+
+// A rule change proposed on the definitions chain, and what became of it.
+struct Proposal {
+  enum class State { kPending, kScheduled, kInForce, kWithdrawn };
+  uint64_t id = 0;  // its case_seq on the definitions chain
+  State state = State::kPending;
+  std::string what;  // "workflow petition-125 v3", "calendar cn-mainland 2027", "pin ..."
+  casegrid::v1::Event proposed;  // the RuleChangeProposed event
+  casegrid::v1::Event decided;   // the approval or withdrawal, if any
+};
+// Every proposal on `config`'s chain, oldest first.
+std::vector<Proposal> Proposals(const Config& config);
+const char* ProposalStateName(Proposal::State state);  // pending | scheduled | in force | withdrawn
 
 // Open cases of an earlier version that sit in a state a new version lacks:
 // no migration could move them without a state map.
@@ -115,7 +154,10 @@ Result<std::vector<Stranded>> StrandedBy(Engine& engine,
 
 // Puts `def` in force on `engine`: appends a WorkflowPublished event (the
 // full definition, its SHA-256, `yaml` and `file` as written, who and why)
-// to the definitions chain and adds it to the engine's configuration.
+// to the definitions chain and adds it to the engine's configuration; or,
+// under the two-person rule or with change.effective_micros, records it as
+// a proposal (the event returned is then a RuleChangeProposed, or the
+// author's RuleChangeApproved).
 // Refused (InvalidArgument, nothing written) when the definition breaks a
 // rule (Definition::FromProto), names a calendar not loaded, or its version
 // is already published, differs from a file of that version, or is not newer
@@ -151,6 +193,19 @@ Result<casegrid::v1::Event> PublishCalendarYear(Engine& engine,
 Result<casegrid::v1::Event> Pin(Engine& engine, const std::string& workflow_id,
                                 const std::string& category, int32_t version,
                                 const RuleChange& change);
+
+// Approves proposal `id` (Proposals) for `change.effective_micros` (0: at
+// once): appends a RuleChangeApproved and folds it (in force now, or
+// scheduled). The change is checked again against the rules as they stand
+// now, as when it was proposed. NotFound when `id` is no proposal;
+// InvalidArgument (nothing written) when it was approved or withdrawn
+// already, the time is in the past, the change no longer holds, or, with
+// the checks on, the approver is its proposer or holds no supervisor grant.
+Result<casegrid::v1::Event> Approve(Engine& engine, uint64_t id, const RuleChange& change);
+
+// Withdraws proposal `id`, pending or scheduled: a RuleChangeWithdrawn.
+// NotFound / InvalidArgument as Approve (any supervisor may withdraw).
+Result<casegrid::v1::Event> Withdraw(Engine& engine, uint64_t id, const RuleChange& change);
 
 // InvalidArgument unless `change` names who (an identifier, base/text.h) and
 // why (text) and, with the directory's checks on, who holds supervisor.

@@ -290,6 +290,9 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kTokenIssued:
     case Event::kTokenRevoked:
     case Event::kAuthorizationSet:
+    case Event::kRuleChangeProposed:
+    case Event::kRuleChangeApproved:
+    case Event::kRuleChangeWithdrawn:
       break;  // the log's own chains: no case view (projection.cc skips them)
   }
   return Status::Ok();

@@ -46,22 +46,15 @@ int RunCalendarValidate(const GlobalOptions& g, const std::vector<std::string>& 
 
 namespace {
 
-// Calendar `id` as the data directory's log has it, or from the files alone
+// Calendar `id` as the data directory's log has it now, or from the files alone
 // when there is no log.
 Result<engine::BusinessCalendar> LoadCalendar(const GlobalOptions& g, const std::string& id) {
   const std::string dir = ResolveConfigDir(g);
   if (!CheckLogExists(g).ok()) return engine::BusinessCalendar::LoadDir(dir + "/calendars", id);
   CASEGRID_ASSIGN_OR_RETURN(auto log, OpenLogForReading(g));
   CASEGRID_ASSIGN_OR_RETURN(auto config, engine::LoadConfig(dir, log.get()));
+  CASEGRID_RETURN_IF_ERROR(engine::FoldDue(&config, Env::Default()->NowMicros()).status());
   return engine::LoadCalendarAsOfLog(config, id);
-}
-
-engine::RuleChange ToRuleChange(const RuleChangeOptions& o) {
-  engine::RuleChange change;
-  change.by.set_user(o.by);
-  change.by.set_role("supervisor");
-  change.reason = o.reason;
-  return change;
 }
 
 // Recounts (journal) or sends the recount commands (Kafka); prints each
@@ -123,19 +116,19 @@ int RunCalendarPublish(const GlobalOptions& g, const std::string& file,
   const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
-  const engine::RuleChange change = ToRuleChange(options);
-  auto event = engine::PublishCalendarYear(*session->engine, year, yaml, file, change);
+  auto change = ToRuleChange(options);
+  if (!change.ok()) return Fail(change.status());
+  auto event = engine::PublishCalendarYear(*session->engine, year, yaml, file, *change);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument()) return Fail(event.status());
     std::cout << "not published: " << event.status().message() << "\n";
     return 1;
   }
-  const auto& p = event->calendar_published();
-  std::cout << "published " << p.calendar() << " " << p.year() << " (sha256 " << p.sha256()
-            << ") as event " << event->event_id() << " by " << event->actor().user() << "\n";
+  PrintRuleChange(*event);
+  if (!event->has_calendar_published()) return 0;  // in force later: recount then
   engine::RecountRequest request;
-  request.calendar = p.calendar();
-  request.change = change;
+  request.calendar = year.calendar();
+  request.change = *change;
   return RecountAndPrint(g, *session, request);
 }
 
@@ -143,9 +136,11 @@ int RunCalendarRecount(const GlobalOptions& g, const std::string& id,
                        const RuleChangeOptions& options, bool dry_run) {
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
+  auto change = ToRuleChange(options);
+  if (!change.ok()) return Fail(change.status());
   engine::RecountRequest request;
   request.calendar = id;
-  request.change = ToRuleChange(options);
+  request.change = *change;
   request.dry_run = dry_run;
   return RecountAndPrint(g, *session, request);
 }

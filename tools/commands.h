@@ -206,18 +206,31 @@ int RunWorkflowDiff(const GlobalOptions& g, const std::string& id, int32_t a, in
 int RunWorkflowGraph(const GlobalOptions& g, const std::string& id, int32_t version,
                      const std::string& format, const std::string& output);
 
-// `workflow publish FILE --by USER --reason TEXT`: validates FILE as
-// `validate` does (its problem lines, exit 1) and publishes it as an event on
-// the log's definitions chain (engine::Engine::Publish). 0 published, 1
+// `workflow publish FILE --by USER --reason TEXT [--effective T]`: validates
+// FILE as `validate` does (its problem lines, exit 1) and publishes it as an
+// event on the log's definitions chain (engine::Publish), or proposes it
+// (the two-person rule, docs/security.md). 0 published or proposed, 1
 // refused (nothing written), 2 could not run.
 struct RuleChangeOptions {
   std::string by, reason;
   // publish: leave open cases of the version before in states this version
   // lacks on their version (otherwise such a publication is refused).
   bool no_migration = false;
+  std::string effective;  // RFC 3339 time the change takes effect; empty: at once
 };
+// The engine's RuleChange for `options` (InvalidArgument for a bad --effective).
+Result<engine::RuleChange> ToRuleChange(const RuleChangeOptions& options);
+// Prints what a rule change wrote: in force, proposed, approved or scheduled.
+void PrintRuleChange(const casegrid::v1::Event& event);
 int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
                        const RuleChangeOptions& change);
+// `workflow proposals [--json]`: every rule-change proposal and its state.
+int RunWorkflowProposals(const GlobalOptions& g, bool json);
+// `workflow approve N --by USER --reason TEXT [--effective T]` and
+// `workflow withdraw N --by USER --reason TEXT` (engine::Approve,
+// engine::Withdraw). 0 done, 1 refused (nothing written), 2 could not run.
+int RunWorkflowApprove(const GlobalOptions& g, uint64_t proposal, const RuleChangeOptions& change);
+int RunWorkflowWithdraw(const GlobalOptions& g, uint64_t proposal, const RuleChangeOptions& change);
 // `workflow pin ID CATEGORY --version N`: new cases of CATEGORY take version N
 // (0 lifts the pin). 0 done, 1 refused, 2 could not run.
 // `workflow migrate ID --from A --to B --map OLD=NEW[,...] [--cases QUERY]

@@ -295,6 +295,8 @@ int main(int argc, char** argv) {
   c_cal_publish->add_option("file", cal_publish_file, "calendar year YAML file")->required();
   c_cal_publish->add_option("--by", cal_change.by, "who publishes it")->required();
   c_cal_publish->add_option("--reason", cal_change.reason, "why")->required();
+  c_cal_publish->add_option("--effective", cal_change.effective,
+                            "in force from this time (RFC 3339) instead of at once");
   c_cal_publish->callback([&] { rc = RunCalendarPublish(g, cal_publish_file, cal_change); });
   std::string recount_calendar;
   bool recount_dry_run = false;
@@ -403,6 +405,8 @@ int main(int argc, char** argv) {
   c_wf_publish->add_flag("--no-migration", change.no_migration,
                          "publish although open cases of the version before are in states this "
                          "one lacks (they stay on their version)");
+  c_wf_publish->add_option("--effective", change.effective,
+                           "in force from this time (RFC 3339) instead of at once");
   c_wf_publish->callback([&] { rc = RunWorkflowPublish(g, wf_file, change); });
   auto* c_wf_pin = c_workflow->add_subcommand(
       "pin", "new cases of a category take a given version (--version 0: the newest again)");
@@ -411,7 +415,29 @@ int main(int argc, char** argv) {
   c_wf_pin->add_option("--version", wf_version, "version; 0 lifts the pin")->required();
   c_wf_pin->add_option("--by", change.by, "who pins it")->required();
   c_wf_pin->add_option("--reason", change.reason, "why")->required();
+  c_wf_pin->add_option("--effective", change.effective,
+                       "in force from this time (RFC 3339) instead of at once");
   c_wf_pin->callback([&] { rc = RunWorkflowPin(g, wf_id, wf_category, wf_version, change); });
+  bool proposals_json = false;
+  auto* c_wf_proposals = c_workflow->add_subcommand(
+      "proposals", "rule changes proposed, approved, scheduled and withdrawn (two-person rule)");
+  c_wf_proposals->add_flag("--json", proposals_json, "as JSON");
+  c_wf_proposals->callback([&] { rc = RunWorkflowProposals(g, proposals_json); });
+  uint64_t proposal = 0;
+  auto* c_wf_approve = c_workflow->add_subcommand(
+      "approve", "put a proposed rule change in force, at once or from --effective");
+  c_wf_approve->add_option("proposal", proposal, "the proposal's number")->required();
+  c_wf_approve->add_option("--by", change.by, "who approves it (not its proposer)")->required();
+  c_wf_approve->add_option("--reason", change.reason, "why")->required();
+  c_wf_approve->add_option("--effective", change.effective,
+                           "in force from this time (RFC 3339) instead of at once");
+  c_wf_approve->callback([&] { rc = RunWorkflowApprove(g, proposal, change); });
+  auto* c_wf_withdraw =
+      c_workflow->add_subcommand("withdraw", "withdraw a proposed or scheduled rule change");
+  c_wf_withdraw->add_option("proposal", proposal, "the proposal's number")->required();
+  c_wf_withdraw->add_option("--by", change.by, "who withdraws it")->required();
+  c_wf_withdraw->add_option("--reason", change.reason, "why")->required();
+  c_wf_withdraw->callback([&] { rc = RunWorkflowWithdraw(g, proposal, change); });
 
   MigrateOptions migrate;
   auto* c_wf_migrate = c_workflow->add_subcommand(

@@ -23,6 +23,9 @@
 #include <iterator>
 #include <set>
 #include <tuple>
+
+#include <nlohmann/json.hpp>
+
 #include "base/time.h"
 #include "engine/calendar.h"
 #include "engine/command_json.h"
@@ -114,12 +117,17 @@ namespace casegrid::tools {
 namespace {
 
 // The configuration's definitions, with the log's publications and pins when
-// DIR holds a log (a query never creates one).
+// DIR holds a log (a query never creates one), as in force now.
 Result<engine::Config> LoadDefinitions(const GlobalOptions& g) {
   if (!CheckLogExists(g).ok() && g.log != "kafka") return engine::LoadConfig(ResolveConfigDir(g));
   CASEGRID_ASSIGN_OR_RETURN(auto log, OpenLogForReading(g));
-  return engine::LoadConfig(ResolveConfigDir(g), log.get());
+  CASEGRID_ASSIGN_OR_RETURN(auto config, engine::LoadConfig(ResolveConfigDir(g), log.get()));
+  CASEGRID_RETURN_IF_ERROR(engine::FoldDue(&config, Env::Default()->NowMicros()).status());
+  return config;
 }
+
+// A time to the second, for tables.
+std::string Seconds(int64_t micros) { return timeutil::FormatTimestamp(micros - micros % 1000000); }
 
 Result<workflows::Registry> LoadRegistry(const GlobalOptions& g) {
   CASEGRID_ASSIGN_OR_RETURN(auto config, LoadDefinitions(g));
@@ -148,6 +156,14 @@ int RunWorkflowList(const GlobalOptions& g) {
   for (const auto& [key, version] : config->pins) {
     std::printf("pinned: new %s cases of category %s take v%d\n", key.first.c_str(),
                 key.second.c_str(), version);
+  }
+  for (const auto& p : engine::Proposals(*config)) {
+    if (p.state != engine::Proposal::State::kPending &&
+        p.state != engine::Proposal::State::kScheduled) {
+      continue;
+    }
+    std::printf("%s: #%llu %s (casegrid workflow proposals)\n", engine::ProposalStateName(p.state),
+                static_cast<unsigned long long>(p.id), p.what.c_str());
   }
   return 0;
 }
@@ -239,17 +255,57 @@ int RunWorkflowGraph(const GlobalOptions& g, const std::string& id, int32_t vers
 }  // namespace casegrid::tools
 
 namespace casegrid::tools {
-namespace {
+namespace {}  // namespace
 
-engine::RuleChange ToRuleChange(const RuleChangeOptions& o) {
+Result<engine::RuleChange> ToRuleChange(const RuleChangeOptions& o) {
   engine::RuleChange change;
   change.by.set_user(o.by);
   change.by.set_role("supervisor");
   change.reason = o.reason;
+  if (!o.effective.empty()) {
+    auto t = timeutil::ParseTimestamp(o.effective);
+    if (!t.ok()) return t.status().WithContext("--effective");
+    change.effective_micros = *t;
+  }
   return change;
 }
 
-}  // namespace
+void PrintRuleChange(const casegrid::v1::Event& e) {
+  const std::string by = " by " + e.actor().user();
+  if (e.has_workflow_published()) {
+    const auto& p = e.workflow_published();
+    std::cout << "published " << p.workflow_id() << " v" << p.version() << " (sha256 " << p.sha256()
+              << ") as event " << e.event_id() << by << "\n";
+  } else if (e.has_calendar_published()) {
+    const auto& p = e.calendar_published();
+    std::cout << "published " << p.calendar() << " " << p.year() << " (sha256 " << p.sha256()
+              << ") as event " << e.event_id() << by << "\n";
+  } else if (e.has_category_pinned()) {
+    const auto& p = e.category_pinned();
+    if (p.version() == 0) {
+      std::cout << "unpinned: new " << p.workflow_id() << " cases of category " << p.category()
+                << " take the newest version (event " << e.event_id() << ")\n";
+    } else {
+      std::cout << "pinned: new " << p.workflow_id() << " cases of category " << p.category()
+                << " take v" << p.version() << " (event " << e.event_id() << ")\n";
+    }
+  } else if (e.has_rule_change_proposed()) {
+    std::cout << "proposed as #" << e.case_seq() << " (event " << e.event_id() << ")" << by
+              << ": nothing changes until another supervisor approves it with `casegrid "
+                 "workflow approve "
+              << e.case_seq() << " --by USER --reason TEXT [--effective TIME]`\n";
+  } else if (e.has_rule_change_approved()) {
+    const auto& a = e.rule_change_approved();
+    std::cout << "approved #" << a.proposal() << " (event " << e.event_id() << ")" << by << ": "
+              << (a.effective_micros() > e.occurred_micros()
+                      ? "in force from " + timeutil::FormatTimestamp(a.effective_micros())
+                      : std::string("in force now"))
+              << "\n";
+  } else if (e.has_rule_change_withdrawn()) {
+    std::cout << "withdrew #" << e.rule_change_withdrawn().proposal() << " (event " << e.event_id()
+              << ")" << by << "\n";
+  }
+}
 
 int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
                        const RuleChangeOptions& options) {
@@ -266,6 +322,7 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
   std::ifstream in(file, std::ios::binary);
   const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto change = ToRuleChange(options);
+  if (!change.ok()) return Fail(change.status());
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
   // Open cases of the versions before that sit in a state this one lacks
@@ -283,7 +340,7 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
               << " until `casegrid workflow migrate " << def.id() << " --from " << s.version
               << " --to " << def.version() << " --map " << s.state << "=NEW`\n";
   }
-  auto event = engine::Publish(*session->engine, report->definition, yaml, file, change,
+  auto event = engine::Publish(*session->engine, report->definition, yaml, file, *change,
                                options.no_migration);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument() && !event.status().IsConflict()) {
@@ -292,9 +349,7 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
     std::cout << "not published: " << event.status().message() << "\n";
     return 1;
   }
-  const auto& p = event->workflow_published();
-  std::cout << "published " << p.workflow_id() << " v" << p.version() << " (sha256 " << p.sha256()
-            << ") as event " << event->event_id() << " by " << event->actor().user() << "\n";
+  PrintRuleChange(*event);
   return 0;
 }
 
@@ -373,7 +428,9 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   request.from_version = o.from;
   request.to_version = o.to;
   request.state_map = *map;
-  request.change = ToRuleChange(options);
+  auto change = ToRuleChange(options);
+  if (!change.ok()) return Fail(change.status());
+  request.change = *change;
   request.dry_run = o.dry_run || o.send;
   if (!o.at.empty()) {
     auto at = timeutil::ParseTimestamp(o.at);
@@ -526,23 +583,100 @@ int RunWorkflowWhatIf(const GlobalOptions& g, const std::string& draft_file,
 int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::string& category,
                    int32_t version, const RuleChangeOptions& options) {
   auto change = ToRuleChange(options);
+  if (!change.ok()) return Fail(change.status());
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
-  auto event = engine::Pin(*session->engine, id, category, version, change);
+  auto event = engine::Pin(*session->engine, id, category, version, *change);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument() && !event.status().IsNotFound())
       return Fail(event.status());
     std::cout << "not pinned: " << event.status().message() << "\n";
     return 1;
   }
-  if (version == 0) {
-    std::cout << "unpinned: new " << id << " cases of category " << category
-              << " take the newest version (event " << event->event_id() << ")\n";
-  } else {
-    std::cout << "pinned: new " << id << " cases of category " << category << " take v" << version
-              << " (event " << event->event_id() << ")\n";
-  }
+  PrintRuleChange(*event);
   return 0;
+}
+
+int RunWorkflowProposals(const GlobalOptions& g, bool json) {
+  auto config = LoadDefinitions(g);
+  if (!config.ok()) return Fail(config.status());
+  const auto proposals = engine::Proposals(*config);
+  nlohmann::json out = nlohmann::json::array();
+  if (!json) {
+    std::printf("%5s  %-9s  %-40s  %-32s  %s\n", "#", "STATE", "CHANGE", "PROPOSED", "DECIDED");
+  }
+  for (const auto& p : proposals) {
+    const auto& e = p.proposed;
+    const std::string proposed = e.actor().user() + " " + Seconds(e.occurred_micros());
+    std::string decided;
+    int64_t effective = 0;
+    if (p.decided.has_rule_change_approved()) {
+      effective = p.decided.rule_change_approved().effective_micros();
+      decided =
+          "approved by " + p.decided.actor().user() + " " + Seconds(p.decided.occurred_micros());
+      if (effective > p.decided.occurred_micros()) {
+        decided += ", in force from " + Seconds(effective);
+      }
+    } else if (p.decided.has_rule_change_withdrawn()) {
+      decided =
+          "withdrawn by " + p.decided.actor().user() + " " + Seconds(p.decided.occurred_micros());
+    }
+    if (json) {
+      nlohmann::json row = {{"id", p.id},
+                            {"state", engine::ProposalStateName(p.state)},
+                            {"change", p.what},
+                            {"proposed_by", e.actor().user()},
+                            {"proposed_at", timeutil::FormatTimestamp(e.occurred_micros())},
+                            {"proposal_event", e.event_id()}};
+      if (p.decided.case_seq() != 0) {
+        row["decided_by"] = p.decided.actor().user();
+        row["decided_at"] = timeutil::FormatTimestamp(p.decided.occurred_micros());
+        row["decision_event"] = p.decided.event_id();
+      }
+      if (effective != 0) row["effective"] = timeutil::FormatTimestamp(effective);
+      out.push_back(std::move(row));
+    } else {
+      std::printf("%5llu  %-9s  %-40s  %-32s  %s\n", static_cast<unsigned long long>(p.id),
+                  engine::ProposalStateName(p.state), p.what.c_str(), proposed.c_str(),
+                  decided.c_str());
+    }
+  }
+  if (json) std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+namespace {
+
+int DecideProposal(const GlobalOptions& g, uint64_t proposal, const RuleChangeOptions& options,
+                   bool approve) {
+  auto change = ToRuleChange(options);
+  if (!change.ok()) return Fail(change.status());
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  auto event = approve ? engine::Approve(*session->engine, proposal, *change)
+                       : engine::Withdraw(*session->engine, proposal, *change);
+  if (!event.ok()) {
+    if (!event.status().IsInvalidArgument() && !event.status().IsNotFound() &&
+        !event.status().IsConflict()) {
+      return Fail(event.status());
+    }
+    std::cout << (approve ? "not approved: " : "not withdrawn: ") << event.status().message()
+              << "\n";
+    return 1;
+  }
+  PrintRuleChange(*event);
+  return 0;
+}
+
+}  // namespace
+
+int RunWorkflowApprove(const GlobalOptions& g, uint64_t proposal, const RuleChangeOptions& change) {
+  return DecideProposal(g, proposal, change, true);
+}
+
+int RunWorkflowWithdraw(const GlobalOptions& g, uint64_t proposal,
+                        const RuleChangeOptions& change) {
+  return DecideProposal(g, proposal, change, false);
 }
 
 }  // namespace casegrid::tools

@@ -193,6 +193,50 @@ TEST_CASE("with the checks on, the command line refuses actors and rule changers
   CHECK(cli.Run({"verify"}).status == 0);
 }
 
+TEST_CASE("with the checks on, a rule change from the command line needs a second supervisor",
+          "[cli][directory][two_person]") {
+  Cli cli;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"users", "add", "admin1", "--name", "Admin"},
+           {"users", "grant", "admin1", "admin", "371302"},
+           {"users", "add", "sup1", "--name", "S1"},
+           {"users", "grant", "sup1", "supervisor", "371302"},
+           {"users", "add", "sup2", "--name", "S2"},
+           {"users", "grant", "sup2", "supervisor", "371302"},
+           {"users", "enforce", "on", "--by", "admin1", "--reason", "go-live"}}) {
+    REQUIRE(cli.Run(args).status == 0);
+  }
+  std::string v2 = casegrid::test::ReadFile(
+      casegrid::test::SourcePath("workflows/definitions/hotline-12345.yaml"));
+  v2.replace(v2.find("version: 1\n"), 11, "version: 2\n");
+  v2.replace(v2.find("working_hours: 2\n"), 17, "working_hours: 3\n");
+  casegrid::test::WriteFile(cli.Path("h2.yaml"), v2);
+  Output o = cli.Run({"workflow", "publish", "h2.yaml", "--by", "sup1", "--reason", "3 hours"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(o.out.rfind("proposed as #1 (event casegrid:workflows/1) by sup1: nothing changes", 0) ==
+        0);
+  o = cli.Run({"workflow", "list"});
+  CHECK(Contains(o.out, "pending: #1 workflow hotline-12345 v2"));
+  CHECK_FALSE(Contains(o.out, "hotline-12345          2"));
+  o = cli.Run({"workflow", "approve", "1", "--by", "sup1", "--reason", "mine"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "not approved: two-person rule: sup1 proposed #1"));
+  o = cli.Run(
+      {"workflow", "approve", "1", "--by", "sup2", "--reason", "ok", "--effective", "yesterday"});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "--effective"));
+  o = cli.Run({"workflow", "approve", "1", "--by", "sup2", "--reason", "ok"});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 0);
+  CHECK(o.out == "approved #1 (event casegrid:workflows/2) by sup2: in force now\n");
+  CHECK(Contains(cli.Run({"workflow", "list"}).out, "hotline-12345          2"));
+  o = cli.Run({"workflow", "proposals", "--json"});
+  CHECK(Contains(o.out, "\"state\": \"in force\""));
+  CHECK(Contains(o.out, "\"decided_by\": \"sup2\""));
+  CHECK(cli.Run({"verify"}).status == 0);
+}
+
 TEST_CASE("a case taken in at the command line gets a rating code that its rating needs",
           "[cli][rating_code]") {
   Cli cli;
