@@ -101,7 +101,7 @@ class Engine {
   StateStore& state_store() { return *store_; }
 
   const Config& config() const { return config_; }
-  // Decides later commands with `config` (a DefinitionsFollower's catch-up).
+  // Decides later commands with `config` (a ChainFollower's catch-up).
   void set_config(Config config) { config_ = std::move(config); }
   Config* mutable_config() { return &config_; }
   events::Log* log() const { return log_; }

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "base/text.h"
@@ -227,16 +228,26 @@ Result<Config> LoadConfig(const std::string& dir, events::Log* log) {
   return config;
 }
 
-Result<int> DefinitionsFollower::CatchUp(events::Log& log, Config* config) {
-  const int32_t partition = log.PartitionOf(events::kDefinitionsChain);
+namespace {
+
+// Reads chain `chain` on its partition from cursor->next_offset to the
+// partition's end. Events up to `folded_seq` are already folded: `known`
+// checks each. Each later one must continue the chain (its hash over
+// cursor->last_hash, the next case_seq) and goes to `fold`. Returns how many
+// were folded; on a problem the cursor stays at the event that caused it.
+Result<int> FollowChain(events::Log& log, std::string_view chain, ChainFollower::Cursor* cursor,
+                        const std::function<uint64_t()>& folded_seq,
+                        const std::function<Status(const Event&)>& known,
+                        const std::function<Status(const Event&)>& fold) {
+  const int32_t partition = log.PartitionOf(chain);
   CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, log.PartitionEnd(partition));
   int folded = 0;
   Status problem;
   uint64_t failed_at = 0;
-  while (next_offset_ < end && problem.ok()) {
-    CASEGRID_ASSIGN_OR_RETURN(
-        next_offset_,
-        log.Scan(partition, next_offset_, end, 4096, [&](uint64_t offset, std::string_view record) {
+  std::string hash = cursor->last_hash;
+  while (cursor->next_offset < end && problem.ok()) {
+    auto next = log.Scan(
+        partition, cursor->next_offset, end, 4096, [&](uint64_t offset, std::string_view record) {
           failed_at = offset;
           Event e;
           if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
@@ -245,34 +256,72 @@ Result<int> DefinitionsFollower::CatchUp(events::Log& log, Config* config) {
                 " does not parse");
             return false;
           }
-          if (e.case_id() != events::kDefinitionsChain) return true;
-          const auto& known = config->definition_events;
-          if (e.case_seq() >= 1 && e.case_seq() <= known.size()) {
-            // Already folded in: it must be the same event.
-            if (known[e.case_seq() - 1].hash() != e.hash()) {
-              problem = Status::Corruption("definitions chain event " + e.event_id() +
-                                           " differs from the one read before");
-            }
+          if (e.case_id() != chain) return true;
+          const uint64_t seq = folded_seq();
+          if (e.case_seq() >= 1 && e.case_seq() <= seq) {
+            problem = known(e);  // already folded in: it must be the same event
+            if (problem.ok()) hash = e.hash();
             return problem.ok();
           }
-          const std::string last_hash = known.empty() ? std::string() : known.back().hash();
-          problem = events::OpenRecord(record, &last_hash, &e);
-          if (problem.ok() && e.case_seq() != known.size() + 1) {
-            problem = Status::Corruption("definitions chain: expected seq " +
-                                         std::to_string(known.size() + 1) + ", found " +
+          problem = events::OpenRecord(record, &hash, &e);
+          if (problem.ok() && e.case_seq() != seq + 1) {
+            problem = Status::Corruption(std::string(chain) + ": expected seq " +
+                                         std::to_string(seq + 1) + ", found " +
                                          std::to_string(e.case_seq()));
           }
-          if (problem.ok()) problem = ApplyDefinitionEvent(e, config);
-          if (problem.ok()) ++folded;
+          if (problem.ok()) problem = fold(e);
+          if (problem.ok()) {
+            hash = e.hash();
+            ++folded;
+          }
           return problem.ok();
-        }));
+        });
+    if (!next.ok()) return next.status();
+    if (problem.ok()) cursor->next_offset = *next;
   }
+  cursor->last_hash = hash;  // of the last event that was read well
   if (!problem.ok()) {
-    next_offset_ = failed_at;  // the next call meets the same problem
+    cursor->next_offset = failed_at;  // the next call meets the same problem
     return problem;
   }
-  if (folded > 0) CASEGRID_RETURN_IF_ERROR(LoadCalendars(config));
   return folded;
+}
+
+}  // namespace
+
+Result<int> ChainFollower::CatchUp(events::Log& log, Config* config) {
+  auto& known = config->definition_events;
+  CASEGRID_ASSIGN_OR_RETURN(
+      const int rules,
+      FollowChain(
+          log, events::kDefinitionsChain, &definitions_, [&] { return uint64_t{known.size()}; },
+          [&](const Event& e) {
+            if (known[e.case_seq() - 1].hash() == e.hash()) return Status::Ok();
+            return Status::Corruption("definitions chain event " + e.event_id() +
+                                      " differs from the one read before");
+          },
+          [&](const Event& e) { return ApplyDefinitionEvent(e, config); }));
+  if (rules > 0) CASEGRID_RETURN_IF_ERROR(LoadCalendars(config));
+  // The directory is shared with engines deciding now: changed on a copy.
+  std::shared_ptr<Directory> directory;
+  auto current = [&]() -> const Directory* {
+    if (directory != nullptr) return directory.get();
+    return config->directory.get();
+  };
+  auto people = FollowChain(
+      log, events::kDirectoryChain, &directory_,
+      [&] { return current() == nullptr ? uint64_t{0} : current()->last_seq(); },
+      [](const Event&) { return Status::Ok(); },
+      [&](const Event& e) {
+        if (directory == nullptr) {
+          directory = config->directory != nullptr ? std::make_shared<Directory>(*config->directory)
+                                                   : std::make_shared<Directory>();
+        }
+        return directory->Apply(e);
+      });
+  if (directory != nullptr) config->directory = std::move(directory);
+  if (!people.ok()) return people.status();
+  return rules + *people;
 }
 
 const BusinessCalendar* Config::CalendarFor(const workflows::Definition& def) const {

@@ -5,7 +5,7 @@
 // so the log is the record of which rules were in force when.
 //
 //   LoadConfig           the files, then the chain: the rules as of now
-//   DefinitionsFollower  keeps a running engine's rules up to date
+//   ChainFollower        keeps a running engine's rules and directory up to date
 //   Publish, Pin         append a change to the chain and put it in force,
 //                        or propose it (the two-person rule, below)
 //   Approve, Withdraw    a second supervisor's decision on a proposal
@@ -91,22 +91,31 @@ struct Config {
 // says when they differ). Corruption if the chain does not verify.
 Result<Config> LoadConfig(const std::string& dir, events::Log* log = nullptr);
 
-// Keeps a Config up to date with the log's definitions chain by reading the
-// chain's partition (Log::PartitionOf), for an engine that runs while others
-// publish: a Kafka worker, whose log sees only its own partition's cases.
-class DefinitionsFollower {
+// Keeps a Config up to date with the log's own chains, the definitions
+// (events::kDefinitionsChain) and the directory of people (kDirectoryChain),
+// by reading each chain's partition (Log::PartitionOf), for an engine that
+// runs while others change them: a Kafka worker, whose log sees only its own
+// partition's cases.
+class ChainFollower {
  public:
-  // Folds into *config every definitions chain event on the chain's partition
-  // from where the last call stopped (the first call: the start) to the
-  // partition's end as of now, then loads the calendars new versions name.
-  // Events *config already holds (LoadConfig with a log) are checked and
-  // skipped. Returns how many were folded in (0: *config is unchanged).
-  // Corruption when an event does not continue the chain (case_seq, hash);
-  // the events before it stay folded in.
+  // Folds into *config every event of both chains from where the last call
+  // stopped (the first call: the start) to their partitions' end as of now,
+  // then loads the calendars new versions name; config->directory is
+  // replaced by a new Directory when its chain moved. Events *config already
+  // holds (LoadConfig with a log) are checked and skipped. Returns how many
+  // were folded in (0: *config is unchanged). Corruption when an event does
+  // not continue its chain (case_seq, hash); the events before it stay
+  // folded in and the next call meets it again.
   Result<int> CatchUp(events::Log& log, Config* config);
 
+  // Where reading a chain stands.
+  struct Cursor {
+    uint64_t next_offset = 0;  // in the chain's partition
+    std::string last_hash;     // of the chain's last event read
+  };
+
  private:
-  uint64_t next_offset_ = 0;
+  Cursor definitions_, directory_;
 };
 
 // Who changes the rules, and why: both required.

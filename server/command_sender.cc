@@ -13,6 +13,7 @@ Result<std::unique_ptr<CommandSender>> CommandSender::Open(const SenderOptions& 
   std::unique_ptr<CommandSender> sender(new CommandSender());
   sender->topic_ = events::CommandsTopic(options.topic_prefix);
   sender->brokers_ = options.brokers;
+  sender->token_ = options.token;
   auto settings = events::ProducerSettings(30000);
   settings.emplace_back("bootstrap.servers", options.brokers);
   settings.insert(settings.end(), options.properties.begin(), options.properties.end());
@@ -35,7 +36,17 @@ CommandSender::~CommandSender() {
 }
 
 Status CommandSender::Send(const std::string& case_id, const std::string& line) {
-  const rd_kafka_resp_err_t err = events::ProduceCopy(producer_, topic_, case_id, line);
+  const rd_kafka_resp_err_t err =
+      token_.empty() ? events::ProduceCopy(producer_, topic_, case_id, line)
+                     : events::ProduceOrWait(producer_, [&] {
+                         return rd_kafka_producev(
+                             producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+                             RD_KAFKA_V_KEY(case_id.data(), case_id.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(line.data()), line.size()),
+                             RD_KAFKA_V_HEADER(kTokenHeader, token_.data(),
+                                               static_cast<ssize_t>(token_.size())),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                       });
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable("kafka: sending to " + topic_ + ": " + rd_kafka_err2str(err));
   }

@@ -22,10 +22,18 @@
 
 namespace casegrid::server {
 
+// The record header that carries a command's credential on the topic: an
+// API token of the directory (docs/security.md, "The commands topic"). The
+// worker takes the actor's user from it.
+inline constexpr const char* kTokenHeader = "casegrid-token";
+
 struct SenderOptions {
   std::string brokers;  // bootstrap HOST:PORT[,...]; required
   std::string topic_prefix = "casegrid";
   events::KafkaSettings properties;  // extra librdkafka properties, applied last
+  // The sender's API token (`casegrid tokens issue`), sent in kTokenHeader
+  // with every command; empty: none (taken only while the checks are off).
+  std::string token;
 };
 
 // One idempotent producer to <prefix>.commands.
@@ -53,7 +61,7 @@ class CommandSender {
  private:
   CommandSender() = default;
   rd_kafka_t* producer_ = nullptr;
-  std::string topic_, brokers_;
+  std::string topic_, brokers_, token_;
   uint64_t sent_ = 0;
   std::atomic<uint64_t> failed_{0};  // delivery reports with an error
 };

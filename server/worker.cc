@@ -21,6 +21,7 @@
 #include "base/crash_point.h"
 #include "engine/command_json.h"
 #include "events/kafka_log.h"
+#include "server/command_sender.h"
 
 namespace casegrid::server {
 namespace {
@@ -124,7 +125,7 @@ class Worker::Impl {
         ++n;
       }
       // A command sent after a publication returned is decided under it.
-      if (n > 0 && !owned_.empty()) FollowDefinitions(*owned_.begin()->second.log);
+      if (n > 0 && !owned_.empty()) FollowChains(*owned_.begin()->second.log);
       for (auto& [p, messages] : batch) {
         if (failed_.ok() && !messages.empty()) Process(p, messages);
         for (rd_kafka_message_t* m : messages) rd_kafka_message_destroy(m);
@@ -195,7 +196,7 @@ class Worker::Impl {
     ko.transactional_id = o_.topic_prefix + ".worker.p" + std::to_string(p);
     Owned owned;
     CASEGRID_ASSIGN_OR_RETURN(owned.log, events::OpenKafkaWorkerLog(ko));
-    FollowDefinitions(*owned.log);
+    FollowChains(*owned.log);
     CASEGRID_RETURN_IF_ERROR(failed_);
     CASEGRID_ASSIGN_OR_RETURN(owned.engine, engine::Engine::Open(owned.log.get(), config_, env_));
     std::string last;
@@ -216,21 +217,22 @@ class Worker::Impl {
     return next;
   }
 
-  // Folds in what was published or pinned since the last look, reading the
-  // definitions chain's partition with `log`, and gives every engine the new
-  // configuration. A chain that cannot be read stops the worker: deciding
-  // under rules that may be out of date is not an option.
-  void FollowDefinitions(events::Log& log) {
+  // Folds in what was published, pinned or changed in the directory since
+  // the last look, reading the chains' partitions with `log`, and gives
+  // every engine the new configuration. A chain that cannot be read stops
+  // the worker: deciding under rules or grants that may be out of date is
+  // not an option.
+  void FollowChains(events::Log& log) {
     auto folded = follower_.CatchUp(log, &config_);
     if (!folded.ok()) {
-      failed_ = folded.status().WithContext("following the definitions chain");
+      failed_ = folded.status().WithContext("following the definitions and directory chains");
       return;
     }
     if (*folded == 0) return;
     for (auto& [p, owned] : owned_) owned.engine->set_config(config_);
-    const auto& last = config_.definition_events.back();
-    spdlog::info("worker {}: {} definitions chain events folded in, up to {} ({})", o_.name,
-                 *folded, last.event_id(), last.action());
+    spdlog::info("worker {}: {} chain events folded in ({} definitions, directory at {})", o_.name,
+                 *folded, config_.definition_events.size(),
+                 config_.directory != nullptr ? config_.directory->last_seq() : 0);
   }
 
   // A failed transaction wrote nothing that counts: reopen the partition's
@@ -260,6 +262,48 @@ class Worker::Impl {
                                     rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
     }
+  }
+
+  // The principal behind a command's credential (docs/security.md, "The
+  // commands topic"): the token in its kTokenHeader authenticates a user of
+  // the directory, who must be the actor's user (a command naming another is
+  // refused). Without a token: refused while the directory's checks are on,
+  // taken as sent while they are off.
+  Status Authenticate(rd_kafka_message_t* m, const casegrid::v1::Command& cmd) const {
+    rd_kafka_headers_t* headers = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    const bool has = rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                     rd_kafka_header_get_last(headers, kTokenHeader, &value, &size) ==
+                         RD_KAFKA_RESP_ERR_NO_ERROR &&
+                     value != nullptr;
+    const engine::Directory* directory = config_.directory.get();
+    if (!has) {
+      if (directory == nullptr || !directory->enforced()) return Status::Ok();
+      return Status::Unauthenticated(
+          std::string("no credential: with the directory's checks on, ") +
+          "a command on the topic carries its sender's API token in "
+          "the " +
+          kTokenHeader + " header (--token-file for casegrid send)");
+    }
+    if (directory == nullptr) {
+      return Status::Unauthenticated("the token cannot be checked: the directory is empty");
+    }
+    std::string why;
+    auto user = directory->Authenticate(std::string_view(static_cast<const char*>(value), size),
+                                        env_->NowMicros(), &why);
+    if (!user.ok()) {
+      spdlog::warn("worker {}: command {} of case {}: token refused: {}", o_.name, cmd.id(),
+                   cmd.case_id(), why);
+      return user.status();
+    }
+    const std::string& id = (*user)->id;
+    if (cmd.actor().user() != id) {
+      return Status::Unauthenticated("actor.user " + cmd.actor().user() +
+                                     " is not the user of the command's token (" + id +
+                                     "): the actor is who the token says");
+    }
+    return Status::Ok();
   }
 
   // One transaction: the partition's polled commands, their events, their
@@ -293,6 +337,8 @@ class Worker::Impl {
             "case " + key + " belongs to partition " +
             std::to_string(events::PartitionOfKey(key, o_.partitions)) +
             "; produce commands with the murmur2 partitioner (`casegrid send` does)");
+      } else {
+        bad = Authenticate(messages[i], *cmd);
       }
       a.set_case_id(cmd.ok() ? cmd->case_id() : key);
       if (cmd.ok()) a.set_command_id(cmd->id());
@@ -351,7 +397,7 @@ class Worker::Impl {
   const WorkerOptions o_;
   Env* const env_;
   engine::Config config_;
-  engine::DefinitionsFollower follower_;
+  engine::ChainFollower follower_;
   const std::string commands_topic_, answers_topic_;
   rd_kafka_t* consumer_ = nullptr;
   std::map<int32_t, Owned> owned_;

@@ -68,7 +68,9 @@ int RecountAndPrint(const GlobalOptions& g, Session& session, engine::RecountReq
       return 0;
     }
     if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
-    auto sender = server::CommandSender::Open({g.brokers, g.topic_prefix, KafkaProperties(g)});
+    auto sending = SenderOptionsFor(g);
+    if (!sending.ok()) return Fail(sending.status());
+    auto sender = server::CommandSender::Open(*sending);
     if (!sender.ok()) return Fail(sender.status());
     if (request.at_micros == 0) request.at_micros = Env::Default()->NowMicros();
     for (auto& cmd : engine::RecountCommands(request, *cases)) {

@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
   app.add_option("--signing-key", g.signing_key,
                  "the checkpoint signing key FILE (default: DATA/signing-key.pem)")
       ->envname("CASEGRID_SIGNING_KEY");
+  app.add_option("--token-file", g.token_file,
+                 "a file holding the API token sent with each command on the commands topic")
+      ->envname("CASEGRID_TOKEN_FILE");
   app.add_option("--partitions", g.partitions, "partitions of a topic casegrid creates")
       ->envname("CASEGRID_PARTITIONS")
       ->check(CLI::Range(1, 10000))

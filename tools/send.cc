@@ -20,7 +20,9 @@ int RunSend(const GlobalOptions& g, const SendOptions& o) {
     in = &file;
   }
   if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
-  auto sender = server::CommandSender::Open({g.brokers, g.topic_prefix, KafkaProperties(g)});
+  auto sending = SenderOptionsFor(g);
+  if (!sending.ok()) return Fail(sending.status());
+  auto sender = server::CommandSender::Open(*sending);
   if (!sender.ok()) return Fail(sender.status());
   uint64_t bad = 0, line_no = 0;
   for (std::string line; std::getline(*in, line);) {

@@ -157,6 +157,18 @@ void ProgressBar::Finish() {
   if (tty_ && last_permille_ >= 0) std::fprintf(stderr, "\n");
 }
 
+Result<server::SenderOptions> SenderOptionsFor(const GlobalOptions& options) {
+  server::SenderOptions o{options.brokers, options.topic_prefix, KafkaProperties(options), ""};
+  if (options.token_file.empty()) return o;
+  CASEGRID_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(options.token_file, 4096));
+  const size_t end = text.find_first_of("\r\n");
+  o.token = text.substr(0, end);
+  if (o.token.empty()) {
+    return Status::InvalidArgument("--token-file " + options.token_file + ": no token in it");
+  }
+  return o;
+}
+
 Result<std::unique_ptr<ScratchDir>> ScratchDir::Make(const std::string& purpose) {
   std::string path =
       (std::filesystem::temp_directory_path() / ("casegrid-" + purpose + "-XXXXXX")).string();

@@ -16,6 +16,7 @@
 #include "events/log.h"
 #include "events/personal.h"
 #include "projections/projection.h"
+#include "server/command_sender.h"
 
 namespace casegrid::tools {
 
@@ -34,6 +35,10 @@ struct GlobalOptions {
   // The key that signs the journal's checkpoints (docs/audit.md); empty:
   // DIR/signing-key.pem. Created at the first write when missing.
   std::string signing_key;
+  // A file holding the API token (`casegrid tokens issue`) that `send`,
+  // `workflow migrate --send` and `calendar recount` on Kafka put on every
+  // command (docs/security.md, "The commands topic"); empty: none.
+  std::string token_file;
 };
 
 std::string SigningKeyPath(const GlobalOptions& options);
@@ -42,6 +47,11 @@ std::string SigningKeyPath(const GlobalOptions& options);
 events::KafkaSettings KafkaProperties(const GlobalOptions& options);
 
 std::string ResolveConfigDir(const GlobalOptions& options);
+
+// The command sender's options: brokers, prefix, --kafka-set and the token
+// of --token-file (its first line). NotFound / InvalidArgument naming the
+// file when it cannot be read or holds no token.
+Result<server::SenderOptions> SenderOptionsFor(const GlobalOptions& options);
 
 struct Session {
   std::unique_ptr<events::KeyStore> keys;  // first: the engine and models use it

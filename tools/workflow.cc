@@ -474,7 +474,9 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
   // The workers own the cases' partitions: each gets its migrate command,
   // with an id, so a resend is answered as a duplicate.
   if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
-  auto sender = server::CommandSender::Open({g.brokers, g.topic_prefix, KafkaProperties(g)});
+  auto sending = SenderOptionsFor(g);
+  if (!sending.ok()) return Fail(sending.status());
+  auto sender = server::CommandSender::Open(*sending);
   if (!sender.ok()) return Fail(sender.status());
   // The dry run accepted every selected case, so the request's cases are the moved ones.
   if (request.at_micros == 0) request.at_micros = Env::Default()->NowMicros();

@@ -323,3 +323,38 @@ TEST_CASE("the checks survive a restart: the engine reads the directory with its
 }
 
 }  // namespace casegrid::test
+
+namespace casegrid::test {
+
+TEST_CASE("a chain follower keeps a worker's directory up to date, on a copy",
+          "[engine][directory]") {
+  JournalRig rig;
+  engine::Config mine = ShippedConfig();  // a worker's: the files only
+  engine::ChainFollower follower;
+  auto none = follower.CatchUp(*rig.log, &mine);
+  REQUIRE_OK(none);
+  CHECK(*none == 0);
+  CHECK(mine.directory == nullptr);
+
+  REQUIRE_OK(engine::AddUser(*rig.engine, By("ops"), "admin1", "A"));
+  REQUIRE_OK(engine::GrantRole(*rig.engine, By("ops"), "admin1", {"admin", kDistrict}));
+  auto two = follower.CatchUp(*rig.log, &mine);
+  REQUIRE_OK(two);
+  CHECK(*two == 2);
+  REQUIRE(mine.directory != nullptr);
+  CHECK_FALSE(mine.directory->enforced());
+  const auto before = mine.directory;  // an engine deciding with it keeps it as it was
+
+  REQUIRE_OK(engine::SetEnforced(*rig.engine, By("admin1", "go-live"), true));
+  auto one = follower.CatchUp(*rig.log, &mine);
+  REQUIRE_OK(one);
+  CHECK(*one == 1);
+  CHECK(mine.directory->enforced());
+  CHECK_FALSE(before->enforced());
+  CHECK(mine.directory->last_seq() == 3);
+  auto again = follower.CatchUp(*rig.log, &mine);
+  REQUIRE_OK(again);
+  CHECK(*again == 0);
+}
+
+}  // namespace casegrid::test

@@ -213,7 +213,7 @@ TEST_CASE("a definitions follower folds in what others publish, once, and stops 
   rig.Apply({HotlineIntake("H-1", "2026-09-01T09:00:00+08:00", "noise")});
   // A second engine's configuration, from the files only (a worker's).
   engine::Config mine = ShippedConfig();
-  engine::DefinitionsFollower follower;
+  engine::ChainFollower follower;
   auto none = follower.CatchUp(*rig.log, &mine);
   REQUIRE_OK(none);
   CHECK(*none == 0);
@@ -236,7 +236,7 @@ TEST_CASE("a definitions follower folds in what others publish, once, and stops 
   // folds in nothing twice.
   auto loaded = engine::LoadConfig(SourcePath("workflows"), rig.log.get());
   REQUIRE_OK(loaded);
-  engine::DefinitionsFollower fresh;
+  engine::ChainFollower fresh;
   auto known = fresh.CatchUp(*rig.log, &*loaded);
   REQUIRE_OK(known);
   CHECK(*known == 0);
@@ -245,10 +245,10 @@ TEST_CASE("a definitions follower folds in what others publish, once, and stops 
   // A chain event read before that differs from the log's: Corruption, and
   // the next call meets it again.
   engine::Config tampered = ShippedConfig();
-  engine::DefinitionsFollower third;
+  engine::ChainFollower third;
   REQUIRE_OK(third.CatchUp(*rig.log, &tampered));
   tampered.definition_events[0].set_hash("not the hash");
-  engine::DefinitionsFollower fourth;
+  engine::ChainFollower fourth;
   auto broken = fourth.CatchUp(*rig.log, &tampered);
   CHECK(broken.status().IsCorruption());
   CHECK(Contains(broken.status().message(), "casegrid:workflows/1 differs"));

@@ -144,7 +144,7 @@ TEST_CASE("a worker in process answers two commands from the commands topic and 
   CHECK((*worker)->name() == "in-process");
   Running running(**worker, /*by_predicate=*/false);
 
-  auto sender = CommandSender::Open({k.bootstrap(), k.prefix(), {}});
+  auto sender = CommandSender::Open({k.bootstrap(), k.prefix(), {}, ""});
   REQUIRE_OK(sender);
   for (const std::string id : {"S-1", "S-2"}) REQUIRE_OK((*sender)->Send(id, IntakeLine(id)));
   REQUIRE_OK((*sender)->Flush());
