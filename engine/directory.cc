@@ -3,6 +3,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include <utility>
 
@@ -22,6 +24,27 @@ constexpr size_t kTokenIdBytes = 6;       // 12 hex digits
 constexpr size_t kTokenSecretBytes = 32;  // 43 characters of base64url
 constexpr size_t kMaxNameBytes = 256;
 constexpr size_t kMaxReasonBytes = 4096;
+constexpr size_t kMinPasswordBytes = 10;
+constexpr size_t kMaxPasswordBytes = 1024;
+
+// libsodium, initialised once (thread-safe; sodium_init may be called again).
+Status Sodium() {
+  static const int ready = sodium_init();
+  if (ready < 0) return Status::Fatal("libsodium could not be initialised");
+  return Status::Ok();
+}
+
+// An argon2id verifier of `password` at libsodium's interactive limits
+// (64 MiB, 2 passes: above OWASP's minimum, about 0.1 s here).
+Result<std::string> PasswordVerifier(std::string_view password) {
+  CASEGRID_RETURN_IF_ERROR(Sodium());
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return Status::IOError("argon2id: out of memory hashing the password");
+  }
+  return std::string(out);
+}
 
 Status Bad(const std::string& m) { return Status::InvalidArgument(m); }
 
@@ -166,6 +189,12 @@ Status Directory::Fold(const Event& e) {
     case Event::kAuthorizationSet:
       enforced_ = e.authorization_set().enforced();
       return Status::Ok();
+    case Event::kPasswordSet: {
+      auto it = users_.find(e.password_set().user());
+      if (it == users_.end()) return Broken(e, "a password for no user " + e.password_set().user());
+      it->second.password_verifier = e.password_set().verifier();
+      return Status::Ok();
+    }
     default:
       return Broken(e, "not a directory change (action " + e.action() + ")");
   }
@@ -248,6 +277,27 @@ Result<const DirectoryUser*> Directory::Authenticate(std::string_view token, int
   const DirectoryUser* user = FindUser(t->user);
   if (user == nullptr) return refuse("token " + t->id + ": no user " + t->user);
   return user;
+}
+
+Result<const DirectoryUser*> Directory::CheckPassword(std::string_view user,
+                                                      std::string_view password,
+                                                      std::string* why) const {
+  CASEGRID_RETURN_IF_ERROR(Sodium());
+  // Checked against a stand-in when there is nothing to check against, so
+  // that the time taken does not tell which users exist.
+  static const std::string stand_in = *PasswordVerifier("not anyone's password");
+  const DirectoryUser* u = FindUser(user);
+  const bool has = u != nullptr && !u->password_verifier.empty();
+  const std::string& verifier = has ? u->password_verifier : stand_in;
+  const bool match =
+      crypto_pwhash_str_verify(verifier.c_str(), password.data(), password.size()) == 0;
+  if (has && match) return u;
+  if (why != nullptr) {
+    *why = u == nullptr ? "no user " + text::Escape(user, 64)
+           : !has       ? "user " + u->id + " has no password"
+                        : "user " + u->id + ": wrong password";
+  }
+  return Status::Unauthenticated("wrong user or password");
 }
 
 Result<Directory> LoadDirectory(events::Log& log) {
@@ -349,17 +399,12 @@ Result<Event> RevokeRole(Engine& engine, const DirectoryChange& change, const st
   return Append(engine, std::move(d), std::move(e));
 }
 
-Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
-                               const std::string& user, const std::string& label,
-                               int64_t expires_micros) {
-  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
-  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
-  CASEGRID_RETURN_IF_ERROR(text::CheckText("--label", label, kMaxNameBytes));
-  if (expires_micros != 0 && expires_micros <= engine.env()->NowMicros()) {
-    return Bad("--expires: the time is already past");
-  }
-  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine, change));
-  if (d.FindUser(user) == nullptr) return Bad("USER: no user " + user);
+namespace {
+
+// IssueToken after its checks, against `d`.
+Result<IssuedToken> IssueTo(Engine& engine, Directory d, const DirectoryChange& change,
+                            const std::string& user, const std::string& label,
+                            int64_t expires_micros) {
   std::string id;
   do {  // 48 random bits: a clash is rare, and retried
     CASEGRID_ASSIGN_OR_RETURN(const std::string raw, RandomBytes(kTokenIdBytes));
@@ -378,6 +423,73 @@ Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
   CASEGRID_ASSIGN_OR_RETURN(out.event, Append(engine, std::move(d), std::move(e)));
   out.token = std::string(kTokenPrefix) + id + "_" + secret;
   return out;
+}
+
+}  // namespace
+
+Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
+                               const std::string& user, const std::string& label,
+                               int64_t expires_micros) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("--label", label, kMaxNameBytes));
+  if (expires_micros != 0 && expires_micros <= engine.env()->NowMicros()) {
+    return Bad("--expires: the time is already past");
+  }
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, Current(engine, change));
+  if (d.FindUser(user) == nullptr) return Bad("USER: no user " + user);
+  return IssueTo(engine, std::move(d), change, user, label, expires_micros);
+}
+
+Result<Event> SetPassword(Engine& engine, const DirectoryChange& change, const std::string& user,
+                          std::string_view password) {
+  CASEGRID_RETURN_IF_ERROR(CheckChange(change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("USER", user));
+  if (password.size() < kMinPasswordBytes) {
+    return Bad("password: at least " + std::to_string(kMinPasswordBytes) + " bytes");
+  }
+  if (password.size() > kMaxPasswordBytes) {
+    return Bad("password: at most " + std::to_string(kMaxPasswordBytes) + " bytes");
+  }
+  if (text::FirstInvalidUtf8(password) != std::string_view::npos) {
+    return Bad(
+        "password: not UTF-8 (text from a GBK terminal?); type it where the terminal is UTF-8");
+  }
+  if (!text::CheckText("password", password, kMaxPasswordBytes).ok() ||
+      password.find_first_of("\t\n\r") != std::string_view::npos) {
+    return Bad("password: control characters are not allowed");
+  }
+  // A user sets their own; anyone else's takes an admin once checks are on.
+  Result<Directory> d =
+      change.by.user() == user ? LoadDirectory(*engine.log()) : Current(engine, change);
+  if (!d.ok()) return d.status();
+  if (d->FindUser(user) == nullptr) return Bad("USER: no user " + user);
+  CASEGRID_ASSIGN_OR_RETURN(std::string verifier, PasswordVerifier(password));
+  Event e = ChangeEvent(engine, change, "password-set");
+  auto* p = e.mutable_password_set();
+  p->set_user(user);
+  p->set_verifier(std::move(verifier));
+  p->set_reason(change.reason);
+  return Append(engine, std::move(d).value(), std::move(e));
+}
+
+Result<IssuedToken> LogIn(Engine& engine, const std::string& user, std::string_view password,
+                          const std::string& label, int64_t ttl_micros) {
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("--label", label, kMaxNameBytes));
+  if (ttl_micros <= 0) return Bad("--ttl: must be positive");
+  CASEGRID_ASSIGN_OR_RETURN(Directory d, LoadDirectory(*engine.log()));
+  std::string why;
+  auto who = d.CheckPassword(user, password, &why);
+  if (!who.ok()) {
+    spdlog::warn("sign-in refused: {}", why);
+    return who.status();
+  }
+  DirectoryChange change;
+  change.by.set_user(user);
+  change.by.set_role("login");
+  change.reason = "signed in with a password";
+  const std::string id = (*who)->id;
+  return IssueTo(engine, std::move(d), change, id, label, engine.env()->NowMicros() + ttl_micros);
 }
 
 Result<Event> RevokeToken(Engine& engine, const DirectoryChange& change,

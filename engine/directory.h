@@ -44,6 +44,7 @@ struct DirectoryUser {
   std::string id, name;
   std::set<Grant> grants;  // in force
   int64_t added_micros = 0;
+  std::string password_verifier;  // argon2id (PasswordSet); empty: no password
 };
 
 struct DirectoryToken {
@@ -89,6 +90,12 @@ class Directory {
   // differs; `why`, when given, gets the reason for the server's log.
   Result<const DirectoryUser*> Authenticate(std::string_view token, int64_t now_micros,
                                             std::string* why = nullptr) const;
+  // The user `user` is when `password` is theirs (argon2id, libsodium).
+  // Unauthenticated "wrong user or password" whatever is wrong, after the
+  // same work (an unknown user is checked against a stand-in verifier);
+  // `why`, when given, gets the reason for the log.
+  Result<const DirectoryUser*> CheckPassword(std::string_view user, std::string_view password,
+                                             std::string* why = nullptr) const;
 
  private:
   std::map<std::string, DirectoryUser, std::less<>> users_;
@@ -147,6 +154,20 @@ Result<IssuedToken> IssueToken(Engine& engine, const DirectoryChange& change,
                                int64_t expires_micros);
 Result<casegrid::v1::Event> RevokeToken(Engine& engine, const DirectoryChange& change,
                                         const std::string& token_id);
+// Sets `user`'s password (a PasswordSet with its argon2id verifier; the
+// password itself is kept nowhere). By an admin, or by the user for their
+// own. InvalidArgument (nothing written) for a password of fewer than 10 or
+// more than 1024 bytes, not UTF-8 (a GBK terminal), with control characters,
+// or for no such user; the message never repeats the password.
+Result<casegrid::v1::Event> SetPassword(Engine& engine, const DirectoryChange& change,
+                                        const std::string& user, std::string_view password);
+// A person's sign-in: when `password` is `user`'s, issues them a token
+// (labelled `label`, expiring after `ttl_micros`) as IssueToken does and
+// returns it. Unauthenticated "wrong user or password" (nothing written)
+// otherwise.
+Result<IssuedToken> LogIn(Engine& engine, const std::string& user, std::string_view password,
+                          const std::string& label, int64_t ttl_micros);
+
 // Turns the checks against the directory on or off (--reason required).
 // Turning them on needs a user holding admin, and `change.by` must be one;
 // once on, every directory change must be made by an admin.

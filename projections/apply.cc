@@ -293,6 +293,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kRuleChangeProposed:
     case Event::kRuleChangeApproved:
     case Event::kRuleChangeWithdrawn:
+    case Event::kPasswordSet:
       break;  // the log's own chains: no case view (projection.cc skips them)
   }
   return Status::Ok();

@@ -181,6 +181,12 @@ int RunUsersShow(const GlobalOptions& g, const std::string& user, bool json);
 int RunTokensIssue(const GlobalOptions& g, const DirectoryOptions& o, const std::string& user,
                    const std::string& label, const std::string& expires);
 int RunTokensRevoke(const GlobalOptions& g, const DirectoryOptions& o, const std::string& id);
+// `users passwd USER`: the new password typed twice with the echo off, or
+// the first line of stdin (engine::SetPassword).
+int RunUsersPasswd(const GlobalOptions& g, const DirectoryOptions& o, const std::string& user);
+// `login USER [--label L] [--hours N]`: the password as for passwd; prints a
+// token valid N hours (engine::LogIn). 0 signed in, 1 refused, 2 could not run.
+int RunLogin(const GlobalOptions& g, const std::string& user, const std::string& label, int hours);
 // Every token (of `user` when given): id, user, label and state; never a secret.
 int RunTokensList(const GlobalOptions& g, const std::string& user, bool json);
 // `casegrid workflow validate FILE...` (docs/workflows.md): prints every

@@ -368,6 +368,23 @@ int main(int argc, char** argv) {
                               "who does it (an admin; default: your OS account)");
   c_users_enforce->add_option("--reason", dir_change.reason, "why")->required();
   c_users_enforce->callback([&] { rc = RunUsersEnforce(g, dir_change, dir_state); });
+  auto* c_users_passwd = c_users->add_subcommand(
+      "passwd", "set a user's password (typed twice, or the first line of stdin)");
+  c_users_passwd->add_option("user", dir_user, "the user id")->required();
+  c_users_passwd->add_option("--by", dir_change.by,
+                             "who sets it (the user, or an admin; default: your OS account)");
+  c_users_passwd->add_option("--reason", dir_change.reason, "why");
+  c_users_passwd->callback([&] { rc = RunUsersPasswd(g, dir_change, dir_user); });
+  int login_hours = 12;
+  std::string login_label = "signed in with a password";
+  auto* c_login = app.add_subcommand(
+      "login", "sign in with a password and print a token for the session (docs/security.md)");
+  c_login->add_option("user", dir_user, "the user id")->required();
+  c_login->add_option("--label", login_label, "what the token is for")->capture_default_str();
+  c_login->add_option("--hours", login_hours, "how long the token works")
+      ->check(CLI::Range(1, 720))
+      ->capture_default_str();
+  c_login->callback([&] { rc = RunLogin(g, dir_user, login_label, login_hours); });
   auto* c_users_list = c_users->add_subcommand("list", "every user, their name and grants");
   c_users_list->add_flag("--json", dir_json, "as JSON");
   c_users_list->callback([&] { rc = RunUsersList(g, dir_json); });

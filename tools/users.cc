@@ -1,7 +1,11 @@
 // casegrid users / tokens: the directory of people (engine/directory.h,
 // docs/security.md) from the command line of the data directory's owner.
+#include <termios.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "base/text.h"
 #include "base/time.h"
@@ -31,6 +35,28 @@ std::string Written(const casegrid::v1::Event& e) {
          (e.os_account().empty() ? "" : " (OS account " + e.os_account() + ")");
 }
 
+// A password: typed at a terminal with the echo off (after `prompt` on
+// stderr), or the first line of stdin from a program. Its line end is not
+// part of it.
+std::string ReadPassword(const std::string& prompt) {
+  const bool tty = ::isatty(STDIN_FILENO) == 1;
+  termios before{};
+  if (tty && ::tcgetattr(STDIN_FILENO, &before) == 0) {
+    termios quiet = before;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    std::cerr << prompt << std::flush;
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (tty) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &before);
+    std::cerr << "\n";
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
 Result<engine::Directory> ReadDirectory(const GlobalOptions& g) {
   CASEGRID_RETURN_IF_ERROR(CheckLogExists(g));
   CASEGRID_ASSIGN_OR_RETURN(auto log, OpenLogForReading(g));
@@ -58,6 +84,7 @@ nlohmann::json UserJson(const engine::Directory& d, const engine::DirectoryUser&
   }
   return {{"user", u.id},
           {"name", u.name},
+          {"password", !u.password_verifier.empty()},
           {"added", timeutil::FormatTimestamp(u.added_micros)},
           {"grants", grants},
           {"tokens", tokens}};
@@ -176,6 +203,42 @@ int RunTokensIssue(const GlobalOptions& g, const DirectoryOptions& o, const std:
   // The token alone on stdout (for a script to capture); what it is on stderr.
   std::cerr << "issued token " << issued->event.token_issued().token_id() << " for " << user
             << Written(issued->event) << "; it is shown this once and kept nowhere: store it now\n";
+  std::cout << issued->token << "\n";
+  return 0;
+}
+
+int RunUsersPasswd(const GlobalOptions& g, const DirectoryOptions& o, const std::string& user) {
+  if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
+  const std::string password = ReadPassword("new password for " + user + ": ");
+  if (::isatty(STDIN_FILENO) == 1 && ReadPassword("again: ") != password) {
+    std::cout << "not changed: the two passwords differ\n";
+    return 1;
+  }
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  auto e = engine::SetPassword(*session->engine, ToChange(o), user, password);
+  if (!e.ok()) return Refused(e.status());
+  std::cout << "password set for " << user << Written(*e) << "\n";
+  return 0;
+}
+
+int RunLogin(const GlobalOptions& g, const std::string& user, const std::string& label, int hours) {
+  if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
+  const std::string password = ReadPassword("password for " + user + ": ");
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  auto issued =
+      engine::LogIn(*session->engine, user, password, label, int64_t{hours} * 3600 * 1000 * 1000);
+  if (!issued.ok()) {
+    if (!issued.status().IsUnauthenticated() && !issued.status().IsInvalidArgument()) {
+      return Fail(issued.status());
+    }
+    std::cout << "not signed in: " << issued.status().message() << "\n";
+    return 1;
+  }
+  std::cerr << "signed in: token " << issued->event.token_issued().token_id() << " for " << user
+            << " until " << timeutil::FormatTimestamp(issued->event.token_issued().expires_micros())
+            << Written(issued->event) << "; it is shown this once\n";
   std::cout << issued->token << "\n";
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <string>
+#include <tuple>
 
 #include "engine/verify.h"
 #include "tests/engine/engine_fixture.h"
@@ -355,6 +356,78 @@ TEST_CASE("a chain follower keeps a worker's directory up to date, on a copy",
   auto again = follower.CatchUp(*rig.log, &mine);
   REQUIRE_OK(again);
   CHECK(*again == 0);
+}
+
+}  // namespace casegrid::test
+
+namespace casegrid::test {
+
+TEST_CASE("a password is kept as an argon2id verifier and signs its user in, nobody else",
+          "[engine][directory][password]") {
+  constexpr int64_t kHourMicros = int64_t{3600} * 1000 * 1000;
+  JournalRig rig;
+  auto& engine = *rig.engine;
+  REQUIRE_OK(engine::AddUser(engine, By("ops"), "admin1", "A"));
+  REQUIRE_OK(engine::GrantRole(engine, By("ops"), "admin1", {"admin", kDistrict}));
+  REQUIRE_OK(engine::AddUser(engine, By("admin1"), "li.na", "李娜"));
+  REQUIRE_OK(engine::AddUser(engine, By("admin1"), "w01", "W"));
+  REQUIRE_OK(engine::SetEnforced(engine, By("admin1", "go-live"), true));
+  const std::string password = "correct horse 电池 staple";
+  const size_t before = engine.config().directory->last_seq();
+
+  // Refused, nothing written, and the password never repeated.
+  const std::string gbk = "\xB5\xE7\xB3\xD8 battery staple";  // 电池 in GBK
+  for (const auto& [what, pw, says] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"too short", "short", "at least 10 bytes"},
+           {"GBK", gbk, "not UTF-8"},
+           {"a control byte", std::string("abc\x01") + "defghijk", "control characters"},
+           {"a NUL", std::string("abcdefghij\0k", 12), "control characters"},
+           {"too long", std::string(1025, 'a'), "at most 1024 bytes"}}) {
+    INFO(what);
+    auto e = engine::SetPassword(engine, By("admin1"), "li.na", pw);
+    CHECK_THAT(Message(e.status()), Catch::Contains(says));
+    CHECK_THAT(Message(e.status()), !Catch::Contains(pw.substr(0, 5)));
+  }
+  CHECK_THAT(Message(engine::SetPassword(engine, By("admin1"), "nobody", password).status()),
+             Catch::Contains("no user nobody"));
+  // Someone else's password takes an admin; one's own does not.
+  CHECK_THAT(Message(engine::SetPassword(engine, By("w01"), "li.na", password).status()),
+             Catch::Contains("needs the role admin"));
+  CHECK(engine.config().directory->last_seq() == before);
+
+  auto set = engine::SetPassword(engine, By("li.na", "first sign-in"), "li.na", password);
+  REQUIRE_OK(set);
+  CHECK(set->password_set().verifier().rfind("$argon2id$", 0) == 0);
+  CHECK(set->SerializeAsString().find("horse") == std::string::npos);
+  REQUIRE_OK(engine::SetPassword(engine, By("admin1"), "w01", "window password 1"));
+
+  // Wrong password, unknown user, a user without one: the same words.
+  const size_t after = engine.config().directory->last_seq();
+  for (const auto& [user, pw] :
+       std::vector<std::pair<std::string, std::string>>{{"li.na", "correct horse battery"},
+                                                        {"li.na", "window password 1"},
+                                                        {"ghost", password},
+                                                        {"admin1", password}}) {
+    auto in = engine::LogIn(engine, user, pw, "console", kHourMicros);
+    CHECK(in.status().IsUnauthenticated());
+    CHECK(Message(in.status()) == "wrong user or password");
+  }
+  CHECK(engine.config().directory->last_seq() == after);
+
+  auto in = engine::LogIn(engine, "li.na", password, "console", kHourMicros);
+  REQUIRE_OK(in);
+  CHECK(in->event.actor().user() == "li.na");
+  auto who = engine.config().directory->Authenticate(in->token, rig.clock.NowMicros());
+  REQUIRE(who.ok());
+  CHECK((*who)->id == "li.na");
+  rig.clock.AdvanceMicros(2 * kHourMicros);  // the session's token expires
+  CHECK_FALSE(engine.config().directory->Authenticate(in->token, rig.clock.NowMicros()).ok());
+  // A restart reads the verifier back.
+  auto reloaded = engine::LoadDirectory(*rig.log);
+  REQUIRE_OK(reloaded);
+  CHECK(reloaded->CheckPassword("li.na", password).ok());
+  CHECK_FALSE(reloaded->CheckPassword("li.na", "correct horse").ok());
 }
 
 }  // namespace casegrid::test

@@ -37,6 +37,11 @@ class Cli {
     casegrid::test::SetEnv(env, "CASEGRID_CRASH_AT", spec);
     return casegrid::test::RunProcess(argv, dir_.path(), env);
   }
+  Output RunWithStdin(const std::vector<std::string>& args, const std::string& in) const {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", "data"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return casegrid::test::RunProcess(argv, dir_.path(), env_, casegrid::test::Stdin::Text(in));
+  }
   std::string Path(const std::string& name) const { return dir_.Sub(name); }
 
  private:
@@ -234,6 +239,41 @@ TEST_CASE("with the checks on, a rule change from the command line needs a secon
   o = cli.Run({"workflow", "proposals", "--json"});
   CHECK(Contains(o.out, "\"state\": \"in force\""));
   CHECK(Contains(o.out, "\"decided_by\": \"sup2\""));
+  CHECK(cli.Run({"verify"}).status == 0);
+}
+
+TEST_CASE("a person sets a password and signs in with it for a token; a wrong one gets nothing",
+          "[cli][directory][password]") {
+  Cli cli;
+  REQUIRE(cli.Run({"users", "add", "li.na", "--name", "Li Na"}).status == 0);
+  Output o = cli.RunWithStdin({"users", "passwd", "li.na"}, "window 7 password\n");
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "password set for li.na as event casegrid:directory/2"));
+  o = cli.RunWithStdin({"users", "passwd", "li.na"}, "short\n");
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "not changed: password: at least 10 bytes"));
+  o = cli.RunWithStdin({"login", "li.na"}, "window 7 passw0rd\n");
+  CHECK(o.status == 1);
+  CHECK(o.out == "not signed in: wrong user or password\n");
+  o = cli.RunWithStdin({"login", "nobody"}, "window 7 password\n");
+  CHECK(o.out == "not signed in: wrong user or password\n");
+  o = cli.RunWithStdin({"login", "li.na", "--hours", "8"}, "window 7 password\r\n");
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  const auto lines = casegrid::test::Lines(o.out);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("cg_", 0) == 0);
+  CHECK(Contains(o.err, "signed in: token "));
+  CHECK(Contains(cli.Run({"users", "show", "li.na", "--json"}).out, "\"password\": true"));
+  // The token works: it is listed as li.na's, and no file holds the password.
+  CHECK(Contains(cli.Run({"tokens", "list", "--user", "li.na"}).out,
+                 "li.na\tsigned in with a password"));
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cli.Path("data"))) {
+    if (!entry.is_regular_file()) continue;
+    CHECK(casegrid::test::ReadFile(entry.path().string()).find("window 7 password") ==
+          std::string::npos);
+  }
   CHECK(cli.Run({"verify"}).status == 0);
 }
 
