@@ -242,7 +242,7 @@ TEST_CASE("with the checks on, a rule change from the command line needs a secon
   CHECK(cli.Run({"verify"}).status == 0);
 }
 
-TEST_CASE("a person sets a password and signs in with it for a token; a wrong one gets nothing",
+TEST_CASE("a person sets a password and signs in with it for a token, a wrong one gets nothing",
           "[cli][directory][password]") {
   Cli cli;
   REQUIRE(cli.Run({"users", "add", "li.na", "--name", "Li Na"}).status == 0);
