@@ -61,6 +61,14 @@ int YearOfDay(int32_t day) {
   return static_cast<int>(year_month_day{sys_days(days(day))}.year());
 }
 
+int32_t AddYears(int32_t day, int years) {
+  using namespace std::chrono;
+  const year_month_day ymd{sys_days(days(day))};
+  year_month_day later = ymd + std::chrono::years(years);
+  if (!later.ok()) later = later.year() / later.month() / last;
+  return static_cast<int32_t>(sys_days(later).time_since_epoch().count());
+}
+
 std::string FormatDate(int32_t day) {
   using namespace std::chrono;
   year_month_day ymd{sys_days(days(day))};

@@ -31,6 +31,9 @@ std::string FormatDate(int32_t day);
 int32_t DaysFromCivil(int year, unsigned month, unsigned day);
 // The year of a civil day (days since 1970-01-01), e.g. 2026.
 int YearOfDay(int32_t day);
+// The same month and day `years` later (29 February: the 28th in a common
+// year).
+int32_t AddYears(int32_t day, int years);
 // ISO weekday of a civil day: 1 = Monday ... 7 = Sunday.
 int Weekday(int32_t day);
 

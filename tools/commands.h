@@ -34,6 +34,10 @@ int RunTick(const GlobalOptions& g, const std::string& now);
 // again on an erased case, it destroys the key (an interrupted erasure).
 struct EraseOptions {
   std::string case_id, by, reason, at;
+  // Instead of one case: every ended case past its definition's
+  // retention_years (docs/security.md, "Retention"), as of --at or now.
+  bool due = false;
+  bool dry_run = false;  // with `due`: list them, write nothing
 };
 int RunErase(const GlobalOptions& g, const EraseOptions& o);
 

@@ -101,10 +101,13 @@ int main(int argc, char** argv) {
   EraseOptions erase;
   auto* c_erase = app.add_subcommand(
       "erase", "make a case's personal data unreadable everywhere (its data key destroyed)");
-  c_erase->add_option("case", erase.case_id, "case id")->required();
+  c_erase->add_option("case", erase.case_id, "case id (or --due)");
   c_erase->add_option("--by", erase.by, "the admin who erases it")->required();
-  c_erase->add_option("--reason", erase.reason, "why (a request, the retention rule)")->required();
+  c_erase->add_option("--reason", erase.reason, "why (a request); --due gives the rule's");
   c_erase->add_option("--at", erase.at, "when (RFC 3339); default now");
+  c_erase->add_flag("--due", erase.due,
+                    "every ended case past its workflow's retention_years (run it daily)");
+  c_erase->add_flag("--dry-run", erase.dry_run, "with --due: list them, write nothing");
   c_erase->callback([&] { rc = RunErase(g, erase); });
 
   std::string tick_now;

@@ -43,6 +43,10 @@ class Checker {
     CheckDeadlines();
     CASEGRID_RETURN_IF_ERROR(CheckCalendar());
     CheckRouting();
+    if (def_.retention_years() < 0 || def_.retention_years() > 100) {
+      Add("retention_years", "must be 0 (kept until erased by hand) to 100 years, not " +
+                                 std::to_string(def_.retention_years()));
+    }
     CheckGraph();
     CheckAmbiguity();
     CheckEscalation();

@@ -45,3 +45,14 @@ TEST_CASE("YearOfDay gives the civil day's year, at both ends of a year", "[time
   CHECK(timeutil::YearOfDay(0) == 1970);
   CHECK(timeutil::YearOfDay(-1) == 1969);
 }
+
+TEST_CASE("a number of years later is the same month and day, 29 February the 28th", "[time]") {
+  using casegrid::timeutil::AddYears;
+  using casegrid::timeutil::FormatDate;
+  using casegrid::timeutil::ParseDate;
+  CHECK(FormatDate(AddYears(*ParseDate("2025-03-03"), 1)) == "2026-03-03");
+  CHECK(FormatDate(AddYears(*ParseDate("2024-02-29"), 1)) == "2025-02-28");
+  CHECK(FormatDate(AddYears(*ParseDate("2024-02-29"), 4)) == "2028-02-29");
+  CHECK(FormatDate(AddYears(*ParseDate("2026-12-31"), 10)) == "2036-12-31");
+  CHECK(FormatDate(AddYears(*ParseDate("2026-12-31"), 0)) == "2026-12-31");
+}

@@ -436,6 +436,65 @@ TEST_CASE("an erasure killed before its key is destroyed is found by verify and 
   CHECK(Contains(o.out, "keys ok: 0 cases' data keys are there, and 1 erased cases' are gone"));
 }
 
+TEST_CASE("erase --due erases the ended cases its workflow's retention has run out for, only them",
+          "[cli][personal][retention]") {
+  Cli cli;
+  const std::string config = cli.Path("config");
+  std::filesystem::copy(casegrid::test::SourcePath("workflows"), config,
+                        std::filesystem::copy_options::recursive);
+  const std::string file = config + "/definitions/petition-125.yaml";
+  casegrid::test::WriteFile(file, casegrid::test::ReadFile(file) + "\nretention_years: 1\n");
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", config});
+    return cli.Run(args);
+  };
+  auto intake = [&](const std::string& id, const std::string& at, const std::string& phone) {
+    const std::string data =
+        R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+        R"("summary":"s","petitioner":{"phone":")" +
+        phone + R"("}})";
+    const Output o =
+        run({"act", id, "intake", "--by", "w01:window:371302", "--at", at, "--data", data});
+    INFO(casegrid::test::Describe(o));
+    REQUIRE(o.status == 0);
+  };
+  auto reject = [&](const std::string& id, const std::string& at) {
+    REQUIRE(run({"act", id, "reject", "--by", "c01:centre:371302", "--at", at, "--data",
+                 R"({"reason":"not ours"})"})
+                .status == 0);
+  };
+  intake("LS-1", "2025-03-03T10:00:00+08:00", "13700001111");  // ended 2025: due 2026-03-03
+  reject("LS-1", "2025-03-03T11:00:00+08:00");
+  intake("LS-2", "2026-09-30T10:00:00+08:00", "13700002222");  // ended, not due until 2027
+  reject("LS-2", "2026-09-30T11:00:00+08:00");
+  intake("LS-3", "2025-03-03T10:00:00+08:00", "13700003333");  // still open
+
+  Output o = run({"erase", "--due", "--dry-run", "--by", "dpo1"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(o.out ==
+        "would erase LS-1: rejected, last event 2025-03-03T11:00:00+08:00, due 2026-03-03 "
+        "(workflow petition-125 v1 keeps personal data 1 year after a case ends)\n"
+        "dry run: 1 case past retention; nothing written\n");
+  CHECK(Contains(run({"case", "show", "LS-1"}).out, "13700001111"));
+  o = run({"erase", "--due", "--by", "dpo1"});
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "erased case LS-1 as event LS-1/"));
+  CHECK(Contains(o.out, "is destroyed"));
+  CHECK(Contains(o.out, "1 case past retention\n"));
+  CHECK(Contains(run({"case", "show", "LS-1"}).out, "[erased]"));
+  CHECK(Contains(run({"case", "show", "LS-2"}).out, "13700002222"));
+  CHECK(Contains(run({"case", "show", "LS-3"}).out, "13700003333"));
+  CHECK(Contains(run({"replay", "LS-1"}).out,
+                 "retention: workflow petition-125 v1 keeps personal data 1 year"));
+  o = run({"erase", "--due", "--by", "dpo1"});
+  CHECK(o.out == "0 cases past retention\n");
+  o = run({"erase", "--by", "dpo1"});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "name a CASE, or --due"));
+  CHECK(run({"verify"}).status == 0);
+}
+
 TEST_CASE(
     "queries as of a recorded time answer as the system knew it, and a backdated command is "
     "marked and needs the import role",

@@ -171,3 +171,20 @@ TEST_CASE("a deadline built without a breach behaviour is a problem (the YAML lo
                         "deadline \"d\" has no breach behaviour (on_breach: record, urge or "
                         "escalate_one_level)"});
 }
+
+TEST_CASE("a retention of fewer than 0 or more than 100 years is a problem", "[workflows]") {
+  casegrid::v1::WorkflowDefinition proto;
+  REQUIRE_OK(casegrid::workflows::ParseYaml(
+      "id: w\nversion: 1\ncalendar: c\nroles: [r]\nstates: [{name: s, final: true}]\n"
+      "actions: [{name: a, roles: [r], effect: open_case, to: s}]\nretention_years: 10\n",
+      "t.yaml", &proto));
+  CHECK(proto.retention_years() == 10);
+  REQUIRE_OK(Definition::FromProto(proto, "t.yaml"));
+  for (int years : {-1, 101}) {
+    proto.set_retention_years(years);
+    auto def = Definition::FromProto(proto, "t.yaml");
+    CHECK_THAT(def.status().message(),
+               Catch::Contains("must be 0 (kept until erased by hand) to 100 years, not " +
+                               std::to_string(years)));
+  }
+}
