@@ -407,6 +407,29 @@ std::string Deadlines(const casegrid::v1::CaseState& state) {
   return out.empty() ? "none" : out;
 }
 
+// The deadlines a move arms that are already past when it happens (the
+// migrate event's time), so that they breach at once: "NAME due T, ...";
+// empty when none. A deadline already past under the old version is not
+// the move's doing.
+std::string Retroactive(const casegrid::v1::CaseState& before, const casegrid::v1::CaseState& after,
+                        const std::vector<casegrid::v1::Event>& events) {
+  int64_t moved = 0;
+  for (const auto& e : events) {
+    if (e.has_migrated()) moved = e.occurred_micros();
+  }
+  std::string out;
+  for (const auto& d : after.deadlines()) {
+    if (d.breached() || d.due_micros() > moved) continue;
+    const bool was_past =
+        std::any_of(before.deadlines().begin(), before.deadlines().end(),
+                    [&](const auto& b) { return b.name() == d.name() && b.due_micros() <= moved; });
+    if (was_past) continue;
+    out +=
+        (out.empty() ? "" : ", ") + d.name() + " due " + timeutil::FormatTimestamp(d.due_micros());
+  }
+  return out;
+}
+
 }  // namespace
 
 int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
@@ -449,11 +472,23 @@ int RunWorkflowMigrate(const GlobalOptions& g, const MigrateOptions& o,
     std::cout << moved.status().message() << "\n";
     return 1;
   }
+  size_t breaching = 0;
   for (const auto& m : *moved) {
     casegrid::v1::CaseState after = m.before;
     for (const auto& e : m.events) engine::Evolve(&after, e);
     std::cout << m.case_id << "  " << m.from_state << " -> " << m.to_state << "  deadlines "
               << Deadlines(m.before) << "  ->  " << Deadlines(after) << "\n";
+    const std::string past = Retroactive(m.before, after, m.events);
+    if (!past.empty()) {
+      ++breaching;
+      std::cout << "  " << m.case_id << " would breach at once, the deadline already past: " << past
+                << "\n";
+    }
+  }
+  if (breaching > 0) {
+    std::cout << breaching << (breaching == 1 ? " case" : " cases")
+              << " would breach a deadline the moment it moves (its new due time is "
+                 "already past)\n";
   }
   if (moved->empty()) {
     std::cout << "no open case of " << o.id << " v" << o.from

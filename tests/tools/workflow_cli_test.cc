@@ -295,6 +295,19 @@ TEST_CASE("casegrid workflow migrate maps states, prints each case, and a dry ru
         "2026-09-07T23:59:59.999999+08:00\n"
         "dry run: would migrate 1 case of hotline-12345 from v1 to v2; nothing written\n");
   CHECK(test::Contains(casegrid({"case", "show", "H-2"}).out, "signed"));
+  // Moved on the 8th, the 4 working days of v2 ended on the 7th: the dry run
+  // says the case would breach at once.
+  std::vector<std::string> late = migrate;
+  late.back() = "2026-09-08T09:00:00+08:00";
+  late.insert(late.end(), {"--map", "signed=accepted", "--cases", "state=signed", "--dry-run"});
+  const Output retro = casegrid(late);
+  INFO(test::Describe(retro));
+  CHECK(retro.status == 0);
+  CHECK(test::Contains(retro.out,
+                       "  H-2 would breach at once, the deadline already past: answer due "
+                       "2026-09-07T23:59:59.999999+08:00\n"
+                       "1 case would breach a deadline the moment it moves"));
+  CHECK_FALSE(test::Contains(dry.out, "would breach"));
 
   const Output done = with({"--map", "signed=accepted"});
   INFO(test::Describe(done));
