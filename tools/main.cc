@@ -449,7 +449,9 @@ int main(int argc, char** argv) {
   uint64_t proposal = 0;
   auto* c_wf_approve = c_workflow->add_subcommand(
       "approve", "put a proposed rule change in force, at once or from --effective");
-  c_wf_approve->add_option("proposal", proposal, "the proposal's number")->required();
+  c_wf_approve->add_option("proposal", proposal, "the proposal's number")
+      ->required()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 53));
   c_wf_approve->add_option("--by", change.by, "who approves it (not its proposer)")->required();
   c_wf_approve->add_option("--reason", change.reason, "why")->required();
   c_wf_approve->add_option("--effective", change.effective,
@@ -457,7 +459,9 @@ int main(int argc, char** argv) {
   c_wf_approve->callback([&] { rc = RunWorkflowApprove(g, proposal, change); });
   auto* c_wf_withdraw =
       c_workflow->add_subcommand("withdraw", "withdraw a proposed or scheduled rule change");
-  c_wf_withdraw->add_option("proposal", proposal, "the proposal's number")->required();
+  c_wf_withdraw->add_option("proposal", proposal, "the proposal's number")
+      ->required()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 53));
   c_wf_withdraw->add_option("--by", change.by, "who withdraws it")->required();
   c_wf_withdraw->add_option("--reason", change.reason, "why")->required();
   c_wf_withdraw->callback([&] { rc = RunWorkflowWithdraw(g, proposal, change); });
