@@ -60,6 +60,14 @@ Status ApplyChange(const Event& e, Config* config) {
     // Every calendar is loaded again with the year in place (LoadCalendars):
     // a calendar that extends this one counts with it too.
     config->calendars.clear();
+  } else if (e.has_organisation_published()) {
+    casegrid::v1::Organisation proto;
+    if (!proto.ParseFromString(e.organisation_published().organisation())) {
+      return Status::Corruption("definitions chain event " + e.event_id() +
+                                ": the organisation does not parse");
+    }
+    CASEGRID_ASSIGN_OR_RETURN(auto org, workflows::Organisation::FromProto(std::move(proto)));
+    config->org = std::make_shared<workflows::Organisation>(std::move(org));
   } else if (e.has_category_pinned()) {
     const auto& p = e.category_pinned();
     if (p.version() == 0) {
@@ -94,6 +102,9 @@ Event AsPublished(const Event& proposal) {
       break;
     case casegrid::v1::RuleChangeProposed::kCategoryPinned:
       *e.mutable_category_pinned() = change.category_pinned();
+      break;
+    case casegrid::v1::RuleChangeProposed::kOrganisationPublished:
+      *e.mutable_organisation_published() = change.organisation_published();
       break;
     case casegrid::v1::RuleChangeProposed::CHANGE_NOT_SET:
       e.clear_payload();
@@ -367,6 +378,7 @@ std::string Describe(const casegrid::v1::RuleChangeProposed& p) {
     return "calendar " + p.calendar_published().calendar() + " " +
            std::to_string(p.calendar_published().year());
   }
+  if (p.has_organisation_published()) return "organisation " + p.organisation_published().file();
   const auto& pin = p.category_pinned();
   if (pin.version() == 0) return "unpin " + pin.workflow_id() + " category " + pin.category();
   return "pin " + pin.workflow_id() + " category " + pin.category() + " to v" +
@@ -487,8 +499,46 @@ Status CheckPinChange(const Config& config, const casegrid::v1::CategoryPinned& 
   return Status::Ok();
 }
 
+Status CheckOrganisationChange(Engine& engine, const casegrid::v1::OrganisationPublished& p) {
+  casegrid::v1::Organisation proto;
+  if (!proto.ParseFromString(p.organisation())) {
+    return Status::InvalidArgument("the organisation does not parse");
+  }
+  CASEGRID_ASSIGN_OR_RETURN(auto org, workflows::Organisation::FromProto(std::move(proto)));
+  const Config& config = engine.config();
+  if (config.org != nullptr &&
+      config.org->proto().SerializeAsString() == org.proto().SerializeAsString()) {
+    return Status::InvalidArgument("the organisation is already in force as it is");
+  }
+  for (const auto& d : config.workflows->All()) {
+    for (const auto& r : d->proto().routing()) {
+      if (org.FindUnit(r.unit()) == nullptr) {
+        return Status::InvalidArgument("workflow " + d->id() + " v" + std::to_string(d->version()) +
+                                       " routes " + r.category() + " to unit " + r.unit() +
+                                       ", which it lacks");
+      }
+    }
+  }
+  Status lacking;
+  CASEGRID_RETURN_IF_ERROR(engine.state_store().ForEachCase([&](const CaseState& c) {
+    if (!lacking.ok() || events::IsReservedCaseId(c.case_id())) return;
+    auto def = config.workflows->Find(c.workflow_id(), c.workflow_version());
+    if (def.ok() && (*def)->IsFinal(c.state())) return;
+    if (!c.unit().empty() && org.FindUnit(c.unit()) == nullptr) {
+      lacking = Status::InvalidArgument("open case " + c.case_id() + " is with unit " + c.unit() +
+                                        ", which it lacks; close or move such cases first");
+    } else if (!c.grid().empty() && org.FindGrid(c.grid()) == nullptr) {
+      lacking = Status::InvalidArgument("open case " + c.case_id() + " is in grid cell " +
+                                        c.grid() + ", which it lacks");
+    }
+  }));
+  return lacking;
+}
+
 Status CheckProposedChange(Engine& engine, const casegrid::v1::RuleChangeProposed& p) {
   switch (p.change_case()) {
+    case casegrid::v1::RuleChangeProposed::kOrganisationPublished:
+      return CheckOrganisationChange(engine, p.organisation_published());
     case casegrid::v1::RuleChangeProposed::kWorkflowPublished:
       return CheckWorkflowChange(engine, p.workflow_published(), p.leave_stranded());
     case casegrid::v1::RuleChangeProposed::kCalendarPublished:
@@ -561,6 +611,8 @@ Result<Event> Enact(Engine& engine, Event payload, const RuleChange& change, boo
   auto* p = e.mutable_rule_change_proposed();
   if (payload.has_workflow_published()) {
     p->mutable_workflow_published()->Swap(payload.mutable_workflow_published());
+  } else if (payload.has_organisation_published()) {
+    p->mutable_organisation_published()->Swap(payload.mutable_organisation_published());
   } else if (payload.has_calendar_published()) {
     p->mutable_calendar_published()->Swap(payload.mutable_calendar_published());
   } else {
@@ -639,6 +691,24 @@ Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYe
   p->set_file(file);
   p->set_reason(change.reason);
   CASEGRID_RETURN_IF_ERROR(CheckCalendarChange(engine, *p));
+  return Enact(engine, std::move(e), change, false);
+}
+
+Result<Event> PublishOrganisation(Engine& engine, const casegrid::v1::Organisation& org,
+                                  const std::string& yaml, const std::string& file,
+                                  const RuleChange& change) {
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(engine.config(), change));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("file", file, 4096));
+  CASEGRID_RETURN_IF_ERROR(text::CheckText("yaml", yaml, 8 << 20));
+  const std::string bytes = org.SerializeAsString();
+  Event e = ChainEvent(change, engine.env()->NowMicros(), "publish-organisation");
+  auto* p = e.mutable_organisation_published();
+  p->set_organisation(bytes);
+  p->set_sha256(events::Sha256Hex(bytes));
+  p->set_yaml(yaml);
+  p->set_file(file);
+  p->set_reason(change.reason);
+  CASEGRID_RETURN_IF_ERROR(CheckOrganisationChange(engine, *p));
   return Enact(engine, std::move(e), change, false);
 }
 

@@ -6,7 +6,8 @@
 //
 //   LoadConfig           the files, then the chain: the rules as of now
 //   ChainFollower        keeps a running engine's rules and directory up to date
-//   Publish, Pin         append a change to the chain and put it in force,
+//   Publish, Pin, PublishOrganisation, PublishCalendarYear
+//                        append a change to the chain and put it in force,
 //                        or propose it (the two-person rule, below)
 //   Approve, Withdraw    a second supervisor's decision on a proposal
 //   FoldDue              puts approved changes in force when their time comes
@@ -194,6 +195,17 @@ Result<BusinessCalendar> LoadCalendarAsOfLog(const Config& config, const std::st
 // changed here: engine/recount.h recounts them. Returns the event.
 Result<casegrid::v1::Event> PublishCalendarYear(Engine& engine,
                                                 const casegrid::v1::CalendarYear& year,
+                                                const std::string& yaml, const std::string& file,
+                                                const RuleChange& change);
+
+// Puts `org` in force on `engine` in place of the configuration's org file
+// (the district's units and grid cells): an OrganisationPublished event, or
+// a proposal as Publish. Refused (InvalidArgument, nothing written) when it
+// does not validate (Organisation::FromProto), equals the one in force, a
+// definition's routing names a unit it lacks, or an open case sits in a unit
+// or grid cell it lacks. Returns the event.
+Result<casegrid::v1::Event> PublishOrganisation(Engine& engine,
+                                                const casegrid::v1::Organisation& org,
                                                 const std::string& yaml, const std::string& file,
                                                 const RuleChange& change);
 

@@ -294,6 +294,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kRuleChangeApproved:
     case Event::kRuleChangeWithdrawn:
     case Event::kPasswordSet:
+    case Event::kOrganisationPublished:
       break;  // the log's own chains: no case view (projection.cc skips them)
   }
   return Status::Ok();

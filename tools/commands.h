@@ -69,6 +69,12 @@ int RunAudit(const GlobalOptions& g, const std::string& actor, bool json);
 int RunProjectionsRebuild(const GlobalOptions& g);
 // `org units` (grids false) or `org grids`, from the configuration.
 int RunOrg(const GlobalOptions& g, bool grids, bool json);
+// `org publish FILE --by USER --reason TEXT [--effective T]`: the
+// organisation in FILE in force from the log (engine::PublishOrganisation),
+// or proposed. 0 published or proposed, 1 refused, 2 could not run.
+struct RuleChangeOptions;
+int RunOrgPublish(const GlobalOptions& g, const std::string& file,
+                  const RuleChangeOptions& options);
 
 // Copies DIR/journal to the Kafka topic (docs/operations.md); 1 if it does not verify.
 int RunMigrateLog(const GlobalOptions& g);

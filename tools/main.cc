@@ -266,6 +266,16 @@ int main(int argc, char** argv) {
   auto* c_grids = c_org->add_subcommand("grids", "grid cells with their village station and town");
   c_grids->add_flag("--json", org_json);
   c_grids->callback([&] { rc = RunOrg(g, /*grids=*/true, org_json); });
+  std::string org_file;
+  RuleChangeOptions org_change;
+  auto* c_org_publish = c_org->add_subcommand(
+      "publish", "put an organisation file in force from the log (proposed under the checks)");
+  c_org_publish->add_option("file", org_file, "organisation YAML file")->required();
+  c_org_publish->add_option("--by", org_change.by, "who publishes it")->required();
+  c_org_publish->add_option("--reason", org_change.reason, "why")->required();
+  c_org_publish->add_option("--effective", org_change.effective,
+                            "in force from this time (RFC 3339) instead of at once");
+  c_org_publish->callback([&] { rc = RunOrgPublish(g, org_file, org_change); });
 
   auto* c_workflow = app.add_subcommand("workflow", "workflow definitions");
   c_workflow->require_subcommand(1);

@@ -280,6 +280,10 @@ void PrintRuleChange(const casegrid::v1::Event& e) {
     const auto& p = e.calendar_published();
     std::cout << "published " << p.calendar() << " " << p.year() << " (sha256 " << p.sha256()
               << ") as event " << e.event_id() << by << "\n";
+  } else if (e.has_organisation_published()) {
+    const auto& p = e.organisation_published();
+    std::cout << "published the organisation of " << p.file() << " (sha256 " << p.sha256()
+              << ") as event " << e.event_id() << by << "\n";
   } else if (e.has_category_pinned()) {
     const auto& p = e.category_pinned();
     if (p.version() == 0) {

@@ -182,4 +182,55 @@ TEST_CASE("with the checks off a change named for later waits for its time, in r
   CHECK(rig.engine->config().pins.size() == 1);
 }
 
+TEST_CASE("the organisation is put in force from the log, and a unit or cell in use stays",
+          "[engine][rules][org]") {
+  Rig rig;
+  rig.Apply({Cmd("LS-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData())});
+  casegrid::v1::Organisation grown = rig.engine->config().org->proto();
+  auto* unit = grown.add_units();
+  unit->set_code("371302-001-099");
+  unit->set_name("新社区工作站");
+  unit->set_kind(casegrid::v1::VILLAGE_STATION);
+  unit->set_parent(kTown);
+  auto published = engine::PublishOrganisation(*rig.engine, grown, "units: ...", "org2.yaml",
+                                               RuleChangeBy("sup1", "a new community station"));
+  REQUIRE_OK(published);
+  CHECK(published->has_organisation_published());
+  CHECK(rig.engine->config().org->FindUnit("371302-001-099") != nullptr);
+  // A grant in the new unit is now possible; the directory checks units.
+  REQUIRE_OK(engine::AddUser(*rig.engine, By("ops"), "u99", "U"));
+  REQUIRE_OK(engine::GrantRole(*rig.engine, By("ops"), "u99", {"unit", "371302-001-099"}));
+  rig.Reopen();
+  CHECK(rig.engine->config().org->FindUnit("371302-001-099") != nullptr);
+
+  auto same = engine::PublishOrganisation(*rig.engine, grown, "", "org2.yaml",
+                                          RuleChangeBy("sup1", "again"));
+  CHECK_THAT(same.status().message(), Catch::Contains("already in force as it is"));
+  // Without the grid cell the open case LS-1 lies in: refused.
+  casegrid::v1::Organisation shrunk = grown;
+  auto* grids = shrunk.mutable_grids();
+  for (int i = 0; i < grids->size(); ++i) {
+    if (grids->Get(i).code() == kGrid) {
+      grids->DeleteSubrange(i, 1);
+      break;
+    }
+  }
+  auto lacking = engine::PublishOrganisation(*rig.engine, shrunk, "", "org3.yaml",
+                                             RuleChangeBy("sup1", "merge cells"));
+  CHECK_THAT(lacking.status().message(),
+             Catch::Contains("open case LS-1 is in grid cell " + std::string(kGrid)));
+
+  // Under the two-person rule: proposed, then approved by another.
+  rig.TwoSupervisors();
+  casegrid::v1::Organisation renamed = grown;
+  renamed.mutable_units(renamed.units_size() - 1)->set_name("新社区");
+  auto proposed = engine::PublishOrganisation(*rig.engine, renamed, "", "org4.yaml",
+                                              RuleChangeBy("sup1", "its proper name"));
+  REQUIRE_OK(proposed);
+  CHECK(proposed->has_rule_change_proposed());
+  CHECK(rig.engine->config().org->FindUnit("371302-001-099")->name() == "新社区工作站");
+  REQUIRE_OK(engine::Approve(*rig.engine, proposed->case_seq(), RuleChangeBy("sup2", "ok")));
+  CHECK(rig.engine->config().org->FindUnit("371302-001-099")->name() == "新社区");
+}
+
 }  // namespace casegrid::test

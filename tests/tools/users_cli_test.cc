@@ -277,6 +277,39 @@ TEST_CASE("a person sets a password and signs in with it for a token, a wrong on
   CHECK(cli.Run({"verify"}).status == 0);
 }
 
+TEST_CASE("org publish puts a new unit in force from the log, and org units shows it",
+          "[cli][org]") {
+  Cli cli;
+  std::string org =
+      casegrid::test::ReadFile(casegrid::test::SourcePath("workflows/org/reference-district.yaml"));
+  const std::string first =
+      R"(  - {code: "371302-001-001", name: "和平社区工作站", kind: village_station, parent: "371302-001"})";
+  REQUIRE(org.find(first) != std::string::npos);
+  org.replace(
+      org.find(first), first.size(),
+      first + "\n" +
+          R"(  - {code: "371302-001-099", name: "新社区工作站", kind: village_station, parent: "371302-001"})");
+  casegrid::test::WriteFile(cli.Path("org2.yaml"), org);
+  REQUIRE(cli.Run({"users", "add", "u99", "--name", "U"}).status == 0);
+  Output o = cli.Run({"users", "grant", "u99", "unit", "371302-001-099"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "UNIT: no unit \"371302-001-099\""));
+  o = cli.Run({"org", "publish", "org2.yaml", "--by", "sup1", "--reason", "a new station"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(o.out.rfind("published the organisation of org2.yaml (sha256 ", 0) == 0);
+  CHECK(Contains(cli.Run({"org", "units"}).out, "371302-001-099"));
+  CHECK(cli.Run({"users", "grant", "u99", "unit", "371302-001-099"}).status == 0);
+  o = cli.Run({"org", "publish", "org2.yaml", "--by", "sup1", "--reason", "again"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "not published: the organisation is already in force as it is"));
+  casegrid::test::WriteFile(cli.Path("bad.yaml"), "district: \"371302\"\nunits: []\n");
+  o = cli.Run({"org", "publish", "bad.yaml", "--by", "sup1", "--reason", "oops"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "not published: bad.yaml:"));
+  CHECK(cli.Run({"verify"}).status == 0);
+}
+
 TEST_CASE("a case taken in at the command line gets a rating code that its rating needs",
           "[cli][rating_code]") {
   Cli cli;
