@@ -3,9 +3,7 @@
 // (docs/calendar.md). The checks live in engine/calendar.h
 // (ValidateCalendarFiles) and the derivation in engine/statutory_calendar.h,
 // so the tests run them directly.
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -114,13 +112,14 @@ int RunCalendarPublish(const GlobalOptions& g, const std::string& file,
     std::cout << "not published: " << s.message() << "\n";
     return 1;
   }
-  std::ifstream in(file, std::ios::binary);
-  const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The file as written, kept in the event (the limit engine::Publish* holds).
+  auto yaml = ReadSmallFile(file, 1 << 20);
+  if (!yaml.ok()) return Fail(yaml.status());
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
   auto change = ToRuleChange(options);
   if (!change.ok()) return Fail(change.status());
-  auto event = engine::PublishCalendarYear(*session->engine, year, yaml, file, *change);
+  auto event = engine::PublishCalendarYear(*session->engine, year, *yaml, file, *change);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument()) return Fail(event.status());
     std::cout << "not published: " << event.status().message() << "\n";

@@ -1,8 +1,6 @@
 // casegrid org units / org grids: the configuration's organisation
 // (docs/organisation.md).
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "engine/rules.h"
 #include "tools/commands.h"
@@ -47,13 +45,14 @@ int RunOrgPublish(const GlobalOptions& g, const std::string& file,
     std::cout << "not published: " << file << ": " << checked.status().message() << "\n";
     return 1;
   }
-  std::ifstream in(file, std::ios::binary);
-  const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The file as written, kept in the event (the limit engine::Publish* holds).
+  auto yaml = ReadSmallFile(file, 8 << 20);
+  if (!yaml.ok()) return Fail(yaml.status());
   auto change = ToRuleChange(options);
   if (!change.ok()) return Fail(change.status());
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
-  auto event = engine::PublishOrganisation(*session->engine, org, yaml, file, *change);
+  auto event = engine::PublishOrganisation(*session->engine, org, *yaml, file, *change);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument()) return Fail(event.status());
     std::cout << "not published: " << event.status().message() << "\n";

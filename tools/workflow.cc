@@ -20,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include <iterator>
 #include <set>
 #include <tuple>
 
@@ -323,8 +322,9 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
               << (report->problems.size() == 1 ? " problem\n" : " problems\n");
     return 1;
   }
-  std::ifstream in(file, std::ios::binary);
-  const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The file as written, kept in the event (the limit engine::Publish* holds).
+  auto yaml = ReadSmallFile(file, 1 << 20);
+  if (!yaml.ok()) return Fail(yaml.status());
   auto change = ToRuleChange(options);
   if (!change.ok()) return Fail(change.status());
   auto session = OpenSession(g, Env::Default());
@@ -344,7 +344,7 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
               << " until `casegrid workflow migrate " << def.id() << " --from " << s.version
               << " --to " << def.version() << " --map " << s.state << "=NEW`\n";
   }
-  auto event = engine::Publish(*session->engine, report->definition, yaml, file, *change,
+  auto event = engine::Publish(*session->engine, report->definition, *yaml, file, *change,
                                options.no_migration);
   if (!event.ok()) {
     if (!event.status().IsInvalidArgument() && !event.status().IsConflict()) {

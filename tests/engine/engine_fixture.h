@@ -106,6 +106,21 @@ struct JournalRig : EngineRig {
   TempDir dir;
   JournalRig() { Open(events::OpenJournal(dir.Sub("journal"), {})); }
   uint64_t Events() { return log->Stats()->events; }
+  // Closes the engine and the journal and opens them again, the
+  // configuration read from the shipped files and the log's own chains (a
+  // restart).
+  void Reopen() {
+    engine.reset();
+    log.reset();
+    auto opened = events::OpenJournal(dir.Sub("journal"), {});
+    REQUIRE_OK(opened);
+    log = std::move(opened).value();
+    auto config = engine::LoadConfig(SourcePath("workflows"), log.get());
+    REQUIRE_OK(config);
+    auto started = engine::Engine::Open(log.get(), std::move(config).value(), &clock);
+    REQUIRE_OK(started);
+    engine = std::move(started).value();
+  }
 };
 
 // A hotline-12345 intake at the reference grid cell.

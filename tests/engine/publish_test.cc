@@ -19,20 +19,7 @@ using casegrid::v1::WorkflowDefinition;
 namespace {
 
 // A journal rig whose engine, reopened, reads the definitions chain.
-struct Rig : JournalRig {
-  void Reopen() {
-    engine.reset();
-    log.reset();
-    auto opened = events::OpenJournal(dir.Sub("journal"), {});
-    REQUIRE_OK(opened);
-    log = std::move(opened).value();
-    auto config = engine::LoadConfig(SourcePath("workflows"), log.get());
-    REQUIRE_OK(config);
-    auto started = engine::Engine::Open(log.get(), std::move(config).value(), &clock);
-    REQUIRE_OK(started);
-    engine = std::move(started).value();
-  }
-};
+using Rig = JournalRig;
 
 WorkflowDefinition Shipped(const std::string& id) {
   return (*ShippedConfig().workflows->Latest(id))->proto();

@@ -23,20 +23,8 @@ engine::DirectoryChange By(const std::string& user, const std::string& reason = 
   return c;
 }
 
-// A journal rig that can be reopened (the configuration read from the log).
+// A journal rig with two supervisors at hand.
 struct Rig : JournalRig {
-  void Reopen() {
-    engine.reset();
-    log.reset();
-    auto opened = events::OpenJournal(dir.Sub("journal"), {});
-    REQUIRE_OK(opened);
-    log = std::move(opened).value();
-    auto config = engine::LoadConfig(SourcePath("workflows"), log.get());
-    REQUIRE_OK(config);
-    auto started = engine::Engine::Open(log.get(), std::move(config).value(), &clock);
-    REQUIRE_OK(started);
-    engine = std::move(started).value();
-  }
   // admin1 (admin), sup1 and sup2 (supervisors); the checks on.
   void TwoSupervisors() {
     REQUIRE_OK(engine::AddUser(*engine, By("ops"), "admin1", "A"));
