@@ -53,6 +53,15 @@ struct DecideContext {
   int64_t backdate_window_micros = 0;
 };
 
+// How far before it is recorded a command may be dated without being
+// backdated (docs/security.md, "Backdated commands"): Config's default.
+inline constexpr int64_t kBackdateWindowMicros = int64_t{24} * 3600 * 1000 * 1000;
+// Whether `event` was recorded more than `window` after the time it gives:
+// what `replay` and `case show` mark.
+inline bool IsBackdated(const casegrid::v1::Event& event, int64_t window = kBackdateWindowMicros) {
+  return event.recorded_micros() - event.occurred_micros() > window;
+}
+
 // The built-in action the ticker sends when a deadline passes: data
 // {"deadline": NAME}, actor system/system, at = the deadline's due time.
 inline constexpr std::string_view kBreachAction = "breach";

@@ -34,6 +34,7 @@
 
 #include "base/status.h"
 #include "engine/calendar.h"
+#include "engine/decider.h"
 #include "engine/directory.h"
 #include "events/casegrid.pb.h"
 #include "events/log.h"
@@ -75,7 +76,7 @@ struct Config {
   // A command dated more than this before the engine records it is
   // backdated (docs/security.md): marked where it is shown and, with the
   // directory's checks on, taken only from a user granted role `import`.
-  int64_t backdate_window_micros = int64_t{24} * 3600 * 1000 * 1000;
+  int64_t backdate_window_micros = kBackdateWindowMicros;
   std::string dir;  // the configuration directory it was loaded from
 
   // The calendar definition `def` counts with; nullptr if not loaded.

@@ -203,6 +203,8 @@ inline constexpr std::string_view kReservedCasePrefix = "casegrid:";
 inline constexpr std::string_view kDefinitionsChain = "casegrid:workflows";
 // The directory of people (engine/directory.h): users, their grants, tokens.
 inline constexpr std::string_view kDirectoryChain = "casegrid:directory";
+// Reads of personal data by people (PersonalDataViewed, docs/security.md).
+inline constexpr std::string_view kAccessChain = "casegrid:access";
 inline bool IsReservedCaseId(std::string_view case_id) {
   return case_id.substr(0, kReservedCasePrefix.size()) == kReservedCasePrefix;
 }

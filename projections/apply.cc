@@ -183,6 +183,10 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
   engine::Evolve(facts, ev);
   view->set_last_global_seq(global_seq);
   view->set_last_action(ev.action());
+  if (engine::IsBackdated(ev)) {
+    view->set_backdated(view->backdated() + 1);
+    view->set_last_backdated_seq(ev.case_seq());
+  }
 
   switch (ev.payload_case()) {
     case Event::kCaseErased:
@@ -295,6 +299,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kRuleChangeWithdrawn:
     case Event::kPasswordSet:
     case Event::kOrganisationPublished:
+    case Event::kPersonalDataViewed:
       break;  // the log's own chains: no case view (projection.cc skips them)
   }
   return Status::Ok();

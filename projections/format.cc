@@ -246,6 +246,8 @@ std::string FormatCase(const CaseView& view, bool json) {
     j["last_global_seq"] = view.last_global_seq();
     j["last_action"] = view.last_action();
     j["last_event"] = JsonTime(v.last_micros());
+    j["backdated"] = view.backdated();
+    j["last_backdated_seq"] = view.last_backdated_seq();
     j["summary"] = view.summary();
     j["petitioner"] = {{"name", view.petitioner_name()}, {"phone", view.petitioner_phone()}};
     j["plan"] = view.plan();
@@ -315,6 +317,13 @@ std::string FormatCase(const CaseView& view, bool json) {
   t.Row({"last event", std::to_string(v.last_seq()) + " (" + Or(view.last_action()) + ") at " +
                            Time(v.last_micros()) + ", global seq " +
                            std::to_string(view.last_global_seq())});
+  if (view.backdated() != 0) {
+    t.Row({"BACKDATED", std::to_string(view.backdated()) +
+                            " event(s) recorded more than a day after the time they give, the "
+                            "latest #" +
+                            std::to_string(view.last_backdated_seq()) +
+                            " (casegrid replay marks each)"});
+  }
   std::string out = t.Render();
   out += "deadlines:" + std::string(rows.empty() ? " none\n" : "\n");
   for (const DeadlineRow& row : rows) out += "  " + DeadlineLine(row) + "\n";

@@ -39,8 +39,9 @@ constexpr std::string_view kSourceName = "source";    // the Log::Identity() app
 // (format 2: audit entries ordered by occurred time; format 3: a case view
 // embeds the engine's fold of the case, CaseState facts; format 4: the
 // warnings table; format 5: a case view holds what the case is about, its
-// summary, petitioner, plan, answer and notes).
-constexpr std::string_view kFormatSuffix = " (read models format 5)";
+// summary, petitioner, plan, answer and notes; format 6: it counts its
+// backdated events).
+constexpr std::string_view kFormatSuffix = " (read models format 6)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 // Per partition: the log's witness (its Merkle root) of the events before the offset.
 constexpr std::string_view kWitnessName = "witness";

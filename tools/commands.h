@@ -116,7 +116,9 @@ int RunReplay(const GlobalOptions& g, const std::string& case_id);
 // wages; petitioner.name: 张伟"): replay's and export's content.
 std::string EventContent(const casegrid::v1::Event& e);
 // Prints a case's events with the state after each; 1 if a hash fails.
-int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys);
+// With `withhold`, personal values read "[withheld]" (engine/access.h).
+int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys,
+                bool withhold = false);
 
 // `casegrid demo`: the district simulation (sim/simulation.h) in DIR, which
 // the demo owns (empty, or written by an earlier demo), then its report.

@@ -5,10 +5,12 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/text.h"
 #include "base/time.h"
+#include "engine/access.h"
 #include "engine/decider.h"
 #include "engine/verify.h"
 #include "tools/commands.h"
@@ -46,9 +48,11 @@ class Writer {
     if (csv_) out_ << kCsvHeader;
   }
 
-  Status Write(const Event& sealed) {
+  // With `withhold`, its personal values read "[withheld]" (engine/access.h).
+  Status Write(const Event& sealed, bool withhold = false) {
     Event e = sealed;
-    events::OpenPersonalEvent(&e, keys_);
+    events::OpenPersonalEvent(&e, withhold ? nullptr : keys_);
+    if (withhold) events::ReplacePersonal(&e, engine::kWithheld);
     e.clear_personal();  // opened: the report says the values (or "[erased]")
     ++events_;
     if (!csv_) {
@@ -78,6 +82,50 @@ class Writer {
   uint64_t events_ = 0;
 };
 
+// The cases taken in (case_reported) on the local days [from, to].
+Result<std::vector<std::string>> CasesTakenIn(events::Log& log, int32_t from, int32_t to) {
+  std::vector<std::string> ids;
+  Event e;
+  Status failed;
+  Status s = events::ScanAll(log, [&](uint64_t, std::string_view record) {
+    failed = events::OpenRecord(record, nullptr, &e);
+    if (!failed.ok()) return false;
+    if (e.has_case_reported()) {
+      const int32_t day = timeutil::LocalDay(e.occurred_micros());
+      if (day >= from && day <= to) ids.push_back(e.case_id());
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!failed.ok()) return failed;
+  return ids;
+}
+
+// What a scoped export shows (docs/security.md, "Reads"): case id -> whether
+// its personal values are withheld; a case not in it is left out. Records
+// the reads of the others' personal values before anything is written.
+Result<std::map<std::string, bool, std::less<>>> ExportAccess(const GlobalOptions& g,
+                                                              Session& session,
+                                                              const std::vector<std::string>& ids,
+                                                              bool one_case,
+                                                              const std::string& query) {
+  CASEGRID_ASSIGN_OR_RETURN(engine::ReadScope scope, ReaderScope(g, *session.engine));
+  std::map<std::string, bool, std::less<>> access;
+  std::vector<std::string> viewed;
+  for (const std::string& id : ids) {
+    CASEGRID_ASSIGN_OR_RETURN(casegrid::v1::CaseState facts, session.engine->CaseState(id));
+    if (!scope.Sees(facts)) {
+      if (one_case) return scope.CheckSees(facts);
+      continue;  // another unit's case: not in this reader's report
+    }
+    const bool withhold = !scope.SeesPersonal(facts);
+    access[id] = withhold;
+    if (!withhold && facts.erased_micros() == 0) viewed.push_back(id);
+  }
+  CASEGRID_RETURN_IF_ERROR(engine::RecordPersonalRead(*session.engine, scope, query, viewed));
+  return access;
+}
+
 }  // namespace
 
 int RunExport(const GlobalOptions& g, const ExportOptions& o) {
@@ -106,6 +154,41 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o) {
   if (!log.ok()) return Fail(log.status());
   auto keys = OpenKeyStore(g, /*create=*/false);
   if (!keys.ok()) return Fail(keys.status());
+  auto scoped = ReadIsScoped(g, **log);
+  if (!scoped.ok()) return Fail(scoped.status());
+  // A reader named or the checks on: the cases they may see, the reads of
+  // personal data recorded first, on a session (its engine writes the record).
+  std::optional<Session> session;
+  std::map<std::string, bool, std::less<>> access;
+  if (*scoped) {
+    log->reset();
+    keys->reset();
+    auto opened = OpenSession(g, Env::Default(), /*check_models=*/false);
+    if (!opened.ok()) return Fail(opened.status());
+    session = std::move(opened).value();
+    std::vector<std::string> ids{o.case_id};
+    if (!one_case) {
+      auto taken_in = CasesTakenIn(*session->log, from, to);
+      if (!taken_in.ok()) return Fail(taken_in.status());
+      ids = std::move(taken_in).value();
+    }
+    const std::string query =
+        "export " + (one_case ? o.case_id : "--from " + o.from + " --to " + o.to);
+    auto allowed = ExportAccess(g, *session, ids, one_case, query);
+    if (!allowed.ok()) return Fail(allowed.status());
+    access = std::move(allowed).value();
+  }
+  events::Log& source = session ? *session->log : **log;
+  const events::KeyStore* key_store = session ? session->keys.get() : keys->get();
+  // Whether case `id` is written, and with its personal values withheld.
+  auto shown = [&](std::string_view id, bool* withhold) {
+    *withhold = false;
+    if (!session) return true;
+    auto it = access.find(id);
+    if (it == access.end()) return false;
+    *withhold = it->second;
+    return true;
+  };
   // Written to a file beside the target and renamed into place: a failed
   // export leaves no half report.
   std::ofstream file;
@@ -115,12 +198,14 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o) {
     if (!file) return Fail(Status::IOError("cannot write " + partial));
   }
   std::ostream& out = o.output.empty() ? std::cout : file;
-  Writer writer(out, o.format == "csv", keys->get());
+  Writer writer(out, o.format == "csv", key_store);
   Status s;
   if (one_case) {
     Status written;
-    s = engine::ReplayCase(**log, o.case_id, [&](const Event& e, const casegrid::v1::CaseState&) {
-      if (written.ok()) written = writer.Write(e);
+    bool withhold = false;
+    shown(o.case_id, &withhold);
+    s = engine::ReplayCase(source, o.case_id, [&](const Event& e, const casegrid::v1::CaseState&) {
+      if (written.ok()) written = writer.Write(e, withhold);
     });
     if (s.ok()) s = written;
   } else {
@@ -129,12 +214,13 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o) {
     std::map<std::string, std::string, std::less<>> last_hash;
     Event e;
     Status failed;
-    s = events::ScanAll(**log, [&](uint64_t position, std::string_view record) {
+    bool withhold = false;
+    s = events::ScanAll(source, [&](uint64_t position, std::string_view record) {
       failed = events::OpenRecord(record, nullptr, &e);
       if (!failed.ok()) return false;
       if (e.has_case_reported()) {
         const int32_t day = timeutil::LocalDay(e.occurred_micros());
-        if (day >= from && day <= to) last_hash[e.case_id()] = "";
+        if (day >= from && day <= to && shown(e.case_id(), &withhold)) last_hash[e.case_id()] = "";
       }
       auto it = last_hash.find(e.case_id());
       if (it == last_hash.end()) return true;
@@ -145,7 +231,8 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o) {
         return false;
       }
       it->second = e.hash();
-      failed = writer.Write(e);
+      shown(e.case_id(), &withhold);
+      failed = writer.Write(e, withhold);
       return failed.ok();
     });
     if (s.ok()) s = failed;

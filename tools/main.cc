@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   c_act->add_option("--expect", act.expect, "the case version you saw");
   c_act->callback([&] { rc = RunAct(g, act); });
 
+  const char* reader_help = "read for this user: what their grants reach, the read recorded";
   ExportOptions export_options;
   auto* c_export = app.add_subcommand(
       "export", "case histories for a report: one CASE, or the cases taken in --from --to");
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
   c_export->add_option("--to", export_options.to, "last local day YYYY-MM-DD");
   c_export->add_option("--format", export_options.format, "ndjson (default) or csv");
   c_export->add_option("-o,--output", export_options.output, "FILE (default: standard output)");
+  c_export->add_option("--by", g.reader, reader_help);
   c_export->callback([&] { rc = RunExport(g, export_options); });
 
   EraseOptions erase;
@@ -202,6 +204,7 @@ int main(int argc, char** argv) {
   auto* c_replay =
       app.add_subcommand("replay", "print a case's events in order, checking each hash");
   c_replay->add_option("case", replay_case, "case id")->required();
+  c_replay->add_option("--by", g.reader, reader_help);
   c_replay->callback([&] { rc = RunReplay(g, replay_case); });
 
   auto* c_case = app.add_subcommand("case", "case read model");
@@ -214,6 +217,7 @@ int main(int argc, char** argv) {
   std::string as_of;  // case show, inbox, overdue, stats
   const char* as_of_help = "as the system knew it at this recorded time (RFC 3339)";
   c_show->add_option("--as-of", as_of, as_of_help);
+  c_show->add_option("--by", g.reader, reader_help);
   c_show->callback([&] { rc = RunCaseShow(g, show_id, show_json, as_of); });
 
   std::string inbox_unit;
@@ -222,6 +226,7 @@ int main(int argc, char** argv) {
   c_inbox->add_option("unit", inbox_unit, "unit code")->required();
   c_inbox->add_flag("--json", inbox_json);
   c_inbox->add_option("--as-of", as_of, as_of_help);
+  c_inbox->add_option("--by", g.reader, reader_help);
   c_inbox->callback([&] { rc = RunInbox(g, inbox_unit, inbox_json, as_of); });
 
   std::string overdue_at;
@@ -232,6 +237,7 @@ int main(int argc, char** argv) {
                       "also deadlines past their warning time but not yet due");
   c_overdue->add_flag("--json", overdue_json);
   c_overdue->add_option("--as-of", as_of, std::string(as_of_help) + "; --at defaults to it");
+  c_overdue->add_option("--by", g.reader, reader_help);
   c_overdue->callback([&] { rc = RunOverdue(g, overdue_at, overdue_warned, overdue_json, as_of); });
 
   std::string stats_from, stats_to;

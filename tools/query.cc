@@ -2,8 +2,11 @@
 // queries (docs/queries.md). Each brings the read models up to the log first.
 #include <functional>
 #include <iostream>
+#include <vector>
 
 #include "base/time.h"
+#include "engine/access.h"
+#include "events/personal.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
@@ -51,8 +54,22 @@ Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
 int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
                 const std::string& as_of) {
   return RunQuery(g, as_of, [&](Session& s) {
+    auto scope = ReaderScope(g, *s.engine);
+    if (!scope.ok()) return Fail(scope.status());
     auto view = s.models->GetCase(case_id);
     if (!view.ok()) return Fail(view.status());
+    if (Status seen = scope->CheckSees(view->facts()); !seen.ok()) return Fail(seen);
+    std::vector<std::string> viewed;
+    if (!scope->SeesPersonal(view->facts())) {
+      events::ReplacePersonal(&*view, engine::kWithheld);
+    } else if (view->erased_micros() == 0 && events::HasPersonalValues(*view)) {
+      viewed.push_back(case_id);
+    }
+    // Recorded before it is shown: a read that cannot be recorded shows nothing.
+    if (Status r = engine::RecordPersonalRead(*s.engine, *scope, "case show " + case_id, viewed);
+        !r.ok()) {
+      return Fail(r);
+    }
     std::cout << projections::FormatCase(*view, json);
     return 0;
   });
@@ -63,8 +80,25 @@ int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const s
     if (s.engine->config().org->FindUnit(unit) == nullptr) {
       return Fail(Status::NotFound("unknown unit \"" + unit + "\" (see casegrid org units)"));
     }
+    auto scope = ReaderScope(g, *s.engine);
+    if (!scope.ok()) return Fail(scope.status());
+    if (Status seen = scope->CheckSeesUnit(unit); !seen.ok()) return Fail(seen);
     auto entries = s.models->Inbox(unit);
     if (!entries.ok()) return Fail(entries.status());
+    std::vector<std::string> viewed;
+    const bool personal = scope->SeesPersonalOfUnit(unit);
+    for (projections::InboxEntry& e : *entries) {
+      if (e.summary.empty()) continue;
+      if (!personal) {
+        e.summary = engine::kWithheld;
+      } else {
+        viewed.push_back(e.case_id);
+      }
+    }
+    if (Status r = engine::RecordPersonalRead(*s.engine, *scope, "inbox " + unit, viewed);
+        !r.ok()) {
+      return Fail(r);
+    }
     std::cout << projections::FormatInbox(unit, *entries, json);
     return 0;
   });
@@ -81,8 +115,14 @@ int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, 
     at = *t;
   }
   return RunQuery(g, as_of, [&](Session& s) {
+    auto scope = ReaderScope(g, *s.engine);
+    if (!scope.ok()) return Fail(scope.status());
     auto entries = s.models->Overdue(at, warned);
     if (!entries.ok()) return Fail(entries.status());
+    // A reader sees the deadlines of the units their grants reach.
+    std::erase_if(*entries, [&](const projections::OverdueEntry& e) {
+      return !scope->SeesUnit(e.unit) && !scope->SeesUnit(e.owner_unit);
+    });
     std::cout << projections::FormatOverdue(at, *entries, json);
     return 0;
   });

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/text.h"
 #include "events/kafka_log.h"
 
 namespace casegrid::tools {
@@ -157,16 +158,43 @@ void ProgressBar::Finish() {
   if (tty_ && last_permille_ >= 0) std::fprintf(stderr, "\n");
 }
 
-Result<server::SenderOptions> SenderOptionsFor(const GlobalOptions& options) {
-  server::SenderOptions o{options.brokers, options.topic_prefix, KafkaProperties(options), ""};
-  if (options.token_file.empty()) return o;
+Result<std::string> TokenOfFile(const GlobalOptions& options) {
+  if (options.token_file.empty()) return std::string();
   CASEGRID_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(options.token_file, 4096));
-  const size_t end = text.find_first_of("\r\n");
-  o.token = text.substr(0, end);
-  if (o.token.empty()) {
+  std::string token = text.substr(0, text.find_first_of("\r\n"));
+  if (token.empty()) {
     return Status::InvalidArgument("--token-file " + options.token_file + ": no token in it");
   }
+  return token;
+}
+
+Result<server::SenderOptions> SenderOptionsFor(const GlobalOptions& options) {
+  server::SenderOptions o{options.brokers, options.topic_prefix, KafkaProperties(options), ""};
+  CASEGRID_ASSIGN_OR_RETURN(o.token, TokenOfFile(options));
   return o;
+}
+
+Result<bool> ReadIsScoped(const GlobalOptions& options, events::Log& log) {
+  if (!options.reader.empty() || !options.token_file.empty()) return true;
+  CASEGRID_ASSIGN_OR_RETURN(engine::Directory directory, engine::LoadDirectory(log));
+  return directory.enforced();
+}
+
+Result<engine::ReadScope> ReaderScope(const GlobalOptions& options, const engine::Engine& engine) {
+  const engine::Config& config = engine.config();
+  static const engine::Directory kEmpty;
+  const engine::Directory& directory = config.directory ? *config.directory : kEmpty;
+  std::string user = options.reader;
+  if (!user.empty()) {
+    CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("--by", user));
+  } else {
+    CASEGRID_ASSIGN_OR_RETURN(std::string token, TokenOfFile(options));
+    if (token.empty()) return engine::ReadScope::Owner(OsAccount());
+    auto who = directory.Authenticate(token, engine.env()->NowMicros());
+    if (!who.ok()) return who.status().WithContext("--token-file " + options.token_file);
+    user = (*who)->id;
+  }
+  return engine::ReadScope::Of(directory, config.org, user);
 }
 
 Result<std::unique_ptr<ScratchDir>> ScratchDir::Make(const std::string& purpose) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/env.h"
+#include "engine/access.h"
 #include "engine/engine.h"
 #include "events/kafka_log.h"
 #include "events/log.h"
@@ -39,6 +40,12 @@ struct GlobalOptions {
   // `workflow migrate --send` and `calendar recount` on Kafka put on every
   // command (docs/security.md, "The commands topic"); empty: none.
   std::string token_file;
+  // The person a read command reads for (`--by` of case show, inbox,
+  // overdue, replay, export; docs/security.md, "Reads"): what their grants
+  // reach, and the record of their reads of personal data. Empty: the user
+  // of --token-file's token when one is given, else the data directory's
+  // owner, who reads all.
+  std::string reader;
 };
 
 std::string SigningKeyPath(const GlobalOptions& options);
@@ -52,6 +59,11 @@ std::string ResolveConfigDir(const GlobalOptions& options);
 // of --token-file (its first line). NotFound / InvalidArgument naming the
 // file when it cannot be read or holds no token.
 Result<server::SenderOptions> SenderOptionsFor(const GlobalOptions& options);
+
+// The token of --token-file (its first line); empty when none is given.
+// NotFound / InvalidArgument naming the file when it cannot be read or holds
+// no token.
+Result<std::string> TokenOfFile(const GlobalOptions& options);
 
 struct Session {
   std::unique_ptr<events::KeyStore> keys;  // first: the engine and models use it
@@ -93,6 +105,18 @@ std::string OsAccount();
 // The read models are checked against the log (ReadModels::CheckLog) unless
 // `check_models` is false (`projections rebuild`, which replaces them).
 Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_models = true);
+
+// Who a read command reads for (GlobalOptions::reader), with what their
+// grants reach in `engine`'s directory: the named user; else --token-file's
+// user (the token authenticated now); else the data directory's owner
+// (OsAccount()). InvalidArgument naming the user or the token otherwise.
+Result<engine::ReadScope> ReaderScope(const GlobalOptions& options, const engine::Engine& engine);
+
+// Whether a read of `log` for a person (replay, export) is scoped and
+// recorded: a reader is named (GlobalOptions::reader, --token-file) or the
+// directory's checks are on. Then it runs on a Session, whose engine holds
+// the directory and writes the record; otherwise on the log as opened.
+Result<bool> ReadIsScoped(const GlobalOptions& options, events::Log& log);
 
 // Brings the read models up to the journal, with a progress bar on a terminal.
 Status CatchUpModels(Session& session, bool quiet = false);

@@ -249,7 +249,8 @@ int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const 
 namespace {
 
 // What an event's payload says, field by field, for people: "summary: Unpaid
-// wages; petitioner.name: 张伟; ...". Strings, numbers and true flags;
+// wages; petitioner.name: 张伟; ...". Strings (lists of them joined by
+// commas), numbers and true flags;
 // nested messages with their path; data (a Struct) as JSON; bytes (hashes)
 // and times (printed elsewhere) are left out. Empty when it says nothing.
 void AppendContent(const google::protobuf::Message& m, const std::string& prefix,
@@ -259,8 +260,18 @@ void AppendContent(const google::protobuf::Message& m, const std::string& prefix
   std::vector<const FieldDescriptor*> fields;
   reflection->ListFields(m, &fields);
   for (const FieldDescriptor* f : fields) {
-    if (f->is_repeated()) continue;  // no payload has repeated fields to show
     std::string value;
+    if (f->is_repeated()) {  // lists of text (the cases a read showed), comma-separated
+      if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING ||
+          f->type() == FieldDescriptor::TYPE_BYTES)
+        continue;
+      for (int i = 0; i < reflection->FieldSize(m, f); ++i) {
+        value += (i == 0 ? "" : ", ") + reflection->GetRepeatedString(m, f, i);
+      }
+      if (!out->empty()) *out += "; ";
+      *out += prefix + f->name() + ": " + value;
+      continue;
+    }
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
         if (f->type() == FieldDescriptor::TYPE_BYTES) continue;
@@ -307,7 +318,8 @@ std::string EventContent(const casegrid::v1::Event& e) {
   return said;
 }
 
-int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys) {
+int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys,
+                bool withhold) {
   std::cout << "replay of case " << case_id << " (every hash checked)\n";
   casegrid::v1::Event opened;
   Status s = engine::ReplayCase(
@@ -315,7 +327,12 @@ int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyS
         // Its sealed personal values opened with the data directory's keys
         // ("[erased]" once erased; events/personal.h).
         const casegrid::v1::Event* shown = &sealed;
-        if (sealed.has_personal()) {
+        if (withhold) {  // a reader who may not see them (engine/access.h)
+          opened = sealed;
+          events::OpenPersonalEvent(&opened, nullptr);
+          events::ReplacePersonal(&opened, engine::kWithheld);
+          shown = &opened;
+        } else if (sealed.has_personal()) {
           opened = sealed;
           events::OpenPersonalEvent(&opened, keys);
           shown = &opened;
@@ -361,8 +378,8 @@ int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyS
         const std::string said = EventContent(e);
         std::string when = "recorded " + timeutil::FormatTimestamp(e.recorded_micros());
         if (!e.os_account().empty()) when += " by OS account " + e.os_account();
-        const int64_t late = e.recorded_micros() - e.occurred_micros();
-        if (late > engine::Config().backdate_window_micros) {
+        if (engine::IsBackdated(e)) {
+          const int64_t late = e.recorded_micros() - e.occurred_micros();
           when += "; BACKDATED: recorded " + std::to_string(late / timeutil::kMicrosPerDay) +
                   " days after the time it gives";
         }
@@ -379,9 +396,37 @@ int RunReplay(const GlobalOptions& g, const std::string& case_id) {
   if (Status s = text::CheckIdentifier("case", case_id); !s.ok()) return Fail(s);
   auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
-  auto keys = OpenKeyStore(g, /*create=*/false);
-  if (!keys.ok()) return Fail(keys.status());
-  return PrintReplay(**log, case_id, keys->get());
+  auto scoped = ReadIsScoped(g, **log);
+  if (!scoped.ok()) return Fail(scoped.status());
+  if (!*scoped) {  // the data directory's owner, the checks off: as it is
+    auto keys = OpenKeyStore(g, /*create=*/false);
+    if (!keys.ok()) return Fail(keys.status());
+    return PrintReplay(**log, case_id, keys->get());
+  }
+  log->reset();  // the session opens the log again, for the record
+  auto session = OpenSession(g, Env::Default(), /*check_models=*/false);
+  if (!session.ok()) return Fail(session.status());
+  auto scope = ReaderScope(g, *session->engine);
+  if (!scope.ok()) return Fail(scope.status());
+  bool withhold = false;
+  if (events::IsReservedCaseId(case_id)) {
+    // The log's own chains hold no citizen's data, but who may do what and
+    // who read what: the owner's, and theirs whose grants reach every case.
+    if (Status seen = scope->CheckSeesChains(case_id); !seen.ok()) return Fail(seen);
+  } else {
+    auto facts = session->engine->CaseState(case_id);
+    if (!facts.ok()) return Fail(facts.status());
+    if (Status seen = scope->CheckSees(*facts); !seen.ok()) return Fail(seen);
+    withhold = !scope->SeesPersonal(*facts);
+    std::vector<std::string> viewed;
+    if (!withhold && facts->erased_micros() == 0) viewed.push_back(case_id);
+    if (Status r =
+            engine::RecordPersonalRead(*session->engine, *scope, "replay " + case_id, viewed);
+        !r.ok()) {
+      return Fail(r);
+    }
+  }
+  return PrintReplay(*session->log, case_id, session->keys.get(), withhold);
 }
 
 }  // namespace casegrid::tools

@@ -6,6 +6,7 @@
 #include <string>
 #include <tuple>
 
+#include "engine/access.h"
 #include "engine/verify.h"
 #include "tests/engine/engine_fixture.h"
 
@@ -428,6 +429,139 @@ TEST_CASE("a password is kept as an argon2id verifier and signs its user in, nob
   REQUIRE_OK(reloaded);
   CHECK(reloaded->CheckPassword("li.na", password).ok());
   CHECK_FALSE(reloaded->CheckPassword("li.na", "correct horse").ok());
+}
+
+}  // namespace casegrid::test
+
+namespace casegrid::test {
+
+TEST_CASE(
+    "a read scope reaches a grant's unit and the units below it; auditors and the district "
+    "centre every case",
+    "[engine][directory][access]") {
+  CheckedRig rig;
+  auto& e = *rig.engine;
+  auto add = [&](const std::string& user, const std::string& role, const std::string& unit) {
+    REQUIRE_OK(engine::AddUser(e, By("admin1"), user, user));
+    REQUIRE_OK(engine::GrantRole(e, By("admin1"), user, {role, unit}));
+  };
+  add("t1", "centre", kTown);
+  add("t2", "centre", "371302-002");
+  add("d01", "unit", "371302-D01");
+  add("sup1", "supervisor", kTown);
+  add("aud", "auditor", kTown);
+  auto d = engine::LoadDirectory(*rig.log);
+  REQUIRE_OK(d);
+  const auto& org = e.config().org;
+  auto scope = [&](const std::string& user) {
+    auto s = engine::ReadScope::Of(*d, org, user);
+    REQUIRE_OK(s);
+    return *s;
+  };
+  casegrid::v1::CaseState at_station;  // dispatched to the station of its grid cell
+  at_station.set_case_id("LS-1");
+  at_station.set_station(kStation);
+  at_station.set_unit(kStation);
+  casegrid::v1::CaseState taken_in;  // not yet dispatched: only its grid cell's station
+  taken_in.set_case_id("LS-2");
+  taken_in.set_station(kStation);
+  casegrid::v1::CaseState at_department;  // no grid cell, with a department
+  at_department.set_case_id("LS-3");
+  at_department.set_unit("371302-D01");
+  casegrid::v1::CaseState at_window;  // neither yet
+  at_window.set_case_id("LS-4");
+
+  const engine::ReadScope station = scope("u-" + std::string(kStation));
+  const engine::ReadScope town = scope("t1");
+  const engine::ReadScope other_town = scope("t2");
+  for (const auto* facts : {&at_station, &taken_in}) {
+    CHECK(station.Sees(*facts));
+    CHECK(station.SeesPersonal(*facts));
+    CHECK(town.Sees(*facts));  // a town's grant reaches its stations
+    CHECK(town.SeesPersonal(*facts));
+    CHECK_FALSE(other_town.Sees(*facts));
+  }
+  CHECK_FALSE(station.Sees(at_department));
+  CHECK_FALSE(town.Sees(at_window));
+  CHECK(scope("d01").Sees(at_department));
+  CHECK_FALSE(scope("d01").Sees(at_station));
+  CHECK(town.SeesUnit(kStation));
+  CHECK_FALSE(station.SeesUnit(kTown));  // not the unit above
+  CHECK_THAT(Message(station.CheckSees(at_department)),
+             Catch::Equals("case LS-3: not within what u-371302-001-001 may read (grants: unit in "
+                           "371302-001-001; a grant reaches its unit and the units below it)"));
+  CHECK_THAT(Message(station.CheckSeesUnit(kTown)),
+             Catch::StartsWith("unit 371302-001: not within"));
+  CHECK_FALSE(station.CheckSeesChains("casegrid:access").ok());
+  // A supervisor's grant reaches, but shows no personal values.
+  const engine::ReadScope supervisor = scope("sup1");
+  CHECK(supervisor.Sees(at_station));
+  CHECK_FALSE(supervisor.SeesPersonal(at_station));
+  CHECK_FALSE(supervisor.SeesPersonalOfUnit(kStation));
+  // The district centre's staff and auditors (a grant anywhere) see all.
+  for (const std::string user : {"c01", "aud"}) {
+    const engine::ReadScope all = scope(user);
+    INFO(user);
+    for (const auto* facts : {&at_station, &taken_in, &at_department, &at_window}) {
+      CHECK(all.Sees(*facts));
+      CHECK(all.SeesPersonal(*facts));
+    }
+    CHECK(all.CheckSeesChains("casegrid:access").ok());
+  }
+  // The district's admin reaches every case, but its personal values withheld.
+  CHECK(scope("admin1").Sees(at_window));
+  CHECK_FALSE(scope("admin1").SeesPersonal(at_window));
+  // Someone with no grant reaches nothing; someone not in the directory is refused.
+  CHECK_FALSE(scope("intern42").Sees(at_station));
+  CHECK_THAT(Message(engine::ReadScope::Of(*d, org, "ghost").status()),
+             Catch::Contains("ghost is not in the directory"));
+  // The owner of the data directory reads all, opened.
+  const engine::ReadScope owner = engine::ReadScope::Owner("ops");
+  CHECK(owner.owner());
+  CHECK(owner.reader() == "ops");
+  CHECK(owner.SeesPersonal(at_window));
+}
+
+TEST_CASE("reads of personal data are recorded on the access chain while the checks are on",
+          "[engine][directory][access]") {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2500; ++i) ids.push_back("LS-" + std::to_string(i));
+  auto viewed = [](events::Log& log) {
+    std::vector<casegrid::v1::Event> out;
+    Status s = engine::ReplayCase(
+        log, events::kAccessChain,
+        [&](const casegrid::v1::Event& ev, const casegrid::v1::CaseState&) { out.push_back(ev); });
+    if (s.IsNotFound()) return out;
+    REQUIRE_OK(s);
+    return out;
+  };
+  {
+    JournalRig off;  // the checks off: nothing recorded
+    REQUIRE_OK(engine::RecordPersonalRead(*off.engine, engine::ReadScope::Owner("ops"), "q", ids));
+    CHECK(viewed(*off.log).empty());
+  }
+  CheckedRig rig;
+  rig.engine->set_os_account("ops");
+  auto d = engine::LoadDirectory(*rig.log);
+  REQUIRE_OK(d);
+  auto reader = engine::ReadScope::Of(*d, rig.engine->config().org, "c01");
+  REQUIRE_OK(reader);
+  REQUIRE_OK(engine::RecordPersonalRead(*rig.engine, *reader, "export --from a --to b", ids));
+  REQUIRE_OK(engine::RecordPersonalRead(*rig.engine, *reader, "case show X", {}));  // nothing
+  const auto events = viewed(*rig.log);
+  REQUIRE(events.size() == 3);  // 1,000 case ids an event
+  size_t seen = 0;
+  for (const auto& ev : events) {
+    CHECK(ev.actor().user() == "c01");
+    CHECK(ev.actor().role() == "reader");
+    CHECK(ev.os_account() == "ops");
+    CHECK(ev.personal_data_viewed().query() == "export --from a --to b");
+    for (const auto& id : ev.personal_data_viewed().case_ids()) CHECK(id == ids[seen++]);
+  }
+  CHECK(seen == ids.size());
+  auto report = engine::VerifyLog(*rig.log, {});
+  REQUIRE_OK(report);
+  CHECK(report->first_problem.ok());
 }
 
 }  // namespace casegrid::test
