@@ -142,7 +142,8 @@ std::string InboxKeyOf(const CaseView& view) {
   return codec::InboxKey(f.unit(), next_due, f.case_id());
 }
 
-Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDelta* stats) {
+Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDelta* stats,
+                  bool stats_by_recorded) {
   CaseState* facts = view->mutable_facts();
   if (ev.case_seq() != facts->last_seq() + 1) {
     return Status::Corruption("event " + std::to_string(global_seq) + " of case " + ev.case_id() +
@@ -150,7 +151,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
                               std::to_string(facts->last_seq()));
   }
   const int64_t at = ev.occurred_micros();
-  const int32_t day = timeutil::LocalDay(at);
+  const int32_t day = timeutil::LocalDay(stats_by_recorded ? ev.recorded_micros() : at);
   // A deadline that ends leaves the facts: the view keeps it as it was, with
   // how it ended.
   if (ev.has_deadline_met()) {

@@ -60,10 +60,11 @@ class StatsDelta {
 // Applies event `ev` (global sequence `global_seq`) to `view`, which is empty
 // (default) for a case not seen before: its facts by engine::Evolve (the one
 // fold of a case), then what the read models add; and adds its counts to
-// `stats`.
+// `stats`, on the local day the event says it happened, or with
+// `stats_by_recorded` the day it was recorded (`stats --by recorded`).
 // Corruption when the event does not follow the view's last case_seq.
 Status ApplyEvent(const casegrid::v1::Event& ev, uint64_t global_seq, casegrid::v1::CaseView* view,
-                  StatsDelta* stats);
+                  StatsDelta* stats, bool stats_by_recorded = false);
 
 // The view's inbox key (codec::InboxKey) or "" when the case is in no inbox:
 // it is ended, or has no responsible unit.

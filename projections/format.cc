@@ -429,6 +429,7 @@ std::string FormatStats(const StatsReport& s, bool json) {
     Json j;
     j["from"] = timeutil::FormatDate(s.from_day);
     j["to"] = timeutil::FormatDate(s.to_day);
+    j["counted_by"] = s.by_recorded ? "recorded" : "occurred";
     j.update(CountersJson(s.total));
     auto by = [](const std::map<std::string, Counters>& m) {
       Json o = Json::object();
@@ -451,7 +452,9 @@ std::string FormatStats(const StatsReport& s, bool json) {
     return Dump(j);
   }
   std::string out = "statistics " + timeutil::FormatDate(s.from_day) + " .. " +
-                    timeutil::FormatDate(s.to_day) + " (by the events' local day)\n";
+                    timeutil::FormatDate(s.to_day) +
+                    (s.by_recorded ? " (by the local day the events were recorded)\n"
+                                   : " (by the events' local day)\n");
   {
     Table t(kCounterHeader, kCounterNumeric);
     t.Row(CounterRow("total", s.total));

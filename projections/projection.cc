@@ -187,6 +187,9 @@ class ReadModels::BatchApplier {
     if (options_.recorded_until != 0 && ev_.recorded_micros() > options_.recorded_until) {
       return Status::Ok();  // not yet recorded at the --as-of time
     }
+    if (options_.position_until != 0 && seq > options_.position_until) {
+      return Status::Ok();  // not yet in the log at the --as-of position
+    }
     // The log's own chains (the definitions chain) are no case: they are in
     // the audit index only, so an auditor sees who changed the rules.
     if (!events::IsReservedCaseId(ev_.case_id())) {
@@ -201,7 +204,8 @@ class ReadModels::BatchApplier {
           work->reseal = true;
         }
       }
-      CASEGRID_RETURN_IF_ERROR(internal::ApplyEvent(ev_, seq, work->view, &stats_));
+      CASEGRID_RETURN_IF_ERROR(
+          internal::ApplyEvent(ev_, seq, work->view, &stats_, options_.stats_by_recorded));
     }
 
     key_.clear();
@@ -707,6 +711,7 @@ Result<StatsReport> ReadModels::Stats(int32_t from_day, int32_t to_day) {
     using internal::Dim;
     using internal::DimName;
     StatsReport report;
+    report.by_recorded = options_.stats_by_recorded;
     report.from_day = from_day;
     report.to_day = to_day;
     for (bool ok = cur->Seek(codec::StatDayPrefix(from_day)); ok; ok = cur->Next()) {

@@ -53,6 +53,15 @@ struct Options {
   // time (Event.recorded_micros) are passed over, as if not yet written.
   // 0: every event.
   int64_t recorded_until = 0;
+  // The record as it stood when the journal held its first N events
+  // (`--as-of N`, the size a signed checkpoint names): later events are
+  // passed over. 0: every event. The journal's only: on Kafka a position is
+  // per partition.
+  uint64_t position_until = 0;
+  // Statistics count each event on the local day it was recorded (`stats
+  // --by recorded`: the figures a report printed then can be reconciled)
+  // instead of the day it says it happened.
+  bool stats_by_recorded = false;
 };
 
 // One open case in a unit's inbox.
@@ -105,6 +114,7 @@ struct DeadlineCounters {
 // breakdown, so breakdowns may sum to less than the total.
 struct StatsReport {
   int32_t from_day = 0, to_day = 0;
+  bool by_recorded = false;  // days are those the events were recorded (Options::stats_by_recorded)
   Counters total;
   std::map<std::string, Counters> by_channel, by_category, by_unit, by_level;
   std::map<int32_t, Counters> by_day;                 // days with at least one count

@@ -52,8 +52,9 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o);
 
 // The read models' queries (docs/queries.md), each after bringing the read
 // models up to the log; 2 when DIR holds no log or the query fails.
-// `as_of` (all four): an RFC 3339 time; the answer from the events recorded
-// by then, on read models built afresh (docs/queries.md, "As of a moment").
+// `as_of` (all four): an RFC 3339 time, the answer from the events recorded
+// by then; or N, from the journal's first N events (the size a checkpoint
+// names); on read models built afresh (docs/queries.md, "As of a moment").
 int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
                 const std::string& as_of);
 // 2 naming the unit when the organisation has no such unit.
@@ -62,8 +63,10 @@ int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const s
 int RunOverdue(const GlobalOptions& g, const std::string& at, bool warned, bool json,
                const std::string& as_of);
 // Local days YYYY-MM-DD, both included; empty: from 2000-01-01, to 2100-01-01.
+// `by`: "occurred" counts each event on the day it says it happened,
+// "recorded" on the day it was recorded (read models built afresh).
 int RunStats(const GlobalOptions& g, const std::string& from, const std::string& to, bool json,
-             const std::string& as_of);
+             const std::string& as_of, const std::string& by = "occurred");
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json);
 // `projections rebuild`: drops the read models and rebuilds them from the log.
 int RunProjectionsRebuild(const GlobalOptions& g);

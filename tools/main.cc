@@ -215,7 +215,8 @@ int main(int argc, char** argv) {
   c_show->add_option("id", show_id, "case id")->required();
   c_show->add_flag("--json", show_json);
   std::string as_of;  // case show, inbox, overdue, stats
-  const char* as_of_help = "as the system knew it at this recorded time (RFC 3339)";
+  const char* as_of_help =
+      "as the system knew it at this recorded time (RFC 3339), or N: the journal's first N events";
   c_show->add_option("--as-of", as_of, as_of_help);
   c_show->add_option("--by", g.reader, reader_help);
   c_show->callback([&] { rc = RunCaseShow(g, show_id, show_json, as_of); });
@@ -248,7 +249,11 @@ int main(int argc, char** argv) {
   c_stats->add_option("--to", stats_to, "last local day YYYY-MM-DD (default: all)");
   c_stats->add_flag("--json", stats_json);
   c_stats->add_option("--as-of", as_of, as_of_help);
-  c_stats->callback([&] { rc = RunStats(g, stats_from, stats_to, stats_json, as_of); });
+  std::string stats_by = "occurred";
+  c_stats->add_option("--by", stats_by,
+                      "count events on the day they happened (occurred, the default) or were "
+                      "recorded (recorded)");
+  c_stats->callback([&] { rc = RunStats(g, stats_from, stats_to, stats_json, as_of, stats_by); });
 
   std::string audit_actor;
   bool audit_json = false;

@@ -12,36 +12,85 @@
 namespace casegrid::tools {
 namespace {
 
-// Runs `body` on the read models brought up to the log; with `as_of` (an
-// RFC 3339 time), on read models built afresh in a scratch directory from
-// the events recorded by then: the record as the system knew it.
-int RunQuery(const GlobalOptions& g, const std::string& as_of,
-             const std::function<int(Session&)>& body) {
+// What a query reads: today's read models, or read models built afresh in a
+// scratch directory from the log (docs/queries.md, "As of a moment").
+struct View {
+  std::string as_of;         // an RFC 3339 recorded time, or N: the journal's first N events
+  bool by_recorded = false;  // statistics by the day events were recorded
+};
+
+// The recorded time of the journal's event at `position`: the moment the
+// log held its first `position` events.
+Result<int64_t> RecordedAt(events::Log& log, uint64_t position) {
+  CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log.EndOffsets());
+  if (ends.size() != 1) {
+    return Status::InvalidArgument(
+        "--as-of: a position is the journal's (on Kafka each partition has its own): give a "
+        "recorded time");
+  }
+  if (position == 0 || position >= ends[0]) {
+    return Status::InvalidArgument("--as-of: the journal holds events 1 to " +
+                                   std::to_string(ends[0] - 1) + ", not " +
+                                   std::to_string(position));
+  }
+  int64_t at = 0;
+  casegrid::v1::Event e;
+  Status failed;
+  CASEGRID_RETURN_IF_ERROR(log.Scan(0, position, position + 1, 1,
+                                    [&](uint64_t, std::string_view record) {
+                                      failed = events::OpenRecord(record, nullptr, &e);
+                                      at = e.recorded_micros();
+                                      return false;
+                                    })
+                               .status());
+  CASEGRID_RETURN_IF_ERROR(failed);
+  return at;
+}
+
+// Runs `body` on the read models brought up to the log, or as `view` asks
+// on scratch ones: with as_of a time, from the events recorded by then;
+// with as_of N, from the journal's first N events. `body` gets the moment
+// the record is read as of (0: now).
+int RunQuery(const GlobalOptions& g, const View& view,
+             const std::function<int(Session&, int64_t as_of_micros)>& body) {
   // A query never creates a data directory: a typo in --data is an error.
   if (Status s = CheckLogExists(g); !s.ok()) return Fail(s);
-  int64_t until = 0;
-  if (!as_of.empty()) {
-    auto t = timeutil::ParseTimestamp(as_of);
-    if (!t.ok()) return Fail(t.status().WithContext("--as-of"));
-    until = *t;
+  projections::Options po;
+  po.sync = false;
+  po.stats_by_recorded = view.by_recorded;
+  int64_t moment = 0;
+  const bool position =
+      !view.as_of.empty() && view.as_of.find_first_not_of("0123456789") == std::string::npos;
+  if (position) {
+    if (view.as_of.size() > 15)
+      return Fail(Status::InvalidArgument("--as-of: " + view.as_of + " is past any log's end"));
+    po.position_until = std::stoull(view.as_of);
+  } else if (!view.as_of.empty()) {
+    auto t = timeutil::ParseTimestamp(view.as_of);
+    if (!t.ok()) {
+      return Fail(t.status().WithContext("--as-of (a recorded time, or N: the first N events)"));
+    }
+    po.recorded_until = moment = *t;
   }
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
-  if (until == 0) {
+  if (view.as_of.empty() && !view.by_recorded) {
     if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
-    return body(*session);
+    return body(*session, 0);
+  }
+  if (position) {
+    auto at = RecordedAt(*session->log, po.position_until);
+    if (!at.ok()) return Fail(at.status());
+    moment = *at;
   }
   auto scratch = ScratchDir::Make("as-of");
   if (!scratch.ok()) return Fail(scratch.status());
-  projections::Options po;
-  po.sync = false;
   po.keys = session->keys.get();
-  po.recorded_until = until;
   auto models = projections::ReadModels::Open((*scratch)->path(), po);
   if (!models.ok()) return Fail(models.status());
   session->models = std::move(models).value();
   if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
-  return body(*session);
+  return body(*session, moment);
 }
 
 Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
@@ -53,7 +102,7 @@ Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
 
 int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
                 const std::string& as_of) {
-  return RunQuery(g, as_of, [&](Session& s) {
+  return RunQuery(g, View{as_of}, [&](Session& s, int64_t) {
     auto scope = ReaderScope(g, *s.engine);
     if (!scope.ok()) return Fail(scope.status());
     auto view = s.models->GetCase(case_id);
@@ -76,7 +125,7 @@ int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
 }
 
 int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of) {
-  return RunQuery(g, as_of, [&](Session& s) {
+  return RunQuery(g, View{as_of}, [&](Session& s, int64_t) {
     if (s.engine->config().org->FindUnit(unit) == nullptr) {
       return Fail(Status::NotFound("unknown unit \"" + unit + "\" (see casegrid org units)"));
     }
@@ -106,15 +155,15 @@ int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const s
 
 int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, bool json,
                const std::string& as_of) {
-  int64_t at = Env::Default()->NowMicros();
-  // As of a moment, overdue at that moment unless --at says otherwise.
-  const std::string& when = at_text.empty() ? as_of : at_text;
-  if (!when.empty()) {
-    auto t = timeutil::ParseTimestamp(when);
-    if (!t.ok()) return Fail(t.status().WithContext(at_text.empty() ? "--as-of" : "--at"));
+  int64_t at = 0;
+  if (!at_text.empty()) {
+    auto t = timeutil::ParseTimestamp(at_text);
+    if (!t.ok()) return Fail(t.status().WithContext("--at"));
     at = *t;
   }
-  return RunQuery(g, as_of, [&](Session& s) {
+  return RunQuery(g, View{as_of}, [&](Session& s, int64_t moment) {
+    // As of a moment, overdue at that moment unless --at says otherwise.
+    if (at == 0) at = moment != 0 ? moment : Env::Default()->NowMicros();
     auto scope = ReaderScope(g, *s.engine);
     if (!scope.ok()) return Fail(scope.status());
     auto entries = s.models->Overdue(at, warned);
@@ -129,12 +178,15 @@ int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, 
 }
 
 int RunStats(const GlobalOptions& g, const std::string& from_text, const std::string& to_text,
-             bool json, const std::string& as_of) {
+             bool json, const std::string& as_of, const std::string& by) {
+  if (by != "occurred" && by != "recorded") {
+    return Fail(Status::InvalidArgument("--by: " + by + " (expected occurred or recorded)"));
+  }
   auto from = DayArg(from_text, timeutil::DaysFromCivil(2000, 1, 1));
   auto to = DayArg(to_text, timeutil::DaysFromCivil(2100, 1, 1));
   if (!from.ok()) return Fail(from.status().WithContext("--from"));
   if (!to.ok()) return Fail(to.status().WithContext("--to"));
-  return RunQuery(g, as_of, [&](Session& s) {
+  return RunQuery(g, View{as_of, by == "recorded"}, [&](Session& s, int64_t) {
     auto report = s.models->Stats(*from, *to);
     if (!report.ok()) return Fail(report.status());
     std::cout << projections::FormatStats(*report, json);
@@ -143,7 +195,7 @@ int RunStats(const GlobalOptions& g, const std::string& from_text, const std::st
 }
 
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json) {
-  return RunQuery(g, "", [&](Session& s) {
+  return RunQuery(g, View{}, [&](Session& s, int64_t) {
     auto entries = s.models->Audit(actor);
     if (!entries.ok()) return Fail(entries.status());
     std::cout << projections::FormatAudit(actor, *entries, json);

@@ -541,6 +541,10 @@ TEST_CASE(
   const std::string stats = cli.Run({"stats", "--json"}).out;
   const std::string shown = cli.Run({"case", "show", "LS-1", "--json"}).out;
   const std::string inbox = cli.Run({"inbox", "371302", "--json"}).out;
+  // A signed checkpoint names the log's size then: --as-of that position.
+  REQUIRE(cli.Run({"checkpoint", "-o", cli.Path("cp.txt")}).status == 0);
+  const std::string size =
+      casegrid::test::Lines(casegrid::test::ReadFile(cli.Path("cp.txt"))).at(1);
   const int64_t then = casegrid::Env::Default()->NowMicros();
   ::usleep(20 * 1000);
   // Recorded now, dated three months back: last quarter's figures change.
@@ -556,6 +560,20 @@ TEST_CASE(
   CHECK(o.out == stats);
   CHECK(cli.Run({"case", "show", "LS-1", "--json", "--as-of", as_of}).out == shown);
   CHECK(cli.Run({"inbox", "371302", "--json", "--as-of", as_of}).out == inbox);
+  CHECK(cli.Run({"stats", "--json", "--as-of", size}).out == stats);
+  CHECK(cli.Run({"case", "show", "LS-1", "--json", "--as-of", size}).out == shown);
+  o = cli.Run({"stats", "--as-of", "999999"});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "--as-of: the journal holds events 1 to "));
+  // By occurred time the backdated case counts in July; by recorded time,
+  // on the day it was recorded, as the figures printed then would have it.
+  const std::string july = R"("2026-07-01")";
+  CHECK(Contains(cli.Run({"stats", "--json"}).out, july));
+  o = cli.Run({"stats", "--json", "--by", "recorded"});
+  CHECK(o.status == 0);
+  CHECK(Contains(o.out, R"("counted_by": "recorded")"));
+  CHECK(!Contains(o.out, july));
+  CHECK(Contains(o.out, R"("received": 2)"));
   o = cli.Run({"case", "show", "LS-2", "--as-of", as_of});
   CHECK(o.status == 2);
   CHECK(Contains(o.err, "no case LS-2"));
