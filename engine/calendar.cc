@@ -312,24 +312,55 @@ Result<BusinessCalendar> Build(const std::string& dir, const FilesById& files,
 
 }  // namespace
 
-Result<BusinessCalendar> BusinessCalendar::LoadDir(const std::string& dir, const std::string& id,
-                                                   const std::vector<CalendarYear>& published) {
-  try {
-    CASEGRID_ASSIGN_OR_RETURN(FilesById files, ReadDir(dir));
-    for (const CalendarYear& year : published) {
-      auto& list = files[year.calendar()];
-      const std::string source = "the log's " + year.calendar() + " " + std::to_string(year.year());
-      auto same = std::find_if(list.begin(), list.end(),
-                               [&](const auto& f) { return f.second.year() == year.year(); });
-      if (same != list.end()) {
-        *same = {source, year};
-      } else {
-        list.emplace_back(source, year);
-      }
+namespace {
+
+// The files of `dir` (none unless `use_files`) with `published` in place.
+Result<FilesById> FilesWithPublished(const std::string& dir,
+                                     const std::vector<CalendarYear>& published, bool use_files) {
+  FilesById files;
+  if (use_files) {
+    CASEGRID_ASSIGN_OR_RETURN(files, ReadDir(dir));
+  }
+  for (const CalendarYear& year : published) {
+    auto& list = files[year.calendar()];
+    const std::string source = "the log's " + year.calendar() + " " + std::to_string(year.year());
+    auto same = std::find_if(list.begin(), list.end(),
+                             [&](const auto& f) { return f.second.year() == year.year(); });
+    if (same != list.end()) {
+      *same = {source, year};
+    } else {
+      list.emplace_back(source, year);
     }
+  }
+  return files;
+}
+
+}  // namespace
+
+Result<BusinessCalendar> BusinessCalendar::LoadDir(const std::string& dir, const std::string& id,
+                                                   const std::vector<CalendarYear>& published,
+                                                   bool use_files) {
+  try {
+    CASEGRID_ASSIGN_OR_RETURN(FilesById files, FilesWithPublished(dir, published, use_files));
     return Build(dir, files, id, {});
   } catch (const std::exception& e) {  // std::bad_alloc; the YAML loader catches its own
     return Status::IOError("loading calendar " + id + " from " + dir + ": " + e.what());
+  }
+}
+
+Result<std::vector<CalendarYear>> BusinessCalendar::YearsInForce(
+    const std::string& dir, const std::vector<CalendarYear>& published) {
+  try {
+    CASEGRID_ASSIGN_OR_RETURN(FilesById files, FilesWithPublished(dir, published, true));
+    std::vector<CalendarYear> years;
+    for (auto& [id, list] : files) {
+      std::sort(list.begin(), list.end(),
+                [](const auto& a, const auto& b) { return a.second.year() < b.second.year(); });
+      for (auto& [source, year] : list) years.push_back(std::move(year));
+    }
+    return years;
+  } catch (const std::exception& e) {
+    return Status::IOError("reading the calendars in " + dir + ": " + e.what());
   }
 }
 

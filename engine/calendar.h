@@ -40,9 +40,18 @@ class BusinessCalendar {
   // events, engine/rules.h), in order: each takes the place of the file of
   // its calendar and year, or adds the year; the last of a calendar and year
   // wins.
+  // With `use_files` false the files are not read: `published` alone (a
+  // configuration adopted on the log, engine/rules.h).
   static Result<BusinessCalendar> LoadDir(
       const std::string& dir, const std::string& id,
-      const std::vector<casegrid::v1::CalendarYear>& published = {});
+      const std::vector<casegrid::v1::CalendarYear>& published = {}, bool use_files = true);
+
+  // Every year of every calendar in `dir`'s files, with `published` in
+  // their places as LoadDir puts them, by calendar then year: the calendars
+  // in force, for adopting the configuration on the log. InvalidArgument /
+  // NotFound as LoadDir for a file that does not parse.
+  static Result<std::vector<casegrid::v1::CalendarYear>> YearsInForce(
+      const std::string& dir, const std::vector<casegrid::v1::CalendarYear>& published);
 
   // Builds a calendar from its years. Returns InvalidArgument, naming the
   // calendar, year and offending value, unless: `years` is not empty; all have

@@ -21,19 +21,77 @@ using casegrid::v1::Event;
 // Puts the change `e` carries (a WorkflowPublished, CalendarPublished or
 // CategoryPinned; any other payload: nothing) in force in `config`. The
 // calendars are loaded again by the caller (LoadCalendars).
+// The definition `p` of chain event `e` publishes (or adopts).
+Result<std::shared_ptr<const workflows::Definition>> PublishedDefinition(
+    const Event& e, const casegrid::v1::WorkflowPublished& p, const char* how) {
+  casegrid::v1::WorkflowDefinition proto;
+  if (!proto.ParseFromString(p.definition())) {
+    return Status::Corruption("definitions chain event " + e.event_id() +
+                              ": the definition does not parse");
+  }
+  const std::string source = std::string("the log: ") + how + " by " + e.actor().user() + " at " +
+                             timeutil::FormatTimestamp(e.occurred_micros()) + " (" + p.reason() +
+                             ")";
+  return workflows::Definition::FromProto(std::move(proto), source, nullptr, p.yaml());
+}
+
+// Puts the organisation `p` of chain event `e` in force.
+Status ApplyOrganisation(const Event& e, const casegrid::v1::OrganisationPublished& p,
+                         Config* config) {
+  casegrid::v1::Organisation proto;
+  if (!proto.ParseFromString(p.organisation())) {
+    return Status::Corruption("definitions chain event " + e.event_id() +
+                              ": the organisation does not parse");
+  }
+  CASEGRID_ASSIGN_OR_RETURN(auto org, workflows::Organisation::FromProto(std::move(proto)));
+  config->org = std::make_shared<workflows::Organisation>(std::move(org));
+  return Status::Ok();
+}
+
+// Folds a ConfigurationAdopted: from here on only the chain's rules are in
+// force. The file versions never published leave the registry (LoadConfig
+// lists them as candidates); the adopted ones, calendar years and
+// organisation take their places.
+Status ApplyAdoption(const Event& e, Config* config) {
+  const auto& a = e.configuration_adopted();
+  auto registry = std::make_shared<workflows::Registry>();
+  if (config->workflows != nullptr) {
+    for (const auto& def : config->workflows->All()) {
+      if (config->published.count({def->id(), def->version()})) registry->Replace(def);
+    }
+  }
+  for (const auto& p : a.definitions()) {
+    CASEGRID_ASSIGN_OR_RETURN(auto def, PublishedDefinition(e, p, "adopted"));
+    config->published.emplace(def->id(), def->version());
+    registry->Replace(std::move(def));
+  }
+  config->workflows = std::move(registry);
+  std::vector<casegrid::v1::CalendarYear> years;
+  for (const auto& bytes : a.calendar_years()) {
+    if (!years.emplace_back().ParseFromString(bytes)) {
+      return Status::Corruption("definitions chain event " + e.event_id() +
+                                ": a calendar year does not parse");
+    }
+  }
+  config->published_years = std::move(years);
+  config->calendars.clear();
+  if (a.has_organisation()) {
+    CASEGRID_RETURN_IF_ERROR(ApplyOrganisation(e, a.organisation(), config));
+  }
+  if (config->org == nullptr) {
+    return Status::Corruption("definitions chain event " + e.event_id() +
+                              ": adopted without an organisation");
+  }
+  config->adopted = true;
+  return Status::Ok();
+}
+
 Status ApplyChange(const Event& e, Config* config) {
+  if (e.has_configuration_adopted()) return ApplyAdoption(e, config);
   if (e.has_workflow_published()) {
     const auto& p = e.workflow_published();
-    casegrid::v1::WorkflowDefinition proto;
-    if (!proto.ParseFromString(p.definition())) {
-      return Status::Corruption("definitions chain event " + e.event_id() +
-                                ": the definition does not parse");
-    }
-    const std::string source = "the log: published by " + e.actor().user() + " at " +
-                               timeutil::FormatTimestamp(e.occurred_micros()) + " (" + p.reason() +
-                               ")";
-    CASEGRID_ASSIGN_OR_RETURN(
-        auto def, workflows::Definition::FromProto(std::move(proto), source, nullptr, p.yaml()));
+    CASEGRID_ASSIGN_OR_RETURN(auto def, PublishedDefinition(e, p, "published"));
+    const std::string& source = def->source();
     auto registry = std::make_shared<workflows::Registry>(*config->workflows);
     auto before = registry->Find(def->id(), def->version());
     if (before.ok() && (*before)->proto().SerializeAsString() != def->proto().SerializeAsString()) {
@@ -61,13 +119,7 @@ Status ApplyChange(const Event& e, Config* config) {
     // a calendar that extends this one counts with it too.
     config->calendars.clear();
   } else if (e.has_organisation_published()) {
-    casegrid::v1::Organisation proto;
-    if (!proto.ParseFromString(e.organisation_published().organisation())) {
-      return Status::Corruption("definitions chain event " + e.event_id() +
-                                ": the organisation does not parse");
-    }
-    CASEGRID_ASSIGN_OR_RETURN(auto org, workflows::Organisation::FromProto(std::move(proto)));
-    config->org = std::make_shared<workflows::Organisation>(std::move(org));
+    CASEGRID_RETURN_IF_ERROR(ApplyOrganisation(e, e.organisation_published(), config));
   } else if (e.has_category_pinned()) {
     const auto& p = e.category_pinned();
     if (p.version() == 0) {
@@ -211,29 +263,55 @@ Status CheckRuleChange(const Config& config, const RuleChange& change) {
 }
 
 Result<BusinessCalendar> LoadCalendarAsOfLog(const Config& config, const std::string& id) {
-  return BusinessCalendar::LoadDir(config.dir + "/calendars", id, config.published_years);
+  return BusinessCalendar::LoadDir(config.dir + "/calendars", id, config.published_years,
+                                   /*use_files=*/!config.adopted);
 }
 
 Result<Config> LoadConfig(const std::string& dir, events::Log* log) {
   Config config;
   config.dir = dir;
+  // The definitions chain first: once it holds the configuration adopted,
+  // the folder's files are only candidates, and one that does not load
+  // stops nothing.
+  std::vector<Event> chain;
+  if (log != nullptr) {
+    Status s = ReplayCase(*log, events::kDefinitionsChain,
+                          [&](const Event& e, const CaseState&) { chain.push_back(e); });
+    if (!s.ok() && !s.IsNotFound()) return s;
+  }
+  const bool adopted = std::any_of(chain.begin(), chain.end(),
+                                   [](const Event& e) { return e.has_configuration_adopted(); });
+  auto candidate = [&](Status s) {
+    if (s.ok() || !adopted) return s;
+    spdlog::warn("{} (a candidate only: the configuration in force is the log's)", s.ToString());
+    return Status::Ok();
+  };
   auto org = workflows::Organisation::Load(dir + "/org/reference-district.yaml");
-  if (!org.ok()) return org.status();
-  config.org = std::make_shared<workflows::Organisation>(std::move(org).value());
+  if (org.ok()) {
+    config.org = std::make_shared<workflows::Organisation>(std::move(org).value());
+  } else {
+    CASEGRID_RETURN_IF_ERROR(candidate(org.status()));
+  }
   auto reg = workflows::Registry::LoadDir(dir + "/definitions");
-  if (!reg.ok()) return reg.status();
-  config.workflows = std::make_shared<workflows::Registry>(std::move(reg).value());
+  CASEGRID_RETURN_IF_ERROR(candidate(reg.status()));
+  const auto files = std::make_shared<workflows::Registry>(reg.ok() ? std::move(reg).value()
+                                                                    : workflows::Registry());
+  config.workflows = files;
+  for (const Event& e : chain) CASEGRID_RETURN_IF_ERROR(ApplyDefinitionEvent(e, &config));
   auto def = config.workflows->Latest(config.default_workflow);
   if (!def.ok()) return def.status();
   if (log != nullptr) {
-    Status apply;
-    Status s = ReplayCase(*log, events::kDefinitionsChain, [&](const Event& e, const CaseState&) {
-      if (apply.ok()) apply = ApplyDefinitionEvent(e, &config);
-    });
-    if (!s.ok() && !s.IsNotFound()) return s;
-    CASEGRID_RETURN_IF_ERROR(apply);
     CASEGRID_ASSIGN_OR_RETURN(Directory directory, LoadDirectory(*log));
     config.directory = std::make_shared<const Directory>(std::move(directory));
+  }
+  if (config.adopted) {
+    for (const auto& file : files->All()) {
+      auto in_force = config.workflows->Find(file->id(), file->version());
+      if (!in_force.ok() ||
+          (*in_force)->proto().SerializeAsString() != file->proto().SerializeAsString()) {
+        config.candidates.push_back(file);
+      }
+    }
   }
   CASEGRID_RETURN_IF_ERROR(LoadCalendars(&config));
   return config;
@@ -468,7 +546,8 @@ Status CheckCalendarChange(Engine& engine, const casegrid::v1::CalendarPublished
   const int32_t jan1 = timeutil::DaysFromCivil(year.year(), 1, 1);
   std::vector<casegrid::v1::CalendarYear> with = config.published_years;
   with.push_back(year);
-  auto after = BusinessCalendar::LoadDir(config.dir + "/calendars", year.calendar(), with);
+  auto after =
+      BusinessCalendar::LoadDir(config.dir + "/calendars", year.calendar(), with, !config.adopted);
   if (!after.ok()) return Status::InvalidArgument(what + ": " + after.status().message());
   // The same year again: every day and working period as in force.
   if (before->Covers(jan1) && !before->IsProvisional(jan1)) {
@@ -672,6 +751,60 @@ Result<Event> Publish(Engine& engine, const casegrid::v1::WorkflowDefinition& pr
   p->set_reason(change.reason);
   CASEGRID_RETURN_IF_ERROR(CheckWorkflowChange(engine, *p, leave_stranded));
   return Enact(engine, std::move(e), change, leave_stranded);
+}
+
+Result<Event> AdoptConfiguration(Engine& engine, const RuleChange& change) {
+  const Config& config = engine.config();
+  CASEGRID_RETURN_IF_ERROR(CheckRuleChange(config, change));
+  if (change.effective_micros != 0) {
+    return Status::InvalidArgument(
+        "--effective: adopting changes no rule; it takes effect at once");
+  }
+  if (config.adopted) {
+    return Status::InvalidArgument(
+        "the configuration is adopted already: its files are candidates; publish a changed one "
+        "(workflow publish, calendar publish, org publish)");
+  }
+  Event e = ChainEvent(change, engine.env()->NowMicros(), "adopt");
+  auto* a = e.mutable_configuration_adopted();
+  a->set_reason(change.reason);
+  for (const auto& def : config.workflows->All()) {
+    if (config.published.count({def->id(), def->version()})) continue;
+    auto* p = a->add_definitions();
+    const std::string bytes = def->proto().SerializeAsString();
+    p->set_workflow_id(def->id());
+    p->set_version(def->version());
+    p->set_definition(bytes);
+    p->set_sha256(events::Sha256Hex(bytes));
+    p->set_yaml(def->yaml());
+    p->set_file(def->source());
+    p->set_reason(change.reason);
+    a->add_adopted("workflow " + def->id() + " v" + std::to_string(def->version()));
+  }
+  CASEGRID_ASSIGN_OR_RETURN(
+      const auto years,
+      BusinessCalendar::YearsInForce(config.dir + "/calendars", config.published_years));
+  for (const auto& year : years) {
+    a->add_calendar_years(year.SerializeAsString());
+    a->add_adopted("calendar " + year.calendar() + " " + std::to_string(year.year()) +
+                   (year.provisional() ? " (provisional)" : ""));
+  }
+  const bool org_published =
+      std::any_of(config.definition_events.begin(), config.definition_events.end(),
+                  [](const Event& d) { return d.has_organisation_published(); });
+  if (!org_published) {
+    // The organisation as the engine has it, without its YAML (an event
+    // holds at most events::kMaxRecordBytes; the file is hundreds of KiB).
+    const std::string bytes = config.org->proto().SerializeAsString();
+    auto* o = a->mutable_organisation();
+    o->set_organisation(bytes);
+    o->set_sha256(events::Sha256Hex(bytes));
+    o->set_file("org/reference-district.yaml");
+    o->set_reason(change.reason);
+    a->add_adopted("organisation (" + std::to_string(config.org->proto().units_size()) +
+                   " units, " + std::to_string(config.org->proto().grids_size()) + " grid cells)");
+  }
+  return AppendAndFold(engine, std::move(e));
 }
 
 Result<Event> PublishCalendarYear(Engine& engine, const casegrid::v1::CalendarYear& year,

@@ -70,6 +70,14 @@ struct Config {
     casegrid::v1::Event change;
   };
   std::vector<Scheduled> scheduled;
+  // Set by a ConfigurationAdopted event (`workflow adopt`): only what the
+  // definitions chain holds is in force (definitions, calendar years, the
+  // organisation); the configuration folder's files are candidates.
+  bool adopted = false;
+  // After adoption: definition files of the folder not in force as they
+  // are (a version never published, or one that differs from the log's),
+  // for `workflow list`. LoadConfig fills it.
+  std::vector<std::shared_ptr<const workflows::Definition>> candidates;
   // The directory of people (events::kDirectoryChain) as read; null without
   // a log. Its checks, when on, apply to commands and rule changes.
   std::shared_ptr<const Directory> directory;
@@ -209,6 +217,17 @@ Result<casegrid::v1::Event> PublishOrganisation(Engine& engine,
                                                 const casegrid::v1::Organisation& org,
                                                 const std::string& yaml, const std::string& file,
                                                 const RuleChange& change);
+
+// Records the configuration in force from the folder's files on the
+// definitions chain, as one ConfigurationAdopted event: every definition
+// version not yet published (as published, with its YAML), every calendar
+// year in force, and the organisation when none was published. From then on
+// LoadConfig puts in force only what the chain holds, and a file that
+// differs is a candidate until published (docs/workflows.md, "Adopting the
+// configuration"). It changes no rule in force, so one supervisor makes it,
+// the two-person rule aside. InvalidArgument (nothing written) when it was
+// adopted already or `change` is not a rule change CheckRuleChange allows.
+Result<casegrid::v1::Event> AdoptConfiguration(Engine& engine, const RuleChange& change);
 
 // New cases of `category` on `workflow_id` take `version` (0: the newest
 // again). Refused when that version does not exist. Returns the event.

@@ -301,6 +301,7 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kPasswordSet:
     case Event::kOrganisationPublished:
     case Event::kPersonalDataViewed:
+    case Event::kConfigurationAdopted:
       break;  // the log's own chains: no case view (projection.cc skips them)
   }
   return Status::Ok();

@@ -247,6 +247,9 @@ int RunWorkflowPublish(const GlobalOptions& g, const std::string& file,
                        const RuleChangeOptions& change);
 // `workflow proposals [--json]`: every rule-change proposal and its state.
 int RunWorkflowProposals(const GlobalOptions& g, bool json);
+// `workflow adopt`: the configuration in force from files recorded on the
+// log; its files are candidates from then on (engine::AdoptConfiguration).
+int RunWorkflowAdopt(const GlobalOptions& g, const RuleChangeOptions& change);
 // `workflow approve N --by USER --reason TEXT [--effective T]` and
 // `workflow withdraw N --by USER --reason TEXT` (engine::Approve,
 // engine::Withdraw). 0 done, 1 refused (nothing written), 2 could not run.

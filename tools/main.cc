@@ -486,6 +486,11 @@ int main(int argc, char** argv) {
   c_wf_withdraw->add_option("--by", change.by, "who withdraws it")->required();
   c_wf_withdraw->add_option("--reason", change.reason, "why")->required();
   c_wf_withdraw->callback([&] { rc = RunWorkflowWithdraw(g, proposal, change); });
+  auto* c_wf_adopt = c_workflow->add_subcommand(
+      "adopt", "record the configuration in force on the log; its files become candidates");
+  c_wf_adopt->add_option("--by", change.by, "the supervisor who adopts it")->required();
+  c_wf_adopt->add_option("--reason", change.reason, "why")->required();
+  c_wf_adopt->callback([&] { rc = RunWorkflowAdopt(g, change); });
 
   MigrateOptions migrate;
   auto* c_wf_migrate = c_workflow->add_subcommand(

@@ -45,25 +45,21 @@ namespace casegrid::tools {
 
 namespace {
 
-// Validates definition files against the configuration's organisation and
-// calendars, each calendar loaded (and so checked) once however many files
-// name it.
+Result<engine::Config> LoadDefinitions(const GlobalOptions& g);
+
+// Validates definition files against the organisation and calendars in
+// force (the log's when the data directory holds one: once adopted, the
+// folder's own files are candidates), each calendar loaded (and so checked)
+// once however many files name it.
 class FileValidator {
  public:
   Status Open(const GlobalOptions& g) {
-    const std::string config = ResolveConfigDir(g);
-    CASEGRID_ASSIGN_OR_RETURN(
-        org_, workflows::Organisation::Load(config + "/org/reference-district.yaml"));
-    options_.org = &*org_;
-    calendars_ = config + "/calendars";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(calendars_, ec)) {
-      return Status::NotFound("cannot list calendar directory " + calendars_);
-    }
+    CASEGRID_ASSIGN_OR_RETURN(config_, LoadDefinitions(g));
+    options_.org = config_->org.get();
     options_.find_calendar = [this](const std::string& id) {
       auto it = loaded_.find(id);
       if (it == loaded_.end()) {
-        it = loaded_.emplace(id, engine::BusinessCalendar::LoadDir(calendars_, id).status()).first;
+        it = loaded_.emplace(id, engine::LoadCalendarAsOfLog(*config_, id).status()).first;
       }
       return it->second;
     };
@@ -74,8 +70,7 @@ class FileValidator {
   }
 
  private:
-  std::optional<workflows::Organisation> org_;
-  std::string calendars_;
+  std::optional<engine::Config> config_;
   std::map<std::string, Status> loaded_;
   workflows::ValidateOptions options_;
 };
@@ -128,9 +123,16 @@ Result<engine::Config> LoadDefinitions(const GlobalOptions& g) {
 // A time to the second, for tables.
 std::string Seconds(int64_t micros) { return timeutil::FormatTimestamp(micros - micros % 1000000); }
 
+// The definitions in force, and the candidate files beside them (after
+// adoption) under versions the log does not hold: show, diff and graph
+// read both.
 Result<workflows::Registry> LoadRegistry(const GlobalOptions& g) {
   CASEGRID_ASSIGN_OR_RETURN(auto config, LoadDefinitions(g));
-  return *config.workflows;
+  workflows::Registry registry = *config.workflows;
+  for (const auto& candidate : config.candidates) {
+    if (!registry.Find(candidate->id(), candidate->version()).ok()) registry.Replace(candidate);
+  }
+  return registry;
 }
 
 Result<std::shared_ptr<const workflows::Definition>> FindDefinition(
@@ -151,6 +153,14 @@ int RunWorkflowList(const GlobalOptions& g) {
     std::printf("%-16s %7d  %-10s %6d %7d %9d  %-9s %s\n", p.id().c_str(), p.version(),
                 p.calendar().c_str(), p.states_size(), p.actions_size(), p.deadlines_size(),
                 published ? "published" : "file", p.title().c_str());
+  }
+  for (const auto& def : config->candidates) {
+    std::printf("candidate: %s v%d (%s) is not in force: casegrid workflow publish it\n",
+                def->id().c_str(), def->version(), def->source().c_str());
+  }
+  if (config->adopted) {
+    std::printf("adopted: only what the log holds is in force; the files of %s are candidates\n",
+                config->dir.c_str());
   }
   for (const auto& [key, version] : config->pins) {
     std::printf("pinned: new %s cases of category %s take v%d\n", key.first.c_str(),
@@ -292,6 +302,13 @@ void PrintRuleChange(const casegrid::v1::Event& e) {
       std::cout << "pinned: new " << p.workflow_id() << " cases of category " << p.category()
                 << " take v" << p.version() << " (event " << e.event_id() << ")\n";
     }
+  } else if (e.has_configuration_adopted()) {
+    const auto& a = e.configuration_adopted();
+    std::cout << "adopted the configuration as event " << e.event_id() << by << ":";
+    for (const auto& what : a.adopted()) std::cout << "\n  " << what;
+    std::cout << (a.adopted().empty() ? " all of it was on the log already" : "")
+              << "\nfrom now on only the log's rules are in force; a changed file is a candidate "
+                 "until published\n";
   } else if (e.has_rule_change_proposed()) {
     std::cout << "proposed as #" << e.case_seq() << " (event " << e.event_id() << ")" << by
               << ": nothing changes until another supervisor approves it with `casegrid "
@@ -632,6 +649,21 @@ int RunWorkflowPin(const GlobalOptions& g, const std::string& id, const std::str
     if (!event.status().IsInvalidArgument() && !event.status().IsNotFound())
       return Fail(event.status());
     std::cout << "not pinned: " << event.status().message() << "\n";
+    return 1;
+  }
+  PrintRuleChange(*event);
+  return 0;
+}
+
+int RunWorkflowAdopt(const GlobalOptions& g, const RuleChangeOptions& options) {
+  auto change = ToRuleChange(options);
+  if (!change.ok()) return Fail(change.status());
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  auto event = engine::AdoptConfiguration(*session->engine, *change);
+  if (!event.ok()) {
+    if (!event.status().IsInvalidArgument()) return Fail(event.status());
+    std::cout << "not adopted: " << event.status().message() << "\n";
     return 1;
   }
   PrintRuleChange(*event);

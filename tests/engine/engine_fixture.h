@@ -109,17 +109,25 @@ struct JournalRig : EngineRig {
   // Closes the engine and the journal and opens them again, the
   // configuration read from the shipped files and the log's own chains (a
   // restart).
-  void Reopen() {
+  // `config_dir`: another configuration folder than the shipped one.
+  void Reopen(const std::string& config_dir = SourcePath("workflows")) {
+    auto config = ReopenWith(config_dir);
+    REQUIRE_OK(config);
+  }
+  // As Reopen, but a configuration that does not load is returned, not
+  // required: the rig has no engine then.
+  Status ReopenWith(const std::string& config_dir) {
     engine.reset();
     log.reset();
     auto opened = events::OpenJournal(dir.Sub("journal"), {});
     REQUIRE_OK(opened);
     log = std::move(opened).value();
-    auto config = engine::LoadConfig(SourcePath("workflows"), log.get());
-    REQUIRE_OK(config);
+    auto config = engine::LoadConfig(config_dir, log.get());
+    if (!config.ok()) return config.status();
     auto started = engine::Engine::Open(log.get(), std::move(config).value(), &clock);
     REQUIRE_OK(started);
     engine = std::move(started).value();
+    return Status::Ok();
   }
 };
 

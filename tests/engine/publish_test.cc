@@ -5,7 +5,11 @@
 // the cases and in the audit.
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "engine/verify.h"
 #include "events/log.h"
@@ -283,4 +287,77 @@ TEST_CASE("a command whose event the log could not take is refused alone, before
   CHECK(rig.Events() == before + 1);
   // Half as much fits.
   CHECK(rig.Apply({urge(30000, 12)})[0].kind == engine::Answer::Kind::kAccepted);
+}
+
+TEST_CASE(
+    "adopted, only the log's rules are in force: a file added, changed or broken is a "
+    "candidate until published",
+    "[publish][adopt]") {
+  Rig rig;
+  REQUIRE(rig.Apply({Cmd("LS-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData())})
+              .at(0)
+              .kind == engine::Answer::Kind::kAccepted);
+  // A folder the operator changes afterwards: a new version, the organisation
+  // overwritten with garbage, a year of the calendar gone, a broken new one.
+  TempDir folder;
+  const std::string cfg = folder.Sub("workflows");
+  std::filesystem::copy(SourcePath("workflows"), cfg, std::filesystem::copy_options::recursive);
+  {
+    std::ifstream in(cfg + "/definitions/petition-125.yaml");
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = yaml.find("\nversion: 1\n");
+    REQUIRE(at != std::string::npos);
+    yaml.replace(at, 12, "\nversion: 2\n");
+    std::ofstream(cfg + "/definitions/petition-125-v2.yaml") << yaml;
+    std::ofstream(cfg + "/org/reference-district.yaml", std::ios::trunc) << "units: [\n";
+    std::filesystem::remove(cfg + "/calendars/cn-2026.yaml");
+    std::ofstream(cfg + "/calendars/cn-2028.yaml") << "calendar: [\n";  // a year not adopted
+  }
+  // Not adopted, the folder is the configuration: it does not load.
+  CHECK_FALSE(rig.ReopenWith(cfg).ok());
+  rig.Reopen();
+
+  auto adopted = engine::AdoptConfiguration(*rig.engine, RuleChangeBy("sup01", "go-live"));
+  REQUIRE_OK(adopted);
+  const auto& a = adopted->configuration_adopted();
+  CHECK(adopted->action() == "adopt");
+  CHECK(a.definitions_size() == 3);
+  CHECK(a.calendar_years_size() >= 3);
+  CHECK(a.has_organisation());
+  CHECK(std::count(a.adopted().begin(), a.adopted().end(), "workflow petition-125 v1") == 1);
+  CHECK(std::count(a.adopted().begin(), a.adopted().end(), "calendar cn-mainland 2026") == 1);
+  CHECK(rig.engine->config().adopted);
+  CHECK_THAT(
+      engine::AdoptConfiguration(*rig.engine, RuleChangeBy("sup01", "again")).status().message(),
+      Catch::Contains("adopted already"));
+  CHECK_FALSE(engine::AdoptConfiguration(*rig.engine, RuleChangeBy("", "no one")).ok());
+
+  // Restarted on the changed folder: the log's rules, the file a candidate.
+  REQUIRE_OK(rig.ReopenWith(cfg));
+  const engine::Config& config = rig.engine->config();
+  CHECK(config.adopted);
+  REQUIRE(config.candidates.size() == 1);
+  CHECK(config.candidates[0]->version() == 2);
+  CHECK((*config.workflows->Latest("petition-125"))->version() == 1);
+  CHECK(config.org->FindUnit(kStation) != nullptr);
+  const auto* calendar = config.CalendarFor(**config.workflows->Latest("petition-125"));
+  REQUIRE(calendar != nullptr);
+  CHECK(calendar->Covers(timeutil::DaysFromCivil(2026, 10, 1)));
+  CHECK_FALSE(calendar->IsWorkingDay(timeutil::DaysFromCivil(2026, 10, 1)));  // National Day
+  auto answers =
+      rig.Apply({Cmd("LS-2", "intake", kWindow, "2026-09-02T09:00:00+08:00", IntakeData())});
+  REQUIRE(answers.at(0).kind == engine::Answer::Kind::kAccepted);
+  CHECK(VersionOf(rig, "LS-2") == 1);
+
+  // Published, the candidate is in force, and no candidate any more.
+  auto v2 = workflows::Definition::Load(cfg + "/definitions/petition-125-v2.yaml");
+  REQUIRE_OK(v2);
+  REQUIRE_OK(engine::Publish(*rig.engine, (*v2)->proto(), (*v2)->yaml(), "petition-125-v2.yaml",
+                             RuleChangeBy("sup01", "the new version")));
+  REQUIRE_OK(rig.ReopenWith(cfg));
+  CHECK(rig.engine->config().candidates.empty());
+  CHECK((*rig.engine->config().workflows->Latest("petition-125"))->version() == 2);
+  auto report = engine::VerifyLog(*rig.log, {});
+  REQUIRE_OK(report);
+  CHECK(report->first_problem.ok());
 }

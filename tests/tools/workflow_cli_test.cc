@@ -372,3 +372,46 @@ TEST_CASE("publish flags open cases of every older version that the new one woul
   CHECK(v3_out.status == 1);
   CHECK(v3_out.out == StrandedSigned("h3.yaml", 3));
 }
+
+TEST_CASE("casegrid workflow adopt records the rules in force; a file added after is a candidate",
+          "[workflows][cli][adopt]") {
+  test::TempDir dir;
+  const std::string cfg = dir.Sub("workflows");
+  std::filesystem::copy(test::SourcePath("workflows"), cfg,
+                        std::filesystem::copy_options::recursive);
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("data"), "--config", cfg});
+    return test::RunProcess(args, dir.path(), test::Environment({"CASEGRID_CONFIG"}));
+  };
+  Output o = run({"workflow", "adopt", "--by", "sup01"});
+  CHECK(o.status != 0);  // --reason is required
+  o = run({"workflow", "adopt", "--by", "sup01", "--reason", "go-live"});
+  INFO(test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(test::Contains(o.out, "adopted the configuration as event casegrid:workflows/1 by sup01:"));
+  CHECK(test::Contains(o.out, "\n  workflow hotline-12345 v1\n"));
+  CHECK(test::Contains(o.out, "\n  organisation (382 units, 2532 grid cells)\n"));
+  o = run({"workflow", "adopt", "--by", "sup01", "--reason", "again"});
+  CHECK(o.status == 1);
+  CHECK(test::Contains(o.out, "not adopted: the configuration is adopted already"));
+
+  // A v2 dropped into the folder is not in force.
+  std::string v2 = test::ReadFile(cfg + "/definitions/hotline-12345.yaml");
+  v2.replace(v2.find("version: 1\n"), 11, "version: 2\n");
+  test::WriteFile(cfg + "/definitions/hotline-12345-v2.yaml", v2);
+  o = run({"workflow", "list"});
+  CHECK(test::Contains(o.out, "candidate: hotline-12345 v2 (" + cfg +
+                                  "/definitions/hotline-12345-v2.yaml) is not in force"));
+  CHECK(test::Contains(o.out, "adopted: only what the log holds is in force"));
+  o = run({"act", "H-1", "intake", "--workflow", "hotline-12345", "--by", "h1:hotline:371302",
+           "--data", R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})"});
+  CHECK(o.status == 0);
+  o = run({"case", "show", "H-1"});
+  CHECK(test::Contains(o.out, "hotline-12345 v1"));
+  // Published, it is.
+  o = run({"workflow", "publish", cfg + "/definitions/hotline-12345-v2.yaml", "--by", "sup01",
+           "--reason", "v2"});
+  CHECK(o.status == 0);
+  CHECK(!test::Contains(run({"workflow", "list"}).out, "candidate:"));
+  CHECK(run({"verify"}).status == 0);
+}
