@@ -791,3 +791,34 @@ TEST_CASE("reads are scoped by what a reader's grants reach, and reads of person
   CHECK(Contains(cli.Run({"case", "show", "LS-1", "--by", "s1"}).out, "13912345678"));
   CHECK(cli.Run({"replay", "casegrid:access"}).out.size() > before);
 }
+
+TEST_CASE("the README's walk-through: a user created, a token issued, a case read, erased",
+          "[cli][directory][readme]") {
+  // The lines of README.md under "People, rights and erasure", run as written.
+  const std::string readme = casegrid::test::ReadFile(casegrid::test::SourcePath("README.md"));
+  const size_t from = readme.find("People, rights and erasure");
+  REQUIRE(from != std::string::npos);
+  std::string script = std::string("c=") + CASEGRID_BINARY + "\n";
+  size_t at = readme.find("\n\n", from) + 2;
+  while (readme.compare(at, 4, "    ") == 0) {
+    const size_t end = readme.find('\n', at);
+    script += readme.substr(at + 4, end - at - 4) + "\n";
+    at = end + 1;
+  }
+  REQUIRE(Contains(script, "erase LS-1"));
+  casegrid::test::TempDir dir;
+  const Output o = casegrid::test::RunProcess(
+      {"bash", "-c", script}, dir.path(),
+      casegrid::test::Environment({"CASEGRID_CONFIG", "CASEGRID_LOG", "CASEGRID_BROKERS"}));
+  INFO(script << casegrid::test::Describe(o));
+  CHECK(o.status == 0);  // its last line, verify
+  CHECK(!Contains(o.err, "casegrid: "));
+  CHECK(Contains(o.out, "adopted the configuration as event casegrid:workflows/1"));
+  CHECK(Contains(o.out, "checks on: "));
+  CHECK(Contains(o.out, "petitioner   Li  phone 13912345678"));  // read by zhang.wei's token
+  CHECK(Contains(o.out, "zhang.wei (reader)  personal_data_viewed"));
+  CHECK(Contains(o.out, "erased case LS-1 as event LS-1/5 by admin1"));
+  CHECK(Contains(o.out, "summary      [erased]"));
+  CHECK(!Contains(o.out, "people-demo/"));  // grep found the phone number nowhere
+  CHECK(Contains(o.out, "1 erased cases' are gone"));
+}
