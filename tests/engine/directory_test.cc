@@ -436,7 +436,7 @@ TEST_CASE("a password is kept as an argon2id verifier and signs its user in, nob
 namespace casegrid::test {
 
 TEST_CASE(
-    "a read scope reaches a grant's unit and the units below it; auditors and the district "
+    "a read scope reaches a grant's unit and the units below it, and auditors and the district "
     "centre every case",
     "[engine][directory][access]") {
   CheckedRig rig;

@@ -499,7 +499,7 @@ TEST_CASE("the signing key DATA/signing-key.pem is created mode 0600", "[audit]"
 }
 
 TEST_CASE(
-    "after a key rotation checkpoint signs the head with the new key; exporting a key "
+    "after a key rotation checkpoint signs the head with the new key, and exporting a key "
     "signs nothing",
     "[audit]") {
   Audit a;

@@ -109,7 +109,7 @@ Output Require(const Output& o, const std::string& what) {
 }  // namespace
 
 TEST_CASE(
-    "on Kafka, checkpoint signs each partition's tree; verify, prove and the offline "
+    "on Kafka, checkpoint signs each partition's tree, and verify, prove and the offline "
     "verifier check it, and a later log still extends it",
     "[kafka][audit]") {
   KafkaTarget target(kPartitions);

@@ -373,8 +373,9 @@ TEST_CASE("publish flags open cases of every older version that the new one woul
   CHECK(v3_out.out == StrandedSigned("h3.yaml", 3));
 }
 
-TEST_CASE("casegrid workflow adopt records the rules in force; a file added after is a candidate",
-          "[workflows][cli][adopt]") {
+TEST_CASE(
+    "casegrid workflow adopt records the rules in force, and a file added after is a candidate",
+    "[workflows][cli][adopt]") {
   test::TempDir dir;
   const std::string cfg = dir.Sub("workflows");
   std::filesystem::copy(test::SourcePath("workflows"), cfg,
