@@ -260,6 +260,7 @@ int main(int argc, char** argv) {
   auto* c_audit = app.add_subcommand("audit", "every event by one actor");
   c_audit->add_option("--actor", audit_actor, "actor user")->required();
   c_audit->add_flag("--json", audit_json);
+  c_audit->add_option("--by", g.reader, reader_help);
   c_audit->callback([&] { rc = RunAudit(g, audit_actor, audit_json); });
 
   auto* c_proj = app.add_subcommand("projections", "read model maintenance");

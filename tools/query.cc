@@ -2,10 +2,12 @@
 // queries (docs/queries.md). Each brings the read models up to the log first.
 #include <functional>
 #include <iostream>
+#include <map>
 #include <vector>
 
 #include "base/time.h"
 #include "engine/access.h"
+#include "events/log.h"
 #include "events/personal.h"
 #include "tools/commands.h"
 
@@ -196,8 +198,30 @@ int RunStats(const GlobalOptions& g, const std::string& from_text, const std::st
 
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json) {
   return RunQuery(g, View{}, [&](Session& s, int64_t) {
+    auto scope = ReaderScope(g, *s.engine);
+    if (!scope.ok()) return Fail(scope.status());
     auto entries = s.models->Audit(actor);
     if (!entries.ok()) return Fail(entries.status());
+    // A reader sees the actions on the cases their grants reach, and on the
+    // log's own chains only when they reach every case.
+    std::map<std::string, bool, std::less<>> seen;
+    Status failed;
+    std::erase_if(*entries, [&](const projections::AuditEntry& e) {
+      auto it = seen.find(e.case_id);
+      if (it == seen.end()) {
+        bool sees = false;
+        if (events::IsReservedCaseId(e.case_id)) {
+          sees = scope->CheckSeesChains(e.case_id).ok();
+        } else if (auto facts = s.engine->CaseState(e.case_id); facts.ok()) {
+          sees = scope->Sees(*facts);
+        } else if (failed.ok()) {
+          failed = facts.status();
+        }
+        it = seen.emplace(e.case_id, sees).first;
+      }
+      return !it->second;
+    });
+    if (!failed.ok()) return Fail(failed);
     std::cout << projections::FormatAudit(actor, *entries, json);
     return 0;
   });

@@ -743,6 +743,11 @@ TEST_CASE("reads are scoped by what a reader's grants reach, and reads of person
   const std::string later = "2027-06-01T00:00:00+08:00";
   CHECK(Contains(cli.Run({"overdue", "--at", later, "--by", "t1"}).out, "LS-1"));
   CHECK(!Contains(cli.Run({"overdue", "--at", later, "--by", "t2"}).out, "LS-1"));
+  // An actor's trail shows only the cases the reader reaches.
+  CHECK(Contains(cli.Run({"audit", "--actor", "c01", "--by", "t1"}).out, "LS-1"));
+  o = cli.Run({"audit", "--actor", "c01", "--by", "t2"});
+  CHECK(o.status == 0);
+  CHECK(!Contains(o.out, "LS-1"));
   // Replay and export as the same rules say.
   o = cli.Run({"replay", "LS-1", "--by", "sup"});
   CHECK(o.status == 0);
