@@ -507,6 +507,11 @@ std::string FormatAudit(std::string_view actor_user, const std::vector<AuditEntr
       a["role"] = e.role;
       a["unit"] = e.unit;
       a["state"] = e.state;
+      if (e.detailed) {
+        a["recorded"] = JsonTime(e.recorded_micros);
+        a["os_account"] = e.os_account;
+        a["content"] = e.content;
+      }
       list.push_back(std::move(a));
     }
     j["events"] = std::move(list);
@@ -515,11 +520,22 @@ std::string FormatAudit(std::string_view actor_user, const std::vector<AuditEntr
   std::string out = "audit of " + std::string(actor_user) + ": " + std::to_string(entries.size()) +
                     " event" + (entries.size() == 1 ? "" : "s") + "\n";
   if (entries.empty()) return out;
-  Table t({"SEQ", "OCCURRED", "CASE", "#", "ACTION", "ROLE", "UNIT", "STATE"},
-          {true, false, false, true});
+  const bool detailed = entries.front().detailed;
+  std::vector<std::string> header = {"SEQ",    "OCCURRED", "CASE", "#",
+                                     "ACTION", "ROLE",     "UNIT", "STATE"};
+  if (detailed) header.insert(header.end(), {"RECORDED", "CONTENT"});
+  Table t(header, {true, false, false, true});
   for (const AuditEntry& e : entries) {
-    t.Row({std::to_string(e.global_seq), Time(e.occurred_micros), e.case_id,
-           std::to_string(e.case_seq), Or(e.action), Or(e.role), Or(e.unit), Or(e.state)});
+    std::vector<std::string> row = {std::to_string(e.global_seq),
+                                    Time(e.occurred_micros),
+                                    e.case_id,
+                                    std::to_string(e.case_seq),
+                                    Or(e.action),
+                                    Or(e.role),
+                                    Or(e.unit),
+                                    Or(e.state)};
+    if (detailed) row.insert(row.end(), {Time(e.recorded_micros), Or(Abbreviated(e.content, 80))});
+    t.Row(row);
   }
   return out + t.Render();
 }

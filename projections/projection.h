@@ -130,6 +130,13 @@ struct AuditEntry {
   std::string role;
   std::string unit;
   std::string state;
+  // From the event itself, when the caller read it from the log (`casegrid
+  // audit` does): when it was recorded, the login that typed it, and what it
+  // says ("summary: ...; petitioner.name: ..."). detailed is false otherwise.
+  bool detailed = false;
+  int64_t recorded_micros = 0;
+  std::string os_account;
+  std::string content;
 };
 
 using Progress = std::function<void(uint64_t done, uint64_t total)>;

@@ -205,7 +205,10 @@ int main(int argc, char** argv) {
       app.add_subcommand("replay", "print a case's events in order, checking each hash");
   c_replay->add_option("case", replay_case, "case id")->required();
   c_replay->add_option("--by", g.reader, reader_help);
-  c_replay->callback([&] { rc = RunReplay(g, replay_case); });
+  bool replay_json = false;
+  c_replay->add_flag("--json", replay_json,
+                     "one JSON document: each event's times, content, hashes");
+  c_replay->callback([&] { rc = RunReplay(g, replay_case, replay_json); });
 
   auto* c_case = app.add_subcommand("case", "case read model");
   c_case->require_subcommand(1);

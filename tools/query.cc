@@ -1,5 +1,6 @@
 // casegrid case show / inbox / overdue / stats / audit: the read models'
 // queries (docs/queries.md). Each brings the read models up to the log first.
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -93,6 +94,47 @@ int RunQuery(const GlobalOptions& g, const View& view,
   session->models = std::move(models).value();
   if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
   return body(*session, moment);
+}
+
+// Fills `entry`'s details from its event on `log` (Log::Scan at its
+// position); its personal values opened where `scope` sees them (the case
+// then goes to *viewed), "[withheld]" elsewhere.
+Status Detail(events::Log& log, const events::KeyStore* keys, const engine::ReadScope& scope,
+              engine::Engine& engine, projections::AuditEntry* entry,
+              std::vector<std::string>* viewed) {
+  casegrid::v1::Event e;
+  Status failed = Status::NotFound("no event at " + log.DescribePosition(entry->global_seq));
+  const uint64_t offset = events::PositionOffset(entry->global_seq);
+  CASEGRID_RETURN_IF_ERROR(log.Scan(events::PositionPartition(entry->global_seq), offset,
+                                    offset + 1, 1,
+                                    [&](uint64_t, std::string_view record) {
+                                      failed = events::OpenRecord(record, nullptr, &e);
+                                      return false;
+                                    })
+                               .status());
+  CASEGRID_RETURN_IF_ERROR(failed);
+  if (e.case_id() != entry->case_id || e.case_seq() != entry->case_seq) {
+    return Status::Corruption("the audit entry at " + log.DescribePosition(entry->global_seq) +
+                              " names " + entry->case_id + "/" + std::to_string(entry->case_seq) +
+                              ", the log holds " + e.event_id() +
+                              " there: run casegrid projections rebuild");
+  }
+  bool personal = true;
+  if (!events::IsReservedCaseId(e.case_id())) {
+    CASEGRID_ASSIGN_OR_RETURN(const casegrid::v1::CaseState facts, engine.CaseState(e.case_id()));
+    personal = scope.SeesPersonal(facts);
+    if (personal && facts.erased_micros() == 0 &&
+        (e.has_personal() || events::HasPersonalValues(e))) {
+      viewed->push_back(e.case_id());
+    }
+  }
+  events::OpenPersonalEvent(&e, personal ? keys : nullptr);
+  if (!personal) events::ReplacePersonal(&e, engine::kWithheld);
+  entry->detailed = true;
+  entry->recorded_micros = e.recorded_micros();
+  entry->os_account = e.os_account();
+  entry->content = EventContent(e);
+  return Status::Ok();
 }
 
 Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
@@ -222,6 +264,20 @@ int RunAudit(const GlobalOptions& g, const std::string& actor, bool json) {
       return !it->second;
     });
     if (!failed.ok()) return Fail(failed);
+    // Each event read back from the log: when it was recorded, who typed
+    // it, what it says (personal values as the reader may see them).
+    std::vector<std::string> viewed;
+    for (projections::AuditEntry& a : *entries) {
+      if (Status r = Detail(*s.log, s.keys.get(), *scope, *s.engine, &a, &viewed); !r.ok()) {
+        return Fail(r);
+      }
+    }
+    std::sort(viewed.begin(), viewed.end());
+    viewed.erase(std::unique(viewed.begin(), viewed.end()), viewed.end());
+    if (Status r = engine::RecordPersonalRead(*s.engine, *scope, "audit --actor " + actor, viewed);
+        !r.ok()) {
+      return Fail(r);
+    }
     std::cout << projections::FormatAudit(actor, *entries, json);
     return 0;
   });

@@ -6,6 +6,8 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <nlohmann/json.hpp>
+
 #include "base/codec.h"
 #include "base/text.h"
 #include "base/time.h"
@@ -318,9 +320,48 @@ std::string EventContent(const casegrid::v1::Event& e) {
   return said;
 }
 
+namespace {
+
+// One event of `replay --json`: who, when (occurred and recorded), what it
+// says (its payload in protobuf JSON, personal values as shown), the state
+// after it and its hashes.
+nlohmann::json ReplayJson(const casegrid::v1::Event& e, const casegrid::v1::CaseState& state) {
+  nlohmann::json j;
+  j["seq"] = e.case_seq();
+  j["event_id"] = e.event_id();
+  j["occurred"] = timeutil::FormatTimestamp(e.occurred_micros());
+  j["recorded"] = timeutil::FormatTimestamp(e.recorded_micros());
+  j["backdated"] = engine::IsBackdated(e);
+  j["actor"] = {{"user", e.actor().user()}, {"role", e.actor().role()}, {"unit", e.actor().unit()}};
+  j["os_account"] = e.os_account();
+  j["action"] = e.action();
+  j["event"] = std::string(engine::PayloadName(e));
+  nlohmann::json content = nlohmann::json::object();
+  const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
+  if (const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload)) {
+    std::string text;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    if (google::protobuf::util::MessageToJsonString(e.GetReflection()->GetMessage(e, f), &text,
+                                                    options)
+            .ok()) {
+      content = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    }
+  }
+  j["content"] = std::move(content);
+  j["state"] = state.state();
+  j["unit"] = state.unit();
+  j["hash"] = codec::Hex(e.hash());
+  j["prev_hash"] = codec::Hex(e.prev_hash());
+  return j;
+}
+
+}  // namespace
+
 int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys,
-                bool withhold) {
-  std::cout << "replay of case " << case_id << " (every hash checked)\n";
+                bool withhold, bool json) {
+  if (!json) std::cout << "replay of case " << case_id << " (every hash checked)\n";
+  nlohmann::json shown_events = nlohmann::json::array();
   casegrid::v1::Event opened;
   Status s = engine::ReplayCase(
       log, case_id, [&](const casegrid::v1::Event& sealed, const casegrid::v1::CaseState& state) {
@@ -338,6 +379,10 @@ int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyS
           shown = &opened;
         }
         const casegrid::v1::Event& e = *shown;
+        if (json) {
+          shown_events.push_back(ReplayJson(e, state));
+          return;
+        }
         std::string detail(engine::PayloadName(e));
         if (e.has_deadline_set()) {
           detail += " " + e.deadline_set().name() + " due " +
@@ -385,14 +430,19 @@ int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyS
         }
         std::cout << "      " << (said.empty() ? "" : said + "; ") << when << "\n";
       });
-  if (!s.ok()) {
+  if (json) {
+    nlohmann::json out = {{"case", case_id}, {"hashes_checked", s.ok()}};
+    if (!s.ok()) out["stopped"] = s.message();
+    out["events"] = std::move(shown_events);
+    std::cout << out.dump(2) << "\n";
+  } else if (!s.ok()) {
     std::cout << "replay stopped: " << s.message() << "\n";
-    return s.IsNotFound() ? 2 : 1;
   }
+  if (!s.ok()) return s.IsNotFound() ? 2 : 1;
   return 0;
 }
 
-int RunReplay(const GlobalOptions& g, const std::string& case_id) {
+int RunReplay(const GlobalOptions& g, const std::string& case_id, bool json) {
   if (Status s = text::CheckIdentifier("case", case_id); !s.ok()) return Fail(s);
   auto log = OpenLogForReading(g);
   if (!log.ok()) return Fail(log.status());
@@ -401,7 +451,7 @@ int RunReplay(const GlobalOptions& g, const std::string& case_id) {
   if (!*scoped) {  // the data directory's owner, the checks off: as it is
     auto keys = OpenKeyStore(g, /*create=*/false);
     if (!keys.ok()) return Fail(keys.status());
-    return PrintReplay(**log, case_id, keys->get());
+    return PrintReplay(**log, case_id, keys->get(), false, json);
   }
   log->reset();  // the session opens the log again, for the record
   auto session = OpenSession(g, Env::Default(), /*check_models=*/false);
@@ -426,7 +476,7 @@ int RunReplay(const GlobalOptions& g, const std::string& case_id) {
       return Fail(r);
     }
   }
-  return PrintReplay(*session->log, case_id, session->keys.get(), withhold);
+  return PrintReplay(*session->log, case_id, session->keys.get(), withhold, json);
 }
 
 }  // namespace casegrid::tools

@@ -582,6 +582,14 @@ TEST_CASE(
   CHECK(Contains(o.err, "--as-of"));
   // replay marks it.
   CHECK(Contains(cli.Run({"replay", "LS-2"}).out, "BACKDATED: recorded "));
+  // replay --json: both times, the mark, what it says, the hashes.
+  o = cli.Run({"replay", "LS-2", "--json"});
+  CHECK(o.status == 0);
+  CHECK(Contains(o.out, R"("backdated": true)"));
+  CHECK(Contains(o.out, R"("occurred": "2026-07-01T10:00:00+08:00")"));
+  CHECK(Contains(o.out, R"("hashes_checked": true)"));
+  CHECK(Contains(o.out, R"("summary": "s")"));
+  CHECK(Contains(o.out, R"("prev_hash": ")"));
   // So does case show: how many, and the latest.
   o = cli.Run({"case", "show", "LS-2"});
   CHECK(Contains(o.out, "BACKDATED"));
@@ -748,10 +756,20 @@ TEST_CASE("reads are scoped by what a reader's grants reach, and reads of person
   o = cli.Run({"audit", "--actor", "c01", "--by", "t2"});
   CHECK(o.status == 0);
   CHECK(!Contains(o.out, "LS-1"));
+  // With what each event says and when it was recorded, as the reader may see it.
+  o = cli.Run({"audit", "--actor", "w01", "--by", "t1", "--json"});
+  CHECK(Contains(o.out, "summary: Wages unpaid since May"));
+  CHECK(Contains(o.out, R"("recorded": ")"));
+  o = cli.Run({"audit", "--actor", "w01", "--by", "sup", "--json"});
+  CHECK(Contains(o.out, "summary: [withheld]"));
+  CHECK(!Contains(o.out, "Wages"));
   // Replay and export as the same rules say.
   o = cli.Run({"replay", "LS-1", "--by", "sup"});
   CHECK(o.status == 0);
   CHECK(Contains(o.out, "summary: [withheld]"));
+  o = cli.Run({"replay", "LS-1", "--by", "sup", "--json"});
+  CHECK(Contains(o.out, R"("summary": "[withheld]")"));
+  CHECK(!Contains(o.out, "13912345678"));
   CHECK(!Contains(o.out, "13912345678"));
   CHECK(cli.Run({"replay", "LS-1", "--by", "t2"}).status == 2);
   CHECK(cli.Run({"export", "LS-1", "--by", "t2"}).status == 2);
@@ -781,6 +799,7 @@ TEST_CASE("reads are scoped by what a reader's grants reach, and reads of person
   CHECK(Contains(o.out, "query: case show LS-1; case_ids: LS-1"));
   CHECK(Contains(o.out, "query: inbox 371302-001-001; case_ids: LS-1"));
   CHECK(Contains(o.out, "query: export --from 2000-01-01 --to 2099-12-31; case_ids: LS-1"));
+  CHECK(Contains(o.out, "query: audit --actor w01; case_ids: LS-1"));
   CHECK(!Contains(o.out, "sup (reader)"));
   CHECK(!Contains(o.out, "t2 (reader)"));
   CHECK(!Contains(o.out, "ghost"));
