@@ -104,9 +104,12 @@ Status Detail(events::Log& log, const events::KeyStore* keys, const engine::Read
               std::vector<std::string>* viewed) {
   casegrid::v1::Event e;
   Status failed = Status::NotFound("no event at " + log.DescribePosition(entry->global_seq));
+  const int32_t partition = events::PositionPartition(entry->global_seq);
   const uint64_t offset = events::PositionOffset(entry->global_seq);
-  CASEGRID_RETURN_IF_ERROR(log.Scan(events::PositionPartition(entry->global_seq), offset,
-                                    offset + 1, 1,
+  // To the partition's end, not offset + 1: on Kafka a record's batch is
+  // known committed only by the marker after it.
+  CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, log.PartitionEnd(partition));
+  CASEGRID_RETURN_IF_ERROR(log.Scan(partition, offset, end, 1,
                                     [&](uint64_t, std::string_view record) {
                                       failed = events::OpenRecord(record, nullptr, &e);
                                       return false;

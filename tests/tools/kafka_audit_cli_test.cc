@@ -118,6 +118,14 @@ TEST_CASE(
   casegrid::test::WriteFile(a.Path("f1.ndjson"), Intakes(1, 6));
   casegrid::test::WriteFile(a.Path("f2.ndjson"), Intakes(7, 12));
   Require(a.Run("data", prefix, {"submit", "--file", "f1.ndjson", "--quiet"}), "submit f1");
+  {
+    // An actor's trail reads each event back from its partition and offset
+    // (a transaction's records are known committed by the marker after them).
+    const Output o = Require(a.Run("data", prefix, {"audit", "--actor", "w01", "--json"}), "audit");
+    CHECK(Count(o.out, R"("recorded": ")") == 12);
+    for (int n = 1; n <= 6; ++n)
+      CHECK(Contains(o.out, "summary: wages unpaid " + std::to_string(n)));
+  }
 
   Require(a.Run("data", prefix, {"checkpoint", "-o", "cp.txt"}), "checkpoint");
   const std::string notes = casegrid::test::ReadFile(a.Path("cp.txt"));
