@@ -123,6 +123,10 @@ TEST_CASE(
     // (a transaction's records are known committed by the marker after them).
     const Output o = Require(a.Run("data", prefix, {"audit", "--actor", "w01", "--json"}), "audit");
     CHECK(Count(o.out, R"("recorded": ")") == 12);
+    // A position is the journal's: on Kafka --as-of takes a time.
+    const Output as_of = a.Run("data", prefix, {"stats", "--as-of", "3"});
+    CHECK(as_of.status == 2);
+    CHECK(Contains(as_of.err, "--as-of: a position is the journal's"));
     for (int n = 1; n <= 6; ++n)
       CHECK(Contains(o.out, "summary: wages unpaid " + std::to_string(n)));
   }
