@@ -38,8 +38,8 @@ Result<ReadScope> ReadScope::Of(const Directory& directory,
   s.reader_ = u->id;
   s.org_ = std::move(org);
   const std::string district = s.org_ ? s.org_->district_centre().code() : std::string();
+  s.grants_ = DescribeGrants(u->grants);
   for (const Grant& g : u->grants) {
-    s.grants_.push_back(g);
     const bool personal = SeesPersonalAsRole(g.role);
     if (g.role == "auditor" || g.unit == district) {
       s.all_ = true;
@@ -72,24 +72,17 @@ bool ReadScope::SeesPersonal(const casegrid::v1::CaseState& facts) const {
 bool ReadScope::SeesUnit(std::string_view unit) const { return Covers(unit, false); }
 bool ReadScope::SeesPersonalOfUnit(std::string_view unit) const { return Covers(unit, true); }
 
-std::string ReadScope::Grants() const {
-  if (grants_.empty()) return "none";
-  std::string held;
-  for (const Grant& g : grants_) held += (held.empty() ? "" : ", ") + g.role + " in " + g.unit;
-  return held;
-}
-
 Status ReadScope::CheckSees(const casegrid::v1::CaseState& facts) const {
   if (Sees(facts)) return Status::Ok();
   return Status::InvalidArgument("case " + facts.case_id() + ": not within what " + reader_ +
-                                 " may read (grants: " + Grants() +
+                                 " may read (grants: " + grants_ +
                                  "; a grant reaches its unit and the units below it)");
 }
 
 Status ReadScope::CheckSeesUnit(std::string_view unit) const {
   if (SeesUnit(unit)) return Status::Ok();
   return Status::InvalidArgument("unit " + std::string(unit) + ": not within what " + reader_ +
-                                 " may read (grants: " + Grants() +
+                                 " may read (grants: " + grants_ +
                                  "; a grant reaches its unit and the units below it)");
 }
 
@@ -97,7 +90,7 @@ Status ReadScope::CheckSeesChains(std::string_view chain) const {
   if (all_) return Status::Ok();
   return Status::InvalidArgument(std::string(chain) + ": read by those whose grants reach every " +
                                  "case (auditor, or a grant in the district centre); " + reader_ +
-                                 " holds: " + Grants());
+                                 " holds: " + grants_);
 }
 
 Status RecordPersonalRead(Engine& engine, const ReadScope& scope, std::string_view query,

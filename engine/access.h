@@ -74,13 +74,12 @@ class ReadScope {
     bool personal = false;
   };
   bool Covers(std::string_view code, bool personal) const;
-  std::string Grants() const;
 
   bool owner_ = false;
   std::string reader_;
   bool all_ = false, all_personal_ = false;
-  std::vector<Reach> reach_;
-  std::vector<Grant> grants_;
+  std::vector<Reach> reach_;     // each grant's unit, and whether its role opens personal values
+  std::string grants_ = "none";  // DescribeGrants, for refusals
   std::shared_ptr<const workflows::Organisation> org_;
 };
 

@@ -200,16 +200,12 @@ Status Directory::Fold(const Event& e) {
   }
 }
 
-namespace {
-
-std::string GrantsHeld(const DirectoryUser& u) {
-  if (u.grants.empty()) return "none";
+std::string DescribeGrants(const std::set<Grant>& grants) {
+  if (grants.empty()) return "none";
   std::string held;
-  for (const auto& g : u.grants) held += (held.empty() ? "" : ", ") + g.role + " in " + g.unit;
+  for (const auto& g : grants) held += (held.empty() ? "" : ", ") + g.role + " in " + g.unit;
   return held;
 }
-
-}  // namespace
 
 Status Directory::CheckActor(const casegrid::v1::Actor& actor) const {
   if (!enforced_) return Status::Ok();
@@ -221,7 +217,7 @@ Status Directory::CheckActor(const casegrid::v1::Actor& actor) const {
   if (u->grants.count(Grant{actor.role(), actor.unit()}) == 0) {
     return Bad("actor: " + actor.user() + " holds no grant of role " + actor.role() + " in " +
                (actor.unit().empty() ? "no unit" : "unit " + actor.unit()) +
-               " (holds: " + GrantsHeld(*u) + ")");
+               " (holds: " + DescribeGrants(u->grants) + ")");
   }
   return Status::Ok();
 }
@@ -238,7 +234,7 @@ Status Directory::CheckHolds(std::string_view user, std::string_view role,
     if (g.role == role) return Status::Ok();
   }
   return Bad("--by: " + std::string(what) + " needs the role " + std::string(role) + "; " +
-             std::string(user) + " holds: " + GrantsHeld(*u));
+             std::string(user) + " holds: " + DescribeGrants(u->grants));
 }
 
 const DirectoryUser* Directory::FindUser(std::string_view id) const {

@@ -47,6 +47,9 @@ struct DirectoryUser {
   std::string password_verifier;  // argon2id (PasswordSet); empty: no password
 };
 
+// "ROLE in UNIT, ..." (or "none"): the grants a refusal names.
+std::string DescribeGrants(const std::set<Grant>& grants);
+
 struct DirectoryToken {
   std::string id, user, label;
   std::string secret_sha256;  // 32 bytes
