@@ -159,7 +159,7 @@ Result<E2E> RunOnJournal(const std::string& dir, const engine::Config& config, u
   jo.initial_map_bytes = size_t{1} << 30;
   CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(dir, jo));
   // Personal fields sealed, as a data directory's sessions seal them.
-  CASEGRID_ASSIGN_OR_RETURN(auto keys, events::KeyStore::Open(dir + "/personal.keys", true));
+  CASEGRID_ASSIGN_OR_RETURN(auto keys, events::OpenKeyFile(dir + "/personal.keys", true));
   return RunEndToEnd(*log, config, cases, batch, sample_rss, keys.get());
 }
 
@@ -319,7 +319,7 @@ Status Run(const Options& o, const engine::Config& config) {
   auto log = events::OpenJournal(root + "/e2e-sync", jo);
   if (!log.ok()) return log.status();
   step("projection rebuild");
-  auto keys = events::KeyStore::Open(root + "/e2e-sync/personal.keys", false);
+  auto keys = events::OpenKeyFile(root + "/e2e-sync/personal.keys", false);
   if (!keys.ok()) return keys.status();
   projections::Options po;
   po.keys = keys->get();  // views opened and sealed again, as a session's

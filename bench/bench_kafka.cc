@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/harness.h"
+#include "events/kafka_keys.h"
 #include "events/kafka_log.h"
 #include "events/kafka_mock.h"
 #include "projections/projection.h"
@@ -85,6 +86,7 @@ Status RunKafkaBench(const Options& o, const engine::Config& config, const std::
          {events::EventsTopic(prefix), events::EventsTopic(prefix + "-raw")}) {
       if (Status s = mock->CreateTopic(t, partitions, 3); !s.ok()) return s;
     }
+    if (Status s = mock->CreateTopic(events::KeysTopic(prefix), 1, 3); !s.ok()) return s;
   }
   events::KafkaOptions ko;
   ko.brokers = brokers;
@@ -102,7 +104,16 @@ Status RunKafkaBench(const Options& o, const engine::Config& config, const std::
   {
     auto log = events::OpenKafkaLog(ko);
     if (!log.ok()) return log.status();
-    auto run = RunEndToEnd(**log, config, o.cases, o.batch, false);
+    // Personal fields sealed with keys from the keys topic, as the workers
+    // and data directories on Kafka seal them.
+    events::KafkaKeyOptions kko;
+    kko.brokers = brokers;
+    kko.topic_prefix = prefix;
+    kko.timeout_ms = kTimeoutMs;
+    kko.kek_path = root + "/keys.kek";
+    auto keys = events::OpenKafkaKeyStore(kko, true);
+    if (!keys.ok()) return keys.status();
+    auto run = RunEndToEnd(**log, config, o.cases, o.batch, false, keys->get());
     if (!run.ok()) return run.status();
     e2e = *run;
   }

@@ -142,11 +142,11 @@ class BatchWriter {
     // made anew or brought from elsewhere must not seal under another.
     if (!after->personal_key_check().empty() &&
         after->personal_key_check() != events::KeyCheck(data_key_)) {
-      return Status::Corruption("key store " + sealing_.keys->path() + ": its key " +
+      return Status::Corruption("key store " + sealing_.keys->name() + ": its key " +
                                 std::to_string(after->personal_key()) + " is not the one case " +
                                 after->case_id() +
-                                " was sealed with (a key file made anew or from elsewhere): "
-                                "restore the data directory's personal.keys");
+                                " was sealed with (a key store made anew or from elsewhere): "
+                                "restore the one the log was written with");
     }
     CASEGRID_RETURN_IF_ERROR(events::SealPersonalEvent(e, after->personal_key(), data_key_));
     after->set_personal_key_check(e->personal().key_check());

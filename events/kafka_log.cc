@@ -701,24 +701,16 @@ class KafkaLog final : public WorkerLog {
   }
 
   Status OpenReader() {
-    KafkaSettings settings = {
-        {"bootstrap.servers", options_.brokers}, {"group.id", "casegrid-reader"},
-        {"enable.auto.commit", "false"},         {"enable.auto.offset.store", "false"},
-        {"enable.partition.eof", "true"},        {"isolation.level", "read_committed"},
-        {"auto.offset.reset", "error"},          {"fetch.wait.max.ms", "50"},
-    };
-    for (const auto& [k, v] : options_.properties) {
-      // Producer-only settings do not apply to the reader.
-      if (k.rfind("batch.", 0) == 0 || k == "linger.ms" || k == "queue.buffering.max.messages")
-        continue;
-      settings.emplace_back(k, v);
-    }
     CASEGRID_ASSIGN_OR_RETURN(
-        reader_, NewKafkaClient(RD_KAFKA_CONSUMER, settings, [](rd_kafka_conf_t* conf) {
-          rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int, const char* reason, void*) {
-            spdlog::debug("kafka reader: {}", reason);
-          });
-        }));
+        reader_,
+        NewKafkaClient(
+            RD_KAFKA_CONSUMER,
+            ReaderSettings(options_.brokers, "casegrid-reader", "error", options_.properties),
+            [](rd_kafka_conf_t* conf) {
+              rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int, const char* reason, void*) {
+                spdlog::debug("kafka reader: {}", reason);
+              });
+            }));
     rd_kafka_poll_set_consumer(reader_);
     return Status::Ok();
   }
@@ -780,47 +772,13 @@ class KafkaLog final : public WorkerLog {
   }
 
   Status CreateTopic(const std::string& topic, int brokers, bool system_of_record) {
-    char errstr[512];
-    const int replication = std::max(1, std::min(options_.replication, brokers));
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), options_.partitions, replication,
-                                                    errstr, sizeof errstr);
-    if (nt == nullptr) return Status::InvalidArgument(std::string("kafka: new topic: ") + errstr);
+    KafkaSettings config;
     if (system_of_record) {
-      rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
-      rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1");
-      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+      config = {{"retention.ms", "-1"}, {"retention.bytes", "-1"}, {"cleanup.policy", "delete"}};
     }
-    rd_kafka_queue_t* q = rd_kafka_queue_new(reader_);
-    rd_kafka_AdminOptions_t* ao =
-        rd_kafka_AdminOptions_new(reader_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_request_timeout(ao, options_.timeout_ms, errstr, sizeof errstr);
-    rd_kafka_CreateTopics(reader_, &nt, 1, ao, q);
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, options_.timeout_ms + 5000);
-    Status s;
-    if (ev == nullptr) {
-      s = Status::Unavailable("kafka: creating topic " + topic + " timed out");
-    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      s = Status::Unavailable("kafka: topic " + topic + " does not exist and cannot be created (" +
-                              rd_kafka_event_error_string(ev) +
-                              "); create it, or start `casegrid kafka-dev`, which creates it");
-    } else {
-      size_t n = 0;
-      const rd_kafka_topic_result_t** r =
-          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-      if (n == 1 && rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
-          rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        s = Status::Unavailable("kafka: creating topic " + topic + ": " +
-                                rd_kafka_topic_result_error_string(r[0]));
-      } else {
-        spdlog::info("created topic {} with {} partitions, replication {}", topic,
-                     options_.partitions, replication);
-      }
-    }
-    if (ev != nullptr) rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(ao);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_NewTopic_destroy(nt);
-    return s;
+    return CreateKafkaTopic(reader_, topic, options_.partitions,
+                            std::max(1, std::min(options_.replication, brokers)), config,
+                            options_.timeout_ms);
   }
 
   // retention.ms -1 and a delete-only cleanup policy. A cluster that cannot
@@ -1278,6 +1236,64 @@ class KafkaLog final : public WorkerLog {
 };
 
 }  // namespace
+
+Status CreateKafkaTopic(rd_kafka_t* client, const std::string& topic, int partitions,
+                        int replication, const KafkaSettings& config, int timeout_ms) {
+  char errstr[512];
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, replication, errstr, sizeof errstr);
+  if (nt == nullptr) return Status::InvalidArgument(std::string("kafka: new topic: ") + errstr);
+  for (const auto& [name, value] : config) {
+    rd_kafka_NewTopic_set_config(nt, name.c_str(), value.c_str());
+  }
+  rd_kafka_queue_t* q = rd_kafka_queue_new(client);
+  rd_kafka_AdminOptions_t* ao = rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, errstr, sizeof errstr);
+  rd_kafka_CreateTopics(client, &nt, 1, ao, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+  Status s;
+  if (ev == nullptr) {
+    s = Status::Unavailable("kafka: creating topic " + topic + " timed out");
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    s = Status::Unavailable("kafka: topic " + topic + " does not exist and cannot be created (" +
+                            rd_kafka_event_error_string(ev) +
+                            "); create it, or start `casegrid kafka-dev`, which creates it");
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** r =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    if (n == 1 && rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      s = Status::Unavailable("kafka: creating topic " + topic + ": " +
+                              rd_kafka_topic_result_error_string(r[0]));
+    } else {
+      spdlog::info("created topic {} with {} partitions, replication {}", topic, partitions,
+                   replication);
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(ao);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewTopic_destroy(nt);
+  return s;
+}
+
+KafkaSettings ReaderSettings(const std::string& brokers, const std::string& group,
+                             const std::string& offset_reset, const KafkaSettings& properties) {
+  KafkaSettings settings = {
+      {"bootstrap.servers", brokers},      {"group.id", group},
+      {"enable.auto.commit", "false"},     {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},    {"isolation.level", "read_committed"},
+      {"auto.offset.reset", offset_reset}, {"fetch.wait.max.ms", "50"},
+  };
+  for (const auto& [k, v] : properties) {
+    // Producer-only settings do not apply to a reader.
+    if (k.rfind("batch.", 0) == 0 || k == "linger.ms" || k == "queue.buffering.max.messages")
+      continue;
+    settings.emplace_back(k, v);
+  }
+  return settings;
+}
 
 KafkaSettings ProducerSettings(int timeout_ms) {
   return {

@@ -146,6 +146,19 @@ Result<std::unique_ptr<WorkerLog>> OpenKafkaWorkerLog(const KafkaOptions& option
 // request in flight per broker. (`casegrid bench` gives its raw producer the same.)
 KafkaSettings ProducerSettings(int timeout_ms);
 
+// Creates `topic` with `partitions`, `replication` and the topic settings
+// `config`, through the admin API of `client` (any casegrid client). OK when
+// it exists already; Unavailable naming the topic when it cannot be created
+// (the mock cluster never can: MockCluster::CreateTopic).
+Status CreateKafkaTopic(rd_kafka_t* client, const std::string& topic, int partitions,
+                        int replication, const KafkaSettings& config, int timeout_ms);
+
+// The settings of a casegrid reader (a consumer that assigns partitions
+// itself): no commits, partition EOF events, read_committed, `group` and
+// `offset_reset` as given, then `properties` without the producer-only ones.
+KafkaSettings ReaderSettings(const std::string& brokers, const std::string& group,
+                             const std::string& offset_reset, const KafkaSettings& properties);
+
 // A librdkafka client of `type` configured with `settings` and logging
 // through LogKafkaToSpdlog; `customize` (may be empty) sets callbacks and the
 // opaque on the configuration before the client is made. InvalidArgument

@@ -164,9 +164,84 @@ Status Errno(const std::string& what, const std::string& path) {
 
 }  // namespace
 
-// ---- KeyStore ----
+// ---- Key stores ----
 
-Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path, bool create) {
+void KeyStore::Drawn(uint64_t slot, std::string key) {
+  if (drawn_.size() >= 65536) drawn_.clear();
+  drawn_[slot] = std::move(key);
+}
+
+Status KeyStore::SealingKey(uint64_t slot, std::string* key) {
+  if (auto it = drawn_.find(slot); it != drawn_.end()) {
+    *key = it->second;
+    return Status::Ok();
+  }
+  switch (Key(slot, key)) {
+    case KeyState::kLive:
+      return Status::Ok();
+    case KeyState::kErased:
+      return Status::InvalidArgument("the data key " + std::to_string(slot) + " was erased");
+    case KeyState::kMissing:
+      break;
+  }
+  return Status::Corruption("key store " + name() + " has no data key " + std::to_string(slot) +
+                            " (a key store older than the log: restore the one taken with it)");
+}
+
+Result<std::string> RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    return Status::IOError("no random bytes");
+  }
+  return out;
+}
+
+Result<std::string> WrapKey(std::string_view kek, std::string_view aad, std::string_view key) {
+  CASEGRID_ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kNonceBytes));
+  std::string cipher;
+  if (kek.size() != KeyStore::kKeyBytes || !Gcm(true, kek, nonce, aad, key, &cipher)) {
+    return Status::IOError("cannot wrap a data key");
+  }
+  return nonce + cipher;
+}
+
+bool UnwrapKey(std::string_view kek, std::string_view aad, std::string_view wrapped,
+               std::string* key) {
+  if (kek.size() != KeyStore::kKeyBytes || wrapped.size() < kNonceBytes + kTagBytes) return false;
+  const bool ok =
+      Gcm(false, kek, wrapped.substr(0, kNonceBytes), aad, wrapped.substr(kNonceBytes), key);
+  if (!ok) {
+    OPENSSL_cleanse(key->data(), key->size());
+    key->clear();
+  }
+  return ok;
+}
+
+namespace {
+
+class KeyFile final : public KeyStore {
+ public:
+  KeyFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~KeyFile() override { ::close(fd_); }
+  KeyFile(const KeyFile&) = delete;
+  KeyFile& operator=(const KeyFile&) = delete;
+
+  Result<uint64_t> NewKey() override;
+  KeyState Key(uint64_t slot, std::string* key) const override;
+  Status Erase(uint64_t slot) override;
+  const std::string& name() const override { return path_; }
+
+ private:
+  Status Refill();
+
+  int fd_;
+  std::string path_;
+  std::vector<std::pair<uint64_t, std::string>> pool_;  // drawn, not yet used
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KeyStore>> OpenKeyFile(const std::string& path, bool create) {
   if (create) {
     const std::filesystem::path dir = std::filesystem::path(path).parent_path();
     std::error_code ec;
@@ -181,7 +256,7 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path, bool c
     if (errno == ENOENT) return Status::NotFound("no key store at " + path);
     return Errno("open", path);
   }
-  std::unique_ptr<KeyStore> store(new KeyStore(fd, path));
+  std::unique_ptr<KeyStore> store = std::make_unique<KeyFile>(fd, path);
   // The header, written once under the lock by whoever finds the file empty.
   if (::flock(fd, LOCK_EX) != 0) return Errno("lock", path);
   struct stat st {};
@@ -201,7 +276,8 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path, bool c
         ::pread(fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) ||
         header.compare(0, kMagic.size(), kMagic) != 0) {
       s = Status::Corruption("key store " + path + ": not a casegrid key file");
-    } else if (const size_t torn = (static_cast<size_t>(st.st_size) - kHeaderBytes) % kKeyBytes;
+    } else if (const size_t torn =
+                   (static_cast<size_t>(st.st_size) - kHeaderBytes) % KeyStore::kKeyBytes;
                torn != 0) {
       // A refill cut short (power lost mid-append): its keys were never
       // synced, so no event names them. Cut back to the last whole key.
@@ -216,17 +292,16 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path, bool c
   return store;
 }
 
-KeyStore::~KeyStore() { ::close(fd_); }
-
-Status KeyStore::Refill() {
-  std::string keys(kPoolKeys * kKeyBytes, '\0');
+Status KeyFile::Refill() {
+  std::string keys(kKeyFileRefill * KeyStore::kKeyBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(keys.data()), static_cast<int>(keys.size())) !=
       1) {
     return Status::IOError("no random bytes for data keys");
   }
   // A key of all zeros would read as erased: vanishingly rare, and avoided.
-  for (size_t i = 0; i < kPoolKeys; ++i) {
-    if (AllZero(std::string_view(keys).substr(i * kKeyBytes, kKeyBytes))) keys[i * kKeyBytes] = 1;
+  for (size_t i = 0; i < kKeyFileRefill; ++i) {
+    if (AllZero(std::string_view(keys).substr(i * KeyStore::kKeyBytes, KeyStore::kKeyBytes)))
+      keys[i * KeyStore::kKeyBytes] = 1;
   }
   if (::flock(fd_, LOCK_EX) != 0) return Errno("lock", path_);
   struct stat st {};
@@ -242,9 +317,10 @@ Status KeyStore::Refill() {
       // A short write leaves a torn tail that Open reports; cut it back.
       if (::ftruncate(fd_, static_cast<off_t>(end)) != 0) s = Errno("append keys", path_);
     } else {
-      const uint64_t first = end / kKeyBytes;  // the header is one slot's size: slot 1 first
-      for (uint64_t i = kPoolKeys; i-- > 0;) {
-        pool_.emplace_back(first + i, keys.substr(i * kKeyBytes, kKeyBytes));
+      const uint64_t first =
+          end / KeyStore::kKeyBytes;  // the header is one slot's size: slot 1 first
+      for (uint64_t i = kKeyFileRefill; i-- > 0;) {
+        pool_.emplace_back(first + i, keys.substr(i * KeyStore::kKeyBytes, KeyStore::kKeyBytes));
       }
     }
   }
@@ -253,37 +329,20 @@ Status KeyStore::Refill() {
   return s;
 }
 
-Result<uint64_t> KeyStore::NewKey() {
+Result<uint64_t> KeyFile::NewKey() {
   if (pool_.empty()) CASEGRID_RETURN_IF_ERROR(Refill());
   auto [slot, key] = std::move(pool_.back());
   pool_.pop_back();
-  if (drawn_.size() >= 65536) drawn_.clear();
-  drawn_[slot] = std::move(key);
+  Drawn(slot, std::move(key));
   return slot;
 }
 
-Status KeyStore::SealingKey(uint64_t slot, std::string* key) {
-  if (auto it = drawn_.find(slot); it != drawn_.end()) {
-    *key = it->second;
-    return Status::Ok();
-  }
-  switch (Key(slot, key)) {
-    case KeyState::kLive:
-      return Status::Ok();
-    case KeyState::kErased:
-      return Status::InvalidArgument("the data key " + std::to_string(slot) + " was erased");
-    case KeyState::kMissing:
-      break;
-  }
-  return Status::Corruption("key store " + path_ + " has no data key " + std::to_string(slot) +
-                            " (a key file older than the log: restore the one taken with it)");
-}
-
-KeyStore::KeyState KeyStore::Key(uint64_t slot, std::string* key) const {
+KeyStore::KeyState KeyFile::Key(uint64_t slot, std::string* key) const {
   if (slot == 0) return KeyState::kMissing;
-  key->resize(kKeyBytes);
-  if (::pread(fd_, key->data(), kKeyBytes, static_cast<off_t>(slot * kKeyBytes)) !=
-      static_cast<ssize_t>(kKeyBytes)) {
+  key->resize(KeyStore::kKeyBytes);
+  if (::pread(fd_, key->data(), KeyStore::kKeyBytes,
+              static_cast<off_t>(slot * KeyStore::kKeyBytes)) !=
+      static_cast<ssize_t>(KeyStore::kKeyBytes)) {
     key->clear();
     return KeyState::kMissing;
   }
@@ -294,17 +353,17 @@ KeyStore::KeyState KeyStore::Key(uint64_t slot, std::string* key) const {
   return KeyState::kLive;
 }
 
-Status KeyStore::Erase(uint64_t slot) {
+Status KeyFile::Erase(uint64_t slot) {
   std::string key;
   const KeyState state = Key(slot, &key);
   OPENSSL_cleanse(key.data(), key.size());
   if (state == KeyState::kMissing) {
     return Status::NotFound("key store " + path_ + " has no key " + std::to_string(slot));
   }
-  drawn_.erase(slot);
+  Forget(slot);
   if (state == KeyState::kErased) return Status::Ok();
-  const std::string zeros(kKeyBytes, '\0');
-  if (::pwrite(fd_, zeros.data(), zeros.size(), static_cast<off_t>(slot * kKeyBytes)) !=
+  const std::string zeros(KeyStore::kKeyBytes, '\0');
+  if (::pwrite(fd_, zeros.data(), zeros.size(), static_cast<off_t>(slot * KeyStore::kKeyBytes)) !=
           static_cast<ssize_t>(zeros.size()) ||
       ::fdatasync(fd_) != 0) {
     return Errno("erase key " + std::to_string(slot), path_);

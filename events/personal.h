@@ -10,15 +10,11 @@
 // erasure) is then unreadable, while the hash chains and the signed
 // checkpoints, computed over the ciphertext, verify as before.
 //
-// The key store is one file, not an LMDB environment: LMDB copies a page on
-// write and leaves the old one (with the key in it) on the free list, while
-// here erasing writes zeros over the key where it lies. The file is
-// "CGKEYS01" and 24 zero bytes, then 32-byte slots; slot n (n >= 1) is at
-// byte 32 * n. Keys are drawn ahead, kPoolKeys (4096, 128 KiB) at a time, appended under an
-// exclusive flock and synced before any is used, so an event never names a
-// key that a crash could lose. Several processes may share the file.
+// Two key stores hold the data keys (docs/security.md, "Personal data"):
+// the journal's is a file in the data directory (OpenKeyFile, below); on
+// Kafka every worker and data directory shares a compacted keys topic, each
+// key wrapped by a key-encryption key (events/kafka_keys.h).
 //
-// Thread-safety: a KeyStore may be used by one thread at a time.
 #ifndef CASEGRID_EVENTS_PERSONAL_H_
 #define CASEGRID_EVENTS_PERSONAL_H_
 
@@ -36,22 +32,19 @@
 
 namespace casegrid::events {
 
+// Where a case's data key lives: a slot, drawn durable before any event
+// names it, readable by every process that shares the store, erasable.
+//
+// Thread-safety: a KeyStore may be used by one thread at a time.
 class KeyStore {
  public:
   static constexpr size_t kKeyBytes = 32;
-  static constexpr size_t kPoolKeys = 4096;
 
-  // Opens the key file at `path`, creating it (and its directory, 0700; the
-  // file 0600) when `create`. NotFound when it does not exist and !create;
-  // Corruption when it is not a key file (its header). A torn last slot (a
-  // refill cut short before its sync, so never used) is cut off.
-  static Result<std::unique_ptr<KeyStore>> Open(const std::string& path, bool create);
-  ~KeyStore();
-  KeyStore(const KeyStore&) = delete;
-  KeyStore& operator=(const KeyStore&) = delete;
+  virtual ~KeyStore() = default;
 
-  // A fresh key's slot, durable before it is returned (IOError otherwise).
-  Result<uint64_t> NewKey();
+  // A fresh key's slot (never 0), durable before it is returned (IOError or
+  // Unavailable otherwise).
+  virtual Result<uint64_t> NewKey() = 0;
 
   // The key to seal with in `slot` into *key: from memory for the keys this
   // process drew, else read. Corruption when there is no such key; InvalidArgument
@@ -59,26 +52,55 @@ class KeyStore {
   Status SealingKey(uint64_t slot, std::string* key);
 
   enum class KeyState { kLive, kErased, kMissing };
-  // The key in `slot` into *key (kLive); kErased when it was overwritten;
-  // kMissing when the file has no such slot (a key file older than the data
-  // that names it) or slot is 0.
-  KeyState Key(uint64_t slot, std::string* key) const;
+  // The key in `slot` into *key (kLive); kErased when it was erased;
+  // kMissing when the store has no such slot (a key file older than the data
+  // that names it, a key wrapped by another key-encryption key) or slot is 0.
+  virtual KeyState Key(uint64_t slot, std::string* key) const = 0;
 
-  // Overwrites the key in `slot` with zeros and syncs it. OK when already
-  // erased; NotFound when there is no such slot.
-  Status Erase(uint64_t slot);
+  // Erases the key in `slot` durably. OK when already erased; NotFound when
+  // there is no such slot.
+  virtual Status Erase(uint64_t slot) = 0;
 
-  const std::string& path() const { return path_; }
+  // What an error names: the key file's path, or "keys topic T".
+  virtual const std::string& name() const = 0;
+
+ protected:
+  // The keys this process drew and may seal with before the store shows
+  // them to others (bounded).
+  void Drawn(uint64_t slot, std::string key);
+  void Forget(uint64_t slot) { drawn_.erase(slot); }
 
  private:
-  KeyStore(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  Status Refill();
-
-  int fd_;
-  std::string path_;
-  std::vector<std::pair<uint64_t, std::string>> pool_;  // drawn, not yet used
-  std::map<uint64_t, std::string> drawn_;               // used by this process (bounded)
+  std::map<uint64_t, std::string> drawn_;
 };
+
+// The journal's key store, one file: not an LMDB environment, since LMDB
+// copies a page on write and leaves the old one (with the key in it) on the
+// free list, while here erasing writes zeros over the key where it lies. The
+// file is "CGKEYS01" and 24 zero bytes, then 32-byte slots; slot n (n >= 1)
+// is at byte 32 * n. Keys are drawn ahead, kKeyFileRefill (4096, 128 KiB) at
+// a time, appended under an exclusive flock and synced before any is used,
+// so an event never names a key that a crash could lose. Several processes
+// may share the file.
+constexpr size_t kKeyFileRefill = 4096;
+
+// Opens the key file at `path`, creating it (and its directory, 0700; the
+// file 0600) when `create`. NotFound when it does not exist and !create;
+// Corruption when it is not a key file (its header). A torn last slot (a
+// refill cut short before its sync, so never used) is cut off.
+Result<std::unique_ptr<KeyStore>> OpenKeyFile(const std::string& path, bool create);
+
+// `key` (kKeyBytes) sealed under `kek` (kKeyBytes) with `aad` as associated
+// data: a 12-byte random nonce, the AES-256-GCM ciphertext and its 16-byte
+// tag. IOError when there are no random bytes.
+Result<std::string> WrapKey(std::string_view kek, std::string_view aad, std::string_view key);
+// The key `wrapped` holds into *key; false when it does not authenticate
+// under `kek` and `aad` (another key-encryption key, damage).
+bool UnwrapKey(std::string_view kek, std::string_view aad, std::string_view wrapped,
+               std::string* key);
+
+// `n` random bytes (OpenSSL's generator); IOError when there are none.
+Result<std::string> RandomBytes(size_t n);
 
 // What opening a message's sealed fields found.
 enum class Opened {

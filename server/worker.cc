@@ -199,6 +199,7 @@ class Worker::Impl {
     FollowChains(*owned.log);
     CASEGRID_RETURN_IF_ERROR(failed_);
     CASEGRID_ASSIGN_OR_RETURN(owned.engine, engine::Engine::Open(owned.log.get(), config_, env_));
+    owned.engine->set_key_store(o_.keys);
     std::string last;
     uint64_t next = 0;
     Status s = owned.log->LastRecord(answers_topic_, p, &last);

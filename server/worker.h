@@ -30,6 +30,7 @@
 #include "base/status.h"
 #include "engine/engine.h"
 #include "events/kafka_log.h"
+#include "events/personal.h"
 
 namespace casegrid::server {
 
@@ -41,6 +42,10 @@ struct WorkerOptions {
   std::string data_dir;              // state stores in <data_dir>/worker/p<N>; required
   bool sync = true;                  // fsync each state store commit
   events::KafkaSettings properties;  // extra librdkafka properties for its clients
+  // The key store personal values are sealed with (the keys topic,
+  // events/kafka_keys.h), used from Run's thread; it outlives the worker.
+  // Null: they are written as sent (tests of other things only).
+  events::KeyStore* keys = nullptr;
   // This worker.
   std::string name;                // in answers and logs; empty: HOST-PID
   std::string group;               // consumer group; empty: <prefix>.workers

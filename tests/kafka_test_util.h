@@ -12,8 +12,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "events/kafka_keys.h"
 #include "events/kafka_log.h"
 #include "events/kafka_mock.h"
 #include "tests/test_util.h"
@@ -37,10 +40,19 @@ class KafkaTarget {
     REQUIRE_OK(mock);
     mock_ = std::move(mock).value();
     bootstrap_ = mock_->bootstrap();
-    for (const std::string& topic : {events::EventsTopic(prefix_), events::CommandsTopic(prefix_),
-                                     events::AnswersTopic(prefix_)}) {
+    MakeTopics(prefix_, partitions);
+  }
+
+  // The topics of `prefix` on the mock cluster, which cannot create them
+  // (events, commands and answers with `partitions`, the keys topic with
+  // one); on a real broker the log creates them itself.
+  void MakeTopics(const std::string& prefix, int partitions) const {
+    if (mock_ == nullptr) return;
+    for (const std::string& topic : {events::EventsTopic(prefix), events::CommandsTopic(prefix),
+                                     events::AnswersTopic(prefix)}) {
       REQUIRE_OK(mock_->CreateTopic(topic, partitions, 1));
     }
+    REQUIRE_OK(mock_->CreateTopic(events::KeysTopic(prefix), 1, 1));
   }
 
   // Log options for a state store in `state_dir`, with short timeouts.
@@ -66,6 +78,54 @@ class KafkaTarget {
   std::string bootstrap_, prefix_;
   std::unique_ptr<events::MockCluster> mock_;
 };
+
+struct TopicRecord {
+  int32_t partition;
+  int64_t offset;
+  std::string key, value;
+};
+
+// Every record of `topic` (read_committed) in its `partitions`, each read to
+// its end, partition by partition.
+inline std::vector<TopicRecord> ReadWholeTopic(const KafkaTarget& k, const std::string& topic,
+                                               int partitions) {
+  auto rk = events::NewKafkaClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", k.bootstrap()},
+                                                       {"group.id", "casegrid-test-reader"},
+                                                       {"enable.partition.eof", "true"},
+                                                       {"isolation.level", "read_committed"},
+                                                       {"enable.auto.commit", "false"}});
+  REQUIRE_OK(rk);
+  rd_kafka_poll_set_consumer(*rk);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  REQUIRE(rd_kafka_assign(*rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(list);
+  std::vector<TopicRecord> records;
+  std::set<int32_t> at_end;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (static_cast<int>(at_end.size()) < partitions &&
+         std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(*rk, 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      at_end.insert(m->partition);
+    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      records.push_back(
+          {m->partition, m->offset,
+           m->key == nullptr ? std::string()
+                             : std::string(static_cast<const char*>(m->key), m->key_len),
+           m->payload == nullptr ? std::string()
+                                 : std::string(static_cast<const char*>(m->payload), m->len)});
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(*rk);
+  rd_kafka_destroy(*rk);
+  REQUIRE(static_cast<int>(at_end.size()) == partitions);
+  return records;
+}
 
 }  // namespace casegrid::test
 

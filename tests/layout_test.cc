@@ -21,7 +21,9 @@ namespace fs = std::filesystem;
 // Generated <name>.pb.h headers (the schemas) are public.
 const std::map<std::string, std::set<std::string>> kPublic = {
     {"base", {"codec.h", "crash_point.h", "env.h", "lmdb.h", "status.h", "text.h", "time.h"}},
-    {"events", {"log.h", "kafka_log.h", "kafka_mock.h", "merkle.h", "checkpoint.h", "personal.h"}},
+    {"events",
+     {"log.h", "kafka_log.h", "kafka_keys.h", "kafka_mock.h", "merkle.h", "checkpoint.h",
+      "personal.h"}},
     {"workflows", {"definition.h", "diff.h", "graph.h", "org.h", "validate.h", "yaml_proto.h"}},
     {"engine",
      {"engine.h", "rules.h", "migration.h", "recount.h", "verify.h", "command_json.h", "decider.h",

@@ -20,6 +20,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "events/kafka_keys.h"
 #include "events/kafka_log.h"
 #include "events/kafka_mock.h"
 #include "tools/commands.h"
@@ -269,6 +270,11 @@ int Serve(const KafkaDevOptions& o, const sigset_t& stop) {
     if (Status s = (*cluster)->CreateTopic(topic, o.partitions, replication); !s.ok()) {
       return Fail(s);
     }
+  }
+  // The keys topic: one partition (the mock cannot compact it).
+  if (Status s = (*cluster)->CreateTopic(events::KeysTopic(o.topic_prefix), 1, replication);
+      !s.ok()) {
+    return Fail(s);
   }
   const std::string& bootstrap = (*cluster)->bootstrap();
   std::cout << bootstrap << std::endl;  // the first line; std::endl flushes

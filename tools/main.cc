@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   app.add_option("--signing-key", g.signing_key,
                  "the checkpoint signing key FILE (default: DATA/signing-key.pem)")
       ->envname("CASEGRID_SIGNING_KEY");
+  app.add_option(
+         "--kek", g.kek,
+         "the key-encryption key FILE of the keys topic (--log kafka; default: DATA/keys.kek)")
+      ->envname("CASEGRID_KEK");
   app.add_option("--token-file", g.token_file,
                  "a file holding the API token sent with each command on the commands topic")
       ->envname("CASEGRID_TOKEN_FILE");

@@ -4,9 +4,13 @@
 // Resumable: events a case already has on the topic are skipped.
 #include <iostream>
 #include <map>
+#include <set>
+
+#include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
 #include "engine/verify.h"
+#include "events/kafka_keys.h"
 #include "events/kafka_log.h"
 #include "tools/commands.h"
 
@@ -53,12 +57,32 @@ int RunMigrateLog(const GlobalOptions& g) {
   auto opened = OpenSession(target, Env::Default(), /*check_models=*/false);
   if (!opened.ok()) return Fail(opened.status());
   events::Log& kafka = *opened->log;
+  // The journal's data keys go to the keys topic under their own slots,
+  // each batch's before its events, so every data directory and worker with
+  // the KEK opens what the journal sealed.
+  auto key_file = OpenKeyStore(source, /*create=*/false);
+  if (!key_file.ok()) return Fail(key_file.status());
+  uint64_t keys_copied = 0;
 
   // Copy in journal order, one Kafka batch per kEventsPerBatch events.
   std::vector<std::string> pending;
   uint64_t copied = 0, skipped = 0;
   auto flush = [&]() -> Status {
     if (pending.empty()) return Status::Ok();
+    std::set<uint64_t> slots;
+    for (const std::string& record : pending) {
+      casegrid::v1::Event e;
+      e.ParseFromString(record);
+      if (e.personal().key() != 0) slots.insert(e.personal().key());
+    }
+    if (!slots.empty() && *key_file != nullptr) {
+      CASEGRID_ASSIGN_OR_RETURN(const size_t n,
+                                events::CopyKeys(**key_file, slots, opened->keys.get()));
+      keys_copied += n;
+    } else if (!slots.empty()) {
+      spdlog::warn("no key file in {}: the sealed values of the copied events stay [sealed]",
+                   source.data_dir);
+    }
     uint64_t batch_copied = 0, batch_skipped = 0;
     CASEGRID_RETURN_IF_ERROR(kafka.RunBatch([&](events::Batch& b) -> Status {
       batch_copied = batch_skipped = 0;
@@ -128,6 +152,10 @@ int RunMigrateLog(const GlobalOptions& g) {
   std::cout << "migrate-log: copied " << copied << " events (" << skipped << " already there) of "
             << want.size() << " cases from " << (*journal)->Describe() << " to " << kafka.Describe()
             << "\n";
+  if (keys_copied > 0) {
+    std::cout << "migrate-log: copied " << keys_copied << " data keys to " << opened->keys->name()
+              << "\n";
+  }
   std::cout << "verify ok: " << report->events << " events on the topic, every hash and chain "
             << "link matches, and every case ends with the journal's hash\n";
   if (topic_events != journal_events) {

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "base/text.h"
+#include "events/kafka_keys.h"
 #include "events/kafka_log.h"
 
 namespace casegrid::tools {
@@ -97,12 +98,22 @@ std::string OsAccount() {
                                                  : "uid " + std::to_string(uid);
 }
 
+std::string KekPath(const GlobalOptions& options) {
+  return options.kek.empty() ? options.data_dir + "/keys.kek" : options.kek;
+}
+
 Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& options, bool create) {
-  // On Kafka every data directory and worker would need the same keys: until
-  // they share a keys topic, none is made there (events on Kafka are written
-  // as sent); one a journal left (migrate-log) still opens what it sealed.
-  if (IsKafka(options)) create = false;
-  auto keys = events::KeyStore::Open(options.data_dir + "/personal.keys", create);
+  if (IsKafka(options)) {
+    events::KafkaKeyOptions ko;
+    ko.brokers = options.brokers;
+    ko.topic_prefix = options.topic_prefix;
+    ko.properties = KafkaProperties(options);
+    ko.kek_path = KekPath(options);
+    auto keys = events::OpenKafkaKeyStore(ko, create);
+    if (keys.status().IsNotFound() && !create) return std::unique_ptr<events::KeyStore>();
+    return keys;
+  }
+  auto keys = events::OpenKeyFile(options.data_dir + "/personal.keys", create);
   if (keys.status().IsNotFound() && !create) return std::unique_ptr<events::KeyStore>();
   return keys;
 }
@@ -115,7 +126,7 @@ Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_m
                             engine::LoadConfig(ResolveConfigDir(options), s.log.get()));
   CASEGRID_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(s.log.get(), std::move(config), env));
   s.engine->set_os_account(OsAccount());
-  if (!IsKafka(options)) s.engine->set_key_store(s.keys.get());
+  s.engine->set_key_store(s.keys.get());
   projections::Options po;
   po.sync = options.sync;
   po.keys = s.keys.get();

@@ -36,6 +36,10 @@ struct GlobalOptions {
   // The key that signs the journal's checkpoints (docs/audit.md); empty:
   // DIR/signing-key.pem. Created at the first write when missing.
   std::string signing_key;
+  // The key-encryption key of the keys topic (--log kafka; events/
+  // kafka_keys.h); empty: DATA/keys.kek. Every worker and data directory on
+  // one topic prefix needs the same file.
+  std::string kek;
   // A file holding the API token (`casegrid tokens issue`) that `send`,
   // `workflow migrate --send` and `calendar recount` on Kafka put on every
   // command (docs/security.md, "The commands topic"); empty: none.
@@ -90,12 +94,15 @@ Result<std::unique_ptr<events::Log>> OpenLogForReading(const GlobalOptions& opti
 // the key of SigningKeyPath.
 Result<std::unique_ptr<events::Log>> OpenLogForWriting(const GlobalOptions& options);
 
-// The data directory's key store of personal data keys (DATA/personal.keys,
-// events/personal.h), created when `create`; null when it does not exist
-// and !create (reading a data directory written before keys, or elsewhere).
-// On a Kafka log none is created and the engine seals nothing (docs/
-// security.md: keys are not shared there yet); one a journal left is read.
+// The key store of personal data keys, created when `create`: on the
+// journal the data directory's DATA/personal.keys (events/personal.h); on
+// Kafka the keys topic with the KEK file KekPath (events/kafka_keys.h).
+// Null when it does not exist and !create (a data directory written before
+// keys, a reader without the KEK: views say "[sealed]").
 Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& options, bool create);
+
+// --kek, else DATA/keys.kek.
+std::string KekPath(const GlobalOptions& options);
 
 // The OS account this process runs as ("uid N" when it has no name).
 std::string OsAccount();

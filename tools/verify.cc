@@ -96,7 +96,9 @@ int VerifyKeys(const GlobalOptions& g, engine::StateStore& store) {
     const std::string slot = std::to_string(state.personal_key());
     if (*keys == nullptr) {
       problem = "case " + state.case_id() + " has personal data sealed under key " + slot +
-                ", and this data directory has no key store (personal.keys)";
+                ", and this data directory has no key store (" +
+                (g.log == "kafka" ? "the keys topic's KEK file " + KekPath(g) : "personal.keys") +
+                ")";
       return;
     }
     const auto found = (*keys)->Key(state.personal_key(), &key);
@@ -108,12 +110,14 @@ int VerifyKeys(const GlobalOptions& g, engine::StateStore& store) {
                   " is still readable: run `casegrid erase " + state.case_id() + "` again";
       }
     } else if (found == events::KeyStore::KeyState::kMissing) {
-      problem = "the key store has no data key " + slot + " of case " + state.case_id() +
-                " (a personal.keys older than the log: restore the one taken with it)";
+      problem = "the key store " + (*keys)->name() + " has no data key " + slot + " of case " +
+                state.case_id() +
+                " (a key store older than the log, or a KEK other than the one that wrapped it: "
+                "restore the one taken with the log)";
     } else if (found == events::KeyStore::KeyState::kLive && !state.personal_key_check().empty() &&
                events::KeyCheck(key) != state.personal_key_check()) {
       problem = "the key store's data key " + slot + " is not the one case " + state.case_id() +
-                " was sealed with (a personal.keys made anew or from another data directory: "
+                " was sealed with (a key store made anew or from another data directory: "
                 "restore the one taken with the log)";
     } else if (found == events::KeyStore::KeyState::kErased) {
       problem = "the data key " + slot + " of case " + state.case_id() +

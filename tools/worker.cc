@@ -29,6 +29,9 @@ int RunWorker(const GlobalOptions& g, server::WorkerOptions o) {
   o.data_dir = g.data_dir;
   o.sync = g.sync;
   o.properties = KafkaProperties(g);
+  auto keys = OpenKeyStore(g, /*create=*/true);
+  if (!keys.ok()) return Fail(keys.status());
+  o.keys = keys->get();
   auto config = engine::LoadConfig(ResolveConfigDir(g));
   if (!config.ok()) return Fail(config.status());
   struct sigaction sa = {};

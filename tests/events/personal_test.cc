@@ -9,7 +9,9 @@
 
 using namespace casegrid;
 using casegrid::events::KeyStore;
+using casegrid::events::kKeyFileRefill;
 using casegrid::events::Opened;
+using casegrid::events::OpenKeyFile;
 
 namespace {
 
@@ -34,7 +36,7 @@ casegrid::v1::Event Reported() {
 
 TEST_CASE("personal fields leave the event sealed and come back with the key", "[personal]") {
   test::TempDir dir;
-  auto keys = KeyStore::Open(dir.Sub("k/personal.keys"), true);
+  auto keys = OpenKeyFile(dir.Sub("k/personal.keys"), true);
   REQUIRE_OK(keys);
   auto slot = (*keys)->NewKey();
   REQUIRE_OK(slot);
@@ -83,7 +85,7 @@ TEST_CASE("personal fields leave the event sealed and come back with the key", "
     std::string again;
     CHECK((*keys)->SealingKey(*slot, &again).IsInvalidArgument());
     // Another process's view of the file agrees, and the key's bytes are gone.
-    auto reopened = KeyStore::Open(dir.Sub("k/personal.keys"), false);
+    auto reopened = OpenKeyFile(dir.Sub("k/personal.keys"), false);
     REQUIRE_OK(reopened);
     CHECK((*reopened)->Key(*slot, &again) == KeyStore::KeyState::kErased);
     const std::string file = Slurp(dir.Sub("k/personal.keys"));
@@ -95,27 +97,27 @@ TEST_CASE("the key store: keys drawn durably, slots past the end missing, damage
           "[personal]") {
   test::TempDir dir;
   const std::string path = dir.Sub("personal.keys");
-  CHECK(KeyStore::Open(path, false).status().IsNotFound());
+  CHECK(OpenKeyFile(path, false).status().IsNotFound());
   uint64_t first = 0;
   std::string key;
   {
-    auto keys = KeyStore::Open(path, true);
+    auto keys = OpenKeyFile(path, true);
     REQUIRE_OK(keys);
     auto slot = (*keys)->NewKey();
     REQUIRE_OK(slot);
     first = *slot;
     REQUIRE_OK((*keys)->SealingKey(first, &key));
   }
-  auto keys = KeyStore::Open(path, false);
+  auto keys = OpenKeyFile(path, false);
   REQUIRE_OK(keys);
   std::string read;
   CHECK((*keys)->Key(first, &read) == KeyStore::KeyState::kLive);
   CHECK(read == key);
   CHECK((*keys)->Key(0, &read) == KeyStore::KeyState::kMissing);
-  CHECK((*keys)->Key(first + KeyStore::kPoolKeys, &read) == KeyStore::KeyState::kMissing);
-  CHECK((*keys)->Erase(first + KeyStore::kPoolKeys).IsNotFound());
+  CHECK((*keys)->Key(first + kKeyFileRefill, &read) == KeyStore::KeyState::kMissing);
+  CHECK((*keys)->Erase(first + kKeyFileRefill).IsNotFound());
   // A second process draws other keys.
-  auto other = KeyStore::Open(path, false);
+  auto other = OpenKeyFile(path, false);
   REQUIRE_OK(other);
   auto second = (*other)->NewKey();
   REQUIRE_OK(second);
@@ -127,7 +129,7 @@ TEST_CASE("the key store: keys drawn durably, slots past the end missing, damage
     std::ofstream torn(path, std::ios::app | std::ios::binary);
     torn << "12345";
   }
-  auto cut = KeyStore::Open(path, false);
+  auto cut = OpenKeyFile(path, false);
   REQUIRE_OK(cut);
   CHECK(std::filesystem::file_size(path) == size);
   CHECK((*cut)->Key(first, &read) == KeyStore::KeyState::kLive);
@@ -136,7 +138,7 @@ TEST_CASE("the key store: keys drawn durably, slots past the end missing, damage
     std::ofstream other_file(dir.Sub("not-keys"), std::ios::binary);
     other_file << std::string(64, 'x');
   }
-  auto wrong = KeyStore::Open(dir.Sub("not-keys"), false);
+  auto wrong = OpenKeyFile(dir.Sub("not-keys"), false);
   REQUIRE_FALSE(wrong.ok());
   CHECK_THAT(wrong.status().message(), Catch::Contains("not a casegrid key file"));
 }

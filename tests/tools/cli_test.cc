@@ -1197,8 +1197,27 @@ TEST_CASE("with --log kafka the same commands run a case, verify, replay and que
   CHECK(other.status == 2);
   CHECK(Contains(other.err, "no Kafka state store in other"));
   // By 10 October LS-A's missed deadlines have taken it up to the district.
-  Output act = cli.RunRaw({"--data", "other", "act", "LS-A", "respond", "--by", "d01:unit:371302",
-                           "--at", "2026-10-10T10:00:00+08:00", "--data", R"({"answer":"paid"})"});
+  const std::vector<std::string> respond = {"--data",
+                                            "other",
+                                            "act",
+                                            "LS-A",
+                                            "respond",
+                                            "--by",
+                                            "d01:unit:371302",
+                                            "--at",
+                                            "2026-10-10T10:00:00+08:00",
+                                            "--data",
+                                            R"({"answer":"paid"})"};
+  // Without the services' key-encryption key it writes nothing, saying
+  // where the file goes.
+  Output refused = cli.RunRaw(respond);
+  INFO(refused.out << refused.err);
+  CHECK(refused.status == 2);
+  CHECK(Contains(refused.err, "copy the KEK file"));
+  CHECK(Contains(refused.err, "other/keys.kek"));
+  CHECK(cli.EventCount() == events);
+  std::filesystem::copy_file(cli.Path("data/keys.kek"), cli.Path("other/keys.kek"));
+  Output act = cli.RunRaw(respond);
   INFO(act.out << act.err);
   CHECK(act.status == 0);
   CHECK(cli.CaseJson("LS-A")["state"] == "responded");
@@ -1231,6 +1250,10 @@ TEST_CASE("migrate-log copies the journal to the topic byte for byte, verifies, 
   const std::string out = cli.Ok(migrate);
   CHECK(Contains(out, "copied " + std::to_string(events) + " events (0 already there)"));
   CHECK(Contains(out, "every case ends with the journal's hash"));
+  // The journal's data keys went to the keys topic: the replay below opens
+  // what the journal sealed.
+  CHECK(Contains(out, "data keys to keys topic " + target.prefix() + ".keys"));
+  CHECK_FALSE(Contains(replay, "[key missing]"));
   // Run again: nothing to copy.
   CHECK(
       Contains(cli.Ok(migrate), "copied 0 events (" + std::to_string(events) + " already there)"));

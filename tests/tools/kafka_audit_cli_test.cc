@@ -55,15 +55,6 @@ class KafkaAudit {
  public:
   explicit KafkaAudit(const KafkaTarget& target) : target_(target) {}
 
-  // Topics of their own under `prefix` (the mock cannot create topics).
-  void MakeTopics(const std::string& prefix) const {
-    if (target_.mock() == nullptr) return;
-    for (const std::string& topic : {events::EventsTopic(prefix), events::CommandsTopic(prefix),
-                                     events::AnswersTopic(prefix)}) {
-      REQUIRE_OK(target_.mock()->CreateTopic(topic, kPartitions, 1));
-    }
-  }
-
   // `casegrid --data DATA --log kafka ... ARGS` on the topics of `prefix`.
   Output Run(const std::string& data, const std::string& prefix,
              const std::vector<std::string>& args) const {
@@ -186,7 +177,7 @@ TEST_CASE(
     // The same commands written again are other events (recorded times,
     // hashes): the topic an attacker rebuilt is not the one signed.
     const std::string other = prefix + "-rebuilt";
-    a.MakeTopics(other);
+    target.MakeTopics(other, kPartitions);
     Require(a.Run("rebuilt", other, {"submit", "--file", "f1.ndjson", "--quiet"}), "rebuild");
     const Output o = a.Run("rebuilt", other, {"verify", "--checkpoint", "cp.txt", "--key", key});
     INFO(Describe(o));

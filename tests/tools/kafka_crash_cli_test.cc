@@ -80,12 +80,7 @@ class Run {
  public:
   Run(const KafkaTarget& target, const casegrid::test::TempDir& dir, const std::string& name)
       : target_(target), dir_(dir), name_(name), prefix_(target.prefix() + "-" + name) {
-    if (target.mock() != nullptr) {
-      for (const std::string& topic : {events::EventsTopic(prefix_), events::CommandsTopic(prefix_),
-                                       events::AnswersTopic(prefix_)}) {
-        REQUIRE_OK(target.mock()->CreateTopic(topic, kPartitions, 1));
-      }
-    }
+    target.MakeTopics(prefix_, kPartitions);
   }
 
   std::vector<std::string> Argv(const std::vector<std::string>& args) const {
@@ -141,7 +136,7 @@ class Run {
   }
 
   // The engine's state of every case in this run's state store, without its
-  // last hash.
+  // last hash and its data key (drawn afresh by each run).
   std::map<std::string, std::string> States() const {
     events::KafkaOptions o = target_.Options(dir_.Sub(name_ + "/kafka-state"));
     o.topic_prefix = prefix_;
@@ -154,6 +149,8 @@ class Run {
       auto state = rig.engine->CaseState(c);
       if (!state.ok()) continue;
       state->clear_last_hash();
+      state->clear_personal_key();
+      state->clear_personal_key_check();
       out[c] = state->SerializeAsString();
     }
     return out;

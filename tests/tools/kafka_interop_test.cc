@@ -127,7 +127,11 @@ TEST_CASE("protoc decodes the value kcat reads with the descriptor set casegrid 
   CHECK(Contains(o.out, "case_id: \"LS-1\"\n"));
   CHECK(Contains(o.out, "case_seq: 1\n"));
   CHECK(Contains(o.out, "case_reported {\n"));
-  CHECK(Contains(o.out, "  summary: \"Unpaid wages\"\n"));
+  CHECK(Contains(o.out, "  category: \"labour-dispute\"\n"));
+  // The summary is personal: an analyst's consumer sees it sealed.
+  CHECK_FALSE(Contains(o.out, "Unpaid wages"));
+  CHECK(Contains(o.out, "personal {\n"));
+  CHECK(Contains(o.out, "  fields: \"case_reported.summary\"\n"));
 }
 
 TEST_CASE("a settings file gives the Kafka options, and a fresh data directory folds in the topic",
@@ -139,7 +143,8 @@ TEST_CASE("a settings file gives the Kafka options, and a fresh data directory f
   settings << "log = \"kafka\"\n"
            << "brokers = \"" << target.bootstrap() << "\"\n"
            << "topic-prefix = \"" << target.prefix() << "\"\n"
-           << "partitions = 4\n";
+           << "partitions = 4\n"
+           << "kek = \"data/keys.kek\"\n";  // the services share one (docs/security.md)
   test::WriteFile(dir.Sub("settings.toml"), settings.str());
   // `tick` creates the state store of the new directory from the topic.
   Casegrid(dir, {"--settings", "settings.toml", "--data", "data2", "tick", "--now",

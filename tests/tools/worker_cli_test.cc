@@ -36,53 +36,10 @@ using std::chrono::seconds;
 
 constexpr int kPartitions = 6;
 
-struct Record {
-  int32_t partition;
-  int64_t offset;
-  std::string key, value;
-};
+using Record = casegrid::test::TopicRecord;
 
-// Every record of `topic` (read_committed), partition by partition.
 std::vector<Record> ReadTopic(const KafkaTarget& k, const std::string& topic) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [name, value] :
-       std::vector<std::pair<std::string, std::string>>{{"bootstrap.servers", k.bootstrap()},
-                                                        {"group.id", "worker-test-reader"},
-                                                        {"enable.partition.eof", "true"},
-                                                        {"isolation.level", "read_committed"},
-                                                        {"enable.auto.commit", "false"}}) {
-    REQUIRE(rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) ==
-            RD_KAFKA_CONF_OK);
-  }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  REQUIRE(rk != nullptr);
-  rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
-  for (int p = 0; p < kPartitions; ++p) {
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  REQUIRE(rd_kafka_assign(rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  rd_kafka_topic_partition_list_destroy(list);
-  std::vector<Record> records;
-  std::set<int32_t> at_end;
-  const auto deadline = Clock::now() + seconds(30);
-  while (static_cast<int>(at_end.size()) < kPartitions && Clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      at_end.insert(m->partition);
-    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      records.push_back({m->partition, m->offset,
-                         std::string(static_cast<const char*>(m->key), m->key_len),
-                         std::string(static_cast<const char*>(m->payload), m->len)});
-    }
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  REQUIRE(static_cast<int>(at_end.size()) == kPartitions);
-  return records;
+  return casegrid::test::ReadWholeTopic(k, topic, kPartitions);
 }
 
 // The answers topic, by command id (each answer kept, in topic order).
@@ -142,20 +99,22 @@ std::string Lifecycles(int cases, std::vector<std::string>* ids) {
   return text;
 }
 
-// The environment of the casegrid children: on the target's cluster.
-std::vector<std::string> KafkaEnv(const KafkaTarget& k) {
+// The environment of the casegrid children: on the target's cluster, the
+// key-encryption key of its keys topic shared in `dir`.
+std::vector<std::string> KafkaEnv(const KafkaTarget& k, const casegrid::test::TempDir& dir) {
   auto env = casegrid::test::Environment({"CASEGRID_SETTINGS", "CASEGRID_CRASH_AT"});
   casegrid::test::SetEnv(env, "CASEGRID_LOG", "kafka");
   casegrid::test::SetEnv(env, "CASEGRID_BROKERS", k.bootstrap());
   casegrid::test::SetEnv(env, "CASEGRID_TOPIC_PREFIX", k.prefix());
   casegrid::test::SetEnv(env, "CASEGRID_PARTITIONS", std::to_string(kPartitions));
+  casegrid::test::SetEnv(env, "CASEGRID_KEK", dir.Sub("keys.kek"));
   return env;
 }
 
 // `crash_at`, unless empty, arms a crash point (CASEGRID_CRASH_AT).
 std::unique_ptr<Child> StartWorker(const casegrid::test::TempDir& dir, const KafkaTarget& k,
                                    const std::string& name, const std::string& crash_at = "") {
-  auto env = KafkaEnv(k);
+  auto env = KafkaEnv(k, dir);
   if (!crash_at.empty()) casegrid::test::SetEnv(env, "CASEGRID_CRASH_AT", crash_at);
   // The ticker is off (an hour): only the commands' own times move deadlines,
   // so every answer is predictable.
@@ -196,7 +155,8 @@ casegrid::Result<casegrid::v1::CaseState> StoredState(casegrid::events::Log& log
 Output Send(const casegrid::test::TempDir& dir, const KafkaTarget& k, const std::string& text) {
   casegrid::test::WriteFile(dir.Sub("commands.ndjson"), text);
   return casegrid::test::RunProcess({CASEGRID_BINARY, "send", "--file", "commands.ndjson"},
-                                    dir.path(), KafkaEnv(k), casegrid::test::Stdin(), seconds(60));
+                                    dir.path(), KafkaEnv(k, dir), casegrid::test::Stdin(),
+                                    seconds(60));
 }
 
 }  // namespace
@@ -450,7 +410,7 @@ TEST_CASE(
   auto workflow = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("cli"), "workflow"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k), casegrid::test::Stdin(),
+    return casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k, dir), casegrid::test::Stdin(),
                                       seconds(60));
   };
   REQUIRE(Send(dir, k, HotlineIntakeLine("H-1")).status == 0);
@@ -502,7 +462,7 @@ TEST_CASE("workflow migrate --send moves open cases through the workers that own
   auto worker = StartWorker(dir, k, "w1");
   auto casegrid = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {CASEGRID_BINARY, "--data", dir.Sub("cli")});
-    return casegrid::test::RunProcess(args, dir.path(), KafkaEnv(k), casegrid::test::Stdin(),
+    return casegrid::test::RunProcess(args, dir.path(), KafkaEnv(k, dir), casegrid::test::Stdin(),
                                       seconds(60));
   };
   std::string intakes;
@@ -566,7 +526,7 @@ TEST_CASE("with the checks on, the workers take only commands whose token names 
   auto cli = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("admin")};
     argv.insert(argv.end(), args.begin(), args.end());
-    return casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k), casegrid::test::Stdin(),
+    return casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k, dir), casegrid::test::Stdin(),
                                       seconds(60));
   };
   for (const auto& args : std::vector<std::vector<std::string>>{
@@ -602,7 +562,7 @@ TEST_CASE("with the checks on, the workers take only commands whose token names 
       argv.push_back(dir.Sub(token_file));
     }
     argv.insert(argv.end(), {"send", "--file", "one.ndjson"});
-    const Output o = casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k),
+    const Output o = casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k, dir),
                                                 casegrid::test::Stdin(), seconds(60));
     INFO(Describe(o));
     REQUIRE(o.status == 0);
