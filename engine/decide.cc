@@ -7,6 +7,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/json_util.h>
 
 #include "base/time.h"
 #include "engine/rating_code.h"
@@ -540,7 +541,7 @@ Status Decision::Apply(const Action& action, const Struct& data) {
       break;
     }
     default:
-      FillGenericPayload(action, data, e);
+      CASEGRID_RETURN_IF_ERROR(FillGenericPayload(action, data, e));
       break;
   }
   out_.Commit();
@@ -561,14 +562,34 @@ Status Decision::Apply(const Action& action, const Struct& data) {
   return FinishDeadlines(action);
 }
 
-void Decision::FillGenericPayload(const Action& action, const Struct& data, Event* e) {
+Status Decision::FillGenericPayload(const Action& action, const Struct& data, Event* e) {
   const auto* desc = Event::descriptor();
   const auto* field = action.emits().empty() ? nullptr : desc->FindFieldByName(action.emits());
   if (field == nullptr || field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
     auto* t = e->mutable_transition();
     t->set_action(action.name());
-    *t->mutable_data() = data;
-    return;
+    // The fields the definition marks personal go sealed, as one JSON object.
+    Struct personal;
+    for (const auto& [key, value] : data.fields()) {
+      bool is_personal = false;
+      for (const auto& f : action.fields()) {
+        is_personal = is_personal || (f.name() == key && f.personal());
+      }
+      (*(is_personal ? personal.mutable_fields() : t->mutable_data()->mutable_fields()))[key] =
+          value;
+    }
+    if (!personal.fields().empty()) {
+      google::protobuf::util::JsonPrintOptions json;
+      json.preserve_proto_field_names = true;
+      std::string text;
+      const auto printed = google::protobuf::util::MessageToJsonString(personal, &text, json);
+      if (!printed.ok()) {
+        return Reject("data: the personal fields cannot be written as JSON: " +
+                      std::string(printed.message()));
+      }
+      t->set_personal_json(text);
+    }
+    return Status::Ok();
   }
   auto* payload = e->GetReflection()->MutableMessage(e, field);
   const auto* refl = payload->GetReflection();
@@ -584,6 +605,7 @@ void Decision::FillGenericPayload(const Action& action, const Struct& data, Even
       refl->SetInt32(payload, f, static_cast<int32_t>(value.number_value()));
     }
   }
+  return Status::Ok();
 }
 
 }  // namespace internal

@@ -209,7 +209,7 @@ class Decision {
   Status Breach(const std::string& name);
 
   // NONE/NOTE effects: the payload the action `emits`, data copied by name.
-  void FillGenericPayload(const Action& action, const Struct& data, Event* e);
+  Status FillGenericPayload(const Action& action, const Struct& data, Event* e);
 
   const Command& cmd_;
   const workflows::Definition& def_;

@@ -14,6 +14,7 @@
 
 #include <google/protobuf/arena.h>
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <spdlog/spdlog.h>
 
@@ -83,8 +84,23 @@ Command Rebuild(const Event& recorded, const workflows::Definition& draft) {
   *cmd.mutable_actor() = e.actor();
   cmd.set_workflow(draft.id());
   Struct data;
+  const auto* action = draft.FindAction(e.action());
   if (e.has_transition()) {
     data = e.transition().data();
+    // The personal fields, as their JSON object; sealed (a placeholder),
+    // each the draft marks personal takes the placeholder, as a typed
+    // payload's sealed fields do.
+    const std::string& personal = e.transition().personal_json();
+    Struct opened_personal;
+    if (!personal.empty() &&
+        google::protobuf::util::JsonStringToMessage(personal, &opened_personal).ok()) {
+      for (const auto& [key, value] : opened_personal.fields())
+        (*data.mutable_fields())[key] = value;
+    } else if (!personal.empty() && action != nullptr) {
+      for (const auto& f : action->fields()) {
+        if (f.personal()) (*data.mutable_fields())[f.name()].set_string_value(personal);
+      }
+    }
   } else {
     const auto* oneof = Event::descriptor()->FindOneofByName("payload");
     const auto* field = e.GetReflection()->GetOneofFieldDescriptor(e, oneof);
@@ -94,7 +110,6 @@ Command Rebuild(const Event& recorded, const workflows::Definition& draft) {
       data.mutable_fields()->erase("unit");
     }
   }
-  const auto* action = draft.FindAction(e.action());
   // proto3 keeps no false booleans: a declared boolean the payload has is false.
   if (action != nullptr && !e.has_transition()) {
     const auto* oneof = Event::descriptor()->FindOneofByName("payload");

@@ -156,11 +156,51 @@ class Checker {
                                    "and note only");
         }
       }
+      CheckPersonal(a, path, what);
     }
     CheckOutcomes();
     if (open_case_ < 0) {
       Add(def_.actions_size() > 0 ? "actions" : "",
           "no action has effect open_case; a definition needs exactly one");
+    }
+  }
+
+  // `personal: true` only where the decider can seal the value: a
+  // top-level field of an action with effect none or note, kept in the
+  // transition's sealed personal_json, or landing in a payload field the
+  // event schema marks personal.
+  void CheckPersonal(const casegrid::v1::Action& a, const std::string& path,
+                     const std::string& what) {
+    for (int j = 0; j < a.fields_size(); ++j) {
+      const auto& f = a.fields(j);
+      const std::string fpath = Index(path + ".fields", j);
+      for (const auto& sub : f.fields()) {
+        if (sub.personal()) {
+          Add(fpath + ".fields", what + " marks " + Quote(f.name() + "." + sub.name()) +
+                                     " personal: mark the object " + Quote(f.name()) +
+                                     " itself, which is sealed whole");
+        }
+      }
+      if (!f.personal()) continue;
+      if (a.effect() != casegrid::v1::NONE && a.effect() != casegrid::v1::NOTE) {
+        Add(fpath + ".personal",
+            what + " marks " + Quote(f.name()) + " personal, but its effect " +
+                EffectName(a.effect()) +
+                " has its own payload, whose personal fields the event schema marks "
+                "(docs/events.md): personal applies to actions with effect none or note");
+        continue;
+      }
+      if (a.emits().empty()) continue;
+      const auto* payload = casegrid::v1::Event::descriptor()->FindFieldByName(a.emits());
+      if (payload == nullptr || payload->message_type() == nullptr) continue;  // reported above
+      const auto* target = payload->message_type()->FindFieldByName(f.name());
+      if (target == nullptr || !target->options().GetExtension(casegrid::v1::personal)) {
+        Add(fpath + ".personal",
+            what + " marks " + Quote(f.name()) + " personal, but it emits " + Quote(a.emits()) +
+                ", whose field " + Quote(f.name()) +
+                (target == nullptr ? " does not exist" : " the event schema keeps in the clear") +
+                ": drop emits (the value then travels sealed in the transition) or the field");
+      }
     }
   }
 

@@ -440,6 +440,61 @@ TEST_CASE(
   CHECK(Contains(cli.Run({"case", "show", "LS-1"}).out, "[erased]"));
 }
 
+TEST_CASE("fields a definition marks personal are sealed in the transition and erased with the case",
+          "[cli][personal]") {
+  Cli cli;
+  // The shipped configuration, with petition-125's contact keeping its data
+  // in a transition (no emits) and a callback number marked personal.
+  std::filesystem::copy(casegrid::test::SourcePath("workflows"), cli.Path("cfg"),
+                        std::filesystem::copy_options::recursive);
+  const std::string def = cli.Path("cfg/definitions/petition-125.yaml");
+  std::string text = casegrid::test::ReadFile(def);
+  const std::string emits = "    emits: petitioner_contacted\n";
+  const std::string method =
+      "      - {name: method, type: enum, values: [visit, phone, at_centre, video]}\n";
+  REQUIRE(text.find(emits) != std::string::npos);
+  REQUIRE(text.find(method) != std::string::npos);
+  text.replace(text.find(emits), emits.size(), "");
+  text.replace(text.find(method), method.size(),
+               method + "      - {name: callback_phone, type: string, personal: true}\n");
+  casegrid::test::WriteFile(def, text);
+
+  const std::string phone = "13700001111";
+  auto act = [&](const std::string& action, const std::string& by, const std::string& at,
+                 const std::string& data) {
+    const Output o = cli.Run({"--config", "cfg", "act", "LS-1", action, "--by", by, "--at", at,
+                              "--data", data});
+    INFO(action << ": " << casegrid::test::Describe(o));
+    REQUIRE(o.status == 0);
+  };
+  act("intake", "w01:window:371302", "2026-09-30T10:00:00+08:00",
+      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"("summary":"Wages unpaid since May"})");
+  act("dispatch", "c01:centre:371302", "2026-09-30T11:00:00+08:00", "{}");
+  act("contact", "u1:unit:371302-001-001", "2026-10-01T10:00:00+08:00",
+      R"({"method":"phone","callback_phone":")" + phone + R"("})");
+  for (const auto& [path, bytes] : FilesUnder(cli.Path("data"))) {
+    INFO(path);
+    CHECK(bytes.find(phone) == std::string::npos);
+  }
+  std::string replay = cli.Run({"--config", "cfg", "replay", "LS-1"}).out;
+  CHECK(Contains(replay, phone));
+  CHECK(Contains(replay, "method"));  // not personal: in the transition's data
+
+  act("respond", "u1:unit:371302-001-001", "2026-10-02T10:00:00+08:00", R"({"answer":"paid"})");
+  act("close", "c01:centre:371302", "2026-10-03T10:00:00+08:00", "{}");
+  const Output erased = cli.Run({"--config", "cfg", "erase", "LS-1", "--by", "dpo1", "--reason",
+                                 "petitioner's request", "--at", "2026-10-04T10:00:00+08:00"});
+  INFO(casegrid::test::Describe(erased));
+  REQUIRE(erased.status == 0);
+  replay = cli.Run({"--config", "cfg", "replay", "LS-1"}).out;
+  CHECK_FALSE(Contains(replay, phone));
+  CHECK(Contains(replay, "personal_json: [erased]"));
+  const Output verified = cli.Run({"--config", "cfg", "verify"});
+  INFO(casegrid::test::Describe(verified));
+  CHECK(verified.status == 0);
+}
+
 TEST_CASE("an erasure killed before its key is destroyed is found by verify and finished by erase",
           "[cli][personal]") {
   Cli cli;
