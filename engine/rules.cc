@@ -841,6 +841,22 @@ Result<Event> PublishOrganisation(Engine& engine, const casegrid::v1::Organisati
   p->set_yaml(yaml);
   p->set_file(file);
   p->set_reason(change.reason);
+  // The organisation itself is what the engine reads; the file as written
+  // is for the record. When both do not fit one event the file's digest
+  // stands for it (an auditor matches the file against it).
+  constexpr size_t kRoomForTheRest = 16 * 1024;  // chain, actor, hashes, times
+  if (e.ByteSizeLong() + kRoomForTheRest > events::kMaxRecordBytes) {
+    p->clear_yaml();
+    p->set_yaml_sha256(events::Sha256Hex(yaml));
+  }
+  if (e.ByteSizeLong() + kRoomForTheRest > events::kMaxRecordBytes) {
+    return Status::InvalidArgument(
+        file + ": the organisation (" + std::to_string(org.units_size()) + " units, " +
+        std::to_string(org.grids_size()) + " grid cells) is " + std::to_string(bytes.size()) +
+        " bytes serialized; one event holds at most " +
+        std::to_string(events::kMaxRecordBytes - kRoomForTheRest) +
+        " (about 9,000 grid cells): split it into districts, one data directory each");
+  }
   CASEGRID_RETURN_IF_ERROR(CheckOrganisationChange(engine, *p));
   return Enact(engine, std::move(e), change, false);
 }

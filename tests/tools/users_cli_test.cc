@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -310,6 +311,51 @@ TEST_CASE("org publish puts a new unit in force from the log, and org units show
   CHECK(cli.Run({"verify"}).status == 0);
 }
 
+// The reference district with `per_station` more grid cells in each village
+// station (numbers 60 on), as a file in `cli`'s directory.
+std::string LargerDistrict(const Cli& cli, const std::string& name, int per_station) {
+  std::string org =
+      casegrid::test::ReadFile(casegrid::test::SourcePath("workflows/org/reference-district.yaml"));
+  std::set<std::string> stations;
+  const std::string key = "station: \"";
+  for (size_t at = org.find(key); at != std::string::npos; at = org.find(key, at + 1)) {
+    stations.insert(org.substr(at + key.size(), org.find('"', at + key.size()) - at - key.size()));
+  }
+  if (org.back() != '\n') org += "\n";
+  for (const std::string& station : stations) {
+    for (int n = 60; n < 60 + per_station; ++n) {
+      org += "  - {code: \"" + station + "-" + std::to_string(n) + "\", station: \"" + station +
+             "\", name: \"第" + std::to_string(n) + "网格\"}\n";
+    }
+  }
+  casegrid::test::WriteFile(cli.Path(name), org);
+  return name;
+}
+
+TEST_CASE(
+    "an organisation too large for one event with its file is published without it, and "
+    "one too large for any is refused naming the limit",
+    "[cli][org]") {
+  Cli cli;
+  // About 5,300 grid cells: the file (over 512 KiB) stays out, its digest in.
+  Output o = cli.Run({"org", "publish", LargerDistrict(cli, "large.yaml", 8), "--by", "sup1",
+                      "--reason", "more grid cells"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(Contains(cli.Run({"org", "grids"}).out, "371302-001-001-67"));
+  const std::string chain = cli.Run({"replay", "casegrid:workflows", "--json"}).out;
+  CHECK(Contains(chain, "yaml_sha256"));
+  CHECK(cli.Run({"verify"}).status == 0);
+  // About 13,900: refused, nothing written.
+  const std::string before = cli.Run({"replay", "casegrid:workflows"}).out;
+  o = cli.Run({"org", "publish", LargerDistrict(cli, "huge.yaml", 33), "--by", "sup1", "--reason",
+               "the whole city"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "one event holds at most"));
+  CHECK(Contains(o.out, "split it into districts"));
+  CHECK(cli.Run({"replay", "casegrid:workflows"}).out == before);
+}
+
 TEST_CASE("a case taken in at the command line gets a rating code that its rating needs",
           "[cli][rating_code]") {
   Cli cli;
@@ -440,8 +486,9 @@ TEST_CASE(
   CHECK(Contains(cli.Run({"case", "show", "LS-1"}).out, "[erased]"));
 }
 
-TEST_CASE("fields a definition marks personal are sealed in the transition and erased with the case",
-          "[cli][personal]") {
+TEST_CASE(
+    "fields a definition marks personal are sealed in the transition and erased with the case",
+    "[cli][personal]") {
   Cli cli;
   // The shipped configuration, with petition-125's contact keeping its data
   // in a transition (no emits) and a callback number marked personal.
@@ -462,8 +509,8 @@ TEST_CASE("fields a definition marks personal are sealed in the transition and e
   const std::string phone = "13700001111";
   auto act = [&](const std::string& action, const std::string& by, const std::string& at,
                  const std::string& data) {
-    const Output o = cli.Run({"--config", "cfg", "act", "LS-1", action, "--by", by, "--at", at,
-                              "--data", data});
+    const Output o =
+        cli.Run({"--config", "cfg", "act", "LS-1", action, "--by", by, "--at", at, "--data", data});
     INFO(action << ": " << casegrid::test::Describe(o));
     REQUIRE(o.status == 0);
   };
