@@ -175,7 +175,7 @@ Status CheckCommandText(const casegrid::v1::Command& c) {
   return Status::Ok();
 }
 
-Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
+Result<casegrid::v1::Command> ParseCommandJson(std::string_view line, std::string_view sender) {
   if (line.size() > kMaxLineBytes) {
     return Bad("line: " + std::to_string(line.size()) + " bytes, more than the " +
                std::to_string(kMaxLineBytes) + " a command line may have");
@@ -227,7 +227,8 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line) {
     }
   }
   CASEGRID_RETURN_IF_ERROR(
-      GetString(*actor, "user", "actor.", true, cmd.mutable_actor()->mutable_user()));
+      GetString(*actor, "user", "actor.", sender.empty(), cmd.mutable_actor()->mutable_user()));
+  if (cmd.actor().user().empty()) cmd.mutable_actor()->set_user(std::string(sender));
   CASEGRID_RETURN_IF_ERROR(
       GetString(*actor, "role", "actor.", true, cmd.mutable_actor()->mutable_role()));
   CASEGRID_RETURN_IF_ERROR(

@@ -35,8 +35,10 @@ Status CheckCommandText(const casegrid::v1::Command& command);
 // Parses one NDJSON line into a Command: {"id","case","action","at","actor":
 // {"user","role","unit"},"expect","data"}. InvalidArgument names the field
 // (or "line" for a line over kMaxLineBytes or nested too deep);
-// `at` stays 0 when absent (the engine then uses its clock).
-Result<casegrid::v1::Command> ParseCommandJson(std::string_view line);
+// `at` stays 0 when absent (the engine then uses its clock). `sender`: the
+// actor.user of a line that names none (a door that knows who sends it,
+// casegrid serve); empty: actor.user is required.
+Result<casegrid::v1::Command> ParseCommandJson(std::string_view line, std::string_view sender = {});
 // The NDJSON line of `command`: ParseCommandJson(CommandJson(c)) equals c.
 std::string CommandJson(const casegrid::v1::Command& command);
 // "USER:ROLE:UNIT" (UNIT may be empty) -> Actor.

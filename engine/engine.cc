@@ -25,6 +25,22 @@ using casegrid::v1::Event;
 // between the sender and the engine); later is rejected as "in the future".
 constexpr int64_t kFutureToleranceMicros = 5 * 60 * timeutil::kMicrosPerSecond;
 
+}  // namespace
+
+const char* AnswerName(Answer::Kind kind) {
+  switch (kind) {
+    case Answer::Kind::kAccepted:
+      return "accepted";
+    case Answer::Kind::kDuplicate:
+      return "duplicate";
+    case Answer::Kind::kRejected:
+      return "rejected";
+  }
+  return "rejected";
+}
+
+namespace {
+
 // Whether each decided event, once sealed (its prev_hash, hash and
 // recorded time added: kSealBytes at most), fits events::kMaxRecordBytes.
 Status CheckEventSizes(const EventBuffer& events) {

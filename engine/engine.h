@@ -45,6 +45,10 @@ struct Answer {
   uint32_t events = 0;    // events it appended (0 for duplicates)
 };
 
+// "accepted", "duplicate" or "rejected": an answer's name on the answers
+// topic and over HTTP.
+const char* AnswerName(Answer::Kind kind);
+
 struct ApplyStats {
   uint64_t events = 0;           // all events appended, deadline events included
   uint64_t deadline_events = 0;  // events appended by deadlines that passed

@@ -59,4 +59,19 @@ bool SameRatingDigest(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+Result<std::string> GiveRatingCode(const Config& config, casegrid::v1::Command* command) {
+  auto def = config.workflows->Latest(command->workflow().empty() ? config.default_workflow
+                                                                  : command->workflow());
+  if (!def.ok()) return std::string();  // the decider says what is wrong
+  const auto* action = (*def)->FindAction(command->action());
+  if (action == nullptr || action->effect() != casegrid::v1::OPEN_CASE ||
+      command->data().fields().contains(std::string(kRatingCodeField))) {
+    return std::string();
+  }
+  CASEGRID_ASSIGN_OR_RETURN(std::string code, NewRatingCode());
+  (*command->mutable_data()->mutable_fields())[std::string(kRatingCodeField)].set_string_value(
+      code);
+  return code;
+}
+
 }  // namespace casegrid::engine

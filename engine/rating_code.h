@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "engine/rules.h"
 
 namespace casegrid::engine {
 
@@ -39,6 +40,12 @@ Result<std::string> NormalizeRatingCode(std::string_view text);
 // SHA-256 of "casegrid rating code v1\n" case_id "\n" normalized: what the
 // case_reported event keeps (32 bytes).
 std::string RatingCodeDigest(std::string_view case_id, std::string_view normalized);
+
+// What a door does for a command it takes in: when `command` opens a case
+// (its action's effect is open_case in its workflow under `config`) and its
+// data brings no code, draws one and puts it in the data; returns the code
+// to print on the receipt, or "" when it drew none.
+Result<std::string> GiveRatingCode(const Config& config, casegrid::v1::Command* command);
 
 // Whether two digests are equal, in time that does not depend on where they
 // differ.

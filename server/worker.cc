@@ -37,18 +37,6 @@ std::string AnswerJson(const casegrid::v1::CommandAnswer& a) {
   return json;
 }
 
-const char* KindName(engine::Answer::Kind kind) {
-  switch (kind) {
-    case engine::Answer::Kind::kAccepted:
-      return "accepted";
-    case engine::Answer::Kind::kDuplicate:
-      return "duplicate";
-    case engine::Answer::Kind::kRejected:
-      return "rejected";
-  }
-  return "rejected";
-}
-
 // One commands partition this worker owns.
 struct Owned {
   std::unique_ptr<events::WorkerLog> log;
@@ -367,7 +355,7 @@ class Worker::Impl {
           const int64_t now = env_->NowMicros();
           for (size_t i = 0; i < decided.size(); ++i) {
             casegrid::v1::CommandAnswer& a = answers[command_of[i]];
-            a.set_answer(KindName(decided[i].kind));
+            a.set_answer(engine::AnswerName(decided[i].kind));
             if (!decided[i].status.ok()) a.set_reason(decided[i].status.ToString());
             a.set_case_seq(decided[i].case_seq);
             a.set_events(decided[i].events);

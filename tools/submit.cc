@@ -65,13 +65,6 @@ void Record(const std::string& file, uint64_t line, const engine::Answer& a, Tal
 
 // Whether `cmd` is the intake of a new case: its action opens a case in the
 // definition it would run on (the one it names, else the default).
-bool OpensCase(const engine::Config& config, const casegrid::v1::Command& cmd) {
-  auto def =
-      config.workflows->Latest(cmd.workflow().empty() ? config.default_workflow : cmd.workflow());
-  if (!def.ok()) return false;
-  const auto* action = (*def)->FindAction(cmd.action());
-  return action != nullptr && action->effect() == casegrid::v1::OPEN_CASE;
-}
 
 }  // namespace
 
@@ -173,15 +166,8 @@ int RunAct(const GlobalOptions& g, const ActOptions& o) {
   std::vector<casegrid::v1::Command> batch{std::move(cmd).value()};
   // An intake typed here gets a rating code for the petitioner's receipt,
   // unless its data brings one (engine/rating_code.h).
-  std::string rating_code;
-  if (OpensCase(session->engine->config(), batch[0]) &&
-      !batch[0].data().fields().contains(std::string(engine::kRatingCodeField))) {
-    auto code = engine::NewRatingCode();
-    if (!code.ok()) return Fail(code.status());
-    rating_code = *code;
-    (*batch[0].mutable_data()->mutable_fields())[std::string(engine::kRatingCodeField)]
-        .set_string_value(rating_code);
-  }
+  auto rating_code = engine::GiveRatingCode(session->engine->config(), &batch[0]);
+  if (!rating_code.ok()) return Fail(rating_code.status());
   std::vector<engine::Answer> answers;
   engine::ApplyStats stats;
   Status s = session->engine->Apply(batch, &answers, &stats);
@@ -195,8 +181,8 @@ int RunAct(const GlobalOptions& g, const ActOptions& o) {
       if (stats.deadline_events > 0)
         std::cout << ", " << stats.deadline_events << " from deadlines";
       std::cout << ")\n";
-      if (!rating_code.empty()) {
-        std::cout << "rating code: " << rating_code
+      if (!rating_code->empty()) {
+        std::cout << "rating code: " << *rating_code
                   << " (for the petitioner's receipt: a rating needs it, and casegrid keeps only "
                      "its digest)\n";
       }
