@@ -30,7 +30,7 @@ const std::map<std::string, std::set<std::string>> kPublic = {
       "calendar.h", "statutory_calendar.h", "whatif.h", "state_store.h", "directory.h",
       "rating_code.h", "access.h"}},
     {"projections", {"projection.h"}},
-    {"server", {"worker.h", "command_sender.h", "decode_ahead.h"}},
+    {"server", {"worker.h", "command_sender.h", "decode_ahead.h", "http_api.h"}},
     {"bench", {"bench.h"}},
     {"sim", {"simulation.h"}},
 };

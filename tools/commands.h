@@ -166,6 +166,15 @@ int RunKafkaDev(const KafkaDevOptions& o);
 // own flags; the cluster, topics and DIR come from `g`.
 int RunWorker(const GlobalOptions& g, server::WorkerOptions o);
 
+// `casegrid serve` (docs/http.md): the HTTP API on DIR's engine (the
+// embedded journal), until SIGINT or SIGTERM (then 0); 2 when it cannot
+// start. Its first line on stdout is "listening on http://HOST:PORT".
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";  // port 0: any free one
+  size_t max_body = 4 * 1024 * 1024;
+};
+int RunServe(const GlobalOptions& g, const ServeOptions& o);
+
 // `casegrid send`: produces an NDJSON file of commands to PREFIX.commands,
 // keyed by case id; 1 if a line is not a command (named, not sent).
 struct SendOptions {

@@ -162,6 +162,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   c_worker->callback([&] { rc = RunWorker(g, worker); });
 
+  ServeOptions serve;
+  auto* c_serve = app.add_subcommand(
+      "serve", "the HTTP API on the data directory's engine (docs/http.md), until SIGTERM");
+  c_serve->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: any free one)")
+      ->capture_default_str();
+  c_serve->add_option("--max-body", serve.max_body, "bytes of a request body at most")
+      ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
+      ->capture_default_str();
+  c_serve->callback([&] { rc = RunServe(g, serve); });
+
   SendOptions send;
   auto* c_send = app.add_subcommand(
       "send", "produce an NDJSON file of commands to PREFIX.commands for the workers");

@@ -1,0 +1,189 @@
+// `casegrid serve` (server/http_api.h, docs/http.md): the built binary serves
+// a data directory; an HTTP client takes a case in and reads it with
+// tokens of the directory.
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/test_util.h"
+#include "tests/tools/process_util.h"
+
+namespace {
+
+using casegrid::test::Child;
+using casegrid::test::Contains;
+using casegrid::test::Describe;
+using casegrid::test::Output;
+using json = nlohmann::json;
+using std::chrono::seconds;
+
+class Served {
+ public:
+  Served()
+      : env_(casegrid::test::Environment({"CASEGRID_CONFIG", "CASEGRID_SIGNING_KEY", "CASEGRID_LOG",
+                                          "CASEGRID_BROKERS", "CASEGRID_SETTINGS",
+                                          "CASEGRID_CRASH_AT"})) {}
+
+  Output Run(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", "data"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return casegrid::test::RunProcess(argv, dir_.path(), env_);
+  }
+
+  // A user with one grant, and a token of theirs.
+  std::string UserWithToken(const std::string& user, const std::string& role,
+                            const std::string& unit) const {
+    REQUIRE(Run({"users", "add", user, "--name", user}).status == 0);
+    REQUIRE(Run({"users", "grant", user, role, unit}).status == 0);
+    const Output o = Run({"tokens", "issue", user});
+    INFO(Describe(o));
+    REQUIRE(o.status == 0);
+    return casegrid::test::Lines(o.out).at(0);
+  }
+
+  // Starts `casegrid serve` on a free port; returns it.
+  int Start(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--data",   "data",
+                                     "serve",         "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<Child>(argv, dir_.Sub("serve.out"), dir_.Sub("serve.err"),
+                                      dir_.path(), env_);
+    int port = 0;
+    casegrid::test::WaitUntil(seconds(30), [&] {
+      const std::string out = server_->Out();
+      const std::string prefix = "listening on http://127.0.0.1:";
+      if (out.rfind(prefix, 0) != 0 || out.find('\n') == std::string::npos) {
+        return server_->Poll().has_value();
+      }
+      port = std::stoi(out.substr(prefix.size()));
+      return true;
+    });
+    INFO(server_->Err());
+    REQUIRE(port > 0);
+    return port;
+  }
+
+  Child& server() { return *server_; }
+
+ private:
+  casegrid::test::TempDir dir_;
+  std::vector<std::string> env_;
+  std::unique_ptr<Child> server_;
+};
+
+httplib::Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+const std::string kIntake =
+    R"({"id":"c-1","case":"LS-1","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
+    R"("actor":{"role":"window","unit":"371302"},)"
+    R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+    R"("summary":"Wages unpaid","petitioner":{"name":"王芳","phone":"13912345678"}}})";
+
+}  // namespace
+
+TEST_CASE("serve takes commands and shows cases to the token's user, and refuses the rest",
+          "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  const std::string other = s.UserWithToken("t9", "unit", "371302-002-001");
+  httplib::Client http("127.0.0.1", s.Start());
+  http.set_read_timeout(30, 0);
+
+  auto health = http.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+
+  // No token, or a wrong one: 401 as a problem, nothing written.
+  auto res = http.Post("/v1/commands", kIntake, "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  CHECK(res->get_header_value("Content-Type") == "application/problem+json");
+  CHECK(json::parse(res->body)["code"] == "unauthenticated");
+  res = http.Post("/v1/commands", Bearer(window + "x"), kIntake, "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 401);
+
+  // The token's user is the actor; the intake's rating code comes back once.
+  res = http.Post("/v1/commands", Bearer(window), kIntake, "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  json a = json::parse(res->body);
+  CHECK(a["answer"] == "accepted");
+  CHECK(a["case_seq"] == 2);
+  CHECK(a["rating_code"].get<std::string>().size() == 14);
+  res = http.Post("/v1/commands", Bearer(window), kIntake, "application/json");
+  REQUIRE(res);
+  CHECK(json::parse(res->body)["answer"] == "duplicate");
+  CHECK_FALSE(json::parse(res->body).contains("rating_code"));
+
+  // Another user named as the actor, a bad line, a rejected command: each
+  // answered on its own line of an NDJSON batch.
+  const std::string batch =
+      R"({"case":"LS-2","action":"intake","actor":{"user":"t9","role":"window","unit":"371302"}})"
+      "\nnot json\n"
+      R"({"case":"LS-1","action":"fly","actor":{"role":"window","unit":"371302"}})"
+      "\n";
+  res = http.Post("/v1/commands", Bearer(window), batch, "application/x-ndjson");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const auto lines = casegrid::test::Lines(res->body);
+  REQUIRE(lines.size() == 3);
+  CHECK(Contains(json::parse(lines[0])["reason"].get<std::string>(),
+                 "is not the user of the request's token (w01)"));
+  CHECK(Contains(json::parse(lines[1])["reason"].get<std::string>(), "not valid JSON"));
+  CHECK(json::parse(lines[2])["line"] == 3);
+  CHECK(Contains(json::parse(lines[2])["reason"].get<std::string>(), "unknown action \"fly\""));
+  // One JSON command rejected: 422 with the reason.
+  res = http.Post("/v1/commands", Bearer(window),
+                  R"({"case":"LS-1","action":"fly","actor":{"role":"window","unit":"371302"}})",
+                  "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 422);
+  CHECK(json::parse(res->body)["code"] == "rejected");
+
+  // The case, for the window clerk of the district centre: opened, and the
+  // read recorded; for a station of another town: 403, nothing of it.
+  res = http.Get("/v1/cases/LS-1", Bearer(window));
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  CHECK(json::parse(res->body)["state"] == "received");
+  CHECK(Contains(res->body, "13912345678"));
+  res = http.Get("/v1/cases/LS-1", Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  CHECK_FALSE(Contains(res->body, "13912345678"));
+  res = http.Get("/v1/cases/NOPE-1", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  res = http.Get("/v1/nothing", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  CHECK(json::parse(res->body)["code"] == "no-route");
+
+  // SIGTERM: it stops with 0, and the record verifies.
+  s.server().Signal(SIGTERM);
+  const auto status = s.server().Wait(seconds(30));
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  const Output verified = s.Run({"verify"});
+  INFO(Describe(verified));
+  CHECK(verified.status == 0);
+}
+
+TEST_CASE("serve refuses a body over --max-body and an address it cannot listen on", "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  httplib::Client http("127.0.0.1", s.Start({"--max-body", "2048"}));
+  auto res = http.Post("/v1/commands", Bearer(window), std::string(4096, 'x'), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 413);
+  const Output bad = s.Run({"serve", "--listen", "nowhere"});
+  CHECK(bad.status == 2);
+  CHECK(Contains(bad.err, "--listen nowhere: expected HOST:PORT"));
+}

@@ -1,0 +1,60 @@
+// casegrid serve: the HTTP API (server/http_api.h, docs/http.md) on the
+// data directory's engine, until SIGINT or SIGTERM; a request in flight is
+// answered before it exits.
+#include <signal.h>
+
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "server/http_api.h"
+#include "tools/commands.h"
+
+namespace casegrid::tools {
+
+int RunServe(const GlobalOptions& g, const ServeOptions& o) {
+  if (g.log != "journal") {
+    return Fail(Status::InvalidArgument(
+        "serve runs on the embedded journal for now; on Kafka the workers take commands from "
+        "the commands topic (docs/operations.md)"));
+  }
+  server::HttpOptions ho;
+  const size_t colon = o.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 ||
+      o.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      o.listen.size() - colon - 1 > 5 || colon + 1 == o.listen.size()) {
+    return Fail(Status::InvalidArgument("--listen " + o.listen + ": expected HOST:PORT"));
+  }
+  ho.host = o.listen.substr(0, colon);
+  ho.port = std::stoi(o.listen.substr(colon + 1));
+  if (ho.port > 65535) return Fail(Status::InvalidArgument("--listen: port over 65535"));
+  ho.max_body = o.max_body;
+  // SIGINT and SIGTERM go to one thread that stops the server: blocked
+  // before any other thread exists, so none of them takes the signal.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  auto session = OpenSession(g, Env::Default());
+  if (!session.ok()) return Fail(session.status());
+  if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
+  server::HttpApi api(session->engine.get(), session->models.get(), ho);
+  auto port = api.Bind();
+  if (!port.ok()) return Fail(port.status());
+  std::cout << "listening on http://" << ho.host << ":" << *port << std::endl;
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop, &sig);
+    api.Stop();
+  });
+  Status served = api.Listen();
+  // Listen returned (stopped, or failed): wake the waiter if no signal came.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (!served.ok()) return Fail(served);
+  std::cerr << "casegrid serve: stopped\n";
+  return 0;
+}
+
+}  // namespace casegrid::tools
