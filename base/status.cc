@@ -22,6 +22,8 @@ std::string_view Status::CodeName(Code code) {
       return "fatal";
     case Code::kUnauthenticated:
       return "unauthenticated";
+    case Code::kPermissionDenied:
+      return "permission denied";
   }
   return "unknown";
 }

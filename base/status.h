@@ -24,9 +24,10 @@ class [[nodiscard]] Status {
     kConflict = 3,    // stale `expect` or a concurrent writer: re-read, retry
     kCorruption = 4,  // checksum or hash chain mismatch: stop and investigate
     kIOError = 5,
-    kUnavailable = 6,      // transient: retry later
-    kFatal = 7,            // the writer is stopped: no further intake
-    kUnauthenticated = 8,  // no valid credential: who is asking is unknown
+    kUnavailable = 6,       // transient: retry later
+    kFatal = 7,             // the writer is stopped: no further intake
+    kUnauthenticated = 8,   // no valid credential: who is asking is unknown
+    kPermissionDenied = 9,  // who is asking is known, and may not: a read out of reach
   };
 
   Status() = default;
@@ -39,6 +40,7 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string_view m) { return {Code::kUnavailable, m}; }
   static Status Fatal(std::string_view m) { return {Code::kFatal, m}; }
   static Status Unauthenticated(std::string_view m) { return {Code::kUnauthenticated, m}; }
+  static Status PermissionDenied(std::string_view m) { return {Code::kPermissionDenied, m}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -48,6 +50,7 @@ class [[nodiscard]] Status {
   bool IsConflict() const { return code_ == Code::kConflict; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsUnauthenticated() const { return code_ == Code::kUnauthenticated; }
+  bool IsPermissionDenied() const { return code_ == Code::kPermissionDenied; }
 
   // "invalid argument: <message>"; "ok" for OK.
   std::string ToString() const;

@@ -74,23 +74,23 @@ bool ReadScope::SeesPersonalOfUnit(std::string_view unit) const { return Covers(
 
 Status ReadScope::CheckSees(const casegrid::v1::CaseState& facts) const {
   if (Sees(facts)) return Status::Ok();
-  return Status::InvalidArgument("case " + facts.case_id() + ": not within what " + reader_ +
-                                 " may read (grants: " + grants_ +
-                                 "; a grant reaches its unit and the units below it)");
+  return Status::PermissionDenied("case " + facts.case_id() + ": not within what " + reader_ +
+                                  " may read (grants: " + grants_ +
+                                  "; a grant reaches its unit and the units below it)");
 }
 
 Status ReadScope::CheckSeesUnit(std::string_view unit) const {
   if (SeesUnit(unit)) return Status::Ok();
-  return Status::InvalidArgument("unit " + std::string(unit) + ": not within what " + reader_ +
-                                 " may read (grants: " + grants_ +
-                                 "; a grant reaches its unit and the units below it)");
+  return Status::PermissionDenied("unit " + std::string(unit) + ": not within what " + reader_ +
+                                  " may read (grants: " + grants_ +
+                                  "; a grant reaches its unit and the units below it)");
 }
 
 Status ReadScope::CheckSeesChains(std::string_view chain) const {
   if (all_) return Status::Ok();
-  return Status::InvalidArgument(std::string(chain) + ": read by those whose grants reach every " +
-                                 "case (auditor, or a grant in the district centre); " + reader_ +
-                                 " holds: " + grants_);
+  return Status::PermissionDenied(std::string(chain) + ": read by those whose grants reach every " +
+                                  "case (auditor, or a grant in the district centre); " + reader_ +
+                                  " holds: " + grants_);
 }
 
 Status RecordPersonalRead(Engine& engine, const ReadScope& scope, std::string_view query,

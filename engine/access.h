@@ -58,7 +58,7 @@ class ReadScope {
   // Whether the cases of `unit` (an inbox) are within reach, and opened.
   bool SeesUnit(std::string_view unit) const;
   bool SeesPersonalOfUnit(std::string_view unit) const;
-  // InvalidArgument "case X: not within what U may read (grants: ...)" unless
+  // PermissionDenied "case X: not within what U may read (grants: ...)" unless
   // Sees(facts); it names none of the case's own data.
   Status CheckSees(const casegrid::v1::CaseState& facts) const;
   // The same for a unit's cases.

@@ -9,11 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "base/time.h"
 #include "engine/access.h"
 #include "engine/command_json.h"
 #include "engine/rating_code.h"
 #include "engine/rules.h"
-#include "events/personal.h"
+#include "projections/reads.h"
 
 namespace casegrid::server {
 
@@ -40,6 +41,9 @@ void ProblemOf(httplib::Response& res, const Status& s) {
   if (s.IsUnauthenticated()) {
     res.set_header("WWW-Authenticate", "Bearer");
     return Problem(res, 401, "unauthenticated", "Not authenticated", s.message());
+  }
+  if (s.IsPermissionDenied()) {
+    return Problem(res, 403, "forbidden", "Not within your reach", s.message());
   }
   if (s.IsNotFound()) return Problem(res, 404, "not-found", "Not found", s.message());
   if (s.IsInvalidArgument()) return Problem(res, 400, "invalid", "Invalid request", s.message());
@@ -68,6 +72,12 @@ class HttpApi::Impl {
                 [this](const httplib::Request& req, httplib::Response& res) {
                   Case(req, res, req.matches[1]);
                 });
+    server_.Get(R"(/v1/inbox/([^/]+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  Inbox(req, res, req.matches[1]);
+                });
+    server_.Get("/v1/stats",
+                [this](const httplib::Request& req, httplib::Response& res) { Stats(req, res); });
     server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own problem
       if (res.status == 404) {
@@ -215,35 +225,54 @@ class HttpApi::Impl {
     res.set_content(a.dump(), "application/json");
   }
 
-  void Case(const httplib::Request& req, httplib::Response& res, const std::string& case_id) {
-    std::lock_guard lock(mu_);
-    auto user = Authenticate(req);
-    if (!user.ok()) return ProblemOf(res, user.status());
+  // The reader behind the token, with the read models brought up to the
+  // log; InvalidArgument or Unauthenticated refuse. Called under mu_.
+  Result<engine::ReadScope> Reader(const httplib::Request& req) {
+    CASEGRID_ASSIGN_OR_RETURN(const std::string user, Authenticate(req));
     static const engine::Directory kEmpty;
     const engine::Config& config = engine_->config();
-    auto scope =
-        engine::ReadScope::Of(config.directory ? *config.directory : kEmpty, config.org, *user);
+    CASEGRID_ASSIGN_OR_RETURN(
+        engine::ReadScope scope,
+        engine::ReadScope::Of(config.directory ? *config.directory : kEmpty, config.org, user));
+    CASEGRID_RETURN_IF_ERROR(models_->CatchUp(*engine_->log()).status());
+    return scope;
+  }
+
+  void Case(const httplib::Request& req, httplib::Response& res, const std::string& case_id) {
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
     if (!scope.ok()) return ProblemOf(res, scope.status());
-    if (auto caught = models_->CatchUp(*engine_->log()); !caught.ok()) {
-      return ProblemOf(res, caught.status());
-    }
-    auto view = models_->GetCase(case_id);
+    auto view = projections::ReadCase(*models_, *engine_, *scope, case_id, "GET " + req.path);
     if (!view.ok()) return ProblemOf(res, view.status());
-    if (Status seen = scope->CheckSees(view->facts()); !seen.ok()) {
-      return Problem(res, 403, "forbidden", "Not within your reach", seen.message());
-    }
-    std::vector<std::string> viewed;
-    if (!scope->SeesPersonal(view->facts())) {
-      events::ReplacePersonal(&*view, engine::kWithheld);
-    } else if (view->erased_micros() == 0 && events::HasPersonalValues(*view)) {
-      viewed.push_back(case_id);
-    }
-    // Recorded before it is shown: a read that cannot be recorded shows nothing.
-    if (Status r = engine::RecordPersonalRead(*engine_, *scope, "GET /v1/cases/" + case_id, viewed);
-        !r.ok()) {
-      return ProblemOf(res, r);
-    }
     res.set_content(projections::FormatCase(*view, true), "application/json");
+  }
+
+  void Inbox(const httplib::Request& req, httplib::Response& res, const std::string& unit) {
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
+    if (!scope.ok()) return ProblemOf(res, scope.status());
+    auto entries = projections::ReadInbox(*models_, *engine_, *scope, unit, "GET " + req.path);
+    if (!entries.ok()) return ProblemOf(res, entries.status());
+    res.set_content(projections::FormatInbox(unit, *entries, true), "application/json");
+  }
+
+  // The figures of `stats --json` (no personal values: any user of the
+  // directory), over ?from=DAY&to=DAY (YYYY-MM-DD, both inclusive).
+  void Stats(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
+    if (!scope.ok()) return ProblemOf(res, scope.status());
+    int32_t days[2] = {timeutil::DaysFromCivil(2000, 1, 1), timeutil::DaysFromCivil(2100, 1, 1)};
+    const char* names[2] = {"from", "to"};
+    for (int i = 0; i < 2; ++i) {
+      if (!req.has_param(names[i])) continue;
+      auto day = timeutil::ParseDate(req.get_param_value(names[i]));
+      if (!day.ok()) return ProblemOf(res, day.status().WithContext(names[i]));
+      days[i] = *day;
+    }
+    auto report = models_->Stats(days[0], days[1]);
+    if (!report.ok()) return ProblemOf(res, report.status());
+    res.set_content(projections::FormatStats(*report, true), "application/json");
   }
 
   engine::Engine* engine_;

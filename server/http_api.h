@@ -1,6 +1,6 @@
 // server::HttpApi: `casegrid serve`, the HTTP door onto one engine over the
 // embedded journal (docs/http.md). First routes of the front door (issue
-// 15): the probes, commands and a case.
+// 15): the probes, commands, a case, an inbox and the figures.
 //
 //   GET  /healthz          200 "ok" while the process serves
 //   GET  /readyz           200 "ready" once the engine and read models are open
@@ -8,6 +8,8 @@
 //                          NDJSON lines (application/x-ndjson): one answer
 //                          line per line, as `casegrid submit` counts them
 //   GET  /v1/cases/{id}    the case as `case show --json` prints it
+//   GET  /v1/inbox/{unit}  the unit's open cases as `inbox --json` prints them
+//   GET  /v1/stats         the figures of `stats --json` (?from=DAY&to=DAY)
 //
 // Every /v1 route needs `Authorization: Bearer TOKEN` (`casegrid tokens
 // issue`), checked against the directory at each request: the token's user

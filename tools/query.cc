@@ -10,6 +10,7 @@
 #include "engine/access.h"
 #include "events/log.h"
 #include "events/personal.h"
+#include "projections/reads.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
@@ -150,20 +151,9 @@ int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
   return RunQuery(g, View{as_of}, [&](Session& s, int64_t) {
     auto scope = ReaderScope(g, *s.engine);
     if (!scope.ok()) return Fail(scope.status());
-    auto view = s.models->GetCase(case_id);
+    auto view =
+        projections::ReadCase(*s.models, *s.engine, *scope, case_id, "case show " + case_id);
     if (!view.ok()) return Fail(view.status());
-    if (Status seen = scope->CheckSees(view->facts()); !seen.ok()) return Fail(seen);
-    std::vector<std::string> viewed;
-    if (!scope->SeesPersonal(view->facts())) {
-      events::ReplacePersonal(&*view, engine::kWithheld);
-    } else if (view->erased_micros() == 0 && events::HasPersonalValues(*view)) {
-      viewed.push_back(case_id);
-    }
-    // Recorded before it is shown: a read that cannot be recorded shows nothing.
-    if (Status r = engine::RecordPersonalRead(*s.engine, *scope, "case show " + case_id, viewed);
-        !r.ok()) {
-      return Fail(r);
-    }
     std::cout << projections::FormatCase(*view, json);
     return 0;
   });
@@ -171,28 +161,10 @@ int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
 
 int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of) {
   return RunQuery(g, View{as_of}, [&](Session& s, int64_t) {
-    if (s.engine->config().org->FindUnit(unit) == nullptr) {
-      return Fail(Status::NotFound("unknown unit \"" + unit + "\" (see casegrid org units)"));
-    }
     auto scope = ReaderScope(g, *s.engine);
     if (!scope.ok()) return Fail(scope.status());
-    if (Status seen = scope->CheckSeesUnit(unit); !seen.ok()) return Fail(seen);
-    auto entries = s.models->Inbox(unit);
+    auto entries = projections::ReadInbox(*s.models, *s.engine, *scope, unit, "inbox " + unit);
     if (!entries.ok()) return Fail(entries.status());
-    std::vector<std::string> viewed;
-    const bool personal = scope->SeesPersonalOfUnit(unit);
-    for (projections::InboxEntry& e : *entries) {
-      if (e.summary.empty()) continue;
-      if (!personal) {
-        e.summary = engine::kWithheld;
-      } else {
-        viewed.push_back(e.case_id);
-      }
-    }
-    if (Status r = engine::RecordPersonalRead(*s.engine, *scope, "inbox " + unit, viewed);
-        !r.ok()) {
-      return Fail(r);
-    }
     std::cout << projections::FormatInbox(unit, *entries, json);
     return 0;
   });

@@ -90,6 +90,7 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   Served s;
   const std::string window = s.UserWithToken("w01", "window", "371302");
   const std::string other = s.UserWithToken("t9", "unit", "371302-002-001");
+  const std::string centre = s.UserWithToken("c01", "centre", "371302");
   httplib::Client http("127.0.0.1", s.Start());
   http.set_read_timeout(30, 0);
 
@@ -158,6 +159,35 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   REQUIRE(res);
   CHECK(res->status == 403);
   CHECK_FALSE(Contains(res->body, "13912345678"));
+  // Dispatched by the centre, the case is in its station's inbox, which the
+  // district's clerk may read and another town's station may not.
+  res = http.Post("/v1/commands", Bearer(centre),
+                  R"({"case":"LS-1","action":"dispatch","at":"2026-09-30T11:00:00+08:00",)"
+                  R"("actor":{"role":"centre","unit":"371302"}})",
+                  "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  res = http.Get("/v1/inbox/371302-001-001", Bearer(window));
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  CHECK(json::parse(res->body)["cases"][0]["case_id"] == "LS-1");
+  res = http.Get("/v1/inbox/371302-001-001", Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  CHECK(json::parse(res->body)["code"] == "forbidden");
+  // The figures stats --json prints.
+  res = http.Get("/v1/stats?from=2026-09-01&to=2026-09-30", Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const Output stats = s.Run({"stats", "--json", "--from", "2026-09-01", "--to", "2026-09-30"});
+  REQUIRE(stats.status == 0);
+  CHECK(json::parse(res->body) == json::parse(stats.out));
+  res = http.Get("/v1/stats?from=yesterday", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(Contains(json::parse(res->body)["detail"].get<std::string>(), "from"));
   res = http.Get("/v1/cases/NOPE-1", Bearer(window));
   REQUIRE(res);
   CHECK(res->status == 404);
