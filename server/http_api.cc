@@ -22,6 +22,10 @@ namespace {
 
 using json = nlohmann::json;
 
+// JSON text of `j`; bytes that are not UTF-8 (a GBK path or field echoed in
+// a reason) become U+FFFD instead of failing the answer.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 // An RFC 9457 problem: `code` is stable (clients branch on it), `detail`
 // says what and where for a person.
 void Problem(httplib::Response& res, int status, std::string_view code, std::string_view title,
@@ -33,7 +37,7 @@ void Problem(httplib::Response& res, int status, std::string_view code, std::str
   body["detail"] = detail;
   body["code"] = code;
   res.status = status;
-  res.set_content(body.dump(), "application/problem+json");
+  res.set_content(Dump(body), "application/problem+json");
 }
 
 // The status and code of a Status that refuses a request.
@@ -212,7 +216,7 @@ class HttpApi::Impl {
     }
     if (ndjson) {
       std::string text;
-      for (const json& a : out) text += a.dump() + "\n";
+      for (const json& a : out) text += Dump(a) + "\n";
       res.set_content(text, "application/x-ndjson");
       return;
     }
@@ -222,7 +226,7 @@ class HttpApi::Impl {
       return Problem(res, 422, "rejected", "Command rejected", a["reason"].get<std::string>(),
                      extra);
     }
-    res.set_content(a.dump(), "application/json");
+    res.set_content(Dump(a), "application/json");
   }
 
   // The reader behind the token, with the read models brought up to the

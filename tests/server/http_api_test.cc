@@ -188,6 +188,19 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   REQUIRE(res);
   CHECK(res->status == 400);
   CHECK(Contains(json::parse(res->body)["detail"].get<std::string>(), "from"));
+  // GBK bytes (a Chinese Windows terminal) in a command and in a path: a
+  // clear refusal, never a 500.
+  res = http.Post("/v1/commands", Bearer(window),
+                  "{\"case\":\"LS-9\",\"action\":\"intake\",\"actor\":{\"role\":\"window\","
+                  "\"unit\":\"371302\"},\"data\":{\"summary\":\"\xd6\xd0\xce\xc4\"}}",
+                  "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 422);
+  CHECK(json::parse(res->body)["code"] == "rejected");
+  res = http.Get("/v1/cases/%D6%D0", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  CHECK(json::parse(res->body)["code"] == "not-found");
   res = http.Get("/v1/cases/NOPE-1", Bearer(window));
   REQUIRE(res);
   CHECK(res->status == 404);
