@@ -123,6 +123,8 @@ class Engine {
   };
   void set_os_account(std::string account) { sealing_.os_account = std::move(account); }
   void set_key_store(events::KeyStore* keys) { sealing_.keys = keys; }
+  // That key store: it also opens what it sealed (reads for a person).
+  events::KeyStore* key_store() const { return sealing_.keys; }
 
   // Numbers (case_seq, event_id), seals and appends `event` to its case id,
   // one of the log's own chains (events::kDefinitionsChain,

@@ -582,6 +582,27 @@ Result<std::vector<CaseView>> ReadModels::OpenCases(std::string_view workflow_id
   });
 }
 
+Status ReadModels::ScanCases(std::string_view after,
+                             const std::function<bool(const CaseView&)>& visit) {
+  auto scan = [&]() -> Result<bool> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->cases));
+    const std::string from = after.empty() ? std::string() : codec::CaseViewKey(after);
+    CaseView view;
+    for (bool ok = from.empty() ? cur->First() : cur->Seek(from); ok; ok = cur->Next()) {
+      if (cur->key() == from) continue;
+      const std::string_view v = cur->value();
+      if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+        return Status::Corruption("projections: a case view does not parse");
+      }
+      events::OpenPersonal(view.personal(), options_.keys, view.facts().case_id(), &view);
+      if (!visit(view)) break;
+    }
+    return true;
+  };
+  return Guarded("cases", scan).status();
+}
+
 Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
   return Guarded("inbox", [&]() -> Result<std::vector<InboxEntry>> {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));

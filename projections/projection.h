@@ -188,6 +188,9 @@ class ReadModels {
   // Every case not ended (closed or rejected and not reopened) on this
   // workflow version, by case id.
   Result<std::vector<CaseView>> OpenCases(std::string_view workflow_id, int32_t version);
+  // Visits the cases after `after` in case id order ("" = from the first),
+  // each opened as GetCase opens it, until `visit` returns false.
+  Status ScanCases(std::string_view after, const std::function<bool(const CaseView&)>& visit);
   // The unit's open (not closed or rejected) cases, by next due time; cases
   // without an open deadline last, then by case id.
   Result<std::vector<InboxEntry>> Inbox(std::string_view unit);

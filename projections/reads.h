@@ -2,10 +2,12 @@
 // from the read models, scoped by what the reader's grants reach, personal
 // values opened only where they may be, and each read that shows them
 // recorded on the access chain before it is returned. The command line
-// (case show, inbox) and the HTTP API read through here.
+// (case show, inbox, overdue, audit) and the HTTP API read through here.
 #ifndef CASEGRID_PROJECTIONS_READS_H_
 #define CASEGRID_PROJECTIONS_READS_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +33,47 @@ Result<CaseView> ReadCase(ReadModels& models, engine::Engine& engine,
 Result<std::vector<InboxEntry>> ReadInbox(ReadModels& models, engine::Engine& engine,
                                           const engine::ReadScope& scope, const std::string& unit,
                                           const std::string& query);
+
+// The deadlines ReadModels::Overdue lists at `at_micros` (with `warnings`,
+// those past their warning time too) of the units within reach: a
+// deadline is shown when the case's unit or the unit it binds is.
+Result<std::vector<OverdueEntry>> ReadOverdue(ReadModels& models, const engine::ReadScope& scope,
+                                              int64_t at_micros, bool warnings);
+
+// Every event by `actor_user` (ReadModels::Audit) on the cases within
+// reach, and on the log's own chains when they may be read
+// (ReadScope::CheckSeesChains); each read back from the engine's log for
+// its recorded time, login and content, personal values opened where they
+// may be, "[withheld]" elsewhere. The reads that open them are recorded as
+// `query` first.
+Result<std::vector<AuditEntry>> ReadAudit(ReadModels& models, engine::Engine& engine,
+                                          const engine::ReadScope& scope,
+                                          const std::string& actor_user, const std::string& query);
+
+// A search of the cases within reach (GET /v1/cases), in case id order.
+// Empty fields match any case. `text` (a substring of what the case is
+// about) and `phone` (the petitioner's, exactly) match personal values, so
+// only on the cases whose personal values the reader may see. Each case
+// returned with its personal values opened is recorded as read (`query`).
+struct CaseQuery {
+  std::string unit, state, category, level, channel;
+  bool open_only = false;  // not closed or rejected
+  int64_t due_before = 0;  // an open deadline due before this time; 0: any
+  std::string text, phone;
+  std::string after;  // the page after this case id ("": from the first)
+  size_t limit = 50;  // cases per page, 1 to kMaxCasePage
+};
+inline constexpr size_t kMaxCasePage = 500;
+struct CasePage {
+  std::vector<CaseView> cases;  // personal values opened or "[withheld]" as the reader may see
+  std::string next;             // `after` for the next page; "" when this is the last
+};
+Result<CasePage> SearchCases(ReadModels& models, engine::Engine& engine,
+                             const engine::ReadScope& scope, const CaseQuery& q,
+                             const std::string& query);
+// {"cases": [{case_id, state, unit, level, category, channel, grid, opened,
+// closed, next_due, next_deadline, summary}], "next"}.
+std::string FormatCasePage(const CasePage& page);
 
 }  // namespace casegrid::projections
 

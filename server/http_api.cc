@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -11,10 +12,16 @@
 
 #include "base/time.h"
 #include "engine/access.h"
+#include "engine/calendar.h"
 #include "engine/command_json.h"
 #include "engine/rating_code.h"
 #include "engine/rules.h"
+#include "projections/history.h"
 #include "projections/reads.h"
+#include "server/openapi.h"
+#include "workflows/diff.h"
+#include "workflows/graph.h"
+#include "workflows/org.h"
 
 namespace casegrid::server {
 
@@ -63,25 +70,18 @@ class HttpApi::Impl {
     server_.set_payload_max_length(o_.max_body);
     server_.set_read_timeout(o_.timeout_seconds, 0);
     server_.set_write_timeout(o_.timeout_seconds, 0);
-    server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("ok\n", "text/plain");
-    });
-    server_.Get("/readyz", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("ready\n", "text/plain");
-    });
-    server_.Post("/v1/commands", [this](const httplib::Request& req, httplib::Response& res) {
-      Commands(req, res);
-    });
-    server_.Get(R"(/v1/cases/([^/]+))",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  Case(req, res, req.matches[1]);
-                });
-    server_.Get(R"(/v1/inbox/([^/]+))",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  Inbox(req, res, req.matches[1]);
-                });
-    server_.Get("/v1/stats",
-                [this](const httplib::Request& req, httplib::Response& res) { Stats(req, res); });
+    for (const RouteEntry& r : Table()) {
+      auto handler = [this, r](const httplib::Request& req, httplib::Response& res) {
+        std::vector<std::string> args(req.matches.begin() + 1, req.matches.end());
+        (this->*r.handler)(req, res, args);
+      };
+      const std::string pattern = PathPattern(r.route.path);
+      if (r.route.method == std::string_view("POST")) {
+        server_.Post(pattern, handler);
+      } else {
+        server_.Get(pattern, handler);
+      }
+    }
     server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own problem
       if (res.status == 404) {
@@ -154,7 +154,8 @@ class HttpApi::Impl {
     return j;
   }
 
-  void Commands(const httplib::Request& req, httplib::Response& res) {
+  void Commands(const httplib::Request& req, httplib::Response& res,
+                const std::vector<std::string>& /*args*/) {
     std::lock_guard lock(mu_);
     auto user = Authenticate(req);
     if (!user.ok()) return ProblemOf(res, user.status());
@@ -242,7 +243,9 @@ class HttpApi::Impl {
     return scope;
   }
 
-  void Case(const httplib::Request& req, httplib::Response& res, const std::string& case_id) {
+  void Case(const httplib::Request& req, httplib::Response& res,
+            const std::vector<std::string>& args) {
+    const std::string& case_id = args[0];
     std::lock_guard lock(mu_);
     auto scope = Reader(req);
     if (!scope.ok()) return ProblemOf(res, scope.status());
@@ -251,7 +254,9 @@ class HttpApi::Impl {
     res.set_content(projections::FormatCase(*view, true), "application/json");
   }
 
-  void Inbox(const httplib::Request& req, httplib::Response& res, const std::string& unit) {
+  void Inbox(const httplib::Request& req, httplib::Response& res,
+             const std::vector<std::string>& args) {
+    const std::string& unit = args[0];
     std::lock_guard lock(mu_);
     auto scope = Reader(req);
     if (!scope.ok()) return ProblemOf(res, scope.status());
@@ -262,7 +267,8 @@ class HttpApi::Impl {
 
   // The figures of `stats --json` (no personal values: any user of the
   // directory), over ?from=DAY&to=DAY (YYYY-MM-DD, both inclusive).
-  void Stats(const httplib::Request& req, httplib::Response& res) {
+  void Stats(const httplib::Request& req, httplib::Response& res,
+             const std::vector<std::string>& /*args*/) {
     std::lock_guard lock(mu_);
     auto scope = Reader(req);
     if (!scope.ok()) return ProblemOf(res, scope.status());
@@ -279,6 +285,357 @@ class HttpApi::Impl {
     res.set_content(projections::FormatStats(*report, true), "application/json");
   }
 
+  // ---- the probes and the document ----
+
+  void Health(const httplib::Request&, httplib::Response& res, const std::vector<std::string>&) {
+    res.set_content("ok\n", "text/plain");
+  }
+
+  void Ready(const httplib::Request&, httplib::Response& res, const std::vector<std::string>&) {
+    res.set_content("ready\n", "text/plain");
+  }
+
+  void OpenApi(const httplib::Request&, httplib::Response& res, const std::vector<std::string>&) {
+    res.set_content(std::string(OpenApiDocument()), "application/json");
+  }
+
+  // ---- cases ----
+
+  // GET /v1/cases: the cases within reach that match the query, a page at a time.
+  void Cases(const httplib::Request& req, httplib::Response& res,
+             const std::vector<std::string>& /*args*/) {
+    projections::CaseQuery q;
+    std::string* fields[] = {&q.unit,    &q.state, &q.category, &q.level,
+                             &q.channel, &q.text,  &q.phone,    &q.after};
+    const char* names[] = {"unit",    "state", "category", "level",
+                           "channel", "text",  "phone",    "after"};
+    for (size_t i = 0; i < std::size(names); ++i) *fields[i] = req.get_param_value(names[i]);
+    if (req.has_param("open")) {
+      auto open = Flag(req, "open");
+      if (!open.ok()) return ProblemOf(res, open.status());
+      q.open_only = *open;
+    }
+    if (req.has_param("due_before")) {
+      auto due = timeutil::ParseTimestamp(req.get_param_value("due_before"));
+      if (!due.ok()) return ProblemOf(res, due.status().WithContext("due_before"));
+      q.due_before = *due;
+    }
+    if (req.has_param("limit")) {
+      auto limit = Count(req, "limit");
+      if (!limit.ok()) return ProblemOf(res, limit.status());
+      q.limit = *limit;
+    }
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
+    if (!scope.ok()) return ProblemOf(res, scope.status());
+    auto page = projections::SearchCases(*models_, *engine_, *scope, q, "GET " + Target(req));
+    if (!page.ok()) return ProblemOf(res, page.status());
+    res.set_content(projections::FormatCasePage(*page), "application/json");
+  }
+
+  // GET /v1/cases/{id}/events: the case's events from the log, each hash checked.
+  void Events(const httplib::Request& req, httplib::Response& res,
+              const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
+    if (!scope.ok()) return ProblemOf(res, scope.status());
+    auto withhold = projections::CheckHistoryRead(*engine_, *scope, args[0], "GET " + req.path);
+    if (!withhold.ok()) return ProblemOf(res, withhold.status());
+    projections::HistoryJson out(args[0]);
+    Status replayed = projections::VisitHistory(
+        *engine_->log(), args[0], engine_->key_store(), *withhold,
+        [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState& s) { out.Add(e, s); });
+    res.set_content(out.Finish(replayed), "application/json");
+  }
+
+  void Overdue(const httplib::Request& req, httplib::Response& res,
+               const std::vector<std::string>& /*args*/) {
+    int64_t at = 0;
+    if (req.has_param("at")) {
+      auto t = timeutil::ParseTimestamp(req.get_param_value("at"));
+      if (!t.ok()) return ProblemOf(res, t.status().WithContext("at"));
+      at = *t;
+    }
+    bool warnings = false;
+    if (req.has_param("warnings")) {
+      auto w = Flag(req, "warnings");
+      if (!w.ok()) return ProblemOf(res, w.status());
+      warnings = *w;
+    }
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
+    if (!scope.ok()) return ProblemOf(res, scope.status());
+    if (at == 0) at = engine_->env()->NowMicros();
+    auto entries = projections::ReadOverdue(*models_, *scope, at, warnings);
+    if (!entries.ok()) return ProblemOf(res, entries.status());
+    res.set_content(projections::FormatOverdue(at, *entries, true), "application/json");
+  }
+
+  void Audit(const httplib::Request& req, httplib::Response& res,
+             const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
+    if (!scope.ok()) return ProblemOf(res, scope.status());
+    auto entries = projections::ReadAudit(*models_, *engine_, *scope, args[0], "GET " + req.path);
+    if (!entries.ok()) return ProblemOf(res, entries.status());
+    res.set_content(projections::FormatAudit(args[0], *entries, true), "application/json");
+  }
+
+  // ---- the rules in force: definitions, calendars, the organisation ----
+
+  void Workflows(const httplib::Request& req, httplib::Response& res,
+                 const std::vector<std::string>& /*args*/) {
+    std::lock_guard lock(mu_);
+    if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+    const engine::Config& config = engine_->config();
+    json list = json::array();
+    for (const auto& def : config.workflows->All()) {
+      const auto& p = def->proto();
+      list.push_back(
+          {{"id", p.id()},
+           {"version", p.version()},
+           {"title", p.title()},
+           {"calendar", p.calendar()},
+           {"states", p.states_size()},
+           {"actions", p.actions_size()},
+           {"deadlines", p.deadlines_size()},
+           {"source", config.published.count({p.id(), p.version()}) > 0 ? "published" : "file"}});
+    }
+    json candidates = json::array();
+    for (const auto& def : config.candidates) {
+      candidates.push_back(
+          {{"id", def->id()}, {"version", def->version()}, {"file", def->source()}});
+    }
+    json pins = json::array();
+    for (const auto& [key, version] : config.pins) {
+      pins.push_back({{"workflow", key.first}, {"category", key.second}, {"version", version}});
+    }
+    json proposals = json::array();
+    for (const auto& p : engine::Proposals(config)) {
+      proposals.push_back(
+          {{"id", p.id}, {"state", engine::ProposalStateName(p.state)}, {"what", p.what}});
+    }
+    res.set_content(Dump({{"workflows", std::move(list)},
+                          {"candidates", std::move(candidates)},
+                          {"adopted", config.adopted},
+                          {"pins", std::move(pins)},
+                          {"proposals", std::move(proposals)}}),
+                    "application/json");
+  }
+
+  // The definition `id` at ?version=N (the latest when absent), in force or
+  // a candidate file beside them. Called under mu_.
+  Result<std::shared_ptr<const workflows::Definition>> Definition(const httplib::Request& req,
+                                                                  const std::string& id,
+                                                                  const char* param) {
+    int32_t version = 0;
+    if (req.has_param(param)) {
+      auto v = Count(req, param);
+      if (!v.ok()) return v.status();
+      if (*v > 1000000) return Status::InvalidArgument(std::string(param) + ": no such version");
+      version = static_cast<int32_t>(*v);
+    }
+    const engine::Config& config = engine_->config();
+    workflows::Registry registry = *config.workflows;
+    for (const auto& candidate : config.candidates) {
+      if (!registry.Find(candidate->id(), candidate->version()).ok()) registry.Replace(candidate);
+    }
+    return version == 0 ? registry.Latest(id) : registry.Find(id, version);
+  }
+
+  void Workflow(const httplib::Request& req, httplib::Response& res,
+                const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+    auto def = Definition(req, args[0], "version");
+    if (!def.ok()) return ProblemOf(res, def.status());
+    const auto& p = (*def)->proto();
+    res.set_content(
+        Dump({{"id", p.id()},
+              {"version", p.version()},
+              {"title", p.title()},
+              {"source", (*def)->source()},
+              {"in_force", engine_->config().published.count({p.id(), p.version()}) > 0 ||
+                               !engine_->config().adopted},
+              {"yaml", (*def)->yaml()}}),
+        "application/json");
+  }
+
+  void WorkflowDiff(const httplib::Request& req, httplib::Response& res,
+                    const std::vector<std::string>& args) {
+    if (!req.has_param("from") || !req.has_param("to")) {
+      return Problem(res, 400, "invalid", "Invalid request",
+                     "a diff needs ?from=VERSION&to=VERSION");
+    }
+    std::lock_guard lock(mu_);
+    if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+    auto from = Definition(req, args[0], "from");
+    if (!from.ok()) return ProblemOf(res, from.status());
+    auto to = Definition(req, args[0], "to");
+    if (!to.ok()) return ProblemOf(res, to.status());
+    json changes = json::array();
+    for (const workflows::Change& c :
+         workflows::DiffDefinitions((*from)->proto(), (*to)->proto())) {
+      static constexpr const char* kKinds[] = {"added", "removed", "changed"};
+      changes.push_back({{"kind", kKinds[static_cast<int>(c.kind)]},
+                         {"item", c.item},
+                         {"name", c.name},
+                         {"details", c.details}});
+    }
+    res.set_content(Dump({{"id", args[0]},
+                          {"from", (*from)->version()},
+                          {"to", (*to)->version()},
+                          {"changes", std::move(changes)}}),
+                    "application/json");
+  }
+
+  // GET /v1/workflows/{id}/graph.{svg,dot}: the diagram (workflows/graph.h).
+  void WorkflowGraph(const httplib::Request& req, httplib::Response& res,
+                     const std::vector<std::string>& args) {
+    if (args[1] != "svg" && args[1] != "dot") {
+      return Problem(res, 404, "no-route", "No such route",
+                     "a diagram is graph.svg or graph.dot, not graph." + args[1]);
+    }
+    std::string dot;
+    {
+      std::lock_guard lock(mu_);
+      if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+      auto def = Definition(req, args[0], "version");
+      if (!def.ok()) return ProblemOf(res, def.status());
+      dot = workflows::DefinitionDot((*def)->proto());
+    }
+    if (args[1] == "dot") return res.set_content(dot, "text/vnd.graphviz");
+    auto svg = workflows::RenderSvg(dot);  // outside the lock: Graphviz takes its time
+    if (!svg.ok()) return ProblemOf(res, svg.status());
+    res.set_content(*svg, "image/svg+xml");
+  }
+
+  void Calendars(const httplib::Request& req, httplib::Response& res,
+                 const std::vector<std::string>& /*args*/) {
+    std::lock_guard lock(mu_);
+    if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+    json list = json::array();
+    for (const auto& [id, cal] : engine_->config().calendars) {
+      list.push_back({{"id", id},
+                      {"describe", cal->Describe()},
+                      {"years", cal->Years()},
+                      {"provisional_years", cal->ProvisionalYears()}});
+    }
+    res.set_content(Dump({{"calendars", std::move(list)}}), "application/json");
+  }
+
+  // GET /v1/calendars/{id}/{year}: the year's days as `calendar show` prints them.
+  void CalendarYear(const httplib::Request& req, httplib::Response& res,
+                    const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+    const auto& calendars = engine_->config().calendars;
+    auto it = calendars.find(args[0]);
+    if (it == calendars.end()) {
+      return Problem(res, 404, "not-found", "Not found",
+                     "no calendar " + args[0] + " in force (GET /v1/calendars lists them)");
+    }
+    int year = 0;
+    if (args[1].size() != 4 || args[1].find_first_not_of("0123456789") != std::string::npos) {
+      return Problem(res, 400, "invalid", "Invalid request",
+                     "year " + args[1] + ": expected four digits");
+    }
+    year = std::stoi(args[1]);
+    auto text = it->second->FormatYear(year);
+    if (!text.ok()) {
+      return Problem(res, 404, "not-found", "Not found", text.status().message());
+    }
+    res.set_content(*text, "text/plain; charset=utf-8");
+  }
+
+  void Organisation(const httplib::Request& req, httplib::Response& res,
+                    const std::vector<std::string>& /*args*/) {
+    std::lock_guard lock(mu_);
+    if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+    res.set_content(workflows::FormatUnits(*engine_->config().org, true), "application/json");
+  }
+
+  void Grids(const httplib::Request& req, httplib::Response& res,
+             const std::vector<std::string>& /*args*/) {
+    std::lock_guard lock(mu_);
+    if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+    res.set_content(workflows::FormatGrids(*engine_->config().org, true), "application/json");
+  }
+
+  // ---- query parameters ----
+
+  // The path with its query, as the request named it (recorded reads).
+  static std::string Target(const httplib::Request& req) { return req.target; }
+
+  static Result<bool> Flag(const httplib::Request& req, const char* name) {
+    const std::string v = req.get_param_value(name);
+    if (v == "true" || v == "1") return true;
+    if (v == "false" || v == "0") return false;
+    return Status::InvalidArgument(std::string(name) + "=" + v + ": expected true or false");
+  }
+
+  static Result<size_t> Count(const httplib::Request& req, const char* name) {
+    const std::string v = req.get_param_value(name);
+    if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::InvalidArgument(std::string(name) + "=" + v + ": expected a whole number");
+    }
+    return static_cast<size_t>(std::stoul(v));
+  }
+
+  // ---- the route table: one place for what is served and documented ----
+
+  using Handler = void (Impl::*)(const httplib::Request&, httplib::Response&,
+                                 const std::vector<std::string>&);
+  struct RouteEntry {
+    Route route;
+    Handler handler;
+  };
+
+ public:
+  static const std::vector<RouteEntry>& Table() {
+    static const std::vector<RouteEntry> kTable = {
+        {{"GET", "/healthz"}, &Impl::Health},
+        {{"GET", "/readyz"}, &Impl::Ready},
+        {{"GET", "/v1/openapi.json"}, &Impl::OpenApi},
+        {{"POST", "/v1/commands"}, &Impl::Commands},
+        {{"GET", "/v1/cases"}, &Impl::Cases},
+        {{"GET", "/v1/cases/{id}"}, &Impl::Case},
+        {{"GET", "/v1/cases/{id}/events"}, &Impl::Events},
+        {{"GET", "/v1/inbox/{unit}"}, &Impl::Inbox},
+        {{"GET", "/v1/overdue"}, &Impl::Overdue},
+        {{"GET", "/v1/stats"}, &Impl::Stats},
+        {{"GET", "/v1/audit/{user}"}, &Impl::Audit},
+        {{"GET", "/v1/workflows"}, &Impl::Workflows},
+        {{"GET", "/v1/workflows/{id}"}, &Impl::Workflow},
+        {{"GET", "/v1/workflows/{id}/diff"}, &Impl::WorkflowDiff},
+        {{"GET", "/v1/workflows/{id}/graph.{format}"}, &Impl::WorkflowGraph},
+        {{"GET", "/v1/calendars"}, &Impl::Calendars},
+        {{"GET", "/v1/calendars/{id}/{year}"}, &Impl::CalendarYear},
+        {{"GET", "/v1/organisation"}, &Impl::Organisation},
+        {{"GET", "/v1/organisation/grids"}, &Impl::Grids},
+    };
+    return kTable;
+  }
+
+ private:
+  // An OpenAPI path template as the server's regular expression: each
+  // {name} one path segment, captured; every other character literal.
+  static std::string PathPattern(std::string_view path) {
+    std::string out;
+    for (size_t i = 0; i < path.size(); ++i) {
+      if (path[i] == '{') {
+        i = path.find('}', i);
+        out += "([^/]+)";
+      } else if (std::string_view(".+*?()[]^$|\\").find(path[i]) != std::string_view::npos) {
+        out += '\\';
+        out += path[i];
+      } else {
+        out += path[i];
+      }
+    }
+    return out;
+  }
+
   engine::Engine* engine_;
   projections::ReadModels* models_;
   HttpOptions o_;
@@ -286,6 +643,12 @@ class HttpApi::Impl {
   std::mutex mu_;  // the engine, the read models, the chain follower
   engine::ChainFollower follower_;
 };
+
+std::vector<Route> HttpApi::Routes() {
+  std::vector<Route> out;
+  for (const auto& r : Impl::Table()) out.push_back(r.route);
+  return out;
+}
 
 HttpApi::HttpApi(engine::Engine* engine, projections::ReadModels* models, HttpOptions options)
     : impl_(std::make_unique<Impl>(engine, models, std::move(options))) {}

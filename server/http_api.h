@@ -1,15 +1,11 @@
 // server::HttpApi: `casegrid serve`, the HTTP door onto one engine over the
-// embedded journal (docs/http.md). First routes of the front door (issue
-// 15): the probes, commands, a case, an inbox and the figures.
-//
-//   GET  /healthz          200 "ok" while the process serves
-//   GET  /readyz           200 "ready" once the engine and read models are open
-//   POST /v1/commands      one command (application/json): its answer; or
-//                          NDJSON lines (application/x-ndjson): one answer
-//                          line per line, as `casegrid submit` counts them
-//   GET  /v1/cases/{id}    the case as `case show --json` prints it
-//   GET  /v1/inbox/{unit}  the unit's open cases as `inbox --json` prints them
-//   GET  /v1/stats         the figures of `stats --json` (?from=DAY&to=DAY)
+// embedded journal (docs/http.md). The routes are Routes(), each described
+// in the OpenAPI document (server/openapi.h): the probes, commands (one
+// JSON command or NDJSON lines, answered as `casegrid submit` counts them),
+// case search, a case, its events with their hashes, an inbox, overdue,
+// the figures, an actor's trail, and the definitions, calendars and
+// organisation in force; each read answers what the command line prints
+// with --json.
 //
 // Every /v1 route needs `Authorization: Bearer TOKEN` (`casegrid tokens
 // issue`), checked against the directory at each request: the token's user
@@ -30,6 +26,8 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/env.h"
 #include "base/status.h"
@@ -45,8 +43,19 @@ struct HttpOptions {
   int timeout_seconds = 30;           // reading a request, writing an answer
 };
 
+// One route: its method and its path as the OpenAPI document writes it
+// ("/v1/cases/{id}"; a {name} is one path segment).
+struct Route {
+  std::string_view method;
+  std::string_view path;
+};
+
 class HttpApi {
  public:
+  // Every route served: the OpenAPI document (/v1/openapi.json) names the
+  // same, as a test checks.
+  static std::vector<Route> Routes();
+
   // Serves `engine` (its log) and `models`, which outlive the HttpApi.
   HttpApi(engine::Engine* engine, projections::ReadModels* models, HttpOptions options);
   ~HttpApi();

@@ -29,8 +29,8 @@ const std::map<std::string, std::set<std::string>> kPublic = {
      {"engine.h", "rules.h", "migration.h", "recount.h", "verify.h", "command_json.h", "decider.h",
       "calendar.h", "statutory_calendar.h", "whatif.h", "state_store.h", "directory.h",
       "rating_code.h", "access.h"}},
-    {"projections", {"projection.h", "reads.h"}},
-    {"server", {"worker.h", "command_sender.h", "decode_ahead.h", "http_api.h"}},
+    {"projections", {"projection.h", "reads.h", "history.h"}},
+    {"server", {"worker.h", "command_sender.h", "decode_ahead.h", "http_api.h", "openapi.h"}},
     {"bench", {"bench.h"}},
     {"sim", {"simulation.h"}},
 };

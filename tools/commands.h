@@ -117,9 +117,6 @@ Result<std::vector<SavedCheckpoint>> LoadCheckpoints(const std::string& file,
 // `json`: one JSON document, each event with both its times, what it says
 // and its hashes (docs/queries.md).
 int RunReplay(const GlobalOptions& g, const std::string& case_id, bool json = false);
-// What an event's payload says, field by field, for people ("summary: Unpaid
-// wages; petitioner.name: 张伟"): replay's and export's content.
-std::string EventContent(const casegrid::v1::Event& e);
 // Prints a case's events with the state after each; 1 if a hash fails.
 // With `withhold`, personal values read "[withheld]" (engine/access.h).
 int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys,

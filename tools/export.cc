@@ -13,6 +13,7 @@
 #include "engine/access.h"
 #include "engine/decider.h"
 #include "engine/verify.h"
+#include "projections/history.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
@@ -70,7 +71,7 @@ class Writer {
          << timeutil::FormatTimestamp(e.recorded_micros()) << ',' << Cell(e.actor().user()) << ','
          << Cell(e.actor().role()) << ',' << Cell(e.actor().unit()) << ',' << Cell(e.os_account())
          << ',' << Cell(e.action()) << ',' << Cell(engine::PayloadName(e)) << ',' << Cell(e.state())
-         << ',' << Cell(EventContent(e)) << "\n";
+         << ',' << Cell(projections::EventContent(e)) << "\n";
     return Status::Ok();
   }
   uint64_t events() const { return events_; }

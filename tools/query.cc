@@ -10,6 +10,7 @@
 #include "engine/access.h"
 #include "events/log.h"
 #include "events/personal.h"
+#include "projections/history.h"
 #include "projections/reads.h"
 #include "tools/commands.h"
 
@@ -23,25 +24,6 @@ struct View {
   bool by_recorded = false;  // statistics by the day events were recorded
 };
 
-// The event at packed `position` of `log`, read towards its partition's end,
-// not to position + 1: on Kafka a record's batch is known committed only by
-// the marker after it. NotFound naming the position when there is none.
-Result<casegrid::v1::Event> EventAt(events::Log& log, uint64_t position) {
-  const int32_t partition = events::PositionPartition(position);
-  const uint64_t offset = events::PositionOffset(position);
-  CASEGRID_ASSIGN_OR_RETURN(const uint64_t end, log.PartitionEnd(partition));
-  casegrid::v1::Event e;
-  Status found = Status::NotFound("no event at " + log.DescribePosition(position));
-  CASEGRID_RETURN_IF_ERROR(log.Scan(partition, offset, end, 1,
-                                    [&](uint64_t, std::string_view record) {
-                                      found = events::OpenRecord(record, nullptr, &e);
-                                      return false;
-                                    })
-                               .status());
-  CASEGRID_RETURN_IF_ERROR(found);
-  return e;
-}
-
 // The recorded time of the journal's event at `position`: the moment the
 // log held its first `position` events.
 Result<int64_t> RecordedAt(events::Log& log, uint64_t position) {
@@ -51,7 +33,7 @@ Result<int64_t> RecordedAt(events::Log& log, uint64_t position) {
                                    std::to_string(ends[0] - 1) + ", not " +
                                    std::to_string(position));
   }
-  CASEGRID_ASSIGN_OR_RETURN(const casegrid::v1::Event e, EventAt(log, position));
+  CASEGRID_ASSIGN_OR_RETURN(const casegrid::v1::Event e, projections::EventAt(log, position));
   return e.recorded_micros();
 }
 
@@ -107,38 +89,6 @@ int RunQuery(const GlobalOptions& g, const View& view,
   return body(*session, moment);
 }
 
-// What a reader may see of one case in an actor's trail.
-struct CaseAccess {
-  bool sees = false;      // the case is within reach (ReadScope::Sees)
-  bool personal = false;  // its personal values are shown opened
-  bool erased = false;    // nothing opens: no read of personal data to record
-};
-
-// Fills `entry`'s details from its event on `log` (EventAt its position);
-// its personal values opened where `access` says so (the case then goes to
-// *viewed), "[withheld]" elsewhere.
-Status Detail(events::Log& log, const events::KeyStore* keys, const CaseAccess& access,
-              projections::AuditEntry* entry, std::vector<std::string>* viewed) {
-  CASEGRID_ASSIGN_OR_RETURN(casegrid::v1::Event e, EventAt(log, entry->global_seq));
-  if (e.case_id() != entry->case_id || e.case_seq() != entry->case_seq) {
-    return Status::Corruption("the audit entry at " + log.DescribePosition(entry->global_seq) +
-                              " names " + entry->case_id + "/" + std::to_string(entry->case_seq) +
-                              ", the log holds " + e.event_id() +
-                              " there: run casegrid projections rebuild");
-  }
-  const bool personal = access.personal;
-  if (personal && !access.erased && (e.has_personal() || events::HasPersonalValues(e))) {
-    viewed->push_back(e.case_id());
-  }
-  events::OpenPersonalEvent(&e, personal ? keys : nullptr);
-  if (!personal) events::ReplacePersonal(&e, engine::kWithheld);
-  entry->detailed = true;
-  entry->recorded_micros = e.recorded_micros();
-  entry->os_account = e.os_account();
-  entry->content = EventContent(e);
-  return Status::Ok();
-}
-
 Result<int32_t> DayArg(const std::string& text, int32_t fallback) {
   if (text.empty()) return fallback;
   return timeutil::ParseDate(text);
@@ -183,12 +133,8 @@ int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, 
     if (at == 0) at = moment != 0 ? moment : Env::Default()->NowMicros();
     auto scope = ReaderScope(g, *s.engine);
     if (!scope.ok()) return Fail(scope.status());
-    auto entries = s.models->Overdue(at, warned);
+    auto entries = projections::ReadOverdue(*s.models, *scope, at, warned);
     if (!entries.ok()) return Fail(entries.status());
-    // A reader sees the deadlines of the units their grants reach.
-    std::erase_if(*entries, [&](const projections::OverdueEntry& e) {
-      return !scope->SeesUnit(e.unit) && !scope->SeesUnit(e.owner_unit);
-    });
     std::cout << projections::FormatOverdue(at, *entries, json);
     return 0;
   });
@@ -215,43 +161,9 @@ int RunAudit(const GlobalOptions& g, const std::string& actor, bool json) {
   return RunQuery(g, View{}, [&](Session& s, int64_t) {
     auto scope = ReaderScope(g, *s.engine);
     if (!scope.ok()) return Fail(scope.status());
-    auto entries = s.models->Audit(actor);
+    auto entries =
+        projections::ReadAudit(*s.models, *s.engine, *scope, actor, "audit --actor " + actor);
     if (!entries.ok()) return Fail(entries.status());
-    // A reader sees the actions on the cases their grants reach, and on the
-    // log's own chains only when they reach every case.
-    std::map<std::string, CaseAccess, std::less<>> seen;
-    Status failed;
-    std::erase_if(*entries, [&](const projections::AuditEntry& e) {
-      auto it = seen.find(e.case_id);
-      if (it == seen.end()) {
-        CaseAccess access;
-        if (events::IsReservedCaseId(e.case_id)) {
-          access.sees = access.personal = scope->CheckSeesChains(e.case_id).ok();
-        } else if (auto facts = s.engine->CaseState(e.case_id); facts.ok()) {
-          access.sees = scope->Sees(*facts);
-          access.personal = scope->SeesPersonal(*facts);
-          access.erased = facts->erased_micros() != 0;
-        } else if (failed.ok()) {
-          failed = facts.status();
-        }
-        it = seen.emplace(e.case_id, access).first;
-      }
-      return !it->second.sees;
-    });
-    if (!failed.ok()) return Fail(failed);
-    // Each event read back from the log: when it was recorded, who typed
-    // it, what it says (personal values as the reader may see them).
-    std::vector<std::string> viewed;
-    for (projections::AuditEntry& a : *entries) {
-      Status r = Detail(*s.log, s.keys.get(), seen.find(a.case_id)->second, &a, &viewed);
-      if (!r.ok()) return Fail(r);
-    }
-    std::sort(viewed.begin(), viewed.end());
-    viewed.erase(std::unique(viewed.begin(), viewed.end()), viewed.end());
-    if (Status r = engine::RecordPersonalRead(*s.engine, *scope, "audit --actor " + actor, viewed);
-        !r.ok()) {
-      return Fail(r);
-    }
     std::cout << projections::FormatAudit(actor, *entries, json);
     return 0;
   });

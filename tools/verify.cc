@@ -13,6 +13,7 @@
 #include "base/time.h"
 #include "engine/decider.h"
 #include "engine/verify.h"
+#include "projections/history.h"
 #include "projections/projection.h"
 #include "tools/commands.h"
 
@@ -252,141 +253,14 @@ int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const 
   return read_models ? VerifyReadModels(g, **log) : 0;
 }
 
-namespace {
-
-// What an event's payload says, field by field, for people: "summary: Unpaid
-// wages; petitioner.name: 张伟; ...". Strings (lists of them joined by
-// commas), numbers and true flags;
-// nested messages with their path; data (a Struct) as JSON; bytes (hashes)
-// and times (printed elsewhere) are left out. Empty when it says nothing.
-void AppendContent(const google::protobuf::Message& m, const std::string& prefix,
-                   std::string* out) {
-  using google::protobuf::FieldDescriptor;
-  const auto* reflection = m.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  reflection->ListFields(m, &fields);
-  for (const FieldDescriptor* f : fields) {
-    std::string value;
-    if (f->is_repeated()) {  // lists of text (the cases a read showed), comma-separated
-      if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING ||
-          f->type() == FieldDescriptor::TYPE_BYTES)
-        continue;
-      for (int i = 0; i < reflection->FieldSize(m, f); ++i) {
-        value += (i == 0 ? "" : ", ") + reflection->GetRepeatedString(m, f, i);
-      }
-      if (!out->empty()) *out += "; ";
-      *out += prefix + f->name() + ": " + value;
-      continue;
-    }
-    switch (f->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING:
-        if (f->type() == FieldDescriptor::TYPE_BYTES) continue;
-        value = reflection->GetString(m, f);
-        break;
-      case FieldDescriptor::CPPTYPE_BOOL:
-        value = reflection->GetBool(m, f) ? "yes" : "no";
-        break;
-      case FieldDescriptor::CPPTYPE_INT32:
-        value = std::to_string(reflection->GetInt32(m, f));
-        break;
-      case FieldDescriptor::CPPTYPE_INT64:
-        if (f->name().find("micros") != std::string::npos) continue;
-        value = std::to_string(reflection->GetInt64(m, f));
-        break;
-      case FieldDescriptor::CPPTYPE_UINT64:
-        value = std::to_string(reflection->GetUInt64(m, f));
-        break;
-      case FieldDescriptor::CPPTYPE_MESSAGE: {
-        const auto& child = reflection->GetMessage(m, f);
-        if (child.GetDescriptor() == google::protobuf::Struct::descriptor()) {
-          google::protobuf::util::MessageToJsonString(child, &value);
-          break;
-        }
-        AppendContent(child, prefix + f->name() + ".", out);
-        continue;
-      }
-      default:
-        continue;
-    }
-    if (!out->empty()) *out += "; ";
-    *out += prefix + f->name() + ": " + value;
-  }
-}
-
-}  // namespace
-
-std::string EventContent(const casegrid::v1::Event& e) {
-  std::string said;
-  const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
-  if (const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload)) {
-    AppendContent(e.GetReflection()->GetMessage(e, f), "", &said);
-  }
-  return said;
-}
-
-namespace {
-
-// One event of `replay --json`: who, when (occurred and recorded), what it
-// says (its payload in protobuf JSON, personal values as shown), the state
-// after it and its hashes.
-nlohmann::json ReplayJson(const casegrid::v1::Event& e, const casegrid::v1::CaseState& state) {
-  nlohmann::json j;
-  j["seq"] = e.case_seq();
-  j["event_id"] = e.event_id();
-  j["occurred"] = timeutil::FormatTimestamp(e.occurred_micros());
-  j["recorded"] = timeutil::FormatTimestamp(e.recorded_micros());
-  j["backdated"] = engine::IsBackdated(e);
-  j["actor"] = {{"user", e.actor().user()}, {"role", e.actor().role()}, {"unit", e.actor().unit()}};
-  j["os_account"] = e.os_account();
-  j["action"] = e.action();
-  j["event"] = std::string(engine::PayloadName(e));
-  nlohmann::json content = nlohmann::json::object();
-  const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
-  if (const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload)) {
-    std::string text;
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    if (google::protobuf::util::MessageToJsonString(e.GetReflection()->GetMessage(e, f), &text,
-                                                    options)
-            .ok()) {
-      content = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    }
-  }
-  j["content"] = std::move(content);
-  j["state"] = state.state();
-  j["unit"] = state.unit();
-  j["hash"] = codec::Hex(e.hash());
-  j["prev_hash"] = codec::Hex(e.prev_hash());
-  return j;
-}
-
-}  // namespace
-
 int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyStore* keys,
                 bool withhold, bool json) {
   if (!json) std::cout << "replay of case " << case_id << " (every hash checked)\n";
-  nlohmann::json shown_events = nlohmann::json::array();
-  casegrid::v1::Event opened;
-  Status s = engine::ReplayCase(
-      log, case_id, [&](const casegrid::v1::Event& sealed, const casegrid::v1::CaseState& state) {
-        // Its sealed personal values opened with the data directory's keys
-        // ("[erased]" once erased; events/personal.h).
-        const casegrid::v1::Event* shown = &sealed;
-        if (withhold) {  // a reader who may not see them (engine/access.h)
-          opened = sealed;
-          events::OpenPersonalEvent(&opened, nullptr);
-          events::ReplacePersonal(&opened, engine::kWithheld);
-          shown = &opened;
-        } else if (sealed.has_personal()) {
-          opened = sealed;
-          events::OpenPersonalEvent(&opened, keys);
-          shown = &opened;
-        }
-        const casegrid::v1::Event& e = *shown;
-        if (json) {
-          shown_events.push_back(ReplayJson(e, state));
-          return;
-        }
+  projections::HistoryJson shown_json(case_id);
+  Status s = projections::VisitHistory(
+      log, case_id, keys, withhold,
+      [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState& state) {
+        if (json) return shown_json.Add(e, state);
         std::string detail(engine::PayloadName(e));
         if (e.has_deadline_set()) {
           detail += " " + e.deadline_set().name() + " due " +
@@ -424,7 +298,7 @@ int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyS
         // What it says (the summary, the petitioner, the answer, the plan, a
         // note, a reason, a rating's comment), when it was recorded, and the
         // login that typed it. The data directory's owner sees all of it.
-        const std::string said = EventContent(e);
+        const std::string said = projections::EventContent(e);
         std::string when = "recorded " + timeutil::FormatTimestamp(e.recorded_micros());
         if (!e.os_account().empty()) when += " by OS account " + e.os_account();
         if (engine::IsBackdated(e)) {
@@ -435,10 +309,7 @@ int PrintReplay(events::Log& log, const std::string& case_id, const events::KeyS
         std::cout << "      " << (said.empty() ? "" : said + "; ") << when << "\n";
       });
   if (json) {
-    nlohmann::json out = {{"case", case_id}, {"hashes_checked", s.ok()}};
-    if (!s.ok()) out["stopped"] = s.message();
-    out["events"] = std::move(shown_events);
-    std::cout << out.dump(2) << "\n";
+    std::cout << shown_json.Finish(s);
   } else if (!s.ok()) {
     std::cout << "replay stopped: " << s.message() << "\n";
   }
@@ -462,25 +333,10 @@ int RunReplay(const GlobalOptions& g, const std::string& case_id, bool json) {
   if (!session.ok()) return Fail(session.status());
   auto scope = ReaderScope(g, *session->engine);
   if (!scope.ok()) return Fail(scope.status());
-  bool withhold = false;
-  if (events::IsReservedCaseId(case_id)) {
-    // The log's own chains hold no citizen's data, but who may do what and
-    // who read what: the owner's, and theirs whose grants reach every case.
-    if (Status seen = scope->CheckSeesChains(case_id); !seen.ok()) return Fail(seen);
-  } else {
-    auto facts = session->engine->CaseState(case_id);
-    if (!facts.ok()) return Fail(facts.status());
-    if (Status seen = scope->CheckSees(*facts); !seen.ok()) return Fail(seen);
-    withhold = !scope->SeesPersonal(*facts);
-    std::vector<std::string> viewed;
-    if (!withhold && facts->erased_micros() == 0) viewed.push_back(case_id);
-    if (Status r =
-            engine::RecordPersonalRead(*session->engine, *scope, "replay " + case_id, viewed);
-        !r.ok()) {
-      return Fail(r);
-    }
-  }
-  return PrintReplay(*session->log, case_id, session->keys.get(), withhold, json);
+  auto withhold =
+      projections::CheckHistoryRead(*session->engine, *scope, case_id, "replay " + case_id);
+  if (!withhold.ok()) return Fail(withhold.status());
+  return PrintReplay(*session->log, case_id, session->keys.get(), *withhold, json);
 }
 
 }  // namespace casegrid::tools

@@ -3,13 +3,8 @@
 // rules of workflows/validate.h against the organisation and calendars;
 // `list`, `show`, `diff` (workflows/diff.h) and `graph` (workflows/graph.h)
 // read the definitions in the configuration's definitions/ folder.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -205,59 +200,20 @@ int RunWorkflowGraph(const GlobalOptions& g, const std::string& id, int32_t vers
   auto def = FindDefinition(*registry, id, version);
   if (!def.ok()) return Fail(def.status());
   const std::string dot = workflows::DefinitionDot((*def)->proto());
-  if (format == "dot") {
-    if (output.empty()) {
-      std::cout << dot;
-      return 0;
-    }
-    std::ofstream out(output, std::ios::binary);
-    out << dot;
-    out.close();
-    if (!out) return Fail(Status::IOError("cannot write " + output));
+  std::string text = dot;
+  if (format != "dot") {
+    auto svg = workflows::RenderSvg(dot);
+    if (!svg.ok()) return Fail(svg.status());
+    text = std::move(svg).value();
+  }
+  if (output.empty()) {
+    std::cout << text;
     return 0;
   }
-  // SVG: Graphviz renders it. Spawned with an argument vector, never a
-  // shell: the output path is one argument, whatever characters it holds.
-  std::cout.flush();
-  std::vector<std::string> args = {"dot", "-Tsvg"};
-  if (!output.empty()) args.insert(args.end(), {"-o", output});
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int fds[2];
-  if (::pipe(fds) != 0) return Fail(Status::IOError("cannot make a pipe for Graphviz's dot"));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
-  posix_spawn_file_actions_addclose(&actions, fds[1]);
-  pid_t pid = 0;
-  const int spawned = ::posix_spawnp(&pid, "dot", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[0]);
-  if (spawned != 0) {
-    ::close(fds[1]);
-    return Fail(Status::Unavailable(
-        spawned == ENOENT
-            ? "Graphviz's dot is not installed (apt-get install graphviz); --format dot needs "
-              "nothing"
-            : std::string("cannot run Graphviz's dot: ") + std::strerror(spawned)));
-  }
-  // A dot that exits early must not kill this process with SIGPIPE.
-  std::signal(SIGPIPE, SIG_IGN);
-  size_t written = 0;
-  while (written < dot.size()) {
-    const ssize_t n = ::write(fds[1], dot.data() + written, dot.size() - written);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  ::close(fds[1]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Fail(Status::Unavailable("Graphviz's dot failed (exit status " +
-                                    std::to_string(WEXITSTATUS(status)) + ")"));
-  }
+  std::ofstream out(output, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) return Fail(Status::IOError("cannot write " + output));
   return 0;
 }
 

@@ -1,5 +1,14 @@
 #include "workflows/graph.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <map>
 
 #include "workflows/yaml_proto.h"
@@ -103,6 +112,77 @@ std::string DefinitionDot(const casegrid::v1::WorkflowDefinition& def) {
     }
   }
   return out + "}\n";
+}
+
+Result<std::string> RenderSvg(std::string_view dot) {
+  std::signal(SIGPIPE, SIG_IGN);
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return Status::IOError("cannot make a pipe for Graphviz's dot");
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]);
+    ::close(in[1]);
+    return Status::IOError("cannot make a pipe for Graphviz's dot");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  std::string arg0 = "dot", arg1 = "-Tsvg";
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  pid_t pid = 0;
+  const int spawned = ::posix_spawnp(&pid, "dot", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(in[0]);
+  ::close(out[1]);
+  if (spawned != 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    return Status::Unavailable(
+        spawned == ENOENT
+            ? "Graphviz's dot is not installed (apt-get install graphviz); the DOT text needs "
+              "nothing"
+            : std::string("cannot run Graphviz's dot: ") + std::strerror(spawned));
+  }
+  // Feed dot and drain it together: neither pipe may fill while the other waits.
+  std::string svg;
+  size_t written = 0;
+  int to_dot = in[1];
+  if (dot.empty()) {
+    ::close(to_dot);
+    to_dot = -1;
+  }
+  for (;;) {
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {to_dot, POLLOUT, 0}};
+    if (::poll(fds, to_dot >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (to_dot >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+      const ssize_t n = ::write(to_dot, dot.data() + written, dot.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      if (n <= 0 || written == dot.size()) {
+        ::close(to_dot);
+        to_dot = -1;
+      }
+    }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      char buf[16384];
+      const ssize_t n = ::read(out[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      svg.append(buf, static_cast<size_t>(n));
+    }
+  }
+  if (to_dot >= 0) ::close(to_dot);
+  ::close(out[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status::Unavailable("Graphviz's dot failed (exit status " +
+                               std::to_string(WEXITSTATUS(status)) + ")");
+  }
+  return svg;
 }
 
 }  // namespace casegrid::workflows

@@ -4,11 +4,16 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <cctype>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "server/http_api.h"
+#include "server/openapi.h"
 #include "tests/test_util.h"
 #include "tests/tools/process_util.h"
 
@@ -229,4 +234,155 @@ TEST_CASE("serve refuses a body over --max-body and an address it cannot listen 
   const Output bad = s.Run({"serve", "--listen", "nowhere"});
   CHECK(bad.status == 2);
   CHECK(Contains(bad.err, "--listen nowhere: expected HOST:PORT"));
+}
+
+TEST_CASE("every route the server serves is in the OpenAPI document, and no other", "[http]") {
+  const json doc = json::parse(casegrid::server::OpenApiDocument());
+  CHECK(doc["openapi"] == "3.1.0");
+  std::set<std::string> documented, served;
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const auto& [method, operation] : item.items()) {
+      std::string upper = method;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      documented.insert(upper + " " + path);
+      CHECK_FALSE(operation["responses"].empty());
+    }
+  }
+  for (const auto& r : casegrid::server::HttpApi::Routes()) {
+    served.insert(std::string(r.method) + " " + std::string(r.path));
+  }
+  CHECK(documented == served);
+}
+
+TEST_CASE("serve answers every documented read, each as the command line's own", "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  const std::string other = s.UserWithToken("t9", "unit", "371302-002-001");
+  httplib::Client http("127.0.0.1", s.Start());
+  http.set_read_timeout(60, 0);
+  for (const std::string& id : {std::string("LS-1"), std::string("LS-2")}) {
+    std::string intake = kIntake;
+    intake.replace(intake.find("\"LS-1\""), 6, "\"" + id + "\"");
+    intake.replace(intake.find("\"c-1\""), 5, "\"c-" + id + "\"");
+    auto res = http.Post("/v1/commands", Bearer(window), intake, "application/json");
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == 200);
+  }
+
+  // The document, without a token; every GET it names answers (no route
+  // it documents is missing), with sample values in its path.
+  auto res = http.Get("/v1/openapi.json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const json doc = json::parse(res->body);
+  const std::map<std::string, std::string> samples = {{"{id}", "LS-1"},
+                                                      {"{unit}", "371302-001-001"},
+                                                      {"{user}", "w01"},
+                                                      {"{format}", "svg"},
+                                                      {"{year}", "2026"}};
+  for (const auto& [path, item] : doc["paths"].items()) {
+    if (!item.contains("get")) continue;
+    std::string target = path;
+    if (target.rfind("/v1/workflows/{id}", 0) == 0) target.replace(14, 4, "petition-125");
+    if (target.rfind("/v1/calendars/{id}", 0) == 0) target.replace(14, 4, "cn-mainland");
+    for (const auto& [name, value] : samples) {
+      for (size_t at = target.find(name); at != std::string::npos; at = target.find(name)) {
+        target.replace(at, name.size(), value);
+      }
+    }
+    if (target.find("/diff") != std::string::npos) target += "?from=1&to=1";
+    auto got = http.Get(target, Bearer(window));
+    REQUIRE(got);
+    INFO(target << ": " << got->status << " " << got->body.substr(0, 300));
+    CHECK(got->status == 200);
+  }
+
+  // Search: the cases within reach, a page at a time; the phone matches
+  // only for a reader who may see it.
+  res = http.Get("/v1/cases?open=true&limit=1", Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  json page = json::parse(res->body);
+  REQUIRE(page["cases"].size() == 1);
+  CHECK(page["cases"][0]["case_id"] == "LS-1");
+  CHECK(page["next"] == "LS-1");
+  res = http.Get("/v1/cases?after=LS-1&limit=1", Bearer(window));
+  REQUIRE(res);
+  page = json::parse(res->body);
+  REQUIRE(page["cases"].size() == 1);
+  CHECK(page["cases"][0]["case_id"] == "LS-2");
+  CHECK(page["next"].is_null());
+  res = http.Get("/v1/cases?phone=13912345678&category=labour-dispute", Bearer(window));
+  REQUIRE(res);
+  CHECK(json::parse(res->body)["cases"].size() == 2);
+  res = http.Get("/v1/cases?phone=13912345678", Bearer(other));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(json::parse(res->body)["cases"].empty());
+  CHECK_FALSE(Contains(res->body, "LS-1"));
+  res = http.Get("/v1/cases?limit=0", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  res = http.Get("/v1/cases?open=perhaps", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 400);
+
+  // A case's events with their hashes: replay --json's own; out of reach, 403.
+  res = http.Get("/v1/cases/LS-1/events", Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const json events = json::parse(res->body);
+  CHECK(events["hashes_checked"] == true);
+  CHECK(events["events"][0]["hash"].get<std::string>().size() == 64);
+  const Output replay = s.Run({"replay", "LS-1", "--json"});
+  REQUIRE(replay.status == 0);
+  CHECK(events == json::parse(replay.out));
+  res = http.Get("/v1/cases/LS-1/events", Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  CHECK_FALSE(Contains(res->body, "13912345678"));
+
+  // Overdue and the audit trail: the command line's figures.
+  res = http.Get("/v1/overdue?at=2026-12-31T00:00:00Z", Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const Output overdue = s.Run({"overdue", "--json", "--at", "2026-12-31T00:00:00Z"});
+  REQUIRE(overdue.status == 0);
+  CHECK(json::parse(res->body) == json::parse(overdue.out));
+  CHECK(Contains(res->body, "LS-2"));
+  res = http.Get("/v1/overdue?at=2026-12-31T00:00:00Z", Bearer(other));
+  REQUIRE(res);
+  CHECK_FALSE(Contains(res->body, "LS-2"));
+  res = http.Get("/v1/audit/w01", Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(Contains(res->body, "LS-2"));
+
+  // The rules: a definition, its diagram, a calendar year, the organisation.
+  res = http.Get("/v1/workflows/petition-125", Bearer(window));
+  REQUIRE(res);
+  CHECK(Contains(json::parse(res->body)["yaml"].get<std::string>(), "id: petition-125"));
+  res = http.Get("/v1/workflows/petition-125/graph.svg", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->get_header_value("Content-Type") == "image/svg+xml");
+  CHECK(Contains(res->body, "<svg"));
+  res = http.Get("/v1/workflows/petition-125?version=99", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  res = http.Get("/v1/workflows/petition-125/graph.png", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  res = http.Get("/v1/calendars/cn-mainland/1999", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  res = http.Get("/v1/calendars/cn-mainland/20x6", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  res = http.Get("/v1/organisation", Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  res = http.Get("/v1/organisation");
+  REQUIRE(res);
+  CHECK(res->status == 401);
 }
