@@ -22,7 +22,7 @@ struct SubmitOptions {
 int RunSubmit(const GlobalOptions& g, const SubmitOptions& o);
 
 struct ActOptions {
-  std::string case_id, action, by, data_json, at, id, workflow;
+  std::string case_id, action, by, payload_json, at, id, workflow;
   int64_t expect = -1;
 };
 int RunAct(const GlobalOptions& g, const ActOptions& o);

@@ -1,12 +1,16 @@
 // casegrid: the command-line tool. `casegrid --help` lists the commands;
 // README.md and docs/ describe each. main() builds the CLI11 tree and
 // dispatches: each command's adapter is in the tools/ file named after it.
+#include <google/protobuf/stubs/common.h>
+#include <librdkafka/rdkafka.h>
+#include <lmdb.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <string>
 
 #include "base/crash_point.h"
 #include "tools/calendar_cmd.h"
@@ -23,9 +27,17 @@ int main(int argc, char** argv) {
   crash_point::ReadEnvironment();
   CLI::App app{"casegrid: an event-sourced workflow engine for citizen case handling"};
   app.require_subcommand(1);
+  // What a bug report needs: the version, and the libraries it runs on.
+  app.set_version_flag("--version",
+                       std::string("casegrid ") + CASEGRID_VERSION + "\nlibrdkafka " +
+                           rd_kafka_version_str() + ", LMDB " + std::to_string(MDB_VERSION_MAJOR) +
+                           "." + std::to_string(MDB_VERSION_MINOR) + "." +
+                           std::to_string(MDB_VERSION_PATCH) + ", protobuf " +
+                           google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION));
   // Options a subcommand does not know fall through to this level, so
-  // `casegrid demo --data D` works like `casegrid --data D demo`. (In `act`,
-  // --data is the action's JSON; give the directory before `act` there.)
+  // `casegrid demo --data D` works like `casegrid --data D demo`, and
+  // `casegrid act ... --data D` too: each flag has one meaning everywhere
+  // (the action's JSON is `act --payload`).
   app.fallthrough();
   GlobalOptions g;
   app.add_option("--data", g.data_dir, "data directory (journal and read models)")
@@ -84,7 +96,7 @@ int main(int argc, char** argv) {
   c_act->add_option("case", act.case_id, "case id")->required();
   c_act->add_option("action", act.action, "workflow action")->required();
   c_act->add_option("--by", act.by, "USER:ROLE:UNIT")->required();
-  c_act->add_option("--data", act.data_json, "the action's data as a JSON object");
+  c_act->add_option("--payload", act.payload_json, "the action's data as a JSON object");
   c_act->add_option("--at", act.at, "when it happened (RFC 3339); default now");
   c_act->add_option("--id", act.id, "idempotency key");
   c_act->add_option("--workflow", act.workflow,

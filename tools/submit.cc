@@ -128,12 +128,17 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
 }
 
 int RunAct(const GlobalOptions& g, const ActOptions& o) {
+  // `act --data '{...}'` was the payload before the flag had one meaning.
+  if (!g.data_dir.empty() && g.data_dir.front() == '{') {
+    return Fail(Status::InvalidArgument(
+        "--data " + g.data_dir + ": --data is the data directory; the action's JSON is --payload"));
+  }
   // Built as the NDJSON form so that `act` and `submit` share one parser;
   // the flags are checked as text first (a GBK --by cannot even be JSON).
   for (const auto& [flag, value] :
        {std::pair{"CASE", &o.case_id}, std::pair{"ACTION", &o.action}, std::pair{"--by", &o.by},
         std::pair{"--id", &o.id}, std::pair{"--workflow", &o.workflow}, std::pair{"--at", &o.at},
-        std::pair{"--data", &o.data_json}}) {
+        std::pair{"--payload", &o.payload_json}}) {
     if (Status s = text::CheckText(flag, *value); !s.ok()) {
       std::cout << "rejected: " << s.message() << "\n";
       return 1;
@@ -149,11 +154,11 @@ int RunAct(const GlobalOptions& g, const ActOptions& o) {
   if (!o.at.empty()) j["at"] = o.at;
   if (!o.workflow.empty()) j["workflow"] = o.workflow;
   if (o.expect >= 0) j["expect"] = static_cast<uint64_t>(o.expect);
-  if (!o.data_json.empty()) {
+  if (!o.payload_json.empty()) {
     try {
-      j["data"] = nlohmann::json::parse(o.data_json);
+      j["data"] = nlohmann::json::parse(o.payload_json);
     } catch (const nlohmann::json::exception& e) {
-      return Fail(Status::InvalidArgument(std::string("--data: not valid JSON: ") + e.what()));
+      return Fail(Status::InvalidArgument(std::string("--payload: not valid JSON: ") + e.what()));
     }
   }
   auto cmd = engine::ParseCommandJson(j.dump());

@@ -3,6 +3,7 @@
 // subcommand and the shipped configuration, and checks its stdout, stderr and
 // exit status. Every command carries its time (`at`, --at, --now), so no
 // result depends on the wall clock.
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -357,7 +358,7 @@ TEST_CASE("submit --file - reads the commands from stdin", "[cli]") {
 TEST_CASE("act applies an allowed command, prints the case's new version and exits 0", "[cli]") {
   Cli cli;
   Output o = cli.Run({"act", "LS-1", "intake", "--by", kWindow, "--at", "2026-09-30T10:00:00+08:00",
-                      "--data", Intake("Unpaid wages").dump()});
+                      "--payload", Intake("Unpaid wages").dump()});
   INFO(o.out << o.err);
   CHECK(o.status == 0);
   CHECK_THAT(o.out, Catch::Matches("accepted: LS-1 intake -> version 2 \\(2 events\\)\n"
@@ -373,13 +374,13 @@ TEST_CASE("GBK and NUL bytes from a terminal are refused by name and every later
   Cli cli;
   const std::string gbk = "\xD6\xD0\xCE\xC4";  // 中文 in GBK
   Output by = cli.Run({"act", "LS-1", "intake", "--by", gbk + ":window:371302", "--at",
-                       "2026-09-30T10:00:00+08:00", "--data", Intake("Unpaid wages").dump()});
+                       "2026-09-30T10:00:00+08:00", "--payload", Intake("Unpaid wages").dump()});
   CHECK(by.status == 1);
   CHECK(by.out ==
         "rejected: --by: not valid UTF-8 (byte 0xD6 at offset 0; text must be UTF-8, "
         "not GBK)\n");
   Output id = cli.Run({"act", "LS-" + gbk, "intake", "--by", kWindow, "--at",
-                       "2026-09-30T10:00:00+08:00", "--data", Intake("Unpaid wages").dump()});
+                       "2026-09-30T10:00:00+08:00", "--payload", Intake("Unpaid wages").dump()});
   CHECK(id.status == 1);
   CHECK(test::Contains(id.out, "rejected: CASE: not valid UTF-8 (byte 0xD6 at offset 3"));
   Output nul = cli.Run({"submit", "--file", "-"},
@@ -394,8 +395,8 @@ TEST_CASE("GBK and NUL bytes from a terminal are refused by name and every later
   CHECK(publish.status == 1);
   CHECK(test::Contains(publish.out, "not published: --reason: not valid UTF-8 (byte 0xD6"));
   // Nothing of it was written: the directory answers as before.
-  cli.Ok({"act", "LS-1", "intake", "--by", kWindow, "--at", "2026-09-30T10:00:00+08:00", "--data",
-          Intake("Unpaid wages").dump()});
+  cli.Ok({"act", "LS-1", "intake", "--by", kWindow, "--at", "2026-09-30T10:00:00+08:00",
+          "--payload", Intake("Unpaid wages").dump()});
   CHECK(test::Contains(cli.Ok({"verify"}), "ok"));
   cli.Ok({"workflow", "list"});
   cli.Ok({"projections", "rebuild"});
@@ -404,9 +405,10 @@ TEST_CASE("GBK and NUL bytes from a terminal are refused by name and every later
 
 TEST_CASE("act --workflow opens a case on another shipped definition", "[cli]") {
   Cli cli;
-  Output o = cli.Run({"act", "G-1", "report", "--by", "g01:grid_inspector:371302-001-001",
-                      "--workflow", "grid-incident", "--at", "2026-09-30T10:00:00+08:00", "--data",
-                      R"({"category":"blocked-drain","grid":"371302-001-001-01","summary":"s"})"});
+  Output o =
+      cli.Run({"act", "G-1", "report", "--by", "g01:grid_inspector:371302-001-001", "--workflow",
+               "grid-incident", "--at", "2026-09-30T10:00:00+08:00", "--payload",
+               R"({"category":"blocked-drain","grid":"371302-001-001-01","summary":"s"})"});
   INFO(o.out << o.err);
   CHECK(o.status == 0);
   CHECK(cli.CaseJson("G-1")["state"] == "reported");
@@ -420,7 +422,7 @@ TEST_CASE("act rejects an action the case's state does not allow, exits 1 and wr
   OpenReferenceCase(cli);
   const uint64_t events = cli.EventCount();
   Output o = cli.Run({"act", "LS-1", "plan", "--by", "u01:unit:371302-001-001", "--at",
-                      "2026-09-30T12:00:00+08:00", "--data", R"({"plan":"p"})"});
+                      "2026-09-30T12:00:00+08:00", "--payload", R"({"plan":"p"})"});
   INFO(o.out << o.err);
   CHECK(o.status == 1);
   CHECK(o.out ==
@@ -434,7 +436,7 @@ TEST_CASE("act with an --id already applied answers duplicate, exits 0 and write
   Cli cli;
   std::vector<std::string> act = {"act", "LS-1", "intake", "--by", kWindow, "--id", "w01-000001"};
   act.insert(act.end(),
-             {"--at", "2026-09-30T10:00:00+08:00", "--data", Intake("Unpaid wages").dump()});
+             {"--at", "2026-09-30T10:00:00+08:00", "--payload", Intake("Unpaid wages").dump()});
   REQUIRE(cli.Run(act).status == 0);
   const uint64_t events = cli.EventCount();
   // Sent again, it draws another rating code: still the same command.
@@ -458,8 +460,8 @@ TEST_CASE("verify exits 0 and counts the events of an untouched journal", "[cli]
 TEST_CASE("verify exits 1 and names the event whose stored byte was flipped", "[cli]") {
   Cli cli;
   OpenReferenceCase(cli);  // global events 1..6
-  cli.Ok({"act", "LS-2", "intake", "--by", kWindow, "--at", "2026-09-30T12:00:00+08:00", "--data",
-          Intake("Broken streetlight").dump()});                  // LS-2/1 is global event 7
+  cli.Ok({"act", "LS-2", "intake", "--by", kWindow, "--at", "2026-09-30T12:00:00+08:00",
+          "--payload", Intake("Broken streetlight").dump()});     // LS-2/1 is global event 7
   FlipStoredByte(cli.Path("data/journal"), 7, "labour-dispute");  // the summary is sealed
   Output o = cli.Run({"verify"});
   INFO(o.out << o.err);
@@ -1206,7 +1208,7 @@ TEST_CASE("with --log kafka the same commands run a case, verify, replay and que
                                             "d01:unit:371302",
                                             "--at",
                                             "2026-10-10T10:00:00+08:00",
-                                            "--data",
+                                            "--payload",
                                             R"({"answer":"paid"})"};
   // Without the services' key-encryption key it writes nothing, saying
   // where the file goes.
@@ -1361,4 +1363,38 @@ TEST_CASE("case show prints what the case is about: summary, petitioner, plan an
                  "answer: Wages paid in full on 8 October"));  // The unit's inbox says what each
                                                                // case is about.
   CHECK(Contains(cli.Ok({"inbox", "371302-001-001"}), "Unpaid wages since August"));
+}
+
+TEST_CASE("act takes its JSON as --payload, and --data is the data directory there too", "[cli]") {
+  Cli cli;
+  // The directory after `act`, as after any other command.
+  Output o = cli.RunRaw({"act", "LS-1", "intake", "--by", kWindow, "--payload",
+                         Intake("Unpaid wages").dump(), "--data", "after"});
+  INFO(o.out << o.err);
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "accepted: LS-1 intake"));
+  CHECK(std::filesystem::exists(cli.Path("after/journal")));
+  // The old spelling of the payload is named as such; nothing is written.
+  const std::string payload = Intake("Unpaid wages").dump();
+  o = cli.RunRaw({"act", "LS-2", "intake", "--by", kWindow, "--data", payload});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "--data is the data directory; the action's JSON is --payload"));
+  CHECK_FALSE(std::filesystem::exists(cli.Path(payload)));
+  CHECK_FALSE(std::filesystem::exists(cli.Path("casegrid-data")));
+  o = cli.RunRaw({"--data", "after", "act", "LS-2", "intake", "--by", kWindow, "--payload", "{"});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "--payload: not valid JSON"));
+  CHECK(Contains(cli.RunRaw({"--data", "after", "verify"}).out, "2 events"));
+}
+
+TEST_CASE("casegrid --version names casegrid's version and the libraries under it", "[cli]") {
+  Cli cli;
+  const Output o = cli.RunRaw({"--version"});
+  INFO(o.out << o.err);
+  CHECK(o.status == 0);
+  REQUIRE(o.out.rfind("casegrid ", 0) == 0);
+  CHECK(std::isdigit(static_cast<unsigned char>(o.out.at(9))));
+  CHECK(Contains(o.out, "librdkafka 2."));
+  CHECK(Contains(o.out, "LMDB 0.9."));
+  CHECK_FALSE(std::filesystem::exists(cli.Path("casegrid-data")));
 }

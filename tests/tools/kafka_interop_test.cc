@@ -62,7 +62,7 @@ void IntakeOnKafka(const test::KafkaTarget& target, const test::TempDir& dir,
   const std::string out = Casegrid(
       dir, {"--log", "kafka", "--brokers", target.bootstrap(), "--topic-prefix", target.prefix(),
             "--partitions", "4", "--data", data, "act", "LS-1", "intake", "--by",
-            "w01:window:371302", "--at", "2026-09-30T10:00:00+08:00", "--data", kIntake});
+            "w01:window:371302", "--at", "2026-09-30T10:00:00+08:00", "--payload", kIntake});
   CHECK(out.rfind("accepted: LS-1 intake -> version 2 (2 events)\nrating code: ", 0) == 0);
 }
 

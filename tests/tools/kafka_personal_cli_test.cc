@@ -93,7 +93,7 @@ TEST_CASE(
       phone + R"("}})";
   Ok(k, dir, "a",
      {"act", "LS-1", "intake", "--by", "w01:window:371302", "--at", "2026-09-30T10:00:00+08:00",
-      "--data", data});
+      "--payload", data});
   CHECK(std::filesystem::exists(dir.Sub("a/keys.kek")));
   CHECK(Contains(Ok(k, dir, "a", {"case", "show", "LS-1"}).out, phone));
   // Sealed on every topic and in every file; another data directory with
@@ -111,7 +111,7 @@ TEST_CASE(
   // and the record and the checkpoint from before verify.
   Ok(k, dir, "b",
      {"act", "LS-1", "reject", "--by", "c01:centre:371302", "--at", "2026-09-30T11:00:00+08:00",
-      "--data", R"({"reason":"consultation answered"})"});
+      "--payload", R"({"reason":"consultation answered"})"});
   const Output erased = Ok(k, dir, "b",
                            {"erase", "LS-1", "--by", "dpo1", "--reason", "petitioner's request",
                             "--at", "2026-10-03T10:00:00+08:00"});

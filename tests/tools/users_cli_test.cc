@@ -182,10 +182,10 @@ TEST_CASE("with the checks on, the command line refuses actors and rule changers
 
   const std::string data =
       R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"s"})";
-  o = cli.Run({"act", "LS-1", "intake", "--by", "intern42:window:371302", "--data", data});
+  o = cli.Run({"act", "LS-1", "intake", "--by", "intern42:window:371302", "--payload", data});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "actor.user: intern42 is not in the directory"));
-  o = cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--data", data});
+  o = cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--payload", data});
   INFO(casegrid::test::Describe(o));
   CHECK(o.status == 0);
   o = cli.Run({"workflow", "pin", "hotline-12345", "noise", "--version", "1", "--by", "intern42",
@@ -363,7 +363,7 @@ TEST_CASE("a case taken in at the command line gets a rating code that its ratin
       R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
       R"("summary":"s","petitioner":{"name":"Li","phone":"13800000000"}})";
   Output o = cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
-                      "2026-09-30T10:00:00+08:00", "--data", data});
+                      "2026-09-30T10:00:00+08:00", "--payload", data});
   INFO(casegrid::test::Describe(o));
   REQUIRE(o.status == 0);
   const auto lines = casegrid::test::Lines(o.out);
@@ -377,15 +377,15 @@ TEST_CASE("a case taken in at the command line gets a rating code that its ratin
   for (const auto& [action, json] : std::vector<std::pair<std::string, std::string>>{
            {"dispatch", "{}"}, {"contact", "{}"}, {"respond", R"({"answer":"paid"})"}}) {
     o = cli.Run({"act", "LS-1", action, "--by", action == "dispatch" ? "c01:centre:371302" : unit,
-                 "--at", "2026-10-01T10:00:00+08:00", "--data", json});
+                 "--at", "2026-10-01T10:00:00+08:00", "--payload", json});
     REQUIRE(o.status == 0);
   }
   o = cli.Run({"act", "LS-1", "rate", "--by", "li:petitioner:", "--at", "2026-10-02T10:00:00+08:00",
-               "--data", R"({"satisfied":true})"});
+               "--payload", R"({"satisfied":true})"});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "data.rating_code: required"));
   o = cli.Run({"act", "LS-1", "rate", "--by", "li:petitioner:", "--at", "2026-10-02T10:00:00+08:00",
-               "--data", R"({"satisfied":true,"rating_code":")" + code + "\"}"});
+               "--payload", R"({"satisfied":true,"rating_code":")" + code + "\"}"});
   CHECK(o.status == 0);
   CHECK(casegrid::test::Lines(o.out).size() == 1);  // no code for a rating
   // The code is nowhere: not in the journal's file, not in the read models.
@@ -426,7 +426,7 @@ TEST_CASE(
       R"("summary":"Wages unpaid since May","petitioner":{"name":")" +
       name + R"(","phone":")" + phone + R"("}})";
   REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
-                   "2026-09-30T10:00:00+08:00", "--data", data})
+                   "2026-09-30T10:00:00+08:00", "--payload", data})
               .status == 0);
   const std::string unit = "u1:unit:371302-001-001";
   const std::vector<std::pair<std::string, std::string>> steps = {
@@ -434,7 +434,7 @@ TEST_CASE(
   for (const auto& [action, json] : steps) {
     REQUIRE(
         cli.Run({"act", "LS-1", action, "--by", action == "dispatch" ? "c01:centre:371302" : unit,
-                 "--at", "2026-10-01T10:00:00+08:00", "--data", json})
+                 "--at", "2026-10-01T10:00:00+08:00", "--payload", json})
             .status == 0);
   }
   // Sealed from the first write: no file holds the phone number in the clear,
@@ -475,7 +475,7 @@ TEST_CASE(
   CHECK(o.status == 0);
   // The case takes no further command; erasing again only makes sure.
   o = cli.Run({"act", "LS-1", "reopen", "--by", "c01:centre:371302", "--at",
-               "2026-10-04T10:00:00+08:00", "--data", R"({"reason":"r"})"});
+               "2026-10-04T10:00:00+08:00", "--payload", R"({"reason":"r"})"});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "was erased at 2026-10-03T10:00:00+08:00"));
   o = cli.Run({"erase", "LS-1", "--by", "dpo1", "--reason", "again"});
@@ -509,8 +509,8 @@ TEST_CASE(
   const std::string phone = "13700001111";
   auto act = [&](const std::string& action, const std::string& by, const std::string& at,
                  const std::string& data) {
-    const Output o =
-        cli.Run({"--config", "cfg", "act", "LS-1", action, "--by", by, "--at", at, "--data", data});
+    const Output o = cli.Run(
+        {"--config", "cfg", "act", "LS-1", action, "--by", by, "--at", at, "--payload", data});
     INFO(action << ": " << casegrid::test::Describe(o));
     REQUIRE(o.status == 0);
   };
@@ -549,10 +549,10 @@ TEST_CASE("an erasure killed before its key is destroyed is found by verify and 
       R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
       R"("summary":"s","petitioner":{"phone":"13700001111"}})";
   REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
-                   "2026-09-30T10:00:00+08:00", "--data", data})
+                   "2026-09-30T10:00:00+08:00", "--payload", data})
               .status == 0);
   REQUIRE(cli.Run({"act", "LS-1", "reject", "--by", "c01:centre:371302", "--at",
-                   "2026-09-30T11:00:00+08:00", "--data", R"({"reason":"not ours"})"})
+                   "2026-09-30T11:00:00+08:00", "--payload", R"({"reason":"not ours"})"})
               .status == 0);
   Output o =
       cli.RunKilledAt({"erase", "LS-1", "--by", "dpo1", "--reason", "request"}, "erase.recorded:1");
@@ -589,12 +589,12 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
         R"("summary":"s","petitioner":{"phone":")" +
         phone + R"("}})";
     const Output o =
-        run({"act", id, "intake", "--by", "w01:window:371302", "--at", at, "--data", data});
+        run({"act", id, "intake", "--by", "w01:window:371302", "--at", at, "--payload", data});
     INFO(casegrid::test::Describe(o));
     REQUIRE(o.status == 0);
   };
   auto reject = [&](const std::string& id, const std::string& at) {
-    REQUIRE(run({"act", id, "reject", "--by", "c01:centre:371302", "--at", at, "--data",
+    REQUIRE(run({"act", id, "reject", "--by", "c01:centre:371302", "--at", at, "--payload",
                  R"({"reason":"not ours"})"})
                 .status == 0);
   };
@@ -638,7 +638,7 @@ TEST_CASE(
   const std::string data =
       R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"s"})";
   REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
-                   "2026-09-30T10:00:00+08:00", "--data", data})
+                   "2026-09-30T10:00:00+08:00", "--payload", data})
               .status == 0);
   const std::string stats = cli.Run({"stats", "--json"}).out;
   const std::string shown = cli.Run({"case", "show", "LS-1", "--json"}).out;
@@ -651,7 +651,7 @@ TEST_CASE(
   ::usleep(20 * 1000);
   // Recorded now, dated three months back: last quarter's figures change.
   Output o = cli.Run({"act", "LS-2", "intake", "--by", "w01:window:371302", "--at",
-                      "2026-07-01T10:00:00+08:00", "--data", data});
+                      "2026-07-01T10:00:00+08:00", "--payload", data});
   REQUIRE(o.status == 0);
   REQUIRE(cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302"}).status == 0);
   CHECK(cli.Run({"stats", "--json"}).out != stats);
@@ -704,14 +704,14 @@ TEST_CASE(
   REQUIRE(cli.Run({"users", "grant", "w01", "window", "371302"}).status == 0);
   REQUIRE(cli.Run({"users", "enforce", "on", "--by", "admin1", "--reason", "go-live"}).status == 0);
   o = cli.Run({"act", "LS-3", "intake", "--by", "w01:window:371302", "--at",
-               "2026-07-01T10:00:00+08:00", "--data", data});
+               "2026-07-01T10:00:00+08:00", "--payload", data});
   CHECK(o.status == 1);
   CHECK(Contains(o.out,
                  "a command dated 2026-07-01T10:00:00+08:00, before the backdating "
                  "window, needs the role import; w01 holds: window in 371302"));
   REQUIRE(cli.Run({"users", "grant", "w01", "import", "371302", "--by", "admin1"}).status == 0);
   o = cli.Run({"act", "LS-3", "intake", "--by", "w01:window:371302", "--at",
-               "2026-07-01T10:00:00+08:00", "--data", data});
+               "2026-07-01T10:00:00+08:00", "--payload", data});
   INFO(casegrid::test::Describe(o));
   CHECK(o.status == 0);
 }
@@ -725,8 +725,9 @@ TEST_CASE("export writes case histories as NDJSON or CSV, personal values opened
         R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
         R"("summary":")" +
         summary + R"(","petitioner":{"phone":"13600001111"}})";
-    REQUIRE(cli.Run({"act", id, "intake", "--by", "w01:window:371302", "--at", at, "--data", data})
-                .status == 0);
+    REQUIRE(
+        cli.Run({"act", id, "intake", "--by", "w01:window:371302", "--at", at, "--payload", data})
+            .status == 0);
   };
   intake("LS-1", "2026-09-30T10:00:00+08:00", "=SUM(A1), \\\"x\\\"");
   intake("LS-2", "2026-10-30T10:00:00+08:00", "second");
@@ -768,22 +769,24 @@ TEST_CASE("a key file made anew is found out: nothing is sealed under it and ver
   const std::string data =
       R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
       R"("summary":"s","petitioner":{"phone":"13500002222"}})";
-  REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--data", data}).status ==
-          0);
+  REQUIRE(
+      cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
+      0);
   REQUIRE(cli.Run({"verify"}).status == 0);
   std::filesystem::remove(cli.Path("data/personal.keys"));  // a careless operator
   Output o = cli.Run({"verify"});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "has personal data sealed under key"));
   // The next command makes a new key file, still without LS-1's slot...
-  o = cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302", "--data",
+  o = cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302", "--payload",
                R"({"note":"call 13500002222"})"});
   CHECK(o.status == 2);
   CHECK(Contains(o.err, "has no data key 1"));
   // ...until a new case draws keys: its slot 1 is another key.
-  REQUIRE(cli.Run({"act", "LS-2", "intake", "--by", "w01:window:371302", "--data", data}).status ==
-          0);
-  o = cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302", "--data",
+  REQUIRE(
+      cli.Run({"act", "LS-2", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
+      0);
+  o = cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302", "--payload",
                R"({"note":"call 13500002222"})"});
   INFO(casegrid::test::Describe(o));
   CHECK(o.status == 2);
@@ -812,8 +815,9 @@ TEST_CASE("reads are scoped by what a reader's grants reach, and reads of person
   const std::string data =
       R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
       R"("summary":"Wages unpaid since May","petitioner":{"name":"Li","phone":"13912345678"}})";
-  REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--data", data}).status ==
-          0);
+  REQUIRE(
+      cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
+      0);
   REQUIRE(cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302"}).status == 0);
   // The checks off: the owner reads, nothing is recorded.
   Output shown = cli.Run({"case", "show", "LS-1"});

@@ -51,7 +51,7 @@ void HotlineOrder(const Casegrid& casegrid, const std::string& id, const std::st
                   const std::string& sign = "") {
   const std::string order = R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})";
   REQUIRE(casegrid({"act", id, "intake", "--workflow", "hotline-12345", "--by", "h1:hotline:371302",
-                    "--at", "2026-09-01T09:00:00+08:00", "--data", order})
+                    "--at", "2026-09-01T09:00:00+08:00", "--payload", order})
               .status == 0);
   if (dispatch.empty()) return;
   REQUIRE(casegrid({"act", id, "dispatch", "--by", "c1:centre:371302", "--at",
@@ -405,7 +405,7 @@ TEST_CASE(
                                   "/definitions/hotline-12345-v2.yaml) is not in force"));
   CHECK(test::Contains(o.out, "adopted: only what the log holds is in force"));
   o = run({"act", "H-1", "intake", "--workflow", "hotline-12345", "--by", "h1:hotline:371302",
-           "--data", R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})"});
+           "--payload", R"({"category":"noise","grid":"371302-001-001-01","summary":"s"})"});
   CHECK(o.status == 0);
   o = run({"case", "show", "H-1"});
   CHECK(test::Contains(o.out, "hotline-12345 v1"));
