@@ -10,6 +10,9 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
+#include "base/codec.h"
 #include "base/text.h"
 #include "engine/decider.h"
 
@@ -395,6 +398,64 @@ Result<StoreReport> VerifyStateStore(events::Log& log, const VerifyReport& verif
     }
   }
   return report;
+}
+
+Result<CaseProof> ProveCase(events::Log& log, const std::string& case_id,
+                            const events::Checkpoint& checkpoint, const std::string& note) {
+  const int32_t partition = log.PartitionOf(case_id);
+  const bool kafka = log.Partitions() > 1;
+  // Kafka's trees may not have read as far as the checkpoint on this store.
+  CASEGRID_RETURN_IF_ERROR(log.UpdateTrees().status());
+  CASEGRID_ASSIGN_OR_RETURN(auto tree, events::merkle::TreeStore::Open(log.local_store()));
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log.local_store(), false));
+  const uint64_t size = checkpoint.head.size;
+  // The proofs are only as good as the stored tree: it must still have the
+  // checkpoint's root at its size.
+  auto root = tree.Root(*txn, partition, size);
+  if (!root.ok() || *root != checkpoint.head.root) {
+    return Status::Corruption("the log's Merkle tree" +
+                              (kafka ? " of partition " + std::to_string(partition) : "") +
+                              " does not have the checkpoint's root at " + std::to_string(size) +
+                              " events" + (root.ok() ? "" : " (" + root.status().message() + ")") +
+                              "; run `casegrid verify --checkpoint` to find where the log differs");
+  }
+  nlohmann::json events = nlohmann::json::array();
+  CaseProof proof;
+  Status problem;
+  Status read = log.ReadCase(case_id, [&](uint64_t offset, std::string_view record) {
+    auto leaf = log.LeafIndex(*txn, partition, offset);
+    if (leaf.status().IsNotFound() || (leaf.ok() && *leaf >= size)) {
+      ++proof.left_out;
+      return true;
+    }
+    if (!leaf.ok()) {
+      problem = leaf.status();
+      return false;
+    }
+    auto path = tree.InclusionProof(*txn, partition, *leaf, size);
+    if (!path.ok()) {
+      problem = path.status();
+      return false;
+    }
+    nlohmann::json hashes = nlohmann::json::array();
+    for (const std::string& h : *path) hashes.push_back(codec::Base64(h));
+    events.push_back({{kafka ? "offset" : "position", offset},
+                      {"leaf_index", *leaf},
+                      {"record", codec::Base64(record)},
+                      {"inclusion_proof", std::move(hashes)}});
+    return true;
+  });
+  CASEGRID_RETURN_IF_ERROR(read);
+  CASEGRID_RETURN_IF_ERROR(problem);
+  if (events.empty()) {
+    return Status::NotFound("case " + case_id + " has no event among the " + std::to_string(size) +
+                            " the checkpoint covers (its first is later: sign a newer checkpoint)");
+  }
+  nlohmann::json doc = {{"format", "casegrid-proof/1"}, {"checkpoint", note}, {"case_id", case_id}};
+  if (kafka) doc["partition"] = partition;
+  doc["events"] = std::move(events);
+  proof.document = doc.dump(2) + "\n";
+  return proof;
 }
 
 }  // namespace casegrid::engine

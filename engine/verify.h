@@ -83,6 +83,20 @@ struct StoreReport {
 Result<StoreReport> VerifyStateStore(events::Log& log, const VerifyReport& verified,
                                      StateStore& store);
 
+// A case's events with their inclusion proofs against `checkpoint`, the
+// signed note (`note`) of the case's partition: the `casegrid-proof/1`
+// document an auditor checks offline (docs/audit.md; `casegrid prove`, GET
+// /v1/cases/{id}/proof). `left_out` counts the case's events after the
+// checkpoint. Corruption when the log's tree lacks the checkpoint's root
+// (the log differs from what was signed); NotFound when the case has no
+// event the checkpoint covers.
+struct CaseProof {
+  std::string document;  // JSON, with a final newline
+  uint64_t left_out = 0;
+};
+Result<CaseProof> ProveCase(events::Log& log, const std::string& case_id,
+                            const events::Checkpoint& checkpoint, const std::string& note);
+
 }  // namespace casegrid::engine
 
 #endif  // CASEGRID_ENGINE_VERIFY_H_

@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -16,8 +17,11 @@
 #include "engine/command_json.h"
 #include "engine/rating_code.h"
 #include "engine/rules.h"
+#include "engine/verify.h"
+#include "events/checkpoint.h"
 #include "projections/history.h"
 #include "projections/reads.h"
+#include "server/metrics.h"
 #include "server/openapi.h"
 #include "workflows/diff.h"
 #include "workflows/graph.h"
@@ -58,6 +62,10 @@ void ProblemOf(httplib::Response& res, const Status& s) {
   }
   if (s.IsNotFound()) return Problem(res, 404, "not-found", "Not found", s.message());
   if (s.IsInvalidArgument()) return Problem(res, 400, "invalid", "Invalid request", s.message());
+  if (s.IsCorruption()) {
+    return Problem(res, 500, "corrupt", "The record is damaged",
+                   s.message() + " (casegrid verify names the damage)");
+  }
   Problem(res, 503, "unavailable", "The log cannot take or give this now", s.ToString());
 }
 
@@ -72,8 +80,12 @@ class HttpApi::Impl {
     server_.set_write_timeout(o_.timeout_seconds, 0);
     for (const RouteEntry& r : Table()) {
       auto handler = [this, r](const httplib::Request& req, httplib::Response& res) {
+        const auto start = std::chrono::steady_clock::now();
         std::vector<std::string> args(req.matches.begin() + 1, req.matches.end());
         (this->*r.handler)(req, res, args);
+        metrics_.ObserveRequest(
+            r.route.method, r.route.path, res.status,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       };
       const std::string pattern = PathPattern(r.route.path);
       if (r.route.method == std::string_view("POST")) {
@@ -82,8 +94,16 @@ class HttpApi::Impl {
         server_.Get(pattern, handler);
       }
     }
-    server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    server_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own problem
+      // Unrouted: counted under no route, the method only when it is one of HTTP's.
+      static constexpr std::string_view kMethods[] = {"GET",     "POST",  "PUT",   "DELETE", "HEAD",
+                                                      "OPTIONS", "PATCH", "TRACE", "CONNECT"};
+      std::string_view method = "other";
+      for (std::string_view m : kMethods) {
+        if (req.method == m) method = m;
+      }
+      metrics_.ObserveRequest(method, "", res.status, 0);
       if (res.status == 404) {
         Problem(res, 404, "no-route", "No such route", req.method + " " + req.path);
       } else if (res.status == 413) {
@@ -197,6 +217,7 @@ class HttpApi::Impl {
       }
       if (!refused.ok()) {
         out[i] = {{"line", i + 1}, {"answer", "rejected"}, {"reason", refused.message()}};
+        metrics_.CountCommand(cmd.ok() ? ActionLabel(cmd->action()) : "other", "rejected");
         continue;
       }
       line_of.push_back(i);
@@ -208,6 +229,7 @@ class HttpApi::Impl {
       if (Status s = engine_->Apply(batch, &answers); !s.ok()) return ProblemOf(res, s);
     }
     for (size_t k = 0; k < batch.size(); ++k) {
+      metrics_.CountCommand(ActionLabel(batch[k].action()), engine::AnswerName(answers[k].kind));
       json a = AnswerJson(batch[k], answers[k]);
       a["line"] = line_of[k] + 1;
       if (!codes[k].empty() && answers[k].kind == engine::Answer::Kind::kAccepted) {
@@ -283,6 +305,68 @@ class HttpApi::Impl {
     auto report = models_->Stats(days[0], days[1]);
     if (!report.ok()) return ProblemOf(res, report.status());
     res.set_content(projections::FormatStats(*report, true), "application/json");
+  }
+
+  // An action as a metrics label: one some definition in force names, or
+  // "other" (a label per made-up action would grow without bound). Called
+  // under mu_.
+  std::string ActionLabel(const std::string& action) const {
+    for (const auto& def : engine_->config().workflows->All()) {
+      for (const auto& a : def->proto().actions()) {
+        if (a.name() == action) return action;
+      }
+    }
+    return "other";
+  }
+
+  // GET /metrics: the server's counters, and what the record holds now.
+  void MetricsText(const httplib::Request&, httplib::Response& res,
+                   const std::vector<std::string>&) {
+    std::vector<Metrics::Sample> record;
+    {
+      std::lock_guard lock(mu_);
+      auto caught_up = models_->CatchUp(*engine_->log());
+      if (!caught_up.ok()) return ProblemOf(res, caught_up.status());
+      auto applied = models_->Checkpoint();
+      auto report =
+          models_->Stats(timeutil::DaysFromCivil(2000, 1, 1), timeutil::DaysFromCivil(2100, 1, 1));
+      if (!applied.ok() || !report.ok()) {
+        return ProblemOf(res, applied.ok() ? report.status() : applied.status());
+      }
+      record.push_back({"casegrid_events",
+                        "Events in the record (the read models' position).",
+                        "gauge",
+                        {{"", static_cast<double>(*applied)}}});
+      const std::pair<const char*, uint64_t projections::DeadlineCounters::*> kinds[] = {
+          {"set", &projections::DeadlineCounters::set},
+          {"met", &projections::DeadlineCounters::met},
+          {"met_on_time", &projections::DeadlineCounters::met_on_time},
+          {"breached", &projections::DeadlineCounters::breached}};
+      for (const auto& [kind, field] : kinds) {
+        Metrics::Sample s{std::string("casegrid_deadlines_") + kind + "_total",
+                          std::string("Deadlines ") + kind + " in the record, by deadline name.",
+                          "counter",
+                          {}};
+        for (const auto& [name, counts] : report->deadlines) {
+          s.values.emplace_back(Metrics::Label("deadline", name),
+                                static_cast<double>(counts.*field));
+        }
+        record.push_back(std::move(s));
+      }
+      const std::pair<const char*, uint64_t projections::Counters::*> cases[] = {
+          {"received", &projections::Counters::received},
+          {"closed", &projections::Counters::closed},
+          {"closed_on_time", &projections::Counters::closed_on_time},
+          {"escalated", &projections::Counters::escalated}};
+      Metrics::Sample s{
+          "casegrid_cases_total", "Cases in the record, by what happened to them.", "counter", {}};
+      for (const auto& [what, field] : cases) {
+        s.values.emplace_back(Metrics::Label("what", what),
+                              static_cast<double>(report->total.*field));
+      }
+      record.push_back(std::move(s));
+    }
+    res.set_content(metrics_.Render(record), "text/plain; version=0.0.4; charset=utf-8");
   }
 
   // ---- the probes and the document ----
@@ -379,6 +463,79 @@ class HttpApi::Impl {
     auto entries = projections::ReadAudit(*models_, *engine_, *scope, args[0], "GET " + req.path);
     if (!entries.ok()) return ProblemOf(res, entries.status());
     res.set_content(projections::FormatAudit(args[0], *entries, true), "application/json");
+  }
+
+  // ---- the record's commitment: checkpoints and proofs (docs/audit.md) ----
+
+  // The key that verifies this log's checkpoints, and its origin. NotFound
+  // while none was signed. Called under mu_.
+  Result<std::pair<events::NoteVerifier, std::string>> CheckpointKey() {
+    events::Log& log = *engine_->log();
+    CASEGRID_ASSIGN_OR_RETURN(auto store, events::CheckpointStore::Open(log.local_store()));
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log.local_store(), false));
+    auto origin = store.Origin(*txn);
+    txn.reset();
+    if (!origin.ok() || o_.signing_key.empty()) {
+      return Status::NotFound(
+          "this log has signed no checkpoint yet (casegrid checkpoint signs one; docs/audit.md)");
+    }
+    CASEGRID_ASSIGN_OR_RETURN(auto signer, events::NoteSigner::Load(o_.signing_key, *origin));
+    CASEGRID_ASSIGN_OR_RETURN(auto verifier, events::NoteVerifier::Parse(signer->VerifierKey()));
+    return std::pair{std::move(verifier), signer->VerifierKey()};
+  }
+
+  // The newest signed note of `partition`, opened by `verifier`. Called under mu_.
+  Result<std::pair<events::Checkpoint, std::string>> LatestCheckpoint(
+      const events::NoteVerifier& verifier, int32_t partition) {
+    events::Log& log = *engine_->log();
+    CASEGRID_ASSIGN_OR_RETURN(auto store, events::CheckpointStore::Open(log.local_store()));
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log.local_store(), false));
+    CASEGRID_ASSIGN_OR_RETURN(auto latest, store.Latest(*txn, partition));
+    if (!latest) {
+      return Status::NotFound("no checkpoint of partition " + std::to_string(partition) +
+                              " signed yet (casegrid checkpoint signs one)");
+    }
+    CASEGRID_ASSIGN_OR_RETURN(events::Checkpoint c, verifier.Open(latest->second));
+    return std::pair{std::move(c), std::move(latest->second)};
+  }
+
+  // GET /v1/checkpoint: the newest signed note of each partition and the
+  // key that verifies them. Nothing of a case: any user of the directory.
+  void Checkpoint(const httplib::Request& req, httplib::Response& res,
+                  const std::vector<std::string>& /*args*/) {
+    std::lock_guard lock(mu_);
+    if (auto user = Authenticate(req); !user.ok()) return ProblemOf(res, user.status());
+    auto key = CheckpointKey();
+    if (!key.ok()) return ProblemOf(res, key.status());
+    json notes = json::array();
+    for (int32_t p = 0; p < engine_->log()->Partitions(); ++p) {
+      auto latest = LatestCheckpoint(key->first, p);
+      if (latest.status().IsNotFound()) continue;
+      if (!latest.ok()) return ProblemOf(res, latest.status());
+      notes.push_back(
+          {{"partition", p}, {"size", latest->first.head.size}, {"note", latest->second}});
+    }
+    res.set_content(Dump({{"key", key->second}, {"checkpoints", std::move(notes)}}),
+                    "application/json");
+  }
+
+  // GET /v1/cases/{id}/proof: the case's events with inclusion proofs
+  // against the newest signed checkpoint of its partition (`casegrid prove`).
+  void Proof(const httplib::Request& req, httplib::Response& res,
+             const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
+    if (!scope.ok()) return ProblemOf(res, scope.status());
+    auto facts = engine_->CaseState(args[0]);
+    if (!facts.ok()) return ProblemOf(res, facts.status());
+    if (Status seen = scope->CheckSees(*facts); !seen.ok()) return ProblemOf(res, seen);
+    auto key = CheckpointKey();
+    if (!key.ok()) return ProblemOf(res, key.status());
+    auto latest = LatestCheckpoint(key->first, engine_->log()->PartitionOf(args[0]));
+    if (!latest.ok()) return ProblemOf(res, latest.status());
+    auto proof = engine::ProveCase(*engine_->log(), args[0], latest->first, latest->second);
+    if (!proof.ok()) return ProblemOf(res, proof.status());
+    res.set_content(proof->document, "application/json");
   }
 
   // ---- the rules in force: definitions, calendars, the organisation ----
@@ -596,11 +753,14 @@ class HttpApi::Impl {
     static const std::vector<RouteEntry> kTable = {
         {{"GET", "/healthz"}, &Impl::Health},
         {{"GET", "/readyz"}, &Impl::Ready},
+        {{"GET", "/metrics"}, &Impl::MetricsText},
         {{"GET", "/v1/openapi.json"}, &Impl::OpenApi},
         {{"POST", "/v1/commands"}, &Impl::Commands},
         {{"GET", "/v1/cases"}, &Impl::Cases},
         {{"GET", "/v1/cases/{id}"}, &Impl::Case},
         {{"GET", "/v1/cases/{id}/events"}, &Impl::Events},
+        {{"GET", "/v1/cases/{id}/proof"}, &Impl::Proof},
+        {{"GET", "/v1/checkpoint"}, &Impl::Checkpoint},
         {{"GET", "/v1/inbox/{unit}"}, &Impl::Inbox},
         {{"GET", "/v1/overdue"}, &Impl::Overdue},
         {{"GET", "/v1/stats"}, &Impl::Stats},
@@ -642,6 +802,7 @@ class HttpApi::Impl {
   httplib::Server server_;
   std::mutex mu_;  // the engine, the read models, the chain follower
   engine::ChainFollower follower_;
+  Metrics metrics_;
 };
 
 std::vector<Route> HttpApi::Routes() {

@@ -41,6 +41,9 @@ struct HttpOptions {
   int port = 8080;                    // 0: any free port (Bind returns it)
   size_t max_body = 4 * 1024 * 1024;  // bytes of a request body at most
   int timeout_seconds = 30;           // reading a request, writing an answer
+  // The checkpoint signing key file (docs/audit.md): it names the key that
+  // verifies the checkpoints GET /v1/checkpoint and the proofs show.
+  std::string signing_key;
 };
 
 // One route: its method and its path as the OpenAPI document writes it

@@ -1,10 +1,9 @@
 // casegrid checkpoint / prove, and the checkpoint half of verify: the log's
 // signed commitment as an auditor uses it (docs/audit.md).
 #include <iostream>
-#include <nlohmann/json.hpp>
 
-#include "base/codec.h"
 #include "base/text.h"
+#include "engine/verify.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
@@ -131,7 +130,6 @@ int RunProve(const GlobalOptions& g, const ProveOptions& o) {
   auto verifier = LoadVerifier(g, **log, o.key);
   if (!verifier.ok()) return Fail(verifier.status());
   const int32_t partition = (*log)->PartitionOf(o.case_id);
-  const bool kafka = (*log)->Partitions() > 1;
   auto checkpoints = LoadCheckpoints(o.checkpoint, *verifier, (*log)->Partitions());
   if (!checkpoints.ok()) {
     std::cout << "prove FAILED: " << checkpoints.status().message() << "\n";
@@ -146,75 +144,23 @@ int RunProve(const GlobalOptions& g, const ProveOptions& o) {
               << ", where case " << o.case_id << " is\n";
     return 1;
   }
-  const events::Checkpoint& checkpoint = saved->checkpoint;
-  // Kafka's trees may not have read as far as the checkpoint on this store.
-  if (auto sizes = (*log)->UpdateTrees(); !sizes.ok()) return Fail(sizes.status());
-  auto tree = events::merkle::TreeStore::Open((*log)->local_store());
-  if (!tree.ok()) return Fail(tree.status().WithContext("the log's Merkle tree"));
-  auto txn = lmdb::Txn::Begin(&(*log)->local_store(), false);
-  if (!txn.ok()) return Fail(txn.status());
-  const uint64_t size = checkpoint.head.size;
-  // The proofs are only as good as the stored tree: it must still have the
-  // checkpoint's root at its size.
-  auto root = tree->Root(**txn, partition, size);
-  if (!root.ok() || *root != checkpoint.head.root) {
-    std::cout << "prove FAILED: the log's Merkle tree"
-              << (kafka ? " of partition " + std::to_string(partition) : "")
-              << " does not have the checkpoint's root at " << size << " events"
-              << (root.ok() ? "" : " (" + root.status().message() + ")")
-              << "; run `casegrid verify --checkpoint` to find where the log differs\n";
+  auto proof = engine::ProveCase(**log, o.case_id, saved->checkpoint, saved->note);
+  if (proof.status().IsCorruption()) {
+    std::cout << "prove FAILED: " << proof.status().message() << "\n";
     return 1;
   }
-  nlohmann::json events = nlohmann::json::array();
-  uint64_t after = 0;
-  Status problem;
-  Status read = (*log)->ReadCase(o.case_id, [&](uint64_t offset, std::string_view record) {
-    auto leaf = (*log)->LeafIndex(**txn, partition, offset);
-    if (leaf.status().IsNotFound() || (leaf.ok() && *leaf >= size)) {
-      ++after;
-      return true;
-    }
-    if (!leaf.ok()) {
-      problem = leaf.status();
-      return false;
-    }
-    auto proof = tree->InclusionProof(**txn, partition, *leaf, size);
-    if (!proof.ok()) {
-      problem = proof.status();
-      return false;
-    }
-    nlohmann::json path = nlohmann::json::array();
-    for (const std::string& h : *proof) path.push_back(codec::Base64(h));
-    nlohmann::json event = {{kafka ? "offset" : "position", offset},
-                            {"leaf_index", *leaf},
-                            {"record", codec::Base64(record)},
-                            {"inclusion_proof", std::move(path)}};
-    events.push_back(std::move(event));
-    return true;
-  });
-  if (read.IsNotFound()) {
-    std::cerr << "casegrid: " << read.message() << "\n";
+  if (proof.status().IsNotFound()) {
+    std::cerr << "casegrid: " << proof.status().message() << "\n";
     return 1;
   }
-  if (!read.ok()) return Fail(read);
-  if (!problem.ok()) return Fail(problem);
-  if (events.empty()) {
-    std::cerr << "casegrid: case " << o.case_id << " has no event among the " << size
-              << " the checkpoint covers (its first is later: sign a newer checkpoint)\n";
-    return 1;
-  }
-  nlohmann::json doc = {
-      {"format", "casegrid-proof/1"}, {"checkpoint", saved->note}, {"case_id", o.case_id}};
-  if (kafka) doc["partition"] = partition;
-  doc["events"] = std::move(events);
-  const std::string text = doc.dump(2) + "\n";
+  if (!proof.ok()) return Fail(proof.status());
   if (o.out.empty() || o.out == "-") {
-    std::cout << text;
-  } else if (Status w = WriteFileAtomically(o.out, text); !w.ok()) {
+    std::cout << proof->document;
+  } else if (Status w = WriteFileAtomically(o.out, proof->document); !w.ok()) {
     return Fail(w);
   }
-  if (after > 0) {
-    std::cerr << "casegrid: " << after << " later event(s) of case " << o.case_id
+  if (proof->left_out > 0) {
+    std::cerr << "casegrid: " << proof->left_out << " later event(s) of case " << o.case_id
               << " are not covered by the checkpoint and were left out\n";
   }
   return 0;

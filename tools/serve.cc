@@ -29,6 +29,7 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   ho.port = std::stoi(o.listen.substr(colon + 1));
   if (ho.port > 65535) return Fail(Status::InvalidArgument("--listen: port over 65535"));
   ho.max_body = o.max_body;
+  ho.signing_key = SigningKeyPath(g);
   // SIGINT and SIGTERM go to one thread that stops the server: blocked
   // before any other thread exists, so none of them takes the signal.
   sigset_t stop;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -73,6 +74,7 @@ class Served {
   }
 
   Child& server() { return *server_; }
+  std::string Path(const std::string& name) const { return dir_.Sub(name); }
 
  private:
   casegrid::test::TempDir dir_;
@@ -214,6 +216,29 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   CHECK(res->status == 404);
   CHECK(json::parse(res->body)["code"] == "no-route");
 
+  // The metrics: what this server answered, and what the record holds.
+  res = http.Get("/metrics");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(res->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
+  const std::string& m = res->body;
+  INFO(m);
+  CHECK(Contains(m, "casegrid_commands_total{action=\"intake\",answer=\"accepted\"} 1\n"));
+  CHECK(Contains(m, "casegrid_commands_total{action=\"intake\",answer=\"duplicate\"} 1\n"));
+  // Not JSON, an action no definition has (twice), GBK bytes: "other".
+  CHECK(Contains(m, "casegrid_commands_total{action=\"other\",answer=\"rejected\"} 4\n"));
+  CHECK(Contains(m, "casegrid_commands_total{action=\"intake\",answer=\"rejected\"} 1\n"));
+  CHECK(Contains(m,
+                 "casegrid_http_request_duration_seconds_count{method=\"POST\","
+                 "route=\"/v1/commands\"} 8\n"));
+  CHECK(Contains(m, "casegrid_http_requests_total{method=\"GET\",route=\"\",status=\"404\"} 1\n"));
+  CHECK(Contains(m, "casegrid_cases_total{what=\"received\"} 1\n"));
+  CHECK(Contains(m, "casegrid_deadlines_set_total{deadline=\"contact\"} 1\n"));
+  CHECK(Contains(m, "casegrid_deadlines_met_total{deadline=\"dispatch\"} 1\n"));
+  std::smatch events;
+  REQUIRE(std::regex_search(m, events, std::regex("\ncasegrid_events ([0-9]+)\n")));
+  CHECK(std::stoi(events[1]) >= 4);
+
   // SIGTERM: it stops with 0, and the record verifies.
   s.server().Signal(SIGTERM);
   const auto status = s.server().Wait(seconds(30));
@@ -269,6 +294,11 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
     INFO(res->body);
     REQUIRE(res->status == 200);
   }
+
+  // A checkpoint signed beside the server, as a timer would.
+  const Output signed_notes = s.Run({"checkpoint"});
+  INFO(Describe(signed_notes));
+  REQUIRE(signed_notes.status == 0);
 
   // The document, without a token; every GET it names answers (no route
   // it documents is missing), with sample values in its path.
@@ -342,6 +372,27 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   REQUIRE(res);
   CHECK(res->status == 403);
   CHECK_FALSE(Contains(res->body, "13912345678"));
+
+  // The newest checkpoint, and a case's proofs against it: `prove`'s own.
+  res = http.Get("/v1/checkpoint", Bearer(other));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const json checkpoint = json::parse(res->body);
+  REQUIRE(checkpoint["checkpoints"].size() == 1);
+  CHECK(checkpoint["checkpoints"][0]["note"] == signed_notes.out);
+  CHECK(Contains(checkpoint["key"].get<std::string>(), "casegrid/"));
+  res = http.Get("/v1/cases/LS-2/proof", Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  casegrid::test::WriteFile(s.Path("notes.txt"), signed_notes.out);
+  const Output prove = s.Run({"prove", "LS-2", "--checkpoint", "notes.txt"});
+  INFO(Describe(prove));
+  REQUIRE(prove.status == 0);
+  CHECK(json::parse(res->body) == json::parse(prove.out));
+  CHECK(json::parse(res->body)["format"] == "casegrid-proof/1");
+  res = http.Get("/v1/cases/LS-2/proof", Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 403);
 
   // Overdue and the audit trail: the command line's figures.
   res = http.Get("/v1/overdue?at=2026-12-31T00:00:00Z", Bearer(window));
