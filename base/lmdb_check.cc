@@ -172,32 +172,35 @@ Status Environment::CheckPages() const {
   }
   const auto* map = static_cast<const uint8_t*>(mapped);
   Status result = [&]() -> Status {
-    // The meta page of the snapshot: the one with its transaction id.
+    // The meta page of the snapshot: LMDB reads transaction N's tree from
+    // meta page N & 1 (the slot it wrote it to), whatever the other says;
+    // a page in that slot naming another transaction is damage (a walk of
+    // the page that names N would check a tree LMDB does not read).
     const size_t system_page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    for (size_t m = 0; m < 2; ++m) {
-      const size_t offset = m * system_page;
-      if (offset + kPageHeader + 8 + 16 + 2 * kDbBytes + 16 > size) break;
-      const uint8_t* meta = map + offset + kPageHeader;
-      const size_t psize = Load<uint32_t>(meta + 24);  // mm_dbs[FREE].md_pad: the page size
-      if (Load<uint32_t>(meta) != kMagic || Load<uint64_t>(meta + 24 + 2 * kDbBytes + 8) != txnid) {
-        continue;
-      }
-      if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0 || psize != system_page) {
-        return Status::Corruption(file + ": meta page " + std::to_string(m) +
-                                  " names a page size of " + std::to_string(psize));
-      }
-      const uint64_t last = Load<uint64_t>(meta + 24 + 2 * kDbBytes);
-      const uint64_t pages = size / psize;
-      if (last >= pages) {
-        return Status::Corruption(file + " is truncated: its last page is " + std::to_string(last) +
-                                  ", the file holds " + std::to_string(pages));
-      }
-      Walker walker(map, pages, psize, last, file);
-      CASEGRID_RETURN_IF_ERROR(walker.Tree(ReadDb(meta + 24), "(free pages)"));
-      return walker.Tree(ReadDb(meta + 24 + kDbBytes), "(main)");
+    const size_t m = txnid & 1;
+    const size_t offset = m * system_page;
+    if (offset + kPageHeader + 8 + 16 + 2 * kDbBytes + 16 > size ||
+        Load<uint32_t>(map + offset + kPageHeader) != kMagic ||
+        Load<uint64_t>(map + offset + kPageHeader + 24 + 2 * kDbBytes + 8) != txnid) {
+      return Status::Corruption(file + ": meta page " + std::to_string(m) +
+                                " does not describe transaction " + std::to_string(txnid) +
+                                ", which LMDB reads from it");
     }
-    return Status::Corruption(file + ": no meta page describes transaction " +
-                              std::to_string(txnid));
+    const uint8_t* meta = map + offset + kPageHeader;
+    const size_t psize = Load<uint32_t>(meta + 24);  // mm_dbs[FREE].md_pad: the page size
+    if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0 || psize != system_page) {
+      return Status::Corruption(file + ": meta page " + std::to_string(m) +
+                                " names a page size of " + std::to_string(psize));
+    }
+    const uint64_t last = Load<uint64_t>(meta + 24 + 2 * kDbBytes);
+    const uint64_t pages = size / psize;
+    if (last >= pages) {
+      return Status::Corruption(file + " is truncated: its last page is " + std::to_string(last) +
+                                ", the file holds " + std::to_string(pages));
+    }
+    Walker walker(map, pages, psize, last, file);
+    CASEGRID_RETURN_IF_ERROR(walker.Tree(ReadDb(meta + 24), "(free pages)"));
+    return walker.Tree(ReadDb(meta + 24 + kDbBytes), "(main)");
   }();
   ::munmap(mapped, size);
   mdb_txn_abort(txn);
