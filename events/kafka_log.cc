@@ -1145,11 +1145,14 @@ class KafkaLog final : public WorkerLog {
     }
     for (PendingEvent& e : pending) {
       const std::string_view type = RecordEventType(e.record);
+      // CreateTime: when the event happened (RecordOccurredMicros); an
+      // event that gives no time (or one before 1970) takes the producer's.
+      const int64_t occurred_ms = std::max<int64_t>(RecordOccurredMicros(e.record) / 1000, 0);
       const rd_kafka_resp_err_t err = ProduceOrWait(producer_, [&] {
         return rd_kafka_producev(
             producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_PARTITION(e.partition),
             RD_KAFKA_V_KEY(e.case_id.data(), e.case_id.size()),
-            RD_KAFKA_V_VALUE(e.record.data(), e.record.size()),
+            RD_KAFKA_V_VALUE(e.record.data(), e.record.size()), RD_KAFKA_V_TIMESTAMP(occurred_ms),
             RD_KAFKA_V_HEADER("event_type", type.data(), static_cast<ssize_t>(type.size())),
             RD_KAFKA_V_HEADER("schema", kSchema.data(), static_cast<ssize_t>(kSchema.size())),
             RD_KAFKA_V_HEADER("schema_version", kSchemaVersion.data(),
@@ -1397,6 +1400,22 @@ std::string_view RecordEventType(std::string_view record) {
     if (!WireFormatLite::SkipField(&in, tag)) break;
   }
   return {};
+}
+
+int64_t RecordOccurredMicros(std::string_view record) {
+  using google::protobuf::internal::WireFormatLite;
+  const int number = casegrid::v1::Event::kOccurredMicrosFieldNumber;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(record.data()),
+                                            static_cast<int>(record.size()));
+  while (uint32_t tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == number &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+      uint64_t v = 0;
+      return in.ReadVarint64(&v) ? static_cast<int64_t>(v) : 0;
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) break;
+  }
+  return 0;
 }
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {

@@ -190,6 +190,12 @@ void LogKafkaToSpdlog(const rd_kafka_t* rk, int level, const char* fac, const ch
 // the view stays valid for the life of the process.
 std::string_view RecordEventType(std::string_view record);
 
+// The time a record's event says it happened (Event.occurred_micros), read
+// from the wire format; 0 when it gives none. An event's Kafka record is
+// stamped with it (CreateTime, in milliseconds), so a stream processor's
+// windows follow when things happened, not when they were written.
+int64_t RecordOccurredMicros(std::string_view record);
+
 }  // namespace casegrid::events
 
 #endif  // CASEGRID_EVENTS_KAFKA_LOG_H_

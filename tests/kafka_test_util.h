@@ -83,6 +83,7 @@ struct TopicRecord {
   int32_t partition;
   int64_t offset;
   std::string key, value;
+  int64_t timestamp_ms = 0;  // CreateTime
 };
 
 // Every record of `topic` (read_committed) in its `partitions`, each read to
@@ -117,7 +118,8 @@ inline std::vector<TopicRecord> ReadWholeTopic(const KafkaTarget& k, const std::
            m->key == nullptr ? std::string()
                              : std::string(static_cast<const char*>(m->key), m->key_len),
            m->payload == nullptr ? std::string()
-                                 : std::string(static_cast<const char*>(m->payload), m->len)});
+                                 : std::string(static_cast<const char*>(m->payload), m->len),
+           rd_kafka_message_timestamp(m, nullptr)});
     }
     rd_kafka_message_destroy(m);
   }

@@ -164,6 +164,19 @@ TEST_CASE("a case's events go to one partition in case order and verify", "[kafk
   }));
   CHECK(replayed == last_seq["LS-2"]);
   CHECK(rig.engine->CaseState("LS-2")->state() == "closed");
+
+  // Each record is stamped with the time its event happened, not written.
+  const auto records = test::ReadWholeTopic(target, events::EventsTopic(target.prefix()), 4);
+  REQUIRE(records.size() == AllEvents(*rig.log).size());
+  for (const auto& r : records) {
+    v1::Event e;
+    REQUIRE(e.ParseFromString(r.value));
+    REQUIRE(e.occurred_micros() > 0);
+    CHECK(events::RecordOccurredMicros(r.value) == e.occurred_micros());
+    CHECK(r.timestamp_ms == e.occurred_micros() / 1000);
+  }
+  CHECK(events::RecordOccurredMicros("") == 0);
+  CHECK(events::RecordOccurredMicros("\xff\xff") == 0);
 }
 
 TEST_CASE("case ids land in the partition the Java client's murmur2 gives", "[kafka]") {
