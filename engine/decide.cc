@@ -185,26 +185,7 @@ std::string_view OnBreachName(casegrid::v1::OnBreach b) {
   }
 }
 
-Status Decision::Run(const CaseState* state) {
-  const Struct& data = cmd_.data();
-  if (state != nullptr && state->erased_micros() != 0) {
-    return Reject("case " + Quote(cmd_.case_id()) + " was erased at " +
-                  timeutil::FormatTimestamp(state->erased_micros()) +
-                  ": it takes no further command");
-  }
-  if (cmd_.action() == kEraseAction) return RunErase(state);
-  if (cmd_.action() == kMigrateAction) return RunMigrate(state);
-  if (cmd_.action() == kRecountAction) return RunRecount(state);
-  if (cmd_.action() == kBreachAction) {
-    if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
-    CASEGRID_RETURN_IF_ERROR(Breach(Str(data, "deadline")));
-    return Status::Ok();
-  }
-  if (cmd_.action() == kWarnAction) {
-    if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
-    CASEGRID_RETURN_IF_ERROR(Warn(Str(data, "deadline")));
-    return Status::Ok();
-  }
+Result<const Action*> Decision::Admit(const CaseState* state) {
   const Action* action = def_.FindAction(cmd_.action());
   if (action == nullptr) {
     std::vector<std::string> names;
@@ -232,6 +213,30 @@ Status Decision::Run(const CaseState* state) {
     CASEGRID_RETURN_IF_ERROR(CheckAllowed(*action, *state));
   }
   CASEGRID_RETURN_IF_ERROR(CheckActor(*action, state));
+  return action;
+}
+
+Status Decision::Run(const CaseState* state) {
+  const Struct& data = cmd_.data();
+  if (state != nullptr && state->erased_micros() != 0) {
+    return Reject("case " + Quote(cmd_.case_id()) + " was erased at " +
+                  timeutil::FormatTimestamp(state->erased_micros()) +
+                  ": it takes no further command");
+  }
+  if (cmd_.action() == kEraseAction) return RunErase(state);
+  if (cmd_.action() == kMigrateAction) return RunMigrate(state);
+  if (cmd_.action() == kRecountAction) return RunRecount(state);
+  if (cmd_.action() == kBreachAction) {
+    if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+    CASEGRID_RETURN_IF_ERROR(Breach(Str(data, "deadline")));
+    return Status::Ok();
+  }
+  if (cmd_.action() == kWarnAction) {
+    if (state == nullptr) return Status::NotFound("no case " + Quote(cmd_.case_id()));
+    CASEGRID_RETURN_IF_ERROR(Warn(Str(data, "deadline")));
+    return Status::Ok();
+  }
+  CASEGRID_ASSIGN_OR_RETURN(const Action* action, Admit(state));
   // The rating code is casegrid's own data key, not the definition's: taken
   // out before the action's fields are checked, and never written.
   Struct without_code;
@@ -666,6 +671,16 @@ Status DecideAndEvolve(CaseState* state, bool exists, const Command& command,
   internal::Decision decision(state, command, definition, context, now_micros, events);
   // The checks read the case before the first event is folded in.
   return decision.Run(exists ? state : nullptr);
+}
+
+Status CheckOpen(const CaseState& state, const Command& command,
+                 const workflows::Definition& definition, const DecideContext& context,
+                 int64_t now_micros) {
+  if (state.erased_micros() != 0) return internal::Reject("the case was erased");
+  CaseState scratch = state;
+  EventBuffer events;
+  internal::Decision decision(&scratch, command, definition, context, now_micros, &events);
+  return decision.Admit(&state).status();
 }
 
 }  // namespace casegrid::engine

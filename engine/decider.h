@@ -110,6 +110,17 @@ Result<std::vector<casegrid::v1::Event>> Decide(const casegrid::v1::CaseState* s
                                                 const workflows::Definition& definition,
                                                 const DecideContext& context, int64_t now_micros);
 
+// Whether `command`'s action (of `definition`, not a built-in one) may be
+// taken on the case `state` by its actor at `now_micros`, by the checks
+// Decide makes before it reads the command's data: the action's from states,
+// the deadline it must be taken within, the times it may be taken, the
+// actor's role, unit and grant. OK, or the rejection Decide would give. The
+// console offers the actions this admits (GET /v1/cases/{id}/actions); the
+// data is still Decide's to check when the command comes.
+Status CheckOpen(const casegrid::v1::CaseState& state, const casegrid::v1::Command& command,
+                 const workflows::Definition& definition, const DecideContext& context,
+                 int64_t now_micros);
+
 // The events of one decision, in order. Cleared and refilled by each
 // decision, a buffer keeps its events' storage: an engine reusing one
 // across commands pays no malloc and free per event string.

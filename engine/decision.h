@@ -149,6 +149,11 @@ class Decision {
   // The command's events, into the buffer given at construction.
   Status Run(const CaseState* state);
 
+  // The checks of a definition's action before its data is read: it exists
+  // and may open or follow on `state` (nullptr: no case yet), the command's
+  // `expect` and time fit the case, CheckAllowed and CheckActor. The action.
+  Result<const Action*> Admit(const CaseState* state);
+
  private:
   // Whether the case's state allows `action` now: its from states, its
   // `within` window and its max_times.

@@ -57,6 +57,19 @@ Status CheckEventSizes(const EventBuffer& events) {
   return Status::Ok();
 }
 
+// The decide context of `config` for commands recorded at `recorded_micros`;
+// its calendar is set per definition (ContextFor).
+DecideContext ContextOf(const Config& config, int64_t recorded_micros) {
+  DecideContext ctx;
+  ctx.org = config.org.get();
+  ctx.workflows = config.workflows.get();
+  ctx.calendars = &config.calendars;
+  ctx.directory = config.directory.get();
+  ctx.recorded_micros = recorded_micros;
+  ctx.backdate_window_micros = config.backdate_window_micros;
+  return ctx;
+}
+
 // Everything the engine does inside one log batch.
 class BatchWriter {
  public:
@@ -67,14 +80,8 @@ class BatchWriter {
         config_(config),
         env_(env),
         sealing_(sealing),
-        stats_(stats) {
-    ctx_.org = config.org.get();
-    ctx_.workflows = config.workflows.get();
-    ctx_.calendars = &config.calendars;
-    ctx_.directory = config.directory.get();
-    ctx_.recorded_micros = env->NowMicros();
-    ctx_.backdate_window_micros = config.backdate_window_micros;
-  }
+        stats_(stats),
+        ctx_(ContextOf(config, env->NowMicros())) {}
 
   // The decide context of a case on `def`: its calendar.
   const DecideContext& ContextFor(const workflows::Definition& def) {
@@ -492,5 +499,27 @@ Result<Event> Engine::AppendToChain(Event event, std::optional<uint64_t> expect_
 }
 
 Result<CaseState> Engine::CaseState(std::string_view case_id) { return store_->ReadCase(case_id); }
+
+Result<Engine::OpenActions> Engine::ActionsOpenTo(std::string_view case_id,
+                                                  const casegrid::v1::Actor& actor,
+                                                  int64_t now_micros) {
+  CASEGRID_ASSIGN_OR_RETURN(const casegrid::v1::CaseState state, CaseState(case_id));
+  OpenActions open;
+  CASEGRID_ASSIGN_OR_RETURN(open.definition,
+                            config_.workflows->Find(state.workflow_id(), state.workflow_version()));
+  DecideContext ctx = ContextOf(config_, env_->NowMicros());
+  ctx.calendar = config_.CalendarFor(*open.definition);
+  Command probe;
+  probe.set_case_id(std::string(case_id));
+  *probe.mutable_actor() = actor;
+  for (const auto& action : open.definition->proto().actions()) {
+    if (action.effect() == casegrid::v1::OPEN_CASE) continue;
+    probe.set_action(action.name());
+    if (CheckOpen(state, probe, *open.definition, ctx, now_micros).ok()) {
+      open.actions.push_back(&action);
+    }
+  }
+  return open;
+}
 
 }  // namespace casegrid::engine

@@ -102,6 +102,16 @@ class Engine {
 
   // The engine's state of a case (committed). NotFound if none.
   Result<casegrid::v1::CaseState> CaseState(std::string_view case_id);
+
+  // The actions of the case's definition `actor` may take on it at
+  // `now_micros` (engine::CheckOpen, with the context Apply decides in):
+  // what the console offers as forms. NotFound for no case.
+  struct OpenActions {
+    std::shared_ptr<const workflows::Definition> definition;
+    std::vector<const casegrid::v1::Action*> actions;  // into definition, in its order
+  };
+  Result<OpenActions> ActionsOpenTo(std::string_view case_id, const casegrid::v1::Actor& actor,
+                                    int64_t now_micros);
   StateStore& state_store() { return *store_; }
 
   const Config& config() const { return config_; }

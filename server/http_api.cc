@@ -23,6 +23,7 @@
 #include "projections/reads.h"
 #include "server/metrics.h"
 #include "server/openapi.h"
+#include "server/rate_limit.h"
 #include "workflows/diff.h"
 #include "workflows/graph.h"
 #include "workflows/org.h"
@@ -74,27 +75,44 @@ void ProblemOf(httplib::Response& res, const Status& s) {
 class HttpApi::Impl {
  public:
   Impl(engine::Engine* engine, projections::ReadModels* models, HttpOptions options)
-      : engine_(engine), models_(models), o_(std::move(options)) {
-    server_.set_payload_max_length(o_.max_body);
-    server_.set_read_timeout(o_.timeout_seconds, 0);
-    server_.set_write_timeout(o_.timeout_seconds, 0);
+      : engine_(engine),
+        models_(models),
+        o_(std::move(options)),
+        server_(o_.tls_cert.empty() ? std::make_unique<httplib::Server>()
+                                    : std::make_unique<httplib::SSLServer>(o_.tls_cert.c_str(),
+                                                                           o_.tls_key.c_str())),
+        limiter_(engine->env(), o_.rate_per_second, o_.rate_burst) {
+    // Every answer: no caching (cases hold personal data), no sniffing, no
+    // framing, scripts and styles from this server only (docs/console.md).
+    server_->set_default_headers(
+        {{"Cache-Control", "no-store"},
+         {"X-Content-Type-Options", "nosniff"},
+         {"X-Frame-Options", "DENY"},
+         {"Referrer-Policy", "no-referrer"},
+         {"Content-Security-Policy",
+          "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+          "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"}});
+    if (!o_.console_dir.empty()) server_->set_mount_point("/console", o_.console_dir);
+    server_->set_payload_max_length(o_.max_body);
+    server_->set_read_timeout(o_.timeout_seconds, 0);
+    server_->set_write_timeout(o_.timeout_seconds, 0);
     for (const RouteEntry& r : Table()) {
       auto handler = [this, r](const httplib::Request& req, httplib::Response& res) {
         const auto start = std::chrono::steady_clock::now();
         std::vector<std::string> args(req.matches.begin() + 1, req.matches.end());
-        (this->*r.handler)(req, res, args);
+        if (!Limited(req, res, r.route.path)) (this->*r.handler)(req, res, args);
         metrics_.ObserveRequest(
             r.route.method, r.route.path, res.status,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       };
       const std::string pattern = PathPattern(r.route.path);
       if (r.route.method == std::string_view("POST")) {
-        server_.Post(pattern, handler);
+        server_->Post(pattern, handler);
       } else {
-        server_.Get(pattern, handler);
+        server_->Get(pattern, handler);
       }
     }
-    server_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    server_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own problem
       // Unrouted: counted under no route, the method only when it is one of HTTP's.
       static constexpr std::string_view kMethods[] = {"GET",     "POST",  "PUT",   "DELETE", "HEAD",
@@ -111,14 +129,19 @@ class HttpApi::Impl {
                 "a request body holds at most the server's --max-body bytes");
       }
     });
-    server_.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      spdlog::info("http {} {} {}", req.method, req.path, res.status);
+    server_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      spdlog::info("http {} {} {} from {}", req.method, req.path, res.status, req.remote_addr);
     });
   }
 
   Result<int> Bind() {
-    const int port = o_.port == 0 ? server_.bind_to_any_port(o_.host)
-                                  : (server_.bind_to_port(o_.host, o_.port) ? o_.port : -1);
+    if (!server_->is_valid()) {
+      return Status::InvalidArgument("--tls-cert " + o_.tls_cert + " --tls-key " + o_.tls_key +
+                                     ": cannot load them (a PEM certificate and its PEM private "
+                                     "key, readable by this user, expected)");
+    }
+    const int port = o_.port == 0 ? server_->bind_to_any_port(o_.host)
+                                  : (server_->bind_to_port(o_.host, o_.port) ? o_.port : -1);
     if (port <= 0) {
       return Status::Unavailable("cannot listen on " + o_.host + ":" + std::to_string(o_.port) +
                                  " (in use, or not an address of this machine)");
@@ -127,13 +150,13 @@ class HttpApi::Impl {
   }
 
   Status Listen() {
-    if (!server_.listen_after_bind()) {
+    if (!server_->listen_after_bind()) {
       return Status::Unavailable("the HTTP server stopped listening");
     }
     return Status::Ok();
   }
 
-  void Stop() { server_.stop(); }
+  void Stop() { server_->stop(); }
 
  private:
   // The user behind the request's bearer token, after the rule chains are
@@ -369,10 +392,36 @@ class HttpApi::Impl {
     res.set_content(metrics_.Render(record), "text/plain; version=0.0.4; charset=utf-8");
   }
 
+  // Whether the request is over its client's rate (answered 429 here): an
+  // API token's requests count together, a client that sends none is
+  // counted by its address. The probes and the metrics are never limited.
+  bool Limited(const httplib::Request& req, httplib::Response& res, std::string_view route) {
+    if (route.rfind("/v1/", 0) != 0) return false;
+    const std::string auth = req.get_header_value("Authorization");
+    const std::string key =
+        auth.empty() ? "a" + req.remote_addr : "t" + std::to_string(std::hash<std::string>{}(auth));
+    const int64_t wait = limiter_.Take(key);
+    if (wait == 0) return false;
+    res.set_header("Retry-After", std::to_string(wait));
+    Problem(res, 429, "rate-limited", "Too many requests",
+            "over the server's --rate-limit for one client: try again in " + std::to_string(wait) +
+                " s");
+    return true;
+  }
+
   // ---- the probes and the document ----
 
   void Health(const httplib::Request&, httplib::Response& res, const std::vector<std::string>&) {
     res.set_content("ok\n", "text/plain");
+  }
+
+  // GET /: the console, when there is one.
+  void Root(const httplib::Request&, httplib::Response& res, const std::vector<std::string>&) {
+    if (o_.console_dir.empty()) {
+      return Problem(res, 404, "no-route", "No console",
+                     "this server serves no console: the API is under /v1 (/v1/openapi.json)");
+    }
+    res.set_redirect("/console/");
   }
 
   void Ready(const httplib::Request&, httplib::Response& res, const std::vector<std::string>&) {
@@ -538,6 +587,129 @@ class HttpApi::Impl {
     res.set_content(proof->document, "application/json");
   }
 
+  // ---- people: signing in, who am I, what may I do ----
+
+  // POST /v1/sessions {"user", "password"}: a token for the console (8
+  // hours), as `casegrid login` issues it. Each user's attempts are held to
+  // 5 at once and one per 10 s after (a password guesser gets nowhere; the
+  // user waits at most a minute).
+  void SignIn(const httplib::Request& req, httplib::Response& res,
+              const std::vector<std::string>& /*args*/) {
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("user") || !body["user"].is_string() ||
+        !body.contains("password") || !body["password"].is_string()) {
+      return Problem(res, 400, "invalid", "Invalid request",
+                     "a sign-in is {\"user\": USER, \"password\": PASSWORD} as JSON");
+    }
+    const std::string user = body["user"].get<std::string>();
+    if (const int64_t wait = sign_ins_.Take(user); wait > 0) {
+      res.set_header("Retry-After", std::to_string(wait));
+      return Problem(
+          res, 429, "rate-limited", "Too many sign-ins",
+          "too many sign-ins for this user: try again in " + std::to_string(wait) + " s");
+    }
+    std::lock_guard lock(mu_);
+    if (auto followed = follower_.CatchUp(*engine_->log(), engine_->mutable_config());
+        !followed.ok()) {
+      return ProblemOf(res, followed.status());
+    }
+    if (engine_->config().directory == nullptr) {
+      return ProblemOf(res, Status::Unauthenticated("wrong user or password"));
+    }
+    auto issued = engine::LogIn(*engine_, user, body["password"].get<std::string>(), "web console",
+                                int64_t{8} * 3600 * 1000 * 1000);
+    if (!issued.ok()) {
+      // Any refusal of the credentials reads the same: no user to probe for.
+      if (issued.status().IsInvalidArgument()) {
+        return ProblemOf(res, Status::Unauthenticated("wrong user or password"));
+      }
+      return ProblemOf(res, issued.status());
+    }
+    res.set_content(Dump({{"token", issued->token},
+                          {"token_id", issued->event.token_issued().token_id()},
+                          {"user", user},
+                          {"expires", timeutil::FormatTimestamp(
+                                          issued->event.token_issued().expires_micros())}}),
+                    "application/json");
+  }
+
+  // GET /v1/me: the token's user, their name and grants (with each unit's name).
+  void Me(const httplib::Request& req, httplib::Response& res,
+          const std::vector<std::string>& /*args*/) {
+    std::lock_guard lock(mu_);
+    auto user = Authenticate(req);
+    if (!user.ok()) return ProblemOf(res, user.status());
+    const engine::DirectoryUser* u = engine_->config().directory->FindUser(*user);
+    json grants = json::array();
+    for (const engine::Grant& g : u->grants) {
+      const auto* unit = engine_->config().org->FindUnit(g.unit);
+      grants.push_back(
+          {{"role", g.role}, {"unit", g.unit}, {"unit_name", unit ? unit->name() : ""}});
+    }
+    res.set_content(Dump({{"user", u->id}, {"name", u->name}, {"grants", std::move(grants)}}),
+                    "application/json");
+  }
+
+  // GET /v1/cases/{id}/actions: what the token's user may do on the case
+  // now, by each of their grants (engine::Engine::ActionsOpenTo: the
+  // decider's own checks), with the fields each action takes.
+  void Actions(const httplib::Request& req, httplib::Response& res,
+               const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    auto scope = Reader(req);
+    if (!scope.ok()) return ProblemOf(res, scope.status());
+    auto facts = engine_->CaseState(args[0]);
+    if (!facts.ok()) return ProblemOf(res, facts.status());
+    if (Status seen = scope->CheckSees(*facts); !seen.ok()) return ProblemOf(res, seen);
+    const engine::DirectoryUser* u = engine_->config().directory->FindUser(scope->reader());
+    json out = json::array();
+    const int64_t now = engine_->env()->NowMicros();
+    for (const engine::Grant& g : u->grants) {
+      casegrid::v1::Actor actor;
+      actor.set_user(u->id);
+      actor.set_role(g.role);
+      actor.set_unit(g.unit);
+      auto open = engine_->ActionsOpenTo(args[0], actor, now);
+      if (!open.ok()) return ProblemOf(res, open.status());
+      for (const casegrid::v1::Action* a : open->actions) {
+        json fields = json::array();
+        for (const auto& f : a->fields()) fields.push_back(FieldJson(f));
+        out.push_back({{"action", a->name()},
+                       {"description", a->description()},
+                       {"role", g.role},
+                       {"unit", g.unit},
+                       {"to", a->to()},
+                       {"fields", std::move(fields)}});
+      }
+    }
+    res.set_content(Dump({{"case", args[0]},
+                          {"state", facts->state()},
+                          {"case_seq", facts->last_seq()},
+                          {"actions", std::move(out)}}),
+                    "application/json");
+  }
+
+  // A definition's field as the console builds a form input from it.
+  static json FieldJson(const casegrid::v1::Field& f) {
+    json j = {{"name", f.name()},
+              {"type", casegrid::v1::FieldType_Name(f.type())},
+              {"required", f.required()},
+              {"personal", f.personal()},
+              {"description", f.description()}};
+    if (!f.values().empty())
+      j["values"] = std::vector<std::string>(f.values().begin(), f.values().end());
+    if (f.min() < f.max()) {
+      j["min"] = f.min();
+      j["max"] = f.max();
+    }
+    if (!f.fields().empty()) {
+      json sub = json::array();
+      for (const auto& s : f.fields()) sub.push_back(FieldJson(s));
+      j["fields"] = std::move(sub);
+    }
+    return j;
+  }
+
   // ---- the rules in force: definitions, calendars, the organisation ----
 
   void Workflows(const httplib::Request& req, httplib::Response& res,
@@ -614,8 +786,26 @@ class HttpApi::Impl {
               {"source", (*def)->source()},
               {"in_force", engine_->config().published.count({p.id(), p.version()}) > 0 ||
                                !engine_->config().adopted},
-              {"yaml", (*def)->yaml()}}),
+              {"yaml", (*def)->yaml()},
+              {"actions", ActionsJson(p)}}),
         "application/json");
+  }
+
+  // Every action of a definition with who takes it, from where, and its fields.
+  static json ActionsJson(const casegrid::v1::WorkflowDefinition& p) {
+    json out = json::array();
+    for (const auto& a : p.actions()) {
+      json fields = json::array();
+      for (const auto& f : a.fields()) fields.push_back(FieldJson(f));
+      out.push_back({{"name", a.name()},
+                     {"description", a.description()},
+                     {"effect", casegrid::v1::Effect_Name(a.effect())},
+                     {"roles", std::vector<std::string>(a.roles().begin(), a.roles().end())},
+                     {"from", std::vector<std::string>(a.from().begin(), a.from().end())},
+                     {"to", a.to()},
+                     {"fields", std::move(fields)}});
+    }
+    return out;
   }
 
   void WorkflowDiff(const httplib::Request& req, httplib::Response& res,
@@ -751,6 +941,7 @@ class HttpApi::Impl {
  public:
   static const std::vector<RouteEntry>& Table() {
     static const std::vector<RouteEntry> kTable = {
+        {{"GET", "/"}, &Impl::Root},
         {{"GET", "/healthz"}, &Impl::Health},
         {{"GET", "/readyz"}, &Impl::Ready},
         {{"GET", "/metrics"}, &Impl::MetricsText},
@@ -760,6 +951,9 @@ class HttpApi::Impl {
         {{"GET", "/v1/cases/{id}"}, &Impl::Case},
         {{"GET", "/v1/cases/{id}/events"}, &Impl::Events},
         {{"GET", "/v1/cases/{id}/proof"}, &Impl::Proof},
+        {{"GET", "/v1/cases/{id}/actions"}, &Impl::Actions},
+        {{"POST", "/v1/sessions"}, &Impl::SignIn},
+        {{"GET", "/v1/me"}, &Impl::Me},
         {{"GET", "/v1/checkpoint"}, &Impl::Checkpoint},
         {{"GET", "/v1/inbox/{unit}"}, &Impl::Inbox},
         {{"GET", "/v1/overdue"}, &Impl::Overdue},
@@ -799,10 +993,12 @@ class HttpApi::Impl {
   engine::Engine* engine_;
   projections::ReadModels* models_;
   HttpOptions o_;
-  httplib::Server server_;
-  std::mutex mu_;  // the engine, the read models, the chain follower
+  std::unique_ptr<httplib::Server> server_;  // an SSLServer with TLS
+  std::mutex mu_;                            // the engine, the read models, the chain follower
   engine::ChainFollower follower_;
   Metrics metrics_;
+  RateLimiter limiter_;
+  RateLimiter sign_ins_{engine_->env(), 0.1, 5};  // per user: POST /v1/sessions
 };
 
 std::vector<Route> HttpApi::Routes() {

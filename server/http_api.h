@@ -44,6 +44,16 @@ struct HttpOptions {
   // The checkpoint signing key file (docs/audit.md): it names the key that
   // verifies the checkpoints GET /v1/checkpoint and the proofs show.
   std::string signing_key;
+  // TLS (HTTPS) with this PEM certificate (chain) and private key; both
+  // empty: plain HTTP (behind a proxy that ends TLS).
+  std::string tls_cert, tls_key;
+  // Requests a second one client may make on average (an API token, or an
+  // address without one), and at once; 0: no limit. Over it: 429.
+  double rate_per_second = 50;
+  double rate_burst = 100;
+  // The web console's files (console/ in the tree, share/casegrid/console
+  // installed), served at /console/; empty: no console.
+  std::string console_dir;
 };
 
 // One route: its method and its path as the OpenAPI document writes it

@@ -169,6 +169,9 @@ int RunWorker(const GlobalOptions& g, server::WorkerOptions o);
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";  // port 0: any free one
   size_t max_body = 4 * 1024 * 1024;
+  std::string tls_cert, tls_key;  // both or neither
+  double rate_limit = 50;         // requests a second per client; 0: none
+  std::string console;            // the console's files; empty: ConsoleDir()
 };
 int RunServe(const GlobalOptions& g, const ServeOptions& o);
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/crash_point.h"
+#include "base/log_format.h"
 #include "tools/calendar_cmd.h"
 #include "tools/commands.h"
 
@@ -49,6 +50,13 @@ int main(int argc, char** argv) {
       ->envname("CASEGRID_LOG")
       ->check(CLI::IsMember({"journal", "kafka"}))
       ->capture_default_str();
+  app.add_option("--log-format", g.log_format,
+                 "the log lines on stderr: text, or json (one object a line, for a log shipper)")
+      ->envname("CASEGRID_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  // Before any command runs, so its every line has the format.
+  app.parse_complete_callback([&] { (void)logging::SetLogFormat(g.log_format); });
   app.add_option("--brokers", g.brokers, "Kafka bootstrap HOST:PORT[,...] (--log kafka)")
       ->envname("CASEGRID_BROKERS");
   app.add_option("--topic-prefix", g.topic_prefix, "Kafka topics are PREFIX.events, ...")
@@ -181,6 +189,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   c_serve->add_option("--max-body", serve.max_body, "bytes of a request body at most")
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
+      ->capture_default_str();
+  c_serve->add_option("--console", serve.console,
+                      "the web console's folder (default: the shipped console/; none: no console)");
+  c_serve->add_option("--tls-cert", serve.tls_cert, "HTTPS: the PEM certificate (chain) FILE");
+  c_serve->add_option("--tls-key", serve.tls_key, "HTTPS: its PEM private key FILE");
+  c_serve
+      ->add_option("--rate-limit", serve.rate_limit,
+                   "requests a second per API token (or address without one), twice that at "
+                   "once; 0: no limit")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   c_serve->callback([&] { rc = RunServe(g, serve); });
 

@@ -3,9 +3,12 @@
 // answered before it exits.
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "server/http_api.h"
 #include "tools/commands.h"
@@ -30,6 +33,19 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   if (ho.port > 65535) return Fail(Status::InvalidArgument("--listen: port over 65535"));
   ho.max_body = o.max_body;
   ho.signing_key = SigningKeyPath(g);
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return Fail(Status::InvalidArgument("--tls-cert and --tls-key go together: HTTPS needs both"));
+  }
+  ho.tls_cert = o.tls_cert;
+  ho.tls_key = o.tls_key;
+  ho.rate_per_second = o.rate_limit;
+  ho.rate_burst = 2 * o.rate_limit;
+  ho.console_dir = o.console == "none" ? "" : o.console.empty() ? ConsoleDir() : o.console;
+  if (!ho.console_dir.empty() &&
+      !std::filesystem::is_regular_file(ho.console_dir + "/index.html")) {
+    return Fail(Status::NotFound("--console " + ho.console_dir +
+                                 ": no index.html there (--console none serves the API only)"));
+  }
   // SIGINT and SIGTERM go to one thread that stops the server: blocked
   // before any other thread exists, so none of them takes the signal.
   sigset_t stop;
@@ -43,7 +59,8 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   server::HttpApi api(session->engine.get(), session->models.get(), ho);
   auto port = api.Bind();
   if (!port.ok()) return Fail(port.status());
-  std::cout << "listening on http://" << ho.host << ":" << *port << std::endl;
+  std::cout << "listening on " << (ho.tls_cert.empty() ? "http" : "https") << "://" << ho.host
+            << ":" << *port << std::endl;
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop, &sig);
@@ -54,7 +71,7 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
   if (!served.ok()) return Fail(served);
-  std::cerr << "casegrid serve: stopped\n";
+  spdlog::info("serve stopped");
   return 0;
 }
 

@@ -3,20 +3,51 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "base/log_format.h"
 #include "base/text.h"
 #include "events/kafka_keys.h"
 #include "events/kafka_log.h"
 
 namespace casegrid::tools {
 
+namespace {
+
+// BIN/../share/casegrid when this binary is an installed one; "" in a build tree.
+std::filesystem::path InstalledShare() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path bin = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  if (ec || !fs::is_directory(bin.parent_path() / "share/casegrid/definitions", ec)) return {};
+  return bin.parent_path() / "share/casegrid";
+}
+
+}  // namespace
+
 std::string ResolveConfigDir(const GlobalOptions& options) {
   if (!options.config_dir.empty()) return options.config_dir;
   if (const char* env = std::getenv("CASEGRID_CONFIG"); env != nullptr && *env != '\0') return env;
+  namespace fs = std::filesystem;
+  const fs::path share = InstalledShare();
+  if (!share.empty()) {
+    const fs::path prefix = share.parent_path().parent_path();
+    const fs::path admin = prefix == "/usr" ? fs::path("/etc/casegrid") : prefix / "etc/casegrid";
+    std::error_code ec;
+    if (fs::is_directory(admin / "definitions", ec)) return admin.string();
+    return share.string();
+  }
   return std::string(CASEGRID_SOURCE_DIR) + "/workflows";
+}
+
+std::string ConsoleDir() {
+  const std::filesystem::path share = InstalledShare();
+  return share.empty() ? std::string(CASEGRID_SOURCE_DIR) + "/console"
+                       : (share / "console").string();
 }
 
 namespace {
@@ -262,6 +293,10 @@ std::string SigningKeyPath(const GlobalOptions& options) {
 }
 
 int Fail(const Status& status) {
+  if (logging::LogsAreJson()) {
+    spdlog::error("{}", status.ToString());
+    return 2;
+  }
   std::fprintf(stderr, "casegrid: %s\n", status.ToString().c_str());
   return 2;
 }

@@ -25,7 +25,8 @@ struct GlobalOptions {
   std::string data_dir = "./casegrid-data";
   std::string config_dir;  // empty: $CASEGRID_CONFIG, else the source tree's workflows/
   bool sync = true;
-  std::string log = "journal";  // journal | kafka
+  std::string log = "journal";      // journal | kafka
+  std::string log_format = "text";  // of the log lines on stderr: text | json
   // --log kafka (docs/operations.md):
   std::string brokers;  // bootstrap HOST:PORT[,...]
   std::string topic_prefix = "casegrid";
@@ -57,7 +58,16 @@ std::string SigningKeyPath(const GlobalOptions& options);
 // GlobalOptions::kafka_set as (key, value) pairs, split at the first '='.
 events::KafkaSettings KafkaProperties(const GlobalOptions& options);
 
+// The configuration folder (definitions/, calendars/, org/;
+// docs/operations.md, "Installed"): --config, else $CASEGRID_CONFIG, else,
+// for an installed binary (BIN/../share/casegrid exists beside it), the
+// administrator's copy when there is one (/etc/casegrid for a binary in
+// /usr/bin, PREFIX/etc/casegrid for one elsewhere) or the shipped one in
+// PREFIX/share/casegrid; else the source tree's workflows/ (a build tree).
 std::string ResolveConfigDir(const GlobalOptions& options);
+// The web console's files: BIN/../share/casegrid/console for an installed
+// binary, else the source tree's console/.
+std::string ConsoleDir();
 
 // The command sender's options: brokers, prefix, --kafka-set and the token
 // of --token-file (its first line). NotFound / InvalidArgument naming the

@@ -34,10 +34,10 @@ class Served {
                                           "CASEGRID_BROKERS", "CASEGRID_SETTINGS",
                                           "CASEGRID_CRASH_AT"})) {}
 
-  Output Run(const std::vector<std::string>& args) const {
+  Output Run(const std::vector<std::string>& args, const std::string& input = "") const {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--data", "data"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return casegrid::test::RunProcess(argv, dir_.path(), env_);
+    return casegrid::test::RunProcess(argv, dir_.path(), env_, casegrid::test::Stdin::Text(input));
   }
 
   // A user with one grant, and a token of theirs.
@@ -61,11 +61,12 @@ class Served {
     int port = 0;
     casegrid::test::WaitUntil(seconds(30), [&] {
       const std::string out = server_->Out();
-      const std::string prefix = "listening on http://127.0.0.1:";
-      if (out.rfind(prefix, 0) != 0 || out.find('\n') == std::string::npos) {
+      const size_t at = out.find("://127.0.0.1:");
+      if (out.rfind("listening on http", 0) != 0 || at == std::string::npos ||
+          out.find('\n') == std::string::npos) {
         return server_->Poll().has_value();
       }
-      port = std::stoi(out.substr(prefix.size()));
+      port = std::stoi(out.substr(at + 13));
       return true;
     });
     INFO(server_->Err());
@@ -285,6 +286,7 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   const std::string other = s.UserWithToken("t9", "unit", "371302-002-001");
   httplib::Client http("127.0.0.1", s.Start());
   http.set_read_timeout(60, 0);
+  http.set_follow_location(true);  // GET / goes to the console
   for (const std::string& id : {std::string("LS-1"), std::string("LS-2")}) {
     std::string intake = kIntake;
     intake.replace(intake.find("\"LS-1\""), 6, "\"" + id + "\"");
@@ -436,4 +438,153 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   res = http.Get("/v1/organisation");
   REQUIRE(res);
   CHECK(res->status == 401);
+}
+
+TEST_CASE("serve speaks HTTPS with --tls-cert and --tls-key, and holds a client to its rate",
+          "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  const Output made = casegrid::test::RunProcess(
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", s.Path("key.pem"),
+       "-out", s.Path("cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+       "subjectAltName=IP:127.0.0.1"},
+      s.Path(""), casegrid::test::Environment());
+  INFO(Describe(made));
+  REQUIRE(made.status == 0);
+  // One without the other, or files that are not a certificate and a key:
+  // refused, saying so.
+  Output bad = s.Run({"serve", "--listen", "127.0.0.1:0", "--tls-cert", "cert.pem"});
+  CHECK(bad.status == 2);
+  CHECK(Contains(bad.err, "--tls-cert and --tls-key go together"));
+  bad =
+      s.Run({"serve", "--listen", "127.0.0.1:0", "--tls-cert", "key.pem", "--tls-key", "cert.pem"});
+  CHECK(bad.status == 2);
+  CHECK(Contains(bad.err, "cannot load them"));
+
+  const int port = s.Start({"--tls-cert", "cert.pem", "--tls-key", "key.pem", "--rate-limit",
+                            "0.01", "--log-format", "json"});
+  CHECK(s.server().Out().rfind("listening on https://", 0) == 0);
+  httplib::SSLClient https("127.0.0.1", port);
+  https.set_ca_cert_path(s.Path("cert.pem").c_str());
+  https.enable_server_certificate_verification(true);
+  auto res = https.Get("/v1/stats", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  // Plain HTTP to the TLS port gets no answer.
+  httplib::Client plain("127.0.0.1", port);
+  plain.set_read_timeout(5, 0);
+  auto refused = plain.Get("/healthz");
+  CHECK((!refused || refused->status != 200));
+  // The rate: 0.01 a second, one at once: the next request waits 100 s;
+  // another token, and the probes, are not held.
+  res = https.Get("/v1/stats", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 429);
+  CHECK(res->get_header_value("Retry-After") == "100");
+  CHECK(json::parse(res->body)["code"] == "rate-limited");
+  res = https.Get("/v1/stats", Bearer(window + "-other"));
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  res = https.Get("/healthz");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  // --log-format json: every line on stderr is one JSON object, GBK bytes
+  // in a logged path included.
+  res = https.Get("/v1/cases/%D6%D0", Bearer(window + "-third"));
+  REQUIRE(res);
+  s.server().Signal(SIGTERM);
+  REQUIRE(s.server().Wait(seconds(30)).has_value());
+  const auto lines = casegrid::test::Lines(s.server().Err());
+  REQUIRE_FALSE(lines.empty());
+  bool logged = false;
+  for (const std::string& line : lines) {
+    INFO(line);
+    const json j = json::parse(line);
+    CHECK(j["level"].is_string());
+    logged = logged || j["message"] == "http GET /healthz 200 from 127.0.0.1";
+  }
+  CHECK(logged);
+}
+
+TEST_CASE("a person signs in with a password, and sees who they are and what they may do now",
+          "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  s.UserWithToken("c01", "centre", "371302");
+  s.UserWithToken("u01", "unit", "371302-001-001");
+  REQUIRE(s.Run({"users", "passwd", "c01"}, "correct horse battery\n").status == 0);
+  httplib::Client http("127.0.0.1", s.Start());
+  http.set_read_timeout(60, 0);
+  auto res = http.Post("/v1/commands", Bearer(window), kIntake, "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+
+  // A wrong password and an unknown user read the same.
+  res = http.Post("/v1/sessions", R"({"user":"c01","password":"wrong password!"})",
+                  "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  const std::string wrong = json::parse(res->body)["detail"];
+  res = http.Post("/v1/sessions", R"({"user":"nobody","password":"wrong password!"})",
+                  "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  CHECK(json::parse(res->body)["detail"] == wrong);
+  res = http.Post("/v1/sessions", "not json", "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  res = http.Post("/v1/sessions", R"({"user":"c01","password":"correct horse battery"})",
+                  "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  const std::string centre = json::parse(res->body)["token"];
+
+  res = http.Get("/v1/me", Bearer(centre));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  json me = json::parse(res->body);
+  CHECK(me["user"] == "c01");
+  REQUIRE(me["grants"].size() == 1);
+  CHECK(me["grants"][0]["role"] == "centre");
+  CHECK(me["grants"][0]["unit"] == "371302");
+
+  // What each may do on the case now: the decider's own checks.
+  auto actions = [&](const std::string& token) {
+    auto r = http.Get("/v1/cases/LS-1/actions", Bearer(token));
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    std::set<std::string> names;
+    const json answer = json::parse(r->body);
+    for (const auto& a : answer["actions"]) names.insert(a["action"].get<std::string>());
+    return names;
+  };
+  std::set<std::string> open = actions(centre);
+  CHECK(open.count("dispatch") == 1);
+  CHECK(open.count("reject") == 1);
+  CHECK(open.count("acknowledge") == 0);
+  CHECK(actions(window).count("dispatch") == 0);
+  res =
+      http.Post("/v1/commands", Bearer(centre),
+                R"({"case":"LS-1","action":"dispatch","actor":{"role":"centre","unit":"371302"}})",
+                "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(actions(centre).count("dispatch") == 0);
+  const Output station = s.Run({"tokens", "issue", "u01"});
+  REQUIRE(station.status == 0);
+  const std::set<std::string> unit = actions(casegrid::test::Lines(station.out).at(0));
+  CHECK(unit.count("acknowledge") == 1);
+  CHECK(unit.count("contact") == 1);
+
+  // A guesser is held: five attempts at once, then one per 10 s.
+  int limited = 0;
+  for (int i = 0; i < 6; ++i) {
+    res = http.Post("/v1/sessions", R"({"user":"w01","password":"guess guess guess"})",
+                    "application/json");
+    REQUIRE(res);
+    if (res->status == 429) ++limited;
+  }
+  CHECK(limited == 1);
 }

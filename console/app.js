@@ -1,0 +1,372 @@
+// casegrid's web console (docs/console.md): a page per hash route, built from
+// the HTTP API (/v1, docs/http.md) with the signed-in user's token. Text from
+// the server is put in the page as text, never as markup.
+"use strict";
+
+// ---- the page and the API ----
+
+// h("td", {class: "x"}, "text", child...): an element; strings become text nodes.
+function h(tag, attrs, ...children) {
+  const svg = ["svg", "rect", "text", "g", "line"].includes(tag);
+  const el = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag)
+                 : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const app = () => document.getElementById("app");
+function show(...nodes) { app().replaceChildren(...nodes.flat().filter((n) => n && n !== true)); }
+function token() { return sessionStorage.getItem("casegrid.token"); }
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || String(status));
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (token()) headers.Authorization = "Bearer " + token();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  const type = res.headers.get("Content-Type") || "";
+  const data = type.includes("json") ? await res.json() : await res.text();
+  if (!res.ok) throw new ApiError(res.status, typeof data === "object" ? data : {detail: data});
+  return data;
+}
+
+function time(s) { return s ? s.replace("T", " ").replace(/:\d\d(\.\d+)?(\+08:00|Z)?$/, "") : "-"; }
+function roleName(r) { return t("role_" + r); }
+
+// ---- who is signed in ----
+
+let me = null;  // GET /v1/me
+
+async function signedIn() {
+  if (!token()) return false;
+  if (me) return true;
+  try {
+    me = await api("GET", "/v1/me");
+    return true;
+  } catch (e) {
+    if (e.status === 401) sessionStorage.removeItem("casegrid.token");
+    return false;
+  }
+}
+
+function grantsWith(...roles) { return me ? me.grants.filter((g) => roles.includes(g.role)) : []; }
+
+function drawHeader() {
+  const nav = document.getElementById("nav");
+  const links = [];
+  if (me) {
+    links.push(h("a", {href: "#/"}, t("home")));
+    for (const g of grantsWith("unit", "grid_inspector")) links.push(h("a", {href: "#/inbox/" + g.unit, class: "nav-inbox"}, t("inbox")));
+    if (grantsWith("window", "hotline", "grid_inspector").length) links.push(h("a", {href: "#/intake", id: "nav-intake"}, t("intake")));
+    links.push(h("a", {href: "#/overdue"}, t("overdue")));
+    links.push(h("a", {href: "#/dashboard", id: "nav-dashboard"}, t("dashboard")));
+    links.push(h("a", {href: "#/workflows"}, t("workflows")));
+  }
+  nav.replaceChildren(...links);
+  document.getElementById("who").textContent = me ? `${me.name || me.user} (${me.user})` : "";
+  document.getElementById("signout").hidden = !me;
+  document.getElementById("lang").textContent = lang() === "zh" ? "English" : "中文";
+  document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+}
+
+// ---- pages ----
+
+function loginPage(error) {
+  const form = h("form", {id: "login"},
+    h("label", {}, t("user"), h("input", {name: "user", id: "user", autocomplete: "username", required: true})),
+    h("label", {}, t("password"), h("input", {name: "password", id: "password", type: "password",
+                                              autocomplete: "current-password", required: true})),
+    error ? h("p", {class: "error", id: "login-error"}, error) : null,
+    h("button", {class: "primary", type: "submit", id: "signin"}, t("signin")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const s = await api("POST", "/v1/sessions", {user: form.user.value, password: form.password.value});
+      sessionStorage.setItem("casegrid.token", s.token);
+      me = null;
+      location.hash = "#/";
+      route();
+    } catch (e) {
+      loginPage(e.status === 401 ? t("wrong") : e.message);
+    }
+  });
+  show(h("h1", {}, t("signin")), form);
+}
+
+async function homePage() {
+  const rows = me.grants.map((g) => h("tr", {},
+    h("td", {}, roleName(g.role)), h("td", {}, `${g.unit_name} (${g.unit})`),
+    h("td", {}, ["unit", "grid_inspector", "centre"].includes(g.role)
+                  ? h("a", {href: "#/inbox/" + g.unit}, t("inbox")) : "")));
+  show(h("h1", {}, t("my_grants")), h("table", {}, h("tr", {}, h("th", {}, "role"), h("th", {}, t("unit")), h("th", {})), rows));
+}
+
+function deadlineClass(c) { return c.overdue ? "breached" : c.warned ? "warned" : ""; }
+
+async function inboxPage(unit) {
+  const inbox = await api("GET", "/v1/inbox/" + encodeURIComponent(unit));
+  const head = h("tr", {}, [t("next_due"), t("deadline"), t("case"), t("state"), t("category"), t("level"),
+                            t("summary")].map((x) => h("th", {}, x)));
+  const rows = inbox.cases.map((c) => h("tr", {class: "inbox-row", "data-case": c.case_id},
+    h("td", {class: deadlineClass(c)}, time(c.next_due)),
+    h("td", {class: deadlineClass(c)}, c.next_deadline + (c.overdue ? ` (${t("breached")})` : "")),
+    h("td", {}, h("a", {href: "#/case/" + encodeURIComponent(c.case_id)}, c.case_id)),
+    h("td", {}, c.state), h("td", {}, c.category), h("td", {}, c.level), h("td", {}, c.summary)));
+  show(h("h1", {}, `${t("inbox")} · ${unit}`),
+       rows.length ? h("table", {id: "inbox"}, head, rows) : h("p", {id: "inbox-empty"}, t("no_cases")));
+}
+
+// An input for one field of a definition (the API's field JSON).
+function fieldInput(f, prefix = "") {
+  const name = prefix + f.name;
+  let input;
+  if (f.type === "ENUM") {
+    input = h("select", {name}, f.required ? null : h("option", {value: ""}, ""),
+              f.values.map((v) => h("option", {value: v}, v)));
+  } else if (f.type === "BOOL") {
+    input = h("input", {name, type: "checkbox"});
+  } else if (f.type === "INT") {
+    input = h("input", {name, type: "number", min: f.min, max: f.max, required: f.required});
+  } else if (f.type === "OBJECT") {
+    return h("fieldset", {}, h("legend", {}, f.name), (f.fields || []).map((s) => fieldInput(s, name + ".")));
+  } else {
+    input = f.name === "summary" || f.name === "answer" || f.name === "plan"
+              ? h("textarea", {name, rows: 3, required: f.required})
+              : h("input", {name, required: f.required});
+  }
+  return h("label", {}, f.name + (f.required ? " *" : ""), input,
+           f.description ? h("span", {class: "hint"}, f.description) : null);
+}
+
+// The form's values as the command's data: dotted names nest, empty ones are left out.
+function formData(form, fields, prefix = "") {
+  const data = {};
+  for (const f of fields) {
+    const el = form.elements[prefix + f.name];
+    if (f.type === "OBJECT") {
+      const sub = formData(form, f.fields || [], prefix + f.name + ".");
+      if (Object.keys(sub).length) data[f.name] = sub;
+    } else if (f.type === "BOOL") {
+      if (el && el.checked) data[f.name] = true;
+    } else if (el && el.value !== "") {
+      data[f.name] = f.type === "INT" ? Number(el.value) : el.value;
+    }
+  }
+  return data;
+}
+
+// 16 random hex digits (crypto.randomUUID needs HTTPS; this does not).
+function randomHex() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function send(command) {
+  command.id = "console-" + randomHex();
+  try {
+    return await api("POST", "/v1/commands", command);
+  } catch (e) {
+    return {answer: "rejected", reason: e.message};
+  }
+}
+
+async function casePage(id) {
+  let view;
+  try {
+    view = await api("GET", "/v1/cases/" + encodeURIComponent(id));
+  } catch (e) {
+    if (e.status === 403) return deniedPage();
+    throw e;
+  }
+  const [history, open] = await Promise.all([
+    api("GET", `/v1/cases/${encodeURIComponent(id)}/events`),
+    api("GET", `/v1/cases/${encodeURIComponent(id)}/actions`)]);
+  const facts = view.facts || view;
+  const fact = (label, value, attrs = {}) => h("div", {}, h("div", {class: "label"}, label), h("div", attrs, value ?? "-"));
+  const header = h("div", {class: "card grid", id: "case-facts"},
+    fact(t("case"), view.case_id || id), fact(t("state"), view.state, {id: "case-state"}),
+    fact(t("unit"), view.unit), fact(t("level"), view.level), fact(t("category"), view.category),
+    fact(t("channel"), view.channel), fact(t("grid"), view.grid), fact(t("opened"), time(view.opened)),
+    fact(t("summary"), view.summary, {id: "case-summary"}),
+    fact(t("petitioner"), view.petitioner ? `${view.petitioner.name || ""} ${view.petitioner.phone || ""}` : null));
+  const deadlines = (view.deadlines || []).map((d) => h("tr", {},
+    h("td", {}, d.name), h("td", {class: d.status === "breached" ? "breached" : ""}, t(d.status) || d.status),
+    h("td", {}, time(d.due)), h("td", {class: "muted"}, d.rule || d.explanation || "")));
+  const events = history.events.map((e) => h("li", {},
+    h("div", {}, h("strong", {}, e.action), " → ", e.state, e.unit ? " @ " + e.unit : ""),
+    h("div", {class: "muted"}, `${t("occurred")} ${time(e.occurred)} · ${t("recorded")} ${time(e.recorded)} · ${t("by")} ${e.actor.user} (${roleName(e.actor.role)})`),
+    Object.keys(e.content || {}).length ? h("div", {}, JSON.stringify(e.content)) : null));
+  const forms = open.actions.map((a) => {
+    const form = h("form", {class: "card action-form", "data-action": a.action},
+      h("strong", {}, `${a.action} (${roleName(a.role)} · ${a.unit})`),
+      a.description ? h("span", {class: "hint"}, a.description) : null,
+      a.fields.map((f) => fieldInput(f)),
+      h("button", {class: "primary", type: "submit"}, t("submit")));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const answer = await send({case: id, action: a.action, expect: open.case_seq,
+                                 actor: {role: a.role, unit: a.unit}, data: formData(form, a.fields)});
+      if (answer.answer === "rejected") {
+        form.append(h("p", {class: "error"}, answer.reason));
+      } else {
+        casePage(id);
+      }
+    });
+    return form;
+  });
+  show(h("h1", {}, `${t("case")} ${id}`), header,
+       h("h2", {}, t("deadlines")), h("table", {id: "deadlines"}, deadlines),
+       h("h2", {}, t("actions")), forms.length ? forms : h("p", {id: "no-actions"}, t("no_actions")),
+       h("h2", {}, t("timeline")), h("ol", {class: "timeline", id: "timeline"}, events));
+}
+
+function deniedPage() {
+  show(h("div", {class: "denied", id: "denied"}, h("h1", {}, "403 · " + t("denied")), h("p", {}, t("denied_detail"))));
+}
+
+async function intakePage(result) {
+  const grant = grantsWith("window", "hotline", "grid_inspector")[0];
+  if (!grant) return deniedPage();
+  const def = await api("GET", "/v1/workflows/petition-125");
+  const intake = def.actions.find((a) => a.effect === "OPEN_CASE");
+  const grids = await api("GET", "/v1/organisation/grids");
+  const suggestion = h("p", {class: "hint", id: "suggestion"});
+  const form = h("form", {id: "intake-form", class: "card"}, intake.fields.map((f) => fieldInput(f)),
+                 suggestion, h("button", {class: "primary", type: "submit", id: "intake-submit"}, t("submit")));
+  const channel = form.elements.channel;
+  if (channel && channel.tagName === "SELECT") channel.value = grant.role;
+  const cells = new Map(grids.map((g) => [g.code, g]));
+  form.elements.grid?.addEventListener("change", () => {
+    const cell = cells.get(form.elements.grid.value);
+    suggestion.textContent = cell ? `${t("suggested")}: ${cell.station} (${cell.name})` : "";
+  });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const day = new Date().toISOString().slice(0, 10).replaceAll("-", "");
+    const id = `W-${day}-${randomHex().slice(0, 6).toUpperCase()}`;
+    const answer = await send({case: id, action: intake.name, actor: {role: grant.role, unit: grant.unit},
+                               data: formData(form, intake.fields)});
+    intakePage(answer);
+  });
+  const receipt = result && (result.answer === "rejected"
+    ? h("p", {class: "error", id: "intake-error"}, result.reason)
+    : h("div", {class: "card", id: "receipt"},
+        h("div", {}, `${t("case_number")}: `, h("strong", {id: "receipt-case"}, result.case_id)),
+        h("div", {}, `${t("rating_code")}: `, h("strong", {id: "receipt-code"}, result.rating_code || "-")),
+        h("a", {href: "#/case/" + encodeURIComponent(result.case_id)}, t("case"))));
+  show(h("h1", {}, `${t("intake")} · ${roleName(grant.role)}`), receipt, form);
+}
+
+async function overduePage() {
+  const o = await api("GET", "/v1/overdue?warnings=true");
+  const list = o.overdue;
+  const rows = list.map((d) => h("tr", {},
+    h("td", {class: d.status === "breached" ? "breached" : "warned"}, time(d.due)),
+    h("td", {}, h("a", {href: "#/case/" + encodeURIComponent(d.case_id)}, d.case_id)),
+    h("td", {}, d.deadline), h("td", {}, d.unit), h("td", {}, d.state), h("td", {}, d.status)));
+  show(h("h1", {}, t("overdue")),
+       h("table", {id: "overdue"}, h("tr", {}, [t("due"), t("case"), t("deadline"), t("unit"), t("state"), ""].map((x) => h("th", {}, x))), rows));
+}
+
+function rate(n, d) { return d ? Math.round((100 * n) / d) + "%" : "-"; }
+
+// A horizontal bar chart of on-time rates: one bar per row.
+function barChart(rows) {
+  const height = 22 * rows.length + 10;
+  const svg = h("svg", {width: 480, height, viewBox: `0 0 480 ${height}`, id: "chart", role: "img"});
+  rows.forEach(([name, c], i) => {
+    const share = c.closed ? c.closed_on_time / c.closed : 0;
+    svg.append(h("text", {x: 0, y: 22 * i + 18}, name),
+               h("rect", {x: 160, y: 22 * i + 5, width: Math.round(260 * share), height: 16, fill: "#1e7b34"}),
+               h("text", {x: 166 + Math.round(260 * share), y: 22 * i + 18}, rate(c.closed_on_time, c.closed)));
+  });
+  return svg;
+}
+
+async function dashboardPage() {
+  const s = await api("GET", "/v1/stats");
+  const counters = (name, c) => h("tr", {class: "stats-row", "data-name": name},
+    h("td", {}, name), h("td", {}, c.received), h("td", {}, c.closed), h("td", {}, rate(c.closed_on_time, c.closed)),
+    h("td", {}, c.escalated), h("td", {}, rate(c.satisfied, c.rated)));
+  const head = h("tr", {}, ["", t("received"), t("closed"), t("on_time"), t("escalated"), t("satisfaction")].map((x) => h("th", {}, x)));
+  const byLevel = Object.entries(s.by_level || {});
+  const byUnit = Object.entries(s.by_unit || {});
+  show(h("h1", {}, t("dashboard")),
+       h("table", {id: "totals"}, head, counters(t("total"), s)),
+       h("h2", {}, t("by_level")), barChart(byLevel), h("table", {}, head.cloneNode(true), byLevel.map(([k, c]) => counters(k, c))),
+       h("h2", {}, t("by_unit")), h("table", {id: "by-unit"}, head.cloneNode(true), byUnit.map(([k, c]) => counters(k, c))));
+}
+
+async function workflowsPage(id) {
+  if (!id) {
+    const w = await api("GET", "/v1/workflows");
+    show(h("h1", {}, t("workflows")), h("table", {}, w.workflows.map((d) => h("tr", {},
+      h("td", {}, h("a", {href: "#/workflows/" + d.id}, d.id)), h("td", {}, "v" + d.version), h("td", {}, d.title), h("td", {}, d.source)))));
+    return;
+  }
+  const d = await api("GET", "/v1/workflows/" + encodeURIComponent(id));
+  // The diagram needs the token: fetched, then shown from a blob.
+  const res = await fetch(`/v1/workflows/${encodeURIComponent(id)}/graph.svg`,
+                          {headers: {Authorization: "Bearer " + token()}});
+  const diagram = res.ok ? h("img", {src: URL.createObjectURL(await res.blob()), alt: d.id, id: "diagram"})
+                         : h("p", {class: "error"}, res.statusText);
+  show(h("h1", {}, `${d.id} v${d.version}`), h("p", {}, d.title),
+       h("h2", {}, t("diagram")), diagram, h("pre", {class: "card"}, d.yaml));
+}
+
+// ---- the router ----
+
+async function route() {
+  const [page, arg] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  if (!(await signedIn()) && page !== "login") {
+    drawHeader();
+    return loginPage();
+  }
+  drawHeader();
+  try {
+    switch (page || "") {
+      case "login": return loginPage();
+      case "": return await homePage();
+      case "inbox": return await inboxPage(arg);
+      case "case": return await casePage(arg);
+      case "intake": return await intakePage();
+      case "overdue": return await overduePage();
+      case "dashboard": return await dashboardPage();
+      case "workflows": return await workflowsPage(arg);
+      default: return show(h("p", {}, t("not_found")));
+    }
+  } catch (e) {
+    if (e.status === 403) return deniedPage();
+    if (e.status === 401) { sessionStorage.removeItem("casegrid.token"); me = null; return route(); }
+    show(h("p", {class: "error", id: "page-error"}, e.message));
+  }
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("lang").addEventListener("click", () => {
+    localStorage.setItem("casegrid.lang", lang() === "zh" ? "en" : "zh");
+    route();
+  });
+  document.getElementById("signout").addEventListener("click", () => {
+    sessionStorage.removeItem("casegrid.token");
+    me = null;
+    location.hash = "#/login";
+  });
+  route();
+});

@@ -1,0 +1,56 @@
+// The console's words, Chinese first (the district's working language), English beside.
+// t(key) gives the current language's; a missing key shows itself, so a test notices.
+"use strict";
+const I18N = {
+  zh: {
+    brand: "社会治理服务中心", loading: "加载中…", signout: "退出", signin: "登录",
+    footer: "casegrid：每一次办理都是一条可验证的记录",
+    user: "账号", password: "密码", wrong: "账号或密码错误", home: "首页",
+    my_grants: "我的岗位", inbox: "待办", intake: "受理登记", overdue: "超期督办",
+    dashboard: "主任看板", workflows: "流程定义", citizen: "群众查询",
+    case: "事项", state: "状态", category: "类别", level: "层级", unit: "责任单位",
+    next_due: "下一时限", deadline: "时限", summary: "诉求内容", opened: "受理时间",
+    no_cases: "暂无待办事项", timeline: "办理记录", deadlines: "办理时限",
+    actions: "可办理操作", no_actions: "当前没有您可办理的操作", submit: "提交",
+    occurred: "发生", recorded: "记录", by: "经办", due: "到期", rule: "依据",
+    breached: "已超期", warned: "已预警", open: "进行中",
+    denied: "无权访问", denied_detail: "该事项不在您的岗位权限范围内。",
+    not_found: "未找到", accepted: "已受理", rejected: "未通过", rating_code: "评价码",
+    case_number: "事项编号", suggested: "建议派往", channel: "渠道", grid: "网格",
+    petitioner: "诉求人", phone: "电话", received: "受理", closed: "办结",
+    on_time: "按时办结率", satisfaction: "满意率", escalated: "升级", by_level: "按层级",
+    by_unit: "按单位", total: "合计", from: "从", to: "至", show: "查询",
+    rate: "评价", satisfied: "满意", unsatisfied: "不满意", comment: "意见",
+    follow: "查询办理进度", thanks: "感谢您的评价", diagram: "流程图", version: "版本",
+    role_window: "窗口", role_hotline: "热线", role_centre: "指挥中心", role_unit: "承办单位",
+    role_director: "主任", role_supervisor: "流程管理", role_admin: "管理员", role_grid_inspector: "网格员", role_citizen: "群众",
+  },
+  en: {
+    brand: "Social Governance Service Centre", loading: "Loading…", signout: "Sign out",
+    signin: "Sign in", footer: "casegrid: every action on a case is a verifiable record",
+    user: "User", password: "Password", wrong: "Wrong user or password", home: "Home",
+    my_grants: "My roles", inbox: "Inbox", intake: "Intake", overdue: "Overdue board",
+    dashboard: "Director's dashboard", workflows: "Workflows", citizen: "Citizen page",
+    case: "Case", state: "State", category: "Category", level: "Level", unit: "Unit",
+    next_due: "Next due", deadline: "Deadline", summary: "What was asked", opened: "Opened",
+    no_cases: "No open cases", timeline: "Timeline", deadlines: "Deadlines",
+    actions: "What you may do now", no_actions: "Nothing you may do on this case now",
+    submit: "Submit", occurred: "occurred", recorded: "recorded", by: "by", due: "due",
+    rule: "rule", breached: "breached", warned: "warned", open: "open",
+    denied: "Not within your reach", denied_detail: "This case is outside what your roles reach.",
+    not_found: "Not found", accepted: "accepted", rejected: "rejected", rating_code: "Rating code",
+    case_number: "Case number", suggested: "Suggested unit", channel: "Channel", grid: "Grid cell",
+    petitioner: "Petitioner", phone: "Phone", received: "Received", closed: "Closed",
+    on_time: "Closed on time", satisfaction: "Satisfied", escalated: "Escalated",
+    by_level: "By level", by_unit: "By unit", total: "Total", from: "From", to: "To",
+    show: "Show", rate: "Rate the answer", satisfied: "Satisfied", unsatisfied: "Not satisfied",
+    comment: "Comment", follow: "Follow a case", thanks: "Thank you for your rating",
+    diagram: "Diagram", version: "Version",
+    role_window: "window", role_hotline: "hotline", role_centre: "command centre",
+    role_unit: "unit", role_director: "director", role_supervisor: "supervisor",
+    role_admin: "admin", role_grid_inspector: "grid inspector", role_citizen: "citizen",
+  },
+};
+
+function lang() { return localStorage.getItem("casegrid.lang") === "en" ? "en" : "zh"; }
+function t(key) { return I18N[lang()][key] ?? key; }

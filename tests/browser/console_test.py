@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""The web console in a real browser (docs/console.md): Debian's chromium,
+driven by Debian's python3-selenium, against `casegrid serve` on a scratch
+data directory. A window clerk signs in and takes a case in; the centre
+dispatches it; the village station finds it in its inbox, contacts the
+petitioner and answers; the centre closes it; the director's dashboard counts
+it closed on time; a station of another town gets the 403 page for it.
+
+Usage: console_test.py CASEGRID_BINARY. Exit 0 when every step holds, 1 at
+the first that does not (saying which), 77 (skipped) when chromium,
+chromedriver or selenium is missing (./run test installs them).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+except ImportError:
+    print("skipped: python3-selenium is not installed")
+    sys.exit(77)
+
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+if not os.path.exists(CHROMEDRIVER) or not shutil.which("chromium"):
+    print("skipped: chromium and chromium-driver are not installed")
+    sys.exit(77)
+
+BINARY = sys.argv[1]
+WORK = tempfile.mkdtemp(prefix="casegrid-browser-")
+DATA = os.path.join(WORK, "data")
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("CASEGRID_")}
+PASSWORD = "correct horse battery"
+
+
+def casegrid(*args, stdin=None):
+    done = subprocess.run([BINARY, "--data", DATA, *args], input=stdin, capture_output=True,
+                          text=True, env=ENV, cwd=WORK, timeout=120)
+    if done.returncode != 0:
+        raise SystemExit(f"casegrid {' '.join(args)} failed: {done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def person(user, name, role, unit):
+    casegrid("users", "add", user, "--name", name)
+    casegrid("users", "grant", user, role, unit)
+    casegrid("users", "passwd", user, stdin=PASSWORD + "\n")
+
+
+person("w01", "窗口 李娜", "window", "371302")
+person("c01", "中心 赵强", "centre", "371302")
+person("u01", "村站 张伟", "unit", "371302-001-001")
+person("t9", "他镇 王五", "unit", "371302-002-001")
+
+server = subprocess.Popen([BINARY, "--data", DATA, "serve", "--listen", "127.0.0.1:0"],
+                          stdout=subprocess.PIPE, stderr=open(os.path.join(WORK, "serve.err"), "w"),
+                          text=True, env=ENV, cwd=WORK)
+first = server.stdout.readline()
+if not first.startswith("listening on http://127.0.0.1:"):
+    raise SystemExit("serve did not start: " + first + open(os.path.join(WORK, "serve.err")).read())
+BASE = first.strip().split(" ")[-1]
+
+options = Options()
+for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+            "--window-size=1280,1000", "--lang=zh-CN"):
+    options.add_argument(arg)
+browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+wait = WebDriverWait(browser, 20)
+step = "start"
+
+
+def find(css):
+    return wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def sign_in(user):
+    browser.get(BASE + "/console/#/login")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(BASE + "/console/#/login")
+    find("#user").send_keys(user)
+    find("#password").send_keys(PASSWORD)
+    find("#signin").click()
+    wait.until(lambda b: user in b.find_element(By.ID, "who").text)
+
+
+def act(case_id, action, values=None):
+    browser.get(f"{BASE}/console/#/case/{case_id}")
+    form = find(f'form[data-action="{action}"]')
+    for name, value in (values or {}).items():
+        field = form.find_element(By.NAME, name)
+        if field.tag_name == "select":
+            Select(field).select_by_value(value)
+        else:
+            field.send_keys(value)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda b: not b.find_elements(By.CSS_SELECTOR, f'form[data-action="{action}"]'))
+
+
+try:
+    step = "a wrong password is refused in Chinese"
+    browser.get(BASE + "/")
+    find("#user").send_keys("w01")
+    find("#password").send_keys("not the password")
+    find("#signin").click()
+    assert find("#login-error").text == "账号或密码错误", browser.page_source
+
+    step = "the window clerk takes a case in"
+    sign_in("w01")
+    browser.get(BASE + "/console/#/intake")
+    form = find("#intake-form")
+    Select(form.find_element(By.NAME, "channel")).select_by_value("window")
+    form.find_element(By.NAME, "category").send_keys("labour-dispute")
+    form.find_element(By.NAME, "grid").send_keys("371302-001-001-01")
+    form.find_element(By.NAME, "summary").send_keys("工资拖欠三个月")
+    form.find_element(By.NAME, "petitioner.name").send_keys("王芳")
+    form.find_element(By.NAME, "petitioner.phone").send_keys("13912345678")
+    form.find_element(By.NAME, "category").click()  # the grid's change: the suggestion
+    assert "371302-001-001" in find("#suggestion").text, find("#suggestion").text
+    find("#intake-submit").click()
+    case_id = find("#receipt-case").text
+    code = find("#receipt-code").text
+    assert case_id.startswith("W-") and len(code) == 14, (case_id, code)
+
+    step = "the centre dispatches it to the grid cell's station"
+    sign_in("c01")
+    act(case_id, "dispatch")
+    assert find("#case-state").text == "dispatched"
+
+    step = "the village station finds it in its inbox, contacts the petitioner and answers"
+    sign_in("u01")
+    browser.get(BASE + "/console/#/inbox/371302-001-001")
+    row = find(f'tr[data-case="{case_id}"]')
+    assert "工资拖欠三个月" in row.text, row.text
+    row.find_element(By.TAG_NAME, "a").click()
+    find('form[data-action="contact"]')
+    act(case_id, "contact", {"method": "visit"})
+    act(case_id, "respond", {"answer": "已协调用人单位，工资本周发放"})
+    assert find("#case-state").text == "responded"
+    timeline = find("#timeline").text
+    assert "contact" in timeline and "respond" in timeline, timeline
+
+    step = "the centre closes it"
+    sign_in("c01")
+    act(case_id, "close", {"note": "办结"})
+    assert find("#case-state").text == "closed"
+
+    step = "the director's dashboard counts it closed on time"
+    browser.get(BASE + "/console/#/dashboard")
+    totals = find("#totals").text
+    assert "100%" in totals, totals
+    find("#chart")
+
+    step = "a station of another town gets the 403 page"
+    sign_in("t9")
+    browser.get(f"{BASE}/console/#/case/{case_id}")
+    assert "403" in find("#denied").text
+    assert "13912345678" not in browser.page_source
+
+    step = "the English switch"
+    find("#lang").click()
+    wait.until(lambda b: b.find_element(By.ID, "brand").text == "Social Governance Service Centre")
+except Exception as e:  # noqa: BLE001 - any failure names its step
+    print(f"FAILED at: {step}: {type(e).__name__}: {e}")
+    print(open(os.path.join(WORK, "serve.err")).read()[-3000:])
+    sys.exit(1)
+finally:
+    browser.quit()
+    server.terminate()
+    server.wait(timeout=30)
+
+verified = casegrid("verify")
+print("ok: the console's flow held;", verified.strip().splitlines()[0])
+shutil.rmtree(WORK, ignore_errors=True)
