@@ -68,7 +68,7 @@ function grantsWith(...roles) { return me ? me.grants.filter((g) => roles.includ
 
 function drawHeader() {
   const nav = document.getElementById("nav");
-  const links = [];
+  const links = [h("a", {href: "#/citizen", id: "nav-citizen"}, t("citizen"))];
   if (me) {
     links.push(h("a", {href: "#/"}, t("home")));
     for (const g of grantsWith("unit", "grid_inspector")) links.push(h("a", {href: "#/inbox/" + g.unit, class: "nav-inbox"}, t("inbox")));
@@ -329,10 +329,70 @@ async function workflowsPage(id) {
        h("h2", {}, t("diagram")), diagram, h("pre", {class: "card"}, d.yaml));
 }
 
+// The citizen's page: no sign-in; the receipt's case number and rating code.
+async function citizenPage(caseId, code, note) {
+  const form = h("form", {id: "follow", class: "card"},
+    h("label", {}, t("case_number"), h("input", {name: "case", id: "follow-case", required: true, value: caseId || ""})),
+    h("label", {}, t("rating_code"), h("input", {name: "code", id: "follow-code", required: true, value: code || ""})),
+    h("button", {class: "primary", type: "submit", id: "follow-submit"}, t("follow")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    citizenPage(form.case.value.trim(), form.code.value.trim());
+  });
+  if (!caseId) return show(h("h1", {}, t("citizen")), form);
+  let c;
+  try {
+    c = await api("GET", `/v1/public/cases/${encodeURIComponent(caseId)}?code=${encodeURIComponent(code)}`);
+  } catch (e) {
+    return show(h("h1", {}, t("citizen")), h("p", {class: "error", id: "follow-error"}, e.message), form);
+  }
+  const status = h("div", {class: "card grid", id: "citizen-case"},
+    h("div", {}, h("div", {class: "label"}, t("case_number")), h("div", {}, c.case_id)),
+    h("div", {}, h("div", {class: "label"}, t("state")), h("div", {id: "citizen-state"}, c.state)),
+    h("div", {}, h("div", {class: "label"}, t("opened")), h("div", {}, time(c.opened))),
+    h("div", {}, h("div", {class: "label"}, t("summary")), h("div", {}, c.summary)),
+    h("div", {}, h("div", {class: "label"}, "answer"), h("div", {id: "citizen-answer"}, c.answer || "-")),
+    c.open_deadlines.map((d) => h("div", {}, h("div", {class: "label"}, `${t("deadline")} ${d.name}`),
+                                  h("div", {class: d.breached ? "breached" : ""}, time(d.due)))));
+  let rating = null;
+  if (c.may_rate) {
+    rating = h("form", {id: "rating", class: "card"},
+      h("label", {}, h("input", {type: "radio", name: "satisfied", value: "true", id: "rate-yes", checked: true}), t("satisfied")),
+      h("label", {}, h("input", {type: "radio", name: "satisfied", value: "false", id: "rate-no"}), t("unsatisfied")),
+      h("label", {}, t("comment"), h("textarea", {name: "comment", rows: 2})),
+      h("button", {class: "primary", type: "submit", id: "rate-submit"}, t("rate")));
+    rating.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = {code, satisfied: rating.satisfied.value === "true"};
+      if (rating.comment.value) body.comment = rating.comment.value;
+      try {
+        await api("POST", `/v1/public/cases/${encodeURIComponent(caseId)}/rating`, body);
+        citizenPage(caseId, code, t("thanks"));
+      } catch (e) {
+        rating.append(h("p", {class: "error"}, e.message));
+      }
+    });
+  }
+  form.case.value = "";
+  form.code.value = "";
+  show(h("h1", {}, t("citizen")), note ? h("p", {class: "ok", id: "citizen-note"}, note) : null, status, rating,
+       h("h2", {}, t("follow")), form);
+}
+
 // ---- the router ----
 
 async function route() {
   const [page, arg] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  if (page === "citizen") {
+    drawHeader();
+    return citizenPage();
+  }
+  if (page === "login") {  // the sign-in page signs out whoever was signed in
+    sessionStorage.removeItem("casegrid.token");
+    me = null;
+    drawHeader();
+    return loginPage();
+  }
   if (!(await signedIn()) && page !== "login") {
     drawHeader();
     return loginPage();

@@ -131,9 +131,6 @@ Result<std::vector<AuditEntry>> ReadAudit(ReadModels& models, engine::Engine& en
   return entries;
 }
 
-namespace {
-
-// The earliest open deadline of a case; null when it has none.
 const casegrid::v1::CaseDeadline* NextDeadline(const casegrid::v1::CaseState& facts) {
   const casegrid::v1::CaseDeadline* next = nullptr;
   for (const auto& d : facts.deadlines()) {
@@ -142,12 +139,17 @@ const casegrid::v1::CaseDeadline* NextDeadline(const casegrid::v1::CaseState& fa
   return next;
 }
 
+namespace {
+
 bool Matches(const CaseQuery& q, const CaseView& v, bool personal) {
   const casegrid::v1::CaseState& f = v.facts();
   if ((!q.unit.empty() && f.unit() != q.unit) || (!q.state.empty() && f.state() != q.state) ||
       (!q.category.empty() && f.category() != q.category) ||
       (!q.level.empty() && f.level() != q.level) ||
-      (!q.channel.empty() && f.channel() != q.channel) || (q.open_only && v.ended())) {
+      (!q.channel.empty() && f.channel() != q.channel) ||
+      (!q.workflow.empty() && f.workflow_id() != q.workflow) || (q.open_only && v.ended()) ||
+      (q.ended_only && !v.ended()) || (q.opened_from != 0 && v.opened_micros() < q.opened_from) ||
+      (q.opened_until != 0 && v.opened_micros() >= q.opened_until)) {
     return false;
   }
   if (q.due_before != 0) {

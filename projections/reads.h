@@ -56,9 +56,11 @@ Result<std::vector<AuditEntry>> ReadAudit(ReadModels& models, engine::Engine& en
 // only on the cases whose personal values the reader may see. Each case
 // returned with its personal values opened is recorded as read (`query`).
 struct CaseQuery {
-  std::string unit, state, category, level, channel;
-  bool open_only = false;  // not closed or rejected
-  int64_t due_before = 0;  // an open deadline due before this time; 0: any
+  std::string unit, state, category, level, channel, workflow;
+  bool open_only = false;                     // not closed or rejected
+  bool ended_only = false;                    // closed or rejected (and not reopened)
+  int64_t opened_from = 0, opened_until = 0;  // taken in within [from, until); 0: open-ended
+  int64_t due_before = 0;                     // an open deadline due before this time; 0: any
   std::string text, phone;
   std::string after;  // the page after this case id ("": from the first)
   size_t limit = 50;  // cases per page, 1 to kMaxCasePage
@@ -74,6 +76,8 @@ Result<CasePage> SearchCases(ReadModels& models, engine::Engine& engine,
 // {"cases": [{case_id, state, unit, level, category, channel, grid, opened,
 // closed, next_due, next_deadline, summary}], "next"}.
 std::string FormatCasePage(const CasePage& page);
+// The earliest open deadline of a case; null when it has none.
+const casegrid::v1::CaseDeadline* NextDeadline(const casegrid::v1::CaseState& facts);
 
 }  // namespace casegrid::projections
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/text.h"
 #include "base/time.h"
 #include "engine/access.h"
 #include "engine/calendar.h"
@@ -22,6 +23,7 @@
 #include "projections/history.h"
 #include "projections/reads.h"
 #include "server/metrics.h"
+#include "server/open311.h"
 #include "server/openapi.h"
 #include "server/rate_limit.h"
 #include "workflows/diff.h"
@@ -163,10 +165,6 @@ class HttpApi::Impl {
   // brought up to the log (a user added or a token revoked a moment ago
   // counts). Called under mu_.
   Result<std::string> Authenticate(const httplib::Request& req) {
-    if (auto followed = follower_.CatchUp(*engine_->log(), engine_->mutable_config());
-        !followed.ok()) {
-      return followed.status();
-    }
     const std::string header = req.get_header_value("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (header.compare(0, kBearer.size(), kBearer) != 0) {
@@ -174,15 +172,23 @@ class HttpApi::Impl {
           "no credential: send `Authorization: Bearer TOKEN` with an API token of the directory "
           "(casegrid tokens issue USER)");
     }
+    return AuthenticateToken(std::string_view(header).substr(kBearer.size()));
+  }
+
+  // The user of API token `token` (Open311's api_key), after the rule
+  // chains are brought up to the log. Called under mu_.
+  Result<std::string> AuthenticateToken(std::string_view token) {
+    if (auto followed = follower_.CatchUp(*engine_->log(), engine_->mutable_config());
+        !followed.ok()) {
+      return followed.status();
+    }
     const engine::Directory* directory = engine_->config().directory.get();
     if (directory == nullptr) {
       return Status::Unauthenticated(
           "the directory has no users yet: casegrid users add, then casegrid tokens issue");
     }
-    CASEGRID_ASSIGN_OR_RETURN(
-        const engine::DirectoryUser* user,
-        directory->Authenticate(std::string_view(header).substr(kBearer.size()),
-                                engine_->env()->NowMicros()));
+    CASEGRID_ASSIGN_OR_RETURN(const engine::DirectoryUser* user,
+                              directory->Authenticate(token, engine_->env()->NowMicros()));
     return user->id;
   }
 
@@ -587,6 +593,277 @@ class HttpApi::Impl {
     res.set_content(proof->document, "application/json");
   }
 
+  // ---- the citizen's door: a case number and its rating code ----
+
+  // The case `id` when `code` is its rating code; NotFound naming neither
+  // otherwise (a wrong number and a wrong code read the same: nobody learns
+  // which cases exist). Called under mu_.
+  Result<casegrid::v1::CaseState> CitizenCase(const std::string& id, const std::string& code) {
+    const Status unknown =
+        Status::NotFound("no case with that number and rating code (both are on the receipt)");
+    auto normalized = engine::NormalizeRatingCode(code);
+    if (!normalized.ok() || text::CheckIdentifier("case", id).ok() == false) return unknown;
+    auto facts = engine_->CaseState(id);
+    if (!facts.ok()) return facts.status().IsNotFound() ? unknown : facts.status();
+    if (facts->rating_code_digest().empty() ||
+        !engine::SameRatingDigest(engine::RatingCodeDigest(id, *normalized),
+                                  facts->rating_code_digest())) {
+      return unknown;
+    }
+    return facts;
+  }
+
+  // GET /v1/public/cases/{id}?code=CODE: where the petitioner's case stands,
+  // with what they asked and the answer (theirs to see), for the holder of
+  // the receipt; no token.
+  void CitizenStatus(const httplib::Request& req, httplib::Response& res,
+                     const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    auto facts = CitizenCase(args[0], req.get_param_value("code"));
+    if (!facts.ok()) return ProblemOf(res, facts.status());
+    if (auto caught = models_->CatchUp(*engine_->log()); !caught.ok()) {
+      return ProblemOf(res, caught.status());
+    }
+    auto view = models_->GetCase(args[0]);
+    if (!view.ok()) return ProblemOf(res, view.status());
+    json deadlines = json::array();
+    for (const auto& d : facts->deadlines()) {
+      deadlines.push_back({{"name", d.name()},
+                           {"due", timeutil::FormatTimestamp(d.due_micros())},
+                           {"breached", d.breached()}});
+    }
+    const std::string& state = facts->state();
+    res.set_content(Dump({{"case_id", args[0]},
+                          {"state", state},
+                          {"category", facts->category()},
+                          {"opened", timeutil::FormatTimestamp(view->opened_micros())},
+                          {"closed", view->closed_micros()
+                                         ? json(timeutil::FormatTimestamp(view->closed_micros()))
+                                         : json(nullptr)},
+                          {"summary", view->summary()},
+                          {"answer", view->answer()},
+                          {"open_deadlines", std::move(deadlines)},
+                          {"may_rate", (state == "responded" || state == "closed") &&
+                                           facts->rating_used_micros() == 0},
+                          {"rated", view->rated()},
+                          {"satisfied", view->rated() ? json(view->satisfied()) : json(nullptr)}}),
+                    "application/json");
+  }
+
+  // POST /v1/public/cases/{id}/rating {"code", "satisfied", "score", "comment"}:
+  // the petitioner's rating, as the `rate` command of role petitioner.
+  void CitizenRating(const httplib::Request& req, httplib::Response& res,
+                     const std::vector<std::string>& args) {
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("code") || !body["code"].is_string() ||
+        !body.contains("satisfied") || !body["satisfied"].is_boolean()) {
+      return Problem(res, 400, "invalid", "Invalid request",
+                     "a rating is {\"code\": RATING CODE, \"satisfied\": true|false, "
+                     "\"score\": 1-5, \"comment\": TEXT} as JSON");
+    }
+    std::lock_guard lock(mu_);
+    auto facts = CitizenCase(args[0], body["code"].get<std::string>());
+    if (!facts.ok()) return ProblemOf(res, facts.status());
+    json command = {{"case", args[0]},
+                    {"action", "rate"},
+                    {"actor", {{"user", "citizen"}, {"role", "petitioner"}}},
+                    {"data", {{"rating_code", body["code"]}, {"satisfied", body["satisfied"]}}}};
+    if (body.contains("score")) command["data"]["score"] = body["score"];
+    if (body.contains("comment")) command["data"]["comment"] = body["comment"];
+    auto cmd = engine::ParseCommandJson(Dump(command));
+    if (!cmd.ok()) {
+      return Problem(res, 422, "rejected", "Rating rejected", cmd.status().message());
+    }
+    const std::vector<casegrid::v1::Command> one = {*std::move(cmd)};
+    std::vector<engine::Answer> answers;
+    if (Status s = engine_->Apply(one, &answers); !s.ok()) return ProblemOf(res, s);
+    metrics_.CountCommand("rate", engine::AnswerName(answers[0].kind));
+    if (answers[0].kind == engine::Answer::Kind::kRejected) {
+      return Problem(res, 422, "rejected", "Rating rejected", answers[0].status.message());
+    }
+    res.set_content(Dump({{"case_id", args[0]}, {"answer", engine::AnswerName(answers[0].kind)}}),
+                    "application/json");
+  }
+
+  // ---- Open311 GeoReport v2 (docs/open311.md) ----
+
+  // Answers `doc` in the format the path asked for (json or xml); false,
+  // with a 404 answered, for another.
+  static bool Open311Answer(httplib::Response& res, const std::string& format,
+                            const open311::Json& doc, std::string_view root,
+                            std::string_view item) {
+    if (format == "xml") {
+      res.set_content(open311::Xml(doc, root, item), "text/xml; charset=utf-8");
+    } else if (format == "json") {
+      res.set_content(doc.dump(-1, ' ', false, open311::Json::error_handler_t::replace),
+                      "application/json; charset=utf-8");
+    } else {
+      res.status = 404;
+      res.set_content(open311::Error(404, "format " + format + ": json or xml", false),
+                      "application/json; charset=utf-8");
+      return false;
+    }
+    return true;
+  }
+
+  static void Open311Refuse(httplib::Response& res, const std::string& format, int status,
+                            const std::string& why) {
+    res.status = status;
+    const bool xml = format == "xml";
+    res.set_content(open311::Error(status, why, xml),
+                    xml ? "text/xml; charset=utf-8" : "application/json; charset=utf-8");
+  }
+
+  static int Open311Status(const Status& s) {
+    if (s.IsUnauthenticated()) return 403;  // the standard's "invalid api_key"
+    if (s.IsPermissionDenied()) return 403;
+    if (s.IsNotFound()) return 404;
+    if (s.IsInvalidArgument()) return 400;
+    return 503;
+  }
+
+  void Open311Services(const httplib::Request&, httplib::Response& res,
+                       const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    Open311Answer(res, args[0], open311::Services(engine_->config()), "services", "service");
+  }
+
+  void Open311Service(const httplib::Request&, httplib::Response& res,
+                      const std::vector<std::string>& args) {
+    std::lock_guard lock(mu_);
+    auto def = open311::ServiceDefinition(engine_->config(), args[0]);
+    if (!def.ok()) return Open311Refuse(res, args[1], 404, def.status().message());
+    if (args[1] == "xml") {
+      return res.set_content(open311::XmlObject(*def, "service_definition"),
+                             "text/xml; charset=utf-8");
+    }
+    Open311Answer(res, args[1], *def, "service_definition", "");
+  }
+
+  // The api_key's user and the grant they take requests in with. Called under mu_.
+  Result<std::pair<std::string, engine::Grant>> Open311Key(const std::string& key) {
+    if (key.empty()) return Status::Unauthenticated("api_key: required (an API token)");
+    CASEGRID_ASSIGN_OR_RETURN(const std::string user, AuthenticateToken(key));
+    for (const engine::Grant& g : engine_->config().directory->FindUser(user)->grants) {
+      if (g.role == "window" || g.role == "hotline" || g.role == "grid_inspector") {
+        return std::pair{user, g};
+      }
+    }
+    return Status::PermissionDenied("the api_key's user " + user +
+                                    " holds no intake role (window, hotline, grid_inspector)");
+  }
+
+  void Open311Post(const httplib::Request& req, httplib::Response& res,
+                   const std::vector<std::string>& args) {
+    const std::string& format = args[0];
+    if (format != "json" && format != "xml") return Open311Refuse(res, "json", 404, "json or xml");
+    // Form-encoded in the body, as the standard posts, else in the query.
+    httplib::Params body;
+    httplib::detail::parse_query_text(req.body, body);
+    std::multimap<std::string, std::string> form(body.begin(), body.end());
+    for (const auto& [k, v] : req.params) {
+      if (form.find(k) == form.end()) form.emplace(k, v);
+    }
+    auto value = [&](const std::string& k) {
+      auto it = form.find(k);
+      return it == form.end() ? std::string() : it->second;
+    };
+    std::lock_guard lock(mu_);
+    auto key = Open311Key(value("api_key"));
+    if (!key.ok())
+      return Open311Refuse(res, format, Open311Status(key.status()), key.status().message());
+    auto id = engine::NewRatingCode();  // 60 random bits, as the case number's tail
+    if (!id.ok()) return Open311Refuse(res, format, 503, id.status().message());
+    std::string tail = id->substr(0, 4) + id->substr(5, 4);
+    const std::string case_id =
+        "O-" + timeutil::FormatTimestamp(engine_->env()->NowMicros()).substr(0, 10) + "-" + tail;
+    auto line = open311::RequestCommand(engine_->config(), form, key->second.role, key->second.unit,
+                                        case_id);
+    if (!line.ok()) return Open311Refuse(res, format, 400, line.status().message());
+    auto cmd = engine::ParseCommandJson(*line, key->first);
+    if (!cmd.ok()) return Open311Refuse(res, format, 400, cmd.status().message());
+    cmd->set_id("open311-" + case_id);
+    auto code = engine::GiveRatingCode(engine_->config(), &*cmd);
+    if (!code.ok()) return Open311Refuse(res, format, 503, code.status().message());
+    const std::vector<casegrid::v1::Command> one = {*std::move(cmd)};
+    std::vector<engine::Answer> answers;
+    if (Status s = engine_->Apply(one, &answers); !s.ok()) {
+      return Open311Refuse(res, format, 503, s.message());
+    }
+    metrics_.CountCommand(ActionLabel(one[0].action()), engine::AnswerName(answers[0].kind));
+    if (answers[0].kind == engine::Answer::Kind::kRejected) {
+      return Open311Refuse(res, format, 400, answers[0].status.message());
+    }
+    Open311Answer(
+        res, format,
+        json::array({{{"service_request_id", case_id},
+                      {"service_notice",
+                       "rating code " + *code + ": for the petitioner's receipt, shown once"},
+                      {"account_id", ""}}}),
+        "service_requests", "request");
+  }
+
+  void Open311Requests(const httplib::Request& req, httplib::Response& res,
+                       const std::vector<std::string>& args) {
+    const std::string& format = args.back();
+    std::lock_guard lock(mu_);
+    auto user = AuthenticateToken(req.get_param_value("api_key"));
+    if (!user.ok()) return Open311Refuse(res, format, 403, "api_key: " + user.status().message());
+    static const engine::Directory kEmpty;
+    const engine::Config& config = engine_->config();
+    auto scope =
+        engine::ReadScope::Of(config.directory ? *config.directory : kEmpty, config.org, *user);
+    if (!scope.ok()) return Open311Refuse(res, format, 403, scope.status().message());
+    if (auto caught = models_->CatchUp(*engine_->log()); !caught.ok()) {
+      return Open311Refuse(res, format, 503, caught.status().message());
+    }
+    open311::Json out = open311::Json::array();
+    auto add = [&](const projections::CaseView& v) {
+      out.push_back(open311::Request(v, config, v.summary() != engine::kWithheld));
+    };
+    std::vector<std::string> ids;
+    if (args.size() == 2) {
+      ids.push_back(args[0]);
+    } else if (req.has_param("service_request_id")) {
+      std::string list = req.get_param_value("service_request_id");
+      for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        if (comma > at) ids.push_back(list.substr(at, comma - at));
+        at = comma + 1;
+      }
+    }
+    if (!ids.empty()) {
+      for (const std::string& id : ids) {
+        auto view = projections::ReadCase(*models_, *engine_, *scope, id, "GET " + req.path);
+        if (view.ok()) add(*view);
+        if (!view.ok() && args.size() == 2) {
+          return Open311Refuse(res, format, Open311Status(view.status()), view.status().message());
+        }
+      }
+      Open311Answer(res, format, out, "service_requests", "request");
+      return;
+    }
+    projections::CaseQuery q;
+    q.workflow = req.get_param_value("service_code");
+    const std::string status = req.get_param_value("status");
+    q.open_only = status == "open";
+    q.ended_only = status == "closed";
+    const int64_t now = engine_->env()->NowMicros();
+    q.opened_from = now - int64_t{90} * timeutil::kMicrosPerDay;  // the standard's default window
+    for (const char* name : {"start_date", "end_date"}) {
+      if (!req.has_param(name)) continue;
+      auto t = timeutil::ParseTimestamp(req.get_param_value(name));
+      if (!t.ok())
+        return Open311Refuse(res, format, 400, std::string(name) + ": " + t.status().message());
+      (std::string_view(name) == "start_date" ? q.opened_from : q.opened_until) = *t;
+    }
+    q.limit = projections::kMaxCasePage;
+    auto page = projections::SearchCases(*models_, *engine_, *scope, q, "GET " + req.target);
+    if (!page.ok()) return Open311Refuse(res, format, 503, page.status().message());
+    for (const auto& v : page->cases) add(v);
+    Open311Answer(res, format, out, "service_requests", "request");
+  }
+
   // ---- people: signing in, who am I, what may I do ----
 
   // POST /v1/sessions {"user", "password"}: a token for the console (8
@@ -953,7 +1230,14 @@ class HttpApi::Impl {
         {{"GET", "/v1/cases/{id}/proof"}, &Impl::Proof},
         {{"GET", "/v1/cases/{id}/actions"}, &Impl::Actions},
         {{"POST", "/v1/sessions"}, &Impl::SignIn},
+        {{"GET", "/v1/public/cases/{id}"}, &Impl::CitizenStatus},
+        {{"POST", "/v1/public/cases/{id}/rating"}, &Impl::CitizenRating},
         {{"GET", "/v1/me"}, &Impl::Me},
+        {{"GET", "/open311/v2/services.{format}"}, &Impl::Open311Services},
+        {{"GET", "/open311/v2/services/{code}.{format}"}, &Impl::Open311Service},
+        {{"POST", "/open311/v2/requests.{format}"}, &Impl::Open311Post},
+        {{"GET", "/open311/v2/requests.{format}"}, &Impl::Open311Requests},
+        {{"GET", "/open311/v2/requests/{id}.{format}"}, &Impl::Open311Requests},
         {{"GET", "/v1/checkpoint"}, &Impl::Checkpoint},
         {{"GET", "/v1/inbox/{unit}"}, &Impl::Inbox},
         {{"GET", "/v1/overdue"}, &Impl::Overdue},

@@ -87,7 +87,7 @@ def sign_in(user):
     find("#user").send_keys(user)
     find("#password").send_keys(PASSWORD)
     find("#signin").click()
-    wait.until(lambda b: user in b.find_element(By.ID, "who").text)
+    wait.until(lambda b: user in b.find_element(By.ID, "who").text and b.current_url.endswith("#/"))
 
 
 def act(case_id, action, values=None):
@@ -151,10 +151,29 @@ try:
     act(case_id, "close", {"note": "办结"})
     assert find("#case-state").text == "closed"
 
-    step = "the director's dashboard counts it closed on time"
+    step = "the citizen follows the case with the receipt and rates the answer"
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(BASE + "/console/#/citizen")
+    find("#follow-case").send_keys(case_id)
+    find("#follow-code").send_keys(code)
+    find("#follow-submit").click()
+    assert find("#citizen-state").text == "closed"
+    assert "工资本周发放" in find("#citizen-answer").text
+    find("#rate-yes").click()
+    find("#rate-submit").click()
+    assert find("#citizen-note").text == "感谢您的评价"
+    find("#follow-case").clear()
+    find("#follow-case").send_keys(case_id)
+    find("#follow-code").send_keys("AAAA-AAAA-AAAA")
+    find("#follow-submit").click()
+    assert "工资" not in find("#app").text
+    find("#follow-error")
+
+    step = "the director's dashboard counts it closed on time, the petitioner satisfied"
+    sign_in("c01")
     browser.get(BASE + "/console/#/dashboard")
     totals = find("#totals").text
-    assert "100%" in totals, totals
+    assert totals.count("100%") == 2, totals  # on time, and satisfied
     find("#chart")
 
     step = "a station of another town gets the 403 page"

@@ -287,6 +287,7 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   httplib::Client http("127.0.0.1", s.Start());
   http.set_read_timeout(60, 0);
   http.set_follow_location(true);  // GET / goes to the console
+  std::string code;                // LS-1's rating code
   for (const std::string& id : {std::string("LS-1"), std::string("LS-2")}) {
     std::string intake = kIntake;
     intake.replace(intake.find("\"LS-1\""), 6, "\"" + id + "\"");
@@ -295,6 +296,7 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
     REQUIRE(res);
     INFO(res->body);
     REQUIRE(res->status == 200);
+    if (code.empty()) code = json::parse(res->body)["rating_code"];
   }
 
   // A checkpoint signed beside the server, as a timer would.
@@ -317,6 +319,14 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
     if (!item.contains("get")) continue;
     std::string target = path;
     if (target.rfind("/v1/workflows/{id}", 0) == 0) target.replace(14, 4, "petition-125");
+    if (target.rfind("/open311/", 0) == 0) {
+      for (const std::string name : {"{format}", "{code}"}) {
+        const size_t at = target.find(name);
+        if (at != std::string::npos)
+          target.replace(at, name.size(), name == "{code}" ? "petition-125" : "json");
+      }
+      if (target.find("/requests") != std::string::npos) target += "?api_key=" + window;
+    }
     if (target.rfind("/v1/calendars/{id}", 0) == 0) target.replace(14, 4, "cn-mainland");
     for (const auto& [name, value] : samples) {
       for (size_t at = target.find(name); at != std::string::npos; at = target.find(name)) {
@@ -324,6 +334,7 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
       }
     }
     if (target.find("/diff") != std::string::npos) target += "?from=1&to=1";
+    if (target.find("/public/") != std::string::npos) target += "?code=" + code;
     auto got = http.Get(target, Bearer(window));
     REQUIRE(got);
     INFO(target << ": " << got->status << " " << got->body.substr(0, 300));
@@ -587,4 +598,238 @@ TEST_CASE("a person signs in with a password, and sees who they are and what the
     if (res->status == 429) ++limited;
   }
   CHECK(limited == 1);
+}
+
+TEST_CASE(
+    "a citizen follows a case with its number and rating code, rates once, and learns "
+    "nothing without the code",
+    "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  const std::string centre = s.UserWithToken("c01", "centre", "371302");
+  const std::string station = s.UserWithToken("u01", "unit", "371302-001-001");
+  httplib::Client http("127.0.0.1", s.Start());
+  http.set_read_timeout(60, 0);
+  auto res = http.Post("/v1/commands", Bearer(window), kIntake, "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const std::string code = json::parse(res->body)["rating_code"];
+
+  // A wrong code and a case that does not exist read the same; nothing of
+  // the case comes back.
+  res = http.Get("/v1/public/cases/LS-1?code=AAAA-AAAA-AAAA");
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  const std::string unknown = json::parse(res->body)["detail"];
+  CHECK_FALSE(Contains(res->body, "Wages"));
+  res = http.Get("/v1/public/cases/LS-404?code=" + code);
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  CHECK(json::parse(res->body)["detail"] == unknown);
+  res = http.Get("/v1/public/cases/LS-1?code=%D6%D0");
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  // The code, written as a person reads it out (lower case, no dashes).
+  std::string spoken;
+  for (char c : code) {
+    if (c != '-') spoken += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  res = http.Get("/v1/public/cases/LS-1?code=" + spoken);
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  json status = json::parse(res->body);
+  CHECK(status["state"] == "received");
+  CHECK(status["summary"] == "Wages unpaid");
+  CHECK(status["may_rate"] == false);
+
+  // Not yet answered: a rating is refused by the decider.
+  res = http.Post("/v1/public/cases/LS-1/rating",
+                  json({{"code", code}, {"satisfied", true}}).dump(), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 422);
+  for (
+      const auto& [token, line] : std::vector<std::pair<std::string, std::string>>{
+          {centre,
+           R"({"case":"LS-1","action":"dispatch","actor":{"role":"centre","unit":"371302"}})"},
+          {station,
+           R"({"case":"LS-1","action":"contact","actor":{"role":"unit","unit":"371302-001-001"}})"},
+          {station,
+           R"({"case":"LS-1","action":"respond","actor":{"role":"unit","unit":"371302-001-001"},"data":{"answer":"Paid on Friday"}})"}}) {
+    res = http.Post("/v1/commands", Bearer(token), line, "application/json");
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == 200);
+  }
+  res = http.Get("/v1/public/cases/LS-1?code=" + code);
+  REQUIRE(res);
+  status = json::parse(res->body);
+  CHECK(status["state"] == "responded");
+  CHECK(status["answer"] == "Paid on Friday");
+  CHECK(status["may_rate"] == true);
+  res = http.Post("/v1/public/cases/LS-1/rating",
+                  json({{"code", code}, {"satisfied", true}, {"score", 5}}).dump(),
+                  "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == 200);
+  // Once per answer.
+  res = http.Post("/v1/public/cases/LS-1/rating",
+                  json({{"code", code}, {"satisfied", false}}).dump(), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 422);
+  res = http.Get("/v1/public/cases/LS-1?code=" + code);
+  REQUIRE(res);
+  status = json::parse(res->body);
+  CHECK(status["rated"] == true);
+  CHECK(status["satisfied"] == true);
+  CHECK(status["may_rate"] == false);
+  res = http.Post("/v1/public/cases/LS-1/rating", "{}", "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+}
+
+TEST_CASE(
+    "Open311 GeoReport v2: services, a service definition, posting and reading requests, in "
+    "the standard's shapes",
+    "[http][open311]") {
+  Served s;
+  const std::string hotline = s.UserWithToken("h12345", "hotline", "371302");
+  const std::string other = s.UserWithToken("t9", "unit", "371302-002-001");
+  httplib::Client http("127.0.0.1", s.Start());
+  http.set_read_timeout(60, 0);
+
+  // GET services: the spec's example's fields, in JSON and XML.
+  auto res = http.Get("/open311/v2/services.json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const json services = json::parse(res->body);
+  REQUIRE(services.is_array());
+  bool petition = false;
+  for (const auto& svc : services) {
+    for (const char* key :
+         {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}) {
+      CHECK(svc.contains(key));
+    }
+    petition = petition || svc["service_code"] == "petition-125";
+  }
+  CHECK(petition);
+  res = http.Get("/open311/v2/services.xml");
+  REQUIRE(res);
+  CHECK(res->body.rfind(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><services><service><service_code>", 0) == 0);
+  CHECK(Contains(res->body, "<type>realtime</type>"));
+  res = http.Get("/open311/v2/services.csv");
+  REQUIRE(res);
+  CHECK(res->status == 404);
+
+  // GET a service definition: attributes with variable, code, datatype,
+  // required, datatype_description, order, description (and values).
+  res = http.Get("/open311/v2/services/petition-125.json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const json def = json::parse(res->body);
+  CHECK(def["service_code"] == "petition-125");
+  bool grid = false, channel = false;
+  for (const auto& a : def["attributes"]) {
+    for (const char* key : {"variable", "code", "datatype", "required", "datatype_description",
+                            "order", "description"}) {
+      CHECK(a.contains(key));
+    }
+    grid = grid || (a["code"] == "grid" && a["required"] == true);
+    if (a["code"] == "channel") {
+      channel = a["datatype"] == "singlevaluelist" && a["values"].size() == 4;
+    }
+    CHECK(a["code"] != "summary");  // the standard's description carries it
+  }
+  CHECK(grid);
+  CHECK(channel);
+  res = http.Get("/open311/v2/services/petition-125.xml");
+  REQUIRE(res);
+  CHECK(Contains(res->body,
+                 "<service_definition><service_code>petition-125</service_code>"
+                 "<attributes><attribute><variable>true</variable>"));
+  CHECK(Contains(res->body, "<values><value><key>window</key><name>window</name></value>"));
+  res = http.Get("/open311/v2/services/nothing.json");
+  REQUIRE(res);
+  CHECK(res->status == 404);
+  CHECK(json::parse(res->body)[0]["code"] == 404);
+
+  // POST a request, form-encoded, as the 12345 platform does.
+  const std::string form =
+      "api_key=" + hotline +
+      "&service_code=petition-125&attribute%5Bcategory%5D=noise&address_id=371302-001-001-01"
+      "&description=%E5%A4%9C%E9%97%B4%E6%96%BD%E5%B7%A5%E5%99%AA%E9%9F%B3"
+      "&first_name=%E8%8A%B3&last_name=%E7%8E%8B&phone=13912345678";
+  res = http.Post("/open311/v2/requests.json", form, "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  const json posted = json::parse(res->body);
+  REQUIRE(posted.size() == 1);
+  const std::string id = posted[0]["service_request_id"];
+  CHECK(id.rfind("O-", 0) == 0);
+  CHECK(Contains(posted[0]["service_notice"].get<std::string>(), "rating code "));
+  CHECK(posted[0].contains("account_id"));
+  // The case it opened: taken in by the hotline, the petitioner sealed as personal.
+  const Output shown = s.Run({"case", "show", id, "--json"});
+  REQUIRE(shown.status == 0);
+  const json c = json::parse(shown.out);
+  CHECK(c["channel"] == "hotline");
+  CHECK(c["category"] == "noise");
+  CHECK(c["summary"] == "夜间施工噪音");
+  CHECK(c["petitioner"]["name"] == "王芳");
+
+  // A wrong key, a missing field, GBK bytes: the standard's errors, nothing written.
+  res = http.Post("/open311/v2/requests.xml", "api_key=nope&service_code=petition-125",
+                  "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  CHECK(res->body.rfind("<?xml version=\"1.0\" encoding=\"utf-8\"?><errors><error><code>403</code>",
+                        0) == 0);
+  res = http.Post("/open311/v2/requests.json", "api_key=" + hotline + "&service_code=petition-125",
+                  "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  res = http.Post("/open311/v2/requests.json",
+                  "api_key=" + hotline +
+                      "&service_code=petition-125&attribute%5Bcategory%5D=x&address_id=371302-001-"
+                      "001-01&description=%D6%D0%CE%C4",
+                  "application/x-www-form-urlencoded");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(Contains(json::parse(res->body)[0]["description"].get<std::string>(), "UTF-8"));
+
+  // GET requests and one request: the spec's fields; expected_datetime from
+  // the case's deadlines; out of reach is not listed, nor given.
+  res = http.Get("/open311/v2/requests.json?status=open&api_key=" + hotline);
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const json list = json::parse(res->body);
+  REQUIRE(list.size() == 1);
+  for (const char* key : {"service_request_id", "status", "status_notes", "service_name",
+                          "service_code", "description", "agency_responsible", "service_notice",
+                          "requested_datetime", "updated_datetime", "expected_datetime", "address",
+                          "address_id", "zipcode", "lat", "long", "media_url"}) {
+    CHECK(list[0].contains(key));
+  }
+  CHECK(list[0]["status"] == "open");
+  CHECK(list[0]["address_id"] == "371302-001-001-01");
+  CHECK_FALSE(list[0]["expected_datetime"].get<std::string>().empty());
+  res = http.Get("/open311/v2/requests.json?status=closed&api_key=" + hotline);
+  REQUIRE(res);
+  CHECK(json::parse(res->body).empty());
+  res = http.Get("/open311/v2/requests/" + id + ".xml?api_key=" + hotline);
+  REQUIRE(res);
+  CHECK(Contains(res->body, "<service_requests><request><service_request_id>" + id));
+  res = http.Get("/open311/v2/requests.json?api_key=" + other);
+  REQUIRE(res);
+  CHECK(json::parse(res->body).empty());
+  res = http.Get("/open311/v2/requests/" + id + ".json?api_key=" + other);
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  CHECK_FALSE(Contains(res->body, "13912345678"));
+  res = http.Get("/open311/v2/requests.json");
+  REQUIRE(res);
+  CHECK(res->status == 403);
 }
