@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -27,10 +28,6 @@
 #include "server/decode_ahead.h"
 
 namespace casegrid::bench {
-namespace {
-
-// The lifecycle of one case as NDJSON: intake, dispatch, acknowledge, contact,
-// respond, close. Stage k of every case in a group comes before stage k+1.
 std::string Line(uint64_t i, int stage, const std::vector<std::string>& grids) {
   static const char* kTimes[] = {"2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00",
                                  "2026-09-01T11:00:00+08:00", "2026-09-02T10:00:00+08:00",
@@ -66,6 +63,8 @@ std::string Line(uint64_t i, int stage, const std::vector<std::string>& grids) {
       return head + "\"action\":\"close\"," + centre + "}";
   }
 }
+
+namespace {
 
 struct Figure {
   std::string name, unit;
@@ -253,6 +252,9 @@ std::string Fixed(double v, int digits) {
 
 Status Run(const Options& o, const engine::Config& config) {
   namespace fs = std::filesystem;
+  if (o.kafka && o.http_clients > 0) {
+    return Status::InvalidArgument("--http: casegrid serve runs on the journal; leave --log kafka");
+  }
   std::string root = o.dir;
   if (!root.empty()) {
     // The runs write fixed case ids: a second run into the same directory
@@ -301,6 +303,15 @@ Status Run(const Options& o, const engine::Config& config) {
   report.figures.push_back({"commands/s end to end, fsync per batch", "commands/s",
                             sync->commands / sync->seconds, 0,
                             "answered after the batch is durable"});
+
+  // 1b. Over HTTP, beside the in-process figure.
+  std::optional<HttpFigure> http;
+  if (o.http_clients > 0) {
+    step("over HTTP (one command a request, fsync per commit)");
+    auto h = RunHttp(root + "/http", config, o.http_cases, o.http_clients);
+    if (!h.ok()) return h.status();
+    http = *h;
+  }
 
   // 2. The same with sync off.
   step("end to end, sync off");
@@ -380,6 +391,21 @@ Status Run(const Options& o, const engine::Config& config) {
                                    {"anon_kib", sync->rss_at_events[k].anon_kib},
                                    {"file_kib", sync->rss_at_events[k].file_kib}});
   }
+  const double in_process = sync->commands / sync->seconds;
+  if (http) {
+    j["http"] = {{"clients", o.http_clients},
+                 {"cases", o.http_cases},
+                 {"commands", http->commands},
+                 {"commands_per_s", std::round(http->commands / http->seconds)},
+                 {"p50_ms", std::round(http->p50_ms * 100) / 100},
+                 {"p99_ms", std::round(http->p99_ms * 100) / 100},
+                 {"cpu_micros_per_command",
+                  std::round(http->cpu.process * 1e6 / std::max<uint64_t>(1, http->commands))},
+                 {"in_process_commands_per_s", std::round(in_process)},
+                 {"in_process_cpu_micros_per_command",
+                  std::round(sync->cpu.process * 1e6 / std::max<uint64_t>(1, sync->commands))},
+                 {"ratio", RoundSignificant(http->commands / http->seconds / in_process, 3)}};
+  }
   if (o.json) {
     std::cout << j.dump(2) << "\n";
   } else {
@@ -393,6 +419,18 @@ Status Run(const Options& o, const engine::Config& config) {
                 << Fixed(f.casegrid) << std::setw(14) << (f.baseline > 0 ? Fixed(f.baseline) : "-")
                 << std::setw(9) << (f.baseline > 0 ? Fixed(f.casegrid / f.baseline, 3) : "-")
                 << "\n";
+    }
+    if (http) {
+      std::cout << "\nover HTTP (" << o.http_clients << " clients, one command a request, "
+                << http->commands << " commands): " << Fixed(http->commands / http->seconds)
+                << " commands/s, p50 " << Fixed(http->p50_ms, 2) << " ms, p99 "
+                << Fixed(http->p99_ms, 2) << " ms, "
+                << Fixed(http->cpu.process * 1e6 / std::max<uint64_t>(1, http->commands))
+                << " us CPU a command; in process (batches of " << o.batch
+                << "): " << Fixed(in_process) << " commands/s, "
+                << Fixed(sync->cpu.process * 1e6 / std::max<uint64_t>(1, sync->commands))
+                << " us CPU a command; ratio "
+                << Fixed(http->commands / http->seconds / in_process, 3) << "\n";
     }
     std::cout << "\nreplay of one case (" << sync->events << " events in the journal): p50 "
               << Fixed(p50, 1) << " us, p99 " << Fixed(p99, 1) << " us\n";

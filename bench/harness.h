@@ -54,6 +54,24 @@ struct E2E {
 Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
                         size_t batch, bool sample_rss, events::KeyStore* keys = nullptr);
 
+// The lifecycle of one case as NDJSON: intake (by w01, window), dispatch
+// (c01, centre), acknowledge, contact, respond (u-STATION, unit of the grid
+// cell's station), close (c01). Stage k of every case in a group comes
+// before stage k+1. Case ids BN-%08llu.
+std::string Line(uint64_t i, int stage, const std::vector<std::string>& grids);
+
+// `casegrid bench --http N`: `cases` lifecycles sent to `casegrid serve`'s
+// HTTP API on loopback by `clients` threads, one command a request, each
+// client's cases in order, into a fresh journal (fsync per commit) in `dir`.
+struct HttpFigure {
+  double seconds = 0;
+  uint64_t commands = 0;
+  double p50_ms = 0, p99_ms = 0;  // request latency as the clients saw it
+  CpuTime cpu;                    // the process's (server and clients together)
+};
+Result<HttpFigure> RunHttp(const std::string& dir, const engine::Config& config, uint64_t cases,
+                           int clients);
+
 // `casegrid bench --log kafka`, writing into the scratch directory `root`.
 Status RunKafkaBench(const Options& o, const engine::Config& config, const std::string& root);
 

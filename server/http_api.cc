@@ -131,9 +131,14 @@ class HttpApi::Impl {
                 "a request body holds at most the server's --max-body bytes");
       }
     });
-    server_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      spdlog::info("http {} {} {} from {}", req.method, req.path, res.status, req.remote_addr);
-    });
+    if (o_.access_log) {
+      server_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+        spdlog::info("http {} {} {} from {}", req.method, req.path, res.status, req.remote_addr);
+      });
+    }
+    const int threads = std::max(o_.threads, 2);
+    server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_->set_keep_alive_max_count(1000);
   }
 
   Result<int> Bind() {

@@ -54,6 +54,10 @@ struct HttpOptions {
   // The web console's files (console/ in the tree, share/casegrid/console
   // installed), served at /console/; empty: no console.
   std::string console_dir;
+  // Threads answering requests (each keeps its client's connection while
+  // it is kept alive), and whether each request is logged (info level).
+  int threads = 32;
+  bool access_log = true;
 };
 
 // One route: its method and its path as the OpenAPI document writes it

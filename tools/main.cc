@@ -592,6 +592,13 @@ int main(int argc, char** argv) {
   c_bench->add_option("--batch", bench.batch, "commands per group commit")->capture_default_str();
   c_bench->add_option("--dir", bench.dir, "scratch directory (default: a new one under /tmp)");
   c_bench->add_flag("--json", bench.json);
+  c_bench
+      ->add_option("--http", bench.http_clients,
+                   "also drive the HTTP API with N concurrent clients, one command a request")
+      ->check(CLI::Range(1, 256));
+  c_bench->add_option("--http-cases", bench.http_cases, "case lifecycles sent over HTTP")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
+      ->capture_default_str();
   c_bench->callback([&] { rc = RunBench(g, bench); });
 
   try {

@@ -1398,3 +1398,26 @@ TEST_CASE("casegrid --version names casegrid's version and the libraries under i
   CHECK(Contains(o.out, "LMDB 0.9."));
   CHECK_FALSE(std::filesystem::exists(cli.Path("casegrid-data")));
 }
+
+TEST_CASE("bench --http drives the HTTP API with concurrent clients beside the in-process figure",
+          "[cli][http]") {
+  Cli cli;
+  const std::string out = cli.Ok({"bench", "--cases", "20", "--batch", "12", "--http", "4",
+                                  "--http-cases", "10", "--json", "--dir", cli.Path("bench-http")});
+  const json j = json::parse(out);
+  INFO(j.dump(2));
+  const json& h = j.at("http");
+  CHECK(h.at("clients") == 4);
+  CHECK(h.at("cases") == 10);
+  CHECK(h.at("commands") == 60);  // six commands a lifecycle, every one answered 200
+  CHECK(h.at("commands_per_s").get<double>() > 0);
+  CHECK(h.at("in_process_commands_per_s").get<double>() > 0);
+  CHECK(h.at("p99_ms").get<double>() >= h.at("p50_ms").get<double>());
+  CHECK(h.at("cpu_micros_per_command").get<double>() > 0);
+  CHECK(h.at("in_process_cpu_micros_per_command").get<double>() > 0);
+  CHECK(h.at("ratio").get<double>() > 0);
+  // On Kafka it says why not.
+  const Output kafka = cli.Run({"--log", "kafka", "bench", "--http", "4"});
+  CHECK(kafka.status == 2);
+  CHECK(Contains(kafka.err, "--http: casegrid serve runs on the journal"));
+}
