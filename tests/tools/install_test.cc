@@ -65,3 +65,33 @@ TEST_CASE("an installed casegrid finds its configuration without the source tree
   INFO(test::Describe(acted));
   CHECK(acted.status == 0);
 }
+
+TEST_CASE("cpack makes a Debian package with the binary, the configuration, the unit and postinst",
+          "[cli][install]") {
+  test::TempDir dir;
+  const auto env = test::Environment({"CASEGRID_CONFIG", "DESTDIR"});
+  const test::Output packed =
+      test::RunProcess({"cpack", "-G", "DEB", "--config",
+                        std::string(CASEGRID_BUILD_DIR) + "/CPackConfig.cmake", "-B", dir.path()},
+                       dir.path(), env);
+  INFO(test::Describe(packed));
+  REQUIRE(packed.status == 0);
+  std::string deb;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    if (entry.path().extension() == ".deb") deb = entry.path().string();
+  }
+  REQUIRE_FALSE(deb.empty());
+  const test::Output listed = test::RunProcess({"dpkg-deb", "-c", deb}, dir.path(), env);
+  REQUIRE(listed.status == 0);
+  for (const char* path :
+       {"./usr/bin/casegrid", "./usr/lib/systemd/system/casegrid.service",
+        "./usr/share/casegrid/definitions/petition-125.yaml",
+        "./usr/share/casegrid/console/index.html", "./usr/share/doc/casegrid/README.md"}) {
+    CHECK(test::Contains(listed.out, path));
+  }
+  const test::Output info = test::RunProcess({"dpkg-deb", "-I", deb}, dir.path(), env);
+  REQUIRE(info.status == 0);
+  CHECK(test::Contains(info.out, "postinst"));
+  CHECK(test::Contains(info.out, "librdkafka1"));
+  CHECK(test::Contains(info.out, "adduser"));
+}
