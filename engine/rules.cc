@@ -413,6 +413,14 @@ Result<int> ChainFollower::CatchUp(events::Log& log, Config* config) {
   return rules + *people;
 }
 
+workflows::Registry Config::WithCandidates() const {
+  workflows::Registry registry = *workflows;
+  for (const auto& candidate : candidates) {
+    if (!registry.Find(candidate->id(), candidate->version()).ok()) registry.Replace(candidate);
+  }
+  return registry;
+}
+
 const BusinessCalendar* Config::CalendarFor(const workflows::Definition& def) const {
   auto it = calendars.find(def.proto().calendar());
   return it == calendars.end() ? nullptr : it->second.get();

@@ -87,6 +87,10 @@ struct Config {
   int64_t backdate_window_micros = kBackdateWindowMicros;
   std::string dir;  // the configuration directory it was loaded from
 
+  // The definitions in force with the candidate files beside them, under
+  // versions the log does not hold: what `workflow show`, `diff`, `graph`
+  // and GET /v1/workflows/{id} read.
+  workflows::Registry WithCandidates() const;
   // The calendar definition `def` counts with; nullptr if not loaded.
   const BusinessCalendar* CalendarFor(const workflows::Definition& def) const;
   // The default workflow's calendar (cn-mainland); never null after LoadConfig.

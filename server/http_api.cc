@@ -299,6 +299,14 @@ class HttpApi::Impl {
     return scope;
   }
 
+  // The engine's state of case `id` when `scope`'s reader may see it:
+  // NotFound, or PermissionDenied naming nothing of it. Called under mu_.
+  Result<casegrid::v1::CaseState> SeenCase(const engine::ReadScope& scope, const std::string& id) {
+    CASEGRID_ASSIGN_OR_RETURN(casegrid::v1::CaseState facts, engine_->CaseState(id));
+    CASEGRID_RETURN_IF_ERROR(scope.CheckSees(facts));
+    return facts;
+  }
+
   void Case(const httplib::Request& req, httplib::Response& res,
             const std::vector<std::string>& args) {
     const std::string& case_id = args[0];
@@ -586,9 +594,8 @@ class HttpApi::Impl {
     std::lock_guard lock(mu_);
     auto scope = Reader(req);
     if (!scope.ok()) return ProblemOf(res, scope.status());
-    auto facts = engine_->CaseState(args[0]);
+    auto facts = SeenCase(*scope, args[0]);
     if (!facts.ok()) return ProblemOf(res, facts.status());
-    if (Status seen = scope->CheckSees(*facts); !seen.ok()) return ProblemOf(res, seen);
     auto key = CheckpointKey();
     if (!key.ok()) return ProblemOf(res, key.status());
     auto latest = LatestCheckpoint(key->first, engine_->log()->PartitionOf(args[0]));
@@ -940,9 +947,8 @@ class HttpApi::Impl {
     std::lock_guard lock(mu_);
     auto scope = Reader(req);
     if (!scope.ok()) return ProblemOf(res, scope.status());
-    auto facts = engine_->CaseState(args[0]);
+    auto facts = SeenCase(*scope, args[0]);
     if (!facts.ok()) return ProblemOf(res, facts.status());
-    if (Status seen = scope->CheckSees(*facts); !seen.ok()) return ProblemOf(res, seen);
     const engine::DirectoryUser* u = engine_->config().directory->FindUser(scope->reader());
     json out = json::array();
     const int64_t now = engine_->env()->NowMicros();
@@ -1046,11 +1052,7 @@ class HttpApi::Impl {
       if (*v > 1000000) return Status::InvalidArgument(std::string(param) + ": no such version");
       version = static_cast<int32_t>(*v);
     }
-    const engine::Config& config = engine_->config();
-    workflows::Registry registry = *config.workflows;
-    for (const auto& candidate : config.candidates) {
-      if (!registry.Find(candidate->id(), candidate->version()).ok()) registry.Replace(candidate);
-    }
+    const workflows::Registry registry = engine_->config().WithCandidates();
     return version == 0 ? registry.Latest(id) : registry.Find(id, version);
   }
 

@@ -123,11 +123,7 @@ std::string Seconds(int64_t micros) { return timeutil::FormatTimestamp(micros - 
 // read both.
 Result<workflows::Registry> LoadRegistry(const GlobalOptions& g) {
   CASEGRID_ASSIGN_OR_RETURN(auto config, LoadDefinitions(g));
-  workflows::Registry registry = *config.workflows;
-  for (const auto& candidate : config.candidates) {
-    if (!registry.Find(candidate->id(), candidate->version()).ok()) registry.Replace(candidate);
-  }
-  return registry;
+  return config.WithCandidates();
 }
 
 Result<std::shared_ptr<const workflows::Definition>> FindDefinition(
