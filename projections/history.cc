@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/codec.h"
+#include "base/text.h"
 #include "base/time.h"
 #include "engine/decider.h"
 #include "engine/verify.h"
@@ -110,6 +111,7 @@ Result<bool> CheckHistoryRead(engine::Engine& engine, const engine::ReadScope& s
     CASEGRID_RETURN_IF_ERROR(scope.CheckSeesChains(case_id));
     return false;
   }
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("case", case_id));
   CASEGRID_ASSIGN_OR_RETURN(const casegrid::v1::CaseState facts, engine.CaseState(case_id));
   CASEGRID_RETURN_IF_ERROR(scope.CheckSees(facts));
   const bool withhold = !scope.SeesPersonal(facts);

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "base/time.h"
 #include "events/personal.h"
 #include "projections/history.h"
@@ -14,6 +15,7 @@ namespace casegrid::projections {
 Result<CaseView> ReadCase(ReadModels& models, engine::Engine& engine,
                           const engine::ReadScope& scope, const std::string& case_id,
                           const std::string& query) {
+  CASEGRID_RETURN_IF_ERROR(text::CheckIdentifier("case", case_id));
   CASEGRID_ASSIGN_OR_RETURN(CaseView view, models.GetCase(case_id));
   CASEGRID_RETURN_IF_ERROR(scope.CheckSees(view.facts()));
   std::vector<std::string> viewed;

@@ -72,12 +72,17 @@ for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disa
             "--window-size=1280,1000", "--lang=zh-CN"):
     options.add_argument(arg)
 browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-wait = WebDriverWait(browser, 20)
+wait = WebDriverWait(browser, 60)  # generous: CI runs it beside other tests
 step = "start"
 
 
 def find(css):
     return wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def expect_text(css, text):
+    """Waits until the element `css` shows exactly `text` (the page re-renders after a command)."""
+    wait.until(lambda b: any(e.text == text for e in b.find_elements(By.CSS_SELECTOR, css)))
 
 
 def sign_in(user):
@@ -131,7 +136,7 @@ try:
     step = "the centre dispatches it to the grid cell's station"
     sign_in("c01")
     act(case_id, "dispatch")
-    assert find("#case-state").text == "dispatched"
+    expect_text("#case-state", "dispatched")
 
     step = "the village station finds it in its inbox, contacts the petitioner and answers"
     sign_in("u01")
@@ -142,14 +147,14 @@ try:
     find('form[data-action="contact"]')
     act(case_id, "contact", {"method": "visit"})
     act(case_id, "respond", {"answer": "已协调用人单位，工资本周发放"})
-    assert find("#case-state").text == "responded"
+    expect_text("#case-state", "responded")
     timeline = find("#timeline").text
     assert "contact" in timeline and "respond" in timeline, timeline
 
     step = "the centre closes it"
     sign_in("c01")
     act(case_id, "close", {"note": "办结"})
-    assert find("#case-state").text == "closed"
+    expect_text("#case-state", "closed")
 
     step = "the citizen follows the case with the receipt and rates the answer"
     browser.execute_script("sessionStorage.clear()")
@@ -157,11 +162,11 @@ try:
     find("#follow-case").send_keys(case_id)
     find("#follow-code").send_keys(code)
     find("#follow-submit").click()
-    assert find("#citizen-state").text == "closed"
+    expect_text("#citizen-state", "closed")
     assert "工资本周发放" in find("#citizen-answer").text
     find("#rate-yes").click()
     find("#rate-submit").click()
-    assert find("#citizen-note").text == "感谢您的评价"
+    expect_text("#citizen-note", "感谢您的评价")
     find("#follow-case").clear()
     find("#follow-case").send_keys(case_id)
     find("#follow-code").send_keys("AAAA-AAAA-AAAA")

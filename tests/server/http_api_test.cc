@@ -207,8 +207,11 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   CHECK(json::parse(res->body)["code"] == "rejected");
   res = http.Get("/v1/cases/%D6%D0", Bearer(window));
   REQUIRE(res);
-  CHECK(res->status == 404);
-  CHECK(json::parse(res->body)["code"] == "not-found");
+  CHECK(res->status == 400);
+  CHECK(json::parse(res->body)["code"] == "invalid");
+  res = http.Get("/v1/cases/A%00B/events", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 400);
   res = http.Get("/v1/cases/NOPE-1", Bearer(window));
   REQUIRE(res);
   CHECK(res->status == 404);
@@ -364,6 +367,19 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   REQUIRE(res->status == 200);
   CHECK(json::parse(res->body)["cases"].empty());
   CHECK_FALSE(Contains(res->body, "LS-1"));
+  // A supervisor reaches every case but not its personal values: the phone
+  // finds nothing, and what a case is about reads "[withheld]".
+  const std::string supervisor = s.UserWithToken("s01", "supervisor", "371302");
+  res = http.Get("/v1/cases?phone=13912345678", Bearer(supervisor));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(json::parse(res->body)["cases"].empty());
+  res = http.Get("/v1/cases?category=labour-dispute", Bearer(supervisor));
+  REQUIRE(res);
+  page = json::parse(res->body);
+  REQUIRE(page["cases"].size() == 2);
+  CHECK(page["cases"][0]["summary"] == "[withheld]");
+  CHECK_FALSE(Contains(res->body, "Wages"));
   res = http.Get("/v1/cases?limit=0", Bearer(window));
   REQUIRE(res);
   CHECK(res->status == 400);
