@@ -33,10 +33,12 @@ struct Options {
   std::string topic_prefix = "casegrid";  // the benchmark's topics are PREFIX-bench.*
   int partitions = 12;                    // of those topics (32 on the mock cluster)
   // Also drive `casegrid serve`'s HTTP API on loopback with this many
-  // concurrent clients (0: not), one command a request, `http_cases`
+  // concurrent clients (0: not), `http_batch` commands a request, `http_cases`
   // lifecycles, beside the in-process figure of the same run (journal only).
   int http_clients = 0;
   uint64_t http_cases = 2000;
+  // Commands a request over HTTP: 1, one JSON command; more, NDJSON.
+  size_t http_batch = 1;
 };
 
 // Runs the benchmark with the definitions, organisation and calendars of

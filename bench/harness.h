@@ -61,16 +61,21 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
 std::string Line(uint64_t i, int stage, const std::vector<std::string>& grids);
 
 // `casegrid bench --http N`: `cases` lifecycles sent to `casegrid serve`'s
-// HTTP API on loopback by `clients` threads, one command a request, each
-// client's cases in order, into a fresh journal (fsync per commit) in `dir`.
+// HTTP API on loopback by `clients` threads, each client's cases in order,
+// into a fresh journal (fsync per commit) in `dir`. `per_request` 1: one
+// command a request (application/json); more: a client's cases that many
+// at a time, each stage's lines of one actor as one NDJSON request.
 struct HttpFigure {
   double seconds = 0;
   uint64_t commands = 0;
+  uint64_t requests = 0;
+  uint64_t commits = 0;           // the server's group commits (fsyncs)
   double p50_ms = 0, p99_ms = 0;  // request latency as the clients saw it
   CpuTime cpu;                    // the process's (server and clients together)
+  double clients_cpu = 0;         // of that, the client threads' (seconds)
 };
 Result<HttpFigure> RunHttp(const std::string& dir, const engine::Config& config, uint64_t cases,
-                           int clients);
+                           int clients, size_t per_request);
 
 // `casegrid bench --log kafka`, writing into the scratch directory `root`.
 Status RunKafkaBench(const Options& o, const engine::Config& config, const std::string& root);

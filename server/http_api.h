@@ -16,10 +16,12 @@
 // max_body bytes are refused with 413 before they are read whole.
 //
 // Thread-safety: requests are served on a pool of threads; the engine, the
-// read models and the key store behind them are used under one lock, so
-// commands are applied one request at a time (each request's commands are
-// one batch). Stop may be called from any thread; a request in flight is
-// answered before Listen returns.
+// read models and the key store behind them are used under one lock.
+// Commands are applied in group commits (server/group_commit.h): the
+// requests that come while one commit syncs are the next one's batch, in
+// arrival order, so N clients cost about one fsync per round, not N. Stop
+// may be called from any thread; a request in flight is answered before
+// Listen returns.
 #ifndef CASEGRID_SERVER_HTTP_API_H_
 #define CASEGRID_SERVER_HTTP_API_H_
 

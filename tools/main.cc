@@ -10,12 +10,53 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <istream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "base/crash_point.h"
 #include "base/log_format.h"
 #include "tools/calendar_cmd.h"
 #include "tools/commands.h"
+
+namespace {
+
+// The settings file (--settings): TOML or INI as CLI11 reads it, where the
+// `kafka.` keys (`kafka.security.protocol = "SASL_SSL"`, or
+// `security.protocol = ...` under `[kafka]`) are librdkafka properties, as
+// --kafka-set gives them: they become the hidden option --kafka-file-set
+// (GlobalOptions::kafka_file), one KEY=VALUE each.
+class SettingsFile : public CLI::ConfigTOML {
+ public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(input);
+    std::vector<CLI::ConfigItem> out;
+    CLI::ConfigItem kafka;
+    kafka.name = "kafka-file-set";
+    for (CLI::ConfigItem& item : items) {
+      if (item.parents.empty() || item.parents.front() != "kafka") {
+        out.push_back(std::move(item));
+        continue;
+      }
+      if (item.name == "++" || item.name == "--") continue;  // the [kafka] table's bounds
+      // The key as written: CLI11 split it at its dots (a quoted key too).
+      std::string key;
+      for (size_t i = 1; i < item.parents.size(); ++i) key += item.parents[i] + ".";
+      key += item.name;
+      if (key.size() >= 2 && key.front() == '"' && key.back() == '"') {
+        key = key.substr(1, key.size() - 2);
+      }
+      std::string value;
+      for (const std::string& v : item.inputs) value += (value.empty() ? "" : ",") + v;
+      kafka.inputs.push_back(key + "=" + value);
+    }
+    if (!kafka.inputs.empty()) out.push_back(std::move(kafka));
+    return out;
+  }
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace casegrid;
@@ -68,6 +109,12 @@ int main(int argc, char** argv) {
         const size_t eq = kv.find('=');
         return eq == std::string::npos || eq == 0 ? "expected KEY=VALUE, got " + kv : "";
       });
+  app.add_option("--kafka-file-set", g.kafka_file)
+      ->group("")  // the settings file's kafka. keys (SettingsFile)
+      ->check([](const std::string& kv) -> std::string {
+        const size_t eq = kv.find('=');
+        return eq == std::string::npos || eq == 0 ? "a kafka. key without a name: " + kv : "";
+      });
   app.add_option("--signing-key", g.signing_key,
                  "the checkpoint signing key FILE (default: DATA/signing-key.pem)")
       ->envname("CASEGRID_SIGNING_KEY");
@@ -82,10 +129,12 @@ int main(int argc, char** argv) {
       ->envname("CASEGRID_PARTITIONS")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  // The same options from a file: `log = "kafka"` lines (TOML or INI).
+  // The same options from a file: `log = "kafka"` lines (TOML or INI), and
+  // librdkafka properties as `kafka.` keys (SettingsFile).
   // (CLI11 reads the file before the environment, so CASEGRID_SETTINGS is
   // the default file name rather than an envname.) An unknown key is an error.
   const char* settings_env = std::getenv("CASEGRID_SETTINGS");
+  app.config_formatter(std::make_shared<SettingsFile>());
   app.set_config("--settings", settings_env != nullptr ? settings_env : "",
                  "read these options from a TOML/INI file (default: $CASEGRID_SETTINGS)");
   app.allow_config_extras(CLI::config_extras_mode::error);
@@ -594,8 +643,13 @@ int main(int argc, char** argv) {
   c_bench->add_flag("--json", bench.json);
   c_bench
       ->add_option("--http", bench.http_clients,
-                   "also drive the HTTP API with N concurrent clients, one command a request")
+                   "also drive the HTTP API with N concurrent clients")
       ->check(CLI::Range(1, 256));
+  c_bench
+      ->add_option("--http-batch", bench.http_batch,
+                   "commands a request over HTTP (more than 1: NDJSON requests)")
+      ->check(CLI::Range(size_t{1}, size_t{10000}))
+      ->capture_default_str();
   c_bench->add_option("--http-cases", bench.http_cases, "case lifecycles sent over HTTP")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
       ->capture_default_str();

@@ -96,9 +96,11 @@ Status CheckLogExists(const GlobalOptions& options) {
 
 events::KafkaSettings KafkaProperties(const GlobalOptions& options) {
   events::KafkaSettings out;
-  for (const std::string& kv : options.kafka_set) {
-    const size_t eq = kv.find('=');
-    out.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+  for (const auto* given : {&options.kafka_file, &options.kafka_set}) {
+    for (const std::string& kv : *given) {
+      const size_t eq = kv.find('=');
+      out.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+    }
   }
   return out;
 }

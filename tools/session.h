@@ -34,6 +34,9 @@ struct GlobalOptions {
   // librdkafka properties for every Kafka client, KEY=VALUE (--kafka-set):
   // security.protocol, sasl.*, ssl.*, tuning. docs/operations.md.
   std::vector<std::string> kafka_set;
+  // The same from the settings file's `kafka.` keys (SettingsFile), applied
+  // before --kafka-set's, so the command line wins key by key.
+  std::vector<std::string> kafka_file;
   // The key that signs the journal's checkpoints (docs/audit.md); empty:
   // DIR/signing-key.pem. Created at the first write when missing.
   std::string signing_key;
@@ -55,7 +58,8 @@ struct GlobalOptions {
 
 std::string SigningKeyPath(const GlobalOptions& options);
 
-// GlobalOptions::kafka_set as (key, value) pairs, split at the first '='.
+// GlobalOptions::kafka_file then kafka_set as (key, value) pairs, split at
+// the first '=' (librdkafka takes the last value of a key).
 events::KafkaSettings KafkaProperties(const GlobalOptions& options);
 
 // The configuration folder (definitions/, calendars/, org/;

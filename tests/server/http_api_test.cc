@@ -242,6 +242,15 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   std::smatch events;
   REQUIRE(std::regex_search(m, events, std::regex("\ncasegrid_events ([0-9]+)\n")));
   CHECK(std::stoi(events[1]) >= 4);
+  // The group commits: the engine met the intake, its duplicate, the two
+  // "fly" commands and the dispatch (lines refused before it, as the one
+  // naming another actor or not JSON, are not counted).
+  std::smatch commits, commands;
+  REQUIRE(std::regex_search(m, commits, std::regex("\ncasegrid_commits_total ([0-9]+)\n")));
+  REQUIRE(
+      std::regex_search(m, commands, std::regex("\ncasegrid_commit_commands_total ([0-9]+)\n")));
+  CHECK(std::stoi(commits[1]) >= 1);
+  CHECK(std::stoi(commands[1]) == 5);
 
   // SIGTERM: it stops with 0, and the record verifies.
   s.server().Signal(SIGTERM);

@@ -1416,6 +1416,23 @@ TEST_CASE("bench --http drives the HTTP API with concurrent clients beside the i
   CHECK(h.at("cpu_micros_per_command").get<double>() > 0);
   CHECK(h.at("in_process_cpu_micros_per_command").get<double>() > 0);
   CHECK(h.at("ratio").get<double>() > 0);
+  CHECK(h.at("requests") == 60);
+  // The server's group commits, from its /metrics: at most one a request.
+  CHECK(h.at("commits").get<int>() >= 1);
+  CHECK(h.at("commits").get<int>() <= 60);
+  CHECK(h.at("server_cpu_micros_per_command").get<double>() > 0);
+  CHECK(h.at("server_cpu_micros_per_command").get<double>() <=
+        h.at("cpu_micros_per_command").get<double>());
+  // NDJSON requests of up to 5 lines: the same commands in fewer requests,
+  // every line accepted.
+  const json b =
+      json::parse(cli.Ok({"bench", "--cases", "20", "--batch", "12", "--http", "2", "--http-cases",
+                          "10", "--http-batch", "5", "--json", "--dir", cli.Path("bench-http-5")}));
+  INFO(b.dump(2));
+  CHECK(b.at("http").at("commands_per_request") == 5);
+  CHECK(b.at("http").at("commands") == 60);
+  CHECK(b.at("http").at("requests").get<int>() < 60);
+  CHECK(b.at("http").at("commits").get<int>() <= b.at("http").at("requests").get<int>());
   // On Kafka it says why not.
   const Output kafka = cli.Run({"--log", "kafka", "bench", "--http", "4"});
   CHECK(kafka.status == 2);

@@ -155,4 +155,27 @@ TEST_CASE("a settings file gives the Kafka options, and a fresh data directory f
       dir, {"--settings", "settings.toml", "--data", "data2", "case", "show", "LS-1", "--json"}));
   CHECK(c["state"] == "received");
   CHECK(c["last_seq"] == 2);
+
+  // librdkafka properties as kafka. keys: a [kafka] table (a quoted key too)
+  // and dotted keys reach every client; one librdkafka does not know is
+  // refused with its name, whichever way it is written.
+  test::WriteFile(dir.Sub("secured.toml"), settings.str() +
+                                               "kafka.client.id = \"casegrid-district\"\n"
+                                               "[kafka]\n"
+                                               "socket.keepalive.enable = true\n"
+                                               "\"message.max.bytes\" = 2000000\n");
+  Casegrid(dir, {"--settings", "secured.toml", "--data", "data3", "tick", "--now",
+                 "2026-09-30T12:00:00+08:00"});
+  const json again = json::parse(Casegrid(
+      dir, {"--settings", "secured.toml", "--data", "data3", "case", "show", "LS-1", "--json"}));
+  CHECK(again["last_seq"] == 2);
+  for (const std::string& wrong : {std::string("kafka.no.such.property = \"1\"\n"),
+                                   std::string("[kafka]\nno.such.property = 1\n")}) {
+    test::WriteFile(dir.Sub("wrong.toml"), settings.str() + wrong);
+    const Output o = Run(dir, {CASEGRID_BINARY, "--settings", "wrong.toml", "--data", "data4",
+                               "tick", "--now", "2026-09-30T12:00:00+08:00"});
+    INFO(wrong << Describe(o));
+    CHECK(o.status != 0);
+    CHECK(Contains(o.err, "no.such.property"));
+  }
 }
