@@ -329,6 +329,38 @@ async function workflowsPage(id) {
        h("h2", {}, t("diagram")), diagram, h("pre", {class: "card"}, d.yaml));
 }
 
+// A citizen's own demand, online (POST /v1/public/cases): the grid cell
+// picked by its name, the receipt shown once.
+async function demandForm() {
+  const cells = await api("GET", "/v1/public/grids");  // [{code, name, station, town}]
+  const list = h("datalist", {id: "demand-cells"},
+    cells.map((g) => h("option", {value: g.code}, `${g.name} (${g.station})`)));
+  const form = h("form", {id: "demand", class: "card"},
+    h("h2", {}, t("new_demand")),
+    h("label", {}, t("category"), h("input", {name: "category", id: "demand-category", required: true})),
+    h("label", {}, t("grid"), h("input", {name: "grid", id: "demand-grid", list: "demand-cells", required: true})), list,
+    h("label", {}, t("summary"), h("textarea", {name: "summary", id: "demand-summary", rows: 3, required: true})),
+    h("label", {}, t("name"), h("input", {name: "name", id: "demand-name"})),
+    h("label", {}, t("phone"), h("input", {name: "phone", id: "demand-phone"})),
+    h("button", {class: "primary", type: "submit", id: "demand-submit"}, t("submit")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = {category: form.category.value.trim(), grid: form.grid.value.trim(), summary: form.summary.value};
+    if (form.name.value || form.phone.value) body.petitioner = {name: form.name.value, phone: form.phone.value};
+    try {
+      const r = await api("POST", "/v1/public/cases", body);
+      form.replaceChildren(h("h2", {}, t("new_demand")), h("div", {id: "demand-receipt"},
+        h("div", {}, `${t("case_number")}: `, h("strong", {id: "demand-case"}, r.case_id)),
+        h("div", {}, `${t("rating_code")}: `, h("strong", {id: "demand-code"}, r.rating_code)),
+        h("p", {}, t("keep_receipt"))));
+    } catch (e) {
+      form.querySelector("#demand-error")?.remove();
+      form.append(h("p", {class: "error", id: "demand-error"}, e.message));
+    }
+  });
+  return form;
+}
+
 // The citizen's page: no sign-in; the receipt's case number and rating code.
 async function citizenPage(caseId, code, note) {
   const form = h("form", {id: "follow", class: "card"},
@@ -339,7 +371,7 @@ async function citizenPage(caseId, code, note) {
     ev.preventDefault();
     citizenPage(form.case.value.trim(), form.code.value.trim());
   });
-  if (!caseId) return show(h("h1", {}, t("citizen")), form);
+  if (!caseId) return show(h("h1", {}, t("citizen")), form, await demandForm());
   let c;
   try {
     c = await api("GET", `/v1/public/cases/${encodeURIComponent(caseId)}?code=${encodeURIComponent(code)}`);

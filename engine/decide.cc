@@ -440,8 +440,19 @@ Status Decision::Apply(const Action& action, const Struct& data) {
   switch (action.effect()) {
     case casegrid::v1::OPEN_CASE: {
       auto* p = e->mutable_case_reported();
-      // The channel it came in by; without one, the role that took it in.
-      p->set_channel(Str(data, "channel").empty() ? cmd_.actor().role() : Str(data, "channel"));
+      // The channel it came in by; without one, the role that took it in. A
+      // citizen takes a demand in themselves only online (the window, the
+      // hotline and the inspector are staff's doors).
+      const std::string channel = Str(data, "channel");
+      if (IsCitizenRole(cmd_.actor().role())) {
+        if (!channel.empty() && channel != "online") {
+          return Reject("data.channel: " + Quote(channel) +
+                        " is a staff channel; a citizen's own demand comes in online");
+        }
+        p->set_channel("online");
+      } else {
+        p->set_channel(channel.empty() ? cmd_.actor().role() : channel);
+      }
       p->set_category(Str(data, "category"));
       p->set_grid(Str(data, "grid"));
       if (const auto* grid = ctx_.org->FindGrid(p->grid())) p->set_station(grid->station());

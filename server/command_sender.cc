@@ -35,18 +35,20 @@ CommandSender::~CommandSender() {
   if (producer_ != nullptr) rd_kafka_destroy(producer_);
 }
 
-Status CommandSender::Send(const std::string& case_id, const std::string& line) {
+Status CommandSender::Send(const std::string& case_id, const std::string& line,
+                           const std::string* token) {
+  const std::string& credential = token != nullptr ? *token : token_;
   const rd_kafka_resp_err_t err =
-      token_.empty() ? events::ProduceCopy(producer_, topic_, case_id, line)
-                     : events::ProduceOrWait(producer_, [&] {
-                         return rd_kafka_producev(
-                             producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
-                             RD_KAFKA_V_KEY(case_id.data(), case_id.size()),
-                             RD_KAFKA_V_VALUE(const_cast<char*>(line.data()), line.size()),
-                             RD_KAFKA_V_HEADER(kTokenHeader, token_.data(),
-                                               static_cast<ssize_t>(token_.size())),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-                       });
+      credential.empty() ? events::ProduceCopy(producer_, topic_, case_id, line)
+                         : events::ProduceOrWait(producer_, [&] {
+                             return rd_kafka_producev(
+                                 producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+                                 RD_KAFKA_V_KEY(case_id.data(), case_id.size()),
+                                 RD_KAFKA_V_VALUE(const_cast<char*>(line.data()), line.size()),
+                                 RD_KAFKA_V_HEADER(kTokenHeader, credential.data(),
+                                                   static_cast<ssize_t>(credential.size())),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                           });
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Unavailable("kafka: sending to " + topic_ + ": " + rd_kafka_err2str(err));
   }
@@ -59,10 +61,13 @@ Status CommandSender::Flush() {
   const rd_kafka_resp_err_t err = rd_kafka_flush(producer_, 60000);
   // rd_kafka_flush serves the delivery reports; a message still queued has
   // not been acknowledged.
-  const uint64_t unacked = static_cast<uint64_t>(rd_kafka_outq_len(producer_)) + failed_.load();
+  const uint64_t unacked =
+      static_cast<uint64_t>(rd_kafka_outq_len(producer_)) + failed_.exchange(0);
+  const uint64_t sent = sent_ - flushed_;
+  flushed_ = sent_;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR || unacked > 0) {
-    return Status::Unavailable("kafka: " + std::to_string(unacked) + " of " +
-                               std::to_string(sent_) + " commands not acknowledged by " + brokers_ +
+    return Status::Unavailable("kafka: " + std::to_string(unacked) + " of " + std::to_string(sent) +
+                               " commands not acknowledged by " + brokers_ +
                                "; sending again is safe for commands with an id (the workers "
                                "answer duplicates)");
   }

@@ -49,11 +49,13 @@ class CommandSender {
 
   // Queues `line` (an NDJSON command of case `case_id`; not checked here); a
   // full queue makes it wait, never drop. Unavailable when the producer
-  // refuses it.
-  Status Send(const std::string& case_id, const std::string& line);
-  // Waits up to 60 s until every line sent is acknowledged. Unavailable says
-  // how many were not; sending them again is safe for commands with an id
-  // (the workers answer duplicates).
+  // refuses it. `token`: the credential to send it with instead of the
+  // sender's own (`casegrid serve` on Kafka sends each request's).
+  Status Send(const std::string& case_id, const std::string& line,
+              const std::string* token = nullptr);
+  // Waits up to 60 s until every line sent since the last Flush is
+  // acknowledged. Unavailable says how many were not; sending them again is
+  // safe for commands with an id (the workers answer duplicates).
   Status Flush();
   uint64_t sent() const { return sent_; }
   const std::string& topic() const { return topic_; }
@@ -63,6 +65,7 @@ class CommandSender {
   rd_kafka_t* producer_ = nullptr;
   std::string topic_, brokers_, token_;
   uint64_t sent_ = 0;
+  uint64_t flushed_ = 0;             // sent_ at the last Flush
   std::atomic<uint64_t> failed_{0};  // delivery reports with an error
 };
 

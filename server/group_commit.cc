@@ -59,8 +59,9 @@ size_t GroupCommit::waiting() const {
 }
 
 size_t GroupCommit::Commit(std::span<Waiter* const> group) {
-  std::lock_guard lock(*engine_mu_);
+  std::unique_lock lock(*engine_mu_);
   std::vector<casegrid::v1::Command> commands;
+  std::vector<std::string> credentials;
   std::vector<size_t> first(group.size() + 1, 0);
   std::vector<Status> refused(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
@@ -69,8 +70,10 @@ size_t GroupCommit::Commit(std::span<Waiter* const> group) {
       std::vector<casegrid::v1::Command> mine = group[i]->request->prepare();
       commands.insert(commands.end(), std::make_move_iterator(mine.begin()),
                       std::make_move_iterator(mine.end()));
+      credentials.resize(commands.size(), group[i]->request->credential);
     } catch (const std::exception& e) {
       commands.resize(first[i]);
+      credentials.resize(first[i]);
       refused[i] = Status::Fatal(std::string("preparing the request failed: ") + e.what());
     }
   }
@@ -79,8 +82,15 @@ size_t GroupCommit::Commit(std::span<Waiter* const> group) {
   Status applied;
   if (!commands.empty()) {
     try {
-      applied = engine_->Apply(commands, &answers);
+      if (port_ == nullptr) {
+        applied = engine_->Apply(commands, &answers);
+      } else {
+        lock.unlock();  // the workers take their time: reads go on meanwhile
+        applied = port_->Apply(commands, credentials, &answers);
+        lock.lock();
+      }
     } catch (const std::exception& e) {
+      if (!lock.owns_lock()) lock.lock();
       applied = Status::Fatal(std::string("the commit failed: ") + e.what());
     }
   }

@@ -6,7 +6,8 @@
 // one fsync for the group, as `submit --batch` does for a file. A request's
 // answers are those of its commands applied after the earlier requests' of
 // the group, in arrival order: the same as one request after another. (The
-// writers queue of LevelDB's DBImpl::Write.)
+// writers queue of LevelDB's DBImpl::Write.) On Kafka a CommandPort sends the
+// group to the workers and waits for their answers instead.
 // Thread-safety: Run may be called from any thread.
 #ifndef CASEGRID_SERVER_GROUP_COMMIT_H_
 #define CASEGRID_SERVER_GROUP_COMMIT_H_
@@ -16,10 +17,12 @@
 #include <functional>
 #include <mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "engine/engine.h"
+#include "server/command_port.h"
 
 namespace casegrid::server {
 
@@ -29,6 +32,9 @@ class GroupCommit {
     // About how many commands `prepare` will add (the lines of the body):
     // what a group is capped by.
     size_t size_hint = 1;
+    // The API token its commands are sent with through a CommandPort (the
+    // request's own; empty: none).
+    std::string credential;
     // Under the engine lock, as the group is formed: the commands this
     // request adds, in order (none: it answered itself, e.g. its token was
     // refused). It may read and change what the lock guards.
@@ -39,10 +45,12 @@ class GroupCommit {
     std::function<void(const Status& applied, std::span<const engine::Answer> answers)> finish;
   };
 
-  // `engine_mu` is the lock the server holds over `engine` (both outlive
-  // this).
-  GroupCommit(engine::Engine* engine, std::mutex* engine_mu, size_t max_commands = 4096)
-      : engine_(engine), engine_mu_(engine_mu), max_commands_(max_commands) {}
+  // `engine_mu` is the lock the server holds over `engine`. With `port`
+  // the group's commands go there (Kafka: the workers), not to the engine,
+  // and the lock is let go while they are away. All outlive this.
+  GroupCommit(engine::Engine* engine, std::mutex* engine_mu, size_t max_commands = 4096,
+              CommandPort* port = nullptr)
+      : engine_(engine), engine_mu_(engine_mu), max_commands_(max_commands), port_(port) {}
 
   // Runs `request` in the next group, and returns once it is finished. A
   // `prepare` or `finish` that throws is contained: a request whose
@@ -68,6 +76,7 @@ class GroupCommit {
   engine::Engine* const engine_;
   std::mutex* const engine_mu_;
   const size_t max_commands_;
+  CommandPort* const port_;
   mutable std::mutex queue_mu_;  // queue_, counts_ and each waiter's `done`
   std::deque<Waiter*> queue_;
   Counts counts_;

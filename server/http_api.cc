@@ -4,13 +4,17 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string_view>
 #include <vector>
 
+#include "base/scratch_dir.h"
 #include "base/text.h"
 #include "base/time.h"
 #include "engine/access.h"
@@ -19,6 +23,7 @@
 #include "engine/rating_code.h"
 #include "engine/rules.h"
 #include "engine/verify.h"
+#include "engine/whatif.h"
 #include "events/checkpoint.h"
 #include "projections/history.h"
 #include "projections/reads.h"
@@ -30,6 +35,7 @@
 #include "workflows/diff.h"
 #include "workflows/graph.h"
 #include "workflows/org.h"
+#include "workflows/validate.h"
 
 namespace casegrid::server {
 
@@ -192,6 +198,7 @@ class HttpApi::Impl {
         !followed.ok()) {
       return followed.status();
     }
+    CASEGRID_RETURN_IF_ERROR(Fresh());
     const engine::Directory* directory = engine_->config().directory.get();
     if (directory == nullptr) {
       return Status::Unauthenticated(
@@ -200,6 +207,23 @@ class HttpApi::Impl {
     CASEGRID_ASSIGN_OR_RETURN(const engine::DirectoryUser* user,
                               directory->Authenticate(token, engine_->env()->NowMicros()));
     return user->id;
+  }
+
+  // On Kafka, the engine's state store brought up to the topic (the
+  // workers wrote what it reads); on the journal, it is the writer's own.
+  // Called under mu_.
+  Status Fresh() {
+    if (o_.command_port == nullptr) return Status::Ok();
+    return engine_->state_store().CatchUp().status();
+  }
+
+  // Gives `cmd` an id when it has none, on Kafka, where its answer is found
+  // by it (the journal's engine answers in order).
+  Status Name(casegrid::v1::Command* cmd) {
+    if (o_.command_port == nullptr || !cmd->id().empty()) return Status::Ok();
+    CASEGRID_ASSIGN_OR_RETURN(const std::string random, engine::NewRatingCode());
+    cmd->set_id("http-" + random);
+    return Status::Ok();
   }
 
   // One answer as JSON: what `casegrid submit` reports per line.
@@ -244,6 +268,10 @@ class HttpApi::Impl {
     Status failed;
     GroupCommit::Request request;
     request.size_hint = lines.size();
+    if (const std::string auth = req.get_header_value("Authorization");
+        auth.rfind("Bearer ", 0) == 0) {
+      request.credential = auth.substr(7);
+    }
     request.prepare = [&]() -> std::vector<casegrid::v1::Command> {
       std::vector<casegrid::v1::Command> batch;
       auto user = Authenticate(req);
@@ -260,6 +288,7 @@ class HttpApi::Impl {
                                             "): the actor is who the token says");
         }
         std::string code;
+        if (refused.ok()) refused = Name(&*cmd);
         if (refused.ok()) {
           auto drawn = engine::GiveRatingCode(engine_->config(), &*cmd);
           refused = drawn.status();
@@ -445,6 +474,12 @@ class HttpApi::Impl {
                       "Requests applied in the server's group commits.",
                       "counter",
                       {{"", static_cast<double>(commits.requests)}}});
+    if (o_.command_port != nullptr) {
+      record.push_back({"casegrid_kafka_answers_lag",
+                        "Answers on the answers topic the server has not read yet (-1: unknown).",
+                        "gauge",
+                        {{"", static_cast<double>(o_.command_port->answers_lag())}}});
+    }
     record.push_back({"casegrid_commit_commands_total",
                       "Commands applied in the server's group commits.",
                       "counter",
@@ -656,6 +691,7 @@ class HttpApi::Impl {
         Status::NotFound("no case with that number and rating code (both are on the receipt)");
     auto normalized = engine::NormalizeRatingCode(code);
     if (!normalized.ok() || text::CheckIdentifier("case", id).ok() == false) return unknown;
+    CASEGRID_RETURN_IF_ERROR(Fresh());
     auto facts = engine_->CaseState(id);
     if (!facts.ok()) return facts.status().IsNotFound() ? unknown : facts.status();
     if (facts->rating_code_digest().empty() ||
@@ -703,6 +739,29 @@ class HttpApi::Impl {
                     "application/json");
   }
 
+  // One command of a route through the next group commit. `build` (under
+  // mu_) makes it, or answers the request itself and returns nothing; then
+  // `answered` (under mu_) gets its answer, or `failed` the commit's error.
+  // `credential`: the token it is sent with on Kafka.
+  void CommitOne(std::string credential,
+                 const std::function<std::optional<casegrid::v1::Command>()>& build,
+                 const std::function<void(const engine::Answer&)>& answered,
+                 const std::function<void(const Status&)>& failed) {
+    GroupCommit::Request request;
+    request.credential = std::move(credential);
+    request.prepare = [&]() -> std::vector<casegrid::v1::Command> {
+      std::optional<casegrid::v1::Command> cmd = build();
+      std::vector<casegrid::v1::Command> one;
+      if (cmd) one.push_back(*std::move(cmd));
+      return one;
+    };
+    request.finish = [&](const Status& applied, std::span<const engine::Answer> answers) {
+      if (!applied.ok()) return failed(applied);
+      if (!answers.empty()) answered(answers[0]);  // else refused in build, answered there
+    };
+    commits_.Run(request);
+  }
+
   // POST /v1/public/cases/{id}/rating {"code", "satisfied", "score", "comment"}:
   // the petitioner's rating, as the `rate` command of role petitioner.
   void CitizenRating(const httplib::Request& req, httplib::Response& res,
@@ -714,39 +773,136 @@ class HttpApi::Impl {
                      "a rating is {\"code\": RATING CODE, \"satisfied\": true|false, "
                      "\"score\": 1-5, \"comment\": TEXT} as JSON");
     }
-    GroupCommit::Request request;
-    request.prepare = [&]() -> std::vector<casegrid::v1::Command> {
-      auto facts = CitizenCase(args[0], body["code"].get<std::string>());
-      if (!facts.ok()) {
-        ProblemOf(res, facts.status());
-        return {};
+    CommitOne(
+        "",
+        [&]() -> std::optional<casegrid::v1::Command> {
+          auto facts = CitizenCase(args[0], body["code"].get<std::string>());
+          if (!facts.ok()) {
+            ProblemOf(res, facts.status());
+            return std::nullopt;
+          }
+          json command = {
+              {"case", args[0]},
+              {"action", "rate"},
+              {"actor", {{"user", "citizen"}, {"role", "petitioner"}}},
+              {"data", {{"rating_code", body["code"]}, {"satisfied", body["satisfied"]}}}};
+          if (body.contains("score")) command["data"]["score"] = body["score"];
+          if (body.contains("comment")) command["data"]["comment"] = body["comment"];
+          auto cmd = engine::ParseCommandJson(Dump(command));
+          if (Status named = cmd.ok() ? Name(&*cmd) : cmd.status(); !named.ok()) {
+            Problem(res, 422, "rejected", "Rating rejected", named.message());
+            return std::nullopt;
+          }
+          return *std::move(cmd);
+        },
+        [&](const engine::Answer& answer) {
+          metrics_.CountCommand("rate", engine::AnswerName(answer.kind));
+          if (answer.kind == engine::Answer::Kind::kRejected) {
+            return Problem(res, 422, "rejected", "Rating rejected", answer.status.message());
+          }
+          res.set_content(Dump({{"case_id", args[0]}, {"answer", engine::AnswerName(answer.kind)}}),
+                          "application/json");
+        },
+        [&](const Status& failed) { ProblemOf(res, failed); });
+  }
+
+  // A fresh case number for a door that makes its own:
+  // PREFIX-YYYY-MM-DD-XXXXXXXX, eight random characters of the rating code's
+  // alphabet (40 bits). Called under mu_ (the clock).
+  Result<std::string> NewCaseId(std::string_view prefix) {
+    CASEGRID_ASSIGN_OR_RETURN(const std::string random, engine::NewRatingCode());
+    return std::string(prefix) + "-" +
+           timeutil::FormatTimestamp(engine_->env()->NowMicros()).substr(0, 10) + "-" +
+           random.substr(0, 4) + random.substr(5, 4);
+  }
+
+  // POST /v1/public/cases {"category", "grid", "summary", "petitioner":
+  // {"name", "phone"}, "complex"}: a citizen's demand, online. The intake
+  // of the default definition by the role petitioner, channel online (the
+  // decider holds a citizen to that channel); 201 with the case number and
+  // the rating code, shown once. No token; each address is held to
+  // `public_per_minute` submissions a minute.
+  void CitizenSubmit(const httplib::Request& req, httplib::Response& res,
+                     const std::vector<std::string>& /*args*/) {
+    if (const int64_t wait = submissions_.Take(req.remote_addr); wait > 0) {
+      res.set_header("Retry-After", std::to_string(wait));
+      return Problem(res, 429, "rate-limited", "Too many submissions",
+                     "too many demands from this address: try again in " + std::to_string(wait) +
+                         " s, or call the 12345 hotline");
+    }
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    static const std::set<std::string> kFields = {"category", "grid", "summary", "petitioner",
+                                                  "complex"};
+    if (!body.is_object()) {
+      return Problem(res, 400, "invalid", "Invalid request",
+                     "a demand is {\"category\", \"grid\", \"summary\", \"petitioner\": "
+                     "{\"name\", \"phone\"}} as JSON");
+    }
+    json data = json::object();
+    for (const auto& [key, value] : body.items()) {
+      if (kFields.count(key) == 0) {
+        return Problem(res, 400, "invalid", "Invalid request",
+                       "field " + Dump(json(key)) +
+                           ": a demand has category, grid, summary, petitioner and complex");
       }
-      json command = {{"case", args[0]},
-                      {"action", "rate"},
-                      {"actor", {{"user", "citizen"}, {"role", "petitioner"}}},
-                      {"data", {{"rating_code", body["code"]}, {"satisfied", body["satisfied"]}}}};
-      if (body.contains("score")) command["data"]["score"] = body["score"];
-      if (body.contains("comment")) command["data"]["comment"] = body["comment"];
-      auto cmd = engine::ParseCommandJson(Dump(command));
-      if (!cmd.ok()) {
-        Problem(res, 422, "rejected", "Rating rejected", cmd.status().message());
-        return {};
-      }
-      std::vector<casegrid::v1::Command> one;
-      one.push_back(*std::move(cmd));
-      return one;
-    };
-    request.finish = [&](const Status& applied, std::span<const engine::Answer> answers) {
-      if (!applied.ok()) return ProblemOf(res, applied);
-      if (answers.empty()) return;  // refused in prepare, answered there
-      metrics_.CountCommand("rate", engine::AnswerName(answers[0].kind));
-      if (answers[0].kind == engine::Answer::Kind::kRejected) {
-        return Problem(res, 422, "rejected", "Rating rejected", answers[0].status.message());
-      }
-      res.set_content(Dump({{"case_id", args[0]}, {"answer", engine::AnswerName(answers[0].kind)}}),
-                      "application/json");
-    };
-    commits_.Run(request);
+      data[key] = value;
+    }
+    data["channel"] = "online";
+    std::string case_id, code;
+    CommitOne(
+        "",
+        [&]() -> std::optional<casegrid::v1::Command> {
+          auto def = engine_->config().workflows->Latest(engine_->config().default_workflow);
+          const casegrid::v1::Action* intake = def.ok() ? (*def)->Intake() : nullptr;
+          auto id = NewCaseId("N");
+          if (intake == nullptr || !id.ok()) {
+            ProblemOf(res, id.ok() ? def.status() : id.status());
+            return std::nullopt;
+          }
+          case_id = *id;
+          auto cmd = engine::ParseCommandJson(
+              Dump({{"case", case_id},
+                    {"action", intake->name()},
+                    {"actor", {{"user", "citizen"}, {"role", "petitioner"}}},
+                    {"data", data}}));
+          if (!cmd.ok()) {
+            Problem(res, 422, "rejected", "Demand not taken in", cmd.status().message());
+            return std::nullopt;
+          }
+          cmd->set_id("public-" + case_id);
+          auto drawn = engine::GiveRatingCode(engine_->config(), &*cmd);
+          if (!drawn.ok()) {
+            ProblemOf(res, drawn.status());
+            return std::nullopt;
+          }
+          code = *drawn;
+          return *std::move(cmd);
+        },
+        [&](const engine::Answer& answer) {
+          metrics_.CountCommand(ActionLabel("intake"), engine::AnswerName(answer.kind));
+          if (answer.kind == engine::Answer::Kind::kRejected) {
+            return Problem(res, 422, "rejected", "Demand not taken in", answer.status.message());
+          }
+          res.status = 201;
+          res.set_header("Location", "/v1/public/cases/" + case_id);
+          res.set_content(
+              Dump({{"case_id", case_id},
+                    {"rating_code", code},
+                    {"answer", engine::AnswerName(answer.kind)},
+                    {"note",
+                     "keep the case number and the rating code: they follow the case and rate "
+                     "its answer, and the rating code is not shown again"}}),
+              "application/json");
+        },
+        [&](const Status& failed) { ProblemOf(res, failed); });
+  }
+
+  // GET /v1/public/grids: the grid cells a citizen picks theirs from (codes,
+  // names, their stations: nothing of a person). No token.
+  void PublicGrids(const httplib::Request& /*req*/, httplib::Response& res,
+                   const std::vector<std::string>& /*args*/) {
+    std::lock_guard lock(mu_);
+    res.set_content(workflows::FormatGrids(*engine_->config().org, true), "application/json");
   }
 
   // ---- Open311 GeoReport v2 (docs/open311.md) ----
@@ -833,59 +989,55 @@ class HttpApi::Impl {
       return it == form.end() ? std::string() : it->second;
     };
     std::string case_id, code, action;
-    GroupCommit::Request request;
-    request.prepare = [&]() -> std::vector<casegrid::v1::Command> {
-      auto key = Open311Key(value("api_key"));
-      if (!key.ok()) {
-        Open311Refuse(res, format, Open311Status(key.status()), key.status().message());
-        return {};
-      }
-      auto id = engine::NewRatingCode();  // 60 random bits, as the case number's tail
-      if (!id.ok()) {
-        Open311Refuse(res, format, 503, id.status().message());
-        return {};
-      }
-      case_id = "O-" + timeutil::FormatTimestamp(engine_->env()->NowMicros()).substr(0, 10) + "-" +
-                id->substr(0, 4) + id->substr(5, 4);
-      auto line = open311::RequestCommand(engine_->config(), form, key->second.role,
-                                          key->second.unit, case_id);
-      if (!line.ok()) {
-        Open311Refuse(res, format, 400, line.status().message());
-        return {};
-      }
-      auto cmd = engine::ParseCommandJson(*line, key->first);
-      if (!cmd.ok()) {
-        Open311Refuse(res, format, 400, cmd.status().message());
-        return {};
-      }
-      cmd->set_id("open311-" + case_id);
-      auto drawn = engine::GiveRatingCode(engine_->config(), &*cmd);
-      if (!drawn.ok()) {
-        Open311Refuse(res, format, 503, drawn.status().message());
-        return {};
-      }
-      code = *drawn;
-      action = ActionLabel(cmd->action());
-      std::vector<casegrid::v1::Command> one;
-      one.push_back(*std::move(cmd));
-      return one;
-    };
-    request.finish = [&](const Status& applied, std::span<const engine::Answer> answers) {
-      if (!applied.ok()) return Open311Refuse(res, format, 503, applied.message());
-      if (answers.empty()) return;  // refused in prepare, answered there
-      metrics_.CountCommand(action, engine::AnswerName(answers[0].kind));
-      if (answers[0].kind == engine::Answer::Kind::kRejected) {
-        return Open311Refuse(res, format, 400, answers[0].status.message());
-      }
-      Open311Answer(
-          res, format,
-          json::array({{{"service_request_id", case_id},
-                        {"service_notice",
-                         "rating code " + code + ": for the petitioner's receipt, shown once"},
-                        {"account_id", ""}}}),
-          "service_requests", "request");
-    };
-    commits_.Run(request);
+    CommitOne(
+        value("api_key"),
+        [&]() -> std::optional<casegrid::v1::Command> {
+          auto key = Open311Key(value("api_key"));
+          if (!key.ok()) {
+            Open311Refuse(res, format, Open311Status(key.status()), key.status().message());
+            return std::nullopt;
+          }
+          auto id = NewCaseId("O");
+          if (!id.ok()) {
+            Open311Refuse(res, format, 503, id.status().message());
+            return std::nullopt;
+          }
+          case_id = *id;
+          auto line = open311::RequestCommand(engine_->config(), form, key->second.role,
+                                              key->second.unit, case_id);
+          if (!line.ok()) {
+            Open311Refuse(res, format, 400, line.status().message());
+            return std::nullopt;
+          }
+          auto cmd = engine::ParseCommandJson(*line, key->first);
+          if (!cmd.ok()) {
+            Open311Refuse(res, format, 400, cmd.status().message());
+            return std::nullopt;
+          }
+          cmd->set_id("open311-" + case_id);
+          auto drawn = engine::GiveRatingCode(engine_->config(), &*cmd);
+          if (!drawn.ok()) {
+            Open311Refuse(res, format, 503, drawn.status().message());
+            return std::nullopt;
+          }
+          code = *drawn;
+          action = ActionLabel(cmd->action());
+          return *std::move(cmd);
+        },
+        [&](const engine::Answer& answer) {
+          metrics_.CountCommand(action, engine::AnswerName(answer.kind));
+          if (answer.kind == engine::Answer::Kind::kRejected) {
+            return Open311Refuse(res, format, 400, answer.status.message());
+          }
+          Open311Answer(
+              res, format,
+              json::array({{{"service_request_id", case_id},
+                            {"service_notice",
+                             "rating code " + code + ": for the petitioner's receipt, shown once"},
+                            {"account_id", ""}}}),
+              "service_requests", "request");
+        },
+        [&](const Status& failed) { Open311Refuse(res, format, 503, failed.message()); });
   }
 
   void Open311Requests(const httplib::Request& req, httplib::Response& res,
@@ -1214,6 +1366,89 @@ class HttpApi::Impl {
     res.set_content(*svg, "image/svg+xml");
   }
 
+  // One run's figures (engine::WhatIfFigures) as JSON.
+  static json FiguresJson(const engine::WhatIfFigures& f) {
+    return {{"cases", f.cases},
+            {"commands", f.commands},
+            {"rejected", f.rejected},
+            {"breaches", f.breaches},
+            {"escalations", f.escalations},
+            {"closed", f.closed},
+            {"breaches_by_deadline", f.breaches_by_deadline},
+            {"peak_backlog", f.peak_backlog}};
+  }
+
+  // POST /v1/workflows/whatif?from=DAY&to=DAY: the draft definition in the
+  // body (YAML) run over the recorded cases of its workflow opened in the
+  // period, beside the figures of the rules in force (engine/whatif.h, as
+  // `casegrid workflow whatif`). A supervisor's, when the directory's checks
+  // are on; one at a time (409 busy); it runs outside the engine's lock, on
+  // one thread, so the door stays open meanwhile. Nothing is written.
+  void WorkflowWhatIf(const httplib::Request& req, httplib::Response& res,
+                      const std::vector<std::string>& /*args*/) {
+    engine::WhatIfOptions options;
+    options.threads = 1;
+    const std::pair<const char*, int32_t*> days[] = {{"from", &options.from_day},
+                                                     {"to", &options.to_day}};
+    for (const auto& [name, day] : days) {
+      if (!req.has_param(name)) continue;
+      auto parsed = timeutil::ParseDate(req.get_param_value(name));
+      if (!parsed.ok()) return ProblemOf(res, parsed.status().WithContext(name));
+      *day = *parsed;
+    }
+    std::unique_lock running(whatif_mu_, std::try_to_lock);
+    if (!running.owns_lock()) {
+      return Problem(res, 409, "busy", "A what-if is running",
+                     "one what-if runs at a time: try again when it is done");
+    }
+    std::optional<engine::Config> config;
+    workflows::FileReport report;
+    {
+      std::lock_guard lock(mu_);
+      auto user = Authenticate(req);
+      if (!user.ok()) return ProblemOf(res, user.status());
+      if (const engine::Directory* d = engine_->config().directory.get()) {
+        if (Status held = d->CheckHolds(*user, "supervisor", "a what-if"); !held.ok()) {
+          return Problem(res, 403, "forbidden", "Not within your reach", held.message());
+        }
+      }
+      config = engine_->config();
+      workflows::ValidateOptions checks;
+      checks.org = config->org.get();
+      checks.find_calendar = [&](const std::string& id) -> Status {
+        if (config->calendars.count(id) > 0) return Status::Ok();
+        return engine::LoadCalendarAsOfLog(*config, id).status();
+      };
+      auto checked = workflows::ValidateText(req.body, "draft", checks);
+      if (!checked.ok()) return ProblemOf(res, checked.status());
+      report = std::move(checked).value();
+    }
+    if (!report.problems.empty()) {
+      json extra = {{"problems", report.problems}};
+      return Problem(res, 422, "invalid-definition", "The draft is not a valid definition",
+                     report.problems.front(), extra);
+    }
+    auto draft = workflows::Definition::FromProto(report.definition, "draft (POST)");
+    if (!draft.ok()) return ProblemOf(res, draft.status());
+    auto scratch = ScratchDir::Make("whatif");
+    if (!scratch.ok()) return ProblemOf(res, scratch.status());
+    options.scratch_dir = (*scratch)->path();
+    auto r = engine::WhatIf(*engine_->log(), *config, *draft, options);
+    if (!r.ok()) return ProblemOf(res, r.status());
+    res.set_content(
+        Dump({{"workflow", (*draft)->id()},
+              {"version", (*draft)->version()},
+              {"from", req.has_param("from") ? json(req.get_param_value("from")) : json(nullptr)},
+              {"to", req.has_param("to") ? json(req.get_param_value("to")) : json(nullptr)},
+              {"seconds", r->seconds},
+              {"in_force", FiguresJson(r->recorded)},
+              {"draft", FiguresJson(r->draft)},
+              {"rejections", r->rejections},
+              {"examples", r->examples},
+              {"rejected_cases", r->rejected_cases.size()}}),
+        "application/json");
+  }
+
   void Calendars(const httplib::Request& req, httplib::Response& res,
                  const std::vector<std::string>& /*args*/) {
     std::lock_guard lock(mu_);
@@ -1312,6 +1547,8 @@ class HttpApi::Impl {
         {{"POST", "/v1/sessions"}, &Impl::SignIn},
         {{"GET", "/v1/public/cases/{id}"}, &Impl::CitizenStatus},
         {{"POST", "/v1/public/cases/{id}/rating"}, &Impl::CitizenRating},
+        {{"POST", "/v1/public/cases"}, &Impl::CitizenSubmit},
+        {{"GET", "/v1/public/grids"}, &Impl::PublicGrids},
         {{"GET", "/v1/me"}, &Impl::Me},
         {{"GET", "/open311/v2/services.{format}"}, &Impl::Open311Services},
         {{"GET", "/open311/v2/services/{code}.{format}"}, &Impl::Open311Service},
@@ -1326,6 +1563,7 @@ class HttpApi::Impl {
         {{"GET", "/v1/workflows"}, &Impl::Workflows},
         {{"GET", "/v1/workflows/{id}"}, &Impl::Workflow},
         {{"GET", "/v1/workflows/{id}/diff"}, &Impl::WorkflowDiff},
+        {{"POST", "/v1/workflows/whatif"}, &Impl::WorkflowWhatIf},
         {{"GET", "/v1/workflows/{id}/graph.{format}"}, &Impl::WorkflowGraph},
         {{"GET", "/v1/calendars"}, &Impl::Calendars},
         {{"GET", "/v1/calendars/{id}/{year}"}, &Impl::CalendarYear},
@@ -1360,10 +1598,14 @@ class HttpApi::Impl {
   std::unique_ptr<httplib::Server> server_;  // an SSLServer with TLS
   std::mutex mu_;                            // the engine, the read models, the chain follower
   engine::ChainFollower follower_;
-  GroupCommit commits_{engine_, &mu_};
+  GroupCommit commits_{engine_, &mu_, 4096, o_.command_port};
   Metrics metrics_;
   RateLimiter limiter_;
+  std::mutex whatif_mu_;                          // held while a what-if runs (one at a time)
   RateLimiter sign_ins_{engine_->env(), 0.1, 5};  // per user: POST /v1/sessions
+  // Per address: POST /v1/public/cases.
+  RateLimiter submissions_{engine_->env(), o_.public_per_minute / 60.0,
+                           std::max(1.0, o_.public_per_minute)};
 };
 
 std::vector<Route> HttpApi::Routes() {

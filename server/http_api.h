@@ -35,6 +35,7 @@
 #include "base/status.h"
 #include "engine/engine.h"
 #include "projections/projection.h"
+#include "server/command_port.h"
 
 namespace casegrid::server {
 
@@ -53,6 +54,10 @@ struct HttpOptions {
   // address without one), and at once; 0: no limit. Over it: 429.
   double rate_per_second = 50;
   double rate_burst = 100;
+  // Demands a citizen's address may submit a minute on average, and at once
+  // (POST /v1/public/cases; behind a proxy every citizen has its address);
+  // 0: no limit.
+  double public_per_minute = 6;
   // The web console's files (console/ in the tree, share/casegrid/console
   // installed), served at /console/; empty: no console.
   std::string console_dir;
@@ -60,6 +65,11 @@ struct HttpOptions {
   // it is kept alive), and whether each request is logged (info level).
   int threads = 32;
   bool access_log = true;
+  // On Kafka: the workers apply the commands, sent through this port (not
+  // owned; server/command_port.h), and the engine only reads, its state
+  // store brought up to the topic before each request. Null: the engine
+  // applies them (the embedded journal).
+  CommandPort* command_port = nullptr;
 };
 
 // One route: its method and its path as the OpenAPI document writes it

@@ -16,13 +16,6 @@ bool StandardField(const casegrid::v1::Field& f) {
   return f.name() == "summary" || f.name() == "petitioner";
 }
 
-const casegrid::v1::Action* IntakeOf(const workflows::Definition& def) {
-  for (const auto& a : def.proto().actions()) {
-    if (a.effect() == casegrid::v1::OPEN_CASE) return &a;
-  }
-  return nullptr;
-}
-
 std::string Time(int64_t micros) {
   // Seconds, with the offset: ISO 8601 as the standard asks.
   return timeutil::FormatTimestamp(micros - micros % 1000000);
@@ -73,7 +66,7 @@ Json Services(const engine::Config& config) {
   Json out = Json::array();
   std::set<std::string> seen;
   for (const auto& def : config.workflows->All()) {
-    if (IntakeOf(*def) == nullptr || !seen.insert(def->id()).second) continue;
+    if (def->Intake() == nullptr || !seen.insert(def->id()).second) continue;
     auto latest = config.workflows->Latest(def->id());
     if (!latest.ok()) continue;
     const auto& p = (*latest)->proto();
@@ -90,7 +83,7 @@ Json Services(const engine::Config& config) {
 
 Result<Json> ServiceDefinition(const engine::Config& config, std::string_view code) {
   auto def = config.workflows->Latest(code);
-  const casegrid::v1::Action* intake = def.ok() ? IntakeOf(**def) : nullptr;
+  const casegrid::v1::Action* intake = def.ok() ? (*def)->Intake() : nullptr;
   if (intake == nullptr) {
     return Status::NotFound("no service " + std::string(code) + " (GET services lists them)");
   }
@@ -135,7 +128,7 @@ Result<std::string> RequestCommand(const engine::Config& config,
   const std::string code = value("service_code");
   if (code.empty()) return Status::InvalidArgument("service_code: required (GET services)");
   auto def = config.workflows->Latest(code);
-  const casegrid::v1::Action* intake = def.ok() ? IntakeOf(**def) : nullptr;
+  const casegrid::v1::Action* intake = def.ok() ? (*def)->Intake() : nullptr;
   if (intake == nullptr) return Status::InvalidArgument("service_code: no service " + code);
   Json data = Json::object();
   for (const auto& f : intake->fields()) {

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 // Generated <name>.pb.h headers (the schemas) are public.
 const std::map<std::string, std::set<std::string>> kPublic = {
     {"base",
-     {"codec.h", "crash_point.h", "env.h", "lmdb.h", "log_format.h", "status.h", "text.h",
-      "time.h"}},
+     {"codec.h", "crash_point.h", "env.h", "lmdb.h", "log_format.h", "scratch_dir.h", "status.h",
+      "text.h", "time.h"}},
     {"events",
      {"log.h", "kafka_log.h", "kafka_keys.h", "kafka_mock.h", "merkle.h", "checkpoint.h",
       "personal.h"}},
@@ -32,7 +32,9 @@ const std::map<std::string, std::set<std::string>> kPublic = {
       "calendar.h", "statutory_calendar.h", "whatif.h", "state_store.h", "directory.h",
       "rating_code.h", "access.h"}},
     {"projections", {"projection.h", "reads.h", "history.h"}},
-    {"server", {"worker.h", "command_sender.h", "decode_ahead.h", "http_api.h", "openapi.h"}},
+    {"server",
+     {"worker.h", "command_sender.h", "command_port.h", "decode_ahead.h", "http_api.h",
+      "openapi.h"}},
     {"bench", {"bench.h"}},
     {"sim", {"simulation.h"}},
 };

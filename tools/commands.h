@@ -164,13 +164,16 @@ int RunKafkaDev(const KafkaDevOptions& o);
 int RunWorker(const GlobalOptions& g, server::WorkerOptions o);
 
 // `casegrid serve` (docs/http.md): the HTTP API on DIR's engine (the
-// embedded journal), until SIGINT or SIGTERM (then 0); 2 when it cannot
-// start. Its first line on stdout is "listening on http://HOST:PORT".
+// embedded journal; on Kafka it reads, and the workers apply the commands
+// it sends them), until SIGINT or SIGTERM (then 0); 2 when it cannot start.
+// Its first line on stdout is "listening on http://HOST:PORT".
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";  // port 0: any free one
   size_t max_body = 4 * 1024 * 1024;
   std::string tls_cert, tls_key;  // both or neither
   double rate_limit = 50;         // requests a second per client; 0: none
+  double public_rate = 6;         // citizens' demands a minute per address; 0: none
+  int answer_timeout = 30;        // on Kafka: seconds a request waits for the workers' answers
   std::string console;            // the console's files; empty: ConsoleDir()
 };
 int RunServe(const GlobalOptions& g, const ServeOptions& o);

@@ -249,6 +249,18 @@ int main(int argc, char** argv) {
                    "once; 0: no limit")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
+  c_serve
+      ->add_option("--public-rate", serve.public_rate,
+                   "citizens' demands (POST /v1/public/cases) a minute per address, as many at "
+                   "once; 0: no limit (behind a proxy, every citizen has the proxy's address)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  c_serve
+      ->add_option("--answer-timeout", serve.answer_timeout,
+                   "on Kafka: seconds a request waits for the workers' answers (then 503; the "
+                   "commands stay on the topic)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   c_serve->callback([&] { rc = RunServe(g, serve); });
 
   SendOptions send;

@@ -1,6 +1,7 @@
 // casegrid serve: the HTTP API (server/http_api.h, docs/http.md) on the
 // data directory's engine, until SIGINT or SIGTERM; a request in flight is
-// answered before it exits.
+// answered before it exits. On Kafka the commands go to the workers
+// (server/command_port.h).
 #include <signal.h>
 
 #include <filesystem>
@@ -10,17 +11,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/command_port.h"
 #include "server/http_api.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
 
 int RunServe(const GlobalOptions& g, const ServeOptions& o) {
-  if (g.log != "journal") {
-    return Fail(Status::InvalidArgument(
-        "serve runs on the embedded journal for now; on Kafka the workers take commands from "
-        "the commands topic (docs/operations.md)"));
-  }
   server::HttpOptions ho;
   const size_t colon = o.listen.rfind(':');
   if (colon == std::string::npos || colon == 0 ||
@@ -40,6 +37,7 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   ho.tls_key = o.tls_key;
   ho.rate_per_second = o.rate_limit;
   ho.rate_burst = 2 * o.rate_limit;
+  ho.public_per_minute = o.public_rate;
   ho.console_dir = o.console == "none" ? "" : o.console.empty() ? ConsoleDir() : o.console;
   if (!ho.console_dir.empty() &&
       !std::filesystem::is_regular_file(ho.console_dir + "/index.html")) {
@@ -53,6 +51,22 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // On Kafka the workers apply the commands: the server sends them to the
+  // commands topic with each request's token and waits for their answers.
+  std::unique_ptr<server::CommandPort> command_port;
+  if (g.log == "kafka") {
+    if (Status s = CheckBrokers(g); !s.ok()) return Fail(s);
+    auto sending = SenderOptionsFor(g);
+    if (!sending.ok()) return Fail(sending.status());
+    server::KafkaPortOptions ko;
+    ko.sender = *sending;
+    ko.partitions = g.partitions;
+    ko.answer_timeout_ms = o.answer_timeout * 1000;
+    auto opened = server::OpenKafkaCommandPort(ko);
+    if (!opened.ok()) return Fail(opened.status());
+    command_port = std::move(opened).value();
+    ho.command_port = command_port.get();
+  }
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
   if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);

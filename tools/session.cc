@@ -241,21 +241,6 @@ Result<engine::ReadScope> ReaderScope(const GlobalOptions& options, const engine
   return engine::ReadScope::Of(directory, config.org, user);
 }
 
-Result<std::unique_ptr<ScratchDir>> ScratchDir::Make(const std::string& purpose) {
-  std::string path =
-      (std::filesystem::temp_directory_path() / ("casegrid-" + purpose + "-XXXXXX")).string();
-  if (::mkdtemp(path.data()) == nullptr) {
-    return Status::IOError("cannot make a scratch directory for " + purpose + " under " +
-                           std::filesystem::temp_directory_path().string());
-  }
-  return std::unique_ptr<ScratchDir>(new ScratchDir(std::move(path)));
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 Status WriteFileAtomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/env.h"
+#include "base/scratch_dir.h"
 #include "engine/access.h"
 #include "engine/engine.h"
 #include "events/kafka_log.h"
@@ -163,23 +164,6 @@ Status WriteFileAtomically(const std::string& path, const std::string& text);
 // A whole file of at most `limit` bytes; NotFound naming it when it cannot
 // be opened, InvalidArgument when it is longer.
 Result<std::string> ReadSmallFile(const std::string& path, size_t limit);
-
-// A fresh private directory (mode 0700) under the temporary directory,
-// removed with all it holds when the object goes: read models rebuilt for
-// --as-of and verify --read-models, whatif's scratch journals.
-class ScratchDir {
- public:
-  // "<TMPDIR>/casegrid-<purpose>-XXXXXX"; IOError naming the purpose.
-  static Result<std::unique_ptr<ScratchDir>> Make(const std::string& purpose);
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-};
 
 int Fail(const Status& status);  // prints "casegrid: <status>" to stderr; returns 2
 

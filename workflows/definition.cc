@@ -50,6 +50,13 @@ Result<std::shared_ptr<const Definition>> Definition::Load(const std::string& pa
   return FromProto(std::move(proto), path, &map, std::move(yaml));
 }
 
+const casegrid::v1::Action* Definition::Intake() const {
+  for (const auto& a : proto_.actions()) {
+    if (a.effect() == casegrid::v1::OPEN_CASE) return &a;
+  }
+  return nullptr;
+}
+
 const casegrid::v1::Action* Definition::FindAction(std::string_view name) const {
   int i = Lookup(actions_, name);
   return i < 0 ? nullptr : &proto_.actions(i);

@@ -43,6 +43,9 @@ class Definition {
 
   // nullptr when absent.
   const casegrid::v1::Action* FindAction(std::string_view name) const;
+  // The action that opens a case (effect open_case: a valid definition has
+  // exactly one).
+  const casegrid::v1::Action* Intake() const;
   const casegrid::v1::Deadline* FindDeadline(std::string_view name) const;
   const casegrid::v1::State* FindState(std::string_view name) const;
   bool IsFinal(std::string_view state) const;

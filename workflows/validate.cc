@@ -581,10 +581,12 @@ std::string FormatProblem(const std::string& file, const Problem& problem) {
          std::to_string(problem.position.column) + ": " + problem.message;
 }
 
-Result<FileReport> ValidateFile(const std::string& path, const ValidateOptions& options) {
-  FileReport report;
-  SourceMap map;
-  Status loaded = LoadYamlFile(path, &report.definition, &map);
+namespace {
+
+// A loaded definition's report: the loader's error as its one problem, or
+// every problem ValidateDefinition finds.
+Result<FileReport> Report(Status loaded, FileReport report, const SourceMap& map,
+                          const std::string& path, const ValidateOptions& options) {
   if (loaded.IsInvalidArgument()) {
     // The loader's message is already "PATH:LINE:COL: ...".
     report.problems.push_back(loaded.message());
@@ -594,6 +596,23 @@ Result<FileReport> ValidateFile(const std::string& path, const ValidateOptions& 
   CASEGRID_ASSIGN_OR_RETURN(auto problems, ValidateDefinition(report.definition, &map, options));
   for (const auto& p : problems) report.problems.push_back(FormatProblem(path, p));
   return report;
+}
+
+}  // namespace
+
+Result<FileReport> ValidateFile(const std::string& path, const ValidateOptions& options) {
+  FileReport report;
+  SourceMap map;
+  Status loaded = LoadYamlFile(path, &report.definition, &map);
+  return Report(std::move(loaded), std::move(report), map, path, options);
+}
+
+Result<FileReport> ValidateText(std::string_view yaml, const std::string& name,
+                                const ValidateOptions& options) {
+  FileReport report;
+  SourceMap map;
+  Status loaded = ParseYaml(yaml, name, &report.definition, &map);
+  return Report(std::move(loaded), std::move(report), map, name, options);
 }
 
 }  // namespace casegrid::workflows

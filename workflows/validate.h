@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -88,6 +89,10 @@ struct FileReport {
 // Returns NotFound or IOError when the file cannot be read, and any error of
 // options.find_calendar.
 Result<FileReport> ValidateFile(const std::string& path, const ValidateOptions& options);
+// The same for YAML text already read (a draft sent over HTTP); `name`
+// stands for the path in the problem lines.
+Result<FileReport> ValidateText(std::string_view yaml, const std::string& name,
+                                const ValidateOptions& options);
 
 }  // namespace casegrid::workflows
 

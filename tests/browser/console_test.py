@@ -3,8 +3,10 @@
 driven by Debian's python3-selenium, against `casegrid serve` on a scratch
 data directory. A window clerk signs in and takes a case in; the centre
 dispatches it; the village station finds it in its inbox, contacts the
-petitioner and answers; the centre closes it; the director's dashboard counts
-it closed on time; a station of another town gets the 403 page for it.
+petitioner and answers; the centre closes it; the citizen follows and rates
+it; the director's dashboard counts it closed on time; a station of another
+town gets the 403 page for it; a citizen submits a demand online and follows
+it with the receipt.
 
 Usage: console_test.py CASEGRID_BINARY. Exit 0 when every step holds, 1 at
 the first that does not (saying which), 77 (skipped) when chromium,
@@ -186,6 +188,23 @@ try:
     browser.get(f"{BASE}/console/#/case/{case_id}")
     assert "403" in find("#denied").text
     assert "13912345678" not in browser.page_source
+
+    step = "a citizen submits a demand online and follows it with the receipt"
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(BASE + "/console/#/citizen")
+    find("#demand-category").send_keys("noise")
+    find("#demand-grid").send_keys("371302-001-001-01")
+    find("#demand-summary").send_keys("楼下夜间施工")
+    find("#demand-phone").send_keys("13700001111")
+    find("#demand-submit").click()
+    online_case = find("#demand-case").text
+    online_code = find("#demand-code").text
+    assert online_case.startswith("N-") and len(online_code) == 14, (online_case, online_code)
+    find("#follow-case").send_keys(online_case)
+    find("#follow-code").send_keys(online_code)
+    find("#follow-submit").click()
+    expect_text("#citizen-state", "received")
+    assert "楼下夜间施工" in find("#citizen-case").text
 
     step = "the English switch"
     find("#lang").click()

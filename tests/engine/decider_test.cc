@@ -32,6 +32,30 @@ TEST_CASE("intake on a working day arms the dispatch deadline for the end of tha
   REQUIRE(h.Due("dispatch") == At("2026-09-30T23:59:59.999999+08:00"));
 }
 
+TEST_CASE("a citizen takes their own demand in online, and only online", "[decider]") {
+  const char* citizen = "citizen:petitioner:";
+  const std::string online =
+      R"({"channel":"online","category":"noise","grid":"371302-001-001-01","summary":"s"})";
+  {
+    DeciderHarness h;
+    auto events = h.Do(Cmd("N-1", "intake", citizen, "2026-09-30T10:00:00+08:00", online));
+    REQUIRE_OK(events);
+    REQUIRE(Count(*events, "case_reported") == 1);
+    CHECK(events->front().case_reported().channel() == "online");
+    CHECK(h.state().station() == kStation);
+  }
+  DeciderHarness h;
+  std::string window = online;
+  window.replace(window.find("online"), 6, "window");
+  CHECK(Rejection(h, Cmd("N-2", "intake", citizen, "2026-09-30T10:00:00+08:00", window)) ==
+        "data.channel: \"window\" is a staff channel; a citizen's own demand comes in online");
+  // A citizen has no other door to open a case with: a grid incident is
+  // staff's alone.
+  DeciderHarness incidents("grid-incident");
+  auto refused = incidents.Do(Cmd("N-3", "report", citizen, "2026-09-30T10:00:00+08:00", online));
+  CHECK_FALSE(refused.ok());
+}
+
 TEST_CASE("intake on a National Day holiday is due for dispatch on the next working day",
           "[decider]") {
   DeciderHarness h;

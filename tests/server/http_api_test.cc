@@ -11,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "server/http_api.h"
@@ -712,6 +713,162 @@ TEST_CASE(
   res = http.Post("/v1/public/cases/LS-1/rating", "{}", "application/json");
   REQUIRE(res);
   CHECK(res->status == 400);
+}
+
+TEST_CASE(
+    "a supervisor runs a draft over history with POST /v1/workflows/whatif, and nothing is written",
+    "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  const std::string supervisor = s.UserWithToken("s01", "supervisor", "371302");
+  REQUIRE(s.Run({"users", "grant", "s01", "admin", "371302"}).status == 0);
+  httplib::Client http("127.0.0.1", s.Start());
+  http.set_read_timeout(120, 0);
+  auto res = http.Post("/v1/commands", Bearer(window), kIntake, "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const std::string before = s.Run({"stats", "--json"}).out;
+
+  // Version 2 of petition-125, as a supervisor would draft it.
+  std::string draft = casegrid::test::ReadFile(
+      casegrid::test::SourcePath("workflows/definitions/petition-125.yaml"));
+  draft.replace(draft.find("\nversion: 1\n"), 12, "\nversion: 2\n");
+  res = http.Post("/v1/workflows/whatif?from=2026-09-01&to=2026-09-30", Bearer(supervisor), draft,
+                  "application/yaml");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  const json report = json::parse(res->body);
+  CHECK(report["workflow"] == "petition-125");
+  CHECK(report["version"] == 2);
+  CHECK(report["in_force"]["cases"] == 1);
+  CHECK(report["draft"]["cases"] == 1);
+  CHECK(report["draft"]["commands"] == report["in_force"]["commands"]);
+  CHECK(report["rejected_cases"] == 0);
+  // Outside the period: no case.
+  res = http.Post("/v1/workflows/whatif?from=2026-10-01", Bearer(supervisor), draft,
+                  "application/yaml");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(json::parse(res->body)["in_force"]["cases"] == 0);
+
+  // A draft that is not one: each problem by line; GBK bytes; a bad day.
+  std::string broken = draft;
+  broken.replace(broken.find("to: received"), 12, "to: nowhere");
+  res = http.Post("/v1/workflows/whatif", Bearer(supervisor), broken, "application/yaml");
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == 422);
+  CHECK(json::parse(res->body)["code"] == "invalid-definition");
+  CHECK(Contains(json::parse(res->body)["problems"][0].get<std::string>(), "draft:"));
+  CHECK(Contains(res->body, "nowhere"));
+  res = http.Post("/v1/workflows/whatif", Bearer(supervisor), "id: \xD6\xD0\n", "application/yaml");
+  REQUIRE(res);
+  CHECK(res->status == 422);
+  res = http.Post("/v1/workflows/whatif?from=yesterday", Bearer(supervisor), draft,
+                  "application/yaml");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(s.Run({"stats", "--json"}).out == before);
+
+  // With the directory's checks on, a window clerk may not; the supervisor may.
+  REQUIRE(s.Run({"users", "enforce", "on", "--by", "s01", "--reason", "go-live"}).status == 0);
+  res = http.Post("/v1/workflows/whatif", Bearer(window), draft, "application/yaml");
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == 403);
+  CHECK(Contains(json::parse(res->body)["detail"].get<std::string>(), "supervisor"));
+  res = http.Post("/v1/workflows/whatif", Bearer(supervisor), draft, "application/yaml");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+}
+
+TEST_CASE(
+    "a citizen submits a demand online and gets a case number and rating code, bad demands "
+    "write nothing, and an address is held to its rate",
+    "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  httplib::Client http("127.0.0.1", s.Start({"--public-rate", "30"}));
+  http.set_read_timeout(60, 0);
+  // The cells to pick from, without a token.
+  auto res = http.Get("/v1/public/grids");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(Contains(res->body, "371302-001-001-01"));
+
+  const json demand = {{"category", "noise"},
+                       {"grid", "371302-001-001-01"},
+                       {"summary", "楼下夜间施工"},
+                       {"petitioner", {{"name", "李娜"}, {"phone", "13700001111"}}}};
+  res = http.Post("/v1/public/cases", demand.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 201);
+  const json receipt = json::parse(res->body);
+  const std::string id = receipt["case_id"];
+  const std::string code = receipt["rating_code"];
+  CHECK(std::regex_match(id, std::regex("N-[0-9]{4}-[0-9]{2}-[0-9]{2}-[A-Z0-9]{8}")));
+  CHECK(code.size() == 14);
+  CHECK(res->get_header_value("Location") == "/v1/public/cases/" + id);
+  // The citizen follows it with the code; staff see it came in online, from
+  // the citizen, at the grid cell's station.
+  res = http.Get("/v1/public/cases/" + id + "?code=" + code);
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(json::parse(res->body)["state"] == "received");
+  CHECK(json::parse(res->body)["summary"] == "楼下夜间施工");
+  res = http.Get("/v1/cases/" + id, Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const json staff = json::parse(res->body);
+  CHECK(staff["channel"] == "online");
+  CHECK(staff["station"] == "371302-001-001");
+  CHECK(Contains(res->body, "13700001111"));
+
+  // Refused, each with its reason, and nothing written: a field the door
+  // does not take (an actor, a channel), not JSON, GBK bytes, a cell that
+  // does not exist, no summary.
+  const auto events_before = s.Run({"stats", "--json"}).out;
+  json with_actor = demand;
+  with_actor["actor"] = {{"role", "window"}};
+  json with_channel = demand;
+  with_channel["channel"] = "window";
+  json unknown_grid = demand;
+  unknown_grid["grid"] = "999999-999";
+  json no_summary = demand;
+  no_summary.erase("summary");
+  const std::string gbk =
+      std::string(R"({"category":"noise","grid":"371302-001-001-01","summary":")") +
+      "\xD2\xB9\xBC\xE4" + "\"}";
+  for (const auto& [body, status, says] : std::vector<std::tuple<std::string, int, std::string>>{
+           {with_actor.dump(), 400, "field \"actor\""},
+           {with_channel.dump(), 400, "field \"channel\""},
+           {"not json", 400, "a demand is"},
+           {gbk, 400, "a demand is"},
+           {unknown_grid.dump(), 422, "999999-999"},
+           {no_summary.dump(), 422, "summary"}}) {
+    res = http.Post("/v1/public/cases", body, "application/json");
+    REQUIRE(res);
+    INFO(body << " -> " << res->body);
+    CHECK(res->status == status);
+    CHECK(Contains(json::parse(res->body)["detail"].get<std::string>(), says));
+  }
+  CHECK(s.Run({"stats", "--json"}).out == events_before);
+
+  // Thirty a minute from one address (as many at once): past them, held,
+  // with when to come back.
+  int held = 0;
+  for (int i = 0; i < 100 && held == 0; ++i) {
+    res = http.Post("/v1/public/cases", "{}", "application/json");
+    REQUIRE(res);
+    if (res->status == 429) {
+      held = i;
+      CHECK(std::stoi(res->get_header_value("Retry-After")) >= 1);
+      CHECK(json::parse(res->body)["code"] == "rate-limited");
+    }
+  }
+  CHECK(held > 0);
 }
 
 TEST_CASE(

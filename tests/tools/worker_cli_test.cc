@@ -3,6 +3,7 @@
 // this process, or KAFKA_BOOTSTRAP). The checks never trust the broker: they
 // read the answers and events topics back and compare them with what was sent.
 #include <google/protobuf/util/json_util.h>
+#include <httplib.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 
@@ -596,4 +597,123 @@ TEST_CASE("with the checks on, the workers take only commands whose token names 
   }
   CHECK(cases == std::set<std::string>{"A-2"});
   CHECK_FALSE(worker->Poll().has_value());
+}
+
+TEST_CASE(
+    "serve on Kafka sends each request's commands to the workers with its token and answers "
+    "with theirs, and reads come from the topic",
+    "[kafka][worker][http]") {
+  KafkaTarget k(kPartitions);
+  casegrid::test::TempDir dir;
+  auto cli = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("admin")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const Output o = casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k, dir),
+                                                casegrid::test::Stdin(), seconds(60));
+    INFO(Describe(o));
+    REQUIRE(o.status == 0);
+    return o.out;
+  };
+  cli({"users", "add", "w01", "--name", "Window"});
+  cli({"users", "grant", "w01", "window", "371302"});
+  const std::string token = casegrid::test::Lines(cli({"tokens", "issue", "w01"})).at(0);
+  auto worker = StartWorker(dir, k, "w1");
+  Child serve({CASEGRID_BINARY, "--data", dir.Sub("serve"), "serve", "--listen", "127.0.0.1:0",
+               "--answer-timeout", "5"},
+              dir.Sub("serve.out"), dir.Sub("serve.err"), dir.path(), KafkaEnv(k, dir));
+  int port = 0;
+  WaitUntil(seconds(60), [&] {
+    const std::string out = serve.Out();
+    const size_t at = out.find("://127.0.0.1:");
+    if (at == std::string::npos || out.find('\n') == std::string::npos) {
+      return serve.Poll().has_value();
+    }
+    port = std::stoi(out.substr(at + 13));
+    return true;
+  });
+  INFO("serve stderr:\n" << serve.Err() << "\nworker stderr:\n" << worker->Err());
+  REQUIRE(port > 0);
+  // The worker owns the partitions before anything is sent.
+  REQUIRE(WaitUntil(seconds(60), [&] { return Contains(worker->Err(), "owns partitions"); }));
+  httplib::Client http("127.0.0.1", port);
+  http.set_read_timeout(60, 0);
+  const httplib::Headers bearer = {{"Authorization", "Bearer " + token}};
+
+  const std::string at = casegrid::timeutil::FormatTimestamp(casegrid::Env::Default()->NowMicros());
+  const json intake = {{"channel", "window"},
+                       {"category", "labour-dispute"},
+                       {"grid", "371302-001-001-01"},
+                       {"summary", "wages unpaid"},
+                       {"petitioner", {{"name", "王芳"}, {"phone", "13912345678"}}}};
+  // No actor user and no id: the token's user acts, and serve names the
+  // command so that the worker's answer finds it.
+  const std::string line = json{
+      {"case", "K-1"},
+      {"action", "intake"},
+      {"at", at},
+      {"actor", {{"role", "window"}, {"unit", "371302"}}},
+      {"data", intake}}.dump();
+  auto res = http.Post("/v1/commands", bearer, line, "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  const json a = json::parse(res->body);
+  CHECK(a["answer"] == "accepted");
+  CHECK(a["case_seq"].get<int>() >= 1);
+  CHECK(a["command_id"].get<std::string>().rfind("http-", 0) == 0);
+  const std::string code = a["rating_code"];
+  // The worker wrote it; serve reads it from the topic.
+  res = http.Get("/v1/cases/K-1", bearer);
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  CHECK(json::parse(res->body)["state"] == "received");
+  res = http.Get("/v1/public/cases/K-1?code=" + code);
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  // Lines of a batch, answered each by the worker: a duplicate id, an action
+  // no definition has, another intake.
+  json again = json::parse(line);
+  again["id"] = a["command_id"];
+  const std::string batch =
+      again.dump() + "\n" +
+      json{{"id", "k-2"}, {"case", "K-1"}, {"action", "fly"}, {"actor", {{"role", "window"}}}}
+          .dump() +
+      "\n" + Line("k-3", "K-3", "intake", at, "w01", "window", "371302", intake) + "\n";
+  res = http.Post("/v1/commands", bearer, batch, "application/x-ndjson");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  const auto lines = casegrid::test::Lines(res->body);
+  REQUIRE(lines.size() == 3);
+  CHECK(json::parse(lines[0])["answer"] == "duplicate");
+  CHECK(json::parse(lines[1])["answer"] == "rejected");
+  CHECK(Contains(json::parse(lines[1])["reason"].get<std::string>(), "fly"));
+  CHECK(json::parse(lines[2])["answer"] == "accepted");
+  // A citizen's demand goes the same way (the checks are off: no token needed).
+  res =
+      http.Post("/v1/public/cases",
+                json{{"category", "noise"}, {"grid", "371302-001-001-01"}, {"summary", "s"}}.dump(),
+                "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == 201);
+  // The answers consumer's lag is a metric.
+  res = http.Get("/metrics");
+  REQUIRE(res);
+  CHECK(Contains(res->body, "\ncasegrid_kafka_answers_lag "));
+
+  // No worker: the command waits its timeout, then 503 saying so; it stays
+  // on the topic for the next worker.
+  worker->Signal(SIGTERM);
+  REQUIRE(worker->Wait(seconds(30)).has_value());
+  res = http.Post("/v1/commands", bearer,
+                  Line("k-4", "K-4", "intake", at, "w01", "window", "371302", intake),
+                  "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  CHECK(res->status == 503);
+  CHECK(Contains(res->body, "not answered within 5 s"));
+  serve.Signal(SIGTERM);
+  CHECK(serve.Wait(seconds(30)) == 0);
 }
