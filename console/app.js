@@ -300,8 +300,8 @@ function barChart(rows) {
 
 async function dashboardPage() {
   const s = await api("GET", "/v1/stats");
-  const counters = (name, c) => h("tr", {class: "stats-row", "data-name": name},
-    h("td", {}, name), h("td", {}, c.received), h("td", {}, c.closed), h("td", {}, rate(c.closed_on_time, c.closed)),
+  const counters = (name, c, link) => h("tr", {class: "stats-row", "data-name": name},
+    h("td", {}, link ? h("a", {href: link, class: "drill"}, name) : name), h("td", {}, c.received), h("td", {}, c.closed), h("td", {}, rate(c.closed_on_time, c.closed)),
     h("td", {}, c.escalated), h("td", {}, rate(c.satisfied, c.rated)));
   const head = h("tr", {}, ["", t("received"), t("closed"), t("on_time"), t("escalated"), t("satisfaction")].map((x) => h("th", {}, x)));
   const byLevel = Object.entries(s.by_level || {});
@@ -309,7 +309,25 @@ async function dashboardPage() {
   show(h("h1", {}, t("dashboard")),
        h("table", {id: "totals"}, head, counters(t("total"), s)),
        h("h2", {}, t("by_level")), barChart(byLevel), h("table", {}, head.cloneNode(true), byLevel.map(([k, c]) => counters(k, c))),
-       h("h2", {}, t("by_unit")), h("table", {id: "by-unit"}, head.cloneNode(true), byUnit.map(([k, c]) => counters(k, c))));
+       h("h2", {}, t("by_unit")), h("table", {id: "by-unit"}, head.cloneNode(true),
+         byUnit.map(([k, c]) => counters(k, c, "#/cases/" + encodeURIComponent(k)))));
+}
+
+// The director's drill-down: a unit's cases (GET /v1/cases?unit=), a page
+// of 100 at a time, the case ids linking to their pages.
+async function casesPage(unit, after) {
+  const q = new URLSearchParams({unit, limit: "100"});
+  if (after) q.set("after", after);
+  const page = await api("GET", "/v1/cases?" + q.toString());
+  const head = h("tr", {}, [t("case"), t("state"), t("category"), t("level"), t("opened"), t("next_due")]
+    .map((x) => h("th", {}, x)));
+  const rows = page.cases.map((c) => h("tr", {class: "case-row", "data-case": c.case_id},
+    h("td", {}, h("a", {href: "#/case/" + encodeURIComponent(c.case_id)}, c.case_id)),
+    h("td", {}, c.state), h("td", {}, c.category), h("td", {}, c.level), h("td", {}, time(c.opened)),
+    h("td", {}, time(c.next_due))));
+  const more = page.next ? h("button", {id: "cases-more", onclick: () => casesPage(unit, page.next)}, t("more")) : null;
+  show(h("h1", {}, `${t("cases_of")} · ${unit}`),
+       rows.length ? h("table", {id: "cases"}, head, rows) : h("p", {id: "cases-empty"}, t("no_cases")), more);
 }
 
 async function workflowsPage(id) {
@@ -326,7 +344,67 @@ async function workflowsPage(id) {
   const diagram = res.ok ? h("img", {src: URL.createObjectURL(await res.blob()), alt: d.id, id: "diagram"})
                          : h("p", {class: "error"}, res.statusText);
   show(h("h1", {}, `${d.id} v${d.version}`), h("p", {}, d.title),
-       h("h2", {}, t("diagram")), diagram, h("pre", {class: "card"}, d.yaml));
+       h("h2", {}, t("diagram")), diagram, diffForm(d), whatIfForm(d), h("pre", {class: "card"}, d.yaml));
+}
+
+// A supervisor's view of what changed between two versions (GET .../diff).
+function diffForm(d) {
+  const out = h("div", {id: "diff-result"});
+  const form = h("form", {id: "diff", class: "card"}, h("h2", {}, t("diff")),
+    h("label", {}, t("from"), h("input", {name: "from", id: "diff-from", type: "number", min: 1, value: Math.max(1, d.version - 1)})),
+    h("label", {}, t("to"), h("input", {name: "to", id: "diff-to", type: "number", min: 1, value: d.version})),
+    h("button", {type: "submit", id: "diff-submit"}, t("show")), out);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api("GET", `/v1/workflows/${encodeURIComponent(d.id)}/diff?from=${form.from.value}&to=${form.to.value}`);
+      out.replaceChildren(r.changes.length
+        ? h("ul", {}, r.changes.map((c) => h("li", {class: "change"}, `${c.kind} ${c.item} ${c.name}: ${c.details}`)))
+        : h("p", {id: "diff-none"}, t("no_changes")));
+    } catch (e) {
+      out.replaceChildren(h("p", {class: "error"}, e.message));
+    }
+  });
+  return form;
+}
+
+// What-if: a draft (the YAML, edited here) run over the recorded cases
+// (POST /v1/workflows/whatif), the figures in force beside the draft's.
+function whatIfForm(d) {
+  const out = h("div", {id: "whatif-result"});
+  const form = h("form", {id: "whatif", class: "card"}, h("h2", {}, t("whatif")),
+    h("textarea", {name: "yaml", id: "whatif-yaml", rows: 12, spellcheck: "false"}, d.yaml),
+    h("label", {}, t("from"), h("input", {name: "from", id: "whatif-from", type: "date"})),
+    h("label", {}, t("to"), h("input", {name: "to", id: "whatif-to", type: "date"})),
+    h("button", {type: "submit", id: "whatif-submit"}, t("run")), out);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    if (form.from.value) q.set("from", form.from.value);
+    if (form.to.value) q.set("to", form.to.value);
+    out.replaceChildren(h("p", {}, t("loading")));
+    const res = await fetch("/v1/workflows/whatif?" + q.toString(), {method: "POST", body: form.yaml.value,
+      headers: {Authorization: "Bearer " + token(), "Content-Type": "application/yaml"}});
+    const r = await res.json();
+    if (!res.ok) {
+      out.replaceChildren(h("p", {class: "error", id: "whatif-error"}, r.detail || r.title),
+                          (r.problems || []).length ? h("ul", {}, r.problems.map((p) => h("li", {}, p))) : null);
+      return;
+    }
+    const row = (label, a, b) => h("tr", {}, h("td", {}, label), h("td", {}, a), h("td", {}, b));
+    const names = new Set([...Object.keys(r.in_force.breaches_by_deadline), ...Object.keys(r.draft.breaches_by_deadline)]);
+    out.replaceChildren(h("table", {id: "whatif-table"},
+      h("tr", {}, h("th", {}, ""), h("th", {}, t("in_force")), h("th", {}, t("draft"))),
+      row(t("received"), r.in_force.cases, r.draft.cases),
+      row(t("commands"), r.in_force.commands, r.draft.commands),
+      row(t("refused"), r.in_force.rejected, r.draft.rejected),
+      row(t("breached"), r.in_force.breaches, r.draft.breaches),
+      [...names].map((n) => row(`  ${n}`, r.in_force.breaches_by_deadline[n] || 0, r.draft.breaches_by_deadline[n] || 0)),
+      row(t("escalated"), r.in_force.escalations, r.draft.escalations),
+      row(t("closed"), r.in_force.closed, r.draft.closed)),
+      r.examples.length ? h("ul", {}, r.examples.map((x) => h("li", {}, x))) : null);
+  });
+  return form;
 }
 
 // A citizen's own demand, online (POST /v1/public/cases): the grid cell
@@ -440,6 +518,7 @@ async function route() {
       case "overdue": return await overduePage();
       case "dashboard": return await dashboardPage();
       case "workflows": return await workflowsPage(arg);
+      case "cases": return await casesPage(arg);
       default: return show(h("p", {}, t("not_found")));
     }
   } catch (e) {

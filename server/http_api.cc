@@ -474,6 +474,21 @@ class HttpApi::Impl {
                       "Requests applied in the server's group commits.",
                       "counter",
                       {{"", static_cast<double>(commits.requests)}}});
+    if (o_.webhooks != nullptr) {
+      const Webhooks::Counts hooks = o_.webhooks->counts();
+      record.push_back({"casegrid_webhooks_delivered_total",
+                        "Events the webhook's receiver took.",
+                        "counter",
+                        {{"", static_cast<double>(hooks.delivered)}}});
+      record.push_back({"casegrid_webhooks_failed_total",
+                        "Webhook deliveries that failed (each tried again).",
+                        "counter",
+                        {{"", static_cast<double>(hooks.failed)}}});
+      record.push_back({"casegrid_webhooks_pending",
+                        "Events in the log not delivered to the webhook yet.",
+                        "gauge",
+                        {{"", static_cast<double>(hooks.pending)}}});
+    }
     if (o_.command_port != nullptr) {
       record.push_back({"casegrid_kafka_answers_lag",
                         "Answers on the answers topic the server has not read yet (-1: unknown).",

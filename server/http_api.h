@@ -36,6 +36,7 @@
 #include "engine/engine.h"
 #include "projections/projection.h"
 #include "server/command_port.h"
+#include "server/webhooks.h"
 
 namespace casegrid::server {
 
@@ -70,6 +71,8 @@ struct HttpOptions {
   // store brought up to the topic before each request. Null: the engine
   // applies them (the embedded journal).
   CommandPort* command_port = nullptr;
+  // The webhooks the server's /metrics counts (not owned; null: none).
+  const Webhooks* webhooks = nullptr;
 };
 
 // One route: its method and its path as the OpenAPI document writes it

@@ -33,8 +33,8 @@ const std::map<std::string, std::set<std::string>> kPublic = {
       "rating_code.h", "access.h"}},
     {"projections", {"projection.h", "reads.h", "history.h"}},
     {"server",
-     {"worker.h", "command_sender.h", "command_port.h", "decode_ahead.h", "http_api.h",
-      "openapi.h"}},
+     {"worker.h", "command_sender.h", "command_port.h", "decode_ahead.h", "http_api.h", "openapi.h",
+      "webhooks.h"}},
     {"bench", {"bench.h"}},
     {"sim", {"simulation.h"}},
 };

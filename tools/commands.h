@@ -174,7 +174,11 @@ struct ServeOptions {
   double rate_limit = 50;         // requests a second per client; 0: none
   double public_rate = 6;         // citizens' demands a minute per address; 0: none
   int answer_timeout = 30;        // on Kafka: seconds a request waits for the workers' answers
-  std::string console;            // the console's files; empty: ConsoleDir()
+  // Webhooks (server/webhooks.h): every case event POSTed to this URL,
+  // signed with the secret in the file; empty: none.
+  std::string webhook_url, webhook_secret_file;
+  bool webhook_from_start = false;
+  std::string console;  // the console's files; empty: ConsoleDir()
 };
 int RunServe(const GlobalOptions& g, const ServeOptions& o);
 

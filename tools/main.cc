@@ -261,6 +261,14 @@ int main(int argc, char** argv) {
                    "commands stay on the topic)")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  c_serve->add_option("--webhook-url", serve.webhook_url,
+                      "POST every case event, signed, to this URL (the 12345 platform's link; "
+                      "docs/http.md, \"Webhooks\")");
+  c_serve->add_option("--webhook-secret-file", serve.webhook_secret_file,
+                      "the file holding the HMAC secret shared with the webhook's receiver");
+  c_serve->add_flag("--webhook-from-start", serve.webhook_from_start,
+                    "with no delivery position yet, send the log's events from its first (default: "
+                    "from now on)");
   c_serve->callback([&] { rc = RunServe(g, serve); });
 
   SendOptions send;

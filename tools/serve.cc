@@ -13,6 +13,7 @@
 
 #include "server/command_port.h"
 #include "server/http_api.h"
+#include "server/webhooks.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
@@ -70,6 +71,29 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());
   if (Status s = CatchUpModels(*session, true); !s.ok()) return Fail(s);
+  // The 12345 platform's link: every case event, signed, to its URL.
+  std::unique_ptr<server::Webhooks> webhooks;
+  if (o.webhook_url.empty() != o.webhook_secret_file.empty()) {
+    return Fail(Status::InvalidArgument(
+        "--webhook-url and --webhook-secret-file go together: the receiver checks each "
+        "delivery's signature"));
+  }
+  if (!o.webhook_url.empty()) {
+    auto secret = ReadSmallFile(o.webhook_secret_file, 4096);
+    if (!secret.ok()) return Fail(secret.status().WithContext("--webhook-secret-file"));
+    while (!secret->empty() && (secret->back() == '\n' || secret->back() == '\r')) {
+      secret->pop_back();
+    }
+    server::WebhookOptions wo;
+    wo.url = o.webhook_url;
+    wo.secret = *secret;
+    wo.state_file = g.data_dir + "/webhooks.state";
+    wo.from_start = o.webhook_from_start;
+    auto started = server::Webhooks::Start(session->log.get(), wo);
+    if (!started.ok()) return Fail(started.status());
+    webhooks = std::move(started).value();
+    ho.webhooks = webhooks.get();
+  }
   server::HttpApi api(session->engine.get(), session->models.get(), ho);
   auto port = api.Bind();
   if (!port.ok()) return Fail(port.status());

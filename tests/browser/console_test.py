@@ -4,9 +4,10 @@ driven by Debian's python3-selenium, against `casegrid serve` on a scratch
 data directory. A window clerk signs in and takes a case in; the centre
 dispatches it; the village station finds it in its inbox, contacts the
 petitioner and answers; the centre closes it; the citizen follows and rates
-it; the director's dashboard counts it closed on time; a station of another
-town gets the 403 page for it; a citizen submits a demand online and follows
-it with the receipt.
+it; the director's dashboard counts it closed on time and drills down to the
+station's cases; a supervisor compares versions and runs a draft over the
+recorded cases; a station of another town gets the 403 page for it; a
+citizen submits a demand online and follows it with the receipt.
 
 Usage: console_test.py CASEGRID_BINARY. Exit 0 when every step holds, 1 at
 the first that does not (saying which), 77 (skipped) when chromium,
@@ -60,6 +61,7 @@ person("w01", "窗口 李娜", "window", "371302")
 person("c01", "中心 赵强", "centre", "371302")
 person("u01", "村站 张伟", "unit", "371302-001-001")
 person("t9", "他镇 王五", "unit", "371302-002-001")
+person("s01", "流程 陈静", "supervisor", "371302")
 
 server = subprocess.Popen([BINARY, "--data", DATA, "serve", "--listen", "127.0.0.1:0"],
                           stdout=subprocess.PIPE, stderr=open(os.path.join(WORK, "serve.err"), "w"),
@@ -182,6 +184,23 @@ try:
     totals = find("#totals").text
     assert totals.count("100%") == 2, totals  # on time, and satisfied
     find("#chart")
+
+    step = "the director drills down from the station's figures to its cases"
+    find('a.drill[href="#/cases/371302-001-001"]').click()
+    find(f'#cases tr.case-row[data-case="{case_id}"]')
+
+    step = "a supervisor compares versions and runs a draft over the recorded cases"
+    sign_in("s01")
+    browser.get(BASE + "/console/#/workflows/petition-125")
+    find("#diff-submit").click()
+    find("#diff-none")  # version 1 against itself
+    draft = find("#whatif-yaml")
+    browser.execute_script(
+        "arguments[0].value = arguments[0].value.replace('\\nversion: 1\\n', '\\nversion: 2\\n')",
+        draft)
+    find("#whatif-submit").click()
+    table = find("#whatif-table").text
+    assert "现行" in table and "草案" in table, table
 
     step = "a station of another town gets the 403 page"
     sign_in("t9")

@@ -7,15 +7,18 @@
 #include <cctype>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
 #include "server/http_api.h"
 #include "server/openapi.h"
+#include "server/webhooks.h"
 #include "tests/test_util.h"
 #include "tests/tools/process_util.h"
 
@@ -713,6 +716,59 @@ TEST_CASE(
   res = http.Post("/v1/public/cases/LS-1/rating", "{}", "application/json");
   REQUIRE(res);
   CHECK(res->status == 400);
+}
+
+TEST_CASE(
+    "serve --webhook-url sends the case's events to the 12345 platform, signed, and counts "
+    "them in /metrics",
+    "[http][webhooks]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  // The platform's receiver.
+  httplib::Server platform;
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> got;  // signature, body
+  platform.Post("/casegrid", [&](const httplib::Request& req, httplib::Response&) {
+    std::lock_guard lock(mu);
+    got.emplace_back(req.get_header_value("X-Casegrid-Signature"), req.body);
+  });
+  const int platform_port = platform.bind_to_any_port("127.0.0.1");
+  std::thread receiving([&] { platform.listen_after_bind(); });
+  casegrid::test::WriteFile(s.Path("hook.secret"), "s3cret-of-the-platform\n");
+  httplib::Client http(
+      "127.0.0.1",
+      s.Start({"--webhook-url", "http://127.0.0.1:" + std::to_string(platform_port) + "/casegrid",
+               "--webhook-secret-file", s.Path("hook.secret")}));
+  http.set_read_timeout(30, 0);
+  auto res = http.Post("/v1/commands", Bearer(window), kIntake, "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const bool delivered = casegrid::test::WaitUntil(seconds(30), [&] {
+    std::lock_guard lock(mu);
+    return got.size() >= 2;  // the intake's events
+  });
+  platform.stop();
+  receiving.join();
+  INFO(s.server().Err());
+  REQUIRE(delivered);
+  for (const auto& [signature, body] : got) {
+    INFO(body);
+    CHECK(signature == casegrid::server::WebhookSignature("s3cret-of-the-platform", body));
+    CHECK(json::parse(body)["case_id"] == "LS-1");
+    CHECK_FALSE(Contains(body, "13912345678"));
+  }
+  res = http.Get("/metrics");
+  REQUIRE(res);
+  std::smatch delivered_count;
+  REQUIRE(std::regex_search(res->body, delivered_count,
+                            std::regex("\ncasegrid_webhooks_delivered_total ([0-9]+)\n")));
+  CHECK(std::stoi(delivered_count[1]) >= 2);
+  // Half a webhook is refused, saying what is missing.
+  s.server().Signal(SIGTERM);
+  REQUIRE(s.server().Wait(seconds(30)) == 0);
+  const Output half = s.Run({"serve", "--listen", "127.0.0.1:0", "--webhook-url", "http://x/"});
+  CHECK(half.status == 2);
+  CHECK(Contains(half.err, "--webhook-url and --webhook-secret-file go together"));
 }
 
 TEST_CASE(
