@@ -107,6 +107,10 @@ TEST_CASE(
   CHECK(json::parse(got.front().body)["type"] == "case_reported");
   CHECK(json::parse(got.back().body)["state"] == "closed");
   CHECK(server::WebhookSignature("another secret", got[0].body) != got[0].signature);
+  // HMAC-SHA256 itself, against RFC 4231's test case 2: a receiver in any
+  // language computes the same.
+  CHECK(server::WebhookSignature("Jefe", "what do ya want for nothing?") ==
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 
   // Restarted: only what was written since.
   rig.Apply(Lifecycle("WH-2"));
