@@ -3,7 +3,7 @@
 // definition that opens cases (service_code = its id); its attributes are
 // the intake action's fields; a service request is a case (its id).
 // Pure functions over the configuration and read models: the HTTP API
-// (http_api.cc) authenticates, scopes and applies.
+// (http_public.cc) authenticates, scopes and applies.
 #ifndef CASEGRID_SERVER_OPEN311_H_
 #define CASEGRID_SERVER_OPEN311_H_
 
