@@ -34,15 +34,42 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+// A call with the token: `body` goes as JSON, or as it is (a File, a Blob)
+// when its `type` is given; the answer's JSON, or its text.
+async function api(method, path, body, type) {
   const headers = {};
   if (token()) headers.Authorization = "Bearer " + token();
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
-  const type = res.headers.get("Content-Type") || "";
-  const data = type.includes("json") ? await res.json() : await res.text();
-  if (!res.ok) throw new ApiError(res.status, typeof data === "object" ? data : {detail: data});
+  if (body !== undefined) headers["Content-Type"] = type || "application/json";
+  const res = await fetch(path, {method, headers,
+                                 body: body === undefined ? undefined : type ? body : JSON.stringify(body)});
+  const got = res.headers.get("Content-Type") || "";
+  const data = got.includes("json") ? await res.json() : await res.text();
+  if (!res.ok) throw problemError(res.status, data);
   return data;
+}
+
+function problemError(status, data) {
+  const problem = typeof data === "object" ? data : {detail: data};
+  if (!problem.detail && status === 413) problem.detail = t("too_large");
+  return new ApiError(status, problem);
+}
+
+// Content the page shows from a blob: URL (an <img> cannot send the token).
+// The URLs of the case page shown last are let go when it is drawn again.
+let blobUrls = [];
+async function apiBlob(path) {
+  const res = await fetch(path, {headers: {Authorization: "Bearer " + token()}});
+  if (!res.ok) {
+    const got = res.headers.get("Content-Type") || "";
+    throw problemError(res.status, got.includes("json") ? await res.json() : await res.text());
+  }
+  const url = URL.createObjectURL(await res.blob());
+  blobUrls.push(url);
+  return url;
+}
+function releaseBlobs() {
+  for (const url of blobUrls) URL.revokeObjectURL(url);
+  blobUrls = [];
 }
 
 function time(s) { return s ? s.replace("T", " ").replace(/:\d\d(\.\d+)?(\+08:00|Z)?$/, "") : "-"; }
@@ -193,9 +220,10 @@ async function casePage(id) {
     if (e.status === 403) return deniedPage();
     throw e;
   }
-  const [history, open] = await Promise.all([
+  const [history, open, attachments] = await Promise.all([
     api("GET", `/v1/cases/${encodeURIComponent(id)}/events`),
-    api("GET", `/v1/cases/${encodeURIComponent(id)}/actions`)]);
+    api("GET", `/v1/cases/${encodeURIComponent(id)}/actions`),
+    api("GET", `/v1/cases/${encodeURIComponent(id)}/attachments`).catch((e) => e)]);
   const facts = view.facts || view;
   const fact = (label, value, attrs = {}) => h("div", {}, h("div", {class: "label"}, label), h("div", attrs, value ?? "-"));
   const header = h("div", {class: "card grid", id: "case-facts"},
@@ -211,7 +239,9 @@ async function casePage(id) {
     h("div", {}, h("strong", {}, e.action), " → ", e.state, e.unit ? " @ " + e.unit : ""),
     h("div", {class: "muted"}, `${t("occurred")} ${time(e.occurred)} · ${t("recorded")} ${time(e.recorded)} · ${t("by")} ${e.actor.user} (${roleName(e.actor.role)})`),
     Object.keys(e.content || {}).length ? h("div", {}, JSON.stringify(e.content)) : null));
-  const forms = open.actions.map((a) => {
+  // attach takes a file, not fields: the attachments section has its form.
+  const attaching = open.actions.filter((a) => a.action === "attach");
+  const forms = open.actions.filter((a) => a.action !== "attach").map((a) => {
     const form = h("form", {class: "card action-form", "data-action": a.action},
       h("strong", {}, `${a.action} (${roleName(a.role)} · ${a.unit})`),
       a.description ? h("span", {class: "hint"}, a.description) : null,
@@ -229,10 +259,115 @@ async function casePage(id) {
     });
     return form;
   });
+  releaseBlobs();
   show(h("h1", {}, `${t("case")} ${id}`), header,
        h("h2", {}, t("deadlines")), h("table", {id: "deadlines"}, deadlines),
-       h("h2", {}, t("actions")), forms.length ? forms : h("p", {id: "no-actions"}, t("no_actions")),
+       h("h2", {}, t("actions")), forms.length ? forms : h("p", {id: "no-actions"},
+         t(attaching.length ? "only_attach" : "no_actions")),
+       h("h2", {}, t("attachments")), attachmentList(id, attachments), attachForm(id, attaching),
        h("h2", {}, t("timeline")), h("ol", {class: "timeline", id: "timeline"}, events));
+}
+
+// ---- a case's attachments (docs/console.md) ----
+
+function byteSize(n) {
+  if (n < 1024) return n + " B";
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KiB";
+  return (n / 1024 / 1024).toFixed(1) + " MiB";
+}
+
+// A file name to save under: the attachment's own, unless withheld.
+function saveName(a) {
+  return a.name && a.name !== "[withheld]" ? a.name : a.sha256.slice(0, 16);
+}
+
+// The case's attachments (GET .../attachments): an image as a thumbnail,
+// anything else behind a download button. A personal one's content is
+// fetched only on a click, since the server records that read.
+function attachmentList(id, list) {
+  if (list instanceof Error) return h("p", {class: "error", id: "attachments-error"}, list.message);
+  if (!list.attachments.length) return h("p", {id: "no-attachments"}, t("no_attachments"));
+  const rows = list.attachments.map((a) => {
+    const path = `/v1/cases/${encodeURIComponent(id)}/attachments/${encodeURIComponent(a.sha256)}`;
+    const image = a.media_type.startsWith("image/");
+    const preview = h("td", {class: "preview"});
+    const failed = (e) => preview.replaceChildren(h("span", {class: "error"}, e.message));
+    const thumbnail = () => apiBlob(path).then(
+      (url) => preview.replaceChildren(h("a", {href: url, download: saveName(a)},
+                                         h("img", {src: url, alt: saveName(a), class: "thumb"}))),
+      failed);
+    const download = () => apiBlob(path).then((url) => {
+      h("a", {href: url, download: saveName(a)}).click();
+    }, failed);
+    if (image && !a.personal) {
+      preview.append(t("loading"));
+      thumbnail();
+    } else {
+      preview.append(h("button", {type: "button", class: "open-attachment",
+                                  onclick: image ? thumbnail : download},
+                       image ? t("show_image") : t("download")));
+    }
+    return h("tr", {class: "attachment", "data-sha256": a.sha256}, preview,
+      h("td", {}, h("div", {class: "attachment-name"}, a.name || "-"),
+        a.personal ? h("span", {class: "badge personal"}, t("personal_badge")) : null,
+        a.note ? h("div", {class: "attachment-note"}, a.note) : null),
+      h("td", {}, a.media_type, h("div", {class: "muted"}, byteSize(a.content_size || a.size))),
+      h("td", {}, `${a.actor.user} (${roleName(a.actor.role)} · ${a.actor.unit})`,
+        h("div", {class: "muted"}, time(a.occurred))));
+  });
+  const head = h("tr", {}, ["", t("file"), t("media_type"), t("attached_by")].map((x) => h("th", {}, x)));
+  return h("table", {id: "attachments"}, head, rows);
+}
+
+// The types the server takes (docs/attachments.md), by extension, for a
+// browser that names none; and the names some browsers use for them.
+const MEDIA_TYPES = {jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", webp: "image/webp",
+                     pdf: "application/pdf", mp3: "audio/mpeg", wav: "audio/wav", txt: "text/plain"};
+const MEDIA_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "audio/mp3": "audio/mpeg",
+                       "audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/vnd.wave": "audio/wav"};
+function mediaType(file) {
+  const ext = (file.name.match(/\.([^.]+)$/) || [])[1]?.toLowerCase();
+  const type = file.type.split(";")[0];
+  return MEDIA_ALIASES[type] || type || MEDIA_TYPES[ext] || "application/octet-stream";
+}
+
+// The upload form, when attach is among the user's open actions: the file
+// as the body (POST .../attachments), as the role and unit the action is
+// open to; the case page drawn again when it is accepted.
+function attachForm(id, actions) {
+  if (!actions.length) return null;
+  const as = actions.length > 1
+    ? h("label", {}, t("attach_as"), h("select", {name: "as"},
+        actions.map((a, i) => h("option", {value: i}, `${roleName(a.role)} · ${a.unit}`))))
+    : null;
+  const accept = [...Object.keys(MEDIA_TYPES).map((x) => "." + x), ...new Set(Object.values(MEDIA_TYPES))].join(",");
+  const form = h("form", {class: "card", id: "attach-form"},
+    h("strong", {}, t("attach")), as,
+    h("label", {}, t("file") + " *", h("input", {type: "file", name: "file", id: "attach-file", accept, required: true})),
+    h("label", {}, t("note"), h("input", {name: "note", id: "attach-note"})),
+    h("label", {class: "check"}, h("input", {type: "checkbox", name: "personal", id: "attach-personal"}), t("personal")),
+    h("button", {class: "primary", type: "submit", id: "attach-submit"}, t("upload")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = form.elements.file.files[0];
+    if (!file) return;
+    const a = actions[as ? Number(form.elements.as.value) : 0];
+    const q = new URLSearchParams({role: a.role, unit: a.unit, id: "console-" + randomHex(),
+                                   name: file.name.replace(/["\\/\x00-\x1f\x7f]/g, "_")});
+    if (form.elements.note.value) q.set("note", form.elements.note.value);
+    if (form.elements.personal.checked) q.set("personal", "true");
+    const button = form.querySelector("#attach-submit");
+    button.disabled = true;
+    form.querySelector("#attach-error")?.remove();
+    try {
+      await api("POST", `/v1/cases/${encodeURIComponent(id)}/attachments?${q}`, file, mediaType(file));
+      casePage(id);
+    } catch (e) {
+      button.disabled = false;
+      form.append(h("p", {class: "error", id: "attach-error"}, e.message));
+    }
+  });
+  return form;
 }
 
 function deniedPage() {

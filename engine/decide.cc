@@ -9,9 +9,13 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "base/text.h"
 #include "base/time.h"
+#include "engine/attachments.h"
 #include "engine/rating_code.h"
+#include "events/blobs.h"
 #include "events/log.h"
+#include "events/personal.h"
 
 namespace casegrid::engine {
 
@@ -261,7 +265,11 @@ Status Decision::Run(const CaseState* state) {
   if (action->effect() == casegrid::v1::RATE && state != nullptr) {
     CASEGRID_RETURN_IF_ERROR(CheckRatingCode(*state));
   }
-  CASEGRID_RETURN_IF_ERROR(CheckFields(*fields, action->fields(), "data.", action->name(), ctx_));
+  // An attach action takes the fixed fields of attachments.h, whatever its
+  // definition lists.
+  CASEGRID_RETURN_IF_ERROR(CheckFields(
+      *fields, action->effect() == casegrid::v1::ATTACH ? AttachFields() : action->fields(),
+      "data.", action->name(), ctx_));
   CASEGRID_RETURN_IF_ERROR(Apply(*action, *fields));
   CASEGRID_RETURN_IF_ERROR(TakeOutcome(*action, *fields));
   return Status::Ok();
@@ -427,7 +435,10 @@ Status Decision::CheckActor(const Action& action, const CaseState* state) {
                   " was reported at " + Quote(state->station()) + " and is with " +
                   Quote(state->unit()));
   }
-  if (action.case_unit_only() && state != nullptr && actor.unit() != state->unit()) {
+  // As workflow.proto says: the role `unit` (the centre's roles act on
+  // cases wherever they are, within their town).
+  if (action.case_unit_only() && actor.role() == "unit" && state != nullptr &&
+      actor.unit() != state->unit()) {
     return Reject("unit " + Quote(actor.unit()) + " is not the case's responsible unit " +
                   Quote(state->unit()));
   }
@@ -556,6 +567,9 @@ Status Decision::Apply(const Action& action, const Struct& data) {
       p->set_on_time(!s.breached_any());
       break;
     }
+    case casegrid::v1::ATTACH:
+      CASEGRID_RETURN_IF_ERROR(FillAttachment(data, e->mutable_attachment_added()));
+      break;
     default:
       CASEGRID_RETURN_IF_ERROR(FillGenericPayload(action, data, e));
       break;
@@ -576,6 +590,49 @@ Status Decision::Apply(const Action& action, const Struct& data) {
                 anchored ? open->extension_days() + ext.working_days() : 0);
   }
   return FinishDeadlines(action);
+}
+
+Status Decision::FillAttachment(const Struct& data, casegrid::v1::AttachmentAdded* p) const {
+  p->set_sha256(Str(data, "sha256"));
+  p->set_size(static_cast<uint64_t>(Int(data, "size")));
+  p->set_media_type(Str(data, "media_type"));
+  p->set_name(Str(data, "name"));
+  p->set_key(Str(data, "key"));
+  p->set_note(Str(data, "note"));
+  const auto content = static_cast<uint64_t>(Int(data, "content_size"));
+  if (!events::IsBlobName(p->sha256())) {
+    return Reject("data.sha256: " + Quote(text::Escape(p->sha256())) +
+                  " is not a SHA-256 in lowercase hex (64 digits)");
+  }
+  if (!p->key().empty() && !events::IsBlobName(p->key())) {
+    return Reject("data.key: a personal attachment's key is 32 bytes in lowercase hex");
+  }
+  // A sealed blob is its content and the seal's nonce and tag.
+  p->set_sealed(!p->key().empty());
+  const uint64_t seal = p->sealed() ? events::kSealOverhead : 0;
+  if (p->size() <= seal) {
+    return Reject("data.size: a sealed blob is its content and " + std::to_string(seal) +
+                  " bytes of seal, not " + std::to_string(p->size()));
+  }
+  p->set_content_size(content != 0 ? content : p->size() - seal);
+  if (p->content_size() + seal != p->size()) {
+    return Reject("data.content_size: " + std::to_string(p->content_size()) + " bytes of content " +
+                  (seal != 0 ? "sealed " : "") + "do not make a blob of " +
+                  std::to_string(p->size()));
+  }
+  if (Status name = CheckAttachmentName(p->name()); !name.ok()) {
+    return Reject("data." + name.message());
+  }
+  if (ctx_.blobs != nullptr) {
+    auto stored = ctx_.blobs->Size(p->sha256());
+    if (!stored.ok() || *stored != p->size()) {
+      return Reject("data.sha256: blob store " + ctx_.blobs->where() + " has no blob " +
+                    p->sha256() + " of " + std::to_string(p->size()) +
+                    " bytes: a door stores the content before it sends the command "
+                    "(casegrid attach, POST /v1/cases/{id}/attachments)");
+    }
+  }
+  return Status::Ok();
 }
 
 Status Decision::FillGenericPayload(const Action& action, const Struct& data, Event* e) {

@@ -28,6 +28,10 @@
 #include "workflows/definition.h"
 #include "workflows/org.h"
 
+namespace casegrid::events {
+class BlobStore;
+}
+
 namespace casegrid::engine {
 
 // What decide() may consult besides the case: configuration, never I/O.
@@ -51,6 +55,10 @@ struct DecideContext {
   // 0: not known (the pure decider in tests), no check.
   int64_t recorded_micros = 0;
   int64_t backdate_window_micros = 0;
+  // Where attachments' blobs are (engine/attachments.h): an attach command
+  // naming a blob it does not hold is refused. Null: not checked (a worker
+  // without the doors' store).
+  const events::BlobStore* blobs = nullptr;
 };
 
 // How far before it is recorded a command may be dated without being

@@ -213,6 +213,8 @@ class Decision {
 
   Status Breach(const std::string& name);
 
+  // The attach effect's payload from its fields (AttachFields), checked.
+  Status FillAttachment(const Struct& data, casegrid::v1::AttachmentAdded* payload) const;
   // NONE/NOTE effects: the payload the action `emits`, data copied by name.
   Status FillGenericPayload(const Action& action, const Struct& data, Event* e);
 

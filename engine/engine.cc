@@ -83,6 +83,9 @@ class BatchWriter {
         stats_(stats),
         ctx_(ContextOf(config, env->NowMicros())) {}
 
+  // Where attach commands' blobs must be (DecideContext::blobs).
+  void set_blob_store(const events::BlobStore* blobs) { ctx_.blobs = blobs; }
+
   // The decide context of a case on `def`: its calendar.
   const DecideContext& ContextFor(const workflows::Definition& def) {
     ctx_.calendar = config_.CalendarFor(def);
@@ -445,6 +448,7 @@ Status Engine::ApplyInBatch(events::Batch& batch, std::span<const Command> comma
     CASEGRID_RETURN_IF_ERROR(FoldDue(&config_, env_->NowMicros()).status());
   }
   BatchWriter writer(*store_, batch, config_, env_, sealing_, stats);
+  writer.set_blob_store(blobs_);
   for (size_t i = 0; i < commands.size(); ++i) {
     const std::string_view digest =
         i < prepared.digests.size() ? std::string_view(prepared.digests[i]) : std::string_view();

@@ -32,8 +32,9 @@
 #include "events/log.h"
 
 namespace casegrid::events {
+class BlobStore;
 class KeyStore;
-}
+}  // namespace casegrid::events
 
 namespace casegrid::engine {
 
@@ -135,6 +136,11 @@ class Engine {
   void set_key_store(events::KeyStore* keys) { sealing_.keys = keys; }
   // That key store: it also opens what it sealed (reads for a person).
   events::KeyStore* key_store() const { return sealing_.keys; }
+  // The blob store (not owned) of the attachments (engine/attachments.h):
+  // an attach command naming a blob it does not hold is refused. Null (the
+  // default): not checked.
+  void set_blob_store(events::BlobStore* blobs) { blobs_ = blobs; }
+  events::BlobStore* blob_store() const { return blobs_; }
 
   // Numbers (case_seq, event_id), seals and appends `event` to its case id,
   // one of the log's own chains (events::kDefinitionsChain,
@@ -154,6 +160,7 @@ class Engine {
   Config config_;
   Env* env_;
   Sealing sealing_;
+  events::BlobStore* blobs_ = nullptr;
 };
 
 }  // namespace casegrid::engine

@@ -182,7 +182,7 @@ class KafkaKeyStore final : public KeyStore {
     if (value == kErasedMark) return KeyState::kErased;
     if (value.compare(0, kLive.size(), kLive) != 0 ||
         value.compare(kLive.size(), kCheckBytes, kek_check_) != 0 ||
-        !UnwrapKey(kek_, Aad(slot), std::string_view(value).substr(kLive.size() + kCheckBytes),
+        !OpenBytes(kek_, Aad(slot), std::string_view(value).substr(kLive.size() + kCheckBytes),
                    key)) {
       return KeyState::kMissing;
     }
@@ -216,7 +216,7 @@ class KafkaKeyStore final : public KeyStore {
         records.emplace_back(slot, std::string(kErasedMark));
         continue;
       }
-      CASEGRID_ASSIGN_OR_RETURN(std::string wrapped, WrapKey(kek_, Aad(slot), key));
+      CASEGRID_ASSIGN_OR_RETURN(std::string wrapped, SealBytes(kek_, Aad(slot), key));
       records.emplace_back(slot, std::string(kLive) + kek_check_ + wrapped);
     }
     CASEGRID_RETURN_IF_ERROR(Produce(records));
@@ -362,7 +362,7 @@ class KafkaKeyStore final : public KeyStore {
       slot = (slot & ((uint64_t{1} << 62) - 1)) | (uint64_t{1} << 62);
       if (values_.count(slot) != 0) continue;
       CASEGRID_ASSIGN_OR_RETURN(std::string key, RandomBytes(kKeyBytes));
-      CASEGRID_ASSIGN_OR_RETURN(std::string wrapped, WrapKey(kek_, Aad(slot), key));
+      CASEGRID_ASSIGN_OR_RETURN(std::string wrapped, SealBytes(kek_, Aad(slot), key));
       records.emplace_back(slot, std::string(kLive) + kek_check_ + wrapped);
       drawn.emplace_back(slot, std::move(key));
     }

@@ -5,7 +5,7 @@
 // sealed value.
 //
 // Records (partition 0): key = the slot in decimal; value = "CGK1", the
-// KEK's check (KeyCheck, 8 bytes) and the data key wrapped by it (WrapKey,
+// KEK's check (KeyCheck, 8 bytes) and the data key wrapped by it (SealBytes,
 // "casegrid data key <slot>" as associated data), or "CGK0" once the key is
 // erased. Erasing writes that marker, not a tombstone, so an erased slot
 // reads erased (not missing) for as long as the topic lives, and the

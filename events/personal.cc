@@ -31,6 +31,7 @@ constexpr std::string_view kMagic = "CGKEYS01";
 constexpr size_t kHeaderBytes = 32;
 constexpr size_t kNonceBytes = 12;
 constexpr size_t kTagBytes = 16;
+static_assert(kNonceBytes + kTagBytes == kSealOverhead);
 
 // ---- Which fields are personal ----
 
@@ -196,23 +197,24 @@ Result<std::string> RandomBytes(size_t n) {
   return out;
 }
 
-Result<std::string> WrapKey(std::string_view kek, std::string_view aad, std::string_view key) {
+Result<std::string> SealBytes(std::string_view key, std::string_view aad,
+                              std::string_view plaintext) {
   CASEGRID_ASSIGN_OR_RETURN(std::string nonce, RandomBytes(kNonceBytes));
   std::string cipher;
-  if (kek.size() != KeyStore::kKeyBytes || !Gcm(true, kek, nonce, aad, key, &cipher)) {
-    return Status::IOError("cannot wrap a data key");
+  if (key.size() != KeyStore::kKeyBytes || !Gcm(true, key, nonce, aad, plaintext, &cipher)) {
+    return Status::IOError("cannot seal with AES-256-GCM");
   }
   return nonce + cipher;
 }
 
-bool UnwrapKey(std::string_view kek, std::string_view aad, std::string_view wrapped,
-               std::string* key) {
-  if (kek.size() != KeyStore::kKeyBytes || wrapped.size() < kNonceBytes + kTagBytes) return false;
+bool OpenBytes(std::string_view key, std::string_view aad, std::string_view sealed,
+               std::string* plaintext) {
+  if (key.size() != KeyStore::kKeyBytes || sealed.size() < kNonceBytes + kTagBytes) return false;
   const bool ok =
-      Gcm(false, kek, wrapped.substr(0, kNonceBytes), aad, wrapped.substr(kNonceBytes), key);
+      Gcm(false, key, sealed.substr(0, kNonceBytes), aad, sealed.substr(kNonceBytes), plaintext);
   if (!ok) {
-    OPENSSL_cleanse(key->data(), key->size());
-    key->clear();
+    OPENSSL_cleanse(plaintext->data(), plaintext->size());
+    plaintext->clear();
   }
   return ok;
 }

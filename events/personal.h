@@ -90,14 +90,18 @@ constexpr size_t kKeyFileRefill = 4096;
 // refill cut short before its sync, so never used) is cut off.
 Result<std::unique_ptr<KeyStore>> OpenKeyFile(const std::string& path, bool create);
 
-// `key` (kKeyBytes) sealed under `kek` (kKeyBytes) with `aad` as associated
-// data: a 12-byte random nonce, the AES-256-GCM ciphertext and its 16-byte
-// tag. IOError when there are no random bytes.
-Result<std::string> WrapKey(std::string_view kek, std::string_view aad, std::string_view key);
-// The key `wrapped` holds into *key; false when it does not authenticate
-// under `kek` and `aad` (another key-encryption key, damage).
-bool UnwrapKey(std::string_view kek, std::string_view aad, std::string_view wrapped,
-               std::string* key);
+// `plaintext` sealed under `key` (kKeyBytes) with `aad` as associated data:
+// a 12-byte random nonce, the AES-256-GCM ciphertext and its 16-byte tag
+// (kSealOverhead bytes more than `plaintext`): a data key wrapped by the
+// keys topic's key-encryption key, a personal attachment's blob. IOError
+// when there are no random bytes or `key` is not kKeyBytes long.
+inline constexpr size_t kSealOverhead = 28;
+Result<std::string> SealBytes(std::string_view key, std::string_view aad,
+                              std::string_view plaintext);
+// What `sealed` holds into *plaintext; false when it does not authenticate
+// under `key` and `aad` (another key, damage).
+bool OpenBytes(std::string_view key, std::string_view aad, std::string_view sealed,
+               std::string* plaintext);
 
 // `n` random bytes (OpenSSL's generator); IOError when there are none.
 Result<std::string> RandomBytes(size_t n);

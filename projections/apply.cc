@@ -190,6 +190,9 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
   }
 
   switch (ev.payload_case()) {
+    case Event::kAttachmentAdded:
+      view->set_attachments(view->attachments() + 1);
+      break;
     case Event::kCaseErased:
       view->set_erased_micros(at);
       view->set_erased_by(ev.actor().user());

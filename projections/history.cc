@@ -94,12 +94,28 @@ Result<casegrid::v1::Event> EventAt(events::Log& log, uint64_t position) {
   return e;
 }
 
+namespace {
+
+// The payload of `e` as a view shows it, or null: a personal attachment's
+// key (what opens its blob) left out, its `sealed` saying it is one.
+const google::protobuf::Message* ShownPayload(const casegrid::v1::Event& e,
+                                              casegrid::v1::AttachmentAdded* scratch) {
+  if (e.has_attachment_added()) {
+    *scratch = e.attachment_added();
+    scratch->clear_key();
+    return scratch;
+  }
+  const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
+  const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload);
+  return f == nullptr ? nullptr : &e.GetReflection()->GetMessage(e, f);
+}
+
+}  // namespace
+
 std::string EventContent(const casegrid::v1::Event& e) {
   std::string said;
-  const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
-  if (const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload)) {
-    AppendContent(e.GetReflection()->GetMessage(e, f), "", &said);
-  }
+  casegrid::v1::AttachmentAdded scratch;
+  if (const auto* payload = ShownPayload(e, &scratch)) AppendContent(*payload, "", &said);
   return said;
 }
 
@@ -141,6 +157,18 @@ Status VisitHistory(events::Log& log, const std::string& case_id, const events::
       });
 }
 
+Result<std::vector<ShownAttachment>> CaseAttachments(events::Log& log, const std::string& case_id,
+                                                     const events::KeyStore* keys, bool withhold) {
+  std::vector<ShownAttachment> found;
+  CASEGRID_RETURN_IF_ERROR(VisitHistory(
+      log, case_id, keys, withhold,
+      [&](const casegrid::v1::Event& e, const casegrid::v1::CaseState&) {
+        if (!e.has_attachment_added()) return;
+        found.push_back({e.event_id(), e.occurred_micros(), e.actor(), e.attachment_added()});
+      }));
+  return found;
+}
+
 struct HistoryJson::Events {
   nlohmann::json list = nlohmann::json::array();
 };
@@ -161,14 +189,12 @@ void HistoryJson::Add(const casegrid::v1::Event& e, const casegrid::v1::CaseStat
   j["action"] = e.action();
   j["event"] = std::string(engine::PayloadName(e));
   nlohmann::json content = nlohmann::json::object();
-  const auto* payload = casegrid::v1::Event::descriptor()->FindOneofByName("payload");
-  if (const auto* f = e.GetReflection()->GetOneofFieldDescriptor(e, payload)) {
+  casegrid::v1::AttachmentAdded scratch;
+  if (const auto* payload = ShownPayload(e, &scratch)) {
     std::string text;
     google::protobuf::util::JsonPrintOptions options;
     options.preserve_proto_field_names = true;
-    if (google::protobuf::util::MessageToJsonString(e.GetReflection()->GetMessage(e, f), &text,
-                                                    options)
-            .ok()) {
+    if (google::protobuf::util::MessageToJsonString(*payload, &text, options).ok()) {
       content = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     }
   }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "engine/access.h"
@@ -48,6 +49,20 @@ using HistoryVisitor =
     std::function<void(const casegrid::v1::Event& shown, const casegrid::v1::CaseState& after)>;
 Status VisitHistory(events::Log& log, const std::string& case_id, const events::KeyStore* keys,
                     bool withhold, const HistoryVisitor& visit);
+
+// A case's attachment (docs/attachments.md) as VisitHistory shows it: its
+// personal fields (name, note, the key of a personal one) opened, or the
+// placeholder ("[erased]", "[withheld]") that says why not.
+struct ShownAttachment {
+  std::string event_id;
+  int64_t occurred_micros = 0;
+  casegrid::v1::Actor actor;
+  casegrid::v1::AttachmentAdded attachment;
+};
+// The attachments of `case_id` in the order they were added (VisitHistory's
+// arguments and errors).
+Result<std::vector<ShownAttachment>> CaseAttachments(events::Log& log, const std::string& case_id,
+                                                     const events::KeyStore* keys, bool withhold);
 
 // `replay --json` and GET /v1/cases/{id}/events: {"case", "hashes_checked",
 // "stopped" (when it stopped), "events": [{seq, event_id, occurred,

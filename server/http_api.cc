@@ -51,7 +51,9 @@ HttpApi::Impl::Impl(engine::Engine* engine, projections::ReadModels* models, Htt
         "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"}});
   if (!o_.console_dir.empty()) server_->set_mount_point("/console", o_.console_dir);
-  server_->set_payload_max_length(o_.max_body);
+  // The attachment route takes bodies up to attachment_max_bytes; every
+  // other route is held to max_body below.
+  server_->set_payload_max_length(std::max(o_.max_body, o_.attachment_max_bytes));
   server_->set_read_timeout(o_.timeout_seconds, 0);
   server_->set_write_timeout(o_.timeout_seconds, 0);
   // An answer is written headers first, then body: with Nagle's algorithm
@@ -62,7 +64,12 @@ HttpApi::Impl::Impl(engine::Engine* engine, projections::ReadModels* models, Htt
     auto handler = [this, r](const httplib::Request& req, httplib::Response& res) {
       const auto start = std::chrono::steady_clock::now();
       std::vector<std::string> args(req.matches.begin() + 1, req.matches.end());
-      if (!Limited(req, res, r.route.path)) (this->*r.handler)(req, res, args);
+      if (req.body.size() > o_.max_body && r.handler != &Impl::AttachmentPost) {
+        Problem(res, 413, "too-large", "Request body too large",
+                "a request body holds at most the server's --max-body bytes");
+      } else if (!Limited(req, res, r.route.path)) {
+        (this->*r.handler)(req, res, args);
+      }
       metrics_.ObserveRequest(
           r.route.method, r.route.path, res.status,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -436,6 +443,9 @@ const std::vector<HttpApi::Impl::RouteEntry>& HttpApi::Impl::Table() {
       {{"GET", "/v1/cases/{id}/events"}, &Impl::Events},
       {{"GET", "/v1/cases/{id}/proof"}, &Impl::Proof},
       {{"GET", "/v1/cases/{id}/actions"}, &Impl::Actions},
+      {{"POST", "/v1/cases/{id}/attachments"}, &Impl::AttachmentPost},
+      {{"GET", "/v1/cases/{id}/attachments"}, &Impl::AttachmentList},
+      {{"GET", "/v1/cases/{id}/attachments/{sha256}"}, &Impl::AttachmentGet},
       {{"POST", "/v1/sessions"}, &Impl::SignIn},
       {{"GET", "/v1/public/cases/{id}"}, &Impl::CitizenStatus},
       {{"POST", "/v1/public/cases/{id}/rating"}, &Impl::CitizenRating},

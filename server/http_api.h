@@ -34,6 +34,7 @@
 #include "base/env.h"
 #include "base/status.h"
 #include "engine/engine.h"
+#include "events/blobs.h"
 #include "projections/projection.h"
 #include "server/command_port.h"
 #include "server/webhooks.h"
@@ -73,6 +74,13 @@ struct HttpOptions {
   CommandPort* command_port = nullptr;
   // The webhooks the server's /metrics counts (not owned; null: none).
   const Webhooks* webhooks = nullptr;
+  // The attachments' blob store (not owned; events/blobs.h): POST
+  // /v1/cases/{id}/attachments stores there before it sends the attach
+  // command, and reads come from it. Null: the attachment routes answer 503.
+  events::BlobStore* blobs = nullptr;
+  // Bytes of an attachment at most (its route alone takes a body over
+  // max_body).
+  size_t attachment_max_bytes = 10 * 1024 * 1024;
 };
 
 // One route: its method and its path as the OpenAPI document writes it

@@ -10,6 +10,7 @@
 //   http_public.cc  the citizen's door (/v1/public) and Open311 GeoReport v2
 //   http_config.cc  the rules in force: definitions (diff, what-if, graph),
 //                   calendars, the organisation and its grid cells
+//   http_attachments.cc  a case's photos, documents and references
 #ifndef CASEGRID_SERVER_HTTP_IMPL_H_
 #define CASEGRID_SERVER_HTTP_IMPL_H_
 
@@ -35,6 +36,7 @@
 #include "engine/rules.h"
 #include "engine/whatif.h"
 #include "events/checkpoint.h"
+#include "projections/history.h"
 #include "projections/projection.h"
 #include "server/group_commit.h"
 #include "server/http_api.h"
@@ -215,6 +217,16 @@ class HttpApi::Impl {
                     const std::vector<std::string>& /*args*/);
   void Grids(const httplib::Request& req, httplib::Response& res,
              const std::vector<std::string>& /*args*/);
+
+  // ---- http_attachments.cc: a case's attachments ----
+  void AttachmentPost(const httplib::Request& req, httplib::Response& res,
+                      const std::vector<std::string>& args);
+  void AttachmentList(const httplib::Request& req, httplib::Response& res,
+                      const std::vector<std::string>& args);
+  void AttachmentGet(const httplib::Request& req, httplib::Response& res,
+                     const std::vector<std::string>& args);
+  Result<std::vector<projections::ShownAttachment>> SeenAttachments(const httplib::Request& req,
+                                                                    const std::string& id);
 
   // ---- query parameters ----
 

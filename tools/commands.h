@@ -29,6 +29,23 @@ int RunAct(const GlobalOptions& g, const ActOptions& o);
 
 int RunTick(const GlobalOptions& g, const std::string& now);
 
+// `casegrid attach CASE FILE --by USER:ROLE:UNIT`: the file checked and
+// stored in the blob store (sealed when --personal), then the case's attach
+// action naming it (engine/attachments.h). 0 accepted, 1 refused.
+struct AttachOptions {
+  std::string case_id, file, by, media_type, name, note, id, at;
+  std::string action = "attach";
+  bool personal = false;
+  size_t max_bytes = 10 * 1024 * 1024;
+};
+int RunAttach(const GlobalOptions& g, const AttachOptions& o);
+// `casegrid attachment CASE [SHA256] [-o FILE]`: a case's attachments
+// listed, or one's content (to standard output without -o), read for
+// GlobalOptions::reader as `replay` is (personal ones recorded, withheld
+// out of reach).
+int RunAttachment(const GlobalOptions& g, const std::string& case_id, const std::string& sha256,
+                  const std::string& output);
+
 // `casegrid erase CASE --by USER --reason R`: the erase command
 // (engine/decider.h kEraseAction), then the case's data key destroyed. Run
 // again on an erased case, it destroys the key (an interrupted erasure).
@@ -170,10 +187,11 @@ int RunWorker(const GlobalOptions& g, server::WorkerOptions o);
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";  // port 0: any free one
   size_t max_body = 4 * 1024 * 1024;
-  std::string tls_cert, tls_key;  // both or neither
-  double rate_limit = 50;         // requests a second per client; 0: none
-  double public_rate = 6;         // citizens' demands a minute per address; 0: none
-  int answer_timeout = 30;        // on Kafka: seconds a request waits for the workers' answers
+  size_t attachment_max_bytes = 10 * 1024 * 1024;  // POST /v1/cases/{id}/attachments
+  std::string tls_cert, tls_key;                   // both or neither
+  double rate_limit = 50;                          // requests a second per client; 0: none
+  double public_rate = 6;   // citizens' demands a minute per address; 0: none
+  int answer_timeout = 30;  // on Kafka: seconds a request waits for the workers' answers
   // Webhooks (server/webhooks.h): every case event POSTed to this URL,
   // signed with the secret in the file; empty: none.
   std::string webhook_url, webhook_secret_file;

@@ -7,6 +7,7 @@
 #include "base/time.h"
 #include "engine/decider.h"
 #include "events/log.h"
+#include "projections/history.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
@@ -56,6 +57,17 @@ Result<std::string> EraseCase(Session& session, const std::string& case_id, cons
       key_said = "its data key " + std::to_string(state.personal_key()) + " is destroyed";
     }
   }
+  // The sealed blobs of its personal attachments cannot be opened any more;
+  // they leave the store too (verify takes their absence on an erased case).
+  CASEGRID_ASSIGN_OR_RETURN(auto attachments,
+                            projections::CaseAttachments(*session.log, case_id, nullptr, false));
+  size_t removed = 0;
+  for (const auto& shown : attachments) {
+    if (!shown.attachment.sealed()) continue;
+    CASEGRID_RETURN_IF_ERROR(session.blobs->Remove(shown.attachment.sha256()));
+    ++removed;
+  }
+  if (removed > 0) key_said += "; its " + std::to_string(removed) + " personal attachments removed";
   return "erased case " + case_id + " " + recorded + ": " + key_said +
          "; its personal values read \"[erased]\" everywhere";
 }

@@ -125,6 +125,8 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", g.token_file,
                  "a file holding the API token sent with each command on the commands topic")
       ->envname("CASEGRID_TOKEN_FILE");
+  app.add_option("--blobs", g.blobs, "the attachments' blob store DIR (default: DATA/blobs)")
+      ->envname("CASEGRID_BLOBS");
   app.add_option("--partitions", g.partitions, "partitions of a topic casegrid creates")
       ->envname("CASEGRID_PARTITIONS")
       ->check(CLI::Range(1, 10000))
@@ -161,7 +163,38 @@ int main(int argc, char** argv) {
   c_act->add_option("--expect", act.expect, "the case version you saw");
   c_act->callback([&] { rc = RunAct(g, act); });
 
+  AttachOptions attach;
+  auto* c_attach = app.add_subcommand(
+      "attach", "add a photo, document or reference to a case: casegrid attach CASE FILE --by ..");
+  c_attach->add_option("case", attach.case_id, "case id")->required();
+  c_attach->add_option("file", attach.file, "the content (- for standard input)")->required();
+  c_attach->add_option("--by", attach.by, "USER:ROLE:UNIT")->required();
+  c_attach->add_option("--type", attach.media_type,
+                       "image/jpeg, image/png, image/webp, application/pdf, audio/mpeg, "
+                       "audio/wav or text/plain (default: from its first bytes)");
+  c_attach->add_option("--name", attach.name, "the name shown (default: the file's)");
+  c_attach->add_option("--note", attach.note, "what it shows");
+  c_attach->add_flag("--personal", attach.personal,
+                     "sealed under its own key: erasing the case makes it unreadable");
+  c_attach->add_option("--action", attach.action, "the definition's attach action")
+      ->capture_default_str();
+  c_attach->add_option("--id", attach.id, "idempotency key");
+  c_attach->add_option("--at", attach.at, "when it happened (RFC 3339); default now");
+  c_attach->add_option("--max-bytes", attach.max_bytes, "the most bytes it may have")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
+  c_attach->callback([&] { rc = RunAttach(g, attach); });
+
   const char* reader_help = "read for this user: what their grants reach, the read recorded";
+  std::string attachment_case, attachment_sha, attachment_out;
+  auto* c_attachment = app.add_subcommand(
+      "attachment", "a case's attachments, or one's content: casegrid attachment CASE [SHA256]");
+  c_attachment->add_option("case", attachment_case, "case id")->required();
+  c_attachment->add_option("sha256", attachment_sha, "the attachment's blob (default: list them)");
+  c_attachment->add_option("-o,--output", attachment_out, "FILE (default: standard output)");
+  c_attachment->add_option("--by", g.reader, reader_help);
+  c_attachment->callback(
+      [&] { rc = RunAttachment(g, attachment_case, attachment_sha, attachment_out); });
   ExportOptions export_options;
   auto* c_export = app.add_subcommand(
       "export", "case histories for a report: one CASE, or the cases taken in --from --to");
@@ -238,6 +271,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   c_serve->add_option("--max-body", serve.max_body, "bytes of a request body at most")
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
+      ->capture_default_str();
+  c_serve
+      ->add_option("--attachment-max-bytes", serve.attachment_max_bytes,
+                   "bytes of an attachment at most (POST /v1/cases/{id}/attachments)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
       ->capture_default_str();
   c_serve->add_option("--console", serve.console,
                       "the web console's folder (default: the shipped console/; none: no console)");

@@ -30,6 +30,7 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   ho.port = std::stoi(o.listen.substr(colon + 1));
   if (ho.port > 65535) return Fail(Status::InvalidArgument("--listen: port over 65535"));
   ho.max_body = o.max_body;
+  ho.attachment_max_bytes = o.attachment_max_bytes;
   ho.signing_key = SigningKeyPath(g);
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return Fail(Status::InvalidArgument("--tls-cert and --tls-key go together: HTTPS needs both"));
@@ -94,6 +95,7 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
     webhooks = std::move(started).value();
     ho.webhooks = webhooks.get();
   }
+  ho.blobs = session->blobs.get();
   server::HttpApi api(session->engine.get(), session->models.get(), ho);
   auto port = api.Bind();
   if (!port.ok()) return Fail(port.status());

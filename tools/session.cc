@@ -160,6 +160,9 @@ Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_m
   CASEGRID_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(s.log.get(), std::move(config), env));
   s.engine->set_os_account(OsAccount());
   s.engine->set_key_store(s.keys.get());
+  CASEGRID_ASSIGN_OR_RETURN(s.blobs, events::OpenBlobDirectory(BlobDir(options), /*create=*/true));
+  // A worker on Kafka checks blobs only in a store the doors share with it.
+  if (options.log != "kafka" || !options.blobs.empty()) s.engine->set_blob_store(s.blobs.get());
   projections::Options po;
   po.sync = options.sync;
   po.keys = s.keys.get();
@@ -273,6 +276,10 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t limit) {
     return Status::InvalidArgument(path + ": longer than " + std::to_string(limit) + " bytes");
   }
   return text;
+}
+
+std::string BlobDir(const GlobalOptions& options) {
+  return options.blobs.empty() ? options.data_dir + "/blobs" : options.blobs;
 }
 
 std::string SigningKeyPath(const GlobalOptions& options) {

@@ -14,6 +14,7 @@
 #include "base/scratch_dir.h"
 #include "engine/access.h"
 #include "engine/engine.h"
+#include "events/blobs.h"
 #include "events/kafka_log.h"
 #include "events/log.h"
 #include "events/personal.h"
@@ -55,7 +56,13 @@ struct GlobalOptions {
   // of --token-file's token when one is given, else the data directory's
   // owner, who reads all.
   std::string reader;
+  // The attachments' blob store (events/blobs.h, docs/attachments.md);
+  // empty: DATA/blobs.
+  std::string blobs;
 };
+
+// --blobs, else DATA/blobs.
+std::string BlobDir(const GlobalOptions& options);
 
 std::string SigningKeyPath(const GlobalOptions& options);
 
@@ -86,6 +93,9 @@ Result<std::string> TokenOfFile(const GlobalOptions& options);
 
 struct Session {
   std::unique_ptr<events::KeyStore> keys;  // first: the engine and models use it
+  // The attachments' blobs (BlobDir): on the journal, or with --blobs, the
+  // engine refuses an attach command whose blob is not there.
+  std::unique_ptr<events::BlobStore> blobs;
   std::unique_ptr<events::Log> log;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<projections::ReadModels> models;

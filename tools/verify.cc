@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <iostream>
 #include <optional>
+#include <set>
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -13,6 +14,7 @@
 #include "base/time.h"
 #include "engine/decider.h"
 #include "engine/verify.h"
+#include "events/blobs.h"
 #include "projections/history.h"
 #include "projections/projection.h"
 #include "tools/commands.h"
@@ -139,6 +141,62 @@ int VerifyKeys(const GlobalOptions& g, engine::StateStore& store) {
   return 0;
 }
 
+// Every attachment's blob (docs/attachments.md) against the event that
+// names it: there, hashing to its name, of the size recorded; a sealed one
+// may be gone once its case was erased (`erase` removes it). 0 ok, 1 on a
+// finding, 2 when it cannot run.
+int VerifyBlobs(const GlobalOptions& g, events::Log& log) {
+  struct Named {
+    std::string case_id, event_id;
+    casegrid::v1::AttachmentAdded attachment;
+  };
+  std::vector<Named> named;
+  std::set<std::string> erased;
+  casegrid::v1::Event e;
+  Status scanned = events::ScanAll(log, [&](uint64_t, std::string_view record) {
+    if (!events::OpenRecord(record, nullptr, &e).ok()) return true;  // VerifyLog's to report
+    if (e.has_attachment_added())
+      named.push_back({e.case_id(), e.event_id(), e.attachment_added()});
+    if (e.has_case_erased()) erased.insert(e.case_id());
+    return true;
+  });
+  if (!scanned.ok()) return Fail(scanned);
+  if (named.empty()) return 0;
+  auto store = events::OpenBlobDirectory(BlobDir(g), /*create=*/false);
+  if (!store.ok()) {
+    std::cout << "verify FAILED: " << named.size() << " attachments are named by events, and "
+              << store.status().message() << " (--blobs names another)\n";
+    return 1;
+  }
+  uint64_t bytes = 0, removed = 0;
+  for (const Named& n : named) {
+    const auto& a = n.attachment;
+    auto blob = (*store)->Get(a.sha256());
+    if (blob.status().IsNotFound() && a.sealed() && erased.count(n.case_id) > 0) {
+      ++removed;
+      continue;
+    }
+    std::string problem;
+    if (!blob.ok()) {
+      problem = blob.status().message();
+    } else if (blob->size() != a.size()) {
+      problem = "the blob has " + std::to_string(blob->size()) + " bytes, the event recorded " +
+                std::to_string(a.size());
+    }
+    if (!problem.empty()) {
+      std::cout << "verify FAILED: attachment " << a.sha256() << " of event " << n.event_id << ": "
+                << problem << "\n";
+      return 1;
+    }
+    bytes += blob->size();
+  }
+  std::cout << "attachments ok: " << named.size() - removed << " blobs (" << bytes
+            << " bytes) hash to the names their events recorded";
+  if (removed > 0) std::cout << "; " << removed << " sealed ones left with their cases' erasure";
+  std::cout << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const std::string& key,
@@ -250,6 +308,7 @@ int RunVerify(const GlobalOptions& g, const std::string& checkpoint_file, const 
               << " open deadlines agree with them\n";
     if (int rc = VerifyKeys(g, **store); rc != 0) return rc;
   }
+  if (int rc = VerifyBlobs(g, **log); rc != 0) return rc;
   return read_models ? VerifyReadModels(g, **log) : 0;
 }
 

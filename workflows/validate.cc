@@ -156,6 +156,12 @@ class Checker {
                                    "and note only");
         }
       }
+      if (a.effect() == casegrid::v1::ATTACH && a.fields_size() > 0) {
+        Add(path + ".fields", what +
+                                  " has effect attach, whose fields are fixed (sha256, size, "
+                                  "media_type, content_size, name, key, note; "
+                                  "docs/attachments.md): list none");
+      }
       CheckPersonal(a, path, what);
     }
     CheckOutcomes();

@@ -7,7 +7,11 @@ petitioner and answers; the centre closes it; the citizen follows and rates
 it; the director's dashboard counts it closed on time and drills down to the
 station's cases; a supervisor compares versions and runs a draft over the
 recorded cases; a station of another town gets the 403 page for it; a
-citizen submits a demand online and follows it with the receipt.
+citizen submits a demand online and follows it with the receipt. On the
+way, the window clerk attaches a photo (a file of the wrong type refused
+first) and the station a personal document, through the case page's form;
+the list shows the photo's thumbnail and the document's personal badge, and
+the other town's station cannot read either through the API.
 
 Usage: console_test.py CASEGRID_BINARY. Exit 0 when every step holds, 1 at
 the first that does not (saying which), 77 (skipped) when chromium,
@@ -15,10 +19,14 @@ chromedriver or selenium is missing (./run test installs them).
 """
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+import zlib
 
 try:
     from selenium import webdriver
@@ -99,6 +107,44 @@ def sign_in(user):
     wait.until(lambda b: user in b.find_element(By.ID, "who").text and b.current_url.endswith("#/"))
 
 
+def png(width=16, height=12):
+    """A real PNG (so the thumbnail renders): red, `width` x `height`."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\xc8\x1e\x1e" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def scratch_file(name, content):
+    path = os.path.join(WORK, name)
+    with open(path, "wb") as f:
+        f.write(content)
+    return path
+
+
+def attach(path, note="", personal=False):
+    """Sends `path` through the case page's upload form (the page is shown)."""
+    form = find("#attach-form")
+    form.find_element(By.ID, "attach-file").send_keys(path)
+    note_field = form.find_element(By.ID, "attach-note")
+    note_field.clear()
+    note_field.send_keys(note)
+    if form.find_element(By.ID, "attach-personal").is_selected() != personal:
+        form.find_element(By.ID, "attach-personal").click()
+    form.find_element(By.ID, "attach-submit").click()
+
+
+def api_status(path, token):
+    """The HTTP status of GET `path` with `token`."""
+    request = urllib.request.Request(BASE + path, headers={"Authorization": "Bearer " + token})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def act(case_id, action, values=None):
     browser.get(f"{BASE}/console/#/case/{case_id}")
     form = find(f'form[data-action="{action}"]')
@@ -137,6 +183,21 @@ try:
     code = find("#receipt-code").text
     assert case_id.startswith("W-") and len(code) == 14, (case_id, code)
 
+    step = "the window clerk attaches a photo on the case page, a wrong type refused"
+    browser.get(f"{BASE}/console/#/case/{case_id}")
+    find("#no-attachments")
+    assert not browser.find_elements(By.CSS_SELECTOR, 'form[data-action="attach"]')  # no fields form
+    attach(scratch_file("fake.png", b"not a picture at all"))
+    assert "image/png" in find("#attach-error").text, find("#attach-error").text
+    attach(scratch_file("现场照片.png", png()), note="入户现场")
+    thumb = find('#attachments tr.attachment img.thumb[src^="blob:"]')
+    wait.until(lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", thumb) == 16)
+    photo = find("#attachments tr.attachment")
+    assert "现场照片.png" in photo.text and "入户现场" in photo.text and "image/png" in photo.text, photo.text
+    assert not photo.find_elements(By.CSS_SELECTOR, ".badge.personal"), photo.text
+    photo_sha = photo.get_attribute("data-sha256")
+    assert len(photo_sha) == 64, photo_sha
+
     step = "the centre dispatches it to the grid cell's station"
     sign_in("c01")
     act(case_id, "dispatch")
@@ -154,6 +215,18 @@ try:
     expect_text("#case-state", "responded")
     timeline = find("#timeline").text
     assert "contact" in timeline and "respond" in timeline, timeline
+
+    step = "the station attaches a personal document to its own case"
+    attach(scratch_file("agreement.txt", "王芳 13912345678 工资支付协议\n".encode()), note="签字协议",
+           personal=True)
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#attachments tr.attachment")) == 2)
+    document = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#attachments tr.attachment")
+                    if r.get_attribute("data-sha256") != photo_sha)
+    assert document.find_element(By.CSS_SELECTOR, ".badge.personal").text == "个人信息", document.text
+    assert "agreement.txt" in document.text and "签字协议" in document.text, document.text
+    document.find_element(By.CSS_SELECTOR, "button.open-attachment")  # fetched only on a click
+    document_sha = document.get_attribute("data-sha256")
+    find('#attachments img.thumb[src^="blob:"]')  # the photo, as the station sees it
 
     step = "the centre closes it"
     sign_in("c01")
@@ -207,6 +280,13 @@ try:
     browser.get(f"{BASE}/console/#/case/{case_id}")
     assert "403" in find("#denied").text
     assert "13912345678" not in browser.page_source
+
+    step = "the other town's station cannot read the case's attachments through the API"
+    other = browser.execute_script("return sessionStorage.getItem('casegrid.token')")
+    for path in (f"/v1/cases/{case_id}/attachments", f"/v1/cases/{case_id}/attachments/{photo_sha}",
+                 f"/v1/cases/{case_id}/attachments/{document_sha}"):
+        status = api_status(path, other)
+        assert status == 403, (path, status)
 
     step = "a citizen submits a demand online and follows it with the receipt"
     browser.execute_script("sessionStorage.clear()")

@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "events/log.h"
 #include "server/http_api.h"
 #include "server/openapi.h"
 #include "server/webhooks.h"
@@ -315,6 +316,14 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
     if (code.empty()) code = json::parse(res->body)["rating_code"];
   }
 
+  // An attachment on LS-1, to read back.
+  auto attached = http.Post("/v1/cases/LS-1/attachments?role=window&unit=371302", Bearer(window),
+                            "现场记录\n", "text/plain");
+  REQUIRE(attached);
+  INFO(attached->body);
+  REQUIRE(attached->status == 201);
+  const std::string blob = json::parse(attached->body)["sha256"];
+
   // A checkpoint signed beside the server, as a timer would.
   const Output signed_notes = s.Run({"checkpoint"});
   INFO(Describe(signed_notes));
@@ -326,11 +335,9 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   REQUIRE(res);
   REQUIRE(res->status == 200);
   const json doc = json::parse(res->body);
-  const std::map<std::string, std::string> samples = {{"{id}", "LS-1"},
-                                                      {"{unit}", "371302-001-001"},
-                                                      {"{user}", "w01"},
-                                                      {"{format}", "svg"},
-                                                      {"{year}", "2026"}};
+  const std::map<std::string, std::string> samples = {
+      {"{id}", "LS-1"},    {"{unit}", "371302-001-001"}, {"{user}", "w01"},
+      {"{format}", "svg"}, {"{year}", "2026"},           {"{sha256}", blob}};
   for (const auto& [path, item] : doc["paths"].items()) {
     if (!item.contains("get")) continue;
     std::string target = path;
@@ -1070,4 +1077,120 @@ TEST_CASE(
   res = http.Get("/open311/v2/requests.json");
   REQUIRE(res);
   CHECK(res->status == 403);
+}
+
+TEST_CASE(
+    "serve takes a case's photo and document, stores them by hash, and gives them back "
+    "to those who may see the case",
+    "[http][attachments]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  const std::string centre = s.UserWithToken("c01", "centre", "371302");
+  const std::string other = s.UserWithToken("t9", "unit", "371302-002-001");
+  httplib::Client http("127.0.0.1",
+                       s.Start({"--max-body", "1024", "--attachment-max-bytes", "4096"}));
+  http.set_read_timeout(30, 0);
+  REQUIRE(http.Post("/v1/commands", Bearer(window), kIntake, "application/json")->status == 200);
+
+  const std::string png = std::string("\x89PNG\r\n\x1A\n", 8) + std::string(1500, 'p');
+  const std::string as_window = "/v1/cases/LS-1/attachments?role=window&unit=371302";
+  auto res =
+      http.Post(as_window + "&name=%E7%8E%B0%E5%9C%BA.png", Bearer(window), png, "image/png");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 201);
+  json a = json::parse(res->body);
+  const std::string photo = a["sha256"];
+  CHECK(photo == casegrid::events::Sha256Hex(png));
+  CHECK(a["size"] == png.size());
+  CHECK(a["answer"] == "accepted");
+  CHECK(res->get_header_value("Location") == "/v1/cases/LS-1/attachments/" + photo);
+
+  // A personal document: sealed, so its blob is not its content.
+  const std::string note = "身份证复印件 of 王芳\n";
+  res = http.Post(as_window + "&personal=true&note=ID", Bearer(window), note, "text/plain");
+  REQUIRE(res);
+  REQUIRE(res->status == 201);
+  const std::string sealed = json::parse(res->body)["sha256"];
+  CHECK(sealed != casegrid::events::Sha256Hex(note));
+  CHECK(json::parse(res->body)["size"] == note.size() + 28);
+
+  // Refused before anything is stored: a PNG sent as JPEG, GBK sent as
+  // text, no role, no token, an attachment over --attachment-max-bytes, and
+  // a command over --max-body (the attachment route alone takes more).
+  const std::pair<std::string, std::string> refused[] = {
+      {png, "image/jpeg"}, {"\xC4\xE3\xBA\xC3", "text/plain"}, {"<script>", "text/html"}};
+  for (const auto& [body, type] : refused) {
+    res = http.Post(as_window, Bearer(window), body, type.c_str());
+    REQUIRE(res);
+    CHECK(res->status == 422);
+    CHECK(json::parse(res->body)["code"] == "invalid-attachment");
+  }
+  res = http.Post("/v1/cases/LS-1/attachments", Bearer(window), png, "image/png");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  res = http.Post(as_window, png, "image/png");
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  res = http.Post(as_window, Bearer(window), png + std::string(4096, 'p'), "image/png");
+  REQUIRE(res);
+  CHECK(res->status == 413);
+  res = http.Post("/v1/commands", Bearer(window), std::string(2000, ' ') + kIntake,
+                  "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 413);
+  // Another unit may not attach to a case that is not its own.
+  res = http.Post("/v1/cases/LS-1/attachments?role=unit&unit=371302-002-001", Bearer(other), png,
+                  "image/png");
+  REQUIRE(res);
+  CHECK(res->status == 422);
+
+  // The list, with the personal values opened for the centre.
+  res = http.Get("/v1/cases/LS-1/attachments", Bearer(centre));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const json list = json::parse(res->body)["attachments"];
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["sha256"] == photo);
+  CHECK(list[0]["name"] == "现场.png");
+  CHECK(list[0]["personal"] == false);
+  CHECK(list[0]["actor"]["user"] == "w01");
+  CHECK(list[1]["personal"] == true);
+  CHECK(list[1]["note"] == "ID");
+  CHECK(list[1]["content_size"] == note.size());
+  CHECK_FALSE(list[1].contains("key"));
+
+  // The contents back, each with its type, sandboxed.
+  res = http.Get("/v1/cases/LS-1/attachments/" + photo, Bearer(centre));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(res->body == png);
+  CHECK(res->get_header_value("Content-Type") == "image/png");
+  CHECK(Contains(res->get_header_value("Content-Security-Policy"), "sandbox"));
+  // (httplib's client decodes the header's %XX: sent as RFC 8187 says.)
+  CHECK(res->get_header_value("Content-Disposition") == "inline; filename*=UTF-8''现场.png");
+  res = http.Get("/v1/cases/LS-1/attachments/" + sealed, Bearer(centre));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(res->body == note);
+  CHECK(res->get_header_value("Content-Type") == "text/plain; charset=utf-8");
+
+  // Out of reach, or no such attachment.
+  res = http.Get("/v1/cases/LS-1/attachments/" + photo, Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  res = http.Get("/v1/cases/LS-1/attachments", Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  res = http.Get("/v1/cases/LS-1/attachments/" + std::string(64, '0'), Bearer(centre));
+  REQUIRE(res);
+  CHECK(res->status == 404);
+
+  // The events say what was stored; verify checks the blobs.
+  s.server().Signal(SIGTERM);
+  REQUIRE(s.server().Wait(seconds(30)) == 0);
+  const Output verified = s.Run({"verify"});
+  INFO(Describe(verified));
+  CHECK(verified.status == 0);
+  CHECK(Contains(verified.out, "attachments ok: 2 blobs"));
 }

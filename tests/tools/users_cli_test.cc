@@ -11,6 +11,7 @@
 
 #include "base/env.h"
 #include "base/time.h"
+#include "events/log.h"
 #include "tests/test_util.h"
 #include "tests/tools/process_util.h"
 
@@ -951,4 +952,92 @@ TEST_CASE("the README's walk-through: a user created, a token issued, a case rea
   CHECK(Contains(o.out, "summary      [erased]"));
   CHECK(!Contains(o.out, "people-demo/"));  // grep found the phone number nowhere
   CHECK(Contains(o.out, "1 erased cases' are gone"));
+}
+
+TEST_CASE(
+    "attach stores a photo and a personal document on a case, attachment reads them back, "
+    "erase takes the personal one away, and verify finds a damaged blob",
+    "[cli][personal][attachments]") {
+  Cli cli;
+  REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
+                   "2026-09-30T10:00:00+08:00", "--payload",
+                   R"({"channel":"window","category":"labour-dispute",)"
+                   R"("grid":"371302-001-001-01","summary":"Wages unpaid"})"})
+              .status == 0);
+  const std::string png = std::string("\x89PNG\r\n\x1A\n", 8) + "photo of the site";
+  const std::string id_card = "身份证 370000199001011234\n";
+  casegrid::test::WriteFile(cli.Path("site.png"), png);
+  casegrid::test::WriteFile(cli.Path("id.txt"), id_card);
+  casegrid::test::WriteFile(cli.Path("gbk.txt"), "\xC4\xE3\xBA\xC3");
+
+  Output o = cli.Run({"attach", "LS-1", "site.png", "--by", "c01:centre:371302", "--at",
+                      "2026-09-30T10:05:00+08:00", "--note", "现场"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out,
+                 "accepted: LS-1 attach -> version 3: blob " + casegrid::events::Sha256Hex(png)));
+  o = cli.Run({"attach", "LS-1", "id.txt", "--by", "c01:centre:371302", "--at",
+               "2026-09-30T10:06:00+08:00", "--personal"});
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "sealed as personal, text/plain"));
+  // Refused, with what and where: GBK text, a type its bytes are not, a
+  // unit that is not the case's.
+  o = cli.Run({"attach", "LS-1", "gbk.txt", "--by", "c01:centre:371302", "--type", "text/plain"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "rejected: attachment: not valid UTF-8 (byte 0xC4 at offset 0"));
+  o = cli.Run({"attach", "LS-1", "site.png", "--by", "c01:centre:371302", "--type", "image/jpeg"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "is not image/jpeg but image/png"));
+  o = cli.Run({"attach", "LS-1", "nowhere.png", "--by", "c01:centre:371302"});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "cannot open nowhere.png"));
+
+  // The list, and each content back; no file holds the personal one in the clear.
+  o = cli.Run({"attachment", "LS-1"});
+  REQUIRE(o.status == 0);
+  const auto lines = casegrid::test::Lines(o.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(Contains(lines[0], "image/png"));
+  CHECK(Contains(lines[0], "site.png (现场)"));
+  CHECK(Contains(lines[1], "personal  id.txt"));
+  const std::string sealed = lines[1].substr(0, 64);
+  CHECK(cli.Run({"attachment", "LS-1", casegrid::events::Sha256Hex(png)}).out == png);
+  REQUIRE(cli.Run({"attachment", "LS-1", sealed, "-o", "back.txt"}).status == 0);
+  CHECK(casegrid::test::ReadFile(cli.Path("back.txt")) == id_card);
+  for (const auto& [path, bytes] : FilesUnder(cli.Path("data"))) {
+    INFO(path);
+    CHECK(bytes.find("370000199001011234") == std::string::npos);
+  }
+  o = cli.Run({"verify"});
+  CHECK(o.status == 0);
+  CHECK(Contains(o.out, "attachments ok: 2 blobs"));
+
+  // Erased: the sealed blob goes, the photo stays, and verify says why.
+  REQUIRE(cli.Run({"act", "LS-1", "reject", "--by", "c01:centre:371302", "--at",
+                   "2026-09-30T11:00:00+08:00", "--payload", R"({"reason":"not ours"})"})
+              .status == 0);
+  o = cli.Run({"erase", "LS-1", "--by", "dpo1", "--reason", "petitioner's request"});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(Contains(o.out, "its 1 personal attachments removed"));
+  CHECK(cli.Run({"attachment", "LS-1", sealed}).status == 2);
+  o = cli.Run({"verify"});
+  CHECK(o.status == 0);
+  CHECK(Contains(o.out, "attachments ok: 1 blobs"));
+  CHECK(Contains(o.out, "1 sealed ones left with their cases' erasure"));
+
+  // A changed byte in the photo's blob, then the blob gone: verify fails.
+  const std::string photo = casegrid::events::Sha256Hex(png);
+  const std::string blob = cli.Path("data/blobs/" + photo.substr(0, 2) + "/" + photo);
+  std::filesystem::permissions(blob, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  casegrid::test::WriteFile(blob, png + "!");
+  o = cli.Run({"verify"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "verify FAILED: attachment " + photo));
+  CHECK(Contains(o.out, "does not hash to its name: damaged"));
+  std::filesystem::remove(blob);
+  o = cli.Run({"verify"});
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "no blob " + photo));
 }

@@ -84,7 +84,7 @@ TEST_CASE("casegrid workflow validate prints ok and exits 0 for a valid definiti
   const Output o = Validate(dir, {good});
   INFO(test::Describe(o));
   CHECK(o.status == 0);
-  CHECK(o.out == good + ": ok (workflow petition-125 v1: 9 states, 14 actions, 6 deadlines)\n");
+  CHECK(o.out == good + ": ok (workflow petition-125 v1: 9 states, 15 actions, 6 deadlines)\n");
   CHECK(o.err.empty());
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("casegrid workflow validate prints FILE:LINE:COL lines for every probl
   INFO(test::Describe(o));
   CHECK(o.status == 1);
   std::vector<std::string> expected = Expected("unknown-key");
-  expected.push_back(good + ": ok (workflow petition-125 v1: 9 states, 14 actions, 6 deadlines)");
+  expected.push_back(good + ": ok (workflow petition-125 v1: 9 states, 15 actions, 6 deadlines)");
   for (const auto& line : Expected("several-problems")) expected.push_back(line);
   CHECK(test::Lines(o.out) == expected);
   CHECK(expected.size() >= 5);  // one loader error, one ok, several semantic problems
@@ -217,7 +217,7 @@ TEST_CASE("casegrid workflow publish puts a valid file in force as an event, ref
 
   const Output list = run({"list"});
   CHECK(test::Contains(list.out,
-                       "hotline-12345          2  cn-mainland      9      16         4  "
+                       "hotline-12345          2  cn-mainland      9      17         4  "
                        "published "));
   const Output show = run({"show", "hotline-12345"});
   CHECK(show.out.rfind("# the log: published by sup01 at ", 0) == 0);
