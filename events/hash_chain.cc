@@ -29,6 +29,39 @@ std::string Sha256Concat(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
+namespace {
+
+// Reads a varint at `*at` of `bytes` (at most 5 bytes: lengths here fit in
+// 32 bits); false past the end.
+bool ReadVarint32(std::string_view bytes, size_t* at, uint32_t* value) {
+  *value = 0;
+  for (int shift = 0; shift < 35 && *at < bytes.size(); shift += 7) {
+    const auto b = static_cast<uint8_t>(bytes[(*at)++]);
+    *value |= static_cast<uint32_t>(b & 0x7F) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string_view> RecordCaseId(std::string_view record) {
+  // Fields serialize in number order: event_id (1) then case_id (2), both
+  // length-delimited (tags 0x0A, 0x12). An event without an event id starts
+  // with its case id.
+  size_t at = 0;
+  uint32_t length = 0;
+  if (at < record.size() && record[at] == 0x0A) {
+    ++at;
+    if (!ReadVarint32(record, &at, &length) || length > record.size() - at) return std::nullopt;
+    at += length;
+  }
+  if (at >= record.size() || record[at] != 0x12) return std::nullopt;
+  ++at;
+  if (!ReadVarint32(record, &at, &length) || length > record.size() - at) return std::nullopt;
+  return record.substr(at, length);
+}
+
 std::string Sha256Hex(std::string_view bytes) { return codec::Hex(Sha256Concat({bytes})); }
 
 std::string Sha256(std::string_view bytes) { return Sha256Concat({bytes}); }

@@ -27,6 +27,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -222,6 +223,11 @@ std::string Sha256Concat(std::initializer_list<std::string_view> parts);
 // the hash field: record := body 0x62 0x20 hash[32], with
 // hash = SHA-256(prev_hash || body). Sets event->hash too.
 std::string SealEvent(casegrid::v1::Event* event);
+
+// The case id of a sealed record, read from its first fields without
+// parsing the rest; nullopt when the record does not start as SealEvent
+// writes one (event_id, then case_id): parse it to know.
+std::optional<std::string_view> RecordCaseId(std::string_view record);
 
 // Checks a record's hash against its bytes and, when `expected_prev_hash` is
 // given, its chain link; parses it into *event. Corruption names the event.

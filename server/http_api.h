@@ -72,6 +72,12 @@ struct HttpOptions {
   // store brought up to the topic before each request. Null: the engine
   // applies them (the embedded journal).
   CommandPort* command_port = nullptr;
+  // The API token of the public door (a directory user for the citizens'
+  // routes, docs/security.md, "The public door"): their commands are taken
+  // in as its user and, on Kafka, sent with it, so that the workers take
+  // them while the directory's checks are on. Empty: as user "citizen",
+  // without a token.
+  std::string public_token;
   // The webhooks the server's /metrics counts (not owned; null: none).
   const Webhooks* webhooks = nullptr;
   // The attachments' blob store (not owned; events/blobs.h): POST

@@ -109,24 +109,27 @@ void HttpApi::Impl::Commands(const httplib::Request& req, httplib::Response& res
     }
     return batch;
   };
+  // The answers are kept under the lock and written out after it.
+  std::vector<engine::Answer> answered;
   request.finish = [&](const Status& applied, std::span<const engine::Answer> answers) {
     if (!failed.ok()) return;
     if (!applied.ok()) {
       failed = applied;
       return;
     }
-    for (size_t k = 0; k < answers.size(); ++k) {
-      metrics_.CountCommand(actions[k], engine::AnswerName(answers[k].kind));
-      json a = AnswerJson(sent[k], answers[k]);
-      a["line"] = line_of[k] + 1;
-      if (!codes[k].empty() && answers[k].kind == engine::Answer::Kind::kAccepted) {
-        a["rating_code"] = codes[k];
-      }
-      out[line_of[k]] = std::move(a);
-    }
+    answered.assign(answers.begin(), answers.end());
   };
   commits_.Run(request);
   if (!failed.ok()) return ProblemOf(res, failed);
+  for (size_t k = 0; k < answered.size(); ++k) {
+    metrics_.CountCommand(actions[k], engine::AnswerName(answered[k].kind));
+    json a = AnswerJson(sent[k], answered[k]);
+    a["line"] = line_of[k] + 1;
+    if (!codes[k].empty() && answered[k].kind == engine::Answer::Kind::kAccepted) {
+      a["rating_code"] = codes[k];
+    }
+    out[line_of[k]] = std::move(a);
+  }
   if (ndjson) {
     std::string text;
     for (const json& a : out) text += Dump(a) + "\n";

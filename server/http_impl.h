@@ -169,6 +169,7 @@ class HttpApi::Impl {
 
   // ---- http_public.cc: the citizen's door and Open311 ----
   Result<casegrid::v1::CaseState> CitizenCase(const std::string& id, const std::string& code);
+  Result<std::string> CitizenUser();
   void CitizenStatus(const httplib::Request& req, httplib::Response& res,
                      const std::vector<std::string>& args);
   void CitizenRating(const httplib::Request& req, httplib::Response& res,

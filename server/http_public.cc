@@ -99,17 +99,18 @@ void HttpApi::Impl::CitizenRating(const httplib::Request& req, httplib::Response
                    "\"score\": 1-5, \"comment\": TEXT} as JSON");
   }
   CommitOne(
-      "",
+      o_.public_token,
       [&]() -> std::optional<casegrid::v1::Command> {
         auto facts = CitizenCase(args[0], body["code"].get<std::string>());
-        if (!facts.ok()) {
-          ProblemOf(res, facts.status());
+        auto citizen = facts.ok() ? CitizenUser() : facts.status();
+        if (!citizen.ok()) {
+          ProblemOf(res, citizen.status());
           return std::nullopt;
         }
         json command = {
             {"case", args[0]},
             {"action", "rate"},
-            {"actor", {{"user", "citizen"}, {"role", "petitioner"}}},
+            {"actor", {{"user", *citizen}, {"role", "petitioner"}}},
             {"data", {{"rating_code", body["code"]}, {"satisfied", body["satisfied"]}}}};
         if (body.contains("score")) command["data"]["score"] = body["score"];
         if (body.contains("comment")) command["data"]["comment"] = body["comment"];
@@ -139,6 +140,19 @@ Result<std::string> HttpApi::Impl::NewCaseId(std::string_view prefix) {
   return std::string(prefix) + "-" +
          timeutil::FormatTimestamp(engine_->env()->NowMicros()).substr(0, 10) + "-" +
          random.substr(0, 4) + random.substr(5, 4);
+}
+
+// The user the citizen's commands are taken in as: the public door's
+// (HttpOptions::public_token), else "citizen". Unavailable naming the flag
+// when the door's token is refused. Called under mu_.
+Result<std::string> HttpApi::Impl::CitizenUser() {
+  if (o_.public_token.empty()) return std::string("citizen");
+  auto user = AuthenticateToken(o_.public_token);
+  if (!user.ok()) {
+    return Status::Unavailable("the public door's token (--public-token-file) is refused: " +
+                               user.status().message());
+  }
+  return user;
 }
 
 // POST /v1/public/cases {"category", "grid", "summary", "petitioner":
@@ -175,20 +189,21 @@ void HttpApi::Impl::CitizenSubmit(const httplib::Request& req, httplib::Response
   data["channel"] = "online";
   std::string case_id, code;
   CommitOne(
-      "",
+      o_.public_token,
       [&]() -> std::optional<casegrid::v1::Command> {
         auto def = engine_->config().workflows->Latest(engine_->config().default_workflow);
         const casegrid::v1::Action* intake = def.ok() ? (*def)->Intake() : nullptr;
         auto id = NewCaseId("N");
-        if (intake == nullptr || !id.ok()) {
-          ProblemOf(res, id.ok() ? def.status() : id.status());
+        auto citizen = CitizenUser();
+        if (intake == nullptr || !id.ok() || !citizen.ok()) {
+          ProblemOf(res, !citizen.ok() ? citizen.status() : id.ok() ? def.status() : id.status());
           return std::nullopt;
         }
         case_id = *id;
         auto cmd =
             engine::ParseCommandJson(Dump({{"case", case_id},
                                            {"action", intake->name()},
-                                           {"actor", {{"user", "citizen"}, {"role", "petitioner"}}},
+                                           {"actor", {{"user", *citizen}, {"role", "petitioner"}}},
                                            {"data", data}}));
         if (!cmd.ok()) {
           Problem(res, 422, "rejected", "Demand not taken in", cmd.status().message());

@@ -190,8 +190,9 @@ struct ServeOptions {
   size_t attachment_max_bytes = 10 * 1024 * 1024;  // POST /v1/cases/{id}/attachments
   std::string tls_cert, tls_key;                   // both or neither
   double rate_limit = 50;                          // requests a second per client; 0: none
-  double public_rate = 6;   // citizens' demands a minute per address; 0: none
-  int answer_timeout = 30;  // on Kafka: seconds a request waits for the workers' answers
+  double public_rate = 6;         // citizens' demands a minute per address; 0: none
+  std::string public_token_file;  // the public door's API token (HttpOptions::public_token)
+  int answer_timeout = 30;        // on Kafka: seconds a request waits for the workers' answers
   // Webhooks (server/webhooks.h): every case event POSTed to this URL,
   // signed with the secret in the file; empty: none.
   std::string webhook_url, webhook_secret_file;

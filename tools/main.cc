@@ -293,6 +293,9 @@ int main(int argc, char** argv) {
                    "once; 0: no limit (behind a proxy, every citizen has the proxy's address)")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
+  c_serve->add_option("--public-token-file", serve.public_token_file,
+                      "a FILE with the API token of the public door's user: the citizens' "
+                      "commands are taken in as that user (on Kafka with the checks on, needed)");
   c_serve
       ->add_option("--answer-timeout", serve.answer_timeout,
                    "on Kafka: seconds a request waits for the workers' answers (then 503; the "

@@ -40,6 +40,9 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   ho.rate_per_second = o.rate_limit;
   ho.rate_burst = 2 * o.rate_limit;
   ho.public_per_minute = o.public_rate;
+  auto public_token = ReadTokenFile(o.public_token_file, "--public-token-file");
+  if (!public_token.ok()) return Fail(public_token.status());
+  ho.public_token = *public_token;
   ho.console_dir = o.console == "none" ? "" : o.console.empty() ? ConsoleDir() : o.console;
   if (!ho.console_dir.empty() &&
       !std::filesystem::is_regular_file(ho.console_dir + "/index.html")) {

@@ -205,14 +205,16 @@ void ProgressBar::Finish() {
   if (tty_ && last_permille_ >= 0) std::fprintf(stderr, "\n");
 }
 
-Result<std::string> TokenOfFile(const GlobalOptions& options) {
-  if (options.token_file.empty()) return std::string();
-  CASEGRID_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(options.token_file, 4096));
+Result<std::string> ReadTokenFile(const std::string& path, const std::string& flag) {
+  if (path.empty()) return std::string();
+  CASEGRID_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, 4096));
   std::string token = text.substr(0, text.find_first_of("\r\n"));
-  if (token.empty()) {
-    return Status::InvalidArgument("--token-file " + options.token_file + ": no token in it");
-  }
+  if (token.empty()) return Status::InvalidArgument(flag + " " + path + ": no token in it");
   return token;
+}
+
+Result<std::string> TokenOfFile(const GlobalOptions& options) {
+  return ReadTokenFile(options.token_file, "--token-file");
 }
 
 Result<server::SenderOptions> SenderOptionsFor(const GlobalOptions& options) {

@@ -90,6 +90,9 @@ Result<server::SenderOptions> SenderOptionsFor(const GlobalOptions& options);
 // NotFound / InvalidArgument naming the file when it cannot be read or holds
 // no token.
 Result<std::string> TokenOfFile(const GlobalOptions& options);
+// The token in the first line of `path` (empty: none); NotFound /
+// InvalidArgument naming `flag` and the file.
+Result<std::string> ReadTokenFile(const std::string& path, const std::string& flag);
 
 struct Session {
   std::unique_ptr<events::KeyStore> keys;  // first: the engine and models use it

@@ -6,6 +6,7 @@
 // -sha256` over prev_hash || body gives the same hashes. The literals below
 // are its output: if SealEvent or OpenRecord drift from the documented
 // format, these tests fail.
+#include <optional>
 #include <string>
 
 #include "events/log.h"
@@ -164,4 +165,28 @@ TEST_CASE("Sha256Hex is lower-case hex SHA-256 (the FIPS 180-2 examples)", "[has
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(events::Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST_CASE("RecordCaseId reads a sealed record's case id without parsing it, or says it cannot",
+          "[hash_chain]") {
+  Event e;
+  e.set_event_id("casegrid:directory/7");
+  e.set_case_id("casegrid:directory");
+  e.set_case_seq(7);
+  e.mutable_case_reported()->set_summary(std::string(300, 's'));  // a long varint later on
+  std::string record = events::SealEvent(&e);
+  CHECK(events::RecordCaseId(record) == std::optional<std::string_view>("casegrid:directory"));
+  // Without an event id the case id comes first; a long one has a 2-byte length.
+  e.clear_event_id();
+  e.clear_hash();
+  e.set_case_id(std::string(200, 'c'));
+  record = events::SealEvent(&e);
+  CHECK(events::RecordCaseId(record) == std::optional<std::string_view>(std::string(200, 'c')));
+  // Cut short, empty, not a record: no answer (the caller parses), never a read past the end.
+  CHECK_FALSE(events::RecordCaseId(record.substr(0, 2)).has_value());
+  CHECK_FALSE(events::RecordCaseId("").has_value());
+  CHECK_FALSE(events::RecordCaseId(std::string("\x0A\xFF\xFF\xFF\xFF\xFF", 6)).has_value());
+  e.clear_case_id();
+  e.clear_hash();
+  CHECK_FALSE(events::RecordCaseId(events::SealEvent(&e)).has_value());
 }

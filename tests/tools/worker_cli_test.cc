@@ -717,3 +717,67 @@ TEST_CASE(
   serve.Signal(SIGTERM);
   CHECK(serve.Wait(seconds(30)) == 0);
 }
+
+TEST_CASE(
+    "with the checks on, serve on Kafka takes a citizen's demand in as the public door's "
+    "user, with its token",
+    "[kafka][worker][http][directory]") {
+  KafkaTarget k(kPartitions);
+  casegrid::test::TempDir dir;
+  auto cli = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("admin")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const Output o = casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k, dir),
+                                                casegrid::test::Stdin(), seconds(60));
+    INFO(Describe(o));
+    REQUIRE(o.status == 0);
+    return o.out;
+  };
+  cli({"users", "add", "admin1", "--name", "Admin"});
+  cli({"users", "grant", "admin1", "admin", "371302"});
+  cli({"users", "add", "public-door", "--name", "the citizens' web page"});
+  const std::string token = casegrid::test::Lines(cli({"tokens", "issue", "public-door"})).at(0);
+  cli({"users", "enforce", "on", "--by", "admin1", "--reason", "go-live"});
+  casegrid::test::WriteFile(dir.Sub("door.token"), token + "\n");
+  auto worker = StartWorker(dir, k, "w1");
+  Child serve({CASEGRID_BINARY, "--data", dir.Sub("serve"), "serve", "--listen", "127.0.0.1:0",
+               "--answer-timeout", "20", "--public-token-file", dir.Sub("door.token")},
+              dir.Sub("serve.out"), dir.Sub("serve.err"), dir.path(), KafkaEnv(k, dir));
+  int port = 0;
+  WaitUntil(seconds(60), [&] {
+    const std::string out = serve.Out();
+    const size_t at = out.find("://127.0.0.1:");
+    if (at == std::string::npos || out.find('\n') == std::string::npos) {
+      return serve.Poll().has_value();
+    }
+    port = std::stoi(out.substr(at + 13));
+    return true;
+  });
+  INFO("serve stderr:\n" << serve.Err() << "\nworker stderr:\n" << worker->Err());
+  REQUIRE(port > 0);
+  REQUIRE(WaitUntil(seconds(60), [&] { return Contains(worker->Err(), "owns partitions"); }));
+  httplib::Client http("127.0.0.1", port);
+  http.set_read_timeout(60, 0);
+  auto res =
+      http.Post("/v1/public/cases",
+                json{{"category", "noise"}, {"grid", "371302-001-001-01"}, {"summary", "s"}}.dump(),
+                "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 201);
+  const json taken = json::parse(res->body);
+  res = http.Get("/v1/public/cases/" + taken["case_id"].get<std::string>() +
+                 "?code=" + taken["rating_code"].get<std::string>());
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  // The worker wrote it as the door's user.
+  bool by_door = false;
+  for (const Record& r : ReadTopic(k, casegrid::events::EventsTopic(k.prefix()))) {
+    casegrid::v1::Event e;
+    REQUIRE(e.ParseFromString(r.value));
+    if (e.case_id() == taken["case_id"]) by_door = by_door || e.actor().user() == "public-door";
+  }
+  CHECK(by_door);
+  serve.Signal(SIGTERM);
+  CHECK(serve.Wait(seconds(30)) == 0);
+}
