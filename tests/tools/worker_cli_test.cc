@@ -126,6 +126,41 @@ std::unique_ptr<Child> StartWorker(const casegrid::test::TempDir& dir, const Kaf
       dir.Sub(name + ".out"), dir.Sub(name + ".err"), "", env);
 }
 
+// `casegrid --data DIR/admin ARGS` on the cluster, required to succeed; its
+// standard output.
+std::string AdminCli(const casegrid::test::TempDir& dir, const KafkaTarget& k,
+                     const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("admin")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const Output o = casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k, dir),
+                                              casegrid::test::Stdin(), seconds(60));
+  INFO(Describe(o));
+  REQUIRE(o.status == 0);
+  return o.out;
+}
+
+// `casegrid serve` on the cluster (--data DIR/serve) with `extra`; *port is
+// where it listens once it does (0: it never did).
+std::unique_ptr<Child> StartServe(const casegrid::test::TempDir& dir, const KafkaTarget& k,
+                                  const std::vector<std::string>& extra, int* port) {
+  std::vector<std::string> argv = {CASEGRID_BINARY, "--data",   dir.Sub("serve"),
+                                   "serve",         "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto serve = std::make_unique<Child>(argv, dir.Sub("serve.out"), dir.Sub("serve.err"), dir.path(),
+                                       KafkaEnv(k, dir));
+  *port = 0;
+  WaitUntil(seconds(60), [&] {
+    const std::string out = serve->Out();
+    const size_t at = out.find("://127.0.0.1:");
+    if (at == std::string::npos || out.find('\n') == std::string::npos) {
+      return serve->Poll().has_value();
+    }
+    *port = std::stoi(out.substr(at + 13));
+    return true;
+  });
+  return serve;
+}
+
 // A log on the topic, read back from the start: opening it indexes every
 // event (an event written twice stops it), folding it into a state store
 // checks that each case's sequence runs 1, 2, 3, ... with every hash and
@@ -605,33 +640,14 @@ TEST_CASE(
     "[kafka][worker][http]") {
   KafkaTarget k(kPartitions);
   casegrid::test::TempDir dir;
-  auto cli = [&](const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("admin")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const Output o = casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k, dir),
-                                                casegrid::test::Stdin(), seconds(60));
-    INFO(Describe(o));
-    REQUIRE(o.status == 0);
-    return o.out;
-  };
+  auto cli = [&](const std::vector<std::string>& args) { return AdminCli(dir, k, args); };
   cli({"users", "add", "w01", "--name", "Window"});
   cli({"users", "grant", "w01", "window", "371302"});
   const std::string token = casegrid::test::Lines(cli({"tokens", "issue", "w01"})).at(0);
   auto worker = StartWorker(dir, k, "w1");
-  Child serve({CASEGRID_BINARY, "--data", dir.Sub("serve"), "serve", "--listen", "127.0.0.1:0",
-               "--answer-timeout", "5"},
-              dir.Sub("serve.out"), dir.Sub("serve.err"), dir.path(), KafkaEnv(k, dir));
   int port = 0;
-  WaitUntil(seconds(60), [&] {
-    const std::string out = serve.Out();
-    const size_t at = out.find("://127.0.0.1:");
-    if (at == std::string::npos || out.find('\n') == std::string::npos) {
-      return serve.Poll().has_value();
-    }
-    port = std::stoi(out.substr(at + 13));
-    return true;
-  });
-  INFO("serve stderr:\n" << serve.Err() << "\nworker stderr:\n" << worker->Err());
+  auto serve = StartServe(dir, k, {"--answer-timeout", "5"}, &port);
+  INFO("serve stderr:\n" << serve->Err() << "\nworker stderr:\n" << worker->Err());
   REQUIRE(port > 0);
   // The worker owns the partitions before anything is sent.
   REQUIRE(WaitUntil(seconds(60), [&] { return Contains(worker->Err(), "owns partitions"); }));
@@ -714,8 +730,8 @@ TEST_CASE(
   INFO(res->body);
   CHECK(res->status == 503);
   CHECK(Contains(res->body, "not answered within 5 s"));
-  serve.Signal(SIGTERM);
-  CHECK(serve.Wait(seconds(30)) == 0);
+  serve->Signal(SIGTERM);
+  CHECK(serve->Wait(seconds(30)) == 0);
 }
 
 TEST_CASE(
@@ -724,15 +740,7 @@ TEST_CASE(
     "[kafka][worker][http][directory]") {
   KafkaTarget k(kPartitions);
   casegrid::test::TempDir dir;
-  auto cli = [&](const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CASEGRID_BINARY, "--data", dir.Sub("admin")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const Output o = casegrid::test::RunProcess(argv, dir.path(), KafkaEnv(k, dir),
-                                                casegrid::test::Stdin(), seconds(60));
-    INFO(Describe(o));
-    REQUIRE(o.status == 0);
-    return o.out;
-  };
+  auto cli = [&](const std::vector<std::string>& args) { return AdminCli(dir, k, args); };
   cli({"users", "add", "admin1", "--name", "Admin"});
   cli({"users", "grant", "admin1", "admin", "371302"});
   cli({"users", "add", "public-door", "--name", "the citizens' web page"});
@@ -740,20 +748,10 @@ TEST_CASE(
   cli({"users", "enforce", "on", "--by", "admin1", "--reason", "go-live"});
   casegrid::test::WriteFile(dir.Sub("door.token"), token + "\n");
   auto worker = StartWorker(dir, k, "w1");
-  Child serve({CASEGRID_BINARY, "--data", dir.Sub("serve"), "serve", "--listen", "127.0.0.1:0",
-               "--answer-timeout", "20", "--public-token-file", dir.Sub("door.token")},
-              dir.Sub("serve.out"), dir.Sub("serve.err"), dir.path(), KafkaEnv(k, dir));
   int port = 0;
-  WaitUntil(seconds(60), [&] {
-    const std::string out = serve.Out();
-    const size_t at = out.find("://127.0.0.1:");
-    if (at == std::string::npos || out.find('\n') == std::string::npos) {
-      return serve.Poll().has_value();
-    }
-    port = std::stoi(out.substr(at + 13));
-    return true;
-  });
-  INFO("serve stderr:\n" << serve.Err() << "\nworker stderr:\n" << worker->Err());
+  auto serve = StartServe(
+      dir, k, {"--answer-timeout", "20", "--public-token-file", dir.Sub("door.token")}, &port);
+  INFO("serve stderr:\n" << serve->Err() << "\nworker stderr:\n" << worker->Err());
   REQUIRE(port > 0);
   REQUIRE(WaitUntil(seconds(60), [&] { return Contains(worker->Err(), "owns partitions"); }));
   httplib::Client http("127.0.0.1", port);
@@ -778,6 +776,6 @@ TEST_CASE(
     if (e.case_id() == taken["case_id"]) by_door = by_door || e.actor().user() == "public-door";
   }
   CHECK(by_door);
-  serve.Signal(SIGTERM);
-  CHECK(serve.Wait(seconds(30)) == 0);
+  serve->Signal(SIGTERM);
+  CHECK(serve->Wait(seconds(30)) == 0);
 }
