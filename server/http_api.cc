@@ -5,6 +5,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -60,6 +61,16 @@ HttpApi::Impl::Impl(engine::Engine* engine, projections::ReadModels* models, Htt
   // the body waits for the client's delayed ACK (about 40 ms a request on
   // Linux loopback, measured: docs/PERFORMANCE.md, "Over HTTP").
   server_->set_tcp_nodelay(true);
+  // cpp-httplib's own options set SO_REUSEPORT, so a second `casegrid serve`
+  // on the same port bound it too and the kernel dealt the connections
+  // between the two; SO_REUSEADDR alone lets a restart take the port from
+  // its old connections in TIME_WAIT and refuses a second server. The socket
+  // is kept to widen its backlog in Bind.
+  server_->set_socket_options([this](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening_ = sock;
+  });
   for (const RouteEntry& r : Table()) {
     auto handler = [this, r](const httplib::Request& req, httplib::Response& res) {
       const auto start = std::chrono::steady_clock::now();
@@ -119,6 +130,15 @@ Result<int> HttpApi::Impl::Bind() {
   if (port <= 0) {
     return Status::Unavailable("cannot listen on " + o_.host + ":" + std::to_string(o_.port) +
                                " (in use, or not an address of this machine)");
+  }
+  // cpp-httplib listens with a backlog of 5: a burst of connections (a
+  // browser opens six at once, a bench sixteen) overflowed it, the kernel
+  // dropped the handshakes it had no room for and those clients waited a
+  // second, or failed. Listening again on the socket widens its queue
+  // (capped by net.core.somaxconn).
+  if (::listen(listening_, kListenBacklog) != 0) {
+    return Status::Unavailable("cannot listen on " + o_.host + ":" + std::to_string(port) +
+                               " with a backlog of " + std::to_string(kListenBacklog));
   }
   return port;
 }

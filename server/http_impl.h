@@ -253,7 +253,10 @@ class HttpApi::Impl {
   projections::ReadModels* models_;
   HttpOptions o_;
   std::unique_ptr<httplib::Server> server_;  // an SSLServer with TLS
-  std::mutex mu_;                            // the engine, the read models, the chain follower
+  // The connections the kernel completes before the server accepts them.
+  static constexpr int kListenBacklog = 1024;
+  socket_t listening_ = -1;  // the socket Bind listens on (set by the socket options)
+  std::mutex mu_;            // the engine, the read models, the chain follower
   engine::ChainFollower follower_;
   GroupCommit commits_{engine_, &mu_, 4096, o_.command_port};
   Metrics metrics_;

@@ -1,14 +1,21 @@
 // `casegrid serve` (server/http_api.h, docs/http.md): the built binary serves
 // a data directory; an HTTP client takes a case in and reads it with
 // tokens of the directory.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <set>
 #include <string>
@@ -39,10 +46,13 @@ class Served {
                                           "CASEGRID_BROKERS", "CASEGRID_SETTINGS",
                                           "CASEGRID_CRASH_AT"})) {}
 
-  Output Run(const std::vector<std::string>& args, const std::string& input = "") const {
+  // With a `limit`, a process still running after it is killed (status -1).
+  Output Run(const std::vector<std::string>& args, const std::string& input = "",
+             std::optional<std::chrono::seconds> limit = std::nullopt) const {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--data", "data"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return casegrid::test::RunProcess(argv, dir_.path(), env_, casegrid::test::Stdin::Text(input));
+    return casegrid::test::RunProcess(argv, dir_.path(), env_, casegrid::test::Stdin::Text(input),
+                                      limit);
   }
 
   // A user with one grant, and a token of theirs.
@@ -270,13 +280,72 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
 TEST_CASE("serve refuses a body over --max-body and an address it cannot listen on", "[http]") {
   Served s;
   const std::string window = s.UserWithToken("w01", "window", "371302");
-  httplib::Client http("127.0.0.1", s.Start({"--max-body", "2048"}));
+  const int served_port = s.Start({"--max-body", "2048"});
+  httplib::Client http("127.0.0.1", served_port);
   auto res = http.Post("/v1/commands", Bearer(window), std::string(4096, 'x'), "application/json");
   REQUIRE(res);
   CHECK(res->status == 413);
   const Output bad = s.Run({"serve", "--listen", "nowhere"});
   CHECK(bad.status == 2);
   CHECK(Contains(bad.err, "--listen nowhere: expected HOST:PORT"));
+  // A second server on the port is refused (cpp-httplib's SO_REUSEPORT let
+  // it bind, and the kernel dealt connections between the two).
+  const std::string port = std::to_string(served_port);
+  const Output second = s.Run({"serve", "--listen", "127.0.0.1:" + port}, "", seconds(20));
+  INFO(Describe(second));
+  CHECK(second.status != 0);
+  CHECK(Contains(second.err, "cannot listen on 127.0.0.1:" + port));
+}
+
+TEST_CASE("serve holds a burst of connections it has not yet accepted", "[http]") {
+  // cpp-httplib listens with a backlog of 5: the kernel dropped the sixth
+  // handshake of a burst, and that client waited, then failed. With the
+  // server stopped, nothing is accepted: only the backlog holds them.
+  Served s;
+  const int port = s.Start();
+  s.server().Signal(SIGSTOP);
+  constexpr int kBurst = 48;
+  std::vector<int> socks;
+  int connected = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    REQUIRE(fd >= 0);
+    socks.push_back(fd);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  }
+  for (const int fd : socks) {
+    pollfd p{fd, POLLOUT, 0};
+    int error = -1;
+    socklen_t len = sizeof error;
+    if (::poll(&p, 1, 1500) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 &&
+        error == 0) {
+      ++connected;
+    }
+  }
+  s.server().Signal(SIGCONT);
+  CHECK(connected == kBurst);
+  // Each one is then served.
+  int answered = 0;
+  for (const int fd : socks) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string ask = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (::send(fd, ask.data(), ask.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(ask.size())) {
+      continue;
+    }
+    char buf[64] = {};
+    if (::recv(fd, buf, sizeof buf - 1, 0) > 12 && std::string(buf).rfind("HTTP/1.1 200", 0) == 0) {
+      ++answered;
+    }
+    ::close(fd);
+  }
+  CHECK(answered == kBurst);
 }
 
 TEST_CASE("every route the server serves is in the OpenAPI document, and no other", "[http]") {
