@@ -106,6 +106,26 @@ Status Decision::Arm(const std::string& action, const std::string& name,
     due = hours > 0 ? cal.EndOfWorkingHoursAfter(anchor_micros, hours)
                     : cal.EndOfWorkingDaysAfter(day, d->working_days());
   }
+  // Armed again after an escalation: no later than the definition's cap
+  // after the rule's anchor (when the rule has none, the anchor of the
+  // arming just breached).
+  if (const int32_t cap = def_.proto().escalation().cap_calendar_days(); breach && cap > 0) {
+    int64_t from = 0;
+    std::string from_name;
+    if (const auto* mark = d->anchor().empty() ? nullptr : FindMark(out_.state(), d->anchor())) {
+      from = mark->micros();
+      from_name = d->anchor();
+    } else if (const auto* open = FindOpen(out_.state(), name)) {
+      from = open->anchor_micros();
+      from_name = open->anchor_action();
+    }
+    const int64_t limit = cal.EndOfCalendarDaysAfter(timeutil::LocalDay(from), cap);
+    if (from != 0 && *due > limit) {
+      due = limit;
+      rule += ", capped at the end of the " + Ordinal(cap) + " calendar day after the " +
+              from_name + " day";
+    }
+  }
   if (extension_days > 0) {
     due = cal.DueAfterWorkingDays(timeutil::LocalDay(*due), extension_days);
     if (!due.ok()) return Reject("deadline " + name + ": " + due.status().message());
@@ -244,6 +264,11 @@ Status Decision::Breach(const std::string& name) {
   Event* ev = out_.Begin(kBreachAction, "");
   *ev->mutable_escalated() = esc;
   out_.Commit();
+  // The promise's remaining time: the deadline stays open, late, for the
+  // unit above (docs/workflows.md, "Escalation and the promise").
+  if (def_.proto().escalation().rearm() == casegrid::v1::EscalationPolicy::REMAINING) {
+    return Status::Ok();
+  }
   return Arm(std::string(kBreachAction), name, out_.last().event_id(), now_, true);
 }
 

@@ -515,6 +515,17 @@ class Checker {
   // Escalation climbs the organisation one level at a time and ends at the
   // district centre, where the decider only records.
   void CheckEscalation() {
+    const auto& policy = def_.escalation();
+    if (policy.cap_calendar_days() < 0 || policy.cap_calendar_days() > 366) {
+      Add("escalation.cap_calendar_days",
+          "escalation cap_calendar_days must be 0 (no cap) to 366, not " +
+              std::to_string(policy.cap_calendar_days()));
+    } else if (policy.cap_calendar_days() > 0 &&
+               policy.rearm() == casegrid::v1::EscalationPolicy::REMAINING) {
+      Add("escalation.cap_calendar_days",
+          "escalation cap_calendar_days bounds a deadline armed again after an escalation, "
+          "but rearm: remaining arms none again (use rearm: fresh, or drop the cap)");
+    }
     for (int i = 0; i < def_.deadlines_size(); ++i) {
       const Deadline& d = def_.deadlines(i);
       if (d.owner() == "centre" && d.on_breach() == casegrid::v1::ESCALATE_ONE_LEVEL) {
