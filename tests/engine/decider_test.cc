@@ -107,16 +107,19 @@ TEST_CASE(
   }
   REQUIRE(contact != nullptr);
   REQUIRE(contact->workflow_id() == "petition-125");
-  REQUIRE(contact->workflow_version() == 1);
-  REQUIRE(contact->anchor_event_id() == "LS-1/3");
-  REQUIRE(contact->rule().find("1st working day after the dispatch day") != std::string::npos);
+  REQUIRE(contact->workflow_version() == 2);
+  // Counted from the visit: the intake's event, not the dispatch's.
+  REQUIRE(contact->anchor_event_id() == "LS-1/1");
+  REQUIRE(contact->anchor_action() == "intake");
+  REQUIRE(contact->rule().find("1st working day after the intake day") != std::string::npos);
   REQUIRE(contact->calendar().find("cn-mainland") != std::string::npos);
   REQUIRE(contact->owner_unit() == kStation);
 }
 
 TEST_CASE("a missed contact escalates village -> town -> district, then is only recorded",
           "[decider]") {
-  DeciderHarness h;
+  // v1 arms the breached contact again for each level (rearm: fresh).
+  DeciderHarness h("petition-125", 1);
   Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00");
   auto first = h.Breach("contact");
   REQUIRE_OK(first);
@@ -320,6 +323,7 @@ TEST_CASE("a breached deadline with an anchor is re-armed from the escalation, n
   for (auto& d : *proto.mutable_deadlines()) {
     if (d.name() == "contact") d.set_anchor("intake");
   }
+  proto.mutable_escalation()->set_rearm(casegrid::v1::EscalationPolicy::FRESH);
   auto def = workflows::Definition::FromProto(proto, "test");
   REQUIRE_OK(def);
   engine::DecideContext ctx;
@@ -471,7 +475,8 @@ TEST_CASE("rearm: fresh gives the unit above a full period, no later than the ca
 // (action) or not made (breach)".
 TEST_CASE("a case escalated from the village and sent back there is not escalated from it again",
           "[decider]") {
-  DeciderHarness h;
+  // v1: the breached contact is armed again, and again at the redispatch.
+  DeciderHarness h("petition-125", 1);
   Open(h, "2026-09-01T09:00:00+08:00", "2026-09-01T10:00:00+08:00");
   auto first = h.Breach("contact");  // 2026-09-02 end of day: village -> town
   REQUIRE_OK(first);
@@ -595,7 +600,7 @@ TEST_CASE("a warning is one deadline_warned event at the warning time, and only 
   CHECK(e.deadline_warned().warn_micros() == At("2026-09-30T23:59:59.999999+08:00"));
   CHECK(e.deadline_warned().owner_unit() == kStation);
   CHECK(e.deadline_warned().rule() ==
-        "deadline response: end of the 5th working day after the dispatch day");
+        "deadline response: end of the 5th working day after the intake day");
   // The deadline stays open and unbreached, marked warned.
   const casegrid::v1::CaseDeadline* d = nullptr;
   for (const auto& open : h.state().deadlines()) {

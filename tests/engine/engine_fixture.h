@@ -152,8 +152,10 @@ inline engine::RuleChange RuleChangeBy(const std::string& user, const std::strin
 // Runs commands through Decide/Evolve only: the decider as a pure function.
 class DeciderHarness {
  public:
-  explicit DeciderHarness(const std::string& workflow = "petition-125") {
-    def_ = *ShippedConfig().workflows->Latest(workflow);
+  // `version` 0: the newest shipped version of `workflow`.
+  explicit DeciderHarness(const std::string& workflow = "petition-125", int32_t version = 0) {
+    def_ = version == 0 ? *ShippedConfig().workflows->Latest(workflow)
+                        : *ShippedConfig().workflows->Find(workflow, version);
     ctx_.org = ShippedConfig().org.get();
     ctx_.calendar = ShippedConfig().CalendarFor(*def_);
   }

@@ -292,3 +292,70 @@ TEST_CASE("the engine refuses a publication that strands open cases, whoever cal
   REQUIRE_OK(engine::Publish(*rig.engine, HotlineV2(), "", "h2.yaml", RuleChangeBy("sup01", "v2")));
   CHECK(rig.engine->config().workflows->Find("hotline-12345", 2).ok());
 }
+
+// The shipped petition-125 v2 counts the 125 promise from the visit; a case
+// opened on v1 (counted from the dispatch) moves to it with `migrate`, no
+// state map, and its deadlines are counted again from its intake.
+TEST_CASE("a petition-125 v1 case moves to v2 and its promise counts from the visit", "[migrate]") {
+  Rig rig;
+  rig.clock.SetMicros(At("2026-09-29T12:00:00+08:00"));  // the migration's time
+  REQUIRE_OK(engine::Pin(*rig.engine, "petition-125", "labour-dispute", 1,
+                         RuleChangeBy("sup01", "labour disputes stay on v1 for now")));
+  // Taken in on Thursday 24 September 2026, dispatched late on Tuesday 29.
+  auto answers =
+      rig.Apply({Cmd("LS-1", "intake", kWindow, "2026-09-24T09:00:00+08:00", IntakeData()),
+                 Cmd("LS-1", "dispatch", kCentre, "2026-09-29T10:00:00+08:00")});
+  for (const auto& a : answers) {
+    INFO(a.status.ToString());
+    REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+  }
+  auto due = [&](const std::string& name) -> int64_t {
+    const Result<casegrid::v1::CaseState> state = rig.engine->CaseState("LS-1");
+    if (!state.ok()) return -1;
+    for (const auto& d : state->deadlines()) {
+      if (d.name() == name) return d.due_micros();
+    }
+    return 0;
+  };
+  auto version = [&] {
+    const Result<casegrid::v1::CaseState> state = rig.engine->CaseState("LS-1");
+    return state.ok() ? state->workflow_version() : -1;
+  };
+  REQUIRE(version() == 1);
+  // v1, from the dispatch day: contact the end of Wednesday 30 September;
+  // the answer the 5th working day after it: 30 September, 8, 9, Saturday
+  // 10 October (a make-up working day), Monday 12 October.
+  CHECK(due("contact") == At("2026-09-30T23:59:59.999999+08:00"));
+  CHECK(due("response") == At("2026-10-12T23:59:59.999999+08:00"));
+
+  REQUIRE_OK(engine::Pin(*rig.engine, "petition-125", "labour-dispute", 0,
+                         RuleChangeBy("sup01", "the pin lifted")));
+  engine::MigrationRequest request;
+  request.workflow_id = "petition-125";
+  request.from_version = 1;
+  request.to_version = 2;
+  request.case_ids = {"LS-1"};
+  request.change = RuleChangeBy("sup01", "the 125 clock starts at the visit");
+  auto moved = engine::Migrate(*rig.engine, request);
+  REQUIRE_OK(moved);
+  REQUIRE(moved->size() == 1);
+  CHECK(version() == 2);
+  // v2, from the visit day: the answer the end of Friday 9 October (28, 29,
+  // 30 September, 8, 9 October); the contact the end of Monday 28 September,
+  // already passed when the case moved.
+  CHECK(due("response") == At("2026-10-09T23:59:59.999999+08:00"));
+  bool contact_rearmed = false;
+  for (const auto& e : moved->at(0).events) {
+    if (!e.has_deadline_set()) continue;
+    CHECK(e.deadline_set().workflow_version() == 2);
+    CHECK(Contains(e.deadline_set().rule(), "after the intake day"));
+    if (e.deadline_set().name() == "contact") {
+      contact_rearmed = true;
+      CHECK(e.deadline_set().due_micros() == At("2026-09-28T23:59:59.999999+08:00"));
+    }
+  }
+  CHECK(contact_rearmed);
+  auto verified = engine::VerifyLog(*rig.log);
+  REQUIRE_OK(verified);
+  CHECK(verified->first_problem.ok());
+}

@@ -715,7 +715,14 @@ TEST_CASE(
   const std::string station = s.UserWithToken("u01", "unit", "371302-001-001");
   httplib::Client http("127.0.0.1", s.Start());
   http.set_read_timeout(60, 0);
-  auto res = http.Post("/v1/commands", Bearer(window), kIntake, "application/json");
+  // Taken in now, as the later commands are: the 125 promise counts from
+  // the visit, and a visit months ago would have escalated the case past
+  // the station before it acts.
+  std::string intake = kIntake;
+  const std::string at = R"("at":"2026-09-30T10:00:00+08:00",)";
+  REQUIRE(intake.find(at) != std::string::npos);
+  intake.erase(intake.find(at), at.size());
+  auto res = http.Post("/v1/commands", Bearer(window), intake, "application/json");
   REQUIRE(res);
   REQUIRE(res->status == 200);
   const std::string code = json::parse(res->body)["rating_code"];
@@ -861,10 +868,10 @@ TEST_CASE(
   REQUIRE(res->status == 200);
   const std::string before = s.Run({"stats", "--json"}).out;
 
-  // Version 2 of petition-125, as a supervisor would draft it.
+  // Version 3 of petition-125, as a supervisor would draft it.
   std::string draft = casegrid::test::ReadFile(
       casegrid::test::SourcePath("workflows/definitions/petition-125.yaml"));
-  draft.replace(draft.find("\nversion: 1\n"), 12, "\nversion: 2\n");
+  draft.replace(draft.find("\nversion: 2\n"), 12, "\nversion: 3\n");
   res = http.Post("/v1/workflows/whatif?from=2026-09-01&to=2026-09-30", Bearer(supervisor), draft,
                   "application/yaml");
   REQUIRE(res);
@@ -872,7 +879,7 @@ TEST_CASE(
   REQUIRE(res->status == 200);
   const json report = json::parse(res->body);
   CHECK(report["workflow"] == "petition-125");
-  CHECK(report["version"] == 2);
+  CHECK(report["version"] == 3);
   CHECK(report["in_force"]["cases"] == 1);
   CHECK(report["draft"]["cases"] == 1);
   CHECK(report["draft"]["commands"] == report["in_force"]["commands"]);

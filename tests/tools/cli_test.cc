@@ -181,7 +181,8 @@ void OpenReferenceCase(Cli& cli) {
   cli.Ok({"submit", "--file", "-", "--quiet"}, input);
 }
 
-// The reference case after the contact deadline passed: 9 events.
+// The reference case after the contact deadline passed: 8 events (the
+// breach and the escalation; petition-125 v2 arms nothing again).
 void EscalateReferenceCase(Cli& cli) {
   OpenReferenceCase(cli);
   cli.Ok({"tick", "--now", "2026-10-09T00:00:00+08:00"});
@@ -454,7 +455,7 @@ TEST_CASE("verify exits 0 and counts the events of an untouched journal", "[cli]
   Output o = cli.Run({"verify"});
   INFO(o.out << o.err);
   CHECK(o.status == 0);
-  CHECK(o.out.rfind("verify ok: 9 events of 1 case", 0) == 0);
+  CHECK(o.out.rfind("verify ok: 8 events of 1 case", 0) == 0);
 }
 
 TEST_CASE("verify exits 1 and names the event whose stored byte was flipped", "[cli]") {
@@ -492,8 +493,8 @@ TEST_CASE("replay prints every event of the case in order and exits 0", "[cli]")
     std::smatch m;
     if (std::regex_match(line, m, kEvent)) seqs.push_back(std::stoi(m[1].str()));
   }
-  CHECK(seqs == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9});
-  CHECK(cli.CaseJson("LS-1")["last_seq"] == 9);
+  CHECK(seqs == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(cli.CaseJson("LS-1")["last_seq"] == 8);
   CHECK(Contains(o.out, "intake: case_reported  -> received"));
   CHECK(Contains(o.out,
                  "breach: escalated 371302-001-001 -> 371302-001 (deadline contact breached)"));
@@ -528,7 +529,9 @@ TEST_CASE("tick turns a passed contact deadline into a breach that escalates the
   Output o = cli.Run({"tick", "--now", "2026-10-09T00:00:00+08:00"});
   INFO(o.out << o.err);
   CHECK(o.status == 0);
-  CHECK(o.out == "tick 2026-10-09T00:00:00+08:00: 3 events from deadlines due before then\n");
+  // The breach and the escalation; the contact stays open, late, for the
+  // town (petition-125 v2: escalation with what is left of the promise).
+  CHECK(o.out == "tick 2026-10-09T00:00:00+08:00: 2 events from deadlines due before then\n");
   const json c = cli.CaseJson("LS-1");
   CHECK(c["unit"] == "371302-001");
   CHECK(c["level"] == "town");
@@ -1198,14 +1201,15 @@ TEST_CASE("with --log kafka the same commands run a case, verify, replay and que
   Output other = cli.RunRaw({"--data", "other", "case", "show", "LS-1", "--json"});
   CHECK(other.status == 2);
   CHECK(Contains(other.err, "no Kafka state store in other"));
-  // By 10 October LS-A's missed deadlines have taken it up to the district.
+  // By 10 October LS-A's missed answer (due 8 September) has taken it up to
+  // its town, late: petition-125 v2 arms nothing again.
   const std::vector<std::string> respond = {"--data",
                                             "other",
                                             "act",
                                             "LS-A",
                                             "respond",
                                             "--by",
-                                            "d01:unit:371302",
+                                            "t01:unit:371302-001",
                                             "--at",
                                             "2026-10-10T10:00:00+08:00",
                                             "--payload",

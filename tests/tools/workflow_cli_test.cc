@@ -84,7 +84,7 @@ TEST_CASE("casegrid workflow validate prints ok and exits 0 for a valid definiti
   const Output o = Validate(dir, {good});
   INFO(test::Describe(o));
   CHECK(o.status == 0);
-  CHECK(o.out == good + ": ok (workflow petition-125 v1: 9 states, 15 actions, 6 deadlines)\n");
+  CHECK(o.out == good + ": ok (workflow petition-125 v2: 9 states, 15 actions, 6 deadlines)\n");
   CHECK(o.err.empty());
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("casegrid workflow validate prints FILE:LINE:COL lines for every probl
   INFO(test::Describe(o));
   CHECK(o.status == 1);
   std::vector<std::string> expected = Expected("unknown-key");
-  expected.push_back(good + ": ok (workflow petition-125 v1: 9 states, 15 actions, 6 deadlines)");
+  expected.push_back(good + ": ok (workflow petition-125 v2: 9 states, 15 actions, 6 deadlines)");
   for (const auto& line : Expected("several-problems")) expected.push_back(line);
   CHECK(test::Lines(o.out) == expected);
   CHECK(expected.size() >= 5);  // one loader error, one ok, several semantic problems
@@ -124,18 +124,19 @@ TEST_CASE("casegrid workflow validate exits 2 when the configuration or a file c
 TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's definitions",
           "[workflows][cli]") {
   test::TempDir dir;
-  // A configuration with petition-125 v1 and a v2 that gives the unit two
-  // working days to meet the petitioner.
+  // A configuration with petition-125 v1, v2 and a v3 that gives the unit
+  // two working days to meet the petitioner.
   std::filesystem::copy(test::SourcePath("workflows"), dir.Sub("config"),
                         std::filesystem::copy_options::recursive);
-  std::string v2 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
-  const std::string version = "version: 1\n";
-  const std::string contact = "  - name: contact\n    working_days: 1\n";
-  REQUIRE(v2.find(version) != std::string::npos);
-  REQUIRE(v2.find(contact) != std::string::npos);
-  v2.replace(v2.find(version), version.size(), "version: 2\n");
-  v2.replace(v2.find(contact), contact.size(), "  - name: contact\n    working_days: 2\n");
-  test::WriteFile(dir.Sub("config/definitions/petition-125-v2.yaml"), v2);
+  std::string v3 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
+  const std::string version = "version: 2\n";
+  const std::string contact = "  - name: contact\n    anchor: intake\n    working_days: 1\n";
+  REQUIRE(v3.find(version) != std::string::npos);
+  REQUIRE(v3.find(contact) != std::string::npos);
+  v3.replace(v3.find(version), version.size(), "version: 3\n");
+  v3.replace(v3.find(contact), contact.size(),
+             "  - name: contact\n    anchor: intake\n    working_days: 2\n");
+  test::WriteFile(dir.Sub("config/definitions/petition-125-v3.yaml"), v3);
   auto run = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--config", dir.Sub("config"), "workflow"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -146,18 +147,18 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   INFO(test::Describe(list));
   REQUIRE(list.status == 0);
   CHECK(test::Lines(list.out).size() ==
-        5);  // header, grid-incident, hotline-12345, petition-125 x2
-  CHECK(test::Contains(list.out, "petition-125           2  cn-mainland"));
+        6);  // header, grid-incident, hotline-12345, petition-125 x3
+  CHECK(test::Contains(list.out, "petition-125           3  cn-mainland"));
   CHECK(test::Contains(list.out, "hotline-12345          1  cn-mainland"));
 
   const Output show = run({"show", "petition-125", "--version", "1"});
   REQUIRE(show.status == 0);
   CHECK(test::Contains(show.out, "version: 1\n"));
 
-  const Output diff = run({"diff", "petition-125", "1", "2"});
+  const Output diff = run({"diff", "petition-125", "2", "3"});
   INFO(test::Describe(diff));
   REQUIRE(diff.status == 0);
-  CHECK(diff.out == "petition-125 v1 -> v2\n~ deadline contact: working_days: 1 -> 2\n");
+  CHECK(diff.out == "petition-125 v2 -> v3\n~ deadline contact: working_days: 1 -> 2\n");
 
   const Output svg = run({"graph", "petition-125", "--format", "svg", "-o", "p.svg"});
   INFO(test::Describe(svg));

@@ -77,7 +77,7 @@ TEST_CASE("the diagram has every state, the start, and each action with its dead
           "[workflows]") {
   const auto def = Petition125();
   const std::string dot = workflows::DefinitionDot(def);
-  CHECK(dot.rfind("digraph \"petition-125 v1\" {", 0) == 0);
+  CHECK(dot.rfind("digraph \"petition-125 v2\" {", 0) == 0);
   for (const auto& s : def.states()) CHECK(dot.find("\"" + s.name() + "\"") != std::string::npos);
   CHECK(dot.find("\"closed\" [shape=doublecircle]") != std::string::npos);
   CHECK(
@@ -85,7 +85,7 @@ TEST_CASE("the diagram has every state, the start, and each action with its dead
           "start -> \"received\" [label=\"intake [window, hotline, grid_inspector, petitioner]") !=
       std::string::npos);
   CHECK(dot.find("\"received\" -> \"dispatched\" [label=\"dispatch [centre]\\nstarts contact: 1 "
-                 "working day, case_unit, escalate_one_level") != std::string::npos);
+                 "working day from intake, case_unit, escalate_one_level") != std::string::npos);
   CHECK(dot.find("final_response: 30 calendar days from intake, case_unit, record, if complex") !=
         std::string::npos);
   // An action that keeps the state is a dashed loop.
