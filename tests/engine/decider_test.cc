@@ -314,82 +314,28 @@ TEST_CASE("intake data is checked: missing field, wrong type, unknown grid cell"
   CHECK(h.Do(Cmd("LS-2", "dispatch", kCentre, "2026-09-01T09:00:00+08:00")).status().IsNotFound());
 }
 
-TEST_CASE("a breached deadline with an anchor is re-armed from the escalation, not the anchor",
-          "[decider]") {
-  // petition-125 with `contact` counted from intake: after a breach it must
-  // give the next level a day, not fall due again at once and climb every
-  // level in the same instant.
-  auto proto = (*ShippedConfig().workflows->Latest("petition-125"))->proto();
-  for (auto& d : *proto.mutable_deadlines()) {
-    if (d.name() == "contact") d.set_anchor("intake");
-  }
-  proto.mutable_escalation()->set_rearm(casegrid::v1::EscalationPolicy::FRESH);
-  auto def = workflows::Definition::FromProto(proto, "test");
-  REQUIRE_OK(def);
-  engine::DecideContext ctx;
-  ctx.org = ShippedConfig().org.get();
-  ctx.calendar = &ShippedConfig().default_calendar();
-  casegrid::v1::CaseState state;
-  auto step = [&](const casegrid::v1::Command& cmd, bool first = false) {
-    auto events = engine::Decide(first ? nullptr : &state, cmd, **def, ctx, cmd.at_micros());
-    REQUIRE_OK(events);
-    for (const auto& e : *events) engine::Evolve(&state, e);
-    return *events;
-  };
-  step(Cmd("LS-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData()), true);
-  step(Cmd("LS-1", "dispatch", kCentre, "2026-09-01T10:00:00+08:00"));
-  auto breach = Cmd("LS-1", "breach", "system:system:", "2026-09-02T23:59:59.999999+08:00",
-                    R"({"deadline":"contact"})");
-  auto events = step(breach);
-  CHECK(Count(events, "escalated") == 1);
-  CHECK(state.unit() == kTown);
-  int64_t due = 0;
-  for (const auto& d : state.deadlines()) {
-    if (d.name() == "contact") due = d.due_micros();
-  }
-  CHECK(due == At("2026-09-03T23:59:59.999999+08:00"));
-}
-
 namespace {
 
 // petition-125 with contact and response counted from the visit (intake)
 // and `policy` for escalations, one decision at a time (no clock: breaches
 // are the commands given).
-class PromiseCase {
- public:
-  explicit PromiseCase(const casegrid::v1::EscalationPolicy& policy) {
-    auto proto = (*ShippedConfig().workflows->Latest("petition-125"))->proto();
-    for (auto& d : *proto.mutable_deadlines()) {
-      if (d.name() == "contact" || d.name() == "response") d.set_anchor("intake");
-    }
-    *proto.mutable_escalation() = policy;
-    auto def = workflows::Definition::FromProto(proto, "test");
-    REQUIRE_OK(def);
-    def_ = *std::move(def);
-    ctx_.org = ShippedConfig().org.get();
-    ctx_.calendar = &ShippedConfig().default_calendar();
+DeciderHarness PromiseCase(const casegrid::v1::EscalationPolicy& policy) {
+  auto proto = (*ShippedConfig().workflows->Latest("petition-125"))->proto();
+  for (auto& d : *proto.mutable_deadlines()) {
+    if (d.name() == "contact" || d.name() == "response") d.set_anchor("intake");
   }
-  std::vector<casegrid::v1::Event> Step(const casegrid::v1::Command& cmd) {
-    auto events = engine::Decide(opened_ ? &state_ : nullptr, cmd, *def_, ctx_, cmd.at_micros());
-    REQUIRE_OK(events);
-    opened_ = true;
-    for (const auto& e : *events) engine::Evolve(&state_, e);
-    return *events;
-  }
-  const casegrid::v1::CaseDeadline* Open(const std::string& name) const {
-    for (const auto& d : state_.deadlines()) {
-      if (d.name() == name) return &d;
-    }
-    return nullptr;
-  }
-  const casegrid::v1::CaseState& state() const { return state_; }
+  *proto.mutable_escalation() = policy;
+  auto def = workflows::Definition::FromProto(proto, "test");
+  REQUIRE_OK(def);
+  return DeciderHarness(*std::move(def));
+}
 
- private:
-  std::shared_ptr<const workflows::Definition> def_;
-  engine::DecideContext ctx_;
-  casegrid::v1::CaseState state_;
-  bool opened_ = false;
-};
+// Applies `cmd`, which the decider must take; its events.
+std::vector<casegrid::v1::Event> Step(DeciderHarness& h, const casegrid::v1::Command& cmd) {
+  auto events = h.Do(cmd);
+  REQUIRE_OK(events);
+  return *std::move(events);
+}
 
 casegrid::v1::EscalationPolicy Policy(casegrid::v1::EscalationPolicy::Rearm rearm, int cap = 0) {
   casegrid::v1::EscalationPolicy p;
@@ -403,9 +349,9 @@ casegrid::v1::EscalationPolicy Policy(casegrid::v1::EscalationPolicy::Rearm rear
 // contact is due the end of the first working day after the visit, Monday
 // 28; the answer the end of the 5th, Friday 9 October (28, 29, 30 September,
 // then National Day from 1 to 7 October, then 8 and 9).
-void OpenLate(PromiseCase& c) {
-  c.Step(Cmd("LS-1", "intake", kWindow, "2026-09-24T09:00:00+08:00", IntakeData()));
-  c.Step(Cmd("LS-1", "dispatch", kCentre, "2026-09-29T10:00:00+08:00"));
+void OpenLate(DeciderHarness& c) {
+  Step(c, Cmd("LS-1", "intake", kWindow, "2026-09-24T09:00:00+08:00", IntakeData()));
+  Step(c, Cmd("LS-1", "dispatch", kCentre, "2026-09-29T10:00:00+08:00"));
   REQUIRE(c.Open("contact") != nullptr);
   REQUIRE(c.Open("contact")->due_micros() == At("2026-09-28T23:59:59.999999+08:00"));
   REQUIRE(c.Open("response")->due_micros() == At("2026-10-09T23:59:59.999999+08:00"));
@@ -413,13 +359,28 @@ void OpenLate(PromiseCase& c) {
 
 }  // namespace
 
+TEST_CASE("a breached deadline with an anchor is re-armed from the escalation, not the anchor",
+          "[decider]") {
+  // petition-125 with `contact` counted from intake: after a breach it must
+  // give the next level a day, not fall due again at once and climb every
+  // level in the same instant.
+  DeciderHarness h = PromiseCase(Policy(casegrid::v1::EscalationPolicy::FRESH));
+  Step(h, Cmd("LS-1", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData()));
+  Step(h, Cmd("LS-1", "dispatch", kCentre, "2026-09-01T10:00:00+08:00"));
+  auto events = Step(h, Cmd("LS-1", "breach", "system:system:", "2026-09-02T23:59:59.999999+08:00",
+                            R"({"deadline":"contact"})"));
+  CHECK(Count(events, "escalated") == 1);
+  CHECK(h.state().unit() == kTown);
+  CHECK(h.Due("contact") == At("2026-09-03T23:59:59.999999+08:00"));
+}
+
 TEST_CASE("rearm: remaining hands the case up late, with what is left of the promise",
           "[decider]") {
-  PromiseCase c(Policy(casegrid::v1::EscalationPolicy::REMAINING));
+  DeciderHarness c = PromiseCase(Policy(casegrid::v1::EscalationPolicy::REMAINING));
   OpenLate(c);
   // The late dispatch left the contact already passed: breached at once.
-  auto events = c.Step(Cmd("LS-1", "breach", "system:system:", "2026-09-29T10:00:01+08:00",
-                           R"({"deadline":"contact"})"));
+  auto events = Step(c, Cmd("LS-1", "breach", "system:system:", "2026-09-29T10:00:01+08:00",
+                            R"({"deadline":"contact"})"));
   CHECK(Count(events, "escalated") == 1);
   CHECK(Count(events, "deadline_set") == 0);
   CHECK(c.state().unit() == kTown);
@@ -429,8 +390,8 @@ TEST_CASE("rearm: remaining hands the case up late, with what is left of the pro
   CHECK(c.Open("contact")->breached());
   CHECK(c.Open("contact")->due_micros() == At("2026-09-28T23:59:59.999999+08:00"));
   CHECK(c.Open("response")->due_micros() == At("2026-10-09T23:59:59.999999+08:00"));
-  events = c.Step(Cmd("LS-1", "contact", UnitActor(kTown), "2026-09-29T15:00:00+08:00",
-                      R"({"method":"visit"})"));
+  events = Step(c, Cmd("LS-1", "contact", UnitActor(kTown), "2026-09-29T15:00:00+08:00",
+                       R"({"method":"visit"})"));
   REQUIRE(Count(events, "deadline_met") == 1);
   for (const auto& e : events) {
     if (e.has_deadline_met()) CHECK(e.deadline_met().late());
@@ -441,11 +402,12 @@ TEST_CASE("rearm: remaining hands the case up late, with what is left of the pro
 
 TEST_CASE("rearm: fresh gives the unit above a full period, no later than the cap after the visit",
           "[decider]") {
-  auto breach_answer = [](PromiseCase& c) {
-    c.Step(Cmd("LS-1", "contact", UnitActor(kStation), "2026-09-29T11:00:00+08:00",
-               R"({"method":"visit"})"));
-    auto events = c.Step(Cmd("LS-1", "breach", "system:system:", "2026-10-09T23:59:59.999999+08:00",
-                             R"({"deadline":"response"})"));
+  auto breach_answer = [](DeciderHarness& c) {
+    Step(c, Cmd("LS-1", "contact", UnitActor(kStation), "2026-09-29T11:00:00+08:00",
+                R"({"method":"visit"})"));
+    auto events =
+        Step(c, Cmd("LS-1", "breach", "system:system:", "2026-10-09T23:59:59.999999+08:00",
+                    R"({"deadline":"response"})"));
     CHECK(Count(events, "escalated") == 1);
     CHECK(c.state().unit() == kTown);
     REQUIRE(c.Open("response") != nullptr);
@@ -454,18 +416,18 @@ TEST_CASE("rearm: fresh gives the unit above a full period, no later than the ca
   };
   // Five working days from the escalation day, Friday 9 October: Saturday
   // 10 (a make-up working day for National Day), Monday 12 to Thursday 15.
-  PromiseCase fresh(Policy(casegrid::v1::EscalationPolicy::FRESH));
+  DeciderHarness fresh = PromiseCase(Policy(casegrid::v1::EscalationPolicy::FRESH));
   OpenLate(fresh);
   CHECK(breach_answer(fresh)->due_micros() == At("2026-10-15T23:59:59.999999+08:00"));
   // Capped at the end of the 20th calendar day after the visit day,
   // Thursday 24 September: Wednesday 14 October.
-  PromiseCase capped(Policy(casegrid::v1::EscalationPolicy::FRESH, 20));
+  DeciderHarness capped = PromiseCase(Policy(casegrid::v1::EscalationPolicy::FRESH, 20));
   OpenLate(capped);
   const auto* d = breach_answer(capped);
   CHECK(d->due_micros() == At("2026-10-14T23:59:59.999999+08:00"));
   CHECK(Contains(d->rule(), "capped at the end of the 20th calendar day after the intake day"));
   // A cap the fresh period does not reach changes nothing.
-  PromiseCase loose(Policy(casegrid::v1::EscalationPolicy::FRESH, 30));
+  DeciderHarness loose = PromiseCase(Policy(casegrid::v1::EscalationPolicy::FRESH, 30));
   OpenLate(loose);
   CHECK(breach_answer(loose)->due_micros() == At("2026-10-15T23:59:59.999999+08:00"));
 }

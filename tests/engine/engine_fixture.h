@@ -159,6 +159,12 @@ class DeciderHarness {
     ctx_.org = ShippedConfig().org.get();
     ctx_.calendar = ShippedConfig().CalendarFor(*def_);
   }
+  // A definition of the test's own (a shipped one, edited), on the shipped
+  // organisation and its calendar.
+  explicit DeciderHarness(std::shared_ptr<const workflows::Definition> def) : def_(std::move(def)) {
+    ctx_.org = ShippedConfig().org.get();
+    ctx_.calendar = ShippedConfig().CalendarFor(*def_);
+  }
   // Applies the command; returns its events, or the rejection.
   Result<std::vector<casegrid::v1::Event>> Do(const casegrid::v1::Command& cmd) {
     auto events = engine::Decide(started_ ? &state_ : nullptr, cmd, *def_, ctx_, cmd.at_micros());
@@ -197,18 +203,21 @@ class DeciderHarness {
   const casegrid::v1::CaseState& state() const { return state_; }
   // The directory the decider checks actors against (not owned); null: none.
   void set_directory(const engine::Directory* directory) { ctx_.directory = directory; }
+  // The open deadline `name`; nullptr when it is not open.
+  const casegrid::v1::CaseDeadline* Open(const std::string& name) const {
+    for (const auto& d : state_.deadlines()) {
+      if (d.name() == name) return &d;
+    }
+    return nullptr;
+  }
   // The open deadline's warning time; -1 when it is not open.
   int64_t WarnAt(const std::string& name) const {
-    for (const auto& d : state_.deadlines()) {
-      if (d.name() == name) return d.warn_micros();
-    }
-    return -1;
+    const auto* d = Open(name);
+    return d != nullptr ? d->warn_micros() : -1;
   }
   int64_t Due(const std::string& name) const {
-    for (const auto& d : state_.deadlines()) {
-      if (d.name() == name) return d.due_micros();
-    }
-    return -1;
+    const auto* d = Open(name);
+    return d != nullptr ? d->due_micros() : -1;
   }
 
  private:
