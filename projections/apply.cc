@@ -37,15 +37,39 @@ const CaseDeadline* FindOpen(const CaseState& facts, std::string_view name) {
 }
 
 // Counts a case metric in the total and in each non-empty dimension value of
-// the case as of this event. `level` overrides the view's level (case_closed).
-void CountCase(int32_t day, const CaseView& view, std::string_view level, Metric metric,
-               StatsDelta* stats) {
+// the case as of this event, under `unit` and `level` (the case's, or the
+// unit an escalation came from, or the level a case_closed names).
+void CountCase(int32_t day, const CaseView& view, std::string_view unit, std::string_view level,
+               Metric metric, StatsDelta* stats) {
   const CaseState& f = view.facts();
   stats->Add(day, Dim::kAll, "", metric);
   if (!f.channel().empty()) stats->Add(day, Dim::kChannel, f.channel(), metric);
   if (!f.category().empty()) stats->Add(day, Dim::kCategory, f.category(), metric);
-  if (!f.unit().empty()) stats->Add(day, Dim::kUnit, f.unit(), metric);
+  if (!unit.empty()) stats->Add(day, Dim::kUnit, unit, metric);
   if (!level.empty()) stats->Add(day, Dim::kLevel, level, metric);
+}
+void CountCase(int32_t day, const CaseView& view, std::string_view level, Metric metric,
+               StatsDelta* stats) {
+  CountCase(day, view, view.facts().unit(), level, metric, stats);
+}
+
+// The unit a deadline met now is credited to: the one it bound, unless
+// the case was escalated away from that unit since, and the unit holding
+// the case met it for it.
+const std::string& MetBy(const CaseView& view, const std::string& owner) {
+  const std::string& holder = view.facts().unit();
+  if (owner == holder || holder.empty()) return owner;
+  for (const std::string& from : view.escalated_from_units()) {
+    if (from == owner) return holder;
+  }
+  return owner;
+}
+
+// Counts a deadline metric under its name and, when it binds one, its unit.
+void CountDeadline(int32_t day, std::string_view name, std::string_view owner, Metric metric,
+                   StatsDelta* stats) {
+  stats->Add(day, Dim::kDeadline, name, metric);
+  if (!owner.empty()) stats->Add(day, Dim::kOwner, owner, metric);
 }
 
 }  // namespace
@@ -64,6 +88,8 @@ std::string_view DimName(Dim dim) {
       return "level";
     case Dim::kDeadline:
       return "deadline";
+    case Dim::kOwner:
+      return "owner";
     case Dim::kCount:
       break;
   }
@@ -168,8 +194,9 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     ended->set_status(late ? casegrid::v1::DEADLINE_STATUS_MET_LATE
                            : casegrid::v1::DEADLINE_STATUS_MET);
     ended->set_ended_micros(at);
-    stats->Add(day, Dim::kDeadline, p.name(), Metric::kMet);
-    if (!late) stats->Add(day, Dim::kDeadline, p.name(), Metric::kMetOnTime);
+    const std::string& owner = MetBy(*view, ended->deadline().owner_unit());
+    CountDeadline(day, p.name(), owner, Metric::kMet, stats);
+    if (!late) CountDeadline(day, p.name(), owner, Metric::kMetOnTime, stats);
   } else if (ev.has_deadline_cancelled()) {
     const CaseDeadline* open = FindOpen(*facts, ev.deadline_cancelled().name());
     if (open != nullptr) {
@@ -256,8 +283,12 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_returned(view->returned() + 1);
       break;
     case Event::kEscalated:
+      // Counted under the unit that missed the deadline, not the one above
+      // that received the case (issue 16: the scorecard charges the owner).
       view->set_escalations(view->escalations() + 1);
-      CountCase(day, *view, facts->level(), Metric::kEscalated, stats);
+      view->add_escalated_from_units(ev.escalated().from_unit());
+      CountCase(day, *view, ev.escalated().from_unit(), ev.escalated().from_level(),
+                Metric::kEscalated, stats);
       break;
     case Event::kExtended:
       view->set_extensions(view->extensions() + 1);  // the new due time comes as a deadline_set
@@ -266,11 +297,13 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_urged(view->urged() + 1);
       break;
     case Event::kDeadlineSet:
-      stats->Add(day, Dim::kDeadline, ev.deadline_set().name(), Metric::kSet);
+      CountDeadline(day, ev.deadline_set().name(), ev.deadline_set().owner_unit(), Metric::kSet,
+                    stats);
       break;
     case Event::kDeadlineBreached:
       CountCase(day, *view, facts->level(), Metric::kBreached, stats);
-      stats->Add(day, Dim::kDeadline, ev.deadline_breached().name(), Metric::kBreached);
+      CountDeadline(day, ev.deadline_breached().name(), ev.deadline_breached().owner_unit(),
+                    Metric::kBreached, stats);
       break;
     case Event::kDeadlineMet:
     case Event::kDeadlineCancelled:

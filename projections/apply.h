@@ -18,7 +18,8 @@
 namespace casegrid::projections::internal {
 
 // DO NOT CHANGE the names below: they are stored in the stats table keys.
-enum class Dim : uint8_t { kAll, kChannel, kCategory, kUnit, kLevel, kDeadline, kCount };
+// kOwner: a deadline's figures under the unit it binds (CaseDeadline.owner_unit).
+enum class Dim : uint8_t { kAll, kChannel, kCategory, kUnit, kLevel, kDeadline, kOwner, kCount };
 enum class Metric : uint8_t {
   kReceived,
   kAccepted,
@@ -32,7 +33,7 @@ enum class Metric : uint8_t {
   kBreached,  // case metrics; kBreached also per deadline name
   kSet,
   kMet,
-  kMetOnTime,  // per deadline name only (Dim::kDeadline)
+  kMetOnTime,  // per deadline name (Dim::kDeadline) and owner unit (Dim::kOwner) only
   kCount
 };
 std::string_view DimName(Dim dim);

@@ -1,10 +1,12 @@
 // Text and JSON renderers of the query results (docs/queries.md).
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "base/time.h"
 #include "projections/projection.h"
+#include "projections/rollup.h"
 
 namespace casegrid::projections {
 namespace {
@@ -177,6 +179,39 @@ std::vector<std::string> CounterRow(std::string label, const Counters& c) {
           Percent(c.OnTimeRate())};
 }
 
+// "statistics <from> .. <to> (by ...)\n"
+std::string StatsTitle(const StatsReport& s) {
+  return "statistics " + timeutil::FormatDate(s.from_day) + " .. " +
+         timeutil::FormatDate(s.to_day) +
+         (s.by_recorded ? " (by the local day the events were recorded)\n"
+                        : " (by the events' local day)\n");
+}
+
+// StatsTitle, then the totals' table.
+std::string StatsHead(const StatsReport& s) {
+  Table t(kCounterHeader, kCounterNumeric);
+  t.Row(CounterRow("total", s.total));
+  return StatsTitle(s) + t.Render();
+}
+
+Json DeadlineJson(const DeadlineCounters& d) {
+  return {{"set", d.set}, {"met", d.met}, {"met_on_time", d.met_on_time}, {"breached", d.breached}};
+}
+
+// The period and basis of a report, as its JSON begins.
+Json StatsJsonHead(const StatsReport& s) {
+  Json j;
+  j["from"] = timeutil::FormatDate(s.from_day);
+  j["to"] = timeutil::FormatDate(s.to_day);
+  j["counted_by"] = s.by_recorded ? "recorded" : "occurred";
+  return j;
+}
+
+// "<code> <name>", or the name alone for the group of unknown units.
+std::string GroupLabel(const GroupFigures& g) {
+  return g.code.empty() ? g.name : g.code + "  " + g.name;
+}
+
 }  // namespace
 
 std::optional<double> Counters::SatisfactionRate() const {
@@ -341,14 +376,17 @@ std::string Abbreviated(const std::string& text, size_t max) {
 }
 }  // namespace
 
-std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& entries, bool json) {
+std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& entries, bool json,
+                        bool subtree) {
   if (json) {
     Json j;
     j["unit"] = unit;
+    j["subtree"] = subtree;
     Json cases = Json::array();
     for (const InboxEntry& e : entries) {
       Json c;
       c["case_id"] = e.case_id;
+      c["unit"] = e.unit;
       c["state"] = e.state;
       c["category"] = e.category;
       c["level"] = e.level;
@@ -363,17 +401,27 @@ std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& en
     j["cases"] = std::move(cases);
     return Dump(j);
   }
-  std::string out = "inbox of " + std::string(unit) + ": " + std::to_string(entries.size()) +
-                    " open case" + (entries.size() == 1 ? "" : "s") + "\n";
+  std::string out = "inbox of " + std::string(unit) + (subtree ? " and the units under it" : "") +
+                    ": " + std::to_string(entries.size()) + " open case" +
+                    (entries.size() == 1 ? "" : "s") + "\n";
   if (entries.empty()) return out;
-  Table t({"NEXT DUE", "DEADLINE", "CASE", "STATE", "CATEGORY", "LEVEL", "OPENED", "SUMMARY"});
+  std::vector<std::string> header = {"NEXT DUE", "DEADLINE", "CASE",   "STATE",
+                                     "CATEGORY", "LEVEL",    "OPENED", "SUMMARY"};
+  if (subtree) header.insert(header.begin() + 3, "UNIT");
+  Table t(header);
   for (const InboxEntry& e : entries) {
-    t.Row({e.next_due_micros ? Time(*e.next_due_micros) : "-",
-           Or(e.next_deadline) + (e.overdue  ? " (breached)"
-                                  : e.warned ? " (warned)"
-                                             : ""),
-           e.case_id, Or(e.state), Or(e.category), Or(e.level), Time(e.opened_micros),
-           Or(Abbreviated(e.summary, 60))});
+    std::vector<std::string> row = {e.next_due_micros ? Time(*e.next_due_micros) : "-",
+                                    Or(e.next_deadline) + (e.overdue  ? " (breached)"
+                                                           : e.warned ? " (warned)"
+                                                                      : ""),
+                                    e.case_id,
+                                    Or(e.state),
+                                    Or(e.category),
+                                    Or(e.level),
+                                    Time(e.opened_micros),
+                                    Or(Abbreviated(e.summary, 60))};
+    if (subtree) row.insert(row.begin() + 3, Or(e.unit));
+    t.Row(std::move(row));
   }
   return out + t.Render();
 }
@@ -385,6 +433,39 @@ std::string_view OverdueStatus(const OverdueEntry& e) {
   if (!e.warning) return e.breached ? "breached" : "due";
   return e.warned ? "warned" : "warn_due";
 }
+
+// One overdue entry as FormatOverdue's JSON lists it.
+Json OverdueJson(const OverdueEntry& e) {
+  Json o;
+  o["due"] = timeutil::FormatTimestamp(e.due_micros);
+  o["case_id"] = e.case_id;
+  o["deadline"] = e.deadline;
+  o["status"] = std::string(OverdueStatus(e));
+  o["warn_at"] = JsonTime(e.warn_micros);
+  o["unit"] = e.unit;
+  o["owner_unit"] = e.owner_unit;
+  o["state"] = e.state;
+  o["rule"] = e.rule;
+  return o;
+}
+
+// "N open deadline(s) past due[, M warned, not yet due]"
+std::string OverdueCounts(const std::vector<OverdueEntry>& entries) {
+  const auto warnings = static_cast<size_t>(std::count_if(
+      entries.begin(), entries.end(), [](const OverdueEntry& e) { return e.warning; }));
+  const size_t past = entries.size() - warnings;
+  return std::to_string(past) + " open deadline" + (past == 1 ? "" : "s") + " past due" +
+         (warnings == 0 ? "" : ", " + std::to_string(warnings) + " warned, not yet due");
+}
+
+std::string OverdueTable(const std::vector<OverdueEntry>& entries, std::string_view indent = "") {
+  Table t({"DUE", "CASE", "DEADLINE", "STATUS", "UNIT", "OWNER", "STATE", "RULE"});
+  for (const OverdueEntry& e : entries) {
+    t.Row({timeutil::FormatTimestamp(e.due_micros), e.case_id, e.deadline,
+           std::string(OverdueStatus(e)), Or(e.unit), Or(e.owner_unit), Or(e.state), Or(e.rule)});
+  }
+  return t.Render(indent);
+}
 }  // namespace
 
 std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& entries, bool json) {
@@ -392,44 +473,66 @@ std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& en
     Json j;
     j["at"] = timeutil::FormatTimestamp(at_micros);
     Json list = Json::array();
-    for (const OverdueEntry& e : entries) {
-      Json o;
-      o["due"] = timeutil::FormatTimestamp(e.due_micros);
-      o["case_id"] = e.case_id;
-      o["deadline"] = e.deadline;
-      o["status"] = std::string(OverdueStatus(e));
-      o["warn_at"] = JsonTime(e.warn_micros);
-      o["unit"] = e.unit;
-      o["owner_unit"] = e.owner_unit;
-      o["state"] = e.state;
-      o["rule"] = e.rule;
-      list.push_back(std::move(o));
-    }
+    for (const OverdueEntry& e : entries) list.push_back(OverdueJson(e));
     j["overdue"] = std::move(list);
     return Dump(j);
   }
-  const auto warnings = static_cast<size_t>(std::count_if(
-      entries.begin(), entries.end(), [](const OverdueEntry& e) { return e.warning; }));
-  const size_t past = entries.size() - warnings;
   std::string out =
-      "overdue at " + timeutil::FormatTimestamp(at_micros) + ": " + std::to_string(past) +
-      " open deadline" + (past == 1 ? "" : "s") + " past due" +
-      (warnings == 0 ? "" : ", " + std::to_string(warnings) + " warned, not yet due") + "\n";
+      "overdue at " + timeutil::FormatTimestamp(at_micros) + ": " + OverdueCounts(entries) + "\n";
   if (entries.empty()) return out;
-  Table t({"DUE", "CASE", "DEADLINE", "STATUS", "UNIT", "OWNER", "STATE", "RULE"});
+  return out + OverdueTable(entries);
+}
+
+std::string FormatOverdueByTown(int64_t at_micros, const std::vector<OverdueEntry>& entries,
+                                const workflows::Organisation& org, bool json) {
+  // The towns (and the district level) in RollUp's order, each with its entries.
+  const std::vector<GroupFigures> towns = RollUp(StatsReport{}, org, Grouping::kTown);
+  std::map<std::string, std::vector<OverdueEntry>> by_town;
   for (const OverdueEntry& e : entries) {
-    t.Row({timeutil::FormatTimestamp(e.due_micros), e.case_id, e.deadline,
-           std::string(OverdueStatus(e)), Or(e.unit), Or(e.owner_unit), Or(e.state), Or(e.rule)});
+    by_town[GroupCodeOf(org, e.owner_unit.empty() ? e.unit : e.owner_unit, Grouping::kTown)]
+        .push_back(e);
   }
-  return out + t.Render();
+  std::vector<std::pair<std::string, std::string>> sections;  // code, name
+  for (const GroupFigures& g : towns) sections.emplace_back(g.code, g.name);
+  if (by_town.contains("")) sections.emplace_back("", "units not in the organisation");
+  if (json) {
+    Json j;
+    j["at"] = timeutil::FormatTimestamp(at_micros);
+    Json groups = Json::array();
+    for (const auto& [code, name] : sections) {
+      const std::vector<OverdueEntry>& list = by_town[code];
+      Json g;
+      g["code"] = code;
+      g["name"] = name;
+      g["past_due"] =
+          std::count_if(list.begin(), list.end(), [](const OverdueEntry& e) { return !e.warning; });
+      g["warned"] =
+          std::count_if(list.begin(), list.end(), [](const OverdueEntry& e) { return e.warning; });
+      Json items = Json::array();
+      for (const OverdueEntry& e : list) items.push_back(OverdueJson(e));
+      g["overdue"] = std::move(items);
+      groups.push_back(std::move(g));
+    }
+    j["towns"] = std::move(groups);
+    return Dump(j);
+  }
+  std::string out = "overdue at " + timeutil::FormatTimestamp(at_micros) +
+                    " by town: " + OverdueCounts(entries) + "\n";
+  for (const auto& [code, name] : sections) {
+    const std::vector<OverdueEntry>& list = by_town[code];
+    out += '\n';
+    out += code.empty() ? name : code + "  " + name;
+    out += ": ";
+    out += OverdueCounts(list);
+    out += '\n';
+    if (!list.empty()) out += OverdueTable(list, "  ");
+  }
+  return out;
 }
 
 std::string FormatStats(const StatsReport& s, bool json) {
   if (json) {
-    Json j;
-    j["from"] = timeutil::FormatDate(s.from_day);
-    j["to"] = timeutil::FormatDate(s.to_day);
-    j["counted_by"] = s.by_recorded ? "recorded" : "occurred";
+    Json j = StatsJsonHead(s);
     j.update(CountersJson(s.total));
     auto by = [](const std::map<std::string, Counters>& m) {
       Json o = Json::object();
@@ -445,21 +548,12 @@ std::string FormatStats(const StatsReport& s, bool json) {
     j["by_day"] = std::move(days);
     Json deadlines = Json::object();
     for (const auto& [name, d] : s.deadlines) {
-      deadlines[name] = {
-          {"set", d.set}, {"met", d.met}, {"met_on_time", d.met_on_time}, {"breached", d.breached}};
+      deadlines[name] = DeadlineJson(d);
     }
     j["deadlines"] = std::move(deadlines);
     return Dump(j);
   }
-  std::string out = "statistics " + timeutil::FormatDate(s.from_day) + " .. " +
-                    timeutil::FormatDate(s.to_day) +
-                    (s.by_recorded ? " (by the local day the events were recorded)\n"
-                                   : " (by the events' local day)\n");
-  {
-    Table t(kCounterHeader, kCounterNumeric);
-    t.Row(CounterRow("total", s.total));
-    out += t.Render();
-  }
+  std::string out = StatsHead(s);
   auto section = [&](std::string_view title, const std::map<std::string, Counters>& m) {
     if (m.empty()) return;
     Table t(kCounterHeader, kCounterNumeric);
@@ -536,6 +630,98 @@ std::string FormatAudit(std::string_view actor_user, const std::vector<AuditEntr
                                     Or(e.state)};
     if (detailed) row.insert(row.end(), {Time(e.recorded_micros), Or(Abbreviated(e.content, 80))});
     t.Row(row);
+  }
+  return out + t.Render();
+}
+
+std::string FormatRollUp(const StatsReport& s, Grouping grouping,
+                         const std::vector<GroupFigures>& groups, bool json) {
+  if (json) {
+    Json j = StatsJsonHead(s);
+    j["by"] = GroupingName(grouping);
+    Json list = Json::array();
+    for (const GroupFigures& g : groups) {
+      Json o;
+      o["code"] = g.code;
+      o["name"] = g.name;
+      o["level"] = g.level;
+      o["units"] = g.units;
+      o.update(CountersJson(g.cases));
+      o["deadlines"] = DeadlineJson(g.deadlines);
+      o["deadlines"]["on_time_rate"] = JsonRate(g.DeadlineOnTimeRate());
+      list.push_back(std::move(o));
+    }
+    j["groups"] = std::move(list);
+    return Dump(j);
+  }
+  std::string out = StatsHead(s);
+  Table cases(kCounterHeader, kCounterNumeric);
+  Table deadlines({"", "SET", "MET", "MET ON TIME", "BREACHED", "ON-TIME RATE"},
+                  {false, true, true, true, true, true});
+  for (const GroupFigures& g : groups) {
+    cases.Row(CounterRow(GroupLabel(g), g.cases));
+    deadlines.Row({GroupLabel(g), std::to_string(g.deadlines.set), std::to_string(g.deadlines.met),
+                   std::to_string(g.deadlines.met_on_time), std::to_string(g.deadlines.breached),
+                   Percent(g.DeadlineOnTimeRate())});
+  }
+  out += "\nby ";
+  out += GroupingName(grouping);
+  out +=
+      " (cases under the unit that held them: a closure is the closing unit's, an escalation "
+      "the unit's it left)\n";
+  out += cases.Render();
+  out += "\ndeadlines by ";
+  out += GroupingName(grouping);
+  out += " (under the unit each bound: a breach is charged there, whoever met it later)\n";
+  out += deadlines.Render();
+  return out;
+}
+
+std::string FormatScorecard(const StatsReport& s, Grouping grouping,
+                            const std::vector<ScoreLine>& lines, bool json) {
+  if (json) {
+    Json j = StatsJsonHead(s);
+    j["by"] = GroupingName(grouping);
+    Json list = Json::array();
+    for (const ScoreLine& line : lines) {
+      const GroupFigures& g = line.group;
+      Json o;
+      o["rank"] = line.rank == 0 ? Json(nullptr) : Json(line.rank);
+      o["code"] = g.code;
+      o["name"] = g.name;
+      o["level"] = g.level;
+      o["deadlines_judged"] = g.deadlines.met_on_time + g.deadlines.breached;
+      o["met_on_time"] = g.deadlines.met_on_time;
+      o["breached"] = g.deadlines.breached;
+      o["on_time_rate"] = JsonRate(g.DeadlineOnTimeRate());
+      o["escalated"] = g.cases.escalated;
+      o["closed"] = g.cases.closed;
+      o["rated"] = g.cases.rated;
+      o["satisfied"] = g.cases.satisfied;
+      o["satisfaction_rate"] = JsonRate(g.cases.SatisfactionRate());
+      list.push_back(std::move(o));
+    }
+    j["lines"] = std::move(list);
+    return Dump(j);
+  }
+  std::string out = "scorecard by ";
+  out += GroupingName(grouping);
+  out += ", ";
+  out += StatsTitle(s);
+  out +=
+      "ranked by deadlines met on time (each breach charged to the unit it bound), then "
+      "satisfaction, then cases closed\n";
+  Table t({"RANK", "", "JUDGED", "ON TIME", "BREACHED", "ON-TIME RATE", "ESCALATED", "CLOSED",
+           "RATED", "SATISFIED", "SATISFACTION"},
+          {true, false, true, true, true, true, true, true, true, true, true});
+  for (const ScoreLine& line : lines) {
+    const GroupFigures& g = line.group;
+    t.Row({line.rank == 0 ? "-" : std::to_string(line.rank), GroupLabel(g),
+           std::to_string(g.deadlines.met_on_time + g.deadlines.breached),
+           std::to_string(g.deadlines.met_on_time), std::to_string(g.deadlines.breached),
+           Percent(g.DeadlineOnTimeRate()), std::to_string(g.cases.escalated),
+           std::to_string(g.cases.closed), std::to_string(g.cases.rated),
+           std::to_string(g.cases.satisfied), Percent(g.cases.SatisfactionRate())});
   }
   return out + t.Render();
 }

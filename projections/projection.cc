@@ -40,8 +40,9 @@ constexpr std::string_view kSourceName = "source";    // the Log::Identity() app
 // embeds the engine's fold of the case, CaseState facts; format 4: the
 // warnings table; format 5: a case view holds what the case is about, its
 // summary, petitioner, plan, answer and notes; format 6: it counts its
-// backdated events).
-constexpr std::string_view kFormatSuffix = " (read models format 6)";
+// backdated events; format 7: statistics count deadlines by the unit they
+// bind, and an escalation under the unit it left).
+constexpr std::string_view kFormatSuffix = " (read models format 7)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 // Per partition: the log's witness (its Merkle root) of the events before the offset.
 constexpr std::string_view kWitnessName = "witness";
@@ -604,47 +605,63 @@ Status ReadModels::ScanCases(std::string_view after,
 }
 
 Result<std::vector<InboxEntry>> ReadModels::Inbox(std::string_view unit) {
+  return Inbox(std::vector<std::string>{std::string(unit)});
+}
+
+Result<std::vector<InboxEntry>> ReadModels::Inbox(const std::vector<std::string>& units) {
   return Guarded("inbox", [&]() -> Result<std::vector<InboxEntry>> {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
     CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbs_->inbox));
-    const std::string prefix = codec::InboxPrefix(unit);
     std::vector<InboxEntry> out;
     CaseView view;
-    for (bool ok = cur->Seek(prefix); ok && HasPrefix(cur->key(), prefix); ok = cur->Next()) {
-      std::string_view key_unit, case_id, v;
-      int64_t due = 0;
-      if (!codec::ParseInboxKey(cur->key(), &key_unit, &due, &case_id)) {
-        return Status::Corruption("projections inbox: malformed key " + codec::Hex(cur->key()));
-      }
-      Status s = txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v);
-      if (s.IsNotFound()) {
-        return Status::Corruption("projections inbox: entry for missing case " +
-                                  std::string(case_id));
-      }
-      CASEGRID_RETURN_IF_ERROR(s);
-      if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-        return Status::Corruption("projections: view of case " + std::string(case_id) +
-                                  " does not parse");
-      }
-      InboxEntry& e = out.emplace_back();
-      e.case_id = case_id;
-      e.state = view.facts().state();
-      e.category = view.facts().category();
-      e.level = view.facts().level();
-      e.opened_micros = view.opened_micros();
-      events::OpenPersonal(view.personal(), options_.keys, case_id, &view);
-      e.summary = view.summary();
-      if (due != std::numeric_limits<int64_t>::max()) {
-        e.next_due_micros = due;
-        for (const CaseDeadline& d : view.facts().deadlines()) {
-          if (d.due_micros() == due) {
-            e.next_deadline = d.name();
-            e.overdue = d.breached();
-            e.warned = d.warned();
-            break;
+    for (const std::string& unit : units) {
+      const std::string prefix = codec::InboxPrefix(unit);
+      for (bool ok = cur->Seek(prefix); ok && HasPrefix(cur->key(), prefix); ok = cur->Next()) {
+        std::string_view key_unit, case_id, v;
+        int64_t due = 0;
+        if (!codec::ParseInboxKey(cur->key(), &key_unit, &due, &case_id)) {
+          return Status::Corruption("projections inbox: malformed key " + codec::Hex(cur->key()));
+        }
+        Status s = txn->Get(dbs_->cases, codec::CaseViewKey(case_id), &v);
+        if (s.IsNotFound()) {
+          return Status::Corruption("projections inbox: entry for missing case " +
+                                    std::string(case_id));
+        }
+        CASEGRID_RETURN_IF_ERROR(s);
+        if (!view.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+          return Status::Corruption("projections: view of case " + std::string(case_id) +
+                                    " does not parse");
+        }
+        InboxEntry& e = out.emplace_back();
+        e.case_id = case_id;
+        e.unit = key_unit;
+        e.state = view.facts().state();
+        e.category = view.facts().category();
+        e.level = view.facts().level();
+        e.opened_micros = view.opened_micros();
+        events::OpenPersonal(view.personal(), options_.keys, case_id, &view);
+        e.summary = view.summary();
+        if (due != std::numeric_limits<int64_t>::max()) {
+          e.next_due_micros = due;
+          for (const CaseDeadline& d : view.facts().deadlines()) {
+            if (d.due_micros() == due) {
+              e.next_deadline = d.name();
+              e.overdue = d.breached();
+              e.warned = d.warned();
+              break;
+            }
           }
         }
       }
+    }
+    if (units.size() > 1) {
+      // Each unit's entries come in key order; merged the same way.
+      std::stable_sort(out.begin(), out.end(), [](const InboxEntry& a, const InboxEntry& b) {
+        const int64_t da = a.next_due_micros.value_or(std::numeric_limits<int64_t>::max());
+        const int64_t db = b.next_due_micros.value_or(std::numeric_limits<int64_t>::max());
+        if (da != db) return da < db;
+        return a.case_id < b.case_id;
+      });
     }
     return out;
   });
@@ -758,6 +775,8 @@ Result<StatsReport> ReadModels::Stats(int32_t from_day, int32_t to_day) {
         field = CaseCounter(&report.by_level[std::string(value)], metric);
       } else if (dim == DimName(Dim::kDeadline)) {
         field = DeadlineCounter(&report.deadlines[std::string(value)], metric);
+      } else if (dim == DimName(Dim::kOwner)) {
+        field = DeadlineCounter(&report.by_owner[std::string(value)], metric);
       }
       if (field != nullptr) *field += count;
     }

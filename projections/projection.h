@@ -67,6 +67,7 @@ struct Options {
 // One open case in a unit's inbox.
 struct InboxEntry {
   std::string case_id;
+  std::string unit;  // the unit whose inbox holds it
   std::string state;
   std::string category;
   std::string level;
@@ -109,9 +110,15 @@ struct DeadlineCounters {
 
 // Statistics over local civil days [from_day, to_day] (base/time.h), counted
 // by each event's occurred time. Breakdowns use the case's channel, category,
-// unit and level as of the event (a case_closed counts under its own level);
-// an empty value (the unit of a case not yet dispatched) is left out of that
-// breakdown, so breakdowns may sum to less than the total.
+// unit and level as of the event (a case_closed counts under its own level,
+// an escalation under the unit and level it left: the unit that missed the
+// deadline); an empty value (the unit of a case not yet dispatched) is left
+// out of that breakdown, so breakdowns may sum to less than the total.
+// `by_owner` counts deadlines under the unit each binds (owner_unit): a
+// breach is charged to the unit bound when it happened, whoever meets it
+// later; a deadline is credited as met to the unit it bound or, when the
+// case was escalated away from that unit and the deadline stayed open for
+// the unit above, to the unit that met it.
 struct StatsReport {
   int32_t from_day = 0, to_day = 0;
   bool by_recorded = false;  // days are those the events were recorded (Options::stats_by_recorded)
@@ -119,6 +126,7 @@ struct StatsReport {
   std::map<std::string, Counters> by_channel, by_category, by_unit, by_level;
   std::map<int32_t, Counters> by_day;                 // days with at least one count
   std::map<std::string, DeadlineCounters> deadlines;  // by deadline name
+  std::map<std::string, DeadlineCounters> by_owner;   // by the unit the deadline binds
 };
 
 struct AuditEntry {
@@ -194,6 +202,9 @@ class ReadModels {
   // The unit's open (not closed or rejected) cases, by next due time; cases
   // without an open deadline last, then by case id.
   Result<std::vector<InboxEntry>> Inbox(std::string_view unit);
+  // The open cases of every unit of `units`, read in one transaction, in
+  // the same order.
+  Result<std::vector<InboxEntry>> Inbox(const std::vector<std::string>& units);
   // Every open deadline (breached or not yet ticked) due strictly before
   // `at_micros`; with `warnings`, also every open, unbreached deadline whose
   // warning time is strictly before `at_micros` but not its due time
@@ -231,7 +242,9 @@ class ReadModels {
 // ---- Renderers for the CLI (docs/queries.md). Text is aligned tables with
 // times from FormatTimestamp; JSON uses snake_case keys. ----
 std::string FormatCase(const CaseView& view, bool json);
-std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& entries, bool json);
+// `subtree`: the entries are of `unit` and the units under it (a UNIT column).
+std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& entries, bool json,
+                        bool subtree = false);
 std::string FormatOverdue(int64_t at_micros, const std::vector<OverdueEntry>& entries, bool json);
 std::string FormatStats(const StatsReport& stats, bool json);
 std::string FormatAudit(std::string_view actor_user, const std::vector<AuditEntry>& entries,

@@ -31,17 +31,24 @@ Result<CaseView> ReadCase(ReadModels& models, engine::Engine& engine,
 
 Result<std::vector<InboxEntry>> ReadInbox(ReadModels& models, engine::Engine& engine,
                                           const engine::ReadScope& scope, const std::string& unit,
-                                          const std::string& query) {
-  if (engine.config().org->FindUnit(unit) == nullptr) {
+                                          const std::string& query, bool subtree) {
+  const workflows::Organisation& org = *engine.config().org;
+  const casegrid::v1::Unit* top = org.FindUnit(unit);
+  if (top == nullptr) {
     return Status::NotFound("unknown unit \"" + unit + "\" (see casegrid org units)");
   }
   CASEGRID_RETURN_IF_ERROR(scope.CheckSeesUnit(unit));
-  CASEGRID_ASSIGN_OR_RETURN(std::vector<InboxEntry> entries, models.Inbox(unit));
+  std::vector<std::string> units = {unit};
+  if (subtree) {
+    for (const casegrid::v1::Unit& u : org.proto().units()) {
+      if (u.code() != unit && org.Covers(*top, u.code())) units.push_back(u.code());
+    }
+  }
+  CASEGRID_ASSIGN_OR_RETURN(std::vector<InboxEntry> entries, models.Inbox(units));
   std::vector<std::string> viewed;
-  const bool personal = scope.SeesPersonalOfUnit(unit);
   for (InboxEntry& e : entries) {
     if (e.summary.empty()) continue;
-    if (!personal) {
+    if (!scope.SeesPersonalOfUnit(e.unit)) {
       e.summary = engine::kWithheld;
     } else {
       viewed.push_back(e.case_id);

@@ -29,10 +29,13 @@ Result<CaseView> ReadCase(ReadModels& models, engine::Engine& engine,
                           const std::string& query);
 
 // The inbox of `unit` likewise: NotFound for a unit the organisation lacks;
-// PermissionDenied when the unit is out of reach.
+// PermissionDenied when the unit is out of reach. With `subtree`, the open
+// cases of the units under it as well (Organisation::Covers: a town centre
+// with its village stations, the district centre with every unit), merged
+// by next due time as one inbox is ordered.
 Result<std::vector<InboxEntry>> ReadInbox(ReadModels& models, engine::Engine& engine,
                                           const engine::ReadScope& scope, const std::string& unit,
-                                          const std::string& query);
+                                          const std::string& query, bool subtree = false);
 
 // The deadlines ReadModels::Overdue lists at `at_micros` (with `warnings`,
 // those past their warning time too) of the units within reach: a

@@ -481,6 +481,7 @@ const std::vector<HttpApi::Impl::RouteEntry>& HttpApi::Impl::Table() {
       {{"GET", "/v1/inbox/{unit}"}, &Impl::Inbox},
       {{"GET", "/v1/overdue"}, &Impl::Overdue},
       {{"GET", "/v1/stats"}, &Impl::Stats},
+      {{"GET", "/v1/scorecard"}, &Impl::Scorecard},
       {{"GET", "/v1/audit/{user}"}, &Impl::Audit},
       {{"GET", "/v1/workflows"}, &Impl::Workflows},
       {{"GET", "/v1/workflows/{id}"}, &Impl::Workflow},

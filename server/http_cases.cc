@@ -1,4 +1,5 @@
-// HTTP routes: commands, cases, events, proof, actions, inbox, overdue, stats, audit, checkpoint.
+// HTTP routes: commands, cases, events, proof, actions, inbox, overdue, stats, scorecard, audit,
+// checkpoint.
 #include "server/http_impl.h"
 
 #include <mutex>
@@ -163,29 +164,71 @@ void HttpApi::Impl::Inbox(const httplib::Request& req, httplib::Response& res,
   std::lock_guard lock(mu_);
   auto scope = Reader(req);
   if (!scope.ok()) return ProblemOf(res, scope.status());
-  auto entries = projections::ReadInbox(*models_, *engine_, *scope, unit, "GET " + req.path);
+  bool subtree = false;
+  if (req.has_param("subtree")) {
+    auto flag = Flag(req, "subtree");
+    if (!flag.ok()) return ProblemOf(res, flag.status());
+    subtree = *flag;
+  }
+  auto entries =
+      projections::ReadInbox(*models_, *engine_, *scope, unit,
+                             "GET " + req.path + (subtree ? "?subtree=true" : ""), subtree);
   if (!entries.ok()) return ProblemOf(res, entries.status());
-  res.set_content(projections::FormatInbox(unit, *entries, true), "application/json");
+  res.set_content(projections::FormatInbox(unit, *entries, true, subtree), "application/json");
 }
 
-// The figures of `stats --json` (no personal values: any user of the
-// directory), over ?from=DAY&to=DAY (YYYY-MM-DD, both inclusive).
-void HttpApi::Impl::Stats(const httplib::Request& req, httplib::Response& res,
-                          const std::vector<std::string>& /*args*/) {
-  std::lock_guard lock(mu_);
-  auto scope = Reader(req);
-  if (!scope.ok()) return ProblemOf(res, scope.status());
+// The statistics over ?from=DAY&to=DAY (YYYY-MM-DD, both inclusive) and the
+// grouping ?by=unit|town|department names (nullopt: none; `fallback` when
+// the parameter is absent). Sets the problem on `res` and returns an error
+// for a bad parameter.
+Result<std::pair<projections::StatsReport, std::optional<projections::Grouping>>>
+HttpApi::Impl::StatsOf(const httplib::Request& req, std::optional<projections::Grouping> fallback) {
   int32_t days[2] = {timeutil::DaysFromCivil(2000, 1, 1), timeutil::DaysFromCivil(2100, 1, 1)};
   const char* names[2] = {"from", "to"};
   for (int i = 0; i < 2; ++i) {
     if (!req.has_param(names[i])) continue;
     auto day = timeutil::ParseDate(req.get_param_value(names[i]));
-    if (!day.ok()) return ProblemOf(res, day.status().WithContext(names[i]));
+    if (!day.ok()) return day.status().WithContext(names[i]);
     days[i] = *day;
   }
+  std::optional<projections::Grouping> grouping = fallback;
+  if (req.has_param("by")) {
+    auto by = projections::ParseGrouping(req.get_param_value("by"), "by");
+    if (!by.ok()) return by.status();
+    grouping = *by;
+  }
   auto report = models_->Stats(days[0], days[1]);
-  if (!report.ok()) return ProblemOf(res, report.status());
-  res.set_content(projections::FormatStats(*report, true), "application/json");
+  if (!report.ok()) return report.status();
+  return std::make_pair(std::move(report).value(), grouping);
+}
+
+// The figures of `stats --json`, or with ?by= those of `stats --by X
+// --json` (no personal values: any user of the directory).
+void HttpApi::Impl::Stats(const httplib::Request& req, httplib::Response& res,
+                          const std::vector<std::string>& /*args*/) {
+  std::lock_guard lock(mu_);
+  auto scope = Reader(req);
+  if (!scope.ok()) return ProblemOf(res, scope.status());
+  auto stats = StatsOf(req, std::nullopt);
+  if (!stats.ok()) return ProblemOf(res, stats.status());
+  const auto& [report, grouping] = *stats;
+  if (!grouping) return res.set_content(projections::FormatStats(report, true), "application/json");
+  const auto groups = projections::RollUp(report, *engine_->config().org, *grouping);
+  res.set_content(projections::FormatRollUp(report, *grouping, groups, true), "application/json");
+}
+
+// `casegrid scorecard --json`: by town unless ?by= says otherwise.
+void HttpApi::Impl::Scorecard(const httplib::Request& req, httplib::Response& res,
+                              const std::vector<std::string>& /*args*/) {
+  std::lock_guard lock(mu_);
+  auto scope = Reader(req);
+  if (!scope.ok()) return ProblemOf(res, scope.status());
+  auto stats = StatsOf(req, projections::Grouping::kTown);
+  if (!stats.ok()) return ProblemOf(res, stats.status());
+  const auto& [report, grouping] = *stats;
+  auto lines =
+      projections::Scorecard(projections::RollUp(report, *engine_->config().org, *grouping));
+  res.set_content(projections::FormatScorecard(report, *grouping, lines, true), "application/json");
 }
 
 // GET /v1/cases: the cases within reach that match the query, a page at a time.
@@ -248,13 +291,20 @@ void HttpApi::Impl::Overdue(const httplib::Request& req, httplib::Response& res,
     if (!w.ok()) return ProblemOf(res, w.status());
     warnings = *w;
   }
+  const std::string group = req.get_param_value("group");
+  if (req.has_param("group") && group != "town") {
+    return ProblemOf(res, Status::InvalidArgument("group: " + group + " (expected town)"));
+  }
   std::lock_guard lock(mu_);
   auto scope = Reader(req);
   if (!scope.ok()) return ProblemOf(res, scope.status());
   if (at == 0) at = engine_->env()->NowMicros();
   auto entries = projections::ReadOverdue(*models_, *scope, at, warnings);
   if (!entries.ok()) return ProblemOf(res, entries.status());
-  res.set_content(projections::FormatOverdue(at, *entries, true), "application/json");
+  res.set_content(
+      group.empty() ? projections::FormatOverdue(at, *entries, true)
+                    : projections::FormatOverdueByTown(at, *entries, *engine_->config().org, true),
+      "application/json");
 }
 
 void HttpApi::Impl::Audit(const httplib::Request& req, httplib::Response& res,

@@ -38,6 +38,7 @@
 #include "events/checkpoint.h"
 #include "projections/history.h"
 #include "projections/projection.h"
+#include "projections/rollup.h"
 #include "server/group_commit.h"
 #include "server/http_api.h"
 #include "server/metrics.h"
@@ -148,6 +149,10 @@ class HttpApi::Impl {
              const std::vector<std::string>& args);
   void Stats(const httplib::Request& req, httplib::Response& res,
              const std::vector<std::string>& /*args*/);
+  void Scorecard(const httplib::Request& req, httplib::Response& res,
+                 const std::vector<std::string>& /*args*/);
+  Result<std::pair<projections::StatsReport, std::optional<projections::Grouping>>> StatsOf(
+      const httplib::Request& req, std::optional<projections::Grouping> fallback);
   void Cases(const httplib::Request& req, httplib::Response& res,
              const std::vector<std::string>& /*args*/);
   void Events(const httplib::Request& req, httplib::Response& res,

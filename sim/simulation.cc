@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "base/time.h"
+#include "projections/rollup.h"
 
 namespace casegrid::sim {
 namespace {
@@ -522,6 +523,26 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
     std::cout << "  " << std::left << std::setw(16) << busiest[k].second << std::right
               << std::setw(5) << busiest[k].first << "  " << (u != nullptr ? u->name() : "")
               << "\n";
+  }
+  // The director's view (`casegrid scorecard`): each town with its stations.
+  std::cout
+      << "\ntowns, each with its village stations (casegrid scorecard: deadlines met on time, "
+         "each breach charged to the unit it bound)\n";
+  std::cout << "  " << std::right << std::setw(4) << "rank"
+            << "  " << std::left << std::setw(12) << "town" << std::right << std::setw(8)
+            << "judged" << std::setw(9) << "on time" << std::setw(10) << "breached" << std::setw(10)
+            << "on-time%" << std::setw(8) << "closed"
+            << "\n";
+  for (const projections::ScoreLine& line :
+       projections::Scorecard(projections::RollUp(st, org, projections::Grouping::kTown))) {
+    const projections::GroupFigures& g = line.group;
+    const uint64_t judged = g.deadlines.met_on_time + g.deadlines.breached;
+    std::cout << "  " << std::right << std::setw(4)
+              << (line.rank == 0 ? std::string("-") : std::to_string(line.rank)) << "  "
+              << std::left << std::setw(12) << (g.code.empty() ? "-" : g.code) << std::right
+              << std::setw(8) << judged << std::setw(9) << g.deadlines.met_on_time << std::setw(10)
+              << g.deadlines.breached << std::setw(10) << Percent(g.deadlines.met_on_time, judged)
+              << std::setw(8) << g.cases.closed << "  " << g.name << "\n";
   }
   // A refused command wrote nothing: the report says why, most frequent first.
   constexpr size_t kReasonsShown = 5;

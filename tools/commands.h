@@ -74,16 +74,29 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o);
 // names); on read models built afresh (docs/queries.md, "As of a moment").
 int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
                 const std::string& as_of);
-// 2 naming the unit when the organisation has no such unit.
-int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of);
-// Cases with a deadline due before `at` (RFC 3339; empty: now).
+// 2 naming the unit when the organisation has no such unit. `subtree`:
+// also the open cases of every unit under it (a town with its stations).
+int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of,
+             bool subtree = false);
+// Cases with a deadline due before `at` (RFC 3339; empty: now). `group`:
+// "" a list; "town" the list in sections per town (the town of the unit the
+// deadline binds; district-level units in one section).
 int RunOverdue(const GlobalOptions& g, const std::string& at, bool warned, bool json,
-               const std::string& as_of);
-// Local days YYYY-MM-DD, both included; empty: from 2000-01-01, to 2100-01-01.
-// `by`: "occurred" counts each event on the day it says it happened,
-// "recorded" on the day it was recorded (read models built afresh).
-int RunStats(const GlobalOptions& g, const std::string& from, const std::string& to, bool json,
-             const std::string& as_of, const std::string& by = "occurred");
+               const std::string& as_of, const std::string& group = "");
+// stats and scorecard. Local days YYYY-MM-DD, both included; empty: from
+// 2000-01-01, to 2100-01-01. `by`: a comma-separated list of at most one
+// day basis, "occurred" (the default: each event on the day it says it
+// happened) or "recorded" (the day it was recorded; read models built
+// afresh), and at most one grouping, "unit", "town" or "department"
+// (projections/rollup.h); 2 naming a value that is neither.
+struct StatsArgs {
+  std::string from, to, as_of, by;
+  bool json = false;
+};
+int RunStats(const GlobalOptions& g, const StatsArgs& args);
+// The scorecard (projections::Scorecard) of the grouping `args.by` names,
+// by town when it names none.
+int RunScorecard(const GlobalOptions& g, const StatsArgs& args);
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json);
 // `projections rebuild`: drops the read models and rebuilds them from the log.
 int RunProjectionsRebuild(const GlobalOptions& g);

@@ -379,38 +379,50 @@ int main(int argc, char** argv) {
   c_show->callback([&] { rc = RunCaseShow(g, show_id, show_json, as_of); });
 
   std::string inbox_unit;
-  bool inbox_json = false;
+  bool inbox_json = false, inbox_subtree = false;
   auto* c_inbox = app.add_subcommand("inbox", "a unit's open cases by next due time");
   c_inbox->add_option("unit", inbox_unit, "unit code")->required();
+  c_inbox->add_flag("--subtree", inbox_subtree,
+                    "also the units under it (a town centre with its village stations)");
   c_inbox->add_flag("--json", inbox_json);
   c_inbox->add_option("--as-of", as_of, as_of_help);
   c_inbox->add_option("--by", g.reader, reader_help);
-  c_inbox->callback([&] { rc = RunInbox(g, inbox_unit, inbox_json, as_of); });
+  c_inbox->callback([&] { rc = RunInbox(g, inbox_unit, inbox_json, as_of, inbox_subtree); });
 
-  std::string overdue_at;
+  std::string overdue_at, overdue_group;
   bool overdue_json = false, overdue_warned = false;
   auto* c_overdue = app.add_subcommand("overdue", "cases with a deadline past due");
   c_overdue->add_option("--at", overdue_at, "RFC 3339 time; default now");
   c_overdue->add_flag("--warned", overdue_warned,
                       "also deadlines past their warning time but not yet due");
+  c_overdue->add_option("--group", overdue_group,
+                        "town: in sections per town of the unit each deadline binds");
   c_overdue->add_flag("--json", overdue_json);
   c_overdue->add_option("--as-of", as_of, std::string(as_of_help) + "; --at defaults to it");
   c_overdue->add_option("--by", g.reader, reader_help);
-  c_overdue->callback([&] { rc = RunOverdue(g, overdue_at, overdue_warned, overdue_json, as_of); });
+  c_overdue->callback(
+      [&] { rc = RunOverdue(g, overdue_at, overdue_warned, overdue_json, as_of, overdue_group); });
 
-  std::string stats_from, stats_to;
-  bool stats_json = false;
+  StatsArgs stats_args;
+  const auto stats_options = [&](CLI::App* c, const char* by_help) {
+    c->add_option("--from", stats_args.from, "first local day YYYY-MM-DD (default: all)");
+    c->add_option("--to", stats_args.to, "last local day YYYY-MM-DD (default: all)");
+    c->add_flag("--json", stats_args.json);
+    c->add_option("--as-of", stats_args.as_of, as_of_help);
+    c->add_option("--by", stats_args.by, by_help);
+  };
   auto* c_stats =
       app.add_subcommand("stats", "statistics by day, channel, category, unit and level");
-  c_stats->add_option("--from", stats_from, "first local day YYYY-MM-DD (default: all)");
-  c_stats->add_option("--to", stats_to, "last local day YYYY-MM-DD (default: all)");
-  c_stats->add_flag("--json", stats_json);
-  c_stats->add_option("--as-of", as_of, as_of_help);
-  std::string stats_by = "occurred";
-  c_stats->add_option("--by", stats_by,
-                      "count events on the day they happened (occurred, the default) or were "
-                      "recorded (recorded)");
-  c_stats->callback([&] { rc = RunStats(g, stats_from, stats_to, stats_json, as_of, stats_by); });
+  stats_options(c_stats,
+                "occurred (default) or recorded: the day an event counts on; unit, town or "
+                "department: rolled up along the organisation; both comma-separated");
+  c_stats->callback([&] { rc = RunStats(g, stats_args); });
+  auto* c_scorecard = app.add_subcommand(
+      "scorecard", "the units ranked for assessment: breaches charged to the unit bound");
+  stats_options(c_scorecard,
+                "town (default), unit or department; occurred (default) or recorded; "
+                "comma-separated");
+  c_scorecard->callback([&] { rc = RunScorecard(g, stats_args); });
 
   std::string audit_actor;
   bool audit_json = false;

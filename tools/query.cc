@@ -4,6 +4,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "base/time.h"
@@ -12,6 +13,7 @@
 #include "events/personal.h"
 #include "projections/history.h"
 #include "projections/reads.h"
+#include "projections/rollup.h"
 #include "tools/commands.h"
 
 namespace casegrid::tools {
@@ -109,19 +111,24 @@ int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
   });
 }
 
-int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of) {
+int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of,
+             bool subtree) {
+  const std::string query = "inbox " + unit + (subtree ? " --subtree" : "");
   return RunQuery(g, View{as_of}, [&](Session& s, int64_t) {
     auto scope = ReaderScope(g, *s.engine);
     if (!scope.ok()) return Fail(scope.status());
-    auto entries = projections::ReadInbox(*s.models, *s.engine, *scope, unit, "inbox " + unit);
+    auto entries = projections::ReadInbox(*s.models, *s.engine, *scope, unit, query, subtree);
     if (!entries.ok()) return Fail(entries.status());
-    std::cout << projections::FormatInbox(unit, *entries, json);
+    std::cout << projections::FormatInbox(unit, *entries, json, subtree);
     return 0;
   });
 }
 
 int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, bool json,
-               const std::string& as_of) {
+               const std::string& as_of, const std::string& group) {
+  if (!group.empty() && group != "town") {
+    return Fail(Status::InvalidArgument("--group: " + group + " (expected town)"));
+  }
   int64_t at = 0;
   if (!at_text.empty()) {
     auto t = timeutil::ParseTimestamp(at_text);
@@ -135,26 +142,92 @@ int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, 
     if (!scope.ok()) return Fail(scope.status());
     auto entries = projections::ReadOverdue(*s.models, *scope, at, warned);
     if (!entries.ok()) return Fail(entries.status());
-    std::cout << projections::FormatOverdue(at, *entries, json);
+    std::cout << (group.empty() ? projections::FormatOverdue(at, *entries, json)
+                                : projections::FormatOverdueByTown(at, *entries,
+                                                                   *s.engine->config().org, json));
     return 0;
   });
 }
 
-int RunStats(const GlobalOptions& g, const std::string& from_text, const std::string& to_text,
-             bool json, const std::string& as_of, const std::string& by) {
-  if (by != "occurred" && by != "recorded") {
-    return Fail(Status::InvalidArgument("--by: " + by + " (expected occurred or recorded)"));
+namespace {
+
+// What `stats --by` and `scorecard --by` name: the day basis and a grouping.
+struct StatsBy {
+  bool recorded = false;
+  std::optional<projections::Grouping> grouping;
+};
+
+Result<StatsBy> ParseStatsBy(const std::string& by) {
+  StatsBy out;
+  bool basis = false;
+  size_t begin = 0;
+  while (begin <= by.size() && !by.empty()) {
+    const size_t comma = std::min(by.find(',', begin), by.size());
+    const std::string item = by.substr(begin, comma - begin);
+    begin = comma + 1;
+    if (item == "occurred" || item == "recorded") {
+      if (basis) return Status::InvalidArgument("--by: " + by + " names the day basis twice");
+      basis = true;
+      out.recorded = item == "recorded";
+      continue;
+    }
+    auto grouping = projections::ParseGrouping(item, "--by");
+    if (!grouping.ok()) {
+      return Status::InvalidArgument("--by: " + item +
+                                     " (expected occurred or recorded, and unit, town or "
+                                     "department, comma-separated)");
+    }
+    if (out.grouping) return Status::InvalidArgument("--by: " + by + " names two groupings");
+    out.grouping = *grouping;
   }
-  auto from = DayArg(from_text, timeutil::DaysFromCivil(2000, 1, 1));
-  auto to = DayArg(to_text, timeutil::DaysFromCivil(2100, 1, 1));
+  return out;
+}
+
+// Runs `body` on the statistics `args` asks for, and the grouping it names.
+int RunStatsQuery(const GlobalOptions& g, const StatsArgs& args,
+                  const std::function<int(Session&, const projections::StatsReport&,
+                                          std::optional<projections::Grouping>)>& body) {
+  auto by = ParseStatsBy(args.by);
+  if (!by.ok()) return Fail(by.status());
+  auto from = DayArg(args.from, timeutil::DaysFromCivil(2000, 1, 1));
+  auto to = DayArg(args.to, timeutil::DaysFromCivil(2100, 1, 1));
   if (!from.ok()) return Fail(from.status().WithContext("--from"));
   if (!to.ok()) return Fail(to.status().WithContext("--to"));
-  return RunQuery(g, View{as_of, by == "recorded"}, [&](Session& s, int64_t) {
+  return RunQuery(g, View{args.as_of, by->recorded}, [&](Session& s, int64_t) {
     auto report = s.models->Stats(*from, *to);
     if (!report.ok()) return Fail(report.status());
-    std::cout << projections::FormatStats(*report, json);
-    return 0;
+    return body(s, *report, by->grouping);
   });
+}
+
+}  // namespace
+
+int RunStats(const GlobalOptions& g, const StatsArgs& args) {
+  return RunStatsQuery(
+      g, args,
+      [&](Session& s, const projections::StatsReport& report,
+          std::optional<projections::Grouping> grouping) {
+        if (!grouping) {
+          std::cout << projections::FormatStats(report, args.json);
+          return 0;
+        }
+        const auto groups = projections::RollUp(report, *s.engine->config().org, *grouping);
+        std::cout << projections::FormatRollUp(report, *grouping, groups, args.json);
+        return 0;
+      });
+}
+
+int RunScorecard(const GlobalOptions& g, const StatsArgs& args) {
+  return RunStatsQuery(
+      g, args,
+      [&](Session& s, const projections::StatsReport& report,
+          std::optional<projections::Grouping> grouping) {
+        const projections::Grouping by = grouping.value_or(projections::Grouping::kTown);
+        auto lines =
+            projections::Scorecard(projections::RollUp(report, *s.engine->config().org, by));
+        std::cout << projections::FormatScorecard(report, by, lines, args.json);
+        return 0;
+      });
 }
 
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json) {

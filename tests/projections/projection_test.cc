@@ -177,17 +177,19 @@ class Script {
     log_->Append(std::move(ev));
   }
   void DeadlineBreached(const std::string& id, int64_t at, const std::string& name,
-                        const std::string& state = "dispatched") {
+                        const std::string& state = "dispatched", const std::string& owner = "") {
     v1::Event ev = Envelope(id, "tick", state, at, "system");
     ev.mutable_deadline_breached()->set_name(name);
+    ev.mutable_deadline_breached()->set_owner_unit(owner);
     log_->Append(std::move(ev));
   }
   void Escalated(const std::string& id, int64_t at, const std::string& from, const std::string& to,
-                 const std::string& level) {
+                 const std::string& level, const std::string& from_level = "") {
     v1::Event ev = Envelope(id, "escalate", "dispatched", at);
     auto* p = ev.mutable_escalated();
     p->set_from_unit(from);
     p->set_to_unit(to);
+    p->set_from_level(from_level);
     p->set_to_level(level);
     log_->Append(std::move(ev));
   }
@@ -591,6 +593,55 @@ TEST_CASE("stats count each deadline's set, met, met on time and breached", "[pr
   CHECK(contact.breached == 1);
   CHECK(stats->deadlines["plan"].met_on_time == 1);
   CHECK(stats->total.breached == 1);
+}
+
+TEST_CASE(
+    "stats charge a breach and an escalation to the unit that missed, and credit the unit that "
+    "met a deadline left open for it and closed",
+    "[projections][director]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  // The village V1 holds contact and response; contact is breached and the
+  // case goes up to the town T1 with both still open (rearm: remaining).
+  s.Reported("LS-1", kT0);
+  s.Dispatched("LS-1", kT0, "V1", "village");
+  s.DeadlineSet("LS-1", kT0, "contact", kT0 + kDay, "V1");
+  s.DeadlineSet("LS-1", kT0, "response", kT0 + 5 * kDay, "V1");
+  s.DeadlineBreached("LS-1", kT0 + kDay, "contact", "acknowledged", "V1");
+  s.Escalated("LS-1", kT0 + kDay, "V1", "T1", "town", "village");
+  s.DeadlineMet("LS-1", kT0 + 2 * kDay, "contact", /*late=*/true, "contacted");
+  s.DeadlineMet("LS-1", kT0 + 3 * kDay, "response", /*late=*/false, "responded");
+  s.Closed("LS-1", kT0 + 4 * kDay, "town", /*on_time=*/false);
+  // A second case the village handles itself, on time.
+  s.Reported("LS-2", kT0);
+  s.Dispatched("LS-2", kT0, "V1", "village");
+  s.DeadlineSet("LS-2", kT0, "contact", kT0 + kDay, "V1");
+  s.DeadlineMet("LS-2", kT0 + kHour, "contact", /*late=*/false, "contacted");
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  auto stats = m->Stats(timeutil::LocalDay(kT0), timeutil::LocalDay(kT0 + 10 * kDay));
+  REQUIRE_OK(stats);
+  const projections::DeadlineCounters v1 = stats->by_owner["V1"];
+  CHECK(v1.set == 3);
+  CHECK(v1.breached == 1);     // contact of LS-1: charged to the village
+  CHECK(v1.met == 1);          // LS-2's contact; LS-1's were met by the town
+  CHECK(v1.met_on_time == 1);  // LS-2's contact
+  const projections::DeadlineCounters t1 = stats->by_owner["T1"];
+  CHECK(t1.set == 0);
+  CHECK(t1.breached == 0);     // the town met the late contact: not charged
+  CHECK(t1.met == 2);          // the late contact and the response
+  CHECK(t1.met_on_time == 1);  // the response, met on time for the village's promise
+  // The escalation under the unit and level it left; the closure under
+  // the unit that closed.
+  CHECK(stats->by_unit["V1"].escalated == 1);
+  CHECK(stats->by_unit["T1"].escalated == 0);
+  CHECK(stats->by_level["village"].escalated == 1);
+  CHECK(stats->by_level["town"].escalated == 0);
+  CHECK(stats->by_unit["T1"].closed == 1);
+  CHECK(stats->by_unit["V1"].closed == 0);
+  CHECK(stats->total.escalated == 1);
 }
 
 TEST_CASE("stats from after to are InvalidArgument", "[projections]") {

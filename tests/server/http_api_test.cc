@@ -211,6 +211,37 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   REQUIRE(res);
   CHECK(res->status == 400);
   CHECK(Contains(json::parse(res->body)["detail"].get<std::string>(), "from"));
+  // The district's view: the roll-up, the scorecard, a town's subtree,
+  // overdue by town, as the command line prints them.
+  for (const auto& [path, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"/v1/stats?by=town", {"stats", "--by", "town", "--json"}},
+           {"/v1/scorecard", {"scorecard", "--json"}},
+           {"/v1/scorecard?by=unit&from=2026-09-30",
+            {"scorecard", "--by", "unit", "--from", "2026-09-30", "--json"}},
+           {"/v1/overdue?at=2026-12-31T00:00:00Z&group=town",
+            {"overdue", "--group", "town", "--at", "2026-12-31T00:00:00Z", "--json"}}}) {
+    res = http.Get(path, Bearer(window));
+    REQUIRE(res);
+    INFO(path << "\n" << res->body);
+    REQUIRE(res->status == 200);
+    const Output cli = s.Run(args);
+    REQUIRE(cli.status == 0);
+    CHECK(json::parse(res->body) == json::parse(cli.out));
+  }
+  res = http.Get("/v1/inbox/371302-001?subtree=true", Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(json::parse(res->body)["cases"][0]["unit"] == "371302-001-001");
+  res = http.Get("/v1/inbox/371302-001?subtree=true", Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  for (const char* bad : {"/v1/stats?by=village", "/v1/scorecard?by=", "/v1/overdue?group=unit",
+                          "/v1/inbox/371302-001?subtree=maybe"}) {
+    res = http.Get(bad, Bearer(window));
+    REQUIRE(res);
+    INFO(bad << "\n" << res->body);
+    CHECK(res->status == 400);
+  }
   // GBK bytes (a Chinese Windows terminal) in a command and in a path: a
   // clear refusal, never a 500.
   res = http.Post("/v1/commands", Bearer(window),

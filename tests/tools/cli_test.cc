@@ -551,7 +551,7 @@ TEST_CASE("stats --json has the snake_case totals and the by_channel and by_leve
     CHECK(st.contains(key));
   }
   static const std::regex kSnakeCase("[a-z][a-z0-9]*(_[a-z0-9]+)*");
-  for (const json* counters : {&st, &st["by_channel"]["window"], &st["by_level"]["town"]}) {
+  for (const json* counters : {&st, &st["by_channel"]["window"], &st["by_level"]["village"]}) {
     for (const auto& [key, value] : counters->items()) {
       INFO(key);
       CHECK(std::regex_match(key, kSnakeCase));
@@ -561,13 +561,144 @@ TEST_CASE("stats --json has the snake_case totals and the by_channel and by_leve
   CHECK(st["accepted"] == 1);
   CHECK(st["escalated"] == 1);
   CHECK(st["by_channel"]["window"]["received"] == 1);
-  CHECK(st["by_level"]["town"]["escalated"] == 1);
+  // Under the level the case left: the village missed the contact.
+  CHECK(st["by_level"]["village"]["escalated"] == 1);
+  CHECK(st["by_level"].value("town", json::object()).value("escalated", 0) == 0);
 }
 
 TEST_CASE("inbox of the town lists the case escalated to it", "[cli]") {
   Cli& cli = Escalated();
   CHECK(Contains(cli.Ok({"inbox", "371302-001"}), "LS-1"));
   CHECK_FALSE(Contains(cli.Ok({"inbox", "371302-001-001"}), "LS-1"));
+}
+
+// ---- the district's view ----
+
+constexpr const char* kTownUnit = "u02:unit:371302-001";
+
+// The reference case escalated to the town 371302-001 for its station's
+// missed contact, then contacted and answered by the town and closed; and
+// LS-2 taken in on 9 October, open at the station 371302-001-001.
+struct TownRescueScenario {
+  TownRescueScenario() {
+    EscalateReferenceCase(cli);
+    const std::string input =
+        Line("", "LS-1", "acknowledge", "2026-10-09T09:00:00+08:00", kTownUnit) +
+        Line("", "LS-1", "contact", "2026-10-09T09:30:00+08:00", kTownUnit, {{"method", "visit"}}) +
+        Line("", "LS-1", "respond", "2026-10-09T10:00:00+08:00", kTownUnit,
+             {{"answer", "Wages paid"}}) +
+        Line("", "LS-1", "close", "2026-10-09T11:00:00+08:00", kCentre) +
+        Line("", "LS-2", "intake", "2026-10-09T09:00:00+08:00", kWindow, Intake("Blocked drain")) +
+        Line("", "LS-2", "dispatch", "2026-10-09T10:00:00+08:00", kCentre);
+    cli.Ok({"submit", "--file", "-", "--quiet"}, input);
+  }
+  Cli cli;
+};
+Cli& TownRescue() {
+  static TownRescueScenario scenario;
+  return scenario.cli;
+}
+
+TEST_CASE(
+    "stats --by town charges the station's missed contact to its town and credits the town's "
+    "answer",
+    "[cli][director]") {
+  Cli& cli = TownRescue();
+  const json st = json::parse(cli.Ok({"stats", "--by", "town", "--json"}));
+  CHECK(st["by"] == "town");
+  REQUIRE(st["groups"].size() == 13);  // twelve towns, then the district level
+  const json& town = st["groups"][0];
+  CHECK(town["code"] == "371302-001");
+  CHECK(town["level"] == "town");
+  CHECK(town["accepted"] == 2);
+  CHECK(town["escalated"] == 1);  // the station's, counted under it
+  CHECK(town["closed"] == 1);     // the town centre's closure
+  // contact (LS-1, breached by the station, met late by the town); response
+  // (LS-1, met on time by the town); contact and response (LS-2, open).
+  CHECK(town["deadlines"]["set"] == 4);
+  CHECK(town["deadlines"]["breached"] == 1);
+  CHECK(town["deadlines"]["met"] == 2);
+  CHECK(town["deadlines"]["met_on_time"] == 1);
+  CHECK(town["deadlines"]["on_time_rate"] == 0.5);
+  const json& district = st["groups"][12];
+  CHECK(district["code"] == "371302");
+  CHECK(district["deadlines"]["met_on_time"] == 2);  // the centre's two same-day dispatches
+  // By unit: the breach stays the station's; the town centre is credited.
+  const json units = json::parse(cli.Ok({"stats", "--by", "unit", "--json"}));
+  std::map<std::string, json> by_code;
+  for (const json& g : units["groups"]) by_code[g["code"]] = g;
+  CHECK(by_code.at("371302-001-001")["deadlines"]["breached"] == 1);
+  CHECK(by_code.at("371302-001-001")["escalated"] == 1);
+  CHECK(by_code.at("371302-001")["deadlines"]["breached"] == 0);
+  CHECK(by_code.at("371302-001")["deadlines"]["met_on_time"] == 1);
+  CHECK(by_code.at("371302-001")["closed"] == 1);
+  // The text says what it counts.
+  const std::string text = cli.Ok({"stats", "--by", "recorded,town"});
+  CHECK(Contains(text, "(by the local day the events were recorded)"));
+  CHECK(Contains(text, "deadlines by town (under the unit each bound"));
+}
+
+TEST_CASE(
+    "scorecard ranks the towns by deadlines met on time, and the district level is not ranked",
+    "[cli][director]") {
+  Cli& cli = TownRescue();
+  const json sc = json::parse(cli.Ok({"scorecard", "--json"}));
+  CHECK(sc["by"] == "town");
+  REQUIRE(sc["lines"].size() == 13);
+  // Only 371302-001 had a deadline judged among the towns.
+  CHECK(sc["lines"][0]["code"] == "371302-001");
+  CHECK(sc["lines"][0]["rank"] == 1);
+  CHECK(sc["lines"][0]["deadlines_judged"] == 2);
+  CHECK(sc["lines"][0]["breached"] == 1);
+  for (size_t i = 1; i < sc["lines"].size(); ++i) CHECK(sc["lines"][i]["rank"].is_null());
+  const std::string text = cli.Ok({"scorecard", "--by", "unit"});
+  CHECK(Contains(text, "scorecard by unit"));
+  CHECK(Contains(text, "371302-001-001"));
+}
+
+TEST_CASE("stats and scorecard refuse a --by they do not know and name it", "[cli][director]") {
+  Cli& cli = TownRescue();
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"stats", "--by", "village"},
+                                               {"scorecard", "--by", "town,unit"},
+                                               {"stats", "--by", "recorded,occurred"},
+                                               {"stats", "--by", "town,"}}) {
+    Output o = cli.Run(args);
+    INFO(Cli::Join(args) << "\n" << o.out << o.err);
+    CHECK(o.status == 2);
+    CHECK(o.out.empty());
+    CHECK(Contains(o.err, "--by"));
+  }
+  Output o = cli.Run({"overdue", "--group", "village"});
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "--group: village (expected town)"));
+}
+
+TEST_CASE("inbox --subtree lists the town's cases and its stations', each with its unit",
+          "[cli][director]") {
+  Cli& cli = TownRescue();
+  CHECK_FALSE(Contains(cli.Ok({"inbox", "371302-001"}), "LS-2"));
+  const std::string text = cli.Ok({"inbox", "371302-001", "--subtree"});
+  CHECK(Contains(text, "inbox of 371302-001 and the units under it: 1 open case\n"));
+  CHECK(Contains(text, "LS-2  371302-001-001  dispatched"));
+  const json j = json::parse(cli.Ok({"inbox", "371302-001", "--subtree", "--json"}));
+  CHECK(j["subtree"] == true);
+  REQUIRE(j["cases"].size() == 1);
+  CHECK(j["cases"][0]["unit"] == "371302-001-001");
+  // The district centre's subtree is every unit.
+  CHECK(Contains(cli.Ok({"inbox", "371302", "--subtree"}), "LS-2"));
+  CHECK(cli.Run({"inbox", "371302-999", "--subtree"}).status == 2);
+}
+
+TEST_CASE("overdue --group town lists each town with its stations' overdue deadlines",
+          "[cli][director]") {
+  Cli& cli = TownRescue();
+  const json j = json::parse(
+      cli.Ok({"overdue", "--group", "town", "--at", "2026-11-30T00:00:00+08:00", "--json"}));
+  REQUIRE(j["towns"].size() == 13);
+  CHECK(j["towns"][0]["code"] == "371302-001");
+  CHECK(j["towns"][0]["past_due"] == 2);  // LS-2's contact and response
+  for (const json& o : j["towns"][0]["overdue"]) CHECK(o["case_id"] == "LS-2");
+  for (size_t i = 1; i < j["towns"].size(); ++i) CHECK(j["towns"][i]["overdue"].empty());
 }
 
 TEST_CASE("overdue --at a later time lists the case whose deadline passed", "[cli]") {
@@ -729,12 +860,14 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
     kLevels,
     kDeadlines,
     kUnits,
+    kTowns,
     kDone
   } section = Section::kHead;
   static const std::regex kHeadline("([a-z][a-z ]*[a-z]) +(\\d+)(  \\((.*)\\))?");
   static const std::regex kSatisfaction("satisfaction +(\\d+) of (\\d+) rated  \\(.*\\)");
   static const std::regex kIndented("  (\\S+) +(\\d+)(.*)");
   static const std::regex kDeadline("  (\\S+) +(\\d+) +(\\d+) +(\\d+) +(\\d+) +\\S+");
+  static const std::regex kTown("  +(\\d+|-)  (\\S+) +(\\d+) +(\\d+) +(\\d+) +\\S+ +(\\d+)  .*");
   auto tenths = [](const std::string& percent) {
     return static_cast<uint64_t>(std::lround(std::stod(percent) * 10));
   };
@@ -745,6 +878,8 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
     if (line.rfind("closed at each level", 0) == 0) section = Section::kLevels;
     if (line.rfind("on-time rate per deadline", 0) == 0) section = Section::kDeadlines;
     if (line.rfind("busiest units", 0) == 0) section = Section::kUnits;
+    if (line.rfind("towns, each with its village stations", 0) == 0) section = Section::kTowns;
+    if (line.rfind("commands refused", 0) == 0) section = Section::kDone;
     if (line.rfind("replay of case", 0) == 0) section = Section::kDone;
     if (section == Section::kDone) break;
     if (std::regex_match(line, m, kSatisfaction)) {
@@ -769,6 +904,13 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
       if (name->second == "closed_on_time" && note.find('%') != std::string::npos) {
         f["percent/on_time"] = tenths(note.substr(0, note.find('%')));
       }
+    } else if (section == Section::kTowns && std::regex_match(line, m, kTown)) {
+      const std::string t = "town/" + m[2].str() + "/";
+      f[t + "rank"] = m[1] == "-" ? 0 : std::stoull(m[1]);
+      f[t + "judged"] = std::stoull(m[3]);
+      f[t + "on_time"] = std::stoull(m[4]);
+      f[t + "breached"] = std::stoull(m[5]);
+      f[t + "closed"] = std::stoull(m[6]);
     } else if (section == Section::kDeadlines && std::regex_match(line, m, kDeadline)) {
       const std::string d = "deadline/" + m[1].str() + "/";
       f[d + "set"] = std::stoull(m[2]);
@@ -823,6 +965,22 @@ json DemoStats(Cli& cli) {
   return json::parse(cli.Ok({"stats", "--json", "--from", kDemoFrom, "--to", kDemoTo}));
 }
 
+// The towns' lines of `casegrid scorecard --json` over the demo's days.
+std::map<std::string, uint64_t> ScorecardFigures(Cli& cli) {
+  const json sc =
+      json::parse(cli.Ok({"scorecard", "--json", "--from", kDemoFrom, "--to", kDemoTo}));
+  std::map<std::string, uint64_t> f;
+  for (const json& line : sc.at("lines")) {
+    const std::string t = "town/" + line.at("code").get<std::string>() + "/";
+    f[t + "rank"] = line.at("rank").is_null() ? 0 : line.at("rank").get<uint64_t>();
+    f[t + "judged"] = line.at("deadlines_judged").get<uint64_t>();
+    f[t + "on_time"] = line.at("met_on_time").get<uint64_t>();
+    f[t + "breached"] = line.at("breached").get<uint64_t>();
+    f[t + "closed"] = line.at("closed").get<uint64_t>();
+  }
+  return f;
+}
+
 TEST_CASE("every figure of the demo's report is what stats --json says for its data directory",
           "[cli][demo]") {
   Demo30Scenario& demo = Demo30();
@@ -830,7 +988,8 @@ TEST_CASE("every figure of the demo's report is what stats --json says for its d
   REQUIRE(demo.report.status == 0);
   REQUIRE(Contains(demo.report.out, std::string(kDemoFrom) + " .. " + kDemoTo + " (30 days)"));
   const auto report = ReportFigures(demo.report.out);
-  const auto stats = StatsFigures(DemoStats(demo.cli));
+  auto stats = StatsFigures(DemoStats(demo.cli));
+  stats.merge(ScorecardFigures(demo.cli));
   // The report prints each of these; a figure it drops fails here.
   for (const char* key : {"received", "accepted", "rejected", "closed", "closed_on_time", "rated",
                           "satisfied", "reopened", "escalated", "level/village", "level/town",
@@ -845,9 +1004,10 @@ TEST_CASE("every figure of the demo's report is what stats --json says for its d
     CHECK(value == stats.at(key));
     units += key.rfind("unit/", 0) == 0;
   }
-  // Every channel and deadline of the statistics is in the report.
+  // Every channel, deadline and town of the statistics is in the report.
   for (const auto& [key, value] : stats) {
-    if (key.rfind("channel/", 0) == 0 || key.rfind("deadline/", 0) == 0) {
+    if (key.rfind("channel/", 0) == 0 || key.rfind("deadline/", 0) == 0 ||
+        key.rfind("town/", 0) == 0) {
       INFO(key);
       CHECK(report.count(key) == 1);
     }
