@@ -491,6 +491,13 @@ Status Decision::Apply(const Action& action, const Struct& data) {
     case casegrid::v1::REJECT:
       e->mutable_case_rejected()->set_reason(Str(data, "reason"));
       break;
+    case casegrid::v1::SERVE: {
+      auto* p = e->mutable_case_served();
+      p->set_outcome(Str(data, "outcome"));
+      p->set_note(Str(data, "note"));
+      p->set_unit(cmd_.actor().unit());
+      break;
+    }
     case casegrid::v1::ASSIGN: {
       auto* p = e->mutable_case_dispatched();
       std::string unit = Str(data, "unit");

@@ -90,6 +90,8 @@ std::string_view DimName(Dim dim) {
       return "deadline";
     case Dim::kOwner:
       return "owner";
+    case Dim::kOutcome:
+      return "outcome";
     case Dim::kCount:
       break;
   }
@@ -124,6 +126,8 @@ std::string_view MetricName(Metric metric) {
       return "met";
     case Metric::kMetOnTime:
       return "met_on_time";
+    case Metric::kServed:
+      return "served";
     case Metric::kCount:
       break;
   }
@@ -245,6 +249,17 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_reject_reason(ev.case_rejected().reason());
       CountCase(day, *view, facts->level(), Metric::kRejected, stats);
       break;
+    case Event::kCaseServed: {
+      // Served at reception: ended, neither accepted nor refused.
+      const auto& p = ev.case_served();
+      view->set_ended(true);
+      view->set_closed_micros(at);
+      view->set_served_outcome(p.outcome());
+      view->set_close_note(p.note());
+      CountCase(day, *view, p.unit(), facts->level(), Metric::kServed, stats);
+      stats->Add(day, Dim::kOutcome, p.outcome(), Metric::kServed);
+      break;
+    }
     case Event::kCaseClosed: {
       const auto& p = ev.case_closed();
       view->set_ended(true);

@@ -19,7 +19,18 @@ namespace casegrid::projections::internal {
 
 // DO NOT CHANGE the names below: they are stored in the stats table keys.
 // kOwner: a deadline's figures under the unit it binds (CaseDeadline.owner_unit).
-enum class Dim : uint8_t { kAll, kChannel, kCategory, kUnit, kLevel, kDeadline, kOwner, kCount };
+// kOutcome: the cases served at reception, by how (CaseServed.outcome).
+enum class Dim : uint8_t {
+  kAll,
+  kChannel,
+  kCategory,
+  kUnit,
+  kLevel,
+  kDeadline,
+  kOwner,
+  kOutcome,
+  kCount
+};
 enum class Metric : uint8_t {
   kReceived,
   kAccepted,
@@ -34,6 +45,7 @@ enum class Metric : uint8_t {
   kSet,
   kMet,
   kMetOnTime,  // per deadline name (Dim::kDeadline) and owner unit (Dim::kOwner) only
+  kServed,     // a case metric; also per outcome (Dim::kOutcome)
   kCount
 };
 std::string_view DimName(Dim dim);

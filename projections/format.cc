@@ -150,22 +150,24 @@ Json CountersJson(const Counters& c) {
   j["rated"] = c.rated;
   j["satisfied"] = c.satisfied;
   j["breached"] = c.breached;
+  j["served"] = c.served;
   j["satisfaction_rate"] = JsonRate(c.SatisfactionRate());
   j["on_time_rate"] = JsonRate(c.OnTimeRate());
   return j;
 }
 
 const std::vector<std::string> kCounterHeader = {
-    "",         "RECEIVED", "ACCEPTED",  "REJECTED", "CLOSED",       "ON TIME",     "ESCAL",
-    "REOPENED", "RATED",    "SATISFIED", "BREACHED", "SATISFACTION", "ON-TIME RATE"};
+    "",      "RECEIVED", "SERVED", "ACCEPTED",  "REJECTED", "CLOSED",       "ON TIME",
+    "ESCAL", "REOPENED", "RATED",  "SATISFIED", "BREACHED", "SATISFACTION", "ON-TIME RATE"};
 
 // Every column but the label is a number or a percentage.
 const std::vector<bool> kCounterNumeric = {false, true, true, true, true, true, true,
-                                           true,  true, true, true, true, true};
+                                           true,  true, true, true, true, true, true};
 
 std::vector<std::string> CounterRow(std::string label, const Counters& c) {
   return {std::move(label),
           std::to_string(c.received),
+          std::to_string(c.served),
           std::to_string(c.accepted),
           std::to_string(c.rejected),
           std::to_string(c.closed),
@@ -269,6 +271,7 @@ std::string FormatCase(const CaseView& view, bool json) {
     j["closed_unit"] = view.closed_unit();
     j["closed_on_time"] = view.closed_on_time();
     j["reject_reason"] = view.reject_reason();
+    j["served_outcome"] = view.served_outcome();
     j["escalations"] = view.escalations();
     j["reopened"] = view.reopened();
     j["returned"] = view.returned();
@@ -332,6 +335,8 @@ std::string FormatCase(const CaseView& view, bool json) {
   std::string closed = Time(view.closed_micros());
   if (view.closed_micros() != 0 && !view.reject_reason().empty())
     closed += "  rejected: " + view.reject_reason();
+  if (view.closed_micros() != 0 && !view.served_outcome().empty())
+    closed += "  served at reception: " + view.served_outcome();
   if (view.closed_micros() != 0 && !view.closed_level().empty()) {
     closed += "  by " + Or(view.closed_unit()) + " (" + view.closed_level() + "), " +
               (view.closed_on_time() ? "on time" : "late");
@@ -551,6 +556,9 @@ std::string FormatStats(const StatsReport& s, bool json) {
       deadlines[name] = DeadlineJson(d);
     }
     j["deadlines"] = std::move(deadlines);
+    Json served = Json::object();
+    for (const auto& [outcome, n] : s.served_by_outcome) served[outcome] = n;
+    j["served_by_outcome"] = std::move(served);
     return Dump(j);
   }
   std::string out = StatsHead(s);
@@ -581,6 +589,11 @@ std::string FormatStats(const StatsReport& s, bool json) {
              std::to_string(d.breached)});
     }
     out += "\ndeadlines\n" + t.Render();
+  }
+  if (!s.served_by_outcome.empty()) {
+    Table t({"", "SERVED"}, {false, true});
+    for (const auto& [outcome, n] : s.served_by_outcome) t.Row({outcome, std::to_string(n)});
+    out += "\nserved at reception, by outcome\n" + t.Render();
   }
   return out;
 }

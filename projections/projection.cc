@@ -41,8 +41,9 @@ constexpr std::string_view kSourceName = "source";    // the Log::Identity() app
 // warnings table; format 5: a case view holds what the case is about, its
 // summary, petitioner, plan, answer and notes; format 6: it counts its
 // backdated events; format 7: statistics count deadlines by the unit they
-// bind, and an escalation under the unit it left).
-constexpr std::string_view kFormatSuffix = " (read models format 7)";
+// bind, and an escalation under the unit it left; format 8: cases served at
+// reception, case_served).
+constexpr std::string_view kFormatSuffix = " (read models format 8)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 // Per partition: the log's witness (its Merkle root) of the events before the offset.
 constexpr std::string_view kWitnessName = "witness";
@@ -95,6 +96,7 @@ uint64_t* CaseCounter(Counters* c, std::string_view metric) {
   if (metric == MetricName(Metric::kRated)) return &c->rated;
   if (metric == MetricName(Metric::kSatisfied)) return &c->satisfied;
   if (metric == MetricName(Metric::kBreached)) return &c->breached;
+  if (metric == MetricName(Metric::kServed)) return &c->served;
   return nullptr;  // written by a newer version: ignored
 }
 
@@ -777,6 +779,8 @@ Result<StatsReport> ReadModels::Stats(int32_t from_day, int32_t to_day) {
         field = DeadlineCounter(&report.deadlines[std::string(value)], metric);
       } else if (dim == DimName(Dim::kOwner)) {
         field = DeadlineCounter(&report.by_owner[std::string(value)], metric);
+      } else if (dim == DimName(Dim::kOutcome)) {
+        field = &report.served_by_outcome[std::string(value)];
       }
       if (field != nullptr) *field += count;
     }

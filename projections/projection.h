@@ -100,6 +100,8 @@ struct OverdueEntry {
 struct Counters {
   uint64_t received = 0, accepted = 0, rejected = 0, closed = 0, closed_on_time = 0, escalated = 0,
            reopened = 0, rated = 0, satisfied = 0, breached = 0;
+  // Served at reception (case_served): neither accepted nor rejected.
+  uint64_t served = 0;
   std::optional<double> SatisfactionRate() const;  // satisfied / rated
   std::optional<double> OnTimeRate() const;        // closed_on_time / closed
 };
@@ -127,6 +129,7 @@ struct StatsReport {
   std::map<int32_t, Counters> by_day;                 // days with at least one count
   std::map<std::string, DeadlineCounters> deadlines;  // by deadline name
   std::map<std::string, DeadlineCounters> by_owner;   // by the unit the deadline binds
+  std::map<std::string, uint64_t> served_by_outcome;  // cases served, by CaseServed.outcome
 };
 
 struct AuditEntry {

@@ -20,6 +20,7 @@ void Add(Counters* into, const Counters& c) {
   into->rated += c.rated;
   into->satisfied += c.satisfied;
   into->breached += c.breached;
+  into->served += c.served;
 }
 
 void Add(DeadlineCounters* into, const DeadlineCounters& d) {

@@ -83,12 +83,16 @@ struct Script {
        complex = false, late_plan = false, late_answer = false, rates = false, satisfied = true,
        urged = false, to_department = false;
   std::string department;
+  // Met at reception instead (petition-125's `serve`): consultation,
+  // guidance or legal_advice; empty: not served.
+  std::string served;
 };
 
 enum class Step {
   kIntake,
   kDispatch,
   kReject,
+  kServe,
   kAcknowledge,
   kReturn,
   kRedispatch,
@@ -212,9 +216,16 @@ class Simulation {
         c.intake_day = day;
         Script& sc = c.script;
         sc.channel = src.channel;
-        // 1,837 of 3,979 visitors' demands were accepted: many visits are
-        // consultations the window answers on the spot.
-        sc.reject = rng_.Chance(sc.channel == std::string("window") ? 0.5 : 0.08);
+        // 1,837 of 3,979 visitors' demands were accepted: most other visits
+        // are served at reception (a consultation answered, guidance to the
+        // channel that handles it, advice from the duty lawyers); a few are
+        // not accepted.
+        if (rng_.Chance(sc.channel == std::string("window") ? 0.5 : 0.08)) {
+          const int64_t how = rng_.Between(0, 99);
+          sc.served = how < 55 ? "consultation" : how < 80 ? "guidance" : "legal_advice";
+          sc.reject = how >= 92;
+          if (sc.reject) sc.served.clear();
+        }
         sc.late_dispatch = rng_.Chance(0.04);
         sc.to_department = !chosen->department.empty() && rng_.Chance(0.25);
         sc.department = chosen->department;
@@ -282,7 +293,18 @@ class Simulation {
       case Step::kReject:
         cmd->set_action("reject");
         centre();
-        set("reason", "consultation answered at the window");
+        set("reason", "not a matter for the district: outside its powers");
+        return true;
+      case Step::kServe:
+        cmd->set_action("serve");
+        if (sc.channel == "window" || sc.channel == "hotline") {
+          cmd->mutable_actor()->set_user(sc.channel + "-" + std::to_string(p.case_index % 7 + 1));
+          cmd->mutable_actor()->set_role(sc.channel);
+          cmd->mutable_actor()->set_unit(org_.district_centre().code());
+        } else {
+          centre();
+        }
+        set("outcome", sc.served);
         return true;
       case Step::kDispatch:
       case Step::kRedispatch:
@@ -344,7 +366,9 @@ class Simulation {
     const size_t i = p.case_index;
     switch (p.step) {
       case Step::kIntake:
-        if (sc.reject) {
+        if (!sc.served.empty()) {
+          Schedule(p.at + rng_.Between(5, 40) * kMinute, i, Step::kServe);
+        } else if (sc.reject) {
           Schedule(p.at + rng_.Between(10, 90) * kMinute, i, Step::kReject);
         } else if (sc.late_dispatch) {
           Schedule(OnWorkingDay(day, 1, 9 * 60, 11 * 60), i, Step::kDispatch);
@@ -400,6 +424,7 @@ class Simulation {
         }
         break;
       case Step::kReject:
+      case Step::kServe:
       case Step::kUrge:
         break;
     }
@@ -484,6 +509,9 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
   std::cout << "visitors and reports received  " << t.received << "\n";
   for (const auto& [channel, c] : st.by_channel)
     std::cout << "  " << std::left << std::setw(28) << channel << c.received << "\n";
+  std::cout << "served at reception            " << t.served << "\n";
+  for (const auto& [outcome, n] : st.served_by_outcome)
+    std::cout << "  " << std::left << std::setw(28) << outcome << n << "\n";
   std::cout << "demands accepted               " << t.accepted << "\n";
   std::cout << "not accepted                   " << t.rejected << "\n";
   std::cout << "closed                         " << t.closed << "  ("

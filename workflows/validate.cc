@@ -162,6 +162,7 @@ class Checker {
                                   "media_type, content_size, name, key, note; "
                                   "docs/attachments.md): list none");
       }
+      if (a.effect() == casegrid::v1::SERVE) CheckServe(a, path, what);
       CheckPersonal(a, path, what);
     }
     CheckOutcomes();
@@ -169,6 +170,25 @@ class Checker {
       Add(def_.actions_size() > 0 ? "actions" : "",
           "no action has effect open_case; a definition needs exactly one");
     }
+  }
+
+  // A `serve` action names its outcomes: a required enum field `outcome`
+  // with at least one value (what the statistics count served by).
+  void CheckServe(const casegrid::v1::Action& a, const std::string& path, const std::string& what) {
+    for (int j = 0; j < a.fields_size(); ++j) {
+      const auto& f = a.fields(j);
+      if (f.name() != "outcome") continue;
+      if (f.type() != casegrid::v1::ENUM || f.values_size() == 0 || !f.required()) {
+        Add(Index(path + ".fields", j),
+            what + " has effect serve, so its field " + Quote("outcome") +
+                " must be a required enum with its values (e.g. consultation, guidance, "
+                "legal_advice)");
+      }
+      return;
+    }
+    Add(path + ".fields", what + " has effect serve but no field " + Quote("outcome") +
+                              ": list the ways a demand is served (a required enum, e.g. "
+                              "consultation, guidance, legal_advice)");
   }
 
   // `personal: true` only where the decider can seal the value: a

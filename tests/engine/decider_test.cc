@@ -56,6 +56,40 @@ TEST_CASE("a citizen takes their own demand in online, and only online", "[decid
   CHECK_FALSE(refused.ok());
 }
 
+TEST_CASE("a visitor served at the window ends the case served, meeting the centre's same day",
+          "[decider][served]") {
+  DeciderHarness h;
+  REQUIRE_OK(h.Do(Cmd("LS-1", "intake", kWindow, "2026-09-30T10:00:00+08:00", IntakeData())));
+  auto events = h.Do(Cmd("LS-1", "serve", kWindow, "2026-09-30T10:20:00+08:00",
+                         R"({"outcome":"legal_advice","note":"duty lawyer on the lease"})"));
+  REQUIRE_OK(events);
+  REQUIRE(Count(*events, "case_served") == 1);
+  const auto& served = events->front().case_served();
+  CHECK(served.outcome() == "legal_advice");
+  CHECK(served.note() == "duty lawyer on the lease");
+  CHECK(served.unit() == kDistrict);
+  CHECK(Count(*events, "deadline_met") == 1);  // dispatch, the same day
+  CHECK(h.state().state() == "served");
+  CHECK(h.state().deadlines_size() == 0);
+  CHECK(h.state().unit().empty());  // no unit was given a case
+  // Nothing moves a served case on; an outcome the definition does not list
+  // is refused, and so is serving without one.
+  CHECK(Contains(Rejection(h, Cmd("LS-1", "dispatch", kCentre, "2026-09-30T11:00:00+08:00")),
+                 "not allowed in state \"served\""));
+  DeciderHarness other;
+  REQUIRE_OK(other.Do(Cmd("LS-2", "intake", kWindow, "2026-09-30T10:00:00+08:00", IntakeData())));
+  CHECK(Rejection(other, Cmd("LS-2", "serve", kWindow, "2026-09-30T10:20:00+08:00",
+                             R"({"outcome":"rejected"})")) ==
+        "data.outcome: \"rejected\" is not one of consultation, guidance, legal_advice");
+  CHECK(Contains(Rejection(other, Cmd("LS-2", "serve", kWindow, "2026-09-30T10:20:00+08:00")),
+                 "data.outcome: required"));
+  // A unit does not serve at reception.
+  CHECK_FALSE(other
+                  .Do(Cmd("LS-2", "serve", UnitActor(kStation), "2026-09-30T10:20:00+08:00",
+                          R"({"outcome":"consultation"})"))
+                  .ok());
+}
+
 TEST_CASE("intake on a National Day holiday is due for dispatch on the next working day",
           "[decider]") {
   DeciderHarness h;
@@ -107,7 +141,7 @@ TEST_CASE(
   }
   REQUIRE(contact != nullptr);
   REQUIRE(contact->workflow_id() == "petition-125");
-  REQUIRE(contact->workflow_version() == 2);
+  REQUIRE(contact->workflow_version() == 3);
   // Counted from the visit: the intake's event, not the dispatch's.
   REQUIRE(contact->anchor_event_id() == "LS-1/1");
   REQUIRE(contact->anchor_action() == "intake");

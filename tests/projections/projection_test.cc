@@ -210,6 +210,13 @@ class Script {
     ev.mutable_case_rejected()->set_reason("not a district matter");
     log_->Append(std::move(ev));
   }
+  void Served(const std::string& id, int64_t at, const std::string& outcome) {
+    v1::Event ev = Envelope(id, "serve", "served", at);
+    ev.mutable_case_served()->set_outcome(outcome);
+    ev.mutable_case_served()->set_unit("371302");
+    ev.mutable_case_served()->set_note("answered");
+    log_->Append(std::move(ev));
+  }
   void Rated(const std::string& id, int64_t at, bool satisfied) {
     v1::Event ev = Envelope(id, "rate", "closed", at, "visitor-1");
     ev.mutable_rated()->set_satisfied(satisfied);
@@ -642,6 +649,42 @@ TEST_CASE(
   CHECK(stats->by_unit["T1"].closed == 1);
   CHECK(stats->by_unit["V1"].closed == 0);
   CHECK(stats->total.escalated == 1);
+}
+
+TEST_CASE("a case served at reception ends served, counted apart from accepted and rejected",
+          "[projections][served]") {
+  test::TempDir dir;
+  FakeLog log;
+  Script s(&log);
+  s.Reported("LS-1", kT0, "window");
+  s.Served("LS-1", kT0 + kHour, "consultation");
+  s.Reported("LS-2", kT0, "window");
+  s.Served("LS-2", kT0 + kHour, "legal_advice");
+  s.Reported("LS-3", kT0, "window");
+  s.Rejected("LS-3", kT0 + kHour);
+  auto m = OpenModels(dir.path());
+  CatchUp(*m, log);
+
+  auto v = m->GetCase("LS-1");
+  REQUIRE_OK(v);
+  CHECK(v->ended());
+  CHECK(v->closed_micros() == kT0 + kHour);
+  CHECK(v->served_outcome() == "consultation");
+  CHECK(projections::FormatCase(*v, false).find("served at reception: consultation") !=
+        std::string::npos);
+  const int32_t day = timeutil::LocalDay(kT0);
+  auto stats = m->Stats(day, day);
+  REQUIRE_OK(stats);
+  CHECK(stats->total.received == 3);
+  CHECK(stats->total.served == 2);
+  CHECK(stats->total.rejected == 1);
+  CHECK(stats->total.accepted == 0);
+  CHECK(stats->by_channel["window"].served == 2);
+  CHECK(stats->by_unit["371302"].served == 2);
+  CHECK(stats->served_by_outcome ==
+        std::map<std::string, uint64_t>{{"consultation", 1}, {"legal_advice", 1}});
+  const std::string text = projections::FormatStats(*stats, false);
+  CHECK(text.find("served at reception, by outcome") != std::string::npos);
 }
 
 TEST_CASE("stats from after to are InvalidArgument", "[projections]") {

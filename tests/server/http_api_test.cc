@@ -899,10 +899,10 @@ TEST_CASE(
   REQUIRE(res->status == 200);
   const std::string before = s.Run({"stats", "--json"}).out;
 
-  // Version 3 of petition-125, as a supervisor would draft it.
+  // Version 4 of petition-125, as a supervisor would draft it.
   std::string draft = casegrid::test::ReadFile(
       casegrid::test::SourcePath("workflows/definitions/petition-125.yaml"));
-  draft.replace(draft.find("\nversion: 2\n"), 12, "\nversion: 3\n");
+  draft.replace(draft.find("\nversion: 3\n"), 12, "\nversion: 4\n");
   res = http.Post("/v1/workflows/whatif?from=2026-09-01&to=2026-09-30", Bearer(supervisor), draft,
                   "application/yaml");
   REQUIRE(res);
@@ -910,7 +910,7 @@ TEST_CASE(
   REQUIRE(res->status == 200);
   const json report = json::parse(res->body);
   CHECK(report["workflow"] == "petition-125");
-  CHECK(report["version"] == 3);
+  CHECK(report["version"] == 4);
   CHECK(report["in_force"]["cases"] == 1);
   CHECK(report["draft"]["cases"] == 1);
   CHECK(report["draft"]["commands"] == report["in_force"]["commands"]);

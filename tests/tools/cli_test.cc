@@ -572,6 +572,24 @@ TEST_CASE("inbox of the town lists the case escalated to it", "[cli]") {
   CHECK_FALSE(Contains(cli.Ok({"inbox", "371302-001-001"}), "LS-1"));
 }
 
+TEST_CASE("a visitor served at the window is counted served, not refused", "[cli][served]") {
+  Cli cli;
+  const std::string input =
+      Line("", "LS-1", "intake", "2026-09-30T10:00:00+08:00", kWindow, Intake("Pension question")) +
+      Line("", "LS-1", "serve", "2026-09-30T10:15:00+08:00", kWindow,
+           {{"outcome", "consultation"}, {"note", "explained the pension rules"}});
+  cli.Ok({"submit", "--file", "-", "--quiet"}, input);
+  const json st = json::parse(cli.Ok({"stats", "--json"}));
+  CHECK(st["received"] == 1);
+  CHECK(st["served"] == 1);
+  CHECK(st["rejected"] == 0);
+  CHECK(st["accepted"] == 0);
+  CHECK(st["served_by_outcome"]["consultation"] == 1);
+  CHECK(Contains(cli.Ok({"case", "show", "LS-1"}), "served at reception: consultation"));
+  CHECK(Contains(cli.Ok({"replay", "LS-1"}), "serve: case_served"));
+  CHECK(Contains(cli.Ok({"overdue", "--at", "2026-12-31T00:00:00+08:00"}), ": 0 open deadlines"));
+}
+
 // ---- the district's view ----
 
 constexpr const char* kTownUnit = "u02:unit:371302-001";
@@ -857,6 +875,7 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
   enum class Section {
     kHead,
     kChannels,
+    kServed,
     kLevels,
     kDeadlines,
     kUnits,
@@ -874,6 +893,7 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
   for (const std::string& line : Lines(report)) {
     std::smatch m;
     if (line.rfind("visitors and reports received", 0) == 0) section = Section::kChannels;
+    if (line.rfind("served at reception", 0) == 0) section = Section::kServed;
     if (line.rfind("demands accepted", 0) == 0) section = Section::kHead;
     if (line.rfind("closed at each level", 0) == 0) section = Section::kLevels;
     if (line.rfind("on-time rate per deadline", 0) == 0) section = Section::kDeadlines;
@@ -888,6 +908,7 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
     } else if (std::regex_match(line, m, kHeadline)) {
       static const std::map<std::string, std::string> kNames = {
           {"visitors and reports received", "received"},
+          {"served at reception", "served"},
           {"demands accepted", "accepted"},
           {"not accepted", "rejected"},
           {"closed", "closed"},
@@ -919,6 +940,7 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
       f[d + "breached"] = std::stoull(m[5]);
     } else if (std::regex_match(line, m, kIndented)) {
       const char* prefix = section == Section::kChannels ? "channel/"
+                           : section == Section::kServed ? "served/"
                            : section == Section::kLevels ? "level/"
                            : section == Section::kUnits  ? "unit/"
                                                          : nullptr;
@@ -931,9 +953,12 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
 // The same figures from `casegrid stats --json` (the read models).
 std::map<std::string, uint64_t> StatsFigures(const json& st) {
   std::map<std::string, uint64_t> f;
-  for (const char* key : {"received", "accepted", "rejected", "closed", "closed_on_time", "rated",
-                          "satisfied", "reopened", "escalated"}) {
+  for (const char* key : {"received", "served", "accepted", "rejected", "closed", "closed_on_time",
+                          "rated", "satisfied", "reopened", "escalated"}) {
     f[key] = st.at(key).get<uint64_t>();
+  }
+  for (const auto& [outcome, n] : st.at("served_by_outcome").items()) {
+    f["served/" + outcome] = n.get<uint64_t>();
   }
   for (const auto& [channel, c] : st.at("by_channel").items()) {
     f["channel/" + channel] = c.at("received").get<uint64_t>();
@@ -991,9 +1016,10 @@ TEST_CASE("every figure of the demo's report is what stats --json says for its d
   auto stats = StatsFigures(DemoStats(demo.cli));
   stats.merge(ScorecardFigures(demo.cli));
   // The report prints each of these; a figure it drops fails here.
-  for (const char* key : {"received", "accepted", "rejected", "closed", "closed_on_time", "rated",
-                          "satisfied", "reopened", "escalated", "level/village", "level/town",
-                          "level/district", "percent/closed", "percent/on_time"}) {
+  for (const char* key :
+       {"received", "served", "served/consultation", "accepted", "rejected", "closed",
+        "closed_on_time", "rated", "satisfied", "reopened", "escalated", "level/village",
+        "level/town", "level/district", "percent/closed", "percent/on_time"}) {
     INFO(key);
     CHECK(report.count(key) == 1);
   }
@@ -1004,10 +1030,10 @@ TEST_CASE("every figure of the demo's report is what stats --json says for its d
     CHECK(value == stats.at(key));
     units += key.rfind("unit/", 0) == 0;
   }
-  // Every channel, deadline and town of the statistics is in the report.
+  // Every channel, outcome, deadline and town of the statistics is in the report.
   for (const auto& [key, value] : stats) {
-    if (key.rfind("channel/", 0) == 0 || key.rfind("deadline/", 0) == 0 ||
-        key.rfind("town/", 0) == 0) {
+    if (key.rfind("channel/", 0) == 0 || key.rfind("served/", 0) == 0 ||
+        key.rfind("deadline/", 0) == 0 || key.rfind("town/", 0) == 0) {
       INFO(key);
       CHECK(report.count(key) == 1);
     }
@@ -1032,19 +1058,22 @@ TEST_CASE("the demo's figures over 30 days are positive and hold the centre's in
   REQUIRE(demo.report.status == 0);
   auto f = ReportFigures(demo.report.out);
   for (const char* key :
-       {"received", "accepted", "rejected", "closed", "closed_on_time", "rated", "satisfied",
-        "reopened", "escalated", "level/village", "level/town", "level/district"}) {
+       {"received", "served", "accepted", "rejected", "closed", "closed_on_time", "rated",
+        "satisfied", "reopened", "escalated", "level/village", "level/town", "level/district"}) {
     INFO(key);
     CHECK(f[key] > 0);
   }
-  uint64_t by_channel = 0, by_level = 0;
+  uint64_t by_channel = 0, by_level = 0, by_outcome = 0;
   for (const auto& [key, value] : f) {
     if (key.rfind("channel/", 0) == 0) by_channel += value;
     if (key.rfind("level/", 0) == 0) by_level += value;
+    if (key.rfind("served/", 0) == 0) by_outcome += value;
   }
   CHECK(by_channel == f["received"]);
   CHECK(by_level == f["closed"]);
-  CHECK(f["accepted"] + f["rejected"] <= f["received"]);
+  CHECK(by_outcome == f["served"]);
+  // Served at reception is neither accepted nor refused.
+  CHECK(f["served"] + f["accepted"] + f["rejected"] <= f["received"]);
   CHECK(f["closed"] <= f["accepted"]);
   CHECK(f["closed_on_time"] <= f["closed"]);
   CHECK(f["satisfied"] <= f["rated"]);
@@ -1089,6 +1118,10 @@ TEST_CASE("the demo's figures equal counts taken straight from its journal", "[c
       if (e.has_case_reported()) ++count["received"];
       if (e.has_case_dispatched()) c.accepted = true;
       if (e.has_case_rejected()) ++count["rejected"];
+      if (e.has_case_served()) {
+        ++count["served"];
+        ++count["served/" + e.case_served().outcome()];
+      }
       if (e.has_escalated()) ++count["escalated"];
       if (e.has_reopened()) ++count["reopened"];
       if (e.has_rated()) {
@@ -1103,7 +1136,7 @@ TEST_CASE("the demo's figures equal counts taken straight from its journal", "[c
   uint64_t open_never_closed = 0, accepted_then_rejected = 0, open = 0;
   std::set<std::pair<std::string, int32_t>> workflows;
   for (const auto& [id, c] : cases) {
-    const bool ended = c.state == "closed" || c.state == "rejected";
+    const bool ended = c.state == "closed" || c.state == "rejected" || c.state == "served";
     open += !ended;
     workflows.insert(c.workflow);
     if (!c.accepted) continue;
@@ -1117,8 +1150,9 @@ TEST_CASE("the demo's figures equal counts taken straight from its journal", "[c
       ++accepted_then_rejected;
     }
   }
-  for (const char* key : {"received", "accepted", "rejected", "closed", "closed_on_time", "rated",
-                          "satisfied", "reopened", "escalated"}) {
+  for (const char* key : {"received", "served", "served/consultation", "served/guidance",
+                          "served/legal_advice", "accepted", "rejected", "closed", "closed_on_time",
+                          "rated", "satisfied", "reopened", "escalated"}) {
     INFO(key);
     CHECK(f.at(key) == count[key]);
   }

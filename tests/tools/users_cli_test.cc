@@ -610,7 +610,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   REQUIRE(o.status == 0);
   CHECK(o.out ==
         "would erase LS-1: rejected, last event 2025-03-03T11:00:00+08:00, due 2026-03-03 "
-        "(workflow petition-125 v2 keeps personal data 1 year after a case ends)\n"
+        "(workflow petition-125 v3 keeps personal data 1 year after a case ends)\n"
         "dry run: 1 case past retention; nothing written\n");
   CHECK(Contains(run({"case", "show", "LS-1"}).out, "13700001111"));
   o = run({"erase", "--due", "--by", "dpo1"});
@@ -622,7 +622,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   CHECK(Contains(run({"case", "show", "LS-2"}).out, "13700002222"));
   CHECK(Contains(run({"case", "show", "LS-3"}).out, "13700003333"));
   CHECK(Contains(run({"replay", "LS-1"}).out,
-                 "retention: workflow petition-125 v2 keeps personal data 1 year"));
+                 "retention: workflow petition-125 v3 keeps personal data 1 year"));
   o = run({"erase", "--due", "--by", "dpo1"});
   CHECK(o.out == "0 cases past retention\n");
   o = run({"erase", "--by", "dpo1"});

@@ -84,7 +84,7 @@ TEST_CASE("casegrid workflow validate prints ok and exits 0 for a valid definiti
   const Output o = Validate(dir, {good});
   INFO(test::Describe(o));
   CHECK(o.status == 0);
-  CHECK(o.out == good + ": ok (workflow petition-125 v2: 9 states, 15 actions, 6 deadlines)\n");
+  CHECK(o.out == good + ": ok (workflow petition-125 v3: 10 states, 16 actions, 6 deadlines)\n");
   CHECK(o.err.empty());
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("casegrid workflow validate prints FILE:LINE:COL lines for every probl
   INFO(test::Describe(o));
   CHECK(o.status == 1);
   std::vector<std::string> expected = Expected("unknown-key");
-  expected.push_back(good + ": ok (workflow petition-125 v2: 9 states, 15 actions, 6 deadlines)");
+  expected.push_back(good + ": ok (workflow petition-125 v3: 10 states, 16 actions, 6 deadlines)");
   for (const auto& line : Expected("several-problems")) expected.push_back(line);
   CHECK(test::Lines(o.out) == expected);
   CHECK(expected.size() >= 5);  // one loader error, one ok, several semantic problems
@@ -124,19 +124,19 @@ TEST_CASE("casegrid workflow validate exits 2 when the configuration or a file c
 TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's definitions",
           "[workflows][cli]") {
   test::TempDir dir;
-  // A configuration with petition-125 v1, v2 and a v3 that gives the unit
-  // two working days to meet the petitioner.
+  // A configuration with petition-125 v1, v2, v3 and a v4 that gives the
+  // unit two working days to meet the petitioner.
   std::filesystem::copy(test::SourcePath("workflows"), dir.Sub("config"),
                         std::filesystem::copy_options::recursive);
-  std::string v3 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
-  const std::string version = "version: 2\n";
+  std::string v4 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
+  const std::string version = "version: 3\n";
   const std::string contact = "  - name: contact\n    anchor: intake\n    working_days: 1\n";
-  REQUIRE(v3.find(version) != std::string::npos);
-  REQUIRE(v3.find(contact) != std::string::npos);
-  v3.replace(v3.find(version), version.size(), "version: 3\n");
-  v3.replace(v3.find(contact), contact.size(),
+  REQUIRE(v4.find(version) != std::string::npos);
+  REQUIRE(v4.find(contact) != std::string::npos);
+  v4.replace(v4.find(version), version.size(), "version: 4\n");
+  v4.replace(v4.find(contact), contact.size(),
              "  - name: contact\n    anchor: intake\n    working_days: 2\n");
-  test::WriteFile(dir.Sub("config/definitions/petition-125-v3.yaml"), v3);
+  test::WriteFile(dir.Sub("config/definitions/petition-125-v4.yaml"), v4);
   auto run = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--config", dir.Sub("config"), "workflow"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -147,18 +147,24 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   INFO(test::Describe(list));
   REQUIRE(list.status == 0);
   CHECK(test::Lines(list.out).size() ==
-        6);  // header, grid-incident, hotline-12345, petition-125 x3
-  CHECK(test::Contains(list.out, "petition-125           3  cn-mainland"));
+        7);  // header, grid-incident, hotline-12345, petition-125 x4
+  CHECK(test::Contains(list.out, "petition-125           4  cn-mainland"));
   CHECK(test::Contains(list.out, "hotline-12345          1  cn-mainland"));
 
   const Output show = run({"show", "petition-125", "--version", "1"});
   REQUIRE(show.status == 0);
   CHECK(test::Contains(show.out, "version: 1\n"));
 
-  const Output diff = run({"diff", "petition-125", "2", "3"});
+  const Output diff = run({"diff", "petition-125", "3", "4"});
   INFO(test::Describe(diff));
   REQUIRE(diff.status == 0);
-  CHECK(diff.out == "petition-125 v2 -> v3\n~ deadline contact: working_days: 1 -> 2\n");
+  CHECK(diff.out == "petition-125 v3 -> v4\n~ deadline contact: working_days: 1 -> 2\n");
+  // What version 3 added to version 2: visitors served at reception.
+  const Output served = run({"diff", "petition-125", "2", "3"});
+  INFO(test::Describe(served));
+  REQUIRE(served.status == 0);
+  CHECK(test::Contains(served.out, "+ state served"));
+  CHECK(test::Contains(served.out, "+ action serve"));
 
   const Output svg = run({"graph", "petition-125", "--format", "svg", "-o", "p.svg"});
   INFO(test::Describe(svg));
