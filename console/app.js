@@ -433,8 +433,21 @@ function barChart(rows) {
   return svg;
 }
 
+// The towns ranked for assessment (GET /v1/scorecard): each with its
+// stations, breaches charged to the unit the deadline bound.
+function scorecardTable(sc) {
+  const head = h("tr", {}, [t("rank"), t("town"), t("judged"), t("deadline_on_time"), t("breached"),
+    t("escalated"), t("closed"), t("satisfaction")].map((x) => h("th", {}, x)));
+  const pct = (r) => r === null || r === undefined ? "-" : `${Math.round(r * 1000) / 10}%`;
+  return h("table", {id: "scorecard"}, head, sc.lines.map((l) =>
+    h("tr", {class: "score-row", "data-code": l.code},
+      h("td", {}, l.rank === null ? "-" : String(l.rank)), h("td", {}, `${l.code} ${l.name}`),
+      h("td", {}, l.deadlines_judged), h("td", {}, pct(l.on_time_rate)), h("td", {}, l.breached),
+      h("td", {}, l.escalated), h("td", {}, l.closed), h("td", {}, pct(l.satisfaction_rate)))));
+}
+
 async function dashboardPage() {
-  const s = await api("GET", "/v1/stats");
+  const [s, sc] = await Promise.all([api("GET", "/v1/stats"), api("GET", "/v1/scorecard")]);
   const counters = (name, c, link) => h("tr", {class: "stats-row", "data-name": name},
     h("td", {}, link ? h("a", {href: link, class: "drill"}, name) : name), h("td", {}, c.received), h("td", {}, c.closed), h("td", {}, rate(c.closed_on_time, c.closed)),
     h("td", {}, c.escalated), h("td", {}, rate(c.satisfied, c.rated)));
@@ -443,6 +456,8 @@ async function dashboardPage() {
   const byUnit = Object.entries(s.by_unit || {});
   show(h("h1", {}, t("dashboard")),
        h("table", {id: "totals"}, head, counters(t("total"), s)),
+       h("p", {id: "served"}, `${t("served")}: ${s.served || 0}`),
+       h("h2", {}, t("scorecard")), scorecardTable(sc),
        h("h2", {}, t("by_level")), barChart(byLevel), h("table", {}, head.cloneNode(true), byLevel.map(([k, c]) => counters(k, c))),
        h("h2", {}, t("by_unit")), h("table", {id: "by-unit"}, head.cloneNode(true),
          byUnit.map(([k, c]) => counters(k, c, "#/cases/" + encodeURIComponent(k)))));

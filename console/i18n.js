@@ -32,6 +32,8 @@ const I18N = {
     new_demand: "网上提交诉求", name: "姓名", keep_receipt: "请保存事项编号和评价码：查询进度和评价都需要它们，评价码不会再次显示。",
     role_window: "窗口", role_hotline: "热线", role_centre: "指挥中心", role_unit: "承办单位",
     role_director: "主任", role_supervisor: "流程管理", role_admin: "管理员", role_grid_inspector: "网格员", role_citizen: "群众",
+    scorecard: "考核排名（镇街含所属村居工作站）", rank: "名次", town: "镇街", judged: "考核时限数",
+    deadline_on_time: "时限按时率", served: "接待服务（当场答复、引导、法律咨询）",
   },
   en: {
     brand: "Social Governance Service Centre", loading: "Loading…", signout: "Sign out",
@@ -67,6 +69,9 @@ const I18N = {
     role_window: "window", role_hotline: "hotline", role_centre: "command centre",
     role_unit: "unit", role_director: "director", role_supervisor: "supervisor",
     role_admin: "admin", role_grid_inspector: "grid inspector", role_citizen: "citizen",
+    scorecard: "Scorecard: towns with their village stations", rank: "Rank", town: "Town",
+    judged: "Deadlines judged", deadline_on_time: "Deadlines on time",
+    served: "Served at reception (answered, guided, legal advice)",
   },
 };
 

@@ -257,6 +257,10 @@ try:
     totals = find("#totals").text
     assert totals.count("100%") == 2, totals  # on time, and satisfied
     find("#chart")
+    # The towns ranked: the case's town first, its deadlines all on time.
+    first = find("#scorecard tr.score-row")
+    assert first.get_attribute("data-code") == "371302-001", first.text
+    assert first.text.startswith("1 ") and "100%" in first.text, first.text
 
     step = "the director drills down from the station's figures to its cases"
     find('a.drill[href="#/cases/371302-001-001"]').click()

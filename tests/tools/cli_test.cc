@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -899,6 +900,7 @@ std::map<std::string, uint64_t> ReportFigures(const std::string& report) {
     if (line.rfind("on-time rate per deadline", 0) == 0) section = Section::kDeadlines;
     if (line.rfind("busiest units", 0) == 0) section = Section::kUnits;
     if (line.rfind("towns, each with its village stations", 0) == 0) section = Section::kTowns;
+    if (line.rfind("beside the reference", 0) == 0) section = Section::kDone;
     if (line.rfind("commands refused", 0) == 0) section = Section::kDone;
     if (line.rfind("replay of case", 0) == 0) section = Section::kDone;
     if (section == Section::kDone) break;
@@ -1050,6 +1052,30 @@ TEST_CASE("every figure of the demo's report is what stats --json says for its d
       CHECK(value <= fifth);
     }
   }
+}
+
+TEST_CASE("the demo's report sets the reference's figures beside the window's own", "[cli][demo]") {
+  Demo30Scenario& demo = Demo30();
+  REQUIRE(demo.report.status == 0);
+  const json window = DemoStats(demo.cli).at("by_channel").at("window");
+  const auto percent = [](uint64_t part, uint64_t whole) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * static_cast<double>(part) / whole);
+    return std::string(buf);
+  };
+  const uint64_t received = window.at("received"), accepted = window.at("accepted"),
+                 closed = window.at("closed");
+  const std::string& out = demo.report.out;
+  INFO(out);
+  CHECK(Contains(out,
+                 "beside the reference (兰山区 since the centre opened: 3979 visitors, 1837 "
+                 "demands accepted, 1786 closed, satisfaction above 95%)"));
+  static const std::regex kVisitors("\\n  visitors +3979 +(\\d+)\\n");
+  std::smatch m;
+  REQUIRE(std::regex_search(out, m, kVisitors));
+  CHECK(std::stoull(m[1]) == received);
+  CHECK(Contains(out, "46.2%       " + percent(accepted, received)));
+  CHECK(Contains(out, "97.2%       " + percent(closed, accepted)));
 }
 
 TEST_CASE("the demo's figures over 30 days are positive and hold the centre's invariants",
