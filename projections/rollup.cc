@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "base/text.h"
+
 namespace casegrid::projections {
 namespace {
 
@@ -57,7 +59,7 @@ Result<Grouping> ParseGrouping(std::string_view text, std::string_view what) {
   if (text == "unit") return Grouping::kUnit;
   if (text == "town") return Grouping::kTown;
   if (text == "department") return Grouping::kDepartment;
-  return Status::InvalidArgument(std::string(what) + ": " + std::string(text) +
+  return Status::InvalidArgument(std::string(what) + ": " + text::Escape(text) +
                                  " (expected unit, town or department)");
 }
 

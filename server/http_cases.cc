@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/text.h"
 #include "base/time.h"
 #include "engine/command_json.h"
 #include "engine/rating_code.h"
@@ -293,7 +294,8 @@ void HttpApi::Impl::Overdue(const httplib::Request& req, httplib::Response& res,
   }
   const std::string group = req.get_param_value("group");
   if (req.has_param("group") && group != "town") {
-    return ProblemOf(res, Status::InvalidArgument("group: " + group + " (expected town)"));
+    return ProblemOf(res,
+                     Status::InvalidArgument("group: " + text::Escape(group) + " (expected town)"));
   }
   std::lock_guard lock(mu_);
   auto scope = Reader(req);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/text.h"
 #include "base/time.h"
 #include "engine/access.h"
 #include "events/log.h"
@@ -127,7 +128,7 @@ int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const s
 int RunOverdue(const GlobalOptions& g, const std::string& at_text, bool warned, bool json,
                const std::string& as_of, const std::string& group) {
   if (!group.empty() && group != "town") {
-    return Fail(Status::InvalidArgument("--group: " + group + " (expected town)"));
+    return Fail(Status::InvalidArgument("--group: " + text::Escape(group) + " (expected town)"));
   }
   int64_t at = 0;
   if (!at_text.empty()) {
@@ -166,18 +167,22 @@ Result<StatsBy> ParseStatsBy(const std::string& by) {
     const std::string item = by.substr(begin, comma - begin);
     begin = comma + 1;
     if (item == "occurred" || item == "recorded") {
-      if (basis) return Status::InvalidArgument("--by: " + by + " names the day basis twice");
+      if (basis) {
+        return Status::InvalidArgument("--by: " + text::Escape(by) + " names the day basis twice");
+      }
       basis = true;
       out.recorded = item == "recorded";
       continue;
     }
     auto grouping = projections::ParseGrouping(item, "--by");
     if (!grouping.ok()) {
-      return Status::InvalidArgument("--by: " + item +
+      return Status::InvalidArgument("--by: " + text::Escape(item) +
                                      " (expected occurred or recorded, and unit, town or "
                                      "department, comma-separated)");
     }
-    if (out.grouping) return Status::InvalidArgument("--by: " + by + " names two groupings");
+    if (out.grouping) {
+      return Status::InvalidArgument("--by: " + text::Escape(by) + " names two groupings");
+    }
     out.grouping = *grouping;
   }
   return out;

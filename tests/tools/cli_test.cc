@@ -690,6 +690,10 @@ TEST_CASE("stats and scorecard refuse a --by they do not know and name it", "[cl
   Output o = cli.Run({"overdue", "--group", "village"});
   CHECK(o.status == 2);
   CHECK(Contains(o.err, "--group: village (expected town)"));
+  // GBK bytes from a Chinese Windows terminal come back escaped, never raw.
+  Output gbk = cli.Run({"stats", "--by", "\xc4\xe3"});
+  CHECK(gbk.status == 2);
+  CHECK(Contains(gbk.err, "--by: \\xC4\\xE3 (expected"));
 }
 
 TEST_CASE("inbox --subtree lists the town's cases and its stations', each with its unit",
