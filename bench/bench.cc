@@ -46,7 +46,7 @@ std::string Line(uint64_t i, int stage, const std::vector<std::string>& grids) {
       return head +
              "\"action\":\"intake\",\"actor\":{\"user\":\"w01\",\"role\":\"window\",\"unit\":"
              "\"371302\"},"
-             "\"data\":{\"channel\":\"window\",\"category\":\"labour-dispute\",\"grid\":\"" +
+             "\"data\":{\"channel\":\"window\",\"category\":\"village-affairs\",\"grid\":\"" +
              grid +
              "\",\"summary\":\"Unpaid "
              "wages\",\"petitioner\":{\"name\":\"Li\",\"phone\":\"13800000000\"},\"complex\":false}"

@@ -159,8 +159,18 @@ async function inboxPage(unit) {
        rows.length ? h("table", {id: "inbox"}, head, rows) : h("p", {id: "inbox-empty"}, t("no_cases")));
 }
 
-// An input for one field of a definition (the API's field JSON).
-function fieldInput(f, prefix = "") {
+// Where a dispatch naming no unit sends the case (the action's `suggested`):
+// left empty, the unit field follows it.
+function suggestion(r) {
+  const why = r.matter ? `${t("responsibility_list")}: ${r.matter.title || r.matter.category} (${t("source_" + r.matter.source)})`
+                       : t("routed_" + r.routed_by);
+  return h("p", {class: "hint suggested", "data-unit": r.unit},
+           `${t("suggested_unit")}: ${r.unit} ${r.name} · ${why}`);
+}
+
+// An input for one field of a definition (the API's field JSON); `placeholder`
+// shows what an empty text input means.
+function fieldInput(f, prefix = "", placeholder = "") {
   const name = prefix + f.name;
   let input;
   if (f.type === "ENUM") {
@@ -175,7 +185,7 @@ function fieldInput(f, prefix = "") {
   } else {
     input = f.name === "summary" || f.name === "answer" || f.name === "plan"
               ? h("textarea", {name, rows: 3, required: f.required})
-              : h("input", {name, required: f.required});
+              : h("input", {name, required: f.required, placeholder});
   }
   return h("label", {}, f.name + (f.required ? " *" : ""), input,
            f.description ? h("span", {class: "hint"}, f.description) : null);
@@ -245,7 +255,8 @@ async function casePage(id) {
     const form = h("form", {class: "card action-form", "data-action": a.action},
       h("strong", {}, `${a.action} (${roleName(a.role)} · ${a.unit})`),
       a.description ? h("span", {class: "hint"}, a.description) : null,
-      a.fields.map((f) => fieldInput(f)),
+      a.suggested ? suggestion(a.suggested) : null,
+      a.fields.map((f) => fieldInput(f, "", f.name === "unit" && a.suggested ? a.suggested.unit : "")),
       h("button", {class: "primary", type: "submit"}, t("submit")));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();

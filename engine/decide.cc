@@ -500,26 +500,44 @@ Status Decision::Apply(const Action& action, const Struct& data) {
     }
     case casegrid::v1::ASSIGN: {
       auto* p = e->mutable_case_dispatched();
-      std::string unit = Str(data, "unit");
-      p->set_routed_by("named");
+      const std::string& unit = Str(data, "unit");
       if (unit.empty()) {
-        for (const auto& rule : def_.proto().routing()) {
-          if (rule.category() == s.category()) {
-            unit = rule.unit();
-            p->set_routed_by("category");
-          }
-        }
+        CASEGRID_ASSIGN_OR_RETURN(Route route, RouteOf(s, &def_, *ctx_.org));
+        p->set_unit(std::move(route.unit));
+        p->set_level(std::move(route.level));
+        p->set_routed_by(std::move(route.routed_by));
+      } else {
+        const auto* u = ctx_.org->FindUnit(unit);
+        if (u == nullptr) return Reject("routing: unknown unit " + Quote(unit));
+        p->set_unit(unit);
+        p->set_level(std::string(ctx_.org->LevelOf(*u)));
+        p->set_routed_by("named");
       }
-      if (unit.empty()) {
-        unit = s.station();
-        p->set_routed_by("grid");
-      }
-      const auto* u = ctx_.org->FindUnit(unit);
-      if (u == nullptr) return Reject("routing: unknown unit " + Quote(unit));
-      p->set_unit(unit);
-      p->set_level(std::string(ctx_.org->LevelOf(*u)));
       p->set_note(Str(data, "note"));
       p->set_complex(Bool(data, "complex", s.complex()));
+      break;
+    }
+    case casegrid::v1::HAND_DOWN: {
+      // Small matters stay in the village: the case's unit hands it to a
+      // unit under it (a town centre to one of its village stations).
+      const std::string& unit = Str(data, "unit");
+      const auto* from = ctx_.org->FindUnit(s.unit());
+      if (from == nullptr) return Reject("the case has no responsible unit to hand it down from");
+      const auto* to = ctx_.org->FindUnit(unit);
+      if (to == nullptr) return Reject("data.unit: unknown unit " + Quote(text::Escape(unit)));
+      if (to->code() == from->code() || !ctx_.org->Covers(*from, to->code())) {
+        return Reject("data.unit: " + Quote(unit) + " is not under " + Quote(from->code()) +
+                      ", which holds the case: a unit hands a case down to a unit under it "
+                      "(a town centre to one of its village stations)");
+      }
+      auto* p = e->mutable_case_dispatched();
+      p->set_unit(unit);
+      p->set_level(std::string(ctx_.org->LevelOf(*to)));
+      p->set_routed_by("handed_down");
+      p->set_from_unit(from->code());
+      p->set_from_level(std::string(ctx_.org->LevelOf(*from)));
+      p->set_note(Str(data, "note"));
+      p->set_complex(s.complex());
       break;
     }
     case casegrid::v1::RETURN:
@@ -689,6 +707,54 @@ Status Decision::FillGenericPayload(const Action& action, const Struct& data, Ev
 }
 
 }  // namespace internal
+
+Result<Route> RouteOf(const CaseState& state, const workflows::Definition* definition,
+                      const workflows::Organisation& org) {
+  Route route;
+  const casegrid::v1::Unit* unit = nullptr;
+  static const casegrid::v1::WorkflowDefinition kNone;
+  for (const auto& rule : (definition != nullptr ? definition->proto() : kNone).routing()) {
+    if (rule.category() != state.category()) continue;
+    unit = org.FindUnit(rule.unit());
+    if (unit == nullptr) {
+      return internal::Reject("routing: the definition's rule for category " +
+                              internal::Quote(rule.category()) + " names unknown unit " +
+                              internal::Quote(rule.unit()));
+    }
+    route.routed_by = "category";
+  }
+  const bool follow_list =
+      definition == nullptr || definition->proto().follow_responsibility_list();
+  if (unit == nullptr && follow_list) {
+    if (const auto* matter = org.FindResponsibility(state.category())) {
+      unit = org.Responsible(*matter, state.grid());
+      if (unit == nullptr) {
+        return internal::Reject("routing: the responsibility list sends category " +
+                                internal::Quote(state.category()) + " to the " +
+                                (matter->handled_by() == casegrid::v1::Responsibility::TOWN
+                                     ? "town centre"
+                                     : "village station") +
+                                " of grid cell " + internal::Quote(state.grid()) +
+                                ", which the organisation does not know");
+      }
+      route.routed_by = "list";
+      route.matter = *matter;
+    }
+  }
+  if (unit == nullptr) {
+    unit = org.FindUnit(state.station());
+    if (unit == nullptr) {
+      return internal::Reject(
+          state.station().empty()
+              ? std::string("routing: the case has no grid station and names no unit")
+              : "routing: unknown unit " + internal::Quote(state.station()));
+    }
+    route.routed_by = "grid";
+  }
+  route.unit = unit->code();
+  route.level = std::string(org.LevelOf(*unit));
+  return route;
+}
 
 std::string CommandDigest(const Command& command) {
   if (command.data().fields().contains(std::string(kRatingCodeField))) {

@@ -145,6 +145,26 @@ Status DecideAndEvolve(casegrid::v1::CaseState* state, bool exists,
                        const workflows::Definition& definition, const DecideContext& context,
                        int64_t now_micros, EventBuffer* events);
 
+// Where an `assign` effect sends the case when its command names no unit:
+// the definition's routing rule for the case's category (routed_by
+// "category"); else, when the definition follows the responsibility list
+// (follow_responsibility_list) or is null, the organisation's list
+// (workflows/org.h, Organisation::Responsible; "list"): its unit, the town
+// centre of the case's grid cell, or the grid cell's station; else the
+// grid cell's village station ("grid"). `matter` is the list's entry when it
+// decided (empty category otherwise). InvalidArgument naming the rule when
+// the unit it names, or the case's grid cell or station, is not in the
+// organisation. What Decide follows, and what the console suggests before
+// a dispatch.
+struct Route {
+  std::string unit;       // the unit's code
+  std::string level;      // its level: village | town | district
+  std::string routed_by;  // category | list | grid
+  casegrid::v1::Responsibility matter;
+};
+Result<Route> RouteOf(const casegrid::v1::CaseState& state, const workflows::Definition* definition,
+                      const workflows::Organisation& org);
+
 // The digest a command id is bound to: the first 16 bytes of SHA-256 of the
 // command's deterministic serialization without its id and without
 // data.rating_code (rating_code.h: a door's random draw, not what was asked,

@@ -521,6 +521,11 @@ Result<Engine::OpenActions> Engine::ActionsOpenTo(std::string_view case_id,
     probe.set_action(action.name());
     if (CheckOpen(state, probe, *open.definition, ctx, now_micros).ok()) {
       open.actions.push_back(&action);
+      if (action.effect() == casegrid::v1::ASSIGN && !open.suggested) {
+        if (auto route = RouteOf(state, open.definition.get(), *config_.org); route.ok()) {
+          open.suggested = std::move(*route);
+        }
+      }
     }
   }
   return open;

@@ -26,6 +26,7 @@
 #include "base/env.h"
 #include "base/status.h"
 #include "engine/case_state.pb.h"
+#include "engine/decider.h"
 #include "engine/rules.h"
 #include "engine/state_store.h"
 #include "events/casegrid.pb.h"
@@ -110,6 +111,10 @@ class Engine {
   struct OpenActions {
     std::shared_ptr<const workflows::Definition> definition;
     std::vector<const casegrid::v1::Action*> actions;  // into definition, in its order
+    // When an open action assigns the case: where it goes without a unit
+    // named (engine::RouteOf), what the console suggests. Empty otherwise,
+    // and when the routing cannot place the case.
+    std::optional<Route> suggested;
   };
   Result<OpenActions> ActionsOpenTo(std::string_view case_id, const casegrid::v1::Actor& actor,
                                     int64_t now_micros);

@@ -105,9 +105,15 @@ Command Rebuild(const Event& recorded, const workflows::Definition& draft) {
     const auto* oneof = Event::descriptor()->FindOneofByName("payload");
     const auto* field = e.GetReflection()->GetOneofFieldDescriptor(e, oneof);
     if (field != nullptr) ToStruct(e.GetReflection()->GetMessage(e, field), &data);
-    // A unit the grid or a category chose was not named by the command.
-    if (e.has_case_dispatched() && e.case_dispatched().routed_by() != "named") {
+    // A unit the routing chose (engine::RouteOf) was not named by the
+    // command; a named dispatch and a hand-down name theirs.
+    if (e.has_case_dispatched() && e.case_dispatched().routed_by() != "named" &&
+        e.case_dispatched().routed_by() != "handed_down") {
       data.mutable_fields()->erase("unit");
+    }
+    if (e.has_case_dispatched()) {
+      data.mutable_fields()->erase("from_unit");
+      data.mutable_fields()->erase("from_level");
     }
   }
   // proto3 keeps no false booleans: a declared boolean the payload has is false.

@@ -128,6 +128,8 @@ std::string_view MetricName(Metric metric) {
       return "met_on_time";
     case Metric::kServed:
       return "served";
+    case Metric::kHandedDown:
+      return "handed_down";
     case Metric::kCount:
       break;
   }
@@ -241,6 +243,10 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       if (view->accepted_micros() == 0) {  // the first dispatch accepts the case
         view->set_accepted_micros(at);
         CountCase(day, *view, facts->level(), Metric::kAccepted, stats);
+      }
+      if (const auto& p = ev.case_dispatched(); !p.from_unit().empty()) {
+        // Handed down: counted under the unit (a town) that handed it down.
+        CountCase(day, *view, p.from_unit(), p.from_level(), Metric::kHandedDown, stats);
       }
       break;
     case Event::kCaseRejected:

@@ -44,8 +44,9 @@ enum class Metric : uint8_t {
   kBreached,  // case metrics; kBreached also per deadline name
   kSet,
   kMet,
-  kMetOnTime,  // per deadline name (Dim::kDeadline) and owner unit (Dim::kOwner) only
-  kServed,     // a case metric; also per outcome (Dim::kOutcome)
+  kMetOnTime,   // per deadline name (Dim::kDeadline) and owner unit (Dim::kOwner) only
+  kServed,      // a case metric; also per outcome (Dim::kOutcome)
+  kHandedDown,  // a case handed down (hand_down), under the unit that handed it down
   kCount
 };
 std::string_view DimName(Dim dim);

@@ -151,34 +151,27 @@ Json CountersJson(const Counters& c) {
   j["satisfied"] = c.satisfied;
   j["breached"] = c.breached;
   j["served"] = c.served;
+  j["handed_down"] = c.handed_down;
   j["satisfaction_rate"] = JsonRate(c.SatisfactionRate());
   j["on_time_rate"] = JsonRate(c.OnTimeRate());
   return j;
 }
 
 const std::vector<std::string> kCounterHeader = {
-    "",      "RECEIVED", "SERVED", "ACCEPTED",  "REJECTED", "CLOSED",       "ON TIME",
-    "ESCAL", "REOPENED", "RATED",  "SATISFIED", "BREACHED", "SATISFACTION", "ON-TIME RATE"};
+    "",         "RECEIVED",  "SERVED",   "ACCEPTED",     "HANDED DOWN",
+    "REJECTED", "CLOSED",    "ON TIME",  "ESCAL",        "REOPENED",
+    "RATED",    "SATISFIED", "BREACHED", "SATISFACTION", "ON-TIME RATE"};
 
 // Every column but the label is a number or a percentage.
-const std::vector<bool> kCounterNumeric = {false, true, true, true, true, true, true,
+const std::vector<bool> kCounterNumeric = {false, true, true, true, true, true, true, true,
                                            true,  true, true, true, true, true, true};
 
 std::vector<std::string> CounterRow(std::string label, const Counters& c) {
-  return {std::move(label),
-          std::to_string(c.received),
-          std::to_string(c.served),
-          std::to_string(c.accepted),
-          std::to_string(c.rejected),
-          std::to_string(c.closed),
-          std::to_string(c.closed_on_time),
-          std::to_string(c.escalated),
-          std::to_string(c.reopened),
-          std::to_string(c.rated),
-          std::to_string(c.satisfied),
-          std::to_string(c.breached),
-          Percent(c.SatisfactionRate()),
-          Percent(c.OnTimeRate())};
+  return {std::move(label),           std::to_string(c.received),       std::to_string(c.served),
+          std::to_string(c.accepted), std::to_string(c.handed_down),    std::to_string(c.rejected),
+          std::to_string(c.closed),   std::to_string(c.closed_on_time), std::to_string(c.escalated),
+          std::to_string(c.reopened), std::to_string(c.rated),          std::to_string(c.satisfied),
+          std::to_string(c.breached), Percent(c.SatisfactionRate()),    Percent(c.OnTimeRate())};
 }
 
 // "statistics <from> .. <to> (by ...)\n"

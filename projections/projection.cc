@@ -42,8 +42,9 @@ constexpr std::string_view kSourceName = "source";    // the Log::Identity() app
 // summary, petitioner, plan, answer and notes; format 6: it counts its
 // backdated events; format 7: statistics count deadlines by the unit they
 // bind, and an escalation under the unit it left; format 8: cases served at
-// reception, case_served).
-constexpr std::string_view kFormatSuffix = " (read models format 8)";
+// reception, case_served; format 9: cases handed down, by the unit that
+// handed them down).
+constexpr std::string_view kFormatSuffix = " (read models format 9)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 // Per partition: the log's witness (its Merkle root) of the events before the offset.
 constexpr std::string_view kWitnessName = "witness";
@@ -92,6 +93,7 @@ uint64_t* CaseCounter(Counters* c, std::string_view metric) {
   if (metric == MetricName(Metric::kClosed)) return &c->closed;
   if (metric == MetricName(Metric::kClosedOnTime)) return &c->closed_on_time;
   if (metric == MetricName(Metric::kEscalated)) return &c->escalated;
+  if (metric == MetricName(Metric::kHandedDown)) return &c->handed_down;
   if (metric == MetricName(Metric::kReopened)) return &c->reopened;
   if (metric == MetricName(Metric::kRated)) return &c->rated;
   if (metric == MetricName(Metric::kSatisfied)) return &c->satisfied;

@@ -102,6 +102,8 @@ struct Counters {
            reopened = 0, rated = 0, satisfied = 0, breached = 0;
   // Served at reception (case_served): neither accepted nor rejected.
   uint64_t served = 0;
+  // Handed down to a unit below (hand_down), under the unit that handed it.
+  uint64_t handed_down = 0;
   std::optional<double> SatisfactionRate() const;  // satisfied / rated
   std::optional<double> OnTimeRate() const;        // closed_on_time / closed
 };

@@ -18,6 +18,7 @@ void Add(Counters* into, const Counters& c) {
   into->closed += c.closed;
   into->closed_on_time += c.closed_on_time;
   into->escalated += c.escalated;
+  into->handed_down += c.handed_down;
   into->reopened += c.reopened;
   into->rated += c.rated;
   into->satisfied += c.satisfied;

@@ -9,6 +9,15 @@ village/community stations, 2,532 basic grid cells, a "10+1+N" window hall
 grid names, and how stations and grids are spread over the towns, are made up
 (plausible, not official). See docs/organisation.md.
 
+It also writes the district's responsibility list (责任清单, `responsibilities:`):
+which unit handles a demand of each category. The source gives the counts of
+two of its parts, 54 service matters devolved to the towns and 18 matters
+shared by the district and the towns, and names the first three of each
+(工商登记, 食品经营许可, 卫生许可; 城管执法, 道路维护, 城乡环卫一体化). The other
+devolved and shared matters, the departments' own duties and the general
+disputes (and which mediation organisation takes each) are plausible, not
+official.
+
 Deterministic: no randomness; running it twice writes the same bytes.
 Standard library only.
 
@@ -19,6 +28,7 @@ Standard library only.
 
 import argparse
 import os
+import re
 import sys
 
 DISTRICT = "371302"
@@ -80,6 +90,145 @@ MEDIATION = [
     "商贸物流",
     "金融借贷",
     "校园纠纷",
+]
+
+# The responsibility list (责任清单): which unit handles a demand of each
+# category. The source says 54 public-facing service matters were devolved to
+# the towns (下放镇街), naming 工商登记, 食品经营许可 and 卫生许可, and that 18
+# matters shared by district and towns (区镇共担) had their duties clarified,
+# naming 城管执法, 道路维护 and 城乡环卫一体化. Those counts and those six are
+# from the source; every other entry below is plausible, not official.
+# Categories are the intake's `category` slug: lower-case ASCII with hyphens,
+# unique across the whole list.
+
+# Devolved to the towns: (category, title). handled_by town.
+DEVOLVED = [
+    ("business-registration", "工商登记"),
+    ("food-business-licence", "食品经营许可"),
+    ("health-licence", "卫生许可"),
+    # Social assistance and welfare (民政).
+    ("minimum-living-allowance", "最低生活保障申请"),
+    ("temporary-assistance", "临时救助"),
+    ("extreme-poverty-support", "特困人员供养"),
+    ("disability-subsidies", "残疾人两项补贴"),
+    ("disability-certificate", "残疾人证办理"),
+    ("old-age-allowance", "高龄津贴"),
+    ("elderly-care-subsidy", "经济困难老年人养老服务补贴"),
+    ("senior-citizen-card", "老年人优待证"),
+    ("orphan-allowance", "孤儿基本生活费发放"),
+    ("left-behind-children-care", "农村留守儿童关爱"),
+    ("funeral-subsidy", "惠民殡葬补贴"),
+    ("medical-assistance", "医疗救助"),
+    # Social insurance and employment (人社).
+    ("resident-pension-enrolment", "城乡居民养老保险参保登记"),
+    ("resident-medical-insurance-enrolment", "城乡居民医疗保险参保登记"),
+    ("pension-eligibility-check", "养老金领取资格认证"),
+    ("social-security-card", "社会保障卡申领"),
+    ("employment-registration", "就业登记"),
+    ("unemployment-registration", "失业登记"),
+    ("employment-difficulty-certification", "就业困难人员认定"),
+    ("public-welfare-job", "公益性岗位申请"),
+    ("vocational-training-subsidy", "职业技能培训补贴申请"),
+    ("business-startup-loan", "创业担保贷款申请"),
+    # Health and family (卫健).
+    ("birth-registration", "生育登记"),
+    ("family-planning-assistance", "计划生育特别扶助"),
+    ("only-child-parent-award", "独生子女父母奖励"),
+    # Residence and public order.
+    ("residence-permit", "居住证办理"),
+    ("housing-rental-registration", "房屋租赁登记"),
+    ("house-number-assignment", "门牌编制"),
+    ("dog-registration", "犬只登记"),
+    # Licences and permits.
+    ("food-workshop-registration", "食品小作坊登记"),
+    ("small-catering-registration", "小餐饮登记"),
+    ("fireworks-retail-licence", "烟花爆竹零售经营许可"),
+    ("outdoor-advertising-permit", "户外广告设置许可"),
+    ("temporary-road-occupation-permit", "临时占用道路许可"),
+    ("construction-waste-disposal-approval", "建筑垃圾处置核准"),
+    ("rural-construction-planning-permit", "乡村建设规划许可"),
+    ("rural-homestead-approval", "农村宅基地审批"),
+    ("dilapidated-house-renovation", "农村危房改造申请"),
+    ("tree-felling-permit", "林木采伐许可"),
+    # Agriculture and rural affairs.
+    ("agricultural-subsidies", "农业补贴发放"),
+    ("agricultural-insurance", "农业保险投保"),
+    ("land-transfer-filing", "农村土地经营权流转备案"),
+    ("livestock-farm-filing", "畜禽养殖场备案"),
+    ("animal-epidemic-prevention", "动物防疫"),
+    ("rural-toilet-renovation", "农村改厕"),
+    # Veterans and military service (退役军人事务, 武装部).
+    ("veterans-preferential-treatment", "退役军人优待抚恤"),
+    ("conscript-family-allowance", "义务兵家庭优待金"),
+    ("military-service-registration", "兵役登记"),
+    # Education and legal services.
+    ("student-financial-aid", "学生资助申请"),
+    ("people-mediation", "人民调解"),
+    ("legal-aid-application", "法律援助申请受理"),
+]
+
+# Shared by the district and the towns: (category, title, department). The
+# town handles it; the department (its D code, see DEPARTMENTS) shares it.
+# Duties of bureaus without a window (城管, 生态环境, 水利, 应急) go to D12,
+# the comprehensive window.
+SHARED = [
+    ("urban-management", "城管执法", "D12"),
+    ("road-maintenance", "道路维护", "D01"),
+    ("urban-rural-sanitation", "城乡环卫一体化", "D12"),
+    ("illegal-construction", "违法建设治理", "D06"),
+    ("street-vending", "占道经营", "D12"),
+    ("drainage-and-flood-control", "排水防汛", "D01"),
+    ("environment", "大气污染防治", "D12"),
+    ("river-management", "河道治理", "D12"),
+    ("food-safety-supervision", "食品安全监管", "D05"),
+    ("work-safety", "安全生产监管", "D12"),
+    ("property-management", "物业管理", "D01"),
+    ("land-acquisition-compensation", "征地拆迁补偿", "D06"),
+    ("wage-arrears", "农民工欠薪治理", "D02"),
+    ("school-surroundings", "校园周边环境治理", "D10"),
+    ("migrant-population-management", "流动人口服务管理", "D08"),
+    ("farmland-protection", "耕地保护", "D06"),
+    ("gas-safety", "燃气安全", "D01"),
+    ("disease-vector-control", "病媒生物防治", "D09"),
+]
+
+# A department's own duty, handled at its window: (category, title, D code).
+DEPARTMENT_DUTIES = [
+    ("building-quality", "房屋质量", "D01"),
+    ("labour-dispute", "劳动争议", "D02"),
+    ("elderly-care-services", "养老服务", "D03"),
+    ("legal-services", "法律服务", "D04"),
+    ("consumer-dispute", "消费纠纷", "D05"),
+    ("land-and-housing", "土地房屋", "D06"),
+    ("petition-review", "信访事项复查复核", "D07"),
+    ("public-security", "治安问题", "D08"),
+    ("health", "医疗卫生", "D09"),
+    ("education", "教育问题", "D10"),
+]
+
+# Demands and disputes the platform handles in general: (category, title,
+# handler). The handler is "village" (the grid cell's station: 小事不出村,
+# what a station does itself), "town" (the town may hand a small matter down
+# to its village station) or a mediation organisation's M code, matching its
+# field in MEDIATION (M01 婚姻家庭, M02 道路交通事故, M08 医疗纠纷, M10 农村
+# 土地承包, M12 商贸物流, M13 金融借贷).
+GENERAL = [
+    ("village-affairs", "村(居)务诉求", "village"),
+    ("neighbour-dispute", "邻里纠纷", "town"),
+    ("social-assistance", "社会救助", "town"),
+    ("marriage-family", "婚姻家庭纠纷", "M01"),
+    ("traffic-accident-dispute", "道路交通事故纠纷", "M02"),
+    ("medical-dispute", "医疗纠纷", "M08"),
+    ("rural-land-contract-dispute", "农村土地承包纠纷", "M10"),
+    ("logistics-dispute", "商贸物流纠纷", "M12"),
+    ("private-lending-dispute", "民间借贷纠纷", "M13"),
+]
+
+# The categories the simulator (sim/simulation.cc) draws intakes from.
+SIMULATOR_CATEGORIES = [
+    "labour-dispute", "property-management", "neighbour-dispute", "land-and-housing",
+    "environment", "marriage-family", "social-assistance", "consumer-dispute",
+    "urban-management", "public-security", "education", "health",
 ]
 
 # Name parts. Stride-based picking (strides coprime with the pool size) gives
@@ -178,6 +327,58 @@ def build():
     return units, grids
 
 
+SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Plain scalars YAML 1.1 would read as booleans or null; a slug must not be one.
+YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def build_responsibilities(units):
+    """Returns the responsibility list as dicts in file order: devolved,
+    shared, department, general."""
+    assert len(DEVOLVED) == 54
+    assert [c for c, _ in DEVOLVED[:3]] == [
+        "business-registration", "food-business-licence", "health-licence"]
+    assert len(SHARED) == 18
+    assert [c for c, _, _ in SHARED[:3]] == [
+        "urban-management", "road-maintenance", "urban-rural-sanitation"]
+    kind_of = {u["code"]: u["kind"] for u in units}
+
+    def code(suffix, kind):
+        c = "%s-%s" % (DISTRICT, suffix)
+        assert kind_of.get(c) == kind, "%s is not a %s" % (c, kind)
+        return c
+
+    out = []
+    for category, title in DEVOLVED:
+        out.append({"category": category, "title": title, "handled_by": "town",
+                    "source": "devolved"})
+    for category, title, dept in SHARED:
+        out.append({"category": category, "title": title, "handled_by": "town",
+                    "source": "shared", "shared_with": [code(dept, "department")]})
+    for category, title, dept in DEPARTMENT_DUTIES:
+        out.append({"category": category, "title": title, "handled_by": "unit",
+                    "unit": code(dept, "department"), "source": "department"})
+    for category, title, handler in GENERAL:
+        r = {"category": category, "title": title}
+        if handler in ("town", "village"):
+            r["handled_by"] = handler
+        else:
+            r["handled_by"] = "unit"
+            r["unit"] = code(handler, "mediation")
+        r["source"] = "general"
+        out.append(r)
+
+    categories = [r["category"] for r in out]
+    assert len(set(categories)) == len(categories), "categories must be unique"
+    for c in categories:
+        assert SLUG.match(c) and c not in YAML_WORDS, "bad category slug %r" % c
+    titles = [r["title"] for r in out]
+    assert len(set(titles)) == len(titles), "titles must be unique"
+    missing = set(SIMULATOR_CATEGORIES) - set(categories)
+    assert not missing, "simulator categories missing: %s" % sorted(missing)
+    return out
+
+
 def quote(s):
     # Double-quoted YAML scalar; our strings have no control characters.
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -185,6 +386,10 @@ def quote(s):
 
 def render():
     units, grids = build()
+    responsibilities = build_responsibilities(units)
+    sources = {}
+    for r in responsibilities:
+        sources[r["source"]] = sources.get(r["source"], 0) + 1
     kinds = {}
     for u in units:
         kinds[u["kind"]] = kinds.get(u["kind"], 0) + 1
@@ -196,6 +401,10 @@ def render():
                % (len(units), kinds["district_centre"], kinds["town_centre"],
                   kinds["village_station"], kinds["department"], kinds["mediation"],
                   len(grids)))
+    out.append("# Responsibility list: %d devolved to towns, %d shared by district and towns, "
+               "%d department, %d general."
+               % (sources["devolved"], sources["shared"], sources["department"],
+                  sources["general"]))
     out.append("# Town names are real; station/grid names and their spread are illustrative.")
     out.append("district: %s" % quote(DISTRICT))
     out.append("name: %s" % quote(DISTRICT_NAME))
@@ -210,6 +419,16 @@ def render():
     for g in grids:
         out.append("  - {code: %s, station: %s, name: %s}"
                    % (quote(g["code"]), quote(g["station"]), quote(g["name"])))
+    out.append("responsibilities:")
+    for r in responsibilities:
+        fields = ["category: %s" % r["category"], "title: %s" % quote(r["title"]),
+                  "handled_by: %s" % r["handled_by"]]
+        if "unit" in r:
+            fields.append("unit: %s" % quote(r["unit"]))
+        fields.append("source: %s" % r["source"])
+        if r.get("shared_with"):
+            fields.append("shared_with: [%s]" % ", ".join(quote(c) for c in r["shared_with"]))
+        out.append("  - {%s}" % ", ".join(fields))
     return "\n".join(out) + "\n"
 
 

@@ -416,12 +416,13 @@ void HttpApi::Impl::Actions(const httplib::Request& req, httplib::Response& res,
     for (const casegrid::v1::Action* a : open->actions) {
       json fields = json::array();
       for (const auto& f : a->fields()) fields.push_back(FieldJson(f));
-      out.push_back({{"action", a->name()},
-                     {"description", a->description()},
-                     {"role", g.role},
-                     {"unit", g.unit},
-                     {"to", a->to()},
-                     {"fields", std::move(fields)}});
+      json action = {{"action", a->name()}, {"description", a->description()},
+                     {"role", g.role},      {"unit", g.unit},
+                     {"to", a->to()},       {"fields", std::move(fields)}};
+      if (a->effect() == casegrid::v1::ASSIGN && open->suggested) {
+        action["suggested"] = RouteJson(*open->suggested);
+      }
+      out.push_back(std::move(action));
     }
   }
   res.set_content(Dump({{"case", args[0]},
@@ -429,6 +430,26 @@ void HttpApi::Impl::Actions(const httplib::Request& req, httplib::Response& res,
                         {"case_seq", facts->last_seq()},
                         {"actions", std::move(out)}}),
                   "application/json");
+}
+
+// {"unit", "name", "level", "routed_by", "matter": {"category", "title",
+// "source", "shared_with"} or null}: where a dispatch naming no unit goes.
+json HttpApi::Impl::RouteJson(const engine::Route& route) const {
+  const auto* unit = engine_->config().org->FindUnit(route.unit);
+  json j = {{"unit", route.unit},
+            {"name", unit != nullptr ? unit->name() : std::string()},
+            {"level", route.level},
+            {"routed_by", route.routed_by},
+            {"matter", nullptr}};
+  const auto& m = route.matter;
+  if (!m.category().empty()) {
+    j["matter"] = {
+        {"category", m.category()},
+        {"title", m.title()},
+        {"source", workflows::SourceName(m.source())},
+        {"shared_with", std::vector<std::string>(m.shared_with().begin(), m.shared_with().end())}};
+  }
+  return j;
 }
 
 // A definition's field as the console builds a form input from it.

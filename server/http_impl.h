@@ -171,6 +171,8 @@ class HttpApi::Impl {
   void Actions(const httplib::Request& req, httplib::Response& res,
                const std::vector<std::string>& args);
   static internal::json FieldJson(const casegrid::v1::Field& f);
+  // A dispatch's suggested unit (Engine::OpenActions::suggested).
+  internal::json RouteJson(const engine::Route& route) const;
 
   // ---- http_public.cc: the citizen's door and Open311 ----
   Result<casegrid::v1::CaseState> CitizenCase(const std::string& id, const std::string& code);

@@ -72,7 +72,6 @@ std::string RefusalReason(const std::string& message) {
 
 struct Category {
   std::string name;
-  std::string department;  // where a big matter in this category goes
   double weight;
 };
 
@@ -81,8 +80,10 @@ struct Script {
   std::string channel;
   bool reject = false, late_dispatch = false, misrouted = false, late_contact = false,
        complex = false, late_plan = false, late_answer = false, rates = false, satisfied = true,
-       urged = false, to_department = false;
-  std::string department;
+       urged = false;
+  // A town given the case hands it down to the grid cell's station (小事不
+  // 出村); the station signs for it late (the next working day).
+  bool handed_down = false, late_sign = false;
   // Met at reception instead (petition-125's `serve`): consultation,
   // guidance or legal_advice; empty: not served.
   std::string served;
@@ -91,6 +92,7 @@ struct Script {
 enum class Step {
   kIntake,
   kDispatch,
+  kHandDown,
   kReject,
   kServe,
   kAcknowledge,
@@ -133,13 +135,25 @@ class Simulation {
         org_(*engine.config().org),
         cal_(engine.config().default_calendar()) {
     for (const auto& g : org_.proto().grids()) grids_.push_back(g.code());
-    categories_ = {
-        {"labour-dispute", "371302-D02", 14},   {"property-management", "371302-D01", 13},
-        {"neighbour-dispute", "", 16},          {"land-and-housing", "371302-D06", 9},
-        {"environment", "371302-D12", 10},      {"marriage-family", "371302-D04", 7},
-        {"social-assistance", "371302-D03", 8}, {"consumer-dispute", "371302-D05", 6},
-        {"urban-management", "371302-D12", 9},  {"public-security", "371302-D08", 4},
-        {"education", "371302-D10", 2},         {"health", "371302-D09", 2}};
+    // The demands a centre hears most; where each goes is the responsibility
+    // list's to say (the dispatch names no unit).
+    categories_ = {{"labour-dispute", 14},    {"property-management", 13},
+                   {"neighbour-dispute", 16}, {"land-and-housing", 9},
+                   {"environment", 10},       {"marriage-family", 7},
+                   {"social-assistance", 8},  {"consumer-dispute", 6},
+                   {"urban-management", 9},   {"public-security", 4},
+                   {"education", 2},          {"health", 2},
+                   {"village-affairs", 8}};
+    // The service matters devolved to the towns and the shared ones, each
+    // now and then.
+    for (const auto& m : org_.proto().responsibilities()) {
+      const bool listed = std::any_of(categories_.begin(), categories_.end(),
+                                      [&](const Category& c) { return c.name == m.category(); });
+      if (!listed && (m.source() == casegrid::v1::Responsibility::DEVOLVED ||
+                      m.source() == casegrid::v1::Responsibility::SHARED)) {
+        categories_.push_back({m.category(), 0.2});
+      }
+    }
   }
 
   Status Run() {
@@ -227,8 +241,6 @@ class Simulation {
           if (sc.reject) sc.served.clear();
         }
         sc.late_dispatch = rng_.Chance(0.04);
-        sc.to_department = !chosen->department.empty() && rng_.Chance(0.25);
-        sc.department = chosen->department;
         sc.misrouted = rng_.Chance(0.04);
         sc.late_contact = rng_.Chance(0.10);
         sc.complex = rng_.Chance(0.15);
@@ -237,6 +249,8 @@ class Simulation {
         sc.rates = rng_.Chance(0.7);
         sc.satisfied = rng_.Chance(0.96);
         sc.urged = rng_.Chance(0.08);
+        sc.handed_down = !sc.complex && rng_.Chance(0.6);
+        sc.late_sign = rng_.Chance(0.05);
         cases_.push_back(std::move(c));
         Schedule(timeutil::LocalDayStartMicros(day) + rng_.Between(src.lo, src.hi) * kMinute,
                  cases_.size() - 1, Step::kIntake);
@@ -310,13 +324,18 @@ class Simulation {
       case Step::kRedispatch:
         cmd->set_action("dispatch");
         centre();
-        if (p.step == Step::kRedispatch || sc.to_department) {
-          set("unit", sc.department.empty() ? "371302-D12" : sc.department);
-        } else if (sc.misrouted) {
-          // The wrong station: the one of another grid cell.
+        // The responsibility list decides where it goes (no unit named),
+        // except for the centre's occasional mistake: the station of another
+        // grid cell, which gives it back.
+        if (p.step == Step::kDispatch && sc.misrouted) {
           set("unit", org_.FindGrid(rng_.Pick(grids_))->station());
         }
         return true;
+      case Step::kHandDown:
+        cmd->set_action("hand_down");
+        set("unit", org_.FindGrid(c.grid)->station());
+        set("note", "a small matter for the village");
+        return unit();
       case Step::kAcknowledge:
         cmd->set_action("acknowledge");
         return unit();
@@ -379,9 +398,21 @@ class Simulation {
         }
         break;
       case Step::kDispatch:
-      case Step::kRedispatch:
+      case Step::kRedispatch: {
         if (sc.urged) Schedule(OnWorkingDay(day, 3, 9 * 60, 10 * 60), i, Step::kUrge);
-        Schedule(p.at + rng_.Between(30, 240) * kMinute, i, Step::kAcknowledge);
+        auto unit = UnitOf(c);
+        const auto* u = unit.ok() ? org_.FindUnit(*unit) : nullptr;
+        if (sc.handed_down && u != nullptr && u->kind() == casegrid::v1::TOWN_CENTRE) {
+          Schedule(p.at + rng_.Between(30, 180) * kMinute, i, Step::kHandDown);
+        } else {
+          Schedule(p.at + rng_.Between(30, 240) * kMinute, i, Step::kAcknowledge);
+        }
+        break;
+      }
+      case Step::kHandDown:
+        Schedule(sc.late_sign ? OnWorkingDay(day, 1, 9 * 60, 11 * 60)
+                              : p.at + rng_.Between(20, 120) * kMinute,
+                 i, Step::kAcknowledge);
         break;
       case Step::kAcknowledge:
         if (sc.misrouted && !returned_.count(i)) {
@@ -513,6 +544,8 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
   for (const auto& [outcome, n] : st.served_by_outcome)
     std::cout << "  " << std::left << std::setw(28) << outcome << n << "\n";
   std::cout << "demands accepted               " << t.accepted << "\n";
+  std::cout << "  handed down by their town     " << t.handed_down
+            << "  (small matters stay in the village)\n";
   std::cout << "not accepted                   " << t.rejected << "\n";
   std::cout << "closed                         " << t.closed << "  ("
             << Percent(t.closed, t.accepted) << " of accepted)\n";

@@ -100,8 +100,15 @@ int RunScorecard(const GlobalOptions& g, const StatsArgs& args);
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json);
 // `projections rebuild`: drops the read models and rebuilds them from the log.
 int RunProjectionsRebuild(const GlobalOptions& g);
-// `org units` (grids false) or `org grids`, from the configuration.
-int RunOrg(const GlobalOptions& g, bool grids, bool json);
+// `org units`, `org grids` or `org responsibilities`: the organisation in
+// force (the log's, else the configuration's file).
+enum class OrgListing { kUnits, kGrids, kResponsibilities };
+int RunOrg(const GlobalOptions& g, OrgListing listing, bool json);
+// `org route CATEGORY GRID [--workflow ID]`: where a dispatch naming no unit
+// sends a case of CATEGORY in GRID (engine::RouteOf, with the latest
+// version of ID's routing rules when given). 0 routed, 1 refused.
+int RunOrgRoute(const GlobalOptions& g, const std::string& category, const std::string& grid,
+                const std::string& workflow, bool json);
 // `org publish FILE --by USER --reason TEXT [--effective T]`: the
 // organisation in FILE in force from the log (engine::PublishOrganisation),
 // or proposed. 0 published or proposed, 1 refused, 2 could not run.

@@ -438,15 +438,29 @@ int main(int argc, char** argv) {
       c_proj->add_subcommand("rebuild", "drop the read models and rebuild them from the journal");
   c_rebuild->callback([&] { rc = RunProjectionsRebuild(g); });
 
-  auto* c_org = app.add_subcommand("org", "the organisation: units and grid cells");
+  auto* c_org = app.add_subcommand("org", "the organisation: units, grid cells, responsibilities");
   c_org->require_subcommand(1);
   bool org_json = false;
   auto* c_units = c_org->add_subcommand("units", "units with codes, kinds and parents");
   c_units->add_flag("--json", org_json);
-  c_units->callback([&] { rc = RunOrg(g, /*grids=*/false, org_json); });
+  c_units->callback([&] { rc = RunOrg(g, OrgListing::kUnits, org_json); });
   auto* c_grids = c_org->add_subcommand("grids", "grid cells with their village station and town");
   c_grids->add_flag("--json", org_json);
-  c_grids->callback([&] { rc = RunOrg(g, /*grids=*/true, org_json); });
+  c_grids->callback([&] { rc = RunOrg(g, OrgListing::kGrids, org_json); });
+  auto* c_matters = c_org->add_subcommand(
+      "responsibilities", "the responsibility list (责任清单): who handles each category");
+  c_matters->add_flag("--json", org_json);
+  c_matters->callback([&] { rc = RunOrg(g, OrgListing::kResponsibilities, org_json); });
+  std::string route_category, route_grid, route_workflow;
+  auto* c_route = c_org->add_subcommand(
+      "route", "where a dispatch naming no unit sends a case of CATEGORY in GRID");
+  c_route->add_option("category", route_category, "the case's category")->required();
+  c_route->add_option("grid", route_grid, "the case's grid cell")->required();
+  c_route->add_option("--workflow", route_workflow,
+                      "with this workflow's routing rules (its latest version) before the list");
+  c_route->add_flag("--json", org_json);
+  c_route->callback(
+      [&] { rc = RunOrgRoute(g, route_category, route_grid, route_workflow, org_json); });
   std::string org_file;
   RuleChangeOptions org_change;
   auto* c_org_publish = c_org->add_subcommand(

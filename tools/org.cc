@@ -1,7 +1,11 @@
 // casegrid org units / org grids: the configuration's organisation
 // (docs/organisation.md).
 #include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
 
+#include "base/text.h"
+#include "engine/decider.h"
 #include "engine/rules.h"
 #include "tools/commands.h"
 #include "workflows/org.h"
@@ -11,26 +15,99 @@ namespace casegrid::tools {
 
 namespace {
 
-// The organisation in force: the one published on DIR's log last (now),
-// else the configuration's file.
-Result<std::shared_ptr<const workflows::Organisation>> OrgInForce(const GlobalOptions& g) {
-  if (!CheckLogExists(g).ok()) {
-    CASEGRID_ASSIGN_OR_RETURN(auto org, workflows::Organisation::Load(
-                                            ResolveConfigDir(g) + "/org/reference-district.yaml"));
-    return std::make_shared<const workflows::Organisation>(std::move(org));
-  }
+// The rules in force: the organisation published on DIR's log last (now),
+// else the configuration's files.
+Result<engine::Config> ConfigInForce(const GlobalOptions& g) {
+  if (!CheckLogExists(g).ok()) return engine::LoadConfig(ResolveConfigDir(g));
   CASEGRID_ASSIGN_OR_RETURN(auto log, OpenLogForReading(g));
   CASEGRID_ASSIGN_OR_RETURN(auto config, engine::LoadConfig(ResolveConfigDir(g), log.get()));
   CASEGRID_RETURN_IF_ERROR(engine::FoldDue(&config, Env::Default()->NowMicros()).status());
-  return config.org;
+  return config;
 }
 
 }  // namespace
 
-int RunOrg(const GlobalOptions& g, bool grids, bool json) {
-  auto org = OrgInForce(g);
-  if (!org.ok()) return Fail(org.status());
-  std::cout << (grids ? workflows::FormatGrids(**org, json) : workflows::FormatUnits(**org, json));
+int RunOrg(const GlobalOptions& g, OrgListing listing, bool json) {
+  auto config = ConfigInForce(g);
+  if (!config.ok()) return Fail(config.status());
+  const workflows::Organisation& org = *config->org;
+  switch (listing) {
+    case OrgListing::kUnits:
+      std::cout << workflows::FormatUnits(org, json);
+      break;
+    case OrgListing::kGrids:
+      std::cout << workflows::FormatGrids(org, json);
+      break;
+    case OrgListing::kResponsibilities:
+      std::cout << workflows::FormatResponsibilities(org, json);
+      break;
+  }
+  return 0;
+}
+
+int RunOrgRoute(const GlobalOptions& g, const std::string& category, const std::string& grid,
+                const std::string& workflow, bool json) {
+  auto config = ConfigInForce(g);
+  if (!config.ok()) return Fail(config.status());
+  const workflows::Organisation& org = *config->org;
+  const auto* cell = org.FindGrid(grid);
+  if (cell == nullptr) {
+    std::cout << "grid " << text::Escape(grid)
+              << ": not a grid cell of the organisation in force\n";
+    return 1;
+  }
+  std::shared_ptr<const workflows::Definition> def;
+  if (!workflow.empty()) {
+    auto latest = config->workflows->Latest(workflow);
+    if (!latest.ok()) {
+      std::cout << "workflow " << text::Escape(workflow) << ": " << latest.status().message()
+                << "\n";
+      return 1;
+    }
+    def = *latest;
+  }
+  casegrid::v1::CaseState probe;
+  probe.set_category(category);
+  probe.set_grid(grid);
+  probe.set_station(cell->station());
+  auto route = engine::RouteOf(probe, def.get(), org);
+  if (!route.ok()) {
+    std::cout << route.status().message() << "\n";
+    return 1;
+  }
+  const auto* unit = org.FindUnit(route->unit);
+  const auto& m = route->matter;
+  if (json) {
+    nlohmann::ordered_json doc = {{"category", category},  {"grid", grid},
+                                  {"unit", route->unit},   {"name", unit->name()},
+                                  {"level", route->level}, {"routed_by", route->routed_by},
+                                  {"matter", nullptr}};
+    if (!m.category().empty()) {
+      doc["matter"] = {{"category", m.category()},
+                       {"title", m.title()},
+                       {"source", workflows::SourceName(m.source())},
+                       {"handled_by", workflows::HandledByName(m.handled_by())},
+                       {"shared_with", m.shared_with()}};
+    }
+    std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  std::cout << text::Escape(category) << " in " << grid << ": " << route->unit << " "
+            << unit->name() << " (" << route->level << "), ";
+  if (route->routed_by == "list") {
+    std::cout << "by the responsibility list: " << (m.title().empty() ? m.category() : m.title())
+              << " (" << workflows::SourceName(m.source()) << ")";
+    if (m.shared_with_size() > 0) {
+      std::cout << ", shared with";
+      for (const auto& code : m.shared_with()) std::cout << " " << code;
+    }
+  } else if (route->routed_by == "category") {
+    std::cout << "by workflow " << def->id() << " v" << def->version() << "'s routing rule";
+  } else {
+    std::cout << "the grid cell's station: the responsibility list has no matter "
+              << text::Escape(category);
+  }
+  std::cout << "\n";
   return 0;
 }
 

@@ -20,6 +20,7 @@ namespace casegrid::workflows {
 namespace {
 
 using casegrid::v1::GridCell;
+using casegrid::v1::Responsibility;
 using casegrid::v1::Unit;
 using casegrid::v1::UnitKind;
 
@@ -49,6 +50,11 @@ std::string Quoted(std::string_view s) {
 
 Status UnitError(const Unit& unit, std::string_view what) {
   return Status::InvalidArgument("unit " + Quoted(unit.code()) + ": " + std::string(what));
+}
+
+Status MatterError(const Responsibility& matter, std::string_view what) {
+  return Status::InvalidArgument("responsibility " + Quoted(matter.category()) + ": " +
+                                 std::string(what));
 }
 
 Status GridError(const GridCell& grid, std::string_view what) {
@@ -143,6 +149,7 @@ struct Organisation::Data {
   // Values point into `proto`, which is never modified after indexing.
   CodeMap<const Unit*> units;
   CodeMap<const GridCell*> grids;
+  CodeMap<const Responsibility*> matters;  // by category
   const Unit* district_centre = nullptr;
   std::array<size_t, kKindSlots> counts{};
 };
@@ -240,6 +247,41 @@ Result<Organisation> Organisation::FromProto(casegrid::v1::Organisation org) try
                                  ", not a village_station");
     }
   }
+
+  data->matters.reserve(static_cast<size_t>(proto.responsibilities_size()));
+  for (int i = 0; i < proto.responsibilities_size(); ++i) {
+    const Responsibility& matter = proto.responsibilities(i);
+    if (matter.category().empty()) {
+      return Status::InvalidArgument("responsibility #" + std::to_string(i + 1) + " (" +
+                                     Quoted(matter.title()) + "): empty category");
+    }
+    if (!data->matters.emplace(matter.category(), &matter).second) {
+      return MatterError(matter, "the category is listed twice");
+    }
+    if (HandledByName(matter.handled_by()) == "unspecified") {
+      return MatterError(matter, "handled_by is unspecified (village, town or unit)");
+    }
+    if (SourceName(matter.source()) == "unspecified") {
+      return MatterError(matter, "source is unspecified (devolved, shared, department or general)");
+    }
+    const bool by_unit = matter.handled_by() == Responsibility::UNIT;
+    if (by_unit && matter.unit().empty()) {
+      return MatterError(matter, "handled_by unit names no unit");
+    }
+    if (!by_unit && !matter.unit().empty()) {
+      return MatterError(matter, "unit " + Quoted(matter.unit()) + " is given, but handled_by is " +
+                                     std::string(HandledByName(matter.handled_by())) +
+                                     ": the case's grid cell decides the unit");
+    }
+    if (by_unit && !data->units.contains(std::string_view(matter.unit()))) {
+      return MatterError(matter, "unit " + Quoted(matter.unit()) + " does not exist");
+    }
+    for (const std::string& code : matter.shared_with()) {
+      if (!data->units.contains(std::string_view(code))) {
+        return MatterError(matter, "shared_with unit " + Quoted(code) + " does not exist");
+      }
+    }
+  }
   return Organisation(std::move(data));
 } catch (const std::bad_alloc&) {
   return Status::Unavailable("out of memory while indexing the organisation");
@@ -301,6 +343,19 @@ bool Organisation::Covers(const Unit& unit, std::string_view code) const {
     at = FindUnit(at->parent());
   }
   return false;
+}
+
+const Responsibility* Organisation::FindResponsibility(std::string_view category) const {
+  auto it = data_->matters.find(category);
+  return it == data_->matters.end() ? nullptr : it->second;
+}
+
+const Unit* Organisation::Responsible(const Responsibility& matter, std::string_view grid) const {
+  if (matter.handled_by() == Responsibility::UNIT) return FindUnit(matter.unit());
+  const GridCell* cell = FindGrid(grid);
+  if (cell == nullptr) return nullptr;
+  if (matter.handled_by() == Responsibility::TOWN) return TownOf(*cell);
+  return FindUnit(cell->station());
 }
 
 const Unit& Organisation::district_centre() const { return *data_->district_centre; }
@@ -368,6 +423,71 @@ std::string FormatUnits(const Organisation& org, bool json) {
     out += by_kind[i];
   }
   out += '\n';
+  return out;
+}
+
+std::string_view HandledByName(Responsibility::HandledBy by) {
+  switch (by) {
+    case Responsibility::VILLAGE:
+      return "village";
+    case Responsibility::TOWN:
+      return "town";
+    case Responsibility::UNIT:
+      return "unit";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string_view SourceName(Responsibility::Source source) {
+  switch (source) {
+    case Responsibility::DEVOLVED:
+      return "devolved";
+    case Responsibility::SHARED:
+      return "shared";
+    case Responsibility::DEPARTMENT:
+      return "department";
+    case Responsibility::GENERAL:
+      return "general";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string FormatResponsibilities(const Organisation& org, bool json) {
+  const auto& matters = org.proto().responsibilities();
+  if (json) {
+    nlohmann::ordered_json doc = nlohmann::ordered_json::array();
+    for (const Responsibility& m : matters) {
+      nlohmann::ordered_json row = {{"category", m.category()},
+                                    {"title", m.title()},
+                                    {"source", SourceName(m.source())},
+                                    {"handled_by", HandledByName(m.handled_by())},
+                                    {"unit", nullptr},
+                                    {"shared_with", m.shared_with()}};
+      if (!m.unit().empty()) row["unit"] = m.unit();
+      doc.push_back(std::move(row));
+    }
+    return DumpJson(doc);
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(static_cast<size_t>(matters.size()) + 1);
+  rows.push_back({"CATEGORY", "SOURCE", "HANDLED BY", "SHARED WITH", "TITLE"});
+  std::array<size_t, 5> by_source{};
+  for (const Responsibility& m : matters) {
+    std::string shared;
+    for (const std::string& code : m.shared_with()) shared += (shared.empty() ? "" : ",") + code;
+    rows.push_back({m.category(), std::string(SourceName(m.source())),
+                    m.unit().empty() ? std::string(HandledByName(m.handled_by())) : m.unit(),
+                    shared.empty() ? "-" : shared, m.title().empty() ? "-" : m.title()});
+    ++by_source[static_cast<size_t>(m.source()) % by_source.size()];
+  }
+  std::string out =
+      RenderTable(rows) + Counted(static_cast<size_t>(matters.size()), "matter", "matters") + ": ";
+  out += std::to_string(by_source[Responsibility::DEVOLVED]) + " devolved, " +
+         std::to_string(by_source[Responsibility::SHARED]) + " shared, " +
+         std::to_string(by_source[Responsibility::DEPARTMENT]) + " department, " +
+         std::to_string(by_source[Responsibility::GENERAL]) + " general\n";
   return out;
 }
 

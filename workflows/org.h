@@ -34,7 +34,10 @@ class Organisation {
   // has a parent, or its code differs from `district`; a parent does not exist
   // or has the wrong kind (town_centre -> district_centre, village_station ->
   // town_centre, department and mediation -> district_centre); a grid's station
-  // does not exist or is not a village_station.
+  // does not exist or is not a village_station; a responsibility has an empty
+  // or repeated category, no handled_by or source, a unit without handled_by
+  // unit (or none with it), or names a unit (also in shared_with) that does
+  // not exist.
   static Result<Organisation> FromProto(casegrid::v1::Organisation org);
 
   // The unit or grid with that code; nullptr if unknown. O(1), allocation-free.
@@ -66,6 +69,17 @@ class Organisation {
   // district centre). False for a code this organisation does not know.
   bool Covers(const casegrid::v1::Unit& unit, std::string_view code) const;
 
+  // The responsibility list's matter for `category` (at most one); nullptr
+  // when the list has none. O(1), allocation-free.
+  const casegrid::v1::Responsibility* FindResponsibility(std::string_view category) const;
+
+  // The unit that handles `matter` for a case in grid cell `grid`: the
+  // unit it names (handled_by unit), the town centre the cell lies in
+  // (town) or the cell's station (village). nullptr when the cell, or its
+  // station or town, is unknown here.
+  const casegrid::v1::Unit* Responsible(const casegrid::v1::Responsibility& matter,
+                                        std::string_view grid) const;
+
   const casegrid::v1::Unit& district_centre() const;
   const casegrid::v1::Organisation& proto() const;
   // Number of units of `kind`; 0 for an unknown kind.
@@ -89,6 +103,19 @@ std::string_view UnitKindName(casegrid::v1::UnitKind kind);
 // mediation organisations". JSON: an array of {"code", "name", "kind",
 // "parent" (null for the district centre), "level"}.
 std::string FormatUnits(const Organisation& org, bool json);
+
+// What `casegrid org responsibilities [--json]` prints, ending in a newline.
+// Text: a table (CATEGORY, SOURCE, HANDLED BY (village, town or the unit's
+// code), SHARED WITH ("-" for none), TITLE) in file order, then a line such
+// as "90 matters: 54 devolved, 18 shared, 10 department, 8 general". JSON: an
+// array of {"category", "title", "source", "handled_by", "unit" (null unless
+// handled_by is unit), "shared_with" (an array)}.
+std::string FormatResponsibilities(const Organisation& org, bool json);
+
+// The lower-case YAML spellings: "town", "devolved"; "unspecified" for an
+// unknown value.
+std::string_view HandledByName(casegrid::v1::Responsibility::HandledBy by);
+std::string_view SourceName(casegrid::v1::Responsibility::Source source);
 
 // What `casegrid org grids [--json]` prints, ending in a newline. Text: a table
 // (CODE, STATION, TOWN) in file order, then "2532 grid cells in 343 village

@@ -162,7 +162,24 @@ class Checker {
                                   "media_type, content_size, name, key, note; "
                                   "docs/attachments.md): list none");
       }
-      if (a.effect() == casegrid::v1::SERVE) CheckServe(a, path, what);
+      if (a.effect() == casegrid::v1::SERVE) {
+        RequireField(a, path, what, "serve", "outcome",
+                     "a required enum with its values (e.g. consultation, guidance, "
+                     "legal_advice)",
+                     "list the ways a demand is served (a required enum, e.g. consultation, "
+                     "guidance, legal_advice)",
+                     [](const casegrid::v1::Field& f) {
+                       return f.type() == casegrid::v1::ENUM && f.values_size() > 0 && f.required();
+                     });
+      }
+      if (a.effect() == casegrid::v1::HAND_DOWN) {
+        RequireField(a, path, what, "hand_down", "unit",
+                     "a required field of type unit (the unit under the case's that takes it)",
+                     "name the unit it is handed to (a required field of type unit)",
+                     [](const casegrid::v1::Field& f) {
+                       return f.type() == casegrid::v1::UNIT && f.required();
+                     });
+      }
       CheckPersonal(a, path, what);
     }
     CheckOutcomes();
@@ -172,23 +189,24 @@ class Checker {
     }
   }
 
-  // A `serve` action names its outcomes: a required enum field `outcome`
-  // with at least one value (what the statistics count served by).
-  void CheckServe(const casegrid::v1::Action& a, const std::string& path, const std::string& what) {
+  // An effect that reads a field of its own: a `serve` action names its
+  // outcomes (what the statistics count served by), a `hand_down` action the
+  // unit it hands the case to. `fits` says whether the field is as needed.
+  template <typename Fits>
+  void RequireField(const casegrid::v1::Action& a, const std::string& path, const std::string& what,
+                    const std::string& effect, const std::string& name, const std::string& must_be,
+                    const std::string& hint, Fits fits) {
     for (int j = 0; j < a.fields_size(); ++j) {
       const auto& f = a.fields(j);
-      if (f.name() != "outcome") continue;
-      if (f.type() != casegrid::v1::ENUM || f.values_size() == 0 || !f.required()) {
-        Add(Index(path + ".fields", j),
-            what + " has effect serve, so its field " + Quote("outcome") +
-                " must be a required enum with its values (e.g. consultation, guidance, "
-                "legal_advice)");
+      if (f.name() != name) continue;
+      if (!fits(f)) {
+        Add(Index(path + ".fields", j), what + " has effect " + effect + ", so its field " +
+                                            Quote(name) + " must be " + must_be);
       }
       return;
     }
-    Add(path + ".fields", what + " has effect serve but no field " + Quote("outcome") +
-                              ": list the ways a demand is served (a required enum, e.g. "
-                              "consultation, guidance, legal_advice)");
+    Add(path + ".fields",
+        what + " has effect " + effect + " but no field " + Quote(name) + ": " + hint);
   }
 
   // `personal: true` only where the decider can seal the value: a

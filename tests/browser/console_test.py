@@ -171,7 +171,7 @@ try:
     browser.get(BASE + "/console/#/intake")
     form = find("#intake-form")
     Select(form.find_element(By.NAME, "channel")).select_by_value("window")
-    form.find_element(By.NAME, "category").send_keys("labour-dispute")
+    form.find_element(By.NAME, "category").send_keys("village-affairs")
     form.find_element(By.NAME, "grid").send_keys("371302-001-001-01")
     form.find_element(By.NAME, "summary").send_keys("工资拖欠三个月")
     form.find_element(By.NAME, "petitioner.name").send_keys("王芳")
@@ -198,8 +198,11 @@ try:
     photo_sha = photo.get_attribute("data-sha256")
     assert len(photo_sha) == 64, photo_sha
 
-    step = "the centre dispatches it to the grid cell's station"
+    step = "the centre dispatches it where the responsibility list says: the grid cell's station"
     sign_in("c01")
+    browser.get(f"{BASE}/console/#/case/{case_id}")
+    hint = find('form[data-action="dispatch"] .suggested')
+    assert hint.get_attribute("data-unit") == "371302-001-001" and "责任清单" in hint.text, hint.text
     act(case_id, "dispatch")
     expect_text("#case-state", "dispatched")
 
@@ -269,13 +272,13 @@ try:
     step = "a supervisor compares versions and runs a draft over the recorded cases"
     sign_in("s01")
     browser.get(BASE + "/console/#/workflows/petition-125")
-    find("#diff-submit").click()  # version 2 against 3: visitors served at reception
+    find("#diff-submit").click()  # version 3 against 4: a town hands a case down
     find("#diff-result li.change")  # waits for the result
     changes = " ".join(li.text for li in browser.find_elements(By.CSS_SELECTOR, "#diff-result li.change"))
-    assert "serve" in changes, changes
+    assert "hand_down" in changes, changes
     draft = find("#whatif-yaml")
     browser.execute_script(
-        "arguments[0].value = arguments[0].value.replace('\\nversion: 3\\n', '\\nversion: 4\\n')",
+        "arguments[0].value = arguments[0].value.replace('\\nversion: 4\\n', '\\nversion: 5\\n')",
         draft)
     find("#whatif-submit").click()
     table = find("#whatif-table").text

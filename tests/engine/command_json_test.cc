@@ -8,7 +8,7 @@ TEST_CASE("the README's intake command parses into a Command", "[commands]") {
   auto cmd = engine::ParseCommandJson(
       R"({"id":"w01-000123","case":"LS-2026-000001","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
       R"("actor":{"user":"w01","role":"window","unit":"371302"},"expect":0,)"
-      R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"Unpaid wages",)"
+      R"("data":{"channel":"window","category":"village-affairs","grid":"371302-001-001-01","summary":"Unpaid wages",)"
       R"("petitioner":{"name":"Li","phone":"1"},"complex":false}})");
   REQUIRE_OK(cmd);
   REQUIRE(cmd->id() == "w01-000123");

@@ -13,12 +13,6 @@ void Open(DeciderHarness& h, const char* intake_at, const char* dispatch_at, boo
   REQUIRE_OK(h.Do(Cmd("LS-1", "dispatch", kCentre, dispatch_at)));
 }
 
-std::string Rejection(DeciderHarness& h, const casegrid::v1::Command& cmd) {
-  auto r = h.Do(cmd);
-  REQUIRE_FALSE(r.ok());
-  return r.status().message();
-}
-
 }  // namespace
 
 TEST_CASE("intake on a working day arms the dispatch deadline for the end of that day",
@@ -141,7 +135,7 @@ TEST_CASE(
   }
   REQUIRE(contact != nullptr);
   REQUIRE(contact->workflow_id() == "petition-125");
-  REQUIRE(contact->workflow_version() == 3);
+  REQUIRE(contact->workflow_version() == 4);
   // Counted from the visit: the intake's event, not the dispatch's.
   REQUIRE(contact->anchor_event_id() == "LS-1/1");
   REQUIRE(contact->anchor_action() == "intake");

@@ -58,7 +58,8 @@ inline casegrid::v1::Command Cmd(const std::string& case_id, const std::string& 
 }
 
 inline std::string IntakeData(bool complex = false, const std::string& grid = kGrid) {
-  return std::string("{\"channel\":\"window\",\"category\":\"labour-dispute\",\"grid\":\"") + grid +
+  return std::string("{\"channel\":\"window\",\"category\":\"village-affairs\",\"grid\":\"") +
+         grid +
          "\",\"summary\":\"Unpaid wages\",\"petitioner\":{\"name\":\"Zhang\",\"phone\":\"138\"},"
          "\"complex\":" +
          (complex ? "true" : "false") + "}";
@@ -226,6 +227,13 @@ class DeciderHarness {
   casegrid::v1::CaseState state_;
   bool started_ = false;
 };
+
+// The rejection `h` gives `cmd`; fails the test when it is accepted.
+inline std::string Rejection(DeciderHarness& h, const casegrid::v1::Command& cmd) {
+  auto r = h.Do(cmd);
+  REQUIRE_FALSE(r.ok());
+  return r.status().message();
+}
 
 // The first event with this payload, or nullptr.
 inline const casegrid::v1::Event* FindPayload(const std::vector<casegrid::v1::Event>& events,

@@ -31,12 +31,6 @@ void Answered(DeciderHarness& h) {
                       R"({"answer":"The lamp was replaced"})")));
 }
 
-std::string Rejection(DeciderHarness& h, const casegrid::v1::Command& cmd) {
-  auto r = h.Do(cmd);
-  REQUIRE_FALSE(r.ok());
-  return r.status().message();
-}
-
 }  // namespace
 
 TEST_CASE("hotline: a dispatched order is due to be signed 2 working hours later, over lunch",

@@ -299,7 +299,7 @@ TEST_CASE("the engine refuses a publication that strands open cases, whoever cal
 TEST_CASE("a petition-125 v1 case moves to v2 and its promise counts from the visit", "[migrate]") {
   Rig rig;
   rig.clock.SetMicros(At("2026-09-29T12:00:00+08:00"));  // the migration's time
-  REQUIRE_OK(engine::Pin(*rig.engine, "petition-125", "labour-dispute", 1,
+  REQUIRE_OK(engine::Pin(*rig.engine, "petition-125", "village-affairs", 1,
                          RuleChangeBy("sup01", "labour disputes stay on v1 for now")));
   // Taken in on Thursday 24 September 2026, dispatched late on Tuesday 29.
   auto answers =
@@ -328,7 +328,7 @@ TEST_CASE("a petition-125 v1 case moves to v2 and its promise counts from the vi
   CHECK(due("contact") == At("2026-09-30T23:59:59.999999+08:00"));
   CHECK(due("response") == At("2026-10-12T23:59:59.999999+08:00"));
 
-  REQUIRE_OK(engine::Pin(*rig.engine, "petition-125", "labour-dispute", 0,
+  REQUIRE_OK(engine::Pin(*rig.engine, "petition-125", "village-affairs", 0,
                          RuleChangeBy("sup01", "the pin lifted")));
   engine::MigrationRequest request;
   request.workflow_id = "petition-125";

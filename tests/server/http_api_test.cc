@@ -103,7 +103,7 @@ httplib::Headers Bearer(const std::string& token) { return {{"Authorization", "B
 const std::string kIntake =
     R"({"id":"c-1","case":"LS-1","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
     R"("actor":{"role":"window","unit":"371302"},)"
-    R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+    R"("data":{"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
     R"("summary":"Wages unpaid","petitioner":{"name":"王芳","phone":"13912345678"}}})";
 
 }  // namespace
@@ -479,7 +479,7 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   REQUIRE(page["cases"].size() == 1);
   CHECK(page["cases"][0]["case_id"] == "LS-2");
   CHECK(page["next"].is_null());
-  res = http.Get("/v1/cases?phone=13912345678&category=labour-dispute", Bearer(window));
+  res = http.Get("/v1/cases?phone=13912345678&category=village-affairs", Bearer(window));
   REQUIRE(res);
   CHECK(json::parse(res->body)["cases"].size() == 2);
   res = http.Get("/v1/cases?phone=13912345678", Bearer(other));
@@ -494,7 +494,7 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   REQUIRE(res);
   REQUIRE(res->status == 200);
   CHECK(json::parse(res->body)["cases"].empty());
-  res = http.Get("/v1/cases?category=labour-dispute", Bearer(supervisor));
+  res = http.Get("/v1/cases?category=village-affairs", Bearer(supervisor));
   REQUIRE(res);
   page = json::parse(res->body);
   REQUIRE(page["cases"].size() == 2);
@@ -712,6 +712,26 @@ TEST_CASE("a person signs in with a password, and sees who they are and what the
   CHECK(open.count("reject") == 1);
   CHECK(open.count("acknowledge") == 0);
   CHECK(actions(window).count("dispatch") == 0);
+  // The dispatch form says where a dispatch naming no unit sends the case:
+  // the responsibility list keeps village affairs in the grid cell's station.
+  {
+    auto r = http.Get("/v1/cases/LS-1/actions", Bearer(centre));
+    REQUIRE(r);
+    INFO(r->body);
+    const json answer = json::parse(r->body);
+    int suggested = 0;
+    for (const auto& a : answer["actions"]) {
+      if (!a.contains("suggested")) continue;
+      ++suggested;
+      CHECK(a["action"] == "dispatch");
+      CHECK(a["suggested"]["unit"] == "371302-001-001");
+      CHECK(a["suggested"]["level"] == "village");
+      CHECK(a["suggested"]["routed_by"] == "list");
+      CHECK(a["suggested"]["matter"]["category"] == "village-affairs");
+      CHECK(a["suggested"]["matter"]["source"] == "general");
+    }
+    CHECK(suggested == 1);
+  }
   res =
       http.Post("/v1/commands", Bearer(centre),
                 R"({"case":"LS-1","action":"dispatch","actor":{"role":"centre","unit":"371302"}})",
@@ -899,10 +919,10 @@ TEST_CASE(
   REQUIRE(res->status == 200);
   const std::string before = s.Run({"stats", "--json"}).out;
 
-  // Version 4 of petition-125, as a supervisor would draft it.
+  // Version 5 of petition-125, as a supervisor would draft it.
   std::string draft = casegrid::test::ReadFile(
       casegrid::test::SourcePath("workflows/definitions/petition-125.yaml"));
-  draft.replace(draft.find("\nversion: 3\n"), 12, "\nversion: 4\n");
+  draft.replace(draft.find("\nversion: 4\n"), 12, "\nversion: 5\n");
   res = http.Post("/v1/workflows/whatif?from=2026-09-01&to=2026-09-30", Bearer(supervisor), draft,
                   "application/yaml");
   REQUIRE(res);
@@ -910,7 +930,7 @@ TEST_CASE(
   REQUIRE(res->status == 200);
   const json report = json::parse(res->body);
   CHECK(report["workflow"] == "petition-125");
-  CHECK(report["version"] == 4);
+  CHECK(report["version"] == 5);
   CHECK(report["in_force"]["cases"] == 1);
   CHECK(report["draft"]["cases"] == 1);
   CHECK(report["draft"]["commands"] == report["in_force"]["commands"]);

@@ -76,7 +76,7 @@ std::string IntakeLine(const std::string& id) {
   return "{\"id\":\"" + id + "-intake\",\"case\":\"" + id +
          "\",\"action\":\"intake\",\"at\":\"2026-09-01T09:00:00+08:00\","
          "\"actor\":{\"user\":\"w01\",\"role\":\"window\",\"unit\":\"371302\"},"
-         "\"data\":{\"channel\":\"window\",\"category\":\"labour-dispute\","
+         "\"data\":{\"channel\":\"window\",\"category\":\"village-affairs\","
          "\"grid\":\"371302-001-001-01\",\"summary\":\"wages unpaid\"}}";
 }
 

@@ -78,7 +78,7 @@ std::string Intake(const std::string& id) {
   return R"({"case":")" + id +
          R"(","action":"intake","at":"2026-09-30T10:00:00+08:00",)"
          R"("actor":{"user":"w01","role":"window","unit":"371302"},)"
-         R"("data":{"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+         R"("data":{"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
          R"("summary":"Unpaid wages"}})"
          "\n";
 }

@@ -42,7 +42,7 @@ std::string Lifecycles() {
   for (int n = 0; n < kCases; ++n) {
     const std::string c = "K-" + std::to_string(1000 + n);
     const json intake = {{"channel", "window"},
-                         {"category", "labour-dispute"},
+                         {"category", "village-affairs"},
                          {"grid", "371302-001-001-01"},
                          {"summary", "wages unpaid"}};
     text +=

@@ -60,7 +60,7 @@ TEST_CASE("an installed casegrid finds its configuration without the source tree
   const test::Output acted =
       run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
            "2026-09-30T10:00:00+08:00", "--payload",
-           R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+           R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
            R"("summary":"s"})"});
   INFO(test::Describe(acted));
   CHECK(acted.status == 0);

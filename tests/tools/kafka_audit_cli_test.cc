@@ -36,7 +36,7 @@ std::string Intakes(int from, int to) {
                  {"actor", {{"user", "w01"}, {"role", "window"}, {"unit", "371302"}}},
                  {"data",
                   {{"channel", "window"},
-                   {"category", "labour-dispute"},
+                   {"category", "village-affairs"},
                    {"grid", "371302-001-001-01"},
                    {"summary", "wages unpaid " + std::to_string(n)}}}}
                 .dump() +

@@ -52,7 +52,7 @@ std::string Lifecycles(int cases) {
            "\n";
   };
   const json intake = {{"channel", "window"},
-                       {"category", "labour-dispute"},
+                       {"category", "village-affairs"},
                        {"grid", "371302-001-001-01"},
                        {"summary", "wages unpaid"}};
   const std::vector<std::vector<std::string>> steps = {

@@ -29,7 +29,7 @@ using test::Output;
 
 constexpr const char* kKcat = "/usr/bin/kcat";
 constexpr const char* kIntake =
-    R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+    R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
     R"("summary":"Unpaid wages"})";
 
 // Runs `args` in `dir` with this environment, except that the options come
@@ -127,7 +127,7 @@ TEST_CASE("protoc decodes the value kcat reads with the descriptor set casegrid 
   CHECK(Contains(o.out, "case_id: \"LS-1\"\n"));
   CHECK(Contains(o.out, "case_seq: 1\n"));
   CHECK(Contains(o.out, "case_reported {\n"));
-  CHECK(Contains(o.out, "  category: \"labour-dispute\"\n"));
+  CHECK(Contains(o.out, "  category: \"village-affairs\"\n"));
   // The summary is personal: an analyst's consumer sees it sealed.
   CHECK_FALSE(Contains(o.out, "Unpaid wages"));
   CHECK(Contains(o.out, "personal {\n"));

@@ -88,7 +88,7 @@ TEST_CASE(
   casegrid::test::TempDir dir;
   const std::string phone = "13912345678";
   const std::string data =
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
       R"("summary":"Wages unpaid since May","petitioner":{"name":"王芳","phone":")" +
       phone + R"("}})";
   Ok(k, dir, "a",

@@ -182,7 +182,7 @@ TEST_CASE("with the checks on, the command line refuses actors and rule changers
   CHECK(casegrid::test::Lines(cli.Run({"users", "list"}).out)[0] == "checks on");
 
   const std::string data =
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"s"})";
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01","summary":"s"})";
   o = cli.Run({"act", "LS-1", "intake", "--by", "intern42:window:371302", "--payload", data});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "actor.user: intern42 is not in the directory"));
@@ -322,13 +322,17 @@ std::string LargerDistrict(const Cli& cli, const std::string& name, int per_stat
   for (size_t at = org.find(key); at != std::string::npos; at = org.find(key, at + 1)) {
     stations.insert(org.substr(at + key.size(), org.find('"', at + key.size()) - at - key.size()));
   }
-  if (org.back() != '\n') org += "\n";
+  // The new cells go at the end of the grids, before the responsibility list.
+  const size_t list = org.find("\nresponsibilities:\n");
+  REQUIRE(list != std::string::npos);
+  std::string cells;
   for (const std::string& station : stations) {
     for (int n = 60; n < 60 + per_station; ++n) {
-      org += "  - {code: \"" + station + "-" + std::to_string(n) + "\", station: \"" + station +
-             "\", name: \"第" + std::to_string(n) + "网格\"}\n";
+      cells += "  - {code: \"" + station + "-" + std::to_string(n) + "\", station: \"" + station +
+               "\", name: \"第" + std::to_string(n) + "网格\"}\n";
     }
   }
+  org.insert(list + 1, cells);
   casegrid::test::WriteFile(cli.Path(name), org);
   return name;
 }
@@ -361,7 +365,7 @@ TEST_CASE("a case taken in at the command line gets a rating code that its ratin
           "[cli][rating_code]") {
   Cli cli;
   const std::string data =
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
       R"("summary":"s","petitioner":{"name":"Li","phone":"13800000000"}})";
   Output o = cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
                       "2026-09-30T10:00:00+08:00", "--payload", data});
@@ -423,7 +427,7 @@ TEST_CASE(
   const std::string phone = "13912345678";
   const std::string name = "王芳";
   const std::string data =
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
       R"("summary":"Wages unpaid since May","petitioner":{"name":")" +
       name + R"(","phone":")" + phone + R"("}})";
   REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
@@ -516,7 +520,7 @@ TEST_CASE(
     REQUIRE(o.status == 0);
   };
   act("intake", "w01:window:371302", "2026-09-30T10:00:00+08:00",
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
       R"("summary":"Wages unpaid since May"})");
   act("dispatch", "c01:centre:371302", "2026-09-30T11:00:00+08:00", "{}");
   act("contact", "u1:unit:371302-001-001", "2026-10-01T10:00:00+08:00",
@@ -547,7 +551,7 @@ TEST_CASE("an erasure killed before its key is destroyed is found by verify and 
           "[cli][personal]") {
   Cli cli;
   const std::string data =
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
       R"("summary":"s","petitioner":{"phone":"13700001111"}})";
   REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
                    "2026-09-30T10:00:00+08:00", "--payload", data})
@@ -586,7 +590,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   };
   auto intake = [&](const std::string& id, const std::string& at, const std::string& phone) {
     const std::string data =
-        R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+        R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
         R"("summary":"s","petitioner":{"phone":")" +
         phone + R"("}})";
     const Output o =
@@ -610,7 +614,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   REQUIRE(o.status == 0);
   CHECK(o.out ==
         "would erase LS-1: rejected, last event 2025-03-03T11:00:00+08:00, due 2026-03-03 "
-        "(workflow petition-125 v3 keeps personal data 1 year after a case ends)\n"
+        "(workflow petition-125 v4 keeps personal data 1 year after a case ends)\n"
         "dry run: 1 case past retention; nothing written\n");
   CHECK(Contains(run({"case", "show", "LS-1"}).out, "13700001111"));
   o = run({"erase", "--due", "--by", "dpo1"});
@@ -622,7 +626,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   CHECK(Contains(run({"case", "show", "LS-2"}).out, "13700002222"));
   CHECK(Contains(run({"case", "show", "LS-3"}).out, "13700003333"));
   CHECK(Contains(run({"replay", "LS-1"}).out,
-                 "retention: workflow petition-125 v3 keeps personal data 1 year"));
+                 "retention: workflow petition-125 v4 keeps personal data 1 year"));
   o = run({"erase", "--due", "--by", "dpo1"});
   CHECK(o.out == "0 cases past retention\n");
   o = run({"erase", "--by", "dpo1"});
@@ -637,7 +641,7 @@ TEST_CASE(
     "[cli][as_of]") {
   Cli cli;
   const std::string data =
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01","summary":"s"})";
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01","summary":"s"})";
   REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
                    "2026-09-30T10:00:00+08:00", "--payload", data})
               .status == 0);
@@ -723,7 +727,7 @@ TEST_CASE("export writes case histories as NDJSON or CSV, personal values opened
   const auto intake = [&](const std::string& id, const std::string& at,
                           const std::string& summary) {
     const std::string data =
-        R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+        R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
         R"("summary":")" +
         summary + R"(","petitioner":{"phone":"13600001111"}})";
     REQUIRE(
@@ -754,7 +758,7 @@ TEST_CASE("export writes case histories as NDJSON or CSV, personal values opened
   CHECK(Contains(csv[1], "summary: second; petitioner.phone: 13600001111"));
   // A cell with a comma and quotes is quoted, RFC 4180.
   o = cli.Run({"export", "--from", "2026-09-30", "--to", "2026-09-30", "--format", "csv"});
-  CHECK(Contains(o.out, R"("channel: window; category: labour-dispute; grid: 371302-001-001-01; )"
+  CHECK(Contains(o.out, R"("channel: window; category: village-affairs; grid: 371302-001-001-01; )"
                         R"(station: 371302-001-001; summary: =SUM(A1), ""x"")"));
   // Refused, naming what: no selection, both, a bad format, a bad day.
   CHECK(Contains(cli.Run({"export"}).err, "give a CASE, or --from and --to"));
@@ -768,7 +772,7 @@ TEST_CASE("a key file made anew is found out: nothing is sealed under it and ver
           "[cli][personal]") {
   Cli cli;
   const std::string data =
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
       R"("summary":"s","petitioner":{"phone":"13500002222"}})";
   REQUIRE(
       cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
@@ -814,7 +818,7 @@ TEST_CASE("reads are scoped by what a reader's grants reach, and reads of person
         0);
   }
   const std::string data =
-      R"({"channel":"window","category":"labour-dispute","grid":"371302-001-001-01",)"
+      R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
       R"("summary":"Wages unpaid since May","petitioner":{"name":"Li","phone":"13912345678"}})";
   REQUIRE(
       cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
@@ -961,7 +965,7 @@ TEST_CASE(
   Cli cli;
   REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--at",
                    "2026-09-30T10:00:00+08:00", "--payload",
-                   R"({"channel":"window","category":"labour-dispute",)"
+                   R"({"channel":"window","category":"village-affairs",)"
                    R"("grid":"371302-001-001-01","summary":"Wages unpaid"})"})
               .status == 0);
   const std::string png = std::string("\x89PNG\r\n\x1A\n", 8) + "photo of the site";

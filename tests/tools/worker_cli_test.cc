@@ -80,7 +80,7 @@ std::string Lifecycles(int cases, std::vector<std::string>* ids) {
   for (int n = 0; n < cases; ++n) {
     const std::string c = "W-" + std::to_string(1000 + n);
     const json intake = {{"channel", "window"},
-                         {"category", "labour-dispute"},
+                         {"category", "village-affairs"},
                          {"grid", "371302-001-001-01"},
                          {"summary", "wages unpaid"}};
     const std::vector<std::string> lines = {
@@ -585,7 +585,7 @@ TEST_CASE("with the checks on, the workers take only commands whose token names 
   auto worker = StartWorker(dir, k, "w1");
 
   const json intake = {{"channel", "window"},
-                       {"category", "labour-dispute"},
+                       {"category", "village-affairs"},
                        {"grid", "371302-001-001-01"},
                        {"summary", "wages unpaid"}};
   // Now: an older time would be a backdated command, which needs role import.
@@ -657,7 +657,7 @@ TEST_CASE(
 
   const std::string at = casegrid::timeutil::FormatTimestamp(casegrid::Env::Default()->NowMicros());
   const json intake = {{"channel", "window"},
-                       {"category", "labour-dispute"},
+                       {"category", "village-affairs"},
                        {"grid", "371302-001-001-01"},
                        {"summary", "wages unpaid"},
                        {"petitioner", {{"name", "王芳"}, {"phone", "13912345678"}}}};

@@ -323,3 +323,115 @@ TEST_CASE("grids text ends with the grid count line", "[org]") {
   const std::string last = text.substr(text.rfind('\n', text.size() - 2) + 1);
   CHECK(last == "2532 grid cells in 343 village stations\n");
 }
+
+// ---- The responsibility list (责任清单) ----
+
+namespace {
+
+casegrid::v1::Responsibility* AddMatter(casegrid::v1::Organisation* org,
+                                        const std::string& category,
+                                        casegrid::v1::Responsibility::HandledBy by,
+                                        const std::string& unit = "") {
+  auto* m = org->add_responsibilities();
+  m->set_category(category);
+  m->set_handled_by(by);
+  m->set_unit(unit);
+  m->set_source(casegrid::v1::Responsibility::GENERAL);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("the shipped list devolves 54 matters to the towns and shares 18 with them",
+          "[org][responsibilities]") {
+  const Organisation org = LoadShipped();
+  const std::string text = casegrid::workflows::FormatResponsibilities(org, false);
+  const std::string last = text.substr(text.rfind('\n', text.size() - 2) + 1);
+  CHECK(last == "91 matters: 54 devolved, 18 shared, 10 department, 9 general\n");
+  CHECK(text.rfind("CATEGORY", 0) == 0);
+  // The article's own examples, where it says they go.
+  const auto* licence = org.FindResponsibility("business-registration");
+  REQUIRE(licence != nullptr);
+  CHECK(licence->title() == "工商登记");
+  CHECK(licence->handled_by() == casegrid::v1::Responsibility::TOWN);
+  CHECK(licence->source() == casegrid::v1::Responsibility::DEVOLVED);
+  const auto* enforcement = org.FindResponsibility("urban-management");
+  REQUIRE(enforcement != nullptr);
+  CHECK(enforcement->source() == casegrid::v1::Responsibility::SHARED);
+  CHECK(enforcement->shared_with_size() == 1);
+  CHECK(org.FindResponsibility("no-such-matter") == nullptr);
+  // JSON: one object per matter, the unit null unless one is named.
+  const auto doc = nlohmann::json::parse(casegrid::workflows::FormatResponsibilities(org, true));
+  REQUIRE(doc.size() == 91);
+  CHECK(doc[0]["category"] == "business-registration");
+  CHECK(doc[0]["unit"].is_null());
+  CHECK(doc[0]["shared_with"].is_array());
+}
+
+TEST_CASE("a matter goes to its unit, the grid cell's town or the grid cell's station",
+          "[org][responsibilities]") {
+  const Organisation org = LoadShipped();
+  const char* grid = "371302-003-002-01";
+  const auto* town = org.Responsible(*org.FindResponsibility("business-registration"), grid);
+  REQUIRE(town != nullptr);
+  CHECK(town->code() == "371302-003");
+  const auto* station = org.Responsible(*org.FindResponsibility("village-affairs"), grid);
+  REQUIRE(station != nullptr);
+  CHECK(station->code() == "371302-003-002");
+  const auto* window = org.Responsible(*org.FindResponsibility("labour-dispute"), grid);
+  REQUIRE(window != nullptr);
+  CHECK(window->code() == "371302-D02");
+  // A grid cell the organisation does not know places nothing but a named unit.
+  CHECK(org.Responsible(*org.FindResponsibility("business-registration"), "371302-099-001-01") ==
+        nullptr);
+  CHECK(org.Responsible(*org.FindResponsibility("labour-dispute"), "") != nullptr);
+}
+
+TEST_CASE("FromProto rejects a responsibility list that cannot place a case",
+          "[org][responsibilities]") {
+  using R = casegrid::v1::Responsibility;
+  {
+    auto org = SmallOrg();
+    AddMatter(&org, "", R::TOWN);
+    RequireRejected(org, "responsibility #1 (\"\"): empty category");
+  }
+  {
+    auto org = SmallOrg();
+    AddMatter(&org, "noise", R::TOWN);
+    AddMatter(&org, "noise", R::VILLAGE);
+    RequireRejected(org, "responsibility \"noise\": the category is listed twice");
+  }
+  {
+    auto org = SmallOrg();
+    AddMatter(&org, "noise", R::HANDLED_BY_UNSPECIFIED);
+    RequireRejected(org, "responsibility \"noise\": handled_by is unspecified");
+  }
+  {
+    auto org = SmallOrg();
+    AddMatter(&org, "noise", R::TOWN)->set_source(R::SOURCE_UNSPECIFIED);
+    RequireRejected(org, "responsibility \"noise\": source is unspecified");
+  }
+  {
+    auto org = SmallOrg();
+    AddMatter(&org, "noise", R::UNIT);
+    RequireRejected(org, "responsibility \"noise\": handled_by unit names no unit");
+  }
+  {
+    auto org = SmallOrg();
+    AddMatter(&org, "noise", R::TOWN, "100-D01");
+    RequireRejected(org, "unit \"100-D01\" is given, but handled_by is town");
+  }
+  {
+    auto org = SmallOrg();
+    AddMatter(&org, "noise", R::UNIT, "100-D99");
+    RequireRejected(org, "responsibility \"noise\": unit \"100-D99\" does not exist");
+  }
+  {
+    auto org = SmallOrg();
+    AddMatter(&org, "noise", R::TOWN)->add_shared_with("100-D77");
+    RequireRejected(org, "shared_with unit \"100-D77\" does not exist");
+  }
+  auto org = SmallOrg();
+  AddMatter(&org, "noise", R::UNIT, "100-M01")->add_shared_with("100-D01");
+  REQUIRE_OK(Organisation::FromProto(org));
+}
