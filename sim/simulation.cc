@@ -84,6 +84,9 @@ struct Script {
   // A town given the case hands it down to the grid cell's station (小事不
   // 出村); the station signs for it late (the next working day).
   bool handed_down = false, late_sign = false;
+  // A grid report settled by the inspector there and then; one handed up
+  // late, or resolved by its station after the station's limit.
+  bool on_the_spot = false, late_report_up = false, late_resolve = false;
   // Met at reception instead (petition-125's `serve`): consultation,
   // guidance or legal_advice; empty: not served.
   std::string served;
@@ -104,8 +107,25 @@ enum class Step {
   kClose,
   kRate,
   kUrge,
-  kRedo
+  kRedo,
+  // hotline-12345 (a work order)
+  kSign,
+  kAnswer,
+  kCallback,
+  // grid-incident (an inspector's report)
+  kResolveOnSpot,
+  kReportUp,
+  kResolve
 };
+
+// The workflow each channel's intake runs on: the 12345 hotline's work
+// orders, the grid inspectors' reports, and petition-125 for the visitors
+// at the windows and the citizens' own demands online.
+const char* WorkflowOf(std::string_view channel) {
+  if (channel == "hotline") return "hotline-12345";
+  if (channel == "grid_inspector") return "grid-incident";
+  return "petition-125";
+}
 
 struct Pending {
   int64_t at;
@@ -117,6 +137,7 @@ struct Pending {
 
 struct SimCase {
   std::string id;
+  const char* workflow = "petition-125";
   Script script;
   std::string grid;
   std::string category;
@@ -184,6 +205,8 @@ class Simulation {
     return out;
   }
   uint64_t events() const { return events_; }
+  // Cases opened, by workflow id.
+  const std::map<std::string, uint64_t>& opened() const { return opened_; }
 
  private:
   void Schedule(int64_t at, size_t index, Step step) {
@@ -228,13 +251,15 @@ class Simulation {
         }
         c.category = chosen->name;
         c.intake_day = day;
+        c.workflow = WorkflowOf(src.channel);
         Script& sc = c.script;
         sc.channel = src.channel;
         // 1,837 of 3,979 visitors' demands were accepted: most other visits
         // are served at reception (a consultation answered, guidance to the
         // channel that handles it, advice from the duty lawyers); a few are
         // not accepted.
-        if (rng_.Chance(sc.channel == std::string("window") ? 0.5 : 0.08)) {
+        const bool petition = c.workflow == std::string_view("petition-125");
+        if (petition && rng_.Chance(sc.channel == std::string("window") ? 0.5 : 0.08)) {
           const int64_t how = rng_.Between(0, 99);
           sc.served = how < 55 ? "consultation" : how < 80 ? "guidance" : "legal_advice";
           sc.reject = how >= 92;
@@ -251,6 +276,12 @@ class Simulation {
         sc.urged = rng_.Chance(0.08);
         sc.handed_down = !sc.complex && rng_.Chance(0.6);
         sc.late_sign = rng_.Chance(0.05);
+        // A few hotline calls are no work order; a grid report is settled
+        // on the spot two times in five.
+        if (c.workflow == std::string_view("hotline-12345")) sc.reject = rng_.Chance(0.03);
+        sc.on_the_spot = rng_.Chance(0.4);
+        sc.late_report_up = rng_.Chance(0.05);
+        sc.late_resolve = rng_.Chance(0.12);
         cases_.push_back(std::move(c));
         Schedule(timeutil::LocalDayStartMicros(day) + rng_.Between(src.lo, src.hi) * kMinute,
                  cases_.size() - 1, Step::kIntake);
@@ -263,6 +294,10 @@ class Simulation {
     out << std::setw(6) << std::setfill('0') << n;
     return out.str();
   }
+
+  static bool Grid(const SimCase& c) { return c.workflow == std::string_view("grid-incident"); }
+  static bool Hotline(const SimCase& c) { return c.workflow == std::string_view("hotline-12345"); }
+  static bool Petition(const SimCase& c) { return c.workflow == std::string_view("petition-125"); }
 
   Result<std::string> UnitOf(const SimCase& c) {
     auto state = engine_.CaseState(c.id);
@@ -284,6 +319,13 @@ class Simulation {
       cmd->mutable_actor()->set_role("centre");
       cmd->mutable_actor()->set_unit(org_.district_centre().code());
     };
+    // Inspectors work in the towns (民情巡察员工作在镇街): one reports for the
+    // town of the grid cell.
+    auto inspector = [&] {
+      cmd->mutable_actor()->set_user("grid_inspector-" + std::to_string(p.case_index % 7 + 1));
+      cmd->mutable_actor()->set_role("grid_inspector");
+      cmd->mutable_actor()->set_unit(org_.TownOf(*org_.FindGrid(c.grid))->code());
+    };
     auto unit = [&]() -> bool {
       auto u = UnitOf(c);
       if (!u.ok() || u->empty()) return false;
@@ -294,16 +336,52 @@ class Simulation {
     };
     switch (p.step) {
       case Step::kIntake:
-        cmd->set_action("intake");
-        cmd->mutable_actor()->set_role(sc.channel == "online" ? "window" : sc.channel);
-        cmd->mutable_actor()->set_user(sc.channel + "-" + std::to_string(p.case_index % 7 + 1));
-        cmd->mutable_actor()->set_unit(org_.district_centre().code());
-        set("channel", sc.channel);
+        cmd->set_workflow(c.workflow);
+        cmd->set_action(Grid(c) ? "report" : "intake");
+        if (Grid(c)) {
+          inspector();
+        } else {
+          cmd->mutable_actor()->set_role(sc.channel == "online" ? "window" : sc.channel);
+          cmd->mutable_actor()->set_user(sc.channel + "-" + std::to_string(p.case_index % 7 + 1));
+          cmd->mutable_actor()->set_unit(org_.district_centre().code());
+        }
+        if (!Grid(c)) set("channel", sc.channel);
         set("category", c.category);
         set("grid", c.grid);
         set("summary", c.category + " reported at " + c.grid);
-        (*data)["complex"].set_bool_value(sc.complex);
+        if (Petition(c)) (*data)["complex"].set_bool_value(sc.complex);
         return true;
+      case Step::kSign:
+        cmd->set_action("sign");
+        return unit();
+      case Step::kAnswer:
+        cmd->set_action("answer");
+        set("answer", "handled and answered");
+        return unit();
+      case Step::kCallback:
+        cmd->set_action("callback");
+        cmd->mutable_actor()->set_user("hotline-" + std::to_string(p.case_index % 7 + 1));
+        cmd->mutable_actor()->set_role("hotline");
+        cmd->mutable_actor()->set_unit(org_.district_centre().code());
+        (*data)["satisfied"].set_bool_value(sc.satisfied);
+        (*data)["score"].set_number_value(sc.satisfied ? static_cast<double>(rng_.Between(4, 5))
+                                                       : 2.0);
+        return true;
+      case Step::kResolveOnSpot:
+        cmd->set_action("resolve_on_spot");
+        inspector();
+        set("evidence", "photo:" + c.id);
+        set("note", "settled on the spot with the parties");
+        return true;
+      case Step::kReportUp:
+        cmd->set_action("report_up");
+        inspector();
+        set("note", "needs the station");
+        return true;
+      case Step::kResolve:
+        cmd->set_action("resolve");
+        set("note", "resolved");
+        return unit();
       case Step::kReject:
         cmd->set_action("reject");
         centre();
@@ -385,7 +463,15 @@ class Simulation {
     const size_t i = p.case_index;
     switch (p.step) {
       case Step::kIntake:
-        if (!sc.served.empty()) {
+        if (Grid(c)) {
+          if (sc.on_the_spot) {
+            Schedule(p.at + rng_.Between(10, 60) * kMinute, i, Step::kResolveOnSpot);
+          } else {
+            Schedule(p.at + (sc.late_report_up ? rng_.Between(120, 240) : rng_.Between(10, 50)) *
+                                kMinute,
+                     i, Step::kReportUp);
+          }
+        } else if (!sc.served.empty()) {
           Schedule(p.at + rng_.Between(5, 40) * kMinute, i, Step::kServe);
         } else if (sc.reject) {
           Schedule(p.at + rng_.Between(10, 90) * kMinute, i, Step::kReject);
@@ -400,6 +486,17 @@ class Simulation {
       case Step::kDispatch:
       case Step::kRedispatch: {
         if (sc.urged) Schedule(OnWorkingDay(day, 3, 9 * 60, 10 * 60), i, Step::kUrge);
+        if (Hotline(c)) {
+          if (sc.misrouted && !returned_.count(i)) {
+            returned_.insert(i);  // 退单, within the sign-for window
+            Schedule(p.at + rng_.Between(20, 60) * kMinute, i, Step::kReturn);
+          } else {
+            Schedule(sc.late_sign ? OnWorkingDay(day, 1, 14 * 60, 16 * 60)
+                                  : p.at + rng_.Between(15, 90) * kMinute,
+                     i, Step::kSign);
+          }
+          break;
+        }
         auto unit = UnitOf(c);
         const auto* u = unit.ok() ? org_.FindUnit(*unit) : nullptr;
         if (sc.handed_down && u != nullptr && u->kind() == casegrid::v1::TOWN_CENTRE) {
@@ -413,6 +510,30 @@ class Simulation {
         Schedule(sc.late_sign ? OnWorkingDay(day, 1, 9 * 60, 11 * 60)
                               : p.at + rng_.Between(20, 120) * kMinute,
                  i, Step::kAcknowledge);
+        break;
+      case Step::kSign:
+        Schedule(OnWorkingDay(day, sc.late_answer ? 6 : static_cast<int>(rng_.Between(1, 3)),
+                              9 * 60, 17 * 60),
+                 i, Step::kAnswer);
+        break;
+      case Step::kAnswer:
+        Schedule(OnWorkingDay(day, 1, 9 * 60, 17 * 60), i, Step::kCallback);
+        break;
+      case Step::kCallback:
+        if (!sc.satisfied) {
+          // Sent back (重办): the unit answers again.
+          Schedule(OnWorkingDay(day, 2, 9 * 60, 17 * 60), i, Step::kAnswer);
+          c.script.satisfied = true;  // the second answer settles it
+        }
+        break;
+      case Step::kReportUp:
+        // The station has 4 working hours; a late one lets the case go up.
+        Schedule(sc.late_resolve ? OnWorkingDay(day, 1, 14 * 60, 16 * 60)
+                                 : p.at + rng_.Between(60, 180) * kMinute,
+                 i, Step::kResolve);
+        break;
+      case Step::kResolveOnSpot:
+      case Step::kResolve:
         break;
       case Step::kAcknowledge:
         if (sc.misrouted && !returned_.count(i)) {
@@ -486,6 +607,7 @@ class Simulation {
       commands_ += batch.size();
       for (size_t k = 0; k < batch.size(); ++k) {
         if (answers[k].kind == engine::Answer::Kind::kAccepted) {
+          if (items[k].step == Step::kIntake) ++opened_[cases_[items[k].case_index].workflow];
           Next(items[k]);
         } else {
           ++rejected_;  // e.g. a unit acting after the case moved up a level
@@ -512,6 +634,7 @@ class Simulation {
   std::set<size_t> returned_;
   uint64_t order_ = 0, commands_ = 0, rejected_ = 0, events_ = 0;
   std::map<std::string, uint64_t> refusals_;  // by RefusalReason
+  std::map<std::string, uint64_t> opened_;    // by workflow id
   int32_t start_day_ = 0;
   int64_t end_micros_ = 0;
 };
@@ -555,6 +678,12 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
             << Percent(t.satisfied, t.rated) << ")\n";
   std::cout << "reopened after a rating        " << t.reopened << "\n";
   std::cout << "escalations                    " << t.escalated << "\n\n";
+  std::cout << "workflows in use (cases opened: petition-125 for the windows and online, "
+               "hotline-12345 for the 12345 hotline, grid-incident for the grid inspectors)\n";
+  for (const auto& [workflow, n] : run.cases_by_workflow)
+    std::cout << "  " << std::left << std::setw(20) << workflow << std::right << std::setw(6) << n
+              << "\n";
+  std::cout << "\n";
   std::cout << "closed at each level (small matters stay in the village, big ones in the town, "
                "hard ones in the district)\n";
   for (const char* level : {"village", "town", "district"}) {
@@ -664,6 +793,11 @@ Result<Outcome> Simulate(engine::Engine& engine, VirtualEnv& clock, const Option
   out.rejected_commands = sim.rejected_commands();
   out.refusal_reasons = sim.refusal_reasons();
   out.events = sim.events();
+  for (const auto& [id, n] : sim.opened()) {
+    auto def = engine.config().workflows->Latest(id);
+    out.cases_by_workflow.emplace_back(
+        def.ok() ? id + " v" + std::to_string((*def)->version()) : id, n);
+  }
   return out;
 }
 

@@ -1,10 +1,11 @@
 // sim/: the reference district simulated on a virtual clock, behind
 // `casegrid demo`. Intakes arrive at the windows, the 12345 hotline and from
-// grid inspectors at the volumes the district reports; the centre
-// dispatches; units act, some late, some mis-routed, some cases complex, some
-// petitioners unsatisfied; deadlines fire and escalate. Every random choice
-// comes from one seeded generator: the same options on the same
-// configuration give the same commands, the same events and the same report.
+// grid inspectors at the volumes the district reports, each on its workflow
+// (petition-125, hotline-12345, grid-incident); the centre dispatches where
+// the responsibility list says, towns hand small matters down; units act, some late, some
+// mis-routed, some cases complex, some petitioners unsatisfied; deadlines fire and escalate. Every
+// random choice comes from one seeded generator: the same options on the same configuration give
+// the same commands, the same events and the same report.
 //
 // Thread-safety: a run uses its engine and clock alone, on the calling
 // thread. Durability: the engine's log's; the simulation keeps nothing.
@@ -40,6 +41,10 @@ struct Outcome {
   // The refused commands by reason (values such as case ids, units and times
   // left out, so that one reason counts together), most frequent first.
   std::vector<std::pair<uint64_t, std::string>> refusal_reasons;
+  // Cases opened by workflow ("petition-125 v4", the version in force at
+  // the end), by id: the windows' and online demands on petition-125, the
+  // 12345 hotline's on hotline-12345, the grid inspectors' on grid-incident.
+  std::vector<std::pair<std::string, uint64_t>> cases_by_workflow;
 };
 
 // Simulates options.days days from options.start through `engine`, whose Env
