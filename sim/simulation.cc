@@ -207,6 +207,7 @@ class Simulation {
   uint64_t events() const { return events_; }
   // Cases opened, by workflow id.
   const std::map<std::string, uint64_t>& opened() const { return opened_; }
+  uint64_t settled_on_the_spot() const { return settled_; }
 
  private:
   void Schedule(int64_t at, size_t index, Step step) {
@@ -608,6 +609,7 @@ class Simulation {
       for (size_t k = 0; k < batch.size(); ++k) {
         if (answers[k].kind == engine::Answer::Kind::kAccepted) {
           if (items[k].step == Step::kIntake) ++opened_[cases_[items[k].case_index].workflow];
+          if (items[k].step == Step::kResolveOnSpot) ++settled_;
           Next(items[k]);
         } else {
           ++rejected_;  // e.g. a unit acting after the case moved up a level
@@ -635,6 +637,7 @@ class Simulation {
   uint64_t order_ = 0, commands_ = 0, rejected_ = 0, events_ = 0;
   std::map<std::string, uint64_t> refusals_;  // by RefusalReason
   std::map<std::string, uint64_t> opened_;    // by workflow id
+  uint64_t settled_ = 0;                      // grid reports resolved on the spot
   int32_t start_day_ = 0;
   int64_t end_micros_ = 0;
 };
@@ -670,8 +673,11 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
   std::cout << "  handed down by their town     " << t.handed_down
             << "  (small matters stay in the village)\n";
   std::cout << "not accepted                   " << t.rejected << "\n";
-  std::cout << "closed                         " << t.closed << "  ("
-            << Percent(t.closed, t.accepted) << " of accepted)\n";
+  // A grid report settled on the spot is closed without being accepted.
+  const uint64_t accepted_closed = t.closed - std::min(t.closed, run.settled_on_the_spot);
+  std::cout << "closed                         " << t.closed << "  (" << accepted_closed << " of "
+            << t.accepted << " accepted, " << Percent(accepted_closed, t.accepted) << "; "
+            << run.settled_on_the_spot << " grid reports settled on the spot)\n";
   std::cout << "closed on time                 " << t.closed_on_time << "  ("
             << Percent(t.closed_on_time, t.closed) << ")\n";
   std::cout << "satisfaction                   " << t.satisfied << " of " << t.rated << " rated  ("
@@ -793,6 +799,7 @@ Result<Outcome> Simulate(engine::Engine& engine, VirtualEnv& clock, const Option
   out.rejected_commands = sim.rejected_commands();
   out.refusal_reasons = sim.refusal_reasons();
   out.events = sim.events();
+  out.settled_on_the_spot = sim.settled_on_the_spot();
   for (const auto& [id, n] : sim.opened()) {
     auto def = engine.config().workflows->Latest(id);
     out.cases_by_workflow.emplace_back(

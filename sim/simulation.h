@@ -45,6 +45,9 @@ struct Outcome {
   // the end), by id: the windows' and online demands on petition-125, the
   // 12345 hotline's on hotline-12345, the grid inspectors' on grid-incident.
   std::vector<std::pair<std::string, uint64_t>> cases_by_workflow;
+  // Grid reports the inspector settled on the spot (resolve_on_spot): closed
+  // without being accepted for a unit.
+  uint64_t settled_on_the_spot = 0;
 };
 
 // Simulates options.days days from options.start through `engine`, whose Env
