@@ -300,6 +300,17 @@ class Simulation {
   static bool Hotline(const SimCase& c) { return c.workflow == std::string_view("hotline-12345"); }
   static bool Petition(const SimCase& c) { return c.workflow == std::string_view("petition-125"); }
 
+  // Whether the case's state is one `action` of its definition may be taken
+  // from.
+  bool AllowedNow(const SimCase& c, std::string_view action) {
+    auto state = engine_.CaseState(c.id);
+    if (!state.ok()) return false;
+    auto def = engine_.config().workflows->Find(state->workflow_id(), state->workflow_version());
+    const auto* a = def.ok() ? (*def)->FindAction(action) : nullptr;
+    return a != nullptr &&
+           std::find(a->from().begin(), a->from().end(), state->state()) != a->from().end();
+  }
+
   Result<std::string> UnitOf(const SimCase& c) {
     auto state = engine_.CaseState(c.id);
     if (!state.ok()) return state.status();
@@ -440,6 +451,9 @@ class Simulation {
         centre();
         return true;
       case Step::kUrge:
+        // The centre urges a case still waiting for its unit, not one
+        // answered or closed meanwhile.
+        if (!AllowedNow(c, "urge")) return false;
         cmd->set_action("urge");
         centre();
         set("note", "supervision: please speed up");
