@@ -116,6 +116,40 @@ bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_vie
          key.empty();
 }
 
+namespace {
+constexpr size_t kPetitionerKeyBytes = 16;
+constexpr size_t kKeyCheckBytes = 8;
+}  // namespace
+
+std::string PetitionerCaseKey(std::string_view petitioner_key, std::string_view case_id) {
+  std::string k(petitioner_key);
+  PutString(&k, case_id);
+  return k;
+}
+
+std::string PetitionerCaseValue(int64_t opened_micros, std::string_view key_check,
+                                std::string_view category) {
+  std::string v;
+  PutI64BE(&v, opened_micros);
+  v.append(key_check);
+  PutString(&v, category);
+  return v;
+}
+
+bool ParsePetitionerCase(std::string_view key, std::string_view value,
+                         std::string_view* petitioner_key, std::string_view* case_id,
+                         int64_t* opened_micros, std::string_view* key_check,
+                         std::string_view* category) {
+  if (key.size() <= kPetitionerKeyBytes) return false;
+  *petitioner_key = key.substr(0, kPetitionerKeyBytes);
+  key.remove_prefix(kPetitionerKeyBytes);
+  if (!GetString(&key, case_id) || !key.empty()) return false;
+  if (!GetI64BE(&value, opened_micros) || value.size() < kKeyCheckBytes) return false;
+  *key_check = value.substr(0, kKeyCheckBytes);
+  value.remove_prefix(kKeyCheckBytes);
+  return GetString(&value, category) && value.empty();
+}
+
 // --- projections ---
 
 void PutI32BE(std::string* dst, int32_t v) {

@@ -43,6 +43,17 @@ std::string CasePrefix(std::string_view case_id);
 std::string DeadlineKey(int64_t due_micros, std::string_view case_id, std::string_view deadline);
 bool ParseDeadlineKey(std::string_view key, int64_t* due_micros, std::string_view* case_id,
                       std::string_view* deadline);
+// engine.petitioners:  petitioner_key[16] case_id:str  ->  opened:i64be key_check[8] category:str
+// (engine/petitioner.h: the cases taken in with a petitioner key.)
+std::string PetitionerCaseKey(std::string_view petitioner_key, std::string_view case_id);
+std::string PetitionerCaseValue(int64_t opened_micros, std::string_view key_check,
+                                std::string_view category);
+// False unless `key` starts with a 16-byte petitioner key and the rest is a
+// case id; `value` with 8 bytes of key check.
+bool ParsePetitionerCase(std::string_view key, std::string_view value,
+                         std::string_view* petitioner_key, std::string_view* case_id,
+                         int64_t* opened_micros, std::string_view* key_check,
+                         std::string_view* category);
 // journal.merkle:      partition:u32be end:u64be level:u8  ->  hash[32]
 // (events/merkle.h: the complete subtree of 2^level leaves starting at leaf
 // index << level, so end = (index + 1) << level, the leaves it ends after;

@@ -9,6 +9,17 @@
 
 namespace casegrid::engine {
 
+bool CaseCondition(const casegrid::v1::Condition& c, const casegrid::v1::CaseState& state) {
+  if (c.field() == "complex") return state.complex() == c.equals();
+  if (c.field() == "repeat") return !state.repeat_of().empty() == c.equals();
+  return false;
+}
+
+bool DeadlineApplies(const casegrid::v1::Deadline& d, const casegrid::v1::CaseState& state) {
+  return (!d.has_when() || CaseCondition(d.when(), state)) &&
+         !(d.has_unless() && CaseCondition(d.unless(), state));
+}
+
 namespace internal {
 void Decision::Cancel(std::string_view action, const std::string& name, const std::string& reason) {
   Event* e = out_.Begin(action, "");
@@ -50,10 +61,7 @@ Status Decision::Arm(const std::string& action, const std::string& name,
                      const std::string& trigger_label, int32_t extension_days) {
   const auto* d = def_.FindDeadline(name);
   if (d == nullptr) return Status::Ok();
-  if (d->has_when() && d->when().field() == "complex" &&
-      out_.state().complex() != d->when().equals()) {
-    return Status::Ok();
-  }
+  if (!DeadlineApplies(*d, out_.state())) return Status::Ok();
   std::string anchor_event = trigger_event;
   int64_t anchor_micros = trigger_micros;
   std::string anchor_name = trigger_label.empty() ? action : trigger_label;

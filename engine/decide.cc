@@ -445,6 +445,54 @@ Status Decision::CheckActor(const Action& action, const CaseState* state) {
   return Status::Ok();
 }
 
+Status Decision::LinkPetitioner(casegrid::v1::CaseReported* p) {
+  if (ctx_.recorded_repeats != nullptr) {
+    auto it = ctx_.recorded_repeats->find(cmd_.case_id());
+    if (it != ctx_.recorded_repeats->end()) p->set_repeat_of(it->second);
+    return Status::Ok();
+  }
+  std::vector<std::pair<std::string_view, std::string>> identifiers;
+  if (const std::string& id = p->petitioner().id_number(); !id.empty()) {
+    auto normalized = NormalizeIdNumber(id);
+    if (!normalized.ok())
+      return Reject("data.petitioner.id_number: " + normalized.status().message());
+    identifiers.emplace_back("id", *std::move(normalized));
+  }
+  if (const std::string& phone = p->petitioner().phone(); !phone.empty()) {
+    auto normalized = NormalizePhone(phone);
+    if (!normalized.ok()) return Reject("data.petitioner.phone: " + normalized.status().message());
+    identifiers.emplace_back("phone", *std::move(normalized));
+  }
+  if (ctx_.petitioner_secret.empty() || identifiers.empty()) return Status::Ok();
+  for (const auto& [kind, normalized] : identifiers) {
+    p->add_petitioner_keys(PetitionerKey(ctx_.petitioner_secret, kind, normalized));
+  }
+  p->set_petitioner_key_check(events::KeyCheck(ctx_.petitioner_secret));
+  if (ctx_.petitioners == nullptr) return Status::Ok();
+  std::vector<EarlierCase> earlier;
+  for (const auto& key : p->petitioner_keys()) {
+    CASEGRID_RETURN_IF_ERROR(ctx_.petitioners->CasesWith(key, &earlier));
+  }
+  // The latest earlier case on the same matter, within the definition's
+  // window (in local calendar days); a case taken in after this one (an
+  // import of older demands) is not earlier.
+  const int32_t within = def_.proto().repeat_within_days();
+  const int32_t today = timeutil::LocalDay(now_);
+  const EarlierCase* latest = nullptr;
+  for (const auto& c : earlier) {
+    if (c.case_id == cmd_.case_id() || c.category != p->category() || c.opened_micros > now_) {
+      continue;
+    }
+    if (within > 0 && today - timeutil::LocalDay(c.opened_micros) > within) continue;
+    if (latest == nullptr || c.opened_micros > latest->opened_micros ||
+        (c.opened_micros == latest->opened_micros && c.case_id > latest->case_id)) {
+      latest = &c;
+    }
+  }
+  if (latest != nullptr) p->set_repeat_of(latest->case_id);
+  return Status::Ok();
+}
+
 Status Decision::Apply(const Action& action, const Struct& data) {
   const CaseState& s = out_.state();
   Event* e = out_.Begin(action.name(), action.to());
@@ -480,10 +528,13 @@ Status Decision::Apply(const Action& action, const Struct& data) {
       p->set_summary(Str(data, "summary"));
       auto it = data.fields().find("petitioner");
       if (it != data.fields().end()) {
-        p->mutable_petitioner()->set_name(Str(it->second.struct_value(), "name"));
-        p->mutable_petitioner()->set_phone(Str(it->second.struct_value(), "phone"));
+        const Struct& who = it->second.struct_value();
+        p->mutable_petitioner()->set_name(Str(who, "name"));
+        p->mutable_petitioner()->set_phone(Str(who, "phone"));
+        p->mutable_petitioner()->set_id_number(Str(who, "id_number"));
       }
       p->set_complex(Bool(data, "complex"));
+      CASEGRID_RETURN_IF_ERROR(LinkPetitioner(p));
       if (!rating_code_.empty())
         p->set_rating_code_digest(RatingCodeDigest(cmd_.case_id(), rating_code_));
       break;

@@ -24,6 +24,7 @@
 #include "engine/calendar.h"
 #include "engine/case_state.pb.h"
 #include "engine/directory.h"
+#include "engine/petitioner.h"
 #include "events/casegrid.pb.h"
 #include "workflows/definition.h"
 #include "workflows/org.h"
@@ -59,6 +60,17 @@ struct DecideContext {
   // naming a blob it does not hold is refused. Null: not checked (a worker
   // without the doors' store).
   const events::BlobStore* blobs = nullptr;
+  // The district's petitioner key (engine/petitioner.h): an intake records
+  // its petitioner's keys under it. Empty: no keys (what-if, a test).
+  std::string_view petitioner_secret;
+  // The petitioners' earlier cases: an intake whose petitioner had a case of
+  // the same category within the definition's repeat_within_days is marked
+  // a repeat of the latest (case_reported.repeat_of). Null: none is.
+  PetitionerIndex* petitioners = nullptr;
+  // What-if (engine/whatif.h): the repeat marks as recorded, case id ->
+  // the case it repeats, taken instead of keys and the index (the draft
+  // runs without the petitioners' identifiers). Null: not a what-if.
+  const std::map<std::string, std::string, std::less<>>* recorded_repeats = nullptr;
 };
 
 // How far before it is recorded a command may be dated without being
@@ -164,6 +176,15 @@ struct Route {
 };
 Result<Route> RouteOf(const casegrid::v1::CaseState& state, const workflows::Definition* definition,
                       const workflows::Organisation& org);
+
+// Whether a case condition (a deadline's `when` or `unless`) holds for the
+// case: field "complex" (CaseState.complex) or "repeat" (a repeat demand:
+// CaseState.repeat_of set) equal to `equals`. False for any other field
+// (workflows/validate.h refuses them).
+bool CaseCondition(const casegrid::v1::Condition& condition, const casegrid::v1::CaseState& state);
+// Whether deadline `d` is armed for the case: its `when` holds (or it has
+// none) and its `unless` does not.
+bool DeadlineApplies(const casegrid::v1::Deadline& d, const casegrid::v1::CaseState& state);
 
 // The digest a command id is bound to: the first 16 bytes of SHA-256 of the
 // command's deterministic serialization without its id and without

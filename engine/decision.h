@@ -170,6 +170,10 @@ class Decision {
   // per answer (rating_code.h); staff ratings are the directory's to check.
   Status CheckRatingCode(const CaseState& s) const;
 
+  // The intake's petitioner identifiers checked, its keys and, against the
+  // index, the earlier case it repeats (petitioner.h).
+  Status LinkPetitioner(casegrid::v1::CaseReported* reported);
+
   // The main event of the action, then deadlines met, cancelled and started.
   Status Apply(const Action& action, const Struct& data);
 

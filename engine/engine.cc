@@ -81,7 +81,11 @@ class BatchWriter {
         env_(env),
         sealing_(sealing),
         stats_(stats),
-        ctx_(ContextOf(config, env->NowMicros())) {}
+        ctx_(ContextOf(config, env->NowMicros())) {
+    ctx_.petitioner_secret = sealing_.petitioner_secret;
+    ctx_.petitioners = &store_;
+    ctx_.recorded_repeats = sealing_.recorded_repeats;
+  }
 
   // Where attach commands' blobs must be (DecideContext::blobs).
   void set_blob_store(const events::BlobStore* blobs) { ctx_.blobs = blobs; }
@@ -146,6 +150,7 @@ class BatchWriter {
       e.set_prev_hash(*prev);
       std::string record = events::SealEvent(&e);
       CASEGRID_RETURN_IF_ERROR(batch_.Append(e.case_id(), e.case_seq(), record));
+      if (e.has_case_reported()) CASEGRID_RETURN_IF_ERROR(store_.IndexPetitioner(e));
       prev = &e.hash();
     }
     after->set_last_hash(*prev);
@@ -411,6 +416,21 @@ class BatchWriter {
 
 Engine::Engine(events::Log* log, std::unique_ptr<StateStore> store, Config config, Env* env)
     : log_(log), store_(std::move(store)), config_(std::move(config)), env_(env) {}
+
+Status Engine::set_petitioner_secret(std::string secret, std::string_view where) {
+  if (!secret.empty()) {
+    CASEGRID_ASSIGN_OR_RETURN(const std::string check, store_->PetitionerKeyCheck());
+    if (!check.empty() && check != events::KeyCheck(secret)) {
+      return Status::Corruption(
+          "petitioner key " + std::string(where) +
+          ": not the key the log's petitioners were linked with (a key made anew or brought "
+          "from elsewhere would link nobody to their earlier cases): restore the one the log "
+          "was written with");
+    }
+  }
+  sealing_.petitioner_secret = std::move(secret);
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<Engine>> Engine::Open(events::Log* log, Config config, Env* env) {
   CASEGRID_ASSIGN_OR_RETURN(auto store, StateStore::Open(log));

@@ -136,7 +136,21 @@ class Engine {
     // fields (events/personal.h): a case's key is drawn at its first event
     // with a personal value. Null (the default): they are written as sent.
     events::KeyStore* keys = nullptr;
+    // The district's petitioner key (engine/petitioner.h): intakes record
+    // their petitioners' keys under it and are checked for repeats. Empty
+    // (the default): no keys, no repeats.
+    std::string petitioner_secret;
+    // What-if: the repeat marks as recorded (DecideContext::recorded_repeats).
+    const std::map<std::string, std::string, std::less<>>* recorded_repeats = nullptr;
   };
+  void set_recorded_repeats(const std::map<std::string, std::string, std::less<>>* repeats) {
+    sealing_.recorded_repeats = repeats;
+  }
+  // Sets the petitioner key. Corruption, naming `where` (its file), when the
+  // engine's index of petitioners was made with another key (a key file
+  // made anew or brought from elsewhere would link nobody to their earlier
+  // cases): restore the one the log was written with.
+  Status set_petitioner_secret(std::string secret, std::string_view where);
   void set_os_account(std::string account) { sealing_.os_account = std::move(account); }
   void set_key_store(events::KeyStore* keys) { sealing_.keys = keys; }
   // That key store: it also opens what it sealed (reads for a person).

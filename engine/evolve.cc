@@ -67,6 +67,7 @@ void Evolve(CaseState* s, const Event& e) {
       s->set_station(e.case_reported().station());
       s->set_complex(e.case_reported().complex());
       s->set_rating_code_digest(e.case_reported().rating_code_digest());
+      s->set_repeat_of(e.case_reported().repeat_of());
       break;
     case Event::kCaseDispatched:
       s->set_unit(e.case_dispatched().unit());

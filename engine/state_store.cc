@@ -71,12 +71,14 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(events::Log* log) {
   CASEGRID_ASSIGN_OR_RETURN(t.commands, env.OpenDb("commands"));
   CASEGRID_ASSIGN_OR_RETURN(t.deadlines, env.OpenDb("deadlines"));
   CASEGRID_ASSIGN_OR_RETURN(t.positions, env.OpenDb("engine_positions"));
+  CASEGRID_ASSIGN_OR_RETURN(t.petitioners, env.OpenDb("petitioners"));
   return std::unique_ptr<StateStore>(new StateStore(log, t));
 }
 
 Status StateStore::Reset() {
   return log_->local_store().RunWrite([&](lmdb::Txn& txn) -> Status {
-    for (MDB_dbi dbi : {tables_.case_state, tables_.commands, tables_.deadlines, tables_.positions})
+    for (MDB_dbi dbi : {tables_.case_state, tables_.commands, tables_.deadlines, tables_.positions,
+                        tables_.petitioners})
       CASEGRID_RETURN_IF_ERROR(txn.Drop(dbi));
     return Status::Ok();
   });
@@ -208,6 +210,19 @@ Status StateStore::ForEachDeadline(
   return Status::Ok();
 }
 
+Result<std::string> StateStore::PetitionerKeyCheck() {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.petitioners));
+  if (!cur->First()) return std::string();
+  std::string_view key, case_id, check, category;
+  int64_t opened = 0;
+  if (!codec::ParsePetitionerCase(cur->key(), cur->value(), &key, &case_id, &opened, &check,
+                                  &category)) {
+    return Status::Corruption("petitioners: malformed entry " + text::Escape(cur->key(), 64));
+  }
+  return std::string(check);
+}
+
 Status StateStore::ReadCommandAnswer(std::string_view command_id, CommandAnswer* answer) {
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   std::string_view v;
@@ -307,6 +322,45 @@ Status StateStore::Writer::DropDeadline(int64_t due, std::string_view case_id,
   return txn_.Del(store_.tables_.deadlines, codec::DeadlineKey(due, case_id, name));
 }
 
+Status StateStore::Writer::CasesWith(std::string_view key, std::vector<EarlierCase>* out) {
+  if (!petitioner_cursor_) {
+    CASEGRID_ASSIGN_OR_RETURN(petitioner_cursor_,
+                              lmdb::Cursor::Open(txn_, store_.tables_.petitioners));
+  }
+  for (bool ok = petitioner_cursor_->Seek(key); ok; ok = petitioner_cursor_->Next()) {
+    std::string_view found, case_id, check, category;
+    int64_t opened = 0;
+    if (!codec::ParsePetitionerCase(petitioner_cursor_->key(), petitioner_cursor_->value(), &found,
+                                    &case_id, &opened, &check, &category)) {
+      return Status::Corruption("petitioners: malformed entry " +
+                                text::Escape(petitioner_cursor_->key(), 64));
+    }
+    if (found != key) break;
+    out->push_back(EarlierCase{std::string(case_id), std::string(category), opened});
+  }
+  return Status::Ok();
+}
+
+Status StateStore::Writer::IndexPetitioner(const Event& e) {
+  const auto& reported = e.case_reported();
+  if (reported.petitioner_keys_size() > 0 && reported.petitioner_key_check().size() != 8) {
+    return Status::Corruption("case " + e.case_id() +
+                              ": petitioner keys without the 8-byte check of their key");
+  }
+  for (const auto& key : reported.petitioner_keys()) {
+    if (key.size() != kPetitionerKeyBytes) {
+      return Status::Corruption("case " + e.case_id() + ": a petitioner key of " +
+                                std::to_string(key.size()) + " bytes, not " +
+                                std::to_string(kPetitionerKeyBytes));
+    }
+    CASEGRID_RETURN_IF_ERROR(
+        txn_.Put(store_.tables_.petitioners, codec::PetitionerCaseKey(key, e.case_id()),
+                 codec::PetitionerCaseValue(e.occurred_micros(), reported.petitioner_key_check(),
+                                            reported.category())));
+  }
+  return Status::Ok();
+}
+
 Status StateStore::Writer::Fold(std::string_view record) {
   Event e;
   if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
@@ -325,6 +379,7 @@ Status StateStore::Writer::Fold(std::string_view record) {
   OpenDeadlines(state, &before);
   Evolve(&state, e);
   CASEGRID_RETURN_IF_ERROR(Store(before, state));
+  if (e.has_case_reported()) CASEGRID_RETURN_IF_ERROR(IndexPetitioner(e));
   if (!e.correlation_id().empty()) {
     // A command's later events keep the digest its first event recorded.
     CommandAnswer answer;

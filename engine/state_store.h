@@ -8,6 +8,8 @@
 //                     keyed at their next firing time: FiresAt)
 //   engine_positions  partition:i32be -> next offset:u64be (the log position
 //                     the state covers; docs/keys.md)
+//   petitioners       petitioner key, case_id -> opened, key check, category
+//                     (engine/petitioner.h: the cases taken in with a key)
 //
 // Writes go through a Writer inside a log batch (events::Batch::txn()), so
 // they commit exactly when the batch's events are durable: on the journal in
@@ -30,6 +32,7 @@
 #include "base/lmdb.h"
 #include "base/status.h"
 #include "engine/case_state.pb.h"
+#include "engine/petitioner.h"
 #include "events/log.h"
 
 namespace casegrid::engine {
@@ -81,6 +84,9 @@ class StateStore {
   // in key order (one read transaction). Corruption when a key is malformed.
   Status ForEachDeadline(const std::function<void(int64_t fires_micros, std::string_view case_id,
                                                   std::string_view name)>& visit);
+  // events::KeyCheck of the petitioner key the index was made with (its
+  // first entry's); empty when it holds none.
+  Result<std::string> PetitionerKeyCheck();
   // The committed answer to a command id. NotFound if never applied.
   Status ReadCommandAnswer(std::string_view command_id, CommandAnswer* answer);
 
@@ -96,7 +102,7 @@ class StateStore {
   // The store inside one log batch. Records the batch's positions when its
   // events are durable (events::Batch::OnDurable). Valid during the batch's
   // body only.
-  class Writer {
+  class Writer : public PetitionerIndex {
    public:
     Writer(StateStore& store, events::Batch& batch);
     // Without a batch (CatchUp): records no positions.
@@ -120,6 +126,11 @@ class StateStore {
                             std::string* name);
     Status DropDeadline(int64_t due_micros, std::string_view case_id, std::string_view name);
 
+    // The cases taken in with a petitioner key, as of this batch.
+    Status CasesWith(std::string_view key, std::vector<EarlierCase>* out) override;
+    // Indexes the petitioner keys of `reported`, a case_reported event.
+    Status IndexPetitioner(const casegrid::v1::Event& reported);
+
     // Folds one sealed record into the store as the engine's Apply left it:
     // the case state (hash, chain link and case_seq checked), the deadline
     // index and the answer of the command that caused it (its correlation
@@ -130,6 +141,7 @@ class StateStore {
     StateStore& store_;
     lmdb::Txn& txn_;
     std::unique_ptr<lmdb::Cursor> deadline_cursor_;
+    std::unique_ptr<lmdb::Cursor> petitioner_cursor_;
     DeadlineList scratch_;
     std::string bytes_;
     std::string answer_bytes_;
@@ -137,10 +149,10 @@ class StateStore {
 
  private:
   struct Tables {
-    MDB_dbi case_state, commands, deadlines, positions;
+    MDB_dbi case_state, commands, deadlines, positions, petitioners;
   };
   StateStore(events::Log* log, Tables tables) : log_(log), tables_(tables) {}
-  // Empties the four tables (an older store without positions).
+  // Empties the tables (an older store without positions).
   Status Reset();
   // Raises the stored position of `partition` to `next_offset` in `txn`.
   Status Advance(lmdb::Txn& txn, int32_t partition, uint64_t next_offset);

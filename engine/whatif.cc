@@ -115,6 +115,13 @@ Command Rebuild(const Event& recorded, const workflows::Definition& draft) {
       data.mutable_fields()->erase("from_unit");
       data.mutable_fields()->erase("from_level");
     }
+    // The petitioner's identifiers made the recorded repeat mark, which
+    // the draft takes as recorded (RunShard): not checked again.
+    if (e.has_case_reported() && data.fields().contains("petitioner")) {
+      auto* who = data.mutable_fields()->at("petitioner").mutable_struct_value()->mutable_fields();
+      who->erase("phone");
+      who->erase("id_number");
+    }
   }
   // proto3 keeps no false booleans: a declared boolean the payload has is false.
   if (action != nullptr && !e.has_transition()) {
@@ -397,7 +404,8 @@ struct Shard {
 
 // Runs a shard's commands through `config` in batches, the clock at each
 // batch's last command, then ticks to `end`.
-void RunShard(Shard* shard, const Config& config, int64_t end) {
+void RunShard(Shard* shard, const Config& config,
+              const std::map<std::string, std::string, std::less<>>& repeats, int64_t end) {
   VirtualEnv clock(shard->commands.empty() ? 0 : shard->commands.front().at_micros());
   auto opened = Engine::Open(shard->scratch.get(), config, &clock);
   if (!opened.ok()) {
@@ -405,6 +413,7 @@ void RunShard(Shard* shard, const Config& config, int64_t end) {
     return;
   }
   Engine& engine = **opened;
+  engine.set_recorded_repeats(&repeats);
   constexpr size_t kBatch = 2000;
   std::vector<Answer> answers;
   for (size_t i = 0; i < shard->commands.size(); i += kBatch) {
@@ -447,12 +456,15 @@ Result<WhatIfReport> WhatIf(events::Log& recorded, const Config& config,
   // commands rebuilt from them.
   std::unordered_set<std::string> selected;
   std::vector<Command> commands;
+  std::map<std::string, std::string, std::less<>> repeats;  // case -> the case it repeats
   Interner strings;
   Counter recorded_counter(&report.recorded, &strings);
   int64_t end = 0;  // the last recorded event of the selected cases
   CASEGRID_RETURN_IF_ERROR(ScanParsed(recorded, [&](const Event& e) {
     if (e.workflow_id() != draft->id() || events::IsReservedCaseId(e.case_id())) return;
     if (e.has_case_reported()) {
+      if (!e.case_reported().repeat_of().empty())
+        repeats[e.case_id()] = e.case_reported().repeat_of();
       const int32_t day = timeutil::LocalDay(e.occurred_micros());
       if ((options.from_day == 0 || day >= options.from_day) &&
           (options.to_day == 0 || day <= options.to_day)) {
@@ -523,9 +535,9 @@ Result<WhatIfReport> WhatIf(events::Log& recorded, const Config& config,
   {
     std::vector<std::thread> running;
     for (size_t n = 1; n < shard.size(); ++n) {
-      running.emplace_back(RunShard, &shard[n], std::cref(scratch_config), end);
+      running.emplace_back(RunShard, &shard[n], std::cref(scratch_config), std::cref(repeats), end);
     }
-    RunShard(&shard[0], scratch_config, end);
+    RunShard(&shard[0], scratch_config, repeats, end);
     for (auto& t : running) t.join();
   }
   elapsed("draft run");

@@ -31,68 +31,16 @@ constexpr size_t kMostRefill = 1024;
 
 std::string Aad(uint64_t slot) { return "casegrid data key " + std::to_string(slot); }
 
-Status KekError(const std::string& what, const std::string& path) {
-  return Status::IOError("key-encryption key " + path + ": " + what + ": " + std::strerror(errno));
-}
-
-// The KEK in `path`: NotFound when there is none; Corruption when the file
-// is not one.
 Result<std::string> ReadKek(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("no key-encryption key at " + path);
-    return KekError("open", path);
-  }
-  std::string bytes(kKekMagic.size() + KeyStore::kKeyBytes + 1, '\0');
-  const ssize_t n = ::read(fd, bytes.data(), bytes.size());
-  ::close(fd);
-  if (n != static_cast<ssize_t>(kKekMagic.size() + KeyStore::kKeyBytes) ||
-      bytes.compare(0, kKekMagic.size(), kKekMagic) != 0) {
-    OPENSSL_cleanse(bytes.data(), bytes.size());
-    return Status::Corruption("key-encryption key " + path +
-                              ": not a casegrid KEK file (\"CGKEK001\" and 32 bytes)");
-  }
-  std::string kek = bytes.substr(kKekMagic.size(), KeyStore::kKeyBytes);
-  OPENSSL_cleanse(bytes.data(), bytes.size());
-  return kek;
+  return ReadSecretFile(path, kKekMagic, KeyStore::kKeyBytes, "key-encryption key");
 }
 
-// Makes a KEK file at `path` (0600, its directory 0700): written to a
-// temporary file, synced, then linked into place, so a crash leaves either
-// no file or a whole one. When another process made one first, that one is
-// returned.
 Result<std::string> MakeKek(const std::string& path) {
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Status::IOError("directory " + dir.string() + ": " + ec.message());
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  auto made = MakeSecretFile(path, kKekMagic, KeyStore::kKeyBytes, "key-encryption key");
+  if (made.ok()) {
+    spdlog::info("key-encryption key {}: copy it to every casegrid service of the topics", path);
   }
-  CASEGRID_ASSIGN_OR_RETURN(std::string kek, RandomBytes(KeyStore::kKeyBytes));
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return KekError("create", tmp);
-  const std::string bytes = std::string(kKekMagic) + kek;
-  const bool written =
-      ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
-      ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written) {
-    ::unlink(tmp.c_str());
-    return KekError("write", tmp);
-  }
-  const int linked = ::link(tmp.c_str(), path.c_str());
-  const int link_errno = errno;
-  ::unlink(tmp.c_str());
-  if (linked != 0) {
-    if (link_errno == EEXIST) return ReadKek(path);
-    errno = link_errno;
-    return KekError("link", path);
-  }
-  spdlog::info("made the key-encryption key {}: copy it to every casegrid service of the topics",
-               path);
-  return kek;
+  return made;
 }
 
 struct Delivered {

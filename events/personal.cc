@@ -398,6 +398,68 @@ bool PayloadMayBePersonal(const v1::Event& event) {
   return personal->count(static_cast<int>(event.payload_case())) > 0;
 }
 
+namespace {
+Status SecretFileError(std::string_view what, const std::string& op, const std::string& path) {
+  return Status::IOError(std::string(what) + " " + path + ": " + op + ": " + std::strerror(errno));
+}
+}  // namespace
+
+Result<std::string> ReadSecretFile(const std::string& path, std::string_view magic, size_t size,
+                                   std::string_view what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("no " + std::string(what) + " at " + path);
+    return SecretFileError(what, "open", path);
+  }
+  std::string bytes(magic.size() + size + 1, '\0');
+  const ssize_t n = ::read(fd, bytes.data(), bytes.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(magic.size() + size) ||
+      bytes.compare(0, magic.size(), magic) != 0) {
+    OPENSSL_cleanse(bytes.data(), bytes.size());
+    return Status::Corruption(std::string(what) + " " + path + ": not a casegrid " +
+                              std::string(what) + " file (\"" + std::string(magic) + "\" and " +
+                              std::to_string(size) + " bytes)");
+  }
+  std::string secret = bytes.substr(magic.size(), size);
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  return secret;
+}
+
+Result<std::string> MakeSecretFile(const std::string& path, std::string_view magic, size_t size,
+                                   std::string_view what) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::IOError("directory " + dir.string() + ": " + ec.message());
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  }
+  CASEGRID_ASSIGN_OR_RETURN(std::string secret, RandomBytes(size));
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return SecretFileError(what, "create", tmp);
+  std::string bytes = std::string(magic) + secret;
+  const bool written =
+      ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+      ::fsync(fd) == 0;
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  ::close(fd);
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return SecretFileError(what, "write", tmp);
+  }
+  const int linked = ::link(tmp.c_str(), path.c_str());
+  const int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (linked != 0) {
+    if (link_errno == EEXIST) return ReadSecretFile(path, magic, size, what);
+    errno = link_errno;
+    return SecretFileError(what, "link", path);
+  }
+  return secret;
+}
+
 std::string KeyCheck(std::string_view key) {
   return Sha256Concat({"casegrid key check\n", key}).substr(0, 8);
 }

@@ -133,6 +133,20 @@ Opened OpenPersonal(const casegrid::v1::Sealed& sealed, const KeyStore* keys,
 // The placeholder a view shows for a value that `outcome` did not open.
 std::string_view Placeholder(Opened outcome);
 
+// A secret of `bytes` bytes kept in a file of its own: `magic` (8
+// characters) then the secret, mode 0600 (the key-encryption key of the
+// keys topic, the district's petitioner key). `what` names it in errors
+// ("key-encryption key"). NotFound when there is no file; Corruption when
+// the file is not one.
+Result<std::string> ReadSecretFile(const std::string& path, std::string_view magic, size_t bytes,
+                                   std::string_view what);
+// Makes such a file with a new random secret (its directory 0700 when made):
+// written to a temporary file, synced, then linked into place, so a crash
+// leaves either no file or a whole one. When another process made one
+// first, that one is returned.
+Result<std::string> MakeSecretFile(const std::string& path, std::string_view magic, size_t bytes,
+                                   std::string_view what);
+
 // Sealed.key_check of `key`: 8 bytes that tell one key from another.
 std::string KeyCheck(std::string_view key);
 

@@ -281,6 +281,8 @@ std::string FormatCase(const CaseView& view, bool json) {
     j["last_backdated_seq"] = view.last_backdated_seq();
     j["summary"] = view.summary();
     j["petitioner"] = {{"name", view.petitioner_name()}, {"phone", view.petitioner_phone()}};
+    // A repeat demand (engine/petitioner.h): the earlier case it repeats.
+    j["repeat_of"] = v.repeat_of().empty() ? Json(nullptr) : Json(v.repeat_of());
     j["plan"] = view.plan();
     j["answer"] = view.answer();
     j["close_note"] = view.close_note();
@@ -315,6 +317,7 @@ std::string FormatCase(const CaseView& view, bool json) {
   t.Row({"workflow", Or(v.workflow_id()) + " v" + std::to_string(v.workflow_version())});
   t.Row({"channel", Or(v.channel())});
   t.Row({"category", Or(v.category())});
+  if (!v.repeat_of().empty()) t.Row({"visit", "repeat of " + v.repeat_of()});
   t.Row({"summary", Or(view.summary())});
   if (!view.petitioner_name().empty() || !view.petitioner_phone().empty()) {
     t.Row({"petitioner", Or(view.petitioner_name()) + "  phone " + Or(view.petitioner_phone())});

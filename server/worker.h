@@ -46,6 +46,10 @@ struct WorkerOptions {
   // events/kafka_keys.h), used from Run's thread; it outlives the worker.
   // Null: they are written as sent (tests of other things only).
   events::KeyStore* keys = nullptr;
+  // The district's petitioner key (engine/petitioner.h) and its file, for
+  // errors; empty: intakes record no petitioner keys.
+  std::string petitioner_secret;
+  std::string petitioner_key_path;
   // This worker.
   std::string name;                // in answers and logs; empty: HOST-PID
   std::string group;               // consumer group; empty: <prefix>.workers

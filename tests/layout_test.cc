@@ -30,7 +30,7 @@ const std::map<std::string, std::set<std::string>> kPublic = {
     {"engine",
      {"engine.h", "rules.h", "migration.h", "recount.h", "verify.h", "command_json.h", "decider.h",
       "calendar.h", "statutory_calendar.h", "whatif.h", "state_store.h", "directory.h",
-      "rating_code.h", "access.h", "attachments.h"}},
+      "rating_code.h", "access.h", "attachments.h", "petitioner.h"}},
     {"projections", {"projection.h", "reads.h", "history.h", "rollup.h"}},
     {"server",
      {"worker.h", "command_sender.h", "command_port.h", "decode_ahead.h", "http_api.h", "openapi.h",

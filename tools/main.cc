@@ -122,6 +122,10 @@ int main(int argc, char** argv) {
          "--kek", g.kek,
          "the key-encryption key FILE of the keys topic (--log kafka; default: DATA/keys.kek)")
       ->envname("CASEGRID_KEK");
+  app.add_option("--petitioner-key", g.petitioner_key,
+                 "the district's petitioner key FILE, which links a person's cases "
+                 "(default: DATA/petitioner.key)")
+      ->envname("CASEGRID_PETITIONER_KEY");
   app.add_option("--token-file", g.token_file,
                  "a file holding the API token sent with each command on the commands topic")
       ->envname("CASEGRID_TOKEN_FILE");

@@ -135,6 +135,28 @@ std::string KekPath(const GlobalOptions& options) {
   return options.kek.empty() ? options.data_dir + "/keys.kek" : options.kek;
 }
 
+std::string PetitionerKeyPath(const GlobalOptions& options) {
+  return options.petitioner_key.empty() ? options.data_dir + "/petitioner.key"
+                                        : options.petitioner_key;
+}
+
+Result<std::string> OpenPetitionerKey(const GlobalOptions& options, std::string_view index_check) {
+  constexpr std::string_view kMagic = "CGPKEY01";
+  constexpr std::string_view kWhat = "petitioner key";
+  const std::string path = PetitionerKeyPath(options);
+  auto secret = events::ReadSecretFile(path, kMagic, engine::kPetitionerSecretBytes, kWhat);
+  if (!secret.status().IsNotFound()) return secret;
+  if (!index_check.empty()) {
+    return Status::Unavailable(
+        "petitioner key " + path +
+        " is missing, while the log's petitioners were linked with one: restore it from the "
+        "backup (or give --petitioner-key its path)");
+  }
+  secret = events::MakeSecretFile(path, kMagic, engine::kPetitionerSecretBytes, kWhat);
+  if (secret.ok()) spdlog::info("made the petitioner key {}: keep it with the backups", path);
+  return secret;
+}
+
 Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& options, bool create) {
   if (IsKafka(options)) {
     events::KafkaKeyOptions ko;
@@ -160,6 +182,10 @@ Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_m
   CASEGRID_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(s.log.get(), std::move(config), env));
   s.engine->set_os_account(OsAccount());
   s.engine->set_key_store(s.keys.get());
+  CASEGRID_ASSIGN_OR_RETURN(const std::string check, s.engine->state_store().PetitionerKeyCheck());
+  CASEGRID_ASSIGN_OR_RETURN(std::string secret, OpenPetitionerKey(options, check));
+  CASEGRID_RETURN_IF_ERROR(
+      s.engine->set_petitioner_secret(std::move(secret), PetitionerKeyPath(options)));
   CASEGRID_ASSIGN_OR_RETURN(s.blobs, events::OpenBlobDirectory(BlobDir(options), /*create=*/true));
   // A worker on Kafka checks blobs only in a store the doors share with it.
   if (options.log != "kafka" || !options.blobs.empty()) s.engine->set_blob_store(s.blobs.get());

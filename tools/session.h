@@ -46,6 +46,10 @@ struct GlobalOptions {
   // kafka_keys.h); empty: DATA/keys.kek. Every worker and data directory on
   // one topic prefix needs the same file.
   std::string kek;
+  // The district's petitioner key (engine/petitioner.h); empty:
+  // DATA/petitioner.key, made at the first write when missing. Every worker
+  // and data directory of one district needs the same file.
+  std::string petitioner_key;
   // A file holding the API token (`casegrid tokens issue`) that `send`,
   // `workflow migrate --send` and `calendar recount` on Kafka put on every
   // command (docs/security.md, "The commands topic"); empty: none.
@@ -131,6 +135,13 @@ Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& opti
 
 // --kek, else DATA/keys.kek.
 std::string KekPath(const GlobalOptions& options);
+
+// The petitioner key of --petitioner-key, else DATA/petitioner.key: read,
+// or made when there is none and `index_check` (the engine's index of
+// petitioners, StateStore::PetitionerKeyCheck) is empty. FailedPrecondition
+// when the file is missing while the index was made with a key.
+Result<std::string> OpenPetitionerKey(const GlobalOptions& options, std::string_view index_check);
+std::string PetitionerKeyPath(const GlobalOptions& options);
 
 // The OS account this process runs as ("uid N" when it has no name).
 std::string OsAccount();

@@ -32,6 +32,10 @@ int RunWorker(const GlobalOptions& g, server::WorkerOptions o) {
   auto keys = OpenKeyStore(g, /*create=*/true);
   if (!keys.ok()) return Fail(keys.status());
   o.keys = keys->get();
+  auto petitioner = OpenPetitionerKey(g, "");
+  if (!petitioner.ok()) return Fail(petitioner.status());
+  o.petitioner_secret = *std::move(petitioner);
+  o.petitioner_key_path = PetitionerKeyPath(g);
   auto config = engine::LoadConfig(ResolveConfigDir(g));
   if (!config.ok()) return Fail(config.status());
   struct sigaction sa = {};

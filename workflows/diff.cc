@@ -41,6 +41,7 @@ std::string Value(const Message& m, const FieldDescriptor* f, int index) {
       std::string text;
       google::protobuf::TextFormat::Printer printer;
       printer.SetSingleLineMode(true);
+      printer.SetUseUtf8StringEscaping(true);  // 居民身份证号码 as written, not \345...
       printer.PrintToString(rep ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f), &text);
       while (!text.empty() && text.back() == ' ') text.pop_back();
       return "{" + text + "}";

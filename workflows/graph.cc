@@ -53,6 +53,8 @@ std::string DeadlineText(const casegrid::v1::Deadline& d) {
           YamlEnumName(*casegrid::v1::OnBreach_descriptor()->FindValueByNumber(d.on_breach()));
   if (d.has_when())
     text += std::string(", if ") + (d.when().equals() ? "" : "not ") + d.when().field();
+  if (d.has_unless())
+    text += std::string(", unless ") + (d.unless().equals() ? "" : "not ") + d.unless().field();
   return text;
 }
 

@@ -28,9 +28,9 @@ std::string EffectName(casegrid::v1::Effect effect) {
   return YamlEnumName(*casegrid::v1::Effect_descriptor()->FindValueByNumber(effect));
 }
 
-// The case fields a deadline's `when` may test: the decider (engine/decider.cc,
-// Arm) evaluates only these and would ignore any other condition.
-constexpr std::string_view kCaseConditionFields[] = {"complex"};
+// The case fields a deadline's `when` and `unless` may test: the decider
+// (engine/decider.h, CaseCondition) evaluates only these.
+constexpr std::string_view kCaseConditionFields[] = {"complex", "repeat"};
 
 class Checker {
  public:
@@ -43,6 +43,10 @@ class Checker {
     CheckDeadlines();
     CASEGRID_RETURN_IF_ERROR(CheckCalendar());
     CheckRouting();
+    if (def_.repeat_within_days() < 0 || def_.repeat_within_days() > 3660) {
+      Add("repeat_within_days", "must be 0 (an earlier case of any age) to 3660 days, not " +
+                                    std::to_string(def_.repeat_within_days()));
+    }
     if (def_.retention_years() < 0 || def_.retention_years() > 100) {
       Add("retention_years", "must be 0 (kept until erased by hand) to 100 years, not " +
                                  std::to_string(def_.retention_years()));
@@ -418,12 +422,15 @@ class Checker {
       if (!d.anchor().empty() && !actions_.count(d.anchor())) {
         Add(path + ".anchor", what + " is anchored on unknown action " + Quote(d.anchor()));
       }
-      if (d.has_when() &&
-          std::find(std::begin(kCaseConditionFields), std::end(kCaseConditionFields),
-                    d.when().field()) == std::end(kCaseConditionFields)) {
-        Add(path + ".when.field", what + " is armed on unknown case field " +
-                                      Quote(d.when().field()) +
-                                      " (known: " + std::string(kCaseConditionFields[0]) + ")");
+      for (const auto& [key, condition] :
+           {std::pair{"when", &d.when()}, std::pair{"unless", &d.unless()}}) {
+        const bool set = key == std::string_view("when") ? d.has_when() : d.has_unless();
+        if (set && std::find(std::begin(kCaseConditionFields), std::end(kCaseConditionFields),
+                             condition->field()) == std::end(kCaseConditionFields)) {
+          Add(path + "." + key + ".field", what + " is armed on unknown case field " +
+                                               Quote(condition->field()) +
+                                               " (known: complex, repeat)");
+        }
       }
       if (!started_.count(d.name())) {
         Add(path + ".name", what + " is never started: no action starts it");

@@ -60,7 +60,8 @@ inline casegrid::v1::Command Cmd(const std::string& case_id, const std::string& 
 inline std::string IntakeData(bool complex = false, const std::string& grid = kGrid) {
   return std::string("{\"channel\":\"window\",\"category\":\"village-affairs\",\"grid\":\"") +
          grid +
-         "\",\"summary\":\"Unpaid wages\",\"petitioner\":{\"name\":\"Zhang\",\"phone\":\"138\"},"
+         "\",\"summary\":\"Unpaid "
+         "wages\",\"petitioner\":{\"name\":\"Zhang\",\"phone\":\"13800000000\"},"
          "\"complex\":" +
          (complex ? "true" : "false") + "}";
 }

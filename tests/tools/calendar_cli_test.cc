@@ -176,7 +176,7 @@ TEST_CASE("casegrid calendar publish puts the notice in force and recounts provi
   };
   const test::Output submitted = run(
       {"submit", "--file", "-"},
-      R"({"id":"p1-1","case":"P-1","action":"intake","actor":{"user":"w01","role":"window","unit":"371302"},"data":{"channel":"window","category":"village-affairs","grid":"371302-001-001-01","summary":"Unpaid wages","petitioner":{"name":"Zhang","phone":"138"},"complex":false}}
+      R"({"id":"p1-1","case":"P-1","action":"intake","actor":{"user":"w01","role":"window","unit":"371302"},"data":{"channel":"window","category":"village-affairs","grid":"371302-001-001-01","summary":"Unpaid wages","petitioner":{"name":"Zhang","phone":"13800000000"},"complex":false}}
 {"id":"p1-2","case":"P-1","action":"dispatch","actor":{"user":"c01","role":"centre","unit":"371302"},"data":{}}
 )");
   INFO(test::Describe(submitted));

@@ -101,6 +101,8 @@ TEST_CASE(
   CHECK(FoundIn(k, dir.path(), phone).empty());
   std::filesystem::create_directories(dir.Sub("b"));
   std::filesystem::copy_file(dir.Sub("a/keys.kek"), dir.Sub("b/keys.kek"));
+  // The district's petitioner key goes with it (engine/petitioner.h).
+  std::filesystem::copy_file(dir.Sub("a/petitioner.key"), dir.Sub("b/petitioner.key"));
   CHECK(Contains(Ok(k, dir, "b", {"replay", "LS-1"}).out, phone));
   const Output blind = Ok(k, dir, "c", {"replay", "LS-1"});
   CHECK_FALSE(Contains(blind.out, phone));

@@ -614,7 +614,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   REQUIRE(o.status == 0);
   CHECK(o.out ==
         "would erase LS-1: rejected, last event 2025-03-03T11:00:00+08:00, due 2026-03-03 "
-        "(workflow petition-125 v4 keeps personal data 1 year after a case ends)\n"
+        "(workflow petition-125 v5 keeps personal data 1 year after a case ends)\n"
         "dry run: 1 case past retention; nothing written\n");
   CHECK(Contains(run({"case", "show", "LS-1"}).out, "13700001111"));
   o = run({"erase", "--due", "--by", "dpo1"});
@@ -626,7 +626,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   CHECK(Contains(run({"case", "show", "LS-2"}).out, "13700002222"));
   CHECK(Contains(run({"case", "show", "LS-3"}).out, "13700003333"));
   CHECK(Contains(run({"replay", "LS-1"}).out,
-                 "retention: workflow petition-125 v4 keeps personal data 1 year"));
+                 "retention: workflow petition-125 v5 keeps personal data 1 year"));
   o = run({"erase", "--due", "--by", "dpo1"});
   CHECK(o.out == "0 cases past retention\n");
   o = run({"erase", "--by", "dpo1"});
@@ -1044,4 +1044,55 @@ TEST_CASE(
   o = cli.Run({"verify"});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "no blob " + photo));
+}
+
+TEST_CASE(
+    "a repeat demand is linked by the petitioner key, which a data directory keeps and checks",
+    "[cli][personal][petitioner]") {
+  Cli cli;
+  auto intake = [&](const std::string& id, const std::string& phone) {
+    const std::string data =
+        R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
+        R"("summary":"s","petitioner":{"phone":")" +
+        phone + R"("}})";
+    return cli.Run({"act", id, "intake", "--by", "w01:window:371302", "--at",
+                    "2026-09-01T09:00:00+08:00", "--payload", data});
+  };
+  REQUIRE(intake("LS-1", "13800000000").status == 0);
+  const std::string key = cli.Path("data/petitioner.key");
+  REQUIRE(std::filesystem::exists(key));
+  CHECK(std::filesystem::file_size(key) == 8 + 32);
+  CHECK((std::filesystem::status(key).permissions() & std::filesystem::perms::group_all) ==
+        std::filesystem::perms::none);
+  REQUIRE(intake("LS-2", "+86 138-0000-0000").status == 0);
+  CHECK(Contains(cli.Run({"case", "show", "LS-2"}).out, "repeat of LS-1"));
+  CHECK(Contains(cli.Run({"case", "show", "LS-2", "--json"}).out, R"("repeat_of": "LS-1")"));
+  CHECK(Contains(cli.Run({"case", "show", "LS-1", "--json"}).out, R"("repeat_of": null)"));
+
+  // Lost: refused, naming the file, nothing written; another key: refused.
+  std::filesystem::rename(key, key + ".saved");
+  Output lost = intake("LS-3", "13800000000");
+  CHECK(lost.status == 2);
+  CHECK(Contains(lost.err, "petitioner key " + std::string("data/petitioner.key") + " is missing"));
+  CHECK_FALSE(std::filesystem::exists(key));
+  {
+    Cli other;
+    REQUIRE(other
+                .Run({"act", "X-1", "intake", "--by", "w01:window:371302", "--payload",
+                      R"({"channel":"window","category":"c","grid":"371302-001-001-01",)"
+                      R"("summary":"s"})"})
+                .status == 0);
+    std::filesystem::copy_file(other.Path("data/petitioner.key"), key);
+  }
+  Output foreign = intake("LS-3", "13800000000");
+  CHECK(foreign.status == 2);
+  CHECK(Contains(foreign.err, "not the key the log's petitioners were linked with"));
+  std::filesystem::remove(key);
+  std::filesystem::rename(key + ".saved", key);
+  REQUIRE(intake("LS-3", "13800000000").status == 0);
+  CHECK(Contains(cli.Run({"case", "show", "LS-3"}).out, "repeat of LS-2"));
+  // A bad phone number is refused with the field named.
+  Output bad = intake("LS-4", "138");
+  CHECK(bad.status != 0);
+  CHECK(Contains(bad.out + bad.err, "data.petitioner.phone: not a phone number"));
 }

@@ -84,7 +84,7 @@ TEST_CASE("casegrid workflow validate prints ok and exits 0 for a valid definiti
   const Output o = Validate(dir, {good});
   INFO(test::Describe(o));
   CHECK(o.status == 0);
-  CHECK(o.out == good + ": ok (workflow petition-125 v4: 10 states, 17 actions, 7 deadlines)\n");
+  CHECK(o.out == good + ": ok (workflow petition-125 v5: 10 states, 17 actions, 8 deadlines)\n");
   CHECK(o.err.empty());
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("casegrid workflow validate prints FILE:LINE:COL lines for every probl
   INFO(test::Describe(o));
   CHECK(o.status == 1);
   std::vector<std::string> expected = Expected("unknown-key");
-  expected.push_back(good + ": ok (workflow petition-125 v4: 10 states, 17 actions, 7 deadlines)");
+  expected.push_back(good + ": ok (workflow petition-125 v5: 10 states, 17 actions, 8 deadlines)");
   for (const auto& line : Expected("several-problems")) expected.push_back(line);
   CHECK(test::Lines(o.out) == expected);
   CHECK(expected.size() >= 5);  // one loader error, one ok, several semantic problems
@@ -124,19 +124,19 @@ TEST_CASE("casegrid workflow validate exits 2 when the configuration or a file c
 TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's definitions",
           "[workflows][cli]") {
   test::TempDir dir;
-  // A configuration with petition-125 v1 to v4 and a v5 that gives the
+  // A configuration with petition-125 v1 to v5 and a v6 that gives the
   // unit two working days to meet the petitioner.
   std::filesystem::copy(test::SourcePath("workflows"), dir.Sub("config"),
                         std::filesystem::copy_options::recursive);
-  std::string v5 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
-  const std::string version = "version: 4\n";
+  std::string v6 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
+  const std::string version = "version: 5\n";
   const std::string contact = "  - name: contact\n    anchor: intake\n    working_days: 1\n";
-  REQUIRE(v5.find(version) != std::string::npos);
-  REQUIRE(v5.find(contact) != std::string::npos);
-  v5.replace(v5.find(version), version.size(), "version: 5\n");
-  v5.replace(v5.find(contact), contact.size(),
+  REQUIRE(v6.find(version) != std::string::npos);
+  REQUIRE(v6.find(contact) != std::string::npos);
+  v6.replace(v6.find(version), version.size(), "version: 6\n");
+  v6.replace(v6.find(contact), contact.size(),
              "  - name: contact\n    anchor: intake\n    working_days: 2\n");
-  test::WriteFile(dir.Sub("config/definitions/petition-125-v5.yaml"), v5);
+  test::WriteFile(dir.Sub("config/definitions/petition-125-v6.yaml"), v6);
   auto run = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--config", dir.Sub("config"), "workflow"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -147,18 +147,18 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   INFO(test::Describe(list));
   REQUIRE(list.status == 0);
   CHECK(test::Lines(list.out).size() ==
-        8);  // header, grid-incident, hotline-12345, petition-125 x5
-  CHECK(test::Contains(list.out, "petition-125           5  cn-mainland"));
+        9);  // header, grid-incident, hotline-12345, petition-125 x6
+  CHECK(test::Contains(list.out, "petition-125           6  cn-mainland"));
   CHECK(test::Contains(list.out, "hotline-12345          1  cn-mainland"));
 
   const Output show = run({"show", "petition-125", "--version", "1"});
   REQUIRE(show.status == 0);
   CHECK(test::Contains(show.out, "version: 1\n"));
 
-  const Output diff = run({"diff", "petition-125", "4", "5"});
+  const Output diff = run({"diff", "petition-125", "5", "6"});
   INFO(test::Describe(diff));
   REQUIRE(diff.status == 0);
-  CHECK(diff.out == "petition-125 v4 -> v5\n~ deadline contact: working_days: 1 -> 2\n");
+  CHECK(diff.out == "petition-125 v5 -> v6\n~ deadline contact: working_days: 1 -> 2\n");
   // What version 3 added to version 2: visitors served at reception.
   const Output served = run({"diff", "petition-125", "2", "3"});
   INFO(test::Describe(served));
@@ -172,6 +172,13 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   CHECK(test::Contains(handed.out, "follow_responsibility_list"));
   CHECK(test::Contains(handed.out, "+ action hand_down"));
   CHECK(test::Contains(handed.out, "+ deadline sign_for"));
+  // What version 5 added to version 4: first visits apart from repeats.
+  const Output repeats = run({"diff", "petition-125", "4", "5"});
+  INFO(test::Describe(repeats));
+  REQUIRE(repeats.status == 0);
+  CHECK(test::Contains(repeats.out, "repeat_within_days: 0 -> 365"));
+  CHECK(test::Contains(repeats.out, "+ deadline repeat_response"));
+  CHECK(test::Contains(repeats.out, "居民身份证号码"));  // as written, not escaped
 
   const Output svg = run({"graph", "petition-125", "--format", "svg", "-o", "p.svg"});
   INFO(test::Describe(svg));
