@@ -1,6 +1,8 @@
 // Read scopes and the record of reads of personal data (engine/access.h).
 #include "engine/access.h"
 
+#include <algorithm>
+
 #include <utility>
 
 #include "engine/engine.h"
@@ -62,11 +64,18 @@ bool ReadScope::Covers(std::string_view code, bool personal) const {
 }
 
 bool ReadScope::Sees(const casegrid::v1::CaseState& facts) const {
-  return Covers(facts.unit(), false) || Covers(facts.station(), false);
+  return SupportsCovered(facts, false) || Covers(facts.unit(), false) ||
+         Covers(facts.station(), false);
 }
 
 bool ReadScope::SeesPersonal(const casegrid::v1::CaseState& facts) const {
-  return Covers(facts.unit(), true) || Covers(facts.station(), true);
+  return SupportsCovered(facts, true) || Covers(facts.unit(), true) ||
+         Covers(facts.station(), true);
+}
+
+bool ReadScope::SupportsCovered(const casegrid::v1::CaseState& facts, bool personal) const {
+  return std::any_of(facts.supports().begin(), facts.supports().end(),
+                     [&](const auto& task) { return Covers(task.unit(), personal); });
 }
 
 bool ReadScope::SeesUnit(std::string_view unit) const { return Covers(unit, false); }

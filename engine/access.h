@@ -4,8 +4,9 @@
 // A person reads the cases of the units their grants are in and of the units
 // below them (a town sub-centre's grant reaches its stations and their grid
 // cells); a grant of `auditor`, or any grant in the district centre, reaches
-// every case. A case is within a grant's reach by its responsible unit or by
-// the village station of its grid cell. Personal values (the summary, the
+// every case. A case is within a grant's reach by its responsible unit, by
+// the village station of its grid cell, or by a unit asked to support it
+// (协办). Personal values (the summary, the
 // petitioner, answers, plans, notes: the schema's personal fields) are shown
 // opened only where a grant of a role that handles cases, or `auditor`,
 // reaches; `supervisor`, `admin` and `import` alone see them "[withheld]".
@@ -74,6 +75,9 @@ class ReadScope {
     bool personal = false;
   };
   bool Covers(std::string_view code, bool personal) const;
+  // Whether a unit asked to support the case (CaseState.supports) is within
+  // reach: a supporting unit reads the case it works on.
+  bool SupportsCovered(const casegrid::v1::CaseState& facts, bool personal) const;
 
   bool owner_ = false;
   std::string reader_;

@@ -28,8 +28,15 @@ void Decision::Cancel(std::string_view action, const std::string& name, const st
   out_.Commit();
 }
 
+std::string Decision::InstanceName(const std::string& rule) const {
+  const auto* d = def_.FindDeadline(rule);
+  if (d == nullptr || d->owner() != "supporting_unit") return rule;
+  return support_unit_.empty() ? std::string() : rule + "@" + support_unit_;
+}
+
 Status Decision::FinishDeadlines(const Action& action) {
-  for (const auto& name : action.meets()) {
+  for (const auto& rule : action.meets()) {
+    const std::string name = InstanceName(rule);
     const auto* open = FindOpen(out_.state(), name);
     if (open == nullptr) continue;
     Event* e = out_.Begin(action.name(), "");
@@ -39,7 +46,18 @@ Status Decision::FinishDeadlines(const Action& action) {
     p->set_late(open->breached() || now_ > open->due_micros());
     out_.Commit();
   }
-  std::vector<std::string> cancels(action.cancels().begin(), action.cancels().end());
+  // A supporting rule cancelled is every supporting unit's deadline of it.
+  std::vector<std::string> cancels;
+  for (const auto& rule : action.cancels()) {
+    const auto* d = def_.FindDeadline(rule);
+    if (d == nullptr || d->owner() != "supporting_unit") {
+      cancels.push_back(rule);
+      continue;
+    }
+    for (const auto& open : out_.state().deadlines()) {
+      if (open.name().starts_with(rule + "@")) cancels.push_back(open.name());
+    }
+  }
   if (def_.IsFinal(out_.state().state())) {
     for (const auto& d : out_.state().deadlines()) cancels.push_back(d.name());
   }
@@ -50,7 +68,9 @@ Status Decision::FinishDeadlines(const Action& action) {
   const std::string trigger_id = FindMark(out_.state(), action.name()) != nullptr
                                      ? FindMark(out_.state(), action.name())->event_id()
                                      : cmd_.id();
-  for (const auto& name : action.starts()) {
+  for (const auto& rule : action.starts()) {
+    const std::string name = InstanceName(rule);
+    if (name.empty()) continue;  // a supporting unit's rule, and no unit asked here
     CASEGRID_RETURN_IF_ERROR(Arm(action.name(), name, trigger_id, now_, false));
   }
   return Status::Ok();
@@ -149,8 +169,11 @@ Status Decision::Arm(const std::string& action, const std::string& name,
 
 std::string Decision::OwnerUnit(const std::string& name) const {
   const auto* d = def_.FindDeadline(name);
-  return d != nullptr && d->owner() == "centre" ? ctx_.org->district_centre().code()
-                                                : out_.state().unit();
+  if (d != nullptr && d->owner() == "centre") return ctx_.org->district_centre().code();
+  if (d != nullptr && d->owner() == "supporting_unit" && name.find('@') != std::string::npos) {
+    return name.substr(name.find('@') + 1);
+  }
+  return out_.state().unit();
 }
 
 void Decision::SetDeadline(const std::string& action, const std::string& name, int64_t due,

@@ -646,6 +646,70 @@ Status Decision::Apply(const Action& action, const Struct& data) {
     case casegrid::v1::ATTACH:
       CASEGRID_RETURN_IF_ERROR(FillAttachment(data, e->mutable_attachment_added()));
       break;
+    case casegrid::v1::REQUEST_SUPPORT: {
+      // 主办/协办: another unit supports the lead with a task of its own.
+      const std::string& unit = Str(data, "unit");
+      const auto* u = ctx_.org->FindUnit(unit);
+      if (u == nullptr) return Reject("data.unit: unknown unit " + Quote(text::Escape(unit)));
+      if (s.unit().empty()) return Reject("the case has no lead unit yet: dispatch it first");
+      if (unit == s.unit()) {
+        return Reject("data.unit: " + Quote(unit) +
+                      " leads the case: the unit asked to support it is another one");
+      }
+      for (const auto& task : s.supports()) {
+        if (task.unit() == unit && task.answered_micros() == 0) {
+          return Reject("data.unit: " + Quote(unit) +
+                        " supports the case already, its task not yet answered");
+        }
+      }
+      auto* p = e->mutable_support_requested();
+      p->set_unit(unit);
+      p->set_level(std::string(ctx_.org->LevelOf(*u)));
+      p->set_task(Str(data, "task"));
+      p->set_lead_unit(s.unit());
+      support_unit_ = unit;
+      break;
+    }
+    case casegrid::v1::SUPPORT_ANSWER: {
+      const std::string& unit = cmd_.actor().unit();
+      std::vector<std::string> asked;
+      for (const auto& task : s.supports()) {
+        if (task.answered_micros() == 0) asked.push_back(task.unit());
+      }
+      if (std::find(asked.begin(), asked.end(), unit) == asked.end()) {
+        return Reject("unit " + Quote(unit) + " has no support task to answer on case " +
+                      Quote(cmd_.case_id()) + " (asked: " + JoinNames(asked) + ")");
+      }
+      auto* p = e->mutable_support_answered();
+      p->set_unit(unit);
+      p->set_answer(Str(data, "answer"));
+      support_unit_ = unit;
+      break;
+    }
+    case casegrid::v1::CONSULT: {
+      // 会商: data.units names the participants, separated by commas or spaces.
+      auto* p = e->mutable_consulted();
+      const std::string& units = Str(data, "units");
+      size_t at = 0;
+      while (at < units.size()) {
+        const size_t end = units.find_first_of(", ", at);
+        const std::string code = units.substr(at, end == std::string::npos ? end : end - at);
+        at = end == std::string::npos ? units.size() : end + 1;
+        if (code.empty()) continue;
+        if (ctx_.org->FindUnit(code) == nullptr) {
+          return Reject("data.units: unknown unit " + Quote(text::Escape(code)));
+        }
+        if (std::find(p->units().begin(), p->units().end(), code) == p->units().end()) {
+          p->add_units(code);
+        }
+      }
+      if (p->units_size() < 2) {
+        return Reject("data.units: a joint consultation needs two units or more, not " +
+                      std::to_string(p->units_size()));
+      }
+      p->set_conclusion(Str(data, "conclusion"));
+      break;
+    }
     default:
       CASEGRID_RETURN_IF_ERROR(FillGenericPayload(action, data, e));
       break;

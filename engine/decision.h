@@ -193,7 +193,14 @@ class Decision {
              int64_t trigger_micros, bool breach, const std::string& trigger_label = {},
              int32_t extension_days = 0);
 
+  // The armed name of deadline rule `rule` for this command: RULE@UNIT for a
+  // rule owned by supporting_unit (the unit this command asks or answers for,
+  // support_unit_), else the rule's name. Empty when a supporting rule has
+  // no unit here.
+  std::string InstanceName(const std::string& rule) const;
+
   // Who a deadline binds: the district centre for the centre's own deadlines,
+  // the supporting unit its name carries for a supporting_unit rule,
   // otherwise the case's responsible unit now.
   std::string OwnerUnit(const std::string& name) const;
 
@@ -229,6 +236,9 @@ class Decision {
   CaseState& state_;
   EventBuffer& events_;
   Emitter out_;
+  // The supporting unit a request_support asks or a support_answer answers
+  // for (InstanceName); empty for other actions.
+  std::string support_unit_;
   // The command's data.rating_code, normalized; empty: none.
   std::string rating_code_;
   // Recounting: a deadline is armed from the anchor it recorded, not from

@@ -80,6 +80,19 @@ void Evolve(CaseState* s, const Event& e) {
     case Event::kReturned:
       s->clear_unit();
       break;
+    case Event::kSupportRequested: {
+      auto* task = s->add_supports();
+      task->set_unit(e.support_requested().unit());
+      task->set_requested_micros(e.occurred_micros());
+      break;
+    }
+    case Event::kSupportAnswered:
+      for (auto& task : *s->mutable_supports()) {
+        if (task.unit() == e.support_answered().unit() && task.answered_micros() == 0) {
+          task.set_answered_micros(e.occurred_micros());
+        }
+      }
+      break;
     case Event::kEscalated:
       s->set_unit(e.escalated().to_unit());
       if (!e.escalated().to_level().empty()) s->set_level(e.escalated().to_level());

@@ -51,6 +51,21 @@ uint64_t Entries(lmdb::Txn& txn, MDB_dbi dbi) {
   return mdb_stat(txn.raw(), dbi, &st) == 0 ? st.ms_entries : 0;
 }
 
+// Appends the cases the petitioners table holds under `key`.
+Status ScanPetitioner(lmdb::Cursor& cur, std::string_view key, std::vector<EarlierCase>* out) {
+  for (bool ok = cur.Seek(key); ok; ok = cur.Next()) {
+    std::string_view found, case_id, check, category;
+    int64_t opened = 0;
+    if (!codec::ParsePetitionerCase(cur.key(), cur.value(), &found, &case_id, &opened, &check,
+                                    &category)) {
+      return Status::Corruption("petitioners: malformed entry " + text::Escape(cur.key(), 64));
+    }
+    if (found != key) break;
+    out->push_back(EarlierCase{std::string(case_id), std::string(category), opened});
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int64_t FiresAt(const casegrid::v1::CaseDeadline& d) {
@@ -210,6 +225,12 @@ Status StateStore::ForEachDeadline(
   return Status::Ok();
 }
 
+Status StateStore::PetitionerCases(std::string_view key, std::vector<EarlierCase>* out) {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.petitioners));
+  return ScanPetitioner(*cur, key, out);
+}
+
 Result<std::string> StateStore::PetitionerKeyCheck() {
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.petitioners));
@@ -327,18 +348,7 @@ Status StateStore::Writer::CasesWith(std::string_view key, std::vector<EarlierCa
     CASEGRID_ASSIGN_OR_RETURN(petitioner_cursor_,
                               lmdb::Cursor::Open(txn_, store_.tables_.petitioners));
   }
-  for (bool ok = petitioner_cursor_->Seek(key); ok; ok = petitioner_cursor_->Next()) {
-    std::string_view found, case_id, check, category;
-    int64_t opened = 0;
-    if (!codec::ParsePetitionerCase(petitioner_cursor_->key(), petitioner_cursor_->value(), &found,
-                                    &case_id, &opened, &check, &category)) {
-      return Status::Corruption("petitioners: malformed entry " +
-                                text::Escape(petitioner_cursor_->key(), 64));
-    }
-    if (found != key) break;
-    out->push_back(EarlierCase{std::string(case_id), std::string(category), opened});
-  }
-  return Status::Ok();
+  return ScanPetitioner(*petitioner_cursor_, key, out);
 }
 
 Status StateStore::Writer::IndexPetitioner(const Event& e) {

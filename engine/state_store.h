@@ -84,6 +84,9 @@ class StateStore {
   // in key order (one read transaction). Corruption when a key is malformed.
   Status ForEachDeadline(const std::function<void(int64_t fires_micros, std::string_view case_id,
                                                   std::string_view name)>& visit);
+  // Appends to *out the committed cases taken in with petitioner key `key`
+  // (engine/petitioner.h), in case id order.
+  Status PetitionerCases(std::string_view key, std::vector<EarlierCase>* out);
   // events::KeyCheck of the petitioner key the index was made with (its
   // first entry's); empty when it holds none.
   Result<std::string> PetitionerKeyCheck();

@@ -65,10 +65,11 @@ const std::string& MetBy(const CaseView& view, const std::string& owner) {
   return owner;
 }
 
-// Counts a deadline metric under its name and, when it binds one, its unit.
+// Counts a deadline metric under its rule's name (a supporting unit's
+// support@UNIT under "support") and, when it binds one, its unit.
 void CountDeadline(int32_t day, std::string_view name, std::string_view owner, Metric metric,
                    StatsDelta* stats) {
-  stats->Add(day, Dim::kDeadline, name, metric);
+  stats->Add(day, Dim::kDeadline, name.substr(0, name.find('@')), metric);
   if (!owner.empty()) stats->Add(day, Dim::kOwner, owner, metric);
 }
 
@@ -130,6 +131,10 @@ std::string_view MetricName(Metric metric) {
       return "served";
     case Metric::kHandedDown:
       return "handed_down";
+    case Metric::kRepeat:
+      return "repeats";
+    case Metric::kSupportRequested:
+      return "supporting";
     case Metric::kCount:
       break;
   }
@@ -169,9 +174,30 @@ void StatsDelta::ForEach(
 std::string InboxKeyOf(const CaseView& view) {
   const CaseState& f = view.facts();
   if (view.ended() || f.unit().empty()) return {};
+  // The lead's own deadlines: a supporting unit's (RULE@UNIT) are its own.
   int64_t next_due = std::numeric_limits<int64_t>::max();
-  for (const CaseDeadline& d : f.deadlines()) next_due = std::min(next_due, d.due_micros());
+  for (const CaseDeadline& d : f.deadlines()) {
+    if (d.name().find('@') == std::string::npos) next_due = std::min(next_due, d.due_micros());
+  }
   return codec::InboxKey(f.unit(), next_due, f.case_id());
+}
+
+std::vector<std::string> SupportInboxKeysOf(const CaseView& view) {
+  const CaseState& f = view.facts();
+  std::vector<std::string> keys;
+  if (view.ended()) return keys;
+  for (const auto& task : f.supports()) {
+    if (task.answered_micros() != 0) continue;
+    int64_t due = std::numeric_limits<int64_t>::max();
+    for (const CaseDeadline& d : f.deadlines()) {
+      if (d.owner_unit() == task.unit() && d.name().find('@') != std::string::npos) {
+        due = std::min(due, d.due_micros());
+      }
+    }
+    std::string key = codec::InboxKey(task.unit(), due, f.case_id());
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+  }
+  return keys;
 }
 
 Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDelta* stats,
@@ -226,6 +252,14 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
     case Event::kAttachmentAdded:
       view->set_attachments(view->attachments() + 1);
       break;
+    case Event::kSupportRequested:
+      // 协办: counted under the unit asked (its deadline's figures are its own).
+      CountCase(day, *view, ev.support_requested().unit(), ev.support_requested().level(),
+                Metric::kSupportRequested, stats);
+      break;
+    case Event::kSupportAnswered:
+    case Event::kConsulted:
+      break;
     case Event::kCaseErased:
       view->set_erased_micros(at);
       view->set_erased_by(ev.actor().user());
@@ -238,6 +272,9 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_petitioner_name(ev.case_reported().petitioner().name());
       view->set_petitioner_phone(ev.case_reported().petitioner().phone());
       CountCase(day, *view, facts->level(), Metric::kReceived, stats);
+      if (!ev.case_reported().repeat_of().empty()) {
+        CountCase(day, *view, facts->level(), Metric::kRepeat, stats);
+      }
       break;
     case Event::kCaseDispatched:
       if (view->accepted_micros() == 0) {  // the first dispatch accepts the case

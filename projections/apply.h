@@ -44,9 +44,11 @@ enum class Metric : uint8_t {
   kBreached,  // case metrics; kBreached also per deadline name
   kSet,
   kMet,
-  kMetOnTime,   // per deadline name (Dim::kDeadline) and owner unit (Dim::kOwner) only
-  kServed,      // a case metric; also per outcome (Dim::kOutcome)
-  kHandedDown,  // a case handed down (hand_down), under the unit that handed it down
+  kMetOnTime,         // per deadline name (Dim::kDeadline) and owner unit (Dim::kOwner) only
+  kServed,            // a case metric; also per outcome (Dim::kOutcome)
+  kHandedDown,        // a case handed down (hand_down), under the unit that handed it down
+  kRepeat,            // a case taken in as a repeat demand (case_reported.repeat_of)
+  kSupportRequested,  // a unit asked to support the lead (协办), under that unit
   kCount
 };
 std::string_view DimName(Dim dim);
@@ -83,6 +85,9 @@ Status ApplyEvent(const casegrid::v1::Event& ev, uint64_t global_seq, casegrid::
 // The view's inbox key (codec::InboxKey) or "" when the case is in no inbox:
 // it is ended, or has no responsible unit.
 std::string InboxKeyOf(const casegrid::v1::CaseView& view);
+// The case's inbox keys of the units asked to support it, one per open
+// task, at the due time of that unit's own deadline (none: never).
+std::vector<std::string> SupportInboxKeysOf(const casegrid::v1::CaseView& view);
 
 }  // namespace casegrid::projections::internal
 

@@ -152,26 +152,40 @@ Json CountersJson(const Counters& c) {
   j["breached"] = c.breached;
   j["served"] = c.served;
   j["handed_down"] = c.handed_down;
+  j["repeats"] = c.repeats;
+  j["supporting"] = c.supporting;
   j["satisfaction_rate"] = JsonRate(c.SatisfactionRate());
   j["on_time_rate"] = JsonRate(c.OnTimeRate());
   return j;
 }
 
 const std::vector<std::string> kCounterHeader = {
-    "",         "RECEIVED",  "SERVED",   "ACCEPTED",     "HANDED DOWN",
-    "REJECTED", "CLOSED",    "ON TIME",  "ESCAL",        "REOPENED",
-    "RATED",    "SATISFIED", "BREACHED", "SATISFACTION", "ON-TIME RATE"};
+    "",           "RECEIVED",  "REPEATS",  "SERVED",       "ACCEPTED",    "HANDED DOWN",
+    "SUPPORTING", "REJECTED",  "CLOSED",   "ON TIME",      "ESCAL",       "REOPENED",
+    "RATED",      "SATISFIED", "BREACHED", "SATISFACTION", "ON-TIME RATE"};
 
 // Every column but the label is a number or a percentage.
-const std::vector<bool> kCounterNumeric = {false, true, true, true, true, true, true, true,
-                                           true,  true, true, true, true, true, true};
+const std::vector<bool> kCounterNumeric = {false, true, true, true, true, true, true, true, true,
+                                           true,  true, true, true, true, true, true, true};
 
 std::vector<std::string> CounterRow(std::string label, const Counters& c) {
-  return {std::move(label),           std::to_string(c.received),       std::to_string(c.served),
-          std::to_string(c.accepted), std::to_string(c.handed_down),    std::to_string(c.rejected),
-          std::to_string(c.closed),   std::to_string(c.closed_on_time), std::to_string(c.escalated),
-          std::to_string(c.reopened), std::to_string(c.rated),          std::to_string(c.satisfied),
-          std::to_string(c.breached), Percent(c.SatisfactionRate()),    Percent(c.OnTimeRate())};
+  return {std::move(label),
+          std::to_string(c.received),
+          std::to_string(c.repeats),
+          std::to_string(c.served),
+          std::to_string(c.accepted),
+          std::to_string(c.handed_down),
+          std::to_string(c.supporting),
+          std::to_string(c.rejected),
+          std::to_string(c.closed),
+          std::to_string(c.closed_on_time),
+          std::to_string(c.escalated),
+          std::to_string(c.reopened),
+          std::to_string(c.rated),
+          std::to_string(c.satisfied),
+          std::to_string(c.breached),
+          Percent(c.SatisfactionRate()),
+          Percent(c.OnTimeRate())};
 }
 
 // "statistics <from> .. <to> (by ...)\n"
@@ -236,6 +250,41 @@ std::string_view DeadlineStatusName(casegrid::v1::DeadlineStatus status) {
     default:
       return "unknown";
   }
+}
+
+std::string FormatLinked(std::string_view case_id, const std::vector<CaseView>& linked,
+                         size_t hidden, bool json) {
+  if (json) {
+    Json j;
+    j["case_id"] = case_id;
+    Json cases = Json::array();
+    for (const CaseView& view : linked) {
+      const casegrid::v1::CaseState& v = view.facts();
+      cases.push_back({{"case_id", v.case_id()},
+                       {"opened", JsonTime(view.opened_micros())},
+                       {"workflow_id", v.workflow_id()},
+                       {"category", v.category()},
+                       {"state", v.state()},
+                       {"unit", v.unit()},
+                       {"repeat_of", v.repeat_of().empty() ? Json(nullptr) : Json(v.repeat_of())}});
+    }
+    j["linked"] = std::move(cases);
+    j["hidden"] = hidden;
+    return Dump(j);
+  }
+  std::string out = "case " + std::string(case_id) + ": " + std::to_string(linked.size()) +
+                    (linked.size() == 1 ? " other case" : " other cases") +
+                    " of the same petitioner (by identity number or phone)";
+  if (hidden > 0) out += ", and " + std::to_string(hidden) + " out of your reach";
+  out += "\n";
+  if (linked.empty()) return out;
+  Table t({"CASE", "OPENED", "WORKFLOW", "CATEGORY", "STATE", "UNIT", "REPEAT OF"});
+  for (const CaseView& view : linked) {
+    const casegrid::v1::CaseState& v = view.facts();
+    t.Row({v.case_id(), Time(view.opened_micros()), v.workflow_id(), Or(v.category()),
+           Or(v.state()), Or(v.unit()), Or(v.repeat_of())});
+  }
+  return out + t.Render();
 }
 
 std::string FormatCase(const CaseView& view, bool json) {

@@ -43,8 +43,10 @@ constexpr std::string_view kSourceName = "source";    // the Log::Identity() app
 // backdated events; format 7: statistics count deadlines by the unit they
 // bind, and an escalation under the unit it left; format 8: cases served at
 // reception, case_served; format 9: cases handed down, by the unit that
-// handed them down).
-constexpr std::string_view kFormatSuffix = " (read models format 9)";
+// handed them down; format 10: repeat demands, the units asked to support a
+// lead with their inbox entries, support@UNIT deadlines counted under
+// "support").
+constexpr std::string_view kFormatSuffix = " (read models format 10)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 // Per partition: the log's witness (its Merkle root) of the events before the offset.
 constexpr std::string_view kWitnessName = "witness";
@@ -94,6 +96,8 @@ uint64_t* CaseCounter(Counters* c, std::string_view metric) {
   if (metric == MetricName(Metric::kClosedOnTime)) return &c->closed_on_time;
   if (metric == MetricName(Metric::kEscalated)) return &c->escalated;
   if (metric == MetricName(Metric::kHandedDown)) return &c->handed_down;
+  if (metric == MetricName(Metric::kRepeat)) return &c->repeats;
+  if (metric == MetricName(Metric::kSupportRequested)) return &c->supporting;
   if (metric == MetricName(Metric::kReopened)) return &c->reopened;
   if (metric == MetricName(Metric::kRated)) return &c->rated;
   if (metric == MetricName(Metric::kSatisfied)) return &c->satisfied;
@@ -180,6 +184,7 @@ class ReadModels::BatchApplier {
     CaseView* view = nullptr;  // on arena_
     bool reseal = false;       // its personal values were opened: seal them again
     std::string old_inbox_key;
+    std::vector<std::string> old_support_keys;
     std::vector<std::pair<int64_t, std::string>> old_open;  // (due, name) in the deadlines table
     std::vector<std::pair<int64_t, std::string>> old_warn;  // (warn, name) in the warnings table
   };
@@ -255,6 +260,8 @@ class ReadModels::BatchApplier {
       return Status::Corruption("projections: stored view of case " + case_id + " does not parse");
     }
     work.old_inbox_key = work.view->inbox_key();
+    work.old_support_keys.assign(work.view->support_inbox_keys().begin(),
+                                 work.view->support_inbox_keys().end());
     for (const CaseDeadline& d : work.view->facts().deadlines()) {
       work.old_open.emplace_back(d.due_micros(), d.name());
     }
@@ -273,6 +280,18 @@ class ReadModels::BatchApplier {
         if (!inbox_key.empty()) CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.inbox, inbox_key, {}));
       }
       work.view->set_inbox_key(std::move(inbox_key));
+      // The supporting units' entries, one per open task.
+      const std::vector<std::string> support_keys = internal::SupportInboxKeysOf(*work.view);
+      for (const auto& old : work.old_support_keys) {
+        if (std::find(support_keys.begin(), support_keys.end(), old) == support_keys.end())
+          CASEGRID_RETURN_IF_ERROR(txn.Del(dbs_.inbox, old));
+      }
+      for (const auto& key : support_keys) {
+        if (std::find(work.old_support_keys.begin(), work.old_support_keys.end(), key) ==
+            work.old_support_keys.end())
+          CASEGRID_RETURN_IF_ERROR(txn.Put(dbs_.inbox, key, {}));
+      }
+      work.view->mutable_support_inbox_keys()->Assign(support_keys.begin(), support_keys.end());
 
       new_open_.clear();
       for (const CaseDeadline& d : work.view->facts().deadlines()) {

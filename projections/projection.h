@@ -104,6 +104,12 @@ struct Counters {
   uint64_t served = 0;
   // Handed down to a unit below (hand_down), under the unit that handed it.
   uint64_t handed_down = 0;
+  // Taken in as a repeat demand (重信重访: engine/petitioner.h); the first
+  // visits are received - repeats.
+  uint64_t repeats = 0;
+  // Asked to support a lead unit (协办: support_requested), under the unit
+  // asked; its support deadlines' figures are under its name as owner.
+  uint64_t supporting = 0;
   std::optional<double> SatisfactionRate() const;  // satisfied / rated
   std::optional<double> OnTimeRate() const;        // closed_on_time / closed
 };
@@ -247,6 +253,10 @@ class ReadModels {
 // ---- Renderers for the CLI (docs/queries.md). Text is aligned tables with
 // times from FormatTimestamp; JSON uses snake_case keys. ----
 std::string FormatCase(const CaseView& view, bool json);
+// The other cases of case_id's petitioner (`case linked`, engine/petitioner.h),
+// oldest first; `hidden` more are out of the reader's reach.
+std::string FormatLinked(std::string_view case_id, const std::vector<CaseView>& linked,
+                         size_t hidden, bool json);
 // `subtree`: the entries are of `unit` and the units under it (a UNIT column).
 std::string FormatInbox(std::string_view unit, const std::vector<InboxEntry>& entries, bool json,
                         bool subtree = false);

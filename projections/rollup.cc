@@ -19,6 +19,8 @@ void Add(Counters* into, const Counters& c) {
   into->closed_on_time += c.closed_on_time;
   into->escalated += c.escalated;
   into->handed_down += c.handed_down;
+  into->repeats += c.repeats;
+  into->supporting += c.supporting;
   into->reopened += c.reopened;
   into->rated += c.rated;
   into->satisfied += c.satisfied;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -87,6 +88,8 @@ struct Script {
   // A grid report settled by the inspector there and then; one handed up
   // late, or resolved by its station after the station's limit.
   bool on_the_spot = false, late_report_up = false, late_resolve = false;
+  // 协办: the supporting unit answers the lead late (after its 3 working days).
+  bool late_support = false;
   // Met at reception instead (petition-125's `serve`): consultation,
   // guidance or legal_advice; empty: not served.
   std::string served;
@@ -108,6 +111,11 @@ enum class Step {
   kRate,
   kUrge,
   kRedo,
+  // petition-125 co-handling: the lead asks the matter's supporting unit
+  // (the list's shared_with), which answers; a complex case is consulted on
+  kRequestSupport,
+  kSupportAnswer,
+  kConsult,
   // hotline-12345 (a work order)
   kSign,
   kAnswer,
@@ -142,6 +150,12 @@ struct SimCase {
   std::string grid;
   std::string category;
   int32_t intake_day = 0;
+  // The petitioner's phone (a visitor's, an online citizen's, a caller's);
+  // empty for a grid report. A returning petitioner gives the one of their
+  // earlier case.
+  std::string phone;
+  // The unit asked to support the lead (the list's shared_with); empty: none.
+  std::string supporter;
 };
 
 class Simulation {
@@ -153,6 +167,7 @@ class Simulation {
         o_(options),
         progress_(progress),
         rng_(options.seed),
+        later_rng_(options.seed ^ 0x9e3779b97f4a7c15ULL),
         org_(*engine.config().org),
         cal_(engine.config().default_calendar()) {
     for (const auto& g : org_.proto().grids()) grids_.push_back(g.code());
@@ -253,6 +268,7 @@ class Simulation {
         c.category = chosen->name;
         c.intake_day = day;
         c.workflow = WorkflowOf(src.channel);
+        if (!Grid(c)) Petitioner(&c);
         Script& sc = c.script;
         sc.channel = src.channel;
         // 1,837 of 3,979 visitors' demands were accepted: most other visits
@@ -277,6 +293,7 @@ class Simulation {
         sc.urged = rng_.Chance(0.08);
         sc.handed_down = !sc.complex && rng_.Chance(0.6);
         sc.late_sign = rng_.Chance(0.05);
+        sc.late_support = later_rng_.Chance(0.1);
         // A few hotline calls are no work order; a grid report is settled
         // on the spot two times in five.
         if (c.workflow == std::string_view("hotline-12345")) sc.reject = rng_.Chance(0.03);
@@ -288,6 +305,24 @@ class Simulation {
                  cases_.size() - 1, Step::kIntake);
       }
     }
+  }
+
+  // Who brings the demand: one in ten comes back on a matter they brought in
+  // the last 180 days (重信重访: the same phone, category and grid cell, so
+  // the engine links it to the earlier case); the others are new.
+  void Petitioner(SimCase* c) {
+    while (!recent_.empty() && recent_.front().first < c->intake_day - 180) recent_.pop_front();
+    if (!recent_.empty() && later_rng_.Chance(0.1)) {
+      const SimCase& earlier = cases_[recent_[static_cast<size_t>(later_rng_.Between(
+                                                  0, static_cast<int64_t>(recent_.size()) - 1))]
+                                          .second];
+      c->phone = earlier.phone;
+      c->category = earlier.category;
+      c->grid = earlier.grid;
+      return;
+    }
+    c->phone = "139" + Pad(++people_).insert(0, "00");
+    recent_.emplace_back(c->intake_day, cases_.size());
   }
 
   static std::string Pad(size_t n) {
@@ -362,7 +397,33 @@ class Simulation {
         set("grid", c.grid);
         set("summary", c.category + " reported at " + c.grid);
         if (Petition(c)) (*data)["complex"].set_bool_value(sc.complex);
+        if (!c.phone.empty()) {
+          (*(*data)["petitioner"].mutable_struct_value()->mutable_fields())["phone"]
+              .set_string_value(c.phone);
+        }
         return true;
+      case Step::kRequestSupport:
+        cmd->set_action("request_support");
+        set("unit", c.supporter);
+        set("task", "the department's part of " + c.category);
+        return unit();
+      case Step::kSupportAnswer:
+        if (!AllowedNow(c, "support_answer")) return false;
+        cmd->set_action("support_answer");
+        set("answer", "done on our side");
+        cmd->mutable_actor()->set_user("u-" + c.supporter);
+        cmd->mutable_actor()->set_role("unit");
+        cmd->mutable_actor()->set_unit(c.supporter);
+        return true;
+      case Step::kConsult: {
+        if (!AllowedNow(c, "consult")) return false;
+        cmd->set_action("consult");
+        auto lead = UnitOf(c);
+        if (!lead.ok()) return false;
+        set("units", *lead + "," + c.supporter);
+        set("conclusion", "the lead answers, the department acts on its part");
+        return unit();
+      }
       case Step::kSign:
         cmd->set_action("sign");
         return unit();
@@ -556,7 +617,25 @@ class Simulation {
           Schedule(p.at + rng_.Between(30, 120) * kMinute, i, Step::kReturn);
         } else {
           Schedule(OnWorkingDay(day, sc.late_contact ? 2 : 1, 9 * 60, 17 * 60), i, Step::kContact);
+          // A shared matter (区镇共担): the lead asks the department the
+          // list names to support it.
+          const auto* matter = org_.FindResponsibility(c.category);
+          auto lead = UnitOf(c);
+          if (Petition(c) && c.supporter.empty() && matter != nullptr &&
+              matter->shared_with_size() > 0 && lead.ok() && *lead != matter->shared_with(0)) {
+            c.supporter = matter->shared_with(0);
+            Schedule(p.at + later_rng_.Between(30, 120) * kMinute, i, Step::kRequestSupport);
+          }
         }
+        break;
+      case Step::kRequestSupport:
+        Schedule(OnWorkingDay(day, sc.late_support ? 4 : static_cast<int>(later_rng_.Between(1, 3)),
+                              9 * 60, 17 * 60),
+                 i, Step::kSupportAnswer);
+        if (sc.complex) Schedule(OnWorkingDay(day, 1, 14 * 60, 16 * 60), i, Step::kConsult);
+        break;
+      case Step::kSupportAnswer:
+      case Step::kConsult:
         break;
       case Step::kReturn:
         Schedule(p.at + rng_.Between(20, 90) * kMinute, i, Step::kRedispatch);
@@ -641,6 +720,10 @@ class Simulation {
   const Options& o_;
   const std::function<void(int)>& progress_;
   Rng rng_;
+  // The draws of what the simulation learned later (petitioners, supporting
+  // units): a stream of their own, so that adding them moved none of the
+  // draws before (a seed's run stays comparable with earlier reports).
+  Rng later_rng_;
   const workflows::Organisation& org_;
   const engine::BusinessCalendar& cal_;
   std::vector<std::string> grids_;
@@ -648,6 +731,9 @@ class Simulation {
   std::vector<SimCase> cases_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue_;
   std::set<size_t> returned_;
+  // Petitioners who may come back: (intake day, case index), oldest first.
+  std::deque<std::pair<int32_t, size_t>> recent_;
+  size_t people_ = 0;
   uint64_t order_ = 0, commands_ = 0, rejected_ = 0, events_ = 0;
   std::map<std::string, uint64_t> refusals_;  // by RefusalReason
   std::map<std::string, uint64_t> opened_;    // by workflow id
@@ -680,12 +766,25 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
   std::cout << "visitors and reports received  " << t.received << "\n";
   for (const auto& [channel, c] : st.by_channel)
     std::cout << "  " << std::left << std::setw(28) << channel << c.received << "\n";
+  // The demands brought by a person (windows, online, hotline): the 125
+  // steps are for their first visits (petition-125 v5).
+  uint64_t with_petitioner = 0;
+  for (const char* channel : {"window", "online", "hotline"}) {
+    auto it = st.by_channel.find(channel);
+    if (it != st.by_channel.end()) with_petitioner += it->second.received;
+  }
+  std::cout << "repeat demands (重信重访)        " << t.repeats << "  ("
+            << Percent(t.repeats, with_petitioner)
+            << " of the windows', online and hotline demands; the 125 steps are for first "
+               "visits)\n";
   std::cout << "served at reception            " << t.served << "\n";
   for (const auto& [outcome, n] : st.served_by_outcome)
     std::cout << "  " << std::left << std::setw(28) << outcome << n << "\n";
   std::cout << "demands accepted               " << t.accepted << "\n";
   std::cout << "  handed down by their town     " << t.handed_down
             << "  (small matters stay in the village)\n";
+  std::cout << "  supported by another unit     " << t.supporting
+            << "  (协办: the list's shared matters, each supporting unit with its own deadline)\n";
   std::cout << "not accepted                   " << t.rejected << "\n";
   // A grid report settled on the spot is closed without being accepted.
   const uint64_t accepted_closed = t.closed - std::min(t.closed, run.settled_on_the_spot);

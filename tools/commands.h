@@ -74,6 +74,9 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o);
 // names); on read models built afresh (docs/queries.md, "As of a moment").
 int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
                 const std::string& as_of);
+// `casegrid case linked CASE`: the other cases of its petitioner, those in
+// the reader's reach (`--by`) shown, the others counted.
+int RunCaseLinked(const GlobalOptions& g, const std::string& case_id, bool json);
 // 2 naming the unit when the organisation has no such unit. `subtree`:
 // also the open cases of every unit under it (a town with its stations).
 int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of,

@@ -61,15 +61,20 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   auto stats = session->models->Stats(*start, *start + o.days - 1);
   if (!stats.ok()) return Fail(stats.status());
   sim::PrintReport(*stats, *session->engine->config().org, options, *run);
-  // The replay of one escalated case, for the auditor's view.
+  // The replay of one escalated case, for the auditor's view: a village
+  // matter that climbed to its town (the mechanism at work), else the first
+  // case escalated at all.
+  std::string shown;
   for (const std::string& id : run->case_ids) {
     auto view = session->models->GetCase(id);
-    // A village matter that climbed to its town: the mechanism at work.
-    if (view.ok() && view->escalations() > 0 && view->facts().level() == "town") {
-      PrintReplay(*session->log, id, session->keys.get());
+    if (!view.ok() || view->escalations() == 0) continue;
+    if (view->facts().level() == "town") {
+      shown = id;
       break;
     }
+    if (shown.empty()) shown = id;
   }
+  if (!shown.empty()) PrintReplay(*session->log, shown, session->keys.get());
   const double secs = static_cast<double>(Env::Default()->NowMicros() - wall_start) / 1e6;
   std::cerr << "demo: " << run->case_ids.size() << " cases, " << run->commands << " commands ("
             << run->rejected_commands << " refused), " << run->events << " events in " << std::fixed

@@ -381,6 +381,14 @@ int main(int argc, char** argv) {
   c_show->add_option("--as-of", as_of, as_of_help);
   c_show->add_option("--by", g.reader, reader_help);
   c_show->callback([&] { rc = RunCaseShow(g, show_id, show_json, as_of); });
+  std::string linked_id;
+  bool linked_json = false;
+  auto* c_linked = c_case->add_subcommand(
+      "linked", "the other cases of the case's petitioner (by identity number or phone)");
+  c_linked->add_option("id", linked_id, "case id")->required();
+  c_linked->add_flag("--json", linked_json);
+  c_linked->add_option("--by", g.reader, reader_help);
+  c_linked->callback([&] { rc = RunCaseLinked(g, linked_id, linked_json); });
 
   std::string inbox_unit;
   bool inbox_json = false, inbox_subtree = false;

@@ -112,6 +112,52 @@ int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
   });
 }
 
+int RunCaseLinked(const GlobalOptions& g, const std::string& case_id, bool json) {
+  const std::string query = "case linked " + case_id;
+  return RunQuery(g, View{}, [&](Session& s, int64_t) {
+    auto scope = ReaderScope(g, *s.engine);
+    if (!scope.ok()) return Fail(scope.status());
+    // The case itself first: NotFound, or out of the reader's reach.
+    auto self = projections::ReadCase(*s.models, *s.engine, *scope, case_id, query);
+    if (!self.ok()) return Fail(self.status());
+    casegrid::v1::CaseReported reported;
+    Status read = s.log->ReadCase(case_id, [&](uint64_t, std::string_view record) {
+      casegrid::v1::Event e;
+      if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) return true;
+      if (!e.has_case_reported()) return true;
+      reported = e.case_reported();
+      return false;
+    });
+    if (!read.ok()) return Fail(read);
+    std::map<std::string, int64_t> others;  // case id -> opened
+    for (const auto& key : reported.petitioner_keys()) {
+      std::vector<engine::EarlierCase> cases;
+      if (Status st = s.engine->state_store().PetitionerCases(key, &cases); !st.ok()) {
+        return Fail(st);
+      }
+      for (const auto& c : cases) {
+        if (c.case_id != case_id) others[c.case_id] = c.opened_micros;
+      }
+    }
+    std::vector<std::pair<int64_t, std::string>> order;
+    for (const auto& [id, opened] : others) order.emplace_back(opened, id);
+    std::sort(order.begin(), order.end());
+    std::vector<casegrid::v1::CaseView> linked;
+    size_t hidden = 0;
+    for (const auto& [opened, id] : order) {
+      auto view = projections::ReadCase(*s.models, *s.engine, *scope, id, query);
+      if (view.status().IsPermissionDenied()) {
+        ++hidden;
+        continue;
+      }
+      if (!view.ok()) return Fail(view.status());
+      linked.push_back(*std::move(view));
+    }
+    std::cout << projections::FormatLinked(case_id, linked, hidden, json);
+    return 0;
+  });
+}
+
 int RunInbox(const GlobalOptions& g, const std::string& unit, bool json, const std::string& as_of,
              bool subtree) {
   const std::string query = "inbox " + unit + (subtree ? " --subtree" : "");

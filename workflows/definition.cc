@@ -62,7 +62,7 @@ const casegrid::v1::Action* Definition::FindAction(std::string_view name) const 
   return i < 0 ? nullptr : &proto_.actions(i);
 }
 const casegrid::v1::Deadline* Definition::FindDeadline(std::string_view name) const {
-  int i = Lookup(deadlines_, name);
+  int i = Lookup(deadlines_, name.substr(0, name.find('@')));
   return i < 0 ? nullptr : &proto_.deadlines(i);
 }
 const casegrid::v1::State* Definition::FindState(std::string_view name) const {

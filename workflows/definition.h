@@ -46,6 +46,9 @@ class Definition {
   // The action that opens a case (effect open_case: a valid definition has
   // exactly one).
   const casegrid::v1::Action* Intake() const;
+  // The deadline rule `name` names; an armed deadline of a rule owned by
+  // supporting_unit is named RULE@UNIT (one per supporting unit), and finds
+  // RULE.
   const casegrid::v1::Deadline* FindDeadline(std::string_view name) const;
   const casegrid::v1::State* FindState(std::string_view name) const;
   bool IsFinal(std::string_view state) const;

@@ -176,6 +176,31 @@ class Checker {
                        return f.type() == casegrid::v1::ENUM && f.values_size() > 0 && f.required();
                      });
       }
+      const auto required_text = [](const casegrid::v1::Field& f) {
+        return f.type() == casegrid::v1::STRING && f.required();
+      };
+      if (a.effect() == casegrid::v1::REQUEST_SUPPORT) {
+        RequireField(a, path, what, "request_support", "unit",
+                     "a required field of type unit (the unit asked to support the lead)",
+                     "name the supporting unit (a required field of type unit)",
+                     [](const casegrid::v1::Field& f) {
+                       return f.type() == casegrid::v1::UNIT && f.required();
+                     });
+        RequireField(a, path, what, "request_support", "task", "a required string",
+                     "say what the supporting unit is asked to do (a required string)",
+                     required_text);
+      }
+      if (a.effect() == casegrid::v1::SUPPORT_ANSWER) {
+        RequireField(a, path, what, "support_answer", "answer", "a required string",
+                     "give the supporting unit's answer (a required string)", required_text);
+      }
+      if (a.effect() == casegrid::v1::CONSULT) {
+        RequireField(a, path, what, "consult", "units",
+                     "a required string (the units' codes, separated by commas)",
+                     "name the units consulted (a required string of unit codes)", required_text);
+        RequireField(a, path, what, "consult", "conclusion", "a required string",
+                     "say what the consultation concluded (a required string)", required_text);
+      }
       if (a.effect() == casegrid::v1::HAND_DOWN) {
         RequireField(a, path, what, "hand_down", "unit",
                      "a required field of type unit (the unit under the case's that takes it)",
@@ -190,6 +215,26 @@ class Checker {
     if (open_case_ < 0) {
       Add(def_.actions_size() > 0 ? "actions" : "",
           "no action has effect open_case; a definition needs exactly one");
+    }
+  }
+
+  // A deadline of the units asked to support the lead (RULE@UNIT, one per
+  // unit): armed only by request_support, which names the unit, and never
+  // escalated (the supporting unit does not hold the case).
+  void CheckSupporting(const casegrid::v1::Deadline& d, const std::string& path,
+                       const std::string& what) {
+    if (d.on_breach() == casegrid::v1::ESCALATE_ONE_LEVEL) {
+      Add(path + ".on_breach", what +
+                                   " is a supporting unit's: it cannot escalate the case, which "
+                                   "the lead holds (on_breach: record or urge)");
+    }
+    for (const auto& a : def_.actions()) {
+      if (a.effect() != casegrid::v1::REQUEST_SUPPORT &&
+          std::find(a.starts().begin(), a.starts().end(), d.name()) != a.starts().end()) {
+        Add(path + ".owner", what + " is a supporting unit's, but action " + Quote(a.name()) +
+                                 " starts it: only an action with effect request_support, "
+                                 "which names the unit, does");
+      }
     }
   }
 
@@ -411,9 +456,13 @@ class Checker {
       if (d.levels_size() > 0) CheckLevels(d, path, what);
       if (d.has_warn_before()) CheckWarning(d, path, what);
       if (d.owner().empty()) {
-        Add(path, what + " has no owner (owner: case_unit or centre)");
-      } else if (d.owner() != "case_unit" && d.owner() != "centre") {
-        Add(path + ".owner", what + " owner must be case_unit or centre, not " + Quote(d.owner()));
+        Add(path, what + " has no owner (owner: case_unit, centre or supporting_unit)");
+      } else if (d.owner() != "case_unit" && d.owner() != "centre" &&
+                 d.owner() != "supporting_unit") {
+        Add(path + ".owner",
+            what + " owner must be case_unit, centre or supporting_unit, not " + Quote(d.owner()));
+      } else if (d.owner() == "supporting_unit") {
+        CheckSupporting(d, path, what);
       }
       if (d.on_breach() == casegrid::v1::ON_BREACH_UNSPECIFIED) {
         Add(path,

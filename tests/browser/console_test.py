@@ -272,13 +272,13 @@ try:
     step = "a supervisor compares versions and runs a draft over the recorded cases"
     sign_in("s01")
     browser.get(BASE + "/console/#/workflows/petition-125")
-    find("#diff-submit").click()  # version 4 against 5: repeat demands have their own answer
+    find("#diff-submit").click()  # version 5 against 6: the lead asks units to support it
     find("#diff-result li.change")  # waits for the result
     changes = " ".join(li.text for li in browser.find_elements(By.CSS_SELECTOR, "#diff-result li.change"))
-    assert "repeat_response" in changes, changes
+    assert "request_support" in changes, changes
     draft = find("#whatif-yaml")
     browser.execute_script(
-        "arguments[0].value = arguments[0].value.replace('\\nversion: 5\\n', '\\nversion: 6\\n')",
+        "arguments[0].value = arguments[0].value.replace('\\nversion: 6\\n', '\\nversion: 7\\n')",
         draft)
     find("#whatif-submit").click()
     table = find("#whatif-table").text

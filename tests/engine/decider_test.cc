@@ -135,7 +135,7 @@ TEST_CASE(
   }
   REQUIRE(contact != nullptr);
   REQUIRE(contact->workflow_id() == "petition-125");
-  REQUIRE(contact->workflow_version() == 5);
+  REQUIRE(contact->workflow_version() == 6);
   // Counted from the visit: the intake's event, not the dispatch's.
   REQUIRE(contact->anchor_event_id() == "LS-1/1");
   REQUIRE(contact->anchor_action() == "intake");

@@ -144,7 +144,7 @@ TEST_CASE("a shipped file's version can be recorded in the log once, unchanged",
   auto first = engine::Publish(*rig.engine, Shipped("petition-125"), "", "petition-125.yaml",
                                RuleChangeBy("sup01", "record the rules in force"));
   REQUIRE_OK(first);
-  CHECK(first->workflow_published().version() == 5);
+  CHECK(first->workflow_published().version() == 6);
   CHECK_FALSE(engine::Publish(*rig.engine, Shipped("petition-125"), "", "p.yaml",
                               RuleChangeBy("sup01", "x"))
                   .ok());
@@ -249,10 +249,10 @@ TEST_CASE("a definitions follower folds in what others publish, once, and stops 
 TEST_CASE("a command whose event the log could not take is refused alone, before its batch",
           "[publish]") {
   Rig rig;
-  // petition-125 v6: `urge` takes twelve text fields and carries them whole
+  // petition-125 v7: `urge` takes twelve text fields and carries them whole
   // (a transition event): a definition a supervisor may well publish.
   WorkflowDefinition def = Shipped("petition-125");
-  def.set_version(6);
+  def.set_version(7);
   for (auto& a : *def.mutable_actions()) {
     if (a.name() != "urge") continue;
     a.clear_emits();
@@ -305,10 +305,10 @@ TEST_CASE(
   {
     std::ifstream in(cfg + "/definitions/petition-125.yaml");
     std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t at = yaml.find("\nversion: 5\n");
+    const size_t at = yaml.find("\nversion: 6\n");
     REQUIRE(at != std::string::npos);
-    yaml.replace(at, 12, "\nversion: 6\n");
-    std::ofstream(cfg + "/definitions/petition-125-v6.yaml") << yaml;
+    yaml.replace(at, 12, "\nversion: 7\n");
+    std::ofstream(cfg + "/definitions/petition-125-v7.yaml") << yaml;
     std::ofstream(cfg + "/org/reference-district.yaml", std::ios::trunc) << "units: [\n";
     std::filesystem::remove(cfg + "/calendars/cn-2026.yaml");
     std::ofstream(cfg + "/calendars/cn-2028.yaml") << "calendar: [\n";  // a year not adopted
@@ -321,13 +321,13 @@ TEST_CASE(
   REQUIRE_OK(adopted);
   const auto& a = adopted->configuration_adopted();
   CHECK(adopted->action() == "adopt");
-  CHECK(a.definitions_size() == 7);  // petition-125 v1 to v5, hotline-12345, grid-incident
+  CHECK(a.definitions_size() == 8);  // petition-125 v1 to v6, hotline-12345, grid-incident
   CHECK(a.calendar_years_size() >= 3);
   CHECK(a.has_organisation());
   CHECK(std::count(a.adopted().begin(), a.adopted().end(), "workflow petition-125 v1") == 1);
   CHECK(std::count(a.adopted().begin(), a.adopted().end(), "workflow petition-125 v2") == 1);
   CHECK(std::count(a.adopted().begin(), a.adopted().end(), "workflow petition-125 v3") == 1);
-  CHECK(std::count(a.adopted().begin(), a.adopted().end(), "workflow petition-125 v5") == 1);
+  CHECK(std::count(a.adopted().begin(), a.adopted().end(), "workflow petition-125 v6") == 1);
   CHECK(std::count(a.adopted().begin(), a.adopted().end(), "calendar cn-mainland 2026") == 1);
   CHECK(rig.engine->config().adopted);
   CHECK_THAT(
@@ -340,8 +340,8 @@ TEST_CASE(
   const engine::Config& config = rig.engine->config();
   CHECK(config.adopted);
   REQUIRE(config.candidates.size() == 1);
-  CHECK(config.candidates[0]->version() == 6);
-  CHECK((*config.workflows->Latest("petition-125"))->version() == 5);
+  CHECK(config.candidates[0]->version() == 7);
+  CHECK((*config.workflows->Latest("petition-125"))->version() == 6);
   CHECK(config.org->FindUnit(kStation) != nullptr);
   const auto* calendar = config.CalendarFor(**config.workflows->Latest("petition-125"));
   REQUIRE(calendar != nullptr);
@@ -350,16 +350,16 @@ TEST_CASE(
   auto answers =
       rig.Apply({Cmd("LS-2", "intake", kWindow, "2026-09-02T09:00:00+08:00", IntakeData())});
   REQUIRE(answers.at(0).kind == engine::Answer::Kind::kAccepted);
-  CHECK(VersionOf(rig, "LS-2") == 5);
+  CHECK(VersionOf(rig, "LS-2") == 6);
 
   // Published, the candidate is in force, and no candidate any more.
-  auto v6 = workflows::Definition::Load(cfg + "/definitions/petition-125-v6.yaml");
-  REQUIRE_OK(v6);
-  REQUIRE_OK(engine::Publish(*rig.engine, (*v6)->proto(), (*v6)->yaml(), "petition-125-v6.yaml",
+  auto v7 = workflows::Definition::Load(cfg + "/definitions/petition-125-v7.yaml");
+  REQUIRE_OK(v7);
+  REQUIRE_OK(engine::Publish(*rig.engine, (*v7)->proto(), (*v7)->yaml(), "petition-125-v7.yaml",
                              RuleChangeBy("sup01", "the new version")));
   REQUIRE_OK(rig.ReopenWith(cfg));
   CHECK(rig.engine->config().candidates.empty());
-  CHECK((*rig.engine->config().workflows->Latest("petition-125"))->version() == 6);
+  CHECK((*rig.engine->config().workflows->Latest("petition-125"))->version() == 7);
   auto report = engine::VerifyLog(*rig.log, {});
   REQUIRE_OK(report);
   CHECK(report->first_problem.ok());

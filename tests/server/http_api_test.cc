@@ -919,10 +919,10 @@ TEST_CASE(
   REQUIRE(res->status == 200);
   const std::string before = s.Run({"stats", "--json"}).out;
 
-  // Version 6 of petition-125, as a supervisor would draft it.
+  // Version 7 of petition-125, as a supervisor would draft it.
   std::string draft = casegrid::test::ReadFile(
       casegrid::test::SourcePath("workflows/definitions/petition-125.yaml"));
-  draft.replace(draft.find("\nversion: 5\n"), 12, "\nversion: 6\n");
+  draft.replace(draft.find("\nversion: 6\n"), 12, "\nversion: 7\n");
   res = http.Post("/v1/workflows/whatif?from=2026-09-01&to=2026-09-30", Bearer(supervisor), draft,
                   "application/yaml");
   REQUIRE(res);
@@ -930,7 +930,7 @@ TEST_CASE(
   REQUIRE(res->status == 200);
   const json report = json::parse(res->body);
   CHECK(report["workflow"] == "petition-125");
-  CHECK(report["version"] == 6);
+  CHECK(report["version"] == 7);
   CHECK(report["in_force"]["cases"] == 1);
   CHECK(report["draft"]["cases"] == 1);
   CHECK(report["draft"]["commands"] == report["in_force"]["commands"]);

@@ -614,7 +614,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   REQUIRE(o.status == 0);
   CHECK(o.out ==
         "would erase LS-1: rejected, last event 2025-03-03T11:00:00+08:00, due 2026-03-03 "
-        "(workflow petition-125 v5 keeps personal data 1 year after a case ends)\n"
+        "(workflow petition-125 v6 keeps personal data 1 year after a case ends)\n"
         "dry run: 1 case past retention; nothing written\n");
   CHECK(Contains(run({"case", "show", "LS-1"}).out, "13700001111"));
   o = run({"erase", "--due", "--by", "dpo1"});
@@ -626,7 +626,7 @@ TEST_CASE("erase --due erases the ended cases its workflow's retention has run o
   CHECK(Contains(run({"case", "show", "LS-2"}).out, "13700002222"));
   CHECK(Contains(run({"case", "show", "LS-3"}).out, "13700003333"));
   CHECK(Contains(run({"replay", "LS-1"}).out,
-                 "retention: workflow petition-125 v5 keeps personal data 1 year"));
+                 "retention: workflow petition-125 v6 keeps personal data 1 year"));
   o = run({"erase", "--due", "--by", "dpo1"});
   CHECK(o.out == "0 cases past retention\n");
   o = run({"erase", "--by", "dpo1"});
@@ -1091,8 +1091,48 @@ TEST_CASE(
   std::filesystem::rename(key + ".saved", key);
   REQUIRE(intake("LS-3", "13800000000").status == 0);
   CHECK(Contains(cli.Run({"case", "show", "LS-3"}).out, "repeat of LS-2"));
+  // The petitioner's cases, linked without the number in the clear.
+  const Output linked = cli.Run({"case", "linked", "LS-3"});
+  INFO(casegrid::test::Describe(linked));
+  REQUIRE(linked.status == 0);
+  CHECK(Contains(linked.out, "case LS-3: 2 other cases of the same petitioner"));
+  CHECK(linked.out.find("LS-1") < linked.out.find("LS-2 "));
+  const Output linked_json = cli.Run({"case", "linked", "LS-1", "--json"});
+  CHECK(Contains(linked_json.out, R"("case_id": "LS-2")"));
+  CHECK(Contains(linked_json.out, R"("repeat_of": "LS-1")"));
+  CHECK(Contains(cli.Run({"case", "linked", "LS-9"}).err, "LS-9"));
   // A bad phone number is refused with the field named.
   Output bad = intake("LS-4", "138");
   CHECK(bad.status != 0);
   CHECK(Contains(bad.out + bad.err, "data.petitioner.phone: not a phone number"));
+}
+
+TEST_CASE("a unit asked to support the lead finds the case in its inbox until it answers",
+          "[cli][cohandling]") {
+  Cli cli;
+  auto act = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"act"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const Output o = cli.Run(argv);
+    INFO(casegrid::test::Describe(o));
+    REQUIRE(o.status == 0);
+  };
+  act({"LS-1", "intake", "--by", "w01:window:371302", "--at", "2026-11-03T09:00:00+08:00",
+       "--payload",
+       R"({"channel":"window","category":"village-affairs","grid":"371302-001-001-01",)"
+       R"("summary":"s"})"});
+  act({"LS-1", "dispatch", "--by", "c01:centre:371302", "--at", "2026-11-03T10:00:00+08:00",
+       "--payload", R"({"unit":"371302-001"})"});
+  act({"LS-1", "request_support", "--by", "u1:unit:371302-001", "--at", "2026-11-03T11:00:00+08:00",
+       "--payload", R"({"unit":"371302-D02","task":"check the contract"})"});
+  const Output inbox = cli.Run({"inbox", "371302-D02"});
+  INFO(casegrid::test::Describe(inbox));
+  CHECK(Contains(inbox.out, "LS-1"));
+  CHECK(Contains(inbox.out, "support@371302-D02"));
+  CHECK(Contains(cli.Run({"inbox", "371302-001"}).out, "LS-1"));  // the lead's too
+  const Output stats = cli.Run({"stats", "--from", "2026-11-03", "--to", "2026-11-03", "--json"});
+  CHECK(Contains(stats.out, R"("supporting": 1)"));
+  act({"LS-1", "support_answer", "--by", "u2:unit:371302-D02", "--at", "2026-11-04T11:00:00+08:00",
+       "--payload", R"({"answer":"void"})"});
+  CHECK_FALSE(Contains(cli.Run({"inbox", "371302-D02"}).out, "LS-1"));
 }

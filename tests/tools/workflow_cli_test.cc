@@ -84,7 +84,7 @@ TEST_CASE("casegrid workflow validate prints ok and exits 0 for a valid definiti
   const Output o = Validate(dir, {good});
   INFO(test::Describe(o));
   CHECK(o.status == 0);
-  CHECK(o.out == good + ": ok (workflow petition-125 v5: 10 states, 17 actions, 8 deadlines)\n");
+  CHECK(o.out == good + ": ok (workflow petition-125 v6: 10 states, 20 actions, 9 deadlines)\n");
   CHECK(o.err.empty());
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("casegrid workflow validate prints FILE:LINE:COL lines for every probl
   INFO(test::Describe(o));
   CHECK(o.status == 1);
   std::vector<std::string> expected = Expected("unknown-key");
-  expected.push_back(good + ": ok (workflow petition-125 v5: 10 states, 17 actions, 8 deadlines)");
+  expected.push_back(good + ": ok (workflow petition-125 v6: 10 states, 20 actions, 9 deadlines)");
   for (const auto& line : Expected("several-problems")) expected.push_back(line);
   CHECK(test::Lines(o.out) == expected);
   CHECK(expected.size() >= 5);  // one loader error, one ok, several semantic problems
@@ -124,19 +124,19 @@ TEST_CASE("casegrid workflow validate exits 2 when the configuration or a file c
 TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's definitions",
           "[workflows][cli]") {
   test::TempDir dir;
-  // A configuration with petition-125 v1 to v5 and a v6 that gives the
+  // A configuration with petition-125 v1 to v6 and a v7 that gives the
   // unit two working days to meet the petitioner.
   std::filesystem::copy(test::SourcePath("workflows"), dir.Sub("config"),
                         std::filesystem::copy_options::recursive);
-  std::string v6 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
-  const std::string version = "version: 5\n";
+  std::string v7 = test::ReadFile(dir.Sub("config/definitions/petition-125.yaml"));
+  const std::string version = "version: 6\n";
   const std::string contact = "  - name: contact\n    anchor: intake\n    working_days: 1\n";
-  REQUIRE(v6.find(version) != std::string::npos);
-  REQUIRE(v6.find(contact) != std::string::npos);
-  v6.replace(v6.find(version), version.size(), "version: 6\n");
-  v6.replace(v6.find(contact), contact.size(),
+  REQUIRE(v7.find(version) != std::string::npos);
+  REQUIRE(v7.find(contact) != std::string::npos);
+  v7.replace(v7.find(version), version.size(), "version: 7\n");
+  v7.replace(v7.find(contact), contact.size(),
              "  - name: contact\n    anchor: intake\n    working_days: 2\n");
-  test::WriteFile(dir.Sub("config/definitions/petition-125-v6.yaml"), v6);
+  test::WriteFile(dir.Sub("config/definitions/petition-125-v7.yaml"), v7);
   auto run = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--config", dir.Sub("config"), "workflow"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -147,18 +147,18 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   INFO(test::Describe(list));
   REQUIRE(list.status == 0);
   CHECK(test::Lines(list.out).size() ==
-        9);  // header, grid-incident, hotline-12345, petition-125 x6
-  CHECK(test::Contains(list.out, "petition-125           6  cn-mainland"));
+        10);  // header, grid-incident, hotline-12345, petition-125 x7
+  CHECK(test::Contains(list.out, "petition-125           7  cn-mainland"));
   CHECK(test::Contains(list.out, "hotline-12345          1  cn-mainland"));
 
   const Output show = run({"show", "petition-125", "--version", "1"});
   REQUIRE(show.status == 0);
   CHECK(test::Contains(show.out, "version: 1\n"));
 
-  const Output diff = run({"diff", "petition-125", "5", "6"});
+  const Output diff = run({"diff", "petition-125", "6", "7"});
   INFO(test::Describe(diff));
   REQUIRE(diff.status == 0);
-  CHECK(diff.out == "petition-125 v5 -> v6\n~ deadline contact: working_days: 1 -> 2\n");
+  CHECK(diff.out == "petition-125 v6 -> v7\n~ deadline contact: working_days: 1 -> 2\n");
   // What version 3 added to version 2: visitors served at reception.
   const Output served = run({"diff", "petition-125", "2", "3"});
   INFO(test::Describe(served));
@@ -179,6 +179,13 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   CHECK(test::Contains(repeats.out, "repeat_within_days: 0 -> 365"));
   CHECK(test::Contains(repeats.out, "+ deadline repeat_response"));
   CHECK(test::Contains(repeats.out, "居民身份证号码"));  // as written, not escaped
+  // What version 6 added to version 5: the lead and its supporting units.
+  const Output cohandled = run({"diff", "petition-125", "5", "6"});
+  INFO(test::Describe(cohandled));
+  REQUIRE(cohandled.status == 0);
+  CHECK(test::Contains(cohandled.out, "+ action request_support"));
+  CHECK(test::Contains(cohandled.out, "+ action consult"));
+  CHECK(test::Contains(cohandled.out, "+ deadline support"));
 
   const Output svg = run({"graph", "petition-125", "--format", "svg", "-o", "p.svg"});
   INFO(test::Describe(svg));
@@ -198,9 +205,9 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   const Output unknown = run({"graph", "petition-999"});
   CHECK(unknown.status == 2);
   CHECK(test::Contains(unknown.err, "no workflow \"petition-999\""));
-  const Output no_version = run({"diff", "petition-125", "1", "7"});
+  const Output no_version = run({"diff", "petition-125", "1", "8"});
   CHECK(no_version.status == 2);
-  CHECK(test::Contains(no_version.err, "no workflow petition-125 v7"));
+  CHECK(test::Contains(no_version.err, "no workflow petition-125 v8"));
 }
 
 TEST_CASE("casegrid workflow publish puts a valid file in force as an event, refuses a broken one",

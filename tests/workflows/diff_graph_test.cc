@@ -77,7 +77,7 @@ TEST_CASE("the diagram has every state, the start, and each action with its dead
           "[workflows]") {
   const auto def = Petition125();
   const std::string dot = workflows::DefinitionDot(def);
-  CHECK(dot.rfind("digraph \"petition-125 v5\" {", 0) == 0);
+  CHECK(dot.rfind("digraph \"petition-125 v6\" {", 0) == 0);
   for (const auto& s : def.states()) CHECK(dot.find("\"" + s.name() + "\"") != std::string::npos);
   CHECK(dot.find("\"closed\" [shape=doublecircle]") != std::string::npos);
   CHECK(

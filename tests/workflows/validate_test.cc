@@ -167,7 +167,7 @@ TEST_CASE("a deadline built without a breach behaviour is a problem (the YAML lo
   std::vector<std::string> messages;
   for (const auto& p : *problems) messages.push_back(p.message);
   CHECK(messages == std::vector<std::string>{
-                        "deadline \"d\" has no owner (owner: case_unit or centre)",
+                        "deadline \"d\" has no owner (owner: case_unit, centre or supporting_unit)",
                         "deadline \"d\" has no breach behaviour (on_breach: record, urge or "
                         "escalate_one_level)"});
 }
