@@ -463,7 +463,14 @@ Status Decision::LinkPetitioner(casegrid::v1::CaseReported* p) {
     if (!normalized.ok()) return Reject("data.petitioner.phone: " + normalized.status().message());
     identifiers.emplace_back("phone", *std::move(normalized));
   }
-  if (ctx_.petitioner_secret.empty() || identifiers.empty()) return Status::Ok();
+  if (identifiers.empty()) return Status::Ok();
+  if (!ctx_.petitioner_unavailable.empty()) {
+    return Reject(
+        "data.petitioner: the petitioner cannot be linked to their earlier cases, so "
+        "the demand is not taken in: " +
+        std::string(ctx_.petitioner_unavailable));
+  }
+  if (ctx_.petitioner_secret.empty()) return Status::Ok();
   for (const auto& [kind, normalized] : identifiers) {
     p->add_petitioner_keys(PetitionerKey(ctx_.petitioner_secret, kind, normalized));
   }

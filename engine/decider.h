@@ -63,6 +63,10 @@ struct DecideContext {
   // The district's petitioner key (engine/petitioner.h): an intake records
   // its petitioner's keys under it. Empty: no keys (what-if, a test).
   std::string_view petitioner_secret;
+  // Why there is no petitioner key (Engine::set_petitioner_unavailable): an
+  // intake naming an identity number or phone is refused with it. Empty:
+  // none missing.
+  std::string_view petitioner_unavailable;
   // The petitioners' earlier cases: an intake whose petitioner had a case of
   // the same category within the definition's repeat_within_days is marked
   // a repeat of the latest (case_reported.repeat_of). Null: none is.

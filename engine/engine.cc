@@ -83,6 +83,7 @@ class BatchWriter {
         stats_(stats),
         ctx_(ContextOf(config, env->NowMicros())) {
     ctx_.petitioner_secret = sealing_.petitioner_secret;
+    ctx_.petitioner_unavailable = sealing_.petitioner_unavailable;
     ctx_.petitioners = &store_;
     ctx_.recorded_repeats = sealing_.recorded_repeats;
   }
@@ -421,14 +422,17 @@ Status Engine::set_petitioner_secret(std::string secret, std::string_view where)
   if (!secret.empty()) {
     CASEGRID_ASSIGN_OR_RETURN(const std::string check, store_->PetitionerKeyCheck());
     if (!check.empty() && check != events::KeyCheck(secret)) {
-      return Status::Corruption(
+      Status foreign = Status::Corruption(
           "petitioner key " + std::string(where) +
           ": not the key the log's petitioners were linked with (a key made anew or brought "
           "from elsewhere would link nobody to their earlier cases): restore the one the log "
           "was written with");
+      set_petitioner_unavailable(foreign);
+      return foreign;
     }
   }
   sealing_.petitioner_secret = std::move(secret);
+  sealing_.petitioner_unavailable.clear();
   return Status::Ok();
 }
 

@@ -140,6 +140,9 @@ class Engine {
     // their petitioners' keys under it and are checked for repeats. Empty
     // (the default): no keys, no repeats.
     std::string petitioner_secret;
+    // Why there is no petitioner key to link with (set_petitioner_unavailable);
+    // empty: none missing.
+    std::string petitioner_unavailable;
     // What-if: the repeat marks as recorded (DecideContext::recorded_repeats).
     const std::map<std::string, std::string, std::less<>>* recorded_repeats = nullptr;
   };
@@ -149,8 +152,17 @@ class Engine {
   // Sets the petitioner key. Corruption, naming `where` (its file), when the
   // engine's index of petitioners was made with another key (a key file
   // made anew or brought from elsewhere would link nobody to their earlier
-  // cases): restore the one the log was written with.
+  // cases): restore the one the log was written with. The key is then
+  // unavailable (below).
   Status set_petitioner_secret(std::string secret, std::string_view where);
+  // There is no petitioner key to link with, for `why` (its file missing, or
+  // another one): an intake naming a petitioner's identity number or phone
+  // is refused saying so, and writes nothing; every other command and every
+  // read goes on.
+  void set_petitioner_unavailable(const Status& why) {
+    sealing_.petitioner_secret.clear();
+    sealing_.petitioner_unavailable = why.message();
+  }
   void set_os_account(std::string account) { sealing_.os_account = std::move(account); }
   void set_key_store(events::KeyStore* keys) { sealing_.keys = keys; }
   // That key store: it also opens what it sealed (reads for a person).

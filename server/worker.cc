@@ -188,8 +188,13 @@ class Worker::Impl {
     CASEGRID_RETURN_IF_ERROR(failed_);
     CASEGRID_ASSIGN_OR_RETURN(owned.engine, engine::Engine::Open(owned.log.get(), config_, env_));
     owned.engine->set_key_store(o_.keys);
-    CASEGRID_RETURN_IF_ERROR(
-        owned.engine->set_petitioner_secret(o_.petitioner_secret, o_.petitioner_key_path));
+    // Another key leaves the partition serving, refusing only intakes that
+    // name a petitioner (Engine::set_petitioner_unavailable).
+    if (Status keyed =
+            owned.engine->set_petitioner_secret(o_.petitioner_secret, o_.petitioner_key_path);
+        !keyed.ok()) {
+      spdlog::warn("partition {}: {}", p, keyed.message());
+    }
     std::string last;
     uint64_t next = 0;
     Status s = owned.log->LastRecord(answers_topic_, p, &last);

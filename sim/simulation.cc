@@ -773,7 +773,7 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
     auto it = st.by_channel.find(channel);
     if (it != st.by_channel.end()) with_petitioner += it->second.received;
   }
-  std::cout << "repeat demands (重信重访)        " << t.repeats << "  ("
+  std::cout << "repeat demands (重信重访)      " << t.repeats << "  ("
             << Percent(t.repeats, with_petitioner)
             << " of the windows', online and hotline demands; the 125 steps are for first "
                "visits)\n";

@@ -183,9 +183,16 @@ Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_m
   s.engine->set_os_account(OsAccount());
   s.engine->set_key_store(s.keys.get());
   CASEGRID_ASSIGN_OR_RETURN(const std::string check, s.engine->state_store().PetitionerKeyCheck());
-  CASEGRID_ASSIGN_OR_RETURN(std::string secret, OpenPetitionerKey(options, check));
-  CASEGRID_RETURN_IF_ERROR(
-      s.engine->set_petitioner_secret(std::move(secret), PetitionerKeyPath(options)));
+  // Without its key a data directory still reads, and takes every command
+  // but an intake naming a petitioner (Engine::set_petitioner_unavailable).
+  auto secret = OpenPetitionerKey(options, check);
+  const Status keyed =
+      secret.ok() ? s.engine->set_petitioner_secret(*std::move(secret), PetitionerKeyPath(options))
+                  : secret.status();
+  if (!keyed.ok()) {
+    s.engine->set_petitioner_unavailable(keyed);
+    spdlog::warn("{}", keyed.message());
+  }
   CASEGRID_ASSIGN_OR_RETURN(s.blobs, events::OpenBlobDirectory(BlobDir(options), /*create=*/true));
   // A worker on Kafka checks blobs only in a store the doors share with it.
   if (options.log != "kafka" || !options.blobs.empty()) s.engine->set_blob_store(s.blobs.get());

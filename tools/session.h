@@ -138,8 +138,9 @@ std::string KekPath(const GlobalOptions& options);
 
 // The petitioner key of --petitioner-key, else DATA/petitioner.key: read,
 // or made when there is none and `index_check` (the engine's index of
-// petitioners, StateStore::PetitionerKeyCheck) is empty. FailedPrecondition
-// when the file is missing while the index was made with a key.
+// petitioners, StateStore::PetitionerKeyCheck) is empty. Unavailable when
+// the file is missing while the index was made with a key: OpenSession then
+// refuses only intakes naming a petitioner (Engine::set_petitioner_unavailable).
 Result<std::string> OpenPetitionerKey(const GlobalOptions& options, std::string_view index_check);
 std::string PetitionerKeyPath(const GlobalOptions& options);
 

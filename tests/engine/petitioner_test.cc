@@ -159,6 +159,17 @@ TEST_CASE("an intake records its petitioner's keys and marks a repeat demand on 
     REQUIRE(s.IsCorruption());
     CHECK_THAT(s.message(), Catch::Contains("/data/petitioner.key"));
     CHECK_THAT(s.message(), Catch::Contains("restore"));
+    // Until it is restored, an intake naming a petitioner is refused with
+    // that reason and writes nothing; one naming nobody is taken.
+    const uint64_t before = rig.Events();
+    auto refused = rig.One(Cmd("R-7", "intake", test::kWindow, "2026-09-14T09:00:00+08:00",
+                               Intake("village-affairs", by_phone)));
+    REQUIRE(refused.kind == engine::Answer::Kind::kRejected);
+    CHECK_THAT(refused.status.message(), Catch::Contains("/data/petitioner.key"));
+    CHECK(rig.Events() == before);
+    CHECK(rig.One(Cmd("R-8", "intake", test::kWindow, "2026-09-14T09:00:00+08:00",
+                      Intake("village-affairs", "{}")))
+              .kind == engine::Answer::Kind::kAccepted);
   }
 }
 
