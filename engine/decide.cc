@@ -197,7 +197,8 @@ Result<const Action*> Decision::Admit(const CaseState* state) {
     return Reject("unknown action " + Quote(cmd_.action()) + " in workflow " + def_.id() +
                   " (actions: " + JoinNames(names) + ")");
   }
-  if (action->effect() == casegrid::v1::OPEN_CASE) {
+  if (action->effect() == casegrid::v1::OPEN_CASE ||
+      action->effect() == casegrid::v1::PATROL_REPORT) {
     if (state != nullptr) return Reject("case " + Quote(cmd_.case_id()) + " already exists");
   } else if (state == nullptr) {
     return Status::NotFound("no case " + Quote(cmd_.case_id()) + " (intake it first)");
@@ -261,6 +262,25 @@ Status Decision::Run(const CaseState* state) {
     without_code = data;
     without_code.mutable_fields()->erase(std::string(kRatingCodeField));
     fields = &without_code;
+  }
+  // So is the patrol report an intake raises its case from.
+  if (auto it = fields->fields().find(std::string(kPatrolReportField));
+      it != fields->fields().end()) {
+    if (action->effect() != casegrid::v1::OPEN_CASE) {
+      return Reject(
+          "data.patrol_report: only a case's intake names the patrol report it is "
+          "raised from, not " +
+          Quote(action->name()));
+    }
+    if (it->second.kind_case() != Value::kStringValue || it->second.string_value().empty()) {
+      return Reject("data.patrol_report: expected the id of a patrol report (a string)");
+    }
+    patrol_report_ = it->second.string_value();
+    if (fields != &without_code) {
+      without_code = data;
+      fields = &without_code;
+    }
+    without_code.mutable_fields()->erase(std::string(kPatrolReportField));
   }
   if (action->effect() == casegrid::v1::RATE && state != nullptr) {
     CASEGRID_RETURN_IF_ERROR(CheckRatingCode(*state));
@@ -445,6 +465,41 @@ Status Decision::CheckActor(const Action& action, const CaseState* state) {
   return Status::Ok();
 }
 
+namespace {
+// "grid_inspector" as a message says it: "grid inspector".
+std::string ReadableRole(std::string role) {
+  std::replace(role.begin(), role.end(), '_', ' ');
+  return role;
+}
+}  // namespace
+
+Status Decision::CheckReportsIn(std::string_view grid) const {
+  if (grid.empty()) return Status::Ok();
+  const auto* inspects = ctx_.org->FindUnit(cmd_.actor().unit());
+  if (inspects != nullptr && ctx_.org->Covers(*inspects, grid)) return Status::Ok();
+  return Reject("grid " + Quote(grid) + " is not among the cells of " +
+                (cmd_.actor().unit().empty() ? std::string("an inspector with no unit")
+                                             : "unit " + Quote(cmd_.actor().unit())) +
+                ", which " + ReadableRole(cmd_.actor().role()) + " " + Quote(cmd_.actor().user()) +
+                " reports for");
+}
+
+Status Decision::LinkPatrolReport(casegrid::v1::CaseReported* p) {
+  if (patrol_report_.empty()) return Status::Ok();
+  const std::string& id = patrol_report_;
+  if (ctx_.load_stream) {
+    CaseState report;
+    bool found = false;
+    CASEGRID_RETURN_IF_ERROR(ctx_.load_stream(id, &report, &found));
+    if (!found || !report.information()) {
+      return Reject("data.patrol_report: " + Quote(text::Escape(id)) + " is not a patrol report" +
+                    (found ? " (it is a case)" : " (there is none by that id)"));
+    }
+  }
+  p->set_patrol_report(id);
+  return Status::Ok();
+}
+
 Status Decision::LinkPetitioner(casegrid::v1::CaseReported* p) {
   if (ctx_.recorded_repeats != nullptr) {
     auto it = ctx_.recorded_repeats->find(cmd_.case_id());
@@ -522,16 +577,8 @@ Status Decision::Apply(const Action& action, const Struct& data) {
       p->set_category(Str(data, "category"));
       p->set_grid(Str(data, "grid"));
       if (const auto* grid = ctx_.org->FindGrid(p->grid())) p->set_station(grid->station());
-      // A grid inspector reports in the cells of the unit it inspects for.
-      if (cmd_.actor().role() == "grid_inspector" && !p->grid().empty()) {
-        const auto* inspects = ctx_.org->FindUnit(cmd_.actor().unit());
-        if (inspects == nullptr || !ctx_.org->Covers(*inspects, p->grid())) {
-          return Reject("grid " + Quote(p->grid()) + " is not among the cells of " +
-                        (cmd_.actor().unit().empty() ? std::string("an inspector with no unit")
-                                                     : "unit " + Quote(cmd_.actor().unit())) +
-                        ", which grid inspector " + Quote(cmd_.actor().user()) + " reports for");
-        }
-      }
+      if (cmd_.actor().role() == "grid_inspector")
+        CASEGRID_RETURN_IF_ERROR(CheckReportsIn(p->grid()));
       p->set_summary(Str(data, "summary"));
       auto it = data.fields().find("petitioner");
       if (it != data.fields().end()) {
@@ -542,8 +589,19 @@ Status Decision::Apply(const Action& action, const Struct& data) {
       }
       p->set_complex(Bool(data, "complex"));
       CASEGRID_RETURN_IF_ERROR(LinkPetitioner(p));
+      CASEGRID_RETURN_IF_ERROR(LinkPatrolReport(p));
       if (!rating_code_.empty())
         p->set_rating_code_digest(RatingCodeDigest(cmd_.case_id(), rating_code_));
+      break;
+    }
+    case casegrid::v1::PATROL_REPORT: {
+      auto* p = e->mutable_patrol_reported();
+      p->set_topic(Str(data, "topic"));
+      p->set_grid(Str(data, "grid"));
+      if (const auto* grid = ctx_.org->FindGrid(p->grid())) p->set_station(grid->station());
+      CASEGRID_RETURN_IF_ERROR(CheckReportsIn(p->grid()));
+      p->set_summary(Str(data, "summary"));
+      p->set_campaign(Str(data, "campaign"));
       break;
     }
     case casegrid::v1::REJECT:

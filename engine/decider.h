@@ -11,6 +11,7 @@
 #define CASEGRID_ENGINE_DECIDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -75,6 +76,11 @@ struct DecideContext {
   // the case it repeats, taken instead of keys and the index (the draft
   // runs without the petitioners' identifiers). Null: not a what-if.
   const std::map<std::string, std::string, std::less<>>* recorded_repeats = nullptr;
+  // Loads another stream's state (*found false when there is none): an
+  // intake naming a patrol report (data.patrol_report) is refused unless it
+  // names one. Empty: the name is taken as given (what-if, a test).
+  std::function<Status(std::string_view id, casegrid::v1::CaseState* state, bool* found)>
+      load_stream;
 };
 
 // How far before it is recorded a command may be dated without being
@@ -85,6 +91,11 @@ inline constexpr int64_t kBackdateWindowMicros = int64_t{24} * 3600 * 1000 * 100
 inline bool IsBackdated(const casegrid::v1::Event& event, int64_t window = kBackdateWindowMicros) {
   return event.recorded_micros() - event.occurred_micros() > window;
 }
+
+// The data key of an intake that raises its case from a patrol report
+// (events PatrolReported): the report's id. Any definition's intake takes
+// it; decide refuses one that names no patrol report.
+inline constexpr std::string_view kPatrolReportField = "patrol_report";
 
 // The built-in action the ticker sends when a deadline passes: data
 // {"deadline": NAME}, actor system/system, at = the deadline's due time.

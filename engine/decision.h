@@ -174,6 +174,14 @@ class Decision {
   // index, the earlier case it repeats (petitioner.h).
   Status LinkPetitioner(casegrid::v1::CaseReported* reported);
 
+  // The patrol report an intake names (data.patrol_report) checked to be
+  // one, and recorded on the case it raises.
+  Status LinkPatrolReport(casegrid::v1::CaseReported* reported);
+
+  // A grid inspector or patrol inspector reports only in the cells of the
+  // unit it works for.
+  Status CheckReportsIn(std::string_view grid) const;
+
   // The main event of the action, then deadlines met, cancelled and started.
   Status Apply(const Action& action, const Struct& data);
 
@@ -241,6 +249,8 @@ class Decision {
   std::string support_unit_;
   // The command's data.rating_code, normalized; empty: none.
   std::string rating_code_;
+  // The command's data.patrol_report (an intake's); empty: none.
+  std::string patrol_report_;
   // Recounting: a deadline is armed from the anchor it recorded, not from
   // the latest event of its definition's anchor action.
   bool keep_anchor_ = false;

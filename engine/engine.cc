@@ -86,6 +86,9 @@ class BatchWriter {
     ctx_.petitioner_unavailable = sealing_.petitioner_unavailable;
     ctx_.petitioners = &store_;
     ctx_.recorded_repeats = sealing_.recorded_repeats;
+    ctx_.load_stream = [this](std::string_view id, CaseState* state, bool* found) {
+      return store_.Load(id, state, found);
+    };
   }
 
   // Where attach commands' blobs must be (DecideContext::blobs).
@@ -541,7 +544,10 @@ Result<Engine::OpenActions> Engine::ActionsOpenTo(std::string_view case_id,
   probe.set_case_id(std::string(case_id));
   *probe.mutable_actor() = actor;
   for (const auto& action : open.definition->proto().actions()) {
-    if (action.effect() == casegrid::v1::OPEN_CASE) continue;
+    if (action.effect() == casegrid::v1::OPEN_CASE ||
+        action.effect() == casegrid::v1::PATROL_REPORT) {
+      continue;
+    }
     probe.set_action(action.name());
     if (CheckOpen(state, probe, *open.definition, ctx, now_micros).ok()) {
       open.actions.push_back(&action);

@@ -68,6 +68,16 @@ void Evolve(CaseState* s, const Event& e) {
       s->set_complex(e.case_reported().complex());
       s->set_rating_code_digest(e.case_reported().rating_code_digest());
       s->set_repeat_of(e.case_reported().repeat_of());
+      s->set_patrol_report(e.case_reported().patrol_report());
+      break;
+    case Event::kPatrolReported:
+      // An information item: its topic and cell, and no unit (the reporting
+      // inspector's scope reads it through the cell's station).
+      s->set_information(true);
+      s->set_channel("patrol");
+      s->set_category(e.patrol_reported().topic());
+      s->set_grid(e.patrol_reported().grid());
+      s->set_station(e.patrol_reported().station());
       break;
     case Event::kCaseDispatched:
       s->set_unit(e.case_dispatched().unit());

@@ -93,6 +93,10 @@ std::string_view DimName(Dim dim) {
       return "owner";
     case Dim::kOutcome:
       return "outcome";
+    case Dim::kInspector:
+      return "inspector";
+    case Dim::kTopic:
+      return "topic";
     case Dim::kCount:
       break;
   }
@@ -135,6 +139,10 @@ std::string_view MetricName(Metric metric) {
       return "repeats";
     case Metric::kSupportRequested:
       return "supporting";
+    case Metric::kPatrolReported:
+      return "patrol_reports";
+    case Metric::kFromPatrol:
+      return "from_patrol";
     case Metric::kCount:
       break;
   }
@@ -265,6 +273,17 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       view->set_erased_by(ev.actor().user());
       view->set_erased_reason(ev.case_erased().reason());
       break;
+    case Event::kPatrolReported:
+      // Information, not a case: filed as it comes (nothing open, no unit),
+      // counted apart from every case figure.
+      view->set_opened_micros(at);
+      view->set_ended(true);
+      view->set_reported_by(ev.actor().user());
+      view->set_summary(ev.patrol_reported().summary());
+      stats->Add(day, Dim::kAll, "", Metric::kPatrolReported);
+      stats->Add(day, Dim::kInspector, ev.actor().user(), Metric::kPatrolReported);
+      stats->Add(day, Dim::kTopic, ev.patrol_reported().topic(), Metric::kPatrolReported);
+      break;
     case Event::kCaseReported:
       view->set_opened_micros(at);
       view->set_reported_by(ev.actor().user());
@@ -274,6 +293,9 @@ Status ApplyEvent(const Event& ev, uint64_t global_seq, CaseView* view, StatsDel
       CountCase(day, *view, facts->level(), Metric::kReceived, stats);
       if (!ev.case_reported().repeat_of().empty()) {
         CountCase(day, *view, facts->level(), Metric::kRepeat, stats);
+      }
+      if (!ev.case_reported().patrol_report().empty()) {
+        CountCase(day, *view, facts->level(), Metric::kFromPatrol, stats);
       }
       break;
     case Event::kCaseDispatched:

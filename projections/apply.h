@@ -20,6 +20,8 @@ namespace casegrid::projections::internal {
 // DO NOT CHANGE the names below: they are stored in the stats table keys.
 // kOwner: a deadline's figures under the unit it binds (CaseDeadline.owner_unit).
 // kOutcome: the cases served at reception, by how (CaseServed.outcome).
+// kInspector, kTopic: patrol reports (PatrolReported) by the inspector who
+// filed them and by topic; information, not cases.
 enum class Dim : uint8_t {
   kAll,
   kChannel,
@@ -29,6 +31,8 @@ enum class Dim : uint8_t {
   kDeadline,
   kOwner,
   kOutcome,
+  kInspector,
+  kTopic,
   kCount
 };
 enum class Metric : uint8_t {
@@ -49,6 +53,8 @@ enum class Metric : uint8_t {
   kHandedDown,        // a case handed down (hand_down), under the unit that handed it down
   kRepeat,            // a case taken in as a repeat demand (case_reported.repeat_of)
   kSupportRequested,  // a unit asked to support the lead (协办), under that unit
+  kPatrolReported,    // a patrol report filed (kAll, kInspector, kTopic only: not a case)
+  kFromPatrol,        // a case raised from a patrol report (case_reported.patrol_report)
   kCount
 };
 std::string_view DimName(Dim dim);

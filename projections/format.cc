@@ -154,6 +154,8 @@ Json CountersJson(const Counters& c) {
   j["handed_down"] = c.handed_down;
   j["repeats"] = c.repeats;
   j["supporting"] = c.supporting;
+  j["patrol_reports"] = c.patrol_reports;
+  j["from_patrol"] = c.from_patrol;
   j["satisfaction_rate"] = JsonRate(c.SatisfactionRate());
   j["on_time_rate"] = JsonRate(c.OnTimeRate());
   return j;
@@ -200,7 +202,14 @@ std::string StatsTitle(const StatsReport& s) {
 std::string StatsHead(const StatsReport& s) {
   Table t(kCounterHeader, kCounterNumeric);
   t.Row(CounterRow("total", s.total));
-  return StatsTitle(s) + t.Render();
+  std::string out = StatsTitle(s) + t.Render();
+  // Information, not cases: apart from the table.
+  if (s.total.patrol_reports != 0 || s.total.from_patrol != 0) {
+    out += "patrol reports (information, not cases): " + std::to_string(s.total.patrol_reports) +
+           " by " + std::to_string(s.patrol_by_inspector.size()) +
+           " inspectors; cases raised from one: " + std::to_string(s.total.from_patrol) + "\n";
+  }
+  return out;
 }
 
 Json DeadlineJson(const DeadlineCounters& d) {
@@ -332,6 +341,9 @@ std::string FormatCase(const CaseView& view, bool json) {
     j["petitioner"] = {{"name", view.petitioner_name()}, {"phone", view.petitioner_phone()}};
     // A repeat demand (engine/petitioner.h): the earlier case it repeats.
     j["repeat_of"] = v.repeat_of().empty() ? Json(nullptr) : Json(v.repeat_of());
+    // A patrol report (information, not a case), or the one a case was raised from.
+    j["information"] = v.information();
+    j["patrol_report"] = v.patrol_report().empty() ? Json(nullptr) : Json(v.patrol_report());
     j["plan"] = view.plan();
     j["answer"] = view.answer();
     j["close_note"] = view.close_note();
@@ -366,6 +378,8 @@ std::string FormatCase(const CaseView& view, bool json) {
   t.Row({"workflow", Or(v.workflow_id()) + " v" + std::to_string(v.workflow_version())});
   t.Row({"channel", Or(v.channel())});
   t.Row({"category", Or(v.category())});
+  if (v.information()) t.Row({"kind", "patrol report: information, not a case"});
+  if (!v.patrol_report().empty()) t.Row({"raised from", "patrol report " + v.patrol_report()});
   if (!v.repeat_of().empty()) t.Row({"visit", "repeat of " + v.repeat_of()});
   t.Row({"summary", Or(view.summary())});
   if (!view.petitioner_name().empty() || !view.petitioner_phone().empty()) {
@@ -604,6 +618,9 @@ std::string FormatStats(const StatsReport& s, bool json) {
     Json served = Json::object();
     for (const auto& [outcome, n] : s.served_by_outcome) served[outcome] = n;
     j["served_by_outcome"] = std::move(served);
+    Json topics = Json::object();
+    for (const auto& [topic, n] : s.patrol_by_topic) topics[topic] = n;
+    j["patrol_by_topic"] = std::move(topics);
     return Dump(j);
   }
   std::string out = StatsHead(s);
@@ -782,6 +799,56 @@ std::string FormatScorecard(const StatsReport& s, Grouping grouping,
            std::to_string(g.cases.satisfied), Percent(g.cases.SatisfactionRate())});
   }
   return out + t.Render();
+}
+
+std::string FormatPatrol(const PatrolRoll& roll, bool json) {
+  if (json) {
+    Json j;
+    j["from"] = timeutil::FormatDate(roll.from_day);
+    j["to"] = timeutil::FormatDate(roll.to_day);
+    j["working_days"] = roll.working_days;
+    j["at_least"] = roll.at_least;
+    j["reports"] = roll.reports;
+    j["from_patrol"] = roll.from_patrol;
+    Json list = Json::array();
+    for (const PatrolLine& line : roll.inspectors) {
+      Json short_days = Json::array();
+      for (int32_t day : line.short_days) short_days.push_back(timeutil::FormatDate(day));
+      list.push_back({{"inspector", line.inspector},
+                      {"reports", line.reports},
+                      {"days_reported", line.days_reported},
+                      {"short_days", std::move(short_days)}});
+    }
+    j["inspectors"] = std::move(list);
+    j["by_topic"] = Json::object();
+    for (const auto& [topic, n] : roll.by_topic) j["by_topic"][topic] = n;
+    return Dump(j);
+  }
+  std::string out = "patrol reports " + timeutil::FormatDate(roll.from_day) + " .. " +
+                    timeutil::FormatDate(roll.to_day) + " (" + std::to_string(roll.working_days) +
+                    " working days; short: a working day with fewer than " +
+                    std::to_string(roll.at_least) + ")\n";
+  out += std::to_string(roll.reports) + " reports by " + std::to_string(roll.inspectors.size()) +
+         " inspectors; cases raised from one: " + std::to_string(roll.from_patrol) + "\n";
+  Table t({"INSPECTOR", "REPORTS", "DAYS", "PER WORKING DAY", "SHORT DAYS", "FIRST SHORT"},
+          {false, true, true, true, true, false});
+  for (const PatrolLine& line : roll.inspectors) {
+    char per_day[32] = "-";
+    if (roll.working_days > 0) {
+      std::snprintf(per_day, sizeof per_day, "%.1f",
+                    static_cast<double>(line.reports) / roll.working_days);
+    }
+    t.Row({line.inspector, std::to_string(line.reports), std::to_string(line.days_reported),
+           per_day, std::to_string(line.short_days.size()),
+           line.short_days.empty() ? "-" : timeutil::FormatDate(line.short_days.front())});
+  }
+  out += t.Render();
+  if (!roll.by_topic.empty()) {
+    Table topics({"TOPIC", "REPORTS"}, {false, true});
+    for (const auto& [topic, n] : roll.by_topic) topics.Row({topic, std::to_string(n)});
+    out += topics.Render();
+  }
+  return out;
 }
 
 }  // namespace casegrid::projections

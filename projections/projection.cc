@@ -45,8 +45,9 @@ constexpr std::string_view kSourceName = "source";    // the Log::Identity() app
 // reception, case_served; format 9: cases handed down, by the unit that
 // handed them down; format 10: repeat demands, the units asked to support a
 // lead with their inbox entries, support@UNIT deadlines counted under
-// "support").
-constexpr std::string_view kFormatSuffix = " (read models format 10)";
+// "support"; format 11: patrol reports, by inspector and topic, and the
+// cases raised from one).
+constexpr std::string_view kFormatSuffix = " (read models format 11)";
 constexpr std::string_view kOffsetName = "offset";  // per partition: the next offset
 // Per partition: the log's witness (its Merkle root) of the events before the offset.
 constexpr std::string_view kWitnessName = "witness";
@@ -98,6 +99,8 @@ uint64_t* CaseCounter(Counters* c, std::string_view metric) {
   if (metric == MetricName(Metric::kHandedDown)) return &c->handed_down;
   if (metric == MetricName(Metric::kRepeat)) return &c->repeats;
   if (metric == MetricName(Metric::kSupportRequested)) return &c->supporting;
+  if (metric == MetricName(Metric::kPatrolReported)) return &c->patrol_reports;
+  if (metric == MetricName(Metric::kFromPatrol)) return &c->from_patrol;
   if (metric == MetricName(Metric::kReopened)) return &c->reopened;
   if (metric == MetricName(Metric::kRated)) return &c->rated;
   if (metric == MetricName(Metric::kSatisfied)) return &c->satisfied;
@@ -802,6 +805,10 @@ Result<StatsReport> ReadModels::Stats(int32_t from_day, int32_t to_day) {
         field = DeadlineCounter(&report.by_owner[std::string(value)], metric);
       } else if (dim == DimName(Dim::kOutcome)) {
         field = &report.served_by_outcome[std::string(value)];
+      } else if (dim == DimName(Dim::kInspector)) {
+        field = &report.patrol_by_inspector[std::string(value)][day];
+      } else if (dim == DimName(Dim::kTopic)) {
+        field = &report.patrol_by_topic[std::string(value)];
       }
       if (field != nullptr) *field += count;
     }

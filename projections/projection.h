@@ -110,6 +110,10 @@ struct Counters {
   // Asked to support a lead unit (协办: support_requested), under the unit
   // asked; its support deadlines' figures are under its name as owner.
   uint64_t supporting = 0;
+  // Patrol reports filed (民情巡察信息: information, not cases, so only in
+  // the totals and by day), and the cases raised from one.
+  uint64_t patrol_reports = 0;
+  uint64_t from_patrol = 0;
   std::optional<double> SatisfactionRate() const;  // satisfied / rated
   std::optional<double> OnTimeRate() const;        // closed_on_time / closed
 };
@@ -138,6 +142,9 @@ struct StatsReport {
   std::map<std::string, DeadlineCounters> deadlines;  // by deadline name
   std::map<std::string, DeadlineCounters> by_owner;   // by the unit the deadline binds
   std::map<std::string, uint64_t> served_by_outcome;  // cases served, by CaseServed.outcome
+  // Patrol reports by the inspector (user) who filed them, by day; by topic.
+  std::map<std::string, std::map<int32_t, uint64_t>> patrol_by_inspector;
+  std::map<std::string, uint64_t> patrol_by_topic;
 };
 
 struct AuditEntry {

@@ -152,6 +152,9 @@ namespace {
 
 bool Matches(const CaseQuery& q, const CaseView& v, bool personal) {
   const casegrid::v1::CaseState& f = v.facts();
+  // Patrol reports are information, not cases: listed only when asked for
+  // by their workflow.
+  if (f.information() && q.workflow != f.workflow_id()) return false;
   if ((!q.unit.empty() && f.unit() != q.unit) || (!q.state.empty() && f.state() != q.state) ||
       (!q.category.empty() && f.category() != q.category) ||
       (!q.level.empty() && f.level() != q.level) ||

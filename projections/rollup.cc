@@ -21,6 +21,8 @@ void Add(Counters* into, const Counters& c) {
   into->handed_down += c.handed_down;
   into->repeats += c.repeats;
   into->supporting += c.supporting;
+  into->patrol_reports += c.patrol_reports;
+  into->from_patrol += c.from_patrol;
   into->reopened += c.reopened;
   into->rated += c.rated;
   into->satisfied += c.satisfied;
@@ -197,6 +199,62 @@ std::vector<ScoreLine> Scorecard(std::vector<GroupFigures> groups) {
                                                                       : static_cast<int>(i) + 1;
   }
   return lines;
+}
+
+}  // namespace casegrid::projections
+
+namespace casegrid::projections {
+
+std::optional<std::pair<int32_t, int32_t>> PatrolDays(const StatsReport& report) {
+  std::optional<std::pair<int32_t, int32_t>> span;
+  for (const auto& [inspector, days] : report.patrol_by_inspector) {
+    if (days.empty()) continue;
+    const int32_t first = days.begin()->first, last = days.rbegin()->first;
+    if (!span) {
+      span = {first, last};
+    } else {
+      span->first = std::min(span->first, first);
+      span->second = std::max(span->second, last);
+    }
+  }
+  return span;
+}
+
+PatrolRoll RollPatrol(const StatsReport& report, int32_t from_day, int32_t to_day,
+                      const engine::BusinessCalendar& calendar, uint64_t at_least) {
+  PatrolRoll roll;
+  roll.from_day = from_day;
+  roll.to_day = to_day;
+  roll.at_least = at_least;
+  std::vector<int32_t> working;
+  for (int32_t day = from_day; day <= to_day; ++day) {
+    if (calendar.IsWorkingDay(day)) working.push_back(day);
+  }
+  roll.working_days = static_cast<int>(working.size());
+  for (const auto& [inspector, days] : report.patrol_by_inspector) {
+    PatrolLine line;
+    line.inspector = inspector;
+    for (auto it = days.lower_bound(from_day); it != days.end() && it->first <= to_day; ++it) {
+      line.reports += it->second;
+      if (it->second > 0) ++line.days_reported;
+    }
+    if (line.reports == 0) continue;
+    for (int32_t day : working) {
+      auto it = days.find(day);
+      if (it == days.end() || it->second < at_least) line.short_days.push_back(day);
+    }
+    roll.reports += line.reports;
+    roll.inspectors.push_back(std::move(line));
+  }
+  std::sort(roll.inspectors.begin(), roll.inspectors.end(),
+            [](const PatrolLine& a, const PatrolLine& b) {
+              return a.reports != b.reports ? a.reports > b.reports : a.inspector < b.inspector;
+            });
+  for (const auto& [day, c] : report.by_day) {
+    if (day >= from_day && day <= to_day) roll.from_patrol += c.from_patrol;
+  }
+  roll.by_topic = report.patrol_by_topic;
+  return roll;
 }
 
 }  // namespace casegrid::projections

@@ -7,12 +7,15 @@
 #define CASEGRID_PROJECTIONS_ROLLUP_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
+#include "engine/calendar.h"
 #include "projections/projection.h"
 #include "workflows/org.h"
 
@@ -100,6 +103,40 @@ std::string FormatScorecard(const StatsReport& report, Grouping grouping,
 // "name", "past_due", "warned", "overdue": [as FormatOverdue lists them]}]}.
 std::string FormatOverdueByTown(int64_t at_micros, const std::vector<OverdueEntry>& entries,
                                 const workflows::Organisation& org, bool json);
+
+// The daily roll of the public inspectors (民情巡察, 每日必报: docs/queries.md,
+// "Patrol reports"): each inspector who filed a patrol report in the
+// period, with its reports, the days it filed on, and its short days, the
+// calendar's working days of the period on which it filed fewer than
+// `at_least` reports (1 by default; 10 a day in a campaign).
+struct PatrolLine {
+  std::string inspector;  // the user who filed them
+  uint64_t reports = 0;
+  int days_reported = 0;
+  std::vector<int32_t> short_days;  // local civil days, ascending
+};
+struct PatrolRoll {
+  int32_t from_day = 0, to_day = 0;
+  int working_days = 0;  // in [from_day, to_day]
+  uint64_t at_least = 1;
+  uint64_t reports = 0, from_patrol = 0;  // StatsReport totals of the period
+  std::vector<PatrolLine> inspectors;     // most reports first, then by user
+  std::map<std::string, uint64_t> by_topic;
+};
+// The roll of `report` over [from_day, to_day] (within the report's
+// period) on `calendar`'s working days.
+PatrolRoll RollPatrol(const StatsReport& report, int32_t from_day, int32_t to_day,
+                      const engine::BusinessCalendar& calendar, uint64_t at_least);
+// The first and last local day on which `report` counts a patrol report;
+// nullopt when it counts none.
+std::optional<std::pair<int32_t, int32_t>> PatrolDays(const StatsReport& report);
+// What `casegrid patrol` prints: the period, the totals, a line per
+// inspector (reports, days filed, short days, the first of them) and the
+// reports by topic. JSON: {"from", "to", "working_days", "at_least",
+// "reports", "from_patrol", "inspectors": [{"inspector", "reports",
+// "days_reported", "short_days": ["YYYY-MM-DD", ...]}], "by_topic": {TOPIC:
+// n}}.
+std::string FormatPatrol(const PatrolRoll& roll, bool json);
 
 }  // namespace casegrid::projections
 

@@ -236,9 +236,10 @@ void HttpApi::Impl::Scorecard(const httplib::Request& req, httplib::Response& re
 void HttpApi::Impl::Cases(const httplib::Request& req, httplib::Response& res,
                           const std::vector<std::string>& /*args*/) {
   projections::CaseQuery q;
-  std::string* fields[] = {&q.unit,    &q.state, &q.category, &q.level,
-                           &q.channel, &q.text,  &q.phone,    &q.after};
-  const char* names[] = {"unit", "state", "category", "level", "channel", "text", "phone", "after"};
+  std::string* fields[] = {&q.unit, &q.state, &q.category, &q.level,   &q.channel,
+                           &q.text, &q.phone, &q.after,    &q.workflow};
+  const char* names[] = {"unit", "state", "category", "level",   "channel",
+                         "text", "phone", "after",    "workflow"};
   for (size_t i = 0; i < std::size(names); ++i) *fields[i] = req.get_param_value(names[i]);
   if (req.has_param("open")) {
     auto open = Flag(req, "open");

@@ -123,7 +123,21 @@ enum class Step {
   // grid-incident (an inspector's report)
   kResolveOnSpot,
   kReportUp,
-  kResolve
+  kResolve,
+  // A public inspector's patrol report (the patrol definition): its index
+  // is into the patrol reports, not the cases.
+  kPatrol
+};
+
+// 民情巡察: one of the 35 public inspectors' reports, information that
+// becomes a case (grid-incident) now and then.
+struct PatrolReport {
+  std::string id;
+  std::string inspector;  // patrol-NN
+  std::string town;       // the town centre it works for
+  std::string grid;
+  std::string topic;
+  std::string campaign;  // empty: an ordinary day's
 };
 
 // The workflow each channel's intake runs on: the 12345 hotline's work
@@ -156,6 +170,8 @@ struct SimCase {
   std::string phone;
   // The unit asked to support the lead (the list's shared_with); empty: none.
   std::string supporter;
+  // The patrol report the case was raised from; empty: none.
+  std::string patrol_report;
 };
 
 class Simulation {
@@ -168,9 +184,14 @@ class Simulation {
         progress_(progress),
         rng_(options.seed),
         later_rng_(options.seed ^ 0x9e3779b97f4a7c15ULL),
+        patrol_rng_(options.seed ^ 0xc2b2ae3d27d4eb4fULL),
         org_(*engine.config().org),
         cal_(engine.config().default_calendar()) {
-    for (const auto& g : org_.proto().grids()) grids_.push_back(g.code());
+    for (const auto& g : org_.proto().grids()) {
+      grids_.push_back(g.code());
+      if (const auto* town = org_.TownOf(g)) town_grids_[town->code()].push_back(g.code());
+    }
+    for (const auto& [town, cells] : town_grids_) towns_.push_back(town);
     // The demands a centre hears most; where each goes is the responsibility
     // list's to say (the dispatch names no unit).
     categories_ = {{"labour-dispute", 14},    {"property-management", 13},
@@ -198,6 +219,7 @@ class Simulation {
     for (int d = 0; d < o_.days; ++d) {
       const int32_t day = start_day_ + d;
       GenerateIntakes(day);
+      GeneratePatrols(day);
       CASEGRID_RETURN_IF_ERROR(RunUntil(timeutil::LocalDayStartMicros(day + 1)));
       clock_.SetMicros(timeutil::LocalDayEndMicros(day));
       CASEGRID_ASSIGN_OR_RETURN(auto tick, engine_.Tick(timeutil::LocalDayEndMicros(day)));
@@ -223,6 +245,8 @@ class Simulation {
   // Cases opened, by workflow id.
   const std::map<std::string, uint64_t>& opened() const { return opened_; }
   uint64_t settled_on_the_spot() const { return settled_; }
+  uint64_t patrol_reports() const { return patrol_filed_; }
+  uint64_t patrol_in_campaign() const { return patrol_in_campaign_; }
 
  private:
   void Schedule(int64_t at, size_t index, Step step) {
@@ -232,6 +256,70 @@ class Simulation {
   int64_t OnWorkingDay(int32_t from_day, int n, int64_t lo_minutes, int64_t hi_minutes) {
     int32_t day = timeutil::LocalDay(cal_.EndOfWorkingDaysAfter(from_day, n));
     return timeutil::LocalDayStartMicros(day) + rng_.Between(lo_minutes, hi_minutes) * kMinute;
+  }
+
+  // The campaign a day falls in: the working days of the week before
+  // National Day (国庆安保; the reference's "庆祝中华人民共和国成立70周年期间"),
+  // when each inspector reports at least 10 items a day.
+  std::string CampaignOf(int32_t day) const {
+    if (!cal_.IsWorkingDay(day)) return {};
+    const std::string date = timeutil::FormatDate(day);
+    const std::string month_day = date.substr(5);
+    if (month_day >= "09-22" && month_day <= "09-30") {
+      return "national-day-security-" + date.substr(0, 4);
+    }
+    return {};
+  }
+
+  // 每日必报: each of the 35 inspectors reports on every working day, once
+  // or twice (and now and then not at all), at least 10 items a day in a
+  // campaign. Draws of their own (patrol_rng_).
+  void GeneratePatrols(int32_t day) {
+    if (!cal_.IsWorkingDay(day) || towns_.empty()) return;
+    static const std::vector<std::string> kTopics = {
+        "political-legal",  "petitions",      "environment",   "work-safety",
+        "urban-management", "financial-risk", "air-pollution", "social-stability"};
+    const std::string campaign = CampaignOf(day);
+    for (int k = 1; k <= kPatrolInspectors; ++k) {
+      const int n = !campaign.empty()          ? 10 + patrol_rng_.Poisson(1.0)
+                    : patrol_rng_.Chance(0.06) ? 0
+                                               : 1 + (patrol_rng_.Chance(0.08) ? 1 : 0);
+      const std::string& town = towns_[static_cast<size_t>(k - 1) % towns_.size()];
+      for (int j = 0; j < n; ++j) {
+        PatrolReport r;
+        r.id = "XC-" + timeutil::FormatDate(day).substr(0, 4) + "-" + Pad(patrols_.size() + 1);
+        r.inspector = "patrol-" + std::string(k < 10 ? "0" : "") + std::to_string(k);
+        r.town = town;
+        r.grid = patrol_rng_.Pick(town_grids_[town]);
+        r.topic = !campaign.empty() && patrol_rng_.Chance(0.8) ? "social-stability"
+                                                               : patrol_rng_.Pick(kTopics);
+        r.campaign = campaign;
+        patrols_.push_back(std::move(r));
+        Schedule(timeutil::LocalDayStartMicros(day) +
+                     patrol_rng_.Between(8 * 60 + 30, 18 * 60) * kMinute,
+                 patrols_.size() - 1, Step::kPatrol);
+      }
+    }
+  }
+
+  // A patrol report that needs handling (one in thirty) becomes a grid
+  // incident, reported by the cell's grid inspector an hour later, naming it.
+  void RaiseFromPatrol(const Pending& p) {
+    const PatrolReport& r = patrols_[p.case_index];
+    if (!patrol_rng_.Chance(1.0 / 30)) return;
+    SimCase c;
+    c.id = "LS-" + r.id.substr(3, 4) + "-" + Pad(cases_.size() + 1);
+    c.grid = r.grid;
+    c.category = r.topic == "air-pollution" ? "environment" : "urban-management";
+    c.intake_day = timeutil::LocalDay(p.at);
+    c.workflow = "grid-incident";
+    c.patrol_report = r.id;
+    c.script.channel = "grid_inspector";
+    c.script.on_the_spot = patrol_rng_.Chance(0.4);
+    c.script.late_report_up = patrol_rng_.Chance(0.05);
+    c.script.late_resolve = patrol_rng_.Chance(0.12);
+    cases_.push_back(std::move(c));
+    Schedule(p.at + kHour, cases_.size() - 1, Step::kIntake);
   }
 
   void GenerateIntakes(int32_t day) {
@@ -354,6 +442,23 @@ class Simulation {
 
   // Builds the command of a step; false when the step no longer applies.
   bool Build(const Pending& p, Command* cmd) {
+    if (p.step == Step::kPatrol) {
+      const PatrolReport& r = patrols_[p.case_index];
+      cmd->set_id(r.id + "#" + std::to_string(p.order));
+      cmd->set_case_id(r.id);
+      cmd->set_at_micros(p.at);
+      cmd->set_workflow("patrol");
+      cmd->set_action("report");
+      cmd->mutable_actor()->set_user(r.inspector);
+      cmd->mutable_actor()->set_role("patrol_inspector");
+      cmd->mutable_actor()->set_unit(r.town);
+      auto* data = cmd->mutable_data()->mutable_fields();
+      (*data)["topic"].set_string_value(r.topic);
+      (*data)["grid"].set_string_value(r.grid);
+      (*data)["summary"].set_string_value(r.topic + " seen at " + r.grid);
+      if (!r.campaign.empty()) (*data)["campaign"].set_string_value(r.campaign);
+      return true;
+    }
     SimCase& c = cases_[p.case_index];
     const Script& sc = c.script;
     cmd->set_id(c.id + "#" + std::to_string(p.order));
@@ -397,6 +502,7 @@ class Simulation {
         set("grid", c.grid);
         set("summary", c.category + " reported at " + c.grid);
         if (Petition(c)) (*data)["complex"].set_bool_value(sc.complex);
+        if (!c.patrol_report.empty()) set("patrol_report", c.patrol_report);
         if (!c.phone.empty()) {
           (*(*data)["petitioner"].mutable_struct_value()->mutable_fields())["phone"]
               .set_string_value(c.phone);
@@ -455,6 +561,8 @@ class Simulation {
         cmd->set_action("resolve");
         set("note", "resolved");
         return unit();
+      case Step::kPatrol:  // built above
+        return false;
       case Step::kReject:
         cmd->set_action("reject");
         centre();
@@ -610,6 +718,7 @@ class Simulation {
         break;
       case Step::kResolveOnSpot:
       case Step::kResolve:
+      case Step::kPatrol:  // RunUntil: RaiseFromPatrol
         break;
       case Step::kAcknowledge:
         if (sc.misrouted && !returned_.count(i)) {
@@ -700,7 +809,11 @@ class Simulation {
       events_ += stats.events;
       commands_ += batch.size();
       for (size_t k = 0; k < batch.size(); ++k) {
-        if (answers[k].kind == engine::Answer::Kind::kAccepted) {
+        if (answers[k].kind == engine::Answer::Kind::kAccepted && items[k].step == Step::kPatrol) {
+          ++patrol_filed_;
+          if (!patrols_[items[k].case_index].campaign.empty()) ++patrol_in_campaign_;
+          RaiseFromPatrol(items[k]);
+        } else if (answers[k].kind == engine::Answer::Kind::kAccepted) {
           if (items[k].step == Step::kIntake) ++opened_[cases_[items[k].case_index].workflow];
           if (items[k].step == Step::kResolveOnSpot) ++settled_;
           Next(items[k]);
@@ -724,6 +837,13 @@ class Simulation {
   // units): a stream of their own, so that adding them moved none of the
   // draws before (a seed's run stays comparable with earlier reports).
   Rng later_rng_;
+  // The patrol reports' draws (民情巡察), likewise a stream of their own.
+  Rng patrol_rng_;
+  static constexpr int kPatrolInspectors = 35;
+  std::map<std::string, std::vector<std::string>> town_grids_;  // town centre -> its cells
+  std::vector<std::string> towns_;                              // town centres, by code
+  std::vector<PatrolReport> patrols_;
+  uint64_t patrol_filed_ = 0, patrol_in_campaign_ = 0;
   const workflows::Organisation& org_;
   const engine::BusinessCalendar& cal_;
   std::vector<std::string> grids_;
@@ -797,6 +917,14 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
             << Percent(t.satisfied, t.rated) << ")\n";
   std::cout << "reopened after a rating        " << t.reopened << "\n";
   std::cout << "escalations                    " << t.escalated << "\n\n";
+  // 民情巡察: information, not cases (the patrol definition; casegrid patrol).
+  std::cout << "patrol reports (民情巡察信息)  " << t.patrol_reports << " by "
+            << st.patrol_by_inspector.size()
+            << " public inspectors  (information, not cases: counted apart)\n";
+  std::cout << "  in the campaign               " << run.patrol_in_campaign
+            << "  (the week before National Day: at least 10 a day each)\n";
+  std::cout << "  raised as cases               " << t.from_patrol
+            << "  (grid incidents naming their report)\n\n";
   std::cout << "workflows in use (cases opened: petition-125 for the windows and online, "
                "hotline-12345 for the 12345 hotline, grid-incident for the grid inspectors)\n";
   for (const auto& [workflow, n] : run.cases_by_workflow)
@@ -868,7 +996,7 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
   };
   std::cout
       << "\nbeside the reference (兰山区 since the centre opened: 3979 visitors, 1837 demands "
-         "accepted, 1786 closed, satisfaction above 95%)\n";
+         "accepted, 1786 closed, satisfaction above 95%; 10838 patrol reports)\n";
   std::cout << "  " << std::left << std::setw(34) << "" << std::setw(12) << "reference"
             << std::setw(22) << "this run (window)"
             << "difference\n";
@@ -884,6 +1012,10 @@ void PrintReport(const projections::StatsReport& st, const workflows::Organisati
   std::cout << "  " << std::left << std::setw(34) << "satisfied of rated" << std::setw(12)
             << "above 95%" << std::setw(22) << Percent(window.satisfied, window.rated)
             << points(window.satisfied, window.rated, 95.0) << " against 95%\n";
+  std::cout << "  " << std::left << std::setw(34) << "patrol reports (35 inspectors)"
+            << std::setw(12) << "10838" << std::setw(22) << t.patrol_reports << "("
+            << Percent(t.patrol_reports, 10838) << " of the reference's, in " << o.days
+            << " days)\n";
   // A refused command wrote nothing: the report says why, most frequent first.
   constexpr size_t kReasonsShown = 5;
   const auto& reasons = run.refusal_reasons;
@@ -913,6 +1045,8 @@ Result<Outcome> Simulate(engine::Engine& engine, VirtualEnv& clock, const Option
   out.refusal_reasons = sim.refusal_reasons();
   out.events = sim.events();
   out.settled_on_the_spot = sim.settled_on_the_spot();
+  out.patrol_reports = sim.patrol_reports();
+  out.patrol_in_campaign = sim.patrol_in_campaign();
   for (const auto& [id, n] : sim.opened()) {
     auto def = engine.config().workflows->Latest(id);
     out.cases_by_workflow.emplace_back(

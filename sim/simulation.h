@@ -48,6 +48,9 @@ struct Outcome {
   // Grid reports the inspector settled on the spot (resolve_on_spot): closed
   // without being accepted for a unit.
   uint64_t settled_on_the_spot = 0;
+  // Patrol reports filed by the public inspectors (the patrol definition),
+  // and of those, filed in a campaign.
+  uint64_t patrol_reports = 0, patrol_in_campaign = 0;
 };
 
 // Simulates options.days days from options.start through `engine`, whose Env

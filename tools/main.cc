@@ -435,6 +435,19 @@ int main(int argc, char** argv) {
                 "town (default), unit or department; occurred (default) or recorded; "
                 "comma-separated");
   c_scorecard->callback([&] { rc = RunScorecard(g, stats_args); });
+  uint64_t patrol_at_least = 1;
+  auto* c_patrol = app.add_subcommand(
+      "patrol", "the public inspectors' patrol reports: each inspector's days and short days");
+  c_patrol->add_option("--from", stats_args.from,
+                       "first local day YYYY-MM-DD (default: the first with a report)");
+  c_patrol->add_option("--to", stats_args.to,
+                       "last local day YYYY-MM-DD (default: the last with a report)");
+  c_patrol->add_option("--at-least", patrol_at_least,
+                       "reports a working day needs not to be short (default 1; 10 in a "
+                       "campaign)");
+  c_patrol->add_flag("--json", stats_args.json);
+  c_patrol->add_option("--as-of", stats_args.as_of, as_of_help);
+  c_patrol->callback([&] { rc = RunPatrol(g, stats_args, patrol_at_least); });
 
   std::string audit_actor;
   bool audit_json = false;

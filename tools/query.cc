@@ -281,6 +281,30 @@ int RunScorecard(const GlobalOptions& g, const StatsArgs& args) {
       });
 }
 
+int RunPatrol(const GlobalOptions& g, const StatsArgs& args, uint64_t at_least) {
+  if (at_least == 0) return Fail(Status::InvalidArgument("--at-least: expected 1 or more reports"));
+  return RunStatsQuery(
+      g, args,
+      [&](Session& s, const projections::StatsReport& report,
+          std::optional<projections::Grouping>) {
+        const auto& config = s.engine->config();
+        auto def = config.workflows->Latest("patrol");
+        const engine::BusinessCalendar* calendar = def.ok() ? config.CalendarFor(**def) : nullptr;
+        if (calendar == nullptr) calendar = &config.default_calendar();
+        // Without --from or --to: the days with a report.
+        const auto span = projections::PatrolDays(report);
+        const int32_t from = args.from.empty() && span ? span->first : report.from_day;
+        const int32_t to = args.to.empty() && span ? span->second : report.to_day;
+        if (to - from > 3660) {
+          return Fail(
+              Status::InvalidArgument("--from .. --to: at most 10 years of days, one roll"));
+        }
+        std::cout << projections::FormatPatrol(
+            projections::RollPatrol(report, from, to, *calendar, at_least), args.json);
+        return 0;
+      });
+}
+
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json) {
   return RunQuery(g, View{}, [&](Session& s, int64_t) {
     auto scope = ReaderScope(g, *s.engine);

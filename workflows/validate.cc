@@ -104,19 +104,29 @@ class Checker {
                                 " is reserved for the engine (breach, warn, migrate, recount, "
                                 "erase); name it otherwise");
       }
-      if (a.effect() == casegrid::v1::OPEN_CASE) {
+      // The opening action: open_case for a case, patrol_report for an
+      // information item (a definition opens one or the other).
+      if (a.effect() == casegrid::v1::OPEN_CASE || a.effect() == casegrid::v1::PATROL_REPORT) {
+        const std::string effect = EffectName(a.effect());
         if (open_case_ < 0) {
           open_case_ = i;
         } else {
-          Add(path + ".effect", what + " is a second open_case action (the first is " +
+          Add(path + ".effect", what + " is a second opening action (the first is " +
                                     Quote(def_.actions(open_case_).name()) +
-                                    "); a definition needs exactly one");
+                                    "); a definition needs exactly one, open_case or "
+                                    "patrol_report");
         }
         if (a.from_size() > 0) {
-          Add(path + ".from", what + " has effect open_case, so it takes no from states");
+          Add(path + ".from", what + " has effect " + effect + ", so it takes no from states");
         }
         if (a.to().empty()) {
-          Add(path, what + " has effect open_case but no to state (the start state)");
+          Add(path, what + " has effect " + effect + " but no to state (the start state)");
+        }
+        if (a.effect() == casegrid::v1::PATROL_REPORT &&
+            (a.starts_size() > 0 || a.meets_size() > 0 || a.cancels_size() > 0)) {
+          Add(path, what +
+                        " has effect patrol_report: a patrol report is information, not a "
+                        "case, and no deadline binds it (list no starts, meets or cancels)");
         }
       } else if (a.from_size() == 0) {
         Add(path, what + " has no from states, so it can never be taken");
@@ -201,6 +211,23 @@ class Checker {
         RequireField(a, path, what, "consult", "conclusion", "a required string",
                      "say what the consultation concluded (a required string)", required_text);
       }
+      if (a.effect() == casegrid::v1::PATROL_REPORT) {
+        RequireField(
+            a, path, what, "patrol_report", "topic", "a required string or enum",
+            "say what the report is about (a required string or enum, e.g. 环保)",
+            [](const casegrid::v1::Field& f) {
+              return (f.type() == casegrid::v1::STRING || f.type() == casegrid::v1::ENUM) &&
+                     f.required();
+            });
+        RequireField(a, path, what, "patrol_report", "grid",
+                     "a required field of type grid (the cell it was seen in)",
+                     "name the grid cell it was seen in (a required field of type grid)",
+                     [](const casegrid::v1::Field& f) {
+                       return f.type() == casegrid::v1::GRID && f.required();
+                     });
+        RequireField(a, path, what, "patrol_report", "summary", "a required string",
+                     "say what was seen (a required string)", required_text);
+      }
       if (a.effect() == casegrid::v1::HAND_DOWN) {
         RequireField(a, path, what, "hand_down", "unit",
                      "a required field of type unit (the unit under the case's that takes it)",
@@ -214,7 +241,7 @@ class Checker {
     CheckOutcomes();
     if (open_case_ < 0) {
       Add(def_.actions_size() > 0 ? "actions" : "",
-          "no action has effect open_case; a definition needs exactly one");
+          "no action has effect open_case (or patrol_report); a definition needs exactly one");
     }
   }
 

@@ -39,7 +39,9 @@ struct ValidateOptions {
 
 // Checks `def` against these rules and returns every problem (empty: valid):
 //  - names: states, actions, deadlines and roles are each declared once;
-//  - exactly one action has effect open_case; it has a `to` (the start state)
+//  - exactly one action opens: effect open_case (a case) or patrol_report
+//    (an information item, which starts, meets and cancels no deadline and
+//    takes topic, grid and summary); it has a `to` (the start state)
 //    and no `from`; every other action has at least one `from`, and at least
 //    one role unless it is an outcome's `then` (taken by the rule);
 //  - an action's `within` names a deadline; an outcome tests a boolean data

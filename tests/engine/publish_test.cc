@@ -321,7 +321,7 @@ TEST_CASE(
   REQUIRE_OK(adopted);
   const auto& a = adopted->configuration_adopted();
   CHECK(adopted->action() == "adopt");
-  CHECK(a.definitions_size() == 8);  // petition-125 v1 to v6, hotline-12345, grid-incident
+  CHECK(a.definitions_size() == 9);  // petition-125 v1 to v6, hotline-12345, grid-incident, patrol
   CHECK(a.calendar_years_size() >= 3);
   CHECK(a.has_organisation());
   CHECK(std::count(a.adopted().begin(), a.adopted().end(), "workflow petition-125 v1") == 1);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/env.h"
@@ -1145,4 +1146,102 @@ TEST_CASE("a unit asked to support the lead finds the case in its inbox until it
   act({"LS-1", "support_answer", "--by", "u2:unit:371302-D02", "--at", "2026-11-04T11:00:00+08:00",
        "--payload", R"({"answer":"void"})"});
   CHECK_FALSE(Contains(cli.Run({"inbox", "371302-D02"}).out, "LS-1"));
+}
+
+TEST_CASE(
+    "patrol reports are counted apart from cases, and casegrid patrol shows each inspector's "
+    "short days",
+    "[cli][patrol]") {
+  Cli cli;
+  auto report = [&](const std::string& id, const std::string& by, const std::string& at,
+                    const std::string& grid = "371302-001-001-01") {
+    return cli.Run({"act", id, "report", "--workflow", "patrol", "--by", by, "--at", at,
+                    "--payload",
+                    R"({"topic":"environment","grid":")" + grid + R"(","summary":"kiln smoke"})"});
+  };
+  const std::string xc01 = "xc01:patrol_inspector:371302-001";
+  const std::string xc02 = "xc02:patrol_inspector:371302-001";
+  // Week of Monday 21 September 2026: Friday 25 is 中秋节 (Mid-Autumn
+  // Festival), 26 and 27 a weekend, so its working days are 21 .. 24.
+  for (const auto& [id, by, at] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"XC-1", xc01, "2026-09-22T10:00:00+08:00"},
+           {"XC-2", xc01, "2026-09-23T10:00:00+08:00"},
+           {"XC-3", xc01, "2026-09-23T15:00:00+08:00"},
+           {"XC-4", xc02, "2026-09-24T10:00:00+08:00"},
+           {"XC-5", xc01, "2026-09-25T10:00:00+08:00"}}) {
+    const Output o = report(id, by, at);
+    INFO(casegrid::test::Describe(o));
+    REQUIRE(o.status == 0);
+  }
+  // A cell of another town: refused, naming it, nothing written.
+  const Output outside = report("XC-6", xc01, "2026-09-25T11:00:00+08:00", "371302-002-001-01");
+  CHECK(outside.status != 0);
+  CHECK(Contains(outside.out + outside.err, "is not among the cells of unit \"371302-001\""));
+  // A grid incident raised from XC-1, naming it.
+  REQUIRE(
+      cli.Run({"act", "LS-1", "report", "--workflow", "grid-incident", "--by",
+               "g01:grid_inspector:371302-001", "--at", "2026-09-22T11:00:00+08:00", "--payload",
+               R"({"category":"environment","grid":"371302-001-001-01","summary":"s",)"
+               R"("patrol_report":"XC-1"})"})
+          .status == 0);
+  const Output unknown =
+      cli.Run({"act", "LS-2", "report", "--workflow", "grid-incident", "--by",
+               "g01:grid_inspector:371302-001", "--at", "2026-09-22T11:00:00+08:00", "--payload",
+               R"({"category":"environment","grid":"371302-001-001-01","summary":"s",)"
+               R"("patrol_report":"XC-404"})"});
+  CHECK(unknown.status != 0);
+  CHECK(Contains(unknown.out + unknown.err, "there is none by that id"));
+
+  const Output stats = cli.Run({"stats", "--from", "2026-09-21", "--to", "2026-09-27", "--json"});
+  INFO(casegrid::test::Describe(stats));
+  CHECK(Contains(stats.out, R"("received": 1,)"));  // the grid incident alone is a case
+  CHECK(Contains(stats.out, R"("patrol_reports": 5,)"));
+  CHECK(Contains(stats.out, R"("from_patrol": 1,)"));
+  CHECK(Contains(cli.Run({"stats"}).out,
+                 "patrol reports (information, not cases): 5 by 2 inspectors; cases raised from "
+                 "one: 1"));
+  CHECK_FALSE(Contains(cli.Run({"inbox", "371302-001-001"}).out, "XC-"));
+  CHECK(Contains(cli.Run({"case", "show", "XC-1"}).out,
+                 "kind         patrol report: information, not a case"));
+  CHECK(Contains(cli.Run({"case", "show", "LS-1"}).out, "raised from  patrol report XC-1"));
+  CHECK(Contains(cli.Run({"case", "show", "LS-1", "--json"}).out, R"("patrol_report": "XC-1")"));
+
+  // xc01 filed on 22, 23 (two) and the holiday 25; xc02 on 24.
+  const Output roll = cli.Run({"patrol", "--from", "2026-09-21", "--to", "2026-09-27", "--json"});
+  INFO(casegrid::test::Describe(roll));
+  REQUIRE(roll.status == 0);
+  CHECK(Contains(roll.out, R"("working_days": 4,)"));
+  CHECK(Contains(roll.out, R"("reports": 5,)"));
+  CHECK(Contains(roll.out, R"("from_patrol": 1,)"));
+  CHECK(Contains(roll.out, R"("inspector": "xc01",
+      "reports": 4,
+      "days_reported": 3,
+      "short_days": [
+        "2026-09-21",
+        "2026-09-24"
+      ])"));
+  CHECK(Contains(roll.out, R"("inspector": "xc02",
+      "reports": 1,
+      "days_reported": 1,
+      "short_days": [
+        "2026-09-21",
+        "2026-09-22",
+        "2026-09-23"
+      ])"));
+  CHECK(Contains(roll.out, R"("environment": 5)"));
+  // A campaign's ten a day: only Wednesday 23 had two.
+  const Output campaign = cli.Run(
+      {"patrol", "--from", "2026-09-21", "--to", "2026-09-25", "--at-least", "2", "--json"});
+  CHECK(Contains(campaign.out, R"("short_days": [
+        "2026-09-21",
+        "2026-09-22",
+        "2026-09-24"
+      ])"));
+  // Without a period: the days with a report, 22 .. 25 (3 working days).
+  const Output text = cli.Run({"patrol"});
+  CHECK(Contains(text.out, "patrol reports 2026-09-22 .. 2026-09-25 (3 working days"));
+  CHECK(Contains(text.out, "5 reports by 2 inspectors; cases raised from one: 1"));
+  const Output zero = cli.Run({"patrol", "--at-least", "0"});
+  CHECK(zero.status == 2);
+  CHECK(Contains(zero.err, "--at-least"));
 }

@@ -147,7 +147,7 @@ TEST_CASE("casegrid workflow list, show, diff and graph read the configuration's
   INFO(test::Describe(list));
   REQUIRE(list.status == 0);
   CHECK(test::Lines(list.out).size() ==
-        10);  // header, grid-incident, hotline-12345, petition-125 x7
+        11);  // header, grid-incident, hotline-12345, patrol, petition-125 x7
   CHECK(test::Contains(list.out, "petition-125           7  cn-mainland"));
   CHECK(test::Contains(list.out, "hotline-12345          1  cn-mainland"));
 

@@ -147,7 +147,8 @@ TEST_CASE("Definition::FromProto without a source map names the workflow", "[wor
   auto def = Definition::FromProto(proto, "mem");
   REQUIRE_FALSE(def.ok());
   CHECK(def.status().message() ==
-        "mem: workflow w v3: no action has effect open_case; a definition needs exactly one");
+        "mem: workflow w v3: no action has effect open_case (or patrol_report); a definition needs "
+        "exactly one");
 }
 
 TEST_CASE("a deadline built without a breach behaviour is a problem (the YAML loader requires one)",
