@@ -230,10 +230,12 @@ async function casePage(id) {
     if (e.status === 403) return deniedPage();
     throw e;
   }
-  const [history, open, attachments] = await Promise.all([
+  const [history, open, attachments, linked] = await Promise.all([
     api("GET", `/v1/cases/${encodeURIComponent(id)}/events`),
     api("GET", `/v1/cases/${encodeURIComponent(id)}/actions`),
-    api("GET", `/v1/cases/${encodeURIComponent(id)}/attachments`).catch((e) => e)]);
+    api("GET", `/v1/cases/${encodeURIComponent(id)}/attachments`).catch((e) => e),
+    api("GET", `/v1/cases/${encodeURIComponent(id)}/linked`).catch(() => null)]);
+  const caseLink = (other) => h("a", {href: "#/case/" + encodeURIComponent(other)}, other);
   const facts = view.facts || view;
   const fact = (label, value, attrs = {}) => h("div", {}, h("div", {class: "label"}, label), h("div", attrs, value ?? "-"));
   const header = h("div", {class: "card grid", id: "case-facts"},
@@ -241,7 +243,15 @@ async function casePage(id) {
     fact(t("unit"), view.unit), fact(t("level"), view.level), fact(t("category"), view.category),
     fact(t("channel"), view.channel), fact(t("grid"), view.grid), fact(t("opened"), time(view.opened)),
     fact(t("summary"), view.summary, {id: "case-summary"}),
-    fact(t("petitioner"), view.petitioner ? `${view.petitioner.name || ""} ${view.petitioner.phone || ""}` : null));
+    fact(t("petitioner"), view.petitioner ? `${view.petitioner.name || ""} ${view.petitioner.phone || ""}` : null),
+    view.repeat_of ? fact(t("repeat_of"), caseLink(view.repeat_of), {id: "case-repeat-of"}) : null,
+    view.patrol_report ? fact(t("raised_from"), caseLink(view.patrol_report), {id: "case-patrol-report"}) : null,
+    view.information ? fact(t("kind"), t("information"), {id: "case-information"}) : null);
+  // The petitioner's other cases (重信重访), those out of reach counted.
+  const others = linked && (linked.linked.length || linked.hidden) ? [
+    h("h2", {}, t("linked")),
+    h("ul", {id: "linked"}, linked.linked.map((c) => h("li", {}, caseLink(c.case_id), ` ${time(c.opened)} · ${c.category} · ${c.state}`))),
+    linked.hidden ? h("p", {class: "muted"}, `${linked.hidden} ${t("linked_hidden")}`) : null] : [];
   const deadlines = (view.deadlines || []).map((d) => h("tr", {},
     h("td", {}, d.name), h("td", {class: d.status === "breached" ? "breached" : ""}, t(d.status) || d.status),
     h("td", {}, time(d.due)), h("td", {class: "muted"}, d.rule || d.explanation || "")));
@@ -272,6 +282,7 @@ async function casePage(id) {
   });
   releaseBlobs();
   show(h("h1", {}, `${t("case")} ${id}`), header,
+       others,
        h("h2", {}, t("deadlines")), h("table", {id: "deadlines"}, deadlines),
        h("h2", {}, t("actions")), forms.length ? forms : h("p", {id: "no-actions"},
          t(attaching.length ? "only_attach" : "no_actions")),

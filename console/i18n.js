@@ -37,6 +37,9 @@ const I18N = {
     suggested_unit: "建议承办单位（留空即按此交办）", responsibility_list: "责任清单",
     source_devolved: "下放镇街事项", source_shared: "区镇共担事项", source_department: "部门职能",
     source_general: "矛盾纠纷", routed_category: "流程分派规则", routed_grid: "网格所属村居工作站",
+    repeat_of: "重信重访：前次事项", raised_from: "来源：民情巡察信息", kind: "性质",
+    information: "民情巡察信息（非事项）", linked: "该诉求人的其他事项",
+    linked_hidden: "件不在您的权限范围内", role_patrol_inspector: "民情巡察员",
   },
   en: {
     brand: "Social Governance Service Centre", loading: "Loading…", signout: "Sign out",
@@ -80,6 +83,9 @@ const I18N = {
     source_shared: "shared by district and towns", source_department: "a department's duty",
     source_general: "disputes and demands", routed_category: "the workflow's routing rule",
     routed_grid: "the grid cell's village station",
+    repeat_of: "Repeat of (重信重访)", raised_from: "Raised from patrol report", kind: "Kind",
+    information: "Patrol report (information, not a case)", linked: "The petitioner's other cases",
+    linked_hidden: "more out of your reach", role_patrol_inspector: "public inspector",
   },
 };
 

@@ -828,8 +828,11 @@ std::string FormatPatrol(const PatrolRoll& roll, bool json) {
                     timeutil::FormatDate(roll.to_day) + " (" + std::to_string(roll.working_days) +
                     " working days; short: a working day with fewer than " +
                     std::to_string(roll.at_least) + ")\n";
-  out += std::to_string(roll.reports) + " reports by " + std::to_string(roll.inspectors.size()) +
-         " inspectors; cases raised from one: " + std::to_string(roll.from_patrol) + "\n";
+  const auto filed = std::count_if(roll.inspectors.begin(), roll.inspectors.end(),
+                                   [](const PatrolLine& l) { return l.reports > 0; });
+  out += std::to_string(roll.reports) + " reports; " + std::to_string(roll.inspectors.size()) +
+         " inspectors on the roll, " + std::to_string(filed) +
+         " of them filed; cases raised from one: " + std::to_string(roll.from_patrol) + "\n";
   Table t({"INSPECTOR", "REPORTS", "DAYS", "PER WORKING DAY", "SHORT DAYS", "FIRST SHORT"},
           {false, true, true, true, true, false});
   for (const PatrolLine& line : roll.inspectors) {

@@ -140,6 +140,42 @@ Result<std::vector<AuditEntry>> ReadAudit(ReadModels& models, engine::Engine& en
   return entries;
 }
 
+Result<LinkedCases> ReadLinked(ReadModels& models, engine::Engine& engine,
+                               const engine::ReadScope& scope, const std::string& case_id,
+                               const std::string& query) {
+  CASEGRID_RETURN_IF_ERROR(ReadCase(models, engine, scope, case_id, query).status());
+  casegrid::v1::CaseReported reported;
+  CASEGRID_RETURN_IF_ERROR(engine.log()->ReadCase(case_id, [&](uint64_t, std::string_view record) {
+    casegrid::v1::Event e;
+    if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) return true;
+    if (!e.has_case_reported()) return true;
+    reported = e.case_reported();
+    return false;
+  }));
+  std::map<std::string, int64_t> others;  // case id -> opened
+  for (const auto& key : reported.petitioner_keys()) {
+    std::vector<engine::EarlierCase> cases;
+    CASEGRID_RETURN_IF_ERROR(engine.state_store().PetitionerCases(key, &cases));
+    for (const auto& c : cases) {
+      if (c.case_id != case_id) others[c.case_id] = c.opened_micros;
+    }
+  }
+  std::vector<std::pair<int64_t, std::string>> order;
+  for (const auto& [id, opened] : others) order.emplace_back(opened, id);
+  std::sort(order.begin(), order.end());
+  LinkedCases linked;
+  for (const auto& [opened, id] : order) {
+    auto view = ReadCase(models, engine, scope, id, query);
+    if (view.status().IsPermissionDenied()) {
+      ++linked.hidden;
+      continue;
+    }
+    CASEGRID_RETURN_IF_ERROR(view.status());
+    linked.cases.push_back(*std::move(view));
+  }
+  return linked;
+}
+
 const casegrid::v1::CaseDeadline* NextDeadline(const casegrid::v1::CaseState& facts) {
   const casegrid::v1::CaseDeadline* next = nullptr;
   for (const auto& d : facts.deadlines()) {

@@ -28,6 +28,20 @@ Result<CaseView> ReadCase(ReadModels& models, engine::Engine& engine,
                           const engine::ReadScope& scope, const std::string& case_id,
                           const std::string& query);
 
+// The other cases of `case_id`'s petitioner (`casegrid case linked`, GET
+// /v1/cases/{id}/linked): those taken in with any of the keys its intake
+// recorded (engine/petitioner.h), oldest first, each as ReadCase gives it
+// (reads recorded as `query`); those out of the reader's reach are counted
+// in `hidden`, not shown. The case itself is read first: NotFound, or
+// PermissionDenied when it is out of reach.
+struct LinkedCases {
+  std::vector<CaseView> cases;
+  size_t hidden = 0;
+};
+Result<LinkedCases> ReadLinked(ReadModels& models, engine::Engine& engine,
+                               const engine::ReadScope& scope, const std::string& case_id,
+                               const std::string& query);
+
 // The inbox of `unit` likewise: NotFound for a unit the organisation lacks;
 // PermissionDenied when the unit is out of reach. With `subtree`, the open
 // cases of the units under it as well (Organisation::Covers: a town centre

@@ -221,7 +221,8 @@ std::optional<std::pair<int32_t, int32_t>> PatrolDays(const StatsReport& report)
 }
 
 PatrolRoll RollPatrol(const StatsReport& report, int32_t from_day, int32_t to_day,
-                      const engine::BusinessCalendar& calendar, uint64_t at_least) {
+                      const engine::BusinessCalendar& calendar, uint64_t at_least,
+                      const std::vector<std::string>& roster) {
   PatrolRoll roll;
   roll.from_day = from_day;
   roll.to_day = to_day;
@@ -245,6 +246,11 @@ PatrolRoll RollPatrol(const StatsReport& report, int32_t from_day, int32_t to_da
     }
     roll.reports += line.reports;
     roll.inspectors.push_back(std::move(line));
+  }
+  for (const std::string& inspector : roster) {
+    const bool listed = std::any_of(roll.inspectors.begin(), roll.inspectors.end(),
+                                    [&](const PatrolLine& l) { return l.inspector == inspector; });
+    if (!listed) roll.inspectors.push_back(PatrolLine{inspector, 0, 0, working});
   }
   std::sort(roll.inspectors.begin(), roll.inspectors.end(),
             [](const PatrolLine& a, const PatrolLine& b) {

@@ -124,9 +124,12 @@ struct PatrolRoll {
   std::map<std::string, uint64_t> by_topic;
 };
 // The roll of `report` over [from_day, to_day] (within the report's
-// period) on `calendar`'s working days.
+// period) on `calendar`'s working days. Each user of `roster` (the
+// directory's patrol inspectors) who filed nothing in the period has a line
+// too: no report, every working day short.
 PatrolRoll RollPatrol(const StatsReport& report, int32_t from_day, int32_t to_day,
-                      const engine::BusinessCalendar& calendar, uint64_t at_least);
+                      const engine::BusinessCalendar& calendar, uint64_t at_least,
+                      const std::vector<std::string>& roster = {});
 // The first and last local day on which `report` counts a patrol report;
 // nullopt when it counts none.
 std::optional<std::pair<int32_t, int32_t>> PatrolDays(const StatsReport& report);

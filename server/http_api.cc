@@ -461,6 +461,7 @@ const std::vector<HttpApi::Impl::RouteEntry>& HttpApi::Impl::Table() {
       {{"GET", "/v1/cases"}, &Impl::Cases},
       {{"GET", "/v1/cases/{id}"}, &Impl::Case},
       {{"GET", "/v1/cases/{id}/events"}, &Impl::Events},
+      {{"GET", "/v1/cases/{id}/linked"}, &Impl::Linked},
       {{"GET", "/v1/cases/{id}/proof"}, &Impl::Proof},
       {{"GET", "/v1/cases/{id}/actions"}, &Impl::Actions},
       {{"POST", "/v1/cases/{id}/attachments"}, &Impl::AttachmentPost},

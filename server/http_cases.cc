@@ -159,6 +159,18 @@ void HttpApi::Impl::Case(const httplib::Request& req, httplib::Response& res,
   res.set_content(projections::FormatCase(*view, true), "application/json");
 }
 
+void HttpApi::Impl::Linked(const httplib::Request& req, httplib::Response& res,
+                           const std::vector<std::string>& args) {
+  const std::string& case_id = args[0];
+  std::lock_guard lock(mu_);
+  auto scope = Reader(req);
+  if (!scope.ok()) return ProblemOf(res, scope.status());
+  auto linked = projections::ReadLinked(*models_, *engine_, *scope, case_id, "GET " + req.path);
+  if (!linked.ok()) return ProblemOf(res, linked.status());
+  res.set_content(projections::FormatLinked(case_id, linked->cases, linked->hidden, true),
+                  "application/json");
+}
+
 void HttpApi::Impl::Inbox(const httplib::Request& req, httplib::Response& res,
                           const std::vector<std::string>& args) {
   const std::string& unit = args[0];

@@ -145,6 +145,9 @@ class HttpApi::Impl {
                 const std::vector<std::string>& /*args*/);
   void Case(const httplib::Request& req, httplib::Response& res,
             const std::vector<std::string>& args);
+  // The petitioner's other cases (projections::ReadLinked).
+  void Linked(const httplib::Request& req, httplib::Response& res,
+              const std::vector<std::string>& args);
   void Inbox(const httplib::Request& req, httplib::Response& res,
              const std::vector<std::string>& args);
   void Stats(const httplib::Request& req, httplib::Response& res,

@@ -103,6 +103,8 @@ int RunScorecard(const GlobalOptions& g, const StatsArgs& args);
 // `casegrid patrol`: the public inspectors' daily roll (projections::RollPatrol)
 // over --from .. --to (default: the days with a report) on the patrol
 // definition's calendar; `at_least` reports make a working day not short.
+// The directory's users granted patrol_inspector who filed nothing are
+// listed too, every working day short.
 int RunPatrol(const GlobalOptions& g, const StatsArgs& args, uint64_t at_least);
 int RunAudit(const GlobalOptions& g, const std::string& actor, bool json);
 // `projections rebuild`: drops the read models and rebuilds them from the log.

@@ -113,47 +113,13 @@ int RunCaseShow(const GlobalOptions& g, const std::string& case_id, bool json,
 }
 
 int RunCaseLinked(const GlobalOptions& g, const std::string& case_id, bool json) {
-  const std::string query = "case linked " + case_id;
   return RunQuery(g, View{}, [&](Session& s, int64_t) {
     auto scope = ReaderScope(g, *s.engine);
     if (!scope.ok()) return Fail(scope.status());
-    // The case itself first: NotFound, or out of the reader's reach.
-    auto self = projections::ReadCase(*s.models, *s.engine, *scope, case_id, query);
-    if (!self.ok()) return Fail(self.status());
-    casegrid::v1::CaseReported reported;
-    Status read = s.log->ReadCase(case_id, [&](uint64_t, std::string_view record) {
-      casegrid::v1::Event e;
-      if (!e.ParseFromArray(record.data(), static_cast<int>(record.size()))) return true;
-      if (!e.has_case_reported()) return true;
-      reported = e.case_reported();
-      return false;
-    });
-    if (!read.ok()) return Fail(read);
-    std::map<std::string, int64_t> others;  // case id -> opened
-    for (const auto& key : reported.petitioner_keys()) {
-      std::vector<engine::EarlierCase> cases;
-      if (Status st = s.engine->state_store().PetitionerCases(key, &cases); !st.ok()) {
-        return Fail(st);
-      }
-      for (const auto& c : cases) {
-        if (c.case_id != case_id) others[c.case_id] = c.opened_micros;
-      }
-    }
-    std::vector<std::pair<int64_t, std::string>> order;
-    for (const auto& [id, opened] : others) order.emplace_back(opened, id);
-    std::sort(order.begin(), order.end());
-    std::vector<casegrid::v1::CaseView> linked;
-    size_t hidden = 0;
-    for (const auto& [opened, id] : order) {
-      auto view = projections::ReadCase(*s.models, *s.engine, *scope, id, query);
-      if (view.status().IsPermissionDenied()) {
-        ++hidden;
-        continue;
-      }
-      if (!view.ok()) return Fail(view.status());
-      linked.push_back(*std::move(view));
-    }
-    std::cout << projections::FormatLinked(case_id, linked, hidden, json);
+    auto linked =
+        projections::ReadLinked(*s.models, *s.engine, *scope, case_id, "case linked " + case_id);
+    if (!linked.ok()) return Fail(linked.status());
+    std::cout << projections::FormatLinked(case_id, linked->cases, linked->hidden, json);
     return 0;
   });
 }
@@ -291,16 +257,29 @@ int RunPatrol(const GlobalOptions& g, const StatsArgs& args, uint64_t at_least) 
         auto def = config.workflows->Latest("patrol");
         const engine::BusinessCalendar* calendar = def.ok() ? config.CalendarFor(**def) : nullptr;
         if (calendar == nullptr) calendar = &config.default_calendar();
-        // Without --from or --to: the days with a report.
+        // Without --from or --to: the first or last day with a report in
+        // the period; with no report, the day given, else today.
         const auto span = projections::PatrolDays(report);
-        const int32_t from = args.from.empty() && span ? span->first : report.from_day;
-        const int32_t to = args.to.empty() && span ? span->second : report.to_day;
+        const int32_t today = timeutil::LocalDay(s.engine->env()->NowMicros());
+        int32_t from = report.from_day, to = report.to_day;
+        if (args.from.empty()) from = span ? span->first : args.to.empty() ? today : to;
+        if (args.to.empty()) to = span ? span->second : args.from.empty() ? today : from;
         if (to - from > 3660) {
           return Fail(
               Status::InvalidArgument("--from .. --to: at most 10 years of days, one roll"));
         }
+        // The directory's inspectors: those who filed nothing are short too.
+        std::vector<std::string> roster;
+        if (config.directory != nullptr) {
+          for (const auto& [id, user] : config.directory->users()) {
+            const bool inspector =
+                std::any_of(user.grants.begin(), user.grants.end(),
+                            [](const engine::Grant& g) { return g.role == "patrol_inspector"; });
+            if (inspector) roster.push_back(id);
+          }
+        }
         std::cout << projections::FormatPatrol(
-            projections::RollPatrol(report, from, to, *calendar, at_least), args.json);
+            projections::RollPatrol(report, from, to, *calendar, at_least, roster), args.json);
         return 0;
       });
 }

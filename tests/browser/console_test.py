@@ -145,6 +145,20 @@ def api_status(path, token):
         return e.code
 
 
+def fill_intake(summary, name=None):
+    """The window's intake form filled for 王芳's wages at the reference cell."""
+    browser.get(BASE + "/console/#/intake")
+    form = find("#intake-form")
+    Select(form.find_element(By.NAME, "channel")).select_by_value("window")
+    form.find_element(By.NAME, "category").send_keys("village-affairs")
+    form.find_element(By.NAME, "grid").send_keys("371302-001-001-01")
+    form.find_element(By.NAME, "summary").send_keys(summary)
+    if name:
+        form.find_element(By.NAME, "petitioner.name").send_keys(name)
+    form.find_element(By.NAME, "petitioner.phone").send_keys("13912345678")
+    return form
+
+
 def act(case_id, action, values=None):
     browser.get(f"{BASE}/console/#/case/{case_id}")
     form = find(f'form[data-action="{action}"]')
@@ -168,14 +182,7 @@ try:
 
     step = "the window clerk takes a case in"
     sign_in("w01")
-    browser.get(BASE + "/console/#/intake")
-    form = find("#intake-form")
-    Select(form.find_element(By.NAME, "channel")).select_by_value("window")
-    form.find_element(By.NAME, "category").send_keys("village-affairs")
-    form.find_element(By.NAME, "grid").send_keys("371302-001-001-01")
-    form.find_element(By.NAME, "summary").send_keys("工资拖欠三个月")
-    form.find_element(By.NAME, "petitioner.name").send_keys("王芳")
-    form.find_element(By.NAME, "petitioner.phone").send_keys("13912345678")
+    form = fill_intake("工资拖欠三个月", name="王芳")
     form.find_element(By.NAME, "category").click()  # the grid's change: the suggestion
     assert "371302-001-001" in find("#suggestion").text, find("#suggestion").text
     find("#intake-submit").click()
@@ -296,6 +303,16 @@ try:
                  f"/v1/cases/{case_id}/attachments/{document_sha}"):
         status = api_status(path, other)
         assert status == 403, (path, status)
+
+    step = "the same petitioner comes back on the same matter: a repeat, linked on its case page"
+    sign_in("w01")
+    fill_intake("工资仍未发放")
+    find("#intake-submit").click()
+    repeat_id = find("#receipt-case").text
+    assert repeat_id != case_id, repeat_id
+    browser.get(f"{BASE}/console/#/case/{repeat_id}")
+    assert find("#case-repeat-of").text == case_id, find("#case-facts").text
+    assert case_id in find("#linked").text, find("#linked").text
 
     step = "a citizen submits a demand online and follows it with the receipt"
     browser.execute_script("sessionStorage.clear()")

@@ -105,6 +105,11 @@ TEST_CASE("an intake raises a case from a patrol report by naming it, and nothin
   CHECK_THAT(Rejection(one(not_text)), Catch::Contains("expected the id of a patrol report"));
   CHECK(rig.Events() == before);  // nothing written for any of them
   CHECK(rig.engine->CaseState("LS-2").status().IsNotFound());
+
+  // A report and the case raised from it in one batch: the intake sees it.
+  auto both = rig.Apply({Report("XC-7"), RaisedFrom("LS-7", "XC-7")});
+  CHECK(both[0].kind == engine::Answer::Kind::kAccepted);
+  CHECK(both[1].kind == engine::Answer::Kind::kAccepted);
 }
 
 TEST_CASE(

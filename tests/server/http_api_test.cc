@@ -522,6 +522,24 @@ TEST_CASE("serve answers every documented read, each as the command line's own",
   CHECK(res->status == 403);
   CHECK_FALSE(Contains(res->body, "13912345678"));
 
+  // The petitioner's other cases: LS-2 came with LS-1's phone, so it is a
+  // repeat of LS-1; `case linked`'s own document; out of reach, 403.
+  res = http.Get("/v1/cases/LS-2/linked", Bearer(window));
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const Output linked = s.Run({"case", "linked", "LS-2", "--json"});
+  INFO(Describe(linked));
+  REQUIRE(linked.status == 0);
+  CHECK(json::parse(res->body) == json::parse(linked.out));
+  REQUIRE(json::parse(res->body)["linked"].size() == 1);
+  CHECK(json::parse(res->body)["linked"][0]["case_id"] == "LS-1");
+  res = http.Get("/v1/cases/LS-2/linked", Bearer(other));
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  res = http.Get("/v1/cases/LS-9/linked", Bearer(window));
+  REQUIRE(res);
+  CHECK(res->status == 404);
+
   // The newest checkpoint, and a case's proofs against it: `prove`'s own.
   res = http.Get("/v1/checkpoint", Bearer(other));
   REQUIRE(res);

@@ -1237,10 +1237,33 @@ TEST_CASE(
         "2026-09-22",
         "2026-09-24"
       ])"));
+  // An inspector of the directory who filed nothing: listed, every working
+  // day short.
+  REQUIRE(cli.Run({"users", "add", "xc03", "--name", "巡察员三"}).status == 0);
+  const Output granted = cli.Run({"users", "grant", "xc03", "patrol_inspector", "371302-001"});
+  INFO(casegrid::test::Describe(granted));
+  REQUIRE(granted.status == 0);
+  CHECK(Contains(cli.Run({"patrol", "--from", "2026-09-21", "--to", "2026-09-27", "--json"}).out,
+                 R"("inspector": "xc03",
+      "reports": 0,
+      "days_reported": 0,
+      "short_days": [
+        "2026-09-21",
+        "2026-09-22",
+        "2026-09-23",
+        "2026-09-24"
+      ])"));
+  // A period with no report: the day given (Monday 4 January 2027, a
+  // working day); the roll's inspector is short on it.
+  const Output later = cli.Run({"patrol", "--from", "2027-01-04"});
+  INFO(casegrid::test::Describe(later));
+  CHECK(Contains(later.out, "patrol reports 2027-01-04 .. 2027-01-04 (1 working days"));
+  CHECK(Contains(later.out, "0 reports; 1 inspectors on the roll, 0 of them filed"));
   // Without a period: the days with a report, 22 .. 25 (3 working days).
   const Output text = cli.Run({"patrol"});
   CHECK(Contains(text.out, "patrol reports 2026-09-22 .. 2026-09-25 (3 working days"));
-  CHECK(Contains(text.out, "5 reports by 2 inspectors; cases raised from one: 1"));
+  CHECK(Contains(text.out,
+                 "5 reports; 3 inspectors on the roll, 2 of them filed; cases raised from one: 1"));
   const Output zero = cli.Run({"patrol", "--at-least", "0"});
   CHECK(zero.status == 2);
   CHECK(Contains(zero.err, "--at-least"));
