@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -16,6 +17,7 @@
 #include <random>
 #include <sstream>
 
+#include <valgrind/callgrind.h>
 #include <nlohmann/json.hpp>
 
 #include "base/codec.h"
@@ -118,8 +120,11 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
   E2E out;
   std::vector<engine::Answer> answers;
   uint64_t next_sample = 250000;
+  InstructionCount instructions;
+  instructions.Start();
   const auto t0 = Clock::now();
   const CpuTime cpu0 = ReadCpuTime();
+  const uint64_t bytes0 = ReadBytesWritten();
   // The same path as `casegrid submit`: decoding overlapped with applying.
   server::DecodeAhead decoder(next_line, batch);
   server::DecodedBatch decoded;
@@ -146,6 +151,8 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
   out.seconds = Seconds(t0, Clock::now());
   const CpuTime cpu1 = ReadCpuTime();
   out.cpu = {cpu1.process - cpu0.process, cpu1.thread - cpu0.thread};
+  out.bytes_written = ReadBytesWritten() - bytes0;
+  out.instructions = instructions.Stop("end to end");
   return out;
 }
 
@@ -163,9 +170,14 @@ Result<E2E> RunOnJournal(const std::string& dir, const engine::Config& config, u
 }
 
 // Raw: the same event bytes, MDB_APPEND, the same events per batch, one
-// commit (sync) per batch.
-Result<double> RawAppend(const std::string& from_dir, const std::string& dir,
-                         uint64_t events_per_batch, bool sync, uint64_t* count) {
+// commit (sync) per batch, on the calling thread.
+struct RawAppendRun {
+  double seconds = 0, cpu = 0;  // cpu: the calling thread's, seconds
+  uint64_t events = 0, bytes_written = 0;
+  std::optional<uint64_t> instructions;  // under callgrind only
+};
+Result<RawAppendRun> RawAppend(const std::string& from_dir, const std::string& dir,
+                               uint64_t events_per_batch, bool sync) {
   std::vector<std::string> records;
   {
     events::JournalOptions jo;
@@ -181,7 +193,11 @@ Result<double> RawAppend(const std::string& from_dir, const std::string& dir,
   o.initial_map_bytes = size_t{2} << 30;
   CASEGRID_ASSIGN_OR_RETURN(auto env, lmdb::Environment::Open(dir, o));
   CASEGRID_ASSIGN_OR_RETURN(MDB_dbi dbi, env->OpenDb("events"));
+  InstructionCount instructions;
+  instructions.Start();
   const auto t0 = Clock::now();
+  const double cpu0 = ReadCpuTime().thread;
+  const uint64_t bytes0 = ReadBytesWritten();
   for (size_t i = 0; i < records.size(); i += events_per_batch) {
     CASEGRID_RETURN_IF_ERROR(env->RunWrite([&](lmdb::Txn& txn) -> Status {
       for (size_t k = i; k < std::min(records.size(), i + events_per_batch); ++k) {
@@ -190,8 +206,13 @@ Result<double> RawAppend(const std::string& from_dir, const std::string& dir,
       return Status::Ok();
     }));
   }
-  *count = records.size();
-  return Seconds(t0, Clock::now());
+  RawAppendRun run;
+  run.seconds = Seconds(t0, Clock::now());
+  run.cpu = ReadCpuTime().thread - cpu0;
+  run.bytes_written = ReadBytesWritten() - bytes0;
+  run.instructions = instructions.Stop("raw appends");
+  run.events = records.size();
+  return run;
 }
 
 // Raw projection baseline: a full scan of the journal plus one random-keyed put
@@ -223,7 +244,103 @@ Result<double> RawScanAndPut(events::Log& log, const std::string& dir, uint64_t*
   return Seconds(t0, Clock::now());
 }
 
+// One run's cost per event. For the raw appends, `engine_cpu_us` is the
+// appending thread's and the process's is not counted.
+struct PerEvent {
+  std::string run;
+  double engine_cpu_us = 0, process_cpu_us = 0, bytes_written = 0;
+  std::optional<double> instructions;
+};
+
+PerEvent PerEventOf(const std::string& run, const E2E& e) {
+  const double n = static_cast<double>(std::max<uint64_t>(1, e.events));
+  PerEvent p{run,
+             e.cpu.thread * 1e6 / n,
+             e.cpu.process * 1e6 / n,
+             static_cast<double>(e.bytes_written) / n,
+             {}};
+  if (e.instructions) p.instructions = static_cast<double>(*e.instructions) / n;
+  return p;
+}
+
+PerEvent PerEventOf(const std::string& run, const RawAppendRun& r) {
+  const double n = static_cast<double>(std::max<uint64_t>(1, r.events));
+  PerEvent p{run, r.cpu * 1e6 / n, 0, static_cast<double>(r.bytes_written) / n, {}};
+  if (r.instructions) p.instructions = static_cast<double>(*r.instructions) / n;
+  return p;
+}
+
+nlohmann::json ToJson(const PerEvent& p) {
+  nlohmann::json j = {{"run", p.run},
+                      {"engine_thread_cpu_us", std::round(p.engine_cpu_us * 100) / 100},
+                      {"bytes_written", std::round(p.bytes_written)}};
+  if (p.process_cpu_us > 0) j["process_cpu_us"] = std::round(p.process_cpu_us * 100) / 100;
+  if (p.instructions) j["instructions"] = std::round(*p.instructions);
+  return j;
+}
+
 }  // namespace
+
+nlohmann::json TargetsJson(const std::vector<Target>& targets) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Target& t : targets) {
+    nlohmann::json x = {{"name", t.name},
+                        {"value", RoundSignificant(t.value, 3)},
+                        {t.at_most ? "at_most" : "at_least", t.limit},
+                        {"met", t.met()}};
+    if (!t.unit.empty()) x["unit"] = t.unit;
+    out.push_back(x);
+  }
+  return out;
+}
+
+void PrintTargets(std::ostream& out, const std::vector<Target>& targets) {
+  out << "targets (docs/PERFORMANCE.md)\n";
+  for (const Target& t : targets) {
+    out << "  " << std::left << std::setw(54) << t.name << std::right << std::setw(9)
+        << Fixed(t.value, t.unit.empty() ? 3 : 2) << (t.unit.empty() ? "" : " " + t.unit)
+        << (t.at_most ? "  at most " : "  at least ") << Fixed(t.limit, 2)
+        << (t.unit.empty() ? "" : " " + t.unit) << (t.met() ? "  met" : "  missed") << "\n";
+  }
+}
+
+uint64_t ReadBytesWritten() {
+  std::ifstream in("/proc/self/io");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("wchar:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+void InstructionCount::Start() { CALLGRIND_ZERO_STATS; }
+
+std::optional<uint64_t> InstructionCount::Stop(const char* what) {
+  if (RUNNING_ON_VALGRIND == 0) return std::nullopt;
+  CALLGRIND_DUMP_STATS_AT(what);
+  // The dump just written: callgrind.out.PID.N here with the highest N.
+  namespace fs = std::filesystem;
+  const std::string prefix = "callgrind.out." + std::to_string(::getpid()) + ".";
+  std::optional<fs::path> newest;
+  uint64_t newest_n = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(".", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const uint64_t n = std::strtoull(name.c_str() + prefix.size(), nullptr, 10);
+    if (!newest || n > newest_n) newest = entry.path(), newest_n = n;
+  }
+  if (!newest) return std::nullopt;
+  std::ifstream in(*newest);
+  std::string line;
+  while (std::getline(in, line)) {
+    for (const char* key : {"summary: ", "totals: "}) {
+      if (line.rfind(key, 0) == 0)
+        return std::strtoull(line.c_str() + std::strlen(key), nullptr, 10);
+    }
+  }
+  return std::nullopt;
+}
 
 CpuTime ReadCpuTime() {
   auto seconds = [](int who) {
@@ -290,12 +407,11 @@ Status Run(const Options& o, const engine::Config& config) {
   if (!sync.ok()) return sync.status();
   const uint64_t per_batch =
       std::max<uint64_t>(1, sync->events / std::max<uint64_t>(1, sync->batches));
-  uint64_t raw_n = 0;
   step("raw LMDB appends of the same bytes, durable");
-  auto raw_sync = RawAppend(root + "/e2e-sync", root + "/raw-sync", per_batch, true, &raw_n);
+  auto raw_sync = RawAppend(root + "/e2e-sync", root + "/raw-sync", per_batch, true);
   if (!raw_sync.ok()) return raw_sync.status();
   report.figures.push_back({"events/s end to end, fsync per batch", "events/s",
-                            sync->events / sync->seconds, raw_n / *raw_sync,
+                            sync->events / sync->seconds, raw_sync->events / raw_sync->seconds,
                             std::to_string(sync->commands) + " commands of " +
                                 std::to_string(o.cases) + " case lifecycles, " +
                                 std::to_string(o.batch) + " commands (" +
@@ -318,11 +434,11 @@ Status Run(const Options& o, const engine::Config& config) {
   auto nosync = RunOnJournal(root + "/e2e-nosync", config, o.cases, o.batch, false, false);
   if (!nosync.ok()) return nosync.status();
   step("raw LMDB appends, sync off");
-  auto raw_nosync = RawAppend(root + "/e2e-nosync", root + "/raw-nosync", per_batch, false, &raw_n);
+  auto raw_nosync = RawAppend(root + "/e2e-nosync", root + "/raw-nosync", per_batch, false);
   if (!raw_nosync.ok()) return raw_nosync.status();
-  report.figures.push_back({"events/s end to end, sync off", "events/s",
-                            nosync->events / nosync->seconds, raw_n / *raw_nosync,
-                            "not durable: the benchmark of the CPU path"});
+  report.figures.push_back(
+      {"events/s end to end, sync off", "events/s", nosync->events / nosync->seconds,
+       raw_nosync->events / raw_nosync->seconds, "not durable: the benchmark of the CPU path"});
 
   // 3. Projection rebuild against scan + one random put per event.
   events::JournalOptions jo;
@@ -367,6 +483,26 @@ Status Run(const Options& o, const engine::Config& config) {
   std::sort(micros.begin(), micros.end());
   const double p50 = micros[micros.size() / 2], p99 = micros[micros.size() * 99 / 100];
 
+  // Per event: CPU (getrusage), bytes written (/proc/self/io), instructions
+  // (under callgrind), and the targets they are held to.
+  const std::vector<PerEvent> per_event = {PerEventOf("end to end, fsync per batch", *sync),
+                                           PerEventOf("end to end, sync off", *nosync),
+                                           PerEventOf("raw LMDB appends, durable", *raw_sync),
+                                           PerEventOf("raw LMDB appends, sync off", *raw_nosync)};
+  std::vector<Target> targets = {
+      {"engine thread CPU per event, fsync per batch", per_event[0].engine_cpu_us, true, 2.5, "us"},
+      {"process CPU per event, fsync per batch", per_event[0].process_cpu_us, true, 3.5, "us"},
+      {"events/s end to end / raw appends, fsync per batch",
+       report.figures[0].casegrid / report.figures[0].baseline, false, 0.25, ""},
+      {"events/s end to end / raw appends, sync off",
+       report.figures[2].casegrid / report.figures[2].baseline, false, 0.10, ""}};
+  // Where the kernel keeps no account of bytes written, there is no ratio.
+  if (per_event[2].bytes_written > 0) {
+    targets.insert(targets.begin() + 2,
+                   {"bytes written per event / raw appends'",
+                    per_event[0].bytes_written / per_event[2].bytes_written, true, 2.0, ""});
+  }
+
   // Report.
   nlohmann::json j;
   j["machine"] = {{"cores", sysconf(_SC_NPROCESSORS_ONLN)}};
@@ -385,6 +521,7 @@ Status Run(const Options& o, const engine::Config& config) {
                                  {"p99", std::round(p99 * 10) / 10},
                                  {"samples", samples},
                                  {"journal_events", sync->events}};
+  for (const PerEvent& p : per_event) j["per_event"].push_back(ToJson(p));
   j["import_rss_kib"] = nlohmann::json::array();
   for (size_t k = 0; k < sync->rss_at_events.size(); ++k) {
     j["import_rss_kib"].push_back({{"events", (k + 1) * 250000},
@@ -411,7 +548,11 @@ Status Run(const Options& o, const engine::Config& config) {
         {"in_process_cpu_micros_per_command",
          std::round(sync->cpu.process * 1e6 / std::max<uint64_t>(1, sync->commands))},
         {"ratio", RoundSignificant(http->commands / http->seconds / in_process, 3)}};
+    targets.push_back(
+        {"commands/s over HTTP / in process, " + std::to_string(o.http_clients) + " clients",
+         http->commands / http->seconds / in_process, false, 0.5, ""});
   }
+  j["targets"] = TargetsJson(targets);
   if (o.json) {
     std::cout << j.dump(2) << "\n";
   } else {
@@ -444,6 +585,21 @@ Status Run(const Options& o, const engine::Config& config) {
                 << " us CPU a command; ratio "
                 << Fixed(http->commands / http->seconds / in_process, 3) << "\n";
     }
+    std::cout << "\nper event" << std::string(33, ' ') << std::setw(14) << "engine thread"
+              << std::setw(11) << "process" << std::setw(8) << "bytes" << std::setw(14)
+              << "instructions"
+              << "\n";
+    for (const PerEvent& p : per_event) {
+      std::cout << std::left << std::setw(42) << p.run << std::right << std::setw(11)
+                << Fixed(p.engine_cpu_us, 2) << " us" << std::setw(8)
+                << (p.process_cpu_us > 0 ? Fixed(p.process_cpu_us, 2) : "-") << " us"
+                << std::setw(8) << Fixed(p.bytes_written) << std::setw(14)
+                << (p.instructions ? Fixed(*p.instructions) : "-") << "\n";
+    }
+    std::cout << "(CPU: getrusage; bytes: passed to write(2), /proc/self/io wchar; instructions: "
+                 "only under "
+                 "callgrind)\n\n";
+    PrintTargets(std::cout, targets);
     std::cout << "\nreplay of one case (" << sync->events << " events in the journal): p50 "
               << Fixed(p50, 1) << " us, p99 " << Fixed(p99, 1) << " us\n";
     std::cout << "resident memory while importing (heap = anonymous; LMDB map = file-backed, "

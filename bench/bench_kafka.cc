@@ -181,6 +181,12 @@ Status RunKafkaBench(const Options& o, const engine::Config& config, const std::
   j["topic_scan_events_per_s"] = std::round(records.size() / scan_s);
   j["projection_catch_up_events_per_s"] = std::round(*applied / catchup_s);
   j["restart_seconds"] = std::round(restart_s * 1000) / 1000;
+  // The engine's own work; the producer's and the in-process broker's
+  // threads are the rest of the process (docs/PERFORMANCE.md).
+  const std::vector<Target> targets = {
+      {"engine thread CPU per event", engine_cpu_us, true, 2.5, "us"},
+      {"events/s end to end / raw produce", e2e_rate / raw_rate, false, 0.25, ""}};
+  j["targets"] = TargetsJson(targets);
   if (o.json) {
     std::cout << j.dump(2) << "\n";
   } else {
@@ -200,7 +206,8 @@ Status RunKafkaBench(const Options& o, const engine::Config& config, const std::
               << "projection catch-up from the topic    " << Fixed(*applied / catchup_s)
               << " events/s\n"
               << "restart to first command answered     " << Fixed(restart_s, 3) << " s with "
-              << records.size() << " events on the topic\n";
+              << records.size() << " events on the topic\n\n";
+    PrintTargets(std::cout, targets);
   }
   log->reset();  // before the mock cluster it talks to
   return Status::Ok();

@@ -6,8 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "bench/bench.h"
 #include "engine/engine.h"
@@ -38,12 +42,50 @@ struct CpuTime {
 };
 CpuTime ReadCpuTime();
 
+// Bytes this process has passed to write(2) and its kin so far
+// (/proc/self/io `wchar`): during a run, the pages LMDB writes at each
+// commit (it writes them with pwrite/writev, not through its map). Not
+// `write_bytes`, which on a kernel with large folios counts a whole folio
+// for a 4 KiB write into it (docs/PERFORMANCE.md); 0 where /proc/self/io is
+// missing.
+uint64_t ReadBytesWritten();
+
+// Instructions executed, counted by callgrind when the process runs under
+// `valgrind --tool=callgrind` (docs/PERFORMANCE.md); elsewhere nothing is
+// counted and Stop returns nothing. Start zeroes callgrind's counters; Stop
+// dumps them as part `what` and reads the total back from the dump
+// (callgrind.out.PID.N in the working directory, callgrind's default name).
+// Every thread's instructions are counted.
+class InstructionCount {
+ public:
+  void Start();
+  std::optional<uint64_t> Stop(const char* what);
+};
+
+// A target of docs/PERFORMANCE.md: `value` at most (or at least) `limit`,
+// in `unit` (empty: a ratio).
+struct Target {
+  std::string name;
+  double value = 0;
+  bool at_most = true;
+  double limit = 0;
+  std::string unit;
+  bool met() const { return at_most ? value <= limit : value >= limit; }
+};
+// As `bench --json` prints them: name, value (3 significant digits),
+// at_most or at_least, unit (when not a ratio), met.
+nlohmann::json TargetsJson(const std::vector<Target>& targets);
+// As the text report prints them: a line each, "met" or "missed" last.
+void PrintTargets(std::ostream& out, const std::vector<Target>& targets);
+
 // End to end: decode, decide, hash, index, state, dedupe, commit (+sync), answer.
 struct E2E {
   double seconds = 0;
   CpuTime cpu;  // used during the run; `thread` is the engine's
   uint64_t commands = 0, events = 0, batches = 0;
-  std::vector<Rss> rss_at_events;  // sampled every 250k events while importing
+  uint64_t bytes_written = 0;            // ReadBytesWritten() during the run
+  std::optional<uint64_t> instructions;  // under callgrind only
+  std::vector<Rss> rss_at_events;        // sampled every 250k events while importing
 };
 
 // Applies `cases` generated case lifecycles (6 commands each) to `log`

@@ -1284,7 +1284,8 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   std::set<std::string> keys;
   for (const auto& [key, value] : j.items()) keys.insert(key);
   CHECK(keys == std::set<std::string>{"machine", "cases", "journal_events", "figures",
-                                      "replay_one_case_micros", "import_rss_kib"});
+                                      "replay_one_case_micros", "import_rss_kib", "per_event",
+                                      "targets"});
   CHECK(j.at("machine").at("cores").get<int>() >= 1);
   CHECK(j.at("cases") == 20);
   CHECK(j.at("journal_events") == 240);
@@ -1322,6 +1323,42 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   // Sampled every 250,000 events: none in so small a run.
   CHECK(j.at("import_rss_kib").is_array());
   CHECK(j.at("import_rss_kib").empty());
+  // The cost per event of each run: CPU on the engine's (appending) thread,
+  // the whole process's for casegrid's own runs, bytes written; no
+  // instructions outside callgrind.
+  const std::vector<std::string> runs = {"end to end, fsync per batch", "end to end, sync off",
+                                         "raw LMDB appends, durable", "raw LMDB appends, sync off"};
+  REQUIRE(j.at("per_event").size() == runs.size());
+  for (size_t k = 0; k < runs.size(); ++k) {
+    const json& p = j.at("per_event")[k];
+    INFO(p.dump());
+    CHECK(p.at("run") == runs[k]);
+    CHECK(p.at("engine_thread_cpu_us").get<double>() > 0);
+    CHECK(p.at("bytes_written").get<double>() >= 0);
+    CHECK(p.contains("process_cpu_us") == (k < 2));
+    if (k < 2) {
+      CHECK(p.at("process_cpu_us").get<double>() >= p.at("engine_thread_cpu_us").get<double>());
+    }
+    CHECK(!p.contains("instructions"));
+  }
+  // Every target of docs/PERFORMANCE.md, with its value and whether it is met.
+  std::set<std::string> targets;
+  for (const json& t : j.at("targets")) {
+    INFO(t.dump());
+    targets.insert(t.at("name").get<std::string>());
+    CHECK(t.at("value").get<double>() > 0);
+    CHECK(t.contains("at_most") != t.contains("at_least"));
+    const double limit = t.contains("at_most") ? t.at("at_most") : t.at("at_least");
+    CHECK(t.at("met").get<bool>() ==
+          (t.contains("at_most") ? t.at("value") <= limit : t.at("value") >= limit));
+  }
+  CHECK(targets.count("engine thread CPU per event, fsync per batch") == 1);
+  CHECK(targets.count("process CPU per event, fsync per batch") == 1);
+  CHECK(targets.count("events/s end to end / raw appends, fsync per batch") == 1);
+  CHECK(targets.count("events/s end to end / raw appends, sync off") == 1);
+  // Bytes written are counted where the kernel keeps the account.
+  const bool counted = j.at("per_event")[2].at("bytes_written").get<double>() > 0;
+  CHECK(targets.count("bytes written per event / raw appends'") == (counted ? 1 : 0));
   // The scratch directory given is used (and kept: it was given).
   CHECK(std::filesystem::exists(cli.Path("bench-scratch/e2e-sync")));
   // A second run into it would measure its own cases again as duplicates:
@@ -1638,6 +1675,13 @@ TEST_CASE("bench --log kafka --json reports every figure, the CPU per event amon
   // The engine's thread is one of the threads counted end to end.
   CHECK(j["engine_thread_cpu_us_per_event"].get<double>() <=
         j["end_to_end_cpu_us_per_event"].get<double>());
+  // The targets of docs/PERFORMANCE.md on Kafka, each with its value.
+  REQUIRE(j["targets"].size() == 2);
+  CHECK(j["targets"][0]["name"] == "engine thread CPU per event");
+  CHECK(j["targets"][0]["at_most"] == 2.5);
+  CHECK(j["targets"][1]["name"] == "events/s end to end / raw produce");
+  CHECK(j["targets"][1]["value"] == j["ratio"]);
+  CHECK(j["targets"][1]["at_least"] == 0.25);
 }
 
 TEST_CASE(
@@ -1765,6 +1809,15 @@ TEST_CASE("bench --http drives the HTTP API with concurrent clients beside the i
   CHECK(h.at("cpu_micros_per_command").get<double>() > 0);
   CHECK(h.at("in_process_cpu_micros_per_command").get<double>() > 0);
   CHECK(h.at("ratio").get<double>() > 0);
+  // Held to issue 15's target beside the others.
+  bool held = false;
+  for (const json& t : j.at("targets")) {
+    if (t.at("name") != "commands/s over HTTP / in process, 4 clients") continue;
+    held = true;
+    CHECK(t.at("at_least") == 0.5);
+    CHECK(t.at("value") == h.at("ratio"));
+  }
+  CHECK(held);
   CHECK(h.at("requests") == 60);
   // The server's group commits, from its /metrics: at most one a request.
   CHECK(h.at("commits").get<int>() >= 1);
