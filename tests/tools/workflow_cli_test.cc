@@ -444,3 +444,32 @@ TEST_CASE(
   CHECK(!test::Contains(run({"workflow", "list"}).out, "candidate:"));
   CHECK(run({"verify"}).status == 0);
 }
+
+TEST_CASE(
+    "scripts/gen_history.py writes a history casegrid submit takes whole: every tenth case "
+    "breached, escalated and answered by its town",
+    "[workflows][cli][whatif]") {
+  // The recorded history behind the what-if and import measurements
+  // (docs/PERFORMANCE.md): in time order, on the shipped calendar's working
+  // days; a command it writes that the rules refuse would skew them.
+  test::TempDir dir;
+  const Output history = test::RunProcess(
+      {"python3", test::SourcePath("scripts/gen_history.py"), "--cases", "50"}, dir.path(), {});
+  INFO(test::Describe(history));
+  REQUIRE(history.status == 0);
+  test::WriteFile(dir.Sub("history.ndjson"), history.out);
+  const Casegrid casegrid(dir);
+  const Output o = casegrid({"submit", "--file", "history.ndjson", "--quiet"});
+  INFO(test::Describe(o));
+  CHECK(o.status == 0);
+  // 50 lifecycles of six commands; the 5 late contacts each breach the
+  // contact deadline and escalate the case: two events from deadlines.
+  CHECK(test::Contains(o.out,
+                       "300 accepted, 0 duplicates, 0 rejected; 610 events (10 from "
+                       "deadlines)"));
+  const Output shown = casegrid({"case", "show", "P-000010"});
+  INFO(test::Describe(shown));
+  // Grid 371302-004-019-01: its station's town took the case and answered.
+  CHECK(test::Contains(shown.out, "unit         371302-004  level town\n"));
+  CHECK(test::Contains(shown.out, "escalations  1 "));
+}
