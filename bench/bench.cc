@@ -596,9 +596,8 @@ Status Run(const Options& o, const engine::Config& config) {
                 << std::setw(8) << Fixed(p.bytes_written) << std::setw(14)
                 << (p.instructions ? Fixed(*p.instructions) : "-") << "\n";
     }
-    std::cout << "(CPU: getrusage; bytes: passed to write(2), /proc/self/io wchar; instructions: "
-                 "only under "
-                 "callgrind)\n\n";
+    std::cout << "(CPU: getrusage; bytes: passed to write(2), /proc/self/io wchar; "
+                 "instructions: only under callgrind)\n\n";
     PrintTargets(std::cout, targets);
     std::cout << "\nreplay of one case (" << sync->events << " events in the journal): p50 "
               << Fixed(p50, 1) << " us, p99 " << Fixed(p99, 1) << " us\n";

@@ -1682,6 +1682,11 @@ TEST_CASE("bench --log kafka --json reports every figure, the CPU per event amon
   CHECK(j["targets"][1]["name"] == "events/s end to end / raw produce");
   CHECK(j["targets"][1]["value"] == j["ratio"]);
   CHECK(j["targets"][1]["at_least"] == 0.25);
+  for (const auto& t : j["targets"]) {
+    INFO(t.dump());
+    CHECK(t["met"].get<bool>() ==
+          (t.contains("at_most") ? t["value"] <= t["at_most"] : t["value"] >= t["at_least"]));
+  }
 }
 
 TEST_CASE(
