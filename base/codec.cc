@@ -102,6 +102,66 @@ std::string CasePrefix(std::string_view case_id) {
   return k;
 }
 
+bool ParseCaseSeqKey(std::string_view key, std::string_view* case_id, uint64_t* case_seq) {
+  return GetString(&key, case_id) && GetU64BE(&key, case_seq) && key.empty();
+}
+
+namespace {
+void PutVarint(std::string* dst, uint64_t v) {
+  while (v >= 0x80) {
+    dst->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  dst->push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    if (shift == 63 && byte > 1) return false;  // past 64 bits
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
+void AppendCaseRun(std::string* value, uint64_t first, const CaseRunEntry& last,
+                   const CaseRunEntry& entry) {
+  value->push_back(static_cast<char>(entry.case_seq - first));
+  if (value->size() == 1) {
+    PutVarint(value, entry.position);
+    return;
+  }
+  const auto diff = static_cast<int64_t>(entry.position - last.position);
+  PutVarint(value, (static_cast<uint64_t>(diff) << 1) ^ static_cast<uint64_t>(diff >> 63));
+}
+
+bool ParseCaseRun(std::string_view value, uint64_t first, std::vector<CaseRunEntry>* out) {
+  bool any = false;
+  CaseRunEntry last;
+  while (!value.empty()) {
+    const auto index = static_cast<uint8_t>(value.front());
+    value.remove_prefix(1);
+    uint64_t v = 0;
+    if (index >= kCaseRun || (any && first + index <= last.case_seq) || !GetVarint(&value, &v)) {
+      return false;
+    }
+    CaseRunEntry e;
+    e.case_seq = first + index;
+    e.position = any ? last.position + ((v >> 1) ^ (~(v & 1) + 1)) : v;
+    out->push_back(e);
+    last = e;
+    any = true;
+  }
+  return any;
+}
+
 std::string DeadlineKey(int64_t due_micros, std::string_view case_id, std::string_view deadline) {
   std::string k;
   PutI64BE(&k, due_micros);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace casegrid::codec {
 
@@ -65,7 +66,33 @@ bool ParseMerkleNodeKey(std::string_view key, int32_t* partition, int* level, ui
 // (partition 0, the journal's, is the size alone; sizes stay below 2^40).
 std::string CheckpointKey(int32_t partition, uint64_t size);
 bool ParseCheckpointKey(std::string_view key, int32_t* partition, uint64_t* size);
-// kafka-state.case_index value, kafka-state.tree_leaves key:
+// journal.case_runs, kafka-state.case_runs (events/case_index.h): where a
+// case's events are, one entry per run of kCaseRun case versions.
+//   key   := CaseSeqKey(case_id, first)   first = CaseRunFirst(case_seq)
+//   value := { index:u8 position:varint }  index = case_seq - first, rising;
+//            the first entry's position whole, each later one as the
+//            zigzag varint of its difference from the entry before.
+// (Before 2026-12-06 the table was case_index: one CaseSeqKey per event,
+// its position as the value; a writable open migrates it.)
+inline constexpr uint64_t kCaseRun = 32;
+constexpr uint64_t CaseRunFirst(uint64_t case_seq) {
+  return case_seq == 0 ? 0 : (case_seq - 1) / kCaseRun * kCaseRun + 1;
+}
+struct CaseRunEntry {
+  uint64_t case_seq = 0;
+  uint64_t position = 0;
+};
+// Appends `entry` to the run `*value` (key's first version `first`) whose
+// last entry is `last` (ignored when *value is empty). The caller checks
+// that entry.case_seq is in the run and after last.case_seq.
+void AppendCaseRun(std::string* value, uint64_t first, const CaseRunEntry& last,
+                   const CaseRunEntry& entry);
+// Appends the run's entries to *out. False when the value is malformed: a
+// truncated varint, an index not rising or past the run, a position out of
+// range.
+bool ParseCaseRun(std::string_view value, uint64_t first, std::vector<CaseRunEntry>* out);
+bool ParseCaseSeqKey(std::string_view key, std::string_view* case_id, uint64_t* case_seq);
+// kafka-state.case_index value (before 2026-12-06), kafka-state.tree_leaves key:
 // partition:u32be offset:u64be (an event's place on the topic).
 std::string PartitionOffset(int32_t partition, uint64_t offset);
 bool ParsePartitionOffset(std::string_view in, int32_t* partition, uint64_t* offset);

@@ -1,7 +1,7 @@
 // The embedded LMDB journal: the default Log on one machine.
 // Layout (docs/journal_format.md, docs/keys.md):
 //   events      seq:u64be -> record
-//   case_index  case_id:str seq:u64be -> global_seq:u64be
+//   case_runs   case_id:str first:u64be -> positions (events/case_index.h)
 //   merkle      the tree over the records (events/merkle.h): leaf seq - 1
 //   checkpoints signed tree heads (events/checkpoint.h)
 // The engine keeps its state store in the same environment
@@ -14,6 +14,7 @@
 #include "base/crash_point.h"
 #include "base/env.h"
 #include "base/lmdb.h"
+#include "events/case_index.h"
 #include "events/checkpoint.h"
 #include "events/log.h"
 #include "events/merkle.h"
@@ -22,7 +23,8 @@ namespace casegrid::events {
 namespace {
 
 struct Dbis {
-  MDB_dbi events, case_index;
+  MDB_dbi events;
+  std::optional<CaseIndex> cases;
   std::optional<merkle::TreeStore> tree;  // absent only in an old journal opened read-only
   std::optional<CheckpointStore> checkpoints;
 };
@@ -36,8 +38,7 @@ class JournalBatch final : public Batch {
     CASEGRID_RETURN_IF_ERROR(CheckRecordSize(case_id, case_seq, record));
     const uint64_t seq = next_seq_;
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.events, codec::EventKey(seq), record, MDB_APPEND));
-    CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.case_index, codec::CaseSeqKey(case_id, case_seq),
-                                      codec::EncodeU64BE(seq), MDB_NOOVERWRITE));
+    CASEGRID_RETURN_IF_ERROR(dbi_.cases->Add(txn_, case_id, case_seq, seq));
     leaves_.push_back(merkle::RecordLeafHash(record));
     ++next_seq_;
     return Status::Ok();
@@ -168,13 +169,14 @@ class Journal final : public Log {
 
   Status ReadCase(std::string_view case_id, const EventVisitor& visit) override {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
-    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.case_index));
-    const std::string prefix = codec::CasePrefix(case_id);
-    bool any = false;
-    for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
-         ok = cur->Next()) {
-      any = true;
-      uint64_t seq = codec::DecodeU64BE(cur->value().data());
+    std::vector<codec::CaseRunEntry> entries;
+    Status read = dbi_.cases->Read(*txn, case_id, &entries);
+    if (read.IsNotFound()) {
+      return Status::NotFound("no case " + std::string(case_id) + " in " + Describe());
+    }
+    CASEGRID_RETURN_IF_ERROR(read.WithContext(Describe()));
+    for (const codec::CaseRunEntry& entry : entries) {
+      const uint64_t seq = entry.position;
       std::string_view record;
       Status s = txn->Get(dbi_.events, codec::EventKey(seq), &record);
       if (s.IsNotFound()) {
@@ -184,7 +186,6 @@ class Journal final : public Log {
       CASEGRID_RETURN_IF_ERROR(s);
       if (!visit(seq, record)) break;
     }
-    if (!any) return Status::NotFound("no case " + std::string(case_id) + " in " + Describe());
     return Status::Ok();
   }
 
@@ -296,7 +297,12 @@ Result<std::unique_ptr<Log>> OpenJournal(const std::string& dir, const JournalOp
   if (options.check_pages) CASEGRID_RETURN_IF_ERROR(env->CheckPages());
   Dbis dbi;
   CASEGRID_ASSIGN_OR_RETURN(dbi.events, env->OpenDb("events"));
-  CASEGRID_ASSIGN_OR_RETURN(dbi.case_index, env->OpenDb("case_index"));
+  CASEGRID_ASSIGN_OR_RETURN(dbi.cases,
+                            CaseIndex::Open(*env, [](std::string_view value, uint64_t* position) {
+                              if (value.size() != 8) return false;
+                              *position = codec::DecodeU64BE(value.data());
+                              return true;
+                            }));
   auto tree = merkle::TreeStore::Open(*env);
   auto checkpoints = CheckpointStore::Open(*env);
   if (options.read_only && (tree.status().IsNotFound() || checkpoints.status().IsNotFound())) {

@@ -24,6 +24,7 @@
 #include "base/codec.h"
 #include "base/crash_point.h"
 #include "base/lmdb.h"
+#include "events/case_index.h"
 #include "events/checkpoint.h"
 #include "events/merkle.h"
 
@@ -134,7 +135,8 @@ class PendingEvents {
 };
 
 struct Dbis {
-  MDB_dbi case_index, offsets, meta, tree_leaves;
+  MDB_dbi offsets, meta, tree_leaves;
+  std::optional<CaseIndex> cases;
   std::optional<merkle::TreeStore> tree;
 };
 
@@ -224,7 +226,14 @@ class KafkaLog final : public WorkerLog {
     // batch, and the next open folds it back in from the topic.
     o.meta_sync = false;
     CASEGRID_ASSIGN_OR_RETURN(env_, lmdb::Environment::Open(options_.state_dir, o));
-    CASEGRID_ASSIGN_OR_RETURN(dbi_.case_index, env_->OpenDb("case_index"));
+    CASEGRID_ASSIGN_OR_RETURN(
+        dbi_.cases, CaseIndex::Open(*env_, [](std::string_view value, uint64_t* position) {
+          int32_t partition = 0;
+          uint64_t offset = 0;
+          if (!codec::ParsePartitionOffset(value, &partition, &offset)) return false;
+          *position = PackPosition(partition, offset);
+          return true;
+        }));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.offsets, env_->OpenDb("offsets"));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.meta, env_->OpenDb("meta"));
     CASEGRID_ASSIGN_OR_RETURN(dbi_.tree_leaves, env_->OpenDb("tree_leaves"));
@@ -606,20 +615,21 @@ class KafkaLog final : public WorkerLog {
     std::vector<uint64_t> offsets;
     {
       CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(env_.get(), false));
-      CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, dbi_.case_index));
-      const std::string prefix = codec::CasePrefix(case_id);
-      for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
-           ok = cur->Next()) {
-        uint64_t offset = 0;
-        if (!codec::ParsePartitionOffset(cur->value(), &partition, &offset)) {
-          return Status::Corruption("kafka state store: malformed case index of " +
-                                    std::string(case_id));
-        }
-        offsets.push_back(offset);
+      std::vector<codec::CaseRunEntry> entries;
+      Status read = dbi_.cases->Read(*txn, case_id, &entries);
+      if (read.IsNotFound()) {
+        return Status::NotFound("no case " + std::string(case_id) + " in " + Describe());
       }
-    }
-    if (offsets.empty()) {
-      return Status::NotFound("no case " + std::string(case_id) + " in " + Describe());
+      CASEGRID_RETURN_IF_ERROR(read.WithContext("kafka state store"));
+      partition = PositionPartition(entries.front().position);
+      for (const codec::CaseRunEntry& entry : entries) {
+        if (PositionPartition(entry.position) != partition ||
+            (!offsets.empty() && PositionOffset(entry.position) <= offsets.back())) {
+          return Status::Corruption("kafka state store: the case index of " + std::string(case_id) +
+                                    " does not keep to one partition in order");
+        }
+        offsets.push_back(PositionOffset(entry.position));
+      }
     }
     // The case's events lie between its first and last offset in one
     // partition, among other cases' events.
@@ -1033,8 +1043,7 @@ class KafkaLog final : public WorkerLog {
       return Status::Corruption("kafka: " + DescribePosition(PackPosition(p, offset)) + " of " +
                                 topic_ + " is not a casegrid event");
     }
-    Status s = txn.Put(dbi_.case_index, codec::CaseSeqKey(e.case_id(), e.case_seq()),
-                       codec::PartitionOffset(p, offset), MDB_NOOVERWRITE);
+    Status s = dbi_.cases->Add(txn, e.case_id(), e.case_seq(), PackPosition(p, offset));
     if (s.code() == Status::Code::kConflict) {
       return Status::Corruption("kafka: event " + e.event_id() + " is on " + topic_ +
                                 " twice (again at " + DescribePosition(PackPosition(p, offset)) +
@@ -1186,9 +1195,8 @@ class KafkaLog final : public WorkerLog {
     std::map<int32_t, uint64_t> next;
     for (const PendingEvent& e : pending) {
       const auto offset = static_cast<uint64_t>(e.delivery.offset);
-      CASEGRID_RETURN_IF_ERROR(txn.Put(dbi_.case_index, codec::CaseSeqKey(e.case_id, e.case_seq),
-                                       codec::PartitionOffset(e.delivery.partition, offset),
-                                       MDB_NOOVERWRITE));
+      CASEGRID_RETURN_IF_ERROR(
+          dbi_.cases->Add(txn, e.case_id, e.case_seq, PackPosition(e.delivery.partition, offset)));
       uint64_t& n = next[e.delivery.partition];
       n = std::max(n, offset + 1);
     }

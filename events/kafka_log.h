@@ -30,11 +30,12 @@
 // casegrid-writer-<store id>-<K> of the first free slot K among 16 locked
 // files in the state directory.
 //
-// The local store (LMDB in KafkaOptions::state_dir): case_index (case,
-// case_seq) -> (partition, offset), offsets "next" partition -> next offset,
-// meta (store id, topic and partition count, cluster id), and the engine's
-// tables. Opening refuses a store of another topic or cluster, or one that
-// has read past the topic's end.
+// The local store (LMDB in KafkaOptions::state_dir): the case index
+// (events/case_index.h: a case's versions -> partition and offset),
+// offsets "next" partition -> next offset, meta (store id, topic and
+// partition count, cluster id), and the engine's tables. Opening refuses a
+// store of another topic or cluster, or one that has read past the topic's
+// end.
 // docs/journal_format.md lists them.
 #ifndef CASEGRID_EVENTS_KAFKA_LOG_H_
 #define CASEGRID_EVENTS_KAFKA_LOG_H_

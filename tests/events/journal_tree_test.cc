@@ -100,9 +100,23 @@ struct Journal {
       }
       return Status::Ok();
     });
-    Edit("case_index", [&](lmdb::Txn& txn, MDB_dbi index) -> Status {
+    // And from the case index, as a careful attacker would (events/case_index.h).
+    Edit("case_runs", [&](lmdb::Txn& txn, MDB_dbi index) -> Status {
       for (const auto& [id, seq] : gone) {
-        CASEGRID_RETURN_IF_ERROR(txn.Del(index, codec::CaseSeqKey(id, seq)));
+        const uint64_t first = codec::CaseRunFirst(seq);
+        const std::string key = codec::CaseSeqKey(id, first);
+        std::string_view stored;
+        CASEGRID_RETURN_IF_ERROR(txn.Get(index, key, &stored));
+        std::vector<codec::CaseRunEntry> entries;
+        REQUIRE(codec::ParseCaseRun(stored, first, &entries));
+        std::string value;
+        codec::CaseRunEntry last;
+        for (const auto& e : entries) {
+          if (e.case_seq == seq) continue;
+          codec::AppendCaseRun(&value, first, last, e);
+          last = e;
+        }
+        CASEGRID_RETURN_IF_ERROR(value.empty() ? txn.Del(index, key) : txn.Put(index, key, value));
       }
       return Status::Ok();
     });

@@ -1,0 +1,133 @@
+#include "events/case_index.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "base/text.h"
+
+namespace casegrid::events {
+namespace {
+
+// Older entries moved per transaction by the migration.
+constexpr size_t kMigrateChunk = 65536;
+
+uint64_t EntriesOf(lmdb::Txn& txn, MDB_dbi dbi) {
+  MDB_stat st;
+  return mdb_stat(txn.raw(), dbi, &st) == 0 ? st.ms_entries : 0;
+}
+
+Status Malformed(std::string_view table, std::string_view key) {
+  return Status::Corruption(std::string(table) + ": malformed entry " + text::Escape(key, 64));
+}
+
+// Moves the older `case_index` entries into `index`, a chunk a transaction.
+Status Migrate(lmdb::Environment& env, MDB_dbi legacy_dbi, const CaseIndex& index,
+               const CaseIndex::LegacyPosition& legacy) {
+  uint64_t moved = 0;
+  for (bool done = false; !done;) {
+    CASEGRID_RETURN_IF_ERROR(env.RunWrite([&](lmdb::Txn& txn) -> Status {
+      CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, legacy_dbi));
+      std::vector<std::string> keys;
+      for (bool ok = cur->First(); ok && keys.size() < kMigrateChunk; ok = cur->Next()) {
+        std::string_view case_id;
+        uint64_t case_seq = 0, position = 0;
+        if (!codec::ParseCaseSeqKey(cur->key(), &case_id, &case_seq) || case_seq == 0 ||
+            !legacy(cur->value(), &position)) {
+          return Malformed("case_index", cur->key());
+        }
+        Status s = index.Add(txn, case_id, case_seq, position);
+        if (s.code() == Status::Code::kConflict) {
+          return Status::Corruption("case_index: version " + std::to_string(case_seq) +
+                                    " of case " + text::Escape(case_id, 64) +
+                                    " is already in case_runs");
+        }
+        CASEGRID_RETURN_IF_ERROR(s);
+        keys.emplace_back(cur->key());
+      }
+      cur.reset();
+      for (const std::string& key : keys) CASEGRID_RETURN_IF_ERROR(txn.Del(legacy_dbi, key));
+      done = keys.size() < kMigrateChunk;
+      moved += keys.size();
+      return Status::Ok();
+    }));
+  }
+  if (moved > 0) {
+    spdlog::info("case index in {}: moved {} entries of the older case_index into case_runs",
+                 env.dir(), moved);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CaseIndex> CaseIndex::Open(lmdb::Environment& env, const LegacyPosition& legacy) {
+  if (env.read_only()) {
+    auto runs = env.OpenDb("case_runs");
+    if (runs.ok()) return CaseIndex(*runs, std::nullopt);
+    if (!runs.status().IsNotFound()) return runs.status();
+    CASEGRID_ASSIGN_OR_RETURN(const MDB_dbi old, env.OpenDb("case_index"));
+    return CaseIndex(old, legacy);
+  }
+  CASEGRID_ASSIGN_OR_RETURN(const MDB_dbi runs, env.OpenDb("case_runs"));
+  CaseIndex index(runs, std::nullopt);
+  auto old = env.OpenDb("case_index", 0);
+  if (old.ok()) CASEGRID_RETURN_IF_ERROR(Migrate(env, *old, index, legacy));
+  return index;
+}
+
+Status CaseIndex::Add(lmdb::Txn& txn, std::string_view case_id, uint64_t case_seq,
+                      uint64_t position) const {
+  const uint64_t first = codec::CaseRunFirst(case_seq);
+  const std::string key = codec::CaseSeqKey(case_id, first);
+  std::string_view stored;
+  Status s = txn.Get(dbi_, key, &stored);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  std::string value;
+  codec::CaseRunEntry last;
+  if (s.ok()) {
+    std::vector<codec::CaseRunEntry> entries;
+    if (!codec::ParseCaseRun(stored, first, &entries)) return Malformed("case_runs", key);
+    last = entries.back();
+    if (case_seq <= last.case_seq) {
+      return Status::Conflict("case " + text::Escape(case_id, 64) + " has version " +
+                              std::to_string(case_seq) + " indexed already");
+    }
+    value.reserve(stored.size() + 8);
+    value.assign(stored);
+  }
+  codec::AppendCaseRun(&value, first, last, {case_seq, position});
+  return txn.Put(dbi_, key, value);
+}
+
+Status CaseIndex::Read(lmdb::Txn& txn, std::string_view case_id,
+                       std::vector<codec::CaseRunEntry>* out) const {
+  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, dbi_));
+  const std::string prefix = codec::CasePrefix(case_id);
+  const size_t before = out->size();
+  for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
+       ok = cur->Next()) {
+    std::string_view id;
+    uint64_t first = 0;
+    if (!codec::ParseCaseSeqKey(cur->key(), &id, &first)) {
+      return Malformed(legacy_ ? "case_index" : "case_runs", cur->key());
+    }
+    if (legacy_) {
+      codec::CaseRunEntry e{first, 0};
+      if (!(*legacy_)(cur->value(), &e.position)) return Malformed("case_index", cur->key());
+      out->push_back(e);
+      continue;
+    }
+    const size_t at = out->size();
+    if (first != codec::CaseRunFirst(first) || !codec::ParseCaseRun(cur->value(), first, out) ||
+        (at > before && out->at(at).case_seq <= out->at(at - 1).case_seq)) {
+      return Malformed("case_runs", cur->key());
+    }
+  }
+  if (out->size() == before) return Status::NotFound("no case " + std::string(case_id));
+  return Status::Ok();
+}
+
+uint64_t CaseIndex::Entries(lmdb::Txn& txn) const { return EntriesOf(txn, dbi_); }
+
+}  // namespace casegrid::events
