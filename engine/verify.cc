@@ -29,7 +29,13 @@ Status ReplayCase(events::Log& log, std::string_view case_id,
   Status s = log.ReadCase(case_id, [&](uint64_t, std::string_view record) {
     Event e;
     problem = events::OpenRecord(record, &state.last_hash(), &e);
-    if (problem.ok() && e.case_seq() != expect_seq) {
+    if (!e.case_id().empty() && e.case_id() != case_id) {
+      // The log's case index gave another case's event.
+      problem = Status::Corruption("case " + text::Escape(case_id, 128) +
+                                   ": the case index gives " + text::Escape(e.event_id(), 128) +
+                                   " (case " + text::Escape(e.case_id(), 128) +
+                                   ") as its version " + std::to_string(expect_seq));
+    } else if (problem.ok() && e.case_seq() != expect_seq) {
       problem = Status::Corruption("case " + std::string(case_id) + ": expected seq " +
                                    std::to_string(expect_seq) + ", found " +
                                    std::to_string(e.case_seq()));

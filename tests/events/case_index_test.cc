@@ -4,13 +4,16 @@
 // migrated when opened for writing.
 #include <lmdb.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "base/codec.h"
 #include "base/lmdb.h"
+#include "engine/verify.h"
 #include "events/case_index.h"
 #include "events/log.h"
+#include "tests/engine/engine_fixture.h"
 #include "tests/test_util.h"
 
 using namespace casegrid;
@@ -267,4 +270,54 @@ TEST_CASE("an older journal's malformed case_index entry is named and nothing is
   CHECK(log.status().message().find("case_index: malformed entry LS-A") != std::string::npos);
   CHECK(TableEntries(path, "case_index") == 3);
   CHECK(TableEntries(path, "case_runs") == 0);
+}
+
+TEST_CASE("verify names a case whose index lost its last event or points at another case's",
+          "[case_index][verify]") {
+  struct Damage {
+    const char* what;
+    // From SS-1's run (its versions and positions), the run written back.
+    std::function<void(Entries*)> edit;
+    const char* expected;
+  };
+  const std::vector<Damage> damages = {
+      {"its last version dropped", [](Entries* run) { run->pop_back(); },
+       "state store: the state of case SS-1 is not the fold of its events"},
+      {"version 2 pointed at SS-2's first event",
+       [](Entries* run) { run->at(1).position = run->back().position + 1; },
+       "case SS-1: the case index gives SS-2/1 (case SS-2) as its version 2"},
+  };
+  for (const Damage& d : damages) {
+    INFO(d.what);
+    test::JournalRig rig;
+    rig.Apply(test::Lifecycle("SS-1"));
+    rig.Apply(test::Lifecycle("SS-2"));
+    auto& env = rig.log->local_store();
+    auto runs = env.OpenDb("case_runs");
+    REQUIRE_OK(runs);
+    REQUIRE_OK(env.RunWrite([&](lmdb::Txn& txn) -> Status {
+      const std::string key = codec::CaseSeqKey("SS-1", 1);
+      std::string_view stored;
+      CASEGRID_RETURN_IF_ERROR(txn.Get(*runs, key, &stored));
+      Entries run;
+      REQUIRE(codec::ParseCaseRun(stored, 1, &run));
+      d.edit(&run);
+      std::string value;
+      codec::CaseRunEntry last;
+      for (const auto& e : run) {
+        codec::AppendCaseRun(&value, 1, last, e);
+        last = e;
+      }
+      return txn.Put(*runs, key, value);
+    }));
+    auto report = engine::VerifyLog(*rig.log);
+    REQUIRE_OK(report);
+    REQUIRE(report->first_problem.ok());  // the walk reads the events, not the index
+    auto checked = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
+    REQUIRE_OK(checked);
+    REQUIRE(checked->checked);
+    INFO(checked->first_problem.ToString());
+    CHECK(checked->first_problem.IsCorruption());
+    CHECK_THAT(checked->first_problem.message(), Catch::Contains(d.expected));
+  }
 }
