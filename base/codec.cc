@@ -142,7 +142,10 @@ void AppendCaseRun(std::string* value, uint64_t first, const CaseRunEntry& last,
   PutVarint(value, (static_cast<uint64_t>(diff) << 1) ^ static_cast<uint64_t>(diff >> 63));
 }
 
-bool ParseCaseRun(std::string_view value, uint64_t first, std::vector<CaseRunEntry>* out) {
+namespace {
+// Calls visit(entry) for each entry of a run; false when it is malformed.
+template <typename Visit>
+bool WalkCaseRun(std::string_view value, uint64_t first, Visit&& visit) {
   bool any = false;
   CaseRunEntry last;
   while (!value.empty()) {
@@ -155,11 +158,20 @@ bool ParseCaseRun(std::string_view value, uint64_t first, std::vector<CaseRunEnt
     CaseRunEntry e;
     e.case_seq = first + index;
     e.position = any ? last.position + ((v >> 1) ^ (~(v & 1) + 1)) : v;
-    out->push_back(e);
+    visit(e);
     last = e;
     any = true;
   }
   return any;
+}
+}  // namespace
+
+bool ParseCaseRun(std::string_view value, uint64_t first, std::vector<CaseRunEntry>* out) {
+  return WalkCaseRun(value, first, [&](const CaseRunEntry& e) { out->push_back(e); });
+}
+
+bool LastOfCaseRun(std::string_view value, uint64_t first, CaseRunEntry* last) {
+  return WalkCaseRun(value, first, [&](const CaseRunEntry& e) { *last = e; });
 }
 
 std::string DeadlineKey(int64_t due_micros, std::string_view case_id, std::string_view deadline) {

@@ -91,6 +91,8 @@ void AppendCaseRun(std::string* value, uint64_t first, const CaseRunEntry& last,
 // truncated varint, an index not rising or past the run, a position out of
 // range.
 bool ParseCaseRun(std::string_view value, uint64_t first, std::vector<CaseRunEntry>* out);
+// The run's last entry, checked as ParseCaseRun checks the whole run.
+bool LastOfCaseRun(std::string_view value, uint64_t first, CaseRunEntry* last);
 bool ParseCaseSeqKey(std::string_view key, std::string_view* case_id, uint64_t* case_seq);
 // kafka-state.case_index value (before 2026-12-06), kafka-state.tree_leaves key:
 // partition:u32be offset:u64be (an event's place on the topic).

@@ -79,25 +79,24 @@ Result<CaseIndex> CaseIndex::Open(lmdb::Environment& env, const LegacyPosition& 
 Status CaseIndex::Add(lmdb::Txn& txn, std::string_view case_id, uint64_t case_seq,
                       uint64_t position) const {
   const uint64_t first = codec::CaseRunFirst(case_seq);
-  const std::string key = codec::CaseSeqKey(case_id, first);
+  key_.clear();
+  codec::PutString(&key_, case_id);
+  codec::PutU64BE(&key_, first);
   std::string_view stored;
-  Status s = txn.Get(dbi_, key, &stored);
+  Status s = txn.Get(dbi_, key_, &stored);
   if (!s.ok() && !s.IsNotFound()) return s;
-  std::string value;
+  value_.clear();
   codec::CaseRunEntry last;
   if (s.ok()) {
-    std::vector<codec::CaseRunEntry> entries;
-    if (!codec::ParseCaseRun(stored, first, &entries)) return Malformed("case_runs", key);
-    last = entries.back();
+    if (!codec::LastOfCaseRun(stored, first, &last)) return Malformed("case_runs", key_);
     if (case_seq <= last.case_seq) {
       return Status::Conflict("case " + text::Escape(case_id, 64) + " has version " +
                               std::to_string(case_seq) + " indexed already");
     }
-    value.reserve(stored.size() + 8);
-    value.assign(stored);
+    value_.assign(stored);
   }
-  codec::AppendCaseRun(&value, first, last, {case_seq, position});
-  return txn.Put(dbi_, key, value);
+  codec::AppendCaseRun(&value_, first, last, {case_seq, position});
+  return txn.Put(dbi_, key_, value_);
 }
 
 Status CaseIndex::Read(lmdb::Txn& txn, std::string_view case_id,

@@ -8,7 +8,8 @@
 // A store written before 2026-12-06 holds the index as `case_index`, one
 // entry per event; Open migrates it when the store is writable, and reads
 // it as it is when read-only.
-// Thread-safety: as the transactions it is given.
+// Thread-safety: reads from any thread; Add inside the store's write
+// transaction only (one at a time).
 #ifndef CASEGRID_EVENTS_CASE_INDEX_H_
 #define CASEGRID_EVENTS_CASE_INDEX_H_
 
@@ -58,6 +59,8 @@ class CaseIndex {
   MDB_dbi dbi_;
   // Set when reading an unmigrated `case_index` (read-only).
   std::optional<LegacyPosition> legacy_;
+  // Add's scratch: only the store's one write transaction at a time adds.
+  mutable std::string key_, value_;
 };
 
 }  // namespace casegrid::events

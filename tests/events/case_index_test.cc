@@ -14,6 +14,7 @@
 #include "events/case_index.h"
 #include "events/log.h"
 #include "tests/engine/engine_fixture.h"
+#include "tests/events/legacy_case_index.h"
 #include "tests/test_util.h"
 
 using namespace casegrid;
@@ -65,49 +66,9 @@ std::vector<uint64_t> Positions(events::Log& log, const std::string& id) {
   return out;
 }
 
-// Rewrites the journal's case_runs as a casegrid before 2026-12-06 kept the
-// index: case_index, one entry per event, its global sequence as the value.
+// The journal's index as a casegrid before 2026-12-06 kept it.
 void MakeLegacy(const std::string& path) {
-  auto env = lmdb::Environment::Open(path, {});
-  REQUIRE_OK(env);
-  auto runs = (*env)->OpenDb("case_runs");
-  auto old = (*env)->OpenDb("case_index");
-  REQUIRE_OK(runs);
-  REQUIRE_OK(old);
-  REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
-    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, *runs));
-    for (bool ok = cur->First(); ok; ok = cur->Next()) {
-      std::string_view id;
-      uint64_t first = 0;
-      REQUIRE(codec::ParseCaseSeqKey(cur->key(), &id, &first));
-      Entries entries;
-      REQUIRE(codec::ParseCaseRun(cur->value(), first, &entries));
-      for (const auto& e : entries) {
-        CASEGRID_RETURN_IF_ERROR(
-            txn.Put(*old, codec::CaseSeqKey(id, e.case_seq), codec::EncodeU64BE(e.position)));
-      }
-    }
-    cur.reset();
-    return txn.Drop(*runs);
-  }));
-  // The older journal had no case_runs table at all.
-  REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
-    return lmdb::FromRc(mdb_drop(txn.raw(), *runs, 1), "drop case_runs");
-  }));
-}
-
-uint64_t TableEntries(const std::string& path, const std::string& table) {
-  lmdb::Options o;
-  o.read_only = true;
-  auto env = lmdb::Environment::Open(path, o);
-  REQUIRE_OK(env);
-  auto dbi = (*env)->OpenDb(table);
-  if (!dbi.ok()) return 0;
-  auto txn = lmdb::Txn::Begin(env->get(), false);
-  REQUIRE_OK(txn);
-  MDB_stat st;
-  REQUIRE(mdb_stat((*txn)->raw(), *dbi, &st) == 0);
-  return st.ms_entries;
+  test::MakeLegacyCaseIndex(path, [](uint64_t position) { return codec::EncodeU64BE(position); });
 }
 
 }  // namespace
@@ -222,8 +183,8 @@ TEST_CASE(
   REQUIRE(want_a.size() == 40);
   CHECK(want_a[1] == 4);
   MakeLegacy(path);
-  REQUIRE(TableEntries(path, "case_index") == 120);
-  REQUIRE(TableEntries(path, "case_runs") == 0);
+  REQUIRE(test::TableEntries(path, "case_index") == 120);
+  REQUIRE(test::TableEntries(path, "case_runs") == 0);
   {
     events::JournalOptions ro;
     ro.read_only = true;
@@ -231,7 +192,7 @@ TEST_CASE(
     REQUIRE_OK(log);
     CHECK(Positions(**log, "LS-A") == want_a);
   }
-  CHECK(TableEntries(path, "case_index") == 120);  // read-only: untouched
+  CHECK(test::TableEntries(path, "case_index") == 120);  // read-only: untouched
   {
     auto log = events::OpenJournal(path, {});
     REQUIRE_OK(log);
@@ -247,8 +208,8 @@ TEST_CASE(
     }));
     CHECK(Positions(**log, "LS-A").back() == 121);
   }
-  CHECK(TableEntries(path, "case_index") == 0);
-  CHECK(TableEntries(path, "case_runs") == 6);
+  CHECK(test::TableEntries(path, "case_index") == 0);
+  CHECK(test::TableEntries(path, "case_runs") == 6);
 }
 
 TEST_CASE("an older journal's malformed case_index entry is named and nothing is migrated",
@@ -268,8 +229,8 @@ TEST_CASE("an older journal's malformed case_index entry is named and nothing is
   auto log = events::OpenJournal(path, {});
   REQUIRE(log.status().IsCorruption());
   CHECK(log.status().message().find("case_index: malformed entry LS-A") != std::string::npos);
-  CHECK(TableEntries(path, "case_index") == 3);
-  CHECK(TableEntries(path, "case_runs") == 0);
+  CHECK(test::TableEntries(path, "case_index") == 3);
+  CHECK(test::TableEntries(path, "case_runs") == 0);
 }
 
 TEST_CASE("verify names a case whose index lost its last event or points at another case's",

@@ -12,6 +12,7 @@
 #include "engine/verify.h"
 #include "events/kafka_log.h"
 #include "tests/engine/engine_fixture.h"
+#include "tests/events/legacy_case_index.h"
 #include "tests/kafka_test_util.h"
 
 using namespace casegrid;
@@ -379,6 +380,48 @@ TEST_CASE("a restarted Kafka log continues from its snapshot and still deduplica
   for (size_t i = 3; i < 6; ++i) CHECK(answers[i].kind == engine::Answer::Kind::kAccepted);
   CHECK(rig.engine->CaseState("LS-1")->state() == "closed");
   REQUIRE(engine::VerifyLog(*rig.log)->first_problem.ok());
+}
+
+TEST_CASE(
+    "a Kafka state store indexed one entry an event (before 2026-12-06) is migrated when it "
+    "opens, every case read as before",
+    "[kafka][case_index]") {
+  KafkaTarget target(4);
+  TempDir dir;
+  const std::string state = dir.Sub("state");
+  std::map<std::string, std::vector<uint64_t>> before;
+  auto positions = [](events::Log& log, const std::string& id) {
+    std::vector<uint64_t> out;
+    REQUIRE_OK(log.ReadCase(id, [&](uint64_t offset, std::string_view) {
+      out.push_back(offset);
+      return true;
+    }));
+    return out;
+  };
+  {
+    KafkaRig rig(target, state);
+    for (const char* id : {"LS-1", "LS-2", "LS-3"}) rig.Apply(Lifecycle(id));
+    for (const char* id : {"LS-1", "LS-2", "LS-3"}) before[id] = positions(*rig.log, id);
+  }
+  REQUIRE(before["LS-1"].size() >= 6);
+  test::MakeLegacyCaseIndex(state, [](uint64_t position) {
+    return codec::PartitionOffset(events::PositionPartition(position),
+                                  events::PositionOffset(position));
+  });
+  REQUIRE(test::TableEntries(state, "case_runs") == 0);
+  KafkaRig rig(target, state);
+  CHECK(test::TableEntries(state, "case_index") == 0);
+  CHECK(test::TableEntries(state, "case_runs") == 3);
+  for (const auto& [id, want] : before) CHECK(positions(*rig.log, id) == want);
+  auto report = engine::VerifyLog(*rig.log);
+  REQUIRE_OK(report);
+  REQUIRE(report->first_problem.ok());
+  auto store = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
+  REQUIRE_OK(store);
+  CHECK(store->checked);
+  CHECK(store->first_problem.ok());
+  for (const auto& a : rig.Apply(Lifecycle("LS-1")))
+    CHECK(a.kind == engine::Answer::Kind::kDuplicate);
 }
 
 TEST_CASE("events on the topic past the snapshot are folded in before anything is answered",
