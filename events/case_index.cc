@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "base/text.h"
@@ -63,27 +64,31 @@ Status Migrate(lmdb::Environment& env, MDB_dbi legacy_dbi, const CaseIndex& inde
 
 Result<CaseIndex> CaseIndex::Open(lmdb::Environment& env, const LegacyPosition& legacy) {
   if (env.read_only()) {
-    auto runs = env.OpenDb("case_runs");
-    if (runs.ok()) return CaseIndex(*runs, std::nullopt);
-    if (!runs.status().IsNotFound()) return runs.status();
-    CASEGRID_ASSIGN_OR_RETURN(const MDB_dbi old, env.OpenDb("case_index"));
-    return CaseIndex(old, legacy);
+    std::optional<MDB_dbi> runs, old;
+    for (auto [name, dbi] : {std::pair{"case_runs", &runs}, std::pair{"case_index", &old}}) {
+      auto opened = env.OpenDb(name);
+      if (opened.ok()) *dbi = *opened;
+      if (!opened.ok() && !opened.status().IsNotFound()) return opened.status();
+    }
+    if (!runs && !old) return Status::NotFound("no case index in " + env.dir());
+    return CaseIndex(runs, old, legacy);
   }
   CASEGRID_ASSIGN_OR_RETURN(const MDB_dbi runs, env.OpenDb("case_runs"));
-  CaseIndex index(runs, std::nullopt);
-  auto old = env.OpenDb("case_index", 0);
-  if (old.ok()) CASEGRID_RETURN_IF_ERROR(Migrate(env, *old, index, legacy));
+  CaseIndex index(runs, std::nullopt, legacy);
+  CASEGRID_ASSIGN_OR_RETURN(const MDB_dbi old, env.OpenDb("case_index"));
+  CASEGRID_RETURN_IF_ERROR(Migrate(env, old, index, legacy));
   return index;
 }
 
 Status CaseIndex::Add(lmdb::Txn& txn, std::string_view case_id, uint64_t case_seq,
                       uint64_t position) const {
+  if (!runs_) return Status::InvalidArgument("the case index of an older store is read-only");
   const uint64_t first = codec::CaseRunFirst(case_seq);
   key_.clear();
   codec::PutString(&key_, case_id);
   codec::PutU64BE(&key_, first);
   std::string_view stored;
-  Status s = txn.Get(dbi_, key_, &stored);
+  Status s = txn.Get(*runs_, key_, &stored);
   if (!s.ok() && !s.IsNotFound()) return s;
   value_.clear();
   codec::CaseRunEntry last;
@@ -96,37 +101,62 @@ Status CaseIndex::Add(lmdb::Txn& txn, std::string_view case_id, uint64_t case_se
     value_.assign(stored);
   }
   codec::AppendCaseRun(&value_, first, last, {case_seq, position});
-  return txn.Put(dbi_, key_, value_);
+  return txn.Put(*runs_, key_, value_);
 }
 
 Status CaseIndex::Read(lmdb::Txn& txn, std::string_view case_id,
                        std::vector<codec::CaseRunEntry>* out) const {
-  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, dbi_));
   const std::string prefix = codec::CasePrefix(case_id);
   const size_t before = out->size();
-  for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
-       ok = cur->Next()) {
-    std::string_view id;
-    uint64_t first = 0;
-    if (!codec::ParseCaseSeqKey(cur->key(), &id, &first)) {
-      return Malformed(legacy_ ? "case_index" : "case_runs", cur->key());
+  if (runs_) {
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, *runs_));
+    for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
+         ok = cur->Next()) {
+      std::string_view id;
+      uint64_t first = 0;
+      const size_t at = out->size();
+      if (!codec::ParseCaseSeqKey(cur->key(), &id, &first) || first != codec::CaseRunFirst(first) ||
+          !codec::ParseCaseRun(cur->value(), first, out) ||
+          (at > before && out->at(at).case_seq <= out->at(at - 1).case_seq)) {
+        return Malformed("case_runs", cur->key());
+      }
     }
-    if (legacy_) {
-      codec::CaseRunEntry e{first, 0};
-      if (!(*legacy_)(cur->value(), &e.position)) return Malformed("case_index", cur->key());
+  }
+  const size_t from_runs = out->size();
+  if (legacy_dbi_) {
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, *legacy_dbi_));
+    for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
+         ok = cur->Next()) {
+      std::string_view id;
+      codec::CaseRunEntry e;
+      if (!codec::ParseCaseSeqKey(cur->key(), &id, &e.case_seq) ||
+          !legacy_(cur->value(), &e.position)) {
+        return Malformed("case_index", cur->key());
+      }
       out->push_back(e);
-      continue;
-    }
-    const size_t at = out->size();
-    if (first != codec::CaseRunFirst(first) || !codec::ParseCaseRun(cur->value(), first, out) ||
-        (at > before && out->at(at).case_seq <= out->at(at - 1).case_seq)) {
-      return Malformed("case_runs", cur->key());
     }
   }
   if (out->size() == before) return Status::NotFound("no case " + std::string(case_id));
+  if (from_runs > before && out->size() > from_runs) {
+    // A migration cut short: the case's first versions moved, the rest not.
+    auto by_seq = [](const codec::CaseRunEntry& a, const codec::CaseRunEntry& b) {
+      return a.case_seq < b.case_seq;
+    };
+    const auto begin = out->begin() + static_cast<std::ptrdiff_t>(before);
+    std::sort(begin, out->end(), by_seq);
+    auto twice = std::adjacent_find(
+        begin, out->end(), [](const auto& a, const auto& b) { return a.case_seq == b.case_seq; });
+    if (twice != out->end()) {
+      return Status::Corruption("case " + text::Escape(case_id, 64) + ": version " +
+                                std::to_string(twice->case_seq) +
+                                " is in both case_runs and case_index");
+    }
+  }
   return Status::Ok();
 }
 
-uint64_t CaseIndex::Entries(lmdb::Txn& txn) const { return EntriesOf(txn, dbi_); }
+uint64_t CaseIndex::Entries(lmdb::Txn& txn) const {
+  return (runs_ ? EntriesOf(txn, *runs_) : 0) + (legacy_dbi_ ? EntriesOf(txn, *legacy_dbi_) : 0);
+}
 
 }  // namespace casegrid::events

@@ -7,7 +7,8 @@
 // entry per case it touches, not one new entry per event.
 // A store written before 2026-12-06 holds the index as `case_index`, one
 // entry per event; Open migrates it when the store is writable, and reads
-// it as it is when read-only.
+// it as it is when read-only, together with `case_runs` when a migration
+// was cut short (a case's first versions moved, the rest not yet).
 // Thread-safety: reads from any thread; Add inside the store's write
 // transaction only (one at a time).
 #ifndef CASEGRID_EVENTS_CASE_INDEX_H_
@@ -18,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/codec.h"
@@ -35,9 +37,9 @@ class CaseIndex {
   // Opens the index in `env`. Writable: creates `case_runs` and moves every
   // entry of an older `case_index` into it, in bounded transactions (each
   // moves its entries whole, so a kill between them loses nothing and the
-  // next open goes on). Read-only: reads `case_runs`, or an older store's
-  // `case_index` as it is. Corruption naming the entry when an older entry
-  // is malformed or repeats a version.
+  // next open goes on). Read-only: reads `case_runs` and what an older
+  // store's `case_index` still holds. Corruption naming the entry when an
+  // older entry is malformed or repeats a version.
   static Result<CaseIndex> Open(lmdb::Environment& env, const LegacyPosition& legacy);
 
   // Records that version `case_seq` of `case_id` is at `position`. Conflict
@@ -50,15 +52,15 @@ class CaseIndex {
   Status Read(lmdb::Txn& txn, std::string_view case_id,
               std::vector<codec::CaseRunEntry>* out) const;
 
-  // Entries of the index (runs; of an unmigrated read-only store, events).
+  // Entries of the index (runs, and the older table's events not migrated).
   uint64_t Entries(lmdb::Txn& txn) const;
 
  private:
-  CaseIndex(MDB_dbi dbi, std::optional<LegacyPosition> legacy)
-      : dbi_(dbi), legacy_(std::move(legacy)) {}
-  MDB_dbi dbi_;
-  // Set when reading an unmigrated `case_index` (read-only).
-  std::optional<LegacyPosition> legacy_;
+  CaseIndex(std::optional<MDB_dbi> runs, std::optional<MDB_dbi> legacy_dbi, LegacyPosition legacy)
+      : runs_(runs), legacy_dbi_(legacy_dbi), legacy_(std::move(legacy)) {}
+  std::optional<MDB_dbi> runs_;        // absent only in an older store opened read-only
+  std::optional<MDB_dbi> legacy_dbi_;  // an older `case_index` opened read-only
+  LegacyPosition legacy_;
   // Add's scratch: only the store's one write transaction at a time adds.
   mutable std::string key_, value_;
 };

@@ -212,6 +212,61 @@ TEST_CASE(
   CHECK(test::TableEntries(path, "case_runs") == 6);
 }
 
+TEST_CASE(
+    "a migration cut short after a case's tenth version is read whole read-only and finished "
+    "by the next writable open",
+    "[case_index]") {
+  test::TempDir dir;
+  const std::string path = dir.Sub("journal");
+  WriteCases(path, {"LS-A", "LS-B"}, 40);
+  std::vector<uint64_t> want_a, want_b;
+  {
+    auto log = events::OpenJournal(path, {});
+    REQUIRE_OK(log);
+    want_a = Positions(**log, "LS-A");
+    want_b = Positions(**log, "LS-B");
+  }
+  MakeLegacy(path);
+  {
+    // What a kill leaves when a transaction moved LS-A's first ten versions
+    // (the migration moves entries in key order).
+    auto env = lmdb::Environment::Open(path, {});
+    REQUIRE_OK(env);
+    auto runs = (*env)->OpenDb("case_runs");
+    auto old = (*env)->OpenDb("case_index");
+    REQUIRE_OK(runs);
+    REQUIRE_OK(old);
+    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
+      std::string value;
+      codec::CaseRunEntry last;
+      for (uint64_t seq = 1; seq <= 10; ++seq) {
+        const codec::CaseRunEntry e{seq, want_a[seq - 1]};
+        codec::AppendCaseRun(&value, 1, last, e);
+        last = e;
+        CASEGRID_RETURN_IF_ERROR(txn.Del(*old, codec::CaseSeqKey("LS-A", seq)));
+      }
+      return txn.Put(*runs, codec::CaseSeqKey("LS-A", 1), value);
+    }));
+  }
+  REQUIRE(test::TableEntries(path, "case_index") == 70);
+  {
+    events::JournalOptions ro;
+    ro.read_only = true;
+    auto log = events::OpenJournal(path, ro);
+    REQUIRE_OK(log);
+    CHECK(Positions(**log, "LS-A") == want_a);
+    CHECK(Positions(**log, "LS-B") == want_b);
+  }
+  {
+    auto log = events::OpenJournal(path, {});
+    REQUIRE_OK(log);
+    CHECK(Positions(**log, "LS-A") == want_a);
+    CHECK(Positions(**log, "LS-B") == want_b);
+  }
+  CHECK(test::TableEntries(path, "case_index") == 0);
+  CHECK(test::TableEntries(path, "case_runs") == 4);
+}
+
 TEST_CASE("an older journal's malformed case_index entry is named and nothing is migrated",
           "[case_index]") {
   test::TempDir dir;
