@@ -60,6 +60,24 @@ Status Migrate(lmdb::Environment& env, MDB_dbi legacy_dbi, const CaseIndex& inde
   return Status::Ok();
 }
 
+// Calls take(seq, value) for each entry of `table` under `prefix` (a case's
+// keys: case_id, then a version); Corruption naming the entry when its key
+// does not parse or take says its value is malformed.
+template <typename Take>
+Status ForEachOfCase(lmdb::Txn& txn, MDB_dbi dbi, std::string_view prefix, std::string_view table,
+                     Take&& take) {
+  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, dbi));
+  for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
+       ok = cur->Next()) {
+    std::string_view id;
+    uint64_t seq = 0;
+    if (!codec::ParseCaseSeqKey(cur->key(), &id, &seq) || !take(seq, cur->value())) {
+      return Malformed(table, cur->key());
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<CaseIndex> CaseIndex::Open(lmdb::Environment& env, const LegacyPosition& legacy) {
@@ -109,32 +127,22 @@ Status CaseIndex::Read(lmdb::Txn& txn, std::string_view case_id,
   const std::string prefix = codec::CasePrefix(case_id);
   const size_t before = out->size();
   if (runs_) {
-    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, *runs_));
-    for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
-         ok = cur->Next()) {
-      std::string_view id;
-      uint64_t first = 0;
-      const size_t at = out->size();
-      if (!codec::ParseCaseSeqKey(cur->key(), &id, &first) || first != codec::CaseRunFirst(first) ||
-          !codec::ParseCaseRun(cur->value(), first, out) ||
-          (at > before && out->at(at).case_seq <= out->at(at - 1).case_seq)) {
-        return Malformed("case_runs", cur->key());
-      }
-    }
+    CASEGRID_RETURN_IF_ERROR(ForEachOfCase(
+        txn, *runs_, prefix, "case_runs", [&](uint64_t first, std::string_view value) {
+          const size_t at = out->size();
+          return first == codec::CaseRunFirst(first) && codec::ParseCaseRun(value, first, out) &&
+                 (at == before || out->at(at).case_seq > out->at(at - 1).case_seq);
+        }));
   }
   const size_t from_runs = out->size();
   if (legacy_dbi_) {
-    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, *legacy_dbi_));
-    for (bool ok = cur->Seek(prefix); ok && cur->key().substr(0, prefix.size()) == prefix;
-         ok = cur->Next()) {
-      std::string_view id;
-      codec::CaseRunEntry e;
-      if (!codec::ParseCaseSeqKey(cur->key(), &id, &e.case_seq) ||
-          !legacy_(cur->value(), &e.position)) {
-        return Malformed("case_index", cur->key());
-      }
-      out->push_back(e);
-    }
+    CASEGRID_RETURN_IF_ERROR(ForEachOfCase(txn, *legacy_dbi_, prefix, "case_index",
+                                           [&](uint64_t case_seq, std::string_view value) {
+                                             codec::CaseRunEntry e{case_seq, 0};
+                                             if (!legacy_(value, &e.position)) return false;
+                                             out->push_back(e);
+                                             return true;
+                                           }));
   }
   if (out->size() == before) return Status::NotFound("no case " + std::string(case_id));
   if (from_runs > before && out->size() > from_runs) {

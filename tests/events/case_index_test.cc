@@ -82,12 +82,7 @@ TEST_CASE("a case run encodes positions rising, falling and at 64 bits, and refu
   CHECK(codec::CaseRunFirst(33) == 33);
   const Entries written = {{33, 5}, {34, 4}, {36, UINT64_MAX}, {37, 0}, {40, uint64_t{1} << 63},
                            {64, 7}};
-  std::string value;
-  codec::CaseRunEntry last;
-  for (const auto& e : written) {
-    codec::AppendCaseRun(&value, first, last, e);
-    last = e;
-  }
+  const std::string value = test::EncodeCaseRun(first, written);
   Entries read;
   REQUIRE(codec::ParseCaseRun(value, first, &read));
   CHECK(Pairs(read) == Pairs(written));
@@ -149,15 +144,9 @@ TEST_CASE("a damaged case run is named when its case is read", "[case_index]") {
   test::TempDir dir;
   const std::string path = dir.Sub("journal");
   WriteCases(path, {"LS-A", "LS-B"}, 3);
-  {
-    auto env = lmdb::Environment::Open(path, {});
-    REQUIRE_OK(env);
-    auto runs = (*env)->OpenDb("case_runs");
-    REQUIRE_OK(runs);
-    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) {
-      return txn.Put(*runs, codec::CaseSeqKey("LS-A", 1), std::string("\x00\x81", 2));
-    }));
-  }
+  test::EditCaseIndex(path, [](lmdb::Txn& txn, MDB_dbi runs, MDB_dbi) {
+    return txn.Put(runs, codec::CaseSeqKey("LS-A", 1), std::string("\x00\x81", 2));
+  });
   auto log = events::OpenJournal(path, {});
   REQUIRE_OK(log);
   Status s = (*log)->ReadCase("LS-A", [](uint64_t, std::string_view) { return true; });
@@ -230,23 +219,14 @@ TEST_CASE(
   {
     // What a kill leaves when a transaction moved LS-A's first ten versions
     // (the migration moves entries in key order).
-    auto env = lmdb::Environment::Open(path, {});
-    REQUIRE_OK(env);
-    auto runs = (*env)->OpenDb("case_runs");
-    auto old = (*env)->OpenDb("case_index");
-    REQUIRE_OK(runs);
-    REQUIRE_OK(old);
-    REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
-      std::string value;
-      codec::CaseRunEntry last;
+    test::EditCaseIndex(path, [&](lmdb::Txn& txn, MDB_dbi runs, MDB_dbi old) -> Status {
+      Entries moved;
       for (uint64_t seq = 1; seq <= 10; ++seq) {
-        const codec::CaseRunEntry e{seq, want_a[seq - 1]};
-        codec::AppendCaseRun(&value, 1, last, e);
-        last = e;
-        CASEGRID_RETURN_IF_ERROR(txn.Del(*old, codec::CaseSeqKey("LS-A", seq)));
+        moved.push_back({seq, want_a[seq - 1]});
+        CASEGRID_RETURN_IF_ERROR(txn.Del(old, codec::CaseSeqKey("LS-A", seq)));
       }
-      return txn.Put(*runs, codec::CaseSeqKey("LS-A", 1), value);
-    }));
+      return txn.Put(runs, codec::CaseSeqKey("LS-A", 1), test::EncodeCaseRun(1, moved));
+    });
   }
   REQUIRE(test::TableEntries(path, "case_index") == 70);
   {
@@ -273,14 +253,9 @@ TEST_CASE("an older journal's malformed case_index entry is named and nothing is
   const std::string path = dir.Sub("journal");
   WriteCases(path, {"LS-A"}, 3);
   MakeLegacy(path);
-  {
-    auto env = lmdb::Environment::Open(path, {});
-    REQUIRE_OK(env);
-    auto old = (*env)->OpenDb("case_index");
-    REQUIRE_OK(old);
-    REQUIRE_OK((*env)->RunWrite(
-        [&](lmdb::Txn& txn) { return txn.Put(*old, codec::CaseSeqKey("LS-A", 2), "short"); }));
-  }
+  test::EditCaseIndex(path, [](lmdb::Txn& txn, MDB_dbi, MDB_dbi old) {
+    return txn.Put(old, codec::CaseSeqKey("LS-A", 2), "short");
+  });
   auto log = events::OpenJournal(path, {});
   REQUIRE(log.status().IsCorruption());
   CHECK(log.status().message().find("case_index: malformed entry LS-A") != std::string::npos);
@@ -318,13 +293,7 @@ TEST_CASE("verify names a case whose index lost its last event or points at anot
       Entries run;
       REQUIRE(codec::ParseCaseRun(stored, 1, &run));
       d.edit(&run);
-      std::string value;
-      codec::CaseRunEntry last;
-      for (const auto& e : run) {
-        codec::AppendCaseRun(&value, 1, last, e);
-        last = e;
-      }
-      return txn.Put(*runs, key, value);
+      return txn.Put(*runs, key, test::EncodeCaseRun(1, run));
     }));
     auto report = engine::VerifyLog(*rig.log);
     REQUIRE_OK(report);

@@ -10,6 +10,7 @@
 #include "events/checkpoint.h"
 #include "events/log.h"
 #include "events/merkle.h"
+#include "tests/events/legacy_case_index.h"
 #include "tests/test_util.h"
 
 using namespace casegrid;
@@ -109,14 +110,10 @@ struct Journal {
         CASEGRID_RETURN_IF_ERROR(txn.Get(index, key, &stored));
         std::vector<codec::CaseRunEntry> entries;
         REQUIRE(codec::ParseCaseRun(stored, first, &entries));
-        std::string value;
-        codec::CaseRunEntry last;
-        for (const auto& e : entries) {
-          if (e.case_seq == seq) continue;
-          codec::AppendCaseRun(&value, first, last, e);
-          last = e;
-        }
-        CASEGRID_RETURN_IF_ERROR(value.empty() ? txn.Del(index, key) : txn.Put(index, key, value));
+        std::erase_if(entries, [&](const codec::CaseRunEntry& e) { return e.case_seq == seq; });
+        CASEGRID_RETURN_IF_ERROR(entries.empty()
+                                     ? txn.Del(index, key)
+                                     : txn.Put(index, key, test::EncodeCaseRun(first, entries)));
       }
       return Status::Ok();
     });

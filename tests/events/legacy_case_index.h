@@ -16,16 +16,36 @@
 
 namespace casegrid::test {
 
-inline void MakeLegacyCaseIndex(const std::string& path,
-                                const std::function<std::string(uint64_t)>& encode) {
+// Runs `edit` in a write transaction on the store at `path` with its two
+// index tables, `case_runs` and `case_index` (each created when missing),
+// as damage or an interrupted migration would leave them.
+inline void EditCaseIndex(
+    const std::string& path,
+    const std::function<Status(lmdb::Txn&, MDB_dbi runs, MDB_dbi old)>& edit) {
   auto env = lmdb::Environment::Open(path, {});
   REQUIRE_OK(env);
   auto runs = (*env)->OpenDb("case_runs");
   auto old = (*env)->OpenDb("case_index");
   REQUIRE_OK(runs);
   REQUIRE_OK(old);
-  REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) -> Status {
-    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, *runs));
+  REQUIRE_OK((*env)->RunWrite([&](lmdb::Txn& txn) { return edit(txn, *runs, *old); }));
+}
+
+// A run's value holding `entries` (codec::AppendCaseRun).
+inline std::string EncodeCaseRun(uint64_t first, const std::vector<codec::CaseRunEntry>& entries) {
+  std::string value;
+  codec::CaseRunEntry last;
+  for (const auto& e : entries) {
+    codec::AppendCaseRun(&value, first, last, e);
+    last = e;
+  }
+  return value;
+}
+
+inline void MakeLegacyCaseIndex(const std::string& path,
+                                const std::function<std::string(uint64_t)>& encode) {
+  EditCaseIndex(path, [&](lmdb::Txn& txn, MDB_dbi runs, MDB_dbi old) -> Status {
+    CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(txn, runs));
     for (bool ok = cur->First(); ok; ok = cur->Next()) {
       std::string_view id;
       uint64_t first = 0;
@@ -34,13 +54,13 @@ inline void MakeLegacyCaseIndex(const std::string& path,
       REQUIRE(codec::ParseCaseRun(cur->value(), first, &entries));
       for (const auto& e : entries) {
         CASEGRID_RETURN_IF_ERROR(
-            txn.Put(*old, codec::CaseSeqKey(id, e.case_seq), encode(e.position)));
+            txn.Put(old, codec::CaseSeqKey(id, e.case_seq), encode(e.position)));
       }
     }
     cur.reset();
     // The older store had no case_runs table at all.
-    return lmdb::FromRc(mdb_drop(txn.raw(), *runs, 1), "drop case_runs");
-  }));
+    return lmdb::FromRc(mdb_drop(txn.raw(), runs, 1), "drop case_runs");
+  });
 }
 
 // Entries of `table` in the LMDB environment at `path` (0 when it has no
