@@ -13,11 +13,6 @@ namespace {
 // Older entries moved per transaction by the migration.
 constexpr size_t kMigrateChunk = 65536;
 
-uint64_t EntriesOf(lmdb::Txn& txn, MDB_dbi dbi) {
-  MDB_stat st;
-  return mdb_stat(txn.raw(), dbi, &st) == 0 ? st.ms_entries : 0;
-}
-
 Status Malformed(std::string_view table, std::string_view key) {
   return Status::Corruption(std::string(table) + ": malformed entry " + text::Escape(key, 64));
 }
@@ -161,10 +156,6 @@ Status CaseIndex::Read(lmdb::Txn& txn, std::string_view case_id,
     }
   }
   return Status::Ok();
-}
-
-uint64_t CaseIndex::Entries(lmdb::Txn& txn) const {
-  return (runs_ ? EntriesOf(txn, *runs_) : 0) + (legacy_dbi_ ? EntriesOf(txn, *legacy_dbi_) : 0);
 }
 
 }  // namespace casegrid::events

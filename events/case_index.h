@@ -52,9 +52,6 @@ class CaseIndex {
   Status Read(lmdb::Txn& txn, std::string_view case_id,
               std::vector<codec::CaseRunEntry>* out) const;
 
-  // Entries of the index (runs, and the older table's events not migrated).
-  uint64_t Entries(lmdb::Txn& txn) const;
-
  private:
   CaseIndex(std::optional<MDB_dbi> runs, std::optional<MDB_dbi> legacy_dbi, LegacyPosition legacy)
       : runs_(runs), legacy_dbi_(legacy_dbi), legacy_(std::move(legacy)) {}
