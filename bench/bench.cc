@@ -148,6 +148,8 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
       next_sample += 250000;
     }
   }
+  // The case states still held in memory are written within the run.
+  CASEGRID_RETURN_IF_ERROR(engine.Flush());
   out.seconds = Seconds(t0, Clock::now());
   const CpuTime cpu1 = ReadCpuTime();
   out.cpu = {cpu1.process - cpu0.process, cpu1.thread - cpu0.thread};

@@ -209,7 +209,8 @@ Status RunKafkaBench(const Options& o, const engine::Config& config, const std::
               << records.size() << " events on the topic\n\n";
     PrintTargets(std::cout, targets);
   }
-  log->reset();  // before the mock cluster it talks to
+  opened->reset();  // the engine before its log (it writes what it holds)
+  log->reset();     // before the mock cluster it talks to
   return Status::Ok();
 }
 

@@ -448,10 +448,27 @@ Result<std::unique_ptr<Engine>> Engine::Open(events::Log* log, Config config, En
   return std::unique_ptr<Engine>(new Engine(log, std::move(store), std::move(config), env));
 }
 
+Engine::~Engine() {
+  if (log_->local_store().read_only()) return;
+  if (Status s = Flush(); !s.ok()) {
+    spdlog::warn(
+        "engine: the held case states were not written ({}); the next open folds them "
+        "from the log",
+        s.ToString());
+  }
+}
+
+Status Engine::Flush() { return store_->Flush(); }
+
+Status Engine::RunBatch(const std::function<Status(events::Batch&)>& body,
+                        const StateStore::BatchRunner& run) {
+  return store_->RunBatch(body, env_->NowMicros(), run);
+}
+
 Status Engine::Apply(std::span<const Command> commands, std::vector<Answer>* answers,
                      ApplyStats* stats, const Prepared& prepared) {
   ApplyStats local;
-  Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
+  Status s = RunBatch([&](events::Batch& batch) -> Status {
     Status decided = ApplyInBatch(batch, commands, answers, &local, nullptr, prepared);
     if (decided.ok()) CASEGRID_CRASH_POINT("engine.apply.decided");
     return decided;
@@ -491,7 +508,7 @@ Result<ApplyStats> Engine::Tick(int64_t now_micros) {
   if (!config_.scheduled.empty()) {
     CASEGRID_RETURN_IF_ERROR(FoldDue(&config_, env_->NowMicros()).status());
   }
-  Status s = log_->RunBatch([&](events::Batch& batch) -> Status {
+  Status s = RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
     BatchWriter writer(*store_, batch, config_, env_, sealing_, &stats);
     return writer.FireDue(now_micros);
@@ -506,7 +523,7 @@ Result<Event> Engine::AppendToChain(Event event, std::optional<uint64_t> expect_
   }
   ApplyStats stats;
   Event written;
-  CASEGRID_RETURN_IF_ERROR(log_->RunBatch([&](events::Batch& batch) -> Status {
+  CASEGRID_RETURN_IF_ERROR(RunBatch([&](events::Batch& batch) -> Status {
     stats = ApplyStats();
     BatchWriter writer(*store_, batch, config_, env_, sealing_, &stats);
     casegrid::v1::CaseState chain;

@@ -89,9 +89,24 @@ class Engine {
   Status Apply(std::span<const casegrid::v1::Command> commands, std::vector<Answer>* answers,
                ApplyStats* stats = nullptr, const Prepared& prepared = {});
 
-  // As Apply, inside a batch the caller runs and commits (a worker's Kafka
-  // transaction, which writes the answers with the events; a migration, which
-  // abandons the batch on a dry run). `stats` is reset. `applied`, when
+  // Runs `body` as one batch of the log with the engine's state store in it
+  // (StateStore::RunBatch, on the engine's clock): how a caller runs
+  // ApplyInBatch. `run` begins the batch: the log's RunBatch by default, a
+  // worker's Kafka transaction (server/worker.cc).
+  Status RunBatch(const std::function<Status(events::Batch&)>& body,
+                  const StateStore::BatchRunner& run = {});
+
+  // Writes the case states the state store holds in memory, with the log
+  // positions they cover (StateStore::Flush). The destructor does too; a
+  // process that dies first leaves them to the next open's CatchUp.
+  Status Flush();
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // As Apply, inside a batch the caller runs with RunBatch and commits (a
+  // worker's Kafka transaction, which writes the answers with the events; a
+  // migration, which abandons the batch on a dry run). `stats` is reset. `applied`, when
   // given, gets one entry per command: for an accepted one, its case as the
   // command met it and the events it wrote there (sealed).
   Status ApplyInBatch(events::Batch& batch, std::span<const casegrid::v1::Command> commands,

@@ -257,7 +257,7 @@ Result<std::vector<MigratedCase>> Migrate(Engine& engine, const MigrationRequest
   const std::vector<Command> commands = MigrationCommands(r);
   // Every case or none: a rejection, or a dry run, abandons the batch.
   bool abandoned = false;
-  Status s = engine.log()->RunBatch([&](events::Batch& batch) -> Status {
+  Status s = engine.RunBatch([&](events::Batch& batch) -> Status {
     out.clear();
     abandoned = false;
     ProblemList rejected;

@@ -121,7 +121,7 @@ Result<std::vector<RecountedDeadline>> Recount(Engine& engine, const RecountRequ
   std::vector<RecountedDeadline> out;
   std::string problems;
   bool abandoned = false;
-  Status s = engine.log()->RunBatch([&](events::Batch& batch) -> Status {
+  Status s = engine.RunBatch([&](events::Batch& batch) -> Status {
     out.clear();
     problems.clear();
     ApplyStats stats;

@@ -1,6 +1,8 @@
 #include "engine/state_store.h"
 
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -39,6 +41,15 @@ Status DecodeAnswer(std::string_view command_id, std::string_view v, CommandAnsw
 
 // Events folded per local transaction by CatchUp.
 constexpr uint64_t kFoldChunk = 1000;
+
+// When a batch flushes the held case states (docs/keys.md, "Case states held
+// in memory"): a second after the last flush by the caller's clock, or when
+// they pass 16 MiB (serialized) or 65,536 writes, which also bounds what a
+// restart after a crash folds again.
+constexpr int64_t kFlushMicros = 1'000'000;
+constexpr size_t kHeldBytes = size_t{16} << 20;
+constexpr uint64_t kHeldWrites = 65'536;
+constexpr std::string_view kWriterKey = "writer";
 
 std::string PositionKey(int32_t partition) {
   std::string key;
@@ -87,7 +98,163 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(events::Log* log) {
   CASEGRID_ASSIGN_OR_RETURN(t.deadlines, env.OpenDb("deadlines"));
   CASEGRID_ASSIGN_OR_RETURN(t.positions, env.OpenDb("engine_positions"));
   CASEGRID_ASSIGN_OR_RETURN(t.petitioners, env.OpenDb("petitioners"));
+  if (!env.read_only()) {
+    CASEGRID_ASSIGN_OR_RETURN(t.writer, env.OpenDb("engine_writer"));
+  }
   return std::unique_ptr<StateStore>(new StateStore(log, t));
+}
+
+StateStore::StateStore(events::Log* log, Tables tables)
+    : log_(log), tables_(tables), id_(16, '\0') {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(id_.data()), static_cast<int>(id_.size())) != 1) {
+    // Only needs to differ from the other writers' (engine_writer).
+    id_ = std::to_string(reinterpret_cast<uintptr_t>(this)) + std::to_string(::getpid());
+  }
+}
+
+Result<std::string> StateStore::WriterToken(lmdb::Txn& txn) {
+  std::string_view v;
+  Status s = txn.Get(tables_.writer, kWriterKey, &v);
+  if (s.IsNotFound()) return std::string();
+  CASEGRID_RETURN_IF_ERROR(s);
+  return std::string(v);
+}
+
+const std::string* StateStore::Held(std::string_view case_id) const {
+  if (auto it = staged_.find(case_id); it != staged_.end()) return &it->second;
+  if (auto it = dirty_.find(case_id); it != dirty_.end()) return &it->second;
+  return nullptr;
+}
+
+void StateStore::DropHeld() {
+  std::lock_guard<std::mutex> lock(mu_);
+  dirty_.clear();
+  dirty_bytes_ = 0;
+  dirty_writes_ = 0;
+  dirty_ends_.clear();
+}
+
+std::vector<std::pair<std::string, std::string>> StateStore::HeldSnapshot() const {
+  std::vector<std::pair<std::string, std::string>> held;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held.assign(dirty_.begin(), dirty_.end());
+  }
+  std::sort(held.begin(), held.end());
+  return held;
+}
+
+Status StateStore::RunBatch(const std::function<Status(events::Batch&)>& body, int64_t now_micros,
+                            const BatchRunner& run) {
+  std::lock_guard<std::mutex> batch_lock(batch_mu_);
+  return RunLocked(body, now_micros, run, false);
+}
+
+Status StateStore::Flush() {
+  std::lock_guard<std::mutex> batch_lock(batch_mu_);
+  if (dirty_.empty() && dirty_ends_.empty()) return Status::Ok();
+  return RunLocked([](events::Batch&) { return Status::Ok(); }, 0, {}, true);
+}
+
+Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, int64_t now_micros,
+                             const BatchRunner& run, bool force) {
+  for (int attempt = 0;; ++attempt) {
+    bool foreign = false;
+    bool flushed = false;
+    std::vector<events::BatchEnd> batch_ends;
+    std::string token;
+    auto wrapped = [&](events::Batch& batch) -> Status {
+      staged_.clear();
+      staged_bytes_ = 0;
+      staged_writes_ = 0;
+      foreign = false;
+      flushed = false;
+      batch_ends.clear();
+      if (tables_.writer != 0) {
+        CASEGRID_ASSIGN_OR_RETURN(const std::string found, WriterToken(batch.txn()));
+        if (found != expected_writer_) {
+          foreign = true;
+          return Status::Conflict("engine state store in " + log_->local_store().dir() +
+                                  ": another writer keeps writing the log meanwhile; try again");
+        }
+      }
+      in_batch_ = true;
+      Status s = body(batch);
+      in_batch_ = false;
+      CASEGRID_RETURN_IF_ERROR(s);
+      batch.OnDurable([&](lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends) -> Status {
+        batch_ends = ends;
+        flushed = force || now_micros - flushed_micros_ >= kFlushMicros ||
+                  dirty_bytes_ + staged_bytes_ >= kHeldBytes ||
+                  dirty_writes_ + staged_writes_ >= kHeldWrites;
+        if (tables_.writer != 0) {
+          token = id_;
+          codec::PutU64BE(&token, batches_ + 1);
+          CASEGRID_RETURN_IF_ERROR(txn.Put(tables_.writer, kWriterKey, token));
+        }
+        return Durable(txn, ends, flushed);
+      });
+      return Status::Ok();
+    };
+    Status s = run ? run(wrapped) : log_->RunBatch(wrapped);
+    if (foreign) {
+      // What this object holds misses another writer's batches: drop it and
+      // fold the log from the stored positions, then run the batch again.
+      staged_.clear();
+      if (attempt == 3) return s;
+      DropHeld();
+      CASEGRID_RETURN_IF_ERROR(CatchUpLocked().status());
+      continue;
+    }
+    if (!s.ok()) {
+      staged_.clear();
+      return s;
+    }
+    ++batches_;
+    if (tables_.writer != 0) expected_writer_ = std::move(token);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (flushed) {
+      dirty_.clear();
+      dirty_bytes_ = 0;
+      dirty_writes_ = 0;
+      dirty_ends_.clear();
+      flushed_micros_ = now_micros;
+    } else {
+      for (auto& [id, bytes] : staged_) {
+        std::string& slot = dirty_[id];
+        dirty_bytes_ = dirty_bytes_ - slot.size() + bytes.size();
+        slot.swap(bytes);
+      }
+      dirty_writes_ += staged_writes_;
+      for (const auto& e : batch_ends) {
+        uint64_t& end = dirty_ends_[e.partition];
+        end = std::max(end, e.next_offset);
+      }
+    }
+    staged_.clear();
+    return Status::Ok();
+  }
+}
+
+Status StateStore::Durable(lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends, bool flush) {
+  if (!flush) return Status::Ok();
+  // Every held state, this batch's over the earlier ones, in key order.
+  std::vector<std::pair<std::string_view, std::string_view>> held;
+  held.reserve(staged_.size() + dirty_.size());
+  for (const auto& [id, bytes] : staged_) held.emplace_back(id, bytes);
+  for (const auto& [id, bytes] : dirty_) {
+    if (!staged_.contains(id)) held.emplace_back(id, bytes);
+  }
+  std::sort(held.begin(), held.end());
+  for (const auto& [id, bytes] : held) {
+    CASEGRID_RETURN_IF_ERROR(txn.Put(tables_.case_state, id, bytes));
+  }
+  std::map<int32_t, uint64_t> covered = dirty_ends_;
+  for (const auto& e : ends) covered[e.partition] = std::max(covered[e.partition], e.next_offset);
+  for (const auto& [partition, next] : covered) {
+    CASEGRID_RETURN_IF_ERROR(Advance(txn, partition, next));
+  }
+  return Status::Ok();
 }
 
 Status StateStore::Reset() {
@@ -128,6 +295,19 @@ Result<std::vector<uint64_t>> StateStore::Positions() {
 }
 
 Result<uint64_t> StateStore::CatchUp() {
+  std::lock_guard<std::mutex> batch_lock(batch_mu_);
+  DropHeld();
+  return CatchUpLocked();
+}
+
+Result<uint64_t> StateStore::CatchUpLocked() {
+  // The last writer before the fold: a batch after it changes the entry, and
+  // this object's next batch then catches up again (RunLocked).
+  if (tables_.writer != 0) {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+    CASEGRID_ASSIGN_OR_RETURN(std::string token, WriterToken(*txn));
+    expected_writer_ = std::move(token);
+  }
   {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
     const bool no_positions = Entries(*txn, tables_.positions) == 0;
@@ -183,12 +363,22 @@ Result<uint64_t> StateStore::CatchUp() {
 }
 
 Result<CaseState> StateStore::ReadCase(std::string_view case_id) {
+  CaseState state;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = dirty_.find(case_id); it != dirty_.end()) {
+      if (!state.ParseFromString(it->second)) {
+        return Status::Corruption("engine state of case " + std::string(case_id) +
+                                  " does not parse");
+      }
+      return state;
+    }
+  }
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   std::string_view bytes;
   Status s = txn->Get(tables_.case_state, case_id, &bytes);
   if (s.IsNotFound()) return Status::NotFound("no case " + std::string(case_id));
   CASEGRID_RETURN_IF_ERROR(s);
-  CaseState state;
   if (!state.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status::Corruption("engine state of case " + std::string(case_id) + " does not parse");
   }
@@ -196,17 +386,31 @@ Result<CaseState> StateStore::ReadCase(std::string_view case_id) {
 }
 
 Status StateStore::ForEachCase(const std::function<void(const CaseState&)>& visit) {
+  // The held states over the stored ones, merged in case id order.
+  const auto held = HeldSnapshot();
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.case_state));
   CaseState state;
-  for (bool ok = cur->First(); ok; ok = cur->Next()) {
-    const std::string_view v = cur->value();
+  auto emit = [&](std::string_view id, std::string_view v) {
     if (!state.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-      return Status::Corruption("engine state of case " + std::string(cur->key()) +
-                                " does not parse");
+      return Status::Corruption("engine state of case " + std::string(id) + " does not parse");
     }
     visit(state);
+    return Status::Ok();
+  };
+  size_t h = 0;
+  for (bool ok = cur->First(); ok; ok = cur->Next()) {
+    for (; h < held.size() && held[h].first < cur->key(); ++h) {
+      CASEGRID_RETURN_IF_ERROR(emit(held[h].first, held[h].second));
+    }
+    if (h < held.size() && held[h].first == cur->key()) {
+      CASEGRID_RETURN_IF_ERROR(emit(held[h].first, held[h].second));
+      ++h;
+      continue;
+    }
+    CASEGRID_RETURN_IF_ERROR(emit(cur->key(), cur->value()));
   }
+  for (; h < held.size(); ++h) CASEGRID_RETURN_IF_ERROR(emit(held[h].first, held[h].second));
   return Status::Ok();
 }
 
@@ -252,9 +456,16 @@ Status StateStore::ReadCommandAnswer(std::string_view command_id, CommandAnswer*
 }
 
 Result<StateStore::Counts> StateStore::Stats() {
+  const auto held = HeldSnapshot();
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   Counts c;
   c.cases = Entries(*txn, tables_.case_state);
+  for (const auto& [id, bytes] : held) {
+    std::string_view stored;
+    Status s = txn->Get(tables_.case_state, id, &stored);
+    if (s.IsNotFound()) ++c.cases;
+    if (!s.ok() && !s.IsNotFound()) return s;
+  }
   c.commands = Entries(*txn, tables_.commands);
   c.open_deadlines = Entries(*txn, tables_.deadlines);
   return c;
@@ -262,18 +473,30 @@ Result<StateStore::Counts> StateStore::Stats() {
 
 // ---- Writer ----
 
-StateStore::Writer::Writer(StateStore& store, lmdb::Txn& txn) : store_(store), txn_(txn) {}
+StateStore::Writer::Writer(StateStore& store, lmdb::Txn& txn)
+    : store_(store), txn_(txn), held_(false) {}
 
-StateStore::Writer::Writer(StateStore& store, events::Batch& batch) : Writer(store, batch.txn()) {
-  StateStore* s = &store;
-  batch.OnDurable([s](lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends) -> Status {
-    for (const auto& e : ends)
-      CASEGRID_RETURN_IF_ERROR(s->Advance(txn, e.partition, e.next_offset));
-    return Status::Ok();
-  });
+StateStore::Writer::Writer(StateStore& store, events::Batch& batch)
+    : store_(store), txn_(batch.txn()), held_(true) {}
+
+namespace {
+Status OutsideRunBatch() {
+  return Status::Fatal("engine state store: a batch not run by StateStore::RunBatch");
 }
+}  // namespace
 
 Status StateStore::Writer::Load(std::string_view case_id, CaseState* state, bool* found) {
+  if (held_) {
+    if (!store_.in_batch_) return OutsideRunBatch();
+    if (const std::string* held = store_.Held(case_id); held != nullptr) {
+      *found = true;
+      if (!state->ParseFromString(*held)) {
+        return Status::Corruption("engine state of case " + std::string(case_id) +
+                                  " does not parse");
+      }
+      return Status::Ok();
+    }
+  }
   std::string_view bytes;
   Status s = txn_.Get(store_.tables_.case_state, case_id, &bytes);
   *found = s.ok();
@@ -299,6 +522,15 @@ Status StateStore::Writer::Store(const DeadlineList& before, const CaseState& st
       CASEGRID_RETURN_IF_ERROR(
           txn_.Put(deadlines, codec::DeadlineKey(d.first, state.case_id(), d.second), {}));
     }
+  }
+  if (held_) {
+    if (!store_.in_batch_) return OutsideRunBatch();
+    std::string& slot = store_.staged_[state.case_id()];
+    slot.clear();
+    state.AppendToString(&slot);
+    store_.staged_bytes_ += slot.size();
+    ++store_.staged_writes_;
+    return Status::Ok();
   }
   bytes_.clear();
   state.AppendToString(&bytes_);

@@ -11,21 +11,38 @@
 //   petitioners       petitioner key, case_id -> opened, key check, category
 //                     (engine/petitioner.h: the cases taken in with a key)
 //
-// Writes go through a Writer inside a log batch (events::Batch::txn()), so
-// they commit exactly when the batch's events are durable: on the journal in
-// the same transaction, on Kafka after the delivery reports. CatchUp folds the
-// log's events past the covered positions (a Kafka batch delivered but not
-// committed locally, a fresh directory, an older store), as the read models
-// do; the engine calls it before it writes anything.
-// Thread-safety: reads from any thread; one Writer at a time (the log's batch).
+//   engine_writer     "writer" -> the id of the store object whose batch wrote
+//                     last and its count of batches (writable stores only)
+//
+// Writes go through a Writer inside a batch that RunBatch runs, so they commit
+// exactly when the batch's events are durable: on the journal in the same
+// transaction, on Kafka after the delivery reports. The case states are held
+// in memory (write-back): a batch writes the deadline index, the command
+// answers and the petitioners, and the states of the cases it changed only
+// when it flushes: with the positions they cover, once a second (the caller's
+// clock), when the held states pass 16 MiB or 65,536 writes, and at Flush.
+// Between flushes the stored states and positions are the log as of the last
+// flush; everything after is in the log, and CatchUp folds it (after a crash,
+// at the next open; a fold of those tables that are ahead is idempotent). A
+// batch of another process or store object on the same log (engine_writer)
+// makes the next batch here drop what it holds and catch up first.
+// CatchUp folds the log's events past the covered positions (a Kafka batch
+// delivered but not committed locally, a fresh directory, an older store), as
+// the read models do; the engine calls it before it writes anything.
+// Thread-safety: reads from any thread, and they see the held states; batches
+// from any thread, one at a time.
 #ifndef CASEGRID_ENGINE_STATE_STORE_H_
 #define CASEGRID_ENGINE_STATE_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -102,13 +119,30 @@ class StateStore {
   // offset after the last event folded in (0 when none).
   Result<std::vector<uint64_t>> Positions();
 
-  // The store inside one log batch. Records the batch's positions when its
-  // events are durable (events::Batch::OnDurable). Valid during the batch's
-  // body only.
+  // How a batch of the log begins: the log's RunBatch (the default), or a
+  // worker's Kafka transaction (server/worker.cc). It runs the body given to
+  // it, perhaps more than once (a retried transaction), and commits.
+  using BatchRunner = std::function<Status(const std::function<Status(events::Batch&)>&)>;
+
+  // Runs `body` as one batch of the log (`run`) with this store in it: the
+  // one way to write the store beside the log (a Writer(store, batch) made
+  // elsewhere refuses to load or store). `now_micros`, the caller's clock,
+  // times the flushes. When another process or store object wrote a batch
+  // since this one's last, the held states are dropped and CatchUp runs
+  // before the body is (run again); Conflict if that keeps happening. On a
+  // failure nothing of the batch is held.
+  Status RunBatch(const std::function<Status(events::Batch&)>& body, int64_t now_micros,
+                  const BatchRunner& run = {});
+  // Writes the held case states and the positions they cover, in a batch of
+  // their own (with no events). OK when nothing is held.
+  Status Flush();
+
+  // The store inside one log batch. Valid during the batch's body only.
   class Writer : public PetitionerIndex {
    public:
+    // Inside RunBatch's body: states are held, and written when it flushes.
     Writer(StateStore& store, events::Batch& batch);
-    // Without a batch (CatchUp): records no positions.
+    // Without a batch (CatchUp): states written through; no positions.
     Writer(StateStore& store, lmdb::Txn& txn);
 
     // Loads a case's state into *state; *found = false (state untouched)
@@ -143,6 +177,7 @@ class StateStore {
    private:
     StateStore& store_;
     lmdb::Txn& txn_;
+    const bool held_;  // in a RunBatch batch: states go to store_.staged_
     std::unique_ptr<lmdb::Cursor> deadline_cursor_;
     std::unique_ptr<lmdb::Cursor> petitioner_cursor_;
     DeadlineList scratch_;
@@ -153,15 +188,61 @@ class StateStore {
  private:
   struct Tables {
     MDB_dbi case_state, commands, deadlines, positions, petitioners;
+    MDB_dbi writer = 0;  // 0: a read-only store without the table
   };
-  StateStore(events::Log* log, Tables tables) : log_(log), tables_(tables) {}
+  StateStore(events::Log* log, Tables tables);
   // Empties the tables (an older store without positions).
   Status Reset();
   // Raises the stored position of `partition` to `next_offset` in `txn`.
   Status Advance(lmdb::Txn& txn, int32_t partition, uint64_t next_offset);
+  // The engine_writer entry in `txn` ("" when none).
+  Result<std::string> WriterToken(lmdb::Txn& txn);
+  // The batch is durable: records this store as its writer and, when
+  // `flush`, writes every held state and the positions they cover.
+  Status Durable(lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends, bool flush);
+  // A state held (staged in this batch, else committed and not flushed).
+  const std::string* Held(std::string_view case_id) const;
+  // Drops every held state (their events are in the log, past the positions).
+  void DropHeld();
+  // A copy of the committed held states, in case id order (readers).
+  std::vector<std::pair<std::string, std::string>> HeldSnapshot() const;
 
   events::Log* log_;
   Tables tables_;
+  // This store object, in engine_writer: random, drawn at Open.
+  std::string id_;
+  // The engine_writer entry this store's view of the log is complete for:
+  // read before its last CatchUp, or written by its last committed batch.
+  std::string expected_writer_;
+  uint64_t batches_ = 0;  // batches this object wrote (engine_writer's count)
+
+  // Batches one at a time (RunBatch, Flush): the members below are written
+  // under it, dirty_ also under mu_ (readers take only mu_).
+  std::mutex batch_mu_;
+  mutable std::mutex mu_;
+  // Case id -> serialized CaseState, looked up by string_view.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  using HeldStates = std::unordered_map<std::string, std::string, IdHash, std::equal_to<>>;
+  // RunBatch and Flush, under batch_mu_; `force` flushes.
+  Status RunLocked(const std::function<Status(events::Batch&)>& body, int64_t now_micros,
+                   const BatchRunner& run, bool force);
+  Result<uint64_t> CatchUpLocked();
+
+  // Committed states not yet flushed.
+  HeldStates dirty_;
+  size_t dirty_bytes_ = 0;
+  uint64_t dirty_writes_ = 0;
+  std::map<int32_t, uint64_t> dirty_ends_;  // partition -> next offset they cover
+  int64_t flushed_micros_ = 0;              // the caller's clock at the last flush
+  // The batch being run: its states, whether it is inside RunBatch, whether
+  // its hook flushed and the ends it reported.
+  bool in_batch_ = false;
+  HeldStates staged_;
+  size_t staged_bytes_ = 0;
+  uint64_t staged_writes_ = 0;
 };
 
 }  // namespace casegrid::engine

@@ -354,26 +354,30 @@ class Worker::Impl {
         messages.back()->offset + 1;
     rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer_);
     engine::ApplyStats stats;
-    Status s = owned.log->RunTransaction(
+    auto answers_tail = [&] {
+      CASEGRID_CRASH_POINT("worker.txn.produced");
+      events::TransactionTail tail;
+      const int64_t now = env_->NowMicros();
+      for (size_t i = 0; i < decided.size(); ++i) {
+        casegrid::v1::CommandAnswer& a = answers[command_of[i]];
+        a.set_answer(engine::AnswerName(decided[i].kind));
+        if (!decided[i].status.ok()) a.set_reason(decided[i].status.ToString());
+        a.set_case_seq(decided[i].case_seq);
+        a.set_events(decided[i].events);
+      }
+      for (casegrid::v1::CommandAnswer& a : answers) {
+        a.set_answered_micros(now);
+        tail.records.push_back({answers_topic_, p, a.case_id(), AnswerJson(a)});
+      }
+      tail.offsets = offsets;
+      tail.group = group;
+      return tail;
+    };
+    // The commands decided in the transaction that produces their answers.
+    Status s = owned.engine->RunBatch(
         [&](events::Batch& b) { return owned.engine->ApplyInBatch(b, commands, &decided, &stats); },
-        [&] {
-          CASEGRID_CRASH_POINT("worker.txn.produced");
-          events::TransactionTail tail;
-          const int64_t now = env_->NowMicros();
-          for (size_t i = 0; i < decided.size(); ++i) {
-            casegrid::v1::CommandAnswer& a = answers[command_of[i]];
-            a.set_answer(engine::AnswerName(decided[i].kind));
-            if (!decided[i].status.ok()) a.set_reason(decided[i].status.ToString());
-            a.set_case_seq(decided[i].case_seq);
-            a.set_events(decided[i].events);
-          }
-          for (casegrid::v1::CommandAnswer& a : answers) {
-            a.set_answered_micros(now);
-            tail.records.push_back({answers_topic_, p, a.case_id(), AnswerJson(a)});
-          }
-          tail.offsets = offsets;
-          tail.group = group;
-          return tail;
+        [&](const std::function<Status(events::Batch&)>& body) {
+          return owned.log->RunTransaction(body, answers_tail);
         });
     rd_kafka_consumer_group_metadata_destroy(group);
     rd_kafka_topic_partition_list_destroy(offsets);

@@ -84,7 +84,7 @@ int RunMigrateLog(const GlobalOptions& g) {
                    source.data_dir);
     }
     uint64_t batch_copied = 0, batch_skipped = 0;
-    CASEGRID_RETURN_IF_ERROR(kafka.RunBatch([&](events::Batch& b) -> Status {
+    CASEGRID_RETURN_IF_ERROR(opened->engine->RunBatch([&](events::Batch& b) -> Status {
       batch_copied = batch_skipped = 0;
       // The copied events are folded into the engine's state store as they
       // are appended, so it stays at the topic's end.

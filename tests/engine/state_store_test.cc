@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <set>
 
 #include "base/codec.h"
 #include "engine/engine.h"
@@ -44,6 +45,128 @@ TEST_CASE("the state store records the log position it covers with every batch",
   REQUIRE_OK(counts);
   CHECK(counts->cases == 1);
   CHECK(counts->commands == 6);
+}
+
+// The store's table and positions themselves, not what the engine reads.
+struct Stored {
+  std::set<std::string> cases;
+  uint64_t covered = 0;
+};
+Stored ReadStored(events::Log& log) {
+  Stored out;
+  auto& env = log.local_store();
+  auto states = env.OpenDb("case_state");
+  auto positions = env.OpenDb("engine_positions");
+  REQUIRE_OK(states);
+  REQUIRE_OK(positions);
+  auto txn = lmdb::Txn::Begin(&env, false);
+  REQUIRE_OK(txn);
+  auto cur = lmdb::Cursor::Open(**txn, *states);
+  REQUIRE_OK(cur);
+  for (bool ok = (*cur)->First(); ok; ok = (*cur)->Next()) out.cases.emplace((*cur)->key());
+  std::string key;
+  codec::PutI32BE(&key, 0);
+  std::string_view v;
+  if ((*txn)->Get(*positions, key, &v).ok()) {
+    out.covered = codec::DecodeU64BE(v.data());
+  }
+  return out;
+}
+
+TEST_CASE("case states are held in memory between flushes, and every read sees them", "[state]") {
+  JournalRig rig;
+  rig.Apply(Lifecycle("SS-1"));  // the first batch flushes
+  rig.Apply(Lifecycle("SS-2"));  // the clock stands still: held
+  const uint64_t end = (*rig.log->EndOffsets())[0];
+  Stored stored = ReadStored(*rig.log);
+  CHECK(stored.cases == std::set<std::string>{"SS-1"});
+  CHECK(stored.covered < end);
+  // The engine's reads see the held state.
+  auto held = rig.engine->CaseState("SS-2");
+  REQUIRE_OK(held);
+  CHECK(held->state() == "closed");
+  std::vector<std::string> visited;
+  REQUIRE_OK(rig.engine->state_store().ForEachCase(
+      [&](const v1::CaseState& c) { visited.push_back(c.case_id()); }));
+  CHECK(visited == std::vector<std::string>{"SS-1", "SS-2"});
+  auto counts = rig.engine->state_store().Stats();
+  REQUIRE_OK(counts);
+  CHECK(counts->cases == 2);
+  // A batch a second later flushes, and so does Flush.
+  rig.clock.AdvanceMicros(1'000'000);
+  auto answers = rig.Apply({Lifecycle("SS-3")[0]});
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
+  stored = ReadStored(*rig.log);
+  CHECK(stored.cases == std::set<std::string>{"SS-1", "SS-2", "SS-3"});
+  CHECK(stored.covered == (*rig.log->EndOffsets())[0]);
+  rig.Apply({Lifecycle("SS-3")[1]});
+  CHECK(ReadStored(*rig.log).covered < (*rig.log->EndOffsets())[0]);
+  REQUIRE_OK(rig.engine->Flush());
+  CHECK(ReadStored(*rig.log).covered == (*rig.log->EndOffsets())[0]);
+}
+
+TEST_CASE("an abandoned batch leaves nothing held, and a batch outside RunBatch writes nothing",
+          "[state]") {
+  JournalRig rig;
+  rig.Apply({Lifecycle("SS-1")[0]});
+  const std::string before = rig.engine->CaseState("SS-1")->SerializeAsString();
+  const std::vector<v1::Command> dispatch = {Lifecycle("SS-1")[1]};
+  std::vector<engine::Answer> answers;
+  engine::ApplyStats stats;
+  // A dry run: decided and abandoned.
+  Status dry = rig.engine->RunBatch([&](events::Batch& batch) -> Status {
+    CASEGRID_RETURN_IF_ERROR(rig.engine->ApplyInBatch(batch, dispatch, &answers, &stats));
+    REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
+    return Status::InvalidArgument("a dry run");
+  });
+  CHECK(dry.IsInvalidArgument());
+  CHECK(rig.engine->CaseState("SS-1")->SerializeAsString() == before);
+  // The log's own batch around the engine: refused before anything is written.
+  const uint64_t events = rig.Events();
+  Status outside = rig.log->RunBatch([&](events::Batch& batch) {
+    return rig.engine->ApplyInBatch(batch, dispatch, &answers, &stats);
+  });
+  CHECK(outside.code() == Status::Code::kFatal);
+  CHECK(rig.Events() == events);
+  // The command itself still applies.
+  CHECK(rig.Apply(dispatch)[0].kind == engine::Answer::Kind::kAccepted);
+}
+
+TEST_CASE("two engines on one journal each fold the other's batches before deciding", "[state]") {
+  JournalRig rig;  // engine A
+  const auto life = Lifecycle("SS-1");
+  rig.Apply({life[0]});
+  rig.Apply({life[1]});  // held by A
+  auto b = engine::Engine::Open(rig.log.get(), test::ShippedConfig(), &rig.clock);
+  REQUIRE_OK(b);
+  std::vector<engine::Answer> answers;
+  // B folded what A held at its open, and decides on it.
+  REQUIRE_OK((*b)->Apply(std::vector<v1::Command>{life[2]}, &answers));
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
+  CHECK(answers[0].case_seq == (*b)->CaseState("SS-1")->last_seq());
+  // A finds B's batch and folds it first: its own state held from before
+  // would put the contact on a case not yet acknowledged, at a version the
+  // log already has.
+  auto contact = rig.Apply({life[3]});
+  REQUIRE(contact[0].kind == engine::Answer::Kind::kAccepted);
+  auto a_state = rig.engine->CaseState("SS-1");
+  REQUIRE_OK(a_state);
+  CHECK(a_state->marks_size() > 0);
+  CHECK(contact[0].case_seq == a_state->last_seq());
+  // And B finds A's.
+  REQUIRE_OK((*b)->Apply(std::vector<v1::Command>{life[4]}, &answers));
+  REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
+  b->reset();  // B flushes at its close
+  REQUIRE(rig.Apply({life[5]})[0].kind == engine::Answer::Kind::kAccepted);
+  REQUIRE_OK(rig.engine->Flush());
+  auto report = engine::VerifyLog(*rig.log);
+  REQUIRE_OK(report);
+  REQUIRE(report->first_problem.ok());
+  auto checked = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
+  REQUIRE_OK(checked);
+  REQUIRE(checked->checked);
+  CHECK(checked->first_problem.ok());
+  CHECK(rig.engine->CaseState("SS-1")->state() == "closed");
 }
 
 TEST_CASE("events appended past the state store are folded in when the engine opens", "[state]") {
@@ -226,6 +349,7 @@ TEST_CASE("verify finds a state store that disagrees with the log, naming what",
     cmds.resize(2);  // SS-1 intake and dispatch: deadlines open
     rig.Apply(cmds);
     rig.Apply(Lifecycle("SS-2"));
+    REQUIRE_OK(rig.engine->Flush());  // the store as a clean stop leaves it
     auto report = engine::VerifyLog(*rig.log);
     REQUIRE_OK(report);
     REQUIRE(report->first_problem.ok());
@@ -256,11 +380,13 @@ TEST_CASE("a state store written to while verify read the log is not compared, n
           "[engine][verify]") {
   JournalRig rig;
   rig.Apply(Lifecycle("LS-1"));
+  REQUIRE_OK(rig.engine->Flush());
   auto report = engine::VerifyLog(*rig.log);
   REQUIRE_OK(report);
   REQUIRE(report->first_problem.ok());
   // A writer moves the log and the store on after the walk began.
   rig.Apply(Lifecycle("LS-2"));
+  REQUIRE_OK(rig.engine->Flush());
   auto checked = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
   REQUIRE_OK(checked);
   CHECK(checked->first_problem.ok());

@@ -287,6 +287,7 @@ TEST_CASE("verify names a case whose index lost its last event or points at anot
     test::JournalRig rig;
     rig.Apply(test::Lifecycle("SS-1"));
     rig.Apply(test::Lifecycle("SS-2"));
+    REQUIRE_OK(rig.engine->Flush());  // the store as a clean stop leaves it
     auto& env = rig.log->local_store();
     auto runs = env.OpenDb("case_runs");
     REQUIRE_OK(runs);
