@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 #include "base/codec.h"
 #include "base/text.h"
@@ -120,28 +121,40 @@ Result<std::string> StateStore::WriterToken(lmdb::Txn& txn) {
   return std::string(v);
 }
 
-const std::string* StateStore::Held(std::string_view case_id) const {
-  if (auto it = staged_.find(case_id); it != staged_.end()) return &it->second;
-  if (auto it = dirty_.find(case_id); it != dirty_.end()) return &it->second;
+const std::string* StateStore::HeldTable::Find(std::string_view key) const {
+  if (auto it = staged.find(key); it != staged.end()) return &it->second;
+  if (auto it = dirty.find(key); it != dirty.end()) return &it->second;
   return nullptr;
+}
+
+std::vector<std::pair<std::string, std::string>> StateStore::HeldTable::Snapshot() const {
+  std::vector<std::pair<std::string, std::string>> held(dirty.begin(), dirty.end());
+  std::sort(held.begin(), held.end());
+  return held;
+}
+
+std::string& StateStore::Stage(HeldTable& table, const std::string& key) {
+  std::string& slot = table.staged[key];
+  slot.clear();
+  ++staged_writes_;
+  return slot;
+}
+
+bool StateStore::ReadHeld(const HeldTable& table, std::string_view key, std::string* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = table.dirty.find(key);
+  if (it == table.dirty.end()) return false;
+  *out = it->second;
+  return true;
 }
 
 void StateStore::DropHeld() {
   std::lock_guard<std::mutex> lock(mu_);
-  dirty_.clear();
+  states_.dirty.clear();
+  answers_.dirty.clear();
   dirty_bytes_ = 0;
   dirty_writes_ = 0;
   dirty_ends_.clear();
-}
-
-std::vector<std::pair<std::string, std::string>> StateStore::HeldSnapshot() const {
-  std::vector<std::pair<std::string, std::string>> held;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    held.assign(dirty_.begin(), dirty_.end());
-  }
-  std::sort(held.begin(), held.end());
-  return held;
 }
 
 Status StateStore::RunBatch(const std::function<Status(events::Batch&)>& body, int64_t now_micros,
@@ -152,7 +165,7 @@ Status StateStore::RunBatch(const std::function<Status(events::Batch&)>& body, i
 
 Status StateStore::Flush() {
   std::lock_guard<std::mutex> batch_lock(batch_mu_);
-  if (dirty_.empty() && dirty_ends_.empty()) return Status::Ok();
+  if (dirty_writes_ == 0 && dirty_ends_.empty()) return Status::Ok();
   return RunLocked([](events::Batch&) { return Status::Ok(); }, 0, {}, true);
 }
 
@@ -163,8 +176,12 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
     bool flushed = false;
     std::vector<events::BatchEnd> batch_ends;
     std::string token;
+    auto unstage = [&] {
+      states_.staged.clear();
+      answers_.staged.clear();
+    };
     auto wrapped = [&](events::Batch& batch) -> Status {
-      staged_.clear();
+      unstage();
       staged_bytes_ = 0;
       staged_writes_ = 0;
       foreign = false;
@@ -200,30 +217,33 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
     if (foreign) {
       // What this object holds misses another writer's batches: drop it and
       // fold the log from the stored positions, then run the batch again.
-      staged_.clear();
+      unstage();
       if (attempt == 3) return s;
       DropHeld();
       CASEGRID_RETURN_IF_ERROR(CatchUpLocked().status());
       continue;
     }
     if (!s.ok()) {
-      staged_.clear();
+      unstage();
       return s;
     }
     ++batches_;
     if (tables_.writer != 0) expected_writer_ = std::move(token);
     std::lock_guard<std::mutex> lock(mu_);
     if (flushed) {
-      dirty_.clear();
+      states_.dirty.clear();
+      answers_.dirty.clear();
       dirty_bytes_ = 0;
       dirty_writes_ = 0;
       dirty_ends_.clear();
       flushed_micros_ = now_micros;
     } else {
-      for (auto& [id, bytes] : staged_) {
-        std::string& slot = dirty_[id];
-        dirty_bytes_ = dirty_bytes_ - slot.size() + bytes.size();
-        slot.swap(bytes);
+      for (HeldTable* table : {&states_, &answers_}) {
+        for (auto& [key, value] : table->staged) {
+          std::string& slot = table->dirty[key];
+          dirty_bytes_ = dirty_bytes_ - slot.size() + value.size();
+          slot.swap(value);
+        }
       }
       dirty_writes_ += staged_writes_;
       for (const auto& e : batch_ends) {
@@ -231,23 +251,24 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
         end = std::max(end, e.next_offset);
       }
     }
-    staged_.clear();
+    unstage();
     return Status::Ok();
   }
 }
 
 Status StateStore::Durable(lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends, bool flush) {
   if (!flush) return Status::Ok();
-  // Every held state, this batch's over the earlier ones, in key order.
-  std::vector<std::pair<std::string_view, std::string_view>> held;
-  held.reserve(staged_.size() + dirty_.size());
-  for (const auto& [id, bytes] : staged_) held.emplace_back(id, bytes);
-  for (const auto& [id, bytes] : dirty_) {
-    if (!staged_.contains(id)) held.emplace_back(id, bytes);
-  }
-  std::sort(held.begin(), held.end());
-  for (const auto& [id, bytes] : held) {
-    CASEGRID_RETURN_IF_ERROR(txn.Put(tables_.case_state, id, bytes));
+  // Every held write, this batch's over the earlier ones, in key order.
+  for (const auto& [table, dbi] : {std::pair<HeldTable*, MDB_dbi>{&states_, tables_.case_state},
+                                   {&answers_, tables_.commands}}) {
+    std::vector<std::pair<std::string_view, std::string_view>> held;
+    held.reserve(table->staged.size() + table->dirty.size());
+    for (const auto& [key, value] : table->staged) held.emplace_back(key, value);
+    for (const auto& [key, value] : table->dirty) {
+      if (!table->staged.contains(key)) held.emplace_back(key, value);
+    }
+    std::sort(held.begin(), held.end());
+    for (const auto& [key, value] : held) CASEGRID_RETURN_IF_ERROR(txn.Put(dbi, key, value));
   }
   std::map<int32_t, uint64_t> covered = dirty_ends_;
   for (const auto& e : ends) covered[e.partition] = std::max(covered[e.partition], e.next_offset);
@@ -364,15 +385,11 @@ Result<uint64_t> StateStore::CatchUpLocked() {
 
 Result<CaseState> StateStore::ReadCase(std::string_view case_id) {
   CaseState state;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = dirty_.find(case_id); it != dirty_.end()) {
-      if (!state.ParseFromString(it->second)) {
-        return Status::Corruption("engine state of case " + std::string(case_id) +
-                                  " does not parse");
-      }
-      return state;
+  if (std::string held; ReadHeld(states_, case_id, &held)) {
+    if (!state.ParseFromString(held)) {
+      return Status::Corruption("engine state of case " + std::string(case_id) + " does not parse");
     }
+    return state;
   }
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   std::string_view bytes;
@@ -387,7 +404,11 @@ Result<CaseState> StateStore::ReadCase(std::string_view case_id) {
 
 Status StateStore::ForEachCase(const std::function<void(const CaseState&)>& visit) {
   // The held states over the stored ones, merged in case id order.
-  const auto held = HeldSnapshot();
+  std::vector<std::pair<std::string, std::string>> held;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held = states_.Snapshot();
+  }
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.case_state));
   CaseState state;
@@ -449,6 +470,9 @@ Result<std::string> StateStore::PetitionerKeyCheck() {
 }
 
 Status StateStore::ReadCommandAnswer(std::string_view command_id, CommandAnswer* answer) {
+  if (std::string held; ReadHeld(answers_, command_id, &held)) {
+    return DecodeAnswer(command_id, held, answer);
+  }
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   std::string_view v;
   CASEGRID_RETURN_IF_ERROR(txn->Get(tables_.commands, command_id, &v));
@@ -456,17 +480,26 @@ Status StateStore::ReadCommandAnswer(std::string_view command_id, CommandAnswer*
 }
 
 Result<StateStore::Counts> StateStore::Stats() {
-  const auto held = HeldSnapshot();
+  std::vector<std::pair<std::string, std::string>> states, answers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    states = states_.Snapshot();
+    answers = answers_.Snapshot();
+  }
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   Counts c;
   c.cases = Entries(*txn, tables_.case_state);
-  for (const auto& [id, bytes] : held) {
-    std::string_view stored;
-    Status s = txn->Get(tables_.case_state, id, &stored);
-    if (s.IsNotFound()) ++c.cases;
-    if (!s.ok() && !s.IsNotFound()) return s;
-  }
   c.commands = Entries(*txn, tables_.commands);
+  // The held ones the tables do not have yet.
+  for (const auto& [held, dbi, count] : {std::tuple{&states, tables_.case_state, &c.cases},
+                                         std::tuple{&answers, tables_.commands, &c.commands}}) {
+    for (const auto& [key, value] : *held) {
+      std::string_view stored;
+      Status s = txn->Get(dbi, key, &stored);
+      if (s.IsNotFound()) ++*count;
+      if (!s.ok() && !s.IsNotFound()) return s;
+    }
+  }
   c.open_deadlines = Entries(*txn, tables_.deadlines);
   return c;
 }
@@ -488,7 +521,7 @@ Status OutsideRunBatch() {
 Status StateStore::Writer::Load(std::string_view case_id, CaseState* state, bool* found) {
   if (held_) {
     if (!store_.in_batch_) return OutsideRunBatch();
-    if (const std::string* held = store_.Held(case_id); held != nullptr) {
+    if (const std::string* held = store_.states_.Find(case_id); held != nullptr) {
       *found = true;
       if (!state->ParseFromString(*held)) {
         return Status::Corruption("engine state of case " + std::string(case_id) +
@@ -525,11 +558,9 @@ Status StateStore::Writer::Store(const DeadlineList& before, const CaseState& st
   }
   if (held_) {
     if (!store_.in_batch_) return OutsideRunBatch();
-    std::string& slot = store_.staged_[state.case_id()];
-    slot.clear();
+    std::string& slot = store_.Stage(store_.states_, state.case_id());
     state.AppendToString(&slot);
     store_.staged_bytes_ += slot.size();
-    ++store_.staged_writes_;
     return Status::Ok();
   }
   bytes_.clear();
@@ -538,6 +569,12 @@ Status StateStore::Writer::Store(const DeadlineList& before, const CaseState& st
 }
 
 Status StateStore::Writer::GetAnswer(std::string_view command_id, CommandAnswer* answer) {
+  if (held_) {
+    if (!store_.in_batch_) return OutsideRunBatch();
+    if (const std::string* held = store_.answers_.Find(command_id); held != nullptr) {
+      return DecodeAnswer(command_id, *held, answer);
+    }
+  }
   std::string_view v;
   CASEGRID_RETURN_IF_ERROR(txn_.Get(store_.tables_.commands, command_id, &v));
   return DecodeAnswer(command_id, v, answer);
@@ -550,6 +587,13 @@ Status StateStore::Writer::PutAnswer(std::string_view command_id, const CommandA
     answer_bytes_ += codec::Hex(answer.digest);
     answer_bytes_ += ' ';
     answer_bytes_ += answer.case_id;
+  }
+  if (held_) {
+    if (!store_.in_batch_) return OutsideRunBatch();
+    std::string& slot = store_.Stage(store_.answers_, std::string(command_id));
+    slot = answer_bytes_;
+    store_.staged_bytes_ += command_id.size() + slot.size();
+    return Status::Ok();
   }
   return txn_.Put(store_.tables_.commands, command_id, answer_bytes_);
 }

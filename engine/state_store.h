@@ -16,11 +16,11 @@
 //
 // Writes go through a Writer inside a batch that RunBatch runs, so they commit
 // exactly when the batch's events are durable: on the journal in the same
-// transaction, on Kafka after the delivery reports. The case states are held
-// in memory (write-back): a batch writes the deadline index, the command
-// answers and the petitioners, and the states of the cases it changed only
-// when it flushes: with the positions they cover, once a second (the caller's
-// clock), when the held states pass 16 MiB or 65,536 writes, and at Flush.
+// transaction, on Kafka after the delivery reports. The case states and the
+// command answers are held in memory (write-back): a batch writes the
+// deadline index and the petitioners, and the states and answers it changed
+// only when it flushes: with the positions they cover, once a second (the
+// caller's clock), when the held writes pass 16 MiB or 65,536, and at Flush.
 // Between flushes the stored states and positions are the log as of the last
 // flush; everything after is in the log, and CatchUp folds it (after a crash,
 // at the next open; a fold of those tables that are ahead is idempotent). A
@@ -133,8 +133,8 @@ class StateStore {
   // failure nothing of the batch is held.
   Status RunBatch(const std::function<Status(events::Batch&)>& body, int64_t now_micros,
                   const BatchRunner& run = {});
-  // Writes the held case states and the positions they cover, in a batch of
-  // their own (with no events). OK when nothing is held.
+  // Writes the held case states and answers and the positions they cover, in
+  // a batch of their own (with no events). OK when nothing is held.
   Status Flush();
 
   // The store inside one log batch. Valid during the batch's body only.
@@ -200,12 +200,8 @@ class StateStore {
   // The batch is durable: records this store as its writer and, when
   // `flush`, writes every held state and the positions they cover.
   Status Durable(lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends, bool flush);
-  // A state held (staged in this batch, else committed and not flushed).
-  const std::string* Held(std::string_view case_id) const;
-  // Drops every held state (their events are in the log, past the positions).
+  // Drops every held write (their events are in the log, past the positions).
   void DropHeld();
-  // A copy of the committed held states, in case id order (readers).
-  std::vector<std::pair<std::string, std::string>> HeldSnapshot() const;
 
   events::Log* log_;
   Tables tables_;
@@ -216,31 +212,42 @@ class StateStore {
   std::string expected_writer_;
   uint64_t batches_ = 0;  // batches this object wrote (engine_writer's count)
 
-  // Batches one at a time (RunBatch, Flush): the members below are written
-  // under it, dirty_ also under mu_ (readers take only mu_).
-  std::mutex batch_mu_;
-  mutable std::mutex mu_;
-  // Case id -> serialized CaseState, looked up by string_view.
+  // Key -> value, looked up by string_view.
   struct IdHash {
     using is_transparent = void;
     size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
   };
-  using HeldStates = std::unordered_map<std::string, std::string, IdHash, std::equal_to<>>;
+  using HeldMap = std::unordered_map<std::string, std::string, IdHash, std::equal_to<>>;
+  // One table's writes held in memory (case_state, commands): the running
+  // batch's, and those committed and not yet flushed.
+  struct HeldTable {
+    HeldMap staged, dirty;
+    const std::string* Find(std::string_view key) const;
+    // A copy of `dirty`, in key order (readers).
+    std::vector<std::pair<std::string, std::string>> Snapshot() const;
+  };
+
   // RunBatch and Flush, under batch_mu_; `force` flushes.
   Status RunLocked(const std::function<Status(events::Batch&)>& body, int64_t now_micros,
                    const BatchRunner& run, bool force);
   Result<uint64_t> CatchUpLocked();
+  // The slot of `key` in `table`'s staged writes, emptied.
+  std::string& Stage(HeldTable& table, const std::string& key);
+  // The committed held value of `key` in `table` into *out (readers; takes mu_).
+  bool ReadHeld(const HeldTable& table, std::string_view key, std::string* out) const;
 
-  // Committed states not yet flushed.
-  HeldStates dirty_;
+  // Batches run one at a time (RunBatch, Flush, CatchUp): every member below
+  // is written under batch_mu_, and the dirty ones also under mu_, which
+  // readers take.
+  std::mutex batch_mu_;
+  mutable std::mutex mu_;
+  HeldTable states_, answers_;
   size_t dirty_bytes_ = 0;
   uint64_t dirty_writes_ = 0;
   std::map<int32_t, uint64_t> dirty_ends_;  // partition -> next offset they cover
   int64_t flushed_micros_ = 0;              // the caller's clock at the last flush
-  // The batch being run: its states, whether it is inside RunBatch, whether
-  // its hook flushed and the ends it reported.
+  // The batch being run: whether its body is running, and its writes.
   bool in_batch_ = false;
-  HeldStates staged_;
   size_t staged_bytes_ = 0;
   uint64_t staged_writes_ = 0;
 };

@@ -49,21 +49,25 @@ TEST_CASE("the state store records the log position it covers with every batch",
 
 // The store's table and positions themselves, not what the engine reads.
 struct Stored {
-  std::set<std::string> cases;
+  std::set<std::string> cases, commands;
   uint64_t covered = 0;
 };
 Stored ReadStored(events::Log& log) {
   Stored out;
   auto& env = log.local_store();
   auto states = env.OpenDb("case_state");
+  auto commands = env.OpenDb("commands");
   auto positions = env.OpenDb("engine_positions");
   REQUIRE_OK(states);
+  REQUIRE_OK(commands);
   REQUIRE_OK(positions);
   auto txn = lmdb::Txn::Begin(&env, false);
   REQUIRE_OK(txn);
-  auto cur = lmdb::Cursor::Open(**txn, *states);
-  REQUIRE_OK(cur);
-  for (bool ok = (*cur)->First(); ok; ok = (*cur)->Next()) out.cases.emplace((*cur)->key());
+  for (auto [dbi, keys] : {std::pair{*states, &out.cases}, std::pair{*commands, &out.commands}}) {
+    auto cur = lmdb::Cursor::Open(**txn, dbi);
+    REQUIRE_OK(cur);
+    for (bool ok = (*cur)->First(); ok; ok = (*cur)->Next()) keys->emplace((*cur)->key());
+  }
   std::string key;
   codec::PutI32BE(&key, 0);
   std::string_view v;
@@ -73,14 +77,26 @@ Stored ReadStored(events::Log& log) {
   return out;
 }
 
-TEST_CASE("case states are held in memory between flushes, and every read sees them", "[state]") {
+TEST_CASE(
+    "case states and command answers are held in memory between flushes, and every read "
+    "sees them",
+    "[state]") {
   JournalRig rig;
   rig.Apply(Lifecycle("SS-1"));  // the first batch flushes
   rig.Apply(Lifecycle("SS-2"));  // the clock stands still: held
   const uint64_t end = (*rig.log->EndOffsets())[0];
   Stored stored = ReadStored(*rig.log);
   CHECK(stored.cases == std::set<std::string>{"SS-1"});
+  CHECK(stored.commands.size() == 6);
+  CHECK_FALSE(stored.commands.contains("SS-2-1"));
   CHECK(stored.covered < end);
+  // A held answer answers a resend, and the reads of answers see it.
+  for (const auto& a : rig.Apply(Lifecycle("SS-2"))) {
+    CHECK(a.kind == engine::Answer::Kind::kDuplicate);
+  }
+  engine::CommandAnswer answer;
+  REQUIRE_OK(rig.engine->state_store().ReadCommandAnswer("SS-2-6", &answer));
+  CHECK(answer.case_id == "SS-2");
   // The engine's reads see the held state.
   auto held = rig.engine->CaseState("SS-2");
   REQUIRE_OK(held);
@@ -92,12 +108,14 @@ TEST_CASE("case states are held in memory between flushes, and every read sees t
   auto counts = rig.engine->state_store().Stats();
   REQUIRE_OK(counts);
   CHECK(counts->cases == 2);
+  CHECK(counts->commands == 12);
   // A batch a second later flushes, and so does Flush.
   rig.clock.AdvanceMicros(1'000'000);
   auto answers = rig.Apply({Lifecycle("SS-3")[0]});
   REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
   stored = ReadStored(*rig.log);
   CHECK(stored.cases == std::set<std::string>{"SS-1", "SS-2", "SS-3"});
+  CHECK(stored.commands.size() == 13);
   CHECK(stored.covered == (*rig.log->EndOffsets())[0]);
   rig.Apply({Lifecycle("SS-3")[1]});
   CHECK(ReadStored(*rig.log).covered < (*rig.log->EndOffsets())[0]);
