@@ -148,6 +148,31 @@ bool StateStore::ReadHeld(const HeldTable& table, std::string_view key, std::str
   return true;
 }
 
+void StateStore::set_expected_writer(std::string token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  expected_writer_ = std::move(token);
+}
+
+Status StateStore::Current() {
+  if (tables_.writer == 0) return Status::Ok();  // read-only: holds nothing
+  auto found = [&]() -> Result<std::string> {
+    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+    return WriterToken(*txn);
+  };
+  {
+    CASEGRID_ASSIGN_OR_RETURN(const std::string token, found());
+    std::lock_guard<std::mutex> lock(mu_);
+    if (token == expected_writer_) return Status::Ok();
+  }
+  // Another writer, or this object's batch committing: ask again between
+  // batches.
+  std::lock_guard<std::mutex> batch_lock(batch_mu_);
+  CASEGRID_ASSIGN_OR_RETURN(const std::string token, found());
+  if (token == expected_writer_) return Status::Ok();
+  DropHeld();
+  return CatchUpLocked().status();
+}
+
 void StateStore::DropHeld() {
   std::lock_guard<std::mutex> lock(mu_);
   states_.dirty.clear();
@@ -228,7 +253,7 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
       return s;
     }
     ++batches_;
-    if (tables_.writer != 0) expected_writer_ = std::move(token);
+    if (tables_.writer != 0) set_expected_writer(std::move(token));
     std::lock_guard<std::mutex> lock(mu_);
     if (flushed) {
       states_.dirty.clear();
@@ -322,13 +347,6 @@ Result<uint64_t> StateStore::CatchUp() {
 }
 
 Result<uint64_t> StateStore::CatchUpLocked() {
-  // The last writer before the fold: a batch after it changes the entry, and
-  // this object's next batch then catches up again (RunLocked).
-  if (tables_.writer != 0) {
-    CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
-    CASEGRID_ASSIGN_OR_RETURN(std::string token, WriterToken(*txn));
-    expected_writer_ = std::move(token);
-  }
   {
     CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
     const bool no_positions = Entries(*txn, tables_.positions) == 0;
@@ -342,39 +360,76 @@ Result<uint64_t> StateStore::CatchUpLocked() {
       CASEGRID_RETURN_IF_ERROR(Reset());
     }
   }
-  CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log_->EndOffsets());
+  // The deadline index and the petitioners are ahead of the positions by the
+  // batches since the last flush, and a fold puts their entries again: only
+  // a fold that reaches the log's end leaves them as those batches did. So
+  // each fold transaction records this object as the last writer, and a
+  // pass during which another writer's batch came (the entry was not the
+  // one the pass last saw) is followed by another, to the new end; another
+  // writer's next batch finds the entry changed and folds the rest itself
+  // before it writes what it holds.
   uint64_t folded = 0;
-  for (int32_t p = 0; p < log_->Partitions(); ++p) {
-    if (!log_->Writes(p)) continue;
-    const uint64_t end = ends[static_cast<size_t>(p)];
-    bool done = false;
-    while (!done) {
-      uint64_t n = 0;
-      CASEGRID_RETURN_IF_ERROR(log_->local_store().RunWrite([&](lmdb::Txn& txn) -> Status {
-        n = 0;
-        uint64_t from = 0;
-        std::string_view stored;
-        Status s = txn.Get(tables_.positions, PositionKey(p), &stored);
-        if (s.ok() && stored.size() == 8) from = codec::DecodeU64BE(stored.data());
-        if (!s.ok() && !s.IsNotFound()) return s;
-        if (from >= end) {
-          done = true;
-          return Status::Ok();
+  for (int pass = 0;; ++pass) {
+    std::string seen;
+    if (tables_.writer != 0) {
+      CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+      CASEGRID_ASSIGN_OR_RETURN(seen, WriterToken(*txn));
+    }
+    bool foreign = false;
+    CASEGRID_ASSIGN_OR_RETURN(const std::vector<uint64_t> ends, log_->EndOffsets());
+    for (int32_t p = 0; p < log_->Partitions(); ++p) {
+      if (!log_->Writes(p)) continue;
+      const uint64_t end = ends[static_cast<size_t>(p)];
+      bool done = false;
+      while (!done) {
+        uint64_t n = 0;
+        std::string token;
+        CASEGRID_RETURN_IF_ERROR(log_->local_store().RunWrite([&](lmdb::Txn& txn) -> Status {
+          n = 0;
+          token.clear();
+          uint64_t from = 0;
+          std::string_view stored;
+          Status s = txn.Get(tables_.positions, PositionKey(p), &stored);
+          if (s.ok() && stored.size() == 8) from = codec::DecodeU64BE(stored.data());
+          if (!s.ok() && !s.IsNotFound()) return s;
+          if (from >= end) {
+            done = true;
+            return Status::Ok();
+          }
+          Writer writer(*this, txn);
+          Status failed;
+          CASEGRID_ASSIGN_OR_RETURN(
+              const uint64_t next,
+              log_->Scan(p, from, end, kFoldChunk, [&](uint64_t offset, std::string_view record) {
+                failed = writer.Fold(record).WithContext(
+                    log_->DescribePosition(events::PackPosition(p, offset)));
+                ++n;
+                return failed.ok();
+              }));
+          CASEGRID_RETURN_IF_ERROR(failed);
+          if (tables_.writer != 0) {
+            CASEGRID_ASSIGN_OR_RETURN(const std::string found, WriterToken(txn));
+            if (found != seen) foreign = true;
+            token = id_;
+            codec::PutU64BE(&token, batches_ + 1);
+            CASEGRID_RETURN_IF_ERROR(txn.Put(tables_.writer, kWriterKey, token));
+          }
+          return Advance(txn, p, next);
+        }));
+        folded += n;
+        if (!token.empty()) {
+          ++batches_;
+          seen = std::move(token);
         }
-        Writer writer(*this, txn);
-        Status failed;
-        CASEGRID_ASSIGN_OR_RETURN(
-            const uint64_t next,
-            log_->Scan(p, from, end, kFoldChunk, [&](uint64_t offset, std::string_view record) {
-              failed = writer.Fold(record).WithContext(
-                  log_->DescribePosition(events::PackPosition(p, offset)));
-              ++n;
-              return failed.ok();
-            }));
-        CASEGRID_RETURN_IF_ERROR(failed);
-        return Advance(txn, p, next);
-      }));
-      folded += n;
+      }
+    }
+    if (!foreign) {
+      if (tables_.writer != 0) set_expected_writer(std::move(seen));
+      break;
+    }
+    if (pass == 8) {
+      return Status::Conflict("engine state store in " + log_->local_store().dir() +
+                              ": other writers kept writing while it folded the log; try again");
     }
   }
   if (folded > 0) {
@@ -384,6 +439,7 @@ Result<uint64_t> StateStore::CatchUpLocked() {
 }
 
 Result<CaseState> StateStore::ReadCase(std::string_view case_id) {
+  CASEGRID_RETURN_IF_ERROR(Current());
   CaseState state;
   if (std::string held; ReadHeld(states_, case_id, &held)) {
     if (!state.ParseFromString(held)) {
@@ -403,6 +459,7 @@ Result<CaseState> StateStore::ReadCase(std::string_view case_id) {
 }
 
 Status StateStore::ForEachCase(const std::function<void(const CaseState&)>& visit) {
+  CASEGRID_RETURN_IF_ERROR(Current());
   // The held states over the stored ones, merged in case id order.
   std::vector<std::pair<std::string, std::string>> held;
   {
@@ -470,6 +527,7 @@ Result<std::string> StateStore::PetitionerKeyCheck() {
 }
 
 Status StateStore::ReadCommandAnswer(std::string_view command_id, CommandAnswer* answer) {
+  CASEGRID_RETURN_IF_ERROR(Current());
   if (std::string held; ReadHeld(answers_, command_id, &held)) {
     return DecodeAnswer(command_id, held, answer);
   }
@@ -480,6 +538,7 @@ Status StateStore::ReadCommandAnswer(std::string_view command_id, CommandAnswer*
 }
 
 Result<StateStore::Counts> StateStore::Stats() {
+  CASEGRID_RETURN_IF_ERROR(Current());
   std::vector<std::pair<std::string, std::string>> states, answers;
   {
     std::lock_guard<std::mutex> lock(mu_);

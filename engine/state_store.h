@@ -29,8 +29,9 @@
 // CatchUp folds the log's events past the covered positions (a Kafka batch
 // delivered but not committed locally, a fresh directory, an older store), as
 // the read models do; the engine calls it before it writes anything.
-// Thread-safety: reads from any thread, and they see the held states; batches
-// from any thread, one at a time.
+// Thread-safety: reads from any thread, and they see the held states and
+// (catching up first when another writer wrote) every writer's batches;
+// batches from any thread, one at a time.
 #ifndef CASEGRID_ENGINE_STATE_STORE_H_
 #define CASEGRID_ENGINE_STATE_STORE_H_
 
@@ -209,6 +210,7 @@ class StateStore {
   std::string id_;
   // The engine_writer entry this store's view of the log is complete for:
   // read before its last CatchUp, or written by its last committed batch.
+  // Written under batch_mu_ and mu_.
   std::string expected_writer_;
   uint64_t batches_ = 0;  // batches this object wrote (engine_writer's count)
 
@@ -235,6 +237,11 @@ class StateStore {
   std::string& Stage(HeldTable& table, const std::string& key);
   // The committed held value of `key` in `table` into *out (readers; takes mu_).
   bool ReadHeld(const HeldTable& table, std::string_view key, std::string* out) const;
+  // Before a read: when another writer wrote since this object's view, drops
+  // what it holds and catches up (under batch_mu_), so reads see every
+  // process's batches.
+  Status Current();
+  void set_expected_writer(std::string token);
 
   // Batches run one at a time (RunBatch, Flush, CatchUp): every member below
   // is written under batch_mu_, and the dirty ones also under mu_, which

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <set>
+#include <utility>
 
 #include "base/codec.h"
 #include "engine/engine.h"
@@ -162,6 +163,13 @@ TEST_CASE("two engines on one journal each fold the other's batches before decid
   REQUIRE_OK((*b)->Apply(std::vector<v1::Command>{life[2]}, &answers));
   REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
   CHECK(answers[0].case_seq == (*b)->CaseState("SS-1")->last_seq());
+  // A's reads see B's batch at once (A held SS-1 from before it).
+  auto read_by_a = rig.engine->CaseState("SS-1");
+  REQUIRE_OK(read_by_a);
+  CHECK(read_by_a->last_seq() == answers[0].case_seq);
+  engine::CommandAnswer by_b;
+  REQUIRE_OK(rig.engine->state_store().ReadCommandAnswer(life[2].id(), &by_b));
+  CHECK(by_b.case_seq == answers[0].case_seq);
   // A finds B's batch and folds it first: its own state held from before
   // would put the contact on a case not yet acknowledged, at a version the
   // log already has.
@@ -185,6 +193,70 @@ TEST_CASE("two engines on one journal each fold the other's batches before decid
   REQUIRE(checked->checked);
   CHECK(checked->first_problem.ok());
   CHECK(rig.engine->CaseState("SS-1")->state() == "closed");
+}
+
+// A journal whose EndOffsets runs `after_end` once, after it read the end:
+// another writer's batch between a fold's reading of the end and its fold.
+class InterleavingLog final : public events::Log {
+ public:
+  InterleavingLog(events::Log& inner, std::function<void()> after_end)
+      : inner_(inner), after_end_(std::move(after_end)) {}
+  Status RunBatch(const std::function<Status(events::Batch&)>& body) override {
+    return inner_.RunBatch(body);
+  }
+  int32_t Partitions() const override { return inner_.Partitions(); }
+  int32_t PartitionOf(std::string_view id) const override { return inner_.PartitionOf(id); }
+  Result<std::vector<uint64_t>> EndOffsets() override {
+    auto ends = inner_.EndOffsets();
+    if (after_end_) std::exchange(after_end_, nullptr)();
+    return ends;
+  }
+  Result<uint64_t> Scan(int32_t p, uint64_t from, uint64_t end, uint64_t limit,
+                        const events::EventVisitor& visit) override {
+    return inner_.Scan(p, from, end, limit, visit);
+  }
+  Status ReadCase(std::string_view id, const events::EventVisitor& visit) override {
+    return inner_.ReadCase(id, visit);
+  }
+  bool Writes(int32_t p) const override { return inner_.Writes(p); }
+  lmdb::Environment& local_store() override { return inner_.local_store(); }
+  Result<events::LogStats> Stats() override { return inner_.Stats(); }
+  std::string Describe() const override { return inner_.Describe(); }
+  std::string Identity() const override { return inner_.Identity(); }
+  std::string DescribePosition(uint64_t position) const override {
+    return inner_.DescribePosition(position);
+  }
+
+ private:
+  events::Log& inner_;
+  std::function<void()> after_end_;
+};
+
+TEST_CASE(
+    "a fold that another writer's batch overtakes goes on to the end, and that writer folds "
+    "after it",
+    "[state]") {
+  JournalRig rig;  // engine A
+  const auto life = Lifecycle("SS-1");
+  rig.Apply({life[0]});
+  rig.Apply({life[1]});  // held by A; its deadlines are in the index
+  // B opens, and reads the log's end just before A meets those deadlines:
+  // B's fold puts them again, A's batch having deleted them.
+  InterleavingLog late(*rig.log, [&] { rig.Apply({life[2], life[3], life[4]}); });
+  auto b = engine::Engine::Open(&late, test::ShippedConfig(), &rig.clock);
+  REQUIRE_OK(b);
+  rig.clock.AdvanceMicros(1'000'000);  // A's next batch flushes
+  REQUIRE(rig.Apply({life[5]})[0].kind == engine::Answer::Kind::kAccepted);
+  b->reset();
+  REQUIRE_OK(rig.engine->Flush());
+  auto report = engine::VerifyLog(*rig.log);
+  REQUIRE_OK(report);
+  REQUIRE(report->first_problem.ok());
+  auto checked = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
+  REQUIRE_OK(checked);
+  REQUIRE(checked->checked);
+  INFO(checked->first_problem.ToString());
+  CHECK(checked->first_problem.ok());
 }
 
 TEST_CASE("events appended past the state store are folded in when the engine opens", "[state]") {
