@@ -78,6 +78,20 @@ Stored ReadStored(events::Log& log) {
   return out;
 }
 
+// The whole store agrees with the log (engine/verify.h), flushed as a clean
+// stop leaves it.
+void CheckStoreAgrees(JournalRig& rig) {
+  REQUIRE_OK(rig.engine->Flush());
+  auto report = engine::VerifyLog(*rig.log);
+  REQUIRE_OK(report);
+  REQUIRE(report->first_problem.ok());
+  auto checked = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
+  REQUIRE_OK(checked);
+  REQUIRE(checked->checked);
+  INFO(checked->first_problem.ToString());
+  CHECK(checked->first_problem.ok());
+}
+
 TEST_CASE(
     "case states and command answers are held in memory between flushes, and every read "
     "sees them",
@@ -184,14 +198,7 @@ TEST_CASE("two engines on one journal each fold the other's batches before decid
   REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
   b->reset();  // B flushes at its close
   REQUIRE(rig.Apply({life[5]})[0].kind == engine::Answer::Kind::kAccepted);
-  REQUIRE_OK(rig.engine->Flush());
-  auto report = engine::VerifyLog(*rig.log);
-  REQUIRE_OK(report);
-  REQUIRE(report->first_problem.ok());
-  auto checked = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
-  REQUIRE_OK(checked);
-  REQUIRE(checked->checked);
-  CHECK(checked->first_problem.ok());
+  CheckStoreAgrees(rig);
   CHECK(rig.engine->CaseState("SS-1")->state() == "closed");
 }
 
@@ -248,15 +255,7 @@ TEST_CASE(
   rig.clock.AdvanceMicros(1'000'000);  // A's next batch flushes
   REQUIRE(rig.Apply({life[5]})[0].kind == engine::Answer::Kind::kAccepted);
   b->reset();
-  REQUIRE_OK(rig.engine->Flush());
-  auto report = engine::VerifyLog(*rig.log);
-  REQUIRE_OK(report);
-  REQUIRE(report->first_problem.ok());
-  auto checked = engine::VerifyStateStore(*rig.log, *report, rig.engine->state_store());
-  REQUIRE_OK(checked);
-  REQUIRE(checked->checked);
-  INFO(checked->first_problem.ToString());
-  CHECK(checked->first_problem.ok());
+  CheckStoreAgrees(rig);
 }
 
 TEST_CASE("events appended past the state store are folded in when the engine opens", "[state]") {
