@@ -121,6 +121,13 @@ Result<std::string> StateStore::WriterToken(lmdb::Txn& txn) {
   return std::string(v);
 }
 
+Result<std::string> StateStore::MarkWriter(lmdb::Txn& txn) {
+  std::string token = id_;
+  codec::PutU64BE(&token, batches_ + 1);
+  CASEGRID_RETURN_IF_ERROR(txn.Put(tables_.writer, kWriterKey, token));
+  return token;
+}
+
 const std::string* StateStore::HeldTable::Find(std::string_view key) const {
   if (auto it = staged.find(key); it != staged.end()) return &it->second;
   if (auto it = dirty.find(key); it != dirty.end()) return &it->second;
@@ -173,13 +180,17 @@ Status StateStore::Current() {
   return CatchUpLocked().status();
 }
 
-void StateStore::DropHeld() {
-  std::lock_guard<std::mutex> lock(mu_);
+void StateStore::ClearDirty() {
   states_.dirty.clear();
   answers_.dirty.clear();
   dirty_bytes_ = 0;
   dirty_writes_ = 0;
   dirty_ends_.clear();
+}
+
+void StateStore::DropHeld() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ClearDirty();
 }
 
 Status StateStore::RunBatch(const std::function<Status(events::Batch&)>& body, int64_t now_micros,
@@ -230,9 +241,7 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
                   dirty_bytes_ + staged_bytes_ >= kHeldBytes ||
                   dirty_writes_ + staged_writes_ >= kHeldWrites;
         if (tables_.writer != 0) {
-          token = id_;
-          codec::PutU64BE(&token, batches_ + 1);
-          CASEGRID_RETURN_IF_ERROR(txn.Put(tables_.writer, kWriterKey, token));
+          CASEGRID_ASSIGN_OR_RETURN(token, MarkWriter(txn));
         }
         return Durable(txn, ends, flushed);
       });
@@ -256,11 +265,7 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
     if (tables_.writer != 0) set_expected_writer(std::move(token));
     std::lock_guard<std::mutex> lock(mu_);
     if (flushed) {
-      states_.dirty.clear();
-      answers_.dirty.clear();
-      dirty_bytes_ = 0;
-      dirty_writes_ = 0;
-      dirty_ends_.clear();
+      ClearDirty();
       flushed_micros_ = now_micros;
     } else {
       for (HeldTable* table : {&states_, &answers_}) {
@@ -410,9 +415,7 @@ Result<uint64_t> StateStore::CatchUpLocked() {
           if (tables_.writer != 0) {
             CASEGRID_ASSIGN_OR_RETURN(const std::string found, WriterToken(txn));
             if (found != seen) foreign = true;
-            token = id_;
-            codec::PutU64BE(&token, batches_ + 1);
-            CASEGRID_RETURN_IF_ERROR(txn.Put(tables_.writer, kWriterKey, token));
+            CASEGRID_ASSIGN_OR_RETURN(token, MarkWriter(txn));
           }
           return Advance(txn, p, next);
         }));

@@ -201,8 +201,12 @@ class StateStore {
   // The batch is durable: records this store as its writer and, when
   // `flush`, writes every held state and the positions they cover.
   Status Durable(lmdb::Txn& txn, const std::vector<events::BatchEnd>& ends, bool flush);
+  // Records this object as the last writer in `txn`: the entry it wrote.
+  Result<std::string> MarkWriter(lmdb::Txn& txn);
   // Drops every held write (their events are in the log, past the positions).
   void DropHeld();
+  // DropHeld's work, for a caller holding mu_.
+  void ClearDirty();
 
   events::Log* log_;
   Tables tables_;
