@@ -51,6 +51,10 @@ constexpr int64_t kFlushMicros = 1'000'000;
 constexpr size_t kHeldBytes = size_t{16} << 20;
 constexpr uint64_t kHeldWrites = 65'536;
 constexpr std::string_view kWriterKey = "writer";
+// How often a batch, or a fold, starts again after another writer's batch
+// came between: each retry folds only what came meanwhile (milliseconds), so
+// only a writer that never pauses could exhaust it; then Conflict.
+constexpr int kForeignRetries = 64;
 
 std::string PositionKey(int32_t partition) {
   std::string key;
@@ -252,7 +256,7 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
       // What this object holds misses another writer's batches: drop it and
       // fold the log from the stored positions, then run the batch again.
       unstage();
-      if (attempt == 3) return s;
+      if (attempt == kForeignRetries) return s;
       DropHeld();
       CASEGRID_RETURN_IF_ERROR(CatchUpLocked().status());
       continue;
@@ -430,7 +434,7 @@ Result<uint64_t> StateStore::CatchUpLocked() {
       if (tables_.writer != 0) set_expected_writer(std::move(seen));
       break;
     }
-    if (pass == 8) {
+    if (pass == kForeignRetries) {
       return Status::Conflict("engine state store in " + log_->local_store().dir() +
                               ": other writers kept writing while it folded the log; try again");
     }
