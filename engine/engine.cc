@@ -173,17 +173,18 @@ class BatchWriter {
       after->set_personal_key(slot);
     }
     CASEGRID_RETURN_IF_ERROR(sealing_.keys->SealingKey(after->personal_key(), &data_key_));
+    CASEGRID_RETURN_IF_ERROR(events::SealPersonalEvent(e, after->personal_key(), data_key_));
     // The slot must still hold the key the case was sealed with: a key file
-    // made anew or brought from elsewhere must not seal under another.
+    // made anew or brought from elsewhere must not seal under another (the
+    // event sealed under it is refused with its batch).
     if (!after->personal_key_check().empty() &&
-        after->personal_key_check() != events::KeyCheck(data_key_)) {
+        after->personal_key_check() != e->personal().key_check()) {
       return Status::Corruption("key store " + sealing_.keys->name() + ": its key " +
                                 std::to_string(after->personal_key()) + " is not the one case " +
                                 after->case_id() +
                                 " was sealed with (a key store made anew or from elsewhere): "
                                 "restore the one the log was written with");
     }
-    CASEGRID_RETURN_IF_ERROR(events::SealPersonalEvent(e, after->personal_key(), data_key_));
     after->set_personal_key_check(e->personal().key_check());
     return Status::Ok();
   }

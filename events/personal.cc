@@ -5,11 +5,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -111,18 +113,31 @@ Message* MutableHolder(Message* m, const PersonalPath& p) {
 
 bool Gcm(bool encrypt, std::string_view key, std::string_view nonce, std::string_view aad,
          std::string_view in, std::string* out) {
-  // One context per thread, initialised afresh for each message.
+  // One context per thread. A message under the key and direction of the
+  // one before it sets only its nonce: the key schedule is kept (a case's
+  // events are sealed one after another).
   struct Context {
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-    ~Context() { EVP_CIPHER_CTX_free(ctx); }
+    std::array<unsigned char, 32> key{};
+    int direction = -1;  // -1: none set (or the last message failed)
+    ~Context() {
+      OPENSSL_cleanse(key.data(), key.size());
+      EVP_CIPHER_CTX_free(ctx);
+    }
   };
   thread_local Context context;
   EVP_CIPHER_CTX* ctx = context.ctx;
-  if (ctx == nullptr) return false;
+  if (ctx == nullptr || key.size() != context.key.size()) return false;
   const auto* k = reinterpret_cast<const unsigned char*>(key.data());
   const auto* iv = reinterpret_cast<const unsigned char*>(nonce.data());
-  bool ok = (encrypt ? EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, k, iv)
-                     : EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, k, iv)) == 1;
+  const bool same_key = context.direction == static_cast<int>(encrypt) &&
+                        CRYPTO_memcmp(context.key.data(), k, context.key.size()) == 0;
+  const EVP_CIPHER* cipher = same_key ? nullptr : EVP_aes_256_gcm();
+  if (same_key) k = nullptr;
+  context.direction = -1;
+  bool ok = (encrypt ? EVP_EncryptInit_ex(ctx, cipher, nullptr, k, iv)
+                     : EVP_DecryptInit_ex(ctx, cipher, nullptr, k, iv)) == 1;
+  if (ok && !same_key) std::memcpy(context.key.data(), key.data(), context.key.size());
   int len = 0;
   const size_t body = encrypt ? in.size() : in.size() - kTagBytes;
   out->resize(body + (encrypt ? kTagBytes : 0));
@@ -149,7 +164,39 @@ bool Gcm(bool encrypt, std::string_view key, std::string_view nonce, std::string
                              const_cast<unsigned char*>(i + body)) == 1 &&
          EVP_DecryptFinal_ex(ctx, o + len, &len) == 1;
   }
+  // A failed message (a forged tag) leaves the context as a full set-up would.
+  if (ok) context.direction = static_cast<int>(encrypt);
   return ok;
+}
+
+// Nonces for SealPersonal: random bytes drawn from OpenSSL a page at a time
+// for each thread (a RAND_bytes call for each 12-byte nonce cost more than
+// the cipher: the call asks the kernel for the process id each time, for
+// fork safety). A forked child draws afresh, so it never seals with nonces
+// its parent also holds.
+std::atomic<uint64_t> forks{0};
+
+bool DrawNonce(char* out) {
+  static const bool registered =
+      pthread_atfork(nullptr, nullptr, [] { forks.fetch_add(1, std::memory_order_relaxed); }) == 0;
+  if (!registered) {
+    return RAND_bytes(reinterpret_cast<unsigned char*>(out), static_cast<int>(kNonceBytes)) == 1;
+  }
+  struct Pool {
+    std::array<unsigned char, 4096> bytes;
+    size_t used = 4096;
+    uint64_t generation = 0;
+  };
+  thread_local Pool pool;
+  const uint64_t generation = forks.load(std::memory_order_relaxed);
+  if (pool.used + kNonceBytes > pool.bytes.size() || pool.generation != generation) {
+    if (RAND_bytes(pool.bytes.data(), static_cast<int>(pool.bytes.size())) != 1) return false;
+    pool.used = 0;
+    pool.generation = generation;
+  }
+  std::memcpy(out, pool.bytes.data() + pool.used, kNonceBytes);
+  pool.used += kNonceBytes;
+  return true;
 }
 
 bool AllZero(std::string_view bytes) {
@@ -500,9 +547,7 @@ Status SealPersonal(Message* message, v1::Sealed* sealed, uint64_t slot, std::st
   if (taken == nullptr) return Status::Ok();
   std::string plain = taken->SerializeAsString();
   std::string nonce(kNonceBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), kNonceBytes) != 1) {
-    return Status::IOError("no random bytes for a nonce");
-  }
+  if (!DrawNonce(nonce.data())) return Status::IOError("no random bytes for a nonce");
   std::string cipher;
   const bool ok = Gcm(true, key, nonce, case_id, plain, &cipher);
   OPENSSL_cleanse(plain.data(), plain.size());

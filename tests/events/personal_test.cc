@@ -1,9 +1,13 @@
 // Sealed personal fields and the key store (events/personal.h).
 #include "events/personal.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include "tests/test_util.h"
 
@@ -90,6 +94,79 @@ TEST_CASE("personal fields leave the event sealed and come back with the key", "
     CHECK((*reopened)->Key(*slot, &again) == KeyStore::KeyState::kErased);
     const std::string file = Slurp(dir.Sub("k/personal.keys"));
     CHECK(file.find(key) == std::string::npos);
+  }
+}
+
+TEST_CASE("events sealed one after another under one key and another each open, every nonce new",
+          "[personal]") {
+  test::TempDir dir;
+  auto keys = OpenKeyFile(dir.Sub("personal.keys"), true);
+  REQUIRE_OK(keys);
+  std::vector<uint64_t> slots;
+  std::vector<std::string> data_keys;
+  for (int i = 0; i < 2; ++i) {
+    auto slot = (*keys)->NewKey();
+    REQUIRE_OK(slot);
+    slots.push_back(*slot);
+    REQUIRE_OK((*keys)->SealingKey(*slot, &data_keys.emplace_back()));
+  }
+  // Key A twice (its schedule kept), then B, then A: each under its own
+  // key, each with a nonce of its own. More than a page of nonces: the
+  // thread's pool is refilled on the way.
+  const int order[] = {0, 0, 1, 0, 1, 1};
+  std::vector<casegrid::v1::Event> sealed;
+  std::set<std::string> nonces;
+  for (int round = 0; round < 80; ++round) {
+    for (const int k : order) {
+      casegrid::v1::Event e = Reported();
+      e.mutable_case_reported()->mutable_petitioner()->set_phone(std::to_string(round * 10 + k));
+      REQUIRE_OK(events::SealPersonalEvent(&e, slots[static_cast<size_t>(k)],
+                                           data_keys[static_cast<size_t>(k)]));
+      CHECK(nonces.insert(e.personal().nonce()).second);
+      sealed.push_back(std::move(e));
+    }
+    // A forged event between the seals: its failed opening leaves nothing
+    // behind for the next seal.
+    casegrid::v1::Event forged = sealed.back();
+    (*forged.mutable_personal()->mutable_ciphertext())[0] ^= 1;
+    CHECK(events::OpenPersonalEvent(&forged, keys->get()) == Opened::kDamaged);
+  }
+  size_t i = 0;
+  for (int round = 0; round < 80; ++round) {
+    for (const int k : order) {
+      casegrid::v1::Event opened = sealed[i++];
+      REQUIRE(events::OpenPersonalEvent(&opened, keys->get()) == Opened::kOpened);
+      CHECK(opened.case_reported().petitioner().phone() == std::to_string(round * 10 + k));
+    }
+  }
+
+  SECTION("a forked child seals with nonces its parent never holds") {
+    int pipe_fds[2];
+    REQUIRE(pipe(pipe_fds) == 0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      close(pipe_fds[0]);
+      casegrid::v1::Event e = Reported();
+      const bool ok = events::SealPersonalEvent(&e, slots[0], data_keys[0]).ok();
+      const std::string nonce = ok ? e.personal().nonce() : std::string();
+      const bool written =
+          write(pipe_fds[1], nonce.data(), nonce.size()) == static_cast<ssize_t>(nonce.size());
+      _exit(ok && written ? 0 : 1);
+    }
+    close(pipe_fds[1]);
+    std::string from_child(12, '\0');
+    const ssize_t n = read(pipe_fds[0], from_child.data(), from_child.size());
+    close(pipe_fds[0]);
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    REQUIRE(n == 12);
+    casegrid::v1::Event mine = Reported();
+    REQUIRE_OK(events::SealPersonalEvent(&mine, slots[0], data_keys[0]));
+    CHECK(mine.personal().nonce() != from_child);
+    CHECK(nonces.count(from_child) == 0);
   }
 }
 
