@@ -20,6 +20,7 @@
 #include "engine/access.h"
 #include "engine/rating_code.h"
 #include "engine/rules.h"
+#include "events/log.h"
 #include "server/group_commit.h"
 #include "server/http_impl.h"
 #include "server/metrics.h"
@@ -181,7 +182,19 @@ Result<std::string> HttpApi::Impl::AuthenticateToken(std::string_view token) {
   }
   CASEGRID_ASSIGN_OR_RETURN(const engine::DirectoryUser* user,
                             directory->Authenticate(token, engine_->env()->NowMicros()));
+  {
+    std::lock_guard lock(senders_mu_);
+    if (senders_.size() >= kSenders) senders_.clear();
+    senders_[events::Sha256(token)] = user->id;
+  }
   return user->id;
+}
+
+std::string HttpApi::Impl::LastSender(std::string_view token) {
+  const std::string key = events::Sha256(token);
+  std::lock_guard lock(senders_mu_);
+  auto it = senders_.find(key);
+  return it == senders_.end() ? std::string() : it->second;
 }
 
 // On Kafka, the engine's state store brought up to the topic (the

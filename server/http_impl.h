@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -117,6 +118,9 @@ class HttpApi::Impl {
   // ---- http_api.cc: authentication, request plumbing, metrics, the probes, sign-in ----
   Result<std::string> Authenticate(const httplib::Request& req);
   Result<std::string> AuthenticateToken(std::string_view token);
+  // The user `token` named when it was last authenticated (empty: not
+  // seen, or forgotten): a guess, never a credential. Any thread.
+  std::string LastSender(std::string_view token);
   Status Fresh();
   Status Name(casegrid::v1::Command* cmd);
   void CommitOne(std::string credential,
@@ -269,6 +273,11 @@ class HttpApi::Impl {
   std::mutex mu_;            // the engine, the read models, the chain follower
   engine::ChainFollower follower_;
   GroupCommit commits_{engine_, &mu_, 4096, o_.command_port};
+  // LastSender: by the SHA-256 of each token authenticated (the tokens
+  // themselves are not kept), its user; emptied at kSenders entries.
+  static constexpr size_t kSenders = 4096;
+  std::mutex senders_mu_;
+  std::unordered_map<std::string, std::string> senders_;
   Metrics metrics_;
   RateLimiter limiter_;
   std::mutex whatif_mu_;                          // held while a what-if runs (one at a time)
