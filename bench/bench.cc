@@ -16,6 +16,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 
 #include <valgrind/callgrind.h>
 #include <nlohmann/json.hpp>
@@ -171,6 +172,19 @@ Result<E2E> RunOnJournal(const std::string& dir, const engine::Config& config, u
   return RunEndToEnd(*log, config, cases, batch, sample_rss, keys.get());
 }
 
+// Every event record of the journal in `dir`, in log order.
+Result<std::vector<std::string>> RecordsOf(const std::string& dir) {
+  events::JournalOptions jo;
+  jo.read_only = true;
+  CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(dir, jo));
+  std::vector<std::string> records;
+  CASEGRID_RETURN_IF_ERROR(events::ScanAll(*log, [&](uint64_t, std::string_view r) {
+    records.emplace_back(r);
+    return true;
+  }));
+  return records;
+}
+
 // Raw: the same event bytes, MDB_APPEND, the same events per batch, one
 // commit (sync) per batch, on the calling thread.
 struct RawAppendRun {
@@ -180,16 +194,7 @@ struct RawAppendRun {
 };
 Result<RawAppendRun> RawAppend(const std::string& from_dir, const std::string& dir,
                                uint64_t events_per_batch, bool sync) {
-  std::vector<std::string> records;
-  {
-    events::JournalOptions jo;
-    jo.read_only = true;
-    CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(from_dir, jo));
-    CASEGRID_RETURN_IF_ERROR(events::ScanAll(*log, [&](uint64_t, std::string_view r) {
-      records.emplace_back(r);
-      return true;
-    }));
-  }
+  CASEGRID_ASSIGN_OR_RETURN(const std::vector<std::string> records, RecordsOf(from_dir));
   lmdb::Options o;
   o.sync = sync;
   o.initial_map_bytes = size_t{2} << 30;
@@ -213,6 +218,75 @@ Result<RawAppendRun> RawAppend(const std::string& from_dir, const std::string& d
   run.cpu = ReadCpuTime().thread - cpu0;
   run.bytes_written = ReadBytesWritten() - bytes0;
   run.instructions = instructions.Stop("raw appends");
+  run.events = records.size();
+  return run;
+}
+
+// The record's own work, the floor under the end-to-end figure: each event
+// of the durable run sealed again as the engine seals it (its personal
+// fields under its case's key, its hash chained to the case's previous
+// event) and appended through a journal batch (the record, its case index
+// entry, its Merkle leaf), the same events per batch, one fsync a batch;
+// no command decided, no case state loaded or stored. Only the batches are
+// timed: parsing the records back into events and opening their personal
+// fields is not part of the engine's work.
+Result<RawAppendRun> SealAndAppend(const std::string& from_dir, const std::string& dir,
+                                   uint64_t events_per_batch) {
+  CASEGRID_ASSIGN_OR_RETURN(const std::vector<std::string> records, RecordsOf(from_dir));
+  CASEGRID_ASSIGN_OR_RETURN(auto keys, events::OpenKeyFile(from_dir + "/personal.keys", false));
+  events::JournalOptions jo;
+  jo.sync = true;
+  jo.initial_map_bytes = size_t{1} << 30;
+  CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(dir, jo));
+  std::unordered_map<std::string, std::string> last_hash;  // a case's chain head
+  std::vector<casegrid::v1::Event> batch(events_per_batch);
+  std::vector<uint64_t> slots(events_per_batch);
+  std::vector<std::string> data_keys(events_per_batch);
+  RawAppendRun run;
+  InstructionCount instructions;
+  instructions.Start();
+  const auto t0 = Clock::now();
+  const uint64_t bytes0 = ReadBytesWritten();
+  for (size_t i = 0; i < records.size(); i += events_per_batch) {
+    const size_t n = std::min<size_t>(events_per_batch, records.size() - i);
+    instructions.Pause();
+    for (size_t k = 0; k < n; ++k) {
+      casegrid::v1::Event& e = batch[k];
+      if (!e.ParseFromString(records[i + k])) {
+        return Status::Corruption("bench: event record " + std::to_string(i + k + 1) +
+                                  " does not parse");
+      }
+      slots[k] = e.has_personal() ? e.personal().key() : 0;
+      // Its key at hand, as the engine has the keys it drew.
+      if (slots[k] != 0) CASEGRID_RETURN_IF_ERROR(keys->SealingKey(slots[k], &data_keys[k]));
+      const events::Opened opened = events::OpenPersonalEvent(&e, keys.get());
+      if (opened != events::Opened::kNothing && opened != events::Opened::kOpened) {
+        return Status::Corruption("bench: the personal fields of event record " +
+                                  std::to_string(i + k + 1) + " do not open");
+      }
+      e.clear_personal();
+    }
+    instructions.Resume();
+    const double cpu0 = ReadCpuTime().thread;
+    CASEGRID_RETURN_IF_ERROR(log->RunBatch([&](events::Batch& b) -> Status {
+      for (size_t k = 0; k < n; ++k) {
+        casegrid::v1::Event& e = batch[k];
+        if (slots[k] != 0) {
+          CASEGRID_RETURN_IF_ERROR(events::SealPersonalEvent(&e, slots[k], data_keys[k]));
+        }
+        std::string& head = last_hash[e.case_id()];
+        e.set_prev_hash(head);
+        const std::string record = events::SealEvent(&e);
+        CASEGRID_RETURN_IF_ERROR(b.Append(e.case_id(), e.case_seq(), record));
+        head = e.hash();
+      }
+      return Status::Ok();
+    }));
+    run.cpu += ReadCpuTime().thread - cpu0;
+  }
+  run.seconds = Seconds(t0, Clock::now());
+  run.bytes_written = ReadBytesWritten() - bytes0;
+  run.instructions = instructions.Stop("seal and append");
   run.events = records.size();
   return run;
 }
@@ -316,6 +390,8 @@ uint64_t ReadBytesWritten() {
 }
 
 void InstructionCount::Start() { CALLGRIND_ZERO_STATS; }
+void InstructionCount::Pause() { CALLGRIND_TOGGLE_COLLECT; }
+void InstructionCount::Resume() { CALLGRIND_TOGGLE_COLLECT; }
 
 std::optional<uint64_t> InstructionCount::Stop(const char* what) {
   if (RUNNING_ON_VALGRIND == 0) return std::nullopt;
@@ -441,6 +517,9 @@ Status Run(const Options& o, const engine::Config& config) {
   report.figures.push_back(
       {"events/s end to end, sync off", "events/s", nosync->events / nosync->seconds,
        raw_nosync->events / raw_nosync->seconds, "not durable: the benchmark of the CPU path"});
+  step("the record alone: sealed and appended, durable");
+  auto record_only = SealAndAppend(root + "/e2e-sync", root + "/seal-append", per_batch);
+  if (!record_only.ok()) return record_only.status();
 
   // 3. Projection rebuild against scan + one random put per event.
   events::JournalOptions jo;
@@ -487,10 +566,11 @@ Status Run(const Options& o, const engine::Config& config) {
 
   // Per event: CPU (getrusage), bytes written (/proc/self/io), instructions
   // (under callgrind), and the targets they are held to.
-  const std::vector<PerEvent> per_event = {PerEventOf("end to end, fsync per batch", *sync),
-                                           PerEventOf("end to end, sync off", *nosync),
-                                           PerEventOf("raw LMDB appends, durable", *raw_sync),
-                                           PerEventOf("raw LMDB appends, sync off", *raw_nosync)};
+  const std::vector<PerEvent> per_event = {
+      PerEventOf("end to end, fsync per batch", *sync), PerEventOf("end to end, sync off", *nosync),
+      PerEventOf("raw LMDB appends, durable", *raw_sync),
+      PerEventOf("raw LMDB appends, sync off", *raw_nosync),
+      PerEventOf("record alone: sealed, appended, durable", *record_only)};
   std::vector<Target> targets = {
       {"engine thread CPU per event, fsync per batch", per_event[0].engine_cpu_us, true, 2.5, "us"},
       {"process CPU per event, fsync per batch", per_event[0].process_cpu_us, true, 3.5, "us"},

@@ -55,10 +55,14 @@ uint64_t ReadBytesWritten();
 // counted and Stop returns nothing. Start zeroes callgrind's counters; Stop
 // dumps them as part `what` and reads the total back from the dump
 // (callgrind.out.PID.N in the working directory, callgrind's default name).
-// Every thread's instructions are counted.
+// Every thread's instructions are counted. Pause and Resume leave a part
+// of the run out (callgrind's collection toggled: they assume it on, as
+// under the bench's own callgrind command, not under --toggle-collect).
 class InstructionCount {
  public:
   void Start();
+  void Pause();
+  void Resume();
   std::optional<uint64_t> Stop(const char* what);
 };
 

@@ -132,7 +132,10 @@ bool Gcm(bool encrypt, std::string_view key, std::string_view nonce, std::string
   const auto* iv = reinterpret_cast<const unsigned char*>(nonce.data());
   const bool same_key = context.direction == static_cast<int>(encrypt) &&
                         CRYPTO_memcmp(context.key.data(), k, context.key.size()) == 0;
-  const EVP_CIPHER* cipher = same_key ? nullptr : EVP_aes_256_gcm();
+  // Fetched once: EVP_aes_256_gcm() makes OpenSSL 3 fetch it at each set-up.
+  static EVP_CIPHER* const kAes256Gcm = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  if (kAes256Gcm == nullptr) return false;
+  const EVP_CIPHER* cipher = same_key ? nullptr : kAes256Gcm;
   if (same_key) k = nullptr;
   context.direction = -1;
   bool ok = (encrypt ? EVP_EncryptInit_ex(ctx, cipher, nullptr, k, iv)

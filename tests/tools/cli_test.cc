@@ -1327,7 +1327,8 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   // the whole process's for casegrid's own runs, bytes written; no
   // instructions outside callgrind.
   const std::vector<std::string> runs = {"end to end, fsync per batch", "end to end, sync off",
-                                         "raw LMDB appends, durable", "raw LMDB appends, sync off"};
+                                         "raw LMDB appends, durable", "raw LMDB appends, sync off",
+                                         "record alone: sealed, appended, durable"};
   REQUIRE(j.at("per_event").size() == runs.size());
   for (size_t k = 0; k < runs.size(); ++k) {
     const json& p = j.at("per_event")[k];
@@ -1340,6 +1341,15 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
       CHECK(p.at("process_cpu_us").get<double>() >= p.at("engine_thread_cpu_us").get<double>());
     }
     CHECK(!p.contains("instructions"));
+  }
+  // The record alone (sealed and appended, nothing decided) writes more
+  // than the raw appends (its case index and tree) and less than the
+  // whole engine (no case states, answers, deadline index).
+  if (j.at("per_event")[2].at("bytes_written").get<double>() > 0) {
+    CHECK(j.at("per_event")[4].at("bytes_written").get<double>() >
+          j.at("per_event")[2].at("bytes_written").get<double>());
+    CHECK(j.at("per_event")[4].at("bytes_written").get<double>() <
+          j.at("per_event")[0].at("bytes_written").get<double>());
   }
   // Every target of docs/PERFORMANCE.md, with its value and whether it is met.
   std::set<std::string> targets;
