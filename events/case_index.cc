@@ -95,26 +95,39 @@ Result<CaseIndex> CaseIndex::Open(lmdb::Environment& env, const LegacyPosition& 
 
 Status CaseIndex::Add(lmdb::Txn& txn, std::string_view case_id, uint64_t case_seq,
                       uint64_t position) const {
+  const codec::CaseRunEntry entry{case_seq, position};
+  return Add(txn, case_id, std::span<const codec::CaseRunEntry>(&entry, 1));
+}
+
+Status CaseIndex::Add(lmdb::Txn& txn, std::string_view case_id,
+                      std::span<const codec::CaseRunEntry> entries) const {
   if (!runs_) return Status::InvalidArgument("the case index of an older store is read-only");
-  const uint64_t first = codec::CaseRunFirst(case_seq);
-  key_.clear();
-  codec::PutString(&key_, case_id);
-  codec::PutU64BE(&key_, first);
-  std::string_view stored;
-  Status s = txn.Get(*runs_, key_, &stored);
-  if (!s.ok() && !s.IsNotFound()) return s;
-  value_.clear();
-  codec::CaseRunEntry last;
-  if (s.ok()) {
-    if (!codec::LastOfCaseRun(stored, first, &last)) return Malformed("case_runs", key_);
-    if (case_seq <= last.case_seq) {
-      return Status::Conflict("case " + text::Escape(case_id, 64) + " has version " +
-                              std::to_string(case_seq) + " indexed already");
+  size_t i = 0;
+  while (i < entries.size()) {
+    const uint64_t first = codec::CaseRunFirst(entries[i].case_seq);
+    key_.clear();
+    codec::PutString(&key_, case_id);
+    codec::PutU64BE(&key_, first);
+    std::string_view stored;
+    Status s = txn.Get(*runs_, key_, &stored);
+    if (!s.ok() && !s.IsNotFound()) return s;
+    value_.clear();
+    codec::CaseRunEntry last;
+    if (s.ok()) {
+      if (!codec::LastOfCaseRun(stored, first, &last)) return Malformed("case_runs", key_);
+      value_.assign(stored);
     }
-    value_.assign(stored);
+    for (; i < entries.size() && codec::CaseRunFirst(entries[i].case_seq) == first; ++i) {
+      if (!value_.empty() && entries[i].case_seq <= last.case_seq) {
+        return Status::Conflict("case " + text::Escape(case_id, 64) + " has version " +
+                                std::to_string(entries[i].case_seq) + " indexed already");
+      }
+      codec::AppendCaseRun(&value_, first, last, entries[i]);
+      last = entries[i];
+    }
+    CASEGRID_RETURN_IF_ERROR(txn.Put(*runs_, key_, value_));
   }
-  codec::AppendCaseRun(&value_, first, last, {case_seq, position});
-  return txn.Put(*runs_, key_, value_);
+  return Status::Ok();
 }
 
 Status CaseIndex::Read(lmdb::Txn& txn, std::string_view case_id,

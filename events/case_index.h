@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,12 @@ class CaseIndex {
   // (nothing written) when the index already has that version or a later
   // one of the case in the same run: an event indexed twice.
   Status Add(lmdb::Txn& txn, std::string_view case_id, uint64_t case_seq, uint64_t position) const;
+  // The same for several versions of one case, in the order appended: one
+  // get and put for each run they fall in. Conflict as Add, for the first
+  // version found indexed already; the transaction is then to be abandoned
+  // (the runs before it are written).
+  Status Add(lmdb::Txn& txn, std::string_view case_id,
+             std::span<const codec::CaseRunEntry> entries) const;
 
   // Appends the case's indexed versions and positions to *out, in version
   // order. NotFound when it has none; Corruption when an entry is malformed.

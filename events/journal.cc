@@ -38,7 +38,7 @@ class JournalBatch final : public Batch {
     CASEGRID_RETURN_IF_ERROR(CheckRecordSize(case_id, case_seq, record));
     const uint64_t seq = next_seq_;
     CASEGRID_RETURN_IF_ERROR(txn_.Put(dbi_.events, codec::EventKey(seq), record, MDB_APPEND));
-    CASEGRID_RETURN_IF_ERROR(dbi_.cases->Add(txn_, case_id, case_seq, seq));
+    indexed_.push_back({std::string(case_id), {case_seq, seq}});
     leaves_.push_back(merkle::RecordLeafHash(record));
     ++next_seq_;
     return Status::Ok();
@@ -49,10 +49,20 @@ class JournalBatch final : public Batch {
   lmdb::Txn& txn() override { return txn_; }
   void OnDurable(DurableHook hook) override { hook_ = std::move(hook); }
 
-  // The events are in the transaction: their leaves join the tree (the
-  // event at position seq is leaf seq - 1) and the hook runs, before it
-  // commits.
+  // The events are in the transaction: they join the case index, each
+  // case's at once and the cases in key order (a command's events share a
+  // run: one get and put for them), their leaves join the tree (the event
+  // at position seq is leaf seq - 1), and the hook runs, before it commits.
   Status Finish() {
+    std::stable_sort(indexed_.begin(), indexed_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 0, end = 0; i < indexed_.size(); i = end) {
+      entries_.clear();
+      for (end = i; end < indexed_.size() && indexed_[end].first == indexed_[i].first; ++end) {
+        entries_.push_back(indexed_[end].second);
+      }
+      CASEGRID_RETURN_IF_ERROR(dbi_.cases->Add(txn_, indexed_[i].first, entries_));
+    }
     CASEGRID_RETURN_IF_ERROR(dbi_.tree->Append(txn_, 0, first_seq_ - 1, leaves_));
     if (!hook_) return Status::Ok();
     std::vector<BatchEnd> ends;
@@ -66,6 +76,9 @@ class JournalBatch final : public Batch {
   const uint64_t first_seq_;
   uint64_t next_seq_;
   std::vector<std::string> leaves_;  // of the events appended, in order
+  // Each event appended: its case and its index entry, in order (Finish).
+  std::vector<std::pair<std::string, codec::CaseRunEntry>> indexed_;
+  std::vector<codec::CaseRunEntry> entries_;  // Finish's scratch: one case's
   DurableHook hook_;
 };
 

@@ -5,6 +5,7 @@
 #include <lmdb.h>
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -97,8 +98,10 @@ TEST_CASE("a case run encodes positions rising, falling and at 64 bits, and refu
                                   1, &ignored));  // > 64 bits
 }
 
-TEST_CASE("the case index keeps a case's 70 versions in three runs and refuses one twice",
-          "[case_index]") {
+TEST_CASE(
+    "the case index keeps a case's 70 versions in three runs, added one at a time or several at "
+    "once, and refuses one twice",
+    "[case_index]") {
   test::TempDir dir;
   auto env = lmdb::Environment::Open(dir.Sub("store"), {});
   REQUIRE_OK(env);
@@ -142,6 +145,32 @@ TEST_CASE("the case index keeps a case's 70 versions in three runs and refuses o
   REQUIRE(again.size() == 71);
   CHECK(again.back().case_seq == 100);
   CHECK(again.back().position == 5000);
+
+  // Versions 1-40 of LS-2 one at a time and of LS-3 in four calls (one
+  // crossing the run boundary at 33): the same entries either way.
+  Entries all;
+  for (uint64_t seq = 1; seq <= 40; ++seq) {
+    REQUIRE_OK(index->Add(**txn, "LS-2", seq, 7 * seq));
+    all.push_back({seq, 7 * seq});
+  }
+  for (const auto& [from, to] : {std::pair<size_t, size_t>{0, 1}, {1, 30}, {30, 35}, {35, 40}}) {
+    REQUIRE_OK(index->Add(**txn, "LS-3",
+                          std::span<const codec::CaseRunEntry>(all).subspan(from, to - from)));
+  }
+  Entries two, three;
+  REQUIRE_OK(index->Read(**txn, "LS-2", &two));
+  REQUIRE_OK(index->Read(**txn, "LS-3", &three));
+  REQUIRE(three.size() == 40);
+  CHECK(Pairs(three) == Pairs(two));
+  // A version again within the call, or one the index has: Conflict, and
+  // that run is as it was.
+  const Entries repeated = {{41, 1}, {42, 2}, {42, 3}};
+  CHECK(index->Add(**txn, "LS-3", repeated).IsConflict());
+  const Entries old = {{40, 9}};
+  CHECK(index->Add(**txn, "LS-3", old).IsConflict());
+  Entries after;
+  REQUIRE_OK(index->Read(**txn, "LS-3", &after));
+  CHECK(Pairs(after) == Pairs(three));
 }
 
 TEST_CASE("a damaged case run is named when its case is read", "[case_index]") {
