@@ -1,9 +1,12 @@
 // The NDJSON command contract (docs/commands.md) -> casegrid.v1.Command.
 #include "engine/command_json.h"
 
+#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <utility>
 
 #include "base/text.h"
@@ -175,7 +178,10 @@ Status CheckCommandText(const casegrid::v1::Command& c) {
   return Status::Ok();
 }
 
-Result<casegrid::v1::Command> ParseCommandJson(std::string_view line, std::string_view sender) {
+namespace {
+
+// The limits checked before either decoder reads a line.
+Status CheckLimits(std::string_view line) {
   if (line.size() > kMaxLineBytes) {
     return Bad("line: " + std::to_string(line.size()) + " bytes, more than the " +
                std::to_string(kMaxLineBytes) + " a command line may have");
@@ -184,6 +190,12 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line, std::strin
   if (NestingDepth(line, kMaxDataDepth + 2) > kMaxDataDepth + 2) {
     return Bad("line: nested more than " + std::to_string(kMaxDataDepth + 2) + " levels deep");
   }
+  return Status::Ok();
+}
+
+// The reference decoder (nlohmann), on a line within the limits: what it
+// accepts is the contract, and its errors name the field.
+Result<casegrid::v1::Command> DecodeReference(std::string_view line, std::string_view sender) {
   json j;
   try {
     j = json::parse(line.begin(), line.end());
@@ -252,6 +264,229 @@ Result<casegrid::v1::Command> ParseCommandJson(std::string_view line, std::strin
   }
   return cmd;
 }
+// The fast decoder: simdjson's on-demand parser straight into the Command,
+// with no tree between. It returns false, and the reference decides, on
+// anything it is not sure the reference takes the same way: any JSON error,
+// a key given twice, a \\u escape (the reference refuses unpaired
+// surrogates), an integer not in 64 bits, a missing or mistyped field, an
+// `at` that does not parse. When it returns true, *cmd is what the
+// reference would return (tests/engine/command_json_test.cc and
+// fuzz/fuzz_command.cc compare the two).
+namespace sj = simdjson::ondemand;
+
+// Lines longer than this go to the reference decoder: a thread's parser
+// keeps the buffers of the longest line it read.
+constexpr size_t kFastLineBytes = 64 * 1024;
+
+bool FastNumber(sj::value& v, double* out) {
+  const std::string_view raw = v.raw_json_token();
+  if (raw.find_first_of(".eE") != std::string_view::npos) return v.get_double().get(*out) == 0;
+  if (!raw.empty() && raw.front() == '-') {
+    int64_t i = 0;
+    if (v.get_int64().get(i) != simdjson::SUCCESS) return false;
+    *out = static_cast<double>(i);
+    return true;
+  }
+  uint64_t u = 0;
+  if (v.get_uint64().get(u) != simdjson::SUCCESS) return false;
+  *out = static_cast<double>(u);
+  return true;
+}
+
+bool FastValue(sj::value v, google::protobuf::Value* out);
+
+bool FastObject(sj::object object, google::protobuf::Struct* out) {
+  auto* fields = out->mutable_fields();
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    const std::string k(key);
+    sj::value value;
+    if (fields->contains(k) || field.value().get(value) != simdjson::SUCCESS) return false;
+    if (!FastValue(value, &(*fields)[k])) return false;
+  }
+  return true;
+}
+
+bool FastValue(sj::value v, google::protobuf::Value* out) {
+  sj::json_type type;
+  if (v.type().get(type) != simdjson::SUCCESS) return false;
+  switch (type) {
+    case sj::json_type::null: {
+      bool null = false;
+      if (v.is_null().get(null) != simdjson::SUCCESS || !null) return false;
+      out->set_null_value(google::protobuf::NULL_VALUE);
+      return true;
+    }
+    case sj::json_type::boolean: {
+      bool b = false;
+      if (v.get_bool().get(b) != simdjson::SUCCESS) return false;
+      out->set_bool_value(b);
+      return true;
+    }
+    case sj::json_type::number: {
+      double d = 0;
+      if (!FastNumber(v, &d)) return false;
+      out->set_number_value(d);
+      return true;
+    }
+    case sj::json_type::string: {
+      std::string_view str;
+      if (v.get_string().get(str) != simdjson::SUCCESS) return false;
+      out->set_string_value(std::string(str));
+      return true;
+    }
+    case sj::json_type::array: {
+      sj::array array;
+      if (v.get_array().get(array) != simdjson::SUCCESS) return false;
+      auto* list = out->mutable_list_value();
+      for (auto item : array) {
+        sj::value element;
+        if (item.get(element) != simdjson::SUCCESS) return false;
+        if (!FastValue(element, list->add_values())) return false;
+      }
+      return true;
+    }
+    case sj::json_type::object: {
+      sj::object object;
+      if (v.get_object().get(object) != simdjson::SUCCESS) return false;
+      return FastObject(object, out->mutable_struct_value());
+    }
+  }
+  return false;
+}
+
+bool FastString(sj::value v, std::string* out) {
+  std::string_view str;
+  if (v.get_string().get(str) != simdjson::SUCCESS) return false;
+  out->assign(str);
+  return true;
+}
+
+// actor: user, role and unit, each at most once, strings.
+bool FastActor(sj::value v, casegrid::v1::Actor* actor) {
+  sj::object object;
+  if (v.get_object().get(object) != simdjson::SUCCESS) return false;
+  unsigned seen = 0;
+  for (auto field : object) {
+    std::string_view name;
+    if (field.unescaped_key().get(name) != simdjson::SUCCESS) return false;
+    const unsigned bit = name == "user" ? 1U : name == "role" ? 2U : name == "unit" ? 4U : 0U;
+    if (bit == 0 || (seen & bit) != 0) return false;
+    seen |= bit;
+    sj::value value;
+    if (field.value().get(value) != simdjson::SUCCESS) return false;
+    if (!FastString(value, bit == 1   ? actor->mutable_user()
+                           : bit == 2 ? actor->mutable_role()
+                                      : actor->mutable_unit())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool DecodeFast(std::string_view line, std::string_view sender, casegrid::v1::Command* cmd) {
+  if (line.size() > kFastLineBytes) return false;
+  const char* backslash = static_cast<const char*>(std::memchr(line.data(), '\\', line.size()));
+  for (; backslash != nullptr;) {
+    const size_t at = static_cast<size_t>(backslash - line.data());
+    if (at + 1 < line.size() && line[at + 1] == 'u') return false;
+    backslash = at + 2 < line.size() ? static_cast<const char*>(std::memchr(
+                                           line.data() + at + 2, '\\', line.size() - at - 2))
+                                     : nullptr;
+  }
+  thread_local sj::parser parser;
+  thread_local std::string padded;
+  padded.reserve(line.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(line);
+  sj::document doc;
+  if (parser.iterate(simdjson::padded_string_view(padded.data(), padded.size(), padded.capacity()))
+          .get(doc) != simdjson::SUCCESS) {
+    return false;
+  }
+  sj::object object;
+  if (doc.get_object().get(object) != simdjson::SUCCESS) return false;
+  enum Seen : unsigned {
+    kId = 1,
+    kCase = 2,
+    kAction = 4,
+    kWorkflow = 8,
+    kAt = 16,
+    kActor = 32,
+    kExpect = 64,
+    kData = 128
+  };
+  unsigned seen = 0;
+  auto first = [&seen](unsigned bit) {
+    if ((seen & bit) != 0) return false;
+    seen |= bit;
+    return true;
+  };
+  std::string at;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    sj::value v;
+    if (field.value().get(v) != simdjson::SUCCESS) return false;
+    bool ok = false;
+    if (key == "id") {
+      ok = first(kId) && FastString(v, cmd->mutable_id());
+    } else if (key == "case") {
+      ok = first(kCase) && FastString(v, cmd->mutable_case_id()) && !cmd->case_id().empty();
+    } else if (key == "action") {
+      ok = first(kAction) && FastString(v, cmd->mutable_action()) && !cmd->action().empty();
+    } else if (key == "workflow") {
+      ok = first(kWorkflow) && FastString(v, cmd->mutable_workflow());
+    } else if (key == "at") {
+      ok = first(kAt) && FastString(v, &at);
+    } else if (key == "expect") {
+      const std::string_view raw = v.raw_json_token();
+      uint64_t expect = 0;
+      ok = first(kExpect) && !raw.empty() && raw.front() >= '0' && raw.front() <= '9' &&
+           raw.find_first_of(".eE") == std::string_view::npos &&
+           v.get_uint64().get(expect) == simdjson::SUCCESS;
+      cmd->set_has_expect(true);
+      cmd->set_expect(expect);
+    } else if (key == "actor") {
+      ok = first(kActor) && FastActor(v, cmd->mutable_actor());
+    } else if (key == "data") {
+      sj::object data;
+      ok = first(kData) && v.get_object().get(data) == simdjson::SUCCESS &&
+           FastObject(data, cmd->mutable_data());
+    }
+    if (!ok) return false;
+  }
+  // Nothing after the object: the position is past the end.
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) return false;
+  if ((seen & (kCase | kAction | kActor)) != (kCase | kAction | kActor)) return false;
+  if (cmd->actor().role().empty()) return false;
+  if (cmd->actor().user().empty()) {
+    if (sender.empty()) return false;
+    cmd->mutable_actor()->set_user(std::string(sender));
+  }
+  if (!at.empty()) {
+    auto t = timeutil::ParseTimestamp(at);
+    if (!t.ok() || *t < kEarliestAtMicros) return false;
+    cmd->set_at_micros(*t);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<casegrid::v1::Command> ParseCommandJson(std::string_view line, std::string_view sender) {
+  CASEGRID_RETURN_IF_ERROR(CheckLimits(line));
+  casegrid::v1::Command cmd;
+  if (DecodeFast(line, sender, &cmd)) return cmd;
+  return DecodeReference(line, sender);
+}
+
+Result<casegrid::v1::Command> ParseCommandJsonReference(std::string_view line,
+                                                        std::string_view sender) {
+  CASEGRID_RETURN_IF_ERROR(CheckLimits(line));
+  return DecodeReference(line, sender);
+}
 
 namespace {
 
@@ -260,8 +495,10 @@ json FromValue(const google::protobuf::Value& v) {
     case google::protobuf::Value::kBoolValue:
       return v.bool_value();
     case google::protobuf::Value::kNumberValue: {
+      // An integer within int64 is written as one (1, not 1.0); the cast
+      // is defined only inside that range.
       const double d = v.number_value();
-      if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+      if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<int64_t>(d);
       return d;
     }
     case google::protobuf::Value::kStringValue:

@@ -38,7 +38,13 @@ Status CheckCommandText(const casegrid::v1::Command& command);
 // `at` stays 0 when absent (the engine then uses its clock). `sender`: the
 // actor.user of a line that names none (a door that knows who sends it,
 // casegrid serve); empty: actor.user is required.
+// Decoded by simdjson's on-demand parser; a line it does not take as
+// certainly valid goes to the reference decoder, whose answer it is.
 Result<casegrid::v1::Command> ParseCommandJson(std::string_view line, std::string_view sender = {});
+// ParseCommandJson by the reference decoder (nlohmann) alone: the contract
+// the fast one keeps, for tests and the fuzzer to compare them.
+Result<casegrid::v1::Command> ParseCommandJsonReference(std::string_view line,
+                                                        std::string_view sender = {});
 // The NDJSON line of `command`: ParseCommandJson(CommandJson(c)) equals c.
 std::string CommandJson(const casegrid::v1::Command& command);
 // "USER:ROLE:UNIT" (UNIT may be empty) -> Actor.
