@@ -133,29 +133,77 @@ Result<std::string> StateStore::MarkWriter(lmdb::Txn& txn) {
 }
 
 const std::string* StateStore::HeldTable::Find(std::string_view key) const {
-  if (auto it = staged.find(key); it != staged.end()) return &it->second;
-  if (auto it = dirty.find(key); it != dirty.end()) return &it->second;
-  return nullptr;
+  auto it = entries.find(key);
+  if (it == entries.end()) return nullptr;
+  const Held& held = it->second;
+  if (held.has_staged) return &held.staged;
+  return held.has_committed ? &held.committed : nullptr;
 }
 
 std::vector<std::pair<std::string, std::string>> StateStore::HeldTable::Snapshot() const {
-  std::vector<std::pair<std::string, std::string>> held(dirty.begin(), dirty.end());
+  std::vector<std::pair<std::string, std::string>> held;
+  held.reserve(entries.size());
+  for (const auto& [key, value] : entries) {
+    if (value.has_committed) held.emplace_back(key, value.committed);
+  }
   std::sort(held.begin(), held.end());
   return held;
 }
 
-std::string& StateStore::Stage(HeldTable& table, const std::string& key) {
-  std::string& slot = table.staged[key];
-  slot.clear();
+std::string& StateStore::Stage(HeldTable& table, std::string_view key) {
+  auto it = table.entries.find(key);
+  if (it == table.entries.end()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    it = table.entries.try_emplace(std::string(key)).first;
+  }
+  Held& held = it->second;
+  if (!held.has_staged) {
+    held.has_staged = true;
+    table.staged.push_back(&*it);
+  }
+  held.staged.clear();
   ++staged_writes_;
-  return slot;
+  return held.staged;
+}
+
+void StateStore::Unstage() {
+  for (HeldTable* table : {&states_, &answers_}) {
+    bool orphans = false;
+    for (auto* entry : table->staged) {
+      entry->second.has_staged = false;
+      entry->second.staged.clear();
+      orphans = orphans || !entry->second.has_committed;
+    }
+    if (orphans) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto* entry : table->staged) {
+        if (!entry->second.has_committed) table->entries.erase(table->entries.find(entry->first));
+      }
+    }
+    table->staged.clear();
+  }
+}
+
+void StateStore::CommitStaged() {
+  for (HeldTable* table : {&states_, &answers_}) {
+    for (auto* entry : table->staged) {
+      Held& held = entry->second;
+      dirty_bytes_ =
+          dirty_bytes_ - (held.has_committed ? held.committed.size() : 0) + held.staged.size();
+      held.committed.swap(held.staged);
+      held.staged.clear();
+      held.has_committed = true;
+      held.has_staged = false;
+    }
+    table->staged.clear();
+  }
 }
 
 bool StateStore::ReadHeld(const HeldTable& table, std::string_view key, std::string* out) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = table.dirty.find(key);
-  if (it == table.dirty.end()) return false;
-  *out = it->second;
+  auto it = table.entries.find(key);
+  if (it == table.entries.end() || !it->second.has_committed) return false;
+  *out = it->second.committed;
   return true;
 }
 
@@ -185,8 +233,10 @@ Status StateStore::Current() {
 }
 
 void StateStore::ClearDirty() {
-  states_.dirty.clear();
-  answers_.dirty.clear();
+  for (HeldTable* table : {&states_, &answers_}) {
+    table->staged.clear();
+    table->entries.clear();
+  }
   dirty_bytes_ = 0;
   dirty_writes_ = 0;
   dirty_ends_.clear();
@@ -216,12 +266,8 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
     bool flushed = false;
     std::vector<events::BatchEnd> batch_ends;
     std::string token;
-    auto unstage = [&] {
-      states_.staged.clear();
-      answers_.staged.clear();
-    };
     auto wrapped = [&](events::Batch& batch) -> Status {
-      unstage();
+      Unstage();
       staged_bytes_ = 0;
       staged_writes_ = 0;
       foreign = false;
@@ -255,14 +301,14 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
     if (foreign) {
       // What this object holds misses another writer's batches: drop it and
       // fold the log from the stored positions, then run the batch again.
-      unstage();
+      Unstage();
       if (attempt == kForeignRetries) return s;
       DropHeld();
       CASEGRID_RETURN_IF_ERROR(CatchUpLocked().status());
       continue;
     }
     if (!s.ok()) {
-      unstage();
+      Unstage();
       return s;
     }
     ++batches_;
@@ -272,20 +318,13 @@ Status StateStore::RunLocked(const std::function<Status(events::Batch&)>& body, 
       ClearDirty();
       flushed_micros_ = now_micros;
     } else {
-      for (HeldTable* table : {&states_, &answers_}) {
-        for (auto& [key, value] : table->staged) {
-          std::string& slot = table->dirty[key];
-          dirty_bytes_ = dirty_bytes_ - slot.size() + value.size();
-          slot.swap(value);
-        }
-      }
+      CommitStaged();
       dirty_writes_ += staged_writes_;
       for (const auto& e : batch_ends) {
         uint64_t& end = dirty_ends_[e.partition];
         end = std::max(end, e.next_offset);
       }
     }
-    unstage();
     return Status::Ok();
   }
 }
@@ -296,10 +335,13 @@ Status StateStore::Durable(lmdb::Txn& txn, const std::vector<events::BatchEnd>& 
   for (const auto& [table, dbi] : {std::pair<HeldTable*, MDB_dbi>{&states_, tables_.case_state},
                                    {&answers_, tables_.commands}}) {
     std::vector<std::pair<std::string_view, std::string_view>> held;
-    held.reserve(table->staged.size() + table->dirty.size());
-    for (const auto& [key, value] : table->staged) held.emplace_back(key, value);
-    for (const auto& [key, value] : table->dirty) {
-      if (!table->staged.contains(key)) held.emplace_back(key, value);
+    held.reserve(table->entries.size());
+    for (const auto& [key, value] : table->entries) {
+      if (value.has_staged) {
+        held.emplace_back(key, value.staged);
+      } else if (value.has_committed) {
+        held.emplace_back(key, value.committed);
+      }
     }
     std::sort(held.begin(), held.end());
     for (const auto& [key, value] : held) CASEGRID_RETURN_IF_ERROR(txn.Put(dbi, key, value));
@@ -656,7 +698,7 @@ Status StateStore::Writer::PutAnswer(std::string_view command_id, const CommandA
   }
   if (held_) {
     if (!store_.in_batch_) return OutsideRunBatch();
-    std::string& slot = store_.Stage(store_.answers_, std::string(command_id));
+    std::string& slot = store_.Stage(store_.answers_, command_id);
     slot = answer_bytes_;
     store_.staged_bytes_ += command_id.size() + slot.size();
     return Status::Ok();

@@ -223,13 +223,25 @@ class StateStore {
     using is_transparent = void;
     size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
   };
-  using HeldMap = std::unordered_map<std::string, std::string, IdHash, std::equal_to<>>;
-  // One table's writes held in memory (case_state, commands): the running
-  // batch's, and those committed and not yet flushed.
+  // A key's held values: what the committed batches left (readers see only
+  // this) and what the running batch wrote (emptied after its commit, its
+  // buffer kept for the next write: held memory is up to twice the held
+  // bytes the flush counts).
+  struct Held {
+    std::string committed, staged;
+    bool has_committed = false, has_staged = false;
+  };
+  using HeldMap = std::unordered_map<std::string, Held, IdHash, std::equal_to<>>;
+  // One table's writes held in memory (case_state, commands), one entry a
+  // key: one lookup finds the running batch's value or the committed one.
+  // Entries are added and removed under mu_ (readers look up under it); the
+  // staged halves are the batch's alone.
   struct HeldTable {
-    HeldMap staged, dirty;
+    HeldMap entries;
+    std::vector<HeldMap::value_type*> staged;  // the entries the running batch wrote
+    // The running batch's view: its own value, else the committed one.
     const std::string* Find(std::string_view key) const;
-    // A copy of `dirty`, in key order (readers).
+    // The committed values, in key order (readers, under mu_).
     std::vector<std::pair<std::string, std::string>> Snapshot() const;
   };
 
@@ -238,7 +250,12 @@ class StateStore {
                    const BatchRunner& run, bool force);
   Result<uint64_t> CatchUpLocked();
   // The slot of `key` in `table`'s staged writes, emptied.
-  std::string& Stage(HeldTable& table, const std::string& key);
+  std::string& Stage(HeldTable& table, std::string_view key);
+  // Forgets the running batch's writes (its body failed, or runs again).
+  void Unstage();
+  // The running batch committed without a flush: its writes become the
+  // committed values (under mu_).
+  void CommitStaged();
   // The committed held value of `key` in `table` into *out (readers; takes mu_).
   bool ReadHeld(const HeldTable& table, std::string_view key, std::string* out) const;
   // Before a read: when another writer wrote since this object's view, drops

@@ -141,9 +141,10 @@ TEST_CASE(
 TEST_CASE("an abandoned batch leaves nothing held, and a batch outside RunBatch writes nothing",
           "[state]") {
   JournalRig rig;
-  rig.Apply({Lifecycle("SS-1")[0]});
+  rig.Apply({Lifecycle("SS-1")[0]});  // the first batch flushes
+  rig.Apply({Lifecycle("SS-1")[1]});  // the clock stands still: held
   const std::string before = rig.engine->CaseState("SS-1")->SerializeAsString();
-  const std::vector<v1::Command> dispatch = {Lifecycle("SS-1")[1]};
+  const std::vector<v1::Command> dispatch = {Lifecycle("SS-1")[2]};
   std::vector<engine::Answer> answers;
   engine::ApplyStats stats;
   // A dry run: decided and abandoned.
@@ -154,6 +155,19 @@ TEST_CASE("an abandoned batch leaves nothing held, and a batch outside RunBatch 
   });
   CHECK(dry.IsInvalidArgument());
   CHECK(rig.engine->CaseState("SS-1")->SerializeAsString() == before);
+  // A dry run of a new case: neither its state nor its command's answer stays.
+  const std::vector<v1::Command> intake = {Lifecycle("SS-2")[0]};
+  dry = rig.engine->RunBatch([&](events::Batch& batch) -> Status {
+    CASEGRID_RETURN_IF_ERROR(rig.engine->ApplyInBatch(batch, dispatch, &answers, &stats));
+    CASEGRID_RETURN_IF_ERROR(rig.engine->ApplyInBatch(batch, intake, &answers, &stats));
+    REQUIRE(answers[0].kind == engine::Answer::Kind::kAccepted);
+    return Status::InvalidArgument("a dry run");
+  });
+  CHECK(dry.IsInvalidArgument());
+  CHECK(rig.engine->CaseState("SS-2").status().IsNotFound());
+  engine::CommandAnswer none;
+  CHECK(rig.engine->state_store().ReadCommandAnswer(intake[0].id(), &none).IsNotFound());
+  CHECK(rig.engine->CaseState("SS-1")->SerializeAsString() == before);
   // The log's own batch around the engine: refused before anything is written.
   const uint64_t events = rig.Events();
   Status outside = rig.log->RunBatch([&](events::Batch& batch) {
@@ -161,8 +175,9 @@ TEST_CASE("an abandoned batch leaves nothing held, and a batch outside RunBatch 
   });
   CHECK(outside.code() == Status::Code::kFatal);
   CHECK(rig.Events() == events);
-  // The command itself still applies.
+  // The commands themselves still apply.
   CHECK(rig.Apply(dispatch)[0].kind == engine::Answer::Kind::kAccepted);
+  CHECK(rig.Apply(intake)[0].kind == engine::Answer::Kind::kAccepted);
 }
 
 TEST_CASE("two engines on one journal each fold the other's batches before deciding", "[state]") {
