@@ -556,6 +556,18 @@ Status StateStore::ForEachDeadline(
   return Status::Ok();
 }
 
+Result<std::optional<int64_t>> StateStore::FirstDeadline() {
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.deadlines));
+  if (!cur->First()) return std::optional<int64_t>();
+  int64_t fires = 0;
+  std::string_view case_id, name;
+  if (!codec::ParseDeadlineKey(cur->key(), &fires, &case_id, &name)) {
+    return Status::Corruption("deadlines: malformed key " + text::Escape(cur->key(), 64));
+  }
+  return std::optional<int64_t>(fires);
+}
+
 Status StateStore::PetitionerCases(std::string_view key, std::vector<EarlierCase>* out) {
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.petitioners));

@@ -41,6 +41,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -102,6 +103,9 @@ class StateStore {
   // in key order (one read transaction). Corruption when a key is malformed.
   Status ForEachDeadline(const std::function<void(int64_t fires_micros, std::string_view case_id,
                                                   std::string_view name)>& visit);
+  // The committed deadline index's first firing time (FiresAt); nullopt
+  // when it holds none. Corruption when its first key is malformed.
+  Result<std::optional<int64_t>> FirstDeadline();
   // Appends to *out the committed cases taken in with petitioner key `key`
   // (engine/petitioner.h), in case id order.
   Status PetitionerCases(std::string_view key, std::vector<EarlierCase>* out);

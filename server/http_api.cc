@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "base/time.h"
@@ -145,10 +146,47 @@ Result<int> HttpApi::Impl::Bind() {
 }
 
 Status HttpApi::Impl::Listen() {
-  if (!server_->listen_after_bind()) {
-    return Status::Unavailable("the HTTP server stopped listening");
+  std::thread ticker;
+  if (o_.tick_ms > 0 && o_.command_port == nullptr) ticker = std::thread([this] { Tick(); });
+  const bool listened = server_->listen_after_bind();
+  if (ticker.joinable()) {
+    {
+      std::lock_guard lock(tick_mu_);
+      listening_done_ = true;
+    }
+    tick_cv_.notify_all();
+    ticker.join();
   }
+  if (!listened) return Status::Unavailable("the HTTP server stopped listening");
   return Status::Ok();
+}
+
+void HttpApi::Impl::Tick() {
+  std::unique_lock tick_lock(tick_mu_);
+  while (!tick_cv_.wait_for(tick_lock, std::chrono::milliseconds(o_.tick_ms),
+                            [this] { return listening_done_; })) {
+    tick_lock.unlock();
+    {
+      std::lock_guard lock(mu_);
+      // The definitions in force as the log has them (a rule change since
+      // the last request), then the deadlines due by now.
+      // A tick with none due writes nothing: on the journal every batch
+      // writes the deadline index with its events, so the index has them all.
+      const int64_t now = engine_->env()->NowMicros();
+      Status s = follower_.CatchUp(*engine_->log(), engine_->mutable_config()).status();
+      auto first = engine_->state_store().FirstDeadline();
+      if (s.ok() && !first.ok()) s = first.status();
+      if (s.ok() && first->has_value() && **first <= now) {
+        auto fired = engine_->Tick(now);
+        if (fired.ok() && fired->events > 0) {
+          spdlog::info("deadline ticker: {} events from deadlines due", fired->events);
+        }
+        s = fired.status();
+      }
+      if (!s.ok()) spdlog::warn("deadline ticker: {}", s.ToString());
+    }
+    tick_lock.lock();
+  }
 }
 
 void HttpApi::Impl::Stop() { server_->stop(); }

@@ -87,6 +87,11 @@ struct HttpOptions {
   // Bytes of an attachment at most (its route alone takes a body over
   // max_body).
   size_t attachment_max_bytes = 10 * 1024 * 1024;
+  // On the journal, while Listen serves: every tick_ms the deadlines due by
+  // the engine's clock become events (Engine::Tick, as `casegrid tick`;
+  // held states are flushed with them). 0: only commands and `casegrid
+  // tick` fire them. On Kafka the workers fire them (their --tick-ms).
+  int tick_ms = 1000;
 };
 
 // One route: its method and its path as the OpenAPI document writes it

@@ -17,6 +17,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -271,6 +272,11 @@ class HttpApi::Impl {
   static constexpr int kListenBacklog = 1024;
   socket_t listening_ = -1;  // the socket Bind listens on (set by the socket options)
   std::mutex mu_;            // the engine, the read models, the chain follower
+  // The deadline ticker (HttpOptions::tick_ms), while Listen serves.
+  void Tick();
+  std::mutex tick_mu_;
+  std::condition_variable tick_cv_;
+  bool listening_done_ = false;  // under tick_mu_
   engine::ChainFollower follower_;
   GroupCommit commits_{engine_, &mu_, 4096, o_.command_port};
   // LastSender: by the SHA-256 of each token authenticated (the tokens

@@ -227,6 +227,7 @@ struct ServeOptions {
   std::string webhook_url, webhook_secret_file;
   bool webhook_from_start = false;
   std::string console;  // the console's files; empty: ConsoleDir()
+  int tick_ms = 1000;   // how often deadlines fire on the journal (HttpOptions::tick_ms)
 };
 int RunServe(const GlobalOptions& g, const ServeOptions& o);
 

@@ -297,6 +297,12 @@ int main(int argc, char** argv) {
                    "once; 0: no limit (behind a proxy, every citizen has the proxy's address)")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
+  c_serve
+      ->add_option("--tick-ms", serve.tick_ms,
+                   "on the journal: how often the deadlines due become events (0: only when "
+                   "commands come and by casegrid tick); on Kafka the workers fire them")
+      ->check(CLI::Range(0, 24 * 3600 * 1000))
+      ->capture_default_str();
   c_serve->add_option("--public-token-file", serve.public_token_file,
                       "a FILE with the API token of the public door's user: the citizens' "
                       "commands are taken in as that user (on Kafka with the checks on, needed)");

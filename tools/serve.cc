@@ -30,6 +30,7 @@ int RunServe(const GlobalOptions& g, const ServeOptions& o) {
   ho.port = std::stoi(o.listen.substr(colon + 1));
   if (ho.port > 65535) return Fail(Status::InvalidArgument("--listen: port over 65535"));
   ho.max_body = o.max_body;
+  ho.tick_ms = o.tick_ms;
   ho.attachment_max_bytes = o.attachment_max_bytes;
   ho.signing_key = SigningKeyPath(g);
   if (o.tls_cert.empty() != o.tls_key.empty()) {

@@ -66,11 +66,16 @@ class Served {
     return casegrid::test::Lines(o.out).at(0);
   }
 
-  // Starts `casegrid serve` on a free port; returns it.
+  // Starts `casegrid serve` on a free port; returns it. The deadline
+  // ticker is off unless `extra` sets --tick-ms: the tests' cases happened
+  // in 2026-09 and their deadlines are long due.
   int Start(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {CASEGRID_BINARY, "--data",   "data",
                                      "serve",         "--listen", "127.0.0.1:0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
+    if (std::find(extra.begin(), extra.end(), "--tick-ms") == extra.end()) {
+      argv.insert(argv.end(), {"--tick-ms", "0"});
+    }
     server_ = std::make_unique<Child>(argv, dir_.Sub("serve.out"), dir_.Sub("serve.err"),
                                       dir_.path(), env_);
     int port = 0;
@@ -87,6 +92,17 @@ class Served {
     INFO(server_->Err());
     REQUIRE(port > 0);
     return port;
+  }
+
+  // Stops the server (SIGTERM: it exits 0) and runs verify on what it
+  // wrote, which must say ok; returns verify's output.
+  std::string StopAndVerify() {
+    server_->Signal(SIGTERM);
+    REQUIRE(server_->Wait(seconds(30)) == 0);
+    const Output verified = Run({"verify"});
+    INFO(Describe(verified));
+    CHECK(verified.status == 0);
+    return verified.out;
   }
 
   Child& server() { return *server_; }
@@ -299,13 +315,33 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   CHECK(std::stoi(commands[1]) == 5);
 
   // SIGTERM: it stops with 0, and the record verifies.
-  s.server().Signal(SIGTERM);
-  const auto status = s.server().Wait(seconds(30));
-  REQUIRE(status.has_value());
-  CHECK(*status == 0);
-  const Output verified = s.Run({"verify"});
-  INFO(Describe(verified));
-  CHECK(verified.status == 0);
+  s.StopAndVerify();
+}
+
+TEST_CASE("serve turns the deadlines that come due into events while it runs, with no command",
+          "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  httplib::Client http("127.0.0.1", s.Start({"--tick-ms", "100"}));
+  http.set_read_timeout(30, 0);
+  auto res = http.Post("/v1/commands", Bearer(window), kIntake, "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  REQUIRE(json::parse(res->body)["case_seq"] == 2);
+  // The intake happened on 2026-09-30: its deadlines are long due, and the
+  // ticker records their breach without a command coming.
+  std::string events;
+  casegrid::test::WaitUntil(seconds(30), [&] {
+    auto got = http.Get("/v1/cases/LS-1/events", Bearer(window));
+    events = got ? got->body : "";
+    return Contains(events, "deadline_breached");
+  });
+  INFO(events);
+  CHECK(Contains(events, "deadline_breached"));
+  CHECK(Contains(s.server().Err(), "deadline ticker: "));
+  // What the ticker wrote is the record's like any batch: verify says ok.
+  s.StopAndVerify();
 }
 
 TEST_CASE("serve refuses a body over --max-body and an address it cannot listen on", "[http]") {
@@ -1332,10 +1368,5 @@ TEST_CASE(
   CHECK(res->status == 404);
 
   // The events say what was stored; verify checks the blobs.
-  s.server().Signal(SIGTERM);
-  REQUIRE(s.server().Wait(seconds(30)) == 0);
-  const Output verified = s.Run({"verify"});
-  INFO(Describe(verified));
-  CHECK(verified.status == 0);
-  CHECK(Contains(verified.out, "attachments ok: 2 blobs"));
+  CHECK(Contains(s.StopAndVerify(), "attachments ok: 2 blobs"));
 }
