@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <utility>
 
 #include "base/text.h"
@@ -387,14 +386,7 @@ bool FastActor(sj::value v, casegrid::v1::Actor* actor) {
 
 bool DecodeFast(std::string_view line, std::string_view sender, casegrid::v1::Command* cmd) {
   if (line.size() > kFastLineBytes) return false;
-  const char* backslash = static_cast<const char*>(std::memchr(line.data(), '\\', line.size()));
-  for (; backslash != nullptr;) {
-    const size_t at = static_cast<size_t>(backslash - line.data());
-    if (at + 1 < line.size() && line[at + 1] == 'u') return false;
-    backslash = at + 2 < line.size() ? static_cast<const char*>(std::memchr(
-                                           line.data() + at + 2, '\\', line.size() - at - 2))
-                                     : nullptr;
-  }
+  if (line.find("\\u") != std::string_view::npos) return false;
   thread_local sj::parser parser;
   thread_local std::string padded;
   padded.reserve(line.size() + simdjson::SIMDJSON_PADDING);
@@ -445,8 +437,10 @@ bool DecodeFast(std::string_view line, std::string_view sender, casegrid::v1::Co
       ok = first(kExpect) && !raw.empty() && raw.front() >= '0' && raw.front() <= '9' &&
            raw.find_first_of(".eE") == std::string_view::npos &&
            v.get_uint64().get(expect) == simdjson::SUCCESS;
-      cmd->set_has_expect(true);
-      cmd->set_expect(expect);
+      if (ok) {
+        cmd->set_has_expect(true);
+        cmd->set_expect(expect);
+      }
     } else if (key == "actor") {
       ok = first(kActor) && FastActor(v, cmd->mutable_actor());
     } else if (key == "data") {
