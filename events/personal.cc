@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -17,7 +18,6 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <set>
 
 #include "events/log.h"
 
@@ -89,6 +89,35 @@ const std::vector<PersonalPath>& PathsOf(const Descriptor* type) {
   last_type = type;
   last_paths = &it->second;
   return it->second;
+}
+
+// The paths that can hold a value in `m`: for an event only those under
+// the payload it holds (and any outside the payload), a handful, where its
+// type has dozens; for another message all of its type's.
+const std::vector<PersonalPath>& PathsIn(const Message& m) {
+  const Descriptor* type = m.GetDescriptor();
+  if (type != v1::Event::descriptor()) return PathsOf(type);
+  // Indexed by the payload's field number (0: none, the paths outside it).
+  static const auto* by_payload = [] {
+    const auto* payload = v1::Event::descriptor()->FindOneofByName("payload");
+    int last = 0;
+    for (int i = 0; i < payload->field_count(); ++i) {
+      last = std::max(last, payload->field(i)->number());
+    }
+    auto* groups = new std::vector<std::vector<PersonalPath>>(last + 1);
+    std::vector<PersonalPath> outside;
+    for (const auto& p : PathsOf(v1::Event::descriptor())) {
+      if (p.path[0]->containing_oneof() == payload) {
+        (*groups)[p.path[0]->number()].push_back(p);
+      } else {
+        outside.push_back(p);
+      }
+    }
+    for (auto& paths : *groups) paths.insert(paths.end(), outside.begin(), outside.end());
+    return groups;
+  }();
+  const auto number = static_cast<size_t>(static_cast<const v1::Event&>(m).payload_case());
+  return (*by_payload)[number < by_payload->size() ? number : 0];
 }
 
 // The message holding the leaf of `p` in `m`, or null when a step is not set.
@@ -426,7 +455,7 @@ Status KeyFile::Erase(uint64_t slot) {
 // ---- Sealing ----
 
 void ReplacePersonal(Message* message, std::string_view text) {
-  for (const auto& p : PathsOf(message->GetDescriptor())) {
+  for (const auto& p : PathsIn(*message)) {
     const Message* holder = Holder(*message, p);
     if (holder == nullptr ||
         holder->GetReflection()->GetStringReference(*holder, p.path.back(), nullptr).empty()) {
@@ -435,17 +464,6 @@ void ReplacePersonal(Message* message, std::string_view text) {
     Message* mutable_holder = MutableHolder(message, p);
     mutable_holder->GetReflection()->SetString(mutable_holder, p.path.back(), std::string(text));
   }
-}
-
-// Whether an event's payload (by its field number) can hold a personal
-// value: most events (deadlines, the directory) cannot.
-bool PayloadMayBePersonal(const v1::Event& event) {
-  static const auto* personal = [] {
-    auto* numbers = new std::set<int>();
-    for (const auto& p : PathsOf(v1::Event::descriptor())) numbers->insert(p.path[0]->number());
-    return numbers;
-  }();
-  return personal->count(static_cast<int>(event.payload_case())) > 0;
 }
 
 namespace {
@@ -515,11 +533,7 @@ std::string KeyCheck(std::string_view key) {
 }
 
 bool HasPersonalValues(const Message& message) {
-  if (message.GetDescriptor() == v1::Event::descriptor() &&
-      !PayloadMayBePersonal(static_cast<const v1::Event&>(message))) {
-    return false;
-  }
-  for (const auto& p : PathsOf(message.GetDescriptor())) {
+  for (const auto& p : PathsIn(message)) {
     const Message* holder = Holder(message, p);
     if (holder != nullptr &&
         !holder->GetReflection()->GetStringReference(*holder, p.path.back(), nullptr).empty()) {
@@ -533,7 +547,7 @@ Status SealPersonal(Message* message, v1::Sealed* sealed, uint64_t slot, std::st
                     std::string_view case_id) {
   std::unique_ptr<Message> taken;
   std::vector<std::string> names;
-  for (const auto& p : PathsOf(message->GetDescriptor())) {
+  for (const auto& p : PathsIn(*message)) {
     const Message* holder = Holder(*message, p);
     const FieldDescriptor* leaf = p.path.back();
     if (holder == nullptr ||
@@ -616,7 +630,7 @@ Opened OpenPersonal(const v1::Sealed& sealed, const KeyStore* keys, std::string_
   }
   if (outcome == Opened::kOpened) return outcome;
   const std::string text(Placeholder(outcome));
-  for (const auto& p : PathsOf(message->GetDescriptor())) {
+  for (const auto& p : PathsIn(*message)) {
     for (const auto& name : sealed.fields()) {
       if (name != p.name) continue;
       Message* holder = MutableHolder(message, p);
