@@ -135,4 +135,13 @@ std::vector<std::shared_ptr<const Definition>> Registry::All() const {
   return out;
 }
 
+bool Registry::DefinesAction(std::string_view action) const {
+  for (const auto& [id, versions] : by_id_) {
+    for (const auto& [v, def] : versions) {
+      if (def->FindAction(action) != nullptr) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace casegrid::workflows

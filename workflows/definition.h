@@ -74,6 +74,9 @@ class Registry {
   Result<std::shared_ptr<const Definition>> Find(std::string_view id, int32_t version) const;
   Result<std::shared_ptr<const Definition>> Latest(std::string_view id) const;
   std::vector<std::shared_ptr<const Definition>> All() const;
+  // Whether some version of some definition has an action named `action`
+  // (no copy of the registry: a metrics label is checked per command).
+  bool DefinesAction(std::string_view action) const;
 
  private:
   std::map<std::string, std::map<int32_t, std::shared_ptr<const Definition>>, std::less<>> by_id_;
