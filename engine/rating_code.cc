@@ -2,10 +2,10 @@
 #include "engine/rating_code.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <array>
 
+#include "base/random.h"
 #include "events/log.h"
 
 namespace casegrid::engine {
@@ -19,7 +19,7 @@ constexpr size_t kSymbols = 12;
 
 Result<std::string> NewRatingCode() {
   std::array<unsigned char, kSymbols> random{};
-  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
+  if (!DrawRandom(random.data(), random.size())) {
     return Status::IOError("no random bytes for a rating code");
   }
   std::string code;

@@ -5,20 +5,19 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
 
+#include "base/random.h"
 #include "events/log.h"
 
 namespace casegrid::events {
@@ -201,35 +200,8 @@ bool Gcm(bool encrypt, std::string_view key, std::string_view nonce, std::string
   return ok;
 }
 
-// Nonces for SealPersonal: random bytes drawn from OpenSSL a page at a time
-// for each thread (a RAND_bytes call for each 12-byte nonce cost more than
-// the cipher: the call asks the kernel for the process id each time, for
-// fork safety). A forked child draws afresh, so it never seals with nonces
-// its parent also holds.
-std::atomic<uint64_t> forks{0};
-
-bool DrawNonce(char* out) {
-  static const bool registered =
-      pthread_atfork(nullptr, nullptr, [] { forks.fetch_add(1, std::memory_order_relaxed); }) == 0;
-  if (!registered) {
-    return RAND_bytes(reinterpret_cast<unsigned char*>(out), static_cast<int>(kNonceBytes)) == 1;
-  }
-  struct Pool {
-    std::array<unsigned char, 4096> bytes;
-    size_t used = 4096;
-    uint64_t generation = 0;
-  };
-  thread_local Pool pool;
-  const uint64_t generation = forks.load(std::memory_order_relaxed);
-  if (pool.used + kNonceBytes > pool.bytes.size() || pool.generation != generation) {
-    if (RAND_bytes(pool.bytes.data(), static_cast<int>(pool.bytes.size())) != 1) return false;
-    pool.used = 0;
-    pool.generation = generation;
-  }
-  std::memcpy(out, pool.bytes.data() + pool.used, kNonceBytes);
-  pool.used += kNonceBytes;
-  return true;
-}
+// A nonce for SealPersonal (base/random.h: drawn a page at a time).
+bool DrawNonce(char* out) { return DrawRandom(out, kNonceBytes); }
 
 bool AllZero(std::string_view bytes) {
   for (const char c : bytes) {

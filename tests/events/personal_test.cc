@@ -1,9 +1,6 @@
 // Sealed personal fields and the key store (events/personal.h).
 #include "events/personal.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -141,28 +138,11 @@ TEST_CASE("events sealed one after another under one key and another each open, 
   }
 
   SECTION("a forked child seals with nonces its parent never holds") {
-    int pipe_fds[2];
-    REQUIRE(pipe(pipe_fds) == 0);
-    const pid_t child = fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-      close(pipe_fds[0]);
+    const std::string from_child = test::FromForkedChild(12, [&] {
       casegrid::v1::Event e = Reported();
       const bool ok = events::SealPersonalEvent(&e, slots[0], data_keys[0]).ok();
-      const std::string nonce = ok ? e.personal().nonce() : std::string();
-      const bool written =
-          write(pipe_fds[1], nonce.data(), nonce.size()) == static_cast<ssize_t>(nonce.size());
-      _exit(ok && written ? 0 : 1);
-    }
-    close(pipe_fds[1]);
-    std::string from_child(12, '\0');
-    const ssize_t n = read(pipe_fds[0], from_child.data(), from_child.size());
-    close(pipe_fds[0]);
-    int status = 0;
-    REQUIRE(waitpid(child, &status, 0) == child);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
-    REQUIRE(n == 12);
+      return ok ? e.personal().nonce() : std::string();
+    });
     casegrid::v1::Event mine = Reported();
     REQUIRE_OK(events::SealPersonalEvent(&mine, slots[0], data_keys[0]));
     CHECK(mine.personal().nonce() != from_child);
