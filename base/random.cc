@@ -20,6 +20,7 @@ bool Direct(void* out, size_t n) {
 }  // namespace
 
 bool DrawRandom(void* out, size_t n) {
+  if (n == 0) return true;  // out may be null then
   static const bool registered =
       pthread_atfork(nullptr, nullptr, [] { forks.fetch_add(1, std::memory_order_relaxed); }) == 0;
   if (!registered || n > kPooledRandomMax) return Direct(out, n);
