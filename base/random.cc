@@ -1,5 +1,6 @@
 #include "base/random.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 namespace casegrid {
 namespace {
@@ -14,6 +16,7 @@ namespace {
 std::atomic<uint64_t> forks{0};
 
 bool Direct(void* out, size_t n) {
+  if (n > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
   return RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) == 1;
 }
 
@@ -28,6 +31,8 @@ bool DrawRandom(void* out, size_t n) {
     std::array<unsigned char, 4096> bytes;
     size_t used = 4096;
     uint64_t generation = 0;
+    // What was never handed out (rating codes to be) leaves with the thread.
+    ~Pool() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
   };
   thread_local Pool pool;
   const uint64_t generation = forks.load(std::memory_order_relaxed);

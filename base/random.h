@@ -13,8 +13,9 @@
 
 namespace casegrid {
 
-// Fills out[0, n) with random bytes; false when OpenSSL has none. Requests
-// of more than kPooledRandomMax bytes go to OpenSSL directly.
+// Fills out[0, n) with random bytes; false when OpenSSL has none (or n is
+// past INT_MAX, more than it draws at once). Requests of more than
+// kPooledRandomMax bytes go to OpenSSL directly.
 inline constexpr size_t kPooledRandomMax = 256;
 bool DrawRandom(void* out, size_t n);
 

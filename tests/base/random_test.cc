@@ -30,6 +30,10 @@ TEST_CASE("DrawRandom never hands out the same bytes twice, across pages and siz
     CHECK(seen.insert(a).second);
   }
   CHECK(DrawRandom(nullptr, 0));
+  // More than OpenSSL draws at once is refused, nothing written.
+  char one = 'x';
+  CHECK_FALSE(DrawRandom(&one, (size_t{1} << 32) + 1));
+  CHECK(one == 'x');
 }
 
 TEST_CASE("a child forked after a draw draws bytes its parent never holds", "[random]") {
