@@ -200,9 +200,6 @@ bool Gcm(bool encrypt, std::string_view key, std::string_view nonce, std::string
   return ok;
 }
 
-// A nonce for SealPersonal (base/random.h: drawn a page at a time).
-bool DrawNonce(char* out) { return DrawRandom(out, kNonceBytes); }
-
 bool AllZero(std::string_view bytes) {
   for (const char c : bytes) {
     if (c != 0) return false;
@@ -536,7 +533,7 @@ Status SealPersonal(Message* message, v1::Sealed* sealed, uint64_t slot, std::st
   if (taken == nullptr) return Status::Ok();
   std::string plain = taken->SerializeAsString();
   std::string nonce(kNonceBytes, '\0');
-  if (!DrawNonce(nonce.data())) return Status::IOError("no random bytes for a nonce");
+  if (!DrawRandom(nonce.data(), kNonceBytes)) return Status::IOError("no random bytes for a nonce");
   std::string cipher;
   const bool ok = Gcm(true, key, nonce, case_id, plain, &cipher);
   OPENSSL_cleanse(plain.data(), plain.size());

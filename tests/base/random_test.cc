@@ -20,8 +20,9 @@ TEST_CASE("DrawRandom never hands out the same bytes twice, across pages and siz
   std::set<std::string> seen;
   // 12-byte draws run through several pages of 4096 bytes.
   for (int i = 0; i < 2000; ++i) CHECK(seen.insert(Draw(12)).second);
-  // Sizes at and past the pooled limit, and one that does not fit what is
-  // left of a page.
+  // Sizes at and past the pooled limit (past it, drawn from OpenSSL
+  // directly). The 12-byte draws above already met pages with less left
+  // than they ask (4096 is not a multiple of 12).
   for (const size_t n :
        {size_t{1}, kPooledRandomMax, kPooledRandomMax + 1, size_t{4000}, size_t{5000}}) {
     const std::string a = Draw(n);
