@@ -21,6 +21,7 @@
 #include <valgrind/callgrind.h>
 #include <nlohmann/json.hpp>
 
+#include "base/allocator.h"
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "base/time.h"
@@ -587,7 +588,7 @@ Status Run(const Options& o, const engine::Config& config) {
 
   // Report.
   nlohmann::json j;
-  j["machine"] = {{"cores", sysconf(_SC_NPROCESSORS_ONLN)}};
+  j["machine"] = {{"cores", sysconf(_SC_NPROCESSORS_ONLN)}, {"allocator", AllocatorName()}};
   j["cases"] = o.cases;
   j["journal_events"] = sync->events;
   for (const auto& f : report.figures) {
@@ -639,7 +640,8 @@ Status Run(const Options& o, const engine::Config& config) {
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "casegrid bench: " << o.cases << " case lifecycles, " << sync->events
-              << " events, " << sysconf(_SC_NPROCESSORS_ONLN) << " cores\n\n";
+              << " events, " << sysconf(_SC_NPROCESSORS_ONLN) << " cores, " << AllocatorName()
+              << "\n\n";
     std::cout << std::left << std::setw(42) << "figure" << std::right << std::setw(14) << "casegrid"
               << std::setw(14) << "raw LMDB" << std::setw(9) << "ratio"
               << "\n";

@@ -3,6 +3,7 @@
 // (docs/PERFORMANCE.md). Without brokers it starts its own mock cluster in
 // this process.
 #include <librdkafka/rdkafka.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/allocator.h"
 #include "bench/harness.h"
 #include "events/kafka_keys.h"
 #include "events/kafka_log.h"
@@ -97,6 +99,7 @@ Status RunKafkaBench(const Options& o, const engine::Config& config, const std::
   nlohmann::json j;
   j["cluster"] = mock ? "mock cluster in this process, 3 brokers" : brokers;
   j["partitions"] = partitions;
+  j["machine"] = {{"cores", sysconf(_SC_NPROCESSORS_ONLN)}, {"allocator", AllocatorName()}};
 
   // 1. End to end: command in, delivery reports back, state store durable, answered.
   step("end to end on Kafka (delivery reports, then the state store commits with fsync)");
@@ -192,7 +195,8 @@ Status RunKafkaBench(const Options& o, const engine::Config& config, const std::
   } else {
     std::cout << "casegrid bench --log kafka: " << o.cases << " case lifecycles, " << e2e.events
               << " events, " << partitions << " partitions, "
-              << (mock ? "mock cluster in this process" : brokers) << "\n\n"
+              << (mock ? "mock cluster in this process" : brokers) << ", " << AllocatorName()
+              << "\n\n"
               << "end to end (answered after delivery)  " << Fixed(e2e_rate) << " events/s, "
               << Fixed(e2e.commands / e2e.seconds) << " commands/s\n"
               << "raw librdkafka produce, same bytes    " << Fixed(raw_rate) << " events/s\n"

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 // Generated <name>.pb.h headers (the schemas) are public.
 const std::map<std::string, std::set<std::string>> kPublic = {
     {"base",
-     {"codec.h", "crash_point.h", "env.h", "lmdb.h", "log_format.h", "random.h", "scratch_dir.h",
-      "status.h", "text.h", "time.h"}},
+     {"allocator.h", "codec.h", "crash_point.h", "env.h", "lmdb.h", "log_format.h", "random.h",
+      "scratch_dir.h", "status.h", "text.h", "time.h"}},
     {"events",
      {"log.h", "kafka_log.h", "kafka_keys.h", "kafka_mock.h", "merkle.h", "checkpoint.h",
       "personal.h", "blobs.h"}},

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/allocator.h"
 #include "base/crash_point.h"
 #include "base/log_format.h"
 #include "tools/calendar_cmd.h"
@@ -70,12 +71,13 @@ int main(int argc, char** argv) {
   CLI::App app{"casegrid: an event-sourced workflow engine for citizen case handling"};
   app.require_subcommand(1);
   // What a bug report needs: the version, and the libraries it runs on.
-  app.set_version_flag("--version",
-                       std::string("casegrid ") + CASEGRID_VERSION + "\nlibrdkafka " +
-                           rd_kafka_version_str() + ", LMDB " + std::to_string(MDB_VERSION_MAJOR) +
-                           "." + std::to_string(MDB_VERSION_MINOR) + "." +
-                           std::to_string(MDB_VERSION_PATCH) + ", protobuf " +
-                           google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION));
+  app.set_version_flag(
+      "--version", std::string("casegrid ") + CASEGRID_VERSION + "\nlibrdkafka " +
+                       rd_kafka_version_str() + ", LMDB " + std::to_string(MDB_VERSION_MAJOR) +
+                       "." + std::to_string(MDB_VERSION_MINOR) + "." +
+                       std::to_string(MDB_VERSION_PATCH) + ", protobuf " +
+                       google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION) + ", " +
+                       AllocatorName());
   // Options a subcommand does not know fall through to this level, so
   // `casegrid demo --data D` works like `casegrid --data D demo`, and
   // `casegrid act ... --data D` too: each flag has one meaning everywhere

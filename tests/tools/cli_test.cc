@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/allocator.h"
 #include "base/codec.h"
 #include "base/lmdb.h"
 #include "engine/engine.h"
@@ -1287,6 +1288,8 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
                                       "replay_one_case_micros", "import_rss_kib", "per_event",
                                       "targets"});
   CHECK(j.at("machine").at("cores").get<int>() >= 1);
+  // What the figures were made with: this build's allocator.
+  CHECK(j.at("machine").at("allocator") == AllocatorName());
   CHECK(j.at("cases") == 20);
   CHECK(j.at("journal_events") == 240);
 
@@ -1675,6 +1678,8 @@ TEST_CASE("bench --log kafka --json reports every figure, the CPU per event amon
   const auto j = nlohmann::json::parse(out);
   CHECK(j["events"] == 3600);
   CHECK(j["commands"] == 1800);
+  CHECK(j["machine"]["cores"].get<int>() >= 1);
+  CHECK(j["machine"]["allocator"] == AllocatorName());
   for (const char* figure :
        {"end_to_end_events_per_s", "raw_produce_events_per_s", "ratio", "topic_scan_events_per_s",
         "projection_catch_up_events_per_s", "end_to_end_cpu_us_per_event",
@@ -1804,6 +1809,8 @@ TEST_CASE("casegrid --version names casegrid's version and the libraries under i
   CHECK(std::isdigit(static_cast<unsigned char>(o.out.at(9))));
   CHECK(Contains(o.out, "librdkafka 2."));
   CHECK(Contains(o.out, "LMDB 0.9."));
+  // The allocator: jemalloc in a release build, the sanitizer's in CI's.
+  CHECK(Contains(o.out, ", " + AllocatorName() + "\n"));
   CHECK_FALSE(std::filesystem::exists(cli.Path("casegrid-data")));
 }
 
