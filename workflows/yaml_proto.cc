@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <fstream>
 #include <limits>
@@ -71,8 +72,31 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// A YAML document as yaml-cpp's own node builder (YAML::Load) would make
+// it, with each node's position, built from the parser's events in the one
+// pass that also counts the documents (ParseYaml). An alias is the node its
+// anchor names, shared, as in yaml-cpp; a mapping keeps its pairs in order,
+// duplicate keys included.
+struct YamlNode {
+  YAML::NodeType::value type = YAML::NodeType::Null;
+  std::string tag;
+  std::string scalar;
+  YAML::Mark mark = YAML::Mark::null_mark();
+  std::vector<const YamlNode*> items;                              // a sequence's
+  std::vector<std::pair<const YamlNode*, const YamlNode*>> pairs;  // a mapping's
+
+  YAML::NodeType::value Type() const { return type; }
+  const std::string& Scalar() const { return scalar; }
+  const std::string& Tag() const { return tag; }
+  const YAML::Mark& Mark() const { return mark; }
+  bool IsNull() const { return type == YAML::NodeType::Null; }
+  bool IsScalar() const { return type == YAML::NodeType::Scalar; }
+  bool IsSequence() const { return type == YAML::NodeType::Sequence; }
+  bool IsMap() const { return type == YAML::NodeType::Map; }
+};
+
 // What a node is, for "got ..." in type errors.
-std::string Describe(const YAML::Node& node) {
+std::string Describe(const YamlNode& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
       return "a mapping";
@@ -89,7 +113,7 @@ std::string Describe(const YAML::Node& node) {
 
 // True for a scalar that YAML does not force to be a string: plain, or tagged
 // with the core-schema tag `core_tag` (e.g. "int").
-bool IsUntypedScalar(const YAML::Node& node, std::string_view core_tag) {
+bool IsUntypedScalar(const YamlNode& node, std::string_view core_tag) {
   const std::string& tag = node.Tag();
   return tag == kPlainTag || tag == std::string(kCoreTagPrefix) + std::string(core_tag);
 }
@@ -129,7 +153,7 @@ class Parser {
   // file may give.
   static constexpr size_t kMaxYamlValues = 100000;
 
-  Status ParseDocument(const YAML::Node& root, Message* msg) {
+  Status ParseDocument(const YamlNode& root, Message* msg) {
     if (!root.IsMap()) {
       return Error(root.Mark(),
                    "expected a mapping (key: value lines) at the top level, got " + Describe(root));
@@ -155,14 +179,13 @@ class Parser {
   }
 
   // `path` is the SourceMap path of `map` ("" for the document).
-  Status ParseMessage(const YAML::Node& map, Message* msg, const std::string& path) {
+  Status ParseMessage(const YamlNode& map, Message* msg, const std::string& path) {
     const Descriptor* desc = msg->GetDescriptor();
     // Key -> position of its first occurrence; yaml-cpp keeps duplicates.
     std::map<std::string, YAML::Mark> seen;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      // Copies: the iterator's pair is a temporary (Node is a cheap handle).
-      const YAML::Node key = it->first;
-      const YAML::Node value = it->second;
+    for (const auto& [key_node, value_node] : map.pairs) {
+      const YamlNode& key = *key_node;
+      const YamlNode& value = *value_node;
       if (!key.IsScalar()) {
         return Error(key.Mark(), "a key must be a name, got " + Describe(key));
       }
@@ -204,7 +227,7 @@ class Parser {
 
   // `key` positions errors about an empty value: yaml-cpp marks an empty value
   // at the start of the next line.
-  Status ParseField(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+  Status ParseField(const YamlNode& key, const YamlNode& value, const FieldDescriptor* field,
                     Message* msg, const std::string& path) {
     if (field->is_map()) {
       return Error(key.Mark(), "field " + Quote(field->name()) +
@@ -218,20 +241,21 @@ class Parser {
                                               Describe(value));
     }
     int index = 0;
-    for (auto it = value.begin(); it != value.end(); ++it, ++index) {
-      const YAML::Node element = *it;
+    for (const YamlNode* item : value.items) {
+      const YamlNode& element = *item;
       const std::string element_path = path + "[" + std::to_string(index) + "]";
       Record(element_path, ValueMark(key, element));
       CASEGRID_RETURN_IF_ERROR(ParseSingular(key, element, field, msg, element_path));
+      ++index;
     }
     return Status::Ok();
   }
 
-  static YAML::Mark ValueMark(const YAML::Node& key, const YAML::Node& value) {
+  static YAML::Mark ValueMark(const YamlNode& key, const YamlNode& value) {
     return value.IsNull() || value.Mark().is_null() ? key.Mark() : value.Mark();
   }
 
-  Status TypeError(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+  Status TypeError(const YamlNode& key, const YamlNode& value, const FieldDescriptor* field,
                    std::string_view expected) const {
     std::string got = Describe(value);
     if (value.IsScalar() && value.Tag() != kPlainTag) got += " (quoted, so a string)";
@@ -241,7 +265,7 @@ class Parser {
 
   // Parses one value (an element, for a repeated field) and sets or adds it;
   // `path` is the value's SourceMap path.
-  Status ParseSingular(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+  Status ParseSingular(const YamlNode& key, const YamlNode& value, const FieldDescriptor* field,
                        Message* msg, const std::string& path) {
     // Aliases repeat a part of the file without its bytes: a few kilobytes
     // of nested ones expand to billions of values. No definition has
@@ -308,14 +332,14 @@ class Parser {
     return Error(key.Mark(), "field " + Quote(field->name()) + ": unsupported field type");
   }
 
-  Status RangeError(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+  Status RangeError(const YamlNode& key, const YamlNode& value, const FieldDescriptor* field,
                     std::string_view type, std::string_view min, std::string_view max) const {
     return Error(ValueMark(key, value), "field " + Quote(field->name()) + ": " + value.Scalar() +
                                             " is out of range for " + std::string(type) + " (" +
                                             std::string(min) + " to " + std::string(max) + ")");
   }
 
-  Status ParseInt(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+  Status ParseInt(const YamlNode& key, const YamlNode& value, const FieldDescriptor* field,
                   Message* msg, int64_t min, int64_t max, std::string_view type) {
     ParsedInteger p;
     if (!value.IsScalar() || !IsUntypedScalar(value, "int") || !ParseInteger(value.Scalar(), &p)) {
@@ -342,7 +366,7 @@ class Parser {
     return Status::Ok();
   }
 
-  Status ParseUint(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+  Status ParseUint(const YamlNode& key, const YamlNode& value, const FieldDescriptor* field,
                    Message* msg, uint64_t max, std::string_view type) {
     ParsedInteger p;
     if (!value.IsScalar() || !IsUntypedScalar(value, "int") || !ParseInteger(value.Scalar(), &p)) {
@@ -362,7 +386,7 @@ class Parser {
     return Status::Ok();
   }
 
-  Status ParseFloat(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+  Status ParseFloat(const YamlNode& key, const YamlNode& value, const FieldDescriptor* field,
                     Message* msg) {
     if (!value.IsScalar() || !IsUntypedScalar(value, "float")) {
       return TypeError(key, value, field, "a number");
@@ -409,7 +433,7 @@ class Parser {
              name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0);
   }
 
-  Status ParseEnum(const YAML::Node& key, const YAML::Node& value, const FieldDescriptor* field,
+  Status ParseEnum(const YamlNode& key, const YamlNode& value, const FieldDescriptor* field,
                    Message* msg) {
     const EnumDescriptor* type = field->enum_type();
     std::string allowed;
@@ -455,6 +479,100 @@ Position SourceMap::Find(std::string_view path) const {
 }
 
 namespace {
+
+// Builds the first document's YamlNode tree from the parser's events, as
+// yaml-cpp's NodeBuilder (behind YAML::Load) builds its nodes.
+class TreeBuilder : public YAML::EventHandler {
+ public:
+  // The document's root; a null node when the document had none.
+  const YamlNode& root() const { return root_ != nullptr ? *root_ : empty_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Begin(mark, anchor, YAML::NodeType::Null, "");
+    Pop();
+  }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override {
+    // yaml-cpp's parser refuses an alias of no anchor before calling here.
+    if (anchor == 0 || anchor > anchors_.size()) {
+      throw YAML::ParserException(YAML::Mark::null_mark(), "unknown anchor");
+    }
+    Push(anchors_[anchor - 1]);
+    Pop();
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Begin(mark, anchor, YAML::NodeType::Scalar, tag)->scalar = value;
+    Pop();
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Begin(mark, anchor, YAML::NodeType::Sequence, tag);
+  }
+  void OnSequenceEnd() override { Pop(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Begin(mark, anchor, YAML::NodeType::Map, tag);
+    ++map_depth_;
+  }
+  void OnMapEnd() override {
+    --map_depth_;
+    Pop();
+  }
+
+ private:
+  // A node begins: made, named by its anchor (numbered 1, 2, ... in the
+  // order they appear), and pushed.
+  YamlNode* Begin(const YAML::Mark& mark, YAML::anchor_t anchor, YAML::NodeType::value type,
+                  const std::string& tag) {
+    YamlNode* node = &nodes_.emplace_back();
+    node->mark = mark;
+    node->type = type;
+    node->tag = tag;
+    if (anchor != 0) anchors_.push_back(node);
+    Push(node);
+    return node;
+  }
+  // Under a mapping still short of a key, the node is that key.
+  void Push(YamlNode* node) {
+    const bool needs_key = !stack_.empty() && stack_.back()->IsMap() && keys_.size() < map_depth_;
+    stack_.push_back(node);
+    if (needs_key) keys_.push_back({node, false});
+  }
+  // A node ends: it joins the collection it is in (a mapping's key waits
+  // for its value), or it is the root.
+  void Pop() {
+    YamlNode* node = stack_.back();
+    stack_.pop_back();
+    if (stack_.empty()) {
+      root_ = node;
+      return;
+    }
+    YamlNode& collection = *stack_.back();
+    if (collection.IsSequence()) {
+      collection.items.push_back(node);
+    } else if (collection.IsMap()) {
+      // yaml-cpp's parser gives every mapping value its key first.
+      if (keys_.empty()) throw YAML::ParserException(node->mark, "a mapping value without a key");
+      auto& [key, has_value] = keys_.back();
+      if (has_value) {
+        collection.pairs.emplace_back(key, node);
+        keys_.pop_back();
+      } else {
+        has_value = true;
+      }
+    }
+  }
+
+  std::deque<YamlNode> nodes_;  // stable addresses
+  std::vector<YamlNode*> anchors_;
+  std::vector<YamlNode*> stack_;
+  std::vector<std::pair<YamlNode*, bool>> keys_;  // a key, and whether its value began
+  size_t map_depth_ = 0;
+  YamlNode* root_ = nullptr;
+  YamlNode empty_;
+};
 
 // Documents counted at most (a file has one; see ParseYaml).
 constexpr int kMaxDocuments = 100;
@@ -520,20 +638,21 @@ Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Messa
   // yaml-cpp reports syntax errors, and (in theory) node access errors, by
   // throwing; none of that may cross this function.
   try {
-    // Counted first, without building them, and only so far: yaml-cpp 0.7's
-    // LoadAll can loop forever on some malformed input, finding empty
-    // documents until memory runs out (found by fuzz/fuzz_yaml.cc).
-    DocumentCounter counter;
-    {
-      std::istringstream in{std::string(yaml_text)};
-      YAML::Parser events(in);
-      while (counter.documents <= kMaxDocuments && events.HandleNextDocument(counter)) {
-      }
-    }
-    if (counter.documents == 0) {
+    // One pass over the text: the first document built, then the rest only
+    // counted, and only so far: yaml-cpp 0.7's LoadAll can loop forever on
+    // some malformed input, finding empty documents until memory runs out
+    // (found by fuzz/fuzz_yaml.cc).
+    std::istringstream in{std::string(yaml_text)};
+    YAML::Parser events(in);
+    TreeBuilder tree;
+    if (!events.HandleNextDocument(tree)) {
       return parser.Error(YAML::Mark::null_mark(),
                           "expected a mapping (key: value lines) at the top level, got an "
                           "empty document");
+    }
+    DocumentCounter counter;
+    counter.documents = 1;
+    while (counter.documents <= kMaxDocuments && events.HandleNextDocument(counter)) {
     }
     if (counter.documents > 1) {
       return parser.Error(counter.second, "expected one YAML document, found " +
@@ -541,7 +660,7 @@ Status ParseYaml(std::string_view yaml_text, const std::string& file_name, Messa
                                                    ? "more than " + std::to_string(kMaxDocuments)
                                                    : std::to_string(counter.documents)));
     }
-    return parser.ParseDocument(YAML::Load(std::string(yaml_text)), msg);
+    return parser.ParseDocument(tree.root(), msg);
   } catch (const YAML::Exception& e) {
     return parser.Error(e.mark, "YAML syntax error: " + e.msg);
   } catch (const std::exception& e) {

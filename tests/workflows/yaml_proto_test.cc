@@ -137,6 +137,41 @@ TEST_CASE("an unknown key in a nested mapping names the nested message", "[yaml]
           "t.yaml:4:5: unknown key \"until\" in Holiday (allowed: name, from, to)");
 }
 
+TEST_CASE("an alias repeats what its anchor names: a scalar, a list, a mapping", "[yaml]") {
+  // The document is built from the parser's events in one pass (ParseYaml):
+  // an alias is the anchored node again, wherever it appears, and each
+  // value keeps the position it was written at.
+  casegrid::v1::WorkflowDefinition def;
+  casegrid::workflows::SourceMap map;
+  REQUIRE_OK(ParseYaml(std::string(kWorkflowHead) + "roles: &staff [centre, unit]\n"
+                                                    "states: [{name: &start registered}]\n"
+                                                    "actions:\n"
+                                                    "  - &assign\n"
+                                                    "    name: assign\n"
+                                                    "    effect: assign\n"
+                                                    "    from: [*start]\n"
+                                                    "    roles: *staff\n"
+                                                    "  - *assign\n",
+                       "t.yaml", &def, &map));
+  REQUIRE(def.roles_size() == 2);
+  REQUIRE(def.states_size() == 1);
+  CHECK(def.states(0).name() == "registered");
+  REQUIRE(def.actions_size() == 2);
+  for (const auto& action : def.actions()) {
+    CHECK(action.name() == "assign");
+    REQUIRE(action.from_size() == 1);
+    CHECK(action.from(0) == "registered");
+    REQUIRE(action.roles_size() == 2);
+    CHECK(action.roles(1) == "unit");
+  }
+  // Positions are where the values were written: an alias is the anchored
+  // node itself, as in yaml-cpp, so the second action is at the first's.
+  CHECK(map.Find("actions[0]").line == 7);
+  CHECK(map.Find("actions[1]").line == 7);
+  CHECK(map.Find("actions[0].name").line == 8);
+  CHECK(map.Find("states[0].name").line == 5);
+}
+
 TEST_CASE("a duplicate key is rejected at its second occurrence", "[yaml]") {
   REQUIRE(ErrorOf<casegrid::v1::CalendarYear>("calendar: c\nyear: 2025\nyear: 2026\n") ==
           "t.yaml:3:1: duplicate key \"year\" (first at line 2, column 1)");
