@@ -1,8 +1,9 @@
 // Which allocator serves malloc in this process, for `casegrid --version`
 // and the bench's report (a figure is only rerunnable on the same
 // allocator). A release build links jemalloc (CMakeLists.txt,
-// CASEGRID_JEMALLOC; docs/PERFORMANCE.md, "The allocator"): about a fifth
-// of the server's CPU went to glibc's malloc and free.
+// CASEGRID_JEMALLOC; docs/PERFORMANCE.md, "Twentieth session: the
+// allocator"): about a fifth of the server's CPU went to glibc's malloc and
+// free.
 // Thread-safety: any thread.
 #ifndef CASEGRID_BASE_ALLOCATOR_H_
 #define CASEGRID_BASE_ALLOCATOR_H_
