@@ -15,37 +15,63 @@ struct GroupCommit::Waiter {
   std::condition_variable cv;
 };
 
+GroupCommit::GroupCommit(engine::Engine* engine, std::mutex* engine_mu, size_t max_commands,
+                         CommandPort* port)
+    : engine_(engine),
+      engine_mu_(engine_mu),
+      max_commands_(max_commands),
+      port_(port),
+      committer_([this] { Loop(); }) {}
+
+GroupCommit::~GroupCommit() {
+  {
+    std::lock_guard queue(queue_mu_);
+    stopping_ = true;
+  }
+  arrived_.notify_one();
+  committer_.join();
+  std::unique_lock queue(queue_mu_);
+  returned_.wait(queue, [&] { return running_ == 0; });
+}
+
 void GroupCommit::Run(Request& request) {
   Waiter me(&request);
   std::unique_lock queue(queue_mu_);
+  ++running_;
   queue_.push_back(&me);
-  while (!me.done && queue_.front() != &me) me.cv.wait(queue);
-  if (me.done) return;  // a leader committed it
-  // The leader: this request and those behind it, up to the cap (always
-  // this one).
+  arrived_.notify_one();
+  me.cv.wait(queue, [&] { return me.done; });
+  if (--running_ == 0 && stopping_) returned_.notify_one();
+}
+
+void GroupCommit::Loop() {
+  std::unique_lock queue(queue_mu_);
   std::vector<Waiter*> group;
-  size_t hinted = 0;
-  for (Waiter* w : queue_) {
-    if (!group.empty() && hinted + w->request->size_hint > max_commands_) break;
-    group.push_back(w);
-    hinted += w->request->size_hint;
-  }
-  queue.unlock();
-  const size_t commands = Commit(group);
-  queue.lock();
-  if (commands > 0) {
-    ++counts_.groups;
-    counts_.requests += group.size();
-    counts_.commands += commands;
-  }
-  for (Waiter* w : group) {
-    queue_.pop_front();  // the group is the queue's front, in order
-    if (w != &me) {
+  for (;;) {
+    arrived_.wait(queue, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and every request answered
+    // The queue's first requests, up to the cap (always one).
+    group.clear();
+    size_t hinted = 0;
+    for (Waiter* w : queue_) {
+      if (!group.empty() && hinted + w->request->size_hint > max_commands_) break;
+      group.push_back(w);
+      hinted += w->request->size_hint;
+    }
+    queue.unlock();
+    const size_t commands = Commit(group);
+    queue.lock();
+    if (commands > 0) {
+      ++counts_.groups;
+      counts_.requests += group.size();
+      counts_.commands += commands;
+    }
+    for (Waiter* w : group) {
+      queue_.pop_front();  // the group is the queue's front, in order
       w->done = true;
       w->cv.notify_one();
     }
   }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();  // the next leader
 }
 
 GroupCommit::Counts GroupCommit::counts() const {

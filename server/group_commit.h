@@ -1,23 +1,28 @@
 // server::GroupCommit: how `casegrid serve` commits (docs/http.md, "Group
-// commit"). A request that comes while a commit is being made (its fsync)
-// waits in a queue; the first waiting request, once the engine is free,
-// takes every request waiting behind it (up to max_commands commands) and
-// applies all their commands as ONE engine batch: one write transaction and
-// one fsync for the group, as `submit --batch` does for a file. A request's
-// answers are those of its commands applied after the earlier requests' of
-// the group, in arrival order: the same as one request after another. (The
-// writers queue of LevelDB's DBImpl::Write.) On Kafka a CommandPort sends the
-// group to the workers and waits for their answers instead.
-// Thread-safety: Run may be called from any thread.
+// commit"). A request waits in a queue; a committer thread of its own, once
+// the engine is free, takes every request waiting (up to max_commands
+// commands) and applies all their commands as ONE engine batch: one write
+// transaction and one fsync for the group, as `submit --batch` does for a
+// file. A request's answers are those of its commands applied after the
+// earlier requests' of the group, in arrival order: the same as one request
+// after another. (The writers queue of LevelDB's DBImpl::Write, with the
+// leader's work on a thread that never hands it over: the next group is
+// taken as soon as one is answered, without waking a waiting request's
+// thread to lead it.) On Kafka a CommandPort sends the group to the workers
+// and waits for their answers instead.
+// Thread-safety: Run may be called from any thread, until the destructor,
+// which answers every request queued first.
 #ifndef CASEGRID_SERVER_GROUP_COMMIT_H_
 #define CASEGRID_SERVER_GROUP_COMMIT_H_
 
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/status.h"
@@ -47,10 +52,15 @@ class GroupCommit {
 
   // `engine_mu` is the lock the server holds over `engine`. With `port`
   // the group's commands go there (Kafka: the workers), not to the engine,
-  // and the lock is let go while they are away. All outlive this.
+  // and the lock is let go while they are away. All outlive this. Starts
+  // the committer thread.
   GroupCommit(engine::Engine* engine, std::mutex* engine_mu, size_t max_commands = 4096,
-              CommandPort* port = nullptr)
-      : engine_(engine), engine_mu_(engine_mu), max_commands_(max_commands), port_(port) {}
+              CommandPort* port = nullptr);
+  // Commits what is queued, then stops the committer; returns once every
+  // Run has returned. No Run may begin once it is called.
+  ~GroupCommit();
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
 
   // Runs `request` in the next group, and returns once it is finished. A
   // `prepare` or `finish` that throws is contained: a request whose
@@ -64,11 +74,14 @@ class GroupCommit {
     uint64_t groups = 0, requests = 0, commands = 0;
   };
   Counts counts() const;
-  // Requests queued now, the leader's group among them (tests).
+  // Requests queued now, the group being committed among them (tests).
   size_t waiting() const;
 
  private:
   struct Waiter;
+  // The committer thread: takes groups off the queue and commits them,
+  // until stopping_ and nothing is queued.
+  void Loop();
   // Prepares, applies and finishes `group` (under the engine lock);
   // returns the commands applied.
   size_t Commit(std::span<Waiter* const> group);
@@ -77,9 +90,15 @@ class GroupCommit {
   std::mutex* const engine_mu_;
   const size_t max_commands_;
   CommandPort* const port_;
-  mutable std::mutex queue_mu_;  // queue_, counts_ and each waiter's `done`
+  // queue_, what is below, and each waiter's `done`.
+  mutable std::mutex queue_mu_;
   std::deque<Waiter*> queue_;
+  bool stopping_ = false;
+  std::condition_variable arrived_;   // a request was queued, or stopping_
+  size_t running_ = 0;                // calls of Run not yet returned
+  std::condition_variable returned_;  // running_ fell to 0 while stopping_
   Counts counts_;
+  std::thread committer_;  // last: it starts once the rest is made
 };
 
 }  // namespace casegrid::server

@@ -129,4 +129,33 @@ TEST_CASE("a group is capped by its commands, and a request that throws is answe
   }
 }
 
+TEST_CASE("a group commit that ends answers every request queued first", "[http][group]") {
+  JournalRig rig;
+  std::mutex engine_mu;
+  auto commits = std::make_unique<server::GroupCommit>(rig.engine.get(), &engine_mu);
+  std::vector<std::unique_ptr<Asked>> asked;
+  for (int i = 0; i < 3; ++i) {
+    asked.push_back(std::make_unique<Asked>(std::vector<v1::Command>{
+        Cmd("GE-" + std::to_string(i), "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData(),
+            "ge-" + std::to_string(i))}));
+  }
+  std::vector<std::thread> threads;
+  std::thread ending;
+  {
+    std::unique_lock busy(engine_mu);
+    for (size_t i = 0; i < asked.size(); ++i) {
+      threads.emplace_back([&, i] { commits->Run(asked[i]->request); });
+      WaitFor([&] { return commits->waiting() == i + 1; });
+    }
+    ending = std::thread([&] { commits.reset(); });  // while all three wait
+  }
+  ending.join();
+  for (auto& t : threads) t.join();
+  for (const auto& a : asked) {
+    REQUIRE(a->applied.ok());
+    CHECK(a->answers.at(0).kind == engine::Answer::Kind::kAccepted);
+  }
+  CHECK(rig.engine->CaseState("GE-2").ok());
+}
+
 }  // namespace casegrid
