@@ -88,6 +88,7 @@ size_t GroupCommit::Commit(std::span<Waiter* const> group) {
   std::unique_lock lock(*engine_mu_);
   std::vector<casegrid::v1::Command> commands;
   std::vector<std::string> credentials;
+  std::vector<std::string> digests;  // engine::Prepared's
   std::vector<size_t> first(group.size() + 1, 0);
   std::vector<Status> refused(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
@@ -97,9 +98,14 @@ size_t GroupCommit::Commit(std::span<Waiter* const> group) {
       commands.insert(commands.end(), std::make_move_iterator(mine.begin()),
                       std::make_move_iterator(mine.end()));
       credentials.resize(commands.size(), group[i]->request->credential);
+      std::vector<std::string>& known = group[i]->request->digests;
+      known.resize(mine.size());
+      digests.insert(digests.end(), std::make_move_iterator(known.begin()),
+                     std::make_move_iterator(known.end()));
     } catch (const std::exception& e) {
       commands.resize(first[i]);
       credentials.resize(first[i]);
+      digests.resize(first[i]);
       refused[i] = Status::Fatal(std::string("preparing the request failed: ") + e.what());
     }
   }
@@ -109,7 +115,7 @@ size_t GroupCommit::Commit(std::span<Waiter* const> group) {
   if (!commands.empty()) {
     try {
       if (port_ == nullptr) {
-        applied = engine_->Apply(commands, &answers);
+        applied = engine_->Apply(commands, &answers, nullptr, {.digests = digests});
       } else {
         lock.unlock();  // the workers take their time: reads go on meanwhile
         applied = port_->Apply(commands, credentials, &answers);

@@ -44,6 +44,11 @@ class GroupCommit {
     // request adds, in order (none: it answered itself, e.g. its token was
     // refused). It may read and change what the lock guards.
     std::function<std::vector<casegrid::v1::Command>()> prepare;
+    // Set by `prepare` beside the commands it adds: digests[i] is
+    // engine::CommandDigest of its i-th command (empty, or fewer entries:
+    // the engine computes it), worked out before the lock as
+    // server::DecodeAhead does for `submit` (engine::Prepared).
+    std::vector<std::string> digests;
     // Under the engine lock, after the group's commit: `applied` is the
     // commit's status (not OK: nothing of the group was written); when OK,
     // `answers` answer the commands `prepare` added, in order.

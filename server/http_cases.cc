@@ -12,6 +12,7 @@
 #include "base/text.h"
 #include "base/time.h"
 #include "engine/command_json.h"
+#include "engine/decider.h"
 #include "engine/rating_code.h"
 #include "engine/verify.h"
 #include "events/checkpoint.h"
@@ -80,12 +81,19 @@ void HttpApi::Impl::Commands(const httplib::Request& req, httplib::Response& res
   }
   const std::string guessed = LastSender(request.credential);
   std::vector<Result<casegrid::v1::Command>> parsed;
+  std::vector<std::string> digests;  // of the parsed commands with an id
   if (!guessed.empty()) {
     parsed.reserve(lines.size());
-    for (std::string_view line : lines) parsed.push_back(engine::ParseCommandJson(line, guessed));
+    digests.resize(lines.size());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      parsed.push_back(engine::ParseCommandJson(lines[i], guessed));
+      if (parsed[i].ok() && !parsed[i]->id().empty())
+        digests[i] = engine::CommandDigest(*parsed[i]);
+    }
   }
   request.prepare = [&]() -> std::vector<casegrid::v1::Command> {
     std::vector<casegrid::v1::Command> batch;
+    request.digests.clear();
     auto user = Authenticate(req);
     if (!user.ok()) {
       failed = user.status();
@@ -118,6 +126,8 @@ void HttpApi::Impl::Commands(const httplib::Request& req, httplib::Response& res
       casegrid::v1::Command& named = sent.emplace_back();
       named.set_id(cmd->id());
       named.set_case_id(cmd->case_id());
+      // Neither the id Name gave nor the rating code is in the digest.
+      request.digests.push_back(reuse ? std::move(digests[i]) : std::string());
       batch.push_back(std::move(cmd).value());
     }
     return batch;

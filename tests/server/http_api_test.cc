@@ -160,6 +160,14 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   REQUIRE(res);
   CHECK(json::parse(res->body)["answer"] == "duplicate");
   CHECK_FALSE(json::parse(res->body).contains("rating_code"));
+  // Its id under another body (the digest worked out before the lock, as
+  // the token's user was known): refused, not a duplicate.
+  std::string changed = kIntake;
+  changed.replace(changed.find("Wages unpaid"), 12, "Wages paid");
+  res = http.Post("/v1/commands", Bearer(window), changed, "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 422);
+  CHECK(Contains(res->body, "was first used for another command"));
 
   // Another user named as the actor, a bad line, a rejected command: each
   // answered on its own line of an NDJSON batch.
@@ -293,10 +301,11 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   CHECK(Contains(m, "casegrid_commands_total{action=\"intake\",answer=\"duplicate\"} 1\n"));
   // Not JSON, an action no definition has (twice), GBK bytes: "other".
   CHECK(Contains(m, "casegrid_commands_total{action=\"other\",answer=\"rejected\"} 4\n"));
-  CHECK(Contains(m, "casegrid_commands_total{action=\"intake\",answer=\"rejected\"} 1\n"));
+  // The intake under another body's id, and one naming another actor.
+  CHECK(Contains(m, "casegrid_commands_total{action=\"intake\",answer=\"rejected\"} 2\n"));
   CHECK(Contains(m,
                  "casegrid_http_request_duration_seconds_count{method=\"POST\","
-                 "route=\"/v1/commands\"} 8\n"));
+                 "route=\"/v1/commands\"} 9\n"));
   CHECK(Contains(m, "casegrid_http_requests_total{method=\"GET\",route=\"\",status=\"404\"} 1\n"));
   CHECK(Contains(m, "casegrid_cases_total{what=\"received\"} 1\n"));
   CHECK(Contains(m, "casegrid_deadlines_set_total{deadline=\"contact\"} 1\n"));
@@ -304,15 +313,16 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   std::smatch events;
   REQUIRE(std::regex_search(m, events, std::regex("\ncasegrid_events ([0-9]+)\n")));
   CHECK(std::stoi(events[1]) >= 4);
-  // The group commits: the engine met the intake, its duplicate, the two
-  // "fly" commands and the dispatch (lines refused before it, as the one
-  // naming another actor or not JSON, are not counted).
+  // The group commits: the engine met the intake, its duplicate, its id
+  // under another body, the two "fly" commands and the dispatch (lines
+  // refused before it, as the one naming another actor or not JSON, are
+  // not counted).
   std::smatch commits, commands;
   REQUIRE(std::regex_search(m, commits, std::regex("\ncasegrid_commits_total ([0-9]+)\n")));
   REQUIRE(
       std::regex_search(m, commands, std::regex("\ncasegrid_commit_commands_total ([0-9]+)\n")));
   CHECK(std::stoi(commits[1]) >= 1);
-  CHECK(std::stoi(commands[1]) == 5);
+  CHECK(std::stoi(commands[1]) == 6);
 
   // SIGTERM: it stops with 0, and the record verifies.
   s.StopAndVerify();
