@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <map>
@@ -326,6 +327,63 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
 
   // SIGTERM: it stops with 0, and the record verifies.
   s.StopAndVerify();
+}
+
+TEST_CASE(
+    "SIGTERM amid sixteen clients' commands: each answered whole or refused, all accepted kept",
+    "[http]") {
+  Served s;
+  const std::string window = s.UserWithToken("w01", "window", "371302");
+  const int port = s.Start({"--rate-limit", "0"});
+  std::atomic<int> accepted{0};
+  std::atomic<bool> signalled{false};
+  std::mutex mu;
+  std::vector<std::string> odd;  // answers neither accepted nor a refusal
+  std::vector<std::thread> clients;
+  for (int k = 0; k < 16; ++k) {
+    clients.emplace_back([&, k] {
+      httplib::Client http("127.0.0.1", port);
+      http.set_keep_alive(true);
+      http.set_read_timeout(30, 0);
+      for (int i = 0; i < 100000; ++i) {
+        const std::string id = "SG-" + std::to_string(k) + "-" + std::to_string(i);
+        const std::string body = R"({"id":")" + id + R"(","case":")" + id +
+                                 R"(","action":"intake","actor":{"role":"window","unit":"371302"},)"
+                                 R"("data":{"channel":"window","category":"village-affairs",)"
+                                 R"("grid":"371302-001-001-01","summary":"Lamp out"}})";
+        auto res = http.Post("/v1/commands", Bearer(window), body, "application/json");
+        if (!res) {  // refused: the server is going or gone
+          if (signalled) return;
+          continue;
+        }
+        if (res->status == 200 && Contains(res->body, "\"accepted\"")) {
+          ++accepted;
+        } else if (res->status != 503) {
+          std::lock_guard lock(mu);
+          odd.push_back(std::to_string(res->status) + " " + res->body);
+        }
+        if (signalled && i % 8 == 0) return;
+      }
+    });
+  }
+  casegrid::test::WaitUntil(seconds(60), [&] { return accepted >= 300; });
+  signalled = true;
+  s.server().Signal(SIGTERM);
+  const auto exited = s.server().Wait(seconds(60));
+  for (auto& c : clients) c.join();
+  INFO(s.server().Err());
+  REQUIRE(exited.has_value());
+  CHECK(*exited == 0);
+  CHECK(odd.empty());
+  CHECK(accepted >= 300);
+  // Nothing applied that its client was not told of, nothing told that was
+  // not applied.
+  const Output stats = s.Run({"stats", "--json"});
+  REQUIRE(stats.status == 0);
+  CHECK(json::parse(stats.out)["received"] == accepted.load());
+  const Output verified = s.Run({"verify"});
+  INFO(Describe(verified));
+  CHECK(verified.status == 0);
 }
 
 TEST_CASE("serve turns the deadlines that come due into events while it runs, with no command",
