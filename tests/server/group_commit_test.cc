@@ -47,8 +47,9 @@ void WaitFor(const std::function<bool()>& done) {
 }
 
 // Runs each of `asked` on a thread of its own while the engine is busy: the
-// first request leads a group of itself and waits for the lock; the others
-// queue behind it, one after another. Returns once all are finished.
+// committer takes the first request as a group of itself and waits for the
+// lock; the others queue behind it, one after another. Returns once all are
+// finished.
 void RunWhileBusy(server::GroupCommit& commits, std::mutex& engine_mu,
                   const std::vector<std::unique_ptr<Asked>>& asked) {
   std::vector<std::thread> threads;
