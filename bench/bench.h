@@ -39,6 +39,12 @@ struct Options {
   uint64_t http_cases = 2000;
   // Commands a request over HTTP: 1, one JSON command; more, NDJSON.
   size_t http_batch = 1;
+  // Rounds of the HTTP comparison: each runs the same `http_cases`
+  // lifecycles in process (batches of `batch`), then over HTTP, and has
+  // their ratio; the report is the round with the median ratio (the lower
+  // of the middle two for an even count), so that one round slowed by the
+  // machine's neighbours does not decide it.
+  int http_rounds = 3;
 };
 
 // Runs the benchmark with the definitions, organisation and calendars of

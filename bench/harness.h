@@ -124,6 +124,16 @@ struct HttpFigure {
   CpuTime cpu;                    // the process's (server and clients together)
   double clients_cpu = 0;         // of that, the client threads' (seconds)
 };
+// One round of the HTTP comparison: the lifecycles over HTTP and the same
+// ones in process, each into a fresh journal.
+struct HttpRound {
+  HttpFigure http;
+  E2E in_process;
+  double Ratio() const {
+    return (static_cast<double>(http.commands) / http.seconds) /
+           (static_cast<double>(in_process.commands) / in_process.seconds);
+  }
+};
 Result<HttpFigure> RunHttp(const std::string& dir, const engine::Config& config, uint64_t cases,
                            int clients, size_t per_request);
 

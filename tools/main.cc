@@ -773,6 +773,12 @@ int main(int argc, char** argv) {
   c_bench->add_option("--http-cases", bench.http_cases, "case lifecycles sent over HTTP")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
       ->capture_default_str();
+  c_bench
+      ->add_option("--http-rounds", bench.http_rounds,
+                   "rounds of the HTTP comparison (each in process, then over HTTP); the "
+                   "median round's ratio is reported")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
   c_bench->callback([&] { rc = RunBench(g, bench); });
 
   try {
