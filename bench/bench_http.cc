@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "base/thread_name.h"
 #include "bench/harness.h"
 #include "engine/directory.h"
 #include "events/log.h"
@@ -83,6 +84,7 @@ Result<HttpFigure> RunHttp(const std::string& dir, const engine::Config& config,
   std::vector<std::thread> threads;
   for (int k = 0; k < clients; ++k) {
     threads.emplace_back([&, k] {
+      NameThisThread("bench-client");
       httplib::Client http("127.0.0.1", port);
       http.set_keep_alive(true);
       http.set_tcp_nodelay(true);  // as any client should: a request is headers, then body

@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/thread_name.h"
 #include "engine/command_json.h"
 #include "events/kafka_log.h"
 
@@ -157,6 +158,7 @@ class KafkaCommandPort final : public CommandPort {
  private:
   // The reader thread: every answer, handed to the request awaiting it.
   void ReadAnswers() {
+    NameThisThread("cg-answers");
     while (!stop_) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(reader_, 100);
       if (m == nullptr) continue;

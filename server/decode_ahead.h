@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/thread_name.h"
 #include "engine/command_json.h"
 #include "engine/decider.h"
 #include "engine/engine.h"
@@ -74,6 +75,7 @@ class DecodeAhead {
 
  private:
   void Run() {
+    NameThisThread("cg-decode");
     std::string line;
     uint64_t line_no = 0, bytes = 0;
     bool more = true;

@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/thread_name.h"
+
 namespace casegrid::server {
 
 struct GroupCommit::Waiter {
@@ -45,6 +47,7 @@ void GroupCommit::Run(Request& request) {
 }
 
 void GroupCommit::Loop() {
+  NameThisThread("cg-commit");
   std::unique_lock queue(queue_mu_);
   std::vector<Waiter*> group;
   for (;;) {

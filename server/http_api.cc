@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/thread_name.h"
 #include "base/time.h"
 #include "engine/access.h"
 #include "engine/rating_code.h"
@@ -75,6 +76,8 @@ HttpApi::Impl::Impl(engine::Engine* engine, projections::ReadModels* models, Htt
   });
   for (const RouteEntry& r : Table()) {
     auto handler = [this, r](const httplib::Request& req, httplib::Response& res) {
+      static thread_local const bool kNamed = (NameThisThread("cg-http"), true);
+      (void)kNamed;
       const auto start = std::chrono::steady_clock::now();
       std::vector<std::string> args(req.matches.begin() + 1, req.matches.end());
       if (req.body.size() > o_.max_body && r.handler != &Impl::AttachmentPost) {
@@ -162,6 +165,7 @@ Status HttpApi::Impl::Listen() {
 }
 
 void HttpApi::Impl::Tick() {
+  NameThisThread("cg-ticker");
   std::unique_lock tick_lock(tick_mu_);
   while (!tick_cv_.wait_for(tick_lock, std::chrono::milliseconds(o_.tick_ms),
                             [this] { return listening_done_; })) {

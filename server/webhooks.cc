@@ -15,6 +15,7 @@
 #include <sstream>
 #include <utility>
 
+#include "base/thread_name.h"
 #include "base/time.h"
 
 namespace casegrid::server {
@@ -172,6 +173,7 @@ bool Webhooks::Deliver(const casegrid::v1::Event& event) {
 }
 
 void Webhooks::Run() {
+  NameThisThread("cg-webhooks");
   while (true) {
     {
       std::lock_guard lock(mu_);

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -63,7 +65,34 @@ void RunWhileBusy(server::GroupCommit& commits, std::mutex& engine_mu,
   for (auto& t : threads) t.join();
 }
 
+// How many threads of this process the system names `name` (their comm).
+int ThreadsNamed(const std::string& name) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "comm");
+    std::string comm;
+    if (std::getline(in, comm) && comm == name) ++n;
+  }
+  return n;
+}
+
 }  // namespace
+
+TEST_CASE("the committer thread is named cg-commit for top -H and perf, and ends with its object",
+          "[http][group]") {
+  JournalRig rig;
+  std::mutex engine_mu;
+  const int before = ThreadsNamed("cg-commit");
+  {
+    server::GroupCommit commits(rig.engine.get(), &engine_mu);
+    Asked one(std::vector<v1::Command>{
+        Cmd("GC-N", "intake", kWindow, "2026-09-01T09:00:00+08:00", IntakeData(), "gc-n")});
+    commits.Run(one.request);  // answered by the committer, which has named itself
+    REQUIRE(one.applied.ok());
+    CHECK(ThreadsNamed("cg-commit") == before + 1);
+  }
+  CHECK(ThreadsNamed("cg-commit") == before);
+}
 
 TEST_CASE("requests that wait for a commit are applied together, in the order they came",
           "[http][group]") {
