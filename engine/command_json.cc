@@ -276,6 +276,8 @@ namespace sj = simdjson::ondemand;
 // Lines longer than this go to the reference decoder: a thread's parser
 // keeps the buffers of the longest line it read.
 constexpr size_t kFastLineBytes = 64 * 1024;
+static_assert(kFastLineBytes <= kMaxLineBytes,
+              "the fast decoder takes only lines within the limit");
 
 bool FastNumber(sj::value& v, double* out) {
   const std::string_view raw = v.raw_json_token();
@@ -292,9 +294,12 @@ bool FastNumber(sj::value& v, double* out) {
   return true;
 }
 
-bool FastValue(sj::value v, google::protobuf::Value* out);
+// `depth`: how deep in data the values are (data's own are at 1). A
+// container deeper than kMaxDataDepth is the reference decoder's to refuse,
+// after CheckLimits, as nesting deeper than the line may have.
+bool FastValue(sj::value v, google::protobuf::Value* out, int depth);
 
-bool FastObject(sj::object object, google::protobuf::Struct* out) {
+bool FastObject(sj::object object, google::protobuf::Struct* out, int depth) {
   auto* fields = out->mutable_fields();
   for (auto field : object) {
     std::string_view key;
@@ -302,12 +307,12 @@ bool FastObject(sj::object object, google::protobuf::Struct* out) {
     const std::string k(key);
     sj::value value;
     if (fields->contains(k) || field.value().get(value) != simdjson::SUCCESS) return false;
-    if (!FastValue(value, &(*fields)[k])) return false;
+    if (!FastValue(value, &(*fields)[k], depth)) return false;
   }
   return true;
 }
 
-bool FastValue(sj::value v, google::protobuf::Value* out) {
+bool FastValue(sj::value v, google::protobuf::Value* out, int depth) {
   sj::json_type type;
   if (v.type().get(type) != simdjson::SUCCESS) return false;
   switch (type) {
@@ -336,20 +341,22 @@ bool FastValue(sj::value v, google::protobuf::Value* out) {
       return true;
     }
     case sj::json_type::array: {
+      if (depth > kMaxDataDepth) return false;
       sj::array array;
       if (v.get_array().get(array) != simdjson::SUCCESS) return false;
       auto* list = out->mutable_list_value();
       for (auto item : array) {
         sj::value element;
         if (item.get(element) != simdjson::SUCCESS) return false;
-        if (!FastValue(element, list->add_values())) return false;
+        if (!FastValue(element, list->add_values(), depth + 1)) return false;
       }
       return true;
     }
     case sj::json_type::object: {
+      if (depth > kMaxDataDepth) return false;
       sj::object object;
       if (v.get_object().get(object) != simdjson::SUCCESS) return false;
-      return FastObject(object, out->mutable_struct_value());
+      return FastObject(object, out->mutable_struct_value(), depth + 1);
     }
   }
   return false;
@@ -446,7 +453,7 @@ bool DecodeFast(std::string_view line, std::string_view sender, casegrid::v1::Co
     } else if (key == "data") {
       sj::object data;
       ok = first(kData) && v.get_object().get(data) == simdjson::SUCCESS &&
-           FastObject(data, cmd->mutable_data());
+           FastObject(data, cmd->mutable_data(), 1);
     }
     if (!ok) return false;
   }
@@ -470,9 +477,13 @@ bool DecodeFast(std::string_view line, std::string_view sender, casegrid::v1::Co
 }  // namespace
 
 Result<casegrid::v1::Command> ParseCommandJson(std::string_view line, std::string_view sender) {
-  CASEGRID_RETURN_IF_ERROR(CheckLimits(line));
+  // The fast decoder takes only lines within the limits (it holds data's
+  // nesting to kMaxDataDepth itself, and lines to kFastLineBytes), so the
+  // limits' scan of every byte is needed only before the reference decoder,
+  // which recurses as deep as the line nests.
   casegrid::v1::Command cmd;
   if (DecodeFast(line, sender, &cmd)) return cmd;
+  CASEGRID_RETURN_IF_ERROR(CheckLimits(line));
   return DecodeReference(line, sender);
 }
 

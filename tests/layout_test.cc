@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 const std::map<std::string, std::set<std::string>> kPublic = {
     {"base",
      {"allocator.h", "codec.h", "crash_point.h", "env.h", "lmdb.h", "log_format.h", "random.h",
-      "scratch_dir.h", "status.h", "text.h", "time.h"}},
+      "scratch_dir.h", "status.h", "text.h", "thread_name.h", "time.h"}},
     {"events",
      {"log.h", "kafka_log.h", "kafka_keys.h", "kafka_mock.h", "merkle.h", "checkpoint.h",
       "personal.h", "blobs.h"}},

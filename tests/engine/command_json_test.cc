@@ -167,10 +167,31 @@ TEST_CASE("the fast decoder answers every line as the reference decoder does", "
     lines.push_back(R"({"case":"A","action":"x","actor":{"user":"u","role":"r"},"expect":)" +
                     std::string(number) + "}");
   }
-  // Nested to the limit and past it.
+  // Nested to the limit and past it, in arrays, in objects and in both (the
+  // fast decoder holds the depth itself: the limits' scan runs only before
+  // the reference decoder).
+  // (The lines of an earlier version of this test left the command open, so
+  // both decoders refused them as JSON and the depth went untested.)
+  std::vector<std::pair<std::string, bool>> nested;  // a line; whether it is within the limit
   for (int depth : {engine::kMaxDataDepth - 1, engine::kMaxDataDepth, engine::kMaxDataDepth + 1}) {
-    lines.push_back(with(R"(,"data":{"d":)" + std::string(static_cast<size_t>(depth), '[') +
-                         std::string(static_cast<size_t>(depth), ']')));
+    const auto n = static_cast<size_t>(depth);
+    const bool within = depth <= engine::kMaxDataDepth;
+    nested.emplace_back(with(R"(,"data":{"d":)" + std::string(n, '[') + std::string(n, ']') + "}"),
+                        within);
+    std::string objects = "1";
+    for (int i = 0; i < depth; ++i) objects = R"({"o":)" + objects + "}";
+    nested.emplace_back(with(R"(,"data":{"d":)" + objects + "}"), within);
+    std::string mixed = "[]";
+    for (int i = 1; i < depth; ++i)
+      mixed = i % 2 == 1 ? R"({"m":)" + mixed + "}" : "[" + mixed + "]";
+    nested.emplace_back(with(R"(,"data":{"d":)" + mixed + R"(,"e":"after"})"), within);
+  }
+  for (const auto& [line, within] : nested) {
+    INFO(line);
+    auto parsed = engine::ParseCommandJson(line, "");
+    CHECK(parsed.ok() == within);
+    if (!within) CHECK(parsed.status().message() == "line: nested more than 66 levels deep");
+    lines.push_back(line);
   }
   size_t accepted = 0;
   for (const std::string& line : lines) {
