@@ -102,11 +102,23 @@ Status Registry::Add(std::shared_ptr<const Definition> def) {
                                    std::to_string(def->version()) + " is already defined by " +
                                    it->second->source());
   }
+  CountActions(*def, 1);
   return Status::Ok();
 }
 
 void Registry::Replace(std::shared_ptr<const Definition> def) {
-  by_id_[def->id()][def->version()] = std::move(def);
+  std::shared_ptr<const Definition>& held = by_id_[def->id()][def->version()];
+  if (held != nullptr) CountActions(*held, -1);
+  CountActions(*def, 1);
+  held = std::move(def);
+}
+
+void Registry::CountActions(const Definition& def, int delta) {
+  for (const auto& action : def.proto().actions()) {
+    auto it = action_uses_.try_emplace(action.name(), 0).first;
+    it->second += delta;
+    if (it->second == 0) action_uses_.erase(it);
+  }
 }
 
 Result<std::shared_ptr<const Definition>> Registry::Find(std::string_view id,
@@ -136,12 +148,7 @@ std::vector<std::shared_ptr<const Definition>> Registry::All() const {
 }
 
 bool Registry::DefinesAction(std::string_view action) const {
-  for (const auto& [id, versions] : by_id_) {
-    for (const auto& [v, def] : versions) {
-      if (def->FindAction(action) != nullptr) return true;
-    }
-  }
-  return false;
+  return action_uses_.find(action) != action_uses_.end();
 }
 
 }  // namespace casegrid::workflows

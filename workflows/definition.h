@@ -74,12 +74,18 @@ class Registry {
   Result<std::shared_ptr<const Definition>> Find(std::string_view id, int32_t version) const;
   Result<std::shared_ptr<const Definition>> Latest(std::string_view id) const;
   std::vector<std::shared_ptr<const Definition>> All() const;
-  // Whether some version of some definition has an action named `action`
-  // (no copy of the registry: a metrics label is checked per command).
+  // Whether some version of some definition has an action named `action`:
+  // one lookup, however many versions are held (a metrics label is checked
+  // per command, under the engine's lock).
   bool DefinesAction(std::string_view action) const;
 
  private:
+  // Counts `def`'s actions in action_uses_ (`delta` +1 or -1).
+  void CountActions(const Definition& def, int delta);
+
   std::map<std::string, std::map<int32_t, std::shared_ptr<const Definition>>, std::less<>> by_id_;
+  // Each action name, and how many of the definitions held have it.
+  std::map<std::string, int, std::less<>> action_uses_;
 };
 
 }  // namespace casegrid::workflows

@@ -189,3 +189,46 @@ TEST_CASE("a retention of fewer than 0 or more than 100 years is a problem", "[w
                                std::to_string(years)));
   }
 }
+
+TEST_CASE("a registry knows which actions its definitions name, through adds and replacements",
+          "[workflows]") {
+  auto make = [](int version, const std::string& actions) {
+    casegrid::v1::WorkflowDefinition proto;
+    REQUIRE_OK(casegrid::workflows::ParseYaml(
+        "id: w\nversion: " + std::to_string(version) +
+            "\ncalendar: c\nroles: [r]\nstates: [{name: o}, {name: s, final: true}]\nactions: [" +
+            actions + "]\n",
+        "t.yaml", &proto));
+    auto def = Definition::FromProto(proto, "t.yaml");
+    REQUIRE_OK(def);
+    return *def;
+  };
+  const std::string open =
+      "{name: a, roles: [r], effect: open_case, to: o}, "
+      "{name: z, roles: [r], effect: close, from: [o], to: s}";
+  casegrid::workflows::Registry registry;
+  REQUIRE_OK(
+      registry.Add(make(1, open + ", {name: b, roles: [r], effect: none, from: [o], to: s}")));
+  CHECK(registry.DefinesAction("a"));
+  CHECK(registry.DefinesAction("b"));
+  CHECK_FALSE(registry.DefinesAction("c"));
+  REQUIRE_OK(
+      registry.Add(make(2, open + ", {name: c, roles: [r], effect: none, from: [o], to: s}")));
+  CHECK(registry.DefinesAction("b"));  // version 1 still names it
+  CHECK(registry.DefinesAction("c"));
+  // A second version 2 is refused and counts for nothing.
+  CHECK_FALSE(
+      registry.Add(make(2, open + ", {name: d, roles: [r], effect: none, from: [o], to: s}")).ok());
+  CHECK_FALSE(registry.DefinesAction("d"));
+  // Version 1 replaced by one without b: no definition names b any more.
+  registry.Replace(make(1, open));
+  CHECK_FALSE(registry.DefinesAction("b"));
+  CHECK(registry.DefinesAction("a"));
+  CHECK(registry.DefinesAction("c"));
+  // A copy answers the same, and a replacement in it leaves the original be.
+  casegrid::workflows::Registry copy = registry;
+  copy.Replace(make(2, open));
+  CHECK_FALSE(copy.DefinesAction("c"));
+  CHECK(registry.DefinesAction("c"));
+  CHECK_FALSE(registry.DefinesAction(""));
+}
