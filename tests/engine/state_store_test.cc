@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/codec.h"
+#include "base/time.h"
 #include "engine/engine.h"
 #include "engine/verify.h"
 #include "events/log.h"
@@ -178,6 +179,64 @@ TEST_CASE("an abandoned batch leaves nothing held, and a batch outside RunBatch 
   // The commands themselves still apply.
   CHECK(rig.Apply(dispatch)[0].kind == engine::Answer::Kind::kAccepted);
   CHECK(rig.Apply(intake)[0].kind == engine::Answer::Kind::kAccepted);
+}
+
+// The deadline index's stored entries, as "case name fires" lines.
+std::vector<std::string> StoredDeadlines(engine::Engine& engine) {
+  std::vector<std::string> out;
+  REQUIRE_OK(engine.state_store().ForEachDeadline(
+      [&](int64_t fires, std::string_view case_id, std::string_view name) {
+        out.push_back(std::string(case_id) + " " + std::string(name) + " " + std::to_string(fires));
+      }));
+  return out;
+}
+
+TEST_CASE("an abandoned batch leaves the deadline index as it was, in memory and stored",
+          "[state]") {
+  // Two engines take the same commands; one also decides a batch that is
+  // abandoned after it met a deadline and set others. Both then see every
+  // deadline fire alike, and store the same index.
+  JournalRig plain, abandoned;
+  const auto life = Lifecycle("SS-D");
+  for (JournalRig* rig : {&plain, &abandoned}) {
+    rig->Apply({life[0]});
+    rig->Apply({life[1]});
+  }
+  const std::vector<std::string> open = StoredDeadlines(*abandoned.engine);
+  REQUIRE(!open.empty());
+  std::vector<engine::Answer> answers;
+  engine::ApplyStats stats;
+  const std::vector<v1::Command> steps = {life[2], life[3], Lifecycle("SS-E")[0],
+                                          Lifecycle("SS-E")[1]};
+  Status dry = abandoned.engine->RunBatch([&](events::Batch& batch) -> Status {
+    CASEGRID_RETURN_IF_ERROR(abandoned.engine->ApplyInBatch(batch, steps, &answers, &stats));
+    for (const auto& a : answers) REQUIRE(a.kind == engine::Answer::Kind::kAccepted);
+    return Status::InvalidArgument("a dry run");
+  });
+  CHECK(dry.IsInvalidArgument());
+  CHECK(StoredDeadlines(*abandoned.engine) == open);
+  // A batch that commits after it writes none of what was abandoned.
+  for (JournalRig* rig : {&plain, &abandoned}) rig->Apply({Lifecycle("SS-F")[0]});
+  CHECK(StoredDeadlines(*abandoned.engine) == StoredDeadlines(*plain.engine));
+  // Held until the flush, counted with the stored ones meanwhile, and
+  // written by it: a restart reads the same index from the table.
+  const std::vector<std::string> held = StoredDeadlines(*abandoned.engine);
+  REQUIRE(held.size() > open.size());
+  CHECK(abandoned.engine->state_store().Stats()->open_deadlines == held.size());
+  abandoned.Reopen();
+  CHECK(StoredDeadlines(*abandoned.engine) == held);
+  CHECK(abandoned.engine->state_store().Stats()->open_deadlines == held.size());
+  // Every deadline fires, the ones the abandoned batch met among them.
+  const int64_t later = timeutil::ParseTimestamp("2026-12-01T00:00:00+08:00").value();
+  auto fired_plain = plain.engine->Tick(later);
+  auto fired = abandoned.engine->Tick(later);
+  REQUIRE_OK(fired_plain);
+  REQUIRE_OK(fired);
+  CHECK(fired->deadline_events > 0);
+  CHECK(fired->deadline_events == fired_plain->deadline_events);
+  CHECK(StoredDeadlines(*abandoned.engine) == StoredDeadlines(*plain.engine));
+  CHECK(abandoned.engine->CaseState("SS-D")->SerializeAsString() ==
+        plain.engine->CaseState("SS-D")->SerializeAsString());
 }
 
 TEST_CASE("two engines on one journal each fold the other's batches before deciding", "[state]") {
