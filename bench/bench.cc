@@ -13,9 +13,11 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 
 #include <valgrind/callgrind.h>
@@ -94,31 +96,131 @@ Rss ReadRss() {
   return rss;
 }
 
-Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
-                        size_t batch, bool sample_rss, events::KeyStore* keys) {
-  CASEGRID_ASSIGN_OR_RETURN(auto opened, engine::Engine::Open(&log, config, Env::Default()));
-  engine::Engine& engine = *opened;
-  engine.set_key_store(keys);
+LineSource Lifecycles(const engine::Config& config, uint64_t cases) {
   std::vector<std::string> grids;
   for (const auto& g : config.org->proto().grids()) grids.push_back(g.code());
-  // Lines are generated on the decoding thread as they are needed (as if read
-  // from a file), so resident memory reflects the engine, not the input.
   const uint64_t group = 2000;
-  uint64_t g0 = 0, i = 0;
-  int stage = 0;
-  auto next_line = [&](std::string* line) {
-    if (g0 >= cases) return false;
-    *line = Line(i, stage, grids);
-    if (++i == std::min(cases, g0 + group)) {
-      i = g0;
-      if (++stage == 6) {
-        stage = 0;
-        g0 += group;
-        i = g0;
+  struct At {
+    uint64_t g0 = 0, i = 0;
+    int stage = 0;
+  };
+  auto at = std::make_shared<At>();
+  return [grids = std::move(grids), cases, at](std::string* line) {
+    if (at->g0 >= cases) return false;
+    *line = Line(at->i, at->stage, grids);
+    if (++at->i == std::min(cases, at->g0 + group)) {
+      at->i = at->g0;
+      if (++at->stage == 6) {
+        at->stage = 0;
+        at->g0 += group;
+        at->i = at->g0;
       }
     }
     return true;
   };
+}
+
+Result<LineSource> ImportHistory(const engine::Config& config, uint64_t cases) {
+  auto def = config.workflows->Latest("petition-125");
+  if (!def.ok()) return def.status();
+  const engine::BusinessCalendar* calendar = config.CalendarFor(**def);
+  const int32_t first = timeutil::DaysFromCivil(2026, 3, 2);
+  const int32_t last_opening = timeutil::DaysFromCivil(2026, 10, 30);
+  const int32_t last = timeutil::DaysFromCivil(2026, 11, 30);
+  if (calendar == nullptr || !calendar->Covers(first) || !calendar->Covers(last)) {
+    return Status::InvalidArgument(
+        "bench: the import's cases open March to October 2026 on petition-125's calendar, "
+        "which does not cover 2026");
+  }
+  std::vector<int32_t> days;
+  size_t opening = 0;
+  for (int32_t d = first; d <= last; ++d) {
+    if (!calendar->IsWorkingDay(d)) continue;
+    days.push_back(d);
+    if (d <= last_opening) ++opening;
+  }
+  // Each command's time (the key it is sorted by), case and step; its line
+  // is made when it is read.
+  struct Step {
+    int64_t at;
+    uint32_t i;
+    uint8_t n;
+    bool operator<(const Step& o) const { return std::tie(at, i, n) < std::tie(o.at, o.i, o.n); }
+  };
+  auto steps = std::make_shared<std::vector<Step>>();
+  steps->reserve(cases * 6);
+  auto at = [](int32_t day, int hour, uint32_t i) {
+    return (int64_t{day} * 86400 + (hour - 8) * 3600 + (i % 50) * 60) * 1'000'000;
+  };
+  for (uint64_t i = 0; i < cases; ++i) {
+    const size_t k = i * opening / cases;
+    const int32_t opened = days[k], next_day = days[k + 1], later = days[k + 3];
+    const auto c = static_cast<uint32_t>(i);
+    const bool late = i % 10 == 0;
+    for (const auto& [n, when] : {std::pair<uint8_t, int64_t>{1, at(opened, 9, c)},
+                                  {2, at(opened, 10, c)},
+                                  {3, at(opened, 11, c)},
+                                  {4, at(late ? later : next_day, 10, c)},
+                                  {5, at(later, 15, c)},
+                                  {6, at(later, 16, c)}}) {
+      steps->push_back({when, c, n});
+    }
+  }
+  std::sort(steps->begin(), steps->end());
+  static const char* kGrids[] = {"371302-001-001-01", "371302-002-003-01", "371302-004-019-01",
+                                 "371302-007-014-01"};
+  static const char* kActions[] = {"intake",  "dispatch", "acknowledge",
+                                   "contact", "respond",  "close"};
+  auto next = std::make_shared<size_t>(0);
+  return LineSource([steps, next](std::string* line) {
+    if (*next == steps->size()) return false;
+    const Step& step = (*steps)[(*next)++];
+    const std::string grid = kGrids[step.i % 4];
+    const std::string station = grid.substr(0, grid.rfind('-'));
+    const std::string town = station.substr(0, station.rfind('-'));
+    auto actor = [](const std::string& user, const char* role, const std::string& unit) {
+      return "{\"user\":\"" + user + "\",\"role\":\"" + role + "\",\"unit\":\"" + unit + "\"}";
+    };
+    const std::string unit = actor("u-" + station, "unit", station);
+    const std::string after = step.i % 10 != 0 ? unit : actor("u-" + town, "unit", town);
+    const std::string centre = actor("c1", "centre", "371302");
+    char id[16];
+    std::snprintf(id, sizeof id, "P-%06u", step.i);
+    const int64_t seconds = step.at / 1'000'000 + 8 * 3600;  // local time, +08:00
+    const int32_t day = static_cast<int32_t>(seconds / 86400);
+    char when[32];
+    std::snprintf(when, sizeof when, "%sT%02d:%02d:00+08:00", timeutil::FormatDate(day).c_str(),
+                  static_cast<int>(seconds % 86400 / 3600), static_cast<int>(step.i % 50));
+    *line = std::string("{\"id\":\"") + id + "-" + std::to_string(step.n) + "\",\"case\":\"" + id +
+            "\",\"action\":\"" + kActions[step.n - 1] + "\",\"at\":\"" + when + "\",\"actor\":";
+    switch (step.n) {
+      case 1:
+        *line += actor("w1", "window", "371302") +
+                 ",\"data\":{\"channel\":\"window\",\"category\":\"village-affairs\",\"grid\":\"" +
+                 grid + "\",\"summary\":\"s\"}}";
+        break;
+      case 2:
+      case 6:
+        *line += centre + "}";
+        break;
+      case 3:
+        *line += unit + "}";
+        break;
+      case 4:
+        *line += after + "}";
+        break;
+      default:
+        *line += after + ",\"data\":{\"answer\":\"done\"}}";
+    }
+    return true;
+  });
+}
+
+Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, const LineSource& lines,
+                        size_t batch, bool sample_rss, events::KeyStore* keys) {
+  CASEGRID_ASSIGN_OR_RETURN(auto opened, engine::Engine::Open(&log, config, Env::Default()));
+  engine::Engine& engine = *opened;
+  engine.set_key_store(keys);
   E2E out;
   std::vector<engine::Answer> answers;
   uint64_t next_sample = 250000;
@@ -128,7 +230,7 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
   const CpuTime cpu0 = ReadCpuTime();
   const uint64_t bytes0 = ReadBytesWritten();
   // The same path as `casegrid submit`: decoding overlapped with applying.
-  server::DecodeAhead decoder(next_line, batch);
+  server::DecodeAhead decoder(lines, batch);
   server::DecodedBatch decoded;
   while (decoder.Next(&decoded)) {
     if (!decoded.bad_lines.empty()) return decoded.bad_lines.front().second;
@@ -144,6 +246,7 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
     }
     out.commands += decoded.commands.size();
     out.events += stats.events;
+    out.deadline_events += stats.deadline_events;
     ++out.batches;
     if (sample_rss && out.events >= next_sample) {
       out.rss_at_events.push_back(ReadRss());
@@ -162,15 +265,15 @@ Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t
 
 namespace {
 
-Result<E2E> RunOnJournal(const std::string& dir, const engine::Config& config, uint64_t cases,
-                         size_t batch, bool sync, bool sample_rss) {
+Result<E2E> RunOnJournal(const std::string& dir, const engine::Config& config,
+                         const LineSource& lines, size_t batch, bool sync, bool sample_rss) {
   events::JournalOptions jo;
   jo.sync = sync;
   jo.initial_map_bytes = size_t{1} << 30;
   CASEGRID_ASSIGN_OR_RETURN(auto log, events::OpenJournal(dir, jo));
   // Personal fields sealed, as a data directory's sessions seal them.
   CASEGRID_ASSIGN_OR_RETURN(auto keys, events::OpenKeyFile(dir + "/personal.keys", true));
-  return RunEndToEnd(*log, config, cases, batch, sample_rss, keys.get());
+  return RunEndToEnd(*log, config, lines, batch, sample_rss, keys.get());
 }
 
 // Every event record of the journal in `dir`, in log order.
@@ -482,7 +585,8 @@ Status Run(const Options& o, const engine::Config& config) {
 
   // 1. End to end with one sync per batch, against raw appends of the same bytes.
   step("end to end, durable (one fsync per batch)");
-  auto sync = RunOnJournal(root + "/e2e-sync", config, o.cases, o.batch, true, true);
+  auto sync =
+      RunOnJournal(root + "/e2e-sync", config, Lifecycles(config, o.cases), o.batch, true, true);
   if (!sync.ok()) return sync.status();
   const uint64_t per_batch =
       std::max<uint64_t>(1, sync->events / std::max<uint64_t>(1, sync->batches));
@@ -504,8 +608,8 @@ Status Run(const Options& o, const engine::Config& config) {
   for (int k = 0; k < (o.http_clients > 0 ? std::max(1, o.http_rounds) : 0); ++k) {
     const std::string round = std::to_string(k + 1);
     step(("in process, the lifecycles sent over HTTP (round " + round + ")").c_str());
-    auto in_process = RunOnJournal(root + "/http-in-process-" + round, config, o.http_cases,
-                                   o.batch, true, false);
+    auto in_process = RunOnJournal(root + "/http-in-process-" + round, config,
+                                   Lifecycles(config, o.http_cases), o.batch, true, false);
     if (!in_process.ok()) return in_process.status();
     step(("over HTTP, group commits of the clients' requests (round " + round + ")").c_str());
     auto h = RunHttp(root + "/http-" + round, config, o.http_cases, o.http_clients, o.http_batch);
@@ -521,7 +625,8 @@ Status Run(const Options& o, const engine::Config& config) {
 
   // 2. The same with sync off.
   step("end to end, sync off");
-  auto nosync = RunOnJournal(root + "/e2e-nosync", config, o.cases, o.batch, false, false);
+  auto nosync = RunOnJournal(root + "/e2e-nosync", config, Lifecycles(config, o.cases), o.batch,
+                             false, false);
   if (!nosync.ok()) return nosync.status();
   step("raw LMDB appends, sync off");
   auto raw_nosync = RawAppend(root + "/e2e-nosync", root + "/raw-nosync", per_batch, false);
@@ -532,6 +637,38 @@ Status Run(const Options& o, const engine::Config& config) {
   step("the record alone: sealed and appended, durable");
   auto record_only = SealAndAppend(root + "/e2e-sync", root + "/seal-append", per_batch);
   if (!record_only.ok()) return record_only.status();
+
+  // 2b. A district's import (the target: its CPU an event within 30% of the
+  // lifecycles'), then its read models brought up to its end, as `casegrid
+  // submit` does once its commands are applied.
+  step("a district's import: interleaved cases, deadlines firing");
+  auto history = ImportHistory(config, o.cases);
+  if (!history.ok()) return history.status();
+  auto import = RunOnJournal(root + "/import", config, *history, o.batch, true, false);
+  if (!import.ok()) return import.status();
+  step("the import's read models brought up to its end");
+  E2E import_models;
+  {
+    events::JournalOptions ro;
+    ro.read_only = true;
+    auto imported = events::OpenJournal(root + "/import", ro);
+    if (!imported.ok()) return imported.status();
+    auto import_keys = events::OpenKeyFile(root + "/import/personal.keys", false);
+    if (!import_keys.ok()) return import_keys.status();
+    projections::Options po;
+    po.keys = import_keys->get();
+    auto models = projections::ReadModels::Open(root + "/import-models", po);
+    if (!models.ok()) return models.status();
+    const CpuTime cpu0 = ReadCpuTime();
+    const uint64_t bytes0 = ReadBytesWritten();
+    const auto t0 = Clock::now();
+    if (auto caught = (*models)->CatchUp(**imported); !caught.ok()) return caught.status();
+    import_models.seconds = Seconds(t0, Clock::now());
+    const CpuTime cpu1 = ReadCpuTime();
+    import_models.cpu = {cpu1.process - cpu0.process, cpu1.thread - cpu0.thread};
+    import_models.bytes_written = ReadBytesWritten() - bytes0;
+    import_models.events = import->events;
+  }
 
   // 3. Projection rebuild against scan + one random put per event.
   events::JournalOptions jo;
@@ -579,17 +716,22 @@ Status Run(const Options& o, const engine::Config& config) {
   // Per event: CPU (getrusage), bytes written (/proc/self/io), instructions
   // (under callgrind), and the targets they are held to.
   const std::vector<PerEvent> per_event = {
-      PerEventOf("end to end, fsync per batch", *sync), PerEventOf("end to end, sync off", *nosync),
+      PerEventOf("end to end, fsync per batch", *sync),
+      PerEventOf("end to end, sync off", *nosync),
       PerEventOf("raw LMDB appends, durable", *raw_sync),
       PerEventOf("raw LMDB appends, sync off", *raw_nosync),
-      PerEventOf("record alone: sealed, appended, durable", *record_only)};
+      PerEventOf("record alone: sealed, appended, durable", *record_only),
+      PerEventOf("import, interleaved cases, durable", *import),
+      PerEventOf("import's read models, caught up", import_models)};
   std::vector<Target> targets = {
       {"engine thread CPU per event, fsync per batch", per_event[0].engine_cpu_us, true, 2.5, "us"},
       {"process CPU per event, fsync per batch", per_event[0].process_cpu_us, true, 3.5, "us"},
       {"events/s end to end / raw appends, fsync per batch",
        report.figures[0].casegrid / report.figures[0].baseline, false, 0.25, ""},
       {"events/s end to end / raw appends, sync off",
-       report.figures[2].casegrid / report.figures[2].baseline, false, 0.10, ""}};
+       report.figures[2].casegrid / report.figures[2].baseline, false, 0.10, ""},
+      {"process CPU per event, import / end to end",
+       per_event[5].process_cpu_us / per_event[0].process_cpu_us, true, 1.3, ""}};
   // Where the kernel keeps no account of bytes written, there is no ratio.
   if (per_event[2].bytes_written > 0) {
     targets.insert(targets.begin() + 2,
@@ -602,6 +744,10 @@ Status Run(const Options& o, const engine::Config& config) {
   j["machine"] = {{"cores", sysconf(_SC_NPROCESSORS_ONLN)}, {"allocator", AllocatorName()}};
   j["cases"] = o.cases;
   j["journal_events"] = sync->events;
+  j["import"] = {{"cases", o.cases},
+                 {"commands", import->commands},
+                 {"events", import->events},
+                 {"deadline_events", import->deadline_events}};
   for (const auto& f : report.figures) {
     nlohmann::json x = {
         {"name", f.name}, {"unit", f.unit}, {"casegrid", std::round(f.casegrid)}, {"note", f.note}};
@@ -708,7 +854,10 @@ Status Run(const Options& o, const engine::Config& config) {
                 << (p.instructions ? Fixed(*p.instructions) : "-") << "\n";
     }
     std::cout << "(CPU: getrusage; bytes: passed to write(2), /proc/self/io wchar; "
-                 "instructions: only under callgrind)\n\n";
+                 "instructions: only under callgrind)\n";
+    std::cout << "(import: " << o.cases << " interleaved cases, " << import->commands
+              << " commands, " << import->events << " events, " << import->deadline_events
+              << " of them from deadlines that passed)\n\n";
     PrintTargets(std::cout, targets);
     std::cout << "\nreplay of one case (" << sync->events << " events in the journal): p50 "
               << Fixed(p50, 1) << " us, p99 " << Fixed(p99, 1) << " us\n";

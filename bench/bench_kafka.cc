@@ -116,7 +116,7 @@ Status RunKafkaBench(const Options& o, const engine::Config& config, const std::
     kko.kek_path = root + "/keys.kek";
     auto keys = events::OpenKafkaKeyStore(kko, true);
     if (!keys.ok()) return keys.status();
-    auto run = RunEndToEnd(**log, config, o.cases, o.batch, false, keys->get());
+    auto run = RunEndToEnd(**log, config, Lifecycles(config, o.cases), o.batch, false, keys->get());
     if (!run.ok()) return run.status();
     e2e = *run;
   }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -91,17 +92,37 @@ struct E2E {
   double seconds = 0;
   CpuTime cpu;  // used during the run; `thread` is the engine's
   uint64_t commands = 0, events = 0, batches = 0;
+  uint64_t deadline_events = 0;          // of `events`, those of deadlines that passed
   uint64_t bytes_written = 0;            // ReadBytesWritten() during the run
   std::optional<uint64_t> instructions;  // under callgrind only
   std::vector<Rss> rss_at_events;        // sampled every 250k events while importing
 };
 
-// Applies `cases` generated case lifecycles (6 commands each) to `log`
-// through the engine, `batch` commands per Apply, decoding ahead on a second
-// thread as `casegrid submit` does. Fails if any command is rejected.
-// `keys` (may be null): the key store that seals personal fields, as the
-// journal's sessions do (events/personal.h).
-Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, uint64_t cases,
+// The commands of a run, one NDJSON line a call, in order; false once there
+// are no more. Called on the decoding thread, so that the lines are made as
+// they are needed (as if read from a file).
+using LineSource = std::function<bool(std::string* line)>;
+
+// `cases` generated case lifecycles (Line), in groups of 2,000 cases: stage k
+// of every case of a group before stage k+1.
+LineSource Lifecycles(const engine::Config& config, uint64_t cases);
+
+// A district's import, as scripts/gen_history.py writes it for `casegrid
+// submit` (docs/PERFORMANCE.md, "A real import"): `cases` petition-125
+// cases (ids P-%06d) opened on the working days of March to October 2026
+// (the calendar of petition-125 in `config`) at four grid cells, every
+// command in time order, so that the cases interleave and each deadline
+// fires as the clock passes it. One case in ten is contacted three working
+// days late: its deadline breaches and escalates it to its town, which then
+// acts on it. InvalidArgument when the calendar does not cover those days.
+Result<LineSource> ImportHistory(const engine::Config& config, uint64_t cases);
+
+// Applies the commands of `lines` to `log` through the engine, `batch`
+// commands per Apply, decoding ahead on a second thread as `casegrid
+// submit` does. Fails if any command is rejected. `keys` (may be null): the
+// key store that seals personal fields, as the journal's sessions do
+// (events/personal.h).
+Result<E2E> RunEndToEnd(events::Log& log, const engine::Config& config, const LineSource& lines,
                         size_t batch, bool sample_rss, events::KeyStore* keys = nullptr);
 
 // The lifecycle of one case as NDJSON: intake (by w01, window), dispatch

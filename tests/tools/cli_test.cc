@@ -1284,7 +1284,7 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   INFO(j.dump(2));
   std::set<std::string> keys;
   for (const auto& [key, value] : j.items()) keys.insert(key);
-  CHECK(keys == std::set<std::string>{"machine", "cases", "journal_events", "figures",
+  CHECK(keys == std::set<std::string>{"machine", "cases", "journal_events", "import", "figures",
                                       "replay_one_case_micros", "import_rss_kib", "per_event",
                                       "targets"});
   CHECK(j.at("machine").at("cores").get<int>() >= 1);
@@ -1292,6 +1292,11 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   CHECK(j.at("machine").at("allocator") == AllocatorName());
   CHECK(j.at("cases") == 20);
   CHECK(j.at("journal_events") == 240);
+  // A district's import of as many cases, interleaved: every command
+  // accepted, and the two contacted late (cases 0 and 10) breached and
+  // escalated by their deadlines as the clock passed them.
+  CHECK(j.at("import") ==
+        json{{"cases", 20}, {"commands", 120}, {"events", 244}, {"deadline_events", 4}});
 
   const std::map<std::string, bool> figures = {// name -> has a raw LMDB baseline
                                                {"events/s end to end, fsync per batch", true},
@@ -1329,9 +1334,14 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   // The cost per event of each run: CPU on the engine's (appending) thread,
   // the whole process's for casegrid's own runs, bytes written; no
   // instructions outside callgrind.
-  const std::vector<std::string> runs = {"end to end, fsync per batch", "end to end, sync off",
-                                         "raw LMDB appends, durable", "raw LMDB appends, sync off",
-                                         "record alone: sealed, appended, durable"};
+  const std::vector<std::string> runs = {"end to end, fsync per batch",
+                                         "end to end, sync off",
+                                         "raw LMDB appends, durable",
+                                         "raw LMDB appends, sync off",
+                                         "record alone: sealed, appended, durable",
+                                         "import, interleaved cases, durable",
+                                         "import's read models, caught up"};
+  auto casegrid_run = [](size_t k) { return k < 2 || k >= 5; };  // the process's CPU too
   REQUIRE(j.at("per_event").size() == runs.size());
   for (size_t k = 0; k < runs.size(); ++k) {
     const json& p = j.at("per_event")[k];
@@ -1339,8 +1349,8 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
     CHECK(p.at("run") == runs[k]);
     CHECK(p.at("engine_thread_cpu_us").get<double>() > 0);
     CHECK(p.at("bytes_written").get<double>() >= 0);
-    CHECK(p.contains("process_cpu_us") == (k < 2));
-    if (k < 2) {
+    CHECK(p.contains("process_cpu_us") == casegrid_run(k));
+    if (casegrid_run(k)) {
       CHECK(p.at("process_cpu_us").get<double>() >= p.at("engine_thread_cpu_us").get<double>());
     }
     CHECK(!p.contains("instructions"));
@@ -1369,6 +1379,15 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   CHECK(targets.count("process CPU per event, fsync per batch") == 1);
   CHECK(targets.count("events/s end to end / raw appends, fsync per batch") == 1);
   CHECK(targets.count("events/s end to end / raw appends, sync off") == 1);
+  // The import's CPU an event against the lifecycles', each as printed.
+  for (const json& t : j.at("targets")) {
+    if (t.at("name") != "process CPU per event, import / end to end") continue;
+    const double ratio = j.at("per_event")[5].at("process_cpu_us").get<double>() /
+                         j.at("per_event")[0].at("process_cpu_us").get<double>();
+    CHECK(std::abs(t.at("value").get<double>() / ratio - 1) < 0.02);
+    CHECK(t.at("at_most") == 1.3);
+  }
+  CHECK(targets.count("process CPU per event, import / end to end") == 1);
   // Bytes written are counted where the kernel keeps the account.
   const bool counted = j.at("per_event")[2].at("bytes_written").get<double>() > 0;
   CHECK(targets.count("bytes written per event / raw appends'") == (counted ? 1 : 0));
