@@ -151,7 +151,9 @@ int main(int argc, char** argv) {
   SubmitOptions submit;
   auto* c_submit = app.add_subcommand("submit", "apply an NDJSON file of commands (- for stdin)");
   c_submit->add_option("--file,-f", submit.file, "NDJSON file, or - for stdin")->required();
-  c_submit->add_option("--batch", submit.batch, "commands per group commit")->capture_default_str();
+  c_submit->add_option("--batch", submit.batch, "commands per group commit")
+      ->check(CLI::Range(size_t{1}, size_t{100000}))
+      ->capture_default_str();
   c_submit->add_flag("--quiet,-q", submit.quiet, "no progress bar");
   c_submit->callback([&] { rc = RunSubmit(g, submit); });
 
@@ -261,8 +263,10 @@ int main(int argc, char** argv) {
   c_worker->add_option("--name", worker.name, "this worker's name (default HOST-PID)");
   c_worker->add_option("--group", worker.group, "consumer group (default PREFIX.workers)");
   c_worker->add_option("--batch", worker.batch, "commands per transaction at most")
+      ->check(CLI::Range(size_t{1}, size_t{100000}))
       ->capture_default_str();
   c_worker->add_option("--tick-ms", worker.tick_ms, "how often deadlines fire")
+      ->check(CLI::Range(1, 24 * 3600 * 1000))
       ->capture_default_str();
   c_worker
       ->add_option("--session-timeout-ms", worker.session_timeout_ms,
@@ -757,8 +761,12 @@ int main(int argc, char** argv) {
 
   bench::Options bench;
   auto* c_bench = app.add_subcommand("bench", "measure casegrid against raw LMDB baselines");
-  c_bench->add_option("--cases", bench.cases, "case lifecycles to write")->capture_default_str();
-  c_bench->add_option("--batch", bench.batch, "commands per group commit")->capture_default_str();
+  c_bench->add_option("--cases", bench.cases, "case lifecycles to write")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
+      ->capture_default_str();
+  c_bench->add_option("--batch", bench.batch, "commands per group commit")
+      ->check(CLI::Range(size_t{1}, size_t{100000}))
+      ->capture_default_str();
   c_bench->add_option("--dir", bench.dir, "scratch directory (default: a new one under /tmp)");
   c_bench->add_flag("--json", bench.json);
   c_bench

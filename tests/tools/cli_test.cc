@@ -254,6 +254,38 @@ void FlipStoredByte(const std::string& journal_dir, uint64_t global_seq,
 
 // ---- submit ----
 
+TEST_CASE("a batch of no commands, or a bench of no cases, is refused naming the flag", "[cli]") {
+  // A batch of 0 waited for ever for a command to fill it; a bench of 0
+  // cases divided by zero. Each is refused before anything runs.
+  Cli cli;
+  cli.Write("one.ndjson",
+            R"({"id":"Z-1","case":"Z-1","action":"intake","actor":{"user":"w1",)"
+            R"("role":"window","unit":"371302"},"data":{"channel":"window",)"
+            R"("category":"village-affairs","grid":"371302-001-001-01","summary":"s"}})"
+            "\n");
+  struct Refusal {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Refusal& r :
+       {Refusal{{"submit", "--file", "one.ndjson", "--batch", "0"},
+                "--batch: Value 0 not in range"},
+        Refusal{{"bench", "--cases", "0"}, "--cases: Value 0 not in range"},
+        Refusal{{"bench", "--cases", "5", "--batch", "0"}, "--batch: Value 0 not in range"},
+        Refusal{{"bench", "--cases", "99999999999"}, "--cases: Value 99999999999 not in range"},
+        Refusal{{"worker", "--batch", "0"}, "--batch: Value 0 not in range"},
+        Refusal{{"worker", "--tick-ms", "0"}, "--tick-ms: Value 0 not in range"}}) {
+    const Output o = cli.Run(r.args);
+    INFO(r.args[0] << " " << r.args[r.args.size() - 2] << " " << r.args.back() << "\n"
+                   << o.out << o.err);
+    CHECK(o.status == 2);
+    CHECK(o.err.find(r.says) != std::string::npos);
+  }
+  CHECK(!std::filesystem::exists(cli.Path("data")));
+  // The same file in batches of one goes through.
+  CHECK(cli.Run({"submit", "--file", "one.ndjson", "--batch", "1"}).status == 0);
+}
+
 TEST_CASE("submit exits 1 when any line of the file is rejected", "[cli]") {
   const Output& o = Mixed().submit;
   INFO(o.out << o.err);
