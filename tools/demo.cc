@@ -16,6 +16,10 @@ namespace casegrid::tools {
 
 int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   GlobalOptions g = g_in;
+  // Refused before the directory is touched: a mistyped day must not cost
+  // the last demo's data.
+  auto start = timeutil::ParseDate(o.start);
+  if (!start.ok()) return Fail(start.status().WithContext("--start"));
   // The demo owns its directory: empty, or one an earlier demo left (marker).
   namespace fs = std::filesystem;
   const fs::path marker = fs::path(g.data_dir) / "CASEGRID_DEMO";
@@ -34,8 +38,6 @@ int RunDemo(const GlobalOptions& g_in, const DemoOptions& o) {
   std::ofstream(marker) << "written by casegrid demo; the next demo run deletes this directory\n";
   g.sync = false;  // a simulation: no need for per-batch fsync
 
-  auto start = timeutil::ParseDate(o.start);
-  if (!start.ok()) return Fail(start.status().WithContext("--start"));
   VirtualEnv clock(timeutil::LocalDayStartMicros(*start));
   auto session = OpenSession(g, &clock);
   if (!session.ok()) return Fail(session.status());

@@ -752,7 +752,9 @@ int main(int argc, char** argv) {
   DemoOptions demo;
   auto* c_demo =
       app.add_subcommand("demo", "simulate the reference district on a virtual clock and report");
-  c_demo->add_option("--days", demo.days, "days to simulate")->capture_default_str();
+  c_demo->add_option("--days", demo.days, "days to simulate")
+      ->check(CLI::Range(1, 3660))
+      ->capture_default_str();
   c_demo->add_option("--seed", demo.seed, "random seed: same seed, same report")
       ->capture_default_str();
   c_demo->add_option("--start", demo.start, "first simulated day")->capture_default_str();

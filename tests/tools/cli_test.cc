@@ -886,6 +886,30 @@ TEST_CASE("demo replaces a directory an earlier demo wrote", "[cli]") {
          std::filesystem::perms::all) == std::filesystem::perms::owner_all);
 }
 
+TEST_CASE("demo refuses a day that is not one, or no days, and keeps the last demo's data",
+          "[cli]") {
+  // A mistyped start day deleted the last demo's directory before it was
+  // refused; --days 0 simulated nothing and then failed on its report,
+  // and --days 99999999 ran for ever.
+  Cli cli;
+  const std::vector<std::string> first = {"--data", "kept", "demo", "--days", "1", "--quiet"};
+  REQUIRE(cli.RunRaw(first).status == 0);
+  const auto journal = std::filesystem::last_write_time(cli.Path("kept/journal/data.mdb"));
+  struct Refusal {
+    std::string flag, value, says;
+  };
+  for (const Refusal& r : {Refusal{"--start", "2026-13-45", "--start: no such date"},
+                           Refusal{"--days", "0", "--days: Value 0 not in range"},
+                           Refusal{"--days", "99999999", "--days: Value 99999999 not in range"}}) {
+    const Output o = cli.RunRaw({"--data", "kept", "demo", r.flag, r.value, "--quiet"});
+    INFO(r.flag << " " << r.value << "\n" << o.out << o.err);
+    CHECK(o.status != 0);
+    CHECK(o.err.find(r.says) != std::string::npos);
+    CHECK(std::filesystem::exists(cli.Path("kept/journal/data.mdb")));
+    CHECK(std::filesystem::last_write_time(cli.Path("kept/journal/data.mdb")) == journal);
+  }
+}
+
 // ---- the demo's figures, checked against the read models and the journal ----
 
 // `demo --days 30` with the default seed into "data", run once and shared.
