@@ -665,7 +665,9 @@ Status Run(const Options& o, const engine::Config& config) {
     if (auto caught = (*models)->CatchUp(**imported); !caught.ok()) return caught.status();
     import_models.seconds = Seconds(t0, Clock::now());
     const CpuTime cpu1 = ReadCpuTime();
-    import_models.cpu = {cpu1.process - cpu0.process, cpu1.thread - cpu0.thread};
+    // The catch-up runs on this thread alone: its CPU is the thread's (a
+    // process figure read a moment apart would only add jitter).
+    import_models.cpu = {0, cpu1.thread - cpu0.thread};
     import_models.bytes_written = ReadBytesWritten() - bytes0;
     import_models.events = import->events;
   }

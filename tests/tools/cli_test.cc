@@ -1397,7 +1397,8 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
                                          "record alone: sealed, appended, durable",
                                          "import, interleaved cases, durable",
                                          "import's read models, caught up"};
-  auto casegrid_run = [](size_t k) { return k < 2 || k >= 5; };  // the process's CPU too
+  // The runs of several threads: the process's CPU too.
+  auto casegrid_run = [](size_t k) { return k < 2 || k == 5; };
   REQUIRE(j.at("per_event").size() == runs.size());
   for (size_t k = 0; k < runs.size(); ++k) {
     const json& p = j.at("per_event")[k];
