@@ -276,6 +276,26 @@ Result<E2E> RunOnJournal(const std::string& dir, const engine::Config& config,
   return RunEndToEnd(*log, config, lines, batch, sample_rss, keys.get());
 }
 
+// A journal the bench wrote, opened read-only, and read models in
+// `models_dir` that open and seal its personal fields again as a session's
+// do (its key store). Members in that order: the models go first.
+struct ModelsOver {
+  std::unique_ptr<events::Log> log;
+  std::unique_ptr<events::KeyStore> keys;
+  std::unique_ptr<projections::ReadModels> models;
+};
+Result<ModelsOver> OpenModelsOver(const std::string& journal_dir, const std::string& models_dir) {
+  events::JournalOptions jo;
+  jo.read_only = true;
+  ModelsOver out;
+  CASEGRID_ASSIGN_OR_RETURN(out.log, events::OpenJournal(journal_dir, jo));
+  CASEGRID_ASSIGN_OR_RETURN(out.keys, events::OpenKeyFile(journal_dir + "/personal.keys", false));
+  projections::Options po;
+  po.keys = out.keys.get();
+  CASEGRID_ASSIGN_OR_RETURN(out.models, projections::ReadModels::Open(models_dir, po));
+  return out;
+}
+
 // Every event record of the journal in `dir`, in log order.
 Result<std::vector<std::string>> RecordsOf(const std::string& dir) {
   events::JournalOptions jo;
@@ -649,20 +669,14 @@ Status Run(const Options& o, const engine::Config& config) {
   step("the import's read models brought up to its end");
   E2E import_models;
   {
-    events::JournalOptions ro;
-    ro.read_only = true;
-    auto imported = events::OpenJournal(root + "/import", ro);
+    auto imported = OpenModelsOver(root + "/import", root + "/import-models");
     if (!imported.ok()) return imported.status();
-    auto import_keys = events::OpenKeyFile(root + "/import/personal.keys", false);
-    if (!import_keys.ok()) return import_keys.status();
-    projections::Options po;
-    po.keys = import_keys->get();
-    auto models = projections::ReadModels::Open(root + "/import-models", po);
-    if (!models.ok()) return models.status();
     const CpuTime cpu0 = ReadCpuTime();
     const uint64_t bytes0 = ReadBytesWritten();
     const auto t0 = Clock::now();
-    if (auto caught = (*models)->CatchUp(**imported); !caught.ok()) return caught.status();
+    if (auto caught = imported->models->CatchUp(*imported->log); !caught.ok()) {
+      return caught.status();
+    }
     import_models.seconds = Seconds(t0, Clock::now());
     const CpuTime cpu1 = ReadCpuTime();
     // The catch-up runs on this thread alone: its CPU is the thread's (a
@@ -673,23 +687,16 @@ Status Run(const Options& o, const engine::Config& config) {
   }
 
   // 3. Projection rebuild against scan + one random put per event.
-  events::JournalOptions jo;
-  jo.read_only = true;
-  auto log = events::OpenJournal(root + "/e2e-sync", jo);
-  if (!log.ok()) return log.status();
   step("projection rebuild");
-  auto keys = events::OpenKeyFile(root + "/e2e-sync/personal.keys", false);
-  if (!keys.ok()) return keys.status();
-  projections::Options po;
-  po.keys = keys->get();  // views opened and sealed again, as a session's
-  auto models = projections::ReadModels::Open(root + "/models", po);
-  if (!models.ok()) return models.status();
+  auto rebuilt = OpenModelsOver(root + "/e2e-sync", root + "/models");
+  if (!rebuilt.ok()) return rebuilt.status();
+  events::Log& log = *rebuilt->log;
   auto t0 = Clock::now();
-  if (Status s = (*models)->Rebuild(**log); !s.ok()) return s;
+  if (Status s = rebuilt->models->Rebuild(log); !s.ok()) return s;
   const double rebuild_s = Seconds(t0, Clock::now());
   step("raw scan + one random put per event");
   uint64_t scanned = 0;
-  auto raw_proj = RawScanAndPut(**log, root + "/raw-models", &scanned);
+  auto raw_proj = RawScanAndPut(log, root + "/raw-models", &scanned);
   if (!raw_proj.ok()) return raw_proj.status();
   report.figures.push_back({"projection rebuild", "events/s", sync->events / rebuild_s,
                             scanned / *raw_proj,
@@ -707,7 +714,7 @@ Status Run(const Options& o, const engine::Config& config) {
     auto a = Clock::now();
     uint64_t n = 0;
     Status s = engine::ReplayCase(
-        **log, id, [&](const casegrid::v1::Event&, const casegrid::v1::CaseState&) { ++n; });
+        log, id, [&](const casegrid::v1::Event&, const casegrid::v1::CaseState&) { ++n; });
     auto b = Clock::now();
     if (!s.ok() || n == 0) return s.ok() ? Status::Corruption("empty replay") : s;
     micros.push_back(std::chrono::duration<double, std::micro>(b - a).count());
