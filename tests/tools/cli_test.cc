@@ -1358,6 +1358,8 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
                                                {"events/s end to end, fsync per batch", true},
                                                {"commands/s end to end, fsync per batch", false},
                                                {"events/s end to end, sync off", true},
+                                               {"events/s the record alone, fsync per batch", true},
+                                               {"events/s the record alone, sync off", true},
                                                {"projection rebuild", true}};
   REQUIRE(j.at("figures").size() == figures.size());
   for (const json& fig : j.at("figures")) {
@@ -1436,6 +1438,33 @@ TEST_CASE("bench --json on the journal reports every documented key, each figure
   CHECK(targets.count("process CPU per event, fsync per batch") == 1);
   CHECK(targets.count("events/s end to end / raw appends, fsync per batch") == 1);
   CHECK(targets.count("events/s end to end / raw appends, sync off") == 1);
+  // Beside each end-to-end target, what the record alone reaches in the same
+  // run: its CPU an event for the CPU targets, its rate against the same raw
+  // appends for the ratios; the other targets have none.
+  auto ratio_of = [&](const std::string& figure) {
+    for (const json& fig : j.at("figures")) {
+      if (fig.at("name") == figure) return fig.at("ratio").get<double>();
+    }
+    return -1.0;
+  };
+  const std::map<std::string, double> bounds = {
+      {"engine thread CPU per event, fsync per batch",
+       j.at("per_event")[4].at("engine_thread_cpu_us").get<double>()},
+      {"process CPU per event, fsync per batch",
+       j.at("per_event")[4].at("engine_thread_cpu_us").get<double>()},
+      {"events/s end to end / raw appends, fsync per batch",
+       ratio_of("events/s the record alone, fsync per batch")},
+      {"events/s end to end / raw appends, sync off",
+       ratio_of("events/s the record alone, sync off")}};
+  for (const json& t : j.at("targets")) {
+    INFO(t.dump());
+    const auto bound = bounds.find(t.at("name").get<std::string>());
+    REQUIRE(t.contains("bound") == (bound != bounds.end()));
+    if (bound == bounds.end()) continue;
+    CHECK(t.at("bound").at("of") == "the record alone");
+    CHECK(bound->second > 0);
+    CHECK(std::abs(t.at("bound").at("value").get<double>() / bound->second - 1) < 0.02);
+  }
   // The import's CPU an event against the lifecycles', each as printed.
   for (const json& t : j.at("targets")) {
     if (t.at("name") != "process CPU per event, import / end to end") continue;
