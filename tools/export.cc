@@ -190,15 +190,14 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o) {
     *withhold = it->second;
     return true;
   };
-  // Written to a file beside the target and renamed into place: a failed
-  // export leaves no half report.
-  std::ofstream file;
-  const std::string partial = o.output + ".partial";
+  // An OutputFile: a failed export leaves no half report.
+  std::unique_ptr<OutputFile> file;
   if (!o.output.empty()) {
-    file.open(partial, std::ios::binary | std::ios::trunc);
-    if (!file) return Fail(Status::IOError("cannot write " + partial));
+    auto opened = OutputFile::Open(o.output);
+    if (!opened.ok()) return Fail(opened.status());
+    file = std::move(*opened);
   }
-  std::ostream& out = o.output.empty() ? std::cout : file;
+  std::ostream& out = file ? file->stream() : std::cout;
   Writer writer(out, o.format == "csv", key_store);
   Status s;
   if (one_case) {
@@ -238,14 +237,7 @@ int RunExport(const GlobalOptions& g, const ExportOptions& o) {
     });
     if (s.ok()) s = failed;
   }
-  if (!o.output.empty()) {
-    file.close();
-    if (s.ok() && !file) s = Status::IOError("cannot write " + partial);
-    std::error_code ec;
-    if (s.ok()) std::filesystem::rename(partial, o.output, ec);
-    if (s.ok() && ec) s = Status::IOError("cannot rename " + partial + ": " + ec.message());
-    if (!s.ok()) std::filesystem::remove(partial, ec);
-  }
+  if (s.ok() && file) s = file->Commit();
   if (!s.ok()) return Fail(s);
   if (!o.output.empty()) {
     std::cout << "exported " << writer.events() << " events to " << o.output << "\n";

@@ -173,13 +173,42 @@ Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& opti
   return keys;
 }
 
+// The key store of personal data for a writer: made when missing, unless the
+// engine's cases show data sealed under its keys already (a key store lost
+// or left behind in a restore: one made anew would hand out the same slots
+// with other keys, and what is sealed under them would be lost when the
+// right one comes back).
+Result<std::unique_ptr<events::KeyStore>> OpenWritableKeyStore(const GlobalOptions& options,
+                                                               engine::StateStore& store) {
+  CASEGRID_ASSIGN_OR_RETURN(auto keys, OpenKeyStore(options, /*create=*/false));
+  if (keys != nullptr) return keys;
+  std::string sealed_case;
+  uint64_t slot = 0;
+  CASEGRID_RETURN_IF_ERROR(store.ForEachCase([&](const casegrid::v1::CaseState& c) {
+    if (sealed_case.empty() && c.personal_key() != 0) {
+      sealed_case = c.case_id();
+      slot = c.personal_key();
+    }
+  }));
+  if (!sealed_case.empty()) {
+    const std::string where = IsKafka(options) ? "the keys topic " + options.topic_prefix + ".keys"
+                                               : options.data_dir + "/personal.keys";
+    return Status::Unavailable("the key store " + where + " is missing, while case " +
+                               text::Escape(sealed_case) +
+                               " has personal data sealed under its key " + std::to_string(slot) +
+                               ": restore it from the backup (nothing is written until then; "
+                               "casegrid verify names every case it holds a key of)");
+  }
+  return OpenKeyStore(options, /*create=*/true);
+}
+
 Result<Session> OpenSession(const GlobalOptions& options, Env* env, bool check_models) {
   Session s;
   CASEGRID_ASSIGN_OR_RETURN(s.log, OpenLog(options, /*read_only=*/false, env));
-  CASEGRID_ASSIGN_OR_RETURN(s.keys, OpenKeyStore(options, /*create=*/true));
   CASEGRID_ASSIGN_OR_RETURN(auto config,
                             engine::LoadConfig(ResolveConfigDir(options), s.log.get()));
   CASEGRID_ASSIGN_OR_RETURN(s.engine, engine::Engine::Open(s.log.get(), std::move(config), env));
+  CASEGRID_ASSIGN_OR_RETURN(s.keys, OpenWritableKeyStore(options, s.engine->state_store()));
   s.engine->set_os_account(OsAccount());
   s.engine->set_key_store(s.keys.get());
   CASEGRID_ASSIGN_OR_RETURN(const std::string check, s.engine->state_store().PetitionerKeyCheck());
@@ -279,26 +308,51 @@ Result<engine::ReadScope> ReaderScope(const GlobalOptions& options, const engine
   return engine::ReadScope::Of(directory, config.org, user);
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return Status::IOError("cannot write " + tmp);
-    }
-  }
+Result<std::unique_ptr<OutputFile>> OutputFile::Open(const std::string& path) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  // The file a link names (its directory gets the temporary file).
+  const fs::path target =
+      fs::is_symlink(path, ec) ? fs::weakly_canonical(path, ec) : fs::path(path);
+  if (ec) return Status::IOError("cannot follow the link " + path + ": " + ec.message());
+  const fs::file_status st = fs::status(target, ec);
+  if (fs::is_directory(st)) return Status::IOError("cannot write " + path + ": it is a directory");
+  const bool in_place = fs::exists(st) && !fs::is_regular_file(st);
+  std::unique_ptr<OutputFile> file(new OutputFile(path, target.string(), in_place));
+  file->out_.open(file->written_, std::ios::binary | std::ios::trunc);
+  if (!file->out_) {
+    file->committed_ = in_place;  // nothing of ours to remove
+    return Status::IOError("cannot write " + (in_place ? path : file->written_));
   }
+  return file;
+}
+
+OutputFile::~OutputFile() {
+  if (committed_ || in_place_) return;
+  out_.close();
+  std::error_code ignored;
+  std::filesystem::remove(written_, ignored);
+}
+
+Status OutputFile::Commit() {
+  out_.flush();
+  out_.close();
+  if (!out_)
+    return Status::IOError("cannot write " + path_ + (in_place_ ? "" : " (" + written_ + ")"));
+  if (in_place_) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::rename(written_, target_, ec);
+  if (ec) {
+    return Status::IOError("cannot rename " + written_ + " to " + target_ + ": " + ec.message());
+  }
+  committed_ = true;
   return Status::Ok();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  CASEGRID_ASSIGN_OR_RETURN(auto file, OutputFile::Open(path));
+  file->stream() << text;
+  return file->Commit();
 }
 
 Result<std::string> ReadSmallFile(const std::string& path, size_t limit) {

@@ -5,7 +5,10 @@
 #ifndef CASEGRID_TOOLS_SESSION_H_
 #define CASEGRID_TOOLS_SESSION_H_
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -183,8 +186,41 @@ class ProgressBar {
   int last_permille_ = -1;
 };
 
-// Writes `text` to a temporary file next to `path`, then renames it: a reader
-// polling for `path` never sees it half written.
+// A file a command writes (its -o): written to a temporary file beside it and
+// renamed into place once complete, so a failed write leaves no half file
+// and a reader polling for it never sees one. A symbolic link is followed
+// (the file it names is replaced, the link kept); a target that is not a
+// regular file (a device such as /dev/null, a FIFO) is written in place, not
+// replaced; a directory is refused.
+class OutputFile {
+ public:
+  // IOError naming `path` when it cannot be written.
+  static Result<std::unique_ptr<OutputFile>> Open(const std::string& path);
+  // Removes the temporary file unless Commit succeeded.
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  std::ostream& stream() { return out_; }
+  // Flushes and puts the file in place. IOError naming it when a write
+  // failed (a full disk, /dev/full) or the rename did.
+  Status Commit();
+
+ private:
+  OutputFile(std::string path, std::string target, bool in_place)
+      : path_(std::move(path)),
+        target_(std::move(target)),
+        written_(in_place ? target_ : target_ + ".tmp." + std::to_string(::getpid())),
+        in_place_(in_place) {}
+  std::string path_;     // as given
+  std::string target_;   // the file it names (a link followed)
+  std::string written_;  // the temporary file, or the target itself when in place
+  bool in_place_;
+  bool committed_ = false;
+  std::ofstream out_;
+};
+
+// Writes `text` to `path` as an OutputFile.
 Status WriteFileAtomically(const std::string& path, const std::string& text);
 // A whole file of at most `limit` bytes; NotFound naming it when it cannot
 // be opened, InvalidArgument when it is longer.

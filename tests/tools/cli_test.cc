@@ -3,6 +3,10 @@
 // subcommand and the shipped configuration, and checks its stdout, stderr and
 // exit status. Every command carries its time (`at`, --at, --now), so no
 // result depends on the wall clock.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -1978,4 +1982,58 @@ TEST_CASE("bench --http drives the HTTP API with concurrent clients beside the i
   const Output kafka = cli.Run({"--log", "kafka", "bench", "--http", "4"});
   CHECK(kafka.status == 2);
   CHECK(Contains(kafka.err, "--http: casegrid serve runs on the journal"));
+}
+
+TEST_CASE(
+    "an output file (-o) follows a link, is written in place on a FIFO or device, refuses "
+    "a directory and reports a failed write",
+    "[cli]") {
+  namespace fs = std::filesystem;
+  Cli cli;
+  REQUIRE(cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--payload",
+                   R"({"channel":"window","category":"village-affairs",)"
+                   R"("grid":"371302-001-001-01","summary":"s"})"})
+              .status == 0);
+  // A link: the file it names is replaced, the link kept.
+  casegrid::test::WriteFile(cli.Path("target.txt"), "old");
+  fs::create_symlink("target.txt", cli.Path("link.txt"));
+  Output o = cli.Run({"checkpoint", "-o", cli.Path("link.txt")});
+  INFO(casegrid::test::Describe(o));
+  REQUIRE(o.status == 0);
+  CHECK(fs::is_symlink(cli.Path("link.txt")));
+  CHECK(Contains(casegrid::test::ReadFile(cli.Path("target.txt")), "casegrid"));
+  o = cli.Run({"export", "LS-1", "--format", "csv", "-o", cli.Path("link.txt")});
+  REQUIRE(o.status == 0);
+  CHECK(fs::is_symlink(cli.Path("link.txt")));
+  CHECK(casegrid::test::ReadFile(cli.Path("target.txt")).rfind("case,seq,", 0) == 0);
+  // A FIFO (as a device like /dev/null) is written in place, not replaced.
+  REQUIRE(::mkfifo(cli.Path("fifo").c_str(), 0600) == 0);
+  const int reader = ::open(cli.Path("fifo").c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(reader >= 0);
+  o = cli.Run({"export", "LS-1", "--format", "csv", "-o", cli.Path("fifo")});
+  CHECK(o.status == 0);
+  CHECK(fs::is_fifo(cli.Path("fifo")));
+  char buf[4096];
+  const ssize_t got = ::read(reader, buf, sizeof buf);
+  ::close(reader);
+  REQUIRE(got > 0);
+  CHECK(std::string(buf, static_cast<size_t>(got)).rfind("case,seq,", 0) == 0);
+  // A write that fails (a full device, through a link so that nothing of
+  // the system's is at stake) is an error, not "exported".
+  fs::create_symlink("/dev/full", cli.Path("full"));
+  o = cli.Run({"export", "LS-1", "--format", "csv", "-o", cli.Path("full")});
+  CHECK(o.status != 0);
+  CHECK(Contains(o.err, "cannot write " + cli.Path("full")));
+  CHECK(fs::is_symlink(cli.Path("full")));
+  o = cli.Run({"checkpoint", "-o", cli.Path("full")});
+  CHECK(o.status != 0);
+  // A directory is refused, and nothing is left beside any of them.
+  fs::create_directory(cli.Path("dir"));
+  o = cli.Run({"checkpoint", "-o", cli.Path("dir")});
+  CHECK(o.status != 0);
+  CHECK(Contains(o.err, "is a directory"));
+  for (const auto& entry : fs::directory_iterator(cli.Path(""))) {
+    INFO(entry.path());
+    CHECK(entry.path().filename().string().find(".tmp.") == std::string::npos);
+  }
 }

@@ -3,6 +3,7 @@
 // fresh data directory, as the README's walk-through does.
 #include <pwd.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <filesystem>
 #include <set>
@@ -769,7 +770,7 @@ TEST_CASE("export writes case histories as NDJSON or CSV, personal values opened
   CHECK_FALSE(std::filesystem::exists(cli.Path("october.csv.partial")));
 }
 
-TEST_CASE("a key file made anew is found out: nothing is sealed under it and verify says so",
+TEST_CASE("a lost key file is not made anew over sealed data, and one from elsewhere is found out",
           "[cli][personal]") {
   Cli cli;
   const std::string data =
@@ -779,19 +780,44 @@ TEST_CASE("a key file made anew is found out: nothing is sealed under it and ver
       cli.Run({"act", "LS-1", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
       0);
   REQUIRE(cli.Run({"verify"}).status == 0);
-  std::filesystem::remove(cli.Path("data/personal.keys"));  // a careless operator
+  const std::string keys = cli.Path("data/personal.keys");
+  const std::string kept = cli.Path("personal.keys.backup");
+  std::filesystem::copy_file(keys, kept);
+  std::filesystem::remove(keys);  // a careless operator
   Output o = cli.Run({"verify"});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "has personal data sealed under key"));
-  // The next command makes a new key file, still without LS-1's slot...
-  o = cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302", "--payload",
-               R"({"note":"call 13500002222"})"});
-  CHECK(o.status == 2);
-  CHECK(Contains(o.err, "has no data key 1"));
-  // ...until a new case draws keys: its slot 1 is another key.
+  // No command writes, and none makes a key file: a new one would hand out
+  // slot 1 again under another key, and a new case sealed under it would
+  // be lost when the backup comes back.
+  // What the CLI prints is wrapped to the terminal: read as one line.
+  const auto flat = [](std::string text) {
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    return text;
+  };
+  const std::string before = cli.Run({"replay", "LS-1"}).out;
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"act", "LS-1", "dispatch", "--by", "c01:centre:371302"},
+        std::vector<std::string>{"act", "LS-2", "intake", "--by", "w01:window:371302", "--payload",
+                                 data}}) {
+    o = cli.Run(command);
+    INFO(casegrid::test::Describe(o));
+    CHECK(o.status == 2);
+    CHECK(Contains(flat(o.err),
+                   "the key store data/personal.keys is missing, while case LS-1 "
+                   "has personal data sealed under its key 1: restore it from the "
+                   "backup"));
+    CHECK_FALSE(std::filesystem::exists(keys));
+  }
+  CHECK(cli.Run({"replay", "LS-2"}).status != 0);
+  CHECK(cli.Run({"replay", "LS-1"}).out == before);
+  // A key file from elsewhere (another directory's) is refused where it
+  // would seal under a key the case was not sealed with, and verify says so.
+  Cli other;
   REQUIRE(
-      cli.Run({"act", "LS-2", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
+      other.Run({"act", "X-1", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
       0);
+  std::filesystem::copy_file(other.Path("data/personal.keys"), keys);
   o = cli.Run({"act", "LS-1", "dispatch", "--by", "c01:centre:371302", "--payload",
                R"({"note":"call 13500002222"})"});
   INFO(casegrid::test::Describe(o));
@@ -800,8 +826,14 @@ TEST_CASE("a key file made anew is found out: nothing is sealed under it and ver
   o = cli.Run({"verify"});
   CHECK(o.status == 1);
   CHECK(Contains(o.out, "is not the one case LS-1 was sealed with"));
-  o = cli.Run({"case", "show", "LS-1"});
-  CHECK(Contains(o.out, "[key missing]"));
+  CHECK(Contains(cli.Run({"case", "show", "LS-1"}).out, "[key missing]"));
+  // The backup back in place: everything reads and writes again.
+  std::filesystem::remove(keys);
+  std::filesystem::copy_file(kept, keys);
+  CHECK(cli.Run({"verify"}).status == 0);
+  CHECK(cli.Run({"act", "LS-2", "intake", "--by", "w01:window:371302", "--payload", data}).status ==
+        0);
+  CHECK(Contains(cli.Run({"case", "show", "LS-1"}).out, "13500002222"));
 }
 
 TEST_CASE("reads are scoped by what a reader's grants reach, and reads of personal data recorded",
