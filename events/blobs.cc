@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "events/log.h"
 
@@ -85,10 +84,32 @@ class BlobDirectory final : public BlobStore {
 
   Result<std::string> Get(std::string_view name) const override {
     CASEGRID_ASSIGN_OR_RETURN(const std::string path, PathOf(name));
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Status::NotFound("blob store " + dir_ + ": no blob " + std::string(name));
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) return Status::IOError("blob store: cannot read " + path);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) {
+        return Status::NotFound("blob store " + dir_ + ": no blob " + std::string(name));
+      }
+      return Errno("read", path);
+    }
+    std::string bytes;
+    struct stat st {};
+    Status read;
+    if (::fstat(fd, &st) != 0) {
+      read = Errno("read", path);
+    } else if (!S_ISREG(st.st_mode)) {
+      read = Status::Corruption("blob store: " + path + " is not a file: damaged");
+    } else {
+      char buf[1 << 16];
+      for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) read = Errno("read", path);
+        if (n <= 0) break;
+        bytes.append(buf, static_cast<size_t>(n));
+      }
+    }
+    ::close(fd);
+    CASEGRID_RETURN_IF_ERROR(read);
     if (Sha256Hex(bytes) != name) {
       return Status::Corruption("blob store: " + path + " (" + std::to_string(bytes.size()) +
                                 " bytes) does not hash to its name: damaged");
@@ -101,6 +122,9 @@ class BlobDirectory final : public BlobStore {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
       return Status::NotFound("blob store " + dir_ + ": no blob " + std::string(name));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Status::Corruption("blob store: " + path + " is not a file: damaged");
     }
     return static_cast<uint64_t>(st.st_size);
   }

@@ -402,6 +402,7 @@ Result<std::unique_ptr<ReadModels>> ReadModels::Open(const std::string& dir,
     o.read_only = options.read_only;
     o.max_dbs = 8;
     CASEGRID_ASSIGN_OR_RETURN(auto env, lmdb::Environment::Open(dir, o));
+    if (options.check_pages) CASEGRID_RETURN_IF_ERROR(env->CheckPages());
     auto dbs = std::make_unique<Dbs>();
     CASEGRID_ASSIGN_OR_RETURN(dbs->meta, env->OpenDb("meta"));
     CASEGRID_ASSIGN_OR_RETURN(dbs->cases, env->OpenDb("cases"));

@@ -40,6 +40,9 @@ struct Options {
   bool sync = true;  // false: a batch may be lost on power loss (benchmarks, tests)
   size_t initial_map_bytes = size_t{64} << 20;
   bool read_only = false;        // queries only; CatchUp and Rebuild return InvalidArgument
+  // Walk every page first (lmdb::Environment::CheckPages): Corruption instead
+  // of reading a damaged file (`verify --read-models`). O(file).
+  bool check_pages = false;
   uint64_t batch_events = 1000;  // events per write transaction (>= 1)
   // Test seam: called inside a batch's write transaction after each event is
   // applied in memory. A non-OK Status aborts the batch (none of it is written)

@@ -31,6 +31,7 @@ int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
   if (!keys.ok()) return Fail(keys.status());
   projections::Options ro;
   ro.read_only = true;
+  ro.check_pages = true;  // a damaged file is named, not read (a SIGBUS)
   ro.keys = keys->get();
   auto stored = projections::ReadModels::Open(g.data_dir + "/projections", ro);
   if (!stored.ok()) return Fail(stored.status().WithContext("read models"));

@@ -86,6 +86,13 @@ TEST_CASE("the blob store keeps bytes under their SHA-256, once, and finds damag
   REQUIRE_OK((*store)->Remove(*name));
   REQUIRE_OK((*store)->Remove(*name));
   CHECK((*store)->Get(*name).status().IsNotFound());
+  // A directory where the blob was (a restore gone wrong): damage, named,
+  // not a crash (reading it threw out of the process).
+  std::filesystem::create_directory(path);
+  auto not_a_file = (*store)->Get(*name);
+  CHECK(not_a_file.status().IsCorruption());
+  CHECK(test::Contains(not_a_file.status().message(), path + " is not a file"));
+  CHECK((*store)->Size(*name).status().IsCorruption());
 }
 
 TEST_CASE("a personal attachment is sealed under its own key, bound to its case", "[attachments]") {
