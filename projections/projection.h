@@ -39,7 +39,7 @@ using CaseView = casegrid::v1::CaseView;
 struct Options {
   bool sync = true;  // false: a batch may be lost on power loss (benchmarks, tests)
   size_t initial_map_bytes = size_t{64} << 20;
-  bool read_only = false;        // queries only; CatchUp and Rebuild return InvalidArgument
+  bool read_only = false;  // queries only; CatchUp and Rebuild return InvalidArgument
   // Walk every page first (lmdb::Environment::CheckPages): Corruption instead
   // of reading a damaged file (`verify --read-models`). O(file).
   bool check_pages = false;
