@@ -204,11 +204,20 @@ int RunAct(const GlobalOptions& g, const ActOptions& o) {
 }
 
 int RunTick(const GlobalOptions& g, const std::string& now) {
-  int64_t now_micros = Env::Default()->NowMicros();
+  const int64_t clock = Env::Default()->NowMicros();
+  int64_t now_micros = clock;
   if (!now.empty()) {
     auto t = timeutil::ParseTimestamp(now);
     if (!t.ok()) return Fail(t.status().WithContext("--now"));
     now_micros = *t;
+  }
+  // Breaches written ahead of the clock would stand for ever, and the case
+  // would take no command until the clock passed them (as a command's `at`,
+  // at most five minutes ahead).
+  if (now_micros > clock + 5 * 60 * timeutil::kMicrosPerSecond) {
+    return Fail(Status::InvalidArgument(
+        "--now " + now + " is later than the clock (" + timeutil::FormatTimestamp(clock) +
+        "): a tick turns only deadlines that have passed into events"));
   }
   auto session = OpenSession(g, Env::Default());
   if (!session.ok()) return Fail(session.status());

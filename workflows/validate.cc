@@ -1,6 +1,7 @@
 #include "workflows/validate.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -12,6 +13,9 @@
 
 namespace casegrid::workflows {
 namespace {
+
+// The longest limit a deadline may have: ten years of days.
+constexpr int64_t kMaxLimitDays = 3660;
 
 using casegrid::v1::Action;
 using casegrid::v1::Deadline;
@@ -391,10 +395,11 @@ class Checker {
       } else if (!seen.insert(l.level()).second) {
         Add(lpath + ".level", what + " has two limits for the " + l.level() + " level");
       }
-      if (l.working_hours() <= 0) {
+      if (l.working_hours() <= 0 || l.working_hours() > kMaxLimitDays * 24) {
         Add(lpath + ".working_hours", what + " has a " + l.level() + " limit of " +
                                           std::to_string(l.working_hours()) +
-                                          " working hours; it must be at least 1");
+                                          " working hours; it must be from 1 to " +
+                                          std::to_string(kMaxLimitDays * 24));
       }
     }
     for (auto level : kLevels) {
@@ -479,6 +484,20 @@ class Checker {
         Add(path,
             what + " has " + std::to_string(units.size()) +
                 " of working_days, calendar_days, working_hours and levels; it counts in one");
+      }
+      // Negative (0 is "not set") or past ten years: a mistake, and past the
+      // calendars' arithmetic (a limit near 2^31 days wrapped to year -32044).
+      const std::pair<const char*, int64_t> limits[] = {
+          {"working_days", d.working_days()},
+          {"calendar_days", d.calendar_days()},
+          {"working_hours", d.working_hours()}};
+      for (const auto& [unit, value] : limits) {
+        const int64_t most = std::string_view(unit) == "working_hours" ? kMaxLimitDays * 24
+                                                                        : kMaxLimitDays;
+        if (value < 0 || value > most) {
+          Add(path + "." + unit, what + " has " + std::to_string(value) + " " + unit +
+                                     "; it must be from 1 to " + std::to_string(most));
+        }
       }
       if (d.levels_size() > 0) CheckLevels(d, path, what);
       if (d.has_warn_before()) CheckWarning(d, path, what);

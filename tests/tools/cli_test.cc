@@ -560,6 +560,19 @@ TEST_CASE("tick before a deadline is due appends no event", "[cli]") {
   CHECK(cli.EventCount() == events);
 }
 
+TEST_CASE("tick refuses a time later than the clock and writes nothing", "[cli]") {
+  // A mistyped year would breach deadlines that have not passed, for ever,
+  // and leave their cases refusing commands until the clock got there.
+  Cli cli;
+  OpenReferenceCase(cli);
+  const uint64_t events = cli.EventCount();
+  Output o = cli.Run({"tick", "--now", "2099-01-01T00:00:00+08:00"});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 2);
+  CHECK(Contains(o.err, "--now 2099-01-01T00:00:00+08:00 is later than the clock"));
+  CHECK(cli.EventCount() == events);
+}
+
 TEST_CASE("tick turns a passed contact deadline into a breach that escalates the case to its town",
           "[cli]") {
   Cli cli;
