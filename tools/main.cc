@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <istream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,21 @@ namespace {
 class SettingsFile : public CLI::ConfigTOML {
  public:
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(input);
+    // Read whole, up to a bound: a settings file is a few lines, and a
+    // device or a huge file (/dev/zero) must not be read for ever.
+    constexpr size_t kMaxBytes = size_t{1} << 20;
+    std::string text;
+    char buf[1 << 14];
+    while (input.read(buf, sizeof buf) || input.gcount() > 0) {
+      text.append(buf, static_cast<size_t>(input.gcount()));
+      if (text.size() > kMaxBytes) {
+        throw CLI::ConfigError(
+            "--settings: the file is over 1 MiB; a settings file is a few "
+            "lines of TOML or INI");
+      }
+    }
+    std::istringstream bounded(text);
+    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(bounded);
     std::vector<CLI::ConfigItem> out;
     CLI::ConfigItem kafka;
     kafka.name = "kafka-file-set";

@@ -1,5 +1,6 @@
 // casegrid submit / act / tick: commands in, answers out.
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -76,6 +77,16 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
   std::string name = o.file == "-" ? "<stdin>" : o.file;
   uint64_t total_bytes = 0;
   if (o.file != "-") {
+    // A file or a pipe: a directory read as empty, and a device such as
+    // /dev/zero would be read for ever.
+    std::error_code ec;
+    const auto type = std::filesystem::status(o.file, ec).type();
+    if (!ec && type != std::filesystem::file_type::regular &&
+        type != std::filesystem::file_type::fifo) {
+      return Fail(Status::InvalidArgument("--file " + o.file +
+                                          " is not a file (a directory or a device): give an "
+                                          "NDJSON file, or - for standard input"));
+    }
     file_in.open(o.file, std::ios::binary);
     if (!file_in) return Fail(Status::NotFound("cannot read " + o.file));
     file_in.seekg(0, std::ios::end);
@@ -117,6 +128,10 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
     if (!o.quiet) bar.Update(batch.bytes_consumed);
   }
   if (!o.quiet) bar.Finish();
+  if (in->bad()) {
+    return Fail(Status::IOError("reading " + name +
+                                " failed; the lines answered above are applied, the rest not"));
+  }
   Status s = CatchUpModels(*session, o.quiet);
   if (!s.ok()) return Fail(s);
   std::cout << "submitted " << name << ": " << tally.accepted << " accepted, " << tally.duplicates

@@ -396,10 +396,9 @@ class Checker {
         Add(lpath + ".level", what + " has two limits for the " + l.level() + " level");
       }
       if (l.working_hours() <= 0 || l.working_hours() > kMaxLimitDays * 24) {
-        Add(lpath + ".working_hours", what + " has a " + l.level() + " limit of " +
-                                          std::to_string(l.working_hours()) +
-                                          " working hours; it must be from 1 to " +
-                                          std::to_string(kMaxLimitDays * 24));
+        Add(lpath + ".working_hours",
+            what + " has a " + l.level() + " limit of " + std::to_string(l.working_hours()) +
+                " working hours; it must be from 1 to " + std::to_string(kMaxLimitDays * 24));
       }
     }
     for (auto level : kLevels) {
@@ -487,13 +486,12 @@ class Checker {
       }
       // Negative (0 is "not set") or past ten years: a mistake, and past the
       // calendars' arithmetic (a limit near 2^31 days wrapped to year -32044).
-      const std::pair<const char*, int64_t> limits[] = {
-          {"working_days", d.working_days()},
-          {"calendar_days", d.calendar_days()},
-          {"working_hours", d.working_hours()}};
+      const std::pair<const char*, int64_t> limits[] = {{"working_days", d.working_days()},
+                                                        {"calendar_days", d.calendar_days()},
+                                                        {"working_hours", d.working_hours()}};
       for (const auto& [unit, value] : limits) {
-        const int64_t most = std::string_view(unit) == "working_hours" ? kMaxLimitDays * 24
-                                                                        : kMaxLimitDays;
+        const int64_t most =
+            std::string_view(unit) == "working_hours" ? kMaxLimitDays * 24 : kMaxLimitDays;
         if (value < 0 || value > most) {
           Add(path + "." + unit, what + " has " + std::to_string(value) + " " + unit +
                                      "; it must be from 1 to " + std::to_string(most));

@@ -392,6 +392,25 @@ TEST_CASE("submit --file - reads the commands from stdin", "[cli]") {
   CHECK(cli.CaseJson("LS-A")["state"] == "dispatched");
 }
 
+TEST_CASE(
+    "submit and --settings refuse a directory or a device instead of reading nothing or "
+    "for ever",
+    "[cli]") {
+  Cli cli;
+  std::filesystem::create_directory(cli.Path("commands"));
+  for (const std::string& file : {cli.Path("commands"), std::string("/dev/zero")}) {
+    Output o = cli.Run({"submit", "--file", file});
+    INFO(casegrid::test::Describe(o));
+    CHECK(o.status == 2);
+    CHECK(Contains(o.err, "--file " + file + " is not a file"));
+  }
+  // A settings file is read up to a bound (/dev/zero grew without one).
+  Output o = cli.Run({"--settings", "/dev/zero", "stats"});
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status != 0);
+  CHECK(Contains(o.err, "the file is over 1 MiB"));
+}
+
 // ---- act ----
 
 TEST_CASE("act applies an allowed command, prints the case's new version and exits 0", "[cli]") {
