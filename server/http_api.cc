@@ -398,9 +398,18 @@ void HttpApi::Impl::MetricsText(const httplib::Request&, httplib::Response& res,
 bool HttpApi::Impl::Limited(const httplib::Request& req, httplib::Response& res,
                             std::string_view route) {
   if (route.rfind("/v1/", 0) != 0) return false;
+  // A client is an API token once it has named a user here; until then (no
+  // token, or a made-up one, which would otherwise get a bucket of its own
+  // each time) it is its address.
   const std::string auth = req.get_header_value("Authorization");
-  const std::string key =
-      auth.empty() ? "a" + req.remote_addr : "t" + std::to_string(std::hash<std::string>{}(auth));
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string key = "a" + req.remote_addr;
+  if (auth.rfind(kBearer, 0) == 0) {
+    const std::string_view token = std::string_view(auth).substr(kBearer.size());
+    if (!LastSender(token).empty()) {
+      key = "t" + std::to_string(std::hash<std::string_view>{}(token));
+    }
+  }
   const int64_t wait = limiter_.Take(key);
   if (wait == 0) return false;
   res.set_header("Retry-After", std::to_string(wait));
