@@ -51,6 +51,17 @@ constexpr int64_t kFlushMicros = 1'000'000;
 constexpr size_t kHeldBytes = size_t{16} << 20;
 constexpr uint64_t kHeldWrites = 65'536;
 constexpr std::string_view kWriterKey = "writer";
+constexpr std::string_view kKeySlotsKey = "key_slots";  // decimal: HighestKeySlot
+
+// The decimal value of engine_writer's key_slots entry.
+Result<uint64_t> ParseKeySlots(std::string_view v) {
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size()) {
+    return Status::Corruption("engine_writer: key_slots is not a number: " + text::Escape(v, 32));
+  }
+  return n;
+}
 // How often a batch, or a fold, starts again after another writer's batch
 // came between: each retry folds only what came meanwhile (milliseconds), so
 // only a writer that never pauses could exhaust it; then Conflict.
@@ -574,6 +585,16 @@ Status StateStore::PetitionerCases(std::string_view key, std::vector<EarlierCase
   return ScanPetitioner(*cur, key, out);
 }
 
+Result<uint64_t> StateStore::HighestKeySlot() {
+  if (tables_.writer == 0) return uint64_t{0};
+  CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
+  std::string_view v;
+  Status s = txn->Get(tables_.writer, kKeySlotsKey, &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  CASEGRID_RETURN_IF_ERROR(s);
+  return ParseKeySlots(v);
+}
+
 Result<std::string> StateStore::PetitionerKeyCheck() {
   CASEGRID_ASSIGN_OR_RETURN(auto txn, lmdb::Txn::Begin(&log_->local_store(), false));
   CASEGRID_ASSIGN_OR_RETURN(auto cur, lmdb::Cursor::Open(*txn, tables_.petitioners));
@@ -662,6 +683,22 @@ Status StateStore::Writer::Load(std::string_view case_id, CaseState* state, bool
 }
 
 Status StateStore::Writer::Store(const DeadlineList& before, const CaseState& state) {
+  // The first state sealed under a key slot higher than any recorded
+  // records it (slots are drawn in order: once a case).
+  if (state.personal_key() > store_.key_slots_ && store_.tables_.writer != 0) {
+    std::string_view v;
+    uint64_t stored = 0;
+    if (Status s = txn_.Get(store_.tables_.writer, kKeySlotsKey, &v); s.ok()) {
+      CASEGRID_ASSIGN_OR_RETURN(stored, ParseKeySlots(v));
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
+    if (state.personal_key() > stored) {
+      CASEGRID_RETURN_IF_ERROR(
+          txn_.Put(store_.tables_.writer, kKeySlotsKey, std::to_string(state.personal_key())));
+    }
+    store_.key_slots_ = std::max(stored, state.personal_key());
+  }
   OpenDeadlines(state, &scratch_);
   const MDB_dbi deadlines = store_.tables_.deadlines;
   for (const auto& d : before) {

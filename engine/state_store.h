@@ -120,6 +120,13 @@ class StateStore {
   };
   Result<Counts> Stats();
 
+  // The highest personal data key slot a case of the store was sealed
+  // under (CaseState.personal_key), as its batches and folds recorded it
+  // (engine_writer "key_slots"); 0 when none (a store written before
+  // 2026-12-08 records it from its next new key on). A key store without
+  // that slot would hand it out again (tools: refused at open).
+  Result<uint64_t> HighestKeySlot();
+
   // The committed covered positions: for each partition the log has, the
   // offset after the last event folded in (0 when none).
   Result<std::vector<uint64_t>> Positions();
@@ -221,6 +228,8 @@ class StateStore {
   // Written under batch_mu_ and mu_.
   std::string expected_writer_;
   uint64_t batches_ = 0;  // batches this object wrote (engine_writer's count)
+  // The highest key slot known recorded (Writer::Store records a higher one).
+  uint64_t key_slots_ = 0;
 
   // Key -> value, looked up by string_view.
   struct IdHash {

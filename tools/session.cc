@@ -181,7 +181,20 @@ Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& opti
 Result<std::unique_ptr<events::KeyStore>> OpenWritableKeyStore(const GlobalOptions& options,
                                                                engine::StateStore& store) {
   CASEGRID_ASSIGN_OR_RETURN(auto keys, OpenKeyStore(options, /*create=*/false));
-  if (keys != nullptr) return keys;
+  if (keys != nullptr) {
+    // A key store cut short, or older than the log, would hand out slots
+    // that sealed data names already.
+    CASEGRID_ASSIGN_OR_RETURN(const uint64_t highest, store.HighestKeySlot());
+    std::string unused;
+    if (highest > 0 && keys->Key(highest, &unused) == events::KeyStore::KeyState::kMissing) {
+      return Status::Unavailable("the key store " + keys->name() + " has no key " +
+                                 std::to_string(highest) +
+                                 ", while the log has personal data sealed under it (a key "
+                                 "store cut short, or older than the log): restore the one "
+                                 "taken with the log (nothing is written until then)");
+    }
+    return keys;
+  }
   std::string sealed_case;
   uint64_t slot = 0;
   CASEGRID_RETURN_IF_ERROR(store.ForEachCase([&](const casegrid::v1::CaseState& c) {
@@ -311,10 +324,13 @@ Result<engine::ReadScope> ReaderScope(const GlobalOptions& options, const engine
 Result<std::unique_ptr<OutputFile>> OutputFile::Open(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  // The file a link names (its directory gets the temporary file).
-  const fs::path target =
-      fs::is_symlink(path, ec) ? fs::weakly_canonical(path, ec) : fs::path(path);
-  if (ec) return Status::IOError("cannot follow the link " + path + ": " + ec.message());
+  // The file a link names (its directory gets the temporary file); a path
+  // that does not exist yet is written as it is.
+  fs::path target(path);
+  if (fs::is_symlink(fs::symlink_status(path, ec))) {
+    target = fs::weakly_canonical(path, ec);
+    if (ec) return Status::IOError("cannot follow the link " + path + ": " + ec.message());
+  }
   const fs::file_status st = fs::status(target, ec);
   if (fs::is_directory(st)) return Status::IOError("cannot write " + path + ": it is a directory");
   const bool in_place = fs::exists(st) && !fs::is_regular_file(st);

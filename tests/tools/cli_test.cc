@@ -2026,6 +2026,11 @@ TEST_CASE(
                    R"({"channel":"window","category":"village-affairs",)"
                    R"("grid":"371302-001-001-01","summary":"s"})"})
               .status == 0);
+  // A new file is made (and nothing left beside it).
+  Output made = cli.Run({"checkpoint", "-o", cli.Path("new.txt")});
+  INFO(casegrid::test::Describe(made));
+  REQUIRE(made.status == 0);
+  CHECK(Contains(casegrid::test::ReadFile(cli.Path("new.txt")), "casegrid"));
   // A link: the file it names is replaced, the link kept.
   casegrid::test::WriteFile(cli.Path("target.txt"), "old");
   fs::create_symlink("target.txt", cli.Path("link.txt"));

@@ -836,6 +836,42 @@ TEST_CASE("a lost key file is not made anew over sealed data, and one from elsew
   CHECK(Contains(cli.Run({"case", "show", "LS-1"}).out, "13500002222"));
 }
 
+TEST_CASE("a key store cut short is refused before it hands out a slot sealed data names",
+          "[cli][personal]") {
+  Cli cli;
+  auto intake = [&](const std::string& id) {
+    return cli.Run({"act", id, "intake", "--by", "w01:window:371302", "--payload",
+                    R"({"channel":"window","category":"village-affairs",)"
+                    R"("grid":"371302-001-001-01","summary":"s","petitioner":{"phone":"1350000)" +
+                        id.substr(3) + R"("}})"});
+  };
+  for (const char* id : {"LS-1", "LS-2", "LS-3"}) REQUIRE(intake(id).status == 0);
+  const std::string keys = cli.Path("data/personal.keys");
+  const std::string kept = cli.Path("personal.keys.backup");
+  std::filesystem::copy_file(keys, kept);
+  // Slot n is at byte 32 n: cut after slot 2, as a key store restored from
+  // a copy older than the log would be.
+  std::filesystem::resize_file(keys, 32 * 3);
+  const std::string before = cli.Run({"replay", "LS-3"}).out;
+  Output o = intake("LS-4");
+  INFO(casegrid::test::Describe(o));
+  CHECK(o.status == 2);
+  std::string err = o.err;
+  std::replace(err.begin(), err.end(), '\n', ' ');
+  // (Each process draws its keys ahead, a refill of 4,096 slots: LS-3's is
+  // past the cut wherever it is.)
+  CHECK(Contains(err, "the key store data/personal.keys has no key "));
+  CHECK(Contains(err, ", while the log has personal data sealed under it"));
+  CHECK(std::filesystem::file_size(keys) == 32 * 3);  // no slot handed out again
+  CHECK(cli.Run({"replay", "LS-4"}).status != 0);
+  CHECK(cli.Run({"replay", "LS-3"}).out == before);
+  // The key store taken with the log back: the intake goes through.
+  std::filesystem::remove(keys);
+  std::filesystem::copy_file(kept, keys);
+  CHECK(intake("LS-4").status == 0);
+  CHECK(cli.Run({"verify"}).status == 0);
+}
+
 TEST_CASE("reads are scoped by what a reader's grants reach, and reads of personal data recorded",
           "[cli][directory]") {
   Cli cli;
