@@ -46,12 +46,16 @@ void HttpApi::Impl::Commands(const httplib::Request& req, httplib::Response& res
                              const std::vector<std::string>& /*args*/) {
   const bool ndjson = req.get_header_value("Content-Type").rfind("application/x-ndjson", 0) == 0;
   std::vector<std::string_view> lines;
+  std::vector<size_t> numbers;  // each line's number in the body, blank ones counted
   std::string_view body = req.body;
-  while (!body.empty()) {
+  for (size_t number = 1; !body.empty(); ++number) {
     const size_t nl = body.find('\n');
     std::string_view line = body.substr(0, nl);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") != std::string_view::npos) lines.push_back(line);
+    if (line.find_first_not_of(" \t") != std::string_view::npos) {
+      lines.push_back(line);
+      numbers.push_back(number);
+    }
     if (nl == std::string_view::npos) break;
     body.remove_prefix(nl + 1);
   }
@@ -116,7 +120,7 @@ void HttpApi::Impl::Commands(const httplib::Request& req, httplib::Response& res
         if (drawn.ok()) code = *drawn;
       }
       if (!refused.ok()) {
-        out[i] = {{"line", i + 1}, {"answer", "rejected"}, {"reason", refused.message()}};
+        out[i] = {{"line", numbers[i]}, {"answer", "rejected"}, {"reason", refused.message()}};
         metrics_.CountCommand(cmd.ok() ? ActionLabel(cmd->action()) : "other", "rejected");
         continue;
       }
@@ -147,7 +151,7 @@ void HttpApi::Impl::Commands(const httplib::Request& req, httplib::Response& res
   for (size_t k = 0; k < answered.size(); ++k) {
     metrics_.CountCommand(actions[k], engine::AnswerName(answered[k].kind));
     json a = AnswerJson(sent[k], answered[k]);
-    a["line"] = line_of[k] + 1;
+    a["line"] = numbers[line_of[k]];
     if (!codes[k].empty() && answered[k].kind == engine::Answer::Kind::kAccepted) {
       a["rating_code"] = codes[k];
     }

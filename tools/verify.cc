@@ -40,6 +40,20 @@ int VerifyReadModels(const GlobalOptions& g, events::Log& log) {
   auto offsets = (*stored)->Offsets(ends->size());
   if (!offsets.ok()) return Fail(offsets.status());
   for (size_t p = 0; p < ends->size(); ++p) {
+    // Ahead of the log: they show events it does not hold (a journal
+    // restored from an older copy, or lost and made anew).
+    if ((*offsets)[p] > std::max<uint64_t>((*ends)[p], 1)) {
+      std::cout << "verify FAILED: read models: they reflect the log up to "
+                << log.DescribePosition(
+                       events::PackPosition(static_cast<int32_t>(p), (*offsets)[p]))
+                << ", past its end "
+                << log.DescribePosition(events::PackPosition(static_cast<int32_t>(p), (*ends)[p]))
+                << ": the log lost events they show (restore the journal taken with them; "
+                   "casegrid projections rebuild would lose their copy too)\n";
+      return 1;
+    }
+  }
+  for (size_t p = 0; p < ends->size(); ++p) {
     // An empty journal ends at 1 (positions start there); models cover 0.
     if ((*offsets)[p] != (*ends)[p] && !((*offsets)[p] == 0 && (*ends)[p] <= 1)) {
       std::cout << "read models not checked: they reflect the log up to "
@@ -131,6 +145,22 @@ int VerifyKeys(const GlobalOptions& g, engine::StateStore& store) {
   });
   std::fill(key.begin(), key.end(), '\0');
   if (!walked.ok()) return Fail(walked);
+  // The petitioner key, when the log's petitioners were linked with one:
+  // there, and that one (without it every intake naming a person is refused).
+  if (problem.empty()) {
+    auto check = store.PetitionerKeyCheck();
+    if (!check.ok()) return Fail(check.status());
+    if (!check->empty()) {
+      auto secret = OpenPetitionerKey(g, *check);
+      if (!secret.ok()) {
+        problem = secret.status().message();
+      } else if (events::KeyCheck(*secret) != *check) {
+        problem = "petitioner key " + PetitionerKeyPath(g) +
+                  ": not the key the log's petitioners were linked with (restore the one taken "
+                  "with the log)";
+      }
+    }
+  }
   if (!problem.empty()) {
     std::cout << "verify FAILED: " << problem << "\n";
     return 1;

@@ -171,10 +171,11 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   CHECK(Contains(res->body, "was first used for another command"));
 
   // Another user named as the actor, a bad line, a rejected command: each
-  // answered on its own line of an NDJSON batch.
+  // answered on its own line of an NDJSON batch, numbered as the body's
+  // lines are (a blank one is not answered, but counted, as `submit` does).
   const std::string batch =
       R"({"case":"LS-2","action":"intake","actor":{"user":"t9","role":"window","unit":"371302"}})"
-      "\nnot json\n"
+      "\nnot json\n\n"
       R"({"case":"LS-1","action":"fly","actor":{"role":"window","unit":"371302"}})"
       "\n";
   res = http.Post("/v1/commands", Bearer(window), batch, "application/x-ndjson");
@@ -185,7 +186,8 @@ TEST_CASE("serve takes commands and shows cases to the token's user, and refuses
   CHECK(Contains(json::parse(lines[0])["reason"].get<std::string>(),
                  "is not the user of the request's token (w01)"));
   CHECK(Contains(json::parse(lines[1])["reason"].get<std::string>(), "not valid JSON"));
-  CHECK(json::parse(lines[2])["line"] == 3);
+  CHECK(json::parse(lines[1])["line"] == 2);
+  CHECK(json::parse(lines[2])["line"] == 4);
   CHECK(Contains(json::parse(lines[2])["reason"].get<std::string>(), "unknown action \"fly\""));
   // One JSON command rejected: 422 with the reason.
   res = http.Post("/v1/commands", Bearer(window),

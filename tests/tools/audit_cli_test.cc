@@ -593,6 +593,23 @@ TEST_CASE("verify --read-models names a read-model entry that differs from a reb
   CHECK(o.status == 0);
 }
 
+TEST_CASE(
+    "verify --read-models fails on read models ahead of a journal restored from an older copy",
+    "[audit]") {
+  Audit a;
+  REQUIRE(a.Run("data", {"submit", "--file", "-", "--quiet"}, Intake("AUD-7")).status == 0);
+  std::filesystem::copy(a.Path("data/journal"), a.Path("journal-then"),
+                        std::filesystem::copy_options::recursive);
+  REQUIRE(a.Run("data", {"submit", "--file", "-", "--quiet"}, Intake("AUD-8")).status == 0);
+  std::filesystem::remove_all(a.Path("data/journal"));
+  std::filesystem::rename(a.Path("journal-then"), a.Path("data/journal"));
+  Output o = a.Run("data", {"verify", "--read-models"});
+  INFO(test::Describe(o));
+  CHECK(o.status == 1);
+  CHECK(Contains(o.out, "verify FAILED: read models: they reflect the log up to"));
+  CHECK(Contains(o.out, "the log lost events they show"));
+}
+
 TEST_CASE("checkpoint, prove and replay refuse what is not there or not an id, writing nothing",
           "[audit]") {
   ProvenCase& p = Proven();

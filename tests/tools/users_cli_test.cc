@@ -1147,6 +1147,10 @@ TEST_CASE(
   CHECK(Contains(lost.out + lost.err,
                  "petitioner key " + std::string("data/petitioner.key") + " is missing"));
   CHECK(cli.Run({"replay", "LS-2"}).out == events_before);
+  // verify says so (it said ok while every such intake was refused).
+  Output verified = cli.Run({"verify"});
+  CHECK(verified.status == 1);
+  CHECK(Contains(verified.out, "verify FAILED: petitioner key data/petitioner.key is missing"));
   CHECK_FALSE(Contains(cli.Run({"case", "show", "LS-3"}).out, "LS-3"));
   CHECK(Contains(cli.Run({"case", "show", "LS-2"}).out, "repeat of LS-1"));  // reads go on
   REQUIRE(cli.Run({"act", "NP-1", "intake", "--by", "w01:window:371302", "--payload",
@@ -1166,6 +1170,9 @@ TEST_CASE(
   Output foreign = intake("LS-3", "13800000000");
   CHECK(foreign.status != 0);
   CHECK(Contains(foreign.out + foreign.err, "not the key the log's petitioners were linked with"));
+  verified = cli.Run({"verify"});
+  CHECK(verified.status == 1);
+  CHECK(Contains(verified.out, "not the key the log's petitioners were linked with"));
   std::filesystem::remove(key);
   std::filesystem::rename(key + ".saved", key);
   REQUIRE(intake("LS-3", "13800000000").status == 0);
