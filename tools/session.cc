@@ -180,7 +180,9 @@ Result<std::unique_ptr<events::KeyStore>> OpenKeyStore(const GlobalOptions& opti
 // right one comes back).
 Result<std::unique_ptr<events::KeyStore>> OpenWritableKeyStore(const GlobalOptions& options,
                                                                engine::StateStore& store) {
-  CASEGRID_ASSIGN_OR_RETURN(auto keys, OpenKeyStore(options, /*create=*/false));
+  // The keys topic refuses a lost key-encryption key itself (it makes one
+  // only for an empty topic); a key file is made by whoever finds none.
+  CASEGRID_ASSIGN_OR_RETURN(auto keys, OpenKeyStore(options, /*create=*/IsKafka(options)));
   if (keys != nullptr) {
     // A key store cut short, or older than the log, would hand out slots
     // that sealed data names already.
