@@ -205,10 +205,9 @@ Result<std::unique_ptr<events::KeyStore>> OpenWritableKeyStore(const GlobalOptio
       slot = c.personal_key();
     }
   }));
-  if (!sealed_case.empty()) {
-    const std::string where = IsKafka(options) ? "the keys topic " + options.topic_prefix + ".keys"
-                                               : options.data_dir + "/personal.keys";
-    return Status::Unavailable("the key store " + where + " is missing, while case " +
+  if (!sealed_case.empty()) {  // a key file: the keys topic never comes back missing
+    return Status::Unavailable("the key store " + options.data_dir +
+                               "/personal.keys is missing, while case " +
                                text::Escape(sealed_case) +
                                " has personal data sealed under its key " + std::to_string(slot) +
                                ": restore it from the backup (nothing is written until then; "
@@ -339,7 +338,6 @@ Result<std::unique_ptr<OutputFile>> OutputFile::Open(const std::string& path) {
   std::unique_ptr<OutputFile> file(new OutputFile(path, target.string(), in_place));
   file->out_.open(file->written_, std::ios::binary | std::ios::trunc);
   if (!file->out_) {
-    file->committed_ = in_place;  // nothing of ours to remove
     return Status::IOError("cannot write " + (in_place ? path : file->written_));
   }
   return file;
